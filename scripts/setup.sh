@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine to build, test and demo Kiln, then builds it.
+# Idempotent: installs only what is missing, reinstalls npm packages only when
+# package-lock.json changed, and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in minisign zstd tar gcc make; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]} > 0)); then
+  packages=("${missing[@]}")
+  echo "setup: installing ${packages[*]} with apt-get" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+  else
+    echo "setup: missing ${packages[*]}; install them with: apt-get install ${packages[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (native addons compile from source)" >&2
+  # JOBS lets node-gyp compile the bundled zstd on every core.
+  JOBS=max npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npx --no-install tsc -p tsconfig.json

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): set up, type-check and build, then run
+# every unit test (src/**/*.test.ts) and end-to-end test (test/*.test.ts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
+if ((${#files[@]} == 0)); then
+  echo "test: no test files found under dist/" >&2
+  exit 1
+fi
+exec node --test --test-concurrency=2 "$@" "${files[@]}"

@@ -1,0 +1,34 @@
+import { commitRepository } from '../../repo/index.js';
+import { flag, integerOption, noMorePositionals, positional, stringOption } from '../args.js';
+import type { Command } from '../command.js';
+
+const command: Command = {
+  words: ['repo', 'commit'],
+  summary: 'publish the staged changes: write the new index (serial + 1) and sign it',
+  usage: [
+    'kiln repo commit DIR [-m MESSAGE] [--allow-empty] [--expire-days N]',
+    '',
+    'Publishing is atomic: a reader sees the old index or the new one, never a mix.',
+    '--allow-empty republishes with nothing staged, to renew the expiry time.',
+    'Example: kiln repo commit /srv/binhost -m "nginx 1.24.0 with +uwsgi"',
+  ].join('\n'),
+  options: { message: { type: 'string', short: 'm' }, 'allow-empty': { type: 'boolean' }, 'expire-days': { type: 'string' } },
+  async run(invocation) {
+    const dir = positional(invocation, command, 0, 'DIR');
+    noMorePositionals(invocation, command, 1);
+    const result = await commitRepository(dir, {
+      message: stringOption(invocation, 'message'),
+      allowEmpty: flag(invocation, 'allow-empty'),
+      expireDays: integerOption(invocation, command, 'expire-days', 1, 3650),
+      password: invocation.settings.password,
+      now: invocation.settings.now,
+    });
+    const { index } = result;
+    return {
+      data: { serial: index.serial, created: index.created, expires: index.expires, packages: index.packages.length, added: result.added.length, retired: result.retired.length },
+      text: `published ${index.name} serial ${index.serial}: ${result.added.length} added, ${result.retired.length} retired, ${index.packages.length} package(s); expires ${index.expires}`,
+    };
+  },
+};
+
+export default command;

@@ -1,0 +1,32 @@
+import { verifyRepository } from '../../repo/index.js';
+import { readPublicKeyFile } from '../../sign/index.js';
+import { flag, listOption, noMorePositionals, positional } from '../args.js';
+import type { Command } from '../command.js';
+
+const command: Command = {
+  words: ['repo', 'verify'],
+  summary: 'verify the index against the keys, and every package against the index',
+  usage: [
+    'kiln repo verify DIR [--trust PUBKEY...] [--quick]',
+    '',
+    'By default the repository\'s own keys/ are trusted; --trust checks against the keys a',
+    'client would hold instead. --quick checks hashes and signatures but does not decompress.',
+    'Example: kiln repo verify /srv/binhost --trust ~/main.pub',
+  ].join('\n'),
+  options: { trust: { type: 'string', multiple: true }, quick: { type: 'boolean' } },
+  async run(invocation) {
+    const dir = positional(invocation, command, 0, 'DIR');
+    noMorePositionals(invocation, command, 1);
+    const trustPaths = listOption(invocation, 'trust');
+    const trusted = trustPaths.length > 0 ? await Promise.all(trustPaths.map((path) => readPublicKeyFile(path))) : undefined;
+    const report = await verifyRepository(dir, { trusted, quick: flag(invocation, 'quick'), now: invocation.settings.now() });
+    const notes = report.unreferenced.length > 0 ? [`note: ${report.unreferenced.length} package file(s) are not in the index ("kiln repo prune ${dir}" removes them once no kept index needs them)`] : [];
+    return {
+      data: report,
+      text: `repository ${report.index.name} serial ${report.index.serial}: index signed by key ${report.signer}, ${report.packages} package(s) verified`,
+      notes,
+    };
+  },
+};
+
+export default command;

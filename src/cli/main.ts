@@ -1,0 +1,101 @@
+/**
+ * The `kiln` command: a thin shell over the library. It resolves settings,
+ * dispatches to a command, and is the only place that prints.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { KilnError } from '../errors/index.js';
+import type { Command, Invocation } from './command.js';
+import { COMMON_OPTIONS } from './command.js';
+import { COMMANDS, findCommand } from './registry.js';
+import { table } from './render.js';
+import { resolveSettings } from './settings.js';
+
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_BUG = 70;
+
+function kilnVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+function generalHelp(): string {
+  const rows = COMMANDS.map((entry) => [`  kiln ${entry.words.join(' ')}`, entry.summary]);
+  return [
+    'kiln — build once per variant, publish signed binary packages, install into any prefix',
+    '',
+    'Usage: kiln COMMAND [ARGS...] [--json] [--help]',
+    '',
+    'Commands:',
+    table(rows),
+    '',
+    'Run "kiln COMMAND --help" for a command\'s options. Documentation: docs/commands.md',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  return `${command.summary}\n\nUsage:\n${command.usage.replace(/^/gm, '  ')}\n`;
+}
+
+export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const write = (stream: NodeJS.WritableStream, text: string): void => {
+    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+  try {
+    if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+      write(io.stdout, `kiln ${kilnVersion()}`);
+      return 0;
+    }
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
+      write(io.stdout, generalHelp());
+      return 0;
+    }
+    const helpFor = argv[0] === 'help';
+    const words = helpFor ? argv.slice(1) : argv;
+    const entry = findCommand(words);
+    if (entry === undefined) {
+      const known = COMMANDS.filter((candidate) => candidate.words[0] === words[0]).map((candidate) => `kiln ${candidate.words.join(' ')}`);
+      throw new KilnError('E_USAGE', `cannot run "kiln ${words.slice(0, 2).join(' ')}": no such command`, {
+        hint: known.length > 0 ? `did you mean: ${known.join(', ')}?` : 'run "kiln help" for the list of commands',
+      });
+    }
+    const command = await entry.load();
+    if (helpFor) {
+      write(io.stdout, commandHelp(command));
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: words.slice(entry.words.length), options: { ...COMMON_OPTIONS, 'password-file': { type: 'string' }, ...command.options }, allowPositionals: true, strict: true });
+    } catch (error) {
+      if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+        throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": ${error.message}`, { hint: `usage:\n${command.usage}` });
+      }
+      throw error;
+    }
+    const values = parsed.values as Invocation['values'];
+    if (values['help'] === true) {
+      write(io.stdout, commandHelp(command));
+      return 0;
+    }
+    const settings = await resolveSettings({
+      env: io.env,
+      json: values['json'] === true,
+      passwordFile: typeof values['password-file'] === 'string' ? values['password-file'] : undefined,
+      stderrIsTTY: Boolean((io.stderr as NodeJS.WriteStream).isTTY),
+    });
+    const output = await command.run({ positionals: parsed.positionals, values, settings });
+    if (settings.json) write(io.stdout, JSON.stringify(output.data, null, 2));
+    else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
+    for (const note of output.notes ?? []) write(io.stderr, note);
+    return 0;
+  } catch (error) {
+    if (error instanceof KilnError) {
+      write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      return error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR;
+    }
+    write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT_BUG;
+  }
+}

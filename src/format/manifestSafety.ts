@@ -1,0 +1,134 @@
+/**
+ * The rules that keep a package inside its prefix, checked on every manifest
+ * Kiln reads (and on every tree it packs): canonical relative paths, no
+ * duplicates, every ancestor a directory of the same package, symbolic links
+ * that resolve inside the package tree, hard links only to earlier regular
+ * files of the same package.
+ */
+import { KilnError } from '../errors/index.js';
+import type { ManifestEntry } from './metadata.js';
+
+/** Longest path (in UTF-8 bytes) and path component accepted. */
+export const MAX_PATH_BYTES = 4096;
+export const MAX_COMPONENT_BYTES = 255;
+/** How many symbolic links one resolution may pass through (the kernel's own limit). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Why `path` is not a safe, canonical package path, or `undefined` if it is.
+ * @example pathProblem('usr/bin/../../etc') === 'has a ".." component'
+ */
+export function pathProblem(path: string): string | undefined {
+  if (path === '') return 'is empty';
+  if (path.startsWith('/')) return 'is absolute';
+  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  // Control characters break line-oriented tools and terminals; NUL cannot be in a path at all.
+  if (/[\u0000-\u001f\u007f]/.test(path)) return 'contains a control character';
+  if (path.includes('\uFFFD')) return 'is not valid UTF-8';
+  for (const component of path.split('/')) {
+    if (component === '') return 'has an empty component (a doubled or trailing "/")';
+    if (component === '.') return 'has a "." component';
+    if (component === '..') return 'has a ".." component';
+    if (Buffer.byteLength(component, 'utf8') > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`;
+  }
+  return undefined;
+}
+
+/** Throw E_PACKAGE_PATH unless `path` is safe; `context` starts the message ("cannot read foo.kpkg"). */
+export function assertSafePath(path: string, context: string, what = 'path'): void {
+  const problem = pathProblem(path);
+  if (problem !== undefined) {
+    throw new KilnError('E_PACKAGE_PATH', `${context}: ${what} ${JSON.stringify(path)} ${problem}`, {
+      hint: 'package paths must be relative to the prefix, without ".." or "." components',
+    });
+  }
+}
+
+/**
+ * Resolve symbolic link `linkPath` → `target` against the package's own tree
+ * and say whether it escapes. Components that the package does not hold are
+ * taken as plain directories (they may come from other packages; the
+ * installer never writes through a link).
+ */
+export function linkEscapes(linkPath: string, target: string, links: ReadonlyMap<string, string>): string | undefined {
+  if (target === '') return 'is empty';
+  if (target.startsWith('/')) return 'is absolute';
+  if (/\u0000/.test(target)) return 'contains a NUL byte';
+  if (Buffer.byteLength(target, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  const stack = linkPath.split('/').slice(0, -1);
+  let pending = target.split('/');
+  let hops = 0;
+  while (pending.length > 0) {
+    const component = pending.shift()!;
+    if (component === '' || component === '.') continue;
+    if (component === '..') {
+      if (stack.length === 0) return 'points outside the package tree';
+      stack.pop();
+      continue;
+    }
+    stack.push(component);
+    const through = links.get(stack.join('/'));
+    if (through !== undefined) {
+      if (++hops > MAX_LINK_HOPS) return 'resolves through too many links (a loop?)';
+      if (through.startsWith('/')) return `passes through ${stack.join('/')}, an absolute link`;
+      stack.pop();
+      pending = [...through.split('/'), ...pending];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Check a whole manifest. Throws E_PACKAGE_PATH, E_PACKAGE_DUPLICATE or
+ * E_PACKAGE_LINK naming the entry.
+ */
+export function assertSafeManifest(entries: readonly ManifestEntry[], context: string): void {
+  const byPath = new Map<string, ManifestEntry>();
+  const links = new Map<string, string>();
+  for (const entry of entries) {
+    assertSafePath(entry.path, context);
+    if (byPath.has(entry.path)) {
+      throw new KilnError('E_PACKAGE_DUPLICATE', `${context}: path ${JSON.stringify(entry.path)} is listed twice`, {
+        hint: 'a package lists each path once; the package is malformed',
+      });
+    }
+    byPath.set(entry.path, entry);
+    if (entry.type === 'symlink') links.set(entry.path, entry.target ?? '');
+  }
+  for (const entry of entries) {
+    const components = entry.path.split('/');
+    for (let i = 1; i < components.length; i++) {
+      const ancestor = components.slice(0, i).join('/');
+      const holder = byPath.get(ancestor);
+      if (holder === undefined || holder.type !== 'dir') {
+        const state = holder === undefined ? 'is not in the package' : `is a ${holder.type}, not a directory`;
+        throw new KilnError('E_PACKAGE_PATH', `${context}: ${JSON.stringify(entry.path)} lies under ${JSON.stringify(ancestor)}, which ${state}`, {
+          hint: 'every parent of a packaged path must be a directory of the same package',
+        });
+      }
+    }
+    if (entry.type === 'symlink') {
+      const problem = linkEscapes(entry.path, entry.target ?? '', links);
+      if (problem !== undefined) {
+        throw new KilnError('E_PACKAGE_LINK', `${context}: symbolic link ${JSON.stringify(entry.path)} -> ${JSON.stringify(entry.target)} ${problem}`, {
+          hint: 'links must be relative and stay inside the package tree',
+        });
+      }
+    }
+  }
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (entry.type === 'hardlink') {
+      const target = entry.target ?? '';
+      const problem = pathProblem(target);
+      const holder = byPath.get(target);
+      if (problem !== undefined || holder === undefined || holder.type !== 'file' || !seen.has(target)) {
+        const why = problem !== undefined ? `target ${problem}` : holder === undefined ? 'target is not in the package' : holder.type !== 'file' ? `target is a ${holder.type}` : 'target comes after the link';
+        throw new KilnError('E_PACKAGE_LINK', `${context}: hard link ${JSON.stringify(entry.path)} -> ${JSON.stringify(target)} is invalid: ${why}`, {
+          hint: 'a hard link must point to an earlier regular file of the same package',
+        });
+      }
+    }
+    seen.add(entry.path);
+  }
+}

@@ -1,0 +1,87 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isKilnError } from '../errors/index.js';
+import type { PackageMetadata } from './metadata.js';
+import { computeVariantId, formatMode, packageFileName, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
+import { TAR_END, encodeTarHeader, tarPadding } from './tar.js';
+
+const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
+
+test('variant id: a stable hash of options and target, independent of key order', () => {
+  // Pinned: changing how variant ids are computed changes every published package name.
+  assert.equal(computeVariantId({ ssl: true, uwsgi: false }, target), computeVariantId({ uwsgi: false, ssl: true }, { libcVersion: '2.17', libc: 'glibc', cpu: 'x86-64', arch: 'x86_64' }));
+  assert.match(computeVariantId({}, target), /^[0-9a-f]{12}$/);
+  assert.notEqual(computeVariantId({ ssl: true }, target), computeVariantId({ ssl: false }, target));
+  assert.notEqual(computeVariantId({}, target), computeVariantId({}, { ...target, cpu: 'x86-64-v3' }));
+  assert.notEqual(computeVariantId({}, target), computeVariantId({}, { ...target, libcVersion: '2.34' }));
+});
+
+test('formatMode: four octal digits', () => {
+  assert.equal(formatMode(0o755), '0755');
+  assert.equal(formatMode(0o4711), '04711');
+  assert.equal(formatMode(0o7), '0007');
+});
+
+function sampleMetadata(): PackageMetadata {
+  const files = [
+    { path: 'bin', type: 'dir' as const, mode: 0o755, owner: 'root', group: 'root', size: 0 },
+    { path: 'bin/a', type: 'file' as const, mode: 0o755, owner: 'root', group: 'root', size: 3, sha256: 'b'.repeat(64) as never },
+  ];
+  return {
+    format: 'kiln-package', formatVersion: 1, name: 'a', category: 'app-misc', version: '1.0', revision: 0,
+    variant: computeVariantId({}, target), options: {}, target, summary: 's', homepage: '', license: 'MIT',
+    depends: [], provides: { sonames: [] }, needs: { sonames: [] }, users: [], groups: [], directories: [],
+    files, relocation: null,
+    payload: { compression: 'zstd', size: 10, sha256: 'c'.repeat(64) as never, uncompressedSize: payloadTarSize(files) },
+    installedSize: 3,
+  };
+}
+
+test('payloadTarSize: exactly the size of the tar the writer produces', () => {
+  const meta = sampleMetadata();
+  let size = TAR_END.length;
+  for (const entry of meta.files) {
+    size += encodeTarHeader({ path: entry.path, type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.size, linkTarget: '' }).length + entry.size + tarPadding(entry.size);
+  }
+  assert.equal(payloadTarSize(meta.files), size);
+});
+
+test('metadata: round trip through canonical JSON', () => {
+  const meta = sampleMetadata();
+  const bytes = serializeMetadata(meta);
+  const parsed = parsePackageMetadata(JSON.parse(bytes.toString()), 'x.kpkg');
+  assert.deepEqual(parsed, meta);
+  assert.ok(serializeMetadata(parsed).equals(bytes));
+  assert.equal(packageFileName(meta), `a-1.0-${meta.variant}.kpkg`);
+  assert.equal(packageFileName({ ...meta, revision: 2 }), `a-1.0-r2-${meta.variant}.kpkg`);
+});
+
+function rejects(mutate: (json: Record<string, unknown>) => void, code: string, pattern: RegExp): void {
+  const json = JSON.parse(serializeMetadata(sampleMetadata()).toString()) as Record<string, unknown>;
+  mutate(json);
+  assert.throws(() => parsePackageMetadata(json, 'x.kpkg'), (error: unknown) => isKilnError(error) && error.code === code && pattern.test(error.message) && error.message.includes('x.kpkg'));
+}
+
+test('metadata: every field is checked', () => {
+  rejects((j) => (j['surprise'] = 1), 'E_META', /surprise is not a known field/);
+  rejects((j) => (j['formatVersion'] = 2), 'E_PACKAGE_FORMAT', /version 2 is not supported/);
+  rejects((j) => (j['name'] = 'bad name'), 'E_META', /name/);
+  rejects((j) => (j['name'] = 'foo-1'), 'E_META', /hyphen and a version/);
+  rejects((j) => (j['name'] = 'foo-1-r2'), 'E_META', /hyphen and a version/);
+  rejects((j) => (j['version'] = '1.0-r1'), 'E_META', /revision field/);
+  rejects((j) => (j['version'] = 'v1'), 'E_META', /not a valid version/);
+  rejects((j) => (j['license'] = 'MIT OR'), 'E_META', /SPDX/);
+  rejects((j) => (j['variant'] = '000000000000'), 'E_META', /does not match the options and target/);
+  rejects((j) => (j['options'] = { ssl: 'yes' }), 'E_META', /options.ssl must be true or false/);
+  rejects((j) => (j['depends'] = [{ name: 'zlib', range: '>>1' }]), 'E_META', /invalid version range/);
+  rejects((j) => (j['depends'] = ['zlib', 'zlib >=1']), 'E_META', /twice/);
+  rejects((j) => ((j['files'] as Record<string, unknown>[])[1]!['mode'] = '755'), 'E_META', /octal mode/);
+  rejects((j) => ((j['files'] as Record<string, unknown>[])[1]!['owner'] = 'Root!'), 'E_META', /user name/);
+  rejects((j) => ((j['files'] as Record<string, unknown>[])[0]!['path'] = '/bin'), 'E_PACKAGE_PATH', /absolute/);
+  rejects((j) => ((j['payload'] as Record<string, unknown>)['uncompressedSize'] = 1), 'E_META', /manifest makes a payload/);
+  rejects((j) => (j['installedSize'] = 4), 'E_META', /add up to 3/);
+  rejects((j) => (j['relocation'] = { placeholder: '/opt/placeholder', files: [{ path: 'bin', kind: 'text', offsets: [0] }] }), 'E_META', /not a regular file/);
+  rejects((j) => (j['relocation'] = { placeholder: '/p/laceholder', files: [{ path: 'bin/a', kind: 'text', offsets: [0] }] }), 'E_META', /past the end/);
+  rejects((j) => (j['users'] = [{ name: 'a' }, { name: 'a' }]), 'E_META', /twice/);
+  rejects((j) => (j['directories'] = [{ path: '../spool', owner: 'root', group: 'root', mode: '0755' }]), 'E_META', /directories\[0\]\.path "\.\.\/spool" has a "\.\." component/);
+});

@@ -1,0 +1,2 @@
+export { PlaceholderScanner } from './PlaceholderScanner.js';
+export type { ScanResult } from './PlaceholderScanner.js';

@@ -1,0 +1,122 @@
+/**
+ * `kiln repo add DIR PKG...`: check packages (signature by a repository key,
+ * every hash, no conflicting identity) and stage them for the next commit.
+ * All packages are checked before any is staged: one bad package stages none.
+ * Staging places the file at its final path at once (an unreferenced file is
+ * harmless to readers, like a git object) and appends to the stage log.
+ */
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../errors/index.js';
+import type { VerifiedPackage } from '../format/index.js';
+import { packageFileName, signPackage, verifyPackage } from '../format/index.js';
+import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
+import { sha256File } from '../util/hash.js';
+import type { IndexEntry } from './indexFormat.js';
+import { entryKey, indexEntryFor } from './indexFormat.js';
+import { packagePath } from './layout.js';
+import type { RepositoryOptions } from './openRepository.js';
+import { loadSigningKey, lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import { appendStage, readStage } from './stage.js';
+
+export interface AddOptions extends RepositoryOptions {
+  /** Sign each package with the repository's key (replacing any signature it has). */
+  sign?: boolean | undefined;
+}
+
+export interface AddResult {
+  /** Newly staged packages. */
+  staged: IndexEntry[];
+  /** Packages already staged or published with identical content. */
+  unchanged: IndexEntry[];
+}
+
+interface Candidate {
+  source: string;
+  pkg: VerifiedPackage;
+  entry: IndexEntry;
+}
+
+export async function addPackages(root: string, files: readonly string[], options: AddOptions = {}): Promise<AddResult> {
+  const repo = await openRepository(root);
+  const lock = await lockRepository(repo);
+  const scratch: string[] = [];
+  try {
+    const { index } = await readCurrentIndex(repo);
+    const stage = await readStage(repo.paths);
+    const published = new Map(index.packages.map((entry) => [entryKey(entry), entry]));
+    const categories = new Map<string, string>();
+    for (const entry of [...index.packages, ...stage.adds.values()]) categories.set(entry.name, entry.category);
+    const key = options.sign ? await loadSigningKey(repo, options) : undefined;
+
+    const candidates: Candidate[] = [];
+    const result: AddResult = { staged: [], unchanged: [] };
+    const pending = new Map<string, Candidate>();
+    for (const file of files) {
+      let source = file;
+      if (key !== undefined) {
+        source = temporaryPathFor(join(repo.paths.state, 'signed.kpkg'));
+        scratch.push(source);
+        await signPackage(file, key, source, false);
+      }
+      const pkg = await verifyPackage(source, { trusted: repo.keys });
+      const { sha256, size } = await sha256File(source);
+      const entry = indexEntryFor(pkg.metadata, packagePath(pkg.metadata.category, pkg.metadata.name, packageFileName(pkg.metadata)), size, sha256);
+      const identity = entryKey(entry);
+      const staged = pending.get(identity)?.entry ?? stage.adds.get(identity);
+      const live = published.get(identity);
+      for (const [other, where] of [[live, 'published'], [staged, pending.has(identity) ? 'given twice' : 'staged']] as const) {
+        if (other !== undefined && other.sha256 !== entry.sha256) {
+          throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: package ${identity} is already ${where} with different content`, {
+            hint: 'a published package never changes: bump the revision (or "kiln repo remove" a staged one first)',
+          });
+        }
+      }
+      if (staged !== undefined || (live !== undefined && !stage.retires.has(identity))) {
+        result.unchanged.push(staged ?? live!);
+        continue;
+      }
+      const category = categories.get(entry.name);
+      if (category !== undefined && category !== entry.category) {
+        throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: package name ${entry.name} is already used in category ${category}, not ${entry.category}`, {
+          hint: 'a name is unique within a repository',
+        });
+      }
+      categories.set(entry.name, entry.category);
+      const candidate = { source, pkg, entry };
+      pending.set(identity, candidate);
+      candidates.push(candidate);
+    }
+
+    for (const candidate of candidates) {
+      // A retired package added back has the same bytes as the published file: nothing to copy.
+      if (!published.has(entryKey(candidate.entry))) await placeFile(candidate.source, join(repo.paths.root, candidate.entry.path));
+    }
+    await appendStage(repo.paths, candidates.map((candidate) => ({ op: 'add', entry: candidate.entry })));
+    result.staged = candidates.map((candidate) => candidate.entry);
+    return result;
+  } finally {
+    for (const path of scratch) await rm(path, { force: true });
+    await lock.release();
+  }
+}
+
+/** Copy durably to a temporary name beside `target`, then rename into place. */
+async function placeFile(source: string, target: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temporary = temporaryPathFor(target);
+  try {
+    await copyFile(source, temporary);
+    const handle = await open(temporary, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await syncDirectory(dirname(target));
+}

@@ -1,0 +1,85 @@
+/**
+ * `kiln repo commit DIR [-m MESSAGE]`: publish what is staged as a new index,
+ * serial + 1, signed with the repository's key. The steps are journaled
+ * (`.kiln/commit.json`): after a crash the next command sees whether the new
+ * index was published and finishes or forgets the commit accordingly.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError, isErrno } from '../errors/index.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
+import { entryKey } from './indexFormat.js';
+import type { CommitJournal, RepositoryOptions } from './openRepository.js';
+import { finishCommit, loadSigningKey, lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import { isoTime, publishIndex } from './publishIndex.js';
+import { isStageEmpty, readStage } from './stage.js';
+
+export interface CommitOptions extends RepositoryOptions {
+  message?: string | undefined;
+  /** Publish even when nothing is staged (to renew the expiry time). */
+  allowEmpty?: boolean | undefined;
+  /** Override the configured validity of the new index. */
+  expireDays?: number | undefined;
+}
+
+export interface CommitResult {
+  index: RepositoryIndex;
+  added: IndexEntry[];
+  retired: IndexEntry[];
+}
+
+export async function commitRepository(root: string, options: CommitOptions = {}): Promise<CommitResult> {
+  const repo = await openRepository(root);
+  const lock = await lockRepository(repo);
+  try {
+    const { index: current } = await readCurrentIndex(repo);
+    const stage = await readStage(repo.paths);
+    if (isStageEmpty(stage) && !options.allowEmpty) {
+      throw new KilnError('E_REPO_NOTHING', `cannot commit repository ${root}: nothing is staged`, {
+        hint: 'stage packages with "kiln repo add", or pass --allow-empty to renew the index\'s expiry',
+      });
+    }
+    const packages = new Map(current.packages.map((entry) => [entryKey(entry), entry]));
+    const retired: IndexEntry[] = [];
+    for (const [key, entry] of stage.retires) {
+      if (packages.delete(key)) retired.push(entry);
+    }
+    const added: IndexEntry[] = [];
+    for (const [key, entry] of stage.adds) {
+      await assertStagedFile(root, entry);
+      if (!packages.has(key)) added.push(entry);
+      packages.set(key, entry);
+    }
+    const key = await loadSigningKey(repo, options);
+    const now = (options.now ?? (() => new Date()))();
+    const journal: CommitJournal = {
+      serial: current.serial + 1,
+      time: isoTime(now),
+      message: options.message ?? '',
+      added: added.map(entryKey),
+      retired: retired.map(entryKey),
+      packages: packages.size,
+    };
+    await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
+    const index = await publishIndex(repo, { serial: journal.serial, packages: [...packages.values()], now, expireDays: options.expireDays ?? repo.config.expireDays, key });
+    await finishCommit(repo, journal);
+    return { index, added, retired };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** A staged file must still be where `repo add` put it, at the size it had. */
+async function assertStagedFile(root: string, entry: IndexEntry): Promise<void> {
+  const path = join(root, entry.path);
+  try {
+    const info = await stat(path);
+    if (info.size === entry.size) return;
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+  }
+  throw new KilnError('E_INDEX_MISMATCH', `cannot commit repository ${root}: staged package file ${entry.path} is missing or changed`, {
+    hint: `remove it from the stage ("kiln repo remove ${root} ${entry.name}-${entry.version}") and add it again`,
+  });
+}

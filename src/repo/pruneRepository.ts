@@ -1,0 +1,78 @@
+/**
+ * `kiln repo prune DIR [--keep N]`: delete index snapshots older than the
+ * newest N, and package files that neither those snapshots nor the stage
+ * reference. Clients that fetched one of the kept indexes can still download
+ * every package it lists.
+ */
+import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { KilnError, isErrno } from '../errors/index.js';
+import { parseIndex } from './indexFormat.js';
+import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import { readStage } from './stage.js';
+import { listPackageFiles } from './verifyRepository.js';
+
+export interface PruneResult {
+  removedSnapshots: number[];
+  removedFiles: string[];
+  freedBytes: number;
+}
+
+export const DEFAULT_KEEP = 3;
+
+export async function pruneRepository(root: string, keep = DEFAULT_KEEP): Promise<PruneResult> {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new KilnError('E_USAGE', `cannot prune repository ${root}: --keep must be at least 1`);
+  const repo = await openRepository(root);
+  const lock = await lockRepository(repo);
+  try {
+    const { index } = await readCurrentIndex(repo);
+    const serials = (await readdir(repo.paths.snapshots).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error))))
+      .map((name) => /^(\d+)\.json$/.exec(name)?.[1])
+      .filter((serial): serial is string => serial !== undefined)
+      .map(Number)
+      .sort((a, b) => b - a);
+    const kept = serials.filter((serial) => serial <= index.serial).slice(0, keep);
+    const referenced = new Set<string>();
+    for (const entry of index.packages) referenced.add(entry.path);
+    for (const serial of kept) {
+      const path = join(root, snapshotPath(serial));
+      for (const entry of parseIndex(await readFile(path), path).packages) referenced.add(entry.path);
+    }
+    for (const entry of (await readStage(repo.paths)).adds.values()) referenced.add(entry.path);
+    const result: PruneResult = { removedSnapshots: [], removedFiles: [], freedBytes: 0 };
+    for (const serial of serials) {
+      if (kept.includes(serial) || serial > index.serial) continue;
+      const path = join(root, snapshotPath(serial));
+      await rm(path, { force: true });
+      await rm(path + SIGNATURE_SUFFIX, { force: true });
+      result.removedSnapshots.push(serial);
+    }
+    for (const file of await listPackageFiles(root)) {
+      if (referenced.has(file)) continue;
+      const path = join(root, file);
+      result.freedBytes += (await stat(path)).size;
+      await rm(path, { force: true });
+      result.removedFiles.push(file);
+      await removeEmptyParents(dirname(path), join(root, 'packages'));
+    }
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function removeEmptyParents(directory: string, stop: string): Promise<void> {
+  let current = directory;
+  while (current.startsWith(stop) && current !== stop) {
+    try {
+      await rmdir(current);
+    } catch (error) {
+      if (isErrno(error, 'ENOTEMPTY') || isErrno(error, 'EEXIST') || isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    current = dirname(current);
+  }
+}
+
+

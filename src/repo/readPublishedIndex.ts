@@ -1,0 +1,69 @@
+/**
+ * Read a published index the way a client does, race-free against a commit in
+ * progress: fetch the small signature first (its trusted comment names the
+ * serial), then the immutable snapshot `indexes/SERIAL.json` that it signs.
+ * A commit writes the snapshot before it replaces the signature, so the pair
+ * always matches; `index.json` itself is only a convenience copy.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError, isErrno } from '../errors/index.js';
+import type { PublicKey } from '../sign/index.js';
+import { parseSignature, verifyData } from '../sign/index.js';
+import type { RepositoryIndex } from './indexFormat.js';
+import { indexTrustedComment, parseIndex, serialFromTrustedComment } from './indexFormat.js';
+import { INDEX_FILE, SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+
+/** Fetches a file of a repository by its relative path; `undefined` when it does not exist. */
+export type RepositoryFetcher = (relativePath: string) => Promise<Buffer | undefined>;
+
+export interface PublishedIndex {
+  index: RepositoryIndex;
+  /** The exact signed bytes. */
+  bytes: Buffer;
+  signatureText: string;
+  signer: PublicKey;
+}
+
+/**
+ * @example const { index } = await readPublishedIndex(localFetcher('/srv/repo'), [key], '/srv/repo')
+ */
+export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: readonly PublicKey[], source: string): Promise<PublishedIndex> {
+  const signaturePath = INDEX_FILE + SIGNATURE_SUFFIX;
+  const signatureBytes = await fetch(signaturePath);
+  if (signatureBytes === undefined) {
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${signaturePath}`, { hint: 'check the URL; a Kiln repository is made with "kiln repo init"' });
+  }
+  const signatureText = signatureBytes.toString('utf8');
+  const signature = parseSignature(signatureText, `${source}/${signaturePath}`);
+  const serial = serialFromTrustedComment(signature.trustedComment);
+  let bytes: Buffer | undefined;
+  let where = `${source}/${snapshotPath(serial ?? 0)}`;
+  if (serial !== undefined) bytes = await fetch(snapshotPath(serial));
+  if (bytes === undefined) {
+    // A repository whose snapshots were pruned or copied without them: fall back to the copy.
+    where = `${source}/${INDEX_FILE}`;
+    bytes = await fetch(INDEX_FILE);
+    if (bytes === undefined) throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${INDEX_FILE}`, { hint: 'the repository is incomplete' });
+  }
+  const signer = verifyData(bytes, signature, trusted, { source: where });
+  const index = parseIndex(bytes, where);
+  if (signature.trustedComment !== indexTrustedComment(index)) {
+    throw new KilnError('E_SIGNATURE_INVALID', `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${index.name} serial ${index.serial}`, {
+      hint: 'the index and its signature do not belong together',
+    });
+  }
+  return { index, bytes, signatureText, signer };
+}
+
+/** A fetcher over a local repository directory. */
+export function localFetcher(root: string): RepositoryFetcher {
+  return async (relativePath) => {
+    try {
+      return await readFile(join(root, relativePath));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  };
+}

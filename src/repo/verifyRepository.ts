@@ -1,0 +1,108 @@
+/**
+ * `kiln repo verify DIR`: the index against the keys, and every package
+ * against the index — present, same size and sha256, signed by a trusted key,
+ * metadata that says what the index says, and (unless quick) a payload that
+ * matches its manifest. Every problem is collected and reported together.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError, isErrno, isKilnError } from '../errors/index.js';
+import { openPackage, verifyPackage, verifyPackageSignature } from '../format/index.js';
+import type { PublicKey } from '../sign/index.js';
+import { sha256File } from '../util/hash.js';
+import { stableStringify } from '../util/json.js';
+import type { RepositoryIndex } from './indexFormat.js';
+import { indexEntryFor } from './indexFormat.js';
+import { PACKAGES_DIR } from './layout.js';
+import { openRepository } from './openRepository.js';
+import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
+
+export interface VerifyRepositoryOptions {
+  /** Trust these keys instead of the repository's own keys/ (what a client would do). */
+  trusted?: readonly PublicKey[] | undefined;
+  /** Check hashes and signatures only; do not decompress payloads. */
+  quick?: boolean | undefined;
+  now?: Date | undefined;
+}
+
+export interface VerifyRepositoryReport {
+  index: Pick<RepositoryIndex, 'name' | 'serial' | 'created' | 'expires'>;
+  signer: string;
+  packages: number;
+  /** Package files under packages/ that no index references (removed by "kiln repo prune"). */
+  unreferenced: string[];
+}
+
+export async function verifyRepository(root: string, options: VerifyRepositoryOptions = {}): Promise<VerifyRepositoryReport> {
+  const repo = await openRepository(root);
+  const trusted = options.trusted ?? repo.keys;
+  const published = await readPublishedIndex(localFetcher(root), trusted, root);
+  const { index } = published;
+  const problems: string[] = [];
+  const now = options.now ?? new Date();
+  if (Date.parse(index.expires) <= now.getTime()) problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
+  const current = await readOptional(repo.paths.index);
+  if (current !== undefined && !current.equals(published.bytes)) problems.push('index.json differs from the signed snapshot of the same serial');
+  const currentSignature = await readOptional(repo.paths.indexSignature);
+  if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
+
+  for (const entry of index.packages) {
+    const path = join(root, entry.path);
+    try {
+      const { size, sha256 } = await sha256File(path);
+      if (size !== entry.size || sha256 !== entry.sha256) {
+        problems.push(`${entry.path}: ${size !== entry.size ? `size ${size}, the index pins ${entry.size}` : 'sha256 differs from the one the index pins'}`);
+        continue;
+      }
+      const pkg = options.quick ? await openPackage(path) : await verifyPackage(path, { trusted });
+      if (options.quick) verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted);
+      if (stableStringify(indexEntryFor(pkg.metadata, entry.path, size, sha256)) !== stableStringify(entry)) {
+        problems.push(`${entry.path}: its metadata does not say what the index says about it`);
+      }
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) problems.push(`${entry.path}: missing`);
+      else if (isKilnError(error)) problems.push(`${entry.path}: ${error.message}`);
+      else throw error;
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 50).map((problem) => `  - ${problem}`).join('\n');
+    const more = problems.length > 50 ? `\n  ... and ${problems.length - 50} more` : '';
+    throw new KilnError('E_REPO_VERIFY', `cannot verify repository ${root}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${shown}${more}`, {
+      hint: 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
+    });
+  }
+  const referenced = new Set(index.packages.map((entry) => entry.path));
+  const unreferenced = (await listPackageFiles(root)).filter((path) => !referenced.has(path));
+  return { index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires }, signer: published.signer.keyId, packages: index.packages.length, unreferenced };
+}
+
+async function readOptional(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+/** Every file under packages/, as repository-relative paths. */
+export async function listPackageFiles(root: string): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (relative: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(join(root, relative), { withFileTypes: true });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = `${relative}/${entry.name}`;
+      if (entry.isDirectory()) await walk(path);
+      else files.push(path);
+    }
+  };
+  await walk(PACKAGES_DIR);
+  return files.sort();
+}

@@ -1,0 +1,56 @@
+/**
+ * Durable, atomic file replacement: write to a temporary name in the same
+ * directory, fsync it, rename it over the target, fsync the directory. A reader
+ * (or a crash) sees the old content or the new, never a mix.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** File mode for a newly created file (default 0o644; the umask still applies). */
+  mode?: number;
+  /** Skip the fsyncs (tests and throw-away output only). */
+  durable?: boolean;
+}
+
+/** A temporary path beside `path`, hidden and unique, for write-then-rename. */
+export function temporaryPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Atomically replace `path` with `data`.
+ * @example await writeFileAtomic('repo/index.json', bytes)
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  const temporary = temporaryPathFor(path);
+  const durable = options.durable ?? true;
+  const handle = await open(temporary, 'wx', options.mode ?? 0o644);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  if (durable) await syncDirectory(dirname(path));
+}
+
+/** fsync a directory so that renames and creations in it survive a crash. */
+export async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

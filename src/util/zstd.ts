@@ -1,0 +1,116 @@
+/**
+ * Synchronous streaming zstd over the native binding of `zstd-napi` (chosen
+ * because it builds from source with node-gyp, vendors libzstd and exposes the
+ * streaming API; Node 20's zlib has no zstd). Working chunk by chunk lets the
+ * callers hash, count and parse in the same pass with no stream plumbing.
+ */
+import { createRequire } from 'node:module';
+import type * as Binding from 'zstd-napi/binding.js';
+
+// The binding is a CommonJS native module; load it the CommonJS way.
+const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof Binding;
+
+const EMPTY = Buffer.alloc(0);
+/** Output is written into slabs and handed out as slices: no copy, few allocations. */
+const SLAB_SIZE = 1 << 20;
+const MIN_ROOM = 1 << 16;
+
+/** Raised for corrupt or truncated compressed data; callers turn it into their own error. */
+export class ZstdDataError extends Error {
+  override name = 'ZstdDataError';
+}
+
+class Slab {
+  private buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private used = 0;
+
+  /** Free space to write into (a fresh slab when the current one is nearly full). */
+  room(): Buffer {
+    if (this.buffer.length - this.used < MIN_ROOM) {
+      this.buffer = Buffer.allocUnsafe(SLAB_SIZE);
+      this.used = 0;
+    }
+    return this.buffer.subarray(this.used);
+  }
+
+  /** Claim `count` bytes just written into `room()`. */
+  take(count: number): Buffer {
+    const slice = this.buffer.subarray(this.used, this.used + count);
+    this.used += count;
+    return slice;
+  }
+}
+
+/** Incremental decompressor. `push` returns the output produced by one input chunk. */
+export class ZstdDecoder {
+  private readonly dctx = new binding.DCtx();
+  private readonly slab = new Slab();
+  private frameOpen = false;
+
+  /** @param windowLogMax largest window accepted (bounds memory use on hostile input). */
+  constructor(windowLogMax = 27) {
+    this.dctx.setParameter(binding.DParameter.windowLogMax, windowLogMax);
+  }
+
+  push(input: Uint8Array): Buffer[] {
+    const output: Buffer[] = [];
+    let rest = input;
+    // Keep calling while there is input, or while the decoder filled the whole
+    // room it was given (it may hold more output).
+    for (;;) {
+      const room = this.slab.room();
+      const [hint, produced, consumed] = this.step(room, rest);
+      if (produced > 0) output.push(this.slab.take(produced));
+      rest = rest.subarray(consumed);
+      this.frameOpen = hint !== 0;
+      if (rest.length === 0 && produced < room.length) return output;
+      if (consumed === 0 && produced === 0) throw new ZstdDataError('the decoder made no progress');
+    }
+  }
+
+  /** Assert that the input ended at the end of a frame. */
+  end(): void {
+    if (this.frameOpen) throw new ZstdDataError('the compressed data ends in the middle of a frame');
+  }
+
+  private step(out: Buffer, input: Uint8Array): [number, number, number] {
+    try {
+      return this.dctx.decompressStream(out, input.length === 0 ? EMPTY : input);
+    } catch (error) {
+      // The binding throws plain Errors carrying libzstd's message for bad input.
+      throw new ZstdDataError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+/** Incremental compressor producing one zstd frame (with its content checksum). */
+export class ZstdEncoder {
+  private readonly cctx = new binding.CCtx();
+  private readonly slab = new Slab();
+
+  constructor(level = 12) {
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level);
+    this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
+  }
+
+  push(input: Uint8Array): Buffer[] {
+    return this.run(input, binding.EndDirective.continue);
+  }
+
+  end(): Buffer[] {
+    return this.run(EMPTY, binding.EndDirective.end);
+  }
+
+  private run(input: Uint8Array, directive: Binding.EndDirective): Buffer[] {
+    const output: Buffer[] = [];
+    let rest = input;
+    for (;;) {
+      const room = this.slab.room();
+      const [remaining, produced, consumed] = this.cctx.compressStream2(room, rest, directive);
+      if (produced > 0) output.push(this.slab.take(produced));
+      rest = rest.subarray(consumed);
+      const done = directive === binding.EndDirective.end ? remaining === 0 : rest.length === 0 && produced < room.length;
+      if (done) return output;
+    }
+  }
+}

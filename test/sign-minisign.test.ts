@@ -1,0 +1,208 @@
+/**
+ * End to end: Kiln's keys and signatures against the real minisign (0.11), in
+ * both directions. Encrypted keys use minisign's default scrypt (1 GiB, several
+ * seconds each), so only two tests use them.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
+
+import {
+  encodePublicKey,
+  formatPublicKey,
+  formatSecretKey,
+  formatSignature,
+  generateKeyPair,
+  isSecretKeyEncrypted,
+  parseSignature,
+  publicKeyOf,
+  readPublicKeyFile,
+  readSecretKeyFile,
+  signFile,
+  verifyData,
+  verifyFile,
+  writeKeyPair,
+} from '../src/sign/index.js';
+import { minisign, requireMinisign } from './helpers/minisign.js';
+
+const SLOW = { timeout: 180_000 };
+const VERIFIED = /^Signature and comment signature verified\nTrusted comment: (.*)\n$/;
+
+let dir: string;
+
+async function flipByte(path: string, offset: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, offset);
+    byte[0]! ^= 0x01;
+    await handle.write(byte, 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+before(async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'kiln-minisign-'));
+  try {
+    await requireMinisign(scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiln-minisign-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('minisign verifies what Kiln signs', () => {
+  it('accepts a Kiln signature with a Kiln public key, and rejects a changed file or comment', async () => {
+    const { publicKeyPath, secretKeyPath } = await writeKeyPair(dir);
+    const sk = await readSecretKeyFile(secretKeyPath);
+    const file = join(dir, 'hello.tar');
+    await writeFile(file, Buffer.from('pretend this is a package\n'.repeat(5000)));
+    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'file:hello.tar\tkiln ✓' })));
+
+    const ok = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(VERIFIED.exec(ok.stdout)?.[1], 'file:hello.tar\tkiln ✓');
+    const inline = await minisign(['-Vm', file, '-P', encodePublicKey(sk)], { cwd: dir });
+    assert.equal(inline.code, 0, inline.stderr);
+
+    const text = await readFile(`${file}.minisig`, 'utf8');
+    await writeFile(`${file}.minisig`, text.replace('kiln ✓', 'kiln !'));
+    const comment = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
+    assert.equal(comment.code, 1);
+    assert.match(comment.stderr, /Comment signature verification failed/);
+
+    await writeFile(`${file}.minisig`, text);
+    await flipByte(file, 70_000);
+    const changed = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /Signature verification failed/);
+  });
+
+  it("signs with a Kiln unencrypted secret key without -W, and recreates Kiln's public key file from it", async () => {
+    const { publicKeyPath, secretKeyPath, keyId } = await writeKeyPair(dir, { basename: 'release' });
+    const file = join(dir, 'data.bin');
+    await writeFile(file, 'data\n');
+    // -p makes minisign check the signature against the public key before writing it.
+    const signed = await minisign(['-S', '-s', secretKeyPath, '-p', publicKeyPath, '-m', file, '-t', 'by minisign'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.doesNotMatch(signed.stderr, /Password/);
+    const { signature, publicKey } = await verifyFile(file, `${file}.minisig`, [await readPublicKeyFile(publicKeyPath)]);
+    assert.equal(publicKey.keyId, keyId);
+    assert.equal(signature.trustedComment, 'by minisign');
+    assert.equal(signature.algorithm, 'ED');
+
+    const recreated = await minisign(['-R', '-s', secretKeyPath, '-p', join(dir, 'recreated.pub')], { cwd: dir });
+    assert.equal(recreated.code, 0, recreated.stderr);
+    assert.equal(await readFile(join(dir, 'recreated.pub'), 'utf8'), await readFile(publicKeyPath, 'utf8'));
+  });
+});
+
+describe('Kiln verifies what minisign signs', () => {
+  it('accepts a prehashed minisign signature, rejects a changed file, and signs with the minisign key', async () => {
+    const generated = await minisign(['-G', '-W', '-p', 'mini.pub', '-s', 'mini.key'], { cwd: dir });
+    assert.equal(generated.code, 0, generated.stderr);
+    const file = join(dir, 'payload.bin');
+    await writeFile(file, Buffer.alloc(300_000, 0x61));
+    const signed = await minisign(['-S', '-s', 'mini.key', '-m', file], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+
+    const trusted = [await readPublicKeyFile(join(dir, 'mini.pub'))];
+    const { signature } = await verifyFile(file, `${file}.minisig`, trusted);
+    assert.equal(signature.algorithm, 'ED');
+    assert.match(signature.trustedComment, /^timestamp:\d+\tfile:payload\.bin\thashed$/);
+    assert.equal(signature.untrustedComment, 'signature from minisign secret key');
+
+    await flipByte(file, 299_999);
+    await assert.rejects(verifyFile(file, `${file}.minisig`, trusted), { code: 'E_SIGNATURE_INVALID' });
+
+    // minisign -W writes an all-zero checksum; Kiln still reads the key and minisign accepts its signatures.
+    const miniKey = join(dir, 'mini.key');
+    assert.equal(isSecretKeyEncrypted(await readFile(miniKey, 'utf8')), false);
+    const sk = await readSecretKeyFile(miniKey);
+    assert.deepEqual(publicKeyOf(sk), trusted[0]);
+    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'kiln with a minisign key' })));
+    const verified = await minisign(['-Vm', file, '-p', 'mini.pub'], { cwd: dir });
+    assert.equal(verified.code, 0, verified.stderr);
+  });
+
+  it('accepts a legacy (-l) minisign signature over the data, and says a stream cannot check it', async () => {
+    assert.equal((await minisign(['-G', '-W', '-p', 'mini.pub', '-s', 'mini.key'], { cwd: dir })).code, 0);
+    const file = join(dir, 'legacy.txt');
+    await writeFile(file, 'signed the old way\n');
+    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', file, '-t', 'legacy'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+
+    const trusted = [await readPublicKeyFile(join(dir, 'mini.pub'))];
+    const signature = parseSignature(await readFile(`${file}.minisig`, 'utf8'), `${file}.minisig`);
+    assert.equal(signature.algorithm, 'Ed');
+    assert.deepEqual(verifyData(await readFile(file), signature, trusted, { source: `${file}.minisig` }), trusted[0]);
+    assert.throws(() => verifyData(Buffer.from('signed the old way!\n'), signature, trusted, { source: 'x' }), { code: 'E_SIGNATURE_INVALID' });
+    await assert.rejects(verifyFile(file, `${file}.minisig`, trusted), { code: 'E_SIGNATURE_FORMAT', message: /legacy minisign signature/ });
+  });
+});
+
+describe('encrypted secret keys', () => {
+  it('reads a key minisign encrypted (password fed twice on stdin), signs for minisign, and refuses a wrong password', SLOW, async () => {
+    const generated = await minisign(['-G', '-p', 'enc.pub', '-s', 'enc.key'], { cwd: dir, input: 'pw\npw\n' });
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.match(generated.stderr, /Password: \nPassword \(one more time\): \n/);
+    const keyText = await readFile(join(dir, 'enc.key'), 'utf8');
+    assert.equal(isSecretKeyEncrypted(keyText), true);
+
+    const sk = await readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw' });
+    assert.deepEqual(publicKeyOf(sk), await readPublicKeyFile(join(dir, 'enc.pub')));
+    const file = join(dir, 'file.txt');
+    await writeFile(file, 'signed by kiln with a minisign key\n');
+    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'kiln' })));
+    const verified = await minisign(['-Vm', file, '-p', 'enc.pub'], { cwd: dir });
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.deepEqual(VERIFIED.exec(verified.stdout)?.[1], 'kiln');
+
+    await assert.rejects(readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw2' }), {
+      name: 'KilnError',
+      code: 'E_KEY_PASSWORD',
+      message: `cannot decrypt secret key ${join(dir, 'enc.key')}: the password is wrong`,
+    });
+  });
+
+  it('writes an encrypted key that minisign signs with, given the password on stdin', SLOW, async () => {
+    const { publicKeyPath, secretKeyPath } = await writeKeyPair(dir, { password: 'kiln password' });
+    const keyText = await readFile(secretKeyPath, 'utf8');
+    assert.equal(isSecretKeyEncrypted(keyText), true);
+    // Minisign's default limits, so minisign spends what it would on its own keys.
+    const bytes = Buffer.from(keyText.split('\n')[1]!, 'base64');
+    assert.equal(bytes.readBigUInt64LE(38), 33554432n);
+    assert.equal(bytes.readBigUInt64LE(46), 1073741824n);
+
+    const file = join(dir, 'file.txt');
+    await writeFile(file, 'signed by minisign with a kiln key\n');
+    const signed = await minisign(['-S', '-s', secretKeyPath, '-m', file, '-t', 'minisign'], { cwd: dir, input: 'kiln password\n' });
+    assert.equal(signed.code, 0, signed.stderr);
+    const verified = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
+    assert.equal(verified.code, 0, verified.stderr);
+    const { signature } = await verifyFile(file, `${file}.minisig`, [await readPublicKeyFile(publicKeyPath)]);
+    assert.equal(signature.trustedComment, 'minisign');
+  });
+});
+
+describe('an in-memory key round trip minisign accepts', () => {
+  it('uses formatSecretKey and formatPublicKey directly', async () => {
+    const sk = generateKeyPair();
+    await writeFile(join(dir, 'k.key'), await formatSecretKey(sk), { mode: 0o600 });
+    await writeFile(join(dir, 'k.pub'), formatPublicKey(publicKeyOf(sk)));
+    await writeFile(join(dir, 'f'), '');
+    const signed = await minisign(['-S', '-s', 'k.key', '-p', 'k.pub', '-m', 'f'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.deepEqual(verifyData(Buffer.alloc(0), parseSignature(await readFile(join(dir, 'f.minisig'), 'utf8'), 'f.minisig'), [publicKeyOf(sk)], { source: 'f.minisig' }), publicKeyOf(sk));
+  });
+});
