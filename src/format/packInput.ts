@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { Fail } from '../util/shape.js';
-import { expectArray, expectObject, expectString, join, optionalString } from '../util/shape.js';
+import { expectArray, expectObject, join, optionalString } from '../util/shape.js';
 import type { PackageMetadata, Target } from './metadata.js';
 import { ACCOUNT_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode, parseOptions, parseTarget } from './metadata.js';
 
