@@ -4,12 +4,13 @@
  * reference. Clients that fetched one of the kept indexes can still download
  * every package it lists.
  */
-import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { parseIndex } from './indexFormat.js';
 import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import { removeEmptyParents } from './removeEmptyParents.js';
 import { readStage } from './stage.js';
 import { listPackageFiles } from './verifyRepository.js';
 
@@ -54,25 +55,10 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP): Promis
       result.freedBytes += (await stat(path)).size;
       await rm(path, { force: true });
       result.removedFiles.push(file);
-      await removeEmptyParents(dirname(path), join(root, 'packages'));
+      await removeEmptyParents(dirname(path), repo.paths.packages);
     }
     return result;
   } finally {
     await lock.release();
   }
 }
-
-async function removeEmptyParents(directory: string, stop: string): Promise<void> {
-  let current = directory;
-  while (current.startsWith(stop) && current !== stop) {
-    try {
-      await rmdir(current);
-    } catch (error) {
-      if (isErrno(error, 'ENOTEMPTY') || isErrno(error, 'EEXIST') || isErrno(error, 'ENOENT')) return;
-      throw error;
-    }
-    current = dirname(current);
-  }
-}
-
-

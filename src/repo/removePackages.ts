@@ -6,7 +6,7 @@
  * `kiln repo prune`, since clients holding the previous index may still fetch it.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/index.js';
 import type { Version } from '../version/index.js';
@@ -14,6 +14,7 @@ import { compareVersions, splitNameVersion, withoutRevision } from '../version/i
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import { removeEmptyParents } from './removeEmptyParents.js';
 import type { StageOperation } from './stage.js';
 import { appendStage, readStage } from './stage.js';
 
@@ -85,7 +86,10 @@ export async function removePackages(root: string, specs: readonly string[], opt
     }
     await appendStage(repo.paths, operations);
     for (const entry of result.dropped) {
-      if (!publishedPaths.has(entry.path)) await rm(join(repo.paths.root, entry.path), { force: true });
+      if (publishedPaths.has(entry.path)) continue;
+      const path = join(repo.paths.root, entry.path);
+      await rm(path, { force: true });
+      await removeEmptyParents(dirname(path), repo.paths.packages);
     }
     return result;
   } finally {
