@@ -6,6 +6,7 @@
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KilnError, isErrno } from '../errors/index.js';
+import { temporaryPathFor } from '../util/atomicWrite.js';
 
 export interface Lock {
   release(): Promise<void>;
@@ -16,7 +17,7 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
   for (let attempt = 0; attempt < 3; attempt++) {
     // Write the owner to a private file, then link it into place: link() fails
     // atomically when the lock exists, and a lock is never seen without its owner.
-    const temporary = `${path}.${process.pid}.tmp`;
+    const temporary = temporaryPathFor(path);
     await writeFile(temporary, owner, { mode: 0o644 });
     try {
       await link(temporary, path);

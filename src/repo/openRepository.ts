@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KilnError, isErrno } from '../errors/index.js';
+import { KilnError, isErrno, isKilnError } from '../errors/index.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/atomicWrite.js';
 import type { PublicKey, SecretKey } from '../sign/index.js';
 import { parsePublicKey, readSecretKeyFile } from '../sign/index.js';
 import type { Lock } from './lock.js';
@@ -13,7 +14,7 @@ import { acquireLock } from './lock.js';
 import type { RepositoryConfig } from './repositoryConfig.js';
 import { readRepositoryConfig, signingKeyPath } from './repositoryConfig.js';
 import type { RepositoryPaths } from './layout.js';
-import { repositoryPaths } from './layout.js';
+import { SIGNATURE_SUFFIX, repositoryPaths, snapshotPath } from './layout.js';
 import type { PublishedIndex } from './readPublishedIndex.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
 import { appendLog } from './repositoryLog.js';
@@ -82,6 +83,7 @@ export async function readCurrentIndex(repo: Repository): Promise<PublishedIndex
 export async function lockRepository(repo: Repository): Promise<Lock> {
   const lock = await acquireLock(repo.paths.lock, `repository ${repo.paths.root}`);
   try {
+    for (const directory of [repo.paths.root, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
     await recoverCommit(repo);
   } catch (error) {
     await lock.release();
@@ -100,21 +102,50 @@ export interface CommitJournal {
 }
 
 async function recoverCommit(repo: Repository): Promise<void> {
-  let journal: CommitJournal;
+  let journal: CommitJournal | undefined;
   try {
     journal = JSON.parse(await readFile(repo.paths.journal, 'utf8')) as CommitJournal;
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return;
-    if (error instanceof SyntaxError) {
-      // The journal itself was cut short: the commit never started publishing.
-      await rm(repo.paths.journal, { force: true });
-      return;
-    }
+    // A journal cut short by a crash: the commit had not started publishing.
+    if (!(error instanceof SyntaxError)) throw error;
+  }
+  // The signature is the commit point: whatever serial it names is published.
+  const published = await readCurrentIndex(repo);
+  if (journal !== undefined && journal.serial > published.index.serial) {
+    // Never published: drop the snapshot it may have written; the stage stays.
+    const snapshot = join(repo.paths.root, snapshotPath(journal.serial));
+    await rm(snapshot + SIGNATURE_SUFFIX, { force: true });
+    await rm(snapshot, { force: true });
+  }
+  // index.json may still be the previous copy if the crash came between the two renames.
+  const copy = await readFile(repo.paths.index).catch((error: unknown) => (isErrno(error, 'ENOENT') ? undefined : Promise.reject(error)));
+  if (copy === undefined || !copy.equals(published.bytes)) await writeFileAtomic(repo.paths.index, published.bytes);
+  if (journal !== undefined && journal.serial === published.index.serial) await finishCommit(repo, journal);
+  else await rm(repo.paths.journal, { force: true });
+}
+
+/**
+ * Finish or undo an interrupted commit if there is one and no other process is
+ * committing right now. Read-only commands call this so that they report the
+ * repository as the next maintainer command would leave it.
+ */
+export async function recoverIfInterrupted(repo: Repository): Promise<void> {
+  try {
+    await readFile(repo.paths.journal);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return;
     throw error;
   }
-  const { index } = await readCurrentIndex(repo);
-  if (index.serial === journal.serial) await finishCommit(repo, journal);
-  else await rm(repo.paths.journal, { force: true });
+  let lock: Lock;
+  try {
+    lock = await lockRepository(repo);
+  } catch (error) {
+    // A live commit owns the journal; it will finish by itself.
+    if (isKilnError(error, 'E_LOCKED')) return;
+    throw error;
+  }
+  await lock.release();
 }
 
 /** The last steps of a commit, also replayed by recovery: log it, clear the stage, drop the journal. */

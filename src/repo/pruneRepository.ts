@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { parseIndex } from './indexFormat.js';
 import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+import { isTemporaryPath, removeStaleTemporaries } from '../util/atomicWrite.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
 import { removeEmptyParents } from './removeEmptyParents.js';
 import { readStage } from './stage.js';
@@ -49,8 +50,11 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP): Promis
       await rm(path + SIGNATURE_SUFFIX, { force: true });
       result.removedSnapshots.push(serial);
     }
+    const files = await listPackageFiles(root);
+    for (const directory of new Set(files.map((file) => join(root, dirname(file))))) await removeStaleTemporaries(directory);
     for (const file of await listPackageFiles(root)) {
-      if (referenced.has(file)) continue;
+      // Referenced, or a copy in flight from a live "repo add".
+      if (referenced.has(file) || isTemporaryPath(file)) continue;
       const path = join(root, file);
       result.freedBytes += (await stat(path)).size;
       await rm(path, { force: true });

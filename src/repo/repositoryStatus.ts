@@ -1,7 +1,7 @@
 /** `kiln repo status DIR`: what is published, what is staged. */
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
 import { compareEntries } from './indexFormat.js';
-import { openRepository, readCurrentIndex } from './openRepository.js';
+import { openRepository, readCurrentIndex, recoverIfInterrupted } from './openRepository.js';
 import type { LogRecord } from './repositoryLog.js';
 import { readLog } from './repositoryLog.js';
 import { readStage } from './stage.js';
@@ -16,6 +16,7 @@ export interface RepositoryStatus {
 
 export async function repositoryStatus(root: string, now: Date = new Date()): Promise<RepositoryStatus> {
   const repo = await openRepository(root);
+  await recoverIfInterrupted(repo);
   const { index } = await readCurrentIndex(repo);
   const stage = await readStage(repo.paths);
   const log = await readLog(repo.paths);

@@ -14,7 +14,7 @@ import { stableStringify } from '../util/json.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexEntryFor } from './indexFormat.js';
 import { PACKAGES_DIR } from './layout.js';
-import { openRepository } from './openRepository.js';
+import { openRepository, recoverIfInterrupted } from './openRepository.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
 
 export interface VerifyRepositoryOptions {
@@ -35,6 +35,7 @@ export interface VerifyRepositoryReport {
 
 export async function verifyRepository(root: string, options: VerifyRepositoryOptions = {}): Promise<VerifyRepositoryReport> {
   const repo = await openRepository(root);
+  await recoverIfInterrupted(repo);
   const trusted = options.trusted ?? repo.keys;
   const published = await readPublishedIndex(localFetcher(root), trusted, root);
   const { index } = published;
