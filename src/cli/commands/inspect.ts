@@ -52,7 +52,8 @@ const command: Command = {
       '',
       table(meta.files.map((entry) => manifestRow(entry, relocated.has(entry.path)))),
     ];
-    return { data: { path, metadata: meta, signature, verified: true }, text: lines.join('\n') };
+    // JSON output carries the metadata exactly as stored (modes as octal strings).
+    return { data: { path, metadata: JSON.parse(pkg.metadataBytes.toString('utf8')) as unknown, signature, verified: true }, text: lines.join('\n') };
   },
 };
 

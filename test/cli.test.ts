@@ -1,0 +1,73 @@
+/** The command line itself: help, version, usage errors, exit codes, --json. */
+import * as assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { COMMANDS } from '../src/cli/registry.js';
+import { kiln, tempDir } from './helpers/kiln.js';
+
+test('kiln --version prints the package version', async () => {
+  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const result = await kiln(['--version']);
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout, `kiln ${manifest.version}\n`);
+});
+
+test('kiln help lists every command, and every command has --help', async () => {
+  const help = await kiln(['help']);
+  assert.equal(help.code, 0);
+  for (const entry of COMMANDS) {
+    assert.ok(help.stdout.includes(`kiln ${entry.words.join(' ')}`), entry.words.join(' '));
+    const own = await kiln([...entry.words, '--help']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /Usage:\n {2}kiln /);
+  }
+});
+
+test('usage errors exit 2 and say what is wrong', async (t) => {
+  const dir = await tempDir(t);
+  const cases: [string[], RegExp][] = [
+    [['frobnicate'], /cannot run "kiln frobnicate": no such command/],
+    [['repo', 'frob'], /no such command\nhint: did you mean: kiln repo init/],
+    [['pack'], /missing STAGEDIR/],
+    [['pack', 'stage'], /missing --meta/],
+    [['repo', 'add', 'repo'], /missing PACKAGE/],
+    [['repo', 'commit', 'repo', '--bogus'], /Unknown option '--bogus'/],
+    [['repo', 'prune', 'repo', '--keep', 'many'], /--keep must be a whole number/],
+    [['key', 'generate', '--out', 'k', '--encrypt'], /--encrypt needs a password/],
+  ];
+  for (const [args, pattern] of cases) {
+    const result = await kiln(args, { cwd: dir });
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /^kiln: error\[E_USAGE\]/);
+    assert.match(result.stderr, pattern);
+  }
+});
+
+test('--json prints machine-readable data on stdout, people-facing notes on stderr', async (t) => {
+  const dir = await tempDir(t);
+  const result = await kiln(['key', 'generate', '--out', 'keys', '--json'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const data = JSON.parse(result.stdout) as { keyId: string; publicKeyPath: string; secretKeyPath: string };
+  assert.match(data.keyId, /^[0-9A-F]{16}$/);
+  assert.match(result.stderr, /not encrypted/);
+  const show = JSON.parse((await kiln(['key', 'show', 'keys/kiln.key', '--json'], { cwd: dir })).stdout) as { keyId: string; kind: string };
+  assert.deepEqual(show.keyId, data.keyId);
+  assert.equal(show.kind, 'secret');
+});
+
+test('an encrypted key is used with the password from a file or KILN_KEY_PASSWORD, and refused without it', async (t) => {
+  const dir = await tempDir(t);
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(`${dir}/pw`, 'correct horse\n');
+  const made = await kiln(['key', 'generate', '--out', 'keys', '--encrypt', '--password-file', 'pw'], { cwd: dir });
+  assert.equal(made.code, 0, made.stderr);
+  await writeFile(`${dir}/data`, 'data');
+  const withoutPassword = await kiln(['sign', 'data', '--key', 'keys/kiln.key'], { cwd: dir });
+  assert.equal(withoutPassword.code, 1);
+  assert.match(withoutPassword.stderr, /error\[E_KEY_PASSWORD\]/);
+  const signed = await kiln(['sign', 'data', '--key', 'keys/kiln.key'], { cwd: dir, env: { KILN_KEY_PASSWORD: 'correct horse' } });
+  assert.equal(signed.code, 0, signed.stderr);
+  const verified = await kiln(['verify', 'data', '--trust', 'keys/kiln.pub'], { cwd: dir });
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /signature valid: data signed by key/);
+});
