@@ -19,7 +19,7 @@ import { MAX_PAYLOAD_BYTES, TAR_END, tarPadding } from './container.js';
 import { writeContainer } from './writeContainer.js';
 import { assertSafeManifest } from './manifestSafety.js';
 import type { ManifestEntry, PackageMetadata, RelocationFile } from './metadata.js';
-import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileName, parsePackageMetadata, serializeMetadata } from './metadata.js';
+import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileName, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
 import type { PackInput } from './packInput.js';
 import { packageTrustedComment } from './packageSignature.js';
 import { encodeTarHeader } from './tar.js';
@@ -156,7 +156,8 @@ async function writePayload(
   level: number,
   context: string,
 ): Promise<{ size: number; sha256: Sha256; uncompressedSize: number; relocations: RelocationFile[] }> {
-  const encoder = new ZstdEncoder(level);
+  // Sizes come from lstat and are checked as files are read, so the tar size is known up front.
+  const encoder = new ZstdEncoder(level, payloadTarSize(entries));
   const hash = createHash('sha256');
   let size = 0;
   let uncompressedSize = 0;

@@ -29,7 +29,7 @@ export async function writeContainer(finalPath: string, parts: ContainerParts): 
     await handle.write(containerHeader(PAYLOAD_ENTRY, parts.payloadSize));
     const source = await open(parts.payloadPath, 'r');
     try {
-      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_CHUNK, parts.payloadSize)));
       let copied = 0;
       while (copied < parts.payloadSize) {
         const want = Math.min(buffer.length, parts.payloadSize - copied);

@@ -12,6 +12,7 @@ import type { VerifiedPackage } from '../format/index.js';
 import { packageFileName, signPackage, verifyPackage } from '../format/index.js';
 import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
 import { sha256File } from '../util/hash.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey, indexEntryFor } from './indexFormat.js';
 import { packagePath } from './layout.js';
@@ -30,6 +31,9 @@ export interface AddResult {
   /** Packages already staged or published with identical content. */
   unchanged: IndexEntry[];
 }
+
+/** Packages checked or copied at once: enough to hide file-system latency. */
+const ADD_CONCURRENCY = 8;
 
 interface Candidate {
   source: string;
@@ -52,7 +56,8 @@ export async function addPackages(root: string, files: readonly string[], option
     const candidates: Candidate[] = [];
     const result: AddResult = { staged: [], unchanged: [] };
     const pending = new Map<string, Candidate>();
-    for (const file of files) {
+    // Verify (the slow, I/O-bound part) concurrently; decide conflicts in the order given.
+    const verified = await mapConcurrent(files, ADD_CONCURRENCY, async (file) => {
       let source = file;
       if (key !== undefined) {
         source = temporaryPathFor(join(repo.paths.state, 'signed.kpkg'));
@@ -61,7 +66,9 @@ export async function addPackages(root: string, files: readonly string[], option
       }
       const pkg = await verifyPackage(source, { trusted: repo.keys });
       const { sha256, size } = await sha256File(source);
-      const entry = indexEntryFor(pkg.metadata, packagePath(pkg.metadata.category, pkg.metadata.name, packageFileName(pkg.metadata)), size, sha256);
+      return { file, source, pkg, entry: indexEntryFor(pkg.metadata, packagePath(pkg.metadata.category, pkg.metadata.name, packageFileName(pkg.metadata)), size, sha256) };
+    });
+    for (const { file, source, pkg, entry } of verified) {
       const identity = entryKey(entry);
       const staged = pending.get(identity)?.entry ?? stage.adds.get(identity);
       const live = published.get(identity);
@@ -88,10 +95,16 @@ export async function addPackages(root: string, files: readonly string[], option
       candidates.push(candidate);
     }
 
-    for (const candidate of candidates) {
+    const directories = new Set<string>();
+    await mapConcurrent(candidates, ADD_CONCURRENCY, async (candidate) => {
       // A retired package added back has the same bytes as the published file: nothing to copy.
-      if (!published.has(entryKey(candidate.entry))) await placeFile(candidate.source, join(repo.paths.root, candidate.entry.path));
-    }
+      if (published.has(entryKey(candidate.entry))) return;
+      const target = join(repo.paths.root, candidate.entry.path);
+      await placeFile(candidate.source, target);
+      directories.add(dirname(target));
+    });
+    // The renames are durable once their directories are synced: once per directory, not per file.
+    for (const directory of directories) await syncDirectory(directory);
     await appendStage(repo.paths, candidates.map((candidate) => ({ op: 'add', entry: candidate.entry })));
     result.staged = candidates.map((candidate) => candidate.entry);
     return result;
@@ -101,7 +114,7 @@ export async function addPackages(root: string, files: readonly string[], option
   }
 }
 
-/** Copy durably to a temporary name beside `target`, then rename into place. */
+/** Copy durably to a temporary name beside `target`, then rename into place (the caller syncs the directory). */
 async function placeFile(source: string, target: string): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const temporary = temporaryPathFor(target);
@@ -118,5 +131,4 @@ async function placeFile(source: string, target: string): Promise<void> {
     await rm(temporary, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(target));
 }

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
 import type { CommitJournal, RepositoryOptions } from './openRepository.js';
@@ -45,9 +46,9 @@ export async function commitRepository(root: string, options: CommitOptions = {}
     for (const [key, entry] of stage.retires) {
       if (packages.delete(key)) retired.push(entry);
     }
+    await mapConcurrent([...stage.adds.values()], 16, (entry) => assertStagedFile(root, entry));
     const added: IndexEntry[] = [];
     for (const [key, entry] of stage.adds) {
-      await assertStagedFile(root, entry);
       if (!packages.has(key)) added.push(entry);
       packages.set(key, entry);
     }

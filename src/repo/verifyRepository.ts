@@ -11,11 +11,15 @@ import { openPackage, verifyPackage, verifyPackageSignature } from '../format/in
 import type { PublicKey } from '../sign/index.js';
 import { sha256File } from '../util/hash.js';
 import { stableStringify } from '../util/json.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexEntryFor } from './indexFormat.js';
 import { PACKAGES_DIR } from './layout.js';
 import { openRepository, recoverIfInterrupted } from './openRepository.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
+
+/** Packages checked at once: hides file-system latency; hashing runs in libuv's pool. */
+const VERIFY_CONCURRENCY = 4;
 
 export interface VerifyRepositoryOptions {
   /** Trust these keys instead of the repository's own keys/ (what a client would do). */
@@ -47,25 +51,26 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const currentSignature = await readOptional(repo.paths.indexSignature);
   if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
 
-  for (const entry of index.packages) {
+  const packageProblems = await mapConcurrent(index.packages, VERIFY_CONCURRENCY, async (entry): Promise<string | undefined> => {
     const path = join(root, entry.path);
     try {
       const { size, sha256 } = await sha256File(path);
       if (size !== entry.size || sha256 !== entry.sha256) {
-        problems.push(`${entry.path}: ${size !== entry.size ? `size ${size}, the index pins ${entry.size}` : 'sha256 differs from the one the index pins'}`);
-        continue;
+        return `${entry.path}: ${size !== entry.size ? `size ${size}, the index pins ${entry.size}` : 'sha256 differs from the one the index pins'}`;
       }
       const pkg = options.quick ? await openPackage(path) : await verifyPackage(path, { trusted });
       if (options.quick) verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted);
       if (stableStringify(indexEntryFor(pkg.metadata, entry.path, size, sha256)) !== stableStringify(entry)) {
-        problems.push(`${entry.path}: its metadata does not say what the index says about it`);
+        return `${entry.path}: its metadata does not say what the index says about it`;
       }
+      return undefined;
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) problems.push(`${entry.path}: missing`);
-      else if (isKilnError(error)) problems.push(`${entry.path}: ${error.message}`);
-      else throw error;
+      if (isErrno(error, 'ENOENT')) return `${entry.path}: missing`;
+      if (isKilnError(error)) return `${entry.path}: ${error.message}`;
+      throw error;
     }
-  }
+  });
+  for (const problem of packageProblems) if (problem !== undefined) problems.push(problem);
   if (problems.length > 0) {
     const shown = problems.slice(0, 50).map((problem) => `  - ${problem}`).join('\n');
     const more = problems.length > 50 ? `\n  ... and ${problems.length - 50} more` : '';

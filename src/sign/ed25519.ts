@@ -6,12 +6,31 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
+/**
+ * Importing a key costs more than signing or verifying with it, and a
+ * repository signs and checks thousands of packages with one key: keep the
+ * few KeyObjects in use (keys already live in memory as bytes anyway).
+ */
+const MAX_CACHED_KEYS = 32;
+const privateKeys = new Map<string, KeyObject>();
+const publicKeys = new Map<string, KeyObject>();
+
+function cached(cache: Map<string, KeyObject>, id: string, make: () => KeyObject): KeyObject {
+  let key = cache.get(id);
+  if (key === undefined) {
+    if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string);
+    key = make();
+    cache.set(id, key);
+  }
+  return key;
+}
+
 function privateKeyObject(seed: Uint8Array): KeyObject {
   if (seed.length !== 32) {
     throw new Error(`Assertion failed: an Ed25519 seed is 32 bytes, got ${seed.length}`);
   }
   const d = Buffer.from(seed).toString('base64url');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: d }, format: 'jwk' });
+  return cached(privateKeys, d, () => createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: d }, format: 'jwk' }));
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
@@ -19,7 +38,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
     throw new Error(`Assertion failed: an Ed25519 public key is 32 bytes, got ${publicKey.length}`);
   }
   const x = Buffer.from(publicKey).toString('base64url');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  return cached(publicKeys, x, () => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' }));
 }
 
 /**

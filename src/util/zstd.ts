@@ -12,8 +12,8 @@ const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof
 
 const EMPTY = Buffer.alloc(0);
 /** Output is written into slabs and handed out as slices: no copy, few allocations. */
-const SLAB_SIZE = 1 << 20;
-const MIN_ROOM = 1 << 16;
+const SLAB_SIZE = 1 << 18;
+const MIN_ROOM = 1 << 15;
 
 /** Raised for corrupt or truncated compressed data; callers turn it into their own error. */
 export class ZstdDataError extends Error {
@@ -21,12 +21,19 @@ export class ZstdDataError extends Error {
 }
 
 class Slab {
-  private buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private buffer: Buffer;
   private used = 0;
+  private readonly minRoom: number;
+
+  /** @param first size of the first slab (small inputs need small output buffers; big ones fault in pages for nothing). */
+  constructor(first = SLAB_SIZE) {
+    this.buffer = Buffer.allocUnsafe(first);
+    this.minRoom = Math.min(MIN_ROOM, Math.max(64, first >> 2));
+  }
 
   /** Free space to write into (a fresh slab when the current one is nearly full). */
   room(): Buffer {
-    if (this.buffer.length - this.used < MIN_ROOM) {
+    if (this.buffer.length - this.used < this.minRoom) {
       this.buffer = Buffer.allocUnsafe(SLAB_SIZE);
       this.used = 0;
     }
@@ -86,11 +93,18 @@ export class ZstdDecoder {
 /** Incremental compressor producing one zstd frame (with its content checksum). */
 export class ZstdEncoder {
   private readonly cctx = new binding.CCtx();
-  private readonly slab = new Slab();
+  private readonly slab: Slab;
 
-  constructor(level = 12) {
+  /**
+   * @param pledgedSize the exact number of bytes that will be pushed, when
+   * known: zstd then sizes its tables to the input (much faster for small
+   * packages) and records the size in the frame header.
+   */
+  constructor(level = 12, pledgedSize?: number) {
     this.cctx.setParameter(binding.CParameter.compressionLevel, level);
     this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
+    if (pledgedSize !== undefined) this.cctx.setPledgedSrcSize(pledgedSize);
+    this.slab = new Slab(pledgedSize === undefined ? SLAB_SIZE : Math.min(SLAB_SIZE, Math.max(4096, pledgedSize + 512)));
   }
 
   push(input: Uint8Array): Buffer[] {
