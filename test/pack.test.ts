@@ -72,7 +72,7 @@ test('inspect shows what pack recorded: owners by name, modes, links, config fil
   const files = new Map(report.metadata.files.map((entry) => [entry.path, entry]));
   assert.deepEqual([...files.keys()], ['bin', 'bin/tool', 'bin/tool-alias', 'bin/tool-script', 'etc', 'etc/tool.conf', 'lib', 'lib/libtool.so.1', 'lib/libtool.so.1.0.0', 'var', 'var/spool', 'var/spool/tool']);
   assert.deepEqual({ ...files.get('bin/tool'), sha256: undefined }, { path: 'bin/tool', type: 'file', mode: '04755', owner: 'toold', group: 'tool', size: binary.length, sha256: undefined });
-  assert.deepEqual(files.get('bin/tool-alias'), { path: 'bin/tool-alias', type: 'hardlink', mode: '0755', owner: 'root', group: 'root', size: 0, target: 'bin/tool' });
+  assert.deepEqual(files.get('bin/tool-alias'), { path: 'bin/tool-alias', type: 'hardlink', mode: '04755', owner: 'toold', group: 'tool', size: 0, target: 'bin/tool' });
   assert.deepEqual(files.get('lib/libtool.so.1'), { path: 'lib/libtool.so.1', type: 'symlink', mode: '0777', owner: 'root', group: 'root', size: 0, target: 'libtool.so.1.0.0' });
   assert.equal(files.get('etc/tool.conf')?.config, true);
   assert.equal(files.get('var/spool/tool')?.mode, '0700');

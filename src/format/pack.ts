@@ -23,6 +23,7 @@ import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileNa
 import type { PackInput } from './packInput.js';
 import { packageTrustedComment } from './packageSignature.js';
 import { encodeTarHeader } from './tar.js';
+import type { StagedEntry } from './walkStage.js';
 import { walkStage } from './walkStage.js';
 
 export interface PackOptions {
@@ -109,7 +110,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   }
 }
 
-function buildManifest(staged: readonly StagedEntryLike[], input: PackInput, context: string): ManifestEntry[] {
+function buildManifest(staged: readonly StagedEntry[], input: PackInput, context: string): ManifestEntry[] {
   const firstByInode = new Map<string, string>();
   const entries: ManifestEntry[] = staged.map((item) => {
     const base = { path: item.path, mode: item.stats.mode & 0o7777, owner: 'root', group: 'root', size: 0 };
@@ -133,11 +134,21 @@ function buildManifest(staged: readonly StagedEntryLike[], input: PackInput, con
     entry.config = true;
   }
   for (const spec of input.permissions) {
-    const entry = byPath.get(spec.path) ?? missing(spec.path, 'permissions');
-    if (entry.type === 'symlink' || entry.type === 'hardlink') throw new KilnError('E_META', `${context}: permissions cannot be set on ${entry.type} ${JSON.stringify(spec.path)}`, { hint: 'set them on the file it points to' });
+    let entry = byPath.get(spec.path) ?? missing(spec.path, 'permissions');
+    if (entry.type === 'symlink') throw new KilnError('E_META', `${context}: permissions cannot be set on symlink ${JSON.stringify(spec.path)}`, { hint: 'set them on the file it points to' });
+    // Hard-linked names share one inode: set the permissions on the one that holds the content.
+    if (entry.type === 'hardlink') entry = byPath.get(entry.target ?? '')!;
     if (spec.owner !== undefined) entry.owner = spec.owner;
     if (spec.group !== undefined) entry.group = spec.group;
     if (spec.mode !== undefined) entry.mode = spec.mode;
+  }
+  // A hard link is the same inode as its target: it has the target's mode and owners.
+  for (const entry of entries) {
+    if (entry.type !== 'hardlink') continue;
+    const target = byPath.get(entry.target ?? '')!;
+    entry.mode = target.mode;
+    entry.owner = target.owner;
+    entry.group = target.group;
   }
   for (const dir of input.directories) {
     const entry = byPath.get(dir.path);
@@ -146,11 +157,9 @@ function buildManifest(staged: readonly StagedEntryLike[], input: PackInput, con
   return entries;
 }
 
-type StagedEntryLike = Awaited<ReturnType<typeof walkStage>>[number];
-
 async function writePayload(
   out: FileHandle,
-  staged: readonly StagedEntryLike[],
+  staged: readonly StagedEntry[],
   entries: ManifestEntry[],
   placeholder: string | null,
   level: number,
