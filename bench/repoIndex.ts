@@ -21,6 +21,7 @@ import { pack, parsePackInput } from '../src/format/index.js';
 import { addPackages, initRepository, localFetcher, readPublishedIndex, readRepositoryKeys, repositoryPaths } from '../src/repo/index.js';
 import { readSecretKeyFile, writeKeyPair } from '../src/sign/index.js';
 import { mapConcurrent } from '../src/util/mapConcurrent.js';
+import { seededRandom } from '../src/util/seededRandom.js';
 
 const { values } = parseArgs({ options: { packages: { type: 'string', default: '20000' }, runs: { type: 'string', default: '5' }, dir: { type: 'string' } } });
 const COUNT = Number(values.packages);
@@ -28,18 +29,6 @@ const RUNS = Number(values.runs);
 const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const CATEGORIES = ['dev-libs', 'sys-libs', 'app-misc', 'net-misc', 'www-servers', 'dev-lang'];
 const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib'];
-
-/** A seeded generator (mulberry32): the same workload every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -63,7 +52,7 @@ async function main(): Promise<void> {
   await mkdir(join(stage, 'share', 'doc'), { recursive: true });
   await writeFile(join(stage, 'share', 'doc', 'README'), 'generated package\n');
 
-  const rand = random(42);
+  const rand = seededRandom(42);
   const generateStart = performance.now();
   const inputs = [];
   for (let i = 0; i < COUNT; i++) {

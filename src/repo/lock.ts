@@ -7,6 +7,7 @@ import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KilnError, isErrno } from '../errors/index.js';
 import { temporaryPathFor } from '../util/atomicWrite.js';
+import { processExists } from '../util/fs.js';
 
 export interface Lock {
   release(): Promise<void>;
@@ -75,14 +76,4 @@ async function takeStaleLock(path: string, staleText: string): Promise<void> {
     }
   }
   await rm(aside, { force: true });
-}
-
-function processExists(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return !isErrno(error, 'ESRCH');
-  }
 }

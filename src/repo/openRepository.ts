@@ -7,6 +7,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno, isKilnError } from '../errors/index.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../util/atomicWrite.js';
+import { readFileIfExists } from '../util/fs.js';
 import type { PublicKey, SecretKey } from '../sign/index.js';
 import { parsePublicKey, readSecretKeyFile } from '../sign/index.js';
 import type { Lock } from './lock.js';
@@ -17,6 +18,7 @@ import type { RepositoryPaths } from './layout.js';
 import { SIGNATURE_SUFFIX, repositoryPaths, snapshotPath } from './layout.js';
 import type { PublishedIndex } from './readPublishedIndex.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
+import type { LogRecord } from './repositoryLog.js';
 import { appendLog } from './repositoryLog.js';
 import { clearStage } from './stage.js';
 
@@ -92,14 +94,8 @@ export async function lockRepository(repo: Repository): Promise<Lock> {
   return lock;
 }
 
-export interface CommitJournal {
-  serial: number;
-  time: string;
-  message: string;
-  added: string[];
-  retired: string[];
-  packages: number;
-}
+/** The journal of a commit in progress holds the log record the commit will append. */
+export type CommitJournal = LogRecord;
 
 async function recoverCommit(repo: Repository): Promise<void> {
   let journal: CommitJournal | undefined;
@@ -119,7 +115,7 @@ async function recoverCommit(repo: Repository): Promise<void> {
     await rm(snapshot, { force: true });
   }
   // index.json may still be the previous copy if the crash came between the two renames.
-  const copy = await readFile(repo.paths.index).catch((error: unknown) => (isErrno(error, 'ENOENT') ? undefined : Promise.reject(error)));
+  const copy = await readFileIfExists(repo.paths.index);
   if (copy === undefined || !copy.equals(published.bytes)) await writeFileAtomic(repo.paths.index, published.bytes);
   if (journal !== undefined && journal.serial === published.index.serial) await finishCommit(repo, journal);
   else await rm(repo.paths.journal, { force: true });
@@ -131,12 +127,7 @@ async function recoverCommit(repo: Repository): Promise<void> {
  * repository as the next maintainer command would leave it.
  */
 export async function recoverIfInterrupted(repo: Repository): Promise<void> {
-  try {
-    await readFile(repo.paths.journal);
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return;
-    throw error;
-  }
+  if ((await readFileIfExists(repo.paths.journal)) === undefined) return;
   let lock: Lock;
   try {
     lock = await lockRepository(repo);

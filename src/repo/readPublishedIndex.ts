@@ -5,9 +5,9 @@
  * A commit writes the snapshot before it replaces the signature, so the pair
  * always matches; `index.json` itself is only a convenience copy.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KilnError, isErrno } from '../errors/index.js';
+import { KilnError } from '../errors/index.js';
+import { readFileIfExists } from '../util/fs.js';
 import type { PublicKey } from '../sign/index.js';
 import { parseSignature, verifyData } from '../sign/index.js';
 import type { RepositoryIndex } from './indexFormat.js';
@@ -58,12 +58,5 @@ export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: read
 
 /** A fetcher over a local repository directory. */
 export function localFetcher(root: string): RepositoryFetcher {
-  return async (relativePath) => {
-    try {
-      return await readFile(join(root, relativePath));
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return undefined;
-      throw error;
-    }
-  };
+  return (relativePath) => readFileIfExists(join(root, relativePath));
 }

@@ -4,12 +4,13 @@
  * metadata that says what the index says, and (unless quick) a payload that
  * matches its manifest. Every problem is collected and reported together.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno, isKilnError } from '../errors/index.js';
 import { openPackage, verifyPackage, verifyPackageSignature } from '../format/index.js';
 import type { PublicKey } from '../sign/index.js';
 import { sha256File } from '../util/hash.js';
+import { readFileIfExists } from '../util/fs.js';
 import { stableStringify } from '../util/json.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
@@ -46,9 +47,9 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const problems: string[] = [];
   const now = options.now ?? new Date();
   if (Date.parse(index.expires) <= now.getTime()) problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
-  const current = await readOptional(repo.paths.index);
+  const current = await readFileIfExists(repo.paths.index);
   if (current !== undefined && !current.equals(published.bytes)) problems.push('index.json differs from the signed snapshot of the same serial');
-  const currentSignature = await readOptional(repo.paths.indexSignature);
+  const currentSignature = await readFileIfExists(repo.paths.indexSignature);
   if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
 
   const packageProblems = await mapConcurrent(index.packages, VERIFY_CONCURRENCY, async (entry): Promise<string | undefined> => {
@@ -81,15 +82,6 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const referenced = new Set(index.packages.map((entry) => entry.path));
   const unreferenced = (await listPackageFiles(root)).filter((path) => !referenced.has(path));
   return { index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires }, signer: published.signer.keyId, packages: index.packages.length, unreferenced };
-}
-
-async function readOptional(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return undefined;
-    throw error;
-  }
 }
 
 /** Every file under packages/, as repository-relative paths. */

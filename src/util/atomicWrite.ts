@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { isErrno } from '../errors/index.js';
+import { processExists } from './fs.js';
 
 export interface AtomicWriteOptions {
   /** File mode for a newly created file (default 0o644; the umask still applies). */
@@ -71,24 +73,15 @@ export async function removeStaleTemporaries(directory: string): Promise<string[
   try {
     names = await readdir(directory);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isErrno(error, 'ENOENT')) return [];
     throw error;
   }
   const removed: string[] = [];
   for (const name of names) {
     const pid = TEMPORARY_PATTERN.exec(name)?.[1];
-    if (pid === undefined || processAlive(Number(pid))) continue;
+    if (pid === undefined || processExists(Number(pid))) continue;
     await rm(join(directory, name), { force: true });
     removed.push(name);
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }

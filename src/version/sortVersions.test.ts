@@ -6,18 +6,7 @@ import { formatVersion } from './formatVersion.js';
 import { parseVersion } from './parseVersion.js';
 import { sortVersions } from './sortVersions.js';
 import { SUFFIX_TYPES, type Version } from './Version.js';
-
-/** mulberry32: a tiny seeded generator, so a failure reproduces exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../util/seededRandom.js';
 
 /**
  * Random versions drawn from a small alphabet, so that ties, leading zeros,

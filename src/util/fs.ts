@@ -1,0 +1,24 @@
+/** File-system helpers for the cases Kiln meets everywhere. */
+import { readFile } from 'node:fs/promises';
+import { isErrno } from '../errors/index.js';
+
+/** The file's content, or `undefined` when it does not exist. */
+export async function readFileIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+/** Whether a process with this pid exists on this host (it may belong to another user). */
+export function processExists(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !isErrno(error, 'ESRCH');
+  }
+}
