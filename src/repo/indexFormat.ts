@@ -75,11 +75,6 @@ export function indexEntryFor(meta: PackageMetadata, path: string, size: number,
   };
 }
 
-/** Index order: name, then version (oldest first), revision, variant. */
-export function compareEntries(a: IndexEntry, b: IndexEntry): number {
-  return compareText(a.name, b.name) || compareVersions(a.version, b.version) || a.revision - b.revision || compareText(a.variant, b.variant);
-}
-
 /** The trusted comment of an index signature: `kiln index NAME serial N`. */
 export function indexTrustedComment(index: Pick<RepositoryIndex, 'name' | 'serial'>): string {
   return `kiln index ${index.name} serial ${index.serial}`;
@@ -93,7 +88,7 @@ export function serialFromTrustedComment(comment: string): number | undefined {
 
 /**
  * Serialize an index: sorted keys, one package per line (readable, diffable),
- * packages sorted by `compareEntries`.
+ * packages sorted by `sortEntries`.
  */
 export function serializeIndex(index: RepositoryIndex): Buffer {
   const { packages, ...head } = index;
@@ -103,7 +98,7 @@ export function serializeIndex(index: RepositoryIndex): Buffer {
   return Buffer.from(`${headText.slice(0, -1)},"packages":${body}}\n`, 'utf8');
 }
 
-/** Entries in index order, parsing each version once (not once per comparison). */
+/** Entries in index order — name, version (oldest first), revision, variant — parsing each version once, not once per comparison. */
 export function sortEntries(entries: readonly IndexEntry[]): IndexEntry[] {
   const decorated = entries.map((entry) => ({ entry, version: parseVersion(entry.version) }));
   decorated.sort((a, b) => compareText(a.entry.name, b.entry.name) || compareVersions(a.version, b.version) || a.entry.revision - b.entry.revision || compareText(a.entry.variant, b.entry.variant));

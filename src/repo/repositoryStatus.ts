@@ -1,6 +1,6 @@
 /** `kiln repo status DIR`: what is published, what is staged. */
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
-import { compareEntries } from './indexFormat.js';
+import { sortEntries } from './indexFormat.js';
 import { openRepository, readCurrentIndex, recoverIfInterrupted } from './openRepository.js';
 import type { LogRecord } from './repositoryLog.js';
 import { readLog } from './repositoryLog.js';
@@ -31,7 +31,7 @@ export async function repositoryStatus(root: string, now: Date = new Date()): Pr
       packages: index.packages.length,
       expired: Date.parse(index.expires) <= now.getTime(),
     },
-    staged: { adds: [...stage.adds.values()].sort(compareEntries), retires: [...stage.retires.values()].sort(compareEntries) },
+    staged: { adds: sortEntries([...stage.adds.values()]), retires: sortEntries([...stage.retires.values()]) },
     lastCommit: log.at(-1),
   };
 }
