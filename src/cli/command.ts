@@ -13,6 +13,12 @@ export interface Invocation {
   /** Parsed options (strings, booleans, or arrays for `multiple`). */
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   settings: Settings;
+  /** Ask a yes/no question on the terminal (main.ts owns the terminal). */
+  confirm: (question: string) => Promise<boolean>;
+  /** Write a line for people on stderr at once (progress, waiting, notices). */
+  tell: (line: string) => void;
+  /** Redraw a progress line on stderr (a terminal only); null clears it. */
+  progress: (line: string | null) => void;
 }
 
 export interface CommandOutput {
@@ -22,6 +28,8 @@ export interface CommandOutput {
   text?: string;
   /** Notes for people, printed on stderr. */
   notes?: string[];
+  /** Exit status when not 0 without an error (for example problems found by `kiln verify`). */
+  exitCode?: number;
 }
 
 export interface Command {
@@ -37,5 +45,7 @@ export interface Command {
 /** Options every command accepts. */
 export const COMMON_OPTIONS: OptionTable = {
   json: { type: 'boolean' },
+  prefix: { type: 'string' },
+  'no-wait': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };

@@ -25,7 +25,7 @@ function generalHelp(): string {
   return [
     'kiln — build once per variant, publish signed binary packages, install into any prefix',
     '',
-    'Usage: kiln COMMAND [ARGS...] [--json] [--help]',
+    'Usage: kiln [--prefix DIR] COMMAND [ARGS...] [--json] [--help]',
     '',
     'Commands:',
     table(rows),
@@ -51,6 +51,24 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       write(io.stdout, generalHelp());
       return 0;
     }
+    // Global options may come before the command words: kiln --prefix DIR init.
+    const leading: string[] = [];
+    while (argv[0] !== undefined && argv[0].startsWith('-') && argv[0] !== '-h') {
+      const option = argv[0];
+      leading.push(option);
+      argv = argv.slice(1);
+      if ((option === '--prefix' || option === '--password-file') && argv[0] !== undefined) {
+        leading.push(argv[0]);
+        argv = argv.slice(1);
+      }
+    }
+    if (argv.length === 0) {
+      if (leading.includes('--help')) {
+        write(io.stdout, generalHelp());
+        return 0;
+      }
+      throw new KilnError('E_USAGE', 'cannot run kiln: no command given', { hint: 'run "kiln help" for the list of commands' });
+    }
     const helpFor = argv[0] === 'help';
     const words = helpFor ? argv.slice(1) : argv;
     const entry = findCommand(words);
@@ -67,7 +85,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: words.slice(entry.words.length), options: { ...COMMON_OPTIONS, 'password-file': { type: 'string' }, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: [...leading, ...words.slice(entry.words.length)], options: { ...COMMON_OPTIONS, 'password-file': { type: 'string' }, ...command.options }, allowPositionals: true, strict: true });
     } catch (error) {
       if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
         throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": ${error.message}`, { hint: `usage:\n${command.usage}` });
@@ -84,12 +102,47 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       json: values['json'] === true,
       passwordFile: typeof values['password-file'] === 'string' ? values['password-file'] : undefined,
       stderrIsTTY: Boolean((io.stderr as NodeJS.WriteStream).isTTY),
+      stdinIsTTY: Boolean(process.stdin.isTTY),
+      prefix: typeof values['prefix'] === 'string' ? values['prefix'] : undefined,
+      noWait: values['no-wait'] === true,
     });
-    const output = await command.run({ positionals: parsed.positionals, values, settings });
+    let progressShown = false;
+    const progress = (line: string | null): void => {
+      if (!settings.progress) return;
+      if (line === null) {
+        if (progressShown) io.stderr.write('\r\x1b[K');
+        progressShown = false;
+        return;
+      }
+      io.stderr.write(`\r\x1b[K${line}`);
+      progressShown = true;
+    };
+    const tell = (line: string): void => {
+      progress(null);
+      write(io.stderr, line);
+    };
+    const confirm = async (question: string): Promise<boolean> => {
+      progress(null);
+      if (!settings.interactive) return false;
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: io.stderr });
+      try {
+        const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
+        return answer === '' || answer === 'y' || answer === 'yes';
+      } finally {
+        rl.close();
+      }
+    };
+    let output;
+    try {
+      output = await command.run({ positionals: parsed.positionals, values, settings, confirm, tell, progress });
+    } finally {
+      progress(null);
+    }
     if (settings.json) write(io.stdout, JSON.stringify(output.data, null, 2));
     else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
     for (const note of output.notes ?? []) write(io.stderr, note);
-    return 0;
+    return output.exitCode ?? 0;
   } catch (error) {
     if (error instanceof KilnError) {
       write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);

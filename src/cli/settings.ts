@@ -3,6 +3,8 @@
  * typed object before dispatch; handlers never read `process.env`.
  */
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { defaultPrefix } from '../config/prefixLayout.js';
 import { KilnError, isErrno } from '../errors/index.js';
 
 export interface Settings {
@@ -12,6 +14,16 @@ export interface Settings {
   /** Password for encrypted secret keys (KILN_KEY_PASSWORD or --password-file). */
   password: string | undefined;
   now: () => Date;
+  /** The prefix: --prefix, else KILN_PREFIX, else the default for this user. */
+  prefix: string;
+  /** Whether a second writer waits for the lock (false with --no-wait). */
+  wait: boolean;
+  /** Progress bars: only when stderr is a terminal. */
+  progress: boolean;
+  /** Whether questions can be asked (stdin and stderr are terminals). */
+  interactive: boolean;
+  /** KILN_TEST_KILL_AT_STEP: the crash-injection tests' hook (see PrefixOptions.killAtStep). */
+  killAtStep: number | undefined;
 }
 
 export interface SettingsInput {
@@ -19,6 +31,9 @@ export interface SettingsInput {
   json: boolean;
   passwordFile: string | undefined;
   stderrIsTTY: boolean;
+  stdinIsTTY?: boolean;
+  prefix?: string | undefined;
+  noWait?: boolean;
 }
 
 export async function resolveSettings(input: SettingsInput): Promise<Settings> {
@@ -37,7 +52,18 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
   if (pinnedTime !== undefined && Number.isNaN(pinnedTime)) {
     throw new KilnError('E_USAGE', `cannot use KILN_NOW=${pinned}: not an ISO 8601 time`, { hint: 'for example KILN_NOW=2026-01-31T12:00:00Z' });
   }
+  const killText = input.env['KILN_TEST_KILL_AT_STEP'];
+  const killAtStep = killText === undefined || killText === '' ? undefined : Number(killText);
+  if (killAtStep !== undefined && !(Number.isInteger(killAtStep) && killAtStep > 0)) {
+    throw new KilnError('E_USAGE', `cannot use KILN_TEST_KILL_AT_STEP=${killText}: not a positive whole number`);
+  }
+  const uid = process.getuid?.() ?? 0;
   return {
+    prefix: input.prefix ?? (input.env['KILN_PREFIX'] || defaultPrefix(uid, input.env['HOME'] ?? homedir())),
+    wait: input.noWait !== true,
+    progress: input.stderrIsTTY && !input.json,
+    interactive: input.stderrIsTTY && input.stdinIsTTY === true,
+    killAtStep,
     json: input.json,
     color: input.stderrIsTTY && input.env['NO_COLOR'] === undefined,
     password,

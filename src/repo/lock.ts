@@ -42,7 +42,7 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
 }
 
 /** The lock's owner; `null` when the lock has gone, `undefined` when its content is unreadable. */
-async function readHolder(path: string): Promise<{ pid: number; host: string; text: string } | null | undefined> {
+export async function readHolder(path: string): Promise<{ pid: number; host: string; text: string } | null | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

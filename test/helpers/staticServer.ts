@@ -1,7 +1,8 @@
 /**
  * A minimal static HTTP server on loopback, serving a directory the way nginx
- * or a CDN would: GET a path, get the file (or 404). Started and stopped by
- * each test that needs it.
+ * or a CDN would: GET a path, get the file (or 404); `Range: bytes=N-` gets
+ * the rest of the file (206, or 416 past its end) unless ranges are turned
+ * off. Started and stopped by each test that needs it.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,32 +10,69 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { join, normalize } from 'node:path';
 
+/** One request the server answered: what was asked and how much of the body it sent. */
+export interface ServedRequest {
+  path: string;
+  range: string | undefined;
+  authorization: string | undefined;
+  status: number;
+  bytes: number;
+}
+
 export interface StaticServer {
   url: string;
   requests: number;
+  /** Every request so far, in order. */
+  log: readonly ServedRequest[];
   close(): Promise<void>;
 }
 
-export async function serveDirectory(root: string): Promise<StaticServer> {
+export interface ServeOptions {
+  /** Answer `Range: bytes=N-` with 206 (default true); false serves the whole file, as some servers do. */
+  ranges?: boolean;
+}
+
+export async function serveDirectory(root: string, options: ServeOptions = {}): Promise<StaticServer> {
   const state = { requests: 0 };
+  const log: ServedRequest[] = [];
   const server = createServer((request, response) => {
     state.requests++;
     const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const entry: ServedRequest = { path, range: request.headers.range, authorization: request.headers.authorization, status: 0, bytes: 0 };
+    log.push(entry);
+    const answer = (status: number, headers: Record<string, string | number> = {}): void => {
+      entry.status = status;
+      response.writeHead(status, headers).end();
+    };
     if (path.includes('..') || path.split('/').some((part) => part.startsWith('.') && part.length > 0)) {
-      response.writeHead(403).end();
+      answer(403);
       return;
     }
     const file = join(root, path);
     stat(file).then(
       (info) => {
         if (!info.isFile()) {
-          response.writeHead(404).end();
+          answer(404);
           return;
         }
+        const start = options.ranges === false ? undefined : rangeStart(request.headers.range);
+        if (start !== undefined && start >= info.size) {
+          answer(416, { 'content-range': `bytes */${info.size}` });
+          return;
+        }
+        if (start !== undefined) {
+          entry.status = 206;
+          entry.bytes = info.size - start;
+          response.writeHead(206, { 'content-length': info.size - start, 'content-range': `bytes ${start}-${info.size - 1}/${info.size}` });
+          createReadStream(file, { start }).pipe(response);
+          return;
+        }
+        entry.status = 200;
+        entry.bytes = info.size;
         response.writeHead(200, { 'content-length': info.size });
         createReadStream(file).pipe(response);
       },
-      () => response.writeHead(404).end(),
+      () => answer(404),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -44,8 +82,15 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
     get requests() {
       return state.requests;
     },
+    log,
     close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
   };
+}
+
+/** N of a `Range: bytes=N-` header; `undefined` for no header or any other form of range. */
+function rangeStart(header: string | undefined): number | undefined {
+  const match = /^bytes=(\d+)-$/.exec(header ?? '');
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** A repository fetcher over HTTP (what a client does), for readPublishedIndex. */

@@ -1,11 +1,32 @@
 import { readPublicKeyFile, verifyFile } from '../../sign/index.js';
-import { listOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
-import type { Command } from '../command.js';
+import { listOption, noMorePositionals, positional, stringOption } from '../args.js';
+import type { Command, CommandOutput, Invocation } from '../command.js';
+import { withPrefix } from '../prefixSession.js';
+import { table } from '../render.js';
+
+async function verifyPrefix(invocation: Invocation): Promise<CommandOutput> {
+  noMorePositionals(invocation, command, 1);
+  const name = invocation.positionals[0];
+  return withPrefix(invocation, async (prefix) => {
+    const report = prefix.verify(name);
+    const rows = report.problems.map((p) => [p.problem, p.path, p.package ?? '-', p.expected === undefined ? '' : `expected ${p.expected}${p.actual === undefined ? '' : `, found ${p.actual}`}`, p.config === true ? '(config)' : '']);
+    const lines = rows.length === 0 ? [] : [table(rows)];
+    for (const problem of report.database) lines.push(`database: ${problem}`);
+    const bad = report.problems.length + report.database.length;
+    lines.push(bad === 0 ? `ok: ${report.checked} entries match the database` : `${bad} problem(s) in ${report.checked} entries checked`);
+    return { data: report, text: lines.join('\n'), exitCode: bad === 0 ? 0 : 1 };
+  });
+}
 
 const command: Command = {
   words: ['verify'],
-  summary: 'verify a detached minisign signature',
+  summary: 'check installed files against the database, or a detached signature',
   usage: [
+    'kiln verify [NAME]',
+    '',
+    'Reports missing and modified files (content, type, link target, mode, owner) of one installed',
+    'package or, without NAME, of all of them plus files no package owns; exit status 1 if any.',
+    '',
     'kiln verify FILE --trust PUBKEY... [--sig SIGFILE]',
     '',
     'Checks FILE against FILE.minisig (or --sig) with any of the trusted public keys;',
@@ -14,10 +35,10 @@ const command: Command = {
   ].join('\n'),
   options: { trust: { type: 'string', multiple: true }, sig: { type: 'string', short: 'x' } },
   async run(invocation) {
+    const trustPaths = listOption(invocation, 'trust');
+    if (trustPaths.length === 0 && stringOption(invocation, 'sig') === undefined) return verifyPrefix(invocation);
     const file = positional(invocation, command, 0, 'FILE');
     noMorePositionals(invocation, command, 1);
-    const trustPaths = listOption(invocation, 'trust');
-    if (trustPaths.length === 0) throw usageError(command, 'missing --trust PUBKEY');
     const trusted = await Promise.all(trustPaths.map((path) => readPublicKeyFile(path)));
     const sig = stringOption(invocation, 'sig') ?? `${file}.minisig`;
     const result = await verifyFile(file, sig, trusted);

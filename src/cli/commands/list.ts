@@ -1,0 +1,28 @@
+import { flag, noMorePositionals, usageError } from '../args.js';
+import type { Command } from '../command.js';
+import { withPrefix } from '../prefixSession.js';
+import { table } from '../render.js';
+
+const command: Command = {
+  words: ['list'],
+  summary: 'list installed, available or upgradable packages',
+  usage: 'kiln list [--installed | --available | --upgradable] [--json]\nWithout an option: --installed.',
+  options: { installed: { type: 'boolean' }, available: { type: 'boolean' }, upgradable: { type: 'boolean' } },
+  async run(invocation) {
+    noMorePositionals(invocation, command, 0);
+    const chosen = (['installed', 'available', 'upgradable'] as const).filter((which) => flag(invocation, which));
+    if (chosen.length > 1) throw usageError(command, 'give only one of --installed, --available, --upgradable');
+    const which = chosen[0] ?? 'installed';
+    return withPrefix(invocation, async (prefix) => {
+      const rows = prefix.list(which);
+      const cells = rows.map((row) => {
+        if ('reason' in row) return [row.name, row.version, row.reason, row.summary];
+        if ('summary' in row) return [row.name, row.version, `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary];
+        return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
+      });
+      return { data: rows, text: rows.length === 0 ? `no ${which} packages` : table(cells) };
+    });
+  },
+};
+
+export default command;

@@ -1,0 +1,20 @@
+import { noMorePositionals, positional } from '../args.js';
+import type { Command } from '../command.js';
+import { withPrefix } from '../prefixSession.js';
+
+const command: Command = {
+  words: ['owns'],
+  summary: 'show which installed package owns a path',
+  usage: 'kiln owns PATH [--json]\nPATH: absolute inside the prefix, or relative to it. Example: kiln owns bin/nginx',
+  options: {},
+  async run(invocation) {
+    const path = positional(invocation, command, 0, 'PATH');
+    noMorePositionals(invocation, command, 1);
+    return withPrefix(invocation, async (prefix) => {
+      const result = prefix.owns(path);
+      return { data: result, text: result.owners.map((owner) => `${result.path} is owned by ${owner.package} ${owner.version}`).join('\n') };
+    });
+  },
+};
+
+export default command;

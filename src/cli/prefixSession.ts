@@ -1,0 +1,107 @@
+/**
+ * What every prefix command shares: opening the prefix from the resolved
+ * settings with a reporter that renders events (progress on a terminal,
+ * notices always), and showing and confirming a plan.
+ */
+import { KilnError } from '../errors/index.js';
+import type { ChangeOptions, ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../install/index.js';
+import { openPrefix } from '../install/index.js';
+import type { Invocation } from './command.js';
+import { bytes, table } from './render.js';
+
+function reporter(invocation: Invocation): (event: PrefixEvent) => void {
+  return (event) => {
+    switch (event.kind) {
+      case 'waiting':
+        invocation.tell(`kiln: waiting for process ${event.holderPid ?? '?'}, which holds ${event.lockPath} (pass --no-wait to fail instead)`);
+        break;
+      case 'recovered':
+        invocation.tell(event.outcome === 'discarded'
+          ? 'kiln: removed what an interrupted transaction had staged (nothing in the prefix had changed)'
+          : `kiln: an interrupted transaction (${event.id}) was ${event.outcome === 'completed' ? 'completed' : 'rolled back'}`);
+        break;
+      case 'download':
+        invocation.progress(`downloading ${event.done}/${event.total} packages, ${bytes(event.receivedBytes)} of ${bytes(event.totalBytes)} ${bar(event.totalBytes === 0 ? 1 : event.receivedBytes / event.totalBytes)}`);
+        break;
+      case 'stage':
+        invocation.progress(`unpacking ${event.name} (${event.index + 1}/${event.total}) ${bar((event.index + 1) / event.total)}`);
+        break;
+      case 'commit':
+        invocation.progress(`committing ${event.operations} file operations`);
+        break;
+      case 'note':
+        invocation.tell(`note: ${event.message}`);
+        break;
+    }
+  };
+}
+
+function bar(fraction: number): string {
+  const width = 24;
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export async function withPrefix<T>(invocation: Invocation, fn: (prefix: Prefix) => Promise<T>): Promise<T> {
+  const { settings } = invocation;
+  const prefix = await openPrefix(settings.prefix, {
+    now: settings.now,
+    wait: settings.wait,
+    reporter: reporter(invocation),
+    ...(settings.killAtStep === undefined ? {} : { killAtStep: settings.killAtStep }),
+  });
+  try {
+    return await fn(prefix);
+  } finally {
+    prefix.close();
+  }
+}
+
+export function renderPlan(plan: PlannedChange): string {
+  const rows = plan.actions.map((action) => [
+    `  ${action.kind}`,
+    action.name,
+    action.from !== null && action.to !== null ? `${action.from} -> ${action.to}` : (action.to ?? action.from ?? ''),
+    action.remote === null ? '' : `(${action.remote})`,
+    action.download > 0 ? bytes(action.download) : action.kind === 'remove' ? '' : 'cached',
+  ]);
+  const counts = new Map<string, number>();
+  for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
+  const summary = [...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
+  const lines = rows.length > 0 ? [table(rows)] : [];
+  for (const change of plan.reasonChanges) lines.push(`  mark ${change.name} as ${change.reason}`);
+  const sign = plan.sizeChange < 0 ? '-' : '+';
+  lines.push(`${summary || 'no package changes'}; download ${bytes(plan.downloadBytes)}; installed size ${sign}${bytes(Math.abs(plan.sizeChange))}`);
+  return lines.join('\n');
+}
+
+/** Change options for the CLI: --dry-run, -y, and a question on the terminal otherwise. */
+export function changeOptions(invocation: Invocation, words: string): ChangeOptions {
+  const yes = invocation.values['yes'] === true;
+  return {
+    dryRun: invocation.values['dry-run'] === true,
+    command: `kiln ${words}`,
+    confirm: async (plan) => {
+      if (yes) return true;
+      if (!invocation.settings.interactive) {
+        throw new KilnError('E_CONFIRM', `cannot change prefix ${invocation.settings.prefix} without confirmation: there is no terminal to ask`, {
+          hint: 'pass -y to go ahead without asking, or --dry-run to only see the plan',
+        });
+      }
+      invocation.tell(renderPlan(plan));
+      return invocation.confirm('Proceed?');
+    },
+  };
+}
+
+export const CHANGE_OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+} as const;
+
+export function changeOutput(result: ChangeResult, invocation: Invocation): { data: unknown; text: string; notes: string[] } {
+  const dryRun = invocation.values['dry-run'] === true;
+  const nothing = result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
+  const text = nothing ? 'nothing to do' : `${renderPlan(result.plan)}\n${result.applied ? `done (transaction ${result.transaction})` : dryRun ? 'dry run: nothing was changed' : ''}`.trimEnd();
+  return { data: result, text, notes: result.notes.map((note) => `note: ${note}`) };
+}

@@ -1,0 +1,2 @@
+export * from './prefixLayout.js';
+export * from './prefixConfig.js';

@@ -1,0 +1,122 @@
+/**
+ * A prefix's configuration file, `etc/kiln/config.toml` (docs/config.md):
+ * what kind of prefix it is and which remotes it installs from, each with its
+ * trusted keys and priority (Gentoo's binrepos.conf).
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { KilnError, isErrno } from '../errors/index.js';
+import type { PublicKey } from '../sign/index.js';
+import { parsePublicKey } from '../sign/index.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import type { Fail } from '../util/shape.js';
+import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
+import type { PrefixPaths } from './prefixLayout.js';
+
+export const CONFIG_FORMAT = 1;
+
+/**
+ * `system`: the prefix is the root of a system (its own etc/passwd); as root,
+ * users and groups are created there by name and owners and setuid bits are
+ * applied. `user`: a directory tree; files belong to whoever installs.
+ */
+export type PrefixMode = 'system' | 'user';
+
+export interface RemoteConfig {
+  name: string;
+  url: string;
+  /** Trusted public keys, each the base64 line of a minisign public key. More than one during a key rotation. */
+  keys: string[];
+  /** Higher wins when several remotes offer a package. */
+  priority: number;
+}
+
+export interface PrefixConfig {
+  format: typeof CONFIG_FORMAT;
+  mode: PrefixMode;
+  /** Packages downloaded at once. */
+  jobs: number;
+  /** Flush file data to disk before the database records a transaction (off only for throw-away prefixes). */
+  fsync: boolean;
+  remotes: RemoteConfig[];
+}
+
+export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+export function defaultConfig(mode: PrefixMode): PrefixConfig {
+  return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, remotes: [] };
+}
+
+export function parsePrefixConfig(text: string, path: string): PrefixConfig {
+  const fail: Fail = (where, problem) => {
+    throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
+  };
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    fail('(file)', `is not valid TOML: ${error.message.split('\n')[0]}`);
+  }
+  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes']);
+  if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
+  const mode = table['mode'] ?? 'user';
+  if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
+  const fsync = table['fsync'] ?? true;
+  if (typeof fsync !== 'boolean') fail('fsync', 'must be true or false');
+  const remotes: RemoteConfig[] = [];
+  const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
+  for (const [name, value] of Object.entries(remoteTable)) {
+    const where = `remotes.${name}`;
+    if (!REMOTE_NAME_PATTERN.test(name)) fail(where, 'is not a valid remote name (letters, digits, "_", "-", ".")');
+    const remote = expectObject(value, where, fail, ['url', 'keys', 'priority']);
+    const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) => expectString(key, `${where}.keys[${i}]`, fail));
+    if (keys.length === 0) fail(`${where}.keys`, 'must name at least one trusted key');
+    for (const key of keys) parsePublicKey(key, `${path} (${where}.keys)`);
+    remotes.push({
+      name,
+      url: expectString(remote['url'], `${where}.url`, fail),
+      keys,
+      priority: expectInteger(remote['priority'] ?? 0, `${where}.priority`, fail, -1000, 1000),
+    });
+  }
+  return {
+    format: CONFIG_FORMAT,
+    mode: mode as PrefixMode,
+    jobs: expectInteger(table['jobs'] ?? 4, 'jobs', fail, 1, 64),
+    fsync: fsync as boolean,
+    remotes,
+  };
+}
+
+export function formatPrefixConfig(config: PrefixConfig): string {
+  const remotes: Record<string, unknown> = {};
+  for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
+  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, remotes });
+  return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
+}
+
+export async function readPrefixConfig(paths: PrefixPaths): Promise<PrefixConfig> {
+  let text: string;
+  try {
+    text = await readFile(paths.config, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) {
+      throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${paths.root}: it has no ${paths.config}`, {
+        hint: `create it with "kiln --prefix ${paths.root} init"`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return parsePrefixConfig(text, paths.config);
+}
+
+export async function writePrefixConfig(paths: PrefixPaths, config: PrefixConfig): Promise<void> {
+  await writeFileAtomic(paths.config, formatPrefixConfig(config), { mode: 0o644 });
+}
+
+/** The trusted keys of a remote, parsed. */
+export function remoteKeys(remote: RemoteConfig, path: string): PublicKey[] {
+  return remote.keys.map((key) => parsePublicKey(key, `${path} (remotes.${remote.name}.keys)`));
+}

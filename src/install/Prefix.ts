@@ -1,0 +1,664 @@
+/**
+ * A prefix, opened: its configuration, database, remotes and the operations
+ * that read and change it. The library API programs use; the CLI is a thin
+ * shell over it.
+ *
+ * @example
+ * const prefix = await openPrefix('/home/app/stack');
+ * await prefix.sync();
+ * const result = await prefix.install([{ name: 'nginx', range: '>=1.24' }]);
+ * prefix.close();
+ */
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
+import { REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
+import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
+import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
+import { KilnError, isErrno } from '../errors/index.js';
+import type { PackageFile } from '../format/index.js';
+import { fullVersion, openPackage, verifyPackageSignature } from '../format/index.js';
+import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/index.js';
+import { downloadAll } from '../remote/download.js';
+import type { IndexEntry } from '../repo/indexFormat.js';
+import { parseIndex } from '../repo/indexFormat.js';
+import type { Lock } from '../repo/lock.js';
+import type { PublicKey } from '../sign/index.js';
+import { encodePublicKey, parsePublicKey } from '../sign/index.js';
+import { detectHost, simpleResolver } from '../solver/index.js';
+import type { Candidate, HostTarget, Plan, PlanAction, Request, Resolver } from '../solver/index.js';
+import { isPlacing } from '../solver/types.js';
+import { readFileIfExists } from '../util/fs.js';
+import { compareVersions } from '../version/index.js';
+import { ensureAccounts } from './accounts.js';
+import type { Reporter } from './events.js';
+import type { Checkpoint, Journal } from './journal.js';
+import { executeJournal, finishJournal, removeTransactionDirectory, rollBackJournal, writeJournal } from './journal.js';
+import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
+import { prepareTransaction } from './prepareTransaction.js';
+import { recoverTransaction } from './recoverTransaction.js';
+import { stagePackage } from './stagePackage.js';
+import type { SyncResult } from './syncRemotes.js';
+import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
+import type { VerifyProblem } from './verifyInstalled.js';
+import { unownedPaths, verifyFiles } from './verifyInstalled.js';
+import { acquireWriterLock } from './writerLock.js';
+
+export interface PrefixOptions {
+  now?: () => Date;
+  reporter?: Reporter;
+  /** Wait for another writer (default), or fail at once. */
+  wait?: boolean;
+  resolver?: Resolver;
+  host?: HostTarget;
+  /**
+   * Test hook for the crash-injection tests: kill this process with SIGKILL
+   * at the Nth step of a transaction (download, staging, each rename, commit,
+   * cleanup). Never set in normal use.
+   */
+  killAtStep?: number;
+}
+
+export interface InitOptions {
+  mode?: PrefixMode;
+}
+
+export interface ChangeOptions {
+  dryRun?: boolean;
+  /** Called with the plan before anything is downloaded or written; return false to stop. */
+  confirm?: (plan: PlannedChange) => Promise<boolean> | boolean;
+  /** The command line, recorded in the transaction history. */
+  command?: string;
+  signal?: AbortSignal;
+}
+
+export interface PlannedAction {
+  kind: PlanAction['kind'];
+  name: string;
+  from: string | null;
+  to: string | null;
+  variant: string | null;
+  remote: string | null;
+  /** Bytes to download (0 when cached). */
+  download: number;
+  installedSize: number;
+  reason: string | null;
+}
+
+export interface PlannedChange {
+  actions: PlannedAction[];
+  downloadBytes: number;
+  /** Change of installed size in bytes. */
+  sizeChange: number;
+  reasonChanges: Plan['reasonChanges'];
+}
+
+export interface ChangeResult {
+  plan: PlannedChange;
+  applied: boolean;
+  transaction: string | null;
+  notes: string[];
+}
+
+export interface AvailablePackage {
+  name: string;
+  version: string;
+  variant: string;
+  remote: string;
+  summary: string;
+  installed: string | null;
+}
+
+/** A `--json`-friendly view of an installed package. */
+export interface InstalledView {
+  name: string;
+  category: string;
+  version: string;
+  variant: string;
+  remote: string | null;
+  reason: string;
+  installedAt: string;
+  installedSize: number;
+  summary: string;
+  license: string;
+  homepage: string;
+  depends: { name: string; range: string }[];
+}
+
+function view(pkg: InstalledPackage): InstalledView {
+  return {
+    name: pkg.name, category: pkg.category, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote, reason: pkg.reason,
+    installedAt: pkg.installedAt, installedSize: pkg.installedSize, summary: pkg.metadata.summary, license: pkg.metadata.license,
+    homepage: pkg.metadata.homepage, depends: pkg.metadata.depends,
+  };
+}
+
+/** Create a prefix: configuration, database, directories. */
+export async function initPrefix(path: string, options: InitOptions = {}): Promise<PrefixPaths> {
+  const root = resolve(path);
+  await mkdir(root, { recursive: true });
+  const paths = prefixPaths(realpathSync(root));
+  if (lstatSync(paths.config, { throwIfNoEntry: false }) !== undefined) {
+    throw new KilnError('E_PREFIX_EXISTS', `cannot create prefix ${paths.root}: it already has ${paths.config}`, { hint: 'use it as it is; "kiln remote add" adds remotes to it' });
+  }
+  await mkdir(join(paths.root, 'etc/kiln'), { recursive: true });
+  await mkdir(paths.state, { recursive: true });
+  await mkdir(paths.indexes, { recursive: true });
+  await mkdir(paths.cache, { recursive: true });
+  openDatabase(paths.database).close();
+  await writePrefixConfig(paths, defaultConfig(options.mode ?? (paths.root === '/' ? 'system' : 'user')));
+  return paths;
+}
+
+export async function openPrefix(path: string, options: PrefixOptions = {}): Promise<Prefix> {
+  let root: string;
+  try {
+    root = realpathSync(resolve(path));
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${resolve(path)}: no such directory`, { hint: `create it with "kiln --prefix ${path} init"`, cause: error });
+    throw error;
+  }
+  const paths = prefixPaths(root);
+  const config = await readPrefixConfig(paths);
+  let db: Connection;
+  let readonly = false;
+  try {
+    db = openDatabase(paths.database);
+  } catch (error) {
+    // A prefix someone else owns can still be queried.
+    if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message)) throw error;
+    db = openDatabase(paths.database, { readonly: true });
+    readonly = true;
+  }
+  const prefix = new Prefix(paths, config, db, readonly, options);
+  await prefix.recoverIfNeeded();
+  return prefix;
+}
+
+export class Prefix {
+  readonly store: PackageStore;
+  private readonly now: () => Date;
+  private readonly report: Reporter;
+  private readonly resolver: Resolver;
+  private steps = 0;
+  private availableCache: Candidate[] | undefined;
+
+  constructor(readonly paths: PrefixPaths, public config: PrefixConfig, private readonly db: Connection, readonly readonly: boolean, private readonly options: PrefixOptions) {
+    this.store = new PackageStore(db);
+    this.now = options.now ?? (() => new Date());
+    this.report = options.reporter ?? (() => undefined);
+    this.resolver = options.resolver ?? simpleResolver;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get root(): string {
+    return this.paths.root;
+  }
+
+  private readonly checkpoint: Checkpoint = () => {
+    this.steps++;
+    if (this.options.killAtStep !== undefined && this.steps === this.options.killAtStep) process.kill(process.pid, 'SIGKILL');
+  };
+
+  private async lock(): Promise<Lock> {
+    if (this.readonly) {
+      throw new KilnError('E_IO', `cannot change prefix ${this.root}: its database is read-only for this user`, { hint: 'run as the user who owns the prefix' });
+    }
+    await mkdir(this.paths.state, { recursive: true });
+    const lock = await acquireWriterLock(this.paths.lock, `prefix ${this.root}`, {
+      wait: this.options.wait !== false,
+      onWait: (holderPid, lockPath) => this.report({ kind: 'waiting', holderPid, lockPath }),
+    });
+    try {
+      this.recover();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    return lock;
+  }
+
+  private recover(): void {
+    const outcome = recoverTransaction(this.root, this.paths.transaction, this.store, this.checkpoint);
+    if (outcome !== undefined) this.report({ kind: 'recovered', ...outcome });
+  }
+
+  /** Repair after a crash, unless another process holds the lock (then its transaction is live). */
+  async recoverIfNeeded(): Promise<void> {
+    if (this.readonly || lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined) return;
+    let lock: Lock;
+    try {
+      lock = await acquireWriterLock(this.paths.lock, `prefix ${this.root}`, { wait: false });
+    } catch (error) {
+      if (error instanceof KilnError && error.code === 'E_LOCKED') return;
+      throw error;
+    }
+    try {
+      this.recover();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = await this.lock();
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  // ---- remotes ----
+
+  listRemotes(): (RemoteConfig & { state: RemoteState | null; keyIds: string[] })[] {
+    return this.config.remotes.map((remote) => ({
+      ...remote,
+      url: redactUrl(remote.url),
+      state: this.store.remoteState(remote.name) ?? null,
+      keyIds: remoteKeys(remote, this.paths.config).map((key) => key.keyId),
+    }));
+  }
+
+  /** Add a remote. `keys` are public key texts (a minisign .pub file's content or its base64 line). */
+  async addRemote(name: string, url: string, keys: readonly string[], priority = 0): Promise<RemoteConfig> {
+    if (!REMOTE_NAME_PATTERN.test(name)) throw new KilnError('E_USAGE', `cannot add remote "${name}": not a valid name (letters, digits, "_", "-", ".")`);
+    const parsedUrl = parseRemoteUrl(url);
+    if (keys.length === 0) throw new KilnError('E_USAGE', `cannot add remote ${name}: no trusted key given`, { hint: 'pass --key with the repository\'s public key file (kiln repo init prints it)' });
+    const encoded = keys.map((key, i) => encodePublicKey(parsePublicKey(key, `key ${i + 1} of remote ${name}`)));
+    return this.withLock(async () => {
+      const config = await readPrefixConfig(this.paths);
+      if (config.remotes.some((remote) => remote.name === name)) {
+        throw new KilnError('E_REMOTE_EXISTS', `cannot add remote ${name}: ${this.paths.config} already has it`, { hint: `remove it first with "kiln remote remove ${name}"` });
+      }
+      const remote: RemoteConfig = { name, url: parsedUrl.protocol === 'file:' && !url.startsWith('file:') ? parsedUrl.href : url, keys: encoded, priority };
+      config.remotes.push(remote);
+      await writePrefixConfig(this.paths, config);
+      this.config = config;
+      this.availableCache = undefined;
+      return remote;
+    });
+  }
+
+  async removeRemote(name: string): Promise<void> {
+    await this.withLock(async () => {
+      const config = await readPrefixConfig(this.paths);
+      const at = config.remotes.findIndex((remote) => remote.name === name);
+      if (at < 0) throw new KilnError('E_REMOTE_NOT_FOUND', `cannot remove remote ${name}: no such remote in ${this.paths.config}`, { hint: 'see "kiln remote list"' });
+      config.remotes.splice(at, 1);
+      await writePrefixConfig(this.paths, config);
+      this.store.forgetRemote(name);
+      const { rm } = await import('node:fs/promises');
+      await rm(syncedIndexPath(this.paths, name), { force: true });
+      await rm(`${syncedIndexPath(this.paths, name)}.minisig`, { force: true });
+      this.config = config;
+      this.availableCache = undefined;
+    });
+  }
+
+  async sync(names?: readonly string[]): Promise<SyncResult[]> {
+    return this.withLock(async () => {
+      this.config = await readPrefixConfig(this.paths);
+      this.availableCache = undefined;
+      return syncRemotes(this.paths, this.config, this.store, this.now(), names);
+    });
+  }
+
+  // ---- queries ----
+
+  installed(): InstalledPackage[] {
+    return this.store.listInstalled();
+  }
+
+  /** Every candidate of every synced remote. */
+  available(): Candidate[] {
+    if (this.availableCache !== undefined) return this.availableCache;
+    const candidates: Candidate[] = [];
+    for (const remote of this.config.remotes) {
+      const state = this.store.remoteState(remote.name);
+      if (state === undefined) continue;
+      const path = syncedIndexPath(this.paths, remote.name);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(path);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) continue;
+        throw error;
+      }
+      const index = parseIndex(bytes, path);
+      const base = parseRemoteUrl(remote.url);
+      for (const entry of index.packages) {
+        candidates.push({ remote: remote.name, priority: remote.priority, entry, url: resolveRemotePath(base, entry.path).href });
+      }
+    }
+    this.availableCache = candidates;
+    return candidates;
+  }
+
+  private newestAvailable(): Map<string, Candidate> {
+    const newest = new Map<string, Candidate>();
+    for (const candidate of this.available()) {
+      const have = newest.get(candidate.entry.name);
+      if (have === undefined || compareVersions(fullVersion(candidate.entry), fullVersion(have.entry)) > 0) newest.set(candidate.entry.name, candidate);
+    }
+    return newest;
+  }
+
+  search(term: string): AvailablePackage[] {
+    const needle = term.toLowerCase();
+    const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
+    const rows: AvailablePackage[] = [];
+    const seen = new Set<string>();
+    for (const candidate of this.newestAvailable().values()) {
+      const { entry } = candidate;
+      if (!entry.name.toLowerCase().includes(needle) && !entry.summary.toLowerCase().includes(needle)) continue;
+      seen.add(entry.name);
+      const have = installed.get(entry.name);
+      rows.push({ name: entry.name, version: fullVersion(entry), variant: entry.variant, remote: candidate.remote, summary: entry.summary, installed: have === undefined ? null : fullVersion(have) });
+    }
+    for (const pkg of installed.values()) {
+      if (seen.has(pkg.name) || (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))) continue;
+      rows.push({ name: pkg.name, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote ?? '', summary: pkg.metadata.summary, installed: fullVersion(pkg) });
+    }
+    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  info(name: string): { installed: InstalledView | null; files: number; available: { version: string; variant: string; remote: string; options: Record<string, boolean>; target: IndexEntry['target']; size: number }[]; requiredBy: string[] } {
+    const pkg = this.store.getInstalled(name);
+    const available = this.available().filter((candidate) => candidate.entry.name === name)
+      .sort((a, b) => compareVersions(fullVersion(b.entry), fullVersion(a.entry)))
+      .map((candidate) => ({ version: fullVersion(candidate.entry), variant: candidate.entry.variant, remote: candidate.remote, options: candidate.entry.options, target: candidate.entry.target, size: candidate.entry.size }));
+    if (pkg === undefined && available.length === 0) {
+      throw new KilnError('E_NO_CANDIDATE', `cannot show ${name}: it is neither installed nor offered by a synced remote`, { hint: 'check the name with "kiln search"' });
+    }
+    return { installed: pkg === undefined ? null : view(pkg), files: pkg === undefined ? 0 : this.store.filesOf(name).length, available, requiredBy: this.rdeps(name).map((row) => row.name) };
+  }
+
+  list(which: 'installed' | 'available' | 'upgradable'): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
+    if (which === 'installed') return this.installed().map(view);
+    const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
+    const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
+    if (which === 'available') {
+      return newest.map((candidate) => {
+        const have = installed.get(candidate.entry.name);
+        return { name: candidate.entry.name, version: fullVersion(candidate.entry), variant: candidate.entry.variant, remote: candidate.remote, summary: candidate.entry.summary, installed: have === undefined ? null : fullVersion(have) };
+      });
+    }
+    const plan = this.resolver.resolve({ installed: this.installed(), available: this.available(), host: this.host(), install: [], upgrade: 'all', remove: [], cascade: false });
+    return plan.actions.flatMap((action) => (action.kind !== 'upgrade' ? [] : [{
+      name: action.name, installed: fullVersion(action.installed), available: fullVersion(action.candidate.entry), remote: action.candidate.remote,
+    }]));
+  }
+
+  files(name: string): InstalledFile[] {
+    this.requireInstalled(name, 'list the files of');
+    return this.store.filesOf(name);
+  }
+
+  /** Which packages own a path (absolute inside the prefix, or relative to it). */
+  owns(path: string): { path: string; owners: { package: string; version: string; type: string }[] } {
+    const absolute = isAbsolute(path) ? path : resolve(this.root, path);
+    let relativePath = relative(this.root, absolute);
+    if (relativePath.startsWith('..') || isAbsolute(relativePath)) {
+      // Maybe the path goes through a symbolic link to the prefix.
+      try {
+        relativePath = relative(this.root, realpathSync(absolute));
+      } catch {
+        // Leave it: reported below.
+      }
+    }
+    if (relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath)) {
+      throw new KilnError('E_USAGE', `cannot look up ${path}: it is not inside prefix ${this.root}`);
+    }
+    const owners = this.store.ownersOf(relativePath).map((row) => ({ package: row.package, version: fullVersion(this.store.getInstalled(row.package)!), type: row.type }));
+    if (owners.length === 0) {
+      const exists = lstatSync(join(this.root, relativePath), { throwIfNoEntry: false }) !== undefined;
+      throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);
+    }
+    return { path: relativePath, owners };
+  }
+
+  deps(name: string): { name: string; range: string; installed: string | null }[] {
+    const pkg = this.store.getInstalled(name);
+    const depends = pkg?.metadata.depends ?? this.newestAvailable().get(name)?.entry.depends;
+    if (depends === undefined) throw new KilnError('E_NO_CANDIDATE', `cannot show the dependencies of ${name}: it is neither installed nor available`, { hint: 'check the name with "kiln search"' });
+    return depends.map((dep) => {
+      const have = this.store.getInstalled(dep.name);
+      return { name: dep.name, range: dep.range, installed: have === undefined ? null : fullVersion(have) };
+    });
+  }
+
+  rdeps(name: string): { name: string; version: string; range: string }[] {
+    const rows: { name: string; version: string; range: string }[] = [];
+    for (const pkg of this.installed()) {
+      const dep = pkg.metadata.depends.find((candidate) => candidate.name === name);
+      if (dep !== undefined) rows.push({ name: pkg.name, version: fullVersion(pkg), range: dep.range });
+    }
+    return rows;
+  }
+
+  history(limit = 20): TransactionRecord[] {
+    return this.store.history(limit);
+  }
+
+  /** Compare the prefix with the database; with no name, also list files nobody owns and check the database itself. */
+  verify(name?: string): { problems: VerifyProblem[]; checked: number; database: string[] } {
+    if (name !== undefined) {
+      this.requireInstalled(name, 'verify');
+      const files = this.store.filesOf(name);
+      return { problems: verifyFiles(this.root, files), checked: files.length, database: [] };
+    }
+    const files = this.store.allFiles();
+    const problems = verifyFiles(this.root, files);
+    problems.push(...unownedPaths(this.root, new Set(files.map((file) => file.path))));
+    return { problems, checked: files.length, database: integrityProblems(this.db) };
+  }
+
+  private requireInstalled(name: string, action: string): InstalledPackage {
+    const pkg = this.store.getInstalled(name);
+    if (pkg === undefined) throw new KilnError('E_NOT_INSTALLED', `cannot ${action} ${name}: it is not installed`, { hint: 'see "kiln list --installed"' });
+    return pkg;
+  }
+
+  host(): HostTarget {
+    return this.options.host ?? detectHost();
+  }
+
+  // ---- changes ----
+
+  /** Compute a plan without changing anything. */
+  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean }): Plan {
+    const placing = (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
+    if (placing) this.checkFreshness();
+    return this.resolver.resolve({
+      installed: this.installed(),
+      available: this.available(),
+      host: this.host(),
+      install: request.install ?? [],
+      upgrade: request.upgrade ?? [],
+      remove: request.remove ?? [],
+      cascade: request.cascade === true,
+      reinstall: request.reinstall === true,
+    });
+  }
+
+  /** Installing from an expired index would undo the freeze protection. */
+  private checkFreshness(): void {
+    const now = this.now().getTime();
+    let synced = 0;
+    for (const remote of this.config.remotes) {
+      const state = this.store.remoteState(remote.name);
+      if (state === undefined) continue;
+      synced++;
+      if (!(Date.parse(state.expires) > now)) {
+        throw new KilnError('E_INDEX_EXPIRED', `cannot install from remote ${remote.name}: its synced index (serial ${state.serial}) expired at ${state.expires}`, { hint: 'run "kiln sync"' });
+      }
+    }
+    if (synced === 0) {
+      throw new KilnError('E_NOT_SYNCED', `cannot install into ${this.root}: no remote has been synced`, {
+        hint: this.config.remotes.length === 0 ? 'add a remote with "kiln remote add NAME URL --key PUBKEY", then run "kiln sync"' : 'run "kiln sync"',
+      });
+    }
+  }
+
+  private cachePath(candidate: Candidate): string {
+    return join(this.paths.cache, basename(candidate.entry.path));
+  }
+
+  describePlan(plan: Plan): PlannedChange {
+    let downloadBytes = 0;
+    let sizeChange = 0;
+    const actions = plan.actions.map((action): PlannedAction => {
+      if (action.kind === 'remove') {
+        sizeChange -= action.installed.installedSize;
+        return { kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0, installedSize: action.installed.installedSize, reason: null };
+      }
+      const { entry } = action.candidate;
+      const cached = lstatSync(this.cachePath(action.candidate), { throwIfNoEntry: false });
+      const download = cached !== undefined && cached.size === entry.size ? 0 : entry.size;
+      downloadBytes += download;
+      sizeChange += entry.installedSize - (action.kind === 'install' ? 0 : action.installed.installedSize);
+      return {
+        kind: action.kind, name: action.name, from: action.kind === 'install' ? null : fullVersion(action.installed), to: fullVersion(entry), variant: entry.variant,
+        remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason,
+      };
+    });
+    return { actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };
+  }
+
+  async install(requests: readonly Request[], options: ChangeOptions & { reinstall?: boolean } = {}): Promise<ChangeResult> {
+    return this.change({ install: requests, reinstall: options.reinstall }, options);
+  }
+
+  async remove(names: readonly string[], options: ChangeOptions & { cascade?: boolean } = {}): Promise<ChangeResult> {
+    return this.change({ remove: names, cascade: options.cascade }, options);
+  }
+
+  async upgrade(names: readonly string[] | 'all' = 'all', options: ChangeOptions = {}): Promise<ChangeResult> {
+    return this.change({ upgrade: names }, options);
+  }
+
+  private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
+    return this.withLock(async () => {
+      const plan = this.plan(request);
+      const described = this.describePlan(plan);
+      const nothing = plan.actions.length === 0 && plan.reasonChanges.length === 0;
+      if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
+      if (options.confirm !== undefined && !(await options.confirm(described))) {
+        throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, { hint: 'nothing was changed' });
+      }
+      return this.apply(plan, described, options);
+    });
+  }
+
+  private ownerPolicy(): OwnerPolicy {
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    const applyOwners = uid === 0 && this.config.mode === 'system';
+    return { applyOwners, accounts: undefined, uid, gid, userName: userInfo().username };
+  }
+
+  private async fetchPackages(placing: Exclude<PlanAction, { kind: 'remove' }>[], signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
+    await mkdir(this.paths.cache, { recursive: true });
+    const requests = placing.map((action) => ({
+      url: new URL(action.candidate.url),
+      destination: this.cachePath(action.candidate),
+      size: action.candidate.entry.size,
+      sha256: action.candidate.entry.sha256,
+    }));
+    await downloadAll(requests, {
+      concurrency: this.config.jobs,
+      ...(signal === undefined ? {} : { signal }),
+      onProgress: (state) => this.report({ kind: 'download', ...state }),
+    });
+    this.checkpoint('downloaded');
+    const keysByRemote = new Map<string, PublicKey[]>(this.config.remotes.map((remote) => [remote.name, remoteKeys(remote, this.paths.config)]));
+    const opened = new Map<string, PackageFile>();
+    for (const action of placing) {
+      const path = this.cachePath(action.candidate);
+      const pkg = await openPackage(path);
+      const { entry } = action.candidate;
+      const meta = pkg.metadata;
+      if (meta.name !== entry.name || meta.version !== entry.version || meta.revision !== entry.revision || meta.variant !== entry.variant) {
+        throw new KilnError('E_INDEX_MISMATCH', `cannot install ${entry.name}: ${path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`, { hint: 'the repository is inconsistent; tell its maintainer' });
+      }
+      // The index pins the file's sha256; a package's own signature is checked too when it has one.
+      if (pkg.signatureText !== undefined) verifyPackageSignature(path, meta, pkg.metadataBytes, pkg.signatureText, keysByRemote.get(action.candidate.remote) ?? []);
+      opened.set(action.name, pkg);
+    }
+    return opened;
+  }
+
+  private syncToDisk(): void {
+    if (!this.config.fsync) return;
+    // One syncfs(2) for everything staged and renamed, instead of an fsync per file.
+    spawnSync('sync', ['-f', this.paths.state], { stdio: 'ignore' });
+  }
+
+  private async apply(plan: Plan, described: PlannedChange, options: ChangeOptions): Promise<ChangeResult> {
+    const startedAt = this.now().toISOString();
+    const id = `${startedAt.replace(/[-:.]/g, '')}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+    const placing = plan.actions.filter(isPlacing);
+    const packages = await this.fetchPackages(placing, options.signal);
+    const policy = this.ownerPolicy();
+    const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
+    if (policy.applyOwners) {
+      for (const action of placing) {
+        const meta = packages.get(action.name)!.metadata;
+        const result = await ensureAccounts(this.root, meta.users, meta.groups);
+        policy.accounts = result.table;
+        for (const name of result.createdGroups) created.push({ kind: 'group', name, id: result.table.groups.get(name)!, package: action.name });
+        for (const name of result.createdUsers) created.push({ kind: 'user', name, id: result.table.users.get(name)!.uid, package: action.name });
+      }
+      if (policy.accounts === undefined) policy.accounts = (await ensureAccounts(this.root, [], [])).table;
+    }
+    const prepared: PreparedTransaction = prepareTransaction(this.root, this.store, plan.actions, (name) => packages.get(name)!.metadata, policy, startedAt);
+    const transactionDir = this.paths.transaction;
+    mkdirSync(join(transactionDir, 'stage'), { recursive: true });
+    mkdirSync(join(transactionDir, 'backup'), { recursive: true });
+    const journal: Journal = { format: 1, id, command: options.command ?? 'api', startedAt, ops: prepared.ops, cleanup: prepared.cleanup };
+    try {
+      let index = 0;
+      for (const pkg of prepared.packages) {
+        this.report({ kind: 'stage', name: pkg.action.name, index: index++, total: prepared.packages.length });
+        await stagePackage(packages.get(pkg.action.name)!, pkg, transactionDir, this.root, policy.applyOwners, this.checkpoint);
+      }
+      await writeJournal(transactionDir, journal);
+    } catch (error) {
+      removeTransactionDirectory(transactionDir);
+      throw error;
+    }
+    this.checkpoint('journal written');
+    this.report({ kind: 'commit', operations: journal.ops.length });
+    const summary = described.actions.map((action) => `${action.kind} ${action.name}${action.to === null ? '' : `-${action.to}`}`).join(', ') || 'reasons changed';
+    try {
+      executeJournal(this.root, transactionDir, journal, this.checkpoint);
+      this.syncToDisk();
+      this.store.commit({
+        transaction: { id, startedAt, finishedAt: this.now().toISOString(), command: journal.command, summary },
+        remove: prepared.removeNames,
+        add: prepared.packages.map((pkg) => pkg.change),
+        reasons: plan.reasonChanges,
+        accounts: created,
+      });
+    } catch (error) {
+      rollBackJournal(this.root, transactionDir, journal, () => undefined);
+      removeTransactionDirectory(transactionDir);
+      throw error;
+    }
+    this.checkpoint('committed');
+    finishJournal(this.root, transactionDir, journal, this.checkpoint);
+    return { plan: described, applied: true, transaction: id, notes: prepared.notes };
+  }
+}
+
+/** The database and lock of a prefix, for tests and tools that check consistency. */
+export function readIndexBytes(paths: PrefixPaths, remote: string): Promise<Buffer | undefined> {
+  return readFileIfExists(syncedIndexPath(paths, remote));
+}

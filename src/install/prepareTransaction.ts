@@ -1,0 +1,271 @@
+/**
+ * Turn a plan into file operations before anything is written: for every
+ * entry of every package being placed, and every file of every package being
+ * replaced or removed, decide what happens at its path. All conflicts (with
+ * another package, with a file nobody owns, with a symbolic link on the way)
+ * are found here and reported together, naming both owners.
+ */
+import { lstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { InstalledFile, PackageChange, PackageStore } from '../db/index.js';
+import { KilnError } from '../errors/index.js';
+import type { ManifestEntry, PackageMetadata } from '../format/metadata.js';
+import { fullVersion } from '../format/metadata.js';
+import type { PlanAction } from '../solver/types.js';
+import type { AccountTable } from './accounts.js';
+import { accountIds } from './accounts.js';
+import type { JournalOp } from './journal.js';
+import { sha256FileSync } from './hashFileSync.js';
+
+/** How owners and special bits are applied. */
+export interface OwnerPolicy {
+  /** Root installing into a system prefix: owners by name, setuid/setgid kept. */
+  applyOwners: boolean;
+  accounts: AccountTable | undefined;
+  /** The invoking user, used when owners are not applied. */
+  uid: number;
+  gid: number;
+  userName: string;
+}
+
+/** What staging does with one manifest entry. */
+export interface EntryDisposition {
+  /** Where in the transaction directory the entry is staged (`stage/K`); absent for directories. */
+  stage?: string;
+  /** Mode, owner ids as applied. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface PreparedPackage {
+  action: Exclude<PlanAction, { kind: 'remove' }>;
+  metadata: PackageMetadata;
+  /** One per manifest entry, in manifest order. */
+  entries: EntryDisposition[];
+  /** Database rows; sizes and hashes of relocated files are filled in by staging. */
+  change: PackageChange;
+}
+
+export interface PreparedTransaction {
+  ops: JournalOp[];
+  cleanup: string[];
+  packages: PreparedPackage[];
+  /** Names whose database rows go. */
+  removeNames: string[];
+  notes: string[];
+}
+
+const SPECIAL_BITS = 0o6000;
+const MAX_LISTED = 20;
+
+function describeOwner(pkg: string, store: PackageStore): string {
+  const installed = store.getInstalled(pkg);
+  return installed === undefined ? pkg : `${pkg}-${fullVersion(installed)} (installed)`;
+}
+
+export function prepareTransaction(
+  root: string,
+  store: PackageStore,
+  actions: readonly PlanAction[],
+  metadataOf: (name: string) => PackageMetadata,
+  policy: OwnerPolicy,
+  installedAt: string,
+  diskSha256: (path: string) => string = (path) => sha256FileSync(path),
+): PreparedTransaction {
+  const conflicts: string[] = [];
+  const notes = new Set<string>();
+  const ops: JournalOp[] = [];
+  let counter = 0;
+  const placing = actions.filter((action): action is PreparedPackage['action'] => action.kind !== 'remove');
+  const replaced = new Set(actions.filter((action) => action.kind !== 'install').map((action) => action.name));
+
+  // Every path a new package claims, and by whom.
+  const claims = new Map<string, { pkg: string; entry: ManifestEntry | 'declared' }>();
+  for (const action of placing) {
+    const meta = metadataOf(action.name);
+    for (const entry of meta.files) {
+      const other = claims.get(entry.path);
+      if (other !== undefined && (entry.type !== 'dir' || other.entry === 'declared' || other.entry.type !== 'dir')) {
+        conflicts.push(`${entry.path} is in both ${other.pkg}-${fullVersion(metadataOf(other.pkg))} and ${action.name}-${fullVersion(meta)}`);
+      } else if (other === undefined) claims.set(entry.path, { pkg: action.name, entry });
+    }
+    for (const dir of meta.directories) if (!claims.has(dir.path)) claims.set(dir.path, { pkg: action.name, entry: 'declared' });
+  }
+
+  const ownedByOthers = (path: string): InstalledFile[] => store.ownersOf(path).filter((row) => !replaced.has(row.package));
+  const ownedByReplaced = (path: string): InstalledFile | undefined => store.ownersOf(path).find((row) => replaced.has(row.package));
+  const scheduledDirs = new Set<string>();
+  const checkedDirs = new Set<string>();
+  let mappedOwners = false;
+  let droppedBits = false;
+
+  const idsFor = (owner: string, group: string, where: string): { uid: number; gid: number } => {
+    if (policy.applyOwners) return accountIds(policy.accounts!, owner, group, where);
+    if (owner !== policy.userName || group !== policy.userName) mappedOwners = true;
+    return { uid: policy.uid, gid: policy.gid };
+  };
+  const modeFor = (mode: number, type: ManifestEntry['type']): number => {
+    if (policy.applyOwners) return mode;
+    if ((mode & SPECIAL_BITS) !== 0) droppedBits = true;
+    // Without root, the installer must be able to write into the directories it manages.
+    return type === 'dir' ? (mode & ~SPECIAL_BITS) | 0o700 : mode & ~SPECIAL_BITS;
+  };
+  /** A directory on the way must be a real directory, never a link that leads elsewhere. */
+  const checkDirectory = (path: string, who: string): 'exists' | 'absent' | 'bad' => {
+    if (checkedDirs.has(path)) return 'exists';
+    const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+    if (stat === undefined) return 'absent';
+    if (!stat.isDirectory()) {
+      conflicts.push(`${path} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`);
+      return 'bad';
+    }
+    checkedDirs.add(path);
+    return 'exists';
+  };
+
+  const prepared: PreparedPackage[] = [];
+  for (const action of placing) {
+    const meta = metadataOf(action.name);
+    const who = `${action.name}-${fullVersion(meta)}`;
+    const entries: EntryDisposition[] = [];
+    const files: InstalledFile[] = [];
+    for (const entry of meta.files) {
+      const ids = idsFor(entry.owner, entry.group, `${entry.path} of ${who}`);
+      const mode = modeFor(entry.mode, entry.type);
+      const row: InstalledFile = {
+        package: action.name, path: entry.path, type: entry.type, mode, uid: ids.uid, gid: ids.gid, owner: entry.owner, group: entry.group,
+        size: entry.size, sha256: entry.sha256 ?? null, target: entry.target ?? null, config: entry.config === true, declared: false,
+      };
+      files.push(row);
+      if (claims.get(entry.path)?.pkg !== action.name && entry.type !== 'dir') {
+        entries.push({ mode, ...ids });
+        continue;
+      }
+      const others = ownedByOthers(entry.path);
+      if (entry.type === 'dir') {
+        const clash = others.find((other) => other.type !== 'dir');
+        if (clash !== undefined) conflicts.push(`${entry.path} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`);
+        const state = checkDirectory(entry.path, who);
+        if (state === 'absent' && !scheduledDirs.has(entry.path)) {
+          scheduledDirs.add(entry.path);
+          checkedDirs.add(entry.path);
+          ops.push(policy.applyOwners ? { op: 'mkdir', path: entry.path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path: entry.path, mode });
+        }
+        entries.push({ mode, ...ids });
+        continue;
+      }
+      const k = counter++;
+      const stage = `stage/${k}`;
+      entries.push({ stage, mode, ...ids });
+      if (others.length > 0) {
+        conflicts.push(`${entry.path} of ${who} is already owned by ${others.map((other) => describeOwner(other.package, store)).join(', ')}`);
+        continue;
+      }
+      const disk = lstatSync(join(root, entry.path), { throwIfNoEntry: false });
+      if (disk === undefined) {
+        ops.push({ op: 'place', path: entry.path, stage });
+        continue;
+      }
+      if (disk.isDirectory()) {
+        conflicts.push(`${entry.path} of ${who} exists on disk as a directory`);
+        continue;
+      }
+      const previous = ownedByReplaced(entry.path);
+      let keepUserFile = false;
+      if (entry.config === true) {
+        if (previous === undefined) keepUserFile = true;
+        else if (previous.type === 'file' && disk.isFile() && previous.sha256 !== null && diskSha256(join(root, entry.path)) !== previous.sha256) keepUserFile = true;
+      } else if (previous === undefined) {
+        conflicts.push(`${entry.path} of ${who} exists on disk and no package owns it`);
+        continue;
+      }
+      if (keepUserFile) {
+        const aside = `${entry.path}.kiln-new`;
+        notes.add(`${entry.path}: kept your version; the new one from ${who} is ${aside}`);
+        const asideStat = lstatSync(join(root, aside), { throwIfNoEntry: false });
+        if (asideStat?.isDirectory() === true) conflicts.push(`${aside} exists on disk as a directory`);
+        ops.push(asideStat === undefined ? { op: 'place', path: aside, stage } : { op: 'place', path: aside, stage, backup: `backup/${k}` });
+        continue;
+      }
+      ops.push({ op: 'place', path: entry.path, stage, backup: `backup/${k}` });
+    }
+    // Declared directories (a spool or queue directory with owner and mode), with any missing parents.
+    for (const dir of meta.directories) {
+      const chain: string[] = [];
+      for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) chain.unshift(path);
+      for (const path of chain) {
+        const isDeclared = path === dir.path;
+        const owner = isDeclared ? dir.owner : 'root';
+        const group = isDeclared ? dir.group : 'root';
+        const ids = idsFor(owner, group, `directory ${path} of ${who}`);
+        const mode = modeFor(isDeclared ? dir.mode : 0o755, 'dir');
+        const others = ownedByOthers(path).filter((other) => other.type !== 'dir');
+        if (others.length > 0) conflicts.push(`${path} is a directory of ${who} but a file of ${describeOwner(others[0]!.package, store)}`);
+        const state = checkDirectory(path, who);
+        if (state === 'absent' && !scheduledDirs.has(path)) {
+          scheduledDirs.add(path);
+          checkedDirs.add(path);
+          ops.push(policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode });
+          if (!files.some((row) => row.path === path)) {
+            files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
+          }
+        } else if (isDeclared && !files.some((row) => row.path === path)) {
+          files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
+        }
+      }
+    }
+    const { files: _manifest, ...recorded } = meta;
+    prepared.push({
+      action,
+      metadata: meta,
+      entries,
+      change: {
+        package: {
+          name: meta.name, category: meta.category, version: meta.version, revision: meta.revision, variant: meta.variant,
+          remote: action.candidate.remote, reason: action.reason, installedAt, installedSize: meta.installedSize, metadata: recorded,
+        },
+        files,
+      },
+    });
+  }
+
+  // Files of packages that are replaced or removed and that no new package claims.
+  const cleanup = new Set<string>();
+  const keptByOthers = (path: string): boolean => ownedByOthers(path).length > 0 || claims.has(path);
+  for (const action of actions) {
+    if (action.kind === 'install') continue;
+    for (const row of store.filesOf(action.name)) {
+      if (claims.has(row.path)) continue;
+      if (row.type === 'dir') {
+        if (!keptByOthers(row.path)) cleanup.add(row.path);
+        continue;
+      }
+      const disk = lstatSync(join(root, row.path), { throwIfNoEntry: false });
+      if (disk === undefined) continue;
+      if (row.config && row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, row.path)) !== row.sha256) {
+        notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);
+        continue;
+      }
+      ops.push({ op: 'remove', path: row.path, backup: `backup/${counter++}` });
+    }
+  }
+
+  if (conflicts.length > 0) {
+    const listed = conflicts.slice(0, MAX_LISTED).map((line) => `\n  ${line}`).join('');
+    const more = conflicts.length > MAX_LISTED ? `\n  … and ${conflicts.length - MAX_LISTED} more` : '';
+    throw new KilnError('E_FILE_CONFLICT', `cannot change prefix ${root}: ${conflicts.length} file conflict${conflicts.length === 1 ? '' : 's'}, nothing was written:${listed}${more}`, {
+      hint: 'remove or move the files in the way, or remove the package that owns them first',
+    });
+  }
+  if (mappedOwners) notes.add(`installing as ${policy.userName}, not as root into a system prefix: file owners named by the packages are mapped to ${policy.userName}`);
+  if (droppedBits) notes.add('setuid and setgid bits were dropped (they are applied only when root installs into a system prefix)');
+  const removeNames = actions.filter((action) => action.kind !== 'install').map((action) => action.name);
+  return {
+    ops,
+    cleanup: [...cleanup].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1)),
+    packages: prepared,
+    removeNames,
+    notes: [...notes],
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * `kiln sync`: download every remote's index, verify it with that remote's
+ * trusted keys, and accept it only if it is not older than the last one
+ * accepted (rollback) and has not expired (freeze). Accepted indexes are kept
+ * in `var/lib/kiln/indexes/` with their signatures.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js';
+import { remoteKeys } from '../config/index.js';
+import type { PackageStore, RemoteState } from '../db/index.js';
+import { KilnError, isKilnError } from '../errors/index.js';
+import { parseRemoteUrl, redactUrl, remoteFetcher } from '../remote/index.js';
+import { readPublishedIndex } from '../repo/readPublishedIndex.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import { sha256 } from '../util/hash.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
+
+export interface SyncResult {
+  remote: string;
+  url: string;
+  serial: number;
+  previousSerial: number | null;
+  packages: number;
+  expires: string;
+  status: 'updated' | 'unchanged';
+}
+
+export function syncedIndexPath(paths: PrefixPaths, remote: string): string {
+  return join(paths.indexes, `${remote}.json`);
+}
+
+async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteConfig, now: Date): Promise<SyncResult> {
+  const url = parseRemoteUrl(remote.url);
+  const shown = redactUrl(url);
+  const published = await readPublishedIndex(remoteFetcher(url), remoteKeys(remote, paths.config), shown);
+  const { index } = published;
+  const previous = store.remoteState(remote.name);
+  const digest = sha256(published.bytes);
+  if (previous !== undefined && index.serial < previous.serial) {
+    throw new KilnError('E_INDEX_ROLLBACK', `cannot accept the index of remote ${remote.name} (${shown}): its serial ${index.serial} is older than serial ${previous.serial}, accepted on ${previous.syncedAt}`, {
+      hint: 'the server (or a mirror, or an attacker) is offering an old index; the previous one stays in use',
+    });
+  }
+  if (previous !== undefined && index.serial === previous.serial && digest !== previous.sha256) {
+    throw new KilnError('E_INDEX_ROLLBACK', `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} was already accepted with different content`, {
+      hint: 'a repository never publishes two indexes with one serial; the previous one stays in use',
+    });
+  }
+  const expires = Date.parse(index.expires);
+  if (!(expires > now.getTime())) {
+    throw new KilnError('E_INDEX_EXPIRED', `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} expired at ${index.expires}`, {
+      hint: 'the repository has not been re-signed in time (a freeze); ask its maintainer to commit, or check your clock',
+    });
+  }
+  if (previous?.sha256 !== digest) {
+    await mkdir(paths.indexes, { recursive: true });
+    const target = syncedIndexPath(paths, remote.name);
+    // Signature first, then the index: a reader only trusts the database row, written last.
+    await writeFileAtomic(`${target}.minisig`, published.signatureText);
+    await writeFileAtomic(target, published.bytes);
+  }
+  const state: RemoteState = { name: remote.name, serial: index.serial, created: index.created, expires: index.expires, syncedAt: now.toISOString(), sha256: digest };
+  store.setRemoteState(state);
+  return {
+    remote: remote.name,
+    url: shown,
+    serial: index.serial,
+    previousSerial: previous?.serial ?? null,
+    packages: index.packages.length,
+    expires: index.expires,
+    status: previous?.sha256 === digest ? 'unchanged' : 'updated',
+  };
+}
+
+/** Sync every remote (or the named ones); each failure names its remote, and the others still sync. */
+export async function syncRemotes(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<SyncResult[]> {
+  const remotes = names === undefined || names.length === 0 ? config.remotes : names.map((name) => {
+    const remote = config.remotes.find((candidate) => candidate.name === name);
+    if (remote === undefined) throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync remote ${name}: no such remote in ${paths.config}`, { hint: 'see "kiln remote list"' });
+    return remote;
+  });
+  if (remotes.length === 0) {
+    throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync prefix ${paths.root}: it has no remotes`, { hint: 'add one with "kiln remote add NAME URL --key PUBKEY"' });
+  }
+  const outcomes = await mapConcurrent(remotes, 4, async (remote) => {
+    try {
+      return await syncOne(paths, store, remote, now);
+    } catch (error) {
+      if (isKilnError(error)) return error;
+      throw error;
+    }
+  });
+  const failures = outcomes.filter((outcome): outcome is KilnError => outcome instanceof KilnError);
+  if (failures.length > 0) {
+    const first = failures[0]!;
+    const message = failures.length === 1 ? first.message : `${failures.length} remotes failed to sync:${failures.map((failure) => `\n  ${failure.message}`).join('')}`;
+    throw new KilnError(first.code, message, { hint: first.hint, cause: first });
+  }
+  return outcomes as SyncResult[];
+}

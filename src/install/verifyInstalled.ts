@@ -1,0 +1,89 @@
+/**
+ * Compare the prefix with what the database records, like `rpm -V`: missing
+ * files, changed content, type, link target, mode and owners, and (for a
+ * whole-prefix check) files that no package owns.
+ */
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
+import type { InstalledFile } from '../db/index.js';
+import { isTemporaryPath } from '../util/atomicWrite.js';
+import { sha256FileSync } from './hashFileSync.js';
+
+export type ProblemKind = 'missing' | 'type' | 'content' | 'size' | 'target' | 'mode' | 'owner' | 'unowned';
+
+export interface VerifyProblem {
+  /** Owning package; absent for an unowned file. */
+  package?: string;
+  path: string;
+  problem: ProblemKind;
+  expected?: string;
+  actual?: string;
+  /** A configuration file (changes to it are expected and kept on upgrade). */
+  config?: boolean;
+}
+
+const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
+
+export function verifyFiles(root: string, files: readonly InstalledFile[]): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const byPath = new Map<string, InstalledFile>();
+  for (const file of files) if (file.type !== 'dir') byPath.set(`${file.package}\0${file.path}`, file);
+  for (const file of files) {
+    const report = (problem: ProblemKind, expected?: string, actual?: string): void => {
+      problems.push({ package: file.package, path: file.path, problem, ...(expected === undefined ? {} : { expected }), ...(actual === undefined ? {} : { actual }), ...(file.config ? { config: true } : {}) });
+    };
+    const absolute = join(root, file.path);
+    const stat = lstatSync(absolute, { throwIfNoEntry: false });
+    if (stat === undefined) {
+      report('missing');
+      continue;
+    }
+    const actualType = stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
+    const expectedType = file.type === 'hardlink' ? 'file' : file.type;
+    if (actualType !== expectedType) {
+      report('type', expectedType, actualType);
+      continue;
+    }
+    if (file.type === 'symlink') {
+      const target = readlinkSync(absolute);
+      if (target !== file.target) report('target', file.target ?? '', target);
+    } else {
+      if ((stat.mode & 0o7777) !== file.mode) report('mode', octal(file.mode), octal(stat.mode));
+      if (stat.uid !== file.uid || stat.gid !== file.gid) report('owner', `${file.uid}:${file.gid}`, `${stat.uid}:${stat.gid}`);
+    }
+    if (file.type === 'file') {
+      if (stat.size !== file.size) report('size', String(file.size), String(stat.size));
+      else if (file.sha256 !== null && sha256FileSync(absolute) !== file.sha256) report('content', file.sha256, 'different');
+    } else if (file.type === 'hardlink') {
+      const target = byPath.get(`${file.package}\0${file.target ?? ''}`);
+      const targetStat = target === undefined ? undefined : lstatSync(join(root, target.path), { throwIfNoEntry: false });
+      if (targetStat !== undefined && targetStat.ino !== stat.ino) report('target', `hard link to ${file.target}`, 'a separate file');
+    }
+  }
+  return problems;
+}
+
+/** Every path under the prefix that no package owns (Kiln's own directories excepted). */
+export function unownedPaths(root: string, owned: ReadonlySet<string>): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const walk = (relative: string): void => {
+    const entries = readdirSync(relative === '' ? root : join(root, relative), { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (isKilnPath(path)) continue;
+      if (!owned.has(path)) {
+        if (entry.isDirectory() && KILN_DIRECTORIES.some((dir) => dir.startsWith(`${path}/`))) {
+          // etc, var, var/lib, var/cache hold Kiln's own directories.
+          walk(path);
+          continue;
+        }
+        problems.push({ path, problem: 'unowned', ...(isTemporaryPath(path) ? { actual: 'temporary file' } : {}) });
+        continue;
+      }
+      if (entry.isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return problems;
+}

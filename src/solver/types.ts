@@ -1,0 +1,77 @@
+/**
+ * The vocabulary of planning, used without synonyms everywhere else:
+ *
+ * - **Request**: what a person asked for — a package name and a version range.
+ * - **Candidate**: one package file a remote offers (its index entry, the
+ *   remote's name and priority, and where to fetch it).
+ * - **Installed**: a package recorded in the prefix's database.
+ * - **Plan**: the ordered actions that take the prefix from what is installed
+ *   to what is wanted. Computing a plan changes nothing; `install/` carries
+ *   it out.
+ *
+ * A `Resolver` turns the inputs into a plan. `simpleResolver` (newest version
+ * that satisfies every range, highest-priority remote first) implements it
+ * until the full resolver replaces it behind the same interface.
+ */
+import type { InstalledPackage, InstallReason } from '../db/types.js';
+import type { IndexEntry } from '../repo/indexFormat.js';
+
+export interface Request {
+  name: string;
+  /** Canonical version range; '' for any version. */
+  range: string;
+}
+
+export interface Candidate {
+  remote: string;
+  priority: number;
+  entry: IndexEntry;
+  /** URL of the package file. */
+  url: string;
+}
+
+/** What the host can run. */
+export interface HostTarget {
+  arch: string;
+  libc: string;
+  libcVersion: string;
+  /** CPU levels the host supports, lowest first (`x86-64`, `x86-64-v2`, …). */
+  cpuLevels: string[];
+}
+
+export type PlanAction =
+  | { kind: 'install'; name: string; candidate: Candidate; reason: InstallReason }
+  | { kind: 'upgrade' | 'downgrade' | 'reinstall'; name: string; candidate: Candidate; installed: InstalledPackage; reason: InstallReason }
+  | { kind: 'remove'; name: string; installed: InstalledPackage };
+
+export interface Plan {
+  /** In the order they are carried out: providers before consumers; removals consumers first. */
+  actions: PlanAction[];
+  /** Installed packages that become `requested` because they were asked for by name. */
+  reasonChanges: { name: string; reason: InstallReason }[];
+}
+
+export interface ResolveInput {
+  installed: readonly InstalledPackage[];
+  available: readonly Candidate[];
+  host: HostTarget;
+  /** Packages to install (or to bring into the range given). */
+  install: readonly Request[];
+  /** Installed packages to move to their newest candidate; 'all' for every one. */
+  upgrade: readonly string[] | 'all';
+  /** Installed packages to remove. */
+  remove: readonly string[];
+  /** Also remove every installed package that needs one being removed. */
+  cascade: boolean;
+  /** Reinstall requested packages even when the installed one already satisfies the request. */
+  reinstall?: boolean;
+}
+
+export interface Resolver {
+  resolve(input: ResolveInput): Plan;
+}
+
+/** True when the action puts a new package file in place. */
+export function isPlacing(action: PlanAction): action is Exclude<PlanAction, { kind: 'remove' }> {
+  return action.kind !== 'remove';
+}
