@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isErrno } from '../../errors/index.js';
-import { integerOption, listOption, noMorePositionals, positional, usageError } from '../args.js';
+import { KilnError, isErrno } from '../../errors/index.js';
+import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
 
@@ -26,11 +26,13 @@ const command: Command = {
         return await readFile(arg, 'utf8');
       } catch (error) {
         if (isErrno(error, 'ENOENT') || isErrno(error, 'ENAMETOOLONG')) return arg;
+        if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR')) throw new KilnError('E_IO', `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`, { cause: error });
         throw error;
       }
     }));
-    const priorityText = invocation.values['priority'];
-    const priority = typeof priorityText === 'string' && priorityText.startsWith('-') ? -(integerOption({ ...invocation, values: { priority: priorityText.slice(1) } }, command, 'priority', 0, 1000) ?? 0) : (integerOption(invocation, command, 'priority', 0, 1000) ?? 0);
+    const priorityText = stringOption(invocation, 'priority') ?? '0';
+    if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000) throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
+    const priority = Number(priorityText);
     return withPrefix(invocation, async (prefix) => {
       const remote = await prefix.addRemote(name, url, keys, priority);
       return { data: remote, text: `added remote ${name} (${url}), priority ${priority}\nnext: kiln sync` };
