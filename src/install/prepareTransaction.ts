@@ -90,7 +90,9 @@ export function prepareTransaction(
         conflicts.push(`${entry.path} is in both ${other.pkg}-${fullVersion(metadataOf(other.pkg))} and ${action.name}-${fullVersion(meta)}`);
       } else if (other === undefined) claims.set(entry.path, { pkg: action.name, entry });
     }
-    for (const dir of meta.directories) if (!claims.has(dir.path)) claims.set(dir.path, { pkg: action.name, entry: 'declared' });
+    for (const dir of meta.directories) {
+      for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) if (!claims.has(path)) claims.set(path, { pkg: action.name, entry: 'declared' });
+    }
   }
 
   const ownedByOthers = (path: string): InstalledFile[] => store.ownersOf(path).filter((row) => !replaced.has(row.package));
@@ -210,7 +212,8 @@ export function prepareTransaction(
           if (!files.some((row) => row.path === path)) {
             files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
           }
-        } else if (isDeclared && !files.some((row) => row.path === path)) {
+        } else if ((isDeclared || ownedByReplaced(path)?.package === action.name) && !files.some((row) => row.path === path)) {
+          // Still declared, or a parent the previous version created: the new version keeps owning it.
           files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
         }
       }
