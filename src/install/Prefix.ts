@@ -62,7 +62,7 @@ export interface PrefixOptions {
   killAtStep?: number;
 }
 
-export interface InitOptions {
+export interface PrefixInitOptions {
   mode?: PrefixMode;
 }
 
@@ -137,7 +137,7 @@ function view(pkg: InstalledPackage): InstalledView {
 }
 
 /** Create a prefix: configuration, database, directories. */
-export async function initPrefix(path: string, options: InitOptions = {}): Promise<PrefixPaths> {
+export async function initPrefix(path: string, options: PrefixInitOptions = {}): Promise<PrefixPaths> {
   const root = resolve(path);
   await mkdir(root, { recursive: true });
   const paths = prefixPaths(realpathSync(root));

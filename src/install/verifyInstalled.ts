@@ -64,14 +64,17 @@ export function verifyFiles(root: string, files: readonly InstalledFile[]): Veri
   return problems;
 }
 
-/** Every path under the prefix that no package owns (Kiln's own directories excepted). */
+/** Account files Kiln itself writes when it creates users and groups in a system prefix. */
+const ACCOUNT_FILES = new Set(['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow']);
+
+/** Every path under the prefix that no package owns (Kiln's own directories and the account files excepted). */
 export function unownedPaths(root: string, owned: ReadonlySet<string>): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const walk = (relative: string): void => {
     const entries = readdirSync(relative === '' ? root : join(root, relative), { withFileTypes: true });
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (isKilnPath(path)) continue;
+      if (isKilnPath(path) || ACCOUNT_FILES.has(path)) continue;
       if (!owned.has(path)) {
         if (entry.isDirectory() && KILN_DIRECTORIES.some((dir) => dir.startsWith(`${path}/`))) {
           // etc, var, var/lib, var/cache hold Kiln's own directories.
