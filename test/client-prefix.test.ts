@@ -92,7 +92,9 @@ test('file conflicts are found before anything is written, naming both owners', 
     { name: 'one', version: '1.0', tree: { 'bin/tool': 'one\n', 'share/one/a': 'a\n' } },
     { name: 'two', version: '1.0', tree: { 'bin/tool': 'two\n', 'share/two/b': 'b\n' } },
     { name: 'three', version: '1.0', tree: { 'share/three/c': 'c\n', 'lib/x': 'x\n' } },
+    { name: 'sneaky', version: '1.0', tree: { 'var/lib/kiln/kiln.db': 'not a database\n' } },
   ]);
+  await fails(['install', 'sneaky', '-y'], 'E_FILE_CONFLICT', /var\/lib\/kiln\/kiln\.db of sneaky-1\.0 is inside Kiln's own directories/, { cwd: dir, env });
   await fails(['install', 'one', 'two', '-y'], 'E_FILE_CONFLICT', /bin\/tool is in both one-1\.0 and two-1\.0/, { cwd: dir, env });
   assert.deepEqual((await readdir(prefix)).sort(), ['etc', 'var'], 'nothing was written');
   await ok(['install', 'one', '-y'], { cwd: dir, env });

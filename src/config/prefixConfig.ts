@@ -113,7 +113,9 @@ export async function readPrefixConfig(paths: PrefixPaths): Promise<PrefixConfig
 }
 
 export async function writePrefixConfig(paths: PrefixPaths, config: PrefixConfig): Promise<void> {
-  await writeFileAtomic(paths.config, formatPrefixConfig(config), { mode: 0o644 });
+  // A remote URL with credentials in it makes the file a secret.
+  const secret = config.remotes.some((remote) => /^[a-z]+:\/\/[^/]*@/i.test(remote.url));
+  await writeFileAtomic(paths.config, formatPrefixConfig(config), { mode: secret ? 0o600 : 0o644 });
 }
 
 /** The trusted keys of a remote, parsed. */

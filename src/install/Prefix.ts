@@ -608,7 +608,10 @@ export class Prefix {
     const packages = await this.fetchPackages(placing, options.signal);
     const policy = this.ownerPolicy();
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
+    const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
     if (policy.applyOwners) {
+      // Find conflicts before any account is created: nothing is written when the plan cannot go ahead.
+      prepareTransaction(this.root, this.store, plan.actions, metadataOf, { ...policy, applyOwners: false }, startedAt);
       for (const action of placing) {
         const meta = packages.get(action.name)!.metadata;
         const result = await ensureAccounts(this.root, meta.users, meta.groups);
@@ -618,7 +621,7 @@ export class Prefix {
       }
       if (policy.accounts === undefined) policy.accounts = (await ensureAccounts(this.root, [], [])).table;
     }
-    const prepared: PreparedTransaction = prepareTransaction(this.root, this.store, plan.actions, (name) => packages.get(name)!.metadata, policy, startedAt);
+    const prepared: PreparedTransaction = prepareTransaction(this.root, this.store, plan.actions, metadataOf, policy, startedAt);
     const transactionDir = this.paths.transaction;
     mkdirSync(join(transactionDir, 'stage'), { recursive: true });
     mkdirSync(join(transactionDir, 'backup'), { recursive: true });
@@ -650,6 +653,14 @@ export class Prefix {
     } catch (error) {
       rollBackJournal(this.root, transactionDir, journal, () => undefined);
       removeTransactionDirectory(transactionDir);
+      if (isErrno(error, 'EXDEV')) {
+        throw new KilnError('E_IO', `cannot change prefix ${this.root}: part of it is on another file system than ${this.paths.state} (${(error as NodeJS.ErrnoException).path ?? ''})`, {
+          hint: 'files are moved into place by rename, which needs one file system; nothing was changed', cause: error,
+        });
+      }
+      if (isErrno(error, 'EACCES') || isErrno(error, 'EPERM')) {
+        throw new KilnError('E_IO', `cannot change prefix ${this.root}: permission denied at ${(error as NodeJS.ErrnoException).path ?? '?'}`, { hint: 'nothing was changed; run as the user who owns the prefix', cause: error });
+      }
       throw error;
     }
     this.checkpoint('committed');
@@ -658,7 +669,7 @@ export class Prefix {
   }
 }
 
-/** The database and lock of a prefix, for tests and tools that check consistency. */
+/** The synced copy of a remote's index, as accepted by the last sync. */
 export function readIndexBytes(paths: PrefixPaths, remote: string): Promise<Buffer | undefined> {
   return readFileIfExists(syncedIndexPath(paths, remote));
 }

@@ -171,13 +171,14 @@ export async function ensureAccounts(
  * accountIds(table, 'nginx', 'www', 'var/log/nginx'); // { uid: 101, gid: 100 }
  */
 export function accountIds(table: AccountTable, owner: string, group: string, where: string): { uid: number; gid: number } {
-  const user = table.users.get(owner);
+  // root is uid and gid 0 on every system, even a fresh root directory without etc/passwd.
+  const user = table.users.get(owner) ?? (owner === 'root' ? { uid: 0, gid: 0 } : undefined);
   if (user === undefined) {
     throw new KilnError('E_ACCOUNT', `cannot apply owner ${owner} to ${where}: no such user in etc/passwd of the system root`, {
       hint: `the package does not declare user ${owner}; create it on the system first (useradd ${owner}) or ask the packager to declare it`,
     });
   }
-  const gid = table.groups.get(group);
+  const gid = table.groups.get(group) ?? (group === 'root' ? 0 : undefined);
   if (gid === undefined) {
     throw new KilnError('E_ACCOUNT', `cannot apply group ${group} to ${where}: no such group in etc/group of the system root`, {
       hint: `the package does not declare group ${group}; create it on the system first (groupadd ${group}) or ask the packager to declare it`,

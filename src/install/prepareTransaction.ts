@@ -8,6 +8,7 @@
 import { lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InstalledFile, PackageChange, PackageStore } from '../db/index.js';
+import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
 import { KilnError } from '../errors/index.js';
 import type { ManifestEntry, PackageMetadata } from '../format/metadata.js';
 import { fullVersion } from '../format/metadata.js';
@@ -57,6 +58,11 @@ export interface PreparedTransaction {
 }
 
 const SPECIAL_BITS = 0o6000;
+
+/** True when the installed content of an entry is the packaged content (no relocation row). */
+function isUnrelocated(entry: ManifestEntry, meta: PackageMetadata): boolean {
+  return !(meta.relocation?.files.some((row) => row.path === entry.path) ?? false);
+}
 const MAX_LISTED = 20;
 
 function describeOwner(pkg: string, store: PackageStore): string {
@@ -84,6 +90,9 @@ export function prepareTransaction(
   const claims = new Map<string, { pkg: string; entry: ManifestEntry | 'declared' }>();
   for (const action of placing) {
     const meta = metadataOf(action.name);
+    for (const path of [...meta.files.map((entry) => entry.path), ...meta.directories.map((dir) => dir.path)]) {
+      if (isKilnPath(path)) conflicts.push(`${path} of ${action.name}-${fullVersion(meta)} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')})`);
+    }
     for (const entry of meta.files) {
       const other = claims.get(entry.path);
       if (other !== undefined && (entry.type !== 'dir' || other.entry === 'declared' || other.entry.type !== 'dir')) {
@@ -180,6 +189,10 @@ export function prepareTransaction(
         else if (previous.type === 'file' && disk.isFile() && previous.sha256 !== null && diskSha256(join(root, entry.path)) !== previous.sha256) keepUserFile = true;
       } else if (previous === undefined) {
         conflicts.push(`${entry.path} of ${who} exists on disk and no package owns it`);
+        continue;
+      }
+      if (keepUserFile && previous !== undefined && previous.sha256 === entry.sha256 && isUnrelocated(entry, meta)) {
+        // The package did not change this file: keep the user's version, nothing to set aside.
         continue;
       }
       if (keepUserFile) {

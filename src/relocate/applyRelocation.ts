@@ -27,8 +27,9 @@ export function applyRelocation(content: Buffer, row: RelocationFile, placeholde
   const needle = Buffer.from(placeholder, 'utf8');
   const replacement = Buffer.from(prefix, 'utf8');
   if (needle.length === 0 || needle.includes(0)) throw new Error('Assertion failed: the placeholder is empty or holds a NUL');
-  if (!prefix.startsWith('/') || (prefix.length > 1 && prefix.endsWith('/')) || prefix.includes('\0')) {
-    throw new Error(`Assertion failed: prefix ${JSON.stringify(prefix)} is not an absolute path without a trailing "/"`);
+  // '' stands for the root directory: "PLACEHOLDER/etc/x" becomes "/etc/x".
+  if ((prefix !== '' && !prefix.startsWith('/')) || prefix.endsWith('/') || prefix.includes('\0')) {
+    throw new Error(`Assertion failed: prefix ${JSON.stringify(prefix)} is not '' or an absolute path without a trailing "/"`);
   }
   checkOffsets(content, row.offsets, needle, where);
   if (row.kind === 'text') return relocateText(content, row.offsets, needle.length, replacement);

@@ -9,7 +9,7 @@
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/metadata.js';
-import { compareVersions, satisfies } from '../version/index.js';
+import { compareVersions, formatRange, parseRange, satisfies } from '../version/index.js';
 import { targetProblem } from './hostTarget.js';
 import type { Candidate, Plan, PlanAction, Request, ResolveInput, Resolver } from './types.js';
 
@@ -207,5 +207,6 @@ export function parseRequest(text: string): Request {
   if (match === null) {
     throw new KilnError('E_USAGE', `cannot read package request "${text}": expected NAME or NAME followed by a version range`, { hint: 'for example: zlib, "zlib>=1.3", "openssl>=3 <4"' });
   }
-  return { name: match[1]!, range: match[2]!.trim() };
+  const range = match[2]!.trim();
+  return { name: match[1]!, range: range === '' ? '' : formatRange(parseRange(range)) };
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { KilnError, isErrno } from '../../errors/index.js';
+import { redactUrl } from '../../remote/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
@@ -35,7 +36,7 @@ const command: Command = {
     const priority = Number(priorityText);
     return withPrefix(invocation, async (prefix) => {
       const remote = await prefix.addRemote(name, url, keys, priority);
-      return { data: remote, text: `added remote ${name} (${url}), priority ${priority}\nnext: kiln sync` };
+      return { data: { ...remote, url: redactUrl(remote.url) }, text: `added remote ${name} (${redactUrl(remote.url)}), priority ${priority}\nnext: kiln sync` };
     });
   },
 };

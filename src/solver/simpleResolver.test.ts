@@ -1,0 +1,75 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { InstalledPackage } from '../db/types.js';
+import type { IndexEntry } from '../repo/indexFormat.js';
+import type { Sha256 } from '../util/hash.js';
+import { orderByDependencies, parseRequest, simpleResolver } from './simpleResolver.js';
+import type { Candidate, HostTarget, ResolveInput } from './types.js';
+
+const host: HostTarget = { arch: 'x86_64', libc: 'glibc', libcVersion: '2.36', cpuLevels: ['x86-64', 'x86-64-v2'] };
+const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
+
+function candidate(spec: string, depends: string[] = [], remote = 'main', priority = 0, extra: Partial<IndexEntry> = {}): Candidate {
+  const [name, version] = spec.split('@') as [string, string];
+  const entry: IndexEntry = {
+    name, category: 'x', version, revision: 0, variant: '000000000000', options: {}, target, summary: '', homepage: '', license: 'MIT',
+    depends: depends.map((dep) => parseRequest(dep)), provides: { sonames: [] }, needs: { sonames: [] }, installedSize: 1,
+    path: `packages/x/${name}/${name}-${version}.kpkg`, size: 1, sha256: '0'.repeat(64) as Sha256, ...extra,
+  };
+  return { remote, priority, entry, url: `file:///r/${entry.path}` };
+}
+
+function installed(spec: string, depends: string[] = []): InstalledPackage {
+  const c = candidate(spec, depends);
+  return { name: c.entry.name, category: 'x', version: c.entry.version, revision: 0, variant: c.entry.variant, remote: 'main', reason: 'requested', installedAt: '', installedSize: 1, metadata: { ...c.entry } as unknown as InstalledPackage['metadata'] };
+}
+
+function resolve(input: Partial<ResolveInput>): string[] {
+  const plan = simpleResolver.resolve({ installed: [], available: [], host, install: [], upgrade: [], remove: [], cascade: false, ...input });
+  return plan.actions.map((a) => `${a.kind} ${a.name}${a.kind === 'remove' ? '' : `@${a.candidate.entry.version}(${a.candidate.remote})`}`);
+}
+
+test('newest version satisfying every range, dependencies first', () => {
+  const available = [candidate('app@1.0', ['lib>=1 <3']), candidate('lib@1.0'), candidate('lib@2.0'), candidate('lib@3.0')];
+  assert.deepEqual(resolve({ available, install: [{ name: 'app', range: '' }] }), ['install lib@2.0(main)', 'install app@1.0(main)']);
+});
+
+test('a higher-priority remote wins over a newer version elsewhere', () => {
+  const available = [candidate('lib@2.0', [], 'other', 0), candidate('lib@1.0', [], 'pinned', 10)];
+  assert.deepEqual(resolve({ available, install: [{ name: 'lib', range: '' }] }), ['install lib@1.0(pinned)']);
+});
+
+test('variants the host cannot run are skipped, and the reason is given when none is left', () => {
+  const v3 = candidate('lib@2.0', [], 'main', 0, { target: { ...target, cpu: 'x86-64-v3' } });
+  assert.deepEqual(resolve({ available: [v3, candidate('lib@1.0')], install: [{ name: 'lib', range: '' }] }), ['install lib@1.0(main)']);
+  assert.throws(() => resolve({ available: [v3], install: [{ name: 'lib', range: '' }] }), /no variant runs on this host \(it is built for CPU level x86-64-v3/);
+});
+
+test('installed packages that satisfy a request are kept; installed ranges constrain upgrades', () => {
+  const available = [candidate('lib@1.0'), candidate('lib@2.0'), candidate('app@1.0', ['lib<2'])];
+  assert.deepEqual(resolve({ available, installed: [installed('lib@1.0')], install: [{ name: 'lib', range: '' }] }), []);
+  assert.deepEqual(resolve({ available, installed: [installed('lib@1.0'), installed('app@1.0', ['lib<2'])], upgrade: 'all' }), []);
+  assert.deepEqual(resolve({ available, installed: [installed('lib@1.0')], upgrade: 'all' }), ['upgrade lib@2.0(main)']);
+});
+
+test('an impossible range is explained with who asks for what', () => {
+  const available = [candidate('app@1.0', ['lib>=2']), candidate('lib@1.0')];
+  assert.throws(() => resolve({ available, install: [{ name: 'app', range: '' }] }), /a version of lib that satisfies every range: app-1\.0 needs >=2; available: 1\.0 \(main\)/);
+});
+
+test('removal is refused while needed, cascades on request, consumers first', () => {
+  const pkgs = [installed('lib@1.0'), installed('mid@1.0', ['lib']), installed('top@1.0', ['mid'])];
+  assert.throws(() => resolve({ installed: pkgs, remove: ['lib'] }), /cannot remove lib: mid needs it/);
+  assert.deepEqual(resolve({ installed: pkgs, remove: ['lib'], cascade: true }), ['remove top', 'remove mid', 'remove lib']);
+});
+
+test('dependency cycles still give a stable order', () => {
+  const order = orderByDependencies(['a', 'b', 'c'], (name) => ({ a: ['b'], b: ['a'], c: ['a'] })[name] ?? []);
+  assert.deepEqual(order, ['b', 'a', 'c']);
+});
+
+test('requests: NAME and NAME followed by a range', () => {
+  assert.deepEqual(parseRequest('zlib'), { name: 'zlib', range: '' });
+  assert.deepEqual(parseRequest('openssl>=3 <4'), { name: 'openssl', range: '>=3 <4' });
+  assert.throws(() => parseRequest('>=1'), /cannot read package request/);
+});
