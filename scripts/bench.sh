@@ -7,6 +7,16 @@ bash scripts/setup.sh
 which=${1:-all}
 shift || true
 case "$which" in
-  repo|all) node dist/bench/repoIndex.js "$@" ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo)" >&2; exit 2 ;;
+  repo) node dist/bench/repoIndex.js "$@" ;;
+  # Installs into a fresh filesystem per run: a loop-mounted ext4 image as root.
+  install) node dist/bench/installBench.js "$@" ;;
+  all)
+    if (($# > 0)); then
+      echo "bench: options go to one benchmark: npm run bench:NAME -- OPTIONS" >&2
+      exit 2
+    fi
+    node dist/bench/repoIndex.js
+    node dist/bench/installBench.js
+    ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install)" >&2; exit 2 ;;
 esac
