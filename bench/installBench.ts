@@ -626,8 +626,17 @@ function childCpu(): { user: number; system: number } {
   return { user: Number(fields[13]) / clockTicks, system: Number(fields[14]) / clockTicks };
 }
 
+/** CPU seconds the whole machine has been busy (every state but idle and iowait). */
+function machineBusy(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / clockTicks;
+}
+
 interface Timing {
   seconds: number;
+  /** CPU time the rest of the machine used meanwhile (kernel writeback threads included): a noise indicator. */
+  otherCpuSeconds: number;
   toolSeconds: number;
   syncSeconds: number;
   userSeconds: number;
@@ -636,6 +645,7 @@ interface Timing {
 
 /** Run a command to completion, then `sync`; wall time of both and the CPU the command used. */
 function timed(command: string, args: string[]): { timing: Timing; stdout: string } {
+  const busyBefore = machineBusy();
   const cpuBefore = childCpu();
   const start = performance.now();
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -643,10 +653,11 @@ function timed(command: string, args: string[]): { timing: Timing; stdout: strin
   const cpuAfter = childCpu();
   spawnSync('sync');
   const end = performance.now();
+  const busy = machineBusy() - busyBefore;
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`${basename(command)} ${args.slice(0, 8).join(' ')} … failed (${result.status ?? result.signal}):\n${result.stderr.slice(-4000)}`);
   return {
-    timing: { seconds: (end - start) / 1000, toolSeconds: (ran - start) / 1000, syncSeconds: (end - ran) / 1000, userSeconds: cpuAfter.user - cpuBefore.user, systemSeconds: cpuAfter.system - cpuBefore.system },
+    timing: { seconds: (end - start) / 1000, otherCpuSeconds: Math.max(0, busy - (cpuAfter.user - cpuBefore.user) - (cpuAfter.system - cpuBefore.system)), toolSeconds: (ran - start) / 1000, syncSeconds: (end - ran) / 1000, userSeconds: cpuAfter.user - cpuBefore.user, systemSeconds: cpuAfter.system - cpuBefore.system },
     stdout: result.stdout,
   };
 }
@@ -747,7 +758,8 @@ async function main(): Promise<void> {
     { key: 'reference', label: 'reference: zstd -dc | tar -x, one by one', runs: [] },
   ];
   const downloads: Record<string, number[]> = { kilnCold: [], kilnWarm: [] };
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: cleaning up and stopping`);
     cleanupAll();
     process.exit(130);
   };
@@ -804,7 +816,7 @@ async function main(): Promise<void> {
             }
           }
           variant.runs.push(timing);
-          log(`round ${round}/${runs}: ${variant.label}: ${timing.seconds.toFixed(2)} s (tool ${timing.toolSeconds.toFixed(2)} s + sync ${timing.syncSeconds.toFixed(2)} s; cpu user ${timing.userSeconds.toFixed(2)} s, sys ${timing.systemSeconds.toFixed(2)} s) on ${fs.kind}`);
+          log(`round ${round}/${runs}: ${variant.label}: ${timing.seconds.toFixed(2)} s (tool ${timing.toolSeconds.toFixed(2)} s + sync ${timing.syncSeconds.toFixed(2)} s; cpu user ${timing.userSeconds.toFixed(2)} s, sys ${timing.systemSeconds.toFixed(2)} s; rest of the machine ${timing.otherCpuSeconds.toFixed(2)} s) on ${fs.kind}`);
         } finally {
           fs.cleanup();
         }
@@ -819,7 +831,7 @@ async function main(): Promise<void> {
 
   const version = (command: string, args: string[]) => (spawnSync(command, args, { encoding: 'utf8' }).stdout ?? '').split('\n')[0]!.trim();
   const fsDescription = chosenKind === 'ext4'
-    ? `fresh ext4 per run (mkfs.ext4, journal on, ${Math.round(fsBytes / MIB)} MiB, ${fsInodes} inodes) on a loop image in ${tmpdir()} (${run('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', tmpdir()]).trim()})`
+    ? `fresh ext4 per run (mkfs.ext4, journal on, ${Math.round(fsBytes / MIB)} MiB, ${fsInodes} inodes) on a loop image in ${tmpdir()} (${run('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', tmpdir()]).trim().replace(/\s+/g, ' ')})`
     : chosenKind === 'tmpfs' ? `fresh tmpfs per run (${Math.round(fsBytes / MIB)} MiB)` : `a new plain directory per run under ${tmpdir()} (less reliable)`;
   const reference = median(variants.find((variant) => variant.key === 'reference')!.runs.map((timing) => timing.seconds));
   const summary = variants.map((variant) => {
@@ -839,6 +851,7 @@ async function main(): Promise<void> {
       medianSyncSeconds: median(variant.runs.map((timing) => timing.syncSeconds)),
       medianUserSeconds: median(variant.runs.map((timing) => timing.userSeconds)),
       medianSystemSeconds: median(variant.runs.map((timing) => timing.systemSeconds)),
+      medianOtherCpuSeconds: median(variant.runs.map((timing) => timing.otherCpuSeconds)),
       runs: variant.runs,
       ...(variant.key in downloads ? { downloadBytes: downloads[variant.key] } : {}),
     };
@@ -873,7 +886,7 @@ async function main(): Promise<void> {
   console.log(`  machine: ${results.machine.nproc} CPUs, ${results.machine.memoryGiB} GiB, ${results.machine.kernel}, Node.js ${process.version}, ${results.machine.zstd}, ${results.machine.tar}`);
   console.log(`  filesystem: ${fsDescription}`);
   console.log(`  each figure: median of ${runs} run(s), wall + final sync, after a 2 s pause; MiB/s = uncompressed payload MiB / s, files/s = entries / s`);
-  const rows = [['', 'median', 'min–max', 'MiB/s', 'files/s', 'vs reference', 'tool + sync', 'cpu user + sys']];
+  const rows = [['', 'median', 'min–max', 'MiB/s', 'files/s', 'vs reference', 'tool + sync', 'cpu user + sys', 'other cpu']];
   for (const row of summary) {
     rows.push([
       row.label,
@@ -884,12 +897,15 @@ async function main(): Promise<void> {
       `${row.vsReference.toFixed(2)}×`,
       `${row.medianToolSeconds.toFixed(2)} + ${row.medianSyncSeconds.toFixed(2)} s`,
       `${row.medianUserSeconds.toFixed(2)} + ${row.medianSystemSeconds.toFixed(2)} s`,
+      `${row.medianOtherCpuSeconds.toFixed(2)} s`,
     ]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   console.log('');
   for (const row of rows) console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
   console.log('\n  vs reference: throughput relative to the reference (reference time / this time; below 1 is slower)');
+  console.log('  tool + sync: the command, then the final sync; cpu: what the command used; other cpu: the rest of the machine meanwhile');
+  console.log('  (kernel writeback included; several seconds more than the reference\'s means something else was running)');
   console.log(`\nwritten: bench-out/install.json`);
 }
 
