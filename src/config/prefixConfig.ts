@@ -4,12 +4,13 @@
  * trusted keys and priority (Gentoo's binrepos.conf).
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { PublicKey } from '../sign/index.js';
 import { parsePublicKey } from '../sign/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
+import { parseTomlDocument } from '../util/toml.js';
 import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
 import type { PrefixPaths } from './prefixLayout.js';
 
@@ -51,13 +52,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   const fail: Fail = (where, problem) => {
     throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
   };
-  let data: unknown;
-  try {
-    data = parseToml(text);
-  } catch (error) {
-    if (!(error instanceof TomlError)) throw error;
-    fail('(file)', `is not valid TOML: ${error.message.split('\n')[0]}`);
-  }
+  const data = parseTomlDocument(text, fail);
   const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes']);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';

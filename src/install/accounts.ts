@@ -15,6 +15,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import type { GroupSpec, UserSpec } from '../format/index.js';
 import { ACCOUNT_PATTERN } from '../format/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { ioError } from '../util/ioError.js';
 
 /** The accounts of a system root, by name. The first entry of a name wins, as with getpwnam(3). */
 export interface AccountTable {
@@ -308,13 +309,13 @@ async function readAccountFile(path: string): Promise<AccountFile> {
     handle = await open(path, 'r');
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return { path, content: undefined, stats: undefined };
-    throw ioFailure(error, 'read', path) ?? error;
+    throw ioError(error, 'read', path) ?? error;
   }
   try {
     const stats = await handle.stat();
     return { path, content: await handle.readFile(), stats };
   } catch (error) {
-    throw ioFailure(error, 'read', path) ?? error;
+    throw ioError(error, 'read', path) ?? error;
   } finally {
     await handle.close();
   }
@@ -325,7 +326,7 @@ async function makeDirectory(path: string): Promise<void> {
     await mkdir(path, { recursive: true });
   } catch (error) {
     if (isErrno(error, 'EEXIST')) throw new KilnError('E_IO', `cannot create directory ${path}: it exists and is not a directory`, { cause: error });
-    throw ioFailure(error, 'create directory', path) ?? error;
+    throw ioError(error, 'create directory', path) ?? error;
   }
 }
 
@@ -345,7 +346,7 @@ async function replaceFile(file: AccountFile, data: Buffer, newMode: number): Pr
       if (now.uid !== file.stats.uid || now.gid !== file.stats.gid) await chownIfPermitted(file.path, file.stats.uid, file.stats.gid);
     }
   } catch (error) {
-    throw ioFailure(error, 'write', file.path) ?? error;
+    throw ioError(error, 'write', file.path) ?? error;
   }
 }
 
@@ -356,20 +357,4 @@ async function chownIfPermitted(path: string, uid: number, gid: number): Promise
   } catch (error) {
     if (!isErrno(error, 'EPERM')) throw error;
   }
-}
-
-const IO_STATES = new Map<string, string>([
-  ['EACCES', 'permission denied'],
-  ['EPERM', 'operation not permitted'],
-  ['EISDIR', 'it is a directory'],
-  ['ENOTDIR', 'a component of the path is not a directory'],
-  ['EROFS', 'the file system is read-only'],
-  ['ENOSPC', 'no space left on the device'],
-]);
-
-/** E_IO for a file system error a person can act on; `undefined` for any other error, which the caller rethrows. */
-function ioFailure(error: unknown, action: string, path: string): KilnError | undefined {
-  const code = error instanceof Error && !(error instanceof KilnError) ? (error as NodeJS.ErrnoException).code : undefined;
-  const state = code === undefined ? undefined : IO_STATES.get(code);
-  return state === undefined ? undefined : new KilnError('E_IO', `cannot ${action} ${path}: ${state}`, { cause: error });
 }

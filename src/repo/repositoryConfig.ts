@@ -4,10 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
+import { parseTomlDocument } from '../util/toml.js';
 import { expectInteger, expectObject, expectString } from '../util/shape.js';
 import { REPOSITORY_NAME_PATTERN } from './indexFormat.js';
 import type { RepositoryPaths } from './layout.js';
@@ -37,13 +38,7 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
   const fail: Fail = (where, problem) => {
     throw new KilnError('E_REPO_NOT_FOUND', `cannot read ${paths.config}: ${where} ${problem}`, { hint: 'fix the file; see docs/repository.md' });
   };
-  let data: unknown;
-  try {
-    data = parseToml(text);
-  } catch (error) {
-    if (!(error instanceof TomlError)) throw error;
-    fail('(file)', `is not valid TOML: ${error.message.split('\n')[0]}`);
-  }
+  const data = parseTomlDocument(text, fail);
   const table = expectObject(data, '(top level)', fail, ['format', 'name', 'signingKey', 'expireDays']);
   if (table['format'] !== 1) fail('format', 'must be 1');
   return {

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 
 import type { ErrorCode } from '../errors/index.js';
 import { KilnError } from '../errors/index.js';
-import { ioError } from './ioError.js';
+import { ioError } from '../util/ioError.js';
 
 /** Key and signature files are a few hundred bytes; anything much larger is the wrong file. */
 const MAX_BYTES = 64 * 1024;

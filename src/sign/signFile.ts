@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 
 import { createPrehash } from './createPrehash.js';
-import { ioError } from './ioError.js';
+import { ioError } from '../util/ioError.js';
 import { signPrehashed } from './signData.js';
 import type { SecretKey, Signature, SignOptions } from './types.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { ioError } from './ioError.js';
+import { ioError } from '../util/ioError.js';
 import { isSecretKeyEncrypted } from './parseSecretKey.js';
 import { readPublicKeyFile } from './readPublicKeyFile.js';
 import { readSecretKeyFile } from './readSecretKeyFile.js';

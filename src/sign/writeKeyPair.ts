@@ -6,7 +6,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import { formatPublicKey } from './formatPublicKey.js';
 import { formatSecretKey } from './formatSecretKey.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
-import { ioError } from './ioError.js';
+import { ioError } from '../util/ioError.js';
 import type { KeyId } from './types.js';
 
 /**

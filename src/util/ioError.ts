@@ -7,6 +7,7 @@ const STATES = new Map<string, string>([
   ['EISDIR', 'it is a directory'],
   ['ENOTDIR', 'a component of the path is not a directory'],
   ['EROFS', 'the file system is read-only'],
+  ['ENOSPC', 'no space left on the device'],
 ]);
 
 /**
