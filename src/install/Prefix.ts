@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
@@ -31,7 +31,6 @@ import { encodePublicKey, parsePublicKey } from '../sign/index.js';
 import { detectHost, simpleResolver } from '../solver/index.js';
 import type { Candidate, HostTarget, Plan, PlanAction, Request, Resolver } from '../solver/index.js';
 import { isPlacing } from '../solver/types.js';
-import { readFileIfExists } from '../util/fs.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
 import type { Reporter } from './events.js';
@@ -134,6 +133,12 @@ function view(pkg: InstalledPackage): InstalledView {
     installedAt: pkg.installedAt, installedSize: pkg.installedSize, summary: pkg.metadata.summary, license: pkg.metadata.license,
     homepage: pkg.metadata.homepage, depends: pkg.metadata.depends,
   };
+}
+
+function availableRow(candidate: Candidate, installed: ReadonlyMap<string, InstalledPackage>): AvailablePackage {
+  const { entry } = candidate;
+  const have = installed.get(entry.name);
+  return { name: entry.name, version: fullVersion(entry), variant: entry.variant, remote: candidate.remote, summary: entry.summary, installed: have === undefined ? null : fullVersion(have) };
 }
 
 /** Create a prefix: configuration, database, directories. */
@@ -294,7 +299,6 @@ export class Prefix {
       config.remotes.splice(at, 1);
       await writePrefixConfig(this.paths, config);
       this.store.forgetRemote(name);
-      const { rm } = await import('node:fs/promises');
       await rm(syncedIndexPath(this.paths, name), { force: true });
       await rm(`${syncedIndexPath(this.paths, name)}.minisig`, { force: true });
       this.config = config;
@@ -359,8 +363,7 @@ export class Prefix {
       const { entry } = candidate;
       if (!entry.name.toLowerCase().includes(needle) && !entry.summary.toLowerCase().includes(needle)) continue;
       seen.add(entry.name);
-      const have = installed.get(entry.name);
-      rows.push({ name: entry.name, version: fullVersion(entry), variant: entry.variant, remote: candidate.remote, summary: entry.summary, installed: have === undefined ? null : fullVersion(have) });
+      rows.push(availableRow(candidate, installed));
     }
     for (const pkg of installed.values()) {
       if (seen.has(pkg.name) || (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))) continue;
@@ -382,13 +385,10 @@ export class Prefix {
 
   list(which: 'installed' | 'available' | 'upgradable'): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
     if (which === 'installed') return this.installed().map(view);
-    const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
-    const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
     if (which === 'available') {
-      return newest.map((candidate) => {
-        const have = installed.get(candidate.entry.name);
-        return { name: candidate.entry.name, version: fullVersion(candidate.entry), variant: candidate.entry.variant, remote: candidate.remote, summary: candidate.entry.summary, installed: have === undefined ? null : fullVersion(have) };
-      });
+      const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
+      const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
+      return newest.map((candidate) => availableRow(candidate, installed));
     }
     const plan = this.resolver.resolve({ installed: this.installed(), available: this.available(), host: this.host(), install: [], upgrade: 'all', remove: [], cascade: false });
     return plan.actions.flatMap((action) => (action.kind !== 'upgrade' ? [] : [{
@@ -667,9 +667,4 @@ export class Prefix {
     finishJournal(this.root, transactionDir, journal, this.checkpoint);
     return { plan: described, applied: true, transaction: id, notes: prepared.notes };
   }
-}
-
-/** The synced copy of a remote's index, as accepted by the last sync. */
-export function readIndexBytes(paths: PrefixPaths, remote: string): Promise<Buffer | undefined> {
-  return readFileIfExists(syncedIndexPath(paths, remote));
 }

@@ -16,7 +16,7 @@ import type { PlanAction } from '../solver/types.js';
 import type { AccountTable } from './accounts.js';
 import { accountIds } from './accounts.js';
 import type { JournalOp } from './journal.js';
-import { sha256FileSync } from './hashFileSync.js';
+import { sha256FileSync } from '../util/hash.js';
 
 /** How owners and special bits are applied. */
 export interface OwnerPolicy {
@@ -104,8 +104,15 @@ export function prepareTransaction(
     }
   }
 
-  const ownedByOthers = (path: string): InstalledFile[] => store.ownersOf(path).filter((row) => !replaced.has(row.package));
-  const ownedByReplaced = (path: string): InstalledFile | undefined => store.ownersOf(path).find((row) => replaced.has(row.package));
+  // One query per path, however many times the path is looked at.
+  const ownerRows = new Map<string, InstalledFile[]>();
+  const ownersOf = (path: string): InstalledFile[] => {
+    let rows = ownerRows.get(path);
+    if (rows === undefined) ownerRows.set(path, (rows = store.ownersOf(path)));
+    return rows;
+  };
+  const ownedByOthers = (path: string): InstalledFile[] => ownersOf(path).filter((row) => !replaced.has(row.package));
+  const ownedByReplaced = (path: string): InstalledFile | undefined => ownersOf(path).find((row) => replaced.has(row.package));
   const scheduledDirs = new Set<string>();
   const checkedDirs = new Set<string>();
   let mappedOwners = false;
@@ -123,6 +130,14 @@ export function prepareTransaction(
     return type === 'dir' ? (mode & ~SPECIAL_BITS) | 0o700 : mode & ~SPECIAL_BITS;
   };
   /** A directory on the way must be a real directory, never a link that leads elsewhere. */
+  /** Create a directory that is absent, once, however many packages list it. */
+  const scheduleMkdir = (path: string, mode: number, ids: { uid: number; gid: number }): boolean => {
+    if (scheduledDirs.has(path)) return false;
+    scheduledDirs.add(path);
+    checkedDirs.add(path);
+    ops.push(policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode });
+    return true;
+  };
   const checkDirectory = (path: string, who: string): 'exists' | 'absent' | 'bad' => {
     if (checkedDirs.has(path)) return 'exists';
     const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
@@ -158,11 +173,7 @@ export function prepareTransaction(
         const clash = others.find((other) => other.type !== 'dir');
         if (clash !== undefined) conflicts.push(`${entry.path} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`);
         const state = checkDirectory(entry.path, who);
-        if (state === 'absent' && !scheduledDirs.has(entry.path)) {
-          scheduledDirs.add(entry.path);
-          checkedDirs.add(entry.path);
-          ops.push(policy.applyOwners ? { op: 'mkdir', path: entry.path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path: entry.path, mode });
-        }
+        if (state === 'absent') scheduleMkdir(entry.path, mode, ids);
         entries.push({ mode, ...ids });
         continue;
       }
@@ -206,6 +217,7 @@ export function prepareTransaction(
       ops.push({ op: 'place', path: entry.path, stage, backup: `backup/${k}` });
     }
     // Declared directories (a spool or queue directory with owner and mode), with any missing parents.
+    const recordedPaths = new Set(files.map((row) => row.path));
     for (const dir of meta.directories) {
       const chain: string[] = [];
       for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) chain.unshift(path);
@@ -217,16 +229,11 @@ export function prepareTransaction(
         const mode = modeFor(isDeclared ? dir.mode : 0o755, 'dir');
         const others = ownedByOthers(path).filter((other) => other.type !== 'dir');
         if (others.length > 0) conflicts.push(`${path} is a directory of ${who} but a file of ${describeOwner(others[0]!.package, store)}`);
-        const state = checkDirectory(path, who);
-        if (state === 'absent' && !scheduledDirs.has(path)) {
-          scheduledDirs.add(path);
-          checkedDirs.add(path);
-          ops.push(policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode });
-          if (!files.some((row) => row.path === path)) {
-            files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
-          }
-        } else if ((isDeclared || ownedByReplaced(path)?.package === action.name) && !files.some((row) => row.path === path)) {
-          // Still declared, or a parent the previous version created: the new version keeps owning it.
+        const created = checkDirectory(path, who) === 'absent' && scheduleMkdir(path, mode, ids);
+        // Recorded when this package creates it, declares it, or its previous version created it.
+        const owned = created || isDeclared || ownedByReplaced(path)?.package === action.name;
+        if (owned && !recordedPaths.has(path)) {
+          recordedPaths.add(path);
           files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
         }
       }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
 import type { InstalledFile } from '../db/index.js';
 import { isTemporaryPath } from '../util/atomicWrite.js';
-import { sha256FileSync } from './hashFileSync.js';
+import { sha256FileSync } from '../util/hash.js';
 
 export type ProblemKind = 'missing' | 'type' | 'content' | 'size' | 'target' | 'mode' | 'owner' | 'unowned';
 

@@ -1,6 +1,6 @@
 /** SHA-256 helpers; digests are lower-case hex, branded so that only these functions make them. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 
 export type Sha256 = string & { readonly __brand: 'Sha256' };
 
@@ -26,4 +26,20 @@ export async function sha256File(path: string): Promise<{ sha256: Sha256; size: 
     size += bytes.length;
   }
   return { sha256: hash.digest('hex') as Sha256, size };
+}
+
+const syncBuffer = Buffer.allocUnsafe(1 << 20);
+
+/** The sha256 of a file, read synchronously (for the synchronous loops of staging and verification). */
+export function sha256FileSync(path: string): Sha256 {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, syncBuffer, 0, syncBuffer.length, null); n > 0; n = readSync(fd, syncBuffer, 0, syncBuffer.length, null)) {
+      hash.update(syncBuffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex') as Sha256;
 }
