@@ -56,6 +56,12 @@ export const ERROR_CODES = {
   E_ACCOUNT: 'a user or group cannot be looked up or created (unknown owner, no free id, malformed passwd or group file)',
   E_CONFIRM: 'a change needs confirmation and there is no terminal to ask (pass -y)',
   E_ABORTED: 'the user declined the plan, or the command was interrupted',
+  E_ELF: 'an ELF file is malformed, or its run path cannot be rewritten in place',
+  E_RECIPE: 'a recipe is invalid (the message names the file, the field and the problem)',
+  E_RECIPE_NOT_FOUND: 'no recipe with that name is in the ports tree',
+  E_SOURCE: 'a source could not be fetched from its URL, a mirror or the distfiles directory, or its sha256 differs',
+  E_BUILD: 'a build step failed (unpack, patch, build script); the message names the log',
+  E_HOST_LIBRARY: 'a built file needs a shared library that no dependency and no allowed system library provides',
   E_VERIFY: 'installed files differ from what the database records (the message lists each problem)',
 } as const;
 
