@@ -39,7 +39,7 @@ import { executeJournal, finishJournal, removeTransactionDirectory, rollBackJour
 import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
 import { prepareTransaction } from './prepareTransaction.js';
 import { recoverTransaction } from './recoverTransaction.js';
-import { stagePackage } from './stagePackage.js';
+import { relocationPrefix, stagePackage } from './stagePackage.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
 import type { VerifyProblem } from './verifyInstalled.js';
@@ -590,6 +590,7 @@ export class Prefix {
       }
       // The index pins the file's sha256; a package's own signature is checked too when it has one.
       if (pkg.signatureText !== undefined) verifyPackageSignature(path, meta, pkg.metadataBytes, pkg.signatureText, keysByRemote.get(action.candidate.remote) ?? []);
+      checkRelocationFits(meta, relocationPrefix(this.root));
       opened.set(action.name, pkg);
     }
     return opened;
@@ -667,4 +668,21 @@ export class Prefix {
     finishJournal(this.root, transactionDir, journal, this.checkpoint);
     return { plan: described, applied: true, transaction: id, notes: prepared.notes };
   }
+}
+
+/**
+ * Binary files are patched in place, so the prefix must fit where the
+ * placeholder was; checked for every package before anything is staged.
+ */
+function checkRelocationFits(meta: PackageFile['metadata'], prefix: string): void {
+  const relocation = meta.relocation;
+  const binaries = relocation?.files.filter((row) => row.kind === 'binary') ?? [];
+  if (relocation === null || binaries.length === 0) return;
+  const room = Buffer.byteLength(relocation.placeholder);
+  const length = Buffer.byteLength(prefix);
+  if (length <= room) return;
+  const names = binaries.slice(0, 3).map((row) => row.path).join(', ') + (binaries.length > 3 ? ` and ${binaries.length - 3} more` : '');
+  throw new KilnError('E_RELOCATE', `cannot install ${meta.name} into ${prefix}: the prefix is ${length} bytes long, but ${meta.name} has paths compiled into binary files (${names}) with room for ${room} bytes`, {
+    hint: `install into a prefix whose real path (symbolic links resolved) is at most ${room} bytes long; nothing was changed`,
+  });
 }

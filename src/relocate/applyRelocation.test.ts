@@ -17,8 +17,8 @@ function rowFor(content: Buffer): RelocationFile {
   return { path: 'f', ...result };
 }
 
-function nuls(count: number): string {
-  return '\0'.repeat(count);
+function slashes(count: number): string {
+  return '/'.repeat(count);
 }
 
 describe('applyRelocation: text', () => {
@@ -46,15 +46,15 @@ describe('applyRelocation: text', () => {
 });
 
 describe('applyRelocation: binary', () => {
-  it('rewrites two occurrences in one string and NUL-pads its end, keeping the length', () => {
+  it('pads each of two occurrences in one string with "/", moving no byte', () => {
     const content = Buffer.from(`\u007fELF\0RPATH=${PH}/lib:${PH}/lib64\0tail\0`);
     const row = rowFor(content);
     assert.deepEqual(row.offsets.length, 2);
     assert.equal(row.kind, 'binary');
     const out = applyRelocation(content, row, PH, '/opt/x', 'bin/x');
     assert.equal(out.length, content.length);
-    const freed = 2 * (PH.length - '/opt/x'.length);
-    assert.equal(out.toString('latin1'), `\u007fELF\0RPATH=/opt/x/lib:/opt/x/lib64\0${nuls(freed)}tail\0`);
+    const pad = slashes(PH.length - '/opt/x'.length);
+    assert.equal(out.toString('latin1'), `\u007fELF\0RPATH=/opt/x${pad}/lib:/opt/x${pad}/lib64\0tail\0`);
   });
 
   it('rewrites occurrences in separate strings each in place', () => {
@@ -62,15 +62,15 @@ describe('applyRelocation: binary', () => {
     const row = rowFor(content);
     assert.equal(row.offsets.length, 3);
     const out = applyRelocation(content, row, PH, '/real', 'bin/x');
-    const pad = nuls(PH.length - '/real'.length);
-    assert.equal(out.toString('latin1'), `/real/etc/x.conf\0${pad}\u0001\u0002/real\0${pad}/real/share\0${pad}`);
+    const pad = slashes(PH.length - '/real'.length);
+    assert.equal(out.toString('latin1'), `/real${pad}/etc/x.conf\0\u0001\u0002/real${pad}\0/real${pad}/share\0`);
     assert.equal(out.length, content.length);
   });
 
-  it('handles an occurrence in a string that runs to the end of the file without a NUL', () => {
+  it('handles an occurrence at the end of the file', () => {
     const content = Buffer.from(`\0\0data\0${PH}/bin`);
     const out = applyRelocation(content, rowFor(content), PH, '/p', 'lib/libx.so');
-    assert.equal(out.toString('latin1'), `\0\0data\0/p/bin${nuls(PH.length - 2)}`);
+    assert.equal(out.toString('latin1'), `\0\0data\0/p${slashes(PH.length - 2)}/bin`);
     assert.equal(out.length, content.length);
   });
 
@@ -84,7 +84,7 @@ describe('applyRelocation: binary', () => {
   it('keeps bytes before the occurrence in the same string', () => {
     const content = Buffer.from(`\0--prefix=${PH}\0`);
     const out = applyRelocation(content, rowFor(content), PH, '/p', 'bin/x');
-    assert.equal(out.toString('latin1'), `\0--prefix=/p\0${nuls(PH.length - 2)}`);
+    assert.equal(out.toString('latin1'), `\0--prefix=/p${slashes(PH.length - 2)}\0`);
   });
 
   it('rejects a prefix longer than the placeholder with E_RELOCATE naming the file', () => {

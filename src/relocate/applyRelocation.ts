@@ -9,10 +9,9 @@ import type { RelocationFile } from '../format/index.js';
 
 /**
  * The content of a relocated file. In a text file every listed occurrence of
- * `placeholder` becomes `prefix`, whatever their lengths. In a binary file the
- * length must not change: each occurrence sits in a NUL-terminated C string,
- * which is rewritten from the occurrence to its NUL (or the end of the file)
- * with every placeholder in it replaced, and NUL-padded at its end. A prefix
+ * `placeholder` becomes `prefix`, whatever their lengths. In a binary file no
+ * byte may move: each occurrence is overwritten with the prefix padded with
+ * "/" to the placeholder's length (see relocateBinary). A prefix
  * longer than the placeholder cannot fit there (E_RELOCATE). An offset where
  * the placeholder is not found means the table does not match the file
  * (E_PACKAGE_MANIFEST). Neither `placeholder` nor `prefix` ends in "/".
@@ -21,7 +20,7 @@ import type { RelocationFile } from '../format/index.js';
  * @example
  * const placeholder = '/kiln-placeholder';
  * applyRelocation(Buffer.from('/kiln-placeholder/etc/x.conf\0'), { path: 'bin/x', kind: 'binary', offsets: [0] }, placeholder, '/opt/x', 'bin/x');
- * // '/opt/x/etc/x.conf\0' followed by 11 NUL bytes: same length as before
+ * // '/opt/x///////////etc/x.conf\0': same length, same bytes after the placeholder
  */
 export function applyRelocation(content: Buffer, row: RelocationFile, placeholder: string, prefix: string, where: string): Buffer {
   const needle = Buffer.from(placeholder, 'utf8');
@@ -35,7 +34,7 @@ export function applyRelocation(content: Buffer, row: RelocationFile, placeholde
   if (row.kind === 'text') return relocateText(content, row.offsets, needle.length, replacement);
   if (replacement.length > needle.length) {
     throw new KilnError('E_RELOCATE', `cannot relocate ${where} into ${prefix}: the prefix is ${replacement.length} bytes long and this binary file has room for ${needle.length}`, {
-      hint: `install into a prefix of at most ${needle.length} bytes (the length of the placeholder the package was built with), for example through a shorter symbolic link to it`,
+      hint: `install into a prefix whose real path is at most ${needle.length} bytes long (the length of the placeholder the package was built with)`,
     });
   }
   return relocateBinary(content, row.offsets, needle.length, replacement);
@@ -69,32 +68,17 @@ function relocateText(content: Buffer, offsets: readonly number[], length: numbe
   return Buffer.concat(parts);
 }
 
-/** A NUL-terminated C string of a binary file, from its first occurrence of the placeholder to its NUL (or the end of the file). */
-interface CString {
-  start: number;
-  end: number;
-  offsets: number[];
-}
-
+/**
+ * Each occurrence becomes the prefix followed by as many "/" as it is shorter
+ * than the placeholder, so no byte moves: a string whose length was fixed at
+ * compile time (`sizeof`, as nginx does with its prefix) still holds a whole
+ * path, and a string the linker merged into another string's tail still
+ * starts where it did. The kernel treats repeated "/" as one.
+ */
 function relocateBinary(content: Buffer, offsets: readonly number[], length: number, replacement: Buffer): Buffer {
-  // The placeholder holds no NUL, so an occurrence that starts inside a string ends inside it too.
-  const strings: CString[] = [];
-  let current: CString | undefined;
-  for (const offset of offsets) {
-    if (current !== undefined && offset < current.end) {
-      current.offsets.push(offset);
-      continue;
-    }
-    const nul = content.indexOf(0, offset);
-    current = { start: offset, end: nul < 0 ? content.length : nul, offsets: [offset] };
-    strings.push(current);
-  }
+  const padded = Buffer.alloc(length, '/');
+  replacement.copy(padded);
   const result = Buffer.from(content);
-  for (const string of strings) {
-    const within = string.offsets.map((offset) => offset - string.start);
-    const rewritten = relocateText(content.subarray(string.start, string.end), within, length, replacement);
-    rewritten.copy(result, string.start);
-    result.fill(0, string.start + rewritten.length, string.end);
-  }
+  for (const offset of offsets) padded.copy(result, offset);
   return result;
 }

@@ -1,0 +1,402 @@
+/**
+ * `kiln build`: one recipe + options → a signed package in a repository.
+ *
+ *   fetch sources → unpack → patch → install build dependencies into the
+ *   placeholder prefix (from the repository; missing ones are built first)
+ *   → run the build script (DESTDIR staging, logged) → post-process (ELF run
+ *   paths, library accounting, libc floor) → pack with the relocation table →
+ *   sign → `repo add` + `repo commit`.
+ *
+ * The work tree of a failed build is kept, and the error names its log.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { copyFile, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, homedir } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import { KilnError } from '../errors/index.js';
+import type { Dependency } from '../format/index.js';
+import { fullVersion, pack } from '../format/index.js';
+import { initPrefix, openPrefix } from '../install/index.js';
+import { addPackages, commitRepository, openRepository, repositoryPaths } from '../repo/index.js';
+import { loadSigningKey, readCurrentIndex } from '../repo/openRepository.js';
+import { detectHost, targetProblem } from '../solver/index.js';
+import { formatRange, parseRange, satisfies } from '../version/index.js';
+import { buildEnvironment, makePlaceholder } from './buildEnvironment.js';
+import type { FetchEvent } from './fetchSource.js';
+import { fetchSource } from './fetchSource.js';
+import type { PortsTree } from './portsTree.js';
+import { loadRecipe, openPortsTree } from './portsTree.js';
+import type { LibraryProvider } from './postProcess.js';
+import { DEFAULT_SYSTEM_LIBRARIES, postProcess } from './postProcess.js';
+import type { Recipe } from './recipe.js';
+import { activeDependencies, recipeId, resolveOptions } from './recipe.js';
+
+export interface BuildRequest {
+  /** `CATEGORY/NAME` or `NAME`. */
+  recipe: string;
+  enable?: readonly string[];
+  disable?: readonly string[];
+}
+
+export interface BuildOptions {
+  /** The ports tree. */
+  recipes: string;
+  /** The repository the package goes into, and where build dependencies come from. */
+  repo: string;
+  /** Work trees, placeholder prefixes and logs (default ~/.cache/kiln/build). */
+  workDir?: string;
+  /** Fetched sources (default ~/.cache/kiln/distfiles). */
+  cacheDir?: string;
+  /** Local distfiles directories, tried after every URL. */
+  distfiles?: readonly string[];
+  /** Distfile mirrors (base URLs), tried after each source's own URLs. */
+  mirrors?: readonly string[];
+  /** CPU level to compile for (default: the baseline of the host's architecture). */
+  cpu?: string;
+  jobs?: number;
+  /** Keep the work tree of a successful build too. */
+  keep?: boolean;
+  /** Password of the repository's signing key, when it is encrypted. */
+  password?: string;
+  /** Build dependencies missing from the repository (default true). */
+  buildMissing?: boolean;
+  /** The environment the build starts from (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export type BuildStep = 'fetch' | 'unpack' | 'patch' | 'dependencies' | 'build' | 'post-process' | 'pack' | 'publish';
+
+export type BuildEvent =
+  | { kind: 'start'; recipe: string; version: string; options: Record<string, boolean>; reason: string }
+  | { kind: 'step'; recipe: string; step: BuildStep; detail?: string }
+  | { kind: 'fetch'; recipe: string; event: FetchEvent }
+  | { kind: 'done'; recipe: string; result: BuildResult };
+
+export interface BuildResult {
+  recipe: string;
+  name: string;
+  version: string;
+  options: Record<string, boolean>;
+  variant: string;
+  cpu: string;
+  libcVersion: string;
+  /** The package file inside the repository. */
+  package: string;
+  /** The build log, kept beside the other logs of this work directory. */
+  log: string;
+  seconds: number;
+  depends: Dependency[];
+  provides: string[];
+  /** Notes of post-processing (dropped run-path entries …). */
+  notes: string[];
+}
+
+/** Lines of the log shown when a build step fails. */
+const FAILURE_TAIL_LINES = 25;
+
+/** The default work directory: `$XDG_CACHE_HOME/kiln/build` or `~/.cache/kiln/build`. */
+export function defaultWorkDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'kiln', 'build');
+}
+
+/** The default download cache for sources. */
+export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'kiln', 'distfiles');
+}
+
+/** The CPU level builds target when none is asked for: the baseline of the architecture. */
+export function defaultCpu(arch: string = detectHost().arch): string {
+  return arch === 'x86_64' ? 'x86-64' : 'generic';
+}
+
+/**
+ * Build `request` into `options.repo`, building missing build dependencies
+ * first. Returns one result per package built, the requested one last.
+ * @example const results = await buildPackage({ recipe: 'www/nginx', enable: ['uwsgi'] }, { recipes: 'recipes', repo: '/srv/binhost', distfiles: ['/srv/distfiles'] })
+ */
+export async function buildPackage(request: BuildRequest, options: BuildOptions): Promise<BuildResult[]> {
+  const tree = await openPortsTree(options.recipes);
+  const results: BuildResult[] = [];
+  await buildOne(tree, request, options, results, [], 'requested');
+  return results;
+}
+
+async function buildOne(tree: PortsTree, request: BuildRequest, options: BuildOptions, results: BuildResult[], stack: string[], reason: string): Promise<BuildResult> {
+  const recipe = await loadRecipe(tree, request.recipe);
+  const id = recipeId(recipe);
+  if (stack.includes(id)) {
+    throw new KilnError('E_BUILD', `cannot build ${stack[0]}: its build dependencies form a cycle (${[...stack, id].join(' → ')})`, {
+      hint: 'publish one package of the cycle first (built with an option that drops the dependency), then build the rest',
+    });
+  }
+  const chosen = resolveOptions(recipe, request.enable, request.disable);
+  const buildDeps = activeDependencies(recipe.buildDepends, chosen);
+  for (const dep of buildDeps) {
+    if (await repositoryHas(options.repo, dep.name, dep.range)) continue;
+    if (options.buildMissing === false) {
+      throw new KilnError('E_NO_CANDIDATE', `cannot build ${id}: build dependency ${dep.name}${dep.range === '' ? '' : ` ${dep.range}`} is not in repository ${options.repo}`, {
+        hint: `build it first ("kiln build ${dep.name} --repo ${options.repo}"), or allow missing dependencies to be built`,
+      });
+    }
+    await buildOne(tree, { recipe: dep.name }, options, results, [...stack, id], `needed by ${id}`);
+  }
+  options.onEvent?.({ kind: 'start', recipe: id, version: fullVersion(recipe), options: chosen, reason });
+  const result = await runBuild(tree, recipe, chosen, buildDeps, options);
+  results.push(result);
+  options.onEvent?.({ kind: 'done', recipe: id, result });
+  return result;
+}
+
+/** Whether the repository's published index has a package of `name` in `range` that runs on this host. */
+async function repositoryHas(repoDir: string, name: string, range: string): Promise<boolean> {
+  const repo = await openRepository(repoDir);
+  const { index } = await readCurrentIndex(repo);
+  const host = detectHost();
+  return index.packages.some((entry) => entry.name === name && satisfies(entry.version, range) && targetProblem(entry.target, host) === undefined);
+}
+
+async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, boolean>, buildDeps: { name: string; range: string }[], options: BuildOptions): Promise<BuildResult> {
+  const started = performance.now();
+  const id = recipeId(recipe);
+  const workRoot = resolve(options.workDir ?? defaultWorkDir(options.env));
+  const buildId = randomBytes(4).toString('hex');
+  const work = join(workRoot, `${recipe.name}-${fullVersion(recipe)}-${buildId}`);
+  const placeholder = makePlaceholder(workRoot, buildId);
+  const srcRoot = join(work, 'src');
+  const stage = join(work, 'stage');
+  const logPath = join(work, 'build.log');
+  const step = (name: BuildStep, detail?: string): void => options.onEvent?.({ kind: 'step', recipe: id, step: name, ...(detail === undefined ? {} : { detail }) });
+  await mkdir(srcRoot, { recursive: true });
+  await mkdir(stage, { recursive: true });
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const logLine = (line: string): void => {
+    log.write(`${line}\n`);
+  };
+  let succeeded = false;
+  try {
+    logLine(`== kiln build ${id} ${fullVersion(recipe)} [${Object.entries(chosen).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(' ')}]`);
+    logLine(`== placeholder prefix ${placeholder}`);
+
+    step('fetch');
+    const files: { path: string; unpack: boolean }[] = [];
+    for (const source of recipe.sources) {
+      const path = await fetchSource(source, {
+        cacheDir: resolve(options.cacheDir ?? defaultCacheDir(options.env)),
+        mirrors: [...(options.mirrors ?? []), ...tree.config.mirrors],
+        distfiles: options.distfiles ?? [],
+        onEvent: (event) => {
+          options.onEvent?.({ kind: 'fetch', recipe: id, event });
+          if (event.kind === 'failed') logLine(`== fetch ${event.file} from ${event.from}: ${event.problem}`);
+          if (event.kind === 'fetched') logLine(`== fetched ${event.file} from ${event.from}`);
+        },
+      });
+      files.push({ path, unpack: source.unpack });
+    }
+
+    step('unpack');
+    for (const file of files) {
+      if (file.unpack) await runLogged(id, 'unpack', 'tar', ['-xf', file.path, '-C', srcRoot, '--no-same-owner'], srcRoot, process.env, log, logPath);
+      else await copyFile(file.path, join(srcRoot, basename(file.path)));
+    }
+    const sourceDir = await singleTopDirectory(srcRoot);
+
+    for (const patch of recipe.patches) {
+      step('patch', patch);
+      await runLogged(id, `patch ${patch}`, 'patch', ['-p1', '--batch', '--forward', '-i', join(recipe.dir, patch)], sourceDir, process.env, log, logPath);
+    }
+
+    step('dependencies', buildDeps.map((dep) => dep.name).join(', '));
+    const providers = await installBuildDependencies(placeholder, buildDeps, options.repo, logLine);
+
+    step('build');
+    const env = buildEnvironment({
+      base: options.env ?? process.env,
+      placeholder,
+      destdir: stage,
+      jobs: options.jobs ?? availableParallelism(),
+      cpu: options.cpu ?? defaultCpu(),
+      options: chosen,
+      sourceDir,
+      recipeDir: recipe.dir,
+      name: recipe.name,
+      version: recipe.version,
+    });
+    await runLogged(id, 'the build script', 'bash', ['-e', join(recipe.dir, recipe.script)], sourceDir, env, log, logPath);
+
+    step('post-process');
+    const root = join(stage, placeholder);
+    await checkStageHoldsOnlyPrefix(stage, placeholder, id);
+    const processed = await postProcess({
+      root,
+      placeholder,
+      providers,
+      systemLibraries: new Set([...DEFAULT_SYSTEM_LIBRARIES, ...tree.config.systemLibraries, ...recipe.systemLibraries]),
+      where: id,
+    });
+    for (const note of processed.notes) logLine(`== ${note}`);
+    for (const elf of processed.elfFiles) logLine(`== ELF ${elf.path}: needs ${elf.needed.join(', ') || 'nothing'}; run path ${elf.runpathBefore.join(':') || '(none)'} → ${elf.runpathAfter.join(':') || '(none)'}`);
+
+    step('pack');
+    const host = detectHost();
+    const repo = await openRepository(options.repo);
+    const secretKey = await loadSigningKey(repo, { password: options.password });
+    const depends = mergeDependencies([...activeDependencies(recipe.depends, chosen), ...processed.depends]);
+    const packed = await pack({
+      stageDir: root,
+      input: {
+        name: recipe.name,
+        category: recipe.category,
+        version: recipe.version,
+        revision: recipe.revision,
+        options: chosen,
+        target: { arch: host.arch, cpu: options.cpu ?? defaultCpu(host.arch), libc: host.libc, libcVersion: processed.libcVersion },
+        summary: recipe.summary,
+        homepage: recipe.homepage,
+        license: recipe.license,
+        depends,
+        provides: { sonames: processed.provides },
+        needs: { sonames: processed.needs },
+        users: recipe.users,
+        groups: recipe.groups,
+        directories: recipe.directories,
+        configFiles: recipe.configFiles,
+        permissions: recipe.permissions,
+        placeholder,
+      },
+      outDir: join(work, 'out'),
+      secretKey,
+    });
+    logLine(`== packed ${basename(packed.path)}: ${packed.metadata.files.length} entries, ${packed.metadata.relocation?.files.length ?? 0} with the placeholder, libc floor ${processed.libcVersion}`);
+
+    step('publish');
+    await addPackages(options.repo, [packed.path], { password: options.password });
+    await commitRepository(options.repo, { message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`, password: options.password });
+    const meta = packed.metadata;
+    const keptLog = join(workRoot, 'logs', recipe.category, recipe.name, basename(packed.path).replace(/\.kpkg$/, '.log'));
+    logLine(`== done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    await closeLog(log);
+    await mkdir(join(keptLog, '..'), { recursive: true });
+    await copyFile(logPath, keptLog);
+    succeeded = true;
+    return {
+      recipe: id,
+      name: recipe.name,
+      version: fullVersion(recipe),
+      options: chosen,
+      variant: meta.variant,
+      cpu: meta.target.cpu,
+      libcVersion: meta.target.libcVersion,
+      package: join(repositoryPaths(options.repo).packages, recipe.category, recipe.name, basename(packed.path)),
+      log: keptLog,
+      seconds: (performance.now() - started) / 1000,
+      depends: meta.depends,
+      provides: meta.provides.sonames,
+      notes: processed.notes,
+    };
+  } catch (error) {
+    if (error instanceof KilnError) logLine(`== failed: ${error.message}`);
+    throw error;
+  } finally {
+    if (!log.closed) await closeLog(log);
+    if (succeeded && options.keep !== true) {
+      await rm(work, { recursive: true, force: true });
+      await rm(placeholder, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Install the build dependencies into the placeholder prefix; returns soname → providing package. */
+async function installBuildDependencies(placeholder: string, deps: readonly { name: string; range: string }[], repoDir: string, logLine: (line: string) => void): Promise<Map<string, LibraryProvider>> {
+  await mkdir(placeholder, { recursive: true });
+  const providers = new Map<string, LibraryProvider>();
+  if (deps.length === 0) return providers;
+  await initPrefix(placeholder, { mode: 'user' });
+  const prefix = await openPrefix(placeholder, { reporter: (event) => (event.kind === 'note' ? logLine(`== ${event.message}`) : undefined) });
+  try {
+    const keysDir = repositoryPaths(resolve(repoDir)).keys;
+    const keys = await Promise.all((await readdir(keysDir)).filter((file) => file.endsWith('.pub')).map((file) => readFile(join(keysDir, file), 'utf8')));
+    await prefix.addRemote('build', resolve(repoDir), keys);
+    await prefix.sync();
+    const result = await prefix.install(deps, { command: 'kiln build (build dependencies)' });
+    logLine(`== installed build dependencies: ${result.plan.actions.map((action) => `${action.name} ${action.to ?? ''}`.trim()).join(', ')}`);
+    for (const pkg of prefix.installed()) {
+      for (const soname of pkg.metadata.provides.sonames) providers.set(soname, { name: pkg.name, version: pkg.version });
+    }
+  } finally {
+    prefix.close();
+  }
+  return providers;
+}
+
+/** Declared and automatic dependencies of one name become one entry whose range holds both. */
+export function mergeDependencies(dependencies: readonly Dependency[]): Dependency[] {
+  const byName = new Map<string, string[]>();
+  for (const dep of dependencies) byName.set(dep.name, [...(byName.get(dep.name) ?? []), dep.range]);
+  return [...byName.entries()]
+    .map(([name, ranges]) => ({ name, range: formatRange(parseRange(ranges.filter((range) => range !== '').join(' '))) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The directory the sources unpacked into: the only top-level directory, or the unpack root. */
+async function singleTopDirectory(root: string): Promise<string> {
+  const entries = await readdir(root, { withFileTypes: true });
+  const only = entries.length === 1 ? entries[0] : undefined;
+  return only !== undefined && only.isDirectory() ? join(root, only.name) : root;
+}
+
+/** Everything the build installed must be inside DESTDIR/PREFIX. */
+async function checkStageHoldsOnlyPrefix(stage: string, placeholder: string, id: string): Promise<void> {
+  const outside: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      const inside = relative(join(stage, placeholder), path);
+      if (!inside.startsWith('..')) continue;
+      if (entry.isDirectory() && join(stage, placeholder).startsWith(`${path}/`)) await walk(path);
+      else outside.push(`/${relative(stage, path)}`);
+    }
+  };
+  await walk(stage);
+  if (outside.length > 0) {
+    throw new KilnError('E_BUILD', `cannot package ${id}: the build installed outside the prefix: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ` and ${outside.length - 5} more` : ''}`, {
+      hint: 'install only under $DESTDIR$KILN_PREFIX (pass --prefix="$KILN_PREFIX" to configure, and DESTDIR="$DESTDIR" to make install)',
+    });
+  }
+  const info = await lstat(join(stage, placeholder)).catch(() => undefined);
+  if (info === undefined || !info.isDirectory()) {
+    throw new KilnError('E_BUILD', `cannot package ${id}: the build script installed nothing into $DESTDIR$KILN_PREFIX`, { hint: 'the script must end with an install into "$DESTDIR$KILN_PREFIX", e.g. make install DESTDIR="$DESTDIR"' });
+  }
+}
+
+/** Run a command with its output appended to the log; E_BUILD with the log's tail when it fails. */
+async function runLogged(id: string, what: string, command: string, args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, log: WriteStream, logPath: string): Promise<void> {
+  log.write(`== ${what}: ${[command, ...args].join(' ')}\n`);
+  await new Promise<void>((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.on('error', (error) => reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} could not start (${command}: ${error.message})`, { hint: `install ${command}`, cause: error })));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolveRun();
+      const status = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
+      void logTail(logPath, log).then((tail) => {
+        reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} ${status}; the log is ${logPath}\n--- last lines of the log ---\n${tail}`, { hint: `read the whole log: less ${logPath}; the work tree is kept in ${join(logPath, '..')}` }));
+      });
+    });
+  });
+}
+
+async function logTail(logPath: string, log: WriteStream): Promise<string> {
+  // An empty write completes after every earlier one: the file then holds all of them.
+  await new Promise<void>((done) => log.write('', () => done()));
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-FAILURE_TAIL_LINES).join('\n');
+}
+
+async function closeLog(log: WriteStream): Promise<void> {
+  await new Promise<void>((done) => log.end(() => done()));
+}

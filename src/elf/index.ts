@@ -1,0 +1,3 @@
+export { isElf, readElf } from './readElf.js';
+export type { ElfInfo, ElfVersionNeed } from './readElf.js';
+export { rewriteRunpath } from './rewriteRunpath.js';

@@ -1,0 +1,202 @@
+/**
+ * Building from source, end to end with the real upstream tarballs (from the
+ * distfiles directory that scripts/distfiles.sh fills; `npm test` fills it):
+ * zlib, pcre2 and nginx +uwsgi are built into a signed repository, then an
+ * unprivileged user installs nginx into two prefixes of different lengths
+ * (one with a space), starts each on its own loopback port and fetches a page
+ * — without LD_LIBRARY_PATH. Also: a prefix too long for the placeholder is
+ * refused with nothing written, a build that links a host library fails
+ * naming both, and a failing build script shows its log.
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { PLACEHOLDER_LENGTH } from '../src/build/index.js';
+import { openPackage } from '../src/format/index.js';
+import { fails, ok } from './helpers/client.js';
+import type { TestUser } from './helpers/client.js';
+import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
+import { run, tempDir } from './helpers/kiln.js';
+
+const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const RECIPES = join(PROJECT, 'recipes');
+const DISTFILES = process.env['KILN_TEST_DISTFILES'] ?? join(PROJECT, '.cache', 'distfiles');
+/** The fill text of every placeholder prefix (buildEnvironment.ts). */
+const PLACEHOLDER_MARK = '_kiln_placeholder';
+
+test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx into two prefixes and it serves pages', async (t) => {
+  for (const file of ['zlib-1.2.13.dfsg.tar.bz2', 'pcre2-10.42.tar.gz', 'nginx-1.22.1.tar.gz']) {
+    assert.ok(existsSync(join(DISTFILES, file)), `${join(DISTFILES, file)} is missing: run "bash scripts/distfiles.sh" (npm test does)`);
+  }
+  const dir = await tempDir(t);
+  const user = testUser();
+  await handTo(user, dir);
+  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
+  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'ports'], { cwd: dir });
+
+  const lint = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'lint', '--recipes', RECIPES]);
+  assert.equal(lint.code, 0, `kiln lint of the shipped ports tree\n${lint.stdout}${lint.stderr}`);
+
+  const build = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'www-servers/nginx', '--with', 'uwsgi', '--repo', 'repo', '--recipes', RECIPES, '--distfiles', DISTFILES, '--work', join(dir, 'work'), '--json'], { cwd: dir });
+  assert.equal(build.code, 0, `kiln build nginx\n${build.stdout}${build.stderr}`);
+  const results = JSON.parse(build.stdout) as { name: string; package: string; log: string; options: Record<string, boolean> }[];
+  assert.deepEqual(results.map((result) => result.name).sort(), ['nginx', 'pcre2', 'zlib']);
+  assert.equal(results.at(-1)!.name, 'nginx', 'the requested package is built after its build dependencies');
+  assert.equal(results.at(-1)!.options['uwsgi'], true);
+  for (const result of results) assert.ok(statSync(result.log).size > 0, `the log ${result.log} is kept`);
+
+  const nginx = await openPackage(join(dir, results.at(-1)!.package));
+  const meta = nginx.metadata;
+  assert.deepEqual(meta.depends.map((dep) => dep.name), ['pcre2', 'zlib'], 'the libraries nginx links become dependencies');
+  assert.deepEqual(meta.depends.map((dep) => dep.range), ['>=10.42', '>=1.2.13'], 'at the version built against');
+  assert.ok(meta.needs.sonames.includes('libpcre2-8.so.0') && meta.needs.sonames.includes('libz.so.1'), meta.needs.sonames.join(' '));
+  assert.match(meta.target.libcVersion, /^2\.\d+$/, 'the newest glibc symbol version needed is recorded');
+  const nginxRow = meta.relocation?.files.find((row) => row.path === 'bin/nginx');
+  assert.equal(nginxRow?.kind, 'binary', 'nginx has its compiled-in paths in the relocation table');
+  assert.equal(Buffer.byteLength(meta.relocation!.placeholder), PLACEHOLDER_LENGTH);
+
+  await handTo(user, join(dir, 'home'));
+  const repoKey = join(dir, 'repo', 'keys', readdirSync(join(dir, 'repo', 'keys'))[0]!);
+  const prefixes = [join(dir, 'home', 'a'), join(dir, 'home', 'a much longer prefix with spaces', 'for nginx')];
+  for (const [i, prefix] of prefixes.entries()) {
+    await t.test(`installs and serves from ${prefix}`, async () => {
+      const as = (args: string[]): Promise<string> => okAs(user, ['--prefix', prefix, ...args], { cwd: dir });
+      await as(['init']);
+      await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
+      await as(['sync']);
+      await as(['install', 'nginx', '-y']);
+      const dynamic = execFileSync('readelf', ['-d', join(prefix, 'bin', 'nginx')], { encoding: 'utf8' });
+      assert.match(dynamic, /\(RPATH\)\s+Library rpath: \[\$ORIGIN\/\.\.\/lib\]/, dynamic);
+      assert.deepEqual(filesHolding(prefix, PLACEHOLDER_MARK), [], 'no installed file holds the placeholder');
+      await serveAndFetch(user, prefix, 18_000 + i);
+    });
+  }
+
+  await t.test('a prefix longer than the placeholder is refused and nothing is written', async () => {
+    const long = join(dir, 'home', 'l'.repeat(PLACEHOLDER_LENGTH - join(dir, 'home').length + 8));
+    assert.ok(Buffer.byteLength(long) > PLACEHOLDER_LENGTH);
+    const as = (args: string[]): Promise<string> => okAs(user, ['--prefix', long, ...args], { cwd: dir });
+    await as(['init']);
+    await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
+    await as(['sync']);
+    const before = listTree(long, ['var/cache/kiln']);
+    await failsAs(user, ['--prefix', long, 'install', 'nginx', '-y'], 'E_RELOCATE', new RegExp(`cannot install nginx into .*: the prefix is ${Buffer.byteLength(long)} bytes long, but nginx has paths compiled into binary files \\(bin/nginx\\) with room for ${PLACEHOLDER_LENGTH} bytes`), { cwd: dir });
+    assert.deepEqual(listTree(long, ['var/cache/kiln']), before, 'the prefix is as it was');
+    assert.equal((await as(['list', '--installed', '--json'])).trim(), '[]');
+  });
+});
+
+test('a build that links a host library no dependency provides fails naming the file and the library; a failing script shows its log', async (t) => {
+  const dir = await tempDir(t);
+  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
+  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'bad'], { cwd: dir });
+  const distfiles = join(dir, 'distfiles');
+  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
+  await writeFile(join(distfiles, 'src', 'prog-1.0', 'main.c'), '#include <stdio.h>\nextern const char *zlibVersion(void);\nint main(void) { puts(zlibVersion()); return 0; }\n');
+  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
+  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const recipe = (name: string, script: string): Promise<void> => writeRecipe(join(dir, 'ports', 'test', name), name, sha, script);
+  // libz.so.1 is on every Debian host, and no dependency of this recipe provides it.
+  await recipe('hostlib', 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c -l:libz.so.1\n');
+  await recipe('broken', 'echo "compiling the thing"\necho "boom: the marker line" >&2\nexit 3\n');
+  await recipe('outside', 'mkdir -p "$DESTDIR/etc"\necho x > "$DESTDIR/etc/escaped"\n');
+  const common = ['--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work')];
+
+  await fails(['build', 'test/hostlib', ...common], 'E_HOST_LIBRARY', /cannot package test\/hostlib: a built file needs a library .*\n\s+bin\/prog needs libz\.so\.1 \(the host has it in /, { cwd: dir });
+  const broken = await fails(['build', 'test/broken', ...common], 'E_BUILD', /cannot build test\/broken: the build script exited with status 3; the log is \S+build\.log/, { cwd: dir });
+  assert.match(broken.stderr, /boom: the marker line/, 'the last lines of the log are shown');
+  const logPath = /the log is (\S+build\.log)/.exec(broken.stderr)![1]!;
+  assert.match(await readFile(logPath, 'utf8'), /compiling the thing/, 'the log is kept');
+  await fails(['build', 'test/outside', ...common], 'E_BUILD', /the build installed outside the prefix: \/etc/, { cwd: dir });
+  const status = await ok(['repo', 'status', 'repo', '--json'], { cwd: dir });
+  assert.equal((JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0, 0, 'nothing was published');
+});
+
+async function writeRecipe(dir: string, name: string, sha: string, script: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "MIT"\n\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`);
+  await writeFile(join(dir, 'build.sh'), script);
+}
+
+/** Every file under `root` (Kiln's own state and cache aside) whose content holds `mark`. */
+function filesHolding(root: string, mark: string): string[] {
+  return listTree(root, ['var/lib/kiln', 'var/cache/kiln']).filter((path) => {
+    const absolute = join(root, path);
+    return statSync(absolute).isFile() && readFileSync(absolute).includes(mark);
+  });
+}
+
+function listTree(root: string, skip: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (skip.includes(path)) continue;
+      out.push(path);
+      if (entry.isDirectory()) walk(path);
+    }
+  };
+  if (existsSync(root)) walk('');
+  return out.sort();
+}
+
+/** Point nginx at a free loopback port, start it as `user` (no LD_LIBRARY_PATH), fetch the welcome page, stop it. */
+async function serveAndFetch(user: TestUser | undefined, prefix: string, fallbackPort: number): Promise<void> {
+  const port = await freePort().catch(() => fallbackPort);
+  const conf = join(prefix, 'etc', 'nginx', 'nginx.conf');
+  let text = await readFile(conf, 'utf8');
+  text = text.replace(/listen\s+80;/, `listen 127.0.0.1:${port};`);
+  // Accepted only when nginx was built with the uwsgi module (+uwsgi).
+  text = text.replace(/location \/ \{/, 'location /app { include uwsgi_params; uwsgi_pass 127.0.0.1:9; }\n        location / {');
+  await writeFile(conf, text);
+  const asUser = (args: string[]): ReturnType<typeof spawnSync> => {
+    const command = user === undefined ? args : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', ...args];
+    return spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  };
+  const nginx = join(prefix, 'bin', 'nginx');
+  const check = asUser([nginx, '-t']);
+  assert.equal(check.status, 0, `nginx -t\n${String(check.stderr)}`);
+  const start = asUser([nginx]);
+  assert.equal(start.status, 0, `nginx start\n${String(start.stderr)}`);
+  try {
+    const body = await fetchText(`http://127.0.0.1:${port}/`);
+    assert.match(body, /Welcome to nginx!/);
+  } finally {
+    const stop = asUser([nginx, '-s', 'stop']);
+    assert.equal(stop.status, 0, `nginx -s stop (finds its pid file through the relocated path)\n${String(stop.stderr)}`);
+  }
+}
+
+async function fetchText(url: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<string>((resolveBody, reject) => {
+        get(url, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => (response.statusCode === 200 ? resolveBody(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${response.statusCode}`))));
+        }).on('error', reject);
+      });
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
