@@ -119,9 +119,46 @@ test('a build that links a host library no dependency provides fails naming the 
   assert.equal((JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0, 0, 'nothing was published');
 });
 
-async function writeRecipe(dir: string, name: string, sha: string, script: string): Promise<void> {
+test('kiln bulk builds in dependency order, keeps going past a failure, skips an unaccepted license and reports what each blocks', async (t) => {
+  const dir = await tempDir(t);
+  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
+  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'bulk'], { cwd: dir });
+  const distfiles = join(dir, 'distfiles');
+  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
+  await writeFile(join(distfiles, 'src', 'prog-1.0', 'README'), 'nothing to compile\n');
+  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
+  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const install = 'mkdir -p "$DESTDIR$KILN_PREFIX/share/$KILN_NAME"\ncp README "$DESTDIR$KILN_PREFIX/share/$KILN_NAME/"\n';
+  const ports = join(dir, 'ports', 'test');
+  await writeRecipe(join(ports, 'base'), 'base', sha, install);
+  await writeRecipe(join(ports, 'app'), 'app', sha, install, { buildDepends: ['base'] });
+  await writeRecipe(join(ports, 'bad'), 'bad', sha, 'echo "this build breaks" >&2\nexit 1\n');
+  await writeRecipe(join(ports, 'needsbad'), 'needsbad', sha, install, { buildDepends: ['bad'] });
+  await writeRecipe(join(ports, 'closed'), 'closed', sha, install, { license: 'LicenseRef-proprietary' });
+  await writeRecipe(join(ports, 'needsclosed'), 'needsclosed', sha, install, { buildDepends: ['closed'] });
+  const args = ['bulk', 'app', 'needsbad', 'needsclosed', '--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work'), '--accept-licenses', 'MIT', '--json'];
+  const first = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), ...args], { cwd: dir });
+  assert.equal(first.code, 1, `a bulk run with a failure exits 1\n${first.stdout}${first.stderr}`);
+  const report = JSON.parse(first.stdout) as { entries: { recipe: string; status: string; reason?: string; log?: string }[]; files: { json: string; text: string } };
+  const status = Object.fromEntries(report.entries.map((entry) => [entry.recipe, entry.status]));
+  assert.deepEqual(report.entries.map((entry) => entry.recipe), ['test/base', 'test/app', 'test/bad', 'test/needsbad', 'test/closed', 'test/needsclosed'], 'providers first, in request order');
+  assert.deepEqual(status, { 'test/base': 'built', 'test/app': 'built', 'test/bad': 'failed', 'test/needsbad': 'blocked', 'test/closed': 'skipped-license', 'test/needsclosed': 'blocked' });
+  const byRecipe = new Map(report.entries.map((entry) => [entry.recipe, entry]));
+  assert.match(byRecipe.get('test/needsbad')!.reason!, /build dependency test\/bad was not built: it failed to build/);
+  assert.match(byRecipe.get('test/needsclosed')!.reason!, /build dependency test\/closed was not built: its license is not accepted/);
+  assert.match(await readFile(byRecipe.get('test/bad')!.log!, 'utf8'), /this build breaks/);
+  assert.match(await readFile(report.files.text, 'utf8'), /test\/needsbad\s+1\.0\s+blocked/);
+  assert.deepEqual(JSON.parse(await readFile(report.files.json, 'utf8')).entries.length, 6);
+
+  const again = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'bulk', 'app', '--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work'), '--json'], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual((JSON.parse(again.stdout) as { entries: { status: string }[] }).entries.map((entry) => entry.status), ['up-to-date', 'up-to-date'], 'published variants are not built again');
+});
+
+async function writeRecipe(dir: string, name: string, sha: string, script: string, extra: { buildDepends?: string[]; license?: string } = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "MIT"\n\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`);
+  const depends = extra.buildDepends === undefined ? '' : `build-depends = ${JSON.stringify(extra.buildDepends)}\n`;
+  await writeFile(join(dir, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`);
   await writeFile(join(dir, 'build.sh'), script);
 }
 

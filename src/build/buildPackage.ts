@@ -74,7 +74,8 @@ export type BuildEvent =
   | { kind: 'start'; recipe: string; version: string; options: Record<string, boolean>; reason: string }
   | { kind: 'step'; recipe: string; step: BuildStep; detail?: string }
   | { kind: 'fetch'; recipe: string; event: FetchEvent }
-  | { kind: 'done'; recipe: string; result: BuildResult };
+  | { kind: 'done'; recipe: string; result: BuildResult }
+  | { kind: 'failed'; recipe: string; log: string; message: string };
 
 export interface BuildResult {
   recipe: string;
@@ -298,7 +299,9 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
       notes: processed.notes,
     };
   } catch (error) {
-    if (error instanceof KilnError) logLine(`== failed: ${error.message}`);
+    const message = error instanceof Error ? error.message : String(error);
+    logLine(`== failed: ${message}`);
+    options.onEvent?.({ kind: 'failed', recipe: id, log: logPath, message });
     throw error;
   } finally {
     if (!log.closed) await closeLog(log);

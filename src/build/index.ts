@@ -11,3 +11,5 @@ export { buildPackage, defaultWorkDir, defaultCacheDir, defaultCpu, mergeDepende
 export type { BuildRequest, BuildOptions, BuildEvent, BuildResult, BuildStep } from './buildPackage.js';
 export { lintRecipes } from './lintRecipes.js';
 export type { LintProblem } from './lintRecipes.js';
+export { bulkBuild, buildOrder, formatBulkReport } from './bulkBuild.js';
+export type { BulkEntry, BulkOptions, BulkReport, BulkStatus } from './bulkBuild.js';

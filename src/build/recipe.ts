@@ -91,7 +91,8 @@ const BUILD_KEYS = ['script', 'system-libraries'];
 const URL_PATTERN = /^(https?|ftp):\/\/[^\s/]+\/\S*$/;
 const FILE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9+_.,~-]*$/;
 const SONAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9+_.-]*\.so(\.[0-9]+)*$|^ld-linux[A-Za-z0-9_.-]*$/;
-const DEPENDENCY_PATTERN = /^([A-Za-z0-9_][A-Za-z0-9+_-]*)\s*(.*?)(?:\s+when\s+(!?)([A-Za-z0-9][A-Za-z0-9+_@-]*))?$/;
+const DEPENDENCY_PATTERN = /^([A-Za-z0-9_][A-Za-z0-9+_-]*)(?:\s+(.*))?$/;
+const CONDITION_PATTERN = /^(.*?)\s*\bwhen\s+(!?)([A-Za-z0-9][A-Za-z0-9+_@-]*)$/;
 
 /**
  * Check a recipe already parsed from TOML. `where` is the recipe's directory,
@@ -185,9 +186,11 @@ function parseRecipeOptions(value: unknown, fail: Fail): Record<string, RecipeOp
  * @example parseDependencyText('openssl >=3 <4 when ssl') // { name: 'openssl', range: '>=3 <4', when: { option: 'ssl', enabled: true } }
  */
 export function parseDependencyText(text: string): RecipeDependency | string {
-  const match = DEPENDENCY_PATTERN.exec(text.trim());
-  if (match === null) return 'is not of the form "NAME [RANGE] [when [!]OPTION]"';
-  const [, name, rangeText, negation, option] = match;
+  const condition = CONDITION_PATTERN.exec(text.trim());
+  const match = DEPENDENCY_PATTERN.exec(condition === null ? text.trim() : condition[1]!);
+  if (match === null || /\bwhen\b/.test(match[2] ?? '')) return 'is not of the form "NAME [RANGE] [when [!]OPTION]"';
+  const [, name, rangeText] = match;
+  const [negation, option] = condition === null ? [undefined, undefined] : [condition[2], condition[3]];
   const range = tryParseRange(rangeText ?? '');
   if (range === undefined) return `has an invalid version range ${JSON.stringify(rangeText)}`;
   const dependency: RecipeDependency = { name: name!, range: formatRange(range) };

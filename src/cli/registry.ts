@@ -32,6 +32,7 @@ export const COMMANDS: CommandEntry[] = [
   { words: ['sign'], summary: 'sign a file (detached minisign signature)', load: async () => (await import('./commands/sign.js')).default },
   { words: ['verify'], summary: 'check installed files (rpm -V), or a detached signature with --trust', load: async () => (await import('./commands/verify.js')).default },
   { words: ['build'], summary: 'build a recipe into a signed package in a repository', load: async () => (await import('./commands/build.js')).default },
+  { words: ['bulk'], summary: 'build many recipes in dependency order, past failures, with a report', load: async () => (await import('./commands/bulk.js')).default },
   { words: ['lint'], summary: 'check recipes and explain each problem', load: async () => (await import('./commands/lint.js')).default },
   { words: ['pack'], summary: 'make a package from a staged tree', load: async () => (await import('./commands/pack.js')).default },
   { words: ['inspect'], summary: 'show and verify a package', load: async () => (await import('./commands/inspect.js')).default },
