@@ -1,73 +1,84 @@
 #!/usr/bin/env bash
-# Kiln's main job end to end, on embedded defaults: build a small C program
-# with the real gcc into a staging tree (twice: two option variants), pack it
-# and a data package, publish all three in a signed repository, verify it, and
-# check the signatures with the real minisign. Everything goes to demo-out/.
+# Kiln's main job end to end, on embedded defaults: fill the distfiles with the
+# real upstream tarballs, build zlib, pcre2 and nginx (+uwsgi) from source into
+# a signed local repository, install nginx from it into a fresh unprivileged
+# prefix, start it on a loopback port and show that it answers. Everything
+# goes to demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-
 root=$PWD
-work=$root/demo-out
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
+started=$SECONDS
 
 bold=''; plain=''
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; plain=$'\033[0m'; fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-kiln() {
-  printf '%s$ kiln' "$bold"; printf ' %q' "$@"; printf '%s\n' "$plain"
-  node "$root/dist/src/cli/bin.js" "$@"
-}
+show() { printf '%s$' "$bold"; printf ' %q' "$@"; printf '%s\n' "$plain"; }
 
-# A long, distinctive build prefix: packages record where it occurs, so that
-# installing into any prefix is a table lookup, not a rebuild.
-placeholder="/opt/kiln-placeholder-$(printf 'x%.0s' $(seq 1 48))"
+say "1. The real upstream sources (Debian's copies of the upstream tarballs; no other network here)"
+bash scripts/distfiles.sh .cache/distfiles sys-libs/zlib dev-libs/pcre2 www-servers/nginx
+distfiles=$root/.cache/distfiles
 
-say "1. A signing key (minisign format)"
+work=$root/demo-out
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+kiln_bin=$root/dist/src/cli/bin.js
+kiln() { show kiln "$@"; node "$kiln_bin" "$@"; }
+
+say "2. A signing key and an empty signed repository"
 kiln key generate --out keys
-
-say "2. Build 'greet' with gcc into a staging tree, once per variant (+color and -color)"
-for color in true false; do
-  stage=build/greet-$color/stage
-  mkdir -p "$stage/bin" "$stage/etc" "$stage/share/doc/greet"
-  flags=()
-  [ "$color" = true ] && flags+=(-DUSE_COLOR)
-  gcc -O2 "${flags[@]}" -DSYSCONFDIR="\"$placeholder/etc\"" -o "$stage/bin/greet" "$root/scripts/demo/greet.c"
-  echo "Hello" > "$stage/etc/greet.conf"
-  echo "greet: a demo package for Kiln" > "$stage/share/doc/greet/README"
-  sed -e "s|@PLACEHOLDER@|$placeholder|" -e "s|@COLOR@|$color|" "$root/scripts/demo/greet.toml.in" > "build/greet-$color/meta.toml"
-  echo "built $stage/bin/greet ($(wc -c < "$stage/bin/greet") bytes)"
-done
-
-say "3. Pack: one signed package per variant, plus a data package"
-for color in true false; do
-  kiln pack "build/greet-$color/stage" --meta "build/greet-$color/meta.toml" --out packages --key keys/kiln.key
-done
-mkdir -p build/greet-data/stage/share/greet
-printf 'en Hello\nfr Bonjour\nde Hallo\n' > build/greet-data/stage/share/greet/greetings
-kiln pack build/greet-data/stage --meta "$root/scripts/demo/greet-data.toml" --out packages --key keys/kiln.key
-
-say "4. Inspect a package (metadata read without decompressing; every hash checked)"
-kiln inspect "$(ls packages/greet-1.2.3-r1-*.kpkg | head -n 1)" --trust keys/kiln.pub
-
-say "5. Publish: a signed repository, git-like"
 kiln repo init repo --key keys/kiln.key --name demo
-kiln repo add repo packages/*.kpkg
-kiln repo status repo
-kiln repo commit repo -m "greet 1.2.3 (+color, -color) and greet-data 1.0"
-kiln repo verify repo
-kiln repo log repo
 
-say "6. The real minisign verifies what Kiln signed"
-printf '$ minisign -Vm repo/index.json -p repo/keys/*.pub\n'
-minisign -Vm repo/index.json -p repo/keys/*.pub
-mkdir -p extracted
-tar -xf "$(ls repo/packages/app-misc/greet/*.kpkg | head -n 1)" -C extracted metadata.json metadata.json.minisig
-printf '$ minisign -Vm extracted/metadata.json -p repo/keys/*.pub\n'
-minisign -Vm extracted/metadata.json -p repo/keys/*.pub
+say "3. Build nginx with +uwsgi from source; its build dependencies pcre2 and zlib are built first"
+build_started=$SECONDS
+kiln build www-servers/nginx --with uwsgi --repo repo --distfiles "$distfiles" --work "$work/build"
+build_seconds=$((SECONDS - build_started))
 
-say "Done"
-echo "The repository in $work/repo is a static tree: serve it with any HTTP server."
-find repo -path repo/.kiln -prune -o -type f -print | sort
+# An unprivileged user installs: the invoking user, or (when run as root) a system account.
+run_as=()
+if [ "$(id -u)" = 0 ]; then
+  id -u kiln-demo >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin kiln-demo
+  run_as=(setpriv --reuid="$(id -u kiln-demo)" --regid="$(id -g kiln-demo)" --clear-groups --)
+  if ! "${run_as[@]}" node -e "require('fs').accessSync('$kiln_bin')" 2>/dev/null; then
+    # The checkout is private (a home directory): give the demo user a readable copy.
+    mkdir -p "$work/kiln" && cp -r "$root/package.json" "$root/dist" "$root/node_modules" "$work/kiln/"
+    chmod -R a+rX "$work/kiln"
+    kiln_bin=$work/kiln/dist/src/cli/bin.js
+  fi
+  chmod 755 "$work"
+fi
+mkdir -p "$work/home"
+[ "$(id -u)" = 0 ] && chown kiln-demo: "$work/home"
+prefix="$work/home/my stack"
+user_kiln() { show kiln --prefix "$prefix" "$@"; "${run_as[@]}" node "$kiln_bin" --prefix "$prefix" "$@"; }
+
+say "4. As ${run_as:+kiln-demo, }an unprivileged user: a fresh prefix (with a space in its path), the repository as a remote"
+user_kiln init
+user_kiln remote add demo "$work/repo" --key "$(ls "$work"/repo/keys/*.pub)"
+user_kiln sync
+user_kiln install nginx -y
+
+say "5. nginx runs from the prefix: \$ORIGIN run path, no LD_LIBRARY_PATH, compiled-in paths relocated"
+show readelf -d "$prefix/bin/nginx" '|' grep RPATH
+readelf -d "$prefix/bin/nginx" | grep RPATH
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+sed -i "s/listen       80;/listen 127.0.0.1:$port;/" "$prefix/etc/nginx/nginx.conf"
+show "$prefix/bin/nginx"
+env -u LD_LIBRARY_PATH "${run_as[@]}" "$prefix/bin/nginx"
+trap '"${run_as[@]}" "$prefix/bin/nginx" -s stop 2>/dev/null || true' EXIT
+page=
+for _ in $(seq 1 50); do
+  page=$(node -e "require('http').get('http://127.0.0.1:$port/',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+(b.match(/<title>(.*)<\/title>/)||[])[1]))}).on('error',()=>process.exit(1))" 2>/dev/null) && break
+  sleep 0.1
+done
+printf "%s\$ GET http://127.0.0.1:%s/%s\n" "$bold" "$port" "$plain"
+echo "$page"
+"${run_as[@]}" "$prefix/bin/nginx" -s stop
+trap - EXIT
+
+say "Done in $((SECONDS - started)) s"
+echo "built zlib, pcre2 and nginx +uwsgi from source in ${build_seconds} s; signed repository: $work/repo"
+echo "installed into: $prefix (no root, no LD_LIBRARY_PATH); nginx answered: $page"
+echo "build logs: $work/build/logs"
+case $page in 200*) ;; *) echo "demo: nginx did not answer as expected" >&2; exit 1 ;; esac
