@@ -547,6 +547,9 @@ export class Prefix {
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
     return this.withLock(async () => {
       const plan = this.plan(request);
+      for (const action of plan.actions) {
+        if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
+      }
       const described = this.describePlan(plan);
       const nothing = plan.actions.length === 0 && plan.reasonChanges.length === 0;
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
@@ -672,17 +675,20 @@ export class Prefix {
 
 /**
  * Binary files are patched in place, so the prefix must fit where the
- * placeholder was; checked for every package before anything is staged.
+ * placeholder was. Checked from the index when the plan is made (before any
+ * download), and again from each package's own relocation table.
  */
 function checkRelocationFits(meta: PackageFile['metadata'], prefix: string): void {
-  const relocation = meta.relocation;
-  const binaries = relocation?.files.filter((row) => row.kind === 'binary') ?? [];
-  if (relocation === null || binaries.length === 0) return;
-  const room = Buffer.byteLength(relocation.placeholder);
-  const length = Buffer.byteLength(prefix);
-  if (length <= room) return;
+  const binaries = meta.relocation?.files.filter((row) => row.kind === 'binary') ?? [];
+  if (meta.relocation === null || binaries.length === 0) return;
   const names = binaries.slice(0, 3).map((row) => row.path).join(', ') + (binaries.length > 3 ? ` and ${binaries.length - 3} more` : '');
-  throw new KilnError('E_RELOCATE', `cannot install ${meta.name} into ${prefix}: the prefix is ${length} bytes long, but ${meta.name} has paths compiled into binary files (${names}) with room for ${room} bytes`, {
+  checkPrefixFits(meta.name, Buffer.byteLength(meta.relocation.placeholder), prefix, ` (${names})`);
+}
+
+function checkPrefixFits(name: string, room: number | undefined, prefix: string, files: string): void {
+  const length = Buffer.byteLength(prefix);
+  if (room === undefined || length <= room) return;
+  throw new KilnError('E_RELOCATE', `cannot install ${name} into ${prefix}: the prefix is ${length} bytes long, but ${name} has paths compiled into its binary files${files} with room for ${room} bytes`, {
     hint: `install into a prefix whose real path (symbolic links resolved) is at most ${room} bytes long; nothing was changed`,
   });
 }

@@ -41,6 +41,11 @@ function refused(packages: IndexEntry[], code: string, pattern: RegExp, mutate?:
   assert.throws(() => parseIndex(bytes, 'repo/index.json'), (error: unknown) => isKilnError(error) && error.code === code && pattern.test(error.message) && error.message.includes('repo/index.json'));
 }
 
+test('index: maxPrefix is kept when present and may be absent', () => {
+  const parsed = parseIndex(serializeIndex(index([{ ...entry('nginx', '1.22.1'), maxPrefix: 160 }, entry('zlib', '1.3.1')])), 'test');
+  assert.deepEqual(parsed.packages.map((p) => p.maxPrefix), [160, undefined]);
+});
+
 test('index: refuses duplicates, unsafe paths and inconsistent entries', () => {
   refused([entry('zlib', '1.3.1'), entry('zlib', '1.3.1')], 'E_INDEX_DUPLICATE', /listed twice/);
   refused([entry('zlib', '1.3.1'), { ...entry('zlib', '1.3'), path: entry('zlib', '1.3.1').path }], 'E_INDEX_DUPLICATE', /listed twice/);
@@ -50,6 +55,8 @@ test('index: refuses duplicates, unsafe paths and inconsistent entries', () => {
   refused([{ ...entry('zlib', '1.3.1'), path: 'keys/x.pub' }], 'E_INDEX_FORMAT', /not under packages/);
   refused([{ ...entry('zlib', '1.3.1'), variant: '0123456789ab' }], 'E_INDEX_FORMAT', /does not match/);
   refused([{ ...entry('zlib', '1.3.1'), sha256: 'nope' as never }], 'E_INDEX_FORMAT', /sha256/);
+  refused([{ ...entry('zlib', '1.3.1'), maxPrefix: 0 }], 'E_INDEX_FORMAT', /maxPrefix must be an integer from 1 to 4096/);
+  refused([{ ...entry('zlib', '1.3.1'), maxPrefix: 1.5 }], 'E_INDEX_FORMAT', /maxPrefix/);
   refused([], 'E_INDEX_FORMAT', /version 2 is not supported/, (j) => (j['formatVersion'] = 2));
   refused([], 'E_INDEX_FORMAT', /serial/, (j) => (j['serial'] = 0));
   refused([], 'E_INDEX_FORMAT', /expires/, (j) => (j['expires'] = 'tomorrow'));

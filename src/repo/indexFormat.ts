@@ -24,6 +24,11 @@ export const INDEX_FORMAT_VERSION = 1;
 export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'installedSize'> & {
   /** Path of the package file relative to the repository root. */
   path: string;
+  /**
+   * The longest prefix (in bytes) the package can be installed into: the
+   * length of its placeholder, when binary files hold it; absent otherwise.
+   */
+  maxPrefix?: number;
   size: number;
   sha256: Sha256;
 };
@@ -69,6 +74,7 @@ export function indexEntryFor(meta: PackageMetadata, path: string, size: number,
     provides: meta.provides,
     needs: meta.needs,
     installedSize: meta.installedSize,
+    ...(meta.relocation !== null && meta.relocation.files.some((row) => row.kind === 'binary') ? { maxPrefix: Buffer.byteLength(meta.relocation.placeholder) } : {}),
     path,
     size,
     sha256,
@@ -115,6 +121,7 @@ function entryJson(e: IndexEntry): string {
     homepage: e.homepage,
     installedSize: e.installedSize,
     license: e.license,
+    ...(e.maxPrefix === undefined ? {} : { maxPrefix: e.maxPrefix }),
     name: e.name,
     needs: { sonames: e.needs.sonames },
     options,
@@ -131,7 +138,10 @@ function entryJson(e: IndexEntry): string {
 }
 
 const TOP_KEYS = ['format', 'formatVersion', 'name', 'serial', 'created', 'expires', 'keys', 'packages'];
-const ENTRY_KEYS = new Set(['name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'installedSize', 'path', 'size', 'sha256']);
+const REQUIRED_ENTRY_KEYS = ['name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'installedSize', 'path', 'size', 'sha256'];
+const ENTRY_KEYS = new Set([...REQUIRED_ENTRY_KEYS, 'maxPrefix']);
+/** A prefix can be no longer than PATH_MAX. */
+const MAX_PREFIX_LIMIT = 4096;
 
 /**
  * Parse and check an index (its signature must already have been checked).
@@ -241,7 +251,8 @@ class EntryChecker {
     }
     if (!isCount(value['size'])) return at('size', 'must be a non-negative integer');
     if (tryParseSha256(value['sha256']) === undefined) return at('sha256', 'must be a sha256 digest');
-    for (const key of ENTRY_KEYS) if (!(key in value)) at(key, 'is missing');
+    if ('maxPrefix' in value && (!isCount(value['maxPrefix']) || value['maxPrefix'] < 1 || value['maxPrefix'] > MAX_PREFIX_LIMIT)) return at('maxPrefix', `must be an integer from 1 to ${MAX_PREFIX_LIMIT}`);
+    for (const key of REQUIRED_ENTRY_KEYS) if (!(key in value)) at(key, 'is missing');
     return value as unknown as IndexEntry;
   }
 
