@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, run, tempDir } from './helpers/kiln.js';
 import { openPrefix, initPrefix } from '../src/index.js';
 
-async function syncedPrefix(t: TestContext, specs: Parameters<typeof packAll>[1], options: { system?: boolean } = {}): Promise<{ dir: string; prefix: string; env: Record<string, string> }> {
+async function syncedPrefix(t: TestContext, specs: Parameters<typeof packAll>[1], options: { system?: boolean; prefixName?: string } = {}): Promise<{ dir: string; prefix: string; env: Record<string, string> }> {
   const dir = await tempDir(t);
   await publish(dir, await packAll(dir, specs));
-  const prefix = join(dir, 'root');
+  const prefix = join(dir, options.prefixName ?? 'root');
   const env = { KILN_PREFIX: prefix };
   await ok(['init', ...(options.system === true ? ['--system'] : [])], { cwd: dir, env });
   await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
@@ -141,8 +141,28 @@ test('relocation: a text file built with the placeholder prefix names the real p
   assert.equal(await readFile(join(prefix, 'bin/reloc-config'), 'utf8'), `#!/bin/sh\necho ${prefix}/lib\necho ${prefix}/include\n`);
   const binary = await readFile(join(prefix, 'lib/data.bin'));
   assert.equal(binary.length, 2 + placeholder.length + '/etc/reloc.conf'.length + 1 + 4, 'a binary file keeps its length');
-  assert.equal(binary.subarray(2, binary.indexOf(0, 2)).toString(), `${prefix}/etc/reloc.conf`);
+  assert.equal(binary.subarray(2, binary.indexOf(0, 2)).toString(), `${prefix}${'/'.repeat(placeholder.length - prefix.length)}/etc/reloc.conf`, 'padded with "/", so no byte moves');
   assert.match(await ok(['verify'], { cwd: dir, env }), /^ok:/m, 'the database records the relocated content');
+});
+
+test('relocation: a script whose interpreter is in a prefix with a blank (or too deep for old kernels) still runs', async (t) => {
+  const placeholder = `/opt/kiln-placeholder-${'x'.repeat(150)}`;
+  const { dir, prefix, env } = await syncedPrefix(t, [{
+    name: 'scripts', version: '1.0',
+    tree: {
+      // The package's own shell: an interpreter inside the prefix, as python3 is for its scripts.
+      'bin/sh': { content: await readFile('/bin/dash').catch(() => readFile('/bin/sh')), mode: 0o755 },
+      'bin/hello': { content: `#!${placeholder}/bin/sh\necho "hello $1 from \${0##*/}"\n`, mode: 0o755 },
+    },
+    extra: { placeholder },
+  }], { prefixName: 'my prefix' });
+  await ok(['install', 'scripts', '-y'], { cwd: dir, env });
+  assert.ok(prefix.includes(' '));
+  const script = await readFile(join(prefix, 'bin/hello'), 'utf8');
+  assert.match(script, /^#!\/bin\/sh\n/, 'the kernel could not run the original line: the interpreter path has a blank');
+  const result = await run(join(prefix, 'bin/hello'), ['world'], { cwd: dir });
+  assert.equal(result.stdout, 'hello world from hello\n', result.stderr);
+  assert.match(await ok(['verify'], { cwd: dir, env }), /^ok:/m, 'the database records the rewritten script');
 });
 
 test('sync refuses an expired index (freeze) and an index signed by another key', async (t) => {

@@ -13,6 +13,7 @@ import type { PackageFile } from '../format/index.js';
 import { readPayload } from '../format/index.js';
 import type { ManifestEntry, RelocationFile } from '../format/metadata.js';
 import { applyRelocation } from '../relocate/applyRelocation.js';
+import { fixLongShebang } from '../relocate/fixLongShebang.js';
 import type { Checkpoint } from './journal.js';
 import { setOwner } from './journal.js';
 import type { PreparedPackage } from './prepareTransaction.js';
@@ -34,7 +35,9 @@ export async function stagePackage(pkg: PackageFile, prepared: PreparedPackage, 
   const finishFile = (entry: ManifestEntry, disposition: PreparedPackage['entries'][number]): void => {
     if (chunks !== undefined) {
       const row = rows.get(entry.path)!;
-      const relocated = applyRelocation(Buffer.concat(chunks), row, relocation!.placeholder, prefix, `${entry.path} of ${metadata.name}`);
+      let relocated = applyRelocation(Buffer.concat(chunks), row, relocation!.placeholder, prefix, `${entry.path} of ${metadata.name}`);
+      // A script's "#!" line that is now too long, or names a path with a blank, gets a /bin/sh launcher.
+      if (row.kind === 'text') relocated = fixLongShebang(relocated, prefix).content;
       writeSync(fd!, relocated);
       const record = prepared.change.files[index]!;
       record.size = relocated.length;
