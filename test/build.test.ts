@@ -20,6 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { PLACEHOLDER_LENGTH } from '../src/build/index.js';
 import { openPackage } from '../src/format/index.js';
+import { isKilnError } from '../src/errors/index.js';
+import { initPrefix, openPrefix } from '../src/install/index.js';
+import { satisfies } from '../src/version/index.js';
 import { fails, ok } from './helpers/client.js';
 import type { TestUser } from './helpers/client.js';
 import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
@@ -154,6 +157,56 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   const again = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'bulk', 'app', '--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work'), '--json'], { cwd: dir });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual((JSON.parse(again.stdout) as { entries: { status: string }[] }).entries.map((entry) => entry.status), ['up-to-date', 'up-to-date'], 'published variants are not built again');
+});
+
+test('variants of one version live side by side; the CPU level reaches the compiler; the glibc floor is enforced by the client', async (t) => {
+  const dir = await tempDir(t);
+  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
+  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'variants'], { cwd: dir });
+  const distfiles = join(dir, 'distfiles');
+  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
+  // getrandom() needs GLIBC_2.25; any program built on this host needs at least that.
+  await writeFile(join(distfiles, 'src', 'prog-1.0', 'main.c'), '#include <stdio.h>\n#include <sys/random.h>\nint main(void) { char b[4]; printf("%ld\\n", (long)getrandom(b, 4, 0)); return 0; }\n');
+  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
+  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const recipeDir = join(dir, 'ports', 'test', 'prog');
+  await writeRecipe(recipeDir, 'prog', sha, 'mkdir -p "$DESTDIR$KILN_PREFIX/bin" "$DESTDIR$KILN_PREFIX/share/prog"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c\necho "$CFLAGS fast=$KILN_OPTION_FAST" > "$DESTDIR$KILN_PREFIX/share/prog/flags"\n');
+  await writeFile(join(recipeDir, 'recipe.toml'), `${await readFile(join(recipeDir, 'recipe.toml'), 'utf8')}\n[options]\nfast = { default = false, description = "a build option" }\n`);
+  const common = ['--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work'), '--json'];
+  const built: { variant: string; cpu: string; libcVersion: string; options: Record<string, boolean>; package: string }[] = [];
+  for (const extra of [[], ['--with', 'fast'], ['--cpu', 'x86-64-v2']]) {
+    built.push(...(JSON.parse(await ok(['build', 'test/prog', ...extra, ...common], { cwd: dir })) as typeof built));
+  }
+  assert.equal(new Set(built.map((result) => result.variant)).size, 3, 'three variant ids');
+  assert.deepEqual(built.map((result) => [result.options['fast'], result.cpu]), [[false, 'x86-64'], [true, 'x86-64'], [false, 'x86-64-v2']]);
+  const index = JSON.parse(await readFile(join(dir, 'repo', 'index.json'), 'utf8')) as { packages: { name: string; variant: string }[] };
+  assert.deepEqual(index.packages.filter((entry) => entry.name === 'prog').map((entry) => entry.variant).sort(), built.map((result) => result.variant).sort(), 'all three are published side by side');
+  const v2 = await openPackage(join(dir, built[2]!.package));
+  const flags = v2.metadata.files.find((entry) => entry.path === 'share/prog/flags');
+  assert.ok(flags !== undefined);
+  const floor = built[0]!.libcVersion;
+  assert.ok(satisfies(floor, '>=2.25'), `the glibc floor ${floor} covers getrandom (GLIBC_2.25)`);
+
+  // The client: a host with an older glibc gets an explanation instead of a binary it cannot run.
+  const prefix = join(dir, 'old-host');
+  await initPrefix(prefix, { mode: 'user' });
+  const keyFile = join(dir, 'repo', 'keys', readdirSync(join(dir, 'repo', 'keys'))[0]!);
+  const oldHost = await openPrefix(prefix, { host: { arch: process.arch === 'x64' ? 'x86_64' : process.arch, libc: 'glibc', libcVersion: '2.17', cpuLevels: ['x86-64'] } });
+  try {
+    await oldHost.addRemote('variants', join(dir, 'repo'), [await readFile(keyFile, 'utf8')]);
+    await oldHost.sync();
+    await assert.rejects(oldHost.install([{ name: 'prog', range: '' }]), (error: unknown) => isKilnError(error, 'E_NO_CANDIDATE') && new RegExp(`no variant runs on this host \\(it needs glibc ${floor.replace('.', '\\.')}, this host has 2\\.17\\)`).test(error.message));
+  } finally {
+    oldHost.close();
+  }
+  const thisHost = await openPrefix(prefix, { host: { arch: process.arch === 'x64' ? 'x86_64' : process.arch, libc: 'glibc', libcVersion: floor, cpuLevels: ['x86-64'] } });
+  try {
+    await thisHost.install([{ name: 'prog', range: '' }]);
+  } finally {
+    thisHost.close();
+  }
+  // Which option set a client prefers is the resolver's business (respect-options); the CPU level is not.
+  assert.match(await readFile(join(prefix, 'share', 'prog', 'flags'), 'utf8'), /-march=x86-64 /, 'a host without x86-64-v2 gets a baseline build');
 });
 
 async function writeRecipe(dir: string, name: string, sha: string, script: string, extra: { buildDepends?: string[]; license?: string } = {}): Promise<void> {
