@@ -41,8 +41,7 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
   const dir = await tempDir(t);
   const user = testUser();
   await handTo(user, dir);
-  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
-  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'ports'], { cwd: dir });
+  await newRepository(dir, 'ports');
 
   const lint = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'lint', '--recipes', RECIPES]);
   assert.equal(lint.code, 0, `kiln lint of the shipped ports tree\n${lint.stdout}${lint.stderr}`);
@@ -99,13 +98,9 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
 
 test('a build that links a host library no dependency provides fails naming the file and the library; a failing script shows its log', async (t) => {
   const dir = await tempDir(t);
-  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
-  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'bad'], { cwd: dir });
+  await newRepository(dir, 'bad');
   const distfiles = join(dir, 'distfiles');
-  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
-  await writeFile(join(distfiles, 'src', 'prog-1.0', 'main.c'), '#include <stdio.h>\nextern const char *zlibVersion(void);\nint main(void) { puts(zlibVersion()); return 0; }\n');
-  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
-  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const sha = await sourceTarball(distfiles, 'main.c', '#include <stdio.h>\nextern const char *zlibVersion(void);\nint main(void) { puts(zlibVersion()); return 0; }\n');
   const recipe = (name: string, script: string): Promise<void> => writeRecipe(join(dir, 'ports', 'test', name), name, sha, script);
   // libz.so.1 is on every Debian host, and no dependency of this recipe provides it.
   await recipe('hostlib', 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c -l:libz.so.1\n');
@@ -125,13 +120,9 @@ test('a build that links a host library no dependency provides fails naming the 
 
 test('kiln bulk builds in dependency order, keeps going past a failure, skips an unaccepted license and reports what each blocks', async (t) => {
   const dir = await tempDir(t);
-  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
-  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'bulk'], { cwd: dir });
+  await newRepository(dir, 'bulk');
   const distfiles = join(dir, 'distfiles');
-  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
-  await writeFile(join(distfiles, 'src', 'prog-1.0', 'README'), 'nothing to compile\n');
-  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
-  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const sha = await sourceTarball(distfiles, 'README', 'nothing to compile\n');
   const install = 'mkdir -p "$DESTDIR$KILN_PREFIX/share/$KILN_NAME"\ncp README "$DESTDIR$KILN_PREFIX/share/$KILN_NAME/"\n';
   const ports = join(dir, 'ports', 'test');
   await writeRecipe(join(ports, 'base'), 'base', sha, install);
@@ -161,14 +152,10 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
 
 test('variants of one version live side by side; the CPU level reaches the compiler; the glibc floor is enforced by the client', async (t) => {
   const dir = await tempDir(t);
-  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
-  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'variants'], { cwd: dir });
+  await newRepository(dir, 'variants');
   const distfiles = join(dir, 'distfiles');
-  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
   // getrandom() needs GLIBC_2.25; any program built on this host needs at least that.
-  await writeFile(join(distfiles, 'src', 'prog-1.0', 'main.c'), '#include <stdio.h>\n#include <sys/random.h>\nint main(void) { char b[4]; printf("%ld\\n", (long)getrandom(b, 4, 0)); return 0; }\n');
-  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
-  const sha = createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  const sha = await sourceTarball(distfiles, 'main.c', '#include <stdio.h>\n#include <sys/random.h>\nint main(void) { char b[4]; printf("%ld\\n", (long)getrandom(b, 4, 0)); return 0; }\n');
   const recipeDir = join(dir, 'ports', 'test', 'prog');
   await writeRecipe(recipeDir, 'prog', sha, 'mkdir -p "$DESTDIR$KILN_PREFIX/bin" "$DESTDIR$KILN_PREFIX/share/prog"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c\necho "$CFLAGS fast=$KILN_OPTION_FAST" > "$DESTDIR$KILN_PREFIX/share/prog/flags"\n');
   await writeFile(join(recipeDir, 'recipe.toml'), `${await readFile(join(recipeDir, 'recipe.toml'), 'utf8')}\n[options]\nfast = { default = false, description = "a build option" }\n`);
@@ -208,6 +195,20 @@ test('variants of one version live side by side; the CPU level reaches the compi
   // Which option set a client prefers is the resolver's business (respect-options); the CPU level is not.
   assert.match(await readFile(join(prefix, 'share', 'prog', 'flags'), 'utf8'), /-march=x86-64 /, 'a host without x86-64-v2 gets a baseline build');
 });
+
+/** A signing key in DIR/keys and an empty signed repository in DIR/repo. */
+async function newRepository(dir: string, name: string): Promise<void> {
+  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
+  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', name], { cwd: dir });
+}
+
+/** DISTFILES/prog-1.0.tar.gz holding prog-1.0/FILE; returns its sha256. */
+async function sourceTarball(distfiles: string, file: string, content: string): Promise<string> {
+  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
+  await writeFile(join(distfiles, 'src', 'prog-1.0', file), content);
+  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
+  return createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+}
 
 async function writeRecipe(dir: string, name: string, sha: string, script: string, extra: { buildDepends?: string[]; license?: string } = {}): Promise<void> {
   await mkdir(dir, { recursive: true });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { isKilnError } from '../errors/index.js';
-import { seededRandom } from '../util/seededRandom.js';
+import { corruptCopy } from './corruptCopy.js';
 import { readElf } from './readElf.js';
 import { rewriteRunpath } from './rewriteRunpath.js';
 
@@ -345,18 +345,7 @@ describe('rewriteRunpath: hostile input', { timeout: 120_000 }, () => {
     assert.ok(Number.isInteger(dynamic));
     const counts = { rewritten: 0, rejected: 0 };
     for (let seed = 1; seed <= 3000; seed++) {
-      const random = seededRandom(seed);
-      const copy = Buffer.from(content);
-      const changes = 1 + Math.floor(random() * 4);
-      for (let change = 0; change < changes; change++) {
-        // Aim mostly at the headers and the dynamic linking data, which lie near the start and at the dynamic section.
-        const area = random();
-        const offset = area < 0.5 ? Math.floor(random() * 0x800) : area < 0.8 ? dynamic + Math.floor(random() * 0x200) : Math.floor(random() * copy.length);
-        if (offset + 4 > copy.length) continue;
-        const kind = random();
-        if (kind < 0.6) copy[offset] = Math.floor(random() * 256);
-        else copy.writeUInt32LE(kind < 0.8 ? 0xffffffff : Math.floor(random() * 0x100000000), offset);
-      }
+      const copy = corruptCopy(content, dynamic, seed);
       counts[outcome(copy, `corrupted with seed ${seed}`)]++;
     }
     assert.ok(counts.rewritten > 0 && counts.rejected > 0, JSON.stringify(counts));
