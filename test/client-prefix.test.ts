@@ -173,6 +173,8 @@ test('sync refuses an expired index (freeze) and an index signed by another key'
   await ok(['remote', 'add', 'evil', join(dir, 'repo'), '--key', 'other/kiln.pub'], { cwd: dir, env });
   await fails(['sync', 'evil'], 'E_SIGNATURE_UNTRUSTED', /index/, { cwd: dir, env });
   await fails(['remote', 'add', 'bad', 'ftp://example.org/repo', '--key', 'other/kiln.pub'], 'E_REMOTE_URL', /ftp/, { cwd: dir, env });
+  await fails(['remote', 'add', 'bad', 'no-such-dir', '--key', 'other/kiln.pub'], 'E_REMOTE_URL', /neither a URL nor an absolute path/, { cwd: dir, env });
+  assert.match(await ok(['remote', 'add', 'relative', 'repo', '--key', 'other/kiln.pub'], { cwd: dir, env }), new RegExp(`added remote relative \\(file://${join(dir, 'repo')}\\)`), 'a relative path to a directory is taken from the current directory');
   await fails(['install', 'nosuch', '-y'], 'E_NO_CANDIDATE', /cannot find package nosuch/, { cwd: dir, env });
   await fails(['install', 'one>=2', '-y'], 'E_NO_CANDIDATE', /you asked for >=2; available: 1\.0 \(main\)/, { cwd: dir, env });
 });

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import { KilnError, isErrno } from '../../errors/index.js';
 import { redactUrl } from '../../remote/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
@@ -11,14 +13,16 @@ const command: Command = {
   usage: [
     'kiln remote add NAME URL --key PUBKEY... [--priority N]',
     '',
-    'URL: file:///path, /path, http://… or https://…. PUBKEY: a public key file or its base64 line;',
+    'URL: file:///path, a directory, http://… or https://…. PUBKEY: a public key file or its base64 line;',
     'give --key twice while a repository rotates keys. Higher --priority wins (default 0).',
     'Example: kiln remote add main https://pkg.example.org/stable --key stable.pub --priority 10',
   ].join('\n'),
   options: { key: { type: 'string', multiple: true }, priority: { type: 'string' } },
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');
-    const url = positional(invocation, command, 1, 'URL');
+    const given = positional(invocation, command, 1, 'URL');
+    // A relative path to an existing directory means that directory, as in every other command.
+    const url = !given.includes('://') && !isAbsolute(given) && existsSync(given) ? resolve(given) : given;
     noMorePositionals(invocation, command, 2);
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
