@@ -53,7 +53,8 @@ test('fetchSource: an unresolvable host fails fast and the distfiles directory s
   await mkdir(join(dir, 'distfiles'), { recursive: true });
   await writeFile(join(dir, 'distfiles', 'thing-1.0.tar.gz'), CONTENT);
   const path = await fetchSource(source('https://example.invalid/thing-1.0.tar.gz'), { cacheDir: join(dir, 'cache'), distfiles: [join(dir, 'empty'), join(dir, 'distfiles')] });
-  assert.deepEqual(await readFile(path), CONTENT);
+  assert.equal(path, join(dir, 'distfiles', 'thing-1.0.tar.gz'), 'a local distfile is used where it is, not copied');
+  assert.equal(existsSync(join(dir, 'cache', 'thing-1.0.tar.gz')), false);
 
   await assert.rejects(
     fetchSource({ ...source('https://example.invalid/thing-1.0.tar.gz'), file: 'other-2.0.tar.gz' }, { cacheDir: join(dir, 'cache'), mirrors: ['file:///nonexistent-mirror'], distfiles: [join(dir, 'distfiles')] }),

@@ -5,7 +5,7 @@
  * directories. Whatever the place, the file is used only when its sha256 is
  * the recipe's; a download goes to `FILE.part` and is renamed once checked.
  */
-import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -37,7 +37,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_SOURCE_BYTES = 2 * 1024 * 1024 * 1024;
 
 /**
- * The local path of `source`'s file, fetched if needed and checked.
+ * The local path of `source`'s file, fetched if needed and checked. A file
+ * found in a local place (a distfiles directory, a `file://` mirror) is used
+ * where it is, not copied; downloads are kept in the cache.
  * Throws E_SOURCE listing every place tried and why each failed.
  * @example const tarball = await fetchSource(recipe.sources[0], { cacheDir, distfiles: ['/srv/distfiles'] })
  */
@@ -54,13 +56,13 @@ export async function fetchSource(source: RecipeSource, options: FetchSourceOpti
   const failures: string[] = [];
   for (const place of places) {
     options.onEvent?.({ kind: 'trying', file: source.file, from: place });
-    const problem = await fetchFrom(place, destination, source, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    if (problem === undefined) {
+    const outcome = await fetchFrom(place, destination, source, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if ('path' in outcome) {
       options.onEvent?.({ kind: 'fetched', file: source.file, from: place });
-      return destination;
+      return outcome.path;
     }
-    options.onEvent?.({ kind: 'failed', file: source.file, from: place, problem });
-    failures.push(`  ${displayPlace(place)}: ${problem}`);
+    options.onEvent?.({ kind: 'failed', file: source.file, from: place, problem: outcome.problem });
+    failures.push(`  ${displayPlace(place)}: ${outcome.problem}`);
   }
   throw new KilnError('E_SOURCE', `cannot fetch source ${source.file} (sha256 ${source.sha256}):\n${failures.join('\n')}`, {
     hint: 'put the file into a distfiles directory (--distfiles DIR, or KILN_DISTFILES; scripts/distfiles.sh fills one from Debian\'s source archive), or add a mirror with --mirror URL',
@@ -76,8 +78,8 @@ async function holds(path: string, source: RecipeSource): Promise<boolean> {
   }
 }
 
-/** Fetch one place into `destination`; the problem in words, or undefined on success. */
-async function fetchFrom(place: string, destination: string, source: RecipeSource, timeoutMs: number): Promise<string | undefined> {
+/** The checked file from one place (a local file as it is, a download into `destination`), or the problem in words. */
+async function fetchFrom(place: string, destination: string, source: RecipeSource, timeoutMs: number): Promise<{ path: string } | { problem: string }> {
   const part = `${destination}.part`;
   try {
     if (place.startsWith('/') || place.startsWith('file:')) {
@@ -86,24 +88,23 @@ async function fetchFrom(place: string, destination: string, source: RecipeSourc
         if (isErrno(error, 'ENOENT')) return undefined;
         throw error;
       });
-      if (found === undefined) return 'not there';
-      if (found.sha256 !== source.sha256) return `its sha256 is ${found.sha256}, not the recipe's`;
-      await copyFile(path, part);
-    } else {
-      const problem = await downloadTo(new URL(place), part, timeoutMs);
-      if (problem !== undefined) return problem;
-      const got = await sha256File(part);
-      if (got.sha256 !== source.sha256) {
-        await rm(part, { force: true });
-        return `the download's sha256 is ${got.sha256}, not the recipe's`;
-      }
+      if (found === undefined) return { problem: 'not there' };
+      if (found.sha256 !== source.sha256) return { problem: `its sha256 is ${found.sha256}, not the recipe's` };
+      return { path };
+    }
+    const problem = await downloadTo(new URL(place), part, timeoutMs);
+    if (problem !== undefined) return { problem };
+    const got = await sha256File(part);
+    if (got.sha256 !== source.sha256) {
+      await rm(part, { force: true });
+      return { problem: `the download's sha256 is ${got.sha256}, not the recipe's` };
     }
     await rename(part, destination);
-    return undefined;
+    return { path: destination };
   } catch (error) {
     await rm(part, { force: true });
-    if (error instanceof KilnError) return error.message.replace(/^cannot \w+ \S+: /, '');
-    if (error instanceof Error && 'code' in error) return error.message;
+    if (error instanceof KilnError) return { problem: error.message.replace(/^cannot \w+ \S+: /, '') };
+    if (error instanceof Error && 'code' in error) return { problem: error.message };
     throw error;
   }
 }

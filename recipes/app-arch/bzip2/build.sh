@@ -1,12 +1,13 @@
 # bzip2's Makefile installs only static objects; Makefile-libbz2_so builds the
 # shared library (soname libbz2.so.1.0, as every distribution ships it). Both
 # makefiles hard-code CFLAGS, so ours are passed on the command line.
+cc=${CC:-gcc}
 cflags="$CFLAGS -fPIC -Wall -Winline -D_FILE_OFFSET_BITS=64"
-make -f Makefile-libbz2_so CFLAGS="$cflags"
+make -f Makefile-libbz2_so CC="$cc" CFLAGS="$cflags"
 ln -sf libbz2.so.1.0.8 libbz2.so
 # The makefile's bzip2-shared is linked without $LDFLAGS (no run path): link the tools ourselves.
-gcc $cflags $LDFLAGS -o bzip2 bzip2.c -L. -lbz2
-gcc $cflags $LDFLAGS -o bzip2recover bzip2recover.c
+"$cc" $cflags $LDFLAGS -o bzip2 bzip2.c -L. -lbz2
+"$cc" $cflags $LDFLAGS -o bzip2recover bzip2recover.c
 
 p="$DESTDIR$KILN_PREFIX"
 install -d "$p/bin" "$p/lib/pkgconfig" "$p/include" "$p/share/man/man1"

@@ -4,7 +4,7 @@
 sed -i "s|^#define LUA_ROOT\t\"/usr/local/\"|#define LUA_ROOT\t\"$KILN_PREFIX/\"|" src/luaconf.h
 grep -qF "\"$KILN_PREFIX/\"" src/luaconf.h
 
-target=linux-noreadline
+target=linux  # upstream: without readline
 [ "$KILN_OPTION_READLINE" = 1 ] && target=linux-readline
 make "$target" MYCFLAGS="$CFLAGS $CPPFLAGS" MYLDFLAGS="$LDFLAGS"
 # Upstream installs only the static liblua.a (what embedders link), and man pages under man/.

@@ -1,7 +1,7 @@
 # Every library Python links comes from the build dependencies, found through
 # pkg-config and $LDFLAGS. Modules whose library the ports tree does not
 # provide are declared unavailable, so that configure cannot pick up a host
-# copy (Tk, Berkeley DB/GDBM, libuuid, NIS).
+# copy (Tk, GDBM, libuuid, NIS; and dbm below).
 flags=(
   --prefix="$KILN_PREFIX"
   --enable-shared
@@ -14,10 +14,11 @@ flags=(
   # from --with-openssl-rpath=auto would only repeat it.
   --with-openssl="$KILN_PREFIX" --with-openssl-rpath=no
   py_cv_module__tkinter=n/a
-  py_cv_module__dbm=n/a
   py_cv_module__gdbm=n/a
   py_cv_module__uuid=n/a
   py_cv_module_nis=n/a
+  # An empty backend list: setup.py would otherwise build _dbm against a host ndbm or Berkeley DB.
+  --with-dbmliborder=
 )
 [ "$KILN_OPTION_TESTS" = 1 ] || flags+=(--disable-test-modules)
 ./configure "${flags[@]}"
