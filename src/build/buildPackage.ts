@@ -170,12 +170,16 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
   const srcRoot = join(work, 'src');
   const stage = join(work, 'stage');
   const logPath = join(work, 'build.log');
-  const step = (name: BuildStep, detail?: string): void => options.onEvent?.({ kind: 'step', recipe: id, step: name, ...(detail === undefined ? {} : { detail }) });
+
   await mkdir(srcRoot, { recursive: true });
   await mkdir(stage, { recursive: true });
   const log = createWriteStream(logPath, { flags: 'a' });
   const logLine = (line: string): void => {
     log.write(`${line}\n`);
+  };
+  const step = (name: BuildStep, detail?: string): void => {
+    logLine(`== step ${name}${detail === undefined || detail === '' ? '' : ` ${detail}`} at +${((performance.now() - started) / 1000).toFixed(1)} s`);
+    options.onEvent?.({ kind: 'step', recipe: id, step: name, ...(detail === undefined ? {} : { detail }) });
   };
   let succeeded = false;
   try {
