@@ -106,7 +106,22 @@ test('a build that links a host library no dependency provides fails naming the 
   await recipe('hostlib', 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c -l:libz.so.1\n');
   await recipe('broken', 'echo "compiling the thing"\necho "boom: the marker line" >&2\nexit 3\n');
   await recipe('outside', 'mkdir -p "$DESTDIR/etc"\necho x > "$DESTDIR/etc/escaped"\n');
+  // Patches are applied in order with patch -p1 before the script runs; one that does not apply fails the build.
+  await recipe('patched', 'grep -q "patched by the recipe" main.c\nmkdir -p "$DESTDIR$KILN_PREFIX/share"\ncp main.c "$DESTDIR$KILN_PREFIX/share/"\n');
+  const patchedDir = join(dir, 'ports', 'test', 'patched');
+  await mkdir(join(patchedDir, 'patches'), { recursive: true });
+  await writeFile(join(patchedDir, 'patches', 'greeting.patch'), '--- a/main.c\n+++ b/main.c\n@@ -1,3 +1,4 @@\n #include <stdio.h>\n+/* patched by the recipe */\n extern const char *zlibVersion(void);\n int main(void) { puts(zlibVersion()); return 0; }\n');
+  await writeFile(join(patchedDir, 'recipe.toml'), (await readFile(join(patchedDir, 'recipe.toml'), 'utf8')).replace('license = "MIT"\n', 'license = "MIT"\npatches = ["patches/greeting.patch"]\n'));
+  await recipe('badpatch', 'true\n');
+  await mkdir(join(dir, 'ports', 'test', 'badpatch', 'patches'), { recursive: true });
+  await writeFile(join(dir, 'ports', 'test', 'badpatch', 'patches', 'wrong.patch'), '--- a/main.c\n+++ b/main.c\n@@ -1,1 +1,1 @@\n-#include <nothing-like-this.h>\n+#include <stdlib.h>\n');
+  await writeFile(join(dir, 'ports', 'test', 'badpatch', 'recipe.toml'), (await readFile(join(dir, 'ports', 'test', 'badpatch', 'recipe.toml'), 'utf8')).replace('license = "MIT"\n', 'license = "MIT"\npatches = ["patches/wrong.patch"]\n'));
   const common = ['--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work')];
+
+  const patched = JSON.parse(await ok(['build', 'test/patched', ...common, '--json'], { cwd: dir })) as { package: string }[];
+  const patchedPkg = await openPackage(join(dir, patched[0]!.package));
+  assert.ok(patchedPkg.metadata.files.some((entry) => entry.path === 'share/main.c'));
+  await fails(['build', 'test/badpatch', ...common], 'E_BUILD', /cannot build test\/badpatch: patch patches\/wrong\.patch exited with status 1/, { cwd: dir });
 
   await fails(['build', 'test/hostlib', ...common], 'E_HOST_LIBRARY', /cannot package test\/hostlib: a built file needs a library .*\n\s+bin\/prog needs libz\.so\.1 \(the host has it in /, { cwd: dir });
   const broken = await fails(['build', 'test/broken', ...common], 'E_BUILD', /cannot build test\/broken: the build script exited with status 3; the log is \S+build\.log/, { cwd: dir });
@@ -115,7 +130,7 @@ test('a build that links a host library no dependency provides fails naming the 
   assert.match(await readFile(logPath, 'utf8'), /compiling the thing/, 'the log is kept');
   await fails(['build', 'test/outside', ...common], 'E_BUILD', /the build installed outside the prefix: \/etc/, { cwd: dir });
   const status = await ok(['repo', 'status', 'repo', '--json'], { cwd: dir });
-  assert.equal((JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0, 0, 'nothing was published');
+  assert.equal((JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0, 1, 'only the patched package was published');
 });
 
 test('kiln bulk builds in dependency order, keeps going past a failure, skips an unaccepted license and reports what each blocks', async (t) => {
