@@ -118,6 +118,8 @@ test('a build that links a host library no dependency provides fails naming the 
   await writeFile(join(dir, 'ports', 'test', 'badpatch', 'recipe.toml'), (await readFile(join(dir, 'ports', 'test', 'badpatch', 'recipe.toml'), 'utf8')).replace('license = "MIT"\n', 'license = "MIT"\npatches = ["patches/wrong.patch"]\n'));
   const common = ['--repo', 'repo', '--recipes', join(dir, 'ports'), '--distfiles', distfiles, '--work', join(dir, 'work')];
 
+  await fails(['build', 'test/patched', ...common.slice(2), '--repo', 'no-such-repo'], 'E_REPO_NOT_FOUND', /no-such-repo/, { cwd: dir });
+  assert.equal(existsSync(join(dir, 'work')), false, 'a missing repository is found before any work is done');
   const patched = JSON.parse(await ok(['build', 'test/patched', ...common, '--json'], { cwd: dir })) as { package: string }[];
   const patchedPkg = await openPackage(join(dir, patched[0]!.package));
   assert.ok(patchedPkg.metadata.files.some((entry) => entry.path === 'share/main.c'));

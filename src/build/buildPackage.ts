@@ -121,6 +121,8 @@ export function defaultCpu(arch: string = detectHost().arch): string {
  */
 export async function buildPackage(request: BuildRequest, options: BuildOptions): Promise<BuildResult[]> {
   const tree = await openPortsTree(options.recipes);
+  // The repository and its signing key are checked before anything is built, not after.
+  await loadSigningKey(await openRepository(options.repo), { password: options.password });
   const results: BuildResult[] = [];
   await buildOne(tree, request, options, results, [], 'requested');
   return results;
