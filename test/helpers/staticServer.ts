@@ -4,8 +4,7 @@
  * the rest of the file (206, or 416 past its end) unless ranges are turned
  * off. Started and stopped by each test that needs it.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { join, normalize } from 'node:path';
@@ -49,14 +48,19 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
       return;
     }
     const file = join(root, path);
-    stat(file).then(
-      (info) => {
+    // Open first, then size the open file, as nginx does: a file renamed over this path
+    // meanwhile (an atomic publish) is served whole, old or new, never a mix of the two.
+    open(file, 'r').then(
+      async (handle) => {
+        const info = await handle.stat();
         if (!info.isFile()) {
+          await handle.close();
           answer(404);
           return;
         }
         const start = options.ranges === false ? undefined : rangeStart(request.headers.range);
         if (start !== undefined && start >= info.size) {
+          await handle.close();
           answer(416, { 'content-range': `bytes */${info.size}` });
           return;
         }
@@ -64,13 +68,13 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
           entry.status = 206;
           entry.bytes = info.size - start;
           response.writeHead(206, { 'content-length': info.size - start, 'content-range': `bytes ${start}-${info.size - 1}/${info.size}` });
-          createReadStream(file, { start }).pipe(response);
+          handle.createReadStream({ start }).pipe(response);
           return;
         }
         entry.status = 200;
         entry.bytes = info.size;
         response.writeHead(200, { 'content-length': info.size });
-        createReadStream(file).pipe(response);
+        handle.createReadStream().pipe(response);
       },
       () => answer(404),
     );
