@@ -120,7 +120,17 @@ test('a build that links a host library no dependency provides fails naming the 
 
   await fails(['build', 'test/patched', ...common.slice(2), '--repo', 'no-such-repo'], 'E_REPO_NOT_FOUND', /no-such-repo/, { cwd: dir });
   assert.equal(existsSync(join(dir, 'work')), false, 'a missing repository is found before any work is done');
-  const patched = JSON.parse(await ok(['build', 'test/patched', ...common, '--json'], { cwd: dir })) as { package: string }[];
+  // A work tree whose builder died (its pid file names a gone process) is removed by the next build.
+  const gone = spawnSync('true').pid!;
+  await mkdir(join(dir, 'work', 'ghost-1.0-deadbeef', 'src'), { recursive: true });
+  await writeFile(join(dir, 'work', 'ghost-1.0-deadbeef', 'kiln-build.pid'), `${gone}\n`);
+  await mkdir(join(dir, 'work', 'p-deadbeef-_kiln_placeholder', 'lib'), { recursive: true });
+  const patchedRun = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'test/patched', ...common, '--json'], { cwd: dir });
+  assert.equal(patchedRun.code, 0, patchedRun.stderr);
+  assert.match(patchedRun.stderr, /removed 1 work tree\(s\) of interrupted builds/);
+  assert.equal(existsSync(join(dir, 'work', 'ghost-1.0-deadbeef')), false);
+  assert.equal(existsSync(join(dir, 'work', 'p-deadbeef-_kiln_placeholder')), false);
+  const patched = JSON.parse(patchedRun.stdout) as { package: string }[];
   const patchedPkg = await openPackage(join(dir, patched[0]!.package));
   assert.ok(patchedPkg.metadata.files.some((entry) => entry.path === 'share/main.c'));
   await fails(['build', 'test/badpatch', ...common], 'E_BUILD', /cannot build test\/badpatch: patch patches\/wrong\.patch exited with status 1/, { cwd: dir });
@@ -131,6 +141,7 @@ test('a build that links a host library no dependency provides fails naming the 
   const logPath = /the log is (\S+build\.log)/.exec(broken.stderr)![1]!;
   assert.match(await readFile(logPath, 'utf8'), /compiling the thing/, 'the log is kept');
   await fails(['build', 'test/outside', ...common], 'E_BUILD', /the build installed outside the prefix: \/etc/, { cwd: dir });
+  assert.ok(readdirSync(join(dir, 'work')).some((entry) => entry.startsWith('broken-1.0-')), 'a failed build\'s tree is kept by later builds');
   const status = await ok(['repo', 'status', 'repo', '--json'], { cwd: dir });
   assert.equal((JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0, 1, 'only the patched package was published');
 });

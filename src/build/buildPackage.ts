@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { KilnError } from '../errors/index.js';
@@ -25,6 +25,7 @@ import { loadSigningKey, readCurrentIndex } from '../repo/openRepository.js';
 import { detectHost, targetProblem } from '../solver/index.js';
 import { formatRange, parseRange, satisfies } from '../version/index.js';
 import { buildEnvironment, makePlaceholder } from './buildEnvironment.js';
+import { BUILD_PID_FILE, cleanInterrupted } from './cleanInterrupted.js';
 import type { FetchEvent } from './fetchSource.js';
 import { fetchSource } from './fetchSource.js';
 import type { PortsTree } from './portsTree.js';
@@ -75,7 +76,8 @@ export type BuildEvent =
   | { kind: 'step'; recipe: string; step: BuildStep; detail?: string }
   | { kind: 'fetch'; recipe: string; event: FetchEvent }
   | { kind: 'done'; recipe: string; result: BuildResult }
-  | { kind: 'failed'; recipe: string; log: string; message: string };
+  | { kind: 'failed'; recipe: string; log: string; message: string }
+  | { kind: 'cleaned'; workTrees: string[] };
 
 export interface BuildResult {
   recipe: string;
@@ -123,6 +125,8 @@ export async function buildPackage(request: BuildRequest, options: BuildOptions)
   const tree = await openPortsTree(options.recipes);
   // The repository and its signing key are checked before anything is built, not after.
   await loadSigningKey(await openRepository(options.repo), { password: options.password });
+  const cleaned = await cleanInterrupted(resolve(options.workDir ?? defaultWorkDir(options.env)));
+  if (cleaned.length > 0) options.onEvent?.({ kind: 'cleaned', workTrees: cleaned });
   const results: BuildResult[] = [];
   await buildOne(tree, request, options, results, [], 'requested');
   return results;
@@ -175,6 +179,7 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
 
   await mkdir(srcRoot, { recursive: true });
   await mkdir(stage, { recursive: true });
+  await writeFile(join(work, BUILD_PID_FILE), `${process.pid}\n`);
   const log = createWriteStream(logPath, { flags: 'a' });
   const logLine = (line: string): void => {
     log.write(`${line}\n`);
@@ -307,6 +312,8 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logLine(`== failed: ${message}`);
+    // Kept for people to look into, and no longer taken for an interrupted build.
+    await rm(join(work, BUILD_PID_FILE), { force: true });
     options.onEvent?.({ kind: 'failed', recipe: id, log: logPath, message });
     throw error;
   } finally {

@@ -61,6 +61,7 @@ export function reportBuild(invocation: Invocation): (event: BuildEvent) => void
     if (event.kind === 'start') invocation.tell(`building ${event.recipe} ${event.version} [${Object.entries(event.options).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(',')}] (${event.reason})`);
     else if (event.kind === 'step') invocation.progress(`  ${event.recipe}: ${event.step}${event.detail === undefined || event.detail === '' ? '' : ` ${event.detail}`}`);
     else if (event.kind === 'fetch' && event.event.kind === 'fetched') invocation.progress(`  ${event.recipe}: fetched ${event.event.file}`);
+    else if (event.kind === 'cleaned') invocation.tell(`removed ${event.workTrees.length} work tree(s) of interrupted builds`);
     else if (event.kind === 'done') {
       invocation.progress(null);
       invocation.tell(`built ${event.recipe} ${event.result.version} in ${event.result.seconds.toFixed(1)} s: ${event.result.package.split('/').pop()}`);
