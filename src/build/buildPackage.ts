@@ -20,9 +20,11 @@ import { KilnError } from '../errors/index.js';
 import type { Dependency } from '../format/index.js';
 import { fullVersion, pack } from '../format/index.js';
 import { initPrefix, openPrefix } from '../install/index.js';
+import type { IndexEntry } from '../repo/index.js';
 import { addPackages, commitRepository, openRepository, repositoryPaths } from '../repo/index.js';
 import { loadSigningKey, readCurrentIndex } from '../repo/openRepository.js';
 import { detectHost, targetProblem } from '../solver/index.js';
+import type { SecretKey } from '../sign/index.js';
 import { formatRange, parseRange, satisfies } from '../version/index.js';
 import { buildEnvironment, makePlaceholder } from './buildEnvironment.js';
 import { BUILD_PID_FILE, cleanInterrupted } from './cleanInterrupted.js';
@@ -33,7 +35,7 @@ import { loadRecipe, openPortsTree } from './portsTree.js';
 import type { LibraryProvider } from './postProcess.js';
 import { DEFAULT_SYSTEM_LIBRARIES, postProcess } from './postProcess.js';
 import type { Recipe } from './recipe.js';
-import { activeDependencies, recipeId, resolveOptions } from './recipe.js';
+import { activeDependencies, formatOptions, recipeId, resolveOptions } from './recipe.js';
 
 export interface BuildRequest {
   /** `CATEGORY/NAME` or `NAME`. */
@@ -123,16 +125,26 @@ export function defaultCpu(arch: string = detectHost().arch): string {
  */
 export async function buildPackage(request: BuildRequest, options: BuildOptions): Promise<BuildResult[]> {
   const tree = await openPortsTree(options.recipes);
-  // The repository and its signing key are checked before anything is built, not after.
-  await loadSigningKey(await openRepository(options.repo), { password: options.password });
+  // The repository and its signing key are checked before anything is built, not after; the key is loaded once.
+  const secretKey = await loadSigningKey(await openRepository(options.repo), { password: options.password });
   const cleaned = await cleanInterrupted(resolve(options.workDir ?? defaultWorkDir(options.env)));
   if (cleaned.length > 0) options.onEvent?.({ kind: 'cleaned', workTrees: cleaned });
-  const results: BuildResult[] = [];
-  await buildOne(tree, request, options, results, [], 'requested');
-  return results;
+  const session: BuildSession = { tree, options, secretKey, results: [] };
+  await buildOne(session, request, [], 'requested');
+  return session.results;
 }
 
-async function buildOne(tree: PortsTree, request: BuildRequest, options: BuildOptions, results: BuildResult[], stack: string[], reason: string): Promise<BuildResult> {
+/** What every build of one `buildPackage` call shares. */
+interface BuildSession {
+  tree: PortsTree;
+  options: BuildOptions;
+  secretKey: SecretKey;
+  /** The packages built so far, in order. */
+  results: BuildResult[];
+}
+
+async function buildOne(session: BuildSession, request: BuildRequest, stack: string[], reason: string): Promise<BuildResult> {
+  const { tree, options } = session;
   const recipe = await loadRecipe(tree, request.recipe);
   const id = recipeId(recipe);
   if (stack.includes(id)) {
@@ -142,31 +154,34 @@ async function buildOne(tree: PortsTree, request: BuildRequest, options: BuildOp
   }
   const chosen = resolveOptions(recipe, request.enable, request.disable);
   const buildDeps = activeDependencies(recipe.buildDepends, chosen);
+  let published = await runnablePackages(options.repo);
   for (const dep of buildDeps) {
-    if (await repositoryHas(options.repo, dep.name, dep.range)) continue;
+    if (published.some((entry) => entry.name === dep.name && satisfies(entry.version, dep.range))) continue;
     if (options.buildMissing === false) {
       throw new KilnError('E_NO_CANDIDATE', `cannot build ${id}: build dependency ${dep.name}${dep.range === '' ? '' : ` ${dep.range}`} is not in repository ${options.repo}`, {
         hint: `build it first ("kiln build ${dep.name} --repo ${options.repo}"), or allow missing dependencies to be built`,
       });
     }
-    await buildOne(tree, { recipe: dep.name }, options, results, [...stack, id], `needed by ${id}`);
+    await buildOne(session, { recipe: dep.name }, [...stack, id], `needed by ${id}`);
+    // That build (and the ones it needed) published new packages.
+    published = await runnablePackages(options.repo);
   }
   options.onEvent?.({ kind: 'start', recipe: id, version: fullVersion(recipe), options: chosen, reason });
-  const result = await runBuild(tree, recipe, chosen, buildDeps, options);
-  results.push(result);
+  const result = await runBuild(session, recipe, chosen, buildDeps);
+  session.results.push(result);
   options.onEvent?.({ kind: 'done', recipe: id, result });
   return result;
 }
 
-/** Whether the repository's published index has a package of `name` in `range` that runs on this host. */
-async function repositoryHas(repoDir: string, name: string, range: string): Promise<boolean> {
-  const repo = await openRepository(repoDir);
-  const { index } = await readCurrentIndex(repo);
+/** The packages of the repository's published index that run on this host. */
+export async function runnablePackages(repoDir: string): Promise<IndexEntry[]> {
+  const { index } = await readCurrentIndex(await openRepository(repoDir));
   const host = detectHost();
-  return index.packages.some((entry) => entry.name === name && satisfies(entry.version, range) && targetProblem(entry.target, host) === undefined);
+  return index.packages.filter((entry) => targetProblem(entry.target, host) === undefined);
 }
 
-async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, boolean>, buildDeps: { name: string; range: string }[], options: BuildOptions): Promise<BuildResult> {
+async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<string, boolean>, buildDeps: { name: string; range: string }[]): Promise<BuildResult> {
+  const { tree, options } = session;
   const started = performance.now();
   const id = recipeId(recipe);
   const workRoot = resolve(options.workDir ?? defaultWorkDir(options.env));
@@ -190,7 +205,7 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
   };
   let succeeded = false;
   try {
-    logLine(`== kiln build ${id} ${fullVersion(recipe)} [${Object.entries(chosen).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(' ')}]`);
+    logLine(`== kiln build ${id} ${fullVersion(recipe)} [${formatOptions(chosen, ' ')}]`);
     logLine(`== placeholder prefix ${placeholder}`);
 
     step('fetch');
@@ -254,8 +269,6 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
 
     step('pack');
     const host = detectHost();
-    const repo = await openRepository(options.repo);
-    const secretKey = await loadSigningKey(repo, { password: options.password });
     const depends = mergeDependencies([...activeDependencies(recipe.depends, chosen), ...processed.depends]);
     const packed = await pack({
       stageDir: root,
@@ -280,7 +293,7 @@ async function runBuild(tree: PortsTree, recipe: Recipe, chosen: Record<string, 
         placeholder,
       },
       outDir: join(work, 'out'),
-      secretKey,
+      secretKey: session.secretKey,
     });
     logLine(`== packed ${basename(packed.path)}: ${packed.metadata.files.length} entries, ${packed.metadata.relocation?.files.length ?? 0} with the placeholder, libc floor ${processed.libcVersion}`);
 

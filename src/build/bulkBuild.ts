@@ -8,11 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import { licenseAccepted, parseLicense } from '../license/index.js';
-import { openRepository } from '../repo/index.js';
-import { readCurrentIndex } from '../repo/openRepository.js';
-import { detectHost, targetProblem } from '../solver/index.js';
 import type { BuildOptions } from './buildPackage.js';
-import { buildPackage, defaultCpu, defaultWorkDir } from './buildPackage.js';
+import { buildPackage, defaultCpu, defaultWorkDir, runnablePackages } from './buildPackage.js';
 import type { PortsTree } from './portsTree.js';
 import { loadRecipe, openPortsTree } from './portsTree.js';
 import type { Recipe } from './recipe.js';
@@ -118,10 +115,8 @@ async function bulkOne(recipe: Recipe, options: BulkOptions, accepted: readonly 
 
 /** Whether the repository already has this recipe's version and revision, built with these options for this CPU level, runnable here. */
 async function published(repoDir: string, recipe: Recipe, chosen: Record<string, boolean>, cpu: string): Promise<boolean> {
-  const { index } = await readCurrentIndex(await openRepository(repoDir));
-  const host = detectHost();
   const wanted = JSON.stringify(Object.entries(chosen).sort());
-  return index.packages.some((entry) => entry.name === recipe.name && entry.version === recipe.version && entry.revision === recipe.revision && entry.target.cpu === cpu && JSON.stringify(Object.entries(entry.options).sort()) === wanted && targetProblem(entry.target, host) === undefined);
+  return (await runnablePackages(repoDir)).some((entry) => entry.name === recipe.name && entry.version === recipe.version && entry.revision === recipe.revision && entry.target.cpu === cpu && JSON.stringify(Object.entries(entry.options).sort()) === wanted);
 }
 
 /** The recipes `ids` and everything they build-depend on (default options), providers first; a cycle is an error. */

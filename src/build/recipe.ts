@@ -266,3 +266,11 @@ export function activeDependencies(dependencies: readonly RecipeDependency[], op
 export function recipeId(recipe: Pick<Recipe, 'category' | 'name'>): string {
   return `${recipe.category}/${recipe.name}`;
 }
+
+/**
+ * An option set as build output shows it: `+on,-off`, in the set's order.
+ * @example formatOptions({ pcre: true, ssl: false }) // '+pcre,-ssl'
+ */
+export function formatOptions(options: Readonly<Record<string, boolean>>, separator = ','): string {
+  return Object.entries(options).map(([name, on]) => `${on ? '+' : '-'}${name}`).join(separator);
+}

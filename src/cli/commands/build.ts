@@ -1,5 +1,5 @@
 import type { BuildEvent } from '../../build/index.js';
-import { buildPackage } from '../../build/index.js';
+import { buildPackage, formatOptions } from '../../build/index.js';
 import { integerOption, listOption, noMorePositionals, positional, requiredOption, stringOption } from '../args.js';
 import { SOURCE_OPTIONS, TREE_OPTIONS, recipesDir, sourceSettings } from '../buildSettings.js';
 import type { Command, Invocation } from '../command.js';
@@ -44,7 +44,7 @@ const command: Command = {
     );
     return {
       data: results,
-      text: table(results.map((result) => [result.recipe, result.version, `[${Object.entries(result.options).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(',')}]`, result.variant, `glibc>=${result.libcVersion}`, `${result.seconds.toFixed(1)} s`])),
+      text: table(results.map((result) => [result.recipe, result.version, `[${formatOptions(result.options)}]`, result.variant, `glibc>=${result.libcVersion}`, `${result.seconds.toFixed(1)} s`])),
       notes: results.map((result) => `${result.name}: ${result.package}\n  log: ${result.log}`),
     };
   },
@@ -58,7 +58,7 @@ export function optionNames(invocation: Invocation, name: string): string[] {
 /** Progress of builds for people: one line per step on stderr. */
 export function reportBuild(invocation: Invocation): (event: BuildEvent) => void {
   return (event) => {
-    if (event.kind === 'start') invocation.tell(`building ${event.recipe} ${event.version} [${Object.entries(event.options).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(',')}] (${event.reason})`);
+    if (event.kind === 'start') invocation.tell(`building ${event.recipe} ${event.version} [${formatOptions(event.options)}] (${event.reason})`);
     else if (event.kind === 'step') invocation.progress(`  ${event.recipe}: ${event.step}${event.detail === undefined || event.detail === '' ? '' : ` ${event.detail}`}`);
     else if (event.kind === 'fetch' && event.event.kind === 'fetched') invocation.progress(`  ${event.recipe}: fetched ${event.event.file}`);
     else if (event.kind === 'cleaned') invocation.tell(`removed ${event.workTrees.length} work tree(s) of interrupted builds`);
