@@ -40,12 +40,28 @@ export interface PrefixConfig {
   /** Flush file data to disk before the database records a transaction (off only for throw-away prefixes). */
   fsync: boolean;
   remotes: RemoteConfig[];
+  /** How the resolver chooses (`[solver]`); absent settings take the solver's defaults. */
+  solver: SolverSettings;
+}
+
+/** The `[solver]` table (docs/config.md). */
+export interface SolverSettings {
+  /** Global option settings, like USE in make.conf: `+ssl`, `-gzip`. */
+  options?: Record<string, boolean>;
+  /** Per-package option settings by name pattern. */
+  packageOptions?: { pattern: string; options: Record<string, boolean> }[];
+  respectOptions?: boolean;
+  binaryAllow?: string[];
+  binaryDeny?: string[];
+  acceptLicenses?: string[];
+  /** Never removed implicitly (cascade, autoremove). */
+  protected?: string[];
 }
 
 export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 export function defaultConfig(mode: PrefixMode): PrefixConfig {
-  return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, remotes: [] };
+  return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, remotes: [], solver: {} };
 }
 
 export function parsePrefixConfig(text: string, path: string): PrefixConfig {
@@ -53,7 +69,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes']);
+  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver']);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
@@ -81,13 +97,71 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     jobs: expectInteger(table['jobs'] ?? 4, 'jobs', fail, 1, 64),
     fsync: fsync as boolean,
     remotes,
+    solver: parseSolverSettings(table['solver'], fail),
   };
+}
+
+function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
+  if (value === undefined) return {};
+  const table = expectObject(value, 'solver', fail, ['options', 'package-options', 'respect-options', 'binary-allow', 'binary-deny', 'accept-licenses', 'protected']);
+  const strings = (key: string, pattern: RegExp, what: string): string[] | undefined => {
+    if (table[key] === undefined) return undefined;
+    return expectArray(table[key], `solver.${key}`, fail).map((item, i) => {
+      const text = expectString(item, `solver.${key}[${i}]`, fail);
+      if (!pattern.test(text)) fail(`solver.${key}[${i}]`, `${JSON.stringify(text)} is not ${what}`);
+      return text;
+    });
+  };
+  const settings = (list: string[]): Record<string, boolean> => Object.fromEntries(list.map((item) => [item.replace(/^[+-]/, ''), !item.startsWith('-')]));
+  const OPTION = /^[+-]?[a-z0-9][a-z0-9_-]*$/;
+  const NAME_PATTERN = /^[A-Za-z0-9+_.*?-]+$/;
+  const out: SolverSettings = {};
+  const options = strings('options', OPTION, 'an option setting such as "+ssl" or "-gzip"');
+  if (options !== undefined) out.options = settings(options);
+  if (table['package-options'] !== undefined) {
+    const perPackage = expectObject(table['package-options'], 'solver.package-options', fail);
+    out.packageOptions = Object.entries(perPackage).map(([pattern, list]) => {
+      if (!NAME_PATTERN.test(pattern)) fail(`solver.package-options.${pattern}`, 'is not a name pattern');
+      return { pattern, options: settings(expectArray(list, `solver.package-options.${pattern}`, fail).map((item, i) => {
+        const text = expectString(item, `solver.package-options.${pattern}[${i}]`, fail);
+        if (!OPTION.test(text)) fail(`solver.package-options.${pattern}[${i}]`, `${JSON.stringify(text)} is not an option setting such as "+uwsgi"`);
+        return text;
+      })) };
+    });
+  }
+  if (table['respect-options'] !== undefined) {
+    if (typeof table['respect-options'] !== 'boolean') fail('solver.respect-options', 'must be true or false');
+    out.respectOptions = table['respect-options'];
+  }
+  const allow = strings('binary-allow', NAME_PATTERN, 'a name pattern ("*" and "?" as wildcards)');
+  if (allow !== undefined) out.binaryAllow = allow;
+  const deny = strings('binary-deny', NAME_PATTERN, 'a name pattern ("*" and "?" as wildcards)');
+  if (deny !== undefined) out.binaryDeny = deny;
+  const licenses = strings('accept-licenses', /^[A-Za-z0-9.+-]+$/, 'an SPDX license id');
+  if (licenses !== undefined) out.acceptLicenses = licenses;
+  const protectedNames = strings('protected', /^[A-Za-z0-9_][A-Za-z0-9+_.-]*$/, 'a package name');
+  if (protectedNames !== undefined) out.protected = protectedNames;
+  return out;
+}
+
+function formatSolverSettings(settings: SolverSettings): Record<string, unknown> | undefined {
+  const flags = (options: Record<string, boolean>): string[] => Object.entries(options).map(([name, on]) => (on ? '+' : '-') + name);
+  const out: Record<string, unknown> = {};
+  if (settings.options !== undefined) out['options'] = flags(settings.options);
+  if (settings.respectOptions !== undefined) out['respect-options'] = settings.respectOptions;
+  if (settings.binaryAllow !== undefined) out['binary-allow'] = settings.binaryAllow;
+  if (settings.binaryDeny !== undefined) out['binary-deny'] = settings.binaryDeny;
+  if (settings.acceptLicenses !== undefined) out['accept-licenses'] = settings.acceptLicenses;
+  if (settings.protected !== undefined) out['protected'] = settings.protected;
+  if (settings.packageOptions !== undefined) out['package-options'] = Object.fromEntries(settings.packageOptions.map((entry) => [entry.pattern, flags(entry.options)]));
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 export function formatPrefixConfig(config: PrefixConfig): string {
   const remotes: Record<string, unknown> = {};
   for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
-  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, remotes });
+  const solver = formatSolverSettings(config.solver);
+  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, remotes, ...(solver === undefined ? {} : { solver }) });
   return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
 }
 

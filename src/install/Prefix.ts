@@ -28,7 +28,7 @@ import { parseIndex } from '../repo/indexFormat.js';
 import type { Lock } from '../repo/lock.js';
 import type { PublicKey } from '../sign/index.js';
 import { encodePublicKey, parsePublicKey } from '../sign/index.js';
-import { detectHost, simpleResolver } from '../solver/index.js';
+import { detectHost, pubgrubResolver } from '../solver/index.js';
 import type { Candidate, HostTarget, Plan, PlanAction, Request, Resolver } from '../solver/index.js';
 import { isPlacing } from '../solver/types.js';
 import { compareVersions } from '../version/index.js';
@@ -195,7 +195,7 @@ export class Prefix {
     this.store = new PackageStore(db);
     this.now = options.now ?? (() => new Date());
     this.report = options.reporter ?? (() => undefined);
-    this.resolver = options.resolver ?? simpleResolver;
+    this.resolver = options.resolver ?? pubgrubResolver;
   }
 
   close(): void {
@@ -390,7 +390,7 @@ export class Prefix {
       const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
       return newest.map((candidate) => availableRow(candidate, installed));
     }
-    const plan = this.resolver.resolve({ installed: this.installed(), available: this.available(), host: this.host(), install: [], upgrade: 'all', remove: [], cascade: false });
+    const plan = this.resolver.resolve({ installed: this.installed(), available: this.available(), host: this.host(), install: [], upgrade: 'all', remove: [], cascade: false, settings: this.config.solver });
     return plan.actions.flatMap((action) => (action.kind !== 'upgrade' ? [] : [{
       name: action.name, installed: fullVersion(action.installed), available: fullVersion(action.candidate.entry), remote: action.candidate.remote,
     }]));
@@ -473,7 +473,7 @@ export class Prefix {
   // ---- changes ----
 
   /** Compute a plan without changing anything. */
-  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean }): Plan {
+  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean; autoremove?: boolean }): Plan {
     const placing = (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
     if (placing) this.checkFreshness();
     return this.resolver.resolve({
@@ -485,6 +485,8 @@ export class Prefix {
       remove: request.remove ?? [],
       cascade: request.cascade === true,
       reinstall: request.reinstall === true,
+      autoremove: request.autoremove === true,
+      settings: this.config.solver,
     });
   }
 
@@ -542,6 +544,11 @@ export class Prefix {
 
   async upgrade(names: readonly string[] | 'all' = 'all', options: ChangeOptions = {}): Promise<ChangeResult> {
     return this.change({ upgrade: names }, options);
+  }
+
+  /** Removes packages pulled in as dependencies that nothing requested (or protected) needs any more. */
+  async autoremove(options: ChangeOptions = {}): Promise<ChangeResult> {
+    return this.change({ autoremove: true }, options);
   }
 
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {

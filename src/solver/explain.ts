@@ -12,6 +12,8 @@
 import { countBits, equalBits, hasBit, bitIndices, not, type Bits } from './pubgrub/bits.js';
 import type { Incompatibility, Term } from './pubgrub/incompatibility.js';
 import { ROOT, type Model } from './pubgrub/model.js';
+import type { ExclusionKind } from './policy.js';
+import { satisfies, tryParseRange } from '../version/index.js';
 
 interface Line {
   text: string;
@@ -144,7 +146,7 @@ class Writer {
       case 'request':
         return `you asked for ${cause.text}${this.unavailable(cause.text, target)}`;
       case 'keep':
-        return `${cause.package} ${cause.version} is installed and you did not ask to remove it`;
+        return `${cause.package} ${cause.version} is installed and you did not ask to remove it${this.keptUnavailable(cause.package)}`;
       case 'remove':
         return `you asked to remove ${cause.package}`;
       case 'dependency':
@@ -158,7 +160,15 @@ class Writer {
     }
   }
 
-  /** For a requirement nothing meets: why. */
+  /** For an installed package that may not stay as it is: why each of its packages was left out. */
+  private keptUnavailable(name: string): string {
+    const real = this.model.names.find((other) => other.kind === 'package' && other.display === name);
+    if (real === undefined || real.candidates.length > 0) return '';
+    const left = this.model.policy.excluded(name);
+    return left.length === 0 ? '' : ` (no usable package of ${name}; left out: ${left.map((e) => e.why).join('; ')})`;
+  }
+
+  /** For a requirement nothing meets: why, including the packages the policy left out. */
   private unavailable(text: string, term: Term | undefined): string {
     if (term === undefined) return '';
     const info = this.model.info(term.name);
@@ -166,9 +176,15 @@ class Writer {
     const name = info.display;
     const real = this.model.names.find((other) => other.kind === 'package' && other.display === name);
     const versions = real === undefined ? [] : real.candidates.map((c) => c.label);
-    if (versions.length === 0) return ` (no package is named ${name}${this.model.names.some((other) => other.kind === 'virtual' && other.display === name) ? ' and no provider matches' : ''})`;
-    const range = text.slice(name.length).trim();
-    return ` (no version of ${name} satisfies ${range}${info.kind === 'virtual' ? ' and no provider matches' : ''}; ${name} has ${versions.join(', ')})`;
+    const rangeText = text.slice(name.length).replace(/^\[[^\]]*\]/, '').trim();
+    const range = tryParseRange(rangeText);
+    const left = this.model.policy.excluded(name).filter((e) => range === undefined || satisfies(e.pkg.version, range));
+    const leftOut = left.length === 0 ? '' : `; left out: ${left.map((e) => e.why).join('; ')}`;
+    if (versions.length === 0) {
+      if (left.length > 0) return ` (no usable package of ${name}${leftOut})`;
+      return ` (no package is named ${name}${this.model.names.some((other) => other.kind === 'virtual' && other.display === name) ? ' and no provider matches' : ''})`;
+    }
+    return ` (no version of ${name} satisfies ${rangeText}${info.kind === 'virtual' ? ' and no provider matches' : ''}; ${name} has ${versions.join(', ')}${leftOut})`;
   }
 
   private describeTerms(terms: readonly Term[]): string {
@@ -253,20 +269,32 @@ function hintFor(model: Model, failure: Incompatibility): string {
   walk(failure);
   const hints: string[] = [];
   const missing = new Set<string>();
+  const leftOut = new Map<ExclusionKind, Set<string>>();
   for (const fact of facts) {
+    if (fact.cause.kind === 'keep') {
+      for (const exclusion of model.policy.excluded(fact.cause.package)) leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(fact.cause.package));
+    }
     if (fact.cause.kind !== 'request' && fact.cause.kind !== 'dependency') continue;
     for (const term of fact.terms) {
       const info = model.info(term.name);
       if (term.name === ROOT || !equalBits(term.bits, info.full) || info.kind === 'root') continue;
+      const excluded = model.policy.excluded(info.display);
+      for (const exclusion of excluded) leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(info.display));
       const real = model.names.find((other) => other.kind === 'package' && other.display === info.display);
-      if (real === undefined || real.candidates.length === 0) missing.add(info.display);
+      if ((real === undefined || real.candidates.length === 0) && excluded.length === 0) missing.add(info.display);
     }
   }
+  const names = (kind: ExclusionKind): string => [...(leftOut.get(kind) ?? [])].sort().join(', ');
+  if (leftOut.has('deny') || leftOut.has('allow')) hints.push(`allow binaries of ${names('deny') || names('allow')} (config binaryDeny / binaryAllow), or let Kiln build ${(names('deny') || names('allow')).includes(',') ? 'them' : 'it'} (build policy missing)`);
+  if (leftOut.has('policy')) hints.push(`change the build policy of ${names('policy')} (never: binaries only; always: recipes only; missing: build what has no binary)`);
+  if (leftOut.has('options')) hints.push(`ask for the options the binaries of ${names('options')} have, allow building from a recipe, or turn respect-options off`);
+  if (leftOut.has('cpu') || leftOut.has('libc')) hints.push(`the binaries of ${[names('cpu'), names('libc')].filter((n) => n !== '').join(', ')} do not run on this host: publish binaries built for it, or build from the recipe`);
+  if (leftOut.has('license')) hints.push(`accept the license of ${names('license')} (config acceptLicenses) if you may`);
   if (missing.size > 0) hints.push(`no package is named ${[...missing].sort().join(', ')}: check the spelling, or add a repository that has ${missing.size === 1 ? 'it' : 'them'}`);
   const removed = facts.flatMap((fact) => (fact.cause.kind === 'remove' ? [fact.cause.package] : [])).sort();
   if (removed.length > 0) hints.push(`other packages still need ${removed.join(', ')}: remove them too (add them to request.remove), or keep ${removed.length === 1 ? 'it' : 'them'}`);
   const kept = facts.flatMap((fact) => (fact.cause.kind === 'keep' ? [fact.cause.package] : [])).sort();
-  if (kept.length > 0) hints.push(`installed packages stay installed unless you ask to remove them: add ${kept.join(', ')} to request.remove if ${kept.length === 1 ? 'it' : 'they'} may go`);
+  if (kept.length > 0) hints.push(`installed packages stay installed unless you ask to remove them: remove ${kept.join(', ')} (request.remove) if ${kept.length === 1 ? 'it' : 'they'} may go`);
   if (hints.length === 0) hints.push('relax a version range you asked for, or ask for fewer packages at once');
   return hints.join('; ');
 }

@@ -1,7 +1,8 @@
 /**
  * The vocabulary of planning, used without synonyms everywhere else:
  *
- * - **Request**: what a person asked for — a package name and a version range.
+ * - **Request**: what a person asked for — a package name, a version range
+ *   and option settings.
  * - **Candidate**: one package file a remote offers (its index entry, the
  *   remote's name and priority, and where to fetch it).
  * - **Installed**: a package recorded in the prefix's database.
@@ -9,17 +10,19 @@
  *   to what is wanted. Computing a plan changes nothing; `install/` carries
  *   it out.
  *
- * A `Resolver` turns the inputs into a plan. `simpleResolver` (newest version
- * that satisfies every range, highest-priority remote first) implements it
- * until the full resolver replaces it behind the same interface.
+ * A `Resolver` turns the inputs into a plan; `pubgrubResolver` is the one
+ * the client uses (it builds the solver's problem, see problem.ts).
  */
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
+import type { SolverConfig } from './problem.js';
 
 export interface Request {
   name: string;
   /** Canonical version range; '' for any version. */
   range: string;
+  /** Option settings asked for with the name (`nginx[+uwsgi,-ssl]`). */
+  options?: Record<string, boolean>;
 }
 
 export interface Candidate {
@@ -65,6 +68,10 @@ export interface ResolveInput {
   cascade: boolean;
   /** Reinstall requested packages even when the installed one already satisfies the request. */
   reinstall?: boolean;
+  /** Also remove packages pulled in as dependencies that nothing requested needs any more. */
+  autoremove?: boolean;
+  /** The prefix's solver settings (options, respect-options, allow/deny lists, licenses, protected). */
+  settings?: Partial<Pick<SolverConfig, 'options' | 'packageOptions' | 'respectOptions' | 'binaryAllow' | 'binaryDeny' | 'acceptLicenses' | 'protected'>>;
 }
 
 export interface Resolver {

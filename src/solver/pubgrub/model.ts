@@ -13,9 +13,15 @@
  *   provide matches; each depends on exactly what it stands for. Keeping one
  *   such name per requirement (not per N) lets two requirements on N be met
  *   by two different providers.
+ *
+ * Candidates come from the policy (policy.ts), most preferred first, when a
+ * name is first met: names reachable from the request are the only ones
+ * looked at. Several candidates may share a version (binaries from two
+ * remotes, a recipe); a range selects all of them.
  */
-import { compareVersions, formatVersion, isAnyRange, satisfies, type Version } from '../../version/index.js';
+import { formatVersion, isAnyRange, satisfies } from '../../version/index.js';
 import type { ProblemPackage, Provide, Requirement, SolverProblem } from '../problem.js';
+import { Policy, type SolverCandidate } from '../policy.js';
 import { bitsKey, emptyBits, fullBits, hasBit, not, singleBit, withBit, type Bits } from './bits.js';
 import type { Cause, Incompatibility, Term } from './incompatibility.js';
 
@@ -24,6 +30,8 @@ export interface CandidateInfo {
   readonly label: string;
   /** The package, for `package` names. */
   readonly pkg: ProblemPackage | undefined;
+  /** How it would be put in place, for `package` names. */
+  readonly candidate: SolverCandidate | undefined;
   /** What a `virtual` candidate stands for. */
   readonly target: { readonly name: number; readonly candidate: number } | undefined;
 }
@@ -54,47 +62,48 @@ export class Model {
   private readonly rangeCache = new Map<string, Bits>();
   /** Per name: a candidate set's key → the first range text that produced it, to word derived terms. */
   private readonly rangeNames: Map<string, string>[] = [];
-  private readonly providers = new Map<string, { pkg: ProblemPackage; provide: Provide }[]>();
+  private readonly providers = new Map<string, { candidate: SolverCandidate; provide: Provide }[]>();
   private nextId = 0;
 
-  constructor(readonly problem: SolverProblem) {
-    this.addName('\u0000root', 'root', 'root', '', [{ label: 'root', pkg: undefined, target: undefined }]);
-    const byName = new Map<string, ProblemPackage[]>();
-    for (const pkg of problem.packages) {
-      const list = byName.get(pkg.name) ?? [];
-      list.push(pkg);
-      byName.set(pkg.name, list);
-      for (const provide of pkg.provides) {
-        const providers = this.providers.get(provide.name) ?? [];
-        providers.push({ pkg, provide });
-        this.providers.set(provide.name, providers);
+  readonly policy: Policy;
+
+  constructor(readonly problem: SolverProblem, policy?: Policy) {
+    this.policy = policy ?? new Policy(problem);
+    this.addName('\u0000root', 'root', 'root', '', [{ label: 'root', pkg: undefined, candidate: undefined, target: undefined }]);
+    for (const entry of problem.installed) this.packageName(entry.name);
+  }
+
+  private providersOf(name: string): { candidate: SolverCandidate; provide: Provide }[] | undefined {
+    let found = this.providers.get(name);
+    if (found === undefined) {
+      found = [];
+      for (const candidate of this.policy.providers(name)) {
+        for (const provide of candidate.pkg.provides) if (provide.name === name) found.push({ candidate, provide });
       }
+      this.providers.set(name, found);
     }
-    // Names in a fixed order (sorted) so that the answer never depends on input order beyond the data itself.
-    for (const name of [...byName.keys()].sort()) {
-      const versions = (byName.get(name) ?? []).slice().sort((a, b) => compareDesc(a.version, b.version));
-      this.addName(name, 'package', name, '', versions.map((pkg) => ({ label: formatVersion(pkg.version), pkg, target: undefined })));
-    }
-    for (const entry of problem.installed) {
-      const info = this.names[this.packageName(entry.name)];
-      if (info === undefined) throw new Error('Assertion failed: installed name has no entry');
-      info.installed = info.candidates.findIndex((c) => c.pkg !== undefined && compareDesc(c.pkg.version, entry.version) === 0);
-    }
+    return found.length === 0 ? undefined : found;
   }
 
   private addName(key: string, kind: NameInfo['kind'], display: string, requirement: string, candidates: CandidateInfo[]): number {
     const slots = candidates.length + 1;
     const full = fullBits(slots);
     const index = this.names.length;
-    this.names.push({ index, kind, display, requirement, candidates, slots, full, present: not(singleBit(slots, slots - 1), full), installed: -1 });
+    // The policy puts the installed candidate first unless it is to be upgraded; then nothing is kept on purpose.
+    const installed = kind === 'package' && candidates[0]?.candidate?.kind === 'installed' ? 0 : -1;
+    this.names.push({ index, kind, display, requirement, candidates, slots, full, present: not(singleBit(slots, slots - 1), full), installed });
     this.rangeNames.push(new Map());
     this.byKey.set(key, index);
     return index;
   }
 
-  /** The index of a package name, made (with no candidates) when only mentioned. */
+  /** The index of a package name, made with its candidates from the policy when first met. */
   packageName(name: string): number {
-    return this.byKey.get(name) ?? this.addName(name, 'package', name, '', []);
+    const known = this.byKey.get(name);
+    if (known !== undefined) return known;
+    const candidates = this.policy.candidates(name);
+    const plain = candidates.every((c) => c.kind !== 'build' && (c.pkg.remote ?? '') === '') && new Set(candidates.map((c) => formatVersion(c.pkg.version))).size === candidates.length;
+    return this.addName(name, 'package', name, '', candidates.map((candidate) => ({ label: plain ? formatVersion(candidate.pkg.version) : candidateLabel(candidate), pkg: candidate.pkg, candidate, target: undefined })));
   }
 
   newIncompatibility(terms: Term[], cause: Cause): Incompatibility {
@@ -135,7 +144,7 @@ export class Model {
    */
   requirementTerm(requirement: Requirement): Term {
     const real = this.packageName(requirement.name);
-    const providers = this.providers.get(requirement.name);
+    const providers = this.providersOf(requirement.name);
     if (providers === undefined) return { name: real, bits: this.rangeBits(real, requirement) };
     const key = `\u0000virtual ${requirement.text}`;
     let name = this.byKey.get(key);
@@ -144,15 +153,15 @@ export class Model {
       const realBits = this.rangeBits(real, requirement);
       const candidates: CandidateInfo[] = [];
       realInfo.candidates.forEach((candidate, i) => {
-        if ((realBits[i >>> 5] ?? 0) & (1 << (i & 31))) candidates.push({ label: `${requirement.name} ${candidate.label}`, pkg: undefined, target: { name: real, candidate: i } });
+        if ((realBits[i >>> 5] ?? 0) & (1 << (i & 31))) candidates.push({ label: `${requirement.name} ${candidate.label}`, pkg: undefined, candidate: undefined, target: { name: real, candidate: i } });
       });
       const matching = providers
         .filter(({ provide }) => (provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)))
-        .sort((a, b) => (a.pkg.name < b.pkg.name ? -1 : a.pkg.name > b.pkg.name ? 1 : compareDesc(a.pkg.version, b.pkg.version)));
-      for (const { pkg, provide } of matching) {
+      for (const { candidate: provider, provide } of matching) {
+        const pkg = provider.pkg;
         const providerName = this.packageName(pkg.name);
-        const candidate = this.info(providerName).candidates.findIndex((c) => c.pkg === pkg);
-        candidates.push({ label: `${pkg.name} ${formatVersion(pkg.version)} (provides ${provide.text})`, pkg: undefined, target: { name: providerName, candidate } });
+        const candidate = this.info(providerName).candidates.findIndex((c) => c.candidate === provider);
+        candidates.push({ label: `${pkg.name} ${formatVersion(pkg.version)} (provides ${provide.text})`, pkg: undefined, candidate: undefined, target: { name: providerName, candidate } });
       }
       name = this.addName(key, 'virtual', requirement.name, requirement.text, candidates);
     }
@@ -172,9 +181,9 @@ export class Model {
       return out;
     }
     const pkg = found.pkg;
-    if (pkg === undefined) return out;
+    if (pkg === undefined || found.candidate === undefined) return out;
     const version = formatVersion(pkg.version);
-    for (const requirement of pkg.depends) {
+    for (const requirement of found.candidate.depends) {
       const term = this.requirementTerm(requirement);
       const target = this.info(term.name);
       const needed = not(term.bits, target.full);
@@ -193,12 +202,13 @@ export class Model {
       if (bits.some((w) => w !== 0)) {
         out.push(this.newIncompatibility([self, { name: other, bits }], { kind: 'conflict', package: pkg.name, version, text: requirement.text, via: undefined }));
       }
-      for (const { pkg: provider, provide } of this.providers.get(requirement.name) ?? []) {
+      for (const { candidate: providerCandidate, provide } of this.providersOf(requirement.name) ?? []) {
+        const provider = providerCandidate.pkg;
         if (provider.name === pkg.name) continue;
         if (provide.version === undefined ? !isAnyRange(requirement.range) : !satisfies(provide.version, requirement.range)) continue;
         const providerName = this.packageName(provider.name);
         const providerInfo = this.info(providerName);
-        const index = providerInfo.candidates.findIndex((c) => c.pkg === provider);
+        const index = providerInfo.candidates.findIndex((c) => c.candidate === providerCandidate);
         out.push(this.newIncompatibility([self, { name: providerName, bits: singleBit(providerInfo.slots, index) }], {
           kind: 'conflict', package: pkg.name, version, text: requirement.text, via: `${provider.name} ${formatVersion(provider.version)}`,
         }));
@@ -214,7 +224,9 @@ export class Model {
     const out: Incompatibility[] = [this.newIncompatibility([{ name: ROOT, bits: singleBit(root.slots, 1) }], { kind: 'root' })];
     for (const requirement of this.problem.request.install) {
       const term = this.requirementTerm(requirement);
-      out.push(this.newIncompatibility([rootPresent, { name: term.name, bits: not(term.bits, this.info(term.name).full) }], { kind: 'request', text: requirement.text }));
+      const options = Object.keys(requirement.options).sort().map((key) => (requirement.options[key] ? '+' : '-') + key).join(',');
+      const text = options === '' ? requirement.text : `${requirement.name}[${options}]${requirement.text.slice(requirement.name.length)}`;
+      out.push(this.newIncompatibility([rootPresent, { name: term.name, bits: not(term.bits, this.info(term.name).full) }], { kind: 'request', text }));
     }
     const removing = new Set(this.problem.request.remove);
     for (const entry of this.problem.installed) {
@@ -231,7 +243,12 @@ export class Model {
   }
 }
 
-/** Newest first. */
-function compareDesc(a: Version, b: Version): number {
-  return compareVersions(b, a);
+/** `1.22.1 from main (x86-64-v2)`, `1.22.1 built from source`, `1.0 (installed)`. */
+function candidateLabel(candidate: SolverCandidate): string {
+  const pkg = candidate.pkg;
+  const version = formatVersion(pkg.version);
+  if (candidate.kind === 'installed') return `${version} (installed)`;
+  if (candidate.kind === 'build') return `${version} built from source`;
+  const where = (pkg.remote ?? '') === '' ? '' : ` from ${pkg.remote}`;
+  return `${version}${where}${pkg.cpu === undefined ? '' : ` (${pkg.cpu})`}`;
 }

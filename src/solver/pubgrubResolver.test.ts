@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { InstalledPackage } from '../db/types.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import type { Sha256 } from '../util/hash.js';
-import { orderByDependencies, parseRequest, simpleResolver } from './simpleResolver.js';
+import { parseRequest } from './parseRequest.js';
+import { pubgrubResolver } from './pubgrubResolver.js';
 import type { Candidate, HostTarget, ResolveInput } from './types.js';
 
 const host: HostTarget = { arch: 'x86_64', libc: 'glibc', libcVersion: '2.36', cpuLevels: ['x86-64', 'x86-64-v2'] };
@@ -25,7 +26,7 @@ function installed(spec: string, depends: string[] = []): InstalledPackage {
 }
 
 function resolve(input: Partial<ResolveInput>): string[] {
-  const plan = simpleResolver.resolve({ installed: [], available: [], host, install: [], upgrade: [], remove: [], cascade: false, ...input });
+  const plan = pubgrubResolver.resolve({ installed: [], available: [], host, install: [], upgrade: [], remove: [], cascade: false, ...input });
   return plan.actions.map((a) => `${a.kind} ${a.name}${a.kind === 'remove' ? '' : `@${a.candidate.entry.version}(${a.candidate.remote})`}`);
 }
 
@@ -42,7 +43,7 @@ test('a higher-priority remote wins over a newer version elsewhere', () => {
 test('variants the host cannot run are skipped, and the reason is given when none is left', () => {
   const v3 = candidate('lib@2.0', [], 'main', 0, { target: { ...target, cpu: 'x86-64-v3' } });
   assert.deepEqual(resolve({ available: [v3, candidate('lib@1.0')], install: [{ name: 'lib', range: '' }] }), ['install lib@1.0(main)']);
-  assert.throws(() => resolve({ available: [v3], install: [{ name: 'lib', range: '' }] }), /no variant runs on this host \(it is built for CPU level x86-64-v3/);
+  assert.throws(() => resolve({ available: [v3], install: [{ name: 'lib', range: '' }] }), /left out: lib 2\.0 \(x86-64-v3\) from main is built for x86-64-v3, and this host runs x86-64, x86-64-v2/);
 });
 
 test('installed packages that satisfy a request are kept; installed ranges constrain upgrades', () => {
@@ -54,7 +55,7 @@ test('installed packages that satisfy a request are kept; installed ranges const
 
 test('an impossible range is explained with who asks for what', () => {
   const available = [candidate('app@1.0', ['lib>=2']), candidate('lib@1.0')];
-  assert.throws(() => resolve({ available, install: [{ name: 'app', range: '' }] }), /a version of lib that satisfies every range: app-1\.0 needs >=2; available: 1\.0 \(main\)/);
+  assert.throws(() => resolve({ available, install: [{ name: 'app', range: '' }] }), /app 1\.0 depends on lib >=2 \(no version of lib satisfies >=2; lib has 1\.0 from main/);
 });
 
 test('removal is refused while needed, cascades on request, consumers first', () => {
@@ -63,13 +64,26 @@ test('removal is refused while needed, cascades on request, consumers first', ()
   assert.deepEqual(resolve({ installed: pkgs, remove: ['lib'], cascade: true }), ['remove top', 'remove mid', 'remove lib']);
 });
 
-test('dependency cycles still give a stable order', () => {
-  const order = orderByDependencies(['a', 'b', 'c'], (name) => ({ a: ['b'], b: ['a'], c: ['a'] })[name] ?? []);
-  assert.deepEqual(order, ['b', 'a', 'c']);
+test('a named upgrade replaces the library its new version needs, library first', () => {
+  const available = [candidate('lib@1.0'), candidate('lib@2.0'), candidate('app@1.0', ['lib<2']), candidate('app@2.0', ['lib>=2'])];
+  const pkgs = [installed('app@1.0', ['lib<2']), installed('lib@1.0')];
+  assert.deepEqual(resolve({ available, installed: pkgs, upgrade: ['app'] }), ['upgrade lib@2.0(main)', 'upgrade app@2.0(main)']);
+  assert.deepEqual(resolve({ available, installed: pkgs.slice().reverse(), upgrade: ['app'] }), ['upgrade lib@2.0(main)', 'upgrade app@2.0(main)']);
 });
 
-test('requests: NAME and NAME followed by a range', () => {
+test('options: a request picks the variant that has them; the prefix settings deny binaries', () => {
+  const plain = candidate('web@1.0', [], 'main', 0, { options: { uwsgi: false }, variant: 'aaaaaaaaaaaa' });
+  const uwsgi = candidate('web@1.0', ['libuwsgi'], 'main', 0, { options: { uwsgi: true }, variant: 'bbbbbbbbbbbb' });
+  const available = [plain, uwsgi, candidate('libuwsgi@1.0')];
+  assert.deepEqual(resolve({ available, install: [parseRequest('web[+uwsgi]')] }), ['install libuwsgi@1.0(main)', 'install web@1.0(main)']);
+  assert.deepEqual(resolve({ available, install: [parseRequest('web[-uwsgi]')] }), ['install web@1.0(main)']);
+  assert.throws(() => resolve({ available, install: [parseRequest('web[+uwsgi]')], settings: { binaryDeny: ['libu*'] } }), /binaries of libuwsgi are denied \(binary deny list: libu\*\)/);
+});
+
+test('requests: NAME, NAME followed by a range, NAME[OPTIONS]', () => {
   assert.deepEqual(parseRequest('zlib'), { name: 'zlib', range: '' });
   assert.deepEqual(parseRequest('openssl>=3 <4'), { name: 'openssl', range: '>=3 <4' });
+  assert.deepEqual(parseRequest('nginx[+uwsgi,-ssl] >=1.22'), { name: 'nginx', range: '>=1.22', options: { uwsgi: true, ssl: false } });
   assert.throws(() => parseRequest('>=1'), /cannot read package request/);
+  assert.throws(() => parseRequest('nginx[+Bad]'), /"\+Bad" is not an option setting/);
 });

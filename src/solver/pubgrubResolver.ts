@@ -1,0 +1,149 @@
+/**
+ * The client's resolver: turns what a prefix knows (installed packages,
+ * candidates of every synced remote, the host, the prefix's settings) into
+ * the solver's problem (problem.ts), solves it, and maps the steps back to
+ * plan actions on candidates. Pure.
+ *
+ * Recipes are not offered here yet: `kiln install` takes binaries only, so a
+ * name with no usable binary is explained, not built.
+ */
+import type { InstalledPackage, InstallReason } from '../db/types.js';
+import { KilnError } from '../errors/index.js';
+import { fullVersion } from '../format/metadata.js';
+import { parseRange, parseVersion, formatRange } from '../version/index.js';
+import type { InstallRequest, ProblemPackage, Requirement, SolverProblem } from './problem.js';
+import { DEFAULT_CONFIG } from './problem.js';
+import { solveDetailed } from './pubgrub.js';
+import type { Candidate, Plan, PlanAction, ResolveInput, Resolver } from './types.js';
+
+/** Where an installed package is listed among the remotes when it is not offered by one. */
+const INSTALLED_REMOTE = '@installed';
+
+function requirement(name: string, range: string): Requirement {
+  const parsed = parseRange(range);
+  const canonical = formatRange(parsed);
+  return { name, range: parsed, text: canonical === '' ? name : `${name} ${canonical}` };
+}
+
+export const pubgrubResolver: Resolver = {
+  resolve(input: ResolveInput): Plan {
+    const installed = new Map(input.installed.map((pkg) => [pkg.name, pkg]));
+    const packages: ProblemPackage[] = [];
+    const candidateOf = new Map<number, Candidate>();
+    const remotes = new Map<string, number>();
+    const offered = new Set<string>();
+    for (const candidate of input.available) {
+      const entry = candidate.entry;
+      // Another architecture or C library is never a candidate; CPU level and glibc are the policy's.
+      if (entry.target.arch !== input.host.arch || entry.target.libc !== input.host.libc) continue;
+      offered.add(entry.name);
+      remotes.set(candidate.remote, Math.max(remotes.get(candidate.remote) ?? -Infinity, candidate.priority));
+      candidateOf.set(packages.length, candidate);
+      packages.push({
+        index: packages.length,
+        name: entry.name,
+        version: parseVersion(fullVersion(entry)),
+        depends: entry.depends.map((dep) => requirement(dep.name, dep.range)),
+        conflicts: [],
+        provides: [],
+        options: { ...entry.options },
+        remote: candidate.remote,
+        recipe: undefined,
+        cost: 1,
+        cpu: entry.target.cpu,
+        libc: input.host.libc === 'glibc' ? parseVersion(entry.target.libcVersion) : undefined,
+        license: entry.license,
+        role: undefined,
+      });
+    }
+    const known = (name: string): boolean => offered.has(name) || installed.has(name);
+    for (const request of input.install) {
+      if (!known(request.name)) {
+        const elsewhere = input.available.some((candidate) => candidate.entry.name === request.name);
+        throw new KilnError('E_NO_CANDIDATE', elsewhere
+          ? `cannot install ${request.name}: no variant runs on this host (it is built for ${input.available.find((c) => c.entry.name === request.name)?.entry.target.arch ?? '?'} with another C library or architecture; this host is ${input.host.arch} ${input.host.libc})`
+          : `cannot find package ${request.name} in any remote`, { hint: 'check the name with "kiln search", or run "kiln sync"' });
+      }
+    }
+    for (const name of input.remove) {
+      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot remove ${name}: it is not installed`, { hint: 'see "kiln list --installed"' });
+    }
+    const upgrade = input.upgrade === 'all' ? 'all' : [...input.upgrade];
+    for (const name of upgrade === 'all' ? [] : upgrade) {
+      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, { hint: `install it with "kiln install ${name}"` });
+    }
+    if (!input.cascade && input.remove.length > 0) {
+      const removing = new Set(input.remove);
+      for (const name of input.remove) {
+        const needing = input.installed.filter((pkg) => !removing.has(pkg.name) && pkg.metadata.depends.some((dep) => dep.name === name)).map((pkg) => pkg.name);
+        if (needing.length > 0) {
+          throw new KilnError('E_REMOVE_NEEDED', `cannot remove ${name}: ${needing.join(', ')} ${needing.length === 1 ? 'needs' : 'need'} it`, { hint: 'remove those too, or pass --cascade to remove everything that needs it' });
+        }
+      }
+    }
+
+    // Installed packages are packages of the problem too; the one a remote still offers is matched to it.
+    const installedEntries: SolverProblem['installed'] = [];
+    for (const pkg of input.installed) {
+      const version = parseVersion(fullVersion(pkg));
+      let match = packages.find((p) => p.name === pkg.name && candidateOf.get(p.index)?.entry.variant === pkg.variant && candidateOf.get(p.index)?.remote === pkg.remote && fullVersion(candidateOf.get(p.index)?.entry ?? { version: '', revision: 0 }) === fullVersion(pkg));
+      if (match === undefined) {
+        remotes.set(INSTALLED_REMOTE, -1_000_000);
+        match = {
+          index: packages.length, name: pkg.name, version, depends: pkg.metadata.depends.map((dep) => requirement(dep.name, dep.range)), conflicts: [], provides: [],
+          options: { ...pkg.metadata.options }, remote: INSTALLED_REMOTE, recipe: undefined, cost: 1, cpu: undefined, libc: undefined, license: undefined, role: undefined,
+        };
+        packages.push(match);
+      }
+      installedEntries.push({ name: pkg.name, version, pkg: match, reason: pkg.reason, protected: false });
+    }
+
+    const settings = input.settings ?? {};
+    const requests: InstallRequest[] = input.install.map((request) => ({ ...requirement(request.name, request.range), options: { ...(request.options ?? {}) } }));
+    const problem: SolverProblem = {
+      packages,
+      installed: installedEntries,
+      remotes: [...remotes].map(([name, priority]) => ({ name, priority })),
+      config: {
+        ...DEFAULT_CONFIG,
+        ...settings,
+        cpuLevels: input.host.cpuLevels,
+        glibc: input.host.libc === 'glibc' ? parseVersion(input.host.libcVersion) : undefined,
+        buildPolicy: 'never',
+        packageBuildPolicy: [],
+        protected: settings.protected ?? [],
+        binaryDeny: settings.binaryDeny ?? [],
+        packageOptions: settings.packageOptions ?? [],
+        options: settings.options ?? {},
+      },
+      request: { install: requests, remove: [...input.remove], upgrade, cascade: input.cascade, autoremove: input.autoremove === true, reinstall: input.reinstall === true ? input.install.map((r) => r.name) : [] },
+    };
+    const result = solveDetailed(problem);
+    if (!result.solved) {
+      throw new KilnError('E_NO_CANDIDATE', `cannot plan the change: no set of package versions satisfies it\n${result.explanation.join('\n')}`, { hint: result.hint });
+    }
+
+    const requested = new Set(input.install.map((request) => request.name));
+    const actions: PlanAction[] = [];
+    const reasonChanges: Plan['reasonChanges'] = [];
+    for (const step of result.steps) {
+      const current = installed.get(step.name);
+      if (step.action === 'keep') {
+        if (current !== undefined && requested.has(step.name) && current.reason !== 'requested') reasonChanges.push({ name: step.name, reason: 'requested' });
+        continue;
+      }
+      if (step.action === 'remove') {
+        actions.push({ kind: 'remove', name: step.name, installed: current as InstalledPackage });
+        continue;
+      }
+      const chosen = result.chosen.get(step.name);
+      const candidate = chosen === undefined ? undefined : candidateOf.get(chosen.pkg.index);
+      if (candidate === undefined) throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
+      const reason: InstallReason = requested.has(step.name) ? 'requested' : (current?.reason ?? 'dependency');
+      if (current === undefined || step.action === 'install') actions.push({ kind: 'install', name: step.name, candidate, reason });
+      else if (step.action === 'reinstall' && input.reinstall !== true && candidate.entry.variant === current.variant && candidate.remote === current.remote) continue;
+      else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason });
+    }
+    return { actions, reasonChanges };
+  },
+};
