@@ -51,8 +51,8 @@ function stepPackage(problem: SolverProblem, step: Extract<PlanStep, { from: str
   return undefined;
 }
 
-/** Every rule the plan breaks, in words; empty when the plan is a valid solution. */
-export function verifyPlan(problem: SolverProblem, plan: PlanToCheck): string[] {
+/** Every rule the plan breaks, in words; empty when the plan is a valid solution. `order: false` skips the checks of the steps' order and policy. */
+export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { order?: boolean } = {}): string[] {
   const problems: string[] = [];
   const byName = new Map<string, ProblemPackage[]>();
   for (const pkg of problem.packages) byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
@@ -157,7 +157,7 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck): string[] 
     if (!implicit) problems.push(`installed ${entry.name} was removed, but no request asked for that`);
     else if (protectedNames.has(entry.name)) problems.push(`protected ${entry.name} was removed implicitly`);
   }
-  if (plan.steps !== undefined) problems.push(...checkSteps(problem, plan, placements, present, dependsOf, meetsBy(present)));
+  if (plan.steps !== undefined && check.order !== false) problems.push(...checkSteps(problem, plan, placements, present, dependsOf, meetsBy(present)));
   return problems;
 }
 
