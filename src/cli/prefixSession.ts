@@ -64,6 +64,8 @@ export function renderPlan(plan: PlannedChange): string {
     action.from !== null && action.to !== null ? `${action.from} -> ${action.to}` : (action.to ?? action.from ?? ''),
     action.remote === null ? '' : `(${action.remote})`,
     action.download > 0 ? bytes(action.download) : action.kind === 'remove' ? '' : 'cached',
+    // The first clause of the resolver's reason: who needs it ("you asked for it", "nginx needs it").
+    action.why === null ? '' : (action.why.split('; ')[0] ?? ''),
   ]);
   const counts = new Map<string, number>();
   for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);

@@ -85,6 +85,8 @@ export interface PlannedAction {
   download: number;
   installedSize: number;
   reason: string | null;
+  /** The resolver's reason in words, when it gave one. */
+  why: string | null;
 }
 
 export interface PlannedChange {
@@ -519,7 +521,7 @@ export class Prefix {
     const actions = plan.actions.map((action): PlannedAction => {
       if (action.kind === 'remove') {
         sizeChange -= action.installed.installedSize;
-        return { kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0, installedSize: action.installed.installedSize, reason: null };
+        return { kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0, installedSize: action.installed.installedSize, reason: null, why: action.why ?? null };
       }
       const { entry } = action.candidate;
       const cached = lstatSync(this.cachePath(action.candidate), { throwIfNoEntry: false });
@@ -528,7 +530,7 @@ export class Prefix {
       sizeChange += entry.installedSize - (action.kind === 'install' ? 0 : action.installed.installedSize);
       return {
         kind: action.kind, name: action.name, from: action.kind === 'install' ? null : fullVersion(action.installed), to: fullVersion(entry), variant: entry.variant,
-        remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason,
+        remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason, why: action.why ?? null,
       };
     });
     return { actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };

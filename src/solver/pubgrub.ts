@@ -179,13 +179,14 @@ function planSteps(
     const version = formatVersion(candidate.pkg.version);
     const order = before === undefined ? 0 : compareVersions(candidate.pkg.version, before.version);
     const action = before === undefined ? 'install' : order > 0 ? 'upgrade' : order < 0 ? 'downgrade' : 'reinstall';
+    const upgrading = problem.request.upgrade === 'all' || problem.request.upgrade.includes(name) || problem.request.reinstall.includes(name);
     const why = requestedNames.has(name)
       ? 'you asked for it'
-      : (consumersOf.get(name) ?? []).length > 0
-        ? `${(consumersOf.get(name) ?? []).slice().sort()[0]} needs it`
-        : before !== undefined
-          ? 'installed'
-          : 'needed';
+      : upgrading && before !== undefined
+        ? `you asked to ${action === 'reinstall' ? 'reinstall' : 'upgrade'} it`
+        : (consumersOf.get(name) ?? []).length > 0
+          ? `${(consumersOf.get(name) ?? []).slice().sort()[0]} needs it`
+          : 'installed';
     const step = { action, name, version, reason: `${why}; ${sourceReason(candidate, policy)}`, ...stepSource(candidate) } as PlanStep;
     if (before !== undefined && action !== 'install') (step as { replaces?: string }).replaces = formatVersion(before.version);
     steps.push(step);

@@ -133,16 +133,16 @@ export const pubgrubResolver: Resolver = {
         continue;
       }
       if (step.action === 'remove') {
-        actions.push({ kind: 'remove', name: step.name, installed: current as InstalledPackage });
+        actions.push({ kind: 'remove', name: step.name, installed: current as InstalledPackage, why: step.reason });
         continue;
       }
       const chosen = result.chosen.get(step.name);
       const candidate = chosen === undefined ? undefined : candidateOf.get(chosen.pkg.index);
       if (candidate === undefined) throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
       const reason: InstallReason = requested.has(step.name) ? 'requested' : (current?.reason ?? 'dependency');
-      if (current === undefined || step.action === 'install') actions.push({ kind: 'install', name: step.name, candidate, reason });
+      if (current === undefined || step.action === 'install') actions.push({ kind: 'install', name: step.name, candidate, reason, why: step.reason });
       else if (step.action === 'reinstall' && input.reinstall !== true && candidate.entry.variant === current.variant && candidate.remote === current.remote) continue;
-      else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason });
+      else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why: step.reason });
     }
     return { actions, reasonChanges };
   },

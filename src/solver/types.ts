@@ -42,10 +42,14 @@ export interface HostTarget {
   cpuLevels: string[];
 }
 
-export type PlanAction =
+export type PlanAction = (
   | { kind: 'install'; name: string; candidate: Candidate; reason: InstallReason }
   | { kind: 'upgrade' | 'downgrade' | 'reinstall'; name: string; candidate: Candidate; installed: InstalledPackage; reason: InstallReason }
-  | { kind: 'remove'; name: string; installed: InstalledPackage };
+  | { kind: 'remove'; name: string; installed: InstalledPackage }
+) & {
+  /** Why, in words ("nginx needs it; binary from remote main for x86-64-v2"). */
+  why?: string;
+};
 
 export interface Plan {
   /** In the order they are carried out: providers before consumers; removals consumers first. */
