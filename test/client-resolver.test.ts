@@ -3,14 +3,18 @@
  * the matching binary variant (respect-options), an option no variant has is
  * explained, `kiln autoremove` removes dependencies nothing needs and leaves
  * protected ones, and `[solver]` settings (binary-deny, respect-options) take
- * effect.
+ * effect; with a ports tree, what no binary offers is built into the
+ * prefix's own repository (the remote `local`) and installed from there.
  */
 import * as assert from 'node:assert/strict';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { kiln, tempDir } from './helpers/kiln.js';
 
 interface Listed { name: string; version: string; variant: string; reason: string }
 
@@ -73,4 +77,55 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   await writeFile(config, `${original}\n[solver]\nrespect-options = false\n`);
   await ok(['install', 'web[+http3]', '-y'], { cwd: dir, env });
   assert.equal((await installed()).get('web')?.version, '1.0');
+});
+
+/** DIR/distfiles/hello-1.0.tar.gz holding hello-1.0/hello.c; returns its sha256. */
+async function helloTarball(distfiles: string): Promise<string> {
+  const src = join(distfiles, 'src', 'hello-1.0');
+  await mkdir(src, { recursive: true });
+  await writeFile(join(src, 'hello.c'), '#include <stdio.h>\nint main(void) {\n#ifdef SHOUT\n  puts("HELLO");\n#else\n  puts("hello");\n#endif\n  return 0;\n}\n');
+  execFileSync('tar', ['-czf', join(distfiles, 'hello-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'hello-1.0']);
+  return createHash('sha256').update(await readFile(join(distfiles, 'hello-1.0.tar.gz'))).digest('hex');
+}
+
+test('kiln install builds what no binary offers from a ports tree, into the prefix\'s own repository, and installs it with the binaries it needs', async (t) => {
+  const dir = await tempDir(t);
+  await publish(dir, await packAll(dir, [{ name: 'greet', version: '1.0', tree: { 'share/greet/words': 'hi\n' } }]));
+  const sha = await helloTarball(join(dir, 'distfiles'));
+  const recipe = join(dir, 'ports', 'test', 'hello');
+  await mkdir(recipe, { recursive: true });
+  await writeFile(join(dir, 'ports', 'ports.toml'), '');
+  await writeFile(join(recipe, 'recipe.toml'), `name = "hello"\nversion = "1.0"\nsummary = "says hello"\nlicense = "MIT"\ndepends = ["greet"]\n\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n\n[options]\nshout = { default = false, description = "shout" }\n`);
+  await writeFile(join(recipe, 'build.sh'), 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\nextra=""\nif [ "$KILN_OPTION_SHOUT" = 1 ]; then extra=-DSHOUT; fi\ngcc $CFLAGS $LDFLAGS $extra -o "$DESTDIR$KILN_PREFIX/bin/hello" hello.c\n');
+  const prefix = join(dir, 'root');
+  const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+  const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
+
+  // Without a ports tree there is nothing to take.
+  await fails(['install', 'hello', '-y'], 'E_NO_CANDIDATE', /cannot find package hello/, { cwd: dir, env });
+  // With one, the plan says what it builds and why, and a dry run changes nothing.
+  const dry = await ok(['install', 'hello[+shout]', ...building, '--dry-run'], { cwd: dir, env });
+  assert.match(dry, /build\s+hello\s+1\.0\s+\(recipe test\/hello \+shout\)\s+you asked for it/, dry);
+  assert.match(dry, /install\s+greet\s+1\.0\s+\(main\)/, dry);
+  assert.equal(existsSync(join(prefix, 'bin')), false);
+  // --build never: the recipe is not built, and the explanation says so.
+  await fails(['install', 'hello', ...building, '--build', 'never', '-y'], 'E_NO_CANDIDATE', /cannot find package hello/, { cwd: dir, env });
+
+  const out = await kiln(['install', 'hello[+shout]', ...building, '-y'], { cwd: dir, env });
+  assert.equal(out.code, 0, out.stdout + out.stderr);
+  assert.match(out.stderr, /building test\/hello 1\.0 \[\+shout\]/);
+  assert.match(out.stdout, /install\s+greet\s+1\.0\s+\(main\)[\s\S]*install\s+hello\s+1\.0\s+\(local\)/, out.stdout);
+  assert.equal(execFileSync(join(prefix, 'bin', 'hello'), { encoding: 'utf8' }), 'HELLO\n');
+  const remotes = JSON.parse(await ok(['remote', 'list', '--json'], { cwd: dir, env })) as { name: string; priority: number }[];
+  assert.deepEqual(remotes.map((r) => [r.name, r.priority]), [['main', 0], ['local', 1000]]);
+
+  // The other variant is built too when asked for; the one built before stays published beside it.
+  await ok(['install', 'hello[-shout]', ...building, '-y'], { cwd: dir, env });
+  assert.equal(execFileSync(join(prefix, 'bin', 'hello'), { encoding: 'utf8' }), 'hello\n');
+  const again = await ok(['install', 'hello[+shout]', ...building, '--dry-run'], { cwd: dir, env });
+  assert.match(again, /reinstall\s+hello\s+1\.0 -> 1\.0\s+\(local\)/, again);
+  assert.doesNotMatch(again, /build\s+hello/, 'the +shout binary built before is taken, not built again');
 });

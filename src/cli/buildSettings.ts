@@ -4,6 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir, defaultWorkDir } from '../build/index.js';
 import { listOption, stringOption } from './args.js';
+import { KilnError } from '../errors/index.js';
+import type { BuildFallback } from '../install/buildMissing.js';
+import type { BuildPolicy } from '../solver/problem.js';
 import type { Invocation, OptionTable } from './command.js';
 
 /** Options shared by `kiln build`, `kiln bulk` and `kiln lint`. */
@@ -33,5 +36,38 @@ export function sourceSettings(invocation: Invocation): { distfiles: string[]; m
     workDir: resolve(stringOption(invocation, 'work') ?? process.env['KILN_WORK'] ?? defaultWorkDir()),
     cacheDir: defaultCacheDir(),
     keep: invocation.values['keep'] === true,
+  };
+}
+
+/** Options of `kiln install` and `kiln upgrade` for building what no binary offers. */
+export const FALLBACK_OPTIONS: OptionTable = {
+  build: { type: 'string' },
+  recipes: { type: 'string' },
+  distfiles: { type: 'string', multiple: true },
+  mirror: { type: 'string', multiple: true },
+  work: { type: 'string' },
+};
+
+/**
+ * Building where no binary will do: on with `--build missing|always`, or when a
+ * ports tree is named (`--recipes`, KILN_RECIPES; then `missing`); off with
+ * `--build never` and by default.
+ */
+export function buildFallback(invocation: Invocation, onEvent: BuildFallback['onEvent']): BuildFallback | undefined {
+  const policy = stringOption(invocation, 'build');
+  if (policy !== undefined && policy !== 'never' && policy !== 'missing' && policy !== 'always') {
+    throw new KilnError('E_USAGE', `cannot use --build ${policy}: it is never, missing or always`, { hint: 'missing: build what has no usable binary; always: build everything asked for; never: binaries only' });
+  }
+  const named = stringOption(invocation, 'recipes') ?? process.env['KILN_RECIPES'];
+  if (policy === 'never' || (policy === undefined && named === undefined)) return undefined;
+  const sources = sourceSettings(invocation);
+  return {
+    recipes: recipesDir(invocation),
+    policy: (policy ?? 'missing') as BuildPolicy,
+    distfiles: sources.distfiles,
+    mirrors: sources.mirrors,
+    workDir: sources.workDir,
+    cacheDir: sources.cacheDir,
+    ...(onEvent === undefined ? {} : { onEvent }),
   };
 }

@@ -69,8 +69,12 @@ export function renderPlan(plan: PlannedChange): string {
   ]);
   const counts = new Map<string, number>();
   for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
-  const summary = [...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
-  const lines = rows.length > 0 ? [table(rows)] : [];
+  const summary = [...(plan.builds.length > 0 ? [['build', plan.builds.length] as const] : []), ...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
+  const buildRows = plan.builds.map((build) => {
+    const options = Object.keys(build.options).sort().map((key) => (build.options[key] ? '+' : '-') + key).join(',');
+    return [`  build`, build.name, build.version, `(recipe ${build.recipe}${options === '' ? '' : ` ${options}`})`, '', build.why];
+  });
+  const lines = rows.length + buildRows.length > 0 ? [table([...buildRows, ...rows])] : [];
   for (const change of plan.reasonChanges) lines.push(`  mark ${change.name} as ${change.reason}`);
   const sign = plan.sizeChange < 0 ? '-' : '+';
   lines.push(`${summary || 'no package changes'}; download ${bytes(plan.downloadBytes)}; installed size ${sign}${bytes(Math.abs(plan.sizeChange))}`);
@@ -103,7 +107,7 @@ export const CHANGE_OPTIONS = {
 
 export function changeOutput(result: ChangeResult, invocation: Invocation): { data: unknown; text: string; notes: string[] } {
   const dryRun = invocation.values['dry-run'] === true;
-  const nothing = result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
+  const nothing = result.plan.builds.length === 0 && result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
   const text = nothing ? 'nothing to do' : `${renderPlan(result.plan)}\n${result.applied ? `done (transaction ${result.transaction})` : dryRun ? 'dry run: nothing was changed' : ''}`.trimEnd();
   return { data: result, text, notes: result.notes.map((note) => `note: ${note}`) };
 }

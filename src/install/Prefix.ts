@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
 import { REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
@@ -29,10 +30,13 @@ import type { Lock } from '../repo/lock.js';
 import type { PublicKey } from '../sign/index.js';
 import { encodePublicKey, parsePublicKey } from '../sign/index.js';
 import { detectHost, pubgrubResolver } from '../solver/index.js';
-import type { Candidate, HostTarget, Plan, PlanAction, Request, Resolver } from '../solver/index.js';
+import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/index.js';
 import { isPlacing } from '../solver/types.js';
+import type { BuildPolicy } from '../solver/problem.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
+import type { BuildFallback } from './buildMissing.js';
+import { ensureLocalRepository, LOCAL_PRIORITY, LOCAL_REMOTE, recipeOffers, runPlannedBuilds } from './buildMissing.js';
 import type { Reporter } from './events.js';
 import type { Checkpoint, Journal } from './journal.js';
 import { executeJournal, finishJournal, removeTransactionDirectory, rollBackJournal, writeJournal } from './journal.js';
@@ -67,6 +71,8 @@ export interface PrefixInitOptions {
 
 export interface ChangeOptions {
   dryRun?: boolean;
+  /** Offer the recipes of a ports tree where no binary will do, and build them (buildMissing.ts). */
+  build?: BuildFallback;
   /** Called with the plan before anything is downloaded or written; return false to stop. */
   confirm?: (plan: PlannedChange) => Promise<boolean> | boolean;
   /** The command line, recorded in the transaction history. */
@@ -90,6 +96,8 @@ export interface PlannedAction {
 }
 
 export interface PlannedChange {
+  /** Recipes built before anything is installed; their packages then come from the remote `local`. */
+  builds: PlannedBuild[];
   actions: PlannedAction[];
   downloadBytes: number;
   /** Change of installed size in bytes. */
@@ -475,7 +483,7 @@ export class Prefix {
   // ---- changes ----
 
   /** Compute a plan without changing anything. */
-  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean; autoremove?: boolean }): Plan {
+  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean; autoremove?: boolean }, build?: { recipes: readonly RecipeOffer[]; policy?: BuildPolicy | undefined }): Plan {
     const placing = (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
     if (placing) this.checkFreshness();
     return this.resolver.resolve({
@@ -489,6 +497,7 @@ export class Prefix {
       reinstall: request.reinstall === true,
       autoremove: request.autoremove === true,
       settings: this.config.solver,
+      ...(build === undefined ? {} : { recipes: build.recipes, buildPolicy: build.policy ?? 'missing' }),
     });
   }
 
@@ -533,7 +542,7 @@ export class Prefix {
         remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason, why: action.why ?? null,
       };
     });
-    return { actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };
+    return { builds: plan.builds, actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };
   }
 
   async install(requests: readonly Request[], options: ChangeOptions & { reinstall?: boolean } = {}): Promise<ChangeResult> {
@@ -555,18 +564,47 @@ export class Prefix {
 
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
     return this.withLock(async () => {
-      const plan = this.plan(request);
-      for (const action of plan.actions) {
-        if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
-      }
-      const described = this.describePlan(plan);
-      const nothing = plan.actions.length === 0 && plan.reasonChanges.length === 0;
+      const offers = options.build === undefined ? undefined : { recipes: await recipeOffers(options.build.recipes), policy: options.build.policy };
+      let plan = this.plan(request, offers);
+      let described = this.describePlan(plan);
+      const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
       if (options.confirm !== undefined && !(await options.confirm(described))) {
         throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, { hint: 'nothing was changed' });
       }
+      if (plan.builds.length > 0 && options.build !== undefined) {
+        // Build into the prefix's own repository, trust it as the remote "local", and plan again: the new binaries are taken like any other.
+        const local = await ensureLocalRepository(this.paths);
+        await this.trustLocalRepository(local);
+        await runPlannedBuilds(plan.builds, options.build, local.dir, this.host());
+        await syncRemotes(this.paths, this.config, this.store, this.now(), [LOCAL_REMOTE]);
+        this.availableCache = undefined;
+        plan = this.plan(request, offers);
+        if (plan.builds.length > 0) {
+          throw new KilnError('E_BUILD', `cannot install into ${this.root}: after building, the plan still wants ${plan.builds.map((b) => `${b.name} ${b.version}`).join(', ')} built`, {
+            hint: `the package built does not match what was asked (see the build log); try "kiln build ${plan.builds[0]?.recipe ?? ''}" to see it`,
+          });
+        }
+        described = this.describePlan(plan);
+      }
+      for (const action of plan.actions) {
+        if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
+      }
       return this.apply(plan, described, options);
     });
+  }
+
+  /** Adds (or refreshes) the remote `local` for the prefix's own repository; the caller holds the lock. */
+  private async trustLocalRepository(local: { dir: string; publicKey: string }): Promise<void> {
+    const config = await readPrefixConfig(this.paths);
+    const key = encodePublicKey(parsePublicKey(local.publicKey, `the key of ${local.dir}`));
+    const remote: RemoteConfig = { name: LOCAL_REMOTE, url: pathToFileURL(local.dir).href, keys: [key], priority: LOCAL_PRIORITY };
+    const at = config.remotes.findIndex((r) => r.name === LOCAL_REMOTE);
+    if (at >= 0 && JSON.stringify(config.remotes[at]) === JSON.stringify(remote)) return;
+    if (at >= 0) config.remotes[at] = remote;
+    else config.remotes.push(remote);
+    await writePrefixConfig(this.paths, config);
+    this.config = config;
   }
 
   private ownerPolicy(): OwnerPolicy {

@@ -4,8 +4,8 @@
  * the solver's problem (problem.ts), solves it, and maps the steps back to
  * plan actions on candidates. Pure.
  *
- * Recipes are not offered here yet: `kiln install` takes binaries only, so a
- * name with no usable binary is explained, not built.
+ * Recipes (when given) are buildable candidates: a step that builds becomes
+ * a `PlannedBuild`, which `install/` carries out before it installs.
  */
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
@@ -53,6 +53,25 @@ export const pubgrubResolver: Resolver = {
         cpu: entry.target.cpu,
         libc: input.host.libc === 'glibc' ? parseVersion(entry.target.libcVersion) : undefined,
         license: entry.license,
+        role: undefined,
+      });
+    }
+    for (const recipe of input.recipes ?? []) {
+      offered.add(recipe.name);
+      packages.push({
+        index: packages.length,
+        name: recipe.name,
+        version: parseVersion(recipe.version),
+        depends: recipe.depends.map((dep) => ({ ...requirement(dep.name, dep.range), when: dep.when === undefined ? undefined : { option: dep.when.option, value: dep.when.enabled } })),
+        conflicts: [],
+        provides: [],
+        options: { ...recipe.options },
+        remote: undefined,
+        recipe: recipe.id,
+        cost: 1,
+        cpu: undefined,
+        libc: undefined,
+        license: recipe.license,
         role: undefined,
       });
     }
@@ -109,7 +128,7 @@ export const pubgrubResolver: Resolver = {
         ...settings,
         cpuLevels: input.host.cpuLevels,
         glibc: input.host.libc === 'glibc' ? parseVersion(input.host.libcVersion) : undefined,
-        buildPolicy: 'never',
+        buildPolicy: input.buildPolicy ?? ((input.recipes ?? []).length > 0 ? 'missing' : 'never'),
         packageBuildPolicy: [],
         protected: settings.protected ?? [],
         binaryDeny: settings.binaryDeny ?? [],
@@ -125,8 +144,13 @@ export const pubgrubResolver: Resolver = {
 
     const requested = new Set(input.install.map((request) => request.name));
     const actions: PlanAction[] = [];
+    const builds: Plan['builds'] = [];
     const reasonChanges: Plan['reasonChanges'] = [];
     for (const step of result.steps) {
+      if ('from' in step && step.from === 'build') {
+        builds.push({ name: step.name, recipe: step.recipe, version: step.version, options: { ...(step.options ?? {}) }, why: step.reason });
+        continue;
+      }
       const current = installed.get(step.name);
       if (step.action === 'keep') {
         if (current !== undefined && requested.has(step.name) && current.reason !== 'requested') reasonChanges.push({ name: step.name, reason: 'requested' });
@@ -144,6 +168,6 @@ export const pubgrubResolver: Resolver = {
       else if (step.action === 'reinstall' && input.reinstall !== true && candidate.entry.variant === current.variant && candidate.remote === current.remote) continue;
       else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why: step.reason });
     }
-    return { actions, reasonChanges };
+    return { builds, actions, reasonChanges };
   },
 };

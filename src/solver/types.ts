@@ -15,7 +15,7 @@
  */
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
-import type { SolverConfig } from './problem.js';
+import type { BuildPolicy, SolverConfig } from './problem.js';
 
 export interface Request {
   name: string;
@@ -51,7 +51,32 @@ export type PlanAction = (
   why?: string;
 };
 
+/** A recipe the client can build: what the resolver needs to know of it. */
+export interface RecipeOffer {
+  /** `CATEGORY/NAME`. */
+  id: string;
+  name: string;
+  /** Version with its revision (`1.22.1-r1`). */
+  version: string;
+  /** Its options and their defaults. */
+  options: Record<string, boolean>;
+  /** Run-time dependencies declared by the recipe (the built package adds those found in its files). */
+  depends: readonly { name: string; range: string; when?: { option: string; enabled: boolean } }[];
+  license: string;
+}
+
+/** A recipe the plan builds before it installs: its package then comes from the prefix's local repository. */
+export interface PlannedBuild {
+  name: string;
+  recipe: string;
+  version: string;
+  options: Record<string, boolean>;
+  why: string;
+}
+
 export interface Plan {
+  /** Recipes to build first, in order (providers first). */
+  builds: PlannedBuild[];
   /** In the order they are carried out: providers before consumers; removals consumers first. */
   actions: PlanAction[];
   /** Installed packages that become `requested` because they were asked for by name. */
@@ -74,6 +99,10 @@ export interface ResolveInput {
   reinstall?: boolean;
   /** Also remove packages pulled in as dependencies that nothing requested needs any more. */
   autoremove?: boolean;
+  /** Recipes that may be built where no binary will do (see `buildPolicy`). */
+  recipes?: readonly RecipeOffer[];
+  /** `never` (default without recipes), `missing` (default with), `always`. */
+  buildPolicy?: BuildPolicy;
   /** The prefix's solver settings (options, respect-options, allow/deny lists, licenses, protected). */
   settings?: Partial<Pick<SolverConfig, 'options' | 'packageOptions' | 'respectOptions' | 'binaryAllow' | 'binaryDeny' | 'acceptLicenses' | 'protected'>>;
 }

@@ -1,15 +1,18 @@
 import type { Command } from '../command.js';
 import { CHANGE_OPTIONS, changeOptions, changeOutput, withPrefix } from '../prefixSession.js';
+import { buildFallback, FALLBACK_OPTIONS } from '../buildSettings.js';
+import { reportBuild } from './build.js';
 
 const command: Command = {
   words: ['upgrade'],
   summary: 'upgrade installed packages to their newest versions',
-  usage: 'kiln upgrade [NAME...] [--dry-run] [-y]\nWithout names, every installed package. Run "kiln sync" first.',
-  options: { ...CHANGE_OPTIONS },
+  usage: 'kiln upgrade [NAME...] [--dry-run] [-y] [--build never|missing|always] [--recipes DIR] [--distfiles DIR]\nWithout names, every installed package. Run "kiln sync" first. Building as for kiln install.',
+  options: { ...CHANGE_OPTIONS, ...FALLBACK_OPTIONS },
   async run(invocation) {
     const names = invocation.positionals.length === 0 ? 'all' : invocation.positionals;
     return withPrefix(invocation, async (prefix) => {
-      const result = await prefix.upgrade(names, changeOptions(invocation, `upgrade ${invocation.positionals.join(' ')}`.trimEnd()));
+      const build = buildFallback(invocation, reportBuild(invocation));
+      const result = await prefix.upgrade(names, { ...changeOptions(invocation, `upgrade ${invocation.positionals.join(' ')}`.trimEnd()), ...(build === undefined ? {} : { build }) });
       return changeOutput(result, invocation);
     });
   },
