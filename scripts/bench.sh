@@ -10,6 +10,8 @@ case "$which" in
   repo) node dist/bench/repoIndex.js "$@" ;;
   # Installs into a fresh filesystem per run: a loop-mounted ext4 image as root.
   install) node dist/bench/installBench.js "$@" ;;
+  # The resolver against Debian's testsolv (libsolv) on the same generated problems.
+  solve) node dist/bench/solveBench.js "$@" ;;
   all)
     if (($# > 0)); then
       echo "bench: options go to one benchmark: npm run bench:NAME -- OPTIONS" >&2
@@ -17,6 +19,7 @@ case "$which" in
     fi
     node dist/bench/repoIndex.js
     node dist/bench/installBench.js
+    node dist/bench/solveBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, solve)" >&2; exit 2 ;;
 esac

@@ -1,10 +1,27 @@
 /**
  * Candidate sets as bitsets over a name's slots: one bit per candidate
  * (index 0 is the newest) and a last bit for "absent". Sets are immutable
- * once made; every operation returns a new one. All sets of one name have
- * the same length, so operations never mix sizes.
+ * once made: never write into one. All sets of one name have the same
+ * length, so operations never mix sizes.
+ *
+ * Most names have few candidates, so their sets fit one 32-bit word. The
+ * operations return a shared set for a one-word result of 16 bits or fewer
+ * (`wordBits`) instead of allocating one: the solver makes millions of them.
  */
 export type Bits = Uint32Array;
+
+/** Shared one-word sets by value, for values below 2^16. */
+const SHARED: (Bits | undefined)[] = [];
+const SHARED_LIMIT = 0x10000;
+
+/** The one-word set with this value (shared when small; callers never write into sets). */
+export function wordBits(word: number): Bits {
+  const value = word >>> 0;
+  if (value >= SHARED_LIMIT) return Uint32Array.of(value);
+  let bits = SHARED[value];
+  if (bits === undefined) SHARED[value] = bits = Uint32Array.of(value);
+  return bits;
+}
 
 export function wordsFor(slots: number): number {
   return (slots + 31) >>> 5;
@@ -23,6 +40,7 @@ export function fullBits(slots: number): Bits {
 }
 
 export function singleBit(slots: number, index: number): Bits {
+  if (slots <= 32) return wordBits(1 << index);
   const bits = emptyBits(slots);
   bits[index >>> 5] = (1 << (index & 31)) >>> 0;
   return bits;
@@ -39,12 +57,14 @@ export function withBit(bits: Bits, index: number): Bits {
 }
 
 export function and(a: Bits, b: Bits): Bits {
+  if (a.length === 1) return wordBits((a[0] as number) & (b[0] as number));
   const out = new Uint32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = (a[i] ?? 0) & (b[i] ?? 0);
   return out;
 }
 
 export function or(a: Bits, b: Bits): Bits {
+  if (a.length === 1) return wordBits((a[0] as number) | (b[0] as number));
   const out = new Uint32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = (a[i] ?? 0) | (b[i] ?? 0);
   return out;
@@ -52,17 +72,20 @@ export function or(a: Bits, b: Bits): Bits {
 
 /** The complement within `full` (the name's full set). */
 export function not(a: Bits, full: Bits): Bits {
+  if (a.length === 1) return wordBits(~(a[0] as number) & (full[0] as number));
   const out = new Uint32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = ~(a[i] ?? 0) & (full[i] ?? 0);
   return out;
 }
 
 export function isSubset(a: Bits, b: Bits): boolean {
+  if (a.length === 1) return ((a[0] as number) & ~(b[0] as number)) === 0;
   for (let i = 0; i < a.length; i++) if (((a[i] ?? 0) & ~(b[i] ?? 0)) !== 0) return false;
   return true;
 }
 
 export function isDisjoint(a: Bits, b: Bits): boolean {
+  if (a.length === 1) return ((a[0] as number) & (b[0] as number)) === 0;
   for (let i = 0; i < a.length; i++) if (((a[i] ?? 0) & (b[i] ?? 0)) !== 0) return false;
   return true;
 }

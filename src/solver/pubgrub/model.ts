@@ -59,7 +59,9 @@ export class Model {
   readonly names: NameInfo[] = [];
   readonly incompatibilities: Incompatibility[] = [];
   private readonly byKey = new Map<string, number>();
-  private readonly rangeCache = new Map<string, Bits>();
+  /** Per name: requirement text → candidate set. */
+  private readonly rangeCache: Map<string, Bits>[] = [];
+  private readonly versionText = new Map<ProblemPackage, string>();
   /** Per name: a candidate set's key → the first range text that produced it, to word derived terms. */
   private readonly rangeNames: Map<string, string>[] = [];
   private readonly providers = new Map<string, { candidate: SolverCandidate; provide: Provide }[]>();
@@ -112,15 +114,16 @@ export class Model {
 
   /** The candidates of a package name whose version satisfies the range. */
   private rangeBits(name: number, requirement: Requirement): Bits {
-    const key = `${name} ${requirement.text}`;
-    const cached = this.rangeCache.get(key);
+    let cache = this.rangeCache[name];
+    if (cache === undefined) this.rangeCache[name] = cache = new Map();
+    const cached = cache.get(requirement.text);
     if (cached !== undefined) return cached;
     const info = this.info(name);
     let bits = emptyBits(info.slots);
     info.candidates.forEach((candidate, i) => {
       if (candidate.pkg !== undefined && satisfies(candidate.pkg.version, requirement.range)) bits = withBit(bits, i);
     });
-    this.rangeCache.set(key, bits);
+    cache.set(requirement.text, bits);
     const names = this.rangeNames[name];
     const bitsName = bitsKey(bits);
     if (names !== undefined && !names.has(bitsName)) names.set(bitsName, requirement.text);
@@ -182,7 +185,8 @@ export class Model {
     }
     const pkg = found.pkg;
     if (pkg === undefined || found.candidate === undefined) return out;
-    const version = formatVersion(pkg.version);
+    let version = this.versionText.get(pkg);
+    if (version === undefined) this.versionText.set(pkg, version = formatVersion(pkg.version));
     for (const requirement of found.candidate.depends) {
       const term = this.requirementTerm(requirement);
       const target = this.info(term.name);

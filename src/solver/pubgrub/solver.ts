@@ -1,13 +1,34 @@
 /**
  * The PubGrub loop (Natalie Weizenbaum's algorithm, over exact finite
  * candidate sets): unit propagation, conflict resolution that learns new
- * incompatibilities and backjumps, and decision making.
+ * incompatibilities and backtracks, and decision making.
  *
  * The partial solution keeps, per name, the intersection of its assignments
- * (`current`), so checking a term is one subset test; incompatibilities are
- * indexed by name, so propagation only looks at those that mention a name
- * that changed. A candidate's own incompatibilities are added when it is
- * first decided, as PubGrub does.
+ * (`current`), so checking a term is one subset test. Incompatibilities are
+ * indexed by name with each term's set as a word, so that when a name
+ * changes, propagation evaluates only those whose term on it has just come
+ * to hold: no other can have become unit or broken.
+ *
+ * Two departures from the textbook loop keep large problems near linear in
+ * the number of names (measured with `npm run bench:solve`):
+ *
+ * - A name's candidates bring their incompatibilities when the name must be
+ *   present, not when a candidate is decided (those it can no longer take
+ *   wait until backtracking allows them again). A dependency that rules a
+ *   candidate out is then a derivation as soon as the name matters, instead
+ *   of a conflict found many decisions later, when going back costs most.
+ * - Chronological backtracking (Nadel and Ryvchin, SAT 2018): a derivation
+ *   takes the highest level among the assignments that force it (not the
+ *   current level), and when conflict resolution would jump back over more
+ *   than `MAX_JUMP` levels, it goes back only below the level of the conflict
+ *   and adds the learned derivation at its own lower level. Unrelated
+ *   decisions made in between stay; a plain backjump would throw them away
+ *   and redo them. The trail is then not sorted by level, but each name's
+ *   own assignments are (a derivation is raised to the level of the name's
+ *   latest assignment if that is higher), so undoing the levels above some
+ *   level removes a tail of each name's assignments and keeps every `after`
+ *   valid. A raised derivation that is undone while what forced it stays is
+ *   evaluated again (`reforce`).
  */
 import { and, countBits, firstBit, hasBit, isDisjoint, isSubset, not, or, singleBit, equalBits, type Bits } from './bits.js';
 import type { Incompatibility, Term } from './incompatibility.js';
@@ -19,11 +40,20 @@ interface Assignment {
   readonly bits: Bits;
   /** The name's candidate set after this assignment. */
   readonly after: Bits;
+  /** `after` as a word, for a name whose sets fit one (0 otherwise). */
+  readonly word: number;
+  /** The decision level it belongs to: it is undone when the solver goes back below it. */
   readonly level: number;
   /** The incompatibility that forced it; `undefined` for a decision. */
   readonly cause: Incompatibility | undefined;
-  /** The previous assignment of the same name, or -1. */
-  readonly previous: number;
+  /** The number of `cause` in the solver's list (-1 for a decision). */
+  readonly causeNumber: number;
+  /** For a derivation, the highest level among what forced it (at most `level`). */
+  readonly forcedAt: number;
+  /** The previous assignment of the same name. */
+  readonly previous: Assignment | undefined;
+  /** Position in assignment order; the trail stays sorted by it. */
+  readonly seq: number;
 }
 
 /** Thrown inside the solver when the root itself is shown impossible. */
@@ -34,14 +64,62 @@ export class SolveFailure {
 /** The chosen candidate per name; -1 where the name is absent. */
 export type Choice = Int32Array;
 
+/**
+ * How many levels a backjump may skip before the solver backtracks
+ * chronologically instead. Small problems (the case files) rarely go back
+ * that far, and there the solver backjumps as PubGrub does.
+ */
+const MAX_JUMP = 30;
+
+/** `evaluate` results besides a derived name. */
+const NONE = -1;
+const CONFLICT = -2;
+
+/** A growable list of 32-bit integers in one typed array. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+}
+
 export class PubGrubSolver {
   private readonly trail: Assignment[] = [];
   private readonly current: Bits[] = [];
-  private readonly last: number[] = [];
+  /** `current` as a word for names whose sets fit one (`narrow`); 0 for the others. */
+  private currentWord = new Int32Array(1024);
+  private narrow = new Uint8Array(1024);
+  private readonly last: (Assignment | undefined)[] = [];
   /** Decided candidate, -1 when not decided, -2 when decided absent. */
   private readonly decided: number[] = [];
-  private readonly index: Incompatibility[][] = [];
+  /** Every incompatibility added, by number. */
+  private readonly incompatibilities: Incompatibility[] = [];
+  /**
+   * The terms of every incompatibility in flat lists, so that evaluating one
+   * reads a few integers: its first term's position, its term count, and
+   * per term the name and the set as a word (0 for a name that is not narrow).
+   */
+  private readonly termStart = new IntList();
+  private readonly termCount = new IntList();
+  private readonly termName = new IntList();
+  private readonly termWord = new IntList();
+  /**
+   * Per name, the incompatibilities with a term on it, as pairs in one flat
+   * list: the incompatibility's number and the term's word. Propagation
+   * skips those whose term on the name does not hold without reading them.
+   */
+  private readonly watches: number[][] = [];
+  /** Per name and candidate, whether the candidate has brought its incompatibilities. */
   private readonly added: (Uint8Array | undefined)[] = [];
+  /** Whether every candidate of the name has brought them. */
+  private readonly loaded: boolean[] = [];
   /**
    * Names that must be present and are not decided yet, bucketed by how many
    * candidates they have left (`frontier[count]`), so the next decision is
@@ -50,7 +128,15 @@ export class PubGrubSolver {
   private readonly frontier: Set<number>[] = [];
   /** The bucket each name is in, or -1. */
   private readonly bucket: number[] = [];
+  /** Trail position of each level's decision (`decisionAt[level]`). */
+  private readonly decisionAt: number[] = [0];
+  /** Incompatibilities (numbers) to evaluate again: they forced derivations that backtracking removed though their reasons stayed. */
+  private readonly reforce: number[] = [];
+  /** Names waiting for propagation, and whether each is waiting. */
+  private readonly queue: number[] = [];
+  private readonly queued: boolean[] = [];
   private level = 0;
+  private seq = 0;
   /** Counters for tests and benchmarks. */
   readonly stats = { decisions: 0, conflicts: 0, learned: 0 };
 
@@ -59,7 +145,7 @@ export class PubGrubSolver {
   /** Solves, or throws `SolveFailure` with the incompatibility that proves there is no solution. */
   solve(): Choice {
     this.addAll(this.model.rootIncompatibilities());
-    this.propagate([ROOT]);
+    this.propagate(ROOT);
     for (;;) {
       const name = this.pickName();
       if (name === undefined) {
@@ -78,24 +164,75 @@ export class PubGrubSolver {
   }
 
   private ensure(): void {
-    for (let name = this.current.length; name < this.model.names.length; name++) {
-      this.current.push(this.model.info(name).full);
-      this.last.push(-1);
+    const count = this.model.names.length;
+    if (count > this.narrow.length) {
+      const size = Math.max(count, this.narrow.length * 2);
+      const word = new Int32Array(size);
+      word.set(this.currentWord);
+      this.currentWord = word;
+      const narrow = new Uint8Array(size);
+      narrow.set(this.narrow);
+      this.narrow = narrow;
+    }
+    for (let name = this.current.length; name < count; name++) {
+      const full = this.model.info(name).full;
+      this.current.push(full);
+      if (full.length === 1) {
+        this.narrow[name] = 1;
+        this.currentWord[name] = full[0] as number;
+      }
+      this.last.push(undefined);
       this.decided.push(-1);
-      this.index.push([]);
+      this.watches.push([]);
       this.added.push(undefined);
+      this.loaded.push(false);
       this.bucket.push(-1);
+      this.queued.push(false);
     }
   }
 
-  private addAll(list: readonly Incompatibility[]): void {
+  /** Adds incompatibilities; returns the number of the first. */
+  private addAll(list: readonly Incompatibility[]): number {
     this.ensure();
+    const first = this.incompatibilities.length;
     for (const incompatibility of list) this.add(incompatibility);
+    return first;
   }
 
-  private add(incompatibility: Incompatibility): void {
+  /** Adds an incompatibility; returns its number. */
+  private add(incompatibility: Incompatibility): number {
     this.model.incompatibilities.push(incompatibility);
-    for (const term of incompatibility.terms) this.index[term.name]?.push(incompatibility);
+    const number = this.incompatibilities.length;
+    this.incompatibilities.push(incompatibility);
+    this.termStart.push(this.termName.length);
+    this.termCount.push(incompatibility.terms.length);
+    for (const term of incompatibility.terms) {
+      const word = this.narrow[term.name] === 1 ? (term.bits[0] as number) | 0 : 0;
+      this.termName.push(term.name);
+      this.termWord.push(word);
+      (this.watches[term.name] as number[]).push(number, word);
+    }
+    return number;
+  }
+
+  /** Adds the incompatibilities of every candidate of the name that has not brought them yet. */
+  private load(name: number): void {
+    const count = this.model.info(name).candidates.length;
+    const bits = this.current[name] as Bits;
+    let added = this.added[name];
+    if (added === undefined) this.added[name] = added = new Uint8Array(count);
+    let all = true;
+    for (let candidate = 0; candidate < count; candidate++) {
+      if (added[candidate] !== 0) continue;
+      // A candidate ruled out now brings nothing its own term could use; it is added if backtracking allows it again.
+      if (!hasBit(bits, candidate)) {
+        all = false;
+        continue;
+      }
+      added[candidate] = 1;
+      this.addAll(this.model.candidateIncompatibilities(name, candidate));
+    }
+    this.loaded[name] = all;
   }
 
   private decide(name: number, candidate: number): void {
@@ -106,37 +243,47 @@ export class PubGrubSolver {
       if (added[candidate] === 0) {
         added[candidate] = 1;
         const list = this.model.candidateIncompatibilities(name, candidate);
-        this.addAll(list);
+        const first = this.addAll(list);
         // As PubGrub does: a candidate whose own incompatibilities already hold apart from itself is not decided;
-        // propagation rules it out at this level instead of backjumping later.
+        // propagation rules it out instead of backtracking later.
         if (list.some((incompatibility) => this.holdsExcept(incompatibility, name))) {
-          this.propagate([name]);
+          this.propagate(name, first);
           return;
         }
       }
     }
     this.stats.decisions++;
     this.level++;
-    this.assign(name, singleBit(info.slots, candidate), undefined);
-    this.propagate([name]);
+    this.decisionAt[this.level] = this.trail.length;
+    this.assign(name, singleBit(info.slots, candidate), undefined, -1, this.level);
+    this.propagate(name);
   }
 
-  private assign(name: number, bits: Bits, cause: Incompatibility | undefined): void {
-    const info = this.model.info(name);
-    const before = this.current[name] ?? info.full;
-    const after = and(before, bits);
-    this.trail.push({ name, bits, after, level: this.level, cause, previous: this.last[name] ?? -1 });
-    this.last[name] = this.trail.length - 1;
+  /** Records an assignment; its level is raised to the name's latest so that each name's assignments stay sorted by level. */
+  private assign(name: number, bits: Bits, cause: Incompatibility | undefined, causeNumber: number, level: number): void {
+    const previous = this.last[name];
+    const forcedAt = level;
+    if (previous !== undefined && previous.level > level) level = previous.level;
+    const after = and(this.current[name] as Bits, bits);
+    const word = this.narrow[name] === 1 ? (after[0] as number) | 0 : 0;
+    const assignment: Assignment = { name, bits, after, word, level, cause, causeNumber, forcedAt, previous, seq: this.seq++ };
+    this.trail.push(assignment);
+    this.last[name] = assignment;
     this.current[name] = after;
-    if (cause === undefined) this.decided[name] = firstBit(bits) === info.slots - 1 ? -2 : firstBit(bits);
+    this.currentWord[name] = word;
+    if (cause === undefined) {
+      const slots = this.model.info(name).slots;
+      const chosen = firstBit(bits);
+      this.decided[name] = chosen === slots - 1 ? -2 : chosen;
+    }
     this.updateFrontier(name);
   }
 
   private updateFrontier(name: number): void {
     const info = this.model.info(name);
-    const bits = this.current[name] ?? info.full;
-    const wanted = (this.decided[name] ?? -1) === -1 && !hasBit(bits, info.slots - 1) ? countBits(bits) : -1;
-    const now = this.bucket[name] ?? -1;
+    const bits = this.current[name] as Bits;
+    const wanted = this.decided[name] === -1 && !hasBit(bits, info.slots - 1) ? countBits(bits) : -1;
+    const now = this.bucket[name] as number;
     if (wanted === now) return;
     if (now >= 0) this.frontier[now]?.delete(name);
     if (wanted >= 0) {
@@ -146,48 +293,116 @@ export class PubGrubSolver {
     this.bucket[name] = wanted;
   }
 
-  private propagate(start: number[]): void {
-    const queue = start.slice();
-    const queued = new Set(queue);
-    while (queue.length > 0) {
-      const name = queue.pop() as number;
-      queued.delete(name);
-      const list = this.index[name] ?? [];
-      for (let i = list.length - 1; i >= 0; i--) {
-        const incompatibility = list[i] as Incompatibility;
-        const result = this.evaluate(incompatibility);
-        if (result === 'conflict') {
-          this.stats.conflicts++;
-          const learned = this.resolveConflict(incompatibility);
-          const derived = this.evaluate(learned);
-          if (typeof derived !== 'number') throw new Error('Assertion failed: a learned incompatibility does not propagate after backjumping');
-          queue.length = 0;
-          queued.clear();
-          queue.push(derived);
-          queued.add(derived);
-          break;
-        }
-        if (typeof result === 'number' && !queued.has(result)) {
-          queue.push(result);
-          queued.add(result);
-        }
+  private enqueue(name: number): void {
+    if (this.queued[name] === true) return;
+    this.queued[name] = true;
+    this.queue.push(name);
+  }
+
+  private clearQueue(): void {
+    for (const name of this.queue) this.queued[name] = false;
+    this.queue.length = 0;
+  }
+
+  /**
+   * Unit propagation from a name that changed. Incompatibilities numbered
+   * from `fresh` on were just added: they are evaluated whatever their
+   * terms, as they may be unit already.
+   */
+  private propagate(start: number, fresh = this.incompatibilities.length): void {
+    for (let number = fresh, end = this.incompatibilities.length; number < end; number++) if (!this.check(number)) break;
+    this.enqueue(start);
+    for (;;) {
+      if (this.reforce.length > 0) {
+        this.check(this.reforce.pop() as number);
+        continue;
+      }
+      if (this.queue.length === 0) break;
+      const name = this.queue.pop() as number;
+      this.queued[name] = false;
+      let from = Infinity;
+      if (this.loaded[name] === false && !hasBit(this.current[name] as Bits, this.model.info(name).slots - 1)) {
+        // A name that must be present brings its candidates' incompatibilities now (see the top of the file).
+        from = (this.watches[name] as number[]).length;
+        this.load(name);
+      }
+      // Only a term that has just become satisfied can make an incompatibility unit or broken (new ones excepted).
+      const narrow = this.narrow[name] === 1;
+      const word = this.currentWord[name] as number;
+      const watches = this.watches[name] as number[];
+      for (let i = watches.length - 2; i >= 0; i -= 2) {
+        if (i < from && (narrow ? (word & ~(watches[i + 1] as number)) !== 0 : !this.termHolds(watches[i] as number, name))) continue;
+        if (!this.check(watches[i] as number)) break;
       }
     }
   }
 
-  /** 'conflict' when satisfied; the name derived when almost satisfied (after deriving it); 'none' otherwise. */
-  private evaluate(incompatibility: Incompatibility): 'conflict' | 'none' | number {
-    let unsatisfied: Term | undefined;
-    for (const term of incompatibility.terms) {
-      const bits = this.current[term.name] as Bits;
-      if (isSubset(bits, term.bits)) continue;
-      if (isDisjoint(bits, term.bits)) return 'none';
-      if (unsatisfied !== undefined) return 'none';
-      unsatisfied = term;
+  /** Whether the incompatibility's term on the name holds. */
+  private termHolds(number: number, name: number): boolean {
+    const bits = this.current[name] as Bits;
+    for (const term of (this.incompatibilities[number] as Incompatibility).terms) if (term.name === name) return isSubset(bits, term.bits);
+    return false;
+  }
+
+  /**
+   * Evaluates one incompatibility: queues the name it derives, or resolves
+   * the conflict it shows and queues what the learned incompatibility
+   * derives. False after a conflict (the partial solution changed under the caller).
+   */
+  private check(number: number): boolean {
+    const result = this.evaluate(number);
+    if (result === NONE) return true;
+    if (result !== CONFLICT) {
+      this.enqueue(result);
+      return true;
     }
-    if (unsatisfied === undefined) return 'conflict';
-    this.assign(unsatisfied.name, not(unsatisfied.bits, this.model.info(unsatisfied.name).full), incompatibility);
-    return unsatisfied.name;
+    this.stats.conflicts++;
+    const learned = this.resolveConflict(number);
+    this.clearQueue();
+    const derived = this.evaluate(learned);
+    if (derived < 0) throw new Error('Assertion failed: a learned incompatibility does not propagate after backtracking');
+    this.enqueue(derived);
+    return false;
+  }
+
+  /** CONFLICT when every term holds; the name derived when all but one hold (after deriving it); NONE otherwise. */
+  private evaluate(number: number): number {
+    const start = this.termStart.data[number] as number;
+    const end = start + (this.termCount.data[number] as number);
+    const names = this.termName.data;
+    const words = this.termWord.data;
+    let unsatisfied = -1;
+    for (let at = start; at < end; at++) {
+      const name = names[at] as number;
+      let subset: boolean;
+      let disjoint: boolean;
+      if (this.narrow[name] === 1) {
+        const word = this.currentWord[name] as number;
+        const termWord = words[at] as number;
+        subset = (word & ~termWord) === 0;
+        disjoint = (word & termWord) === 0;
+      } else {
+        const bits = this.current[name] as Bits;
+        const termBits = ((this.incompatibilities[number] as Incompatibility).terms[at - start] as Term).bits;
+        subset = isSubset(bits, termBits);
+        disjoint = isDisjoint(bits, termBits);
+      }
+      if (subset) continue;
+      if (disjoint || unsatisfied >= 0) return NONE;
+      unsatisfied = at;
+    }
+    if (unsatisfied < 0) return CONFLICT;
+    const incompatibility = this.incompatibilities[number] as Incompatibility;
+    let level = 0;
+    for (let at = start; at < end; at++) {
+      if (at === unsatisfied) continue;
+      const name = names[at] as number;
+      const satisfier = this.narrow[name] === 1 ? this.wordSatisfier(name, words[at] as number) : this.satisfier(name, (incompatibility.terms[at - start] as Term).bits);
+      if (satisfier !== undefined && satisfier.level > level) level = satisfier.level;
+    }
+    const term = incompatibility.terms[unsatisfied - start] as Term;
+    this.assign(term.name, not(term.bits, this.model.info(term.name).full), incompatibility, number, level);
+    return term.name;
   }
 
   /** Whether every term of the incompatibility but those on `name` is satisfied. */
@@ -195,57 +410,67 @@ export class PubGrubSolver {
     return incompatibility.terms.every((term) => term.name === name || isSubset(this.current[term.name] as Bits, term.bits));
   }
 
-  /** The earliest assignment index after which the name's set lies within `bits`; -1 if none is needed. */
-  private satisfier(name: number, bits: Bits): number {
-    let found = -1;
-    for (let i = this.last[name] ?? -1; i >= 0; ) {
-      const assignment = this.trail[i] as Assignment;
-      if (!isSubset(assignment.after, bits)) break;
-      found = i;
-      i = assignment.previous;
-    }
+  /** The earliest assignment after which the name's set lies within `bits`; `undefined` if none. */
+  private satisfier(name: number, bits: Bits): Assignment | undefined {
+    if (this.narrow[name] === 1) return this.wordSatisfier(name, (bits[0] as number) | 0);
+    let found: Assignment | undefined;
+    for (let at = this.last[name]; at !== undefined && isSubset(at.after, bits); at = at.previous) found = at;
     return found;
   }
 
-  private resolveConflict(conflict: Incompatibility): Incompatibility {
+  /** `satisfier` for a narrow name, with the term's set as a word. */
+  private wordSatisfier(name: number, termWord: number): Assignment | undefined {
+    let found: Assignment | undefined;
+    for (let at = this.last[name]; at !== undefined && (at.word & ~termWord) === 0; at = at.previous) found = at;
+    return found;
+  }
+
+  /** Resolves a conflict and backtracks; returns the number of the incompatibility learned (or of the conflict itself). */
+  private resolveConflict(conflictNumber: number): number {
+    const conflict = this.incompatibilities[conflictNumber] as Incompatibility;
     let incompatibility = conflict;
     for (;;) {
       if (isFailure(incompatibility)) throw new SolveFailure(incompatibility);
-      let latest = -1;
+      // The conflict's level: the highest level among its satisfiers. Levels above it played no part.
+      // (A term with no satisfier holds from the start: the name has no candidate it excludes.)
+      let conflictLevel = 0;
+      for (const term of incompatibility.terms) {
+        const at = this.satisfier(term.name, term.bits);
+        if (at !== undefined && at.level > conflictLevel) conflictLevel = at.level;
+      }
+      if (conflictLevel < this.level) this.backtrack(conflictLevel);
+      // The latest satisfier at that level is resolved away, until it is the only one left at that level.
+      let latest: Assignment | undefined;
       let latestTerm: Term | undefined;
       let previousLevel = 0;
       for (const term of incompatibility.terms) {
         const at = this.satisfier(term.name, term.bits);
-        if (at > latest) {
-          if (latest >= 0) previousLevel = Math.max(previousLevel, (this.trail[latest] as Assignment).level);
+        if (at === undefined) continue;
+        if (at.level === conflictLevel && (latest === undefined || at.seq > latest.seq)) {
+          if (latest !== undefined) previousLevel = Math.max(previousLevel, latest.level);
           latest = at;
           latestTerm = term;
-        } else if (at >= 0) {
-          previousLevel = Math.max(previousLevel, (this.trail[at] as Assignment).level);
+        } else {
+          previousLevel = Math.max(previousLevel, at.level);
         }
       }
-      if (latestTerm === undefined) throw new Error('Assertion failed: a conflict with no satisfier');
-      const satisfier = this.trail[latest] as Assignment;
-      if (!isSubset(satisfier.bits, latestTerm.bits)) {
+      if (latest === undefined || latestTerm === undefined) throw new Error('Assertion failed: a conflict with no satisfier');
+      if (!isSubset(latest.bits, latestTerm.bits)) {
         // The satisfier needed earlier assignments of the same name: the earliest of them that suffices counts too.
-        let found = -1;
-        for (let i = satisfier.previous; i >= 0; ) {
-          const assignment = this.trail[i] as Assignment;
-          if (!isSubset(and(assignment.after, satisfier.bits), latestTerm.bits)) break;
-          found = i;
-          i = assignment.previous;
-        }
-        if (found >= 0) previousLevel = Math.max(previousLevel, (this.trail[found] as Assignment).level);
+        let found: Assignment | undefined;
+        for (let at = latest.previous; at !== undefined && isSubset(and(at.after, latest.bits), latestTerm.bits); at = at.previous) found = at;
+        if (found !== undefined) previousLevel = Math.max(previousLevel, found.level);
       }
-      if (satisfier.cause === undefined || previousLevel < satisfier.level) {
+      if (latest.cause === undefined || previousLevel < conflictLevel) {
+        let number = conflictNumber;
         if (incompatibility !== conflict) {
-          this.add(incompatibility);
+          number = this.add(incompatibility);
           this.stats.learned++;
         }
-        this.backjump(previousLevel);
-        return incompatibility;
+        this.backtrack(conflictLevel - previousLevel > MAX_JUMP ? conflictLevel - 1 : previousLevel);
+        return number;
       }
-      incompatibility = this.resolve(incompatibility, satisfier.cause, latestTerm.name);
+      incompatibility = this.resolve(incompatibility, latest.cause, latestTerm.name);
     }
   }
 
@@ -270,16 +495,33 @@ export class PubGrubSolver {
     return this.model.newIncompatibility(terms, { kind: 'derived', conflict: left, other: right });
   }
 
-  private backjump(level: number): void {
-    while (this.trail.length > 0) {
-      const top = this.trail[this.trail.length - 1] as Assignment;
-      if (top.level <= level) break;
-      this.trail.pop();
-      this.last[top.name] = top.previous;
-      this.current[top.name] = top.previous >= 0 ? (this.trail[top.previous] as Assignment).after : this.model.info(top.name).full;
+  /**
+   * Undoes every assignment above `level`. They all come after that level's
+   * next decision; assignments of lower levels among them stay, in order.
+   */
+  private backtrack(level: number): void {
+    if (level >= this.level) return;
+    const start = this.decisionAt[level + 1] as number;
+    const kept: Assignment[] = [];
+    for (let i = this.trail.length - 1; i >= start; i--) {
+      const top = this.trail[i] as Assignment;
+      if (top.level <= level) {
+        kept.push(top);
+        continue;
+      }
+      // A derivation raised above what forced it is lost with the level it was raised to; what forced it still holds.
+      if (top.cause !== undefined && top.forcedAt <= level) this.reforce.push(top.causeNumber);
+      const previous = top.previous;
+      this.last[top.name] = previous;
+      const bits = previous === undefined ? this.model.info(top.name).full : previous.after;
+      this.current[top.name] = bits;
+      this.currentWord[top.name] = this.narrow[top.name] === 1 ? (bits[0] as number) | 0 : 0;
       if (top.cause === undefined) this.decided[top.name] = -1;
       this.updateFrontier(top.name);
     }
+    this.trail.length = start;
+    for (let i = kept.length - 1; i >= 0; i--) this.trail.push(kept[i] as Assignment);
+    this.decisionAt.length = level + 1;
     this.level = level;
   }
 
@@ -319,7 +561,7 @@ export class PubGrubSolver {
    * break, or `undefined` when none does.
    */
   private unsettledName(): number | undefined {
-    for (const incompatibility of this.model.incompatibilities) {
+    for (const incompatibility of this.incompatibilities) {
       let broken = true;
       let undecided: number | undefined;
       for (const term of incompatibility.terms) {
