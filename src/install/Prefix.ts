@@ -566,6 +566,7 @@ export class Prefix {
     return this.withLock(async () => {
       const offers = options.build === undefined ? undefined : { recipes: await recipeOffers(options.build.recipes), policy: options.build.policy };
       let plan = this.plan(request, offers);
+      this.checkPlanFits(plan);
       let described = this.describePlan(plan);
       const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
@@ -587,11 +588,16 @@ export class Prefix {
         }
         described = this.describePlan(plan);
       }
-      for (const action of plan.actions) {
-        if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
-      }
+      this.checkPlanFits(plan);
       return this.apply(plan, described, options);
     });
+  }
+
+  /** A package built for a shorter prefix than this one is refused before anything is downloaded, dry runs included. */
+  private checkPlanFits(plan: Plan): void {
+    for (const action of plan.actions) {
+      if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
+    }
   }
 
   /** Adds (or refreshes) the remote `local` for the prefix's own repository; the caller holds the lock. */
