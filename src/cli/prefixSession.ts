@@ -3,6 +3,7 @@
  * settings with a reporter that renders events (progress on a terminal,
  * notices always), and showing and confirming a plan.
  */
+import { formatSettings } from '../solver/index.js';
 import { KilnError } from '../errors/index.js';
 import type { ChangeOptions, ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../install/index.js';
 import { openPrefix } from '../install/index.js';
@@ -71,7 +72,7 @@ export function renderPlan(plan: PlannedChange): string {
   for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
   const summary = [...(plan.builds.length > 0 ? [['build', plan.builds.length] as const] : []), ...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
   const buildRows = plan.builds.map((build) => {
-    const options = Object.keys(build.options).sort().map((key) => (build.options[key] ? '+' : '-') + key).join(',');
+    const options = formatSettings(build.options);
     return [`  build`, build.name, build.version, `(recipe ${build.recipe}${options === '' ? '' : ` ${options}`})`, '', build.why];
   });
   const lines = rows.length + buildRows.length > 0 ? [table([...buildRows, ...rows])] : [];

@@ -38,6 +38,7 @@ import { tryParseLicense, licenseAccepted } from '../license/index.js';
 import { firstMatchingPattern, matchesNamePattern } from '../util/namePattern.js';
 import { compareVersions, formatVersion } from '../version/index.js';
 import type { BuildPolicy, ProblemPackage, Requirement, SolverProblem } from './problem.js';
+import { formatSettings } from './problem.js';
 
 /** Where packages come from, by name. */
 export interface CandidateSource {
@@ -71,7 +72,9 @@ export function problemSource(problem: SolverProblem): CandidateSource {
   const byName = new Map<string, ProblemPackage[]>();
   const byProvide = new Map<string, ProblemPackage[]>();
   for (const pkg of problem.packages) {
-    byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
+    const same = byName.get(pkg.name);
+    if (same === undefined) byName.set(pkg.name, [pkg]);
+    else same.push(pkg);
     for (const provide of pkg.provides) {
       const list = byProvide.get(provide.name) ?? [];
       if (!list.includes(pkg)) list.push(pkg);
@@ -84,10 +87,6 @@ export function problemSource(problem: SolverProblem): CandidateSource {
   };
 }
 
-/** `+a,-b` */
-export function formatSettings(settings: Readonly<Record<string, boolean>>): string {
-  return Object.keys(settings).sort().map((key) => (settings[key] ? '+' : '-') + key).join(',');
-}
 
 export class Policy {
   private readonly cache = new Map<string, { candidates: SolverCandidate[]; excluded: Exclusion[] }>();
@@ -166,7 +165,7 @@ export class Policy {
       if (pkg === installedPkg && !this.problem.request.reinstall.includes(name)) {
         const missing = mismatches(pkg.options, requestedOptions, true);
         if (config.respectOptions && missing.length > 0) {
-          leaveOut(pkg, 'options', `${label} is installed with ${missing.map((o) => (pkg.options[o] === undefined ? `no option ${o}` : (pkg.options[o] ? '+' : '-') + o)).join(', ')}, and you asked for ${formatSettings(pick(requestedOptions, missing))}`);
+          leaveOut(pkg, 'options', `${label} is installed with ${describeOptions(pkg.options, missing)}, and you asked for ${formatSettings(pick(requestedOptions, missing))}`);
           continue;
         }
         installed = { pkg, kind: 'installed', options: pkg.options, depends: pkg.depends };

@@ -284,6 +284,11 @@ function readRange(rangeText: string, value: string, where: string): VersionRang
   throw new Error('Assertion failed: tryParseRange and parseRange disagree');
 }
 
+/** Option settings as people write them, sorted: `+a,-b`. */
+export function formatSettings(settings: Readonly<Record<string, boolean>>): string {
+  return Object.keys(settings).sort().map((key) => (settings[key] ? '+' : '-') + key).join(',');
+}
+
 /** Reads option settings written `+a`, `-b` or `a` (on), as a list or comma-separated. */
 export function readOptionSettings(value: unknown, where: string): Record<string, boolean> {
   const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : expectList(value, where);
@@ -404,7 +409,7 @@ function readConfig(value: unknown): SolverConfig {
 
 /** What tells two packages of the same name and version apart. */
 function packageKey(pkg: ProblemPackage): string {
-  const options = Object.entries(pkg.options).map(([k, v]) => (v ? '+' : '-') + k).join(',');
+  const options = formatSettings(pkg.options);
   return `${pkg.recipe === undefined ? `binary ${pkg.remote ?? ''}` : `recipe ${pkg.recipe}`} ${pkg.cpu ?? ''} ${options}`;
 }
 

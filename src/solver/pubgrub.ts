@@ -13,11 +13,12 @@ import { KilnError } from '../errors/index.js';
 import { compareVersions, formatRange, formatVersion, parseRange } from '../version/index.js';
 import { explainFailure } from './explain.js';
 import { orderGraph } from './orderGraph.js';
-import { describePackage, formatSettings, Policy, type CandidateSource, type SolverCandidate } from './policy.js';
+import { describePackage, Policy, type CandidateSource, type SolverCandidate } from './policy.js';
 import type { InstallRequest, InstalledEntry, PlanEntry, PlanStep, SolveResult, SolverProblem, StepSource } from './problem.js';
+import { formatSettings } from './problem.js';
 import { Model } from './pubgrub/model.js';
 import { PubGrubSolver, SolveFailure } from './pubgrub/solver.js';
-import { cascadeRemovals, PresentSet, unneededPackages } from './removal.js';
+import { cascadeRemovals, consumersGraph, PresentSet, unneededPackages } from './removal.js';
 
 export interface SolveStats {
   decisions: number;
@@ -170,8 +171,7 @@ function planSteps(
   const present = new PresentSet([...chosen.values()]);
   const graph = present.needsGraph();
   const placing = new Set(placed.map((candidate) => candidate.pkg.name));
-  const consumersOf = new Map<string, string[]>();
-  for (const [name, needs] of graph) for (const provider of needs) consumersOf.set(provider, [...(consumersOf.get(provider) ?? []), name]);
+  const consumersOf = consumersGraph(graph);
   const placeOrder = orderGraph(placed.map((candidate) => ({ name: candidate.pkg.name, role: candidate.pkg.role, needs: (graph.get(candidate.pkg.name) ?? []).filter((name) => placing.has(name)) })));
   for (const name of placeOrder.order) {
     const candidate = chosen.get(name) as SolverCandidate;

@@ -102,10 +102,20 @@ export const pubgrubResolver: Resolver = {
     }
 
     // Installed packages are packages of the problem too; the one a remote still offers is matched to it.
+    const binariesByName = new Map<string, ProblemPackage[]>();
+    for (const p of packages) {
+      if (p.recipe !== undefined) continue;
+      const same = binariesByName.get(p.name);
+      if (same === undefined) binariesByName.set(p.name, [p]);
+      else same.push(p);
+    }
     const installedEntries: SolverProblem['installed'] = [];
     for (const pkg of input.installed) {
       const version = parseVersion(fullVersion(pkg));
-      let match = packages.find((p) => p.name === pkg.name && candidateOf.get(p.index)?.entry.variant === pkg.variant && candidateOf.get(p.index)?.remote === pkg.remote && fullVersion(candidateOf.get(p.index)?.entry ?? { version: '', revision: 0 }) === fullVersion(pkg));
+      let match = (binariesByName.get(pkg.name) ?? []).find((p) => {
+        const offered = candidateOf.get(p.index);
+        return offered !== undefined && offered.entry.variant === pkg.variant && offered.remote === pkg.remote && fullVersion(offered.entry) === fullVersion(pkg);
+      });
       if (match === undefined) {
         remotes.set(INSTALLED_REMOTE, -1_000_000);
         match = {

@@ -22,7 +22,11 @@ export class PresentSet {
     this.entries = [...packages];
     for (const { pkg } of this.entries) {
       this.byName.set(pkg.name, pkg);
-      for (const provide of pkg.provides) this.providing.set(provide.name, [...(this.providing.get(provide.name) ?? []), pkg]);
+      for (const provide of pkg.provides) {
+        const list = this.providing.get(provide.name);
+        if (list === undefined) this.providing.set(provide.name, [pkg]);
+        else list.push(pkg);
+      }
     }
   }
 
@@ -55,6 +59,19 @@ export class PresentSet {
   }
 }
 
+/** The needs graph turned around: for each name, the names that need it. */
+export function consumersGraph(needs: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const consumers = new Map<string, string[]>();
+  for (const [name, providers] of needs) {
+    for (const provider of providers) {
+      const list = consumers.get(provider);
+      if (list === undefined) consumers.set(provider, [name]);
+      else list.push(name);
+    }
+  }
+  return consumers;
+}
+
 /**
  * The installed packages that go when `remove` goes: `remove` itself and,
  * transitively, every package that needs one of them. `because` says, for
@@ -62,9 +79,7 @@ export class PresentSet {
  * packages that would have to go.
  */
 export function cascadeRemovals(present: PresentSet, remove: readonly string[], isProtected: (name: string) => boolean): { remove: string[]; because: Map<string, string>; blocked: { name: string; needs: string }[] } {
-  const graph = present.needsGraph();
-  const consumers = new Map<string, string[]>();
-  for (const [name, needs] of graph) for (const provider of needs) consumers.set(provider, [...(consumers.get(provider) ?? []), name]);
+  const consumers = consumersGraph(present.needsGraph());
   const removing = new Set(remove);
   const because = new Map<string, string>();
   const blocked: { name: string; needs: string }[] = [];

@@ -38,8 +38,8 @@ export interface PlanToCheck {
 }
 
 /** The package a placement step names, and its dependencies as placed. */
-function stepPackage(problem: SolverProblem, step: Extract<PlanStep, { from: string }>): { pkg: ProblemPackage; depends: Requirement[] } | undefined {
-  for (const pkg of problem.packages) {
+function stepPackage(packages: readonly ProblemPackage[], step: Extract<PlanStep, { from: string }>): { pkg: ProblemPackage; depends: Requirement[] } | undefined {
+  for (const pkg of packages) {
     if (pkg.name !== step.name || compareVersions(pkg.version, step.version) !== 0) continue;
     if (step.from === 'binary' && (pkg.recipe !== undefined || pkg.remote !== step.remote || pkg.cpu !== step.cpu || !sameOptions(pkg.options, step.options ?? {}))) continue;
     if (step.from === 'build' && pkg.recipe !== step.recipe) continue;
@@ -55,7 +55,11 @@ function stepPackage(problem: SolverProblem, step: Extract<PlanStep, { from: str
 export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { order?: boolean } = {}): string[] {
   const problems: string[] = [];
   const byName = new Map<string, ProblemPackage[]>();
-  for (const pkg of problem.packages) byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
+  for (const pkg of problem.packages) {
+    const same = byName.get(pkg.name);
+    if (same === undefined) byName.set(pkg.name, [pkg]);
+    else same.push(pkg);
+  }
   const findPackage = (name: string, version: string): ProblemPackage | undefined =>
     byName.get(name)?.find((pkg) => compareVersions(pkg.version, version) === 0);
 
@@ -64,7 +68,7 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
   const placements = new Map<string, { pkg: ProblemPackage; depends: Requirement[] }>();
   for (const step of plan.steps ?? []) {
     if (!('from' in step) || step.from === 'installed') continue;
-    const found = stepPackage(problem, step);
+    const found = stepPackage(byName.get(step.name) ?? [], step);
     if (found === undefined) problems.push(`step ${step.action} ${step.name} ${step.version} names no package of the problem (from ${step.from})`);
     else placements.set(step.name, found);
   }

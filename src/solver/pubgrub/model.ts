@@ -22,6 +22,7 @@
 import { formatVersion, isAnyRange, satisfies } from '../../version/index.js';
 import type { ProblemPackage, Provide, Requirement, SolverProblem } from '../problem.js';
 import { Policy, type SolverCandidate } from '../policy.js';
+import { formatSettings } from '../problem.js';
 import { bitsKey, emptyBits, fullBits, hasBit, not, singleBit, withBit, type Bits } from './bits.js';
 import type { Cause, Incompatibility, Term } from './incompatibility.js';
 
@@ -228,7 +229,7 @@ export class Model {
     const out: Incompatibility[] = [this.newIncompatibility([{ name: ROOT, bits: singleBit(root.slots, 1) }], { kind: 'root' })];
     for (const requirement of this.problem.request.install) {
       const term = this.requirementTerm(requirement);
-      const options = Object.keys(requirement.options).sort().map((key) => (requirement.options[key] ? '+' : '-') + key).join(',');
+      const options = formatSettings(requirement.options);
       const text = options === '' ? requirement.text : `${requirement.name}[${options}]${requirement.text.slice(requirement.name.length)}`;
       out.push(this.newIncompatibility([rootPresent, { name: term.name, bits: not(term.bits, this.info(term.name).full) }], { kind: 'request', text }));
     }
