@@ -93,6 +93,8 @@ export class PackageStore {
       files: db.prepare('SELECT * FROM files WHERE package = ? ORDER BY path'),
       allFiles: db.prepare('SELECT * FROM files ORDER BY path, package'),
       owners: db.prepare('SELECT * FROM files WHERE path = ? ORDER BY package'),
+      ownersOfList: db.prepare('SELECT f.* FROM json_each(?) AS j JOIN files AS f ON f.path = j.value ORDER BY f.path, f.package'),
+      hasFiles: db.prepare('SELECT 1 FROM files LIMIT 1'),
       remote: db.prepare('SELECT * FROM remotes WHERE name = ?'),
       putRemote: db.prepare('INSERT OR REPLACE INTO remotes (name, serial, created, expires, synced_at, sha256) VALUES (@name, @serial, @created, @expires, @syncedAt, @sha256)'),
       dropRemote: db.prepare('DELETE FROM remotes WHERE name = ?'),
@@ -103,7 +105,7 @@ export class PackageStore {
       insertPackage: db.prepare(`INSERT INTO packages (name, category, version, revision, variant, remote, reason, installed_at, installed_size, metadata)
         VALUES (@name, @category, @version, @revision, @variant, @remote, @reason, @installedAt, @installedSize, @metadata)`),
       insertFile: db.prepare(`INSERT INTO files (package, path, type, mode, uid, gid, owner, grp, size, sha256, target, config, declared)
-        VALUES (@package, @path, @type, @mode, @uid, @gid, @owner, @group, @size, @sha256, @target, @config, @declared)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       setReason: db.prepare('UPDATE packages SET reason = ? WHERE name = ?'),
       insertAccount: db.prepare('INSERT OR IGNORE INTO accounts (kind, name, id, package, created_at) VALUES (?, ?, ?, ?, ?)'),
     };
@@ -131,6 +133,26 @@ export class PackageStore {
     return (this.statements.owners.all(path) as FileRow[]).map(toFile);
   }
 
+  /**
+   * The entries at many paths in one query (a transaction looks at every path
+   * it touches): a map from path to its rows, with no key for unowned paths.
+   */
+  ownersOfPaths(paths: readonly string[]): Map<string, InstalledFile[]> {
+    const owners = new Map<string, InstalledFile[]>();
+    if (paths.length === 0 || this.statements.hasFiles.get() === undefined) return owners;
+    const unique = [...new Set(paths)];
+    const CHUNK = 50_000;
+    for (let at = 0; at < unique.length; at += CHUNK) {
+      for (const row of this.statements.ownersOfList.all(JSON.stringify(unique.slice(at, at + CHUNK))) as FileRow[]) {
+        const file = toFile(row);
+        const list = owners.get(file.path);
+        if (list === undefined) owners.set(file.path, [file]);
+        else list.push(file);
+      }
+    }
+    return owners;
+  }
+
   remoteState(name: string): RemoteState | undefined {
     const row = this.statements.remote.get(name) as { name: string; serial: number; created: string; expires: string; synced_at: string; sha256: string } | undefined;
     if (row === undefined) return undefined;
@@ -155,18 +177,64 @@ export class PackageStore {
 
   /** Apply a transaction's changes atomically, with its commit marker. */
   commit(changes: CommitChanges): void {
-    const s = this.statements;
-    this.db.transaction(() => {
-      for (const name of changes.remove) s.deletePackage.run(name);
-      for (const { package: pkg, files } of changes.add) {
-        s.insertPackage.run({ ...pkg, metadata: JSON.stringify(pkg.metadata) });
-        for (const file of files) {
-          s.insertFile.run({ ...file, config: file.config ? 1 : 0, declared: file.declared ? 1 : 0 });
-        }
-      }
-      for (const { name, reason } of changes.reasons ?? []) s.setReason.run(reason, name);
-      for (const account of changes.accounts ?? []) s.insertAccount.run(account.kind, account.name, account.id, account.package, changes.transaction.finishedAt);
-      s.insertTransaction.run(changes.transaction);
-    }).immediate();
+    const pending = this.begin(changes.remove);
+    try {
+      for (const change of changes.add) pending.add(change);
+      pending.commit(changes);
+    } catch (error) {
+      pending.abort();
+      throw error;
+    }
   }
+
+  /**
+   * Open a write transaction that removes `remove`'s rows, takes packages one
+   * at a time (as they are extracted, while the disk is busy), and commits
+   * with the commit marker when told; nothing is visible, and nothing
+   * survives a crash, before then.
+   */
+  begin(remove: readonly string[]): PendingCommit {
+    const s = this.statements;
+    const db = this.db;
+    db.exec('BEGIN IMMEDIATE');
+    let open = true;
+    const insertFiles = db.transaction((files: PackageChange['files']) => {
+      for (const file of files) {
+        s.insertFile.run(file.package, file.path, file.type, file.mode, file.uid, file.gid, file.owner, file.group, file.size, file.sha256, file.target, file.config ? 1 : 0, file.declared ? 1 : 0);
+      }
+    });
+    try {
+      for (const name of remove) s.deletePackage.run(name);
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+    return {
+      add({ package: pkg, files }) {
+        s.insertPackage.run({ ...pkg, metadata: JSON.stringify(pkg.metadata) });
+        // Nested: a savepoint, so a failure leaves the open transaction as it was.
+        insertFiles(files);
+      },
+      commit(changes) {
+        for (const { name, reason } of changes.reasons ?? []) s.setReason.run(reason, name);
+        for (const account of changes.accounts ?? []) s.insertAccount.run(account.kind, account.name, account.id, account.package, changes.transaction.finishedAt);
+        s.insertTransaction.run(changes.transaction);
+        db.exec('COMMIT');
+        open = false;
+      },
+      abort() {
+        if (open && db.inTransaction) db.exec('ROLLBACK');
+        open = false;
+      },
+    };
+  }
+}
+
+/** A write transaction in progress (see `PackageStore.begin`). */
+export interface PendingCommit {
+  add(change: PackageChange): void;
+  /** Records reasons, accounts and the transaction row, then commits: the commit point. */
+  commit(changes: Pick<CommitChanges, 'transaction' | 'reasons' | 'accounts'>): void;
+  /** Rolls back; nothing of it was ever visible. */
+  abort(): void;
 }

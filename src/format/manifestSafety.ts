@@ -21,7 +21,8 @@ const MAX_LINK_HOPS = 40;
 export function pathProblem(path: string): string | undefined {
   if (path === '') return 'is empty';
   if (path.startsWith('/')) return 'is absolute';
-  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length could be over.
+  if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
   // Control characters break line-oriented tools and terminals; NUL cannot be in a path at all.
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'contains a control character';
   if (path.includes('\uFFFD')) return 'is not valid UTF-8';
@@ -29,7 +30,7 @@ export function pathProblem(path: string): string | undefined {
     if (component === '') return 'has an empty component (a doubled or trailing "/")';
     if (component === '.') return 'has a "." component';
     if (component === '..') return 'has a ".." component';
-    if (Buffer.byteLength(component, 'utf8') > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`;
+    if (component.length * 3 > MAX_COMPONENT_BYTES && Buffer.byteLength(component, 'utf8') > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`;
   }
   return undefined;
 }
@@ -95,8 +96,14 @@ export function assertSafeManifest(entries: readonly ManifestEntry[], context: s
     byPath.set(entry.path, entry);
     if (entry.type === 'symlink') links.set(entry.path, entry.target ?? '');
   }
+  // When every entry's parent is a directory of the package, by induction every ancestor is; else
+  // each entry's ancestors are walked, to name the first entry and ancestor in manifest order.
+  const parentsAreDirectories = entries.every((entry) => {
+    const slash = entry.path.lastIndexOf('/');
+    return slash < 0 || byPath.get(entry.path.slice(0, slash))?.type === 'dir';
+  });
   for (const entry of entries) {
-    const components = entry.path.split('/');
+    const components = parentsAreDirectories ? [] : entry.path.split('/');
     for (let i = 1; i < components.length; i++) {
       const ancestor = components.slice(0, i).join('/');
       const holder = byPath.get(ancestor);

@@ -2,7 +2,9 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isKilnError } from '../errors/index.js';
 import type { PackageMetadata } from './metadata.js';
-import { computeVariantId, formatMode, packageFileName, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
+import { computeVariantId, formatMode, packageFileName, parsePackageMetadata, payloadTarSize, serializeEntry, serializeMetadata } from './metadata.js';
+import { stableStringify } from '../util/json.js';
+import { seededRandom } from '../util/seededRandom.js';
 import { TAR_END, encodeTarHeader, tarPadding } from './tar.js';
 
 const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
@@ -84,4 +86,28 @@ test('metadata: every field is checked', () => {
   rejects((j) => (j['relocation'] = { placeholder: '/p/laceholder', files: [{ path: 'bin/a', kind: 'text', offsets: [0] }] }), 'E_META', /past the end/);
   rejects((j) => (j['users'] = [{ name: 'a' }, { name: 'a' }]), 'E_META', /twice/);
   rejects((j) => (j['directories'] = [{ path: '../spool', owner: 'root', group: 'root', mode: '0755' }]), 'E_META', /directories\[0\]\.path "\.\.\/spool" has a "\.\." component/);
+});
+
+test('serializeEntry writes what stableStringify writes, for every combination of fields', () => {
+  const random = seededRandom(7);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  for (let i = 0; i < 2000; i++) {
+    const entry: Record<string, unknown> = {
+      path: pick(['a', 'dir/"quoted"', 'ü/é\\x', 'tab\there', 'x'.repeat(300)]),
+      type: pick(['file', 'dir', 'symlink', 'hardlink']),
+      mode: pick([0o644, 0o755, 0o4755, 0o1777, 0]),
+      owner: pick(['root', 'www-data', '']),
+      group: pick(['root', 'staff']),
+      size: pick([0, 1, 123456789, 2 ** 40]),
+    };
+    if (random() < 0.5) entry['sha256'] = 'ab'.repeat(32);
+    if (random() < 0.3) entry['target'] = pick(['t', '../"x"', 'ü']);
+    if (random() < 0.3) entry['config'] = random() < 0.5;
+    // Insertion order must not matter.
+    const shuffled = Object.fromEntries(Object.entries(entry).sort(() => random() - 0.5));
+    assert.equal(serializeEntry(shuffled as never), stableStringify({ ...entry, mode: formatMode(entry['mode'] as number) }));
+  }
+  // An unknown key or an explicit undefined falls back to the general form.
+  assert.equal(serializeEntry({ path: 'a', type: 'dir', mode: 0o755, owner: 'r', group: 'r', size: 0, extra: 1 } as never), '{"extra":1,"group":"r","mode":"0755","owner":"r","path":"a","size":0,"type":"dir"}');
+  assert.equal(serializeEntry({ path: 'a', type: 'dir', mode: 0o755, owner: 'r', group: 'r', size: 0, sha256: undefined } as never), '{"group":"r","mode":"0755","owner":"r","path":"a","size":0,"type":"dir"}');
 });

@@ -16,7 +16,7 @@ import type { Fail } from '../util/shape.js';
 import { expectArray, expectBoolean, expectInteger, expectObject, expectString, isRecord, join, optionalString } from '../util/shape.js';
 import { formatRange, splitNameVersion, tryParseRange, tryParseVersion } from '../version/index.js';
 import { assertSafeManifest, pathProblem } from './manifestSafety.js';
-import { TAR_BLOCK, encodeTarHeader, tarPadding } from './tar.js';
+import { TAR_BLOCK, tarHeaderSize, tarPadding } from './tar.js';
 
 export const PACKAGE_FORMAT = 'kiln-package';
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -185,7 +185,7 @@ export function packageFileName(meta: Pick<PackageMetadata, 'name' | 'version' |
 export function payloadTarSize(files: readonly ManifestEntry[]): number {
   let total = TAR_BLOCK * 2;
   for (const entry of files) {
-    total += encodeTarHeader({ path: entry.path, type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.type === 'file' ? entry.size : 0, linkTarget: entry.target ?? '' }).length;
+    total += tarHeaderSize({ path: entry.path, type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.type === 'file' ? entry.size : 0, linkTarget: entry.target ?? '' });
     if (entry.type === 'file') total += entry.size + tarPadding(entry.size);
   }
   return total;
@@ -193,9 +193,28 @@ export function payloadTarSize(files: readonly ManifestEntry[]): number {
 
 /** Serialize metadata canonically (sorted keys, modes as octal strings). */
 export function serializeMetadata(meta: PackageMetadata): Buffer {
-  const files = meta.files.map((entry) => ({ ...entry, mode: formatMode(entry.mode) }));
   const directories = meta.directories.map((dir) => ({ ...dir, mode: formatMode(dir.mode) }));
-  return Buffer.from(stableStringify({ ...meta, files, directories }), 'utf8');
+  const top: Record<string, unknown> = { ...meta, directories };
+  const fields = Object.keys(top).sort().filter((key) => top[key] !== undefined);
+  // The manifest is most of the bytes: its entries are written directly, in the same sorted form.
+  const body = fields.map((key) => `${JSON.stringify(key)}:${key === 'files' ? `[${meta.files.map(serializeEntry).join(',')}]` : stableStringify(top[key])}`);
+  return Buffer.from(`{${body.join(',')}}`, 'utf8');
+}
+
+const ENTRY_KEYS = new Set(['config', 'group', 'mode', 'owner', 'path', 'sha256', 'size', 'target', 'type']);
+
+/** One manifest entry as `stableStringify` writes it, keys in sorted order, without sorting them. */
+export function serializeEntry(entry: ManifestEntry): string {
+  const keys = Object.keys(entry);
+  if (keys.some((key) => !ENTRY_KEYS.has(key)) || keys.some((key) => (entry as unknown as Record<string, unknown>)[key] === undefined)) {
+    return stableStringify({ ...entry, mode: formatMode(entry.mode) });
+  }
+  let out = entry.config === undefined ? '{' : `{"config":${entry.config},`;
+  out += `"group":${JSON.stringify(entry.group)},"mode":"${formatMode(entry.mode)}","owner":${JSON.stringify(entry.owner)},"path":${JSON.stringify(entry.path)}`;
+  if (entry.sha256 !== undefined) out += `,"sha256":${JSON.stringify(entry.sha256)}`;
+  out += `,"size":${JSON.stringify(entry.size)}`;
+  if (entry.target !== undefined) out += `,"target":${JSON.stringify(entry.target)}`;
+  return `${out},"type":${JSON.stringify(entry.type)}}`;
 }
 
 const TOP_KEYS = ['format', 'formatVersion', 'name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'files', 'relocation', 'payload', 'installedSize'] as const;

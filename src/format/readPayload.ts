@@ -1,112 +1,181 @@
 /**
- * Stream a package's payload: decompress, parse the tar, and check every entry
+ * Read a package's payload: decompress, parse the tar, and check every entry
  * against the manifest (order, type, mode, owners, size, link target, sha256)
  * while a visitor consumes it — verification and extraction are one pass.
- * The compressed bytes are hashed too; when the payload is corrupt, the hash
- * mismatch is what gets reported, as it is the clearest reason.
+ *
+ * Two ways in, one checker:
+ * - `readPayload` streams the payload from the package file and hashes the
+ *   compressed bytes as they go; when the payload is corrupt, that hash
+ *   mismatch is what gets reported, as it is the clearest reason.
+ * - `readPayloadBytes` takes the whole compressed payload in memory and checks
+ *   its sha256 against the (signed) metadata *before* the visitor sees one
+ *   entry, so an installer may write straight into the prefix: everything it
+ *   writes is exactly what the signer packed.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { KilnError } from '../errors/index.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
-import type { ManifestEntry } from './metadata.js';
+import type { ManifestEntry, PackageMetadata } from './metadata.js';
 import type { PackageFile } from './openPackage.js';
 import type { TarHeader } from './tar.js';
 import { TarParser } from './tar.js';
 
 export interface PayloadVisitor {
   /** An entry starts; for a regular file, `data` calls follow. */
-  entry?(entry: ManifestEntry): Promise<void> | void;
-  data?(entry: ManifestEntry, chunk: Buffer): Promise<void> | void;
+  entry?(entry: ManifestEntry): void;
+  data?(entry: ManifestEntry, chunk: Buffer): void;
   /** The entry is complete and its content matched its sha256. */
-  end?(entry: ManifestEntry): Promise<void> | void;
+  end?(entry: ManifestEntry): void;
+}
+
+/** What the checker needs of a package: where it is (for messages) and its metadata. */
+export type PayloadSource = Pick<PackageFile, 'path' | 'metadata'>;
+
+/** Decompresses, parses and checks pushed compressed chunks against the manifest. */
+class PayloadChecker {
+  private readonly files: readonly ManifestEntry[];
+  private readonly metadata: PackageMetadata;
+  private readonly context: string;
+  private readonly decoder = new ZstdDecoder();
+  private readonly parser: TarParser;
+  private index = 0;
+  private current: ManifestEntry | undefined;
+  private fileHash: ReturnType<typeof createHash> | undefined;
+  private produced = 0;
+
+  constructor(source: PayloadSource, private readonly visitor: PayloadVisitor, private readonly fileHashes = true) {
+    this.metadata = source.metadata;
+    this.files = source.metadata.files;
+    this.context = `cannot verify package ${source.path}`;
+    this.parser = new TarParser(`the payload of ${source.path}`);
+  }
+
+  private mismatch(problem: string): never {
+    throw new KilnError('E_PACKAGE_MANIFEST', `${this.context}: ${problem}`, { hint: 'the payload does not match the signed manifest; the package is not trustworthy' });
+  }
+
+  private onEntry(header: TarHeader): void {
+    const entry = this.files[this.index];
+    if (entry === undefined) this.mismatch(`the payload holds an entry "${header.path}" that the manifest does not list`);
+    if (header.path !== entry.path) this.mismatch(`payload entry ${this.index + 1} is "${header.path}" but the manifest lists "${entry.path}"`);
+    if (header.type !== entry.type) this.differs(entry, 'type', header.type, entry.type);
+    if (header.mode !== entry.mode) this.differs(entry, 'mode', header.mode, entry.mode);
+    if (header.uname !== entry.owner) this.differs(entry, 'uname', header.uname, entry.owner);
+    if (header.gname !== entry.group) this.differs(entry, 'gname', header.gname, entry.group);
+    if (header.size !== entry.size) this.differs(entry, 'size', header.size, entry.size);
+    if (header.linkTarget !== (entry.target ?? '')) this.differs(entry, 'linkTarget', header.linkTarget, entry.target ?? '');
+    this.current = entry;
+    this.fileHash = entry.type === 'file' && this.fileHashes ? createHash('sha256') : undefined;
+    this.visitor.entry?.(entry);
+  }
+
+  private differs(entry: ManifestEntry, key: string, found: unknown, expected: unknown): never {
+    this.mismatch(`payload entry "${entry.path}" has ${key} ${JSON.stringify(found)} but the manifest says ${JSON.stringify(expected)}`);
+  }
+
+  private onEnd(): void {
+    const entry = this.current!;
+    if (this.fileHash !== undefined && this.fileHash.digest('hex') !== entry.sha256) {
+      throw new KilnError('E_PACKAGE_HASH', `${this.context}: the content of ${entry.path} does not match its sha256`, { hint: 'the package is corrupt or was altered' });
+    }
+    this.visitor.end?.(entry);
+    this.current = undefined;
+    this.index++;
+  }
+
+  push(chunk: Buffer): void {
+    for (const out of this.decoder.push(chunk)) {
+      this.produced += out.length;
+      if (this.produced > this.metadata.payload.uncompressedSize) {
+        throw new KilnError('E_PACKAGE_SIZE', `${this.context}: the payload decompresses to more than the ${this.metadata.payload.uncompressedSize} bytes it declares`, {
+          hint: 'the package is malformed or hostile (a decompression bomb)',
+        });
+      }
+      for (const event of this.parser.push(out)) {
+        if (event.kind === 'entry') this.onEntry(event.header);
+        else if (event.kind === 'data') {
+          this.fileHash?.update(event.chunk);
+          this.visitor.data?.(this.current!, event.chunk);
+        } else this.onEnd();
+      }
+    }
+  }
+
+  finish(): void {
+    try {
+      this.decoder.end();
+      this.parser.finish();
+    } catch (error) {
+      throw zstdError(this.context, error);
+    }
+    if (this.index !== this.files.length) this.mismatch(`the payload ends after ${this.index} of the ${this.files.length} entries the manifest lists`);
+    if (this.produced !== this.metadata.payload.uncompressedSize) {
+      throw new KilnError('E_PACKAGE_SIZE', `${this.context}: the payload decompresses to ${this.produced} bytes, not the ${this.metadata.payload.uncompressedSize} it declares`, { hint: 'the package is malformed' });
+    }
+  }
+}
+
+function zstdError(context: string, error: unknown): unknown {
+  if (error instanceof ZstdDataError) {
+    return new KilnError('E_PACKAGE_FORMAT', `${context}: the payload is not valid zstd data (${error.message})`, { hint: 'the package is corrupt', cause: error });
+  }
+  return error;
+}
+
+function truncated(source: PayloadSource, read: number, size: number): KilnError {
+  return new KilnError('E_PACKAGE_TRUNCATED', `cannot verify package ${source.path}: the payload ends after ${read} of ${size} bytes`, { hint: 'the file is incomplete; download or copy it again' });
+}
+
+function payloadHashMismatch(source: PayloadSource): KilnError {
+  return new KilnError('E_PACKAGE_HASH', `cannot verify package ${source.path}: the payload does not match the sha256 in its metadata`, { hint: 'the package is corrupt or was altered; download it again' });
 }
 
 export async function readPayload(pkg: PackageFile, visitor: PayloadVisitor = {}): Promise<void> {
-  const { metadata, path } = pkg;
-  const context = `cannot verify package ${path}`;
-  const files = metadata.files;
   const compressedHash = createHash('sha256');
-  const decoder = new ZstdDecoder();
-  const parser = new TarParser(`the payload of ${path}`);
-  let index = 0;
-  let current: ManifestEntry | undefined;
-  let fileHash: ReturnType<typeof createHash> | undefined;
-  let produced = 0;
+  const checker = new PayloadChecker(pkg, visitor);
   let read = 0;
-  let failure: KilnError | ZstdDataError | undefined;
-
-  const mismatch: (problem: string) => never = (problem) => {
-    throw new KilnError('E_PACKAGE_MANIFEST', `${context}: ${problem}`, { hint: 'the payload does not match the signed manifest; the package is not trustworthy' });
-  };
-  const onEntry = async (header: TarHeader): Promise<void> => {
-    const entry = files[index];
-    if (entry === undefined) mismatch(`the payload holds an entry "${header.path}" that the manifest does not list`);
-    if (header.path !== entry.path) mismatch(`payload entry ${index + 1} is "${header.path}" but the manifest lists "${entry.path}"`);
-    const expected = { type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.size, linkTarget: entry.target ?? '' };
-    for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-      if (header[key] !== expected[key]) mismatch(`payload entry "${entry.path}" has ${key} ${JSON.stringify(header[key])} but the manifest says ${JSON.stringify(expected[key])}`);
-    }
-    current = entry;
-    fileHash = entry.type === 'file' ? createHash('sha256') : undefined;
-    await visitor.entry?.(entry);
-  };
-  const onEnd = async (): Promise<void> => {
-    const entry = current!;
-    if (fileHash !== undefined && fileHash.digest('hex') !== entry.sha256) {
-      throw new KilnError('E_PACKAGE_HASH', `${context}: the content of ${entry.path} does not match its sha256`, { hint: 'the package is corrupt or was altered' });
-    }
-    await visitor.end?.(entry);
-    current = undefined;
-    index++;
-  };
-
-  const stream = createReadStream(path, { start: pkg.payloadOffset, end: pkg.payloadOffset + pkg.payloadSize - 1, highWaterMark: 1 << 20 });
+  let failure: unknown;
+  const stream = createReadStream(pkg.path, { start: pkg.payloadOffset, end: pkg.payloadOffset + pkg.payloadSize - 1, highWaterMark: 1 << 20 });
   for await (const raw of pkg.payloadSize === 0 ? [] : stream) {
     const chunk = raw as Buffer;
     read += chunk.length;
     compressedHash.update(chunk);
     if (failure !== undefined) continue;
     try {
-      for (const out of decoder.push(chunk)) {
-        produced += out.length;
-        if (produced > metadata.payload.uncompressedSize) {
-          throw new KilnError('E_PACKAGE_SIZE', `${context}: the payload decompresses to more than the ${metadata.payload.uncompressedSize} bytes it declares`, {
-            hint: 'the package is malformed or hostile (a decompression bomb)',
-          });
-        }
-        for (const event of parser.push(out)) {
-          if (event.kind === 'entry') await onEntry(event.header);
-          else if (event.kind === 'data') {
-            fileHash?.update(event.chunk);
-            await visitor.data?.(current!, event.chunk);
-          } else await onEnd();
-        }
-      }
+      checker.push(chunk);
     } catch (error) {
       if (!(error instanceof KilnError) && !(error instanceof ZstdDataError)) throw error;
       failure = error;
     }
   }
   if (pkg.payloadSize === 0) stream.destroy();
-  if (read !== pkg.payloadSize) {
-    throw new KilnError('E_PACKAGE_TRUNCATED', `${context}: the payload ends after ${read} of ${pkg.payloadSize} bytes`, { hint: 'the file is incomplete; download or copy it again' });
-  }
-  if (compressedHash.digest('hex') !== metadata.payload.sha256) {
-    throw new KilnError('E_PACKAGE_HASH', `${context}: the payload does not match the sha256 in its metadata`, { hint: 'the package is corrupt or was altered; download it again' });
-  }
+  if (read !== pkg.payloadSize) throw truncated(pkg, read, pkg.payloadSize);
+  if (compressedHash.digest('hex') !== pkg.metadata.payload.sha256) throw payloadHashMismatch(pkg);
+  if (failure !== undefined) throw zstdError(`cannot verify package ${pkg.path}`, failure);
+  checker.finish();
+}
+
+/** Input slices fed to the decoder: big enough to amortise calls, small enough to keep output slabs warm. */
+const FEED = 1 << 18;
+
+/**
+ * The whole compressed payload in memory: its sha256 is checked before the
+ * visitor sees anything. With `fileHashes` false, each file's content is not
+ * hashed again: the payload hash already ties every byte to the signed
+ * metadata, so a file's own sha256 could only disagree if the signer packed
+ * an inconsistent manifest (which `kiln repo add` and `readPayload` catch).
+ * Names, types, modes, owners, sizes and link targets are still checked.
+ */
+export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor = {}, fileHashes = true): void {
+  const size = source.metadata.payload.size;
+  if (payload.length !== size) throw truncated(source, payload.length, size);
+  if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256) throw payloadHashMismatch(source);
+  const checker = new PayloadChecker(source, visitor, fileHashes);
   try {
-    if (failure !== undefined) throw failure;
-    decoder.end();
-    parser.finish();
+    for (let at = 0; at < payload.length; at += FEED) checker.push(payload.subarray(at, at + FEED));
   } catch (error) {
-    if (error instanceof ZstdDataError) {
-      throw new KilnError('E_PACKAGE_FORMAT', `${context}: the payload is not valid zstd data (${error.message})`, { hint: 'the package is corrupt', cause: error });
-    }
-    throw error;
+    throw zstdError(`cannot verify package ${source.path}`, error);
   }
-  if (index !== files.length) mismatch(`the payload ends after ${index} of the ${files.length} entries the manifest lists`);
-  if (produced !== metadata.payload.uncompressedSize) {
-    throw new KilnError('E_PACKAGE_SIZE', `${context}: the payload decompresses to ${produced} bytes, not the ${metadata.payload.uncompressedSize} it declares`, { hint: 'the package is malformed' });
-  }
+  checker.finish();
 }

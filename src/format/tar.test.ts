@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isKilnError } from '../errors/index.js';
 import type { TarEvent, TarHeader } from './tar.js';
-import { TAR_BLOCK, TAR_END, TarParser, encodeTarHeader, tarPadding } from './tar.js';
+import { TAR_BLOCK, TAR_END, TarParser, encodeTarHeader, tarHeaderSize, tarPadding } from './tar.js';
 
 function archive(entries: { header: TarHeader; content?: Buffer }[]): Buffer {
   const parts: Buffer[] = [];
@@ -131,4 +131,19 @@ test('tar: refuses non-zero padding, junk after the end, and a missing end marke
 
 test('tar: refuses a directory or link that carries content', () => {
   expectError(withBlock((block) => { block.write('5', 156, 'latin1'); rechecksum(block); }), 'E_PACKAGE_FORMAT', /with content/);
+});
+
+test('tar: tarHeaderSize is the length encodeTarHeader produces, pax headers included', () => {
+  const long = (n: number, unit = 'a') => unit.repeat(n);
+  const headers: TarHeader[] = [];
+  for (const type of ['file', 'dir', 'symlink', 'hardlink'] as const) {
+    for (const path of ['x', long(99), long(100), long(101), `${long(60)}/${long(60)}`, long(40, 'é'), long(34, '€'), long(2000), long(9990)]) {
+      for (const linkTarget of type === 'symlink' || type === 'hardlink' ? ['t', long(100), long(101), long(51, 'ü'), long(5000)] : ['']) {
+        for (const size of type === 'file' ? [0, 1, 0o77777777777, 0o77777777777 + 1, 2 ** 40] : [0]) {
+          headers.push({ path, type, mode: 0o644, uname: 'root', gname: 'root', size, linkTarget });
+        }
+      }
+    }
+  }
+  for (const header of headers) assert.equal(tarHeaderSize(header), encodeTarHeader(header).length, `${header.type} ${header.path.length} ${header.linkTarget.length} ${header.size}`);
 });

@@ -72,6 +72,25 @@ export function encodeTarHeader(header: TarHeader): Buffer {
   return Buffer.concat([paxHeader, records, Buffer.alloc(tarPadding(records.length)), main]);
 }
 
+/** The length of `encodeTarHeader(header)`, without encoding it. */
+export function tarHeaderSize(header: TarHeader): number {
+  const pathBytes = Buffer.byteLength(header.type === 'dir' ? `${header.path}/` : header.path, 'utf8');
+  const linkBytes = Buffer.byteLength(header.linkTarget, 'utf8');
+  let records = 0;
+  if (pathBytes > 100) records += paxRecordLength('path', pathBytes);
+  if (linkBytes > 100) records += paxRecordLength('linkpath', linkBytes);
+  if (header.size > MAX_OCTAL_SIZE) records += paxRecordLength('size', String(header.size).length);
+  return records === 0 ? TAR_BLOCK : TAR_BLOCK + records + tarPadding(records) + TAR_BLOCK;
+}
+
+/** Byte length of a pax record whose key is ASCII and whose value is `valueBytes` long. */
+function paxRecordLength(key: string, valueBytes: number): number {
+  const bodyLength = key.length + valueBytes + 3;
+  let length = bodyLength + 1;
+  while (String(length).length + bodyLength !== length) length++;
+  return length;
+}
+
 interface UstarFields {
   name: Buffer;
   mode: number;

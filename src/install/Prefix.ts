@@ -18,16 +18,17 @@ import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
 import { REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
 import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
+import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { PackageFile } from '../format/index.js';
-import { fullVersion, openPackage, verifyPackageSignature } from '../format/index.js';
+import { fullVersion } from '../format/index.js';
 import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/index.js';
+import type { DownloadAllProgress } from '../remote/download.js';
 import { downloadAll } from '../remote/download.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import { parseIndex } from '../repo/indexFormat.js';
 import type { Lock } from '../repo/lock.js';
-import type { PublicKey } from '../sign/index.js';
 import { encodePublicKey, parsePublicKey } from '../sign/index.js';
 import { detectHost, pubgrubResolver } from '../solver/index.js';
 import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/index.js';
@@ -39,16 +40,21 @@ import type { BuildFallback } from './buildMissing.js';
 import { ensureLocalRepository, LOCAL_PRIORITY, LOCAL_REMOTE, recipeOffers, runPlannedBuilds } from './buildMissing.js';
 import type { Reporter } from './events.js';
 import type { Checkpoint, Journal } from './journal.js';
-import { executeJournal, finishJournal, removeTransactionDirectory, rollBackJournal, writeJournal } from './journal.js';
+import { JOURNAL_FORMAT } from './journal.js';
+import { executeJournal, finishJournal, makeDirectories, removeTransactionDirectory, rollBackJournal, writeJournal } from './journal.js';
 import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
 import { prepareTransaction } from './prepareTransaction.js';
 import { recoverTransaction } from './recoverTransaction.js';
-import { relocationPrefix, stagePackage } from './stagePackage.js';
+import type { ExtractJob } from './extractPackage.js';
+import { currentUmask, relocationPrefix } from './extractPackage.js';
+import type { WorkerTask } from './installWorkers.js';
+import { InstallWorkers, runTask } from './installWorkers.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { acquireWriterLock } from './writerLock.js';
+import { mark } from '../util/phaseTimer.js';
 
 export interface PrefixOptions {
   now?: () => Date;
@@ -565,8 +571,10 @@ export class Prefix {
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
     return this.withLock(async () => {
       const offers = options.build === undefined ? undefined : { recipes: await recipeOffers(options.build.recipes), policy: options.build.policy };
+      mark('start-up, open the prefix, lock, recover');
       let plan = this.plan(request, offers);
       this.checkPlanFits(plan);
+      mark('plan (read indexes, resolve)');
       let described = this.describePlan(plan);
       const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
@@ -620,6 +628,12 @@ export class Prefix {
     return { applyOwners, accounts: undefined, uid, gid, userName: userInfo().username };
   }
 
+  /**
+   * Download what the cache lacks, then check and open every package on the
+   * worker threads: a cached copy's sha256 against the index, the metadata,
+   * the package's own signature. A cached copy that fails its sha256 is
+   * downloaded again.
+   */
   private async fetchPackages(placing: Exclude<PlanAction, { kind: 'remove' }>[], signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
     await mkdir(this.paths.cache, { recursive: true });
     const requests = placing.map((action) => ({
@@ -628,26 +642,48 @@ export class Prefix {
       size: action.candidate.entry.size,
       sha256: action.candidate.entry.sha256,
     }));
-    await downloadAll(requests, {
+    const downloadOptions = {
       concurrency: this.config.jobs,
       ...(signal === undefined ? {} : { signal }),
-      onProgress: (state) => this.report({ kind: 'download', ...state }),
-    });
+      onProgress: (state: DownloadAllProgress) => this.report({ kind: 'download', ...state }),
+    };
+    const results = await downloadAll(requests, { ...downloadOptions, cachedUnchecked: true });
     this.checkpoint('downloaded');
-    const keysByRemote = new Map<string, PublicKey[]>(this.config.remotes.map((remote) => [remote.name, remoteKeys(remote, this.paths.config)]));
+    mark('download (or find in the cache)');
+    const remotes = new Map(this.config.remotes.map((remote) => [remote.name, remote]));
+    const openTask = (action: (typeof placing)[number], checkSha256: boolean): WorkerTask => ({
+      kind: 'open',
+      path: this.cachePath(action.candidate),
+      sha256: checkSha256 ? action.candidate.entry.sha256 : undefined,
+      keys: remotes.get(action.candidate.remote)?.keys ?? [],
+      keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
+    });
+    const order = placing.map((action, index) => ({ action, index })).sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
     const opened = new Map<string, PackageFile>();
+    const stale: number[] = [];
+    await Promise.all(order.map(async ({ action, index }) => {
+      // In this thread: handing 80,000 manifest entries back from a worker costs more than reading them here.
+      const result = await runTask(openTask(action, results[index]?.unchecked === true));
+      if (result.kind === 'stale') stale.push(index);
+      else if (result.kind === 'open') opened.set(action.name, result.pkg);
+    }));
+    if (stale.length > 0) {
+      // A cached copy changed since it was downloaded: fetch it again (verified as it arrives).
+      for (const index of stale) await rm(requests[index]!.destination, { force: true });
+      await downloadAll(stale.map((index) => requests[index]!), downloadOptions);
+      for (const index of stale) {
+        const result = await runTask(openTask(placing[index]!, false));
+        if (result.kind === 'open') opened.set(placing[index]!.name, result.pkg);
+      }
+    }
     for (const action of placing) {
-      const path = this.cachePath(action.candidate);
-      const pkg = await openPackage(path);
+      const pkg = opened.get(action.name)!;
       const { entry } = action.candidate;
       const meta = pkg.metadata;
       if (meta.name !== entry.name || meta.version !== entry.version || meta.revision !== entry.revision || meta.variant !== entry.variant) {
-        throw new KilnError('E_INDEX_MISMATCH', `cannot install ${entry.name}: ${path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`, { hint: 'the repository is inconsistent; tell its maintainer' });
+        throw new KilnError('E_INDEX_MISMATCH', `cannot install ${entry.name}: ${pkg.path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`, { hint: 'the repository is inconsistent; tell its maintainer' });
       }
-      // The index pins the file's sha256; a package's own signature is checked too when it has one.
-      if (pkg.signatureText !== undefined) verifyPackageSignature(path, meta, pkg.metadataBytes, pkg.signatureText, keysByRemote.get(action.candidate.remote) ?? []);
       checkRelocationFits(meta, relocationPrefix(this.root));
-      opened.set(action.name, pkg);
     }
     return opened;
   }
@@ -662,7 +698,19 @@ export class Prefix {
     const startedAt = this.now().toISOString();
     const id = `${startedAt.replace(/[-:.]/g, '')}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
     const placing = plan.actions.filter(isPlacing);
+    const forced = process.env['KILN_TEST_THREADS'];
+    const threads = InstallWorkers.threadsFor(placing.length, placing.reduce((sum, action) => sum + action.candidate.entry.size, 0), this.config.jobs, forced === undefined ? undefined : Number(forced));
+    const workers = new InstallWorkers(threads, this.options.killAtStep === undefined ? undefined : (path) => this.checkpoint(`wrote ${path}`));
+    try {
+      return await this.applyWith(plan, described, options, placing, workers, startedAt, id);
+    } finally {
+      await workers.close();
+    }
+  }
+
+  private async applyWith(plan: Plan, described: PlannedChange, options: ChangeOptions, placing: Exclude<PlanAction, { kind: 'remove' }>[], workers: InstallWorkers, startedAt: string, id: string): Promise<ChangeResult> {
     const packages = await this.fetchPackages(placing, options.signal);
+    mark('open and check packages (worker threads)');
     const policy = this.ownerPolicy();
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
     const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
@@ -679,35 +727,68 @@ export class Prefix {
       if (policy.accounts === undefined) policy.accounts = (await ensureAccounts(this.root, [], [])).table;
     }
     const prepared: PreparedTransaction = prepareTransaction(this.root, this.store, plan.actions, metadataOf, policy, startedAt);
+    mark('prepare (conflicts, owners, journal ops)');
     const transactionDir = this.paths.transaction;
     mkdirSync(join(transactionDir, 'stage'), { recursive: true });
     mkdirSync(join(transactionDir, 'backup'), { recursive: true });
-    const journal: Journal = { format: 1, id, command: options.command ?? 'api', startedAt, ops: prepared.ops, cleanup: prepared.cleanup };
+    const journal: Journal = { format: JOURNAL_FORMAT, id, command: options.command ?? 'api', startedAt, ops: prepared.ops, cleanup: prepared.cleanup };
     try {
-      let index = 0;
-      for (const pkg of prepared.packages) {
-        this.report({ kind: 'stage', name: pkg.action.name, index: index++, total: prepared.packages.length });
-        await stagePackage(packages.get(pkg.action.name)!, pkg, transactionDir, this.root, policy.applyOwners, this.checkpoint);
-      }
       await writeJournal(transactionDir, journal);
     } catch (error) {
       removeTransactionDirectory(transactionDir);
       throw error;
     }
     this.checkpoint('journal written');
-    this.report({ kind: 'commit', operations: journal.ops.length });
+    mark('write the journal');
     const summary = described.actions.map((action) => `${action.kind} ${action.name}${action.to === null ? '' : `-${action.to}`}`).join(', ') || 'reasons changed';
+    let pending: PendingCommit | undefined;
     try {
+      const umask = currentUmask();
+      makeDirectories(this.root, journal, this.checkpoint, umask);
+      mark('make directories');
+      const jobs: ExtractJob[] = prepared.packages.map((pkg) => {
+        const file = packages.get(pkg.action.name)!;
+        return {
+          path: file.path, payloadOffset: file.payloadOffset, payloadSize: file.payloadSize, metadata: file.metadata, entries: pkg.entries,
+          root: this.root, transactionDir, relocationPrefix: relocationPrefix(this.root), applyOwners: policy.applyOwners, umask,
+        };
+      });
+      // The database rows go in while the threads extract (the main thread has nothing else to do); committed after syncfs.
+      pending = this.store.begin(prepared.removeNames);
+      let index = 0;
+      // Biggest first, so that no thread is left with a large package at the end.
+      const cost = (job: ExtractJob): number => job.metadata.payload.uncompressedSize + job.metadata.files.length * 16384;
+      const order = prepared.packages.map((pkg, at) => ({ pkg, job: jobs[at]! })).sort((a, b) => cost(b.job) - cost(a.job));
+      try {
+        await Promise.all(order.map(async ({ pkg, job }) => {
+          const result = await workers.run({ kind: 'extract', job });
+          if (result.kind !== 'extract') return;
+          for (const { index: at, size, sha256 } of result.result.relocated) {
+            const row = pkg.change.files[at]!;
+            row.size = size;
+            row.sha256 = sha256;
+          }
+          pending!.add(pkg.change);
+          this.report({ kind: 'stage', name: pkg.action.name, index: index++, total: prepared.packages.length });
+          this.checkpoint(`extracted ${pkg.action.name}`);
+        }));
+      } finally {
+        // On an error, nothing may still be writing when the journal is rolled back.
+        await workers.close();
+      }
+      mark('extract (worker threads) and write database rows');
+      this.report({ kind: 'commit', operations: journal.ops.length });
       executeJournal(this.root, transactionDir, journal, this.checkpoint);
+      mark('renames');
       this.syncToDisk();
-      this.store.commit({
+      mark('syncfs');
+      pending.commit({
         transaction: { id, startedAt, finishedAt: this.now().toISOString(), command: journal.command, summary },
-        remove: prepared.removeNames,
-        add: prepared.packages.map((pkg) => pkg.change),
         reasons: plan.reasonChanges,
         accounts: created,
       });
     } catch (error) {
+      pending?.abort();
       rollBackJournal(this.root, transactionDir, journal, () => undefined);
       removeTransactionDirectory(transactionDir);
       if (isErrno(error, 'EXDEV')) {
@@ -721,7 +802,9 @@ export class Prefix {
       throw error;
     }
     this.checkpoint('committed');
+    mark('database commit');
     finishJournal(this.root, transactionDir, journal, this.checkpoint);
+    mark('finish the journal');
     return { plan: described, applied: true, transaction: id, notes: prepared.notes };
   }
 }

@@ -4,32 +4,43 @@
  * the first of them. Each operation is a rename, so at any moment every path
  * is in a state recovery can tell apart by looking at the disk:
  *
- * - `mkdir P`: P was absent when the journal was written; it is created.
- * - `place P from stage/K [backup/K]`: the old P (if any) moves to backup/K,
- *   then stage/K moves to P. If stage/K still exists, P is not placed yet.
+ * - `mkdir P`: P was absent when the journal was written; it is created
+ *   (all of them first, in order, before anything is written into them).
+ * - `new P`: P was absent; extraction writes it in place (a file, symbolic
+ *   or hard link), from a payload whose signed hash was checked first.
+ * - `place P from stage/K [backup/K]`: P existed (or is set aside); the new
+ *   content is staged as stage/K, and at commit the old P (if any) moves to
+ *   backup/K, then stage/K moves to P. If stage/K still exists, P is not
+ *   placed yet.
  * - `remove P to backup/K`: P moves to backup/K.
  *
- * The commit point is the database transaction that records the result and
- * the journal's id (`transactions` table). Recovery rolls back (reverse order:
- * P goes back to stage/K, backup/K back to P, created directories removed)
- * when the database has no such row, and otherwise finishes (deletes backups,
- * removes directories left empty). Both are idempotent, so a crash during
- * recovery is recovered by the next run.
+ * The journal is written (and flushed) before the first of them, and the
+ * mark `placing` (flushed too) once extraction is over and before the first
+ * `place` or `remove`: without it, no `place` or `remove` has happened (a
+ * missing stage/K then only means it was not extracted yet). The commit
+ * point is the database transaction that records the result and the
+ * journal's id (`transactions` table). Recovery rolls back when the database
+ * has no such row — in reverse order, P goes back to stage/K, backup/K back
+ * to P, a `new` P is deleted, then created directories are removed — and
+ * otherwise finishes (deletes backups, removes directories left empty). Both
+ * are idempotent, so a crash during recovery is recovered by the next run.
  */
-import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 
-export const JOURNAL_FORMAT = 1;
+/** Format 2 added `new`; a format-1 journal (an older Kiln's) is read the same way. */
+export const JOURNAL_FORMAT = 2;
 
 export type JournalOp =
   | { op: 'mkdir'; path: string; mode: number; uid?: number; gid?: number }
+  | { op: 'new'; path: string }
   | { op: 'place'; path: string; stage: string; backup?: string }
   | { op: 'remove'; path: string; backup: string };
 
 export interface Journal {
-  format: typeof JOURNAL_FORMAT;
+  format: 1 | typeof JOURNAL_FORMAT;
   id: string;
   command: string;
   startedAt: string;
@@ -39,6 +50,8 @@ export interface Journal {
 }
 
 export const JOURNAL_FILE = 'journal.json';
+/** Written after extraction, before the first rename; see above. */
+export const PLACING_MARK = 'placing';
 
 /** Called between steps; the crash-injection tests kill the process at one of them. */
 export type Checkpoint = (label: string) => void;
@@ -65,7 +78,7 @@ export function readJournal(transactionDir: string): Journal | undefined {
       cause: error,
     });
   }
-  if (journal.format !== JOURNAL_FORMAT || !Array.isArray(journal.ops)) {
+  if ((journal.format !== 1 && journal.format !== JOURNAL_FORMAT) || !Array.isArray(journal.ops)) {
     throw new KilnError('E_DATABASE', `cannot read transaction journal ${join(transactionDir, JOURNAL_FILE)}: unknown format`, { hint: 'it was written by another Kiln version' });
   }
   return journal;
@@ -75,15 +88,37 @@ function exists(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
-/** Carry out the journal's operations in order. */
-export function executeJournal(root: string, transactionDir: string, journal: Journal, checkpoint: Checkpoint): void {
+/**
+ * Create the journal's directories, in order: before extraction writes into
+ * them. `umask` (when known) spares a chmod where mkdir already set the mode.
+ */
+export function makeDirectories(root: string, journal: Journal, checkpoint: Checkpoint, umask?: number): void {
   for (const op of journal.ops) {
+    if (op.op !== 'mkdir') continue;
     const target = join(root, op.path);
-    if (op.op === 'mkdir') {
-      mkdirSync(target);
-      if (op.uid !== undefined && op.gid !== undefined) chownSync(target, op.uid, op.gid);
-      chmodSync(target, op.mode);
-    } else if (op.op === 'place') {
+    mkdirSync(target, { mode: op.mode & 0o777 });
+    const owned = op.uid !== undefined && op.gid !== undefined;
+    if (owned) chownSync(target, op.uid!, op.gid!);
+    if (owned || umask === undefined || (op.mode & 0o7000) !== 0 || (op.mode & umask) !== 0) chmodSync(target, op.mode);
+    checkpoint(`mkdir ${op.path}`);
+  }
+}
+
+/** After extraction: move staged replacements into place and removed files aside, in order. */
+export function executeJournal(root: string, transactionDir: string, journal: Journal, checkpoint: Checkpoint): void {
+  if (journal.ops.some((op) => op.op === 'place' || op.op === 'remove')) {
+    const fd = openSync(join(transactionDir, PLACING_MARK), 'w', 0o600);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    checkpoint('placing');
+  }
+  for (const op of journal.ops) {
+    if (op.op === 'mkdir' || op.op === 'new') continue;
+    const target = join(root, op.path);
+    if (op.op === 'place') {
       if (op.backup !== undefined) renameSync(target, join(transactionDir, op.backup));
       renameSync(join(transactionDir, op.stage), target);
     } else {
@@ -93,18 +128,18 @@ export function executeJournal(root: string, transactionDir: string, journal: Jo
   }
 }
 
-/** Undo whatever part of the journal was carried out. */
+/** Undo whatever part of the journal was carried out: every path first, then the directories made. */
 export function rollBackJournal(root: string, transactionDir: string, journal: Journal, checkpoint: Checkpoint): void {
+  // A format-1 journal was written after staging, so its renames may have begun.
+  const placing = journal.format === 1 || exists(join(transactionDir, PLACING_MARK));
   for (let i = journal.ops.length - 1; i >= 0; i--) {
     const op = journal.ops[i]!;
+    if (op.op === 'mkdir' || (!placing && (op.op === 'place' || op.op === 'remove'))) continue;
     const target = join(root, op.path);
-    if (op.op === 'mkdir') {
-      try {
-        rmdirSync(target);
-      } catch (error) {
-        // Not created yet, or something not ours inside: leave it.
-        if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTEMPTY') && !isErrno(error, 'EEXIST')) throw error;
-      }
+    if (op.op === 'new') {
+      // Absent when the journal was written, under the writer lock: whatever is there now, extraction made.
+      const stat = lstatSync(target, { throwIfNoEntry: false });
+      if (stat !== undefined && !stat.isDirectory()) unlinkSync(target);
     } else if (op.op === 'place') {
       const stage = join(transactionDir, op.stage);
       if (!exists(stage) && exists(target)) renameSync(target, stage);
@@ -117,6 +152,17 @@ export function rollBackJournal(root: string, transactionDir: string, journal: J
       if (exists(backup)) renameSync(backup, target);
     }
     checkpoint(`undo ${op.op} ${op.path}`);
+  }
+  for (let i = journal.ops.length - 1; i >= 0; i--) {
+    const op = journal.ops[i]!;
+    if (op.op !== 'mkdir') continue;
+    try {
+      rmdirSync(join(root, op.path));
+    } catch (error) {
+      // Not created yet, or something not ours inside: leave it.
+      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTEMPTY') && !isErrno(error, 'EEXIST')) throw error;
+    }
+    checkpoint(`undo mkdir ${op.path}`);
   }
 }
 

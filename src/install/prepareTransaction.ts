@@ -29,10 +29,21 @@ export interface OwnerPolicy {
   userName: string;
 }
 
-/** What staging does with one manifest entry. */
+/**
+ * Where extraction writes one manifest entry: straight into the prefix at its
+ * own path when nothing is there (journal op `new`), or into the transaction
+ * directory (`stage/K`) when it replaces something, to be renamed into place
+ * at commit. Absent for directories and for entries another package places.
+ */
+export interface EntryTarget {
+  inPrefix: boolean;
+  /** Relative to the prefix root (in the prefix) or the transaction directory (staged). */
+  path: string;
+}
+
+/** What extraction does with one manifest entry. */
 export interface EntryDisposition {
-  /** Where in the transaction directory the entry is staged (`stage/K`); absent for directories. */
-  stage?: string;
+  write?: EntryTarget;
   /** Mode, owner ids as applied. */
   mode: number;
   uid: number;
@@ -104,11 +115,12 @@ export function prepareTransaction(
     }
   }
 
-  // One query per path, however many times the path is looked at.
-  const ownerRows = new Map<string, InstalledFile[]>();
+  // The owners of every path a new package claims in one query; others one query each, once.
+  const ownerRows = store.ownersOfPaths([...claims.keys()]);
+  const NONE: InstalledFile[] = [];
   const ownersOf = (path: string): InstalledFile[] => {
     let rows = ownerRows.get(path);
-    if (rows === undefined) ownerRows.set(path, (rows = store.ownersOf(path)));
+    if (rows === undefined) ownerRows.set(path, (rows = claims.has(path) ? NONE : store.ownersOf(path)));
     return rows;
   };
   const ownedByOthers = (path: string): InstalledFile[] => ownersOf(path).filter((row) => !replaced.has(row.package));
@@ -177,18 +189,21 @@ export function prepareTransaction(
         entries.push({ mode, ...ids });
         continue;
       }
-      const k = counter++;
-      const stage = `stage/${k}`;
-      entries.push({ stage, mode, ...ids });
       if (others.length > 0) {
+        entries.push({ mode, ...ids });
         conflicts.push(`${entry.path} of ${who} is already owned by ${others.map((other) => describeOwner(other.package, store)).join(', ')}`);
         continue;
       }
-      const disk = lstatSync(join(root, entry.path), { throwIfNoEntry: false });
+      // Nothing can be inside a directory this transaction creates.
+      const disk = scheduledDirs.has(dirname(entry.path)) ? undefined : lstatSync(join(root, entry.path), { throwIfNoEntry: false });
       if (disk === undefined) {
-        ops.push({ op: 'place', path: entry.path, stage });
+        ops.push({ op: 'new', path: entry.path });
+        entries.push({ write: { inPrefix: true, path: entry.path }, mode, ...ids });
         continue;
       }
+      const k = counter++;
+      const stage = `stage/${k}`;
+      entries.push({ write: { inPrefix: false, path: stage }, mode, ...ids });
       if (disk.isDirectory()) {
         conflicts.push(`${entry.path} of ${who} exists on disk as a directory`);
         continue;

@@ -51,6 +51,12 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Give up after this long without a byte (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Take a destination that already holds a file of the pinned size without
+   * hashing it (the result says `unchecked`); the caller must check its sha256
+   * before using it, and download it again if it differs.
+   */
+  cachedUnchecked?: boolean;
 }
 
 export interface DownloadResult {
@@ -58,6 +64,8 @@ export interface DownloadResult {
   resumedFrom: number;
   /** Bytes transferred now (0 when the destination was already complete). */
   fetched: number;
+  /** The destination was there already and, as asked, was not hashed. */
+  unchecked?: true;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -82,6 +90,10 @@ export async function download(request: DownloadRequest, options: DownloadOption
   const progress = progressReporter(url, size, options.onProgress);
   try {
     options.signal?.throwIfAborted();
+    if (options.cachedUnchecked === true && (await hasPinnedSize(destination, request))) {
+      progress.end(size);
+      return { resumedFrom: 0, fetched: 0, unchecked: true };
+    }
     if (await holdsPinned(destination, request)) {
       progress.end(size);
       return { resumedFrom: 0, fetched: 0 };
@@ -109,15 +121,20 @@ export async function download(request: DownloadRequest, options: DownloadOption
   }
 }
 
-/** True when `path` is a file of the pinned size and sha256. */
-async function holdsPinned(path: string, request: DownloadRequest): Promise<boolean> {
+/** True when `path` is a file of the pinned size. */
+async function hasPinnedSize(path: string, request: DownloadRequest): Promise<boolean> {
   try {
     const info = await stat(path);
-    if (!info.isFile() || info.size !== request.size) return false;
+    return info.isFile() && info.size === request.size;
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return false;
     throw error;
   }
+}
+
+/** True when `path` is a file of the pinned size and sha256. */
+async function holdsPinned(path: string, request: DownloadRequest): Promise<boolean> {
+  if (!(await hasPinnedSize(path, request))) return false;
   const { sha256, size } = await sha256File(path);
   return size === request.size && sha256 === request.sha256;
 }
@@ -322,6 +339,8 @@ export interface DownloadAllOptions {
   signal?: AbortSignal;
   /** Give up on a download after this long without a byte (default 30 s). */
   timeoutMs?: number;
+  /** See `DownloadOptions.cachedUnchecked`. */
+  cachedUnchecked?: boolean;
 }
 
 /**
@@ -329,7 +348,7 @@ export interface DownloadAllOptions {
  * the others (their `.part` files stay for a later resume) and is rethrown.
  * @example await downloadAll(plan.map(toRequest), { onProgress: (s) => reporter.downloading(s) })
  */
-export async function downloadAll(requests: readonly DownloadRequest[], options: DownloadAllOptions = {}): Promise<void> {
+export async function downloadAll(requests: readonly DownloadRequest[], options: DownloadAllOptions = {}): Promise<DownloadResult[]> {
   const destinations = new Set<string>();
   for (const { destination } of requests) {
     if (destinations.has(destination)) throw new Error(`Assertion failed: downloadAll got destination ${destination} twice`);
@@ -345,6 +364,7 @@ export async function downloadAll(requests: readonly DownloadRequest[], options:
   const state: DownloadAllProgress = { done: 0, total: requests.length, receivedBytes: 0, totalBytes: requests.reduce((sum, { size }) => sum + size, 0) };
   const report = (): void => options.onProgress?.({ ...state });
   let first: { error: unknown } | undefined;
+  const results: DownloadResult[] = [];
   try {
     await mapConcurrent(requests, options.concurrency ?? 4, async (request, index) => {
       const downloadOptions: DownloadOptions = {
@@ -356,8 +376,9 @@ export async function downloadAll(requests: readonly DownloadRequest[], options:
         },
       };
       if (options.timeoutMs !== undefined) downloadOptions.timeoutMs = options.timeoutMs;
+      if (options.cachedUnchecked === true) downloadOptions.cachedUnchecked = true;
       try {
-        await download(request, downloadOptions);
+        results[index] = await download(request, downloadOptions);
       } catch (error) {
         first ??= { error };
         controller.abort(error);
@@ -371,4 +392,5 @@ export async function downloadAll(requests: readonly DownloadRequest[], options:
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
   }
+  return results;
 }

@@ -1,0 +1,160 @@
+/**
+ * The threads a transaction's heavy work runs on: opening and checking the
+ * packages (the sha256 of a cached copy, the metadata, the signature), then
+ * extracting them. One worker per core, at most the prefix's `jobs`; each
+ * takes the next task when it is done, so the caller hands out the biggest
+ * packages first. Small transactions (and the crash tests, which count every
+ * step) run the same tasks in the calling thread.
+ *
+ * `close()` stops every worker; after it resolves nothing writes into the
+ * prefix any more, so a failed transaction closes the pool before it rolls
+ * back.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ErrorCode } from '../errors/index.js';
+import { KilnError } from '../errors/index.js';
+import type { PackageFile } from '../format/index.js';
+import { openPackage, verifyPackageSignature } from '../format/index.js';
+import { parsePublicKey } from '../sign/index.js';
+import { sha256FileSync } from '../util/hash.js';
+import type { ExtractJob, ExtractResult } from './extractPackage.js';
+import { extractPackage } from './extractPackage.js';
+
+export type WorkerTask =
+  /** Check a package file (its sha256 against `sha256` when given) and open it, checking its signature with `keys`. */
+  | { kind: 'open'; path: string; sha256: string | undefined; keys: string[]; keySource: string }
+  | { kind: 'extract'; job: ExtractJob };
+
+export type TaskResult =
+  | { kind: 'open'; pkg: PackageFile }
+  /** The file's sha256 is not the one pinned: download it again. */
+  | { kind: 'stale' }
+  | { kind: 'extract'; result: ExtractResult };
+
+type SerializedError =
+  | { kiln: true; code: ErrorCode; message: string; hint: string | undefined }
+  | { kiln: false; message: string; stack: string | undefined; errno: string | undefined; syscall: string | undefined; path: string | undefined };
+
+export type Reply = { id: number; ok: true; result: TaskResult } | { id: number; ok: false; error: SerializedError };
+
+/** Run one task here; what a worker does with each message. */
+export async function runTask(task: WorkerTask, written?: (path: string) => void): Promise<TaskResult> {
+  if (task.kind === 'extract') return { kind: 'extract', result: extractPackage(task.job, written) };
+  if (task.sha256 !== undefined && sha256FileSync(task.path) !== task.sha256) return { kind: 'stale' };
+  const pkg = await openPackage(task.path);
+  // The index pins the file's sha256; a package's own signature is checked too when it has one.
+  if (pkg.signatureText !== undefined) {
+    const keys = task.keys.map((key) => parsePublicKey(key, task.keySource));
+    verifyPackageSignature(task.path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, keys);
+  }
+  return { kind: 'open', pkg };
+}
+
+export function serialize(error: unknown): SerializedError {
+  if (error instanceof KilnError) return { kiln: true, code: error.code, message: error.message, hint: error.hint };
+  const err = error as NodeJS.ErrnoException;
+  return { kiln: false, message: err.message ?? String(error), stack: err.stack, errno: err.code, syscall: err.syscall, path: err.path };
+}
+
+function revive(error: SerializedError): Error {
+  if (error.kiln) return new KilnError(error.code, error.message, { hint: error.hint });
+  const revived = new Error(error.message) as NodeJS.ErrnoException;
+  if (error.stack !== undefined) revived.stack = error.stack;
+  if (error.errno !== undefined) revived.code = error.errno;
+  if (error.syscall !== undefined) revived.syscall = error.syscall;
+  if (error.path !== undefined) revived.path = error.path;
+  return revived;
+}
+
+interface Pending {
+  id: number;
+  task: WorkerTask;
+  resolve: (result: TaskResult) => void;
+  reject: (error: Error) => void;
+}
+
+export class InstallWorkers {
+  private readonly idle: Worker[] = [];
+  private readonly running = new Map<Worker, Pending>();
+  private readonly queue: Pending[] = [];
+  private nextId = 0;
+  private closed = false;
+  private failed = false;
+
+  /** `threads` of 1 or less runs every task in the calling thread. */
+  constructor(threads: number, private readonly written?: (path: string) => void) {
+    if (written !== undefined) return;
+    for (let i = 0; i < threads && threads > 1; i++) {
+      const worker = new Worker(new URL('./installWorker.js', import.meta.url));
+      worker.on('message', (reply: Reply) => this.settle(worker, reply));
+      worker.on('error', (error) => this.fail(worker, error));
+      this.idle.push(worker);
+    }
+  }
+
+  /** How many threads a transaction of `packages` packages and `bytes` compressed bytes gets. */
+  static threadsFor(packages: number, bytes: number, jobs: number, forced: number | undefined): number {
+    if (forced !== undefined) return forced;
+    // Below this, starting threads costs more than it saves.
+    if (packages < 2 || bytes < 4 << 20) return 1;
+    return Math.max(1, Math.min(jobs, availableParallelism(), packages));
+  }
+
+  get threads(): number {
+    return this.idle.length + this.running.size;
+  }
+
+  run(task: WorkerTask): Promise<TaskResult> {
+    if (this.closed) return Promise.reject(new Error('Assertion failed: task given to a closed worker pool'));
+    if (this.threads === 0) {
+      // In this thread the tasks run one after the other as they are given; after a failure, no further one starts.
+      if (this.failed) return Promise.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+      return runTask(task, this.written).catch((error: unknown) => {
+        this.failed = true;
+        throw error;
+      });
+    }
+    return new Promise<TaskResult>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, task, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop()!;
+      const pending = this.queue.shift()!;
+      this.running.set(worker, pending);
+      worker.postMessage({ id: pending.id, task: pending.task });
+    }
+  }
+
+  private settle(worker: Worker, reply: Reply): void {
+    const pending = this.running.get(worker);
+    this.running.delete(worker);
+    if (!this.closed) this.idle.push(worker);
+    if (pending !== undefined && pending.id === reply.id) {
+      if (reply.ok) pending.resolve(reply.result);
+      else pending.reject(revive(reply.error));
+    }
+    if (!this.closed) this.dispatch();
+  }
+
+  private fail(worker: Worker, error: Error): void {
+    const pending = this.running.get(worker);
+    this.running.delete(worker);
+    pending?.reject(error);
+  }
+
+  /** Stop every worker (tasks not started are refused); resolves when none runs any more. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+    const workers = [...this.idle, ...this.running.keys()];
+    this.idle.length = 0;
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    for (const pending of this.running.values()) pending.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+    this.running.clear();
+  }
+}
