@@ -51,6 +51,8 @@ import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
+import type { SearchRow } from './searchList.js';
+import { newestByName, readSearchList, searchListPath } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { acquireWriterLock } from './writerLock.js';
@@ -317,6 +319,7 @@ export class Prefix {
       this.store.forgetRemote(name);
       await rm(syncedIndexPath(this.paths, name), { force: true });
       await rm(`${syncedIndexPath(this.paths, name)}.minisig`, { force: true });
+      await rm(searchListPath(syncedIndexPath(this.paths, name)), { force: true });
       this.config = config;
       this.availableCache = undefined;
     });
@@ -362,12 +365,25 @@ export class Prefix {
   }
 
   private newestAvailable(): Map<string, Candidate> {
-    const newest = new Map<string, Candidate>();
-    for (const candidate of this.available()) {
-      const have = newest.get(candidate.entry.name);
-      if (have === undefined || compareVersions(fullVersion(candidate.entry), fullVersion(have.entry)) > 0) newest.set(candidate.entry.name, candidate);
+    return newestByName(this.available(), (candidate) => candidate.entry.name, (candidate) => fullVersion(candidate.entry));
+  }
+
+  /**
+   * The newest version of every name the synced remotes offer, as search shows
+   * it: from each remote's search list (searchList.ts), or its index where the
+   * list is missing or stale. Rows stay tuples: a search makes objects only of
+   * what it matches.
+   */
+  private newestSummaries(): { row: SearchRow; remote: string }[] {
+    const rows: { row: SearchRow; remote: string }[] = [];
+    for (const remote of this.config.remotes) {
+      const state = this.store.remoteState(remote.name);
+      if (state === undefined) continue;
+      const list = readSearchList(syncedIndexPath(this.paths, remote.name), state.sha256)
+        ?? this.available().filter((candidate) => candidate.remote === remote.name).map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
+      for (const row of list) rows.push({ row, remote: remote.name });
     }
-    return newest;
+    return [...newestByName(rows, (item) => item.row[0], (item) => item.row[1]).values()];
   }
 
   search(term: string): AvailablePackage[] {
@@ -375,11 +391,11 @@ export class Prefix {
     const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
     const rows: AvailablePackage[] = [];
     const seen = new Set<string>();
-    for (const candidate of this.newestAvailable().values()) {
-      const { entry } = candidate;
-      if (!entry.name.toLowerCase().includes(needle) && !entry.summary.toLowerCase().includes(needle)) continue;
-      seen.add(entry.name);
-      rows.push(availableRow(candidate, installed));
+    for (const { row: [name, version, variant, summary], remote } of this.newestSummaries()) {
+      if (!name.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
+      seen.add(name);
+      const have = installed.get(name);
+      rows.push({ name, version, variant, remote, summary, installed: have === undefined ? null : fullVersion(have) });
     }
     for (const pkg of installed.values()) {
       if (seen.has(pkg.name) || (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))) continue;

@@ -13,6 +13,7 @@ import { KilnError, isKilnError } from '../errors/index.js';
 import { parseRemoteUrl, redactUrl, remoteFetcher } from '../remote/index.js';
 import { readPublishedIndex } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { readSearchList, writeSearchList } from './searchList.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 
@@ -59,6 +60,9 @@ async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteCo
     // Signature first, then the index: a reader only trusts the database row, written last.
     await writeFileAtomic(`${target}.minisig`, published.signatureText);
     await writeFileAtomic(target, published.bytes);
+  }
+  if (previous?.sha256 !== digest || readSearchList(syncedIndexPath(paths, remote.name), digest) === undefined) {
+    await writeSearchList(syncedIndexPath(paths, remote.name), digest, index.packages);
   }
   const state: RemoteState = { name: remote.name, serial: index.serial, created: index.created, expires: index.expires, syncedAt: now.toISOString(), sha256: digest };
   store.setRemoteState(state);
