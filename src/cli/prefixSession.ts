@@ -50,6 +50,7 @@ export async function withPrefix<T>(invocation: Invocation, fn: (prefix: Prefix)
     wait: settings.wait,
     reporter: reporter(invocation),
     ...(settings.killAtStep === undefined ? {} : { killAtStep: settings.killAtStep }),
+    ...(process.env['KILN_CACHE'] ? { cache: process.env['KILN_CACHE'] } : {}),
   });
   try {
     return await fn(prefix);

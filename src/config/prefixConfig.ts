@@ -42,6 +42,8 @@ export interface PrefixConfig {
   remotes: RemoteConfig[];
   /** How the resolver chooses (`[solver]`); absent settings take the solver's defaults. */
   solver: SolverSettings;
+  /** A package cache shared with other prefixes (absolute path); unpacked packages there are hard-linked into the prefix. */
+  cache?: string;
 }
 
 /** The `[solver]` table (docs/config.md). */
@@ -69,12 +71,14 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver']);
+  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache']);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
   const fsync = table['fsync'] ?? true;
   if (typeof fsync !== 'boolean') fail('fsync', 'must be true or false');
+  const cache = table['cache'] === undefined ? undefined : expectString(table['cache'], 'cache', fail);
+  if (cache !== undefined && !cache.startsWith('/')) fail('cache', 'must be an absolute path');
   const remotes: RemoteConfig[] = [];
   const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
   for (const [name, value] of Object.entries(remoteTable)) {
@@ -98,6 +102,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     fsync: fsync as boolean,
     remotes,
     solver: parseSolverSettings(table['solver'], fail),
+    ...(cache === undefined ? {} : { cache }),
   };
 }
 
@@ -161,7 +166,7 @@ export function formatPrefixConfig(config: PrefixConfig): string {
   const remotes: Record<string, unknown> = {};
   for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
   const solver = formatSolverSettings(config.solver);
-  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, remotes, ...(solver === undefined ? {} : { solver }) });
+  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), remotes, ...(solver === undefined ? {} : { solver }) });
   return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
 }
 

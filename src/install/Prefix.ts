@@ -49,6 +49,7 @@ import type { ExtractJob } from './extractPackage.js';
 import { currentUmask, relocationPrefix } from './extractPackage.js';
 import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
+import { storeEntry } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
 import type { SearchRow } from './searchList.js';
@@ -60,6 +61,8 @@ import { mark } from '../util/phaseTimer.js';
 
 export interface PrefixOptions {
   now?: () => Date;
+  /** A package cache shared with other prefixes; overrides the config's `cache` (the CLI passes KILN_CACHE). */
+  cache?: string;
   reporter?: Reporter;
   /** Wait for another writer (default), or fail at once. */
   wait?: boolean;
@@ -542,8 +545,33 @@ export class Prefix {
     }
   }
 
+  /** The shared cache (option, else config `cache`), if any. */
+  private sharedCache(): string | undefined {
+    const shared = this.options.cache || this.config.cache;
+    return shared === undefined || shared === '' ? undefined : resolve(shared);
+  }
+
+  /** Where downloaded packages are kept: the shared cache's `packages/`, else the prefix's own cache. */
+  private packageCache(): string {
+    const shared = this.sharedCache();
+    return shared === undefined ? this.paths.cache : join(shared, 'packages');
+  }
+
+  /**
+   * The shared cache's unpacked store (unpackedStore.ts), when there is a
+   * shared cache on the file system of the prefix (hard links cannot cross
+   * file systems) and owners are not applied (a linked inode has one owner).
+   */
+  private unpackedStore(applyOwners: boolean): string | undefined {
+    const shared = this.sharedCache();
+    if (shared === undefined || applyOwners) return undefined;
+    const store = join(shared, 'unpacked');
+    mkdirSync(store, { recursive: true });
+    return lstatSync(store).dev === lstatSync(this.root).dev ? store : undefined;
+  }
+
   private cachePath(candidate: Candidate): string {
-    return join(this.paths.cache, basename(candidate.entry.path));
+    return join(this.packageCache(), basename(candidate.entry.path));
   }
 
   describePlan(plan: Plan): PlannedChange {
@@ -651,7 +679,7 @@ export class Prefix {
    * downloaded again.
    */
   private async fetchPackages(placing: Exclude<PlanAction, { kind: 'remove' }>[], signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
-    await mkdir(this.paths.cache, { recursive: true });
+    await mkdir(this.packageCache(), { recursive: true });
     const requests = placing.map((action) => ({
       url: new URL(action.candidate.url),
       destination: this.cachePath(action.candidate),
@@ -775,9 +803,11 @@ export class Prefix {
       // Biggest first, so that no thread is left with a large package at the end.
       const cost = (job: ExtractJob): number => job.metadata.payload.uncompressedSize + job.metadata.files.length * 16384;
       const order = prepared.packages.map((pkg, at) => ({ pkg, job: jobs[at]! })).sort((a, b) => cost(b.job) - cost(a.job));
+      const store = this.unpackedStore(policy.applyOwners);
       try {
         await Promise.all(order.map(async ({ pkg, job }) => {
-          const result = await workers.run({ kind: 'extract', job });
+          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store, job.metadata.payload.sha256), fill: true };
+          const result = await workers.run(task);
           if (result.kind !== 'extract') return;
           for (const { index: at, size, sha256 } of result.result.relocated) {
             const row = pkg.change.files[at]!;

@@ -12,7 +12,7 @@
  * (extractPool.ts), or in the calling thread for small transactions.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, linkSync, openSync, readFileSync, readSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, linkSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import { readPayloadBytes } from '../format/readPayload.js';
@@ -38,6 +38,8 @@ export interface ExtractJob {
   applyOwners: boolean;
   /** The process umask when known: a mode it leaves alone is given to open(2) and needs no fchmod. */
   umask: number | undefined;
+  /** Unpacking into the shared store (unpackedStore.ts): directories are made too, nothing is relocated. */
+  store?: boolean;
 }
 
 /** Installed size and sha256 of each relocated file (by manifest index); the database records these. */
@@ -103,13 +105,14 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
         const disposition = entries[index];
         if (disposition === undefined) throw new Error(`Assertion failed: extraction is out of step at ${entry.path}`);
         const where = disposition.write;
+        if (entry.type === 'dir' && job.store === true) mkdirSync(join(job.root, entry.path), { mode: (entry.mode & 0o777) | 0o700 });
         if (where === undefined) return;
         const target = join(where.inPrefix ? job.root : job.transactionDir, where.path);
         writtenAt.set(entry.path, target);
         if (entry.type === 'file') {
           // O_EXCL: never through a symbolic link, never over something that appeared meanwhile.
           fd = openSync(target, 'wx', modeSetByOpen(disposition.mode, job.umask) ? disposition.mode : 0o600);
-          chunks = rows.has(entry.path) ? [] : undefined;
+          chunks = rows.has(entry.path) && job.store !== true ? [] : undefined;
           return;
         }
         if (entry.type === 'symlink') {

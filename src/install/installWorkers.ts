@@ -20,11 +20,14 @@ import { parsePublicKey } from '../sign/index.js';
 import { sha256FileSync } from '../util/hash.js';
 import type { ExtractJob, ExtractResult } from './extractPackage.js';
 import { extractPackage } from './extractPackage.js';
+import { fillStore, isStored, linkPackage } from './unpackedStore.js';
 
 export type WorkerTask =
   /** Check a package file (its sha256 against `sha256` when given) and open it, checking its signature with `keys`. */
   | { kind: 'open'; path: string; sha256: string | undefined; keys: string[]; keySource: string }
-  | { kind: 'extract'; job: ExtractJob };
+  | { kind: 'extract'; job: ExtractJob }
+  /** Place a package from the unpacked store entry `entry`, unpacking it there first when `fill`. */
+  | { kind: 'link'; job: ExtractJob; entry: string; fill: boolean };
 
 export type TaskResult =
   | { kind: 'open'; pkg: PackageFile }
@@ -41,6 +44,10 @@ export type Reply = { id: number; ok: true; result: TaskResult } | { id: number;
 /** Run one task here; what a worker does with each message. */
 export async function runTask(task: WorkerTask, written?: (path: string) => void): Promise<TaskResult> {
   if (task.kind === 'extract') return { kind: 'extract', result: extractPackage(task.job, written) };
+  if (task.kind === 'link') {
+    if (task.fill && !isStored(task.entry)) fillStore(task.job, task.entry);
+    return { kind: 'extract', result: linkPackage(task.job, task.entry, written) };
+  }
   if (task.sha256 !== undefined && sha256FileSync(task.path) !== task.sha256) return { kind: 'stale' };
   const pkg = await openPackage(task.path);
   // The index pins the file's sha256; a package's own signature is checked too when it has one.
