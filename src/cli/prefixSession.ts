@@ -3,10 +3,10 @@
  * settings with a reporter that renders events (progress on a terminal,
  * notices always), and showing and confirming a plan.
  */
-import { formatSettings } from '../solver/index.js';
+import { formatSettings } from '../solver/problem.js';
 import { KilnError } from '../errors/index.js';
 import type { ChangeOptions, ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../install/index.js';
-import { openPrefix } from '../install/index.js';
+import { openPrefix } from '../install/Prefix.js';
 import type { Invocation } from './command.js';
 import { bytes, table } from './render.js';
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
-import type { PublicKey } from '../sign/index.js';
-import { parsePublicKey } from '../sign/index.js';
+import type { PublicKey } from '../sign/types.js';
+import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
 import { parseTomlDocument } from '../util/toml.js';

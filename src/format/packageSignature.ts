@@ -6,8 +6,10 @@
  * metadata unnoticed.
  */
 import { KilnError } from '../errors/index.js';
-import type { PublicKey, Signature } from '../sign/index.js';
-import { formatSignature, parseSignature, verifyData } from '../sign/index.js';
+import type { PublicKey, Signature } from '../sign/types.js';
+import { formatSignature } from '../sign/formatSignature.js';
+import { parseSignature } from '../sign/parseSignature.js';
+import { verifyData } from '../sign/verifyData.js';
 import type { PackageMetadata } from './metadata.js';
 import { packageSpec } from './metadata.js';
 

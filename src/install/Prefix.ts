@@ -21,23 +21,27 @@ import type { Connection, InstalledFile, InstalledPackage, RemoteState, Transact
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
 import { KilnError, isErrno } from '../errors/index.js';
-import type { PackageFile } from '../format/index.js';
-import { fullVersion } from '../format/index.js';
-import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/index.js';
+import type { PackageFile } from '../format/openPackage.js';
+import { fullVersion } from '../format/metadata.js';
+import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/remoteUrl.js';
 import type { DownloadAllProgress } from '../remote/download.js';
 import { downloadAll } from '../remote/download.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import { parseIndex } from '../repo/indexFormat.js';
 import type { Lock } from '../repo/lock.js';
-import { encodePublicKey, parsePublicKey } from '../sign/index.js';
-import { detectHost, pubgrubResolver } from '../solver/index.js';
-import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/index.js';
+import { encodePublicKey } from '../sign/formatPublicKey.js';
+import { parsePublicKey } from '../sign/parsePublicKey.js';
+import { detectHost } from '../solver/hostTarget.js';
+import { pubgrubResolver } from '../solver/pubgrubResolver.js';
+import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
 import type { BuildFallback } from './buildMissing.js';
-import { ensureLocalRepository, LOCAL_PRIORITY, LOCAL_REMOTE, recipeOffers, runPlannedBuilds } from './buildMissing.js';
+// Loaded when a build is asked for: the build domain is most of what a query would load otherwise.
+const buildMissing = () => import('./buildMissing.js');
+import { LOCAL_PRIORITY, LOCAL_REMOTE } from './localRemote.js';
 import type { Reporter } from './events.js';
 import type { Checkpoint, Journal } from './journal.js';
 import { JOURNAL_FORMAT } from './journal.js';
@@ -614,7 +618,7 @@ export class Prefix {
 
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
     return this.withLock(async () => {
-      const offers = options.build === undefined ? undefined : { recipes: await recipeOffers(options.build.recipes), policy: options.build.policy };
+      const offers = options.build === undefined ? undefined : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
       let plan = this.plan(request, offers);
       this.checkPlanFits(plan);
@@ -627,6 +631,7 @@ export class Prefix {
       }
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Build into the prefix's own repository, trust it as the remote "local", and plan again: the new binaries are taken like any other.
+        const { ensureLocalRepository, runPlannedBuilds } = await buildMissing();
         const local = await ensureLocalRepository(this.paths);
         await this.trustLocalRepository(local);
         await runPlannedBuilds(plan.builds, options.build, local.dir, this.host());

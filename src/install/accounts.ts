@@ -12,8 +12,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { chmod, chown, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
-import type { GroupSpec, UserSpec } from '../format/index.js';
-import { ACCOUNT_PATTERN } from '../format/index.js';
+import type { GroupSpec, UserSpec } from '../format/metadata.js';
+import { ACCOUNT_PATTERN } from '../format/metadata.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { ioError } from '../util/ioError.js';
 

@@ -18,11 +18,9 @@ import type { BuildPolicy } from '../solver/problem.js';
 import type { HostTarget, PlannedBuild, RecipeOffer } from '../solver/types.js';
 import type { PrefixPaths } from '../config/prefixLayout.js';
 
-/** The remote under which a prefix's own builds are published. */
-export const LOCAL_REMOTE = 'local';
+import { LOCAL_REMOTE } from './localRemote.js';
 
-/** Above any priority a configured remote may have (−1000–1000): a package built here for this prefix is taken first. */
-export const LOCAL_PRIORITY = 1000;
+export { LOCAL_PRIORITY, LOCAL_REMOTE } from './localRemote.js';
 
 export interface BuildFallback {
   /** The ports tree. */

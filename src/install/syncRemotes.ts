@@ -10,7 +10,8 @@ import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js
 import { remoteKeys } from '../config/index.js';
 import type { PackageStore, RemoteState } from '../db/index.js';
 import { KilnError, isKilnError } from '../errors/index.js';
-import { parseRemoteUrl, redactUrl, remoteFetcher } from '../remote/index.js';
+import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
+import { remoteFetcher } from '../remote/remoteFetcher.js';
 import { readPublishedIndex } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { readSearchList, writeSearchList } from './searchList.js';

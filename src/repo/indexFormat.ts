@@ -5,9 +5,9 @@
  * sha256. docs/repository.md is the prose form of this file.
  */
 import { KilnError } from '../errors/index.js';
-import type { PackageMetadata } from '../format/index.js';
-import type { Target } from '../format/index.js';
-import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseTarget, pathProblem } from '../format/index.js';
+import type { PackageMetadata, Target } from '../format/metadata.js';
+import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseTarget } from '../format/metadata.js';
+import { pathProblem } from '../format/manifestSafety.js';
 import { formatLicense, tryParseLicense } from '../license/index.js';
 import type { Sha256 } from '../util/hash.js';
 import { tryParseSha256 } from '../util/hash.js';

@@ -8,8 +8,9 @@
 import { join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import { readFileIfExists } from '../util/fs.js';
-import type { PublicKey } from '../sign/index.js';
-import { parseSignature, verifyData } from '../sign/index.js';
+import type { PublicKey } from '../sign/types.js';
+import { parseSignature } from '../sign/parseSignature.js';
+import { verifyData } from '../sign/verifyData.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexTrustedComment, parseIndex, serialFromTrustedComment } from './indexFormat.js';
 import { INDEX_FILE, SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
