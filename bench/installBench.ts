@@ -1,763 +1,182 @@
 /**
- * `npm run bench:install`: how fast `kiln install` puts a few hundred packages
- * on disk, against a reference in the same run: the same payloads extracted
- * with `zstd -dc payload.tar.zst | tar -x`, one package after the other.
+ * `npm run bench:install`: installing one generated workload with Kiln and with
+ * the package managers people use, side by side, against a floor of plain
+ * `zstd -dc | tar -x`.
  *
- * The package set (bench-out/install/SET/, made once and reused; `--regenerate`
- * makes it again) is generated from a fixed seed, with both workloads that
- * shared/BENCHMARKING.md asks for:
- *   - "many small files" packages: tens to a thousand-odd files of 200 B–8 KiB
- *     of text-like content (compresses about 3×), config files under etc/,
- *     a shared library with its soname symlinks, and a few other symlinks;
- *   - "large binary-ish" packages: one to four files of 1–8 MiB that compress
- *     about 1.5×, soname symlinks, a config file and a README;
- * about half the bytes each. Packages depend on earlier ones (zero to three
- * each), so an install has an order to respect. They are packed with a
- * generated key and published in a repository with the library API.
+ * The workload (bench-out/install/SET/, made once from a seed and reused;
+ * workload/*.ts): N packages on a dependency DAG, about half the bytes in
+ * packages of many small text-like files (executables under bin/, a shared
+ * library and its soname symlinks, config files under etc/, headers, other
+ * symlinks), half in a few large binary-ish files; signed .kpkg files in a Kiln
+ * repository. The same payloads are packed once as .deb, .pkg.tar.zst, .rpm and
+ * plain tar.zst (peers/*.ts, cached in SET/peers/), all zstd at Kiln's level.
  *
- * Every measured run gets a fresh filesystem: a loop-mounted ext4 image made
- * with mkfs.ext4 (journal on) when running as root with mkfs.ext4 and mount,
- * else tmpfs (root), else a plain directory (with a warning). Each timed run is
- * preceded by a `sync` and a 2-second pause and is timed as wall + a final
- * `sync`. Per round, in this order:
- *   - kiln, cold cache: `kiln --prefix MNT/prefix install ALL -y` from a file://
- *     remote (init, remote add and sync are not timed): copying every package
- *     into the download cache, verifying, unpacking and committing;
- *   - kiln, warm cache: the same with the cache of an earlier cold run copied in
- *     beforehand (not timed), so nothing is downloaded;
- *   - reference: `zstd -dc P.tar.zst | tar -x -C MNT/root` for every package in
- *     turn, the payloads having been copied out of the .kpkg files onto the fresh
- *     filesystem beforehand (not timed).
+ * Every run gets a fresh filesystem (a loop-mounted ext4 image, journal on, as
+ * root; measure.ts) with the tool's package files copied onto it beforehand;
+ * then a `sync`, a 2-second pause, and the one command timed as wall + a final
+ * `sync`, with its peak memory (GNU time %M). Variants take turns within each
+ * round (variants.ts). After each package manager's install, on that root:
+ * list installed and owner of one file (wall, 5 times each) and removing
+ * everything (wall + sync). Before the rounds, each variant runs once on a
+ * small set under `strace -f -c` to count its sync-family calls.
  *
- * Options: --regenerate, --json (print the figures as JSON only), --runs R,
- * --packages N, --mib M, --seed S. Environment: BENCH_RUNS (default 3),
- * BENCH_PACKAGES (default 300), BENCH_MIB (default 300, uncompressed).
+ * Options: --packages N, --mib M, --seed S, --runs R, --only KEY,KEY…,
+ * --trace-packages N (0: no strace runs), --trace-mib M, --regenerate, --json.
+ * Environment: BENCH_PACKAGES (300), BENCH_MIB (300), BENCH_SEED, BENCH_RUNS (3),
+ * BENCH_ONLY, BENCH_TRACE_PACKAGES (20), BENCH_TRACE_MIB (20).
  * Figures are printed and written to bench-out/install.json.
  */
 import { spawnSync } from 'node:child_process';
-import type { SpawnSyncOptions } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { availableParallelism, release, tmpdir, totalmem, type as osType } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { PACKAGE_FORMAT_VERSION, pack, parsePackInput } from '../src/format/index.js';
-import { addPackages, commitRepository, initRepository } from '../src/repo/index.js';
-import { readSecretKeyFile, writeKeyPair } from '../src/sign/index.js';
-import { detectHost } from '../src/solver/index.js';
-import { seededRandom } from '../src/util/seededRandom.js';
+import { isMainThread } from 'node:worker_threads';
+import { MIB, SYNC_CALLS, chosenFsKind, cleanupAll, countLeft, countPaths, freshFs, have, haveGnuTime, median, pause, run, timed, traced, wall } from './measure.js';
+import type { SyncCounts, Timing } from './measure.js';
+import type { FormatKey } from './peers/common.js';
+import { dpkgVersion } from './peers/deb.js';
+import { kilnVersion } from './peers/kiln.js';
+import { pacmanVersion } from './peers/pacman.js';
+import type { PeerCache } from './peers/prepare.js';
+import { preparePeers } from './peers/prepare.js';
+import { rpmVersion } from './peers/rpm.js';
+import type { Spread } from './installReport.js';
+import { countsText, countsTotal, int, mib, range, seconds, spread, table, timingSummary } from './installReport.js';
+import type { Context, Prepared, ToolName, VariantDef, VariantKey } from './installVariants.js';
+import { VARIANTS, VARIANT_KEYS } from './installVariants.js';
+import type { PackageSet } from './workload/set.js';
+import { loadSet } from './workload/set.js';
 
-/** Bump when the generator changes: an existing set made by another version is made again. */
-const GENERATOR_VERSION = 1;
-const KIB = 1024;
-const MIB = 1024 * 1024;
 const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CATEGORIES = ['dev-libs', 'sys-libs', 'app-misc', 'net-misc', 'www-servers', 'dev-lang', 'media-libs', 'x11-libs'];
-const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib'];
-const EXTENSIONS = ['txt', 'py', 'h', 'html', 'json', 'c', 'md', 'xml', 'pl', 'js'];
-/** Small files: log-uniform sizes between these (bytes). */
-const SMALL_MIN = 200;
-const SMALL_MAX = 8 * KIB;
-const SMALL_MEAN = (SMALL_MAX - SMALL_MIN) / Math.log(SMALL_MAX / SMALL_MIN);
-/** Large files: log-uniform sizes between these (bytes), then scaled to the budget. */
-const LARGE_MIN = 1 * MIB;
-const LARGE_MAX = 8 * MIB;
-/** Share of the uncompressed bytes in large binary-ish packages, and their typical size. */
-const LARGE_SHARE = 0.5;
-const LARGE_PACKAGE_BYTES = 10 * MIB;
+const PAUSE_MS = 2000;
+const QUERY_REPEATS = 5;
+/** Which variant's root the queries and the removal of each tool run on, first choice first. */
+const QUERY_HOSTS: Record<Exclude<ToolName, 'floor'>, VariantKey[]> = {
+  dpkg: ['dpkgSafe', 'dpkgUnsafe'],
+  pacman: ['pacman'],
+  rpm: ['rpm'],
+  kiln: ['kilnWarm', 'kilnCold', 'kilnNoFsync', 'kilnSecond'],
+};
 
-type Kind = 'files' | 'blob';
+const log = (line: string) => console.error(`bench: ${line}`);
 
-interface PackageSpec {
-  index: number;
-  name: string;
-  kind: Kind;
-  version: string;
-  category: string;
-  license: string;
-  depends: string[];
-  /** Seed of this package's content. */
-  seed: number;
-  /** files: how many small files; blob: the sizes of the large files. */
-  fileCount: number;
-  largeSizes: number[];
+interface Workload {
+  set: PackageSet;
+  setDir: string;
+  peers: PeerCache;
+  ctx: Context;
+  fsBytes: number;
+  fsInodes: number;
 }
 
-interface PackedPackage {
-  index: number;
-  name: string;
-  kind: Kind;
-  /** The .kpkg file, relative to the repository root once published. */
-  path: string;
-  entries: number;
-  files: number;
-  dirs: number;
-  symlinks: number;
-  /** Tar stream bytes, compressed payload bytes, file bytes, and bytes allocated on a 4 KiB-block filesystem. */
-  uncompressed: number;
-  compressed: number;
-  installed: number;
-  allocated: number;
-  packageBytes: number;
-  depends: string[];
-}
-
-interface PackageSet {
-  generator: number;
-  formatVersion: number;
-  seed: number;
-  requestedPackages: number;
-  requestedMiB: number;
-  /** Distinct paths over all packages (shared directories once). */
-  uniquePaths: number;
-  expires: string;
-  packages: PackedPackage[];
-  complete: true;
-}
-
-interface WorkerInput {
-  seed: number;
-  stageRoot: string;
-  outDir: string;
-  keyPath: string;
-  target: { arch: string; cpu: string; libc: string; libcVersion: string };
-}
-
-// ---------------------------------------------------------------- content
-
-/** Text made of a Zipf-distributed vocabulary with some random tokens: compresses about 3× with zstd. */
-class TextGenerator {
-  private readonly words: Buffer[];
-  private readonly table = new Uint16Array(65536);
-  private static readonly ALNUM = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_');
-  private static readonly PUNCT = [', ', '. ', ' = ', '(', ') ', '; ', ': ', ' -> '].map((text) => Buffer.from(text));
-
-  constructor(seed: number, vocabulary = 4096, exponent = 1.05) {
-    const random = seededRandom(seed);
-    const letters = 'abcdefghijklmnopqrstuvwxyz';
-    this.words = Array.from({ length: vocabulary }, () => {
-      let word = '';
-      const length = 2 + Math.floor(random() * 9);
-      for (let i = 0; i < length; i++) word += letters[Math.floor(random() * 26)];
-      return Buffer.from(word);
-    });
-    const weights = this.words.map((_, rank) => 1 / Math.pow(rank + 1, exponent));
-    const total = weights.reduce((a, b) => a + b, 0);
-    let cumulative = 0;
-    let slot = 0;
-    for (let rank = 0; rank < vocabulary; rank++) {
-      cumulative += weights[rank]! / total;
-      const end = Math.min(65536, Math.round(cumulative * 65536));
-      while (slot < end) this.table[slot++] = rank;
-    }
-    while (slot < 65536) this.table[slot++] = vocabulary - 1;
-  }
-
-  word(random: () => number): string {
-    return this.words[this.table[Math.floor(random() * 65536)]!]!.toString();
-  }
-
-  /** Exactly `size` bytes of text. */
-  text(size: number, random: () => number, randomShare = 0.06): Buffer {
-    const out = Buffer.allocUnsafe(size + 256);
-    let pos = 0;
-    const { ALNUM, PUNCT } = TextGenerator;
-    while (pos < size) {
-      const indent = Math.floor(random() * 4) * 2;
-      out.fill(32, pos, pos + indent);
-      pos += indent;
-      const count = 3 + Math.floor(random() * 10);
-      for (let w = 0; w < count && pos < size; w++) {
-        if (random() < randomShare) {
-          const length = 3 + Math.floor(random() * 8);
-          for (let i = 0; i < length; i++) out[pos++] = ALNUM[Math.floor(random() * 63)]!;
-        } else {
-          pos += this.words[this.table[Math.floor(random() * 65536)]!]!.copy(out, pos);
-        }
-        if (random() < 0.7) out[pos++] = 32;
-        else pos += PUNCT[Math.floor(random() * PUNCT.length)]!.copy(out, pos);
-      }
-      out[pos++] = 10;
-    }
-    out[size - 1] = 10;
-    return out.subarray(0, size);
-  }
-
-  /** A config file: `key = value` lines and comments. */
-  config(size: number, random: () => number): Buffer {
-    const lines: string[] = [];
-    let length = 0;
-    while (length < size) {
-      const line = random() < 0.2 ? `# ${this.text(40 + Math.floor(random() * 60), random).toString().replace(/\n/g, ' ').trim()}` : `${this.word(random)}_${this.word(random)} = ${random() < 0.5 ? Math.floor(random() * 10000) : this.word(random)}`;
-      lines.push(line);
-      length += line.length + 1;
-    }
-    return Buffer.from(`${lines.join('\n')}\n`).subarray(0, Math.max(size, 1));
-  }
-}
-
-/** Binary-ish content: random blocks, machine-code-like low-entropy blocks, tables and zero pages; compresses about 1.5×. */
-class BinaryGenerator {
-  private readonly cipher;
-  private static readonly ZEROS = Buffer.alloc(MIB);
-  private static readonly CODE_MAP = (() => {
-    const symbols = [0x48, 0x89, 0x8b, 0x00, 0xe8, 0xff, 0x0f, 0x85, 0x84, 0xc3, 0x24, 0x44, 0x45, 0x4c, 0x8d, 0x83, 0xc0, 0x74, 0x75, 0x01, 0x31, 0xd2, 0x5d, 0x41];
-    const weights = symbols.map((_, rank) => 1 / (rank + 2));
-    const total = weights.reduce((a, b) => a + b, 0);
-    const map = new Uint8Array(256);
-    let cumulative = 0;
-    let slot = 0;
-    for (let rank = 0; rank < symbols.length; rank++) {
-      cumulative += weights[rank]! / total;
-      const end = Math.min(256, Math.round(cumulative * 256));
-      while (slot < end) map[slot++] = symbols[rank]!;
-    }
-    while (slot < 256) map[slot++] = symbols[symbols.length - 1]!;
-    return map;
-  })();
-
-  constructor(seed: number) {
-    const key = createHash('sha256').update(`kiln-bench-binary-${seed}`).digest();
-    this.cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  }
-
-  private keystream(size: number): Buffer {
-    const parts: Buffer[] = [];
-    for (let left = size; left > 0; left -= MIB) parts.push(this.cipher.update(BinaryGenerator.ZEROS.subarray(0, Math.min(MIB, left))));
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  content(size: number, random: () => number): Buffer {
-    const out = this.keystream(size);
-    const map = BinaryGenerator.CODE_MAP;
-    for (let block = 0; block < size; block += 4096) {
-      const end = Math.min(size, block + 4096);
-      const kind = random();
-      if (kind < 0.5) continue;
-      if (kind < 0.85) {
-        for (let i = block; i < end; i++) out[i] = map[out[i]!]!;
-      } else if (kind < 0.95) {
-        for (let i = block + 16; i < end; i++) out[i] = out[i - 16]!;
-      } else {
-        out.fill(0, block, end);
-      }
-    }
-    return out;
-  }
-}
-
-// ---------------------------------------------------------------- the package set
-
-/** Which packages there are, what they hold and depend on: all decided from the seed. */
-function planPackages(count: number, totalBytes: number, seed: number): PackageSpec[] {
-  const random = seededRandom(seed);
-  const logUniform = (min: number, max: number) => Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min)));
-  const largeBudget = totalBytes * LARGE_SHARE;
-  const largeCount = Math.max(1, Math.min(count - 1, Math.round(largeBudget / LARGE_PACKAGE_BYTES)));
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const isLarge = new Set(order.slice(0, largeCount));
-
-  // Small-file counts: heavy-tailed weights, scaled so the bytes fit the budget.
-  const smallFiles = (totalBytes - largeBudget) / SMALL_MEAN;
-  const weights = new Map<number, number>();
-  for (let i = 0; i < count; i++) if (!isLarge.has(i)) weights.set(i, logUniform(1, 60));
-  const weightSum = [...weights.values()].reduce((a, b) => a + b, 0);
-
-  // Large files: one to four per package, log-uniform 1–8 MiB, scaled to the budget.
-  const rawLarge = new Map<number, number[]>();
-  for (const i of isLarge) rawLarge.set(i, Array.from({ length: 1 + Math.floor(random() * 4) }, () => logUniform(LARGE_MIN, LARGE_MAX)));
-  const rawSum = [...rawLarge.values()].flat().reduce((a, b) => a + b, 0);
-  const scale = largeBudget / rawSum;
-
-  const specs: PackageSpec[] = [];
-  let files = 0;
-  let blobs = 0;
-  for (let i = 0; i < count; i++) {
-    const kind: Kind = isLarge.has(i) ? 'blob' : 'files';
-    const name = kind === 'blob' ? `blob${String(++blobs).padStart(4, '0')}` : `files${String(++files).padStart(4, '0')}`;
-    specs.push({
-      index: i,
-      name,
-      kind,
-      version: `1.${Math.floor(random() * 20)}.${Math.floor(random() * 10)}`,
-      category: CATEGORIES[Math.floor(random() * CATEGORIES.length)]!,
-      license: LICENSES[Math.floor(random() * LICENSES.length)]!,
-      depends: [],
-      seed: Math.floor(random() * 2 ** 31),
-      fileCount: kind === 'files' ? Math.max(40, Math.round((smallFiles * weights.get(i)!) / weightSum)) : 0,
-      largeSizes: kind === 'blob' ? rawLarge.get(i)!.map((size) => Math.round(Math.min(LARGE_MAX, Math.max(LARGE_MIN, size * scale)))) : [],
-    });
-  }
-  // Dependencies point at earlier packages only (no cycles); a third of them at large "library" packages.
-  const largeNames = specs.filter((spec) => spec.kind === 'blob');
-  for (const spec of specs) {
-    if (spec.index === 0) continue;
-    const wanted = Math.floor(random() * 4);
-    const chosen = new Set<string>();
-    for (let k = 0; k < wanted; k++) {
-      const earlierLarge = largeNames.filter((other) => other.index < spec.index);
-      const target = random() < 0.33 && earlierLarge.length > 0 ? earlierLarge[Math.floor(random() * earlierLarge.length)]! : specs[Math.floor(random() * spec.index)]!;
-      chosen.add(target.name);
-    }
-    spec.depends = [...chosen].sort().map((name) => `${name} >=1.0`);
-  }
-  return specs;
-}
-
-interface StagedFile {
-  path: string;
-  content?: Buffer;
-  mode?: number;
-  symlink?: string;
-}
-
-/** The files of one package, relative to its stage directory. */
-function packageFiles(spec: PackageSpec, text: TextGenerator): { files: StagedFile[]; configFiles: string[]; sonames: string[] } {
-  const random = seededRandom(spec.seed);
-  const { name } = spec;
-  const files: StagedFile[] = [];
-  const configFiles: string[] = [];
-  const small = () => Math.round(Math.exp(Math.log(SMALL_MIN) + random() * Math.log(SMALL_MAX / SMALL_MIN)));
-  const addConfig = (path: string) => {
-    files.push({ path, content: text.config(small(), random), mode: 0o644 });
-    configFiles.push(path);
-  };
-  if (spec.kind === 'blob') {
-    const binary = new BinaryGenerator(spec.seed);
-    const major = 1 + Math.floor(random() * 5);
-    const places = [`lib/lib${name}.so.${major}.${Math.floor(random() * 10)}.0`, `bin/${name}`, `lib/${name}/plugins/${text.word(random)}.so`, `share/${name}/${name}.dat`];
-    spec.largeSizes.forEach((size, i) => files.push({ path: places[i]!, content: binary.content(size, random), mode: i === 3 ? 0o644 : 0o755 }));
-    files.push({ path: `lib/lib${name}.so.${major}`, symlink: basename(places[0]!) });
-    files.push({ path: `lib/lib${name}.so`, symlink: `lib${name}.so.${major}` });
-    addConfig(`etc/${name}.conf`);
-    files.push({ path: `share/doc/${name}/README`, content: text.text(small(), random) });
-    return { files, configFiles, sonames: [`lib${name}.so.${major}`] };
-  }
-  files.push({ path: `bin/${name}`, content: Buffer.concat([Buffer.from('#!/bin/sh\n'), text.text(small(), random)]), mode: 0o755 });
-  files.push({ path: `lib/lib${name}.so.1.0.0`, content: text.text(small(), random), mode: 0o755 });
-  files.push({ path: `lib/lib${name}.so.1`, symlink: `lib${name}.so.1.0.0` });
-  files.push({ path: `lib/lib${name}.so`, symlink: `lib${name}.so.1` });
-  addConfig(`etc/${name}/${name}.conf`);
-  const extraConfigs = 1 + Math.floor(random() * 4);
-  for (let i = 0; i < extraConfigs; i++) addConfig(`etc/${name}/conf.d/${String(10 * (i + 1)).padStart(2, '0')}-${text.word(random)}.conf`);
-  files.push({ path: `share/doc/${name}/README`, content: text.text(small(), random) });
-  files.push({ path: `share/doc/${name}/COPYING`, content: text.text(small(), random) });
-  const rest = Math.max(0, spec.fileCount - files.length);
-  const headers = Math.floor(rest * 0.1);
-  for (let i = 0; i < headers; i++) files.push({ path: `include/${name}/${text.word(random)}_${i}.h`, content: text.text(small(), random) });
-  // The rest in directories of about 32 files, two levels deep.
-  const top = Array.from({ length: Math.ceil((rest - headers) / 256) }, (_, k) => `${text.word(random)}${k}`);
-  const sub = Array.from({ length: 8 }, (_, k) => `${text.word(random)}${k}`);
-  for (let i = 0; i < rest - headers; i++) {
-    const dir = Math.floor(i / 32);
-    const path = `share/${name}/${top[Math.floor(dir / 8)]}/${sub[dir % 8]}`;
-    const file = `${text.word(random)}-${i}.${EXTENSIONS[Math.floor(random() * EXTENSIONS.length)]}`;
-    files.push({ path: `${path}/${file}`, content: text.text(small(), random) });
-    if (i % 50 === 49) files.push({ path: `${path}/latest-${i}`, symlink: file });
-  }
-  return { files, configFiles, sonames: [`lib${name}.so.1`] };
-}
-
-let secretKey: Awaited<ReturnType<typeof readSecretKeyFile>> | undefined;
-
-async function packOne(spec: PackageSpec, input: WorkerInput, text: TextGenerator): Promise<PackedPackage & { paths: string[] }> {
-  const stage = join(input.stageRoot, spec.name);
-  rmSync(stage, { recursive: true, force: true });
-  const { files, configFiles, sonames } = packageFiles(spec, text);
-  for (const file of files) {
-    const target = join(stage, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    if (file.symlink !== undefined) symlinkSync(file.symlink, target);
-    else {
-      writeFileSync(target, file.content!);
-      chmodSync(target, file.mode ?? 0o644);
-    }
-  }
-  const packInput = parsePackInput({
-    name: spec.name,
-    category: spec.category,
-    version: spec.version,
-    summary: spec.kind === 'blob' ? `Large binary-ish benchmark package ${spec.name}` : `Many-small-files benchmark package ${spec.name}`,
-    homepage: `https://example.org/${spec.name}`,
-    license: spec.license,
-    options: {},
-    target: input.target,
-    depends: spec.depends,
-    provides: { sonames },
-    configFiles,
-  }, spec.name);
-  secretKey ??= await readSecretKeyFile(input.keyPath);
-  const { path, metadata } = await pack({ stageDir: stage, input: packInput, outDir: input.outDir, secretKey, durable: false });
-  rmSync(stage, { recursive: true, force: true });
-  const count = (type: string) => metadata.files.filter((entry) => entry.type === type).length;
-  const allocated = metadata.files.reduce((total, entry) => total + (entry.type === 'file' ? Math.ceil(entry.size / 4096) * 4096 : entry.type === 'dir' ? 4096 : 0), 0);
+async function loadWorkload(count: number, mibs: number, seed: number, regenerate: boolean, formats: FormatKey[]): Promise<Workload> {
+  const { set, setDir, repo } = await loadSet(ROOT, count, mibs, seed, regenerate, log);
+  const peers = await preparePeers(setDir, set, formats, log);
+  const sum = (pick: (pkg: PackageSet['packages'][number]) => number) => set.packages.reduce((total, pkg) => total + pick(pkg), 0);
+  const biggestFormat = Math.max(sum((pkg) => pkg.packageBytes), ...Object.values(peers.formats).map((format) => format.bytes));
+  const entries = sum((pkg) => pkg.entries);
   return {
-    index: spec.index,
-    name: spec.name,
-    kind: spec.kind,
-    path,
-    entries: metadata.files.length,
-    files: count('file'),
-    dirs: count('dir'),
-    symlinks: count('symlink'),
-    uncompressed: metadata.payload.uncompressedSize,
-    compressed: metadata.payload.size,
-    installed: metadata.installedSize,
-    allocated,
-    packageBytes: statSync(path).size,
-    depends: spec.depends,
-    paths: metadata.files.map((entry) => entry.path),
+    set,
+    setDir,
+    peers,
+    ctx: { set, repo, peers, names: set.packages.map((pkg) => pkg.name), kilnBin: KILN, publicKey: join(setDir, 'keys', 'kiln.pub'), threads: availableParallelism() },
+    // Room for two installed trees (kilnSecond), three copies of the packages (repository + caches) and margin.
+    fsBytes: Math.ceil((sum((pkg) => pkg.allocated) * 1.3 * 2 + biggestFormat * 3 + 512 * MIB) / MIB) * MIB,
+    fsInodes: Math.ceil(entries * 2.5) + 20_000,
   };
 }
 
-/** Worker thread: pack the specs the main thread hands out, one at a time. */
-async function workerMain(): Promise<void> {
-  const input = workerData as WorkerInput;
-  const text = new TextGenerator(input.seed);
-  parentPort!.on('message', (spec: PackageSpec | null) => {
-    if (spec === null) {
-      parentPort!.close();
-      return;
-    }
-    packOne(spec, input, text).then((result) => parentPort!.postMessage({ result }), (error: unknown) => parentPort!.postMessage({ error: error instanceof Error ? error.stack ?? error.message : String(error) }));
-  });
+/** Check an install: every distinct path of the set is under the root, nothing more. */
+function checkInstalled(variant: VariantDef, prepared: Prepared, work: Workload): void {
+  const found = countPaths(prepared.root, prepared.own);
+  if (found !== work.set.uniquePaths) throw new Error(`${variant.key}: ${found} paths under the root after the install, expected ${work.set.uniquePaths}`);
 }
 
-function stageRootDirectory(): string {
-  // Staging on tmpfs keeps the work disk out of generation; fall back to the temp dir.
+interface Traced {
+  counts: SyncCounts;
+  total: number;
+  promiseHolds: boolean;
+}
+
+interface QueryFigures {
+  tool: string;
+  variant: VariantKey;
+  list: number[];
+  owns: number[];
+  remove: Timing[];
+  leftAfterRemoval: { files: number; dirs: number }[];
+}
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  regenerate: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  runs: { type: 'string' },
+  packages: { type: 'string' },
+  mib: { type: 'string' },
+  seed: { type: 'string' },
+  only: { type: 'string' },
+  'trace-packages': { type: 'string' },
+  'trace-mib': { type: 'string' },
+} as const;
+
+function parseOptions() {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
   try {
-    const stats = statfsSync('/dev/shm');
-    if (stats.bavail * stats.bsize > 2 * 1024 * MIB) return mkdtempSync('/dev/shm/kiln-bench-stage-');
-  } catch {
-    // No /dev/shm.
-  }
-  return mkdtempSync(join(tmpdir(), 'kiln-bench-stage-'));
-}
-
-async function generateSet(setDir: string, count: number, mib: number, seed: number, log: (line: string) => void): Promise<PackageSet> {
-  rmSync(setDir, { recursive: true, force: true });
-  mkdirSync(setDir, { recursive: true });
-  const keys = await writeKeyPair(join(setDir, 'keys'));
-  const specs = planPackages(count, mib * MIB, seed);
-  const host = detectHost();
-  const input: WorkerInput = {
-    seed,
-    stageRoot: stageRootDirectory(),
-    outDir: join(setDir, 'out'),
-    keyPath: keys.secretKeyPath,
-    target: { arch: host.arch, cpu: host.cpuLevels[0] ?? host.arch, libc: host.libc, libcVersion: host.libc === 'glibc' ? '2.17' : host.libcVersion },
-  };
-  const started = performance.now();
-  const results: (PackedPackage & { paths: string[] })[] = [];
-  const threads = Math.max(1, Math.min(availableParallelism(), 8));
-  log(`generating ${count} packages (~${mib} MiB uncompressed, seed ${seed}) with ${threads} worker thread(s) into ${setDir}`);
-  try {
-    // Biggest first, so that no thread is left with a large package at the end.
-    const queue = [...specs].sort((a, b) => (b.fileCount * SMALL_MEAN + b.largeSizes.reduce((x, y) => x + y, 0)) - (a.fileCount * SMALL_MEAN + a.largeSizes.reduce((x, y) => x + y, 0)));
-    await Promise.all(Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
-      const worker = new Worker(new URL(import.meta.url), { workerData: input });
-      const next = () => worker.postMessage(queue.shift() ?? null);
-      worker.on('message', (message: { result?: PackedPackage & { paths: string[] }; error?: string }) => {
-        if (message.error !== undefined) {
-          queue.length = 0;
-          reject(new Error(`packing failed: ${message.error}`));
-          void worker.terminate();
-          return;
-        }
-        results.push(message.result!);
-        if (results.length % 25 === 0 || results.length === count) log(`packed ${results.length}/${count}`);
-        next();
-      });
-      worker.on('error', reject);
-      worker.on('exit', () => resolve());
-      next();
-    })));
-  } finally {
-    rmSync(input.stageRoot, { recursive: true, force: true });
-  }
-  if (results.length !== count) throw new Error(`packed ${results.length} packages, expected ${count}`);
-  results.sort((a, b) => a.index - b.index);
-  log(`packed in ${((performance.now() - started) / 1000).toFixed(1)} s; publishing`);
-
-  const repo = join(setDir, 'repo');
-  await initRepository(repo, { keyPath: keys.secretKeyPath, name: 'bench', expireDays: 3650 });
-  const added = await addPackages(repo, results.map((result) => result.path));
-  const committed = await commitRepository(repo, { message: `${count} generated benchmark packages` });
-  const byName = new Map([...added.staged, ...added.unchanged].map((entry) => [entry.name, entry.path]));
-  rmSync(join(setDir, 'out'), { recursive: true, force: true });
-  const unique = new Set<string>();
-  for (const result of results) for (const path of result.paths) unique.add(path);
-  const set: PackageSet = {
-    generator: GENERATOR_VERSION,
-    formatVersion: PACKAGE_FORMAT_VERSION,
-    seed,
-    requestedPackages: count,
-    requestedMiB: mib,
-    uniquePaths: unique.size,
-    expires: committed.index.expires,
-    packages: results.map(({ paths: _paths, ...result }) => ({ ...result, path: byName.get(result.name) ?? fail(`${result.name} is not in the repository`) })),
-    complete: true,
-  };
-  writeFileSync(join(setDir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);
-  log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return set;
-}
-
-function fail(message: string): never {
-  throw new Error(message);
-}
-
-function readSet(setDir: string, seed: number): PackageSet | undefined {
-  try {
-    const set = JSON.parse(readFileSync(join(setDir, 'set.json'), 'utf8')) as PackageSet;
-    if (set.complete !== true || set.generator !== GENERATOR_VERSION || set.formatVersion !== PACKAGE_FORMAT_VERSION || set.seed !== seed) return undefined;
-    if (!set.packages.every((pkg) => existsSync(join(setDir, 'repo', pkg.path)))) return undefined;
-    return set;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------- fresh filesystems
-
-type FsKind = 'ext4' | 'tmpfs' | 'directory';
-
-interface FreshFs {
-  kind: FsKind;
-  mnt: string;
-  cleanup: () => void;
-}
-
-const active = new Set<FreshFs>();
-
-function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...options });
-  if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed (${result.status ?? result.signal}):\n${String(result.stderr ?? '').slice(-4000)}`);
-  return String(result.stdout ?? '');
-}
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Which kinds of fresh filesystem to try, best first. */
-function fsPreference(): FsKind[] {
-  const root = process.getuid?.() === 0;
-  if (!root) return ['directory'];
-  return [...(have('mkfs.ext4') && have('mount') && have('umount') ? ['ext4' as const] : []), 'tmpfs', 'directory'];
-}
-
-function makeFs(kind: FsKind, bytes: number, inodes: number): FreshFs {
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-fs-'));
-  const mnt = join(dir, 'mnt');
-  mkdirSync(mnt);
-  let mounted = false;
-  const cleanup = () => {
-    if (mounted) {
-      spawnSync('umount', [mnt], { stdio: 'ignore' });
-      mounted = false;
-    }
-    rmSync(dir, { recursive: true, force: true });
-    active.delete(fs);
-  };
-  const fs: FreshFs = { kind, mnt, cleanup };
-  active.add(fs);
-  try {
-    if (kind === 'ext4') {
-      const image = join(dir, 'fs.img');
-      closeSync(openSync(image, 'w'));
-      truncateSync(image, bytes);
-      // Inode tables and journal initialized now, so no lazy-init thread writes during a timed run.
-      run('mkfs.ext4', ['-q', '-F', '-j', '-N', String(inodes), '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
-      run('mount', ['-o', 'loop', image, mnt]);
-      mounted = true;
-    } else if (kind === 'tmpfs') {
-      run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},nr_inodes=${inodes}`, 'tmpfs', mnt]);
-      mounted = true;
-    }
+    ({ values } = parseArgs({ options: OPTIONS }));
   } catch (error) {
-    cleanup();
-    throw error;
+    throw new UsageError((error as Error).message);
   }
-  return fs;
-}
-
-let chosenKind: FsKind | undefined;
-
-function freshFs(bytes: number, inodes: number, log: (line: string) => void): FreshFs {
-  if (chosenKind !== undefined) return makeFs(chosenKind, bytes, inodes);
-  for (const kind of fsPreference()) {
-    try {
-      const fs = makeFs(kind, bytes, inodes);
-      chosenKind = kind;
-      if (kind === 'tmpfs') log('warning: no loop-mounted ext4 here; using tmpfs (CPU cost only, no disk)');
-      if (kind === 'directory') log(`warning: not root or cannot mount: installing into plain directories under ${tmpdir()}; figures are less reliable (see shared/BENCHMARKING.md)`);
-      return fs;
-    } catch (error) {
-      log(`note: cannot make a fresh ${kind} filesystem: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}`);
-    }
-  }
-  throw new Error('no fresh filesystem could be made');
-}
-
-function cleanupAll(): void {
-  for (const fs of [...active]) fs.cleanup();
-}
-
-// ---------------------------------------------------------------- measuring
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-let clockTicks = 100;
-
-/** CPU seconds (user, system) of this process's waited-for children. */
-function childCpu(): { user: number; system: number } {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[13]) / clockTicks, system: Number(fields[14]) / clockTicks };
-}
-
-/** CPU seconds the whole machine has been busy (every state but idle and iowait). */
-function machineBusy(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return (user + nice + system + irq + softirq + steal) / clockTicks;
-}
-
-interface Timing {
-  seconds: number;
-  /** CPU time the rest of the machine used meanwhile (kernel writeback threads included): a noise indicator. */
-  otherCpuSeconds: number;
-  toolSeconds: number;
-  syncSeconds: number;
-  userSeconds: number;
-  systemSeconds: number;
-}
-
-/** Run a command to completion, then `sync`; wall time of both and the CPU the command used. */
-function timed(command: string, args: string[]): { timing: Timing; stdout: string } {
-  const busyBefore = machineBusy();
-  const cpuBefore = childCpu();
-  const start = performance.now();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const ran = performance.now();
-  const cpuAfter = childCpu();
-  spawnSync('sync');
-  const end = performance.now();
-  const busy = machineBusy() - busyBefore;
-  if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`${basename(command)} ${args.slice(0, 8).join(' ')} … failed (${result.status ?? result.signal}):\n${result.stderr.slice(-4000)}`);
+  const number = (flag: keyof typeof OPTIONS, env: string, fallback: number, min: number) => {
+    const option = values[flag] as string | undefined;
+    const text = option ?? process.env[env] ?? String(fallback);
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`${option !== undefined ? `--${flag}` : env}: expected an integer >= ${min}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  const onlyText = values.only ?? process.env['BENCH_ONLY'] ?? '';
+  const only = onlyText.split(',').map((key) => key.trim()).filter((key) => key !== '');
+  const unknown = only.filter((key) => !(VARIANT_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) throw new UsageError(`--only: unknown variant ${unknown.join(', ')} (known: ${VARIANT_KEYS.join(', ')})`);
+  const tracePackages = number('trace-packages', 'BENCH_TRACE_PACKAGES', 20, 0);
+  if (tracePackages === 1) throw new UsageError('--trace-packages: 0 (no strace runs) or at least 2');
   return {
-    timing: { seconds: (end - start) / 1000, otherCpuSeconds: Math.max(0, busy - (cpuAfter.user - cpuBefore.user) - (cpuAfter.system - cpuBefore.system)), toolSeconds: (ran - start) / 1000, syncSeconds: (end - ran) / 1000, userSeconds: cpuAfter.user - cpuBefore.user, systemSeconds: cpuAfter.system - cpuBefore.system },
-    stdout: result.stdout,
+    regenerate: values.regenerate === true,
+    json: values.json === true,
+    count: number('packages', 'BENCH_PACKAGES', 300, 2),
+    mib: number('mib', 'BENCH_MIB', 300, 1),
+    runs: number('runs', 'BENCH_RUNS', 3, 1),
+    seed: number('seed', 'BENCH_SEED', 20261121, 0),
+    only: only as VariantKey[],
+    tracePackages,
+    traceMib: number('trace-mib', 'BENCH_TRACE_MIB', 20, 1),
   };
-}
-
-function kiln(args: string[]): string {
-  return run(process.execPath, [KILN, ...args]);
-}
-
-/** Every path under `root` (not `root` itself), relative, skipping `skip(relativePath)` subtrees. */
-function countPaths(root: string, skip: (path: string) => boolean = () => false): number {
-  let count = 0;
-  const walk = (dir: string, relative: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (skip(path)) continue;
-      count++;
-      if (entry.isDirectory()) walk(join(dir, entry.name), path);
-    }
-  };
-  walk(root, '');
-  return count;
-}
-
-/** Paths Kiln itself makes in a prefix; the generated packages own none of them. */
-const kilnOwn = (path: string) => path === 'var' || path === 'etc/kiln';
-
-interface Variant {
-  key: 'kilnCold' | 'kilnWarm' | 'reference';
-  label: string;
-  runs: Timing[];
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      regenerate: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      runs: { type: 'string' },
-      packages: { type: 'string' },
-      mib: { type: 'string' },
-      seed: { type: 'string', default: '20261121' },
-    },
+  const options = parseOptions();
+  const notes: string[] = [];
+  const note = (line: string) => {
+    notes.push(line);
+    log(`note: ${line}`);
+  };
+  const selected = VARIANTS.filter((variant) => options.only.length === 0 || options.only.includes(variant.key));
+  const skipped: { key: VariantKey; reason: string }[] = [];
+  let active = selected.filter((variant) => {
+    const reason = variant.unavailable();
+    if (reason !== undefined) {
+      skipped.push({ key: variant.key, reason });
+      note(`skipping ${variant.key}: ${reason}`);
+    }
+    return reason === undefined;
   });
-  const number = (option: string | undefined, env: string, fallback: number, min: number) => {
-    const text = option ?? process.env[env] ?? String(fallback);
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${option !== undefined ? 'option' : env}: expected an integer >= ${min}, got ${JSON.stringify(text)}`);
-    return value;
-  };
-  const count = number(values.packages, 'BENCH_PACKAGES', 300, 2);
-  const mib = number(values.mib, 'BENCH_MIB', 300, 1);
-  const runs = number(values.runs, 'BENCH_RUNS', 3, 1);
-  const seed = number(values.seed, 'BENCH_SEED', 20261121, 0);
-  const log = (line: string) => console.error(`bench: ${line}`);
-  const clk = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  if (clk.status === 0 && Number(clk.stdout) > 0) clockTicks = Number(clk.stdout);
+  if (!haveGnuTime()) note('no GNU time at /usr/bin/time (Debian package "time"): peak memory is not measured');
+  const formats = [...new Set(active.flatMap((variant) => (variant.format === undefined ? [] : [variant.format])))];
 
-  const setDir = join(ROOT, 'bench-out', 'install', `p${count}-m${mib}-s${seed}`);
-  let set = values.regenerate ? undefined : readSet(setDir, seed);
-  if (set === undefined) set = await generateSet(setDir, count, mib, seed, log);
-  else log(`using the package set in ${setDir} (pass --regenerate to make it again)`);
-  const repo = join(setDir, 'repo');
-  if (Date.parse(set.expires) < Date.now() + 86_400_000) {
-    const { index } = await commitRepository(repo, { allowEmpty: true, message: 'renew for the benchmark' });
-    set.expires = index.expires;
-    writeFileSync(join(setDir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);
-  }
-
-  const pkgs = set.packages;
-  const sum = (field: keyof PackedPackage) => pkgs.reduce((total, pkg) => total + (pkg[field] as number), 0);
-  const totals = {
-    packages: pkgs.length,
-    smallFilePackages: pkgs.filter((pkg) => pkg.kind === 'files').length,
-    largePackages: pkgs.filter((pkg) => pkg.kind === 'blob').length,
-    entries: sum('entries'),
-    files: sum('files'),
-    dirs: sum('dirs'),
-    symlinks: sum('symlinks'),
-    uniquePaths: set.uniquePaths,
-    dependencies: pkgs.reduce((total, pkg) => total + pkg.depends.length, 0),
-    uncompressedBytes: sum('uncompressed'),
-    compressedBytes: sum('compressed'),
-    installedBytes: sum('installed'),
-    packageFileBytes: sum('packageBytes'),
-  };
-  const names = pkgs.map((pkg) => pkg.name);
-  const publicKey = join(setDir, 'keys', 'kiln.pub');
-  const remoteUrl = pathToFileURL(repo).href;
-  const warmCache = join(setDir, 'warm-cache');
-  rmSync(warmCache, { recursive: true, force: true });
-  // Room for the installed tree, the download cache (or the payloads) and the staging, with margin.
-  const fsBytes = Math.ceil((sum('allocated') * 1.3 + totals.packageFileBytes * 2 + 256 * MIB) / MIB) * MIB;
-  const fsInodes = Math.ceil(totals.entries * 1.5) + 20_000;
-
-  const variants: Variant[] = [
-    { key: 'kilnCold', label: 'kiln install, cold cache (file:// remote)', runs: [] },
-    { key: 'kilnWarm', label: 'kiln install, warm cache (no download)', runs: [] },
-    { key: 'reference', label: 'reference: zstd -dc | tar -x, one by one', runs: [] },
-  ];
-  const downloads: Record<string, number[]> = { kilnCold: [], kilnWarm: [] };
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: cleaning up and stopping`);
     cleanupAll();
@@ -765,58 +184,85 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const figures = new Map<VariantKey, { runs: Timing[]; extra: Record<string, number[]> }>();
+  const traces = new Map<VariantKey, Traced>();
+  const queries = new Map<string, QueryFigures>();
+  const failed: { key: VariantKey; stage: string; error: string }[] = [];
+  let work: Workload;
+  let traceWork: Workload | undefined;
   try {
-    for (let round = 1; round <= runs; round++) {
-      for (const variant of variants) {
-        const fs = freshFs(fsBytes, fsInodes, log);
+    work = await loadWorkload(options.count, options.mib, options.seed, options.regenerate, formats);
+    const drop = (variant: VariantDef, reason: string) => {
+      skipped.push({ key: variant.key, reason });
+      note(`skipping ${variant.key}: ${reason}`);
+      return false;
+    };
+    active = active.filter((variant) => variant.format === undefined || work.peers.formats[variant.format] !== undefined || drop(variant, `its ${variant.format} packages could not be packed`));
+
+    // ---------------------------------------------------------------- durability, counted
+    if (options.tracePackages > 0 && !have('strace')) note('no strace (Debian package "strace"): sync calls are not counted');
+    else if (options.tracePackages > 0) {
+      const same = options.tracePackages === options.count && options.traceMib === options.mib;
+      traceWork = same ? work : await loadWorkload(options.tracePackages, options.traceMib, options.seed, options.regenerate, formats);
+      log(`counting sync calls with strace -f on the ${traceWork.set.packages.length}-package set, each variant once`);
+      for (const variant of active.filter((v) => v.format === undefined || traceWork!.peers.formats[v.format] !== undefined)) {
+        const fs = freshFs(traceWork.fsBytes, traceWork.fsInodes, log);
         try {
-          let timing: Timing;
-          if (variant.key === 'reference') {
-            const payloads = join(fs.mnt, 'payloads');
-            const root = join(fs.mnt, 'root');
-            mkdirSync(payloads);
-            mkdirSync(root);
-            for (const [i, pkg] of pkgs.entries()) {
-              const fd = openSync(join(payloads, `${String(i).padStart(5, '0')}-${pkg.name}.tar.zst`), 'w');
-              try {
-                const result = spawnSync('tar', ['-xOf', join(repo, pkg.path), 'payload.tar.zst'], { stdio: ['ignore', fd, 'pipe'] });
-                if (result.status !== 0) throw new Error(`tar -xOf ${pkg.path} payload.tar.zst failed: ${String(result.stderr)}`);
-              } finally {
-                closeSync(fd);
-              }
-            }
-            spawnSync('sync');
-            await pause(2000);
-            ({ timing } = timed('bash', ['-c', 'set -eo pipefail; for f in "$1"/*.tar.zst; do zstd -qdc -- "$f" | tar -x -C "$2"; done', 'bench-reference', payloads, root]));
-            const found = countPaths(root);
-            if (found !== set.uniquePaths) throw new Error(`reference: extracted ${found} paths, expected ${set.uniquePaths}`);
-          } else {
-            const prefix = join(fs.mnt, 'prefix');
-            kiln(['--prefix', prefix, 'init']);
-            kiln(['--prefix', prefix, 'remote', 'add', 'bench', remoteUrl, '--key', publicKey]);
-            kiln(['--prefix', prefix, 'sync']);
-            const cache = join(prefix, 'var/cache/kiln/packages');
-            if (variant.key === 'kilnWarm') {
-              if (!existsSync(warmCache)) throw new Error('no warm cache: the cold run did not leave one');
-              mkdirSync(cache, { recursive: true });
-              run('cp', ['-a', `${warmCache}/.`, cache]);
-            }
-            spawnSync('sync');
-            await pause(2000);
-            const result = timed(process.execPath, [KILN, '--prefix', prefix, 'install', ...names, '-y', '--json']);
-            timing = result.timing;
-            const output = JSON.parse(result.stdout) as { plan?: { downloadBytes?: number; actions?: unknown[] }; applied?: boolean };
-            if (output.applied !== true || output.plan?.actions?.length !== pkgs.length) throw new Error(`kiln install: unexpected result ${result.stdout.slice(0, 500)}`);
-            downloads[variant.key]!.push(output.plan.downloadBytes ?? Number.NaN);
-            const found = countPaths(prefix, kilnOwn);
-            if (found !== set.uniquePaths) throw new Error(`kiln install: ${found} paths in the prefix, expected ${set.uniquePaths}`);
-            if (variant.key === 'kilnCold' && !existsSync(warmCache)) {
-              mkdirSync(warmCache, { recursive: true });
-              run('cp', ['-a', `${cache}/.`, warmCache]);
+          const prepared = variant.prepare(traceWork.ctx, fs.mnt);
+          spawnSync('sync');
+          const result = traced(prepared.install.command, prepared.install.args, prepared.install.env === undefined ? {} : { env: prepared.install.env });
+          prepared.figures(result.stdout);
+          checkInstalled(variant, prepared, traceWork);
+          if (result.ioUringSetups > 0) note(`${variant.key}: set up ${result.ioUringSetups} io_uring ring(s); syncs submitted through io_uring are not counted`);
+          const holds = variant.durability.holds(result.counts, traceWork.peers.workload.regularFiles);
+          if (!holds) note(`${variant.key}: the counts (${countsText(result.counts)}) do not bear out its durability text; check variants.ts`);
+          traces.set(variant.key, { counts: result.counts, total: countsTotal(result.counts), promiseHolds: holds });
+          log(`strace ${variant.key}: ${countsText(result.counts)}`);
+        } catch (error) {
+          failed.push({ key: variant.key, stage: 'strace', error: (error as Error).message });
+          log(`error: ${variant.key} under strace: ${(error as Error).message}`);
+        } finally {
+          fs.cleanup();
+        }
+      }
+    }
+
+    // ---------------------------------------------------------------- timed rounds
+    const hosts = new Map<VariantKey, Exclude<ToolName, 'floor'>>();
+    for (const [tool, keys] of Object.entries(QUERY_HOSTS) as [Exclude<ToolName, 'floor'>, VariantKey[]][]) {
+      const host = keys.find((key) => active.some((variant) => variant.key === key));
+      if (host !== undefined) hosts.set(host, tool);
+    }
+    for (let round = 1; round <= options.runs; round++) {
+      for (const variant of active) {
+        if (failed.some((failure) => failure.key === variant.key && failure.stage.startsWith('round'))) continue;
+        const fs = freshFs(work.fsBytes, work.fsInodes, log);
+        try {
+          const prepared = variant.prepare(work.ctx, fs.mnt);
+          spawnSync('sync');
+          await pause(PAUSE_MS);
+          const env = prepared.install.env === undefined ? {} : { env: prepared.install.env };
+          const { timing, stdout, stderr } = timed(prepared.install.command, prepared.install.args, env);
+          showStderr(variant.key, 'install', stderr);
+          const extra = prepared.figures(stdout);
+          checkInstalled(variant, prepared, work);
+          const entry = figures.get(variant.key) ?? { runs: [], extra: {} };
+          entry.runs.push(timing);
+          for (const [name, value] of Object.entries(extra)) (entry.extra[name] ??= []).push(value);
+          figures.set(variant.key, entry);
+          log(`round ${round}/${options.runs}: ${variant.key}: ${timing.seconds.toFixed(2)} s (tool ${timing.toolSeconds.toFixed(2)} s + sync ${timing.syncSeconds.toFixed(2)} s; cpu user ${timing.userSeconds.toFixed(2)} s, sys ${timing.systemSeconds.toFixed(2)} s; rest of the machine ${timing.otherCpuSeconds.toFixed(2)} s; peak ${(timing.peakRssBytes / MIB).toFixed(0)} MiB) on ${fs.kind}`);
+          const tool = hosts.get(variant.key);
+          if (tool !== undefined && prepared.queries !== undefined && !failed.some((failure) => failure.key === variant.key && failure.stage === 'queries')) {
+            try {
+              await runQueries(tool, variant, prepared, work, queries);
+            } catch (error) {
+              failed.push({ key: variant.key, stage: 'queries', error: (error as Error).message });
+              log(`error: ${tool} queries on the ${variant.key} root, round ${round}: ${(error as Error).message}\nbench: no more queries for ${tool}`);
             }
           }
-          variant.runs.push(timing);
-          log(`round ${round}/${runs}: ${variant.label}: ${timing.seconds.toFixed(2)} s (tool ${timing.toolSeconds.toFixed(2)} s + sync ${timing.syncSeconds.toFixed(2)} s; cpu user ${timing.userSeconds.toFixed(2)} s, sys ${timing.systemSeconds.toFixed(2)} s; rest of the machine ${timing.otherCpuSeconds.toFixed(2)} s) on ${fs.kind}`);
+        } catch (error) {
+          failed.push({ key: variant.key, stage: `round ${round}`, error: (error as Error).message });
+          log(`error: ${variant.key}, round ${round}: ${(error as Error).message}\nbench: ${variant.key} is left out of the remaining rounds`);
         } finally {
           fs.cleanup();
         }
@@ -824,90 +270,247 @@ async function main(): Promise<void> {
     }
   } finally {
     cleanupAll();
-    rmSync(warmCache, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  report(options, work, traceWork, active, figures, traces, queries, skipped, failed, notes);
+}
 
-  const version = (command: string, args: string[]) => (spawnSync(command, args, { encoding: 'utf8' }).stdout ?? '').split('\n')[0]!.trim();
-  const fsDescription = chosenKind === 'ext4'
-    ? `fresh ext4 per run (mkfs.ext4, journal on, ${Math.round(fsBytes / MIB)} MiB, ${fsInodes} inodes) on a loop image in ${tmpdir()} (${run('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', tmpdir()]).trim().replace(/\s+/g, ' ')})`
-    : chosenKind === 'tmpfs' ? `fresh tmpfs per run (${Math.round(fsBytes / MIB)} MiB)` : `a new plain directory per run under ${tmpdir()} (less reliable)`;
-  const reference = median(variants.find((variant) => variant.key === 'reference')!.runs.map((timing) => timing.seconds));
-  const summary = variants.map((variant) => {
-    const seconds = variant.runs.map((timing) => timing.seconds);
-    const mid = median(seconds);
+const shown = new Set<string>();
+
+/** What a tool printed on stderr, the first time only: its warnings belong in the log. */
+function showStderr(key: VariantKey, what: string, stderr: string): void {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0 || shown.has(`${key} ${what}`)) return;
+  shown.add(`${key} ${what}`);
+  log(`${key} ${what} printed on stderr (first time only): ${lines.slice(0, 6).join(' | ')}${lines.length > 6 ? ` | … (${lines.length} lines)` : ''}`);
+}
+
+/** On the root a tool has just installed: list and owns 5 times each (wall), then remove everything (wall + sync). */
+async function runQueries(tool: string, variant: VariantDef, prepared: Prepared, work: Workload, all: Map<string, QueryFigures>): Promise<void> {
+  const q = prepared.queries!;
+  const entry = all.get(tool) ?? { tool, variant: variant.key, list: [], owns: [], remove: [], leftAfterRemoval: [] };
+  const opts = (env: NodeJS.ProcessEnv | undefined) => (env === undefined ? {} : { env });
+  spawnSync('sync');
+  await pause(PAUSE_MS);
+  for (let i = 0; i < QUERY_REPEATS; i++) {
+    const listed = wall(q.list.command, q.list.args, opts(q.list.env));
+    if (q.listed(listed.stdout) !== work.set.packages.length) throw new Error(`${tool}: the list shows ${q.listed(listed.stdout)} packages, expected ${work.set.packages.length}:\n${listed.stdout.slice(0, 500)}`);
+    entry.list.push(listed.seconds);
+  }
+  for (let i = 0; i < QUERY_REPEATS; i++) {
+    const owner = wall(q.owns.command, q.owns.args, opts(q.owns.env));
+    if (!owner.stdout.includes(work.peers.ownsPackage)) throw new Error(`${tool}: the owner of ${work.peers.ownsPath} is not ${work.peers.ownsPackage}:\n${owner.stdout.slice(0, 500)}`);
+    entry.owns.push(owner.seconds);
+  }
+  spawnSync('sync');
+  await pause(PAUSE_MS);
+  const { timing, stderr } = timed(q.remove.command, q.remove.args, opts(q.remove.env));
+  showStderr(variant.key, 'remove', stderr);
+  entry.remove.push(timing);
+  entry.leftAfterRemoval.push(countLeft(prepared.root, prepared.own));
+  all.set(tool, entry);
+  log(`  ${tool} on the ${variant.key} root: list ${median(entry.list.slice(-QUERY_REPEATS)).toFixed(3)} s, owns ${median(entry.owns.slice(-QUERY_REPEATS)).toFixed(3)} s, remove all ${timing.seconds.toFixed(2)} s, left ${JSON.stringify(entry.leftAfterRemoval[entry.leftAfterRemoval.length - 1])}`);
+}
+
+function version(command: string, args: string[], pattern: RegExp): string {
+  if (!have(command)) return 'absent';
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return pattern.exec(`${result.stdout ?? ''}\n${result.stderr ?? ''}`)?.[1] ?? '?';
+}
+
+/** Debian's GNU time calls itself version UNKNOWN; its package knows. */
+function gnuTimeVersion(): string {
+  const own = version('/usr/bin/time', ['--version'], /GNU Time\) (\S+)/);
+  if (own !== 'UNKNOWN' && own !== '?') return own;
+  const packaged = have('dpkg-query') ? spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'time'], { encoding: 'utf8' }).stdout?.trim() : '';
+  return packaged !== undefined && packaged !== '' ? `${packaged} (Debian package)` : own;
+}
+
+function report(
+  options: ReturnType<typeof parseOptions>,
+  work: Workload,
+  traceWork: Workload | undefined,
+  active: VariantDef[],
+  figures: Map<VariantKey, { runs: Timing[]; extra: Record<string, number[]> }>,
+  traces: Map<VariantKey, Traced>,
+  queries: Map<string, QueryFigures>,
+  skipped: { key: VariantKey; reason: string }[],
+  failed: { key: VariantKey; stage: string; error: string }[],
+  notes: string[],
+): void {
+  const { set, peers } = work;
+  const pkgs = set.packages;
+  const sum = (pick: (pkg: PackageSet['packages'][number]) => number) => pkgs.reduce((total, pkg) => total + pick(pkg), 0);
+  const totals = {
+    packages: pkgs.length,
+    smallFilePackages: pkgs.filter((pkg) => pkg.kind === 'files').length,
+    largePackages: pkgs.filter((pkg) => pkg.kind === 'blob').length,
+    entries: sum((pkg) => pkg.entries),
+    files: sum((pkg) => pkg.files),
+    executables: peers.workload.executables,
+    configFiles: peers.workload.configFiles,
+    dirs: sum((pkg) => pkg.dirs),
+    symlinks: sum((pkg) => pkg.symlinks),
+    uniquePaths: set.uniquePaths,
+    dependencies: sum((pkg) => pkg.depends.length),
+    uncompressedBytes: sum((pkg) => pkg.uncompressed),
+    compressedBytes: sum((pkg) => pkg.compressed),
+    installedBytes: sum((pkg) => pkg.installed),
+    packageFileBytes: sum((pkg) => pkg.packageBytes),
+  };
+  const packed: Record<string, { bytes: number; mib: number; vsTarZst: number; compression: string }> = {};
+  const tarZstBytes = peers.formats.tarzst?.bytes ?? Number.NaN;
+  packed['kpkg'] = { bytes: totals.packageFileBytes, mib: totals.packageFileBytes / MIB, vsTarZst: totals.packageFileBytes / tarZstBytes, compression: 'zstd (Kiln pack default level), payload + signed metadata' };
+  for (const [key, format] of Object.entries(peers.formats)) packed[key] = { bytes: format.bytes, mib: format.bytes / MIB, vsTarZst: format.bytes / tarZstBytes, compression: format.compression };
+  for (const [key, p] of Object.entries(packed)) {
+    if (Math.abs(p.vsTarZst - 1) > 0.15) notes.push(`the ${key} packages are ${p.vsTarZst.toFixed(2)}× the size of the plain tar.zst: not comparable`);
+  }
+
+  const floorRuns = figures.get('floorParallel')?.runs;
+  const floor = floorRuns === undefined ? Number.NaN : median(floorRuns.map((timing) => timing.seconds));
+  const variants = active.filter((variant) => figures.has(variant.key)).map((variant) => {
+    const { runs, extra } = figures.get(variant.key)!;
+    const time = spread(runs.map((timing) => timing.seconds));
+    const trace = traces.get(variant.key);
     return {
       key: variant.key,
+      tool: variant.tool,
       label: variant.label,
-      medianSeconds: mid,
-      minSeconds: Math.min(...seconds),
-      maxSeconds: Math.max(...seconds),
-      mibPerSecond: totals.uncompressedBytes / MIB / mid,
-      filesPerSecond: totals.entries / mid,
-      /** Throughput relative to the reference (reference time / this time). */
-      vsReference: reference / mid,
-      medianToolSeconds: median(variant.runs.map((timing) => timing.toolSeconds)),
-      medianSyncSeconds: median(variant.runs.map((timing) => timing.syncSeconds)),
-      medianUserSeconds: median(variant.runs.map((timing) => timing.userSeconds)),
-      medianSystemSeconds: median(variant.runs.map((timing) => timing.systemSeconds)),
-      medianOtherCpuSeconds: median(variant.runs.map((timing) => timing.otherCpuSeconds)),
-      runs: variant.runs,
-      ...(variant.key in downloads ? { downloadBytes: downloads[variant.key] } : {}),
+      durability: variant.durability.short,
+      durabilityPromise: variant.durability.promise,
+      medianSeconds: time.median,
+      minSeconds: time.min,
+      maxSeconds: time.max,
+      mibPerSecond: totals.uncompressedBytes / MIB / time.median,
+      filesPerSecond: totals.entries / time.median,
+      /** This variant's median time / floorParallel's (1 = as fast as the floor; 2 = twice as long). */
+      vsFloorParallel: time.median / floor,
+      ...timingSummary(runs),
+      syncCalls: trace === undefined ? null : { ...trace.counts, total: trace.total, promiseHolds: trace.promiseHolds },
+      runs,
+      ...Object.fromEntries(Object.entries(extra).map(([name, values]) => [name, values])),
     };
   });
+  const querySummary = [...queries.values()].map((q) => ({
+    tool: q.tool,
+    variant: q.variant,
+    list: spread(q.list),
+    owns: { path: peers.ownsPath, ...spread(q.owns) },
+    removeAll: { ...spread(q.remove.map((timing) => timing.seconds)), runs: q.remove },
+    leftAfterRemoval: q.leftAfterRemoval,
+  }));
+
+  const fsKind = chosenFsKind();
+  const fsDescription = fsKind === 'ext4'
+    ? `fresh ext4 per run (mkfs.ext4, journal on, ${Math.round(work.fsBytes / MIB)} MiB, ${work.fsInodes} inodes) on a loop image in ${tmpdir()} (${run('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', tmpdir()]).trim().replace(/\s+/g, ' ')})`
+    : fsKind === 'tmpfs' ? `fresh tmpfs per run (${Math.round(work.fsBytes / MIB)} MiB)` : `a new plain directory per run under ${tmpdir()} (less reliable)`;
+  const cpuModel = cpus()[0]?.model ?? '?';
   const results = {
     date: new Date().toISOString(),
     machine: {
       nproc: availableParallelism(),
+      cpu: cpuModel,
       kernel: `${osType()} ${release()}`,
       memoryGiB: Math.round(totalmem() / 1024 ** 3),
       node: process.version,
-      zstd: `zstd ${/v(\d[\d.]*)/.exec(version('zstd', ['--version']))?.[1] ?? '?'}`,
-      tar: version('tar', ['--version']),
-      filesystem: chosenKind,
+      filesystem: fsKind ?? null,
       filesystemDescription: fsDescription,
+      tools: {
+        kiln: kilnVersion(KILN),
+        dpkg: have('dpkg') ? dpkgVersion() : 'absent',
+        pacman: have('pacman') ? pacmanVersion() : 'absent',
+        rpm: have('rpm') ? rpmVersion() : 'absent',
+        zstd: version('zstd', ['--version'], /v(\d[\d.]*)/),
+        tar: version('tar', ['--version'], /tar\) (\S+)/),
+        bsdtar: version('bsdtar', ['--version'], /bsdtar (\S+)/),
+        strace: version('strace', ['-V'], /version (\S+)/),
+        gnuTime: haveGnuTime() ? gnuTimeVersion() : 'absent',
+      },
     },
-    set: { dir: setDir, seed, ...totals },
-    runs,
-    timing: 'wall + final sync, after a sync and a 2 s pause',
-    variants: summary,
+    set: { dir: work.setDir, seed: options.seed, ...totals },
+    packedSizes: packed,
+    runs: options.runs,
+    timing: `wall + final sync, after a sync and a ${PAUSE_MS / 1000} s pause; peak memory: GNU time %M (largest max RSS among the command and the descendants it waited for)`,
+    variants,
+    queries: querySummary,
+    durability: traceWork === undefined ? null : {
+      method: `strace -f -c -e trace=${SYNC_CALLS.join(',')} of the install command, each variant once on a fresh filesystem`,
+      set: { dir: traceWork.setDir, packages: traceWork.set.packages.length, regularFiles: traceWork.peers.workload.regularFiles, uniquePaths: traceWork.set.uniquePaths },
+      variants: Object.fromEntries([...traces.entries()].map(([key, trace]) => [key, { ...trace, promise: VARIANTS.find((v) => v.key === key)!.durability.promise }])),
+    },
+    skipped,
+    failed,
+    notes,
   };
-  await import('node:fs/promises').then(({ writeFile }) => writeFile(join(ROOT, 'bench-out', 'install.json'), `${JSON.stringify(results, null, 2)}\n`));
-  if (values.json) {
+  mkdirSync(join(ROOT, 'bench-out'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench-out', 'install.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (options.json) {
     console.log(JSON.stringify(results, null, 2));
     return;
   }
-  const mibText = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
-  const int = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log(`\nInstall benchmark: ${totals.packages} packages (${totals.smallFilePackages} with many small files, ${totals.largePackages} large binary-ish; ${totals.dependencies} dependencies)`);
-  console.log(`  entries: ${int(totals.entries)} (${int(totals.files)} files, ${int(totals.dirs)} directories, ${int(totals.symlinks)} symlinks; ${int(totals.uniquePaths)} distinct paths)`);
-  console.log(`  payload: ${mibText(totals.uncompressedBytes)} uncompressed (tar), ${mibText(totals.compressedBytes)} compressed (${(totals.uncompressedBytes / totals.compressedBytes).toFixed(2)}×); file contents ${mibText(totals.installedBytes)}; .kpkg files ${mibText(totals.packageFileBytes)}`);
-  console.log(`  machine: ${results.machine.nproc} CPUs, ${results.machine.memoryGiB} GiB, ${results.machine.kernel}, Node.js ${process.version}, ${results.machine.zstd}, ${results.machine.tar}`);
+
+  const m = results.machine;
+  console.log(`\nInstall benchmark: ${totals.packages} packages (${totals.smallFilePackages} with many small files, ${totals.largePackages} large binary-ish; ${int(totals.dependencies)} dependencies)`);
+  console.log(`  entries: ${int(totals.entries)} (${int(totals.files)} files of which ${int(totals.executables)} executable and ${int(totals.configFiles)} config files, ${int(totals.dirs)} directories, ${int(totals.symlinks)} symlinks; ${int(totals.uniquePaths)} distinct paths)`);
+  console.log(`  payload: ${mib(totals.uncompressedBytes)} uncompressed (tar), ${mib(totals.compressedBytes)} compressed (${(totals.uncompressedBytes / totals.compressedBytes).toFixed(2)}×); file contents ${mib(totals.installedBytes)}`);
+  console.log(`  machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, ${m.kernel}, Node.js ${m.node}`);
+  console.log(`  tools: ${Object.entries(m.tools).map(([tool, v]) => `${tool} ${v}`).join(', ')}`);
   console.log(`  filesystem: ${fsDescription}`);
-  console.log(`  each figure: median of ${runs} run(s), wall + final sync, after a 2 s pause; MiB/s = uncompressed payload MiB / s, files/s = entries / s`);
-  const rows = [['', 'median', 'min–max', 'MiB/s', 'files/s', 'vs reference', 'tool + sync', 'cpu user + sys', 'other cpu']];
-  for (const row of summary) {
-    rows.push([
-      row.label,
-      `${row.medianSeconds.toFixed(2)} s`,
-      `${row.minSeconds.toFixed(2)}–${row.maxSeconds.toFixed(2)} s`,
-      (row.mibPerSecond).toFixed(1),
-      int(row.filesPerSecond),
-      `${row.vsReference.toFixed(2)}×`,
-      `${row.medianToolSeconds.toFixed(2)} + ${row.medianSyncSeconds.toFixed(2)} s`,
-      `${row.medianUserSeconds.toFixed(2)} + ${row.medianSystemSeconds.toFixed(2)} s`,
-      `${row.medianOtherCpuSeconds.toFixed(2)} s`,
-    ]);
+
+  console.log('\nPackages, compressed:');
+  console.log(table([['format', 'size', 'vs tar.zst', 'compression'], ...Object.entries(packed).map(([key, p]) => [key, mib(p.bytes), `${p.vsTarZst.toFixed(2)}×`, p.compression])], 1));
+
+  const traceSet = traceWork === undefined ? '' : ` (strace, ${traceWork.set.packages.length}-package set, ${int(traceWork.peers.workload.regularFiles)} files)`;
+  console.log(`\nInstall, median of ${options.runs} run(s), wall + final sync:`);
+  const rows = [['variant', 'durability', 'median', 'min–max', 'final sync', '× floorParallel', 'peak MiB', `fsync calls${traceSet}`]];
+  for (const v of variants) {
+    rows.push([v.label, v.durability, seconds(v.medianSeconds), range({ median: v.medianSeconds, min: v.minSeconds, max: v.maxSeconds, samples: [] }), seconds(v.medianSyncSeconds), Number.isFinite(v.vsFloorParallel) ? `${v.vsFloorParallel.toFixed(2)}×` : '-', Number.isFinite(v.medianPeakRssMiB) ? v.medianPeakRssMiB.toFixed(0) : '-', v.syncCalls === null ? '-' : int(v.syncCalls.total)]);
   }
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  console.log('');
-  for (const row of rows) console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
-  console.log('\n  vs reference: throughput relative to the reference (reference time / this time; below 1 is slower)');
-  console.log('  tool + sync: the command, then the final sync; cpu: what the command used; other cpu: the rest of the machine meanwhile');
-  console.log('  (kernel writeback included; several seconds more than the reference\'s means something else was running)');
-  console.log(`\nwritten: bench-out/install.json`);
+  console.log(table(rows, 2));
+  console.log('  final sync: median time of the sync after the command, part of the total: what the tool left unwritten when it returned');
+  console.log('  × floorParallel: median time / floorParallel\'s median (1.00× = as fast as the parallel zstd | tar floor)');
+  console.log('  peak MiB: median of the largest max RSS among the command and the processes it waited for (GNU time %M); not a sum');
+  for (const v of variants) {
+    const downloads = figures.get(v.key)?.extra['downloadBytes'];
+    if (downloads === undefined) continue;
+    const used = downloads.every((b) => b === 0);
+    const shared = v.key === 'kilnSecond' ? (used ? ': the cache filled by the first prefix was used' : ': the cache filled by the first prefix was not used (KILN_CACHE not shared)')
+      : v.key === 'kilnWarm' || v.key === 'kilnNoFsync' ? (used ? '' : ': THE WARM CACHE WAS NOT USED') : '';
+    console.log(`  ${v.key}: downloaded ${downloads.map((b) => mib(b)).join(', ')} per run (Kiln's plan)${shared}`);
+  }
+
+  if (querySummary.length > 0) {
+    console.log(`\nOn the root each tool installed: list installed and owner of ${peers.ownsPath} (wall, ${QUERY_REPEATS} per round), remove all ${totals.packages} (wall + sync):`);
+    const qrows = [['tool (root of)', 'list', 'min–max', 'owns', 'min–max', 'remove all', 'min–max', 'left: files, dirs']];
+    for (const q of querySummary) qrows.push([`${q.tool} (${q.variant})`, seconds(q.list.median), range(q.list), seconds(q.owns.median), range(q.owns), seconds(q.removeAll.median), range(q.removeAll as Spread), q.leftAfterRemoval.map((left) => `${left.files}, ${left.dirs}`).join('; ')]);
+    console.log(table(qrows, 1));
+    console.log(`  left: what is under the root after the removal (per round), the tool's own ${['var/', 'etc/kiln/'].join(' and ')} not counted`);
+  }
+
+  if (results.durability !== null) {
+    console.log(`\nDurability: sync-family calls under strace -f, ${results.durability.set.packages} packages (${int(results.durability.set.regularFiles)} regular files), one run each:`);
+    for (const v of VARIANTS) {
+      const trace = traces.get(v.key);
+      if (trace === undefined) continue;
+      console.log(`  ${v.key}: ${countsText(trace.counts)}${trace.promiseHolds ? '' : '  [does not match the text below]'}`);
+      console.log(`    ${v.durability.promise}`);
+    }
+  }
+  for (const line of notes) console.log(`note: ${line}`);
+  for (const s of skipped) console.log(`skipped ${s.key}: ${s.reason}`);
+  for (const f of failed) console.log(`FAILED ${f.key} (${f.stage}): ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
+  console.log(`\nwritten: ${join(ROOT, 'bench-out', 'install.json')}`);
 }
 
-if (isMainThread) await main();
-else await workerMain();
+if (isMainThread) {
+  await main().catch((error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`bench: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}

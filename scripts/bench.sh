@@ -6,10 +6,46 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 which=${1:-all}
 shift || true
+
+# The install benchmark compares Kiln with dpkg (always there on Debian), pacman
+# and rpm, counts sync calls with strace and peak memory with GNU time. As root,
+# install what is missing; otherwise (or when apt-get fails) the benchmark skips
+# what it cannot run and says so.
+install_bench_tools() {
+  local missing=() tool package
+  for tool in pacman rpm rpmbuild zstd bsdtar strace /usr/bin/time; do
+    case $tool in
+      pacman) package=pacman-package-manager ;;
+      rpm | rpmbuild) package=rpm ;;
+      bsdtar) package=libarchive-tools ;;
+      /usr/bin/time) package=time ;;
+      *) package=$tool ;;
+    esac
+    command -v "$tool" >/dev/null 2>&1 || [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "bench: not root: not installing ${missing[*]}; the install benchmark skips what needs them" >&2
+    return 0
+  fi
+  echo "bench: installing ${missing[*]} with apt-get" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+    echo "bench: apt-get could not install ${missing[*]}; the install benchmark skips what needs them" >&2
+  fi
+}
+
 case "$which" in
   repo) node dist/bench/repoIndex.js "$@" ;;
   # Installs into a fresh filesystem per run: a loop-mounted ext4 image as root.
-  install) node dist/bench/installBench.js "$@" ;;
+  install)
+    install_bench_tools
+    node dist/bench/installBench.js "$@"
+    ;;
+  # Sync, search and start-up on a 20,000-package index: Kiln, pacman and apt over loopback HTTP.
+  index)
+    install_bench_tools
+    node dist/bench/indexBench.js "$@"
+    ;;
   # The resolver against Debian's testsolv (libsolv) on the same generated problems.
   solve) node dist/bench/solveBench.js "$@" ;;
   all)
@@ -18,8 +54,10 @@ case "$which" in
       exit 2
     fi
     node dist/bench/repoIndex.js
+    install_bench_tools
     node dist/bench/installBench.js
+    node dist/bench/indexBench.js
     node dist/bench/solveBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, solve)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve)" >&2; exit 2 ;;
 esac
