@@ -12,17 +12,21 @@
  *   content is staged as stage/K, and at commit the old P (if any) moves to
  *   backup/K, then stage/K moves to P. If stage/K still exists, P is not
  *   placed yet.
- * - `remove P to backup/K`: P moves to backup/K.
+ * - `delete P`: P, a file of a removed or replaced package that no new package
+ *   claims, is deleted after the commit point, when the journal is finished
+ *   (a format-1 journal has `remove P to backup/K` instead: P moved to
+ *   backup/K before the commit point).
  *
  * The journal is written (and flushed) before the first of them, and the
  * mark `placing` (flushed too) once extraction is over and before the first
- * `place` or `remove`: without it, no `place` or `remove` has happened (a
- * missing stage/K then only means it was not extracted yet). The commit
+ * `place`: without it, no `place` has happened (a missing stage/K then only
+ * means it was not extracted yet). The commit
  * point is the database transaction that records the result and the
  * journal's id (`transactions` table). Recovery rolls back when the database
  * has no such row — in reverse order, P goes back to stage/K, backup/K back
  * to P, a `new` P is deleted, then created directories are removed — and
- * otherwise finishes (deletes backups, removes directories left empty). Both
+ * otherwise finishes (deletes the `delete` paths and the backups, removes
+ * directories left empty). Both
  * are idempotent, so a crash during recovery is recovered by the next run.
  */
 import { chmodSync, chownSync, closeSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
@@ -37,7 +41,8 @@ export type JournalOp =
   | { op: 'mkdir'; path: string; mode: number; uid?: number; gid?: number }
   | { op: 'new'; path: string }
   | { op: 'place'; path: string; stage: string; backup?: string }
-  | { op: 'remove'; path: string; backup: string };
+  | { op: 'remove'; path: string; backup: string }
+  | { op: 'delete'; path: string };
 
 export interface Journal {
   format: 1 | typeof JOURNAL_FORMAT;
@@ -116,7 +121,7 @@ export function executeJournal(root: string, transactionDir: string, journal: Jo
     checkpoint('placing');
   }
   for (const op of journal.ops) {
-    if (op.op === 'mkdir' || op.op === 'new') continue;
+    if (op.op === 'mkdir' || op.op === 'new' || op.op === 'delete') continue;
     const target = join(root, op.path);
     if (op.op === 'place') {
       if (op.backup !== undefined) renameSync(target, join(transactionDir, op.backup));
@@ -134,7 +139,7 @@ export function rollBackJournal(root: string, transactionDir: string, journal: J
   const placing = journal.format === 1 || exists(join(transactionDir, PLACING_MARK));
   for (let i = journal.ops.length - 1; i >= 0; i--) {
     const op = journal.ops[i]!;
-    if (op.op === 'mkdir' || (!placing && (op.op === 'place' || op.op === 'remove'))) continue;
+    if (op.op === 'mkdir' || op.op === 'delete' || (!placing && (op.op === 'place' || op.op === 'remove'))) continue;
     const target = join(root, op.path);
     if (op.op === 'new') {
       // Absent when the journal was written, under the writer lock: whatever is there now, extraction made.
@@ -168,6 +173,16 @@ export function rollBackJournal(root: string, transactionDir: string, journal: J
 
 /** After the commit point: remove directories left empty, then the transaction directory. */
 export function finishJournal(root: string, transactionDir: string, journal: Journal, checkpoint: Checkpoint): void {
+  for (const op of journal.ops) {
+    if (op.op !== 'delete') continue;
+    try {
+      unlinkSync(join(root, op.path));
+    } catch (error) {
+      // Gone already (a finish that was interrupted), or a directory someone put there: leave it.
+      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'EISDIR') && !isErrno(error, 'EPERM') && !isErrno(error, 'ENOTDIR')) throw error;
+    }
+    checkpoint(`delete ${op.path}`);
+  }
   rmSync(join(transactionDir, 'backup'), { recursive: true, force: true });
   checkpoint('delete backups');
   for (const path of journal.cleanup) {

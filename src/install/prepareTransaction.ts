@@ -279,13 +279,16 @@ export function prepareTransaction(
         if (!keptByOthers(row.path)) cleanup.add(row.path);
         continue;
       }
-      const disk = lstatSync(join(root, row.path), { throwIfNoEntry: false });
-      if (disk === undefined) continue;
-      if (row.config && row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, row.path)) !== row.sha256) {
-        notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);
-        continue;
+      if (row.config) {
+        const disk = lstatSync(join(root, row.path), { throwIfNoEntry: false });
+        if (disk === undefined) continue;
+        if (row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, row.path)) !== row.sha256) {
+          notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);
+          continue;
+        }
       }
-      ops.push({ op: 'remove', path: row.path, backup: `backup/${counter++}` });
+      // Deleted after the commit point: nothing to undo before it, and finishing is idempotent.
+      ops.push({ op: 'delete', path: row.path });
     }
   }
 
