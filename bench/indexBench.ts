@@ -44,18 +44,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { aptClient, kilnClient, pacmanClient } from './index/clients.js';
 import type { Client, ClientName, ClientOptions } from './index/clients.js';
-import { chosenFsKind, cleanupAll, freshFs } from './index/freshFs.js';
-import type { FreshFs } from './index/freshFs.js';
 import { generateSet, readSet, renewIfExpiring, setPaths } from './index/generate.js';
 import type { IndexSet, SearchTerm } from './index/generate.js';
 import { describe, haveTime, killRunning, median, pause, runTimed, runWithRss, syncDisks } from './index/measure.js';
 import type { Command } from './index/measure.js';
 import { startServer } from './index/server.js';
 import type { StaticServer } from './index/server.js';
+import { MIB, chosenFsKind, cleanupAll, freshFs } from './measure.js';
+import type { FreshFs } from './measure.js';
 
 const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const OUT = 'bench-out';
-const MIB = 1024 * 1024;
 const TOOLS = ['kiln', 'pacman', 'apt', 'dpkg', 'rpm'] as const;
 type ToolName = (typeof TOOLS)[number];
 
@@ -208,7 +207,7 @@ async function main(): Promise<void> {
     const syncRuns = new Map<ClientName, { total: number[]; tool: number[]; sync: number[]; bytes: number[]; requests: number[]; log: string[] }>(clients.map((client) => [client.name, { total: [], tool: [], sync: [], bytes: [], requests: [], log: [] }]));
     for (let run = 1; run <= runs; run++) {
       for (const client of clients) {
-        const fs = freshFs(fsBytes, log);
+        const fs = freshFs({ bytes: fsBytes, traversable: true }, log);
         try {
           client.prepare(fs.mnt);
           syncDisks();
@@ -234,7 +233,7 @@ async function main(): Promise<void> {
     }
 
     // ---- search: one synced client state per tool, on one fresh filesystem; its sync is the peak-RSS run of sync.
-    searchFs = freshFs(fsBytes * Math.max(1, clients.length), log);
+    searchFs = freshFs({ bytes: fsBytes * Math.max(1, clients.length), traversable: true }, log);
     const syncRss = new Map<ClientName, number | undefined>();
     for (const client of clients) {
       client.prepare(searchFs.mnt);

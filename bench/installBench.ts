@@ -58,7 +58,7 @@ const QUERY_HOSTS: Record<Exclude<ToolName, 'floor'>, VariantKey[]> = {
   dpkg: ['dpkgSafe', 'dpkgUnsafe'],
   pacman: ['pacman'],
   rpm: ['rpm'],
-  kiln: ['kilnWarm', 'kilnCold', 'kilnNoFsync', 'kilnSecond'],
+  kiln: ['kilnWarm', 'kilnCold', 'kilnNoFsync', 'kilnFirstShared', 'kilnSecond'],
 };
 
 const log = (line: string) => console.error(`bench: ${line}`);
@@ -83,9 +83,10 @@ async function loadWorkload(count: number, mibs: number, seed: number, regenerat
     setDir,
     peers,
     ctx: { set, repo, peers, names: set.packages.map((pkg) => pkg.name), kilnBin: KILN, publicKey: join(setDir, 'keys', 'kiln.pub'), threads: availableParallelism() },
-    // Room for two installed trees (kilnSecond), three copies of the packages (repository + caches) and margin.
-    fsBytes: Math.ceil((sum((pkg) => pkg.allocated) * 1.3 * 2 + biggestFormat * 3 + 512 * MIB) / MIB) * MIB,
-    fsInodes: Math.ceil(entries * 2.5) + 20_000,
+    // Room for three installed trees (kilnSecond: the shared cache's unpacked store and two prefixes, should
+    // they not be hard links), three copies of the packages (repository + caches) and margin.
+    fsBytes: Math.ceil((sum((pkg) => pkg.allocated) * 1.3 * 3 + biggestFormat * 3 + 512 * MIB) / MIB) * MIB,
+    fsInodes: Math.ceil(entries * 3.5) + 20_000,
   };
 }
 
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
       traceWork = same ? work : await loadWorkload(options.tracePackages, options.traceMib, options.seed, options.regenerate, formats);
       log(`counting sync calls with strace -f on the ${traceWork.set.packages.length}-package set, each variant once`);
       for (const variant of active.filter((v) => v.format === undefined || traceWork!.peers.formats[v.format] !== undefined)) {
-        const fs = freshFs(traceWork.fsBytes, traceWork.fsInodes, log);
+        const fs = freshFs({ bytes: traceWork.fsBytes, inodes: traceWork.fsInodes }, log);
         try {
           const prepared = variant.prepare(traceWork.ctx, fs.mnt);
           spawnSync('sync');
@@ -236,7 +237,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= options.runs; round++) {
       for (const variant of active) {
         if (failed.some((failure) => failure.key === variant.key && failure.stage.startsWith('round'))) continue;
-        const fs = freshFs(work.fsBytes, work.fsInodes, log);
+        const fs = freshFs({ bytes: work.fsBytes, inodes: work.fsInodes }, log);
         try {
           const prepared = variant.prepare(work.ctx, fs.mnt);
           spawnSync('sync');
@@ -475,9 +476,15 @@ function report(
     const downloads = figures.get(v.key)?.extra['downloadBytes'];
     if (downloads === undefined) continue;
     const used = downloads.every((b) => b === 0);
-    const shared = v.key === 'kilnSecond' ? (used ? ': the cache filled by the first prefix was used' : ': the cache filled by the first prefix was not used (KILN_CACHE not shared)')
-      : v.key === 'kilnWarm' || v.key === 'kilnNoFsync' ? (used ? '' : ': THE WARM CACHE WAS NOT USED') : '';
-    console.log(`  ${v.key}: downloaded ${downloads.map((b) => mib(b)).join(', ')} per run (Kiln's plan)${shared}`);
+    const cache = v.key === 'kilnSecond' ? (used ? ': the packages the first prefix downloaded into the shared cache were used' : ': THE SHARED CACHE\'S PACKAGES WERE NOT USED')
+      : v.key === 'kilnWarm' || v.key === 'kilnNoFsync' ? (used ? '' : ': THE WARM CACHE WAS NOT USED')
+        : v.key === 'kilnFirstShared' ? (used ? ': the packages in the shared cache were used' : ': THE SHARED CACHE\'S PACKAGES WERE NOT USED') : '';
+    console.log(`  ${v.key}: downloaded ${downloads.map((b) => mib(b)).join(', ')} per run (Kiln's plan)${cache}`);
+    const linked = figures.get(v.key)?.extra['linkedFiles'];
+    const files = figures.get(v.key)?.extra['regularFiles'];
+    if (linked === undefined || files === undefined) continue;
+    const none = linked.some((n) => n === 0) ? ': NOTHING WAS HARD-LINKED FROM THE SHARED STORE' : '';
+    console.log(`  ${v.key}: ${linked.map((n, i) => `${int(n)} of ${int(files[i] ?? Number.NaN)}`).join(', ')} regular files per run are hard links (shared store)${none}`);
   }
 
   if (querySummary.length > 0) {

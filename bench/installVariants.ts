@@ -5,13 +5,13 @@
  * same root afterwards. Also what each promises about durability, with a
  * check of that promise against the sync calls strace counted.
  */
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { have, isRoot, run } from './measure.js';
+import { countLinked, have, isRoot, run } from './measure.js';
 import type { SyncCounts } from './measure.js';
 import type { FormatKey } from './peers/common.js';
 import { debFormat, dpkgTool } from './peers/deb.js';
-import { kilnEnv, kilnInstall, kilnList, kilnOwn, kilnOwns, kilnRemove, kilnResult, makePrefix, warmCache } from './peers/kiln.js';
+import { kilnEnv, kilnInstall, kilnList, kilnOwn, kilnOwns, kilnRemove, kilnResult, makePrefix, prefixCache, warmCache } from './peers/kiln.js';
 import type { KilnSetup } from './peers/kiln.js';
 import { pacmanFormat, pacmanTool } from './peers/pacman.js';
 import type { PeerCache } from './peers/prepare.js';
@@ -20,7 +20,7 @@ import { rpmFormat, rpmTool } from './peers/rpm.js';
 import type { Cmd, PeerTool } from './peers/tool.js';
 import type { PackageSet } from './workload/set.js';
 
-export const VARIANT_KEYS = ['dpkgSafe', 'dpkgUnsafe', 'pacman', 'rpm', 'kilnCold', 'kilnWarm', 'kilnNoFsync', 'kilnSecond', 'floorSerial', 'floorParallel'] as const;
+export const VARIANT_KEYS = ['dpkgSafe', 'dpkgUnsafe', 'pacman', 'rpm', 'kilnCold', 'kilnWarm', 'kilnNoFsync', 'kilnFirstShared', 'kilnSecond', 'floorSerial', 'floorParallel'] as const;
 export type VariantKey = (typeof VARIANT_KEYS)[number];
 export type ToolName = 'dpkg' | 'pacman' | 'rpm' | 'kiln' | 'floor';
 
@@ -122,7 +122,7 @@ function peerVariant(key: VariantKey, tool: PeerTool, label: string, durability:
   };
 }
 
-type KilnMode = 'cold' | 'warm' | 'noFsync' | 'second';
+type KilnMode = 'cold' | 'warm' | 'noFsync' | 'firstShared' | 'second';
 
 function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability: Durability): VariantDef {
   return {
@@ -136,10 +136,17 @@ function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability:
       const repo = join(mnt, 'repo');
       cpSync(ctx.repo, repo, { recursive: true });
       const setup: KilnSetup = { bin: ctx.kilnBin, repo, publicKey: ctx.publicKey };
-      const env = kilnEnv(mode === 'second' ? { KILN_CACHE: join(mnt, 'cache') } : {});
+      // A shared cache on the same fresh filesystem as the prefixes, so that Kiln can hard-link from its store.
+      const shared = mode === 'firstShared' || mode === 'second';
+      const cache = join(mnt, 'cache');
+      const env = kilnEnv(shared ? { KILN_CACHE: cache } : {});
       let prefix = join(mnt, 'prefix');
-      if (mode === 'second') {
-        // An untimed install into p1 fills the shared cache; the timed one goes into p2.
+      if (mode === 'firstShared') {
+        // The packages already downloaded into the shared cache; its unpacked store still empty.
+        warmCache(setup, join(cache, 'packages'), ctx.set);
+        prefix = join(mnt, 'p1');
+      } else if (mode === 'second') {
+        // An untimed install into p1 fills the shared cache (packages/ and the unpacked store); the timed one goes into p2.
         const first = join(mnt, 'p1');
         makePrefix(setup, first, env);
         const { command, args } = kilnInstall(setup, first, ctx.names, env);
@@ -147,12 +154,19 @@ function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability:
         prefix = join(mnt, 'p2');
       }
       makePrefix(setup, prefix, env, mode !== 'noFsync');
-      if (mode === 'warm' || mode === 'noFsync') warmCache(setup, prefix, ctx.set);
+      if (mode === 'warm' || mode === 'noFsync') warmCache(setup, prefixCache(prefix), ctx.set);
+      const store = join(cache, 'unpacked');
+      if (mode === 'firstShared' && existsSync(store) && readdirSync(store).length > 0) throw new Error(`${store} is not empty before the timed install`);
       return {
         install: kilnInstall(setup, prefix, ctx.names, env),
         root: prefix,
         own: kilnOwn,
-        figures: (stdout) => kilnResult(stdout, ctx.names.length),
+        figures: (stdout) => {
+          const result = kilnResult(stdout, ctx.names.length);
+          if (!shared) return result;
+          const { files, linked } = countLinked(prefix, kilnOwn);
+          return { ...result, regularFiles: files, linkedFiles: linked };
+        },
         queries: {
           list: kilnList(setup, prefix, env),
           owns: kilnOwns(setup, prefix, ctx.peers.ownsPath, env),
@@ -231,7 +245,8 @@ export const VARIANTS: VariantDef[] = [
     promise: 'With fsync = false Kiln skips the syncfs; SQLite still fsyncs its database. After a crash files can be missing or empty although the database records them installed.',
     holds: (c, files) => c.syncfs === 0 && c.fsync > 0 && fileSyncs(c) < files,
   }),
-  kilnVariant('kilnSecond', 'second', 'kiln install into a second prefix, shared cache (KILN_CACHE)', KILN_DURABLE),
+  kilnVariant('kilnFirstShared', 'firstShared', 'kiln install, first prefix through a shared cache (unpacks into the store, then links)', KILN_DURABLE),
+  kilnVariant('kilnSecond', 'second', 'kiln into a second prefix from the shared cache (hard links)', KILN_DURABLE),
   floorVariant('floorSerial', false, 'floor: zstd -dc | tar -x, one package after another', FLOOR),
   floorVariant('floorParallel', true, 'floor: zstd -dc | tar -x, one pipeline per core', FLOOR),
 ];

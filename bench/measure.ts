@@ -1,12 +1,16 @@
 /**
- * Measuring for the install benchmark: fresh filesystems (a loop-mounted ext4
- * image per run as root, else tmpfs, else a plain directory), running commands,
- * timing one as wall + a final `sync` with its peak memory, and counting the
- * sync-family system calls of one under strace.
+ * Measuring for the install and index benchmarks: fresh filesystems (see
+ * shared/BENCHMARKING.md: a directory made right after deleting a large tree
+ * lies) — a loop-mounted ext4 image per run as root (journal on, inode tables
+ * initialized up front), else tmpfs, else a plain directory, with a warning;
+ * `cleanupAll()` unmounts whatever is still mounted (errors, Ctrl-C). Also
+ * running commands, timing one as wall + a final `sync` with its peak memory,
+ * and counting the sync-family system calls of one under strace.
  */
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -41,6 +45,15 @@ export interface FreshFs {
   cleanup: () => void;
 }
 
+/** What a fresh filesystem must hold. */
+export interface FsSize {
+  bytes: number;
+  /** Inodes to make room for (mkfs.ext4 -N, tmpfs nr_inodes); the filesystem's default when absent. */
+  inodes?: number;
+  /** Its directory and mount point world-traversable (0755), for tools that drop privileges (apt downloads as _apt). */
+  traversable?: boolean;
+}
+
 const active = new Set<FreshFs>();
 const scratch = new Set<string>();
 
@@ -62,8 +75,9 @@ function fsPreference(): FsKind[] {
   return [...(have('mkfs.ext4') && have('mount') && have('umount') ? ['ext4' as const] : []), 'tmpfs', 'directory'];
 }
 
-function makeFs(kind: FsKind, bytes: number, inodes: number): FreshFs {
+function makeFs(kind: FsKind, size: FsSize): FreshFs {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-fs-'));
+  if (size.traversable === true) chmodSync(dir, 0o755);
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
   let mounted = false;
@@ -83,15 +97,18 @@ function makeFs(kind: FsKind, bytes: number, inodes: number): FreshFs {
     if (kind === 'ext4') {
       const image = join(dir, 'fs.img');
       closeSync(openSync(image, 'w'));
-      truncateSync(image, bytes);
+      truncateSync(image, size.bytes);
       // Inode tables and journal initialized now, so no lazy-init thread writes during a timed run.
-      run('mkfs.ext4', ['-q', '-F', '-j', '-N', String(inodes), '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
+      const inodes = size.inodes === undefined ? [] : ['-N', String(size.inodes)];
+      run('mkfs.ext4', ['-q', '-F', '-j', ...inodes, '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
       run('mount', ['-o', 'loop', image, mnt]);
       mounted = true;
     } else if (kind === 'tmpfs') {
-      run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},nr_inodes=${inodes}`, 'tmpfs', mnt]);
+      const inodes = size.inodes === undefined ? '' : `,nr_inodes=${size.inodes}`;
+      run('mount', ['-t', 'tmpfs', '-o', `size=${size.bytes}${inodes}`, 'tmpfs', mnt]);
       mounted = true;
     }
+    if (size.traversable === true) chmodSync(mnt, 0o755);
   } catch (error) {
     cleanup();
     throw error;
@@ -103,14 +120,15 @@ let chosenKind: FsKind | undefined;
 
 export const chosenFsKind = () => chosenKind;
 
-export function freshFs(bytes: number, inodes: number, log: (line: string) => void): FreshFs {
-  if (chosenKind !== undefined) return makeFs(chosenKind, bytes, inodes);
+/** A new empty filesystem (the first call decides which kind works here). */
+export function freshFs(size: FsSize, log: (line: string) => void): FreshFs {
+  if (chosenKind !== undefined) return makeFs(chosenKind, size);
   for (const kind of fsPreference()) {
     try {
-      const fs = makeFs(kind, bytes, inodes);
+      const fs = makeFs(kind, size);
       chosenKind = kind;
       if (kind === 'tmpfs') log('warning: no loop-mounted ext4 here; using tmpfs (CPU cost only, no disk)');
-      if (kind === 'directory') log(`warning: not root or cannot mount: installing into plain directories under ${tmpdir()}; figures are less reliable (see shared/BENCHMARKING.md)`);
+      if (kind === 'directory') log(`warning: not root or cannot mount: using plain new directories under ${tmpdir()} instead of fresh filesystems; figures are less reliable (see shared/BENCHMARKING.md)`);
       return fs;
     } catch (error) {
       log(`note: cannot make a fresh ${kind} filesystem: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}`);
@@ -263,34 +281,44 @@ export function traced(command: string, args: string[], options: RunOptions = {}
 
 // ---------------------------------------------------------------- checking
 
-/** Every path under `root` (not `root` itself), relative, skipping `skip(relativePath)` subtrees. */
-export function countPaths(root: string, skip: (path: string) => boolean = () => false): number {
-  let count = 0;
+/** Visit every entry under `root` (not `root` itself) with its relative path, skipping `skip(relativePath)` subtrees. */
+function walkTree(root: string, skip: (path: string) => boolean, visit: (entry: Dirent, path: string, full: string) => void): void {
   const walk = (dir: string, relative: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (skip(path)) continue;
-      count++;
-      if (entry.isDirectory()) walk(join(dir, entry.name), path);
+      const full = join(dir, entry.name);
+      visit(entry, path, full);
+      if (entry.isDirectory()) walk(full, path);
     }
   };
   walk(root, '');
+}
+
+/** Every path under `root` (not `root` itself), relative, skipping `skip(relativePath)` subtrees. */
+export function countPaths(root: string, skip: (path: string) => boolean = () => false): number {
+  let count = 0;
+  walkTree(root, skip, () => count++);
   return count;
 }
 
 /** What is left under `root` (skipping `skip` subtrees): files and symlinks, and directories. */
 export function countLeft(root: string, skip: (path: string) => boolean = () => false): { files: number; dirs: number } {
   const left = { files: 0, dirs: 0 };
-  const walk = (dir: string, relative: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (skip(path)) continue;
-      if (entry.isDirectory()) {
-        left.dirs++;
-        walk(join(dir, entry.name), path);
-      } else left.files++;
-    }
-  };
-  walk(root, '');
+  walkTree(root, skip, (entry) => {
+    if (entry.isDirectory()) left.dirs++;
+    else left.files++;
+  });
   return left;
+}
+
+/** Regular files under `root` (skipping `skip` subtrees), and how many of them have other hard links (nlink > 1). */
+export function countLinked(root: string, skip: (path: string) => boolean = () => false): { files: number; linked: number } {
+  const found = { files: 0, linked: 0 };
+  walkTree(root, skip, (entry, _path, full) => {
+    if (!entry.isFile()) return;
+    found.files++;
+    if (lstatSync(full).nlink > 1) found.linked++;
+  });
+  return found;
 }

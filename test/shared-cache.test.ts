@@ -6,7 +6,7 @@
  * prefix's files are exactly what an install without the cache gives.
  */
 import * as assert from 'node:assert/strict';
-import { lstat, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
@@ -58,6 +58,8 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   await ok(['verify'], { cwd: dir, env: { KILN_PREFIX: two, KILN_CACHE: cache } });
   assert.equal((await readdir(join(cache, 'unpacked'))).filter((name) => !name.includes('.tmp-')).length, 2);
 
+  // A stored package needs no package file any more.
+  for (const name of await readdir(join(cache, 'packages'))) await rm(join(cache, 'packages', name));
   // The same through the config file, and a relative cache path is refused there.
   const three = join(dir, 'three');
   await ok(['init'], { cwd: dir, env: { KILN_PREFIX: three } });
@@ -71,4 +73,6 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   await ok(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: three } });
   assert.equal(await inode(join(three, 'bin/app')), await inode(join(two, 'bin/app')));
   assert.match(await readFile(config, 'utf8'), /cache = /, 'Kiln keeps the setting when it rewrites the file');
+  assert.deepEqual(await readdir(join(cache, 'packages')), [], 'nothing was downloaded: the store had both packages');
+  await ok(['verify'], { cwd: dir, env: { KILN_PREFIX: three } });
 });

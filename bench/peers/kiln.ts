@@ -1,7 +1,8 @@
 /**
  * Kiln through its CLI (`node bin.js --prefix P …`): a prefix with the
- * benchmark's repository as its remote, a warm download cache, and the
- * install, list, owns and remove commands the benchmark times.
+ * benchmark's repository as its remote, a warm download cache (its own or a
+ * shared one, KILN_CACHE), and the install, list, owns and remove commands the
+ * benchmark times.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,9 +50,11 @@ export function makePrefix(setup: KilnSetup, prefix: string, env: NodeJS.Process
   }
 }
 
-/** A warm download cache: every package file where a download would put it (var/cache/kiln/packages/BASENAME). */
-export function warmCache(setup: KilnSetup, prefix: string, set: PackageSet): void {
-  const cache = join(prefix, 'var/cache/kiln/packages');
+/** A prefix's own download cache (var/cache/kiln/packages), where a download would put each package file. */
+export const prefixCache = (prefix: string) => join(prefix, 'var/cache/kiln/packages');
+
+/** A warm download cache: every package file of the set in `cache` (a prefix's own, or a shared cache's packages/), as BASENAME. */
+export function warmCache(setup: KilnSetup, cache: string, set: PackageSet): void {
   mkdirSync(cache, { recursive: true });
   for (const pkg of set.packages) copyFileSync(join(setup.repo, pkg.path), join(cache, basename(pkg.path)));
 }

@@ -53,7 +53,7 @@ import type { ExtractJob } from './extractPackage.js';
 import { currentUmask, relocationPrefix } from './extractPackage.js';
 import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
-import { storeEntry } from './unpackedStore.js';
+import { isStored, storeEntry, storedPackage } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
 import type { SearchRow } from './searchList.js';
@@ -574,6 +574,14 @@ export class Prefix {
     return lstatSync(store).dev === lstatSync(this.root).dev ? store : undefined;
   }
 
+  /** The complete store entry of a candidate, when the shared cache has one. */
+  private storedEntry(candidate: Candidate): string | undefined {
+    const shared = this.sharedCache();
+    if (shared === undefined) return undefined;
+    const entry = storeEntry(join(shared, 'unpacked'), candidate.entry.sha256);
+    return isStored(entry) ? entry : undefined;
+  }
+
   private cachePath(candidate: Candidate): string {
     return join(this.packageCache(), basename(candidate.entry.path));
   }
@@ -588,7 +596,7 @@ export class Prefix {
       }
       const { entry } = action.candidate;
       const cached = lstatSync(this.cachePath(action.candidate), { throwIfNoEntry: false });
-      const download = cached !== undefined && cached.size === entry.size ? 0 : entry.size;
+      const download = (cached !== undefined && cached.size === entry.size) || this.storedEntry(action.candidate) !== undefined ? 0 : entry.size;
       downloadBytes += download;
       sizeChange += entry.installedSize - (action.kind === 'install' ? 0 : action.installed.installedSize);
       return {
@@ -683,8 +691,15 @@ export class Prefix {
    * the package's own signature. A cached copy that fails its sha256 is
    * downloaded again.
    */
-  private async fetchPackages(placing: Exclude<PlanAction, { kind: 'remove' }>[], signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
+  private async fetchPackages(all: Exclude<PlanAction, { kind: 'remove' }>[], store: string | undefined, signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
     await mkdir(this.packageCache(), { recursive: true });
+    const opened = new Map<string, PackageFile>();
+    // Unpacked in the shared store already: no package file is needed, its metadata is there.
+    for (const action of store === undefined ? [] : all) {
+      const entry = storeEntry(store!, action.candidate.entry.sha256);
+      if (isStored(entry)) opened.set(action.name, storedPackage(entry));
+    }
+    const placing = all.filter((action) => !opened.has(action.name));
     const requests = placing.map((action) => ({
       url: new URL(action.candidate.url),
       destination: this.cachePath(action.candidate),
@@ -708,7 +723,6 @@ export class Prefix {
       keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
     });
     const order = placing.map((action, index) => ({ action, index })).sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
-    const opened = new Map<string, PackageFile>();
     const stale: number[] = [];
     await Promise.all(order.map(async ({ action, index }) => {
       // In this thread: handing 80,000 manifest entries back from a worker costs more than reading them here.
@@ -725,7 +739,7 @@ export class Prefix {
         if (result.kind === 'open') opened.set(placing[index]!.name, result.pkg);
       }
     }
-    for (const action of placing) {
+    for (const action of all) {
       const pkg = opened.get(action.name)!;
       const { entry } = action.candidate;
       const meta = pkg.metadata;
@@ -758,9 +772,10 @@ export class Prefix {
   }
 
   private async applyWith(plan: Plan, described: PlannedChange, options: ChangeOptions, placing: Exclude<PlanAction, { kind: 'remove' }>[], workers: InstallWorkers, startedAt: string, id: string): Promise<ChangeResult> {
-    const packages = await this.fetchPackages(placing, options.signal);
-    mark('open and check packages (worker threads)');
     const policy = this.ownerPolicy();
+    const store = this.unpackedStore(policy.applyOwners);
+    const packages = await this.fetchPackages(placing, store, options.signal);
+    mark('open and check packages');
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
     const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
     if (policy.applyOwners) {
@@ -808,10 +823,9 @@ export class Prefix {
       // Biggest first, so that no thread is left with a large package at the end.
       const cost = (job: ExtractJob): number => job.metadata.payload.uncompressedSize + job.metadata.files.length * 16384;
       const order = prepared.packages.map((pkg, at) => ({ pkg, job: jobs[at]! })).sort((a, b) => cost(b.job) - cost(a.job));
-      const store = this.unpackedStore(policy.applyOwners);
       try {
         await Promise.all(order.map(async ({ pkg, job }) => {
-          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store, job.metadata.payload.sha256), fill: true };
+          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store, pkg.action.candidate.entry.sha256), metadataBytes: packages.get(pkg.action.name)!.metadataBytes };
           const result = await workers.run(task);
           if (result.kind !== 'extract') return;
           for (const { index: at, size, sha256 } of result.result.relocated) {

@@ -1,7 +1,9 @@
 /**
  * The unpacked store of a shared package cache (`CACHE/unpacked/`): each
- * package's payload unpacked once, as packed (not relocated), under the
- * sha256 of its payload, so that another prefix on the same file system gets
+ * package's payload unpacked once, as packed (not relocated), with its
+ * metadata (the exact signed bytes, checked when the entry was made), under
+ * the sha256 of the package file that the index pins, so that another prefix
+ * on the same file system needs neither the package file nor its payload: it gets
  * its files as hard links instead of unpacking them again — the way uv and
  * pixi install from their caches. Used only when the prefix names a shared
  * cache (`cache` in its config, or KILN_CACHE).
@@ -24,6 +26,8 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { RelocationFile } from '../format/metadata.js';
+import { parsePackageMetadata } from '../format/metadata.js';
+import type { PackageFile } from '../format/openPackage.js';
 import { applyRelocation } from '../relocate/applyRelocation.js';
 import { fixLongShebang } from '../relocate/fixLongShebang.js';
 import type { ExtractJob, ExtractResult } from './extractPackage.js';
@@ -31,18 +35,27 @@ import { extractPackage } from './extractPackage.js';
 import { setOwner } from './journal.js';
 
 const COMPLETE = 'complete';
+const METADATA = 'metadata.json';
 
-/** The store entry of a package: `STORE/PAYLOAD-SHA256`. */
-export function storeEntry(store: string, payloadSha256: string): string {
-  return join(store, payloadSha256);
+/** The store entry of a package: `STORE/PACKAGE-SHA256` (the sha256 of the .kpkg file the index pins). */
+export function storeEntry(store: string, packageSha256: string): string {
+  return join(store, packageSha256);
 }
 
 export function isStored(entry: string): boolean {
   return existsSync(join(entry, COMPLETE));
 }
 
-/** Unpack the package into its store entry (unless another process just did). */
-export function fillStore(job: ExtractJob, entry: string): void {
+/** A stored package's metadata: its exact bytes and the metadata parsed from them (not checked again). */
+export function storedPackage(entry: string): PackageFile {
+  const metadataBytes = readFileSync(join(entry, METADATA));
+  const path = join(entry, METADATA);
+  const metadata = parsePackageMetadata(JSON.parse(metadataBytes.toString('utf8')) as unknown, path, { checked: true });
+  return { path, fileSize: metadataBytes.length, metadata, metadataBytes, signatureText: undefined, payloadOffset: 0, payloadSize: 0 };
+}
+
+/** Unpack the package into its store entry (unless another process just did), with its metadata bytes. */
+export function fillStore(job: ExtractJob, entry: string, metadataBytes: Uint8Array): void {
   const temporary = `${entry}.tmp-${process.pid}-${threadId}`;
   rmSync(temporary, { recursive: true, force: true });
   const tree = join(temporary, 'tree');
@@ -55,6 +68,7 @@ export function fillStore(job: ExtractJob, entry: string): void {
       applyOwners: false,
       entries: job.metadata.files.map((file) => ({ ...(file.type === 'dir' ? {} : { write: { inPrefix: true, path: file.path } }), mode: file.mode & 0o777, uid: 0, gid: 0 })),
     });
+    writeFileSync(join(temporary, METADATA), metadataBytes);
     writeFileSync(join(temporary, COMPLETE), `${job.metadata.name}\n`);
     try {
       renameSync(temporary, entry);
