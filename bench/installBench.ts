@@ -1,7 +1,7 @@
 /**
  * `npm run bench:install`: installing one generated workload with Kiln and with
- * the package managers people use, side by side, against a floor of plain
- * `zstd -dc | tar -x`.
+ * the package managers people use, side by side, against floors of plain
+ * `zstd -dc | tar -x` and `bsdtar -x` (the fastest of them is the reference).
  *
  * The workload (bench-out/install/SET/, made once from a seed and reused;
  * workload/*.ts): N packages on a dependency DAG, about half the bytes in
@@ -368,8 +368,11 @@ function report(
     if (Math.abs(p.vsTarZst - 1) > 0.15) notes.push(`the ${key} packages are ${p.vsTarZst.toFixed(2)}× the size of the plain tar.zst: not comparable`);
   }
 
-  const floorRuns = figures.get('floorParallel')?.runs;
-  const floor = floorRuns === undefined ? Number.NaN : median(floorRuns.map((timing) => timing.seconds));
+  // The reference is the fastest floor measured (GNU tar or bsdtar, serial or parallel).
+  const floors = active.filter((variant) => variant.tool === 'floor' && figures.has(variant.key))
+    .map((variant) => ({ key: variant.key, label: variant.label, seconds: median(figures.get(variant.key)!.runs.map((timing) => timing.seconds)) }))
+    .sort((a, b) => a.seconds - b.seconds);
+  const floor = floors[0]?.seconds ?? Number.NaN;
   const variants = active.filter((variant) => figures.has(variant.key)).map((variant) => {
     const { runs, extra } = figures.get(variant.key)!;
     const time = spread(runs.map((timing) => timing.seconds));
@@ -385,8 +388,8 @@ function report(
       maxSeconds: time.max,
       mibPerSecond: totals.uncompressedBytes / MIB / time.median,
       filesPerSecond: totals.entries / time.median,
-      /** This variant's median time / floorParallel's (1 = as fast as the floor; 2 = twice as long). */
-      vsFloorParallel: time.median / floor,
+      /** This variant's median time / the fastest floor's (1 = as fast as the floor; 2 = twice as long). */
+      vsFloor: time.median / floor,
       ...timingSummary(runs),
       syncCalls: trace === undefined ? null : { ...trace.counts, total: trace.total, promiseHolds: trace.promiseHolds },
       runs,
@@ -433,6 +436,8 @@ function report(
     packedSizes: packed,
     runs: options.runs,
     timing: `wall + final sync, after a sync and a ${PAUSE_MS / 1000} s pause; peak memory: GNU time %M (largest max RSS among the command and the descendants it waited for)`,
+    /** The variants' vsFloor divides by this floor's median: the fastest floor measured. */
+    floor: floors[0] ?? null,
     variants,
     queries: querySummary,
     durability: traceWork === undefined ? null : {
@@ -464,13 +469,13 @@ function report(
 
   const traceSet = traceWork === undefined ? '' : ` (strace, ${traceWork.set.packages.length}-package set, ${int(traceWork.peers.workload.regularFiles)} files)`;
   console.log(`\nInstall, median of ${options.runs} run(s), wall + final sync:`);
-  const rows = [['variant', 'durability', 'median', 'min–max', 'final sync', '× floorParallel', 'peak MiB', `fsync calls${traceSet}`]];
+  const rows = [['variant', 'durability', 'median', 'min–max', 'final sync', '× floor', 'peak MiB', `fsync calls${traceSet}`]];
   for (const v of variants) {
-    rows.push([v.label, v.durability, seconds(v.medianSeconds), range({ median: v.medianSeconds, min: v.minSeconds, max: v.maxSeconds, samples: [] }), seconds(v.medianSyncSeconds), Number.isFinite(v.vsFloorParallel) ? `${v.vsFloorParallel.toFixed(2)}×` : '-', Number.isFinite(v.medianPeakRssMiB) ? v.medianPeakRssMiB.toFixed(0) : '-', v.syncCalls === null ? '-' : int(v.syncCalls.total)]);
+    rows.push([v.label, v.durability, seconds(v.medianSeconds), range({ median: v.medianSeconds, min: v.minSeconds, max: v.maxSeconds, samples: [] }), seconds(v.medianSyncSeconds), Number.isFinite(v.vsFloor) ? `${v.vsFloor.toFixed(2)}×` : '-', Number.isFinite(v.medianPeakRssMiB) ? v.medianPeakRssMiB.toFixed(0) : '-', v.syncCalls === null ? '-' : int(v.syncCalls.total)]);
   }
   console.log(table(rows, 2));
   console.log('  final sync: median time of the sync after the command, part of the total: what the tool left unwritten when it returned');
-  console.log('  × floorParallel: median time / floorParallel\'s median (1.00× = as fast as the parallel zstd | tar floor)');
+  console.log(floors[0] === undefined ? '  × floor: no floor was measured' : `  × floor: median time / the fastest floor's median (${floors[0].key}: ${floors[0].label}); 1.00× = as fast as that floor`);
   console.log('  peak MiB: median of the largest max RSS among the command and the processes it waited for (GNU time %M); not a sum');
   for (const v of variants) {
     const downloads = figures.get(v.key)?.extra['downloadBytes'];

@@ -302,13 +302,28 @@ export function countPaths(root: string, skip: (path: string) => boolean = () =>
   return count;
 }
 
-/** What is left under `root` (skipping `skip` subtrees): files and symlinks, and directories. */
+/**
+ * What is left under `root` (skipping `skip` subtrees): files and symlinks, and
+ * directories. A directory holding a skipped path (`etc` around Kiln's
+ * `etc/kiln`) is the tool's own and not counted; what else it holds is.
+ */
 export function countLeft(root: string, skip: (path: string) => boolean = () => false): { files: number; dirs: number } {
   const left = { files: 0, dirs: 0 };
-  walkTree(root, skip, (entry) => {
-    if (entry.isDirectory()) left.dirs++;
-    else left.files++;
-  });
+  const walk = (dir: string, relative: string): boolean => {
+    let holdsOwn = false;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (skip(path)) {
+        holdsOwn = true;
+        continue;
+      }
+      if (!entry.isDirectory()) left.files++;
+      else if (!walk(join(dir, entry.name), path)) left.dirs++;
+      else holdsOwn = true;
+    }
+    return holdsOwn;
+  };
+  walk(root, '');
   return left;
 }
 
