@@ -54,9 +54,25 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 packages=$(awk '{print $1}' <<<"$missing" | sort -u)
 echo "distfiles: fetching $(wc -w <<<"$packages") source package(s): $(tr '\n' ' ' <<<"$packages")" >&2
+# Whether $work holds a file with every sha256 wanted from source package $1.
+have_wanted() {
+  local sums
+  sums=$(cd "$work" && find . -maxdepth 1 -type f -exec sha256sum {} + 2>/dev/null | cut -d' ' -f1)
+  while read -r package _ sha; do
+    [ "$package" = "$1" ] || continue
+    grep -qx "$sha" <<<"$sums" || return 1
+  done <<<"$missing"
+}
 for package in $packages; do
   # Some suites list a source whose .dsc is not on the mirror; the tarballs still come.
   (cd "$work" && apt-get source --download-only -qq "$package" >/dev/null 2>&1) || (cd "$work" && apt-get update -qq 2>/dev/null; apt-get source --download-only -qq "$package" >/dev/null 2>&1) || true
+  # The newest version may be on a mirror that does not answer (a security update whose
+  # pool is missing here), or carry another tarball: try every version the suites list.
+  have_wanted "$package" && continue
+  for version in $(apt-cache showsrc "$package" 2>/dev/null | awk '/^Version:/ {print $2}' | sort -u); do
+    (cd "$work" && apt-get source --download-only -qq "$package=$version" >/dev/null 2>&1) || true
+    have_wanted "$package" && break
+  done
 done
 
 status=0
