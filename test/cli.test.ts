@@ -1,6 +1,6 @@
 /** The command line itself: help, version, usage errors, exit codes, --json. */
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { COMMANDS } from '../src/cli/registry.js';
 import { kiln, tempDir } from './helpers/kiln.js';
@@ -40,6 +40,19 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /^kiln: error\[E_USAGE\]/);
     assert.match(result.stderr, pattern);
+  }
+});
+
+test('queries of a missing or uninitialised prefix say so, as every prefix command does', async (t) => {
+  const dir = await tempDir(t);
+  await mkdir(`${dir}/empty`);
+  for (const args of [['list'], ['owns', 'bin/x'], ['search', 'x']]) {
+    const missing = await kiln(args, { cwd: dir, env: { KILN_PREFIX: `${dir}/nowhere` } });
+    assert.equal(missing.code, 1, `${args[0]}: ${missing.stderr}`);
+    assert.match(missing.stderr, /error\[E_PREFIX_NOT_FOUND\]: cannot open prefix .*nowhere: no such directory/);
+    const empty = await kiln(args, { cwd: dir, env: { KILN_PREFIX: `${dir}/empty` } });
+    assert.equal(empty.code, 1, `${args[0]}: ${empty.stderr}`);
+    assert.match(empty.stderr, /error\[E_PREFIX_NOT_FOUND\]: cannot open prefix .*empty: it has no .*config\.toml/);
   }
 });
 

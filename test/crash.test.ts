@@ -13,7 +13,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, readdir } from 'node:fs/promises';
+import { cp, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -138,5 +138,38 @@ test('kill -9 from outside at random moments of an upgrade', async (t) => {
     const what = `upgrade${i % 2 === 1 ? ' on threads' : ''} killed after ${delay} ms`;
     assert.ok(result.code === null || result.code === 0, `${what}, or finished\n${result.stderr}`);
     await checkConsistent(fixture.dir, prefix, ['greet-1.0 libgreet-1.0', 'greet-2.0 libgreet-2.0'], what);
+  }
+});
+
+test('list and owns, the first commands after a kill, repair the prefix before answering', async (t) => {
+  const fixture = await makeFixture(t);
+  // An upgrade killed mid-transaction: the first of these steps that leaves a transaction behind.
+  let killed: string | undefined;
+  for (const step of [12, 9, 6, 4, 2]) {
+    const prefix = join(fixture.dir, `killed-${step}`);
+    await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
+    const result = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+    assert.equal(result.code, null, `upgrade killed at step ${step}\n${result.stderr}`);
+    if (await lstat(join(prefix, 'var/lib/kiln/transaction')).then(() => true, () => false)) {
+      killed = prefix;
+      break;
+    }
+  }
+  assert.ok(killed !== undefined, 'one of the kills leaves an interrupted transaction');
+  const recovered = /interrupted transaction|removed what an interrupted transaction had staged/;
+  for (const args of [['list', '--json'], ['owns', 'bin/greet']]) {
+    const prefix = `${killed}-${args[0]}`;
+    await cp(killed, prefix, { recursive: true, verbatimSymlinks: true });
+    const result = await kiln(args, { cwd: fixture.dir, env: { KILN_PREFIX: prefix } });
+    assert.equal(result.code, 0, `${args[0]} after the kill\n${result.stderr}`);
+    assert.match(result.stderr, recovered, `${args[0]} repaired the prefix first`);
+    await checkConsistent(fixture.dir, prefix, ['greet-1.0 libgreet-1.0', 'greet-2.0 libgreet-2.0'], `${args[0]} after a kill`);
+    const set = await installedSet(fixture.dir, prefix);
+    if (args[0] === 'list') {
+      const listed = (JSON.parse(result.stdout) as { name: string; version: string }[]).map((p) => `${p.name}-${p.version}`).join(' ');
+      assert.equal(listed, set, 'list answered with the repaired state');
+    } else {
+      assert.match(result.stdout, new RegExp(`owned by greet ${set.startsWith('greet-2.0') ? '2\\.0' : '1\\.0'}`), 'owns answered with the repaired state');
+    }
   }
 });

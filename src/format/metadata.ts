@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors/index.js';
+import { fullVersion } from './fullVersion.js';
 import { formatLicense, tryParseLicense } from '../license/index.js';
 import type { Sha256 } from '../util/hash.js';
 import { tryParseSha256 } from '../util/hash.js';
@@ -168,10 +169,7 @@ export function packageSpec(meta: Pick<PackageMetadata, 'name' | 'version' | 're
   return `${meta.name}-${fullVersion(meta)}`;
 }
 
-/** The version with its revision, as written in specs: `1.2.3` or `1.2.3-r2`. */
-export function fullVersion(meta: Pick<PackageMetadata, 'version' | 'revision'>): string {
-  return meta.revision > 0 ? `${meta.version}-r${meta.revision}` : meta.version;
-}
+export { fullVersion };
 
 /** The file name of a package: `name-version[-rN]-variant.kpkg`. */
 export function packageFileName(meta: Pick<PackageMetadata, 'name' | 'version' | 'revision' | 'variant'>): string {

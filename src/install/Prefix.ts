@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
@@ -62,6 +62,8 @@ import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { acquireWriterLock } from './writerLock.js';
 import { mark } from '../util/phaseTimer.js';
+import type { InstalledView, Owners } from './installedQuery.js';
+import { installedView, installedViews, openPrefixDatabase, ownersOf } from './installedQuery.js';
 
 export interface PrefixOptions {
   now?: () => Date;
@@ -136,30 +138,6 @@ export interface AvailablePackage {
   installed: string | null;
 }
 
-/** A `--json`-friendly view of an installed package. */
-export interface InstalledView {
-  name: string;
-  category: string;
-  version: string;
-  variant: string;
-  remote: string | null;
-  reason: string;
-  installedAt: string;
-  installedSize: number;
-  summary: string;
-  license: string;
-  homepage: string;
-  depends: { name: string; range: string }[];
-}
-
-function view(pkg: InstalledPackage): InstalledView {
-  return {
-    name: pkg.name, category: pkg.category, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote, reason: pkg.reason,
-    installedAt: pkg.installedAt, installedSize: pkg.installedSize, summary: pkg.metadata.summary, license: pkg.metadata.license,
-    homepage: pkg.metadata.homepage, depends: pkg.metadata.depends,
-  };
-}
-
 function availableRow(candidate: Candidate, installed: ReadonlyMap<string, InstalledPackage>): AvailablePackage {
   const { entry } = candidate;
   const have = installed.get(entry.name);
@@ -193,16 +171,7 @@ export async function openPrefix(path: string, options: PrefixOptions = {}): Pro
   }
   const paths = prefixPaths(root);
   const config = await readPrefixConfig(paths);
-  let db: Connection;
-  let readonly = false;
-  try {
-    db = openDatabase(paths.database);
-  } catch (error) {
-    // A prefix someone else owns can still be queried.
-    if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message)) throw error;
-    db = openDatabase(paths.database, { readonly: true });
-    readonly = true;
-  }
+  const { db, readonly } = openPrefixDatabase(paths.database);
   const prefix = new Prefix(paths, config, db, readonly, options);
   await prefix.recoverIfNeeded();
   return prefix;
@@ -419,11 +388,11 @@ export class Prefix {
     if (pkg === undefined && available.length === 0) {
       throw new KilnError('E_NO_CANDIDATE', `cannot show ${name}: it is neither installed nor offered by a synced remote`, { hint: 'check the name with "kiln search"' });
     }
-    return { installed: pkg === undefined ? null : view(pkg), files: pkg === undefined ? 0 : this.store.filesOf(name).length, available, requiredBy: this.rdeps(name).map((row) => row.name) };
+    return { installed: pkg === undefined ? null : installedView(pkg), files: pkg === undefined ? 0 : this.store.filesOf(name).length, available, requiredBy: this.rdeps(name).map((row) => row.name) };
   }
 
   list(which: 'installed' | 'available' | 'upgradable'): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
-    if (which === 'installed') return this.installed().map(view);
+    if (which === 'installed') return installedViews(this);
     if (which === 'available') {
       const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
       const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
@@ -441,26 +410,8 @@ export class Prefix {
   }
 
   /** Which packages own a path (absolute inside the prefix, or relative to it). */
-  owns(path: string): { path: string; owners: { package: string; version: string; type: string }[] } {
-    const absolute = isAbsolute(path) ? path : resolve(this.root, path);
-    let relativePath = relative(this.root, absolute);
-    if (relativePath.startsWith('..') || isAbsolute(relativePath)) {
-      // Maybe the path goes through a symbolic link to the prefix.
-      try {
-        relativePath = relative(this.root, realpathSync(absolute));
-      } catch {
-        // Leave it: reported below.
-      }
-    }
-    if (relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath)) {
-      throw new KilnError('E_USAGE', `cannot look up ${path}: it is not inside prefix ${this.root}`);
-    }
-    const owners = this.store.ownersOf(relativePath).map((row) => ({ package: row.package, version: fullVersion(this.store.getInstalled(row.package)!), type: row.type }));
-    if (owners.length === 0) {
-      const exists = lstatSync(join(this.root, relativePath), { throwIfNoEntry: false }) !== undefined;
-      throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);
-    }
-    return { path: relativePath, owners };
+  owns(path: string): Owners {
+    return ownersOf(this, path);
   }
 
   deps(name: string): { name: string; range: string; installed: string | null }[] {

@@ -1,6 +1,7 @@
 import { flag, noMorePositionals, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { withPrefix } from '../prefixSession.js';
+import { installedViews } from '../../install/installedQuery.js';
+import { withInstalled } from '../querySession.js';
 import { table } from '../render.js';
 
 const command: Command = {
@@ -13,15 +14,16 @@ const command: Command = {
     const chosen = (['installed', 'available', 'upgradable'] as const).filter((which) => flag(invocation, which));
     if (chosen.length > 1) throw usageError(command, 'give only one of --installed, --available, --upgradable');
     const which = chosen[0] ?? 'installed';
-    return withPrefix(invocation, async (prefix) => {
-      const rows = prefix.list(which);
-      const cells = rows.map((row) => {
-        if ('reason' in row) return [row.name, row.version, row.reason, row.summary];
-        if ('summary' in row) return [row.name, row.version, `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary];
-        return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
-      });
-      return { data: rows, text: rows.length === 0 ? `no ${which} packages` : table(cells) };
+    // Installed packages come from the database alone; the others need the synced indexes.
+    const rows = which === 'installed'
+      ? await withInstalled(invocation, installedViews)
+      : await (await import('../prefixSession.js')).withPrefix(invocation, async (prefix) => prefix.list(which));
+    const cells = rows.map((row) => {
+      if ('reason' in row) return [row.name, row.version, row.reason, row.summary];
+      if ('summary' in row) return [row.name, row.version, `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary];
+      return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
     });
+    return { data: rows, text: rows.length === 0 ? `no ${which} packages` : table(cells) };
   },
 };
 

@@ -1,6 +1,7 @@
 import { noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
-import { withPrefix } from '../prefixSession.js';
+import { ownersOf } from '../../install/installedQuery.js';
+import { withInstalled } from '../querySession.js';
 
 const command: Command = {
   words: ['owns'],
@@ -10,8 +11,8 @@ const command: Command = {
   async run(invocation) {
     const path = positional(invocation, command, 0, 'PATH');
     noMorePositionals(invocation, command, 1);
-    return withPrefix(invocation, async (prefix) => {
-      const result = prefix.owns(path);
+    return withInstalled(invocation, (source) => {
+      const result = ownersOf(source, path);
       return { data: result, text: result.owners.map((owner) => `${result.path} is owned by ${owner.package} ${owner.version}`).join('\n') };
     });
   },

@@ -1,0 +1,113 @@
+/**
+ * Questions about what is installed in a prefix that its database alone
+ * answers: `kiln list` (installed) and `kiln owns`. This module loads the
+ * database and nothing of the install machinery (resolver, journal, worker
+ * threads, remotes, signatures), so that those commands start sooner; Prefix
+ * answers the same questions with the same functions.
+ */
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { prefixPaths } from '../config/prefixLayout.js';
+import type { Connection } from '../db/openDatabase.js';
+import { openDatabase } from '../db/openDatabase.js';
+import { PackageStore } from '../db/PackageStore.js';
+import type { InstalledPackage } from '../db/types.js';
+import { KilnError } from '../errors/index.js';
+import { fullVersion } from '../format/fullVersion.js';
+
+/** A `--json`-friendly view of an installed package. */
+export interface InstalledView {
+  name: string;
+  category: string;
+  version: string;
+  variant: string;
+  remote: string | null;
+  reason: string;
+  installedAt: string;
+  installedSize: number;
+  summary: string;
+  license: string;
+  homepage: string;
+  depends: { name: string; range: string }[];
+}
+
+export interface Owners {
+  /** The path asked about, relative to the prefix. */
+  path: string;
+  owners: { package: string; version: string; type: string }[];
+}
+
+/** What the queries below need: the prefix's root and its database. */
+export interface InstalledSource {
+  readonly root: string;
+  readonly store: PackageStore;
+}
+
+export function installedView(pkg: InstalledPackage): InstalledView {
+  return {
+    name: pkg.name, category: pkg.category, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote, reason: pkg.reason,
+    installedAt: pkg.installedAt, installedSize: pkg.installedSize, summary: pkg.metadata.summary, license: pkg.metadata.license,
+    homepage: pkg.metadata.homepage, depends: pkg.metadata.depends,
+  };
+}
+
+/** Every installed package, by name. */
+export function installedViews({ store }: InstalledSource): InstalledView[] {
+  return store.listInstalled().map(installedView);
+}
+
+/** Which packages own a path (absolute inside the prefix, or relative to it). */
+export function ownersOf({ root, store }: InstalledSource, path: string): Owners {
+  const absolute = isAbsolute(path) ? path : resolve(root, path);
+  let relativePath = relative(root, absolute);
+  if (relativePath.startsWith('..') || isAbsolute(relativePath)) {
+    // Maybe the path goes through a symbolic link to the prefix.
+    try {
+      relativePath = relative(root, realpathSync(absolute));
+    } catch {
+      // Leave it: reported below.
+    }
+  }
+  if (relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath)) {
+    throw new KilnError('E_USAGE', `cannot look up ${path}: it is not inside prefix ${root}`);
+  }
+  const owners = store.ownersOf(relativePath).map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
+  if (owners.length === 0) {
+    const exists = lstatSync(join(root, relativePath), { throwIfNoEntry: false }) !== undefined;
+    throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);
+  }
+  return { path: relativePath, owners };
+}
+
+/**
+ * A prefix's database, opened read-only when this user may not write it (a
+ * prefix someone else owns can still be queried).
+ */
+export function openPrefixDatabase(database: string): { db: Connection; readonly: boolean } {
+  try {
+    return { db: openDatabase(database), readonly: false };
+  } catch (error) {
+    if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message)) throw error;
+    return { db: openDatabase(database, { readonly: true }), readonly: true };
+  }
+}
+
+/**
+ * The prefix at `path` for queries, or undefined when anything is unusual: no
+ * such directory, no configuration or database yet, or an interrupted
+ * transaction waiting to be finished or rolled back. Then the caller opens the
+ * full Prefix, which reports the problem or repairs the prefix first. The
+ * configuration file is not read: nothing here depends on it.
+ */
+export function openInstalledQuery(path: string): (InstalledSource & { close(): void }) | undefined {
+  let root: string;
+  try {
+    root = realpathSync(resolve(path));
+  } catch {
+    return undefined;
+  }
+  const paths = prefixPaths(root);
+  if (!existsSync(paths.config) || !existsSync(paths.database) || lstatSync(paths.transaction, { throwIfNoEntry: false }) !== undefined) return undefined;
+  const { db } = openPrefixDatabase(paths.database);
+  return { root, store: new PackageStore(db), close: () => db.close() };
+}
