@@ -52,3 +52,8 @@ export function isKilnPath(relativePath: string): boolean {
 export function defaultPrefix(uid: number, home: string): string {
   return uid === 0 ? '/' : join(home, '.local/kiln');
 }
+
+/** Where a synced remote's verified index is kept: `var/lib/kiln/indexes/NAME.json`. */
+export function syncedIndexPath(paths: PrefixPaths, remote: string): string {
+  return join(paths.indexes, `${remote}.json`);
+}

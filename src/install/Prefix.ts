@@ -55,9 +55,10 @@ import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
 import { isStored, storeEntry, storedPackage } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
-import { syncedIndexPath, syncRemotes } from './syncRemotes.js';
-import type { SearchRow } from './searchList.js';
-import { newestByName, readSearchList, searchListPath } from './searchList.js';
+import { syncRemotes } from './syncRemotes.js';
+import { syncedIndexPath } from '../config/prefixLayout.js';
+import type { AvailablePackage, RemoteRow, SearchRow } from './searchList.js';
+import { matchSearch, newestByName, readSearchList, searchListPath } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { acquireWriterLock } from './writerLock.js';
@@ -127,15 +128,6 @@ export interface ChangeResult {
   applied: boolean;
   transaction: string | null;
   notes: string[];
-}
-
-export interface AvailablePackage {
-  name: string;
-  version: string;
-  variant: string;
-  remote: string;
-  summary: string;
-  installed: string | null;
 }
 
 function availableRow(candidate: Candidate, installed: ReadonlyMap<string, InstalledPackage>): AvailablePackage {
@@ -345,13 +337,12 @@ export class Prefix {
   }
 
   /**
-   * The newest version of every name the synced remotes offer, as search shows
-   * it: from each remote's search list (searchList.ts), or its index where the
+   * Search: each remote's search list (searchList.ts), or its index where the
    * list is missing or stale. Rows stay tuples: a search makes objects only of
    * what it matches.
    */
-  private newestSummaries(): { row: SearchRow; remote: string }[] {
-    const rows: { row: SearchRow; remote: string }[] = [];
+  search(term: string): AvailablePackage[] {
+    const rows: RemoteRow[] = [];
     for (const remote of this.config.remotes) {
       const state = this.store.remoteState(remote.name);
       if (state === undefined) continue;
@@ -359,25 +350,7 @@ export class Prefix {
         ?? this.available().filter((candidate) => candidate.remote === remote.name).map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
       for (const row of list) rows.push({ row, remote: remote.name });
     }
-    return [...newestByName(rows, (item) => item.row[0], (item) => item.row[1]).values()];
-  }
-
-  search(term: string): AvailablePackage[] {
-    const needle = term.toLowerCase();
-    const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
-    const rows: AvailablePackage[] = [];
-    const seen = new Set<string>();
-    for (const { row: [name, version, variant, summary], remote } of this.newestSummaries()) {
-      if (!name.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
-      seen.add(name);
-      const have = installed.get(name);
-      rows.push({ name, version, variant, remote, summary, installed: have === undefined ? null : fullVersion(have) });
-    }
-    for (const pkg of installed.values()) {
-      if (seen.has(pkg.name) || (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))) continue;
-      rows.push({ name: pkg.name, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote ?? '', summary: pkg.metadata.summary, installed: fullVersion(pkg) });
-    }
-    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return matchSearch(term, rows, this.installed());
   }
 
   info(name: string): { installed: InstalledView | null; files: number; available: { version: string; variant: string; remote: string; options: Record<string, boolean>; target: IndexEntry['target']; size: number }[]; requiredBy: string[] } {

@@ -5,7 +5,6 @@
  * in `var/lib/kiln/indexes/` with their signatures.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js';
 import { remoteKeys } from '../config/index.js';
 import type { PackageStore, RemoteState } from '../db/index.js';
@@ -15,6 +14,7 @@ import { remoteFetcher } from '../remote/remoteFetcher.js';
 import { readPublishedIndex } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { readSearchList, writeSearchList } from './searchList.js';
+import { syncedIndexPath } from '../config/prefixLayout.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 
@@ -26,10 +26,6 @@ export interface SyncResult {
   packages: number;
   expires: string;
   status: 'updated' | 'unchanged';
-}
-
-export function syncedIndexPath(paths: PrefixPaths, remote: string): string {
-  return join(paths.indexes, `${remote}.json`);
 }
 
 async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteConfig, now: Date): Promise<SyncResult> {

@@ -1,6 +1,6 @@
 import { noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
-import { withPrefix } from '../prefixSession.js';
+import { searchPackages } from '../querySession.js';
 import { table } from '../render.js';
 
 const command: Command = {
@@ -11,11 +11,9 @@ const command: Command = {
   async run(invocation) {
     const term = positional(invocation, command, 0, 'TERM');
     noMorePositionals(invocation, command, 1);
-    return withPrefix(invocation, async (prefix) => {
-      const rows = prefix.search(term);
-      const text = rows.length === 0 ? `no package matches "${term}"` : table(rows.map((row) => [row.name, row.version, row.remote === '' ? '' : `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary]));
-      return { data: rows, text, exitCode: rows.length === 0 ? 1 : 0 };
-    });
+    const rows = await searchPackages(invocation, term);
+    const text = rows.length === 0 ? `no package matches "${term}"` : table(rows.map((row) => [row.name, row.version, row.remote === '' ? '' : `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary]));
+    return { data: rows, text, exitCode: rows.length === 0 ? 1 : 0 };
   },
 };
 
