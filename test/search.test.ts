@@ -45,8 +45,8 @@ test('search answers the same from the search lists as from the indexes, and ign
   // A list made from another index is not believed.
   await ok(['sync'], { cwd: dir, env });
   const listPath = join(indexes, 'main.names.json');
-  const list = JSON.parse(await readFile(listPath, 'utf8')) as { index: string; rows: string[][] };
-  await writeFile(listPath, JSON.stringify({ ...list, index: '0'.repeat(64), rows: [['evil', '9.9', 'x', 'compress everything']] }));
+  const list = JSON.parse(await readFile(listPath, 'utf8')) as { index: string; text: string };
+  await writeFile(listPath, JSON.stringify({ ...list, index: '0'.repeat(64), text: 'evil\t9.9\tx\tcompress everything' }));
   assert.equal(await search('compress'), fromList.compress);
   // The next sync makes it again.
   await ok(['sync'], { cwd: dir, env });

@@ -5,7 +5,9 @@
  * verified. Searching then reads a few hundred KiB instead of parsing and
  * checking the whole index. The list names the sha256 of the index it was
  * made from; a list that does not match the synced index (or is missing) is
- * not used, and the search reads the index instead.
+ * not used, and the search reads the index instead. The rows are one text of
+ * tab-separated lines, not JSON arrays: a search of one remote looks for the
+ * term in that text and splits only the lines that hold it.
  */
 import { readFileSync } from 'node:fs';
 import type { PrefixPaths } from '../config/prefixLayout.js';
@@ -18,7 +20,7 @@ import type { IndexEntry } from '../repo/indexFormat.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { compareVersions } from '../version/compareVersions.js';
 
-export const SEARCH_LIST_FORMAT = 1;
+export const SEARCH_LIST_FORMAT = 2;
 
 /** One name: [name, full version, variant, summary]. */
 export type SearchRow = [string, string, string, string];
@@ -43,7 +45,8 @@ export interface SearchList {
   format: typeof SEARCH_LIST_FORMAT;
   /** The sha256 of the index it was made from. */
   index: string;
-  rows: SearchRow[];
+  /** One line per name: name, version, variant, summary, separated by tabs (a tab in a summary is written as a space). */
+  text: string;
 }
 
 export function searchListPath(indexPath: string): string {
@@ -61,13 +64,13 @@ export function newestByName<T>(items: Iterable<T>, nameOf: (item: T) => string,
 }
 
 export async function writeSearchList(indexPath: string, indexSha256: string, entries: readonly IndexEntry[]): Promise<void> {
-  const rows = [...newestByName(entries, (entry) => entry.name, fullVersion).values()].map((entry): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
-  const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, rows };
+  const lines = [...newestByName(entries, (entry) => entry.name, fullVersion).values()].map((entry) => `${entry.name}\t${fullVersion(entry)}\t${entry.variant}\t${entry.summary.replace(/\t/g, ' ')}`);
+  const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, text: lines.join('\n') };
   await writeFileAtomic(searchListPath(indexPath), `${JSON.stringify(list)}\n`);
 }
 
-/** The rows, or undefined when there is no list made from the index with this sha256. */
-export function readSearchList(indexPath: string, indexSha256: string): SearchRow[] | undefined {
+/** The list's text, or undefined when there is no list made from the index with this sha256. */
+export function readSearchText(indexPath: string, indexSha256: string): string | undefined {
   let list: Partial<SearchList>;
   try {
     list = JSON.parse(readFileSync(searchListPath(indexPath), 'utf8')) as Partial<SearchList>;
@@ -75,25 +78,63 @@ export function readSearchList(indexPath: string, indexSha256: string): SearchRo
     if (isErrno(error, 'ENOENT') || error instanceof SyntaxError) return undefined;
     throw error;
   }
-  if (list.format !== SEARCH_LIST_FORMAT || list.index !== indexSha256 || !Array.isArray(list.rows)) return undefined;
-  return list.rows;
+  if (list.format !== SEARCH_LIST_FORMAT || list.index !== indexSha256 || typeof list.text !== 'string') return undefined;
+  return list.text;
 }
 
 /**
- * The rows of every synced remote's search list, in the order of `remotes`, or
- * undefined when one of them has no list made from its synced index (then
- * only the index can answer).
+ * The rows of a list's text: all of them, or with `needle` (lower case) only
+ * those whose line contains it somewhere (a superset of the rows whose name or
+ * summary contains it). A line that is not four fields is skipped.
  */
-export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[]): RemoteRow[] | undefined {
-  const rows: RemoteRow[] = [];
+export function searchRows(text: string, needle?: string): SearchRow[] {
+  const rows: SearchRow[] = [];
+  const add = (line: string) => {
+    const fields = line.split('\t');
+    if (fields.length === 4) rows.push(fields as SearchRow);
+  };
+  const lower = needle === undefined || needle === '' ? undefined : text.toLowerCase();
+  // Lower-casing a few characters changes the length; then positions would not match: split every line.
+  if (needle === undefined || lower === undefined || lower.length !== text.length) {
+    if (text !== '') for (const line of text.split('\n')) add(line);
+    return rows;
+  }
+  let lastLine = -1;
+  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, at + 1)) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    if (start === lastLine) continue;
+    lastLine = start;
+    const end = text.indexOf('\n', at);
+    add(text.slice(start, end === -1 ? text.length : end));
+  }
+  return rows;
+}
+
+/** The rows, or undefined when there is no list made from the index with this sha256. */
+export function readSearchList(indexPath: string, indexSha256: string): SearchRow[] | undefined {
+  const text = readSearchText(indexPath, indexSha256);
+  return text === undefined ? undefined : searchRows(text);
+}
+
+/**
+ * The rows of every synced remote's search list that may match `term`, in the
+ * order of `remotes`, or undefined when one of them has no list made from its
+ * synced index (then only the index can answer). With one remote the lines
+ * without the term are not even split: each name has one row there. With
+ * several, every row is read, since the newest version of a name decides
+ * whether it matches.
+ */
+export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string): RemoteRow[] | undefined {
+  const texts: { remote: string; text: string }[] = [];
   for (const remote of remotes) {
     const state = store.remoteState(remote);
     if (state === undefined) continue;
-    const list = readSearchList(syncedIndexPath(paths, remote), state.sha256);
-    if (list === undefined) return undefined;
-    for (const row of list) rows.push({ row, remote });
+    const text = readSearchText(syncedIndexPath(paths, remote), state.sha256);
+    if (text === undefined) return undefined;
+    texts.push({ remote, text });
   }
-  return rows;
+  const needle = texts.length === 1 ? term.toLowerCase() : undefined;
+  return texts.flatMap(({ remote, text }) => searchRows(text, needle).map((row) => ({ row, remote })));
 }
 
 /**
