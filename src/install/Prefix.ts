@@ -57,8 +57,8 @@ import { isStored, storeEntry, storedPackage } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncRemotes } from './syncRemotes.js';
 import { syncedIndexPath } from '../config/prefixLayout.js';
-import type { AvailablePackage, RemoteRow, SearchRow } from './searchList.js';
-import { matchSearch, newestByName, readSearchList, searchListPath } from './searchList.js';
+import type { AvailablePackage, SearchRow } from './searchList.js';
+import { matchSearch, newestByName, readSearchLists, searchListPath } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { acquireWriterLock } from './writerLock.js';
@@ -342,16 +342,11 @@ export class Prefix {
    * what it matches.
    */
   search(term: string): AvailablePackage[] {
-    const rows: RemoteRow[] = [];
-    for (const remote of this.config.remotes) {
-      const state = this.store.remoteState(remote.name);
-      if (state === undefined) continue;
-      const list = readSearchList(syncedIndexPath(this.paths, remote.name), state.sha256)
-        ?? this.available().filter((candidate) => candidate.remote === remote.name).map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
-      for (const row of list) rows.push({ row, remote: remote.name });
-    }
+    const fromIndex = (remote: string) => this.available().filter((candidate) => candidate.remote === remote).map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
+    const rows = readSearchLists(this.paths, this.store, this.config.remotes.map((remote) => remote.name), term, fromIndex);
     return matchSearch(term, rows, this.installed());
   }
+
 
   info(name: string): { installed: InstalledView | null; files: number; available: { version: string; variant: string; remote: string; options: Record<string, boolean>; target: IndexEntry['target']; size: number }[]; requiredBy: string[] } {
     const pkg = this.store.getInstalled(name);

@@ -93,12 +93,14 @@ export function searchRows(text: string, needle?: string): SearchRow[] {
     const fields = line.split('\t');
     if (fields.length === 4) rows.push(fields as SearchRow);
   };
-  const lower = needle === undefined || needle === '' ? undefined : text.toLowerCase();
-  // Lower-casing a few characters changes the length; then positions would not match: split every line.
-  if (needle === undefined || lower === undefined || lower.length !== text.length) {
+  const all = () => {
     if (text !== '') for (const line of text.split('\n')) add(line);
     return rows;
-  }
+  };
+  if (needle === undefined || needle === '') return all();
+  const lower = text.toLowerCase();
+  // Lower-casing a few characters changes the length; then positions would not match: split every line.
+  if (lower.length !== text.length) return all();
   let lastLine = -1;
   for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, at + 1)) {
     const start = text.lastIndexOf('\n', at) + 1;
@@ -110,31 +112,27 @@ export function searchRows(text: string, needle?: string): SearchRow[] {
   return rows;
 }
 
-/** The rows, or undefined when there is no list made from the index with this sha256. */
-export function readSearchList(indexPath: string, indexSha256: string): SearchRow[] | undefined {
-  const text = readSearchText(indexPath, indexSha256);
-  return text === undefined ? undefined : searchRows(text);
-}
-
 /**
  * The rows of every synced remote's search list that may match `term`, in the
- * order of `remotes`, or undefined when one of them has no list made from its
- * synced index (then only the index can answer). With one remote the lines
- * without the term are not even split: each name has one row there. With
- * several, every row is read, since the newest version of a name decides
- * whether it matches.
+ * order of `remotes`. A remote with no list made from its synced index gets
+ * its rows from `fromIndex`; without it, the answer is undefined (then only
+ * the index can answer). With one remote the lines without the term are not
+ * even split: each name has one row there. With several, every row is read,
+ * since the newest version of a name decides whether it matches.
  */
-export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string): RemoteRow[] | undefined {
-  const texts: { remote: string; text: string }[] = [];
+export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string): RemoteRow[] | undefined;
+export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string, fromIndex: (remote: string) => SearchRow[]): RemoteRow[];
+export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string, fromIndex?: (remote: string) => SearchRow[]): RemoteRow[] | undefined {
+  const lists: { remote: string; text: string | undefined }[] = [];
   for (const remote of remotes) {
     const state = store.remoteState(remote);
     if (state === undefined) continue;
     const text = readSearchText(syncedIndexPath(paths, remote), state.sha256);
-    if (text === undefined) return undefined;
-    texts.push({ remote, text });
+    if (text === undefined && fromIndex === undefined) return undefined;
+    lists.push({ remote, text });
   }
-  const needle = texts.length === 1 ? term.toLowerCase() : undefined;
-  return texts.flatMap(({ remote, text }) => searchRows(text, needle).map((row) => ({ row, remote })));
+  const needle = lists.length === 1 ? term.toLowerCase() : undefined;
+  return lists.flatMap(({ remote, text }) => (text === undefined ? fromIndex!(remote) : searchRows(text, needle)).map((row) => ({ row, remote })));
 }
 
 /**

@@ -13,7 +13,7 @@ import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
 import { readPublishedIndex } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
-import { readSearchList, writeSearchList } from './searchList.js';
+import { readSearchText, writeSearchList } from './searchList.js';
 import { syncedIndexPath } from '../config/prefixLayout.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
@@ -58,7 +58,7 @@ async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteCo
     await writeFileAtomic(`${target}.minisig`, published.signatureText);
     await writeFileAtomic(target, published.bytes);
   }
-  if (previous?.sha256 !== digest || readSearchList(syncedIndexPath(paths, remote.name), digest) === undefined) {
+  if (previous?.sha256 !== digest || readSearchText(syncedIndexPath(paths, remote.name), digest) === undefined) {
     await writeSearchList(syncedIndexPath(paths, remote.name), digest, index.packages);
   }
   const state: RemoteState = { name: remote.name, serial: index.serial, created: index.created, expires: index.expires, syncedAt: now.toISOString(), sha256: digest };
