@@ -27,6 +27,7 @@ import { fails, ok } from './helpers/client.js';
 import type { TestUser } from './helpers/client.js';
 import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
 import { run, tempDir } from './helpers/kiln.js';
+import { holdLock } from './helpers/lockHolder.js';
 
 const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const RECIPES = join(PROJECT, 'recipes');
@@ -120,16 +121,20 @@ test('a build that links a host library no dependency provides fails naming the 
 
   await fails(['build', 'test/patched', ...common.slice(2), '--repo', 'no-such-repo'], 'E_REPO_NOT_FOUND', /no-such-repo/, { cwd: dir });
   assert.equal(existsSync(join(dir, 'work')), false, 'a missing repository is found before any work is done');
-  // A work tree whose builder died (its pid file names a gone process) is removed by the next build.
-  const gone = spawnSync('true').pid!;
+  // A work tree whose builder died (nobody holds its lock any more) is removed by the next build; one whose builder runs is not.
   await mkdir(join(dir, 'work', 'ghost-1.0-deadbeef', 'src'), { recursive: true });
-  await writeFile(join(dir, 'work', 'ghost-1.0-deadbeef', 'kiln-build.pid'), `${gone}\n`);
+  await (await holdLock(t, join(dir, 'work', 'ghost-1.0-deadbeef', 'kiln-build.lock'))).kill();
   await mkdir(join(dir, 'work', 'p-deadbeef-_kiln_placeholder', 'lib'), { recursive: true });
+  await mkdir(join(dir, 'work', 'alive-1.0-0badcafe', 'src'), { recursive: true });
+  const alive = await holdLock(t, join(dir, 'work', 'alive-1.0-0badcafe', 'kiln-build.lock'));
+  await mkdir(join(dir, 'work', 'p-0badcafe-_kiln_placeholder', 'lib'), { recursive: true });
   const patchedRun = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'test/patched', ...common, '--json'], { cwd: dir });
   assert.equal(patchedRun.code, 0, patchedRun.stderr);
   assert.match(patchedRun.stderr, /removed 1 work tree\(s\) of interrupted builds/);
   assert.equal(existsSync(join(dir, 'work', 'ghost-1.0-deadbeef')), false);
   assert.equal(existsSync(join(dir, 'work', 'p-deadbeef-_kiln_placeholder')), false);
+  assert.ok(existsSync(join(dir, 'work', 'alive-1.0-0badcafe', 'src')) && existsSync(join(dir, 'work', 'p-0badcafe-_kiln_placeholder')), 'a running build\'s tree stays');
+  await alive.kill();
   const patched = JSON.parse(patchedRun.stdout) as { package: string }[];
   const patchedPkg = await openPackage(join(dir, patched[0]!.package));
   assert.ok(patchedPkg.metadata.files.some((entry) => entry.path === 'share/main.c'));

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import { kiln, run, tempDir } from './helpers/kiln.js';
+import { holdLock } from './helpers/lockHolder.js';
 import { openPrefix, initPrefix } from '../src/index.js';
 
 async function syncedPrefix(t: TestContext, specs: Parameters<typeof packAll>[1], options: { system?: boolean; prefixName?: string } = {}): Promise<{ dir: string; prefix: string; env: Record<string, string> }> {
@@ -115,19 +116,28 @@ test('file conflicts are found before anything is written, naming both owners', 
 
 test('one writer at a time: --no-wait fails naming the holder, a waiting writer says whom it waits for', async (t) => {
   const { dir, prefix, env } = await syncedPrefix(t, [{ name: 'one', version: '1.0', tree: { 'bin/one': 'one\n' } }]);
-  const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
-  t.after(() => holder.kill('SIGKILL'));
-  const lockPath = join(prefix, 'var/lib/kiln/lock');
-  await writeFile(lockPath, `${holder.pid} ${hostname()}\n`);
+  const lockPath = join(prefix, 'var/lib/kiln/writer.lock');
+  const holder = await holdLock(t, lockPath);
   await fails(['install', 'one', '-y', '--no-wait'], 'E_LOCKED', new RegExp(`process ${holder.pid} on ${hostname()} holds ${lockPath}`), { cwd: dir, env });
   // Readers are not blocked.
   assert.match(await ok(['list', '--available'], { cwd: dir, env }), /one\s+1\.0/);
   const waiting = kiln(['install', 'one', '-y'], { cwd: dir, env });
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  holder.kill('SIGKILL');
+  // The holder dies without a word: the kernel releases its lock, and the waiter goes on.
+  await holder.kill();
   const result = await waiting;
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr.match(new RegExp(`waiting for process ${holder.pid}, which holds`, 'g'))?.length, 1, result.stderr);
+  assert.deepEqual((await readdir(join(prefix, 'var/lib/kiln'))).filter((name) => name.startsWith('writer.')), ['writer.lock'], 'the holder\'s note went with the lock');
+});
+
+test('a lock note left by a dead writer (or naming a live process that holds nothing) holds nobody back', async (t) => {
+  const { dir, prefix, env } = await syncedPrefix(t, [{ name: 'one', version: '1.0', tree: { 'bin/one': 'one\n' } }]);
+  // What a kill -9 leaves: the note naming a process, which may even be running (pid reuse); nobody holds the kernel lock.
+  const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => unrelated.kill('SIGKILL'));
+  await writeFile(join(prefix, 'var/lib/kiln/writer.holder'), `${unrelated.pid} ${hostname()}\n`);
+  await ok(['install', 'one', '-y', '--no-wait'], { cwd: dir, env });
 });
 
 test('relocation: a text file built with the placeholder prefix names the real prefix', async (t) => {

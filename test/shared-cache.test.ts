@@ -6,11 +6,24 @@
  * prefix's files are exactly what an install without the cache gives.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { lstat, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { kiln, tempDir } from './helpers/kiln.js';
+
+/** A new prefix using the shared cache `cache`, with dir/repo as its synced remote; returns its environment. */
+async function syncedWithCache(dir: string, prefix: string, cache: string): Promise<Record<string, string>> {
+  const env = { KILN_PREFIX: prefix, KILN_CACHE: cache };
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+  return env;
+}
 
 test('a shared cache: the second prefix links the files the first unpacked; relocated and configuration files are copies', async (t) => {
   const dir = await tempDir(t);
@@ -26,10 +39,7 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   const cache = join(dir, 'shared-cache');
   const prefixes = [join(dir, 'one'), join(dir, 'two')];
   for (const prefix of prefixes) {
-    const env = { KILN_PREFIX: prefix, KILN_CACHE: cache };
-    await ok(['init'], { cwd: dir, env });
-    await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-    await ok(['sync'], { cwd: dir, env });
+    const env = await syncedWithCache(dir, prefix, cache);
     await ok(['install', 'app', '-y'], { cwd: dir, env });
     await ok(['verify'], { cwd: dir, env });
   }
@@ -75,4 +85,53 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   assert.match(await readFile(config, 'utf8'), /cache = /, 'Kiln keeps the setting when it rewrites the file');
   assert.deepEqual(await readdir(join(cache, 'packages')), [], 'nothing was downloaded: the store had both packages');
   await ok(['verify'], { cwd: dir, env: { KILN_PREFIX: three } });
+});
+
+/** A process that claims the shared store as an install does, makes a half-made entry (HASH.tmp-OWNER-THREAD), and stays until killed. */
+async function storeWriter(t: TestContext, cache: string, hash: string): Promise<{ temporary: string; kill: () => Promise<void> }> {
+  const module = fileURLToPath(new URL('../src/install/unpackedStore.js', import.meta.url));
+  const source = `import { mkdirSync, writeFileSync } from 'node:fs';
+import { claimStore, storeEntry } from ${JSON.stringify(module)};
+const owner = await claimStore(${JSON.stringify(cache)});
+const temporary = storeEntry(${JSON.stringify(join(cache, 'unpacked'))}, ${JSON.stringify(hash)}) + '.tmp-' + owner + '-0';
+mkdirSync(temporary + '/tree/bin', { recursive: true });
+writeFileSync(temporary + '/tree/bin/half', 'half-made');
+console.log(temporary);
+setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  t.after(() => child.kill('SIGKILL'));
+  const temporary = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    void exited.then(() => reject(new Error('the store writer exited early')));
+  });
+  return { temporary, kill: async () => { child.kill('SIGKILL'); await exited; } };
+}
+
+test('a shared store: what a killed process was unpacking is removed by the next install, a live one\'s is not; two prefixes install from one cache at once', async (t) => {
+  const dir = await tempDir(t);
+  await publish(dir, await packAll(dir, [
+    { name: 'lib', version: '1.0', tree: { 'lib/libx.so.1': 'binary-ish\n'.repeat(100) } },
+    { name: 'app', version: '1.0', depends: ['lib >=1.0'], tree: { 'bin/app': { content: '#!/bin/sh\necho app\n', mode: 0o755 } } },
+  ]));
+  const cache = join(dir, 'shared-cache');
+  const dead = await storeWriter(t, cache, 'a'.repeat(64));
+  const live = await storeWriter(t, cache, 'b'.repeat(64));
+  await dead.kill();
+  const prefixes = [join(dir, 'one'), join(dir, 'two')];
+  for (const prefix of prefixes) await syncedWithCache(dir, prefix, cache);
+  // Both at once: one downloads into the cache at a time, both fill or use the same store entries.
+  const results = await Promise.all(prefixes.map((prefix) => kiln(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefix, KILN_CACHE: cache } })));
+  for (const result of results) assert.equal(result.code, 0, result.stderr);
+  for (const prefix of prefixes) await ok(['verify'], { cwd: dir, env: { KILN_PREFIX: prefix, KILN_CACHE: cache } });
+  assert.equal(existsSync(dead.temporary), false, 'the dead process\'s half-made entry is gone');
+  assert.equal(existsSync(live.temporary), true, 'a live process\'s is left alone');
+  const owners = await readdir(join(cache, 'owners'));
+  assert.ok(!owners.some((name) => dead.temporary.includes(name.replace(/\.lock$/, ''))), `the dead owner's lock file is gone too (${owners.join(', ')})`);
+  assert.deepEqual((await readdir(join(cache, 'unpacked'))).filter((name) => !name.includes('.tmp-')).length, 2, 'one complete entry per package, used under its final name');
+  await live.kill();
+  // The next writer to claim the store removes what the second one left.
+  await ok(['remove', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefixes[0]!, KILN_CACHE: cache } });
+  await ok(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefixes[0]!, KILN_CACHE: cache } });
+  assert.equal(existsSync(live.temporary), false);
 });

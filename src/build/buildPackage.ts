@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { KilnError } from '../errors/index.js';
@@ -21,13 +21,13 @@ import type { Dependency } from '../format/index.js';
 import { fullVersion, pack } from '../format/index.js';
 import { initPrefix, openPrefix } from '../install/index.js';
 import type { IndexEntry } from '../repo/index.js';
-import { addPackages, commitRepository, openRepository, repositoryPaths } from '../repo/index.js';
+import { openRepository, publishPackages, repositoryPaths } from '../repo/index.js';
 import { loadSigningKey, readCurrentIndex } from '../repo/openRepository.js';
 import { detectHost, targetProblem } from '../solver/index.js';
 import type { SecretKey } from '../sign/index.js';
 import { formatRange, parseRange, satisfies } from '../version/index.js';
 import { buildEnvironment, makePlaceholder } from './buildEnvironment.js';
-import { BUILD_PID_FILE, cleanInterrupted } from './cleanInterrupted.js';
+import { abandonWorkTree, claimWorkTree, cleanInterrupted } from './cleanInterrupted.js';
 import type { FetchEvent } from './fetchSource.js';
 import { fetchSource } from './fetchSource.js';
 import type { PortsTree } from './portsTree.js';
@@ -192,9 +192,9 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
   const stage = join(work, 'stage');
   const logPath = join(work, 'build.log');
 
+  const owner = await claimWorkTree(workRoot, work);
   await mkdir(srcRoot, { recursive: true });
   await mkdir(stage, { recursive: true });
-  await writeFile(join(work, BUILD_PID_FILE), `${process.pid}\n`);
   const log = createWriteStream(logPath, { flags: 'a' });
   const logLine = (line: string): void => {
     log.write(`${line}\n`);
@@ -298,8 +298,7 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
     logLine(`== packed ${basename(packed.path)}: ${packed.metadata.files.length} entries, ${packed.metadata.relocation?.files.length ?? 0} with the placeholder, libc floor ${processed.libcVersion}`);
 
     step('publish');
-    await addPackages(options.repo, [packed.path], { password: options.password });
-    await commitRepository(options.repo, { message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`, password: options.password });
+    await publishPackages(options.repo, [packed.path], { message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`, password: options.password });
     const meta = packed.metadata;
     const keptLog = join(workRoot, 'logs', recipe.category, recipe.name, basename(packed.path).replace(/\.kpkg$/, '.log'));
     logLine(`== done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -325,8 +324,7 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logLine(`== failed: ${message}`);
-    // Kept for people to look into, and no longer taken for an interrupted build.
-    await rm(join(work, BUILD_PID_FILE), { force: true });
+    await abandonWorkTree(workRoot, work, owner);
     options.onEvent?.({ kind: 'failed', recipe: id, log: logPath, message });
     throw error;
   } finally {
@@ -334,6 +332,10 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
     if (succeeded && options.keep !== true) {
       await rm(work, { recursive: true, force: true });
       await rm(placeholder, { recursive: true, force: true });
+      owner.release();
+    } else if (succeeded) {
+      // Kept on request, like a failed build's.
+      await abandonWorkTree(workRoot, work, owner);
     }
   }
 }

@@ -4,10 +4,13 @@
  * the configured mirrors (`MIRROR/FILE`), then the local distfiles
  * directories. Whatever the place, the file is used only when its sha256 is
  * the recipe's; a download goes to `FILE.part` and is renamed once checked.
+ * Builds running at once share the cache: one at a time fetches into it
+ * (under the kernel lock `CACHE/.lock`), so a `.part` has one writer.
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { acquireLock } from '../db/fileLock.js';
 import { KilnError, isErrno } from '../errors/index.js';
 import { httpGet } from '../remote/httpGet.js';
 import { redactUrl } from '../remote/remoteUrl.js';
@@ -52,6 +55,20 @@ export async function fetchSource(source: RecipeSource, options: FetchSourceOpti
     options.onEvent?.({ kind: 'cached', file: source.file });
     return destination;
   }
+  const lock = await acquireLock(join(options.cacheDir, '.lock'), `the distfiles cache ${options.cacheDir}`, { note: false });
+  try {
+    // Another build may have fetched it while this one waited.
+    if (await holds(destination, source)) {
+      options.onEvent?.({ kind: 'cached', file: source.file });
+      return destination;
+    }
+    return await fetchFromPlaces(source, destination, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function fetchFromPlaces(source: RecipeSource, destination: string, options: FetchSourceOptions): Promise<string> {
   const places = [source.url, ...source.mirrors, ...(options.mirrors ?? []).map((mirror) => `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(source.file)}`), ...(options.distfiles ?? []).map((dir) => join(dir, source.file))];
   const failures: string[] = [];
   for (const place of places) {

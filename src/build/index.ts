@@ -13,4 +13,4 @@ export { lintRecipes } from './lintRecipes.js';
 export type { LintProblem } from './lintRecipes.js';
 export { bulkBuild, buildOrder, formatBulkReport } from './bulkBuild.js';
 export type { BulkEntry, BulkOptions, BulkReport, BulkStatus } from './bulkBuild.js';
-export { cleanInterrupted, BUILD_PID_FILE } from './cleanInterrupted.js';
+export { cleanInterrupted, BUILD_LOCK_FILE } from './cleanInterrupted.js';

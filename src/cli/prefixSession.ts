@@ -9,12 +9,13 @@ import type { ChangeOptions, ChangeResult, PlannedChange, Prefix, PrefixEvent } 
 import { openPrefix } from '../install/Prefix.js';
 import type { Invocation } from './command.js';
 import { bytes, table } from './render.js';
+import { waitingLine } from './lockWaiting.js';
 
 function reporter(invocation: Invocation): (event: PrefixEvent) => void {
   return (event) => {
     switch (event.kind) {
       case 'waiting':
-        invocation.tell(`kiln: waiting for process ${event.holderPid ?? '?'}, which holds ${event.lockPath} (pass --no-wait to fail instead)`);
+        invocation.tell(waitingLine(event.holderPid, event.lockPath));
         break;
       case 'recovered':
         invocation.tell(event.outcome === 'discarded'

@@ -15,7 +15,7 @@ export interface PrefixPaths {
   database: string;
   /** Verified copies of each remote's index: `var/lib/kiln/indexes/NAME.json` (+ `.minisig`). */
   indexes: string;
-  /** The writer lock. */
+  /** The writer lock (`var/lib/kiln/writer.lock`, a kernel lock; its holder is named in `writer.holder`). */
   lock: string;
   /** The transaction in progress: journal, staged files, backups. */
   transaction: string;
@@ -34,7 +34,7 @@ export function prefixPaths(root: string): PrefixPaths {
     state,
     database: join(state, 'kiln.db'),
     indexes: join(state, 'indexes'),
-    lock: join(state, 'lock'),
+    lock: join(state, 'writer.lock'),
     transaction: join(state, 'transaction'),
     cache: join(root, 'var/cache/kiln/packages'),
   };

@@ -99,7 +99,7 @@ export class PackageStore {
       putRemote: db.prepare('INSERT OR REPLACE INTO remotes (name, serial, created, expires, synced_at, sha256) VALUES (@name, @serial, @created, @expires, @syncedAt, @sha256)'),
       dropRemote: db.prepare('DELETE FROM remotes WHERE name = ?'),
       transaction: db.prepare('SELECT id FROM transactions WHERE id = ?'),
-      history: db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, command, summary FROM transactions ORDER BY finished_at DESC, id DESC LIMIT ?'),
+      history: db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, command, summary FROM transactions ORDER BY rowid DESC LIMIT ?'),
       insertTransaction: db.prepare('INSERT INTO transactions (id, started_at, finished_at, command, summary) VALUES (@id, @startedAt, @finishedAt, @command, @summary)'),
       deletePackage: db.prepare('DELETE FROM packages WHERE name = ?'),
       insertPackage: db.prepare(`INSERT INTO packages (name, category, version, revision, variant, remote, reason, installed_at, installed_size, metadata)

@@ -28,7 +28,8 @@ import type { DownloadAllProgress } from '../remote/download.js';
 import { downloadAll } from '../remote/download.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import { parseIndex } from '../repo/indexFormat.js';
-import type { Lock } from '../repo/lock.js';
+import type { FileLock } from '../db/fileLock.js';
+import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { detectHost } from '../solver/hostTarget.js';
@@ -53,7 +54,7 @@ import type { ExtractJob } from './extractPackage.js';
 import { currentUmask, relocationPrefix } from './extractPackage.js';
 import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
-import { isStored, storeEntry, storedPackage } from './unpackedStore.js';
+import { claimStore, isStored, storeEntry, storedPackage } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncRemotes } from './syncRemotes.js';
 import { syncedIndexPath } from '../config/prefixLayout.js';
@@ -61,7 +62,6 @@ import type { AvailablePackage, SearchRow } from './searchList.js';
 import { matchSearch, newestByName, readSearchLists, searchListPath } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
-import { acquireWriterLock } from './writerLock.js';
 import { mark } from '../util/phaseTimer.js';
 import type { InstalledView, Owners } from './installedQuery.js';
 import { installedView, installedViews, openPrefixDatabase, ownersOf } from './installedQuery.js';
@@ -141,15 +141,24 @@ export async function initPrefix(path: string, options: PrefixInitOptions = {}):
   const root = resolve(path);
   await mkdir(root, { recursive: true });
   const paths = prefixPaths(realpathSync(root));
-  if (lstatSync(paths.config, { throwIfNoEntry: false }) !== undefined) {
+  const refuseExisting = (): void => {
+    if (lstatSync(paths.config, { throwIfNoEntry: false }) === undefined) return;
     throw new KilnError('E_PREFIX_EXISTS', `cannot create prefix ${paths.root}: it already has ${paths.config}`, { hint: 'use it as it is; "kiln remote add" adds remotes to it' });
-  }
-  await mkdir(join(paths.root, 'etc/kiln'), { recursive: true });
+  };
+  refuseExisting();
   await mkdir(paths.state, { recursive: true });
-  await mkdir(paths.indexes, { recursive: true });
-  await mkdir(paths.cache, { recursive: true });
-  openDatabase(paths.database).close();
-  await writePrefixConfig(paths, defaultConfig(options.mode ?? (paths.root === '/' ? 'system' : 'user')));
+  // Two inits at once: the second waits, then finds the first one's configuration.
+  const lock = await acquireLock(paths.lock, `prefix ${paths.root}`);
+  try {
+    refuseExisting();
+    await mkdir(join(paths.root, 'etc/kiln'), { recursive: true });
+    await mkdir(paths.indexes, { recursive: true });
+    await mkdir(paths.cache, { recursive: true });
+    openDatabase(paths.database).close();
+    await writePrefixConfig(paths, defaultConfig(options.mode ?? (paths.root === '/' ? 'system' : 'user')));
+  } finally {
+    lock.release();
+  }
   return paths;
 }
 
@@ -197,19 +206,28 @@ export class Prefix {
     if (this.options.killAtStep !== undefined && this.steps === this.options.killAtStep) process.kill(process.pid, 'SIGKILL');
   };
 
-  private async lock(): Promise<Lock> {
+  /**
+   * The writer lock, held until the command ends (docs/transactions.md#locking).
+   * Whoever holds it, and only they, repair what a dead writer left: no other
+   * writer can be running, since the kernel released the dead one's lock.
+   */
+  private async lock(): Promise<FileLock> {
     if (this.readonly) {
       throw new KilnError('E_IO', `cannot change prefix ${this.root}: its database is read-only for this user`, { hint: 'run as the user who owns the prefix' });
     }
     await mkdir(this.paths.state, { recursive: true });
-    const lock = await acquireWriterLock(this.paths.lock, `prefix ${this.root}`, {
+    const lock = await acquireLock(this.paths.lock, `prefix ${this.root}`, {
       wait: this.options.wait !== false,
-      onWait: (holderPid, lockPath) => this.report({ kind: 'waiting', holderPid, lockPath }),
+      onWait: (holder, lockPath) => this.report({ kind: 'waiting', holderPid: holder?.pid, lockPath }),
+      hint: 'another kiln command is changing this prefix; run again without --no-wait to wait for it',
     });
     try {
       this.recover();
+      // Another writer may have changed the configuration since this prefix was opened.
+      this.config = await readPrefixConfig(this.paths);
+      this.availableCache = undefined;
     } catch (error) {
-      await lock.release();
+      lock.release();
       throw error;
     }
     return lock;
@@ -223,9 +241,9 @@ export class Prefix {
   /** Repair after a crash, unless another process holds the lock (then its transaction is live). */
   async recoverIfNeeded(): Promise<void> {
     if (this.readonly || lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined) return;
-    let lock: Lock;
+    let lock: FileLock;
     try {
-      lock = await acquireWriterLock(this.paths.lock, `prefix ${this.root}`, { wait: false });
+      lock = await acquireLock(this.paths.lock, `prefix ${this.root}`, { wait: false });
     } catch (error) {
       if (error instanceof KilnError && error.code === 'E_LOCKED') return;
       throw error;
@@ -233,7 +251,7 @@ export class Prefix {
     try {
       this.recover();
     } finally {
-      await lock.release();
+      lock.release();
     }
   }
 
@@ -242,7 +260,7 @@ export class Prefix {
     try {
       return await fn();
     } finally {
-      await lock.release();
+      lock.release();
     }
   }
 
@@ -295,8 +313,6 @@ export class Prefix {
 
   async sync(names?: readonly string[]): Promise<SyncResult[]> {
     return this.withLock(async () => {
-      this.config = await readPrefixConfig(this.paths);
-      this.availableCache = undefined;
       return syncRemotes(this.paths, this.config, this.store, this.now(), names);
     });
   }
@@ -483,14 +499,16 @@ export class Prefix {
   /**
    * The shared cache's unpacked store (unpackedStore.ts), when there is a
    * shared cache on the file system of the prefix (hard links cannot cross
-   * file systems) and owners are not applied (a linked inode has one owner).
+   * file systems) and owners are not applied (a linked inode has one owner),
+   * claimed for this process (`owner`: the name its temporaries carry).
    */
-  private unpackedStore(applyOwners: boolean): string | undefined {
+  private async unpackedStore(applyOwners: boolean): Promise<{ dir: string; owner: string } | undefined> {
     const shared = this.sharedCache();
     if (shared === undefined || applyOwners) return undefined;
-    const store = join(shared, 'unpacked');
-    mkdirSync(store, { recursive: true });
-    return lstatSync(store).dev === lstatSync(this.root).dev ? store : undefined;
+    const dir = join(shared, 'unpacked');
+    mkdirSync(dir, { recursive: true });
+    if (lstatSync(dir).dev !== lstatSync(this.root).dev) return undefined;
+    return { dir, owner: await claimStore(shared) };
   }
 
   /** The complete store entry of a candidate, when the shared cache has one. */
@@ -613,6 +631,22 @@ export class Prefix {
    */
   private async fetchPackages(all: Exclude<PlanAction, { kind: 'remove' }>[], store: string | undefined, signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
     await mkdir(this.packageCache(), { recursive: true });
+    const shared = this.sharedCache();
+    if (shared === undefined) return this.fetchPackagesLocked(all, store, signal);
+    // Other prefixes fill the shared cache too: one process at a time downloads into it (a .part is one writer's).
+    const lock = await acquireLock(join(shared, 'packages.lock'), `the shared package cache ${shared}`, {
+      wait: this.options.wait !== false,
+      onWait: (holder, lockPath) => this.report({ kind: 'waiting', holderPid: holder?.pid, lockPath }),
+    });
+    try {
+      return await this.fetchPackagesLocked(all, store, signal);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** fetchPackages, holding the lock of the cache it fills (the prefix's own cache is under the writer lock). */
+  private async fetchPackagesLocked(all: Exclude<PlanAction, { kind: 'remove' }>[], store: string | undefined, signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
     const opened = new Map<string, PackageFile>();
     // Unpacked in the shared store already: no package file is needed, its metadata is there.
     for (const action of store === undefined ? [] : all) {
@@ -694,8 +728,8 @@ export class Prefix {
 
   private async applyWith(plan: Plan, described: PlannedChange, options: ChangeOptions, placing: Exclude<PlanAction, { kind: 'remove' }>[], workers: InstallWorkers, startedAt: string, id: string): Promise<ChangeResult> {
     const policy = this.ownerPolicy();
-    const store = this.unpackedStore(policy.applyOwners);
-    const packages = await this.fetchPackages(placing, store, options.signal);
+    const store = await this.unpackedStore(policy.applyOwners);
+    const packages = await this.fetchPackages(placing, store?.dir, options.signal);
     mark('open and check packages');
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
     const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
@@ -746,7 +780,7 @@ export class Prefix {
       const order = prepared.packages.map((pkg, at) => ({ pkg, job: jobs[at]! })).sort((a, b) => cost(b.job) - cost(a.job));
       try {
         await Promise.all(order.map(async ({ pkg, job }) => {
-          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store, pkg.action.candidate.entry.sha256), metadataBytes: packages.get(pkg.action.name)!.metadataBytes };
+          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store.dir, pkg.action.candidate.entry.sha256), metadataBytes: packages.get(pkg.action.name)!.metadataBytes, owner: store.owner };
           const result = await workers.run(task);
           if (result.kind !== 'extract') return;
           for (const { index: at, size, sha256 } of result.result.relocated) {

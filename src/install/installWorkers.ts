@@ -27,8 +27,8 @@ export type WorkerTask =
   /** Check a package file (its sha256 against `sha256` when given) and open it, checking its signature with `keys`. */
   | { kind: 'open'; path: string; sha256: string | undefined; keys: string[]; keySource: string }
   | { kind: 'extract'; job: ExtractJob }
-  /** Place a package from the unpacked store entry `entry`, unpacking it there first (with its metadata bytes) when it is not there. */
-  | { kind: 'link'; job: ExtractJob; entry: string; metadataBytes: Uint8Array };
+  /** Place a package from the unpacked store entry `entry`, unpacking it there first (with its metadata bytes) when it is not there; `owner` is this process's claim on the store. */
+  | { kind: 'link'; job: ExtractJob; entry: string; metadataBytes: Uint8Array; owner: string };
 
 export type TaskResult =
   | { kind: 'open'; pkg: PackageFile }
@@ -46,7 +46,7 @@ export type Reply = { id: number; ok: true; result: TaskResult } | { id: number;
 export async function runTask(task: WorkerTask, written?: (path: string) => void): Promise<TaskResult> {
   if (task.kind === 'extract') return { kind: 'extract', result: extractPackage(task.job, written) };
   if (task.kind === 'link') {
-    if (!isStored(task.entry)) fillStore(task.job, task.entry, task.metadataBytes);
+    if (!isStored(task.entry)) fillStore(task.job, task.entry, task.metadataBytes, task.owner);
     return { kind: 'extract', result: linkPackage(task.job, task.entry, written) };
   }
   if (task.sha256 !== undefined && sha256FileSync(task.path) !== task.sha256) return { kind: 'stale' };

@@ -9,8 +9,12 @@
  * cache (`cache` in its config, or KILN_CACHE).
  *
  * An entry is made in a temporary directory and renamed into place with its
- * `complete` mark, so a half-made entry is never used; two prefixes making the
- * same entry at once both succeed, one rename wins.
+ * `complete` mark, so a half-made entry is never used (an entry is used only
+ * under its final name); two prefixes making the same entry at once both
+ * succeed, one rename wins. A temporary directory is `HASH.tmp-OWNER-THREAD`:
+ * OWNER names a process that holds a kernel lock on `CACHE/owners/OWNER.lock`
+ * (ownerLock.ts) while it may write there, so the temporaries of a process
+ * killed while unpacking are removed by the next one to claim the store.
  *
  * What is linked: a regular file that is not relocated, not a configuration
  * file, and whose mode as installed is its mode as packed (no owners applied).
@@ -20,10 +24,12 @@
  * every other prefix that linked it: a file changed in place (not replaced)
  * changes in all of them, as with uv; `kiln verify` shows it.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, constants, copyFileSync, existsSync, fchmodSync, fchownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, constants, copyFileSync, existsSync, fchmodSync, fchownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import type { FileLock } from '../db/fileLock.js';
+import { claimOwner, probeOwner } from '../db/ownerLock.js';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { RelocationFile } from '../format/metadata.js';
 import { parsePackageMetadata } from '../format/metadata.js';
@@ -36,6 +42,58 @@ import { setOwner } from './journal.js';
 
 const COMPLETE = 'complete';
 const METADATA = 'metadata.json';
+/** `HASH.tmp-OWNER-THREAD`, OWNER being `PID-RANDOM`. */
+const TEMPORARY = /\.tmp-(\d+-[0-9a-f]{8})-\d+$/;
+
+/** This process's claim on each shared cache's store: the owner name its temporaries carry, and the lock that says it is alive. */
+const claims = new Map<string, { owner: string; lock: FileLock }>();
+
+/**
+ * Claim the store of the shared cache `cache` for this process (once; the
+ * claim lasts as long as the process), removing first what dead owners left.
+ * Returns the owner name that `fillStore` puts in its temporary names.
+ */
+export async function claimStore(cache: string): Promise<string> {
+  const known = claims.get(cache);
+  if (known !== undefined) return known.owner;
+  const owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const lock = await claimOwner(join(cache, 'unpacked.lock'), join(cache, 'owners', `${owner}.lock`), () => removeAbandoned(cache));
+  claims.set(cache, { owner, lock });
+  return owner;
+}
+
+/** Remove the temporaries and owner files of owners that are gone; runs under the store's registry lock. */
+function removeAbandoned(cache: string): void {
+  const store = join(cache, 'unpacked');
+  const owners = join(cache, 'owners');
+  const temporaries = new Map<string, string[]>();
+  for (const name of listDirectory(store)) {
+    const owner = TEMPORARY.exec(name)?.[1];
+    if (owner !== undefined) temporaries.set(owner, [...(temporaries.get(owner) ?? []), join(store, name)]);
+  }
+  for (const name of listDirectory(owners)) {
+    if (name.endsWith('.lock') && !temporaries.has(name.slice(0, -5))) temporaries.set(name.slice(0, -5), []);
+  }
+  for (const [owner, paths] of temporaries) {
+    const file = join(owners, `${owner}.lock`);
+    const probe = probeOwner(file);
+    if (probe.state === 'live') continue;
+    for (const path of paths) rmSync(path, { recursive: true, force: true });
+    if (probe.state === 'gone') {
+      rmSync(file, { force: true });
+      probe.lock.release();
+    }
+  }
+}
+
+function listDirectory(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return [];
+    throw error;
+  }
+}
 
 /** The store entry of a package: `STORE/PACKAGE-SHA256` (the sha256 of the .kpkg file the index pins). */
 export function storeEntry(store: string, packageSha256: string): string {
@@ -54,9 +112,9 @@ export function storedPackage(entry: string): PackageFile {
   return { path, fileSize: metadataBytes.length, metadata, metadataBytes, signatureText: undefined, payloadOffset: 0, payloadSize: 0 };
 }
 
-/** Unpack the package into its store entry (unless another process just did), with its metadata bytes. */
-export function fillStore(job: ExtractJob, entry: string, metadataBytes: Uint8Array): void {
-  const temporary = `${entry}.tmp-${process.pid}-${threadId}`;
+/** Unpack the package into its store entry (unless another process just did), with its metadata bytes; `owner` comes from claimStore. */
+export function fillStore(job: ExtractJob, entry: string, metadataBytes: Uint8Array, owner: string): void {
+  const temporary = `${entry}.tmp-${owner}-${threadId}`;
   rmSync(temporary, { recursive: true, force: true });
   const tree = join(temporary, 'tree');
   mkdirSync(tree, { recursive: true });

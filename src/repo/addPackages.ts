@@ -16,8 +16,8 @@ import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey, indexEntryFor } from './indexFormat.js';
 import { packagePath } from './layout.js';
-import type { RepositoryOptions } from './openRepository.js';
-import { loadSigningKey, lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import type { Repository, RepositoryOptions } from './openRepository.js';
+import { loadSigningKey, openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
 import { appendStage, readStage } from './stage.js';
 
 export interface AddOptions extends RepositoryOptions {
@@ -43,7 +43,11 @@ interface Candidate {
 
 export async function addPackages(root: string, files: readonly string[], options: AddOptions = {}): Promise<AddResult> {
   const repo = await openRepository(root);
-  const lock = await lockRepository(repo);
+  return withRepositoryLock(repo, options, () => stagePackages(repo, files, options));
+}
+
+/** What `addPackages` does once it holds the repository's lock (the caller holds it). */
+export async function stagePackages(repo: Repository, files: readonly string[], options: AddOptions = {}): Promise<AddResult> {
   const scratch: string[] = [];
   try {
     const { index } = await readCurrentIndex(repo);
@@ -110,7 +114,6 @@ export async function addPackages(root: string, files: readonly string[], option
     return result;
   } finally {
     for (const path of scratch) await rm(path, { force: true });
-    await lock.release();
   }
 }
 

@@ -11,8 +11,8 @@ import { writeFileAtomic } from '../util/atomicWrite.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
-import type { CommitJournal, RepositoryOptions } from './openRepository.js';
-import { finishCommit, loadSigningKey, lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
+import type { CommitJournal, Repository, RepositoryOptions } from './openRepository.js';
+import { finishCommit, loadSigningKey, openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
 import { isoTime, publishIndex } from './publishIndex.js';
 import { isStageEmpty, readStage } from './stage.js';
 
@@ -32,43 +32,44 @@ export interface CommitResult {
 
 export async function commitRepository(root: string, options: CommitOptions = {}): Promise<CommitResult> {
   const repo = await openRepository(root);
-  const lock = await lockRepository(repo);
-  try {
-    const { index: current } = await readCurrentIndex(repo);
-    const stage = await readStage(repo.paths);
-    if (isStageEmpty(stage) && !options.allowEmpty) {
-      throw new KilnError('E_REPO_NOTHING', `cannot commit repository ${root}: nothing is staged`, {
-        hint: 'stage packages with "kiln repo add", or pass --allow-empty to renew the index\'s expiry',
-      });
-    }
-    const packages = new Map(current.packages.map((entry) => [entryKey(entry), entry]));
-    const retired: IndexEntry[] = [];
-    for (const [key, entry] of stage.retires) {
-      if (packages.delete(key)) retired.push(entry);
-    }
-    await mapConcurrent([...stage.adds.values()], 16, (entry) => assertStagedFile(root, entry));
-    const added: IndexEntry[] = [];
-    for (const [key, entry] of stage.adds) {
-      if (!packages.has(key)) added.push(entry);
-      packages.set(key, entry);
-    }
-    const key = await loadSigningKey(repo, options);
-    const now = (options.now ?? (() => new Date()))();
-    const journal: CommitJournal = {
-      serial: current.serial + 1,
-      time: isoTime(now),
-      message: options.message ?? '',
-      added: added.map(entryKey),
-      retired: retired.map(entryKey),
-      packages: packages.size,
-    };
-    await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
-    const index = await publishIndex(repo, { serial: journal.serial, packages: [...packages.values()], now, expireDays: options.expireDays ?? repo.config.expireDays, key });
-    await finishCommit(repo, journal);
-    return { index, added, retired };
-  } finally {
-    await lock.release();
+  return withRepositoryLock(repo, options, () => commitStaged(repo, options));
+}
+
+/** What `commitRepository` does once it holds the repository's lock (the caller holds it). */
+export async function commitStaged(repo: Repository, options: CommitOptions = {}): Promise<CommitResult> {
+  const root = repo.paths.root;
+  const { index: current } = await readCurrentIndex(repo);
+  const stage = await readStage(repo.paths);
+  if (isStageEmpty(stage) && !options.allowEmpty) {
+    throw new KilnError('E_REPO_NOTHING', `cannot commit repository ${root}: nothing is staged`, {
+      hint: 'stage packages with "kiln repo add", or pass --allow-empty to renew the index\'s expiry',
+    });
   }
+  const packages = new Map(current.packages.map((entry) => [entryKey(entry), entry]));
+  const retired: IndexEntry[] = [];
+  for (const [key, entry] of stage.retires) {
+    if (packages.delete(key)) retired.push(entry);
+  }
+  await mapConcurrent([...stage.adds.values()], 16, (entry) => assertStagedFile(root, entry));
+  const added: IndexEntry[] = [];
+  for (const [key, entry] of stage.adds) {
+    if (!packages.has(key)) added.push(entry);
+    packages.set(key, entry);
+  }
+  const key = await loadSigningKey(repo, options);
+  const now = (options.now ?? (() => new Date()))();
+  const journal: CommitJournal = {
+    serial: current.serial + 1,
+    time: isoTime(now),
+    message: options.message ?? '',
+    added: added.map(entryKey),
+    retired: retired.map(entryKey),
+    packages: packages.size,
+  };
+  await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
+  const index = await publishIndex(repo, { serial: journal.serial, packages: [...packages.values()], now, expireDays: options.expireDays ?? repo.config.expireDays, key });
+  await finishCommit(repo, journal);
+  return { index, added, retired };
 }
 
 /** A staged file must still be where `repo add` put it, at the size it had. */

@@ -13,6 +13,8 @@ export { removePackages, parseSelector } from './removePackages.js';
 export type { RemoveOptions, RemoveResult } from './removePackages.js';
 export { commitRepository } from './commitRepository.js';
 export type { CommitOptions, CommitResult } from './commitRepository.js';
+export { publishPackages } from './publishPackages.js';
+export type { PublishResult } from './publishPackages.js';
 export { repositoryStatus } from './repositoryStatus.js';
 export type { RepositoryStatus } from './repositoryStatus.js';
 export { verifyRepository, listPackageFiles } from './verifyRepository.js';

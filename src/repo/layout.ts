@@ -45,7 +45,7 @@ export function repositoryPaths(root: string): RepositoryPaths {
     stage: join(state, 'stage.jsonl'),
     journal: join(state, 'commit.json'),
     log: join(state, 'log.jsonl'),
-    lock: join(state, 'lock'),
+    lock: join(state, 'maintainer.lock'),
   };
 }
 

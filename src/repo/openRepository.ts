@@ -10,8 +10,8 @@ import { removeStaleTemporaries, writeFileAtomic } from '../util/atomicWrite.js'
 import { readFileIfExists } from '../util/fs.js';
 import type { PublicKey, SecretKey } from '../sign/index.js';
 import { parsePublicKey, readSecretKeyFile } from '../sign/index.js';
-import type { Lock } from './lock.js';
-import { acquireLock } from './lock.js';
+import type { FileLock, Holder } from '../db/fileLock.js';
+import { acquireLock } from '../db/fileLock.js';
 import type { RepositoryConfig } from './repositoryConfig.js';
 import { readRepositoryConfig, signingKeyPath } from './repositoryConfig.js';
 import type { RepositoryPaths } from './layout.js';
@@ -35,6 +35,10 @@ export interface RepositoryOptions {
   password?: string | undefined;
   /** The clock (tests pin it). */
   now?: () => Date;
+  /** Wait for another maintainer command that holds the repository's lock (default), or fail at once with E_LOCKED. */
+  wait?: boolean | undefined;
+  /** Called once when the lock is held by another process and this one waits. */
+  onWait?: ((holder: Holder | undefined, lockPath: string) => void) | undefined;
 }
 
 export async function openRepository(root: string): Promise<Repository> {
@@ -78,20 +82,37 @@ export async function readCurrentIndex(repo: Repository): Promise<PublishedIndex
 }
 
 /**
- * Take the repository lock and finish or undo a commit that was interrupted:
- * if the journal's serial was published, the commit happened (log it, clear
- * the stage); otherwise it did not (drop the journal, keep the stage).
+ * Take the repository's maintainer lock (a kernel lock: a dead holder's is
+ * released with it) and finish or undo a commit that was interrupted: if the
+ * journal's serial was published, the commit happened (log it, clear the
+ * stage); otherwise it did not (drop the journal, keep the stage). Every
+ * process that writes in the repository's directories holds this lock, so a
+ * temporary file found now was left by one that died.
  */
-export async function lockRepository(repo: Repository): Promise<Lock> {
-  const lock = await acquireLock(repo.paths.lock, `repository ${repo.paths.root}`);
+export async function lockRepository(repo: Repository, options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {}): Promise<FileLock> {
+  const lock = await acquireLock(repo.paths.lock, `repository ${repo.paths.root}`, {
+    wait: options.wait !== false,
+    ...(options.onWait === undefined ? {} : { onWait: options.onWait }),
+    hint: 'another maintainer command is changing this repository; run again without --no-wait to wait for it',
+  });
   try {
     for (const directory of [repo.paths.root, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
     await recoverCommit(repo);
   } catch (error) {
-    await lock.release();
+    lock.release();
     throw error;
   }
   return lock;
+}
+
+/** Run `fn` holding the repository's lock. */
+export async function withRepositoryLock<T>(repo: Repository, options: Pick<RepositoryOptions, 'wait' | 'onWait'>, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockRepository(repo, options);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 /** The journal of a commit in progress holds the log record the commit will append. */
@@ -128,15 +149,15 @@ async function recoverCommit(repo: Repository): Promise<void> {
  */
 export async function recoverIfInterrupted(repo: Repository): Promise<void> {
   if ((await readFileIfExists(repo.paths.journal)) === undefined) return;
-  let lock: Lock;
+  let lock: FileLock;
   try {
-    lock = await lockRepository(repo);
+    lock = await lockRepository(repo, { wait: false });
   } catch (error) {
     // A live commit owns the journal; it will finish by itself.
     if (isKilnError(error, 'E_LOCKED')) return;
     throw error;
   }
-  await lock.release();
+  lock.release();
 }
 
 /** The last steps of a commit, also replayed by recovery: log it, clear the stage, drop the journal. */

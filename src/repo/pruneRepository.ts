@@ -10,6 +10,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import { parseIndex } from './indexFormat.js';
 import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 import { isTemporaryPath, removeStaleTemporaries } from '../util/atomicWrite.js';
+import type { RepositoryOptions } from './openRepository.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
 import { removeEmptyParents } from './removeEmptyParents.js';
 import { readStage } from './stage.js';
@@ -23,10 +24,10 @@ export interface PruneResult {
 
 export const DEFAULT_KEEP = 3;
 
-export async function pruneRepository(root: string, keep = DEFAULT_KEEP): Promise<PruneResult> {
+export async function pruneRepository(root: string, keep = DEFAULT_KEEP, options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {}): Promise<PruneResult> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new KilnError('E_USAGE', `cannot prune repository ${root}: --keep must be at least 1`);
   const repo = await openRepository(root);
-  const lock = await lockRepository(repo);
+  const lock = await lockRepository(repo, options);
   try {
     const { index } = await readCurrentIndex(repo);
     const serials = (await readdir(repo.paths.snapshots).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error))))
@@ -63,6 +64,6 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP): Promis
     }
     return result;
   } finally {
-    await lock.release();
+    lock.release();
   }
 }

@@ -13,12 +13,13 @@ import type { Version } from '../version/index.js';
 import { compareVersions, splitNameVersion, withoutRevision } from '../version/index.js';
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
+import type { RepositoryOptions } from './openRepository.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
 import { removeEmptyParents } from './removeEmptyParents.js';
 import type { StageOperation } from './stage.js';
 import { appendStage, readStage } from './stage.js';
 
-export interface RemoveOptions {
+export interface RemoveOptions extends Pick<RepositoryOptions, 'wait' | 'onWait'> {
   /** Only this variant id. */
   variant?: string | undefined;
 }
@@ -52,7 +53,7 @@ function matches(entry: IndexEntry, selector: Selector, variant: string | undefi
 
 export async function removePackages(root: string, specs: readonly string[], options: RemoveOptions = {}): Promise<RemoveResult> {
   const repo = await openRepository(root);
-  const lock = await lockRepository(repo);
+  const lock = await lockRepository(repo, options);
   try {
     const { index } = await readCurrentIndex(repo);
     const stage = await readStage(repo.paths);
@@ -93,6 +94,6 @@ export async function removePackages(root: string, specs: readonly string[], opt
     }
     return result;
   } finally {
-    await lock.release();
+    lock.release();
   }
 }

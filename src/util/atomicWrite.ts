@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../errors/index.js';
-import { processExists } from './fs.js';
 
 export interface AtomicWriteOptions {
   /** File mode for a newly created file (default 0o644; the umask still applies). */
@@ -65,8 +64,9 @@ export function isTemporaryPath(path: string): boolean {
 }
 
 /**
- * Remove temporary files left in `directory` by writers that died (kill -9,
- * power loss) before renaming them into place. Files of live processes stay.
+ * Remove the temporary files in `directory`: ones left by writers that died
+ * (kill -9, power loss) before renaming them into place. The caller holds the
+ * lock that every writer of the directory holds, so no live writer has one.
  */
 export async function removeStaleTemporaries(directory: string): Promise<string[]> {
   let names: string[];
@@ -78,8 +78,7 @@ export async function removeStaleTemporaries(directory: string): Promise<string[
   }
   const removed: string[] = [];
   for (const name of names) {
-    const pid = TEMPORARY_PATTERN.exec(name)?.[1];
-    if (pid === undefined || processExists(Number(pid))) continue;
+    if (!TEMPORARY_PATTERN.test(name)) continue;
     await rm(join(directory, name), { force: true });
     removed.push(name);
   }

@@ -11,14 +11,3 @@ export async function readFileIfExists(path: string): Promise<Buffer | undefined
     throw error;
   }
 }
-
-/** Whether a process with this pid exists on this host (it may belong to another user). */
-export function processExists(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return !isErrno(error, 'ESRCH');
-  }
-}

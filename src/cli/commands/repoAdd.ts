@@ -3,6 +3,7 @@ import { addPackages } from '../../repo/index.js';
 import { flag, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { optionList, table } from '../render.js';
+import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
   words: ['repo', 'add'],
@@ -19,7 +20,7 @@ const command: Command = {
     const dir = positional(invocation, command, 0, 'DIR');
     const files = invocation.positionals.slice(1);
     if (files.length === 0) throw usageError(command, 'missing PACKAGE');
-    const result = await addPackages(dir, files, { sign: flag(invocation, 'sign'), password: invocation.settings.password });
+    const result = await addPackages(dir, files, { sign: flag(invocation, 'sign'), password: invocation.settings.password, ...repositoryLocking(invocation) });
     const rows = result.staged.map((entry) => ['staged', entry.name, fullVersion(entry), entry.variant, `[${optionList(entry.options)}]`]);
     for (const entry of result.unchanged) rows.push(['unchanged', entry.name, fullVersion(entry), entry.variant, `[${optionList(entry.options)}]`]);
     return {

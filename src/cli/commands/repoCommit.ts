@@ -1,6 +1,7 @@
 import { commitRepository } from '../../repo/index.js';
 import { flag, integerOption, noMorePositionals, positional, stringOption } from '../args.js';
 import type { Command } from '../command.js';
+import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
   words: ['repo', 'commit'],
@@ -22,6 +23,7 @@ const command: Command = {
       expireDays: integerOption(invocation, command, 'expire-days', 1, 3650),
       password: invocation.settings.password,
       now: invocation.settings.now,
+      ...repositoryLocking(invocation),
     });
     const { index } = result;
     return {

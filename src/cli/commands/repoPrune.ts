@@ -2,6 +2,7 @@ import { DEFAULT_KEEP, pruneRepository } from '../../repo/index.js';
 import { integerOption, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
 import { bytes } from '../render.js';
+import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
   words: ['repo', 'prune'],
@@ -17,7 +18,7 @@ const command: Command = {
   async run(invocation) {
     const dir = positional(invocation, command, 0, 'DIR');
     noMorePositionals(invocation, command, 1);
-    const result = await pruneRepository(dir, integerOption(invocation, command, 'keep', 1, 1_000_000) ?? DEFAULT_KEEP);
+    const result = await pruneRepository(dir, integerOption(invocation, command, 'keep', 1, 1_000_000) ?? DEFAULT_KEEP, repositoryLocking(invocation));
     return {
       data: result,
       text: `removed ${result.removedSnapshots.length} index snapshot(s) and ${result.removedFiles.length} package file(s), ${bytes(result.freedBytes)} freed`,

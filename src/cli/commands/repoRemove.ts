@@ -3,6 +3,7 @@ import { removePackages } from '../../repo/index.js';
 import { positional, stringOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { table } from '../render.js';
+import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
   words: ['repo', 'remove'],
@@ -20,7 +21,7 @@ const command: Command = {
     const dir = positional(invocation, command, 0, 'DIR');
     const specs = invocation.positionals.slice(1);
     if (specs.length === 0) throw usageError(command, 'missing NAME');
-    const result = await removePackages(dir, specs, { variant: stringOption(invocation, 'variant') });
+    const result = await removePackages(dir, specs, { variant: stringOption(invocation, 'variant'), ...repositoryLocking(invocation) });
     const rows = [
       ...result.dropped.map((entry) => ['unstaged', entry.name, fullVersion(entry), entry.variant]),
       ...result.retired.map((entry) => ['retire', entry.name, fullVersion(entry), entry.variant]),
