@@ -93,6 +93,7 @@ export class PackageStore {
       files: db.prepare('SELECT * FROM files WHERE package = ? ORDER BY path'),
       allFiles: db.prepare('SELECT * FROM files ORDER BY path, package'),
       owners: db.prepare('SELECT * FROM files WHERE path = ? ORDER BY package'),
+      directoryPaths: db.prepare("SELECT DISTINCT path FROM files WHERE type = 'dir'").pluck(),
       ownersOfList: db.prepare('SELECT f.* FROM json_each(?) AS j JOIN files AS f ON f.path = j.value ORDER BY f.path, f.package'),
       hasFiles: db.prepare('SELECT 1 FROM files LIMIT 1'),
       remote: db.prepare('SELECT * FROM remotes WHERE name = ?'),
@@ -126,6 +127,11 @@ export class PackageStore {
 
   allFiles(): InstalledFile[] {
     return (this.statements.allFiles.all() as FileRow[]).map(toFile);
+  }
+
+  /** Every directory path some installed package records. */
+  directoryPaths(): string[] {
+    return this.statements.directoryPaths.all() as string[];
   }
 
   /** Every package entry at a path (several packages may share a directory). */

@@ -62,6 +62,7 @@ import type { AvailablePackage, SearchRow } from './searchList.js';
 import { matchSearch, newestByName, readSearchLists, searchListPath } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
+import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
 import { mark } from '../util/phaseTimer.js';
 import type { InstalledView, Owners } from './installedQuery.js';
 import { installedView, installedViews, openPrefixDatabase, ownersOf } from './installedQuery.js';
@@ -421,16 +422,28 @@ export class Prefix {
     return this.store.history(limit);
   }
 
-  /** Compare the prefix with the database; with no name, also list files nobody owns and check the database itself. */
-  verify(name?: string): { problems: VerifyProblem[]; checked: number; database: string[] } {
+  /**
+   * Compare the prefix with the database; with no name, also check the database itself and, in a user
+   * prefix (or when asked), list files nobody owns. A system prefix (`/`) shares its directories with the
+   * distribution's own package manager, whose files are not Kiln's business.
+   */
+  verify(name?: string, options: { unowned?: boolean } = {}): { problems: VerifyProblem[]; checked: number; database: string[] } {
+    const aliases = new DirectoryAliases(this.root);
     if (name !== undefined) {
       this.requireInstalled(name, 'verify');
       const files = this.store.filesOf(name);
-      return { problems: verifyFiles(this.root, files), checked: files.length, database: [] };
+      return { problems: verifyFiles(this.root, files, aliases), checked: files.length, database: [] };
     }
     const files = this.store.allFiles();
-    const problems = verifyFiles(this.root, files);
-    problems.push(...unownedPaths(this.root, new Set(files.map((file) => file.path))));
+    const problems = verifyFiles(this.root, files, aliases);
+    if (options.unowned ?? this.config.mode === 'user') {
+      const owned = new Set<string>(aliases.links.keys());
+      for (const file of files) {
+        const found = file.type === 'dir' ? aliases.directory(file.path) : aliases.entry(file.path);
+        owned.add(isAliasProblem(found) ? file.path : found);
+      }
+      problems.push(...unownedPaths(this.root, owned));
+    }
     return { problems, checked: files.length, database: integrityProblems(this.db) };
   }
 

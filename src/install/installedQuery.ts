@@ -14,6 +14,7 @@ import { PackageStore } from '../db/PackageStore.js';
 import type { InstalledPackage } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/fullVersion.js';
+import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
 
 /** A `--json`-friendly view of an installed package. */
 export interface InstalledView {
@@ -71,7 +72,12 @@ export function ownersOf({ root, store }: InstalledSource, path: string): Owners
   if (relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath)) {
     throw new KilnError('E_USAGE', `cannot look up ${path}: it is not inside prefix ${root}`);
   }
-  const owners = store.ownersOf(relativePath).map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
+  // Through directory links (merged /usr): bin/x of a package answers for usr/bin/x, and the other way round.
+  const aliases = new DirectoryAliases(root);
+  aliases.learn(store.directoryPaths());
+  const found = aliases.entry(relativePath);
+  const names = [...new Set([relativePath, ...(isAliasProblem(found) ? [] : aliases.preimages(found))])];
+  const owners = names.flatMap((name) => store.ownersOf(name)).map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
   if (owners.length === 0) {
     const exists = lstatSync(join(root, relativePath), { throwIfNoEntry: false }) !== undefined;
     throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);

@@ -4,9 +4,14 @@
  * replaced or removed, decide what happens at its path. All conflicts (with
  * another package, with a file nobody owns, with a symbolic link on the way)
  * are found here and reported together, naming both owners.
+ *
+ * Paths are compared canonically (directoryAliases.ts): a directory on the way
+ * may be a symbolic link that resolves inside the prefix (merged /usr), and
+ * then `bin/x` and `usr/bin/x` are one file. The journal's operations name
+ * canonical paths; the database keeps each package's own paths.
  */
 import { lstatSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { InstalledFile, PackageChange, PackageStore } from '../db/index.js';
 import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
 import { KilnError } from '../errors/index.js';
@@ -16,6 +21,7 @@ import type { PlanAction } from '../solver/types.js';
 import type { AccountTable } from './accounts.js';
 import { accountIds } from './accounts.js';
 import type { JournalOp } from './journal.js';
+import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
 import { sha256FileSync } from '../util/hash.js';
 
 /** How owners and special bits are applied. */
@@ -97,30 +103,74 @@ export function prepareTransaction(
   const placing = actions.filter((action): action is PreparedPackage['action'] => action.kind !== 'remove');
   const replaced = new Set(actions.filter((action) => action.kind !== 'install').map((action) => action.name));
 
-  // Every path a new package claims, and by whom.
+  // Directory links on the way, found on the packages' paths and among the directories already installed.
+  const aliases = new DirectoryAliases(root);
+  aliases.learn(store.directoryPaths());
+  const reportedLinks = new Set<string>();
+  /** The canonical path of a package path; a link on the way that Kiln does not follow is a conflict. */
+  const canonical = (path: string, type: ManifestEntry['type'] | 'declared', who: string): string | undefined => {
+    const found = type === 'dir' || type === 'declared' ? aliases.directory(path) : aliases.entry(path);
+    if (isAliasProblem(found)) {
+      // Once per link and package, not once per file behind it.
+      const key = `${found.problem}\0${who}`;
+      if (!reportedLinks.has(key)) conflicts.push(`${found.problem} (on the way to ${path} of ${who}); Kiln never writes through it`);
+      reportedLinks.add(key);
+      return undefined;
+    }
+    if (found !== path && isKilnPath(found)) {
+      conflicts.push(`${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')}) through a symbolic link: it would be ${found}`);
+      return undefined;
+    }
+    return found;
+  };
+  const canonicalOf = new Map<string, Map<string, string | undefined>>();
+  const canonicalFor = (pkg: string, path: string, type: ManifestEntry['type'] | 'declared', who: string): string | undefined => {
+    let paths = canonicalOf.get(pkg);
+    if (paths === undefined) canonicalOf.set(pkg, (paths = new Map()));
+    if (!paths.has(path)) paths.set(path, canonical(path, type, who));
+    return paths.get(path);
+  };
+
+  // Every canonical path a new package claims, and by whom.
   const claims = new Map<string, { pkg: string; entry: ManifestEntry | 'declared' }>();
   for (const action of placing) {
     const meta = metadataOf(action.name);
+    const who = `${action.name}-${fullVersion(meta)}`;
     for (const path of [...meta.files.map((entry) => entry.path), ...meta.directories.map((dir) => dir.path)]) {
-      if (isKilnPath(path)) conflicts.push(`${path} of ${action.name}-${fullVersion(meta)} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')})`);
+      if (isKilnPath(path)) conflicts.push(`${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')})`);
     }
     for (const entry of meta.files) {
-      const other = claims.get(entry.path);
+      const at = canonicalFor(action.name, entry.path, entry.type, who);
+      if (at === undefined) continue;
+      const other = claims.get(at);
       if (other !== undefined && (entry.type !== 'dir' || other.entry === 'declared' || other.entry.type !== 'dir')) {
-        conflicts.push(`${entry.path} is in both ${other.pkg}-${fullVersion(metadataOf(other.pkg))} and ${action.name}-${fullVersion(meta)}`);
-      } else if (other === undefined) claims.set(entry.path, { pkg: action.name, entry });
+        const same = other.entry !== 'declared' && other.entry.path !== entry.path ? ` (${other.entry.path} and ${entry.path} are one path: ${at})` : '';
+        conflicts.push(`${entry.path} is in both ${other.pkg}-${fullVersion(metadataOf(other.pkg))} and ${who}${same}`);
+      } else if (other === undefined) claims.set(at, { pkg: action.name, entry });
+      if (entry.type === 'symlink' && at !== entry.path && posix.normalize(posix.join(posix.dirname(at), entry.target ?? '')).startsWith('..')) {
+        conflicts.push(`${entry.path} of ${who} is a symbolic link to ${entry.target ?? ''}, which leads out of the prefix from where it lands (${at})`);
+      }
     }
     for (const dir of meta.directories) {
-      for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) if (!claims.has(path)) claims.set(path, { pkg: action.name, entry: 'declared' });
+      for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) {
+        const at = canonicalFor(action.name, path, 'declared', who);
+        if (at !== undefined && !claims.has(at)) claims.set(at, { pkg: action.name, entry: 'declared' });
+      }
     }
   }
 
-  // The owners of every path a new package claims in one query; others one query each, once.
-  const ownerRows = store.ownersOfPaths([...claims.keys()]);
+  // The owners of every canonical path a new package claims, in one query over all the paths that name it; others one query each, once.
+  const preimages = new Map<string, string[]>([...claims.keys()].map((path) => [path, aliases.preimages(path)]));
+  const rowsByPath = store.ownersOfPaths([...preimages.values()].flat());
+  const ownerRows = new Map<string, InstalledFile[]>();
   const NONE: InstalledFile[] = [];
   const ownersOf = (path: string): InstalledFile[] => {
     let rows = ownerRows.get(path);
-    if (rows === undefined) ownerRows.set(path, (rows = claims.has(path) ? NONE : store.ownersOf(path)));
+    if (rows === undefined) {
+      const names = preimages.get(path) ?? aliases.preimages(path);
+      rows = names.flatMap((name) => (preimages.has(path) ? rowsByPath.get(name) : store.ownersOf(name)) ?? NONE);
+      ownerRows.set(path, rows);
+    }
     return rows;
   };
   const ownedByOthers = (path: string): InstalledFile[] => ownersOf(path).filter((row) => !replaced.has(row.package));
@@ -141,7 +191,6 @@ export function prepareTransaction(
     // Without root, the installer must be able to write into the directories it manages.
     return type === 'dir' ? (mode & ~SPECIAL_BITS) | 0o700 : mode & ~SPECIAL_BITS;
   };
-  /** A directory on the way must be a real directory, never a link that leads elsewhere. */
   /** Create a directory that is absent, once, however many packages list it. */
   const scheduleMkdir = (path: string, mode: number, ids: { uid: number; gid: number }): boolean => {
     if (scheduledDirs.has(path)) return false;
@@ -150,12 +199,13 @@ export function prepareTransaction(
     ops.push(policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode });
     return true;
   };
-  const checkDirectory = (path: string, who: string): 'exists' | 'absent' | 'bad' => {
+  /** A directory at a canonical path (links on the way resolved): absent, or a real directory. */
+  const checkDirectory = (path: string, shown: string, who: string): 'exists' | 'absent' | 'bad' => {
     if (checkedDirs.has(path)) return 'exists';
     const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
     if (stat === undefined) return 'absent';
     if (!stat.isDirectory()) {
-      conflicts.push(`${path} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`);
+      conflicts.push(`${shown} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`);
       return 'bad';
     }
     checkedDirs.add(path);
@@ -176,45 +226,47 @@ export function prepareTransaction(
         size: entry.size, sha256: entry.sha256 ?? null, target: entry.target ?? null, config: entry.config === true, declared: false,
       };
       files.push(row);
-      if (claims.get(entry.path)?.pkg !== action.name && entry.type !== 'dir') {
+      const at = canonicalFor(action.name, entry.path, entry.type, who);
+      if (at === undefined || (claims.get(at)?.pkg !== action.name && entry.type !== 'dir')) {
         entries.push({ mode, ...ids });
         continue;
       }
-      const others = ownedByOthers(entry.path);
+      const shown = at === entry.path ? entry.path : `${entry.path} (${at})`;
+      const others = ownedByOthers(at);
       if (entry.type === 'dir') {
         const clash = others.find((other) => other.type !== 'dir');
-        if (clash !== undefined) conflicts.push(`${entry.path} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`);
-        const state = checkDirectory(entry.path, who);
-        if (state === 'absent') scheduleMkdir(entry.path, mode, ids);
+        if (clash !== undefined) conflicts.push(`${shown} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`);
+        const state = checkDirectory(at, shown, who);
+        if (state === 'absent') scheduleMkdir(at, mode, ids);
         entries.push({ mode, ...ids });
         continue;
       }
       if (others.length > 0) {
         entries.push({ mode, ...ids });
-        conflicts.push(`${entry.path} of ${who} is already owned by ${others.map((other) => describeOwner(other.package, store)).join(', ')}`);
+        conflicts.push(`${shown} of ${who} is already owned by ${others.map((other) => `${describeOwner(other.package, store)}${other.path === entry.path ? '' : ` (as ${other.path})`}`).join(', ')}`);
         continue;
       }
       // Nothing can be inside a directory this transaction creates.
-      const disk = scheduledDirs.has(dirname(entry.path)) ? undefined : lstatSync(join(root, entry.path), { throwIfNoEntry: false });
+      const disk = scheduledDirs.has(dirname(at)) ? undefined : lstatSync(join(root, at), { throwIfNoEntry: false });
       if (disk === undefined) {
-        ops.push({ op: 'new', path: entry.path });
-        entries.push({ write: { inPrefix: true, path: entry.path }, mode, ...ids });
+        ops.push({ op: 'new', path: at });
+        entries.push({ write: { inPrefix: true, path: at }, mode, ...ids });
         continue;
       }
       const k = counter++;
       const stage = `stage/${k}`;
       entries.push({ write: { inPrefix: false, path: stage }, mode, ...ids });
       if (disk.isDirectory()) {
-        conflicts.push(`${entry.path} of ${who} exists on disk as a directory`);
+        conflicts.push(`${shown} of ${who} exists on disk as a directory`);
         continue;
       }
-      const previous = ownedByReplaced(entry.path);
+      const previous = ownedByReplaced(at);
       let keepUserFile = false;
       if (entry.config === true) {
         if (previous === undefined) keepUserFile = true;
-        else if (previous.type === 'file' && disk.isFile() && previous.sha256 !== null && diskSha256(join(root, entry.path)) !== previous.sha256) keepUserFile = true;
+        else if (previous.type === 'file' && disk.isFile() && previous.sha256 !== null && diskSha256(join(root, at)) !== previous.sha256) keepUserFile = true;
       } else if (previous === undefined) {
-        conflicts.push(`${entry.path} of ${who} exists on disk and no package owns it`);
+        conflicts.push(`${shown} of ${who} exists on disk and no package owns it`);
         continue;
       }
       if (keepUserFile && previous !== undefined && previous.sha256 === entry.sha256 && isUnrelocated(entry, meta)) {
@@ -222,14 +274,14 @@ export function prepareTransaction(
         continue;
       }
       if (keepUserFile) {
-        const aside = `${entry.path}.kiln-new`;
+        const aside = `${at}.kiln-new`;
         notes.add(`${entry.path}: kept your version; the new one from ${who} is ${aside}`);
         const asideStat = lstatSync(join(root, aside), { throwIfNoEntry: false });
         if (asideStat?.isDirectory() === true) conflicts.push(`${aside} exists on disk as a directory`);
         ops.push(asideStat === undefined ? { op: 'place', path: aside, stage } : { op: 'place', path: aside, stage, backup: `backup/${k}` });
         continue;
       }
-      ops.push({ op: 'place', path: entry.path, stage, backup: `backup/${k}` });
+      ops.push({ op: 'place', path: at, stage, backup: `backup/${k}` });
     }
     // Declared directories (a spool or queue directory with owner and mode), with any missing parents.
     const recordedPaths = new Set(files.map((row) => row.path));
@@ -237,16 +289,18 @@ export function prepareTransaction(
       const chain: string[] = [];
       for (let path = dir.path; path !== '.' && path !== ''; path = dirname(path)) chain.unshift(path);
       for (const path of chain) {
+        const at = canonicalFor(action.name, path, 'declared', who);
+        if (at === undefined) break;
         const isDeclared = path === dir.path;
         const owner = isDeclared ? dir.owner : 'root';
         const group = isDeclared ? dir.group : 'root';
         const ids = idsFor(owner, group, `directory ${path} of ${who}`);
         const mode = modeFor(isDeclared ? dir.mode : 0o755, 'dir');
-        const others = ownedByOthers(path).filter((other) => other.type !== 'dir');
+        const others = ownedByOthers(at).filter((other) => other.type !== 'dir');
         if (others.length > 0) conflicts.push(`${path} is a directory of ${who} but a file of ${describeOwner(others[0]!.package, store)}`);
-        const created = checkDirectory(path, who) === 'absent' && scheduleMkdir(path, mode, ids);
+        const created = checkDirectory(at, path, who) === 'absent' && scheduleMkdir(at, mode, ids);
         // Recorded when this package creates it, declares it, or its previous version created it.
-        const owned = created || isDeclared || ownedByReplaced(path)?.package === action.name;
+        const owned = created || isDeclared || ownedByReplaced(at)?.package === action.name;
         if (owned && !recordedPaths.has(path)) {
           recordedPaths.add(path);
           files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
@@ -271,24 +325,32 @@ export function prepareTransaction(
   // Files of packages that are replaced or removed and that no new package claims.
   const cleanup = new Set<string>();
   const keptByOthers = (path: string): boolean => ownedByOthers(path).length > 0 || claims.has(path);
+  // A directory a link resolves to (usr/bin for bin) is the system's, whoever recorded it: never removed.
+  const linkTargets = new Set([...aliases.links.values()].flatMap((target) => target.split('/').map((_, at, parts) => parts.slice(0, at + 1).join('/'))));
   for (const action of actions) {
     if (action.kind === 'install') continue;
     for (const row of store.filesOf(action.name)) {
-      if (claims.has(row.path)) continue;
+      const found = row.type === 'dir' ? aliases.directory(row.path) : aliases.entry(row.path);
+      if (isAliasProblem(found)) {
+        // A link on the way now leads somewhere Kiln does not write: leave the file, say so.
+        notes.add(`${row.path} of ${action.name} was left in place: ${found.problem}`);
+        continue;
+      }
+      if (claims.has(found)) continue;
       if (row.type === 'dir') {
-        if (!keptByOthers(row.path)) cleanup.add(row.path);
+        if (!keptByOthers(found) && !linkTargets.has(found) && !aliases.links.has(found)) cleanup.add(found);
         continue;
       }
       if (row.config) {
-        const disk = lstatSync(join(root, row.path), { throwIfNoEntry: false });
+        const disk = lstatSync(join(root, found), { throwIfNoEntry: false });
         if (disk === undefined) continue;
-        if (row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, row.path)) !== row.sha256) {
+        if (row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, found)) !== row.sha256) {
           notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);
           continue;
         }
       }
       // Deleted after the commit point: nothing to undo before it, and finishing is idempotent.
-      ops.push({ op: 'delete', path: row.path });
+      ops.push({ op: 'delete', path: found });
     }
   }
 

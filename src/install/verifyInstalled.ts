@@ -6,6 +6,8 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
+import type { DirectoryAliases } from './directoryAliases.js';
+import { isAliasProblem } from './directoryAliases.js';
 import type { InstalledFile } from '../db/index.js';
 import { isTemporaryPath } from '../util/atomicWrite.js';
 import { sha256FileSync } from '../util/hash.js';
@@ -25,7 +27,8 @@ export interface VerifyProblem {
 
 const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 
-export function verifyFiles(root: string, files: readonly InstalledFile[]): VerifyProblem[] {
+/** `aliases` knows the directory links of the prefix: a recorded directory may be one that resolves inside it (merged /usr). */
+export function verifyFiles(root: string, files: readonly InstalledFile[], aliases: DirectoryAliases): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const byPath = new Map<string, InstalledFile>();
   for (const file of files) if (file.type !== 'dir') byPath.set(`${file.package}\0${file.path}`, file);
@@ -39,6 +42,8 @@ export function verifyFiles(root: string, files: readonly InstalledFile[]): Veri
       report('missing');
       continue;
     }
+    // A directory that is a link to a directory inside the prefix (bin -> usr/bin) is installed through, not owned: nothing more to check.
+    if (file.type === 'dir' && stat.isSymbolicLink() && !isAliasProblem(aliases.directory(file.path))) continue;
     const actualType = stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
     const expectedType = file.type === 'hardlink' ? 'file' : file.type;
     if (actualType !== expectedType) {
@@ -67,7 +72,10 @@ export function verifyFiles(root: string, files: readonly InstalledFile[]): Veri
 /** Account files Kiln itself writes when it creates users and groups in a system prefix. */
 const ACCOUNT_FILES = new Set(['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow']);
 
-/** Every path under the prefix that no package owns (Kiln's own directories and the account files excepted). */
+/**
+ * Every path under the prefix that no package owns (Kiln's own directories and the account files excepted).
+ * `owned` holds canonical paths (directory links resolved) and the links themselves.
+ */
 export function unownedPaths(root: string, owned: ReadonlySet<string>): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const walk = (relative: string): void => {

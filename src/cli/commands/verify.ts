@@ -8,7 +8,7 @@ async function verifyPrefix(invocation: Invocation): Promise<CommandOutput> {
   noMorePositionals(invocation, command, 1);
   const name = invocation.positionals[0];
   return withPrefix(invocation, async (prefix) => {
-    const report = prefix.verify(name);
+    const report = prefix.verify(name, invocation.values['unowned'] === true ? { unowned: true } : {});
     const rows = report.problems.map((p) => [p.problem, p.path, p.package ?? '-', p.expected === undefined ? '' : `expected ${p.expected}${p.actual === undefined ? '' : `, found ${p.actual}`}`, p.config === true ? '(config)' : '']);
     const lines = rows.length === 0 ? [] : [table(rows)];
     for (const problem of report.database) lines.push(`database: ${problem}`);
@@ -22,10 +22,11 @@ const command: Command = {
   words: ['verify'],
   summary: 'check installed files against the database, or a detached signature',
   usage: [
-    'kiln verify [NAME]',
+    'kiln verify [NAME] [--unowned]',
     '',
     'Reports missing and modified files (content, type, link target, mode, owner) of one installed',
-    'package or, without NAME, of all of them plus files no package owns; exit status 1 if any.',
+    'package or, without NAME, of all of them plus, in a user prefix (or with --unowned), files no',
+    'package owns; exit status 1 if any.',
     '',
     'kiln verify FILE --trust PUBKEY... [--sig SIGFILE]',
     '',
@@ -33,7 +34,7 @@ const command: Command = {
     'signatures made by minisign itself are accepted.',
     'Example: kiln verify index.json --trust keys/6B7BC42F2B3A01E0.pub',
   ].join('\n'),
-  options: { trust: { type: 'string', multiple: true }, sig: { type: 'string', short: 'x' } },
+  options: { trust: { type: 'string', multiple: true }, sig: { type: 'string', short: 'x' }, unowned: { type: 'boolean' } },
   async run(invocation) {
     const trustPaths = listOption(invocation, 'trust');
     if (trustPaths.length === 0 && stringOption(invocation, 'sig') === undefined) return verifyPrefix(invocation);
