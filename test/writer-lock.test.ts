@@ -29,7 +29,7 @@ test('eight processes on one prefix, lock holders killed: every kill leaves befo
 });
 
 test('two maintainers on one repository, the lock holder killed: serials go up by one, nothing staged is lost, the index verifies', async (t) => {
-  const report = await runRepoStress({ dir: await tempDir(t), commits: Math.max(10, Math.round(COMMANDS / 8)), seed: 20261203, killEveryMs: [50, 400], log: (line) => t.diagnostic(line) });
+  const report = await runRepoStress({ dir: await tempDir(t), commits: Math.max(10, Math.round(COMMANDS / 8)), seed: 20261203, holderKillChance: 0.35, holderWindowMs: 400, randomKillEveryMs: [1000, 3000], log: (line) => t.diagnostic(line) });
   const { problems, ...figures } = report;
   t.diagnostic(JSON.stringify(figures));
   assert.deepEqual(problems, []);

@@ -100,6 +100,7 @@ export class PackageStore {
       putRemote: db.prepare('INSERT OR REPLACE INTO remotes (name, serial, created, expires, synced_at, sha256) VALUES (@name, @serial, @created, @expires, @syncedAt, @sha256)'),
       dropRemote: db.prepare('DELETE FROM remotes WHERE name = ?'),
       transaction: db.prepare('SELECT id FROM transactions WHERE id = ?'),
+      recordRollback: db.prepare('INSERT OR IGNORE INTO rolled_back (id, rolled_back_at, command) VALUES (?, ?, ?)'),
       history: db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, command, summary FROM transactions ORDER BY rowid DESC LIMIT ?'),
       insertTransaction: db.prepare('INSERT INTO transactions (id, started_at, finished_at, command, summary) VALUES (@id, @startedAt, @finishedAt, @command, @summary)'),
       deletePackage: db.prepare('DELETE FROM packages WHERE name = ?'),
@@ -175,6 +176,11 @@ export class PackageStore {
 
   hasTransaction(id: string): boolean {
     return this.statements.transaction.get(id) !== undefined;
+  }
+
+  /** Record that recovery rolls transaction `id` back (a committed write: see recoverTransaction.ts for why it must come first). */
+  recordRollback(id: string, command: string, at: string): void {
+    this.statements.recordRollback.run(id, at, command);
   }
 
   history(limit: number): TransactionRecord[] {

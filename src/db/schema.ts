@@ -65,4 +65,13 @@ export const MIGRATIONS: readonly string[] = [
     summary TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: transactions rolled back by recovery. Recording one is a write to the
+  // database, which is what makes the rollback safe: see recoverTransaction.ts.
+  `
+  CREATE TABLE rolled_back (
+    id TEXT PRIMARY KEY,
+    rolled_back_at TEXT NOT NULL,
+    command TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

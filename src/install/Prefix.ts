@@ -235,7 +235,7 @@ export class Prefix {
   }
 
   private recover(): void {
-    const outcome = recoverTransaction(this.root, this.paths.transaction, this.store, this.checkpoint);
+    const outcome = recoverTransaction(this.root, this.paths.transaction, this.store, this.checkpoint, this.now);
     if (outcome !== undefined) this.report({ kind: 'recovered', ...outcome });
   }
 

@@ -3,6 +3,17 @@
  * transaction the database recorded, roll back one it did not, and discard
  * one that stopped before its journal was written. Called with the writer
  * lock held.
+ *
+ * Before rolling back, the rollback is recorded in the database, and that
+ * write is what makes "the database has no row, so it did not commit" true
+ * for good. SQLite in WAL mode appends a commit to the log first and then
+ * updates the shared log index; a writer killed between the two leaves a
+ * commit that the connections still open do not see, and that the next
+ * connection to open the database after all have closed finds again when it
+ * rebuilds the index from the log (found by test/writer-lock.test.ts's long
+ * run: files rolled back under a transaction that reappeared as committed).
+ * Any write from this connection goes into the log where that invisible
+ * commit lies, so it can never come back; then the files are rolled back.
  */
 import { lstatSync } from 'node:fs';
 import type { PackageStore } from '../db/index.js';
@@ -11,7 +22,7 @@ import { finishJournal, readJournal, removeTransactionDirectory, rollBackJournal
 
 export type RecoveryOutcome = { id: string; outcome: 'rolled back' | 'completed' | 'discarded' } | undefined;
 
-export function recoverTransaction(root: string, transactionDir: string, store: PackageStore, checkpoint: Checkpoint): RecoveryOutcome {
+export function recoverTransaction(root: string, transactionDir: string, store: PackageStore, checkpoint: Checkpoint, now: () => Date = () => new Date()): RecoveryOutcome {
   if (lstatSync(transactionDir, { throwIfNoEntry: false }) === undefined) return undefined;
   const journal = readJournal(transactionDir);
   if (journal === undefined) {
@@ -23,6 +34,8 @@ export function recoverTransaction(root: string, transactionDir: string, store: 
     finishJournal(root, transactionDir, journal, checkpoint);
     return { id: journal.id, outcome: 'completed' };
   }
+  store.recordRollback(journal.id, journal.command, now().toISOString());
+  checkpoint('rollback recorded');
   rollBackJournal(root, transactionDir, journal, checkpoint);
   removeTransactionDirectory(transactionDir);
   return { id: journal.id, outcome: 'rolled back' };

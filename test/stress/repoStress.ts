@@ -28,7 +28,11 @@ export interface RepoStressOptions {
   /** Packages staged and committed, one commit each (two maintainers share them). */
   commits: number;
   seed: number;
-  killEveryMs: [number, number];
+  /** The chance that a maintainer is killed while it holds the lock, at a moment spread over `holderWindowMs` after it took it. */
+  holderKillChance: number;
+  holderWindowMs: number;
+  /** Milliseconds between two kills of a maintainer chosen at random: at least, at most. */
+  randomKillEveryMs: [number, number];
   log?: (line: string) => void;
 }
 
@@ -88,20 +92,37 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   const reader = async (): Promise<void> => {
     while (!stop) await runOne({ pid: 0, kind: 'status', name: '', args: ['repo', 'status', 'repo', '--json'], killed: false });
   };
+  // Killing per lock holder, not per unit of time: a slower machine sees the same share of kills.
   const killer = async (): Promise<void> => {
-    const [least, most] = options.killEveryMs;
-    while (!stop) {
-      await sleep(least + random() * (most - least));
-      const holder = lockHolder(join(repo, '.kiln/maintainer.lock'), join(repo, '.kiln/lock'));
-      const maintainers = [...running.values()].filter((record) => record.kind !== 'status' && !record.killed);
-      const victim = random() < 0.75 && holder !== undefined && running.has(holder) ? running.get(holder)! : maintainers[Math.floor(random() * maintainers.length)];
-      if (stop || victim === undefined || victim.killed) continue;
+    const kill = (victim: Run | undefined, holder: number | undefined): void => {
+      if (victim === undefined || victim.killed) return;
       try {
         process.kill(victim.pid, 'SIGKILL');
         victim.killed = true;
         if (victim.pid === holder) report.holderKills++;
       } catch {
         // It ended meanwhile.
+      }
+    };
+    let seen: number | undefined;
+    let killAt: number | undefined;
+    let nextRandom = Date.now() + options.randomKillEveryMs[0];
+    while (!stop) {
+      await sleep(3);
+      const holder = lockHolder(join(repo, '.kiln/maintainer.lock'), join(repo, '.kiln/lock'));
+      if (holder !== seen) {
+        seen = holder;
+        killAt = holder !== undefined && running.has(holder) && random() < options.holderKillChance ? Date.now() + random() * options.holderWindowMs : undefined;
+      }
+      if (killAt !== undefined && Date.now() >= killAt) {
+        kill(running.get(holder!), holder);
+        killAt = undefined;
+      }
+      if (Date.now() >= nextRandom) {
+        const maintainers = [...running.values()].filter((record) => record.kind !== 'status' && !record.killed);
+        if (maintainers.length > 0) kill(maintainers[Math.floor(random() * maintainers.length)], holder);
+        const [least, most] = options.randomKillEveryMs;
+        nextRandom = Date.now() + least + random() * (most - least);
       }
     }
   };

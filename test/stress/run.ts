@@ -48,7 +48,7 @@ if (which === 'prefix' || which === 'all') {
   failed ||= problems.length > 0;
 }
 if (which === 'repo' || which === 'all') {
-  const report = await inTemporary('repo', (dir) => runRepoStress({ dir, commits: Math.max(10, Math.round(commands / 10)), seed, killEveryMs: [50, 400], log: (line) => console.log(line) }));
+  const report = await inTemporary('repo', (dir) => runRepoStress({ dir, commits: Math.max(10, Math.round(commands / 10)), seed, holderKillChance: 0.35, holderWindowMs: 400, randomKillEveryMs: [1000, 3000], log: (line) => console.log(line) }));
   const { problems, ...figures } = report;
   console.log(JSON.stringify(figures, null, 2));
   for (const line of problems) console.log(`PROBLEM ${line}`);
