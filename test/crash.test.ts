@@ -13,7 +13,9 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, lstat, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { cp, lstat, open, readFile, readdir } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -21,6 +23,8 @@ import { ok, packAll, publish } from './helpers/client.js';
 import type { RunResult } from './helpers/kiln.js';
 import { KILN_BIN, kiln, tempDir } from './helpers/kiln.js';
 import { seededRandom } from '../src/util/seededRandom.js';
+
+const require = createRequire(import.meta.url);
 
 interface Fixture {
   dir: string;
@@ -172,4 +176,59 @@ test('list and owns, the first commands after a kill, repair the prefix before a
       assert.match(result.stdout, new RegExp(`owned by greet ${set.startsWith('greet-2.0') ? '2\\.0' : '1\\.0'}`), 'owns answered with the repaired state');
     }
   }
+});
+
+/** A process that keeps the prefix's database open (as waiting writers and readers do), so SQLite keeps its shared log index. */
+function holdDatabase(t: TestContext, database: string): Promise<{ kill: () => Promise<void> }> {
+  const source = `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+const db = new Database(${JSON.stringify(database)});
+db.prepare('SELECT count(*) FROM transactions').get();
+console.log('open');
+setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  t.after(() => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', () => resolve({ kill: async () => { child.kill('SIGKILL'); await exited; } }));
+    void exited.then(() => reject(new Error('the database holder exited early')));
+  });
+}
+
+test('a commit SQLite had not yet made visible when its writer was killed never comes back after the rollback', async (t) => {
+  const fixture = await makeFixture(t);
+  const committedRow = (prefix: string): boolean => {
+    const db = new Database(join(prefix, 'var/lib/kiln/kiln.db'), { readonly: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM transactions WHERE command LIKE '%upgrade%'").get() as { n: number }).n > 0;
+    } finally {
+      db.close();
+    }
+  };
+  // The first step after the commit point: the database has the row, the transaction directory is still there.
+  let step = 1;
+  for (; step < 200; step++) {
+    const prefix = join(fixture.dir, `find-${step}`);
+    await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
+    const result = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+    assert.equal(result.code, null, `step ${step} kills the upgrade before it ends\n${result.stderr}`);
+    if (committedRow(prefix) && (await lstat(join(prefix, 'var/lib/kiln/transaction')).then(() => true, () => false))) break;
+  }
+  const prefix = join(fixture.dir, 'ghost');
+  await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
+  const database = join(prefix, 'var/lib/kiln/kiln.db');
+  const holder = await holdDatabase(t, database);
+  const indexBefore = await readFile(`${database}-shm`);
+  const killed = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+  assert.equal(killed.code, null);
+  // As if the writer had died after appending its commit to the log and before updating the shared index's
+  // header (SQLite does the one, then the other): the header as it was, while a connection keeps the index alive.
+  const shm = await open(`${database}-shm`, 'r+');
+  await shm.write(indexBefore, 0, 136, 0);
+  await shm.close();
+  // The next command sees no commit and rolls back; then every process with the database open goes away.
+  const next = await kiln(['list', '--json'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix } });
+  assert.match(next.stderr, /was rolled back/);
+  await holder.kill();
+  // The first connection after that rebuilds the index from the log: the commit must not come back.
+  await checkConsistent(fixture.dir, prefix, ['greet-1.0 libgreet-1.0'], 'after the unseen commit');
 });
