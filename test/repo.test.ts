@@ -33,7 +33,7 @@ async function setUp(t: TestContext): Promise<{ dir: string; packages: string[] 
   await makeTree(join(dir, 'stage'), { 'bin/hello': { content: '#!/bin/sh\necho hello\n', mode: 0o755 }, 'etc/hello.conf': 'greeting=hi\n' });
   await makeTree(join(dir, 'zstage'), { 'lib/libz.so.1.3.1': Buffer.alloc(4096, 7), 'lib/libz.so.1': { symlink: 'libz.so.1.3.1' } });
   const metas = [
-    await writeMeta(join(dir, 'hello-nls.json'), { options: { nls: true }, depends: ['zlib >=1.2'], extra: { configFiles: ['etc/hello.conf'] } }),
+    await writeMeta(join(dir, 'hello-nls.json'), { options: { nls: true }, depends: ['zlib >=1.2'], extra: { configFiles: ['etc/hello.conf'], defaults: { nls: false } } }),
     await writeMeta(join(dir, 'hello-nonls.json'), { options: { nls: false }, depends: ['zlib >=1.2'], extra: { configFiles: ['etc/hello.conf'] } }),
     await writeMeta(join(dir, 'zlib.json'), { name: 'zlib', version: '1.3.1', extra: { provides: { sonames: ['libz.so.1'] } } }),
   ];

@@ -278,6 +278,8 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
         version: recipe.version,
         revision: recipe.revision,
         options: chosen,
+        defaults: resolveOptions(recipe),
+        ...(recipe.role === undefined ? {} : { role: recipe.role }),
         target: { arch: host.arch, cpu: options.cpu ?? defaultCpu(host.arch), libc: host.libc, libcVersion: processed.libcVersion },
         summary: recipe.summary,
         homepage: recipe.homepage,

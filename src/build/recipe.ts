@@ -9,8 +9,8 @@
  * range and optionally the option it depends on (`openssl >=3 when ssl`).
  */
 import { KilnError } from '../errors/index.js';
-import type { DirectorySpec, GroupSpec, PermissionSpec, UserSpec } from '../format/index.js';
-import { ACCOUNT_PATTERN, NAME_PATTERN, OPTION_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode } from '../format/index.js';
+import type { DirectorySpec, GroupSpec, PackageRole, PermissionSpec, UserSpec } from '../format/index.js';
+import { ACCOUNT_PATTERN, NAME_PATTERN, OPTION_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode, parseOptionChoice } from '../format/index.js';
 import type { Sha256 } from '../util/hash.js';
 import { tryParseSha256 } from '../util/hash.js';
 import type { Fail } from '../util/shape.js';
@@ -82,9 +82,11 @@ export interface Recipe {
   script: string;
   /** Host libraries (sonames) this recipe may link besides the ports tree's allowed set. */
   systemLibraries: string[];
+  /** `libc` or `toolchain`: what every other package runs on, placed first in every plan (`role = "libc"`). */
+  role: PackageRole | undefined;
 }
 
-const TOP_KEYS = ['name', 'version', 'revision', 'summary', 'homepage', 'license', 'source', 'patches', 'options', 'build-depends', 'depends', 'install', 'build'];
+const TOP_KEYS = ['name', 'version', 'revision', 'summary', 'homepage', 'license', 'role', 'source', 'patches', 'options', 'build-depends', 'depends', 'install', 'build'];
 const SOURCE_KEYS = ['url', 'sha256', 'file', 'mirrors', 'unpack', 'debian'];
 const INSTALL_KEYS = ['users', 'groups', 'directories', 'permissions', 'config-files'];
 const BUILD_KEYS = ['script', 'system-libraries'];
@@ -132,6 +134,7 @@ export function parseRecipe(data: unknown, dir: string, category: string, dirNam
     configFiles: expectArray(install['config-files'] ?? [], 'install.config-files', fail).map((item, i) => expectSafePath(item, join('install.config-files', i), fail)),
     script: expectSafePath(build['script'] ?? DEFAULT_SCRIPT, 'build.script', fail),
     systemLibraries: expectArray(build['system-libraries'] ?? [], 'build.system-libraries', fail).map((item, i) => expectString(item, join('build.system-libraries', i), fail, SONAME_PATTERN, 'a shared library name such as "libcrypt.so.1"')),
+    role: parseOptionChoice({ role: root['role'] }, {}, fail).role,
   };
   noDuplicates(recipe.patches, 'patches', undefined, fail);
   return recipe;

@@ -65,6 +65,7 @@ export function renderPlan(plan: PlannedChange): string {
     `  ${action.kind}`,
     action.name,
     action.from !== null && action.to !== null ? `${action.from} -> ${action.to}` : (action.to ?? action.from ?? ''),
+    optionsColumn(action.options, action.optionsBefore),
     action.remote === null ? '' : `(${action.remote})`,
     action.download > 0 ? bytes(action.download) : action.kind === 'remove' ? '' : 'cached',
     // The first clause of the resolver's reason: who needs it ("you asked for it", "nginx needs it").
@@ -73,15 +74,22 @@ export function renderPlan(plan: PlannedChange): string {
   const counts = new Map<string, number>();
   for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
   const summary = [...(plan.builds.length > 0 ? [['build', plan.builds.length] as const] : []), ...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
-  const buildRows = plan.builds.map((build) => {
-    const options = formatSettings(build.options);
-    return [`  build`, build.name, build.version, `(recipe ${build.recipe}${options === '' ? '' : ` ${options}`})`, '', build.why];
-  });
+  const buildRows = plan.builds.map((build) => [`  build`, build.name, build.version, optionsColumn(build.options, null), `(recipe ${build.recipe})`, '', build.why]);
   const lines = rows.length + buildRows.length > 0 ? [table([...buildRows, ...rows])] : [];
   for (const change of plan.reasonChanges) lines.push(`  mark ${change.name} as ${change.reason}`);
   const sign = plan.sizeChange < 0 ? '-' : '+';
   lines.push(`${summary || 'no package changes'}; download ${bytes(plan.downloadBytes)}; installed size ${sign}${bytes(Math.abs(plan.sizeChange))}`);
   return lines.join('\n');
+}
+
+/** The options of the variant placed, `[+ssl,-uwsgi]`; when they change, `[-uwsgi -> +uwsgi]` with only what changes. */
+function optionsColumn(options: Readonly<Record<string, boolean>>, before: Readonly<Record<string, boolean>> | null): string {
+  if (before !== null) {
+    const changed = [...new Set([...Object.keys(options), ...Object.keys(before)])].sort().filter((key) => options[key] !== before[key]);
+    const side = (of: Readonly<Record<string, boolean>>): string => changed.map((key) => (of[key] === undefined ? `no ${key}` : `${of[key] ? '+' : '-'}${key}`)).join(',');
+    if (changed.length > 0) return `[${side(before)} -> ${side(options)}] options change`;
+  }
+  return Object.keys(options).length === 0 ? '' : `[${formatSettings(options)}]`;
 }
 
 /** Change options for the CLI: --dry-run, -y, and a question on the terminal otherwise. */

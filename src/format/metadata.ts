@@ -113,6 +113,14 @@ export interface PackageMetadata {
   revision: number;
   variant: string;
   options: Record<string, boolean>;
+  /**
+   * The option defaults of what this variant was built from (a recipe's
+   * `default`s; the same option names as `options`): what a client that asks
+   * for no options gets. Absent in packages of older Kilns.
+   */
+  defaults?: Record<string, boolean>;
+  /** A package other packages' binaries run on: `libc` (the C library) or `toolchain`; placed first in every plan. */
+  role?: PackageRole;
   target: Target;
   summary: string;
   homepage: string;
@@ -129,6 +137,9 @@ export interface PackageMetadata {
   /** Sum of the sizes of the regular files. */
   installedSize: number;
 }
+
+export type PackageRole = 'libc' | 'toolchain';
+export const PACKAGE_ROLES: readonly PackageRole[] = ['libc', 'toolchain'];
 
 export const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9+_-]*$/;
 export const CATEGORY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9+_.-]*$/;
@@ -215,7 +226,7 @@ export function serializeEntry(entry: ManifestEntry): string {
   return `${out},"type":${JSON.stringify(entry.type)}}`;
 }
 
-const TOP_KEYS = ['format', 'formatVersion', 'name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'files', 'relocation', 'payload', 'installedSize'] as const;
+const TOP_KEYS = ['format', 'formatVersion', 'name', 'category', 'version', 'revision', 'variant', 'options', 'defaults', 'role', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'files', 'relocation', 'payload', 'installedSize'] as const;
 
 /**
  * Read and check metadata from untrusted JSON. Everything is validated: field
@@ -242,6 +253,7 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
   if (root['format'] !== PACKAGE_FORMAT) fail('format', `must be "${PACKAGE_FORMAT}"`);
   const identity = parseIdentityFields(root, fail);
   const options = parseOptions(root['options'], 'options', fail);
+  const choice = parseOptionChoice(root, options, fail);
   const target = parseTarget(root['target'], 'target', fail);
   const variant = expectString(root['variant'], 'variant', fail, VARIANT_PATTERN, '12 lower-case hex digits');
   if (full && variant !== computeVariantId(options, target)) fail('variant', `${variant} does not match the options and target (expected ${computeVariantId(options, target)})`);
@@ -268,6 +280,7 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
     ...identity,
     variant,
     options,
+    ...choice,
     target,
     ...parseDescriptiveFields(root, fail),
     files,
@@ -276,6 +289,26 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
     installedSize,
   };
   return meta;
+}
+
+/**
+ * `defaults` (the same option names as `options`) and `role`, when present:
+ * shared by package metadata and the pack input.
+ */
+export function parseOptionChoice(root: Record<string, unknown>, options: Record<string, boolean>, fail: Fail): Pick<PackageMetadata, 'defaults' | 'role'> {
+  const result: Pick<PackageMetadata, 'defaults' | 'role'> = {};
+  if (root['defaults'] !== undefined) {
+    const defaults = parseOptions(root['defaults'], 'defaults', fail);
+    const names = Object.keys(defaults).sort().join(' ');
+    if (names !== Object.keys(options).sort().join(' ')) fail('defaults', `must name exactly the options (${Object.keys(options).sort().join(', ') || 'none'}), not ${names.replace(/ /g, ', ') || 'none'}`);
+    result.defaults = defaults;
+  }
+  if (root['role'] !== undefined) {
+    const role = root['role'];
+    if (typeof role !== 'string' || !(PACKAGE_ROLES as readonly string[]).includes(role)) fail('role', `must be ${PACKAGE_ROLES.map((r) => `"${r}"`).join(' or ')}`);
+    result.role = role as PackageRole;
+  }
+  return result;
 }
 
 /** The fields shared by package metadata and the pack input: identity. */

@@ -84,6 +84,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       revision: input.revision,
       variant,
       options: input.options,
+      ...(input.defaults === undefined ? {} : { defaults: input.defaults }),
+      ...(input.role === undefined ? {} : { role: input.role }),
       target: input.target,
       summary: input.summary,
       homepage: input.homepage,

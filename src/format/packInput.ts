@@ -10,7 +10,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectObject, join, optionalString } from '../util/shape.js';
 import type { PackageMetadata, Target } from './metadata.js';
-import { ACCOUNT_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode, parseOptions, parseTarget } from './metadata.js';
+import { ACCOUNT_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode, parseOptionChoice, parseOptions, parseTarget } from './metadata.js';
 
 /** Special ownership and permissions for packed paths (pkgsrc SPECIAL_PERMS). */
 export interface PermissionSpec {
@@ -20,7 +20,7 @@ export interface PermissionSpec {
   mode?: number;
 }
 
-export type PackInput = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'options' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> & {
+export type PackInput = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'options' | 'defaults' | 'role' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> & {
   target: Target;
   /** Paths (relative to the prefix) of configuration files. */
   configFiles: string[];
@@ -29,7 +29,7 @@ export type PackInput = Pick<PackageMetadata, 'name' | 'category' | 'version' | 
   placeholder: string | null;
 };
 
-const INPUT_KEYS = ['name', 'category', 'version', 'revision', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'configFiles', 'permissions', 'placeholder'];
+const INPUT_KEYS = ['name', 'category', 'version', 'revision', 'options', 'defaults', 'role', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'configFiles', 'permissions', 'placeholder'];
 
 /** Read a pack input file; TOML for `.toml`, JSON otherwise. */
 export async function readPackInput(path: string): Promise<PackInput> {
@@ -82,9 +82,14 @@ export function parsePackInput(data: unknown, source: string): PackInput {
     if (spec['mode'] !== undefined) result.mode = parseMode(spec['mode'], join(where, 'mode'), fail);
     return result;
   });
+  const options = parseOptions(root['options'], 'options', fail);
+  const choice = parseOptionChoice(root, options, fail);
   return {
     ...parseIdentityFields({ ...root, revision: root['revision'] ?? 0 }, fail),
-    options: parseOptions(root['options'], 'options', fail),
+    options,
+    // A package packed by hand states its defaults, or is the only variant there is: its options are the defaults.
+    defaults: choice.defaults ?? { ...options },
+    ...(choice.role === undefined ? {} : { role: choice.role }),
     target: parseTarget(root['target'], 'target', fail),
     ...parseDescriptiveFields(root, fail),
     configFiles,

@@ -112,6 +112,10 @@ export interface PlannedAction {
   reason: string | null;
   /** The resolver's reason in words, when it gave one. */
   why: string | null;
+  /** The options of the variant placed (of the one removed, for a removal). */
+  options: Record<string, boolean>;
+  /** Upgrades, downgrades and reinstalls: the options of the variant installed now (they differ when the variant changes options). */
+  optionsBefore: Record<string, boolean> | null;
 }
 
 export interface PlannedChange {
@@ -542,7 +546,10 @@ export class Prefix {
     const actions = plan.actions.map((action): PlannedAction => {
       if (action.kind === 'remove') {
         sizeChange -= action.installed.installedSize;
-        return { kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0, installedSize: action.installed.installedSize, reason: null, why: action.why ?? null };
+        return {
+          kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0,
+          installedSize: action.installed.installedSize, reason: null, why: action.why ?? null, options: action.installed.metadata.options, optionsBefore: null,
+        };
       }
       const { entry } = action.candidate;
       const cached = lstatSync(this.cachePath(action.candidate), { throwIfNoEntry: false });
@@ -552,6 +559,7 @@ export class Prefix {
       return {
         kind: action.kind, name: action.name, from: action.kind === 'install' ? null : fullVersion(action.installed), to: fullVersion(entry), variant: entry.variant,
         remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason, why: action.why ?? null,
+        options: entry.options, optionsBefore: action.kind === 'install' ? null : action.installed.metadata.options,
       };
     });
     return { builds: plan.builds, actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };

@@ -9,7 +9,8 @@ import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import type { VerifiedPackage } from '../format/index.js';
-import { packageFileName, signPackage, verifyPackage } from '../format/index.js';
+import { fullVersion, packageFileName, signPackage, verifyPackage } from '../format/index.js';
+import { formatSettings } from '../solver/problem.js';
 import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
 import { sha256File } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
@@ -86,6 +87,14 @@ export async function stagePackages(repo: Repository, files: readonly string[], 
       if (staged !== undefined || (live !== undefined && !stage.retires.has(identity))) {
         result.unchanged.push(staged ?? live!);
         continue;
+      }
+      // Every variant of one version says the same about its defaults: a client asking for no options gets those.
+      const sibling = [...pending.values()].map((c) => c.entry).concat([...stage.adds.values()], index.packages)
+        .find((other) => other.name === entry.name && other.version === entry.version && other.revision === entry.revision && other.defaults !== undefined && entry.defaults !== undefined && formatSettings(other.defaults) !== formatSettings(entry.defaults));
+      if (sibling !== undefined) {
+        throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: it says the option defaults of ${entry.name} ${fullVersion(entry)} are [${formatSettings(entry.defaults!)}], but variant ${sibling.variant} says [${formatSettings(sibling.defaults!)}]`, {
+          hint: 'every variant of one version must name the same defaults ("defaults" in the pack input; a recipe\'s options for kiln build)',
+        });
       }
       const category = categories.get(entry.name);
       if (category !== undefined && category !== entry.category) {

@@ -6,7 +6,7 @@
  */
 import { KilnError } from '../errors/index.js';
 import type { PackageMetadata, Target } from '../format/metadata.js';
-import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseTarget } from '../format/metadata.js';
+import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseOptionChoice, parseTarget } from '../format/metadata.js';
 import { pathProblem } from '../format/manifestSafety.js';
 import { formatLicense, tryParseLicense } from '../license/index.js';
 import type { Sha256 } from '../util/hash.js';
@@ -21,7 +21,7 @@ export const INDEX_FORMAT = 'kiln-index';
 export const INDEX_FORMAT_VERSION = 1;
 
 /** What the index says about one package file. */
-export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'installedSize'> & {
+export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'defaults' | 'role' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'installedSize'> & {
   /** Path of the package file relative to the repository root. */
   path: string;
   /**
@@ -66,6 +66,8 @@ export function indexEntryFor(meta: PackageMetadata, path: string, size: number,
     revision: meta.revision,
     variant: meta.variant,
     options: meta.options,
+    ...(meta.defaults === undefined ? {} : { defaults: meta.defaults }),
+    ...(meta.role === undefined ? {} : { role: meta.role }),
     target: meta.target,
     summary: meta.summary,
     homepage: meta.homepage,
@@ -113,10 +115,10 @@ export function sortEntries(entries: readonly IndexEntry[]): IndexEntry[] {
 
 /** One entry as JSON with its keys in sorted order (faster than a generic sorted stringify). */
 function entryJson(e: IndexEntry): string {
-  const options: Record<string, boolean> = {};
-  for (const key of Object.keys(e.options).sort()) options[key] = e.options[key]!;
+  const options = sortedOptions(e.options);
   return JSON.stringify({
     category: e.category,
+    ...(e.defaults === undefined ? {} : { defaults: sortedOptions(e.defaults) }),
     depends: e.depends.map((dep) => ({ name: dep.name, range: dep.range })),
     homepage: e.homepage,
     installedSize: e.installedSize,
@@ -128,6 +130,7 @@ function entryJson(e: IndexEntry): string {
     path: e.path,
     provides: { sonames: e.provides.sonames },
     revision: e.revision,
+    ...(e.role === undefined ? {} : { role: e.role }),
     sha256: e.sha256,
     size: e.size,
     summary: e.summary,
@@ -137,9 +140,15 @@ function entryJson(e: IndexEntry): string {
   });
 }
 
+function sortedOptions(options: Readonly<Record<string, boolean>>): Record<string, boolean> {
+  const sorted: Record<string, boolean> = {};
+  for (const key of Object.keys(options).sort()) sorted[key] = options[key]!;
+  return sorted;
+}
+
 const TOP_KEYS = ['format', 'formatVersion', 'name', 'serial', 'created', 'expires', 'keys', 'packages'];
 const REQUIRED_ENTRY_KEYS = ['name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'installedSize', 'path', 'size', 'sha256'];
-const ENTRY_KEYS = new Set([...REQUIRED_ENTRY_KEYS, 'maxPrefix']);
+const ENTRY_KEYS = new Set([...REQUIRED_ENTRY_KEYS, 'maxPrefix', 'defaults', 'role']);
 /** A prefix can be no longer than PATH_MAX. */
 const MAX_PREFIX_LIMIT = 4096;
 
@@ -251,6 +260,10 @@ class EntryChecker {
     }
     if (!isCount(value['size'])) return at('size', 'must be a non-negative integer');
     if (tryParseSha256(value['sha256']) === undefined) return at('sha256', 'must be a sha256 digest');
+    if ('defaults' in value || 'role' in value) {
+      const choice = parseOptionChoice(value, value['options'] as Record<string, boolean>, (where, problem) => at(where, problem));
+      if (choice.defaults !== undefined) value['defaults'] = sortedOptions(choice.defaults);
+    }
     if ('maxPrefix' in value && (!isCount(value['maxPrefix']) || value['maxPrefix'] < 1 || value['maxPrefix'] > MAX_PREFIX_LIMIT)) return at('maxPrefix', `must be an integer from 1 to ${MAX_PREFIX_LIMIT}`);
     for (const key of REQUIRED_ENTRY_KEYS) if (!(key in value)) at(key, 'is missing');
     return value as unknown as IndexEntry;

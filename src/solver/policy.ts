@@ -18,9 +18,11 @@
  *   allowed when an allow list is set, is left out.
  * - **CPU level**: a binary for a level the host does not run is left out.
  * - **glibc**: a binary needing a newer glibc than the host's is left out.
- * - **Options**: the wanted settings of a name are the global options, then
- *   per-package options, then those in the request; for an option no one set,
- *   the recipe's default when a recipe of that version is known. With
+ * - **Options**: the wanted settings of a name are, from weakest to strongest,
+ *   the defaults of what the binary was built from (the index carries them;
+ *   else a recipe of that version's), the global options, the per-package
+ *   options, the options of the installed package (an upgrade or a reinstall
+ *   keeps them), and those in the request. With
  *   respect-options a binary is taken only when every wanted setting it has
  *   matches (and it has every option the request names); without, any
  *   binary of the version will do, those that match first. A recipe is built
@@ -28,8 +30,8 @@
  *   the request names an option it does not have.
  *
  * Preference (most preferred first): the installed package unless it is to
- * be upgraded; then binaries — (when upgrading, none older than the installed
- * version first) higher remote priority, newer version, options matching,
+ * be upgraded; then binaries — (when reinstalling, the installed version first;
+ * when upgrading, none older than the installed version first) higher remote priority, newer version, options matching,
  * higher CPU level, remote name; then recipes — newer version,
  * lower cost. So a recipe is built only where no binary will do: that is the
  * `missing` policy.
@@ -121,12 +123,12 @@ export class Policy {
     return [...owners].sort().flatMap((owner) => this.candidates(owner).filter((candidate) => candidate.pkg.provides.some((p) => p.name === name)));
   }
 
-  /** The option settings someone set for a name: global, then per package, then the request. */
+  /** The option settings someone set for a name: global, then per package, then the installed package's, then the request. */
   wantedSettings(name: string): Record<string, boolean> {
     const config = this.problem.config;
     let settings: Record<string, boolean> = { ...config.options };
     for (const entry of config.packageOptions) if (matchesNamePattern(entry.pattern, name)) settings = { ...settings, ...entry.options };
-    return { ...settings, ...(this.requested.get(name) ?? {}) };
+    return { ...settings, ...(this.installed.get(name)?.options ?? {}), ...(this.requested.get(name) ?? {}) };
   }
 
   /** The build policy of a name. */
@@ -231,8 +233,12 @@ export class Policy {
     if (installed !== undefined && upgrading) ordered.push({ candidate: installed, matches: true });
     // An upgrade never moves below the installed version, whatever the remote priorities say.
     const older = (pkg: ProblemPackage): number => (upgrading && installed !== undefined && compareVersions(pkg.version, installed.pkg.version) < 0 ? 1 : 0);
+    // A reinstall is of the version installed (a newer one would be an upgrade), when one is on offer.
+    const reinstalling = installedPkg !== undefined && this.problem.request.reinstall.includes(name);
+    const otherVersion = (pkg: ProblemPackage): number => (reinstalling && compareVersions(pkg.version, installedPkg.version) !== 0 ? 1 : 0);
     ordered.sort((a, b) =>
-      older(a.candidate.pkg) - older(b.candidate.pkg)
+      otherVersion(a.candidate.pkg) - otherVersion(b.candidate.pkg)
+      || older(a.candidate.pkg) - older(b.candidate.pkg)
       || priority(b.candidate.pkg) - priority(a.candidate.pkg)
       || compareVersions(b.candidate.pkg.version, a.candidate.pkg.version)
       // The installed package first among equals: replacing it by its twin would change nothing.
@@ -252,10 +258,10 @@ export class Policy {
     return result;
   }
 
-  /** The settings a binary must have: those set, then (for options nobody set) the defaults of a recipe of its version. */
+  /** The settings a binary must have: those set, then (for options nobody set) its defaults, or those of a recipe of its version. */
   private wantedFor(pkg: ProblemPackage, settings: Record<string, boolean>, packages: readonly ProblemPackage[]): Record<string, boolean> {
-    const recipe = packages.find((other) => other.recipe !== undefined && compareVersions(other.version, pkg.version) === 0);
-    return { ...(recipe?.options ?? {}), ...settings };
+    const defaults = pkg.defaults ?? packages.find((other) => other.recipe !== undefined && compareVersions(other.version, pkg.version) === 0)?.options ?? {};
+    return { ...defaults, ...settings };
   }
 }
 

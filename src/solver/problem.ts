@@ -77,7 +77,8 @@ export interface Provide {
 }
 
 /** A package that must come before everything else in a plan (the glibc problem). */
-export type PackageRole = 'libc' | 'toolchain';
+import type { PackageRole } from '../format/metadata.js';
+export type { PackageRole };
 
 export interface ProblemPackage {
   /** Position in `packages`: identifies the package when versions repeat. */
@@ -92,6 +93,12 @@ export interface ProblemPackage {
    * set to their defaults.
    */
   options: Record<string, boolean>;
+  /**
+   * A binary: the option defaults of what it was built from (the index
+   * carries them); nobody's setting of an option means its default. Absent:
+   * not known (then a recipe of the same version says, if there is one).
+   */
+  defaults?: Record<string, boolean> | undefined;
   /** A binary: the remote that offers it ('' when the problem names no remotes). */
   remote: string | undefined;
   /** A recipe that builds this version (`category/name`); `undefined` for a binary. */
@@ -438,7 +445,7 @@ export function readProblem(json: unknown): SolverProblem {
   const versionsByName = new Map<string, { pkg: ProblemPackage; key: string; where: string }[]>();
   expectList(root['packages'] ?? [], 'packages').forEach((item, i) => {
     const where = `packages[${i}]`;
-    const record = expectObject(item, where, ['name', 'version', 'depends', 'conflicts', 'provides', 'options', 'remote', 'recipe', 'cost', 'cpu', 'libc', 'license', 'role']);
+    const record = expectObject(item, where, ['name', 'version', 'depends', 'conflicts', 'provides', 'options', 'defaults', 'remote', 'recipe', 'cost', 'cpu', 'libc', 'license', 'role']);
     const name = expectName(record['name'], `${where}.name`);
     const version = expectVersion(record['version'], `${where}.version`);
     const recipe = optionalString(record['recipe'], `${where}.recipe`);
@@ -464,6 +471,7 @@ export function readProblem(json: unknown): SolverProblem {
       conflicts: readStrings(record['conflicts'], `${where}.conflicts`, (value, at) => readRequirement(value, at)),
       provides: readStrings(record['provides'], `${where}.provides`, readProvide),
       options: readOptionObject(record['options'], `${where}.options`),
+      ...(record['defaults'] === undefined ? {} : { defaults: readOptionObject(record['defaults'], `${where}.defaults`) }),
       remote,
       recipe,
       cost,

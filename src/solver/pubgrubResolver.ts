@@ -47,13 +47,14 @@ export const pubgrubResolver: Resolver = {
         conflicts: [],
         provides: [],
         options: { ...entry.options },
+        ...(entry.defaults === undefined ? {} : { defaults: { ...entry.defaults } }),
         remote: candidate.remote,
         recipe: undefined,
         cost: 1,
         cpu: entry.target.cpu,
         libc: input.host.libc === 'glibc' ? parseVersion(entry.target.libcVersion) : undefined,
         license: entry.license,
-        role: undefined,
+        role: entry.role,
       });
     }
     for (const recipe of input.recipes ?? []) {
@@ -120,7 +121,7 @@ export const pubgrubResolver: Resolver = {
         remotes.set(INSTALLED_REMOTE, -1_000_000);
         match = {
           index: packages.length, name: pkg.name, version, depends: pkg.metadata.depends.map((dep) => requirement(dep.name, dep.range)), conflicts: [], provides: [],
-          options: { ...pkg.metadata.options }, remote: INSTALLED_REMOTE, recipe: undefined, cost: 1, cpu: undefined, libc: undefined, license: undefined, role: undefined,
+          options: { ...pkg.metadata.options }, remote: INSTALLED_REMOTE, recipe: undefined, cost: 1, cpu: undefined, libc: undefined, license: undefined, role: pkg.metadata.role,
         };
         packages.push(match);
       }
