@@ -188,3 +188,35 @@ test('a C library (role libc) and a program built against it, upgraded in one tr
   const index = JSON.parse(await readFile(join(dir, 'repo/index.json'), 'utf8')) as { packages: { name: string; role?: string }[] };
   assert.ok(index.packages.filter((p) => p.name === 'mylibc').every((p) => p.role === 'libc'), 'the index carries the role');
 });
+
+test('the plan shows every build it will run: a build dependency no repository has comes first, with why', async (t) => {
+  const dir = await tempDir(t);
+  await publish(dir, await packAll(dir, [{ name: 'greet', version: '1.0', tree: { 'share/greet/words': 'hi\n' } }]));
+  const sha = await helloTarball(join(dir, 'distfiles'));
+  await mkdir(join(dir, 'ports'), { recursive: true });
+  await writeFile(join(dir, 'ports', 'ports.toml'), '');
+  const recipe = async (name: string, extra: string, script: string): Promise<void> => {
+    await mkdir(join(dir, 'ports', 'test', name), { recursive: true });
+    await writeFile(join(dir, 'ports', 'test', name, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "${name}"\nlicense = "MIT"\n${extra}\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n`);
+    await writeFile(join(dir, 'ports', 'test', name, 'build.sh'), script);
+  };
+  // hello needs helper to build (a program it runs while building), helper needs gen; no repository has either.
+  await recipe('gen', '', 'mkdir -p "$DESTDIR$KILN_PREFIX/share/gen"\necho gen > "$DESTDIR$KILN_PREFIX/share/gen/data"\n');
+  await recipe('helper', 'build-depends = ["gen"]\n', 'test -f "$KILN_PREFIX/share/gen/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/share/helper"\necho helper > "$DESTDIR$KILN_PREFIX/share/helper/data"\n');
+  await recipe('hello', 'build-depends = ["helper"]\ndepends = ["greet"]\n', 'test -f "$KILN_PREFIX/share/helper/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/bin"\nprintf "#!/bin/sh\\necho built\\n" > "$DESTDIR$KILN_PREFIX/bin/hello"\nchmod 755 "$DESTDIR$KILN_PREFIX/bin/hello"\n');
+  const prefix = join(dir, 'root');
+  const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+  const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
+  const dry = await ok(['install', 'hello', ...building, '--dry-run'], { cwd: dir, env });
+  assert.match(dry, /build\s+gen\s+1\.0\s+\(recipe test\/gen\)\s+build dependency of helper[\s\S]*build\s+helper\s+1\.0\s+\(recipe test\/helper\)\s+build dependency of hello[\s\S]*build\s+hello\s+1\.0/, dry);
+  assert.match(dry, /3 to build, 1 to install/, dry);
+  const done = await kiln(['install', 'hello', ...building, '-y'], { cwd: dir, env });
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(execFileSync(join(prefix, 'bin', 'hello'), { encoding: 'utf8' }), 'built\n');
+  // Built once: the next plan needs none of them built again.
+  const again = await ok(['install', '--reinstall', 'hello', ...building, '--dry-run'], { cwd: dir, env });
+  assert.doesNotMatch(again, /build\s/, again);
+});

@@ -7,7 +7,7 @@ export type { FetchSourceOptions, FetchEvent } from './fetchSource.js';
 export { buildEnvironment, makePlaceholder, optionVariable, PLACEHOLDER_LENGTH, CPU_FLAGS } from './buildEnvironment.js';
 export { postProcess, relativeRunpath, DEFAULT_SYSTEM_LIBRARIES } from './postProcess.js';
 export type { PostProcessInput, PostProcessResult, LibraryProvider } from './postProcess.js';
-export { buildPackage, defaultWorkDir, defaultCacheDir, defaultCpu, mergeDependencies } from './buildPackage.js';
+export { buildPackage, defaultWorkDir, defaultCacheDir, defaultCpu, mergeDependencies, runnablePackages } from './buildPackage.js';
 export type { BuildRequest, BuildOptions, BuildEvent, BuildResult, BuildStep } from './buildPackage.js';
 export { lintRecipes } from './lintRecipes.js';
 export type { LintProblem } from './lintRecipes.js';

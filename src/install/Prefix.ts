@@ -587,6 +587,11 @@ export class Prefix {
       const offers = options.build === undefined ? undefined : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
       let plan = this.plan(request, offers);
+      if (plan.builds.length > 0 && options.build !== undefined) {
+        // Every build the plan runs is a row of it: the build dependencies missing from the prefix's own repository too.
+        const { localRepositoryDir, withBuildDependencies } = await buildMissing();
+        plan = { ...plan, builds: await withBuildDependencies(plan.builds, options.build.recipes, localRepositoryDir(this.paths)) };
+      }
       this.checkPlanFits(plan);
       mark('plan (read indexes, resolve)');
       let described = this.describePlan(plan);

@@ -9,13 +9,15 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree } from '../build/index.js';
+import { activeDependencies, buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree, resolveOptions, runnablePackages } from '../build/index.js';
 import type { BuildEvent } from '../build/index.js';
 import { fullVersion } from '../format/metadata.js';
 import { initRepository } from '../repo/index.js';
 import { writeKeyPair } from '../sign/index.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import type { HostTarget, PlannedBuild, RecipeOffer } from '../solver/types.js';
+import { formatSettings } from '../solver/problem.js';
+import { satisfies } from '../version/index.js';
 import type { PrefixPaths } from '../config/prefixLayout.js';
 
 import { LOCAL_REMOTE } from './localRemote.js';
@@ -48,11 +50,15 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
   return offers;
 }
 
+/** Where the prefix's own repository is (made by the first build). */
+export function localRepositoryDir(paths: PrefixPaths): string {
+  return join(paths.state, 'local-repo');
+}
+
 /** The prefix's local repository and its key, made on first use. */
 export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; publicKey: string }> {
-  const base = join(paths.root, 'var', 'lib', 'kiln');
-  const dir = join(base, 'local-repo');
-  const keyDir = join(base, 'local-key');
+  const dir = localRepositoryDir(paths);
+  const keyDir = join(paths.state, 'local-key');
   if (!existsSync(join(keyDir, 'kiln.key'))) await writeKeyPair(keyDir, {});
   if (!existsSync(join(dir, 'index.json'))) {
     await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
@@ -64,6 +70,37 @@ export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: 
 export function buildCpu(host: HostTarget): string {
   const known = host.cpuLevels.filter((level) => level in CPU_FLAGS);
   return known[known.length - 1] ?? defaultCpu(host.arch);
+}
+
+/**
+ * The planned builds with the builds of their build dependencies before them:
+ * a build dependency comes from `repo` (the prefix's own repository), and a
+ * recipe of the tree is built for each one `repo` does not have (nor an
+ * earlier build), recursively — so the plan shows every build it will run.
+ */
+export async function withBuildDependencies(builds: readonly PlannedBuild[], recipesDir: string, repo: string): Promise<PlannedBuild[]> {
+  const tree = await openPortsTree(recipesDir);
+  // The repository is made with the first build: until then it has nothing.
+  const published = existsSync(repo) ? await runnablePackages(repo) : [];
+  const expanded: PlannedBuild[] = [];
+  const provides = (name: string, range: string): boolean =>
+    published.some((entry) => entry.name === name && satisfies(fullVersion(entry), range)) || expanded.some((build) => build.name === name && satisfies(build.version, range));
+  const visit = async (build: PlannedBuild, stack: readonly string[]): Promise<void> => {
+    const recipe = await loadRecipe(tree, build.recipe);
+    for (const dep of activeDependencies(recipe.buildDepends, build.options)) {
+      if (provides(dep.name, dep.range) || stack.includes(dep.name)) continue;
+      const depRecipe = await loadRecipe(tree, dep.name);
+      const options = resolveOptions(depRecipe);
+      const settings = formatSettings(options);
+      await visit({
+        name: depRecipe.name, recipe: `${depRecipe.category}/${depRecipe.name}`, version: fullVersion(depRecipe), options,
+        why: `build dependency of ${build.name} (${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}); no build of it in ${repo}${settings === '' ? '' : `; built with its defaults ${settings}`}`,
+      }, [...stack, build.name]);
+    }
+    if (!expanded.some((other) => other.recipe === build.recipe && formatSettings(other.options) === formatSettings(build.options))) expanded.push(build);
+  };
+  for (const build of builds) await visit(build, []);
+  return expanded;
 }
 
 /** Builds each planned recipe with its options into `repo`, in the plan's order. */
