@@ -20,6 +20,13 @@ import { kiln, tempDir } from './helpers/kiln.js';
 
 interface Listed { name: string; version: string; variant: string; reason: string }
 
+/** Make the prefix of `env`, trust dir/repo as the remote main, sync it. */
+async function syncWithMain(dir: string, env: Record<string, string>): Promise<void> {
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+}
+
 test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in a prefix', async (t) => {
   const dir = await tempDir(t);
   const packages = await packAll(dir, [
@@ -32,9 +39,7 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   await publish(dir, packages);
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
-  await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-  await ok(['sync'], { cwd: dir, env });
+  await syncWithMain(dir, env);
   const installed = async (): Promise<Map<string, Listed>> => new Map((JSON.parse(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]));
 
   // The request's option picks the variant that has it, and that variant's dependency comes with it, first.
@@ -101,9 +106,7 @@ test('kiln install builds what no binary offers from a ports tree, into the pref
   await writeFile(join(recipe, 'build.sh'), 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\nextra=""\nif [ "$KILN_OPTION_SHOUT" = 1 ]; then extra=-DSHOUT; fi\ngcc $CFLAGS $LDFLAGS $extra -o "$DESTDIR$KILN_PREFIX/bin/hello" hello.c\n');
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
-  await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-  await ok(['sync'], { cwd: dir, env });
+  await syncWithMain(dir, env);
   const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
 
   // Without a ports tree there is nothing to take.
@@ -143,9 +146,7 @@ test('a binary-only client gets the default variant, keeps the installed options
   await publish(dir, await packAll(dir, [variant('1.0', true), variant('1.0', false), variant('1.1', true), variant('1.1', false)]));
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
-  await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-  await ok(['sync'], { cwd: dir, env });
+  await syncWithMain(dir, env);
   const srv = async (): Promise<string> => readFile(join(prefix, 'bin/srv'), 'utf8');
 
   // No options asked: the defaults the index carries.
@@ -178,9 +179,7 @@ test('a C library (role libc) and a program built against it, upgraded in one tr
   await publish(dir, await packAll(dir, specs));
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
-  await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-  await ok(['sync'], { cwd: dir, env });
+  await syncWithMain(dir, env);
   const first = JSON.parse(await ok(['install', 'alpha-tool=1.0', 'mylibc=1.0', '-y', '--json'], { cwd: dir, env })) as { plan: { actions: { name: string }[] } };
   assert.deepEqual(first.plan.actions.map((a) => a.name), ['mylibc', 'alpha-tool']);
   const upgrade = JSON.parse(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as { plan: { actions: { kind: string; name: string; to: string }[] } };
@@ -206,9 +205,7 @@ test('the plan shows every build it will run: a build dependency no repository h
   await recipe('hello', 'build-depends = ["helper"]\ndepends = ["greet"]\n', 'test -f "$KILN_PREFIX/share/helper/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/bin"\nprintf "#!/bin/sh\\necho built\\n" > "$DESTDIR$KILN_PREFIX/bin/hello"\nchmod 755 "$DESTDIR$KILN_PREFIX/bin/hello"\n');
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
-  await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
-  await ok(['sync'], { cwd: dir, env });
+  await syncWithMain(dir, env);
   const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
   const dry = await ok(['install', 'hello', ...building, '--dry-run'], { cwd: dir, env });
   assert.match(dry, /build\s+gen\s+1\.0\s+\(recipe test\/gen\)\s+build dependency of helper[\s\S]*build\s+helper\s+1\.0\s+\(recipe test\/helper\)\s+build dependency of hello[\s\S]*build\s+hello\s+1\.0/, dry);
