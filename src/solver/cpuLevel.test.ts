@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuinfoFlags, missingX86Features, parseLoaderLevels, x86Levels } from './cpuLevel.js';
+import { isKilnError } from '../errors/index.js';
+import { cpuinfoFlags, missingX86Features, parseLoaderLevels, withCpuLevel, x86Levels } from './cpuLevel.js';
+import type { HostTarget } from './types.js';
 
 /** `/lib64/ld-linux-x86-64.so.2 --help` on the machine these tests were written on: Debian 12, glibc 2.36, an AMD EPYC VM with AVX-512. */
 const LOADER_GLIBC_2_36 = [
@@ -154,5 +156,33 @@ describe('x86Levels from /proc/cpuinfo flags', () => {
     assert.deepEqual(missingX86Features(flags(FLAGS_NEHALEM), 'x86-64-v3'), ['AVX', 'AVX2', 'BMI1', 'BMI2', 'F16C', 'FMA', 'LZCNT', 'MOVBE', 'OSXSAVE']);
     assert.deepEqual(missingX86Features(flags(FLAGS_CORE2), 'x86-64-v2'), ['POPCNT', 'SSE4_1', 'SSE4_2']);
     assert.deepEqual(missingX86Features(flags(FLAGS_EPYC_AVX512), 'x86-64-v4'), []);
+  });
+});
+
+describe('withCpuLevel', () => {
+  const host: HostTarget = { arch: 'x86_64', libc: 'glibc', libcVersion: '2.36', cpuLevels: ['x86-64', 'x86-64-v2', 'x86-64-v3'] };
+  const where = '/opt/app/etc/kiln/config.toml';
+
+  it('leaves the host alone without a setting, and caps its levels at the configured one', () => {
+    assert.equal(withCpuLevel(host, undefined, where), host);
+    assert.deepEqual(withCpuLevel(host, { level: 'x86-64', force: false }, where).cpuLevels, ['x86-64']);
+    assert.deepEqual(withCpuLevel(host, { level: 'x86-64-v2', force: false }, where).cpuLevels, ['x86-64', 'x86-64-v2']);
+    assert.deepEqual(withCpuLevel(host, { level: 'x86-64-v3', force: true }, where).cpuLevels, host.cpuLevels);
+    assert.deepEqual(host.cpuLevels, ['x86-64', 'x86-64-v2', 'x86-64-v3'], 'the host given is not changed');
+  });
+
+  it('refuses a level the host does not run, naming it, the file and what the host runs', () => {
+    assert.throws(() => withCpuLevel(host, { level: 'x86-64-v4', force: false }, where), (error: unknown) => {
+      assert.ok(isKilnError(error, 'E_CPU_LEVEL'));
+      assert.equal(error.message, `cannot use CPU level x86-64-v4 (cpu-level in ${where}): this host runs x86-64, x86-64-v2, x86-64-v3`);
+      assert.match(error.hint ?? '', /cpu-level-force = true/);
+      return true;
+    });
+    const arm: HostTarget = { ...host, arch: 'aarch64', cpuLevels: ['aarch64'] };
+    assert.throws(() => withCpuLevel(arm, { level: 'x86-64', force: false }, where), /this host runs aarch64/);
+  });
+
+  it('takes a forced level above the host as given', () => {
+    assert.deepEqual(withCpuLevel(host, { level: 'x86-64-v4', force: true }, where).cpuLevels, ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4']);
   });
 });

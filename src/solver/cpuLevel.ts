@@ -1,9 +1,12 @@
 /**
  * x86-64 micro-architecture levels (the x86-64 psABI's `x86-64`, `x86-64-v2`,
  * `x86-64-v3`, `x86-64-v4`): which ones a host runs, from the evidence
- * `detectHost` gathers.
+ * `detectHost` gathers, and the prefix's `cpu-level` setting applied to them.
  * Pure: the I/O (running the loader, reading /proc/cpuinfo) is in hostTarget.ts.
  */
+import { KilnError } from '../errors/index.js';
+import type { HostTarget } from './types.js';
+
 /** The x86-64 levels Kiln knows, lowest first; each runs everything the ones before it run. */
 export const X86_64_LEVELS = ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] as const;
 
@@ -141,4 +144,32 @@ export function parseLoaderLevels(help: string): string[] | undefined {
     levels.push(level);
   }
   return levels;
+}
+
+/** The prefix's `cpu-level` setting (docs/config.md). */
+export interface CpuLevelSetting {
+  level: string;
+  /** Accept a level this host does not run (a prefix made for another machine). */
+  force: boolean;
+}
+
+/**
+ * The host as a prefix with `cpu-level` sees it: its CPU levels up to and
+ * including the configured one, so the resolver neither prefers nor accepts a
+ * binary above it and builds target it. A level the host does not run is
+ * refused unless forced; forced, the levels up to it are taken as given.
+ * `where` names the configuration file in the message.
+ *
+ * @throws KilnError `E_CPU_LEVEL` for a level above what the host runs, not forced.
+ * @example withCpuLevel(host, { level: 'x86-64', force: false }, '/opt/app/etc/kiln/config.toml').cpuLevels; // ['x86-64']
+ */
+export function withCpuLevel(host: HostTarget, setting: CpuLevelSetting | undefined, where: string): HostTarget {
+  if (setting === undefined) return host;
+  const at = host.cpuLevels.indexOf(setting.level);
+  if (at >= 0) return { ...host, cpuLevels: host.cpuLevels.slice(0, at + 1) };
+  const known: readonly string[] = X86_64_LEVELS;
+  if (setting.force) return { ...host, cpuLevels: known.slice(0, known.indexOf(setting.level) + 1) };
+  throw new KilnError('E_CPU_LEVEL', `cannot use CPU level ${setting.level} (cpu-level in ${where}): this host runs ${host.cpuLevels.join(', ')}`, {
+    hint: `set cpu-level to one of ${host.cpuLevels.join(', ')}, or, for a prefix meant for another machine, add cpu-level-force = true (its binaries will not run here)`,
+  });
 }
