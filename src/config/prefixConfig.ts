@@ -8,6 +8,8 @@ import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { PublicKey } from '../sign/types.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
+import type { CpuLevelSetting } from '../solver/cpuLevel.js';
+import { X86_64_LEVELS } from '../solver/cpuLevel.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
 import { parseTomlDocument } from '../util/toml.js';
@@ -44,6 +46,8 @@ export interface PrefixConfig {
   solver: SolverSettings;
   /** A package cache shared with other prefixes (absolute path); unpacked packages there are hard-linked into the prefix. */
   cache?: string;
+  /** The highest CPU level binaries and builds may have (`cpu-level`, `cpu-level-force`); absent: what the host runs. */
+  cpuLevel?: CpuLevelSetting;
 }
 
 /** The `[solver]` table (docs/config.md). */
@@ -71,7 +75,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache']);
+  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache', 'cpu-level', 'cpu-level-force']);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
@@ -79,6 +83,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   if (typeof fsync !== 'boolean') fail('fsync', 'must be true or false');
   const cache = table['cache'] === undefined ? undefined : expectString(table['cache'], 'cache', fail);
   if (cache !== undefined && !cache.startsWith('/')) fail('cache', 'must be an absolute path');
+  const cpuLevel = parseCpuLevel(table, fail);
   const remotes: RemoteConfig[] = [];
   const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
   for (const [name, value] of Object.entries(remoteTable)) {
@@ -103,7 +108,22 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     remotes,
     solver: parseSolverSettings(table['solver'], fail),
     ...(cache === undefined ? {} : { cache }),
+    ...(cpuLevel === undefined ? {} : { cpuLevel }),
   };
+}
+
+function parseCpuLevel(table: Record<string, unknown>, fail: Fail): CpuLevelSetting | undefined {
+  const force = table['cpu-level-force'] ?? false;
+  if (typeof force !== 'boolean') fail('cpu-level-force', 'must be true or false');
+  if (table['cpu-level'] === undefined) {
+    // Forcing nothing is a sign of a typo in cpu-level, not a setting.
+    if (table['cpu-level-force'] !== undefined) fail('cpu-level-force', 'needs a cpu-level to force');
+    return undefined;
+  }
+  const level = expectString(table['cpu-level'], 'cpu-level', fail);
+  const known: readonly string[] = X86_64_LEVELS;
+  if (!known.includes(level)) fail('cpu-level', `${JSON.stringify(level)} is not a CPU level Kiln knows (${known.join(', ')})`);
+  return { level, force };
 }
 
 function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
@@ -166,7 +186,8 @@ export function formatPrefixConfig(config: PrefixConfig): string {
   const remotes: Record<string, unknown> = {};
   for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
   const solver = formatSolverSettings(config.solver);
-  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), remotes, ...(solver === undefined ? {} : { solver }) });
+  const cpu = config.cpuLevel === undefined ? {} : { 'cpu-level': config.cpuLevel.level, ...(config.cpuLevel.force ? { 'cpu-level-force': true } : {}) };
+  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), ...cpu, remotes, ...(solver === undefined ? {} : { solver }) });
   return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
 }
 

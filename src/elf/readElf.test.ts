@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { isKilnError } from '../errors/index.js';
 import { corruptCopy } from './corruptCopy.js';
 import type { ElfInfo } from './readElf.js';
-import { isElf, readElf } from './readElf.js';
+import { isElf, readElf, readInterpreter } from './readElf.js';
 
 // readelf's messages are parsed below, so they must not be translated.
 const TOOL_ENV = { ...process.env, LC_ALL: 'C' };
@@ -120,6 +120,17 @@ function summarize(info: ElfInfo): Summary {
   return summary;
 }
 
+/** The first `bytes` bytes of a file, without reading the rest. */
+function head(path: string, bytes = 65536): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function assertMatchesReadelf(path: string): ElfInfo {
   const info = readElf(readFileSync(path), path);
   assert.deepEqual(summarize(info), readelfSummary(path), path);
@@ -165,6 +176,16 @@ describe('readElf: files compiled by gcc, compared with readelf', () => {
     const plain = assertMatchesReadelf(file('exe-nopie'));
     assert.equal(plain.type, 'executable');
     assert.equal(plain.interpreter, pie.interpreter);
+  });
+
+  it('reads the interpreter from a file\'s head alone, as readElf and readelf do from the whole file', (t) => {
+    for (const name of ['exe-runpath', 'exe-nopie', 'libkt.so.1', 'libuse32.so']) assert.equal(readInterpreter(head(file(name)), name), readElf(readFileSync(file(name)), name).interpreter, name);
+    // Node itself, about 100 MB: its first 64 KiB say which loader started this process.
+    const readelf = /\[Requesting program interpreter: (.*)\]/.exec(execFileSync('readelf', ['-W', '-l', process.execPath], { encoding: 'utf8', env: TOOL_ENV }))?.[1];
+    assert.equal(readInterpreter(head(process.execPath), process.execPath), readelf);
+    assert.throws(() => readInterpreter(head(file('exe-runpath'), 40), 'short'), (error: unknown) => isKilnError(error, 'E_ELF'), 'a head shorter than the headers is E_ELF');
+    if (staticSkip !== undefined) t.skip(staticSkip);
+    else assert.equal(readInterpreter(head(file('exe-static')), 'exe-static'), undefined);
   });
 
   it('reads the version needs of a program using newer glibc symbols', () => {

@@ -113,8 +113,8 @@ export function readElf(content: Buffer, where: string): ElfInfo {
       versions: need.versions.map((index) => need.strings.at(index)),
     })),
   };
-  const interp = layout.segments.find((segment) => segment.type === PT_INTERP);
-  if (interp !== undefined) info.interpreter = new StringTable(reader, interp.offset, interp.filesz, 'the PT_INTERP segment').at(0);
+  const interpreter = interpreterOf(reader, layout.segments);
+  if (interpreter !== undefined) info.interpreter = interpreter;
   const soname = strings(DT.SONAME).at(-1);
   if (soname !== undefined) info.soname = soname;
   const rpath = strings(DT.RPATH).at(-1);
@@ -261,15 +261,8 @@ export function readLayout(content: Buffer, where: string): ElfLayout {
   if (!isElf(content)) throw elfError(where, 'it does not start with the ELF magic bytes');
   const reader = new ElfReader(content, where, elfClass(content, where), elfData(content, where));
   const w = reader.word;
-  reader.check(0, 40 + 3 * w, 'the ELF header');
-  // Offsets in Elf32_Ehdr and Elf64_Ehdr: e_phoff at 24 + w, e_shoff at 24 + 2w, then e_phentsize, e_phnum, e_shentsize, e_shnum from 30 + 3w.
-  // In a program header p_offset, p_vaddr and p_filesz are the words at w, 2w and 4w (after p_type, and in ELF64 p_flags).
-  const segments = readTable(reader, reader.addr(24 + w), reader.u16(32 + 3 * w), reader.u16(30 + 3 * w), 8 + 6 * w, 'program header', (at) => ({
-    type: reader.u32(at),
-    offset: reader.addr(at + w),
-    vaddr: reader.addr(at + 2 * w),
-    filesz: reader.addr(at + 4 * w),
-  }));
+  const segments = readSegments(reader);
+  // Offsets in Elf32_Ehdr and Elf64_Ehdr: e_shoff at 24 + 2w, then e_shentsize, e_shnum from 34 + 3w.
   const sections = readTable(reader, reader.addr(24 + 2 * w), reader.u16(36 + 3 * w), reader.u16(34 + 3 * w), 16 + 6 * w, 'section header', (at) => ({
     type: reader.u32(at + 4),
     flags: reader.addr(at + 8),
@@ -287,6 +280,40 @@ export function readLayout(content: Buffer, where: string): ElfLayout {
   else if (fromSection !== undefined) layout.dynamic = readDynamic(reader, fromSection.offset, fromSection.size);
   layout.strings = findDynamicStrings(layout, fromSection);
   return layout;
+}
+
+/** The program headers, after checking that the ELF header is inside the file. */
+function readSegments(reader: ElfReader): Segment[] {
+  const w = reader.word;
+  reader.check(0, 40 + 3 * w, 'the ELF header');
+  // Offsets in Elf32_Ehdr and Elf64_Ehdr: e_phoff at 24 + w, then e_phentsize, e_phnum from 30 + 3w.
+  // In a program header p_offset, p_vaddr and p_filesz are the words at w, 2w and 4w (after p_type, and in ELF64 p_flags).
+  return readTable(reader, reader.addr(24 + w), reader.u16(32 + 3 * w), reader.u16(30 + 3 * w), 8 + 6 * w, 'program header', (at) => ({
+    type: reader.u32(at),
+    offset: reader.addr(at + w),
+    vaddr: reader.addr(at + 2 * w),
+    filesz: reader.addr(at + 4 * w),
+  }));
+}
+
+/**
+ * The program interpreter (PT_INTERP) of an ELF file, read from its head only:
+ * the ELF header, the program headers and the interpreter's name sit at the
+ * start of real files, so a large executable (the node binary is about 100 MB)
+ * need not be read whole. Undefined for a file without one (a static
+ * executable, a library); E_ELF when the head is malformed or too short.
+ *
+ * @example readInterpreter(firstBytesOf('/usr/bin/ls', 65536), '/usr/bin/ls'); // '/lib64/ld-linux-x86-64.so.2'
+ */
+export function readInterpreter(head: Buffer, where: string): string | undefined {
+  if (!isElf(head)) throw elfError(where, 'it does not start with the ELF magic bytes');
+  const reader = new ElfReader(head, where, elfClass(head, where), elfData(head, where));
+  return interpreterOf(reader, readSegments(reader));
+}
+
+function interpreterOf(reader: ElfReader, segments: readonly Segment[]): string | undefined {
+  const interp = segments.find((segment) => segment.type === PT_INTERP);
+  return interp === undefined ? undefined : new StringTable(reader, interp.offset, interp.filesz, 'the PT_INTERP segment').at(0);
 }
 
 function elfClass(content: Buffer, where: string): 32 | 64 {

@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   E_PREFIX_NOT_FOUND: 'a directory is not a Kiln prefix (it has no etc/kiln/config.toml)',
   E_PREFIX_EXISTS: 'a prefix cannot be created where one already exists',
   E_CONFIG: 'a prefix configuration file is malformed or holds an unknown setting',
+  E_CPU_LEVEL: "the prefix's configured cpu-level is one this host's CPU does not run (and cpu-level-force is not set)",
   E_DATABASE: 'the installed-package database is unreadable, corrupt or from a newer Kiln',
   E_REMOTE_URL: 'a remote URL is malformed or uses an unsupported scheme (file, http and https are supported)',
   E_REMOTE_EXISTS: 'a remote with that name is already configured',

@@ -33,6 +33,7 @@ import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { detectHost } from '../solver/hostTarget.js';
+import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
 import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
@@ -75,6 +76,7 @@ export interface PrefixOptions {
   /** Wait for another writer (default), or fail at once. */
   wait?: boolean;
   resolver?: Resolver;
+  /** The host to plan for instead of this machine (tests, tools); the config's `cpu-level` still applies to it. */
   host?: HostTarget;
   /**
    * Test hook for the crash-injection tests: kill this process with SIGKILL
@@ -457,8 +459,13 @@ export class Prefix {
     return pkg;
   }
 
+  /**
+   * What this prefix installs and builds for: the host (detected, or the one
+   * given in the options), its CPU levels capped by the config's `cpu-level`.
+   * @throws KilnError `E_CPU_LEVEL` when the configured level is one the host does not run (not forced).
+   */
   host(): HostTarget {
-    return this.options.host ?? detectHost();
+    return withCpuLevel(this.options.host ?? detectHost(), this.config.cpuLevel, this.paths.config);
   }
 
   // ---- changes ----

@@ -66,7 +66,7 @@ export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: 
   return { dir, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
 }
 
-/** The CPU level builds are made for: the highest this host runs that the compiler flags know. */
+/** The CPU level builds are made for: the highest `host` runs that the compiler flags know (Prefix.host(): capped by the prefix's `cpu-level`). */
 export function buildCpu(host: HostTarget): string {
   const known = host.cpuLevels.filter((level) => level in CPU_FLAGS);
   return known[known.length - 1] ?? defaultCpu(host.arch);

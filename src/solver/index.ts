@@ -1,5 +1,7 @@
 export * from './types.js';
-export { detectHost, targetProblem, x86Levels } from './hostTarget.js';
+export { detectHost, targetProblem } from './hostTarget.js';
+export { X86_64_LEVELS, withCpuLevel, x86Levels } from './cpuLevel.js';
+export type { CpuLevelSetting } from './cpuLevel.js';
 export { parseRequest } from './parseRequest.js';
 export type { SolverProblem, ProblemPackage, InstalledEntry, InstallRequest, Requirement, Provide, SolverConfig, BuildPolicy, PackageRole, PlanStep, StepSource, SolveResult, PlanEntry, Remote } from './problem.js';
 export { parseProblem, readProblem, readInstallRequest, readOptionSettings, formatSettings, DEFAULT_CONFIG } from './problem.js';
