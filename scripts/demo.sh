@@ -57,7 +57,7 @@ say "4. As ${run_as:+kiln-demo, }an unprivileged user: a fresh prefix (with a sp
 user_kiln init
 user_kiln remote add demo "$work/repo" --key "$(ls "$work"/repo/keys/*.pub)"
 user_kiln sync
-user_kiln install nginx -y
+user_kiln install "nginx[+uwsgi]" -y
 
 say "5. nginx runs from the prefix: \$ORIGIN run path, no LD_LIBRARY_PATH, compiled-in paths relocated"
 show readelf -d "$prefix/bin/nginx" '|' grep RPATH

@@ -7,8 +7,10 @@
 #   bash scripts/e2e-full.sh                 (npm run e2e:full)
 #   SKIP_SETUP=1 bash scripts/e2e-full.sh    (dist/ already built: skip scripts/setup.sh)
 #
-# Slow: OpenSSL, Python, Redis and SQLite take most of the time (about 15
-# minutes on 2 cores). Everything goes into a new temporary directory, kept
+# As root it then installs nginx into / of a real Debian root (scripts/rootfs.sh),
+# serves a page, upgrades it to a rebuilt revision and removes it
+# (test/e2e/realRootNginx.ts). Slow: OpenSSL, Python, Redis and SQLite take
+# most of the time (about 15 minutes on 2 cores). Everything goes into a new temporary directory, kept
 # for inspection; its path and the JSON report are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +64,13 @@ if [ "$bulk_status" = 0 ]; then
   checks+=("$("$prefix/bin/python3" -c 'import sqlite3, ssl, zlib, bz2, lzma, ctypes, readline, curses, pyexpat
 print("python3: sqlite", sqlite3.sqlite_version, "|", ssl.OPENSSL_VERSION, "| zlib", zlib.ZLIB_VERSION)')")
   checks+=("$("$prefix/bin/redis-server" --version)")
+  # As root: nginx into / of a real Debian root (scripts/rootfs.sh), run, verified, upgraded to a rebuilt revision, removed.
+  if [ "$(id -u)" = 0 ]; then
+    node "$root/dist/test/e2e/realRootNginx.js" "$work" "$root/.cache/distfiles"
+    checks+=("real root: nginx installed into /, served, upgraded, removed")
+  else
+    echo "e2e-full: not root: nginx into a real root is left out (it needs root)" >&2
+  fi
 fi
 finished=$EPOCHREALTIME
 

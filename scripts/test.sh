@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The real upstream tarballs the build tests use (Debian's copies; fetched once, then cached).
 bash scripts/distfiles.sh .cache/distfiles sys-libs/zlib dev-libs/pcre2 www-servers/nginx
+# A minimal Debian root of this machine's release for the tests that install into / as root (made once, then cached).
+bash scripts/rootfs.sh .cache/rootfs >/dev/null
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
 if ((${#files[@]} == 0)); then
   echo "test: no test files found under dist/" >&2
