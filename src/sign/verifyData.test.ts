@@ -6,23 +6,17 @@ import { MAX_TRUSTED_COMMENT_BYTES } from './commentProblem.js';
 import { createPrehash } from './createPrehash.js';
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
+import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_MESSAGE, FIXTURE_PUBLIC_KEY, FIXTURE_SIGNATURE } from './minisignFixtures.js';
 import { parsePublicKey } from './parsePublicKey.js';
 import { parseSignature } from './parseSignature.js';
 import { DEFAULT_UNTRUSTED_COMMENT, signData, signPrehashed } from './signData.js';
 import type { PublicKey, Signature } from './types.js';
 import { verifyData, verifyPrehashed } from './verifyData.js';
 
-// Made by minisign 0.11 over MESSAGE with the key FIXTURE_PUBLIC (see parseSignature.test.ts).
-const MESSAGE = Buffer.from('kiln fixture\n');
-const FIXTURE_PUBLIC = parsePublicKey('RWQdw1OrfHvwubh1rDRV+YqDJ3og70BDP+dootHAzy3DWI1uyX7LIR9l', 'fixture');
-const MINISIGN_SIG = parseSignature('untrusted comment: fixture ED\n'
-  + 'RUQdw1OrfHvwuXiUPb7OVAK+r1FqhwaMHYbFTeO3tNmMaqOMQnWrt/8FKJNFR4prhvu5iOwvHb3IUhTceOlQxJplaVTQcVjp0gE=\n'
-  + 'trusted comment: kiln fixture ED\n'
-  + 'uL0nwh0DSkGKiDG4nfjhqVpIGcoVz987atiWcdmDA/rtgozTTDqIMYaoWDxbnGJnem66vjNNlpom3SnmsZitAQ==\n', 'fixture.minisig');
-const MINISIGN_LEGACY_SIG = parseSignature('untrusted comment: fixture Ed\n'
-  + 'RWQdw1OrfHvwuZBhE/NzrnZJm00FuMy18aHSdKr3kbkK6JcxhaO9JGv9YF5gi+DK+r/dZFXsbi4xNxENbrI2YqMzMTMBWFFDpAc=\n'
-  + 'trusted comment: kiln fixture Ed\n'
-  + 'ywdU0lifZaLDj8dIoPY08ALyq72eZAJ41L0sdrg7DjmP1Bql5Th5gBl/K4HcxxKwDdDtBN/xGneK2aG9rwFTCQ==\n', 'legacy.minisig');
+const MESSAGE = Buffer.from(FIXTURE_MESSAGE);
+const FIXTURE_PUBLIC = parsePublicKey(FIXTURE_PUBLIC_KEY, 'fixture');
+const MINISIGN_SIG = parseSignature(FIXTURE_SIGNATURE, 'fixture.minisig');
+const MINISIGN_LEGACY_SIG = parseSignature(FIXTURE_LEGACY_SIGNATURE, 'legacy.minisig');
 
 const SOURCE = { source: 'test.minisig' };
 const DATA_ALTERED = { name: 'KilnError', code: 'E_SIGNATURE_INVALID', message: /^cannot verify signature test\.minisig by key [0-9A-F]{16}: it does not match the data, which may have been altered or truncated$/ };
