@@ -25,6 +25,9 @@ import {
   verifyFile,
   writeKeyPair,
 } from '../src/sign/index.js';
+import { openPackage } from '../src/format/index.js';
+import { packAll, publish } from './helpers/client.js';
+import { kiln } from './helpers/kiln.js';
 import { minisign, requireMinisign } from './helpers/minisign.js';
 
 const SLOW = { timeout: 180_000 };
@@ -142,19 +145,120 @@ describe('Kiln verifies what minisign signs', () => {
     assert.equal(verified.code, 0, verified.stderr);
   });
 
-  it('accepts a legacy (-l) minisign signature over the data, and says a stream cannot check it', async () => {
+  it('accepts a legacy (-l) minisign signature of a file, and refuses it changed as it refuses a prehashed one', async () => {
     assert.equal((await minisign(['-G', '-W', '-p', 'mini.pub', '-s', 'mini.key'], { cwd: dir })).code, 0);
-    const file = join(dir, 'legacy.txt');
-    await writeFile(file, 'signed the old way\n');
-    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', file, '-t', 'legacy'], { cwd: dir });
+    assert.equal((await minisign(['-G', '-W', '-p', 'other.pub', '-s', 'other.key'], { cwd: dir })).code, 0);
+    const file = join(dir, 'legacy.bin');
+    // Several stream chunks, so a legacy signature is checked over all of them.
+    await writeFile(file, Buffer.alloc(300_000, 0x6c));
+    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', file, '-t', 'legacy ✓'], { cwd: dir });
     assert.equal(signed.code, 0, signed.stderr);
+    const sigPath = `${file}.minisig`;
 
     const trusted = [await readPublicKeyFile(join(dir, 'mini.pub'))];
-    const signature = parseSignature(await readFile(`${file}.minisig`, 'utf8'), `${file}.minisig`);
+    const { signature, publicKey } = await verifyFile(file, sigPath, trusted);
     assert.equal(signature.algorithm, 'Ed');
-    assert.deepEqual(verifyData(await readFile(file), signature, trusted, { source: `${file}.minisig` }), trusted[0]);
-    assert.throws(() => verifyData(Buffer.from('signed the old way!\n'), signature, trusted, { source: 'x' }), { code: 'E_SIGNATURE_INVALID' });
-    await assert.rejects(verifyFile(file, `${file}.minisig`, trusted), { code: 'E_SIGNATURE_FORMAT', message: /legacy minisign signature/ });
+    assert.equal(signature.trustedComment, 'legacy ✓');
+    assert.deepEqual(publicKey, trusted[0]);
+    assert.deepEqual(verifyData(await readFile(file), signature, trusted, { source: sigPath }), trusted[0]);
+
+    await assert.rejects(verifyFile(file, sigPath, [await readPublicKeyFile(join(dir, 'other.pub'))]), { code: 'E_SIGNATURE_UNTRUSTED' });
+    const text = await readFile(sigPath, 'utf8');
+    await writeFile(sigPath, text.replace('legacy ✓', 'legacy !'));
+    await assert.rejects(verifyFile(file, sigPath, trusted), { code: 'E_SIGNATURE_INVALID', message: /trusted comment does not match/ });
+    await writeFile(sigPath, text);
+    await flipByte(file, 299_999);
+    await assert.rejects(verifyFile(file, sigPath, trusted), { code: 'E_SIGNATURE_INVALID', message: /does not match the data/ });
+    // minisign agrees on the changed file.
+    assert.equal((await minisign(['-Vm', file, '-p', 'mini.pub'], { cwd: dir })).code, 1);
+  });
+});
+
+describe('kiln verify checks what minisign -l signs', () => {
+  it('accepts a legacy signature, and refuses a changed file, a changed comment, another key and an unknown algorithm', async () => {
+    assert.equal((await minisign(['-G', '-W', '-p', 'mini.pub', '-s', 'mini.key'], { cwd: dir })).code, 0);
+    assert.equal((await minisign(['-G', '-W', '-p', 'other.pub', '-s', 'other.key'], { cwd: dir })).code, 0);
+    await writeFile(join(dir, 'release.tar'), 'a release signed the old way\n');
+    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', 'release.tar', '-t', 'release 1.0'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+    const keyId = (await readPublicKeyFile(join(dir, 'mini.pub'))).keyId;
+
+    const ok = await kiln(['verify', 'release.tar', '--trust', 'other.pub', '--trust', 'mini.pub'], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `signature valid: release.tar signed by key ${keyId}\ntrusted comment: release 1.0\n`);
+    const json = await kiln(['verify', 'release.tar', '--trust', 'mini.pub', '--json'], { cwd: dir });
+    assert.deepEqual(JSON.parse(json.stdout), { file: 'release.tar', signature: 'release.tar.minisig', keyId, trustedComment: 'release 1.0' });
+
+    const refused = async (args: string[], code: string, message: RegExp): Promise<void> => {
+      const result = await kiln(['verify', ...args], { cwd: dir });
+      assert.equal(result.code, 1, `${result.stdout}${result.stderr}`);
+      assert.ok(result.stderr.includes(`error[${code}]`), result.stderr);
+      assert.match(result.stderr, message);
+    };
+    await refused(['release.tar', '--trust', 'other.pub'], 'E_SIGNATURE_UNTRUSTED', new RegExp(`release\\.tar\\.minisig for release\\.tar: it was made by key ${keyId}`));
+    const text = await readFile(join(dir, 'release.tar.minisig'), 'utf8');
+    await writeFile(join(dir, 'tampered.minisig'), text.replace('trusted comment: release 1.0', 'trusted comment: release 9.9'));
+    await refused(['release.tar', '--trust', 'mini.pub', '--sig', 'tampered.minisig'], 'E_SIGNATURE_INVALID', /tampered\.minisig for release\.tar by key .*: its trusted comment does not match/);
+    // Algorithm bytes that are neither "ED" nor "Ed" ("EE"), in an otherwise intact signature.
+    const [untrusted, head, ...rest] = text.split('\n');
+    const unknown = Buffer.from(head!, 'base64');
+    unknown.write('EE', 0, 'latin1');
+    await writeFile(join(dir, 'unknown.minisig'), [untrusted, unknown.toString('base64'), ...rest].join('\n'));
+    await refused(['release.tar', '--trust', 'mini.pub', '--sig', 'unknown.minisig'], 'E_SIGNATURE_FORMAT', /cannot read signature unknown\.minisig: unsupported signature algorithm "EE"/);
+    await writeFile(join(dir, 'release.tar'), 'a release signed the old way!\n');
+    await refused(['release.tar', '--trust', 'mini.pub'], 'E_SIGNATURE_INVALID', /release\.tar\.minisig for release\.tar by key .*: it does not match the data/);
+  });
+});
+
+describe('a repository signed with minisign -l', () => {
+  it('has its index and packages accepted by repo verify, sync and install, and a changed index refused', async () => {
+    const run = async (args: string[], env: Record<string, string> = {}): Promise<string> => {
+      const result = await kiln(args, { cwd: dir, env });
+      assert.equal(result.code, 0, `kiln ${args.join(' ')}\n${result.stdout}${result.stderr}`);
+      return result.stdout;
+    };
+    // minisign signs with Kiln's unencrypted key as it is, so the repository's own key makes the legacy signatures.
+    const resign = async (data: string, sigPath: string, trustedComment: string): Promise<string> => {
+      const signed = await minisign(['-S', '-l', '-s', 'keys/kiln.key', '-m', data, '-x', sigPath, '-c', 'signature from kiln secret key', '-t', trustedComment], { cwd: dir });
+      assert.equal(signed.code, 0, signed.stderr);
+      const text = await readFile(join(dir, sigPath), 'utf8');
+      assert.equal(parseSignature(text, sigPath).algorithm, 'Ed');
+      return text;
+    };
+    const [packed] = await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'bin/hello': { content: '#!/bin/sh\necho hello\n', mode: 0o755 } } }]);
+    const pkgPath = join(dir, packed!);
+
+    // The package's own signature, of its metadata.json, made again with -l: it has the same length, so it is replaced in place.
+    const pkg = await openPackage(pkgPath);
+    const kilnSignature = pkg.signatureText!;
+    await writeFile(join(dir, 'metadata.json'), pkg.metadataBytes);
+    const legacy = await resign('metadata.json', 'metadata.json.minisig', parseSignature(kilnSignature, 'package').trustedComment);
+    const bytes = await readFile(pkgPath);
+    const at = bytes.indexOf(kilnSignature);
+    assert.ok(at > 0 && legacy.length === kilnSignature.length);
+    bytes.write(legacy, at, 'utf8');
+    await writeFile(pkgPath, bytes);
+    const inspected = JSON.parse(await run(['inspect', packed!, '--trust', 'keys/kiln.pub', '--json'])) as { signature: { status: string } };
+    assert.equal(inspected.signature.status, 'valid');
+
+    await publish(dir, [packed!]);
+    const indexComment = parseSignature(await readFile(join(dir, 'repo/index.json.minisig'), 'utf8'), 'index').trustedComment;
+    assert.equal(indexComment, 'kiln index main serial 2');
+    const indexSignature = await resign('repo/indexes/2.json', 'repo/indexes/2.json.minisig', indexComment);
+    await writeFile(join(dir, 'repo/index.json.minisig'), indexSignature);
+    assert.match(await run(['repo', 'verify', 'repo']), /repository main serial 2: index signed by key [0-9A-F]{16}, 1 package\(s\) verified/);
+
+    const env = { KILN_PREFIX: join(dir, 'prefix') };
+    await run(['init'], env);
+    await run(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], env);
+    assert.match(await run(['sync'], env), /main\s+updated\s+serial 2\s+1 packages/);
+    await run(['install', 'hello', '-y'], env);
+    assert.equal(await readFile(join(dir, 'prefix/bin/hello'), 'utf8'), '#!/bin/sh\necho hello\n');
+
+    await writeFile(join(dir, 'repo/index.json.minisig'), indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'));
+    const refused = await kiln(['sync'], { cwd: dir, env });
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /error\[E_SIGNATURE_INVALID\].*indexes\/2\.json by key [0-9A-F]{16}: its trusted comment does not match/);
   });
 });
 

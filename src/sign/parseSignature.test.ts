@@ -4,21 +4,11 @@ import { describe, it } from 'node:test';
 import { MAX_TRUSTED_COMMENT_BYTES, MAX_UNTRUSTED_COMMENT_BYTES } from './commentProblem.js';
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair } from './generateKeyPair.js';
+import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_SIGNATURE } from './minisignFixtures.js';
 import { parseSignature, tryParseSignature } from './parseSignature.js';
 import { signData } from './signData.js';
 
-// Written by minisign 0.11: `minisign -S -c 'fixture ED' -t 'kiln fixture ED'` over "kiln fixture\n".
-const MINISIGN_SIG = 'untrusted comment: fixture ED\n'
-  + 'RUQdw1OrfHvwuXiUPb7OVAK+r1FqhwaMHYbFTeO3tNmMaqOMQnWrt/8FKJNFR4prhvu5iOwvHb3IUhTceOlQxJplaVTQcVjp0gE=\n'
-  + 'trusted comment: kiln fixture ED\n'
-  + 'uL0nwh0DSkGKiDG4nfjhqVpIGcoVz987atiWcdmDA/rtgozTTDqIMYaoWDxbnGJnem66vjNNlpom3SnmsZitAQ==\n';
-// The same with `-l` (legacy, not prehashed).
-const MINISIGN_LEGACY_SIG = 'untrusted comment: fixture Ed\n'
-  + 'RWQdw1OrfHvwuZBhE/NzrnZJm00FuMy18aHSdKr3kbkK6JcxhaO9JGv9YF5gi+DK+r/dZFXsbi4xNxENbrI2YqMzMTMBWFFDpAc=\n'
-  + 'trusted comment: kiln fixture Ed\n'
-  + 'ywdU0lifZaLDj8dIoPY08ALyq72eZAJ41L0sdrg7DjmP1Bql5Th5gBl/K4HcxxKwDdDtBN/xGneK2aG9rwFTCQ==\n';
-
-const LINES = MINISIGN_SIG.split('\n').slice(0, 4) as [string, string, string, string];
+const LINES = FIXTURE_SIGNATURE.split('\n').slice(0, 4) as [string, string, string, string];
 
 function withLine(index: number, line: string): string {
   const lines = [...LINES];
@@ -34,7 +24,7 @@ function headWith(algorithm: string, length = 74): string {
 
 describe('parseSignature', () => {
   it("reads minisign's prehashed signature and writes it back byte for byte", () => {
-    const sig = parseSignature(MINISIGN_SIG, 'fixture.minisig');
+    const sig = parseSignature(FIXTURE_SIGNATURE, 'fixture.minisig');
     assert.equal(sig.algorithm, 'ED');
     assert.equal(sig.keyId, 'B9F07B7CAB53C31D');
     assert.equal(sig.keyNumber.toString('hex'), '1dc353ab7c7bf0b9');
@@ -42,13 +32,13 @@ describe('parseSignature', () => {
     assert.equal(sig.trustedComment, 'kiln fixture ED');
     assert.equal(sig.signature.length, 64);
     assert.equal(sig.globalSignature.length, 64);
-    assert.equal(formatSignature(sig), MINISIGN_SIG);
+    assert.equal(formatSignature(sig), FIXTURE_SIGNATURE);
   });
 
   it("reads minisign's legacy signature", () => {
-    const sig = parseSignature(MINISIGN_LEGACY_SIG, 'legacy.minisig');
+    const sig = parseSignature(FIXTURE_LEGACY_SIGNATURE, 'legacy.minisig');
     assert.equal(sig.algorithm, 'Ed');
-    assert.equal(formatSignature(sig), MINISIGN_LEGACY_SIG);
+    assert.equal(formatSignature(sig), FIXTURE_LEGACY_SIGNATURE);
   });
 
   it('round-trips signatures with empty, Unicode and longest comments', () => {
@@ -66,11 +56,11 @@ describe('parseSignature', () => {
 
   const malformed: [string, string, RegExp][] = [
     ['an empty file', '', /the file is empty/],
-    ['a missing final newline', MINISIGN_SIG.slice(0, -1), /does not end in a newline/],
+    ['a missing final newline', FIXTURE_SIGNATURE.slice(0, -1), /does not end in a newline/],
     ['three lines', `${LINES.slice(0, 3).join('\n')}\n`, /3 lines, not 4/],
-    ['five lines', `${MINISIGN_SIG}\n`, /5 lines, not 4/],
-    ['a blank line', MINISIGN_SIG.replace('\n', '\n\n'), /5 lines, not 4/],
-    ['CRLF line ends', MINISIGN_SIG.replace(/\n/g, '\r\n'), /line break|base64/],
+    ['five lines', `${FIXTURE_SIGNATURE}\n`, /5 lines, not 4/],
+    ['a blank line', FIXTURE_SIGNATURE.replace('\n', '\n\n'), /5 lines, not 4/],
+    ['CRLF line ends', FIXTURE_SIGNATURE.replace(/\n/g, '\r\n'), /line break|base64/],
     ['a bad untrusted comment prefix', withLine(0, 'untrusted comment:fixture'), /line 1 does not start with "untrusted comment: "/],
     ['a trusted comment on line 1', withLine(0, 'trusted comment: fixture'), /line 1 does not start/],
     ['a bad trusted comment prefix', withLine(2, 'Trusted comment: kiln fixture ED'), /line 3 does not start with "trusted comment: "/],
@@ -91,7 +81,7 @@ describe('parseSignature', () => {
     ['a carriage return in the trusted comment', withLine(2, 'trusted comment: a\rb'), /trusted comment is not valid: it contains a line break/],
     ['a trusted comment minisign would cut', withLine(2, `trusted comment: ${'t'.repeat(MAX_TRUSTED_COMMENT_BYTES + 1)}`), /more than the 8173 minisign accepts/],
     ['an untrusted comment minisign would cut', withLine(0, `untrusted comment: ${'u'.repeat(MAX_UNTRUSTED_COMMENT_BYTES + 1)}`), /more than the 1003 minisign accepts/],
-    ['a byte order mark', `\uFEFF${MINISIGN_SIG}`, /line 1 does not start/],
+    ['a byte order mark', `\uFEFF${FIXTURE_SIGNATURE}`, /line 1 does not start/],
   ];
   for (const [name, text, message] of malformed) {
     it(`refuses ${name}`, () => {

@@ -4,29 +4,37 @@ import { describe, it } from 'node:test';
 import { isKilnError } from '../errors/index.js';
 import { MAX_TRUSTED_COMMENT_BYTES } from './commentProblem.js';
 import { createPrehash } from './createPrehash.js';
+import { ed25519Sign } from './ed25519.js';
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
+import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_MESSAGE, FIXTURE_PUBLIC_KEY, FIXTURE_SIGNATURE } from './minisignFixtures.js';
 import { parsePublicKey } from './parsePublicKey.js';
 import { parseSignature } from './parseSignature.js';
 import { DEFAULT_UNTRUSTED_COMMENT, signData, signPrehashed } from './signData.js';
-import type { PublicKey, Signature } from './types.js';
+import type { PublicKey, SecretKey, Signature, SignOptions } from './types.js';
 import { verifyData, verifyPrehashed } from './verifyData.js';
 
-// Made by minisign 0.11 over MESSAGE with the key FIXTURE_PUBLIC (see parseSignature.test.ts).
-const MESSAGE = Buffer.from('kiln fixture\n');
-const FIXTURE_PUBLIC = parsePublicKey('RWQdw1OrfHvwubh1rDRV+YqDJ3og70BDP+dootHAzy3DWI1uyX7LIR9l', 'fixture');
-const MINISIGN_SIG = parseSignature('untrusted comment: fixture ED\n'
-  + 'RUQdw1OrfHvwuXiUPb7OVAK+r1FqhwaMHYbFTeO3tNmMaqOMQnWrt/8FKJNFR4prhvu5iOwvHb3IUhTceOlQxJplaVTQcVjp0gE=\n'
-  + 'trusted comment: kiln fixture ED\n'
-  + 'uL0nwh0DSkGKiDG4nfjhqVpIGcoVz987atiWcdmDA/rtgozTTDqIMYaoWDxbnGJnem66vjNNlpom3SnmsZitAQ==\n', 'fixture.minisig');
-const MINISIGN_LEGACY_SIG = parseSignature('untrusted comment: fixture Ed\n'
-  + 'RWQdw1OrfHvwuZBhE/NzrnZJm00FuMy18aHSdKr3kbkK6JcxhaO9JGv9YF5gi+DK+r/dZFXsbi4xNxENbrI2YqMzMTMBWFFDpAc=\n'
-  + 'trusted comment: kiln fixture Ed\n'
-  + 'ywdU0lifZaLDj8dIoPY08ALyq72eZAJ41L0sdrg7DjmP1Bql5Th5gBl/K4HcxxKwDdDtBN/xGneK2aG9rwFTCQ==\n', 'legacy.minisig');
+const MESSAGE = Buffer.from(FIXTURE_MESSAGE);
+const FIXTURE_PUBLIC = parsePublicKey(FIXTURE_PUBLIC_KEY, 'fixture');
+const MINISIGN_SIG = parseSignature(FIXTURE_SIGNATURE, 'fixture.minisig');
+const MINISIGN_LEGACY_SIG = parseSignature(FIXTURE_LEGACY_SIGNATURE, 'legacy.minisig');
 
 const SOURCE = { source: 'test.minisig' };
 const DATA_ALTERED = { name: 'KilnError', code: 'E_SIGNATURE_INVALID', message: /^cannot verify signature test\.minisig by key [0-9A-F]{16}: it does not match the data, which may have been altered or truncated$/ };
 const COMMENT_ALTERED = { name: 'KilnError', code: 'E_SIGNATURE_INVALID', message: /its trusted comment does not match its comment signature, so the comment may have been altered/ };
+
+/**
+ * A legacy signature as `minisign -S -l` makes it: Ed25519 over the data itself,
+ * which Kiln never writes but must check like its own.
+ */
+function signLegacy(data: Uint8Array, sk: SecretKey, options: SignOptions): Signature {
+  const signature = ed25519Sign(sk.seed, data);
+  const globalSignature = ed25519Sign(sk.seed, Buffer.concat([signature, Buffer.from(options.trustedComment, 'utf8')]));
+  return { ...signData(data, sk, options), algorithm: 'Ed', signature, globalSignature };
+}
+
+/** Every check of a signature runs for both algorithms: a legacy signature is refused exactly as a prehashed one is. */
+const SIGNERS = [['ED', signData], ['Ed', signLegacy]] as const;
 
 function prehash(data: Uint8Array): Buffer {
   return createPrehash().update(data).digest();
@@ -51,78 +59,6 @@ describe('verifyData', () => {
     assert.deepEqual(verifyData(data, sig, [other, publicKeyOf(sk)], SOURCE), publicKeyOf(sk));
   });
 
-  it('rejects every message with one byte changed, and truncated or extended messages', () => {
-    const sk = generateKeyPair();
-    const data = Buffer.from('a small package payload of some bytes\n');
-    const sig = signData(data, sk, { trustedComment: 'payload' });
-    const trusted = [publicKeyOf(sk)];
-    for (let i = 0; i < data.length; i++) {
-      for (const mask of [0x01, 0x80]) {
-        const altered = Buffer.from(data);
-        altered[i]! ^= mask;
-        assert.throws(() => verifyData(altered, sig, trusted, SOURCE), DATA_ALTERED, `byte ${i} ^ ${mask}`);
-      }
-    }
-    assert.throws(() => verifyData(data.subarray(0, -1), sig, trusted, SOURCE), DATA_ALTERED);
-    assert.throws(() => verifyData(Buffer.concat([data, Buffer.from('\n')]), sig, trusted, SOURCE), DATA_ALTERED);
-    assert.throws(() => verifyData(Buffer.alloc(0), sig, trusted, SOURCE), DATA_ALTERED);
-  });
-
-  it('rejects every trusted comment with one character changed, added or removed', () => {
-    const sk = generateKeyPair();
-    const data = Buffer.from('data');
-    const trustedComment = 'timestamp:1700000000\tfile:hello-1.0.kiln ✓';
-    const sig = signData(data, sk, { trustedComment });
-    const trusted = [publicKeyOf(sk)];
-    const altered = (comment: string): Signature => ({ ...sig, trustedComment: comment });
-    for (let i = 0; i < trustedComment.length; i++) {
-      const code = trustedComment.charCodeAt(i);
-      const changed = trustedComment.slice(0, i) + String.fromCharCode(code ^ 1) + trustedComment.slice(i + 1);
-      assert.throws(() => verifyData(data, altered(changed), trusted, SOURCE), COMMENT_ALTERED, `character ${i}`);
-      assert.throws(() => verifyData(data, altered(trustedComment.slice(0, i) + trustedComment.slice(i + 1)), trusted, SOURCE), COMMENT_ALTERED);
-    }
-    assert.throws(() => verifyData(data, altered(`${trustedComment} `), trusted, SOURCE), COMMENT_ALTERED);
-    // The untrusted comment is not signed.
-    assert.deepEqual(verifyData(data, { ...sig, untrustedComment: 'anything' }, trusted, SOURCE), trusted[0]);
-  });
-
-  it('rejects every signature with one byte changed', () => {
-    const sk = generateKeyPair();
-    const data = Buffer.from('data');
-    const sig = signData(data, sk, { trustedComment: 'c' });
-    const trusted = [publicKeyOf(sk)];
-    for (let i = 0; i < 64; i++) {
-      const signature = Buffer.from(sig.signature);
-      signature[i]! ^= 1;
-      assert.throws(() => verifyData(data, { ...sig, signature }, trusted, SOURCE), DATA_ALTERED, `signature byte ${i}`);
-      const globalSignature = Buffer.from(sig.globalSignature);
-      globalSignature[i]! ^= 1;
-      assert.throws(() => verifyData(data, { ...sig, globalSignature }, trusted, SOURCE), COMMENT_ALTERED, `global signature byte ${i}`);
-    }
-    assert.throws(() => verifyData(data, { ...sig, algorithm: 'Ed' }, trusted, SOURCE), DATA_ALTERED);
-  });
-
-  it('never accepts a signature file with one bit flipped outside its untrusted comment', () => {
-    const sk = generateKeyPair();
-    const data = Buffer.from('data');
-    const text = formatSignature(signData(data, sk, { trustedComment: 'file:data' }));
-    const trusted = [publicKeyOf(sk)];
-    const firstLineEnd = text.indexOf('\n');
-    for (let i = 0; i < text.length; i++) {
-      const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1);
-      let accepted = false;
-      try {
-        verifyData(data, parseSignature(flipped, 'flipped.minisig'), trusted, SOURCE);
-        accepted = true;
-      } catch (error) {
-        assert.ok(isKilnError(error, 'E_SIGNATURE_FORMAT', 'E_SIGNATURE_INVALID', 'E_SIGNATURE_UNTRUSTED'), String(error));
-      }
-      if (i >= firstLineEnd) {
-        assert.equal(accepted, false, `accepted with character ${i} flipped`);
-      }
-    }
-  });
-
   it('names the signing key and the trusted keys when the signer is not trusted', () => {
     const sk = generateKeyPair();
     const a = publicKeyOf(generateKeyPair());
@@ -138,14 +74,89 @@ describe('verifyData', () => {
     assert.throws(() => verifyPrehashed(prehash(Buffer.from('other')), sig, [a], SOURCE), { code: 'E_SIGNATURE_UNTRUSTED' });
   });
 
-  it('rejects a key that has the right key number but another public key', () => {
-    const sk = generateKeyPair();
-    const impostor: PublicKey = { ...publicKeyOf(generateKeyPair()), keyId: sk.keyId, keyNumber: sk.keyNumber };
-    const sig = signData(Buffer.from('data'), sk, { trustedComment: '' });
-    assert.throws(() => verifyData(Buffer.from('data'), sig, [impostor], SOURCE), DATA_ALTERED);
-    // …but another trusted key with that number that does verify is found.
-    assert.deepEqual(verifyData(Buffer.from('data'), sig, [impostor, publicKeyOf(sk)], SOURCE), publicKeyOf(sk));
-  });
+  for (const [algorithm, sign] of SIGNERS) {
+    it(`rejects every message with one byte changed, and truncated or extended messages (${algorithm})`, () => {
+      const sk = generateKeyPair();
+      const data = Buffer.from('a small package payload of some bytes\n');
+      const sig = sign(data, sk, { trustedComment: 'payload' });
+      const trusted = [publicKeyOf(sk)];
+      for (let i = 0; i < data.length; i++) {
+        for (const mask of [0x01, 0x80]) {
+          const altered = Buffer.from(data);
+          altered[i]! ^= mask;
+          assert.throws(() => verifyData(altered, sig, trusted, SOURCE), DATA_ALTERED, `byte ${i} ^ ${mask}`);
+        }
+      }
+      assert.throws(() => verifyData(data.subarray(0, -1), sig, trusted, SOURCE), DATA_ALTERED);
+      assert.throws(() => verifyData(Buffer.concat([data, Buffer.from('\n')]), sig, trusted, SOURCE), DATA_ALTERED);
+      assert.throws(() => verifyData(Buffer.alloc(0), sig, trusted, SOURCE), DATA_ALTERED);
+    });
+
+    it(`rejects every trusted comment with one character changed, added or removed (${algorithm})`, () => {
+      const sk = generateKeyPair();
+      const data = Buffer.from('data');
+      const trustedComment = 'timestamp:1700000000\tfile:hello-1.0.kiln ✓';
+      const sig = sign(data, sk, { trustedComment });
+      const trusted = [publicKeyOf(sk)];
+      const altered = (comment: string): Signature => ({ ...sig, trustedComment: comment });
+      for (let i = 0; i < trustedComment.length; i++) {
+        const code = trustedComment.charCodeAt(i);
+        const changed = trustedComment.slice(0, i) + String.fromCharCode(code ^ 1) + trustedComment.slice(i + 1);
+        assert.throws(() => verifyData(data, altered(changed), trusted, SOURCE), COMMENT_ALTERED, `character ${i}`);
+        assert.throws(() => verifyData(data, altered(trustedComment.slice(0, i) + trustedComment.slice(i + 1)), trusted, SOURCE), COMMENT_ALTERED);
+      }
+      assert.throws(() => verifyData(data, altered(`${trustedComment} `), trusted, SOURCE), COMMENT_ALTERED);
+      // The untrusted comment is not signed.
+      assert.deepEqual(verifyData(data, { ...sig, untrustedComment: 'anything' }, trusted, SOURCE), trusted[0]);
+    });
+
+    it(`rejects every signature with one byte changed (${algorithm})`, () => {
+      const sk = generateKeyPair();
+      const data = Buffer.from('data');
+      const sig = sign(data, sk, { trustedComment: 'c' });
+      const trusted = [publicKeyOf(sk)];
+      for (let i = 0; i < 64; i++) {
+        const signature = Buffer.from(sig.signature);
+        signature[i]! ^= 1;
+        assert.throws(() => verifyData(data, { ...sig, signature }, trusted, SOURCE), DATA_ALTERED, `signature byte ${i}`);
+        const globalSignature = Buffer.from(sig.globalSignature);
+        globalSignature[i]! ^= 1;
+        assert.throws(() => verifyData(data, { ...sig, globalSignature }, trusted, SOURCE), COMMENT_ALTERED, `global signature byte ${i}`);
+      }
+      // The same signature read as the other algorithm signs something else.
+      assert.throws(() => verifyData(data, { ...sig, algorithm: algorithm === 'ED' ? 'Ed' : 'ED' }, trusted, SOURCE), DATA_ALTERED);
+    });
+
+    it(`never accepts a signature file with one bit flipped outside its untrusted comment (${algorithm})`, () => {
+      const sk = generateKeyPair();
+      const data = Buffer.from('data');
+      const text = formatSignature(sign(data, sk, { trustedComment: 'file:data' }));
+      const trusted = [publicKeyOf(sk)];
+      const firstLineEnd = text.indexOf('\n');
+      for (let i = 0; i < text.length; i++) {
+        const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1);
+        let accepted = false;
+        try {
+          verifyData(data, parseSignature(flipped, 'flipped.minisig'), trusted, SOURCE);
+          accepted = true;
+        } catch (error) {
+          assert.ok(isKilnError(error, 'E_SIGNATURE_FORMAT', 'E_SIGNATURE_INVALID', 'E_SIGNATURE_UNTRUSTED'), String(error));
+        }
+        if (i >= firstLineEnd) {
+          assert.equal(accepted, false, `accepted with character ${i} flipped`);
+        }
+      }
+    });
+
+    it(`rejects a key that has the right key number but another public key (${algorithm})`, () => {
+      const sk = generateKeyPair();
+      const impostor: PublicKey = { ...publicKeyOf(generateKeyPair()), keyId: sk.keyId, keyNumber: sk.keyNumber };
+      const sig = sign(Buffer.from('data'), sk, { trustedComment: '' });
+      assert.throws(() => verifyData(Buffer.from('data'), sig, [impostor], SOURCE), DATA_ALTERED);
+      // …but another trusted key with that number that does verify is found.
+      assert.deepEqual(verifyData(Buffer.from('data'), sig, [impostor, publicKeyOf(sk)], SOURCE), publicKeyOf(sk));
+    });
+  }
 });
 
 describe('signData', () => {

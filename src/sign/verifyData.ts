@@ -29,7 +29,7 @@ export interface VerifyOptions {
  * });
  */
 export function verifyData(data: Uint8Array, signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey {
-  const candidates = trustedKeysFor(signature, trusted, options.source);
+  const candidates = candidateKeys(signature, trusted, options);
   const message = signature.algorithm === 'ED' ? createPrehash().update(data).digest() : data;
   return verifyWith(message, signature, candidates, options.source);
 }
@@ -37,7 +37,8 @@ export function verifyData(data: Uint8Array, signature: Signature, trusted: read
 /**
  * Like `verifyData`, given the BLAKE2b-512 digest of the data (from
  * `createPrehash`) instead of the data. A legacy `Ed` signature signs the data
- * itself and cannot be checked this way: that is E_SIGNATURE_FORMAT.
+ * itself and cannot be checked this way: that is E_SIGNATURE_FORMAT (a caller
+ * that can read the data checks it with `verifyData`, as `verifyFile` does).
  *
  * @example
  * const prehash = createPrehash();
@@ -48,19 +49,7 @@ export function verifyPrehashed(digest: Uint8Array, signature: Signature, truste
   if (digest.length !== 64) {
     throw new Error(`Assertion failed: a BLAKE2b-512 digest is 64 bytes, got ${digest.length}`);
   }
-  return verifyWith(digest, signature, prehashedCandidates(signature, trusted, options), options.source);
-}
-
-/**
- * The trusted keys that may have made a prehashed signature: E_SIGNATURE_UNTRUSTED
- * when there are none, E_SIGNATURE_FORMAT for a legacy signature. Lets a caller
- * refuse a signature before hashing a large file.
- *
- * @example
- * prehashedCandidates(sig, trusted, { source }); // throws before the file is read
- */
-export function prehashedCandidates(signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey[] {
-  const candidates = trustedKeysFor(signature, trusted, options.source);
+  const candidates = candidateKeys(signature, trusted, options);
   if (signature.algorithm === 'Ed') {
     throw new KilnError('E_SIGNATURE_FORMAT',
       `cannot verify signature ${options.source}: it is a legacy minisign signature (algorithm "Ed"), which signs the whole data `
@@ -68,15 +57,23 @@ export function prehashedCandidates(signature: Signature, trusted: readonly Publ
         hint: 'sign the data again with Kiln, or with minisign without -l (prehashed signatures are its default)',
       });
   }
-  return candidates;
+  return verifyWith(digest, signature, candidates, options.source);
 }
 
-function trustedKeysFor(signature: Signature, trusted: readonly PublicKey[], source: string): PublicKey[] {
+/**
+ * The trusted keys that may have made `signature` (those with its key
+ * number); E_SIGNATURE_UNTRUSTED when there are none. Lets a caller refuse an
+ * untrusted signature before reading a large file.
+ *
+ * @example
+ * candidateKeys(sig, trusted, { source }); // throws before the file is read
+ */
+export function candidateKeys(signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey[] {
   const candidates = trusted.filter((key) => key.keyNumber.equals(signature.keyNumber));
   if (candidates.length === 0) {
     const known = trusted.length === 0 ? 'no key is trusted' : `trusted: ${trusted.map((key) => key.keyId).join(', ')}`;
     throw new KilnError('E_SIGNATURE_UNTRUSTED',
-      `cannot verify signature ${source}: it was made by key ${signature.keyId}, which is not trusted here (${known})`, {
+      `cannot verify signature ${options.source}: it was made by key ${signature.keyId}, which is not trusted here (${known})`, {
         hint: `if you trust key ${signature.keyId}, add its public key to the trusted keys`,
       });
   }

@@ -7,9 +7,12 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
-import { parseSignature } from './parseSignature.js';
+import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_MESSAGE, FIXTURE_PUBLIC_KEY, FIXTURE_SIGNATURE } from './minisignFixtures.js';
+import { parsePublicKey } from './parsePublicKey.js';
+import { MAX_LEGACY_SIGNED_BYTES } from './readLegacySignedFile.js';
 import { signData } from './signData.js';
 import { signFile } from './signFile.js';
+import type { PublicKey } from './types.js';
 import { verifyFile } from './verifyFile.js';
 
 let dir: string;
@@ -22,10 +25,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const LEGACY_SIG = 'untrusted comment: fixture Ed\n'
-  + 'RWQdw1OrfHvwuZBhE/NzrnZJm00FuMy18aHSdKr3kbkK6JcxhaO9JGv9YF5gi+DK+r/dZFXsbi4xNxENbrI2YqMzMTMBWFFDpAc=\n'
-  + 'trusted comment: kiln fixture Ed\n'
-  + 'ywdU0lifZaLDj8dIoPY08ALyq72eZAJ41L0sdrg7DjmP1Bql5Th5gBl/K4HcxxKwDdDtBN/xGneK2aG9rwFTCQ==\n';
+const FIXTURE_KEY = parsePublicKey(FIXTURE_PUBLIC_KEY, 'fixture');
+
+/** Writes the minisign fixture's data and `signatureText` into the test directory; returns their paths. */
+async function writeFixture(signatureText: string, data: string | Buffer = FIXTURE_MESSAGE): Promise<{ path: string; sigPath: string }> {
+  const path = join(dir, 'fixture.txt');
+  await writeFile(path, data);
+  await writeFile(`${path}.minisig`, signatureText);
+  return { path, sigPath: `${path}.minisig` };
+}
 
 describe('signFile and verifyFile', () => {
   it('sign and verify a file of several stream chunks, as signData would', async () => {
@@ -55,13 +63,47 @@ describe('signFile and verifyFile', () => {
     await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), invalid);
   });
 
-  it('refuse a legacy or untrusted signature before reading the file', async () => {
-    const missing = join(dir, 'never-read.bin');
-    const sigPath = join(dir, 'legacy.minisig');
-    await writeFile(sigPath, LEGACY_SIG);
-    const fixtureKey = { ...publicKeyOf(generateKeyPair()), keyNumber: parseSignature(LEGACY_SIG, 'x').keyNumber };
-    await assert.rejects(verifyFile(missing, sigPath, [fixtureKey]), { code: 'E_SIGNATURE_FORMAT', message: /legacy minisign signature/ });
-    await assert.rejects(verifyFile(missing, sigPath, [publicKeyOf(generateKeyPair())]), { code: 'E_SIGNATURE_UNTRUSTED' });
+  it("verify minisign's legacy signature over the whole file, as minisign -V does", async () => {
+    const { path, sigPath } = await writeFixture(FIXTURE_LEGACY_SIGNATURE);
+    const { signature, publicKey } = await verifyFile(path, sigPath, [publicKeyOf(generateKeyPair()), FIXTURE_KEY]);
+    assert.deepEqual(publicKey, FIXTURE_KEY);
+    assert.equal(signature.algorithm, 'Ed');
+    assert.equal(signature.trustedComment, 'kiln fixture Ed');
+  });
+
+  for (const [algorithm, text] of [['ED', FIXTURE_SIGNATURE], ['Ed', FIXTURE_LEGACY_SIGNATURE]] as const) {
+    it(`refuse a changed file, a changed trusted comment and a wrong key with the same codes (${algorithm})`, async () => {
+      const source = `${join(dir, 'fixture.txt')}.minisig for ${join(dir, 'fixture.txt')}`;
+      const dataAltered = { code: 'E_SIGNATURE_INVALID', message: `cannot verify signature ${source} by key ${FIXTURE_KEY.keyId}: it does not match the data, which may have been altered or truncated` };
+      for (const data of ['kiln fixture!\n', 'kiln fixture', `${FIXTURE_MESSAGE}\n`, '']) {
+        const { path, sigPath } = await writeFixture(text, data);
+        await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), dataAltered, JSON.stringify(data));
+      }
+      const { path, sigPath } = await writeFixture(text.replace('trusted comment: kiln fixture', 'trusted comment: kiln fixturE'));
+      await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), { code: 'E_SIGNATURE_INVALID', message: /its trusted comment does not match its comment signature/ });
+      await writeFile(sigPath, text);
+      const impostor: PublicKey = { ...publicKeyOf(generateKeyPair()), keyId: FIXTURE_KEY.keyId, keyNumber: FIXTURE_KEY.keyNumber };
+      await assert.rejects(verifyFile(path, sigPath, [impostor]), dataAltered);
+      await assert.rejects(verifyFile(path, sigPath, [publicKeyOf(generateKeyPair())]), { code: 'E_SIGNATURE_UNTRUSTED', message: /made by key B9F07B7CAB53C31D, which is not trusted here/ });
+    });
+
+    it(`refuse an untrusted signature before reading the file (${algorithm})`, async () => {
+      const sigPath = join(dir, 'fixture.minisig');
+      await writeFile(sigPath, text);
+      await assert.rejects(verifyFile(join(dir, 'never-read.bin'), sigPath, [publicKeyOf(generateKeyPair())]), { code: 'E_SIGNATURE_UNTRUSTED' });
+      await assert.rejects(verifyFile(join(dir, 'missing.bin'), sigPath, [FIXTURE_KEY]), { code: 'E_IO', message: `cannot read file ${join(dir, 'missing.bin')}: no such file or directory` });
+    });
+  }
+
+  it('refuse a legacy signature of a file larger than minisign signs that way, before reading it', async () => {
+    const { path, sigPath } = await writeFixture(FIXTURE_LEGACY_SIGNATURE);
+    // Sparse, so no gigabyte is written: the size alone refuses it.
+    await truncate(path, MAX_LEGACY_SIGNED_BYTES + 1);
+    await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), {
+      code: 'E_SIGNATURE_INVALID',
+      message: `cannot verify signature ${sigPath} for ${path} by key ${FIXTURE_KEY.keyId}: it is a legacy minisign signature (algorithm "Ed"), `
+        + `which minisign makes only of files up to 1 GiB, and ${path} is larger`,
+    });
   });
 
   it('report missing files as E_IO and a bad signature file as E_SIGNATURE_FORMAT', async () => {

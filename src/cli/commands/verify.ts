@@ -31,7 +31,7 @@ const command: Command = {
     'kiln verify FILE --trust PUBKEY... [--sig SIGFILE]',
     '',
     'Checks FILE against FILE.minisig (or --sig) with any of the trusted public keys;',
-    'signatures made by minisign itself are accepted.',
+    'signatures made by minisign itself are accepted, prehashed (its default) or legacy (-l).',
     'Example: kiln verify index.json --trust keys/6B7BC42F2B3A01E0.pub',
   ].join('\n'),
   options: { trust: { type: 'string', multiple: true }, sig: { type: 'string', short: 'x' }, unowned: { type: 'boolean' } },
