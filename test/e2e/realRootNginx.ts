@@ -68,24 +68,31 @@ try {
     return result.stdout;
   };
   const port = await freePort();
-  const serve = async (expect: string): Promise<void> => {
+  const serve = async (when: string): Promise<void> => {
+    // The one change a user makes: the port, in the configuration file (kept on upgrade, reported by verify as "(config)").
     const conf = join(root.dir, 'etc/nginx/nginx.conf');
     writeFileSync(conf, readFileSync(conf, 'utf8').replace(/listen\s+[^;]+;/, `listen 127.0.0.1:${port};`));
-    writeFileSync(join(root.dir, 'share/nginx/html/index.html'), `${expect}\n`);
     const started = await root.run('/bin/nginx', []);
     if (started.code !== 0) fail(`nginx did not start: ${started.stderr}`);
     const page = await fetchPage(port);
     await root.run('/bin/nginx', ['-s', 'stop']);
-    if (page !== `200 ${expect}\n`) fail(`nginx answered ${JSON.stringify(page)}`);
-    step(`nginx served ${JSON.stringify(expect)} on 127.0.0.1:${port}`);
+    if (!page.startsWith('200 ') || !page.includes('Welcome to nginx!')) fail(`nginx answered ${JSON.stringify(page.slice(0, 200))}`);
+    step(`${when}: nginx served its page on 127.0.0.1:${port}`);
+  };
+  /** verify: nothing wrong but the configuration file the user changed. */
+  const verify = async (when: string): Promise<void> => {
+    const result = await root.kiln(['verify', '--json']);
+    const report = JSON.parse(result.stdout) as { problems: { path: string; config?: boolean }[]; database: string[] };
+    const wrong = report.problems.filter((problem) => problem.config !== true);
+    if (wrong.length > 0 || report.database.length > 0) fail(`verify ${when}: ${result.stdout}`);
   };
 
   await kiln('init');
   await kiln('remote', 'add', 'ports', `file://${root.shared}/repo`, '--key', `${root.shared}/keys/kiln.pub`);
   await kiln('sync');
   step((await kiln('install', 'nginx', '-y')).trim().split('\n').slice(-1)[0]!);
-  await serve('first');
-  if (!/^ok:/m.test(await kiln('verify'))) fail('verify after the install');
+  await serve('installed');
+  await verify('after the install');
 
   // The next revision of nginx, built and published on this machine, then upgraded to inside the root.
   const ports = join(parent, 'ports');
@@ -99,8 +106,8 @@ try {
   const upgraded = await kiln('upgrade', '-y');
   if (!/upgrade\s+nginx\s+\S+ -> \S+-r1/.test(upgraded)) fail(`the upgrade did not take the new revision:\n${upgraded}`);
   step('upgraded nginx to its next revision');
-  await serve('second');
-  if (!/^ok:/m.test(await kiln('verify'))) fail('verify after the upgrade');
+  await serve('upgraded');
+  await verify('after the upgrade');
 
   await kiln('remove', 'nginx', '-y');
   await kiln('autoremove', '-y');
