@@ -74,7 +74,7 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
       await as(['init']);
       await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
       await as(['sync']);
-      await as(['install', 'nginx', '-y']);
+      await as(['install', 'nginx[+uwsgi]', '-y']);
       const dynamic = execFileSync('readelf', ['-d', join(prefix, 'bin', 'nginx')], { encoding: 'utf8' });
       assert.match(dynamic, /\(RPATH\)\s+Library rpath: \[\$ORIGIN\/\.\.\/lib\]/, dynamic);
       assert.deepEqual(filesHolding(prefix, PLACEHOLDER_MARK), [], 'no installed file holds the placeholder');
@@ -90,9 +90,9 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
     await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
     await as(['sync']);
     const before = listTree(long, []);
-    await failsAs(user, ['--prefix', long, 'install', 'nginx', '-y'], 'E_RELOCATE', new RegExp(`cannot install nginx into .*: the prefix is ${Buffer.byteLength(long)} bytes long, but nginx has paths compiled into its binary files with room for ${PLACEHOLDER_LENGTH} bytes`), { cwd: dir });
+    await failsAs(user, ['--prefix', long, 'install', 'nginx[+uwsgi]', '-y'], 'E_RELOCATE', new RegExp(`cannot install nginx into .*: the prefix is ${Buffer.byteLength(long)} bytes long, but nginx has paths compiled into its binary files with room for ${PLACEHOLDER_LENGTH} bytes`), { cwd: dir });
     assert.deepEqual(listTree(long, []), before, 'the prefix is as it was: not even a download in the cache');
-    await failsAs(user, ['--prefix', long, 'install', 'nginx', '--dry-run'], 'E_RELOCATE', /the prefix is \d+ bytes long/, { cwd: dir });
+    await failsAs(user, ['--prefix', long, 'install', 'nginx[+uwsgi]', '--dry-run'], 'E_RELOCATE', /the prefix is \d+ bytes long/, { cwd: dir });
     assert.equal((await as(['list', '--installed', '--json'])).trim(), '[]');
   });
 });
