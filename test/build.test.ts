@@ -49,7 +49,8 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
 
   const build = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'www-servers/nginx', '--with', 'uwsgi', '--repo', 'repo', '--recipes', RECIPES, '--distfiles', DISTFILES, '--work', join(dir, 'work'), '--json'], { cwd: dir });
   assert.equal(build.code, 0, `kiln build nginx\n${build.stdout}${build.stderr}`);
-  const results = JSON.parse(build.stdout) as { name: string; package: string; log: string; options: Record<string, boolean> }[];
+  const results = JSON.parse(build.stdout) as { name: string; package: string; log: string; options: Record<string, boolean>; sandbox: string }[];
+  assert.deepEqual(results.map((result) => result.sandbox), ['bubblewrap', 'bubblewrap', 'bubblewrap'], 'real upstream builds run in the sandbox, seeing only the toolchain and their build dependencies');
   assert.deepEqual(results.map((result) => result.name).sort(), ['nginx', 'pcre2', 'zlib']);
   assert.equal(results.at(-1)!.name, 'nginx', 'the requested package is built after its build dependencies');
   assert.equal(results.at(-1)!.options['uwsgi'], true);
