@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in minisign zstd tar gcc make patch bzip2 xz readelf; do
+# bwrap: every build script runs in its sandbox (docs/recipes.md, "The sandbox").
+for tool in minisign zstd tar gcc make patch bzip2 xz readelf bwrap; do
   # Debian package names where they differ from the command's.
-  case $tool in xz) package=xz-utils ;; readelf) package=binutils ;; *) package=$tool ;; esac
+  case $tool in xz) package=xz-utils ;; readelf) package=binutils ;; bwrap) package=bubblewrap ;; *) package=$tool ;; esac
   command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
 done
 if ((${#missing[@]} > 0)); then

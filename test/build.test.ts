@@ -10,7 +10,6 @@
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
@@ -28,6 +27,7 @@ import type { TestUser } from './helpers/client.js';
 import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
 import { run, tempDir } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
+import { newRepository, sourceTarball, writeRecipe } from './helpers/ports.js';
 
 const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const RECIPES = join(PROJECT, 'recipes');
@@ -49,7 +49,8 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
 
   const build = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'www-servers/nginx', '--with', 'uwsgi', '--repo', 'repo', '--recipes', RECIPES, '--distfiles', DISTFILES, '--work', join(dir, 'work'), '--json'], { cwd: dir });
   assert.equal(build.code, 0, `kiln build nginx\n${build.stdout}${build.stderr}`);
-  const results = JSON.parse(build.stdout) as { name: string; package: string; log: string; options: Record<string, boolean> }[];
+  const results = JSON.parse(build.stdout) as { name: string; package: string; log: string; options: Record<string, boolean>; sandbox: string }[];
+  assert.deepEqual(results.map((result) => result.sandbox), ['bubblewrap', 'bubblewrap', 'bubblewrap'], 'real upstream builds run in the sandbox, seeing only the toolchain and their build dependencies');
   assert.deepEqual(results.map((result) => result.name).sort(), ['nginx', 'pcre2', 'zlib']);
   assert.equal(results.at(-1)!.name, 'nginx', 'the requested package is built after its build dependencies');
   assert.equal(results.at(-1)!.options['uwsgi'], true);
@@ -101,7 +102,7 @@ test('a build that links a host library no dependency provides fails naming the 
   const dir = await tempDir(t);
   await newRepository(dir, 'bad');
   const distfiles = join(dir, 'distfiles');
-  const sha = await sourceTarball(distfiles, 'main.c', '#include <stdio.h>\nextern const char *zlibVersion(void);\nint main(void) { puts(zlibVersion()); return 0; }\n');
+  const sha = await sourceTarball(distfiles, { 'main.c': '#include <stdio.h>\nextern const char *zlibVersion(void);\nint main(void) { puts(zlibVersion()); return 0; }\n' });
   const recipe = (name: string, script: string): Promise<void> => writeRecipe(join(dir, 'ports', 'test', name), name, sha, script);
   // libz.so.1 is on every Debian host, and no dependency of this recipe provides it.
   await recipe('hostlib', 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c -l:libz.so.1\n');
@@ -155,7 +156,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   const dir = await tempDir(t);
   await newRepository(dir, 'bulk');
   const distfiles = join(dir, 'distfiles');
-  const sha = await sourceTarball(distfiles, 'README', 'nothing to compile\n');
+  const sha = await sourceTarball(distfiles, { README: 'nothing to compile\n' });
   const install = 'mkdir -p "$DESTDIR$KILN_PREFIX/share/$KILN_NAME"\ncp README "$DESTDIR$KILN_PREFIX/share/$KILN_NAME/"\n';
   const ports = join(dir, 'ports', 'test');
   await writeRecipe(join(ports, 'base'), 'base', sha, install);
@@ -188,7 +189,7 @@ test('variants of one version live side by side; the CPU level reaches the compi
   await newRepository(dir, 'variants');
   const distfiles = join(dir, 'distfiles');
   // getrandom() needs GLIBC_2.25; any program built on this host needs at least that.
-  const sha = await sourceTarball(distfiles, 'main.c', '#include <stdio.h>\n#include <sys/random.h>\nint main(void) { char b[4]; printf("%ld\\n", (long)getrandom(b, 4, 0)); return 0; }\n');
+  const sha = await sourceTarball(distfiles, { 'main.c': '#include <stdio.h>\n#include <sys/random.h>\nint main(void) { char b[4]; printf("%ld\\n", (long)getrandom(b, 4, 0)); return 0; }\n' });
   const recipeDir = join(dir, 'ports', 'test', 'prog');
   await writeRecipe(recipeDir, 'prog', sha, 'mkdir -p "$DESTDIR$KILN_PREFIX/bin" "$DESTDIR$KILN_PREFIX/share/prog"\ngcc $CFLAGS $LDFLAGS -o "$DESTDIR$KILN_PREFIX/bin/prog" main.c\necho "$CFLAGS fast=$KILN_OPTION_FAST" > "$DESTDIR$KILN_PREFIX/share/prog/flags"\n');
   await writeFile(join(recipeDir, 'recipe.toml'), `${await readFile(join(recipeDir, 'recipe.toml'), 'utf8')}\n[options]\nfast = { default = false, description = "a build option" }\n`);
@@ -228,27 +229,6 @@ test('variants of one version live side by side; the CPU level reaches the compi
   // Which option set a client prefers is the resolver's business (respect-options); the CPU level is not.
   assert.match(await readFile(join(prefix, 'share', 'prog', 'flags'), 'utf8'), /-march=x86-64 /, 'a host without x86-64-v2 gets a baseline build');
 });
-
-/** A signing key in DIR/keys and an empty signed repository in DIR/repo. */
-async function newRepository(dir: string, name: string): Promise<void> {
-  await ok(['key', 'generate', '--out', 'keys'], { cwd: dir });
-  await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', name], { cwd: dir });
-}
-
-/** DISTFILES/prog-1.0.tar.gz holding prog-1.0/FILE; returns its sha256. */
-async function sourceTarball(distfiles: string, file: string, content: string): Promise<string> {
-  await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
-  await writeFile(join(distfiles, 'src', 'prog-1.0', file), content);
-  execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
-  return createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
-}
-
-async function writeRecipe(dir: string, name: string, sha: string, script: string, extra: { buildDepends?: string[]; license?: string } = {}): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const depends = extra.buildDepends === undefined ? '' : `build-depends = ${JSON.stringify(extra.buildDepends)}\n`;
-  await writeFile(join(dir, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`);
-  await writeFile(join(dir, 'build.sh'), script);
-}
 
 /** Every file under `root` (Kiln's own state and cache aside) whose content holds `mark`. */
 function filesHolding(root: string, mark: string): string[] {

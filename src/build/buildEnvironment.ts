@@ -9,6 +9,9 @@ import { KilnError } from '../errors/index.js';
 export const PLACEHOLDER_LENGTH = 160;
 const PLACEHOLDER_FILL = '_kiln_placeholder';
 
+/** The search path of programs in the build sandbox, after the placeholder prefix's bin. */
+export const SANDBOX_PATH = '/usr/bin:/bin:/usr/sbin:/sbin';
+
 /** CPU levels builds can target, and their compiler flags (x86-64 psABI levels). */
 export const CPU_FLAGS: Readonly<Record<string, string>> = {
   'x86-64': '-march=x86-64 -mtune=generic',
@@ -46,6 +49,10 @@ export interface BuildEnvironmentInput {
   recipeDir: string;
   name: string;
   version: string;
+  /** An empty directory of the work tree: the build's HOME, so that no tool writes into the user's. */
+  home: string;
+  /** The script runs in the build sandbox: the host's PATH and TMPDIR mean nothing there. */
+  sandboxed: boolean;
 }
 
 /** `KILN_OPTION_` + the option name upper-cased, other characters as `_`. */
@@ -68,7 +75,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(input.base)) {
     // Nothing of the caller's own build setup leaks in: flags and search paths are ours alone.
-    if (value === undefined || /^(KILN_|CFLAGS$|CXXFLAGS$|CPPFLAGS$|LDFLAGS$|LIBS$|PKG_CONFIG|LD_LIBRARY_PATH$|LD_RUN_PATH$|LIBRARY_PATH$|C_INCLUDE_PATH$|CPATH$|MAKEFLAGS$|MFLAGS$|DESTDIR$|PREFIX$|PYTHONPATH$|PERL5LIB$|ACLOCAL_PATH$)/.test(key)) continue;
+    if (value === undefined || /^(KILN_|CFLAGS$|CXXFLAGS$|CPPFLAGS$|LDFLAGS$|LIBS$|PKG_CONFIG|LD_LIBRARY_PATH$|LD_PRELOAD$|LD_RUN_PATH$|LIBRARY_PATH$|C_INCLUDE_PATH$|CPLUS_INCLUDE_PATH$|CPATH$|MAKEFLAGS$|MFLAGS$|DESTDIR$|PREFIX$|PYTHONPATH$|PERL5LIB$|ACLOCAL_PATH$)/.test(key)) continue;
     env[key] = value;
   }
   const prefix = input.placeholder;
@@ -91,10 +98,13 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
     LDFLAGS: `-L${prefix}/lib -Wl,-rpath,${prefix}/lib/ -Wl,--disable-new-dtags`,
     PKG_CONFIG_PATH: `${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig`,
     PKG_CONFIG_LIBDIR: `${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig`,
-    PATH: `${prefix}/bin:${input.base['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+    // In the sandbox only the toolchain's directories exist (/usr/local is hidden).
+    PATH: `${prefix}/bin:${input.sandboxed ? SANDBOX_PATH : input.base['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+    HOME: input.home,
     LC_ALL: 'C',
     SOURCE_DATE_EPOCH: '0',
   });
+  if (input.sandboxed) env['TMPDIR'] = '/tmp';
   for (const [option, enabled] of Object.entries(input.options)) env[optionVariable(option)] = enabled ? '1' : '0';
   return env;
 }

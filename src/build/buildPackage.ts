@@ -3,7 +3,8 @@
  *
  *   fetch sources → unpack → patch → install build dependencies into the
  *   placeholder prefix (from the repository; missing ones are built first)
- *   → run the build script (DESTDIR staging, logged) → post-process (ELF run
+ *   → run the build script in the sandbox (DESTDIR staging, logged; only
+ *   the toolchain and the prefix visible, buildSandbox.ts) → post-process (ELF run
  *   paths, library accounting, libc floor) → pack with the relocation table →
  *   sign → `repo add` + `repo commit`.
  *
@@ -27,9 +28,13 @@ import { detectHost, targetProblem } from '../solver/index.js';
 import type { SecretKey } from '../sign/index.js';
 import { formatRange, parseRange, satisfies } from '../version/index.js';
 import { buildEnvironment, makePlaceholder } from './buildEnvironment.js';
+import type { BuildIsolation } from './buildSandbox.js';
+import { ALLOW_UNSANDBOXED, chooseIsolation, prepareSandbox } from './buildSandbox.js';
 import { abandonWorkTree, claimWorkTree, cleanInterrupted } from './cleanInterrupted.js';
 import type { FetchEvent } from './fetchSource.js';
 import { fetchSource } from './fetchSource.js';
+import { findHiddenHostFiles } from './hiddenHostFiles.js';
+import { TOOLCHAIN_ROOTS } from './toolchainPackages.js';
 import type { PortsTree } from './portsTree.js';
 import { loadRecipe, openPortsTree } from './portsTree.js';
 import type { LibraryProvider } from './postProcess.js';
@@ -68,6 +73,12 @@ export interface BuildOptions {
   buildMissing?: boolean;
   /** The environment the build starts from (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Build without a sandbox where none can be set up (no bubblewrap, user
+   * namespaces disabled) instead of refusing with E_SANDBOX. Default: true
+   * when the environment has KILN_ALLOW_UNSANDBOXED=1.
+   */
+  allowUnsandboxed?: boolean;
   onEvent?: (event: BuildEvent) => void;
 }
 
@@ -96,12 +107,16 @@ export interface BuildResult {
   seconds: number;
   depends: Dependency[];
   provides: string[];
-  /** Notes of post-processing (dropped run-path entries …). */
+  /** How the build script was isolated: `none` only where no sandbox could be set up and that was allowed. */
+  sandbox: BuildIsolation['kind'];
+  /** Notes of the build and post-processing (no sandbox, dropped run-path entries …). */
   notes: string[];
 }
 
 /** Lines of the log shown when a build step fails. */
 const FAILURE_TAIL_LINES = 25;
+/** Lines at the end of a failed build's log searched for what it did not find (a failed compile, then make's lines). */
+const EXPLAINED_LINES = 200;
 
 /** The default work directory: `$XDG_CACHE_HOME/kiln/build` or `~/.cache/kiln/build`. */
 export function defaultWorkDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -127,9 +142,11 @@ export async function buildPackage(request: BuildRequest, options: BuildOptions)
   const tree = await openPortsTree(options.recipes);
   // The repository and its signing key are checked before anything is built, not after; the key is loaded once.
   const secretKey = await loadSigningKey(await openRepository(options.repo), { password: options.password });
+  const env = options.env ?? process.env;
+  const isolation = await chooseIsolation(request.recipe, { allowUnsandboxed: options.allowUnsandboxed ?? env[ALLOW_UNSANDBOXED] === '1', path: env['PATH'] ?? '' });
   const cleaned = await cleanInterrupted(resolve(options.workDir ?? defaultWorkDir(options.env)));
   if (cleaned.length > 0) options.onEvent?.({ kind: 'cleaned', workTrees: cleaned });
-  const session: BuildSession = { tree, options, secretKey, results: [] };
+  const session: BuildSession = { tree, options, secretKey, isolation, results: [] };
   await buildOne(session, request, [], 'requested');
   return session.results;
 }
@@ -139,6 +156,7 @@ interface BuildSession {
   tree: PortsTree;
   options: BuildOptions;
   secretKey: SecretKey;
+  isolation: BuildIsolation;
   /** The packages built so far, in order. */
   results: BuildResult[];
 }
@@ -240,6 +258,8 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
     const providers = await installBuildDependencies(placeholder, buildDeps, options.repo, logLine);
 
     step('build');
+    const home = join(work, 'home');
+    await mkdir(home);
     const env = buildEnvironment({
       base: options.env ?? process.env,
       placeholder,
@@ -251,8 +271,10 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       recipeDir: recipe.dir,
       name: recipe.name,
       version: recipe.version,
+      home,
+      sandboxed: session.isolation.kind === 'bubblewrap',
     });
-    await runLogged(id, 'the build script', 'bash', ['-e', join(recipe.dir, recipe.script)], sourceDir, env, log, logPath);
+    const notes = await runBuildScript(session.isolation, { id, recipe, work, placeholder, sourceDir, env, log, logPath });
 
     step('post-process');
     const root = join(stage, placeholder);
@@ -321,7 +343,8 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       seconds: (performance.now() - started) / 1000,
       depends: meta.depends,
       provides: meta.provides.sonames,
-      notes: processed.notes,
+      sandbox: session.isolation.kind,
+      notes: [...notes, ...processed.notes],
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -340,6 +363,52 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       await abandonWorkTree(workRoot, work, owner);
     }
   }
+}
+
+interface ScriptRun {
+  id: string;
+  recipe: Recipe;
+  work: string;
+  placeholder: string;
+  sourceDir: string;
+  env: Readonly<Record<string, string>>;
+  log: WriteStream;
+  logPath: string;
+}
+
+/** Run the recipe's build script, in the sandbox unless the session has none; returns notes for the result. */
+async function runBuildScript(isolation: BuildIsolation, run: ScriptRun): Promise<string[]> {
+  const script = join(run.recipe.dir, run.recipe.script);
+  if (isolation.kind === 'none') {
+    const note = `built without a sandbox (${ALLOW_UNSANDBOXED}=1): ${isolation.reason}; host headers and libraries were visible to the build`;
+    run.log.write(`== ${note}\n`);
+    await runLogged(run.id, 'the build script', 'bash', ['-e', script], run.sourceDir, run.env, run.log, run.logPath);
+    return [note];
+  }
+  const started = performance.now();
+  const sandbox = await prepareSandbox({ view: isolation.view, links: join(run.work, 'toolchain'), writable: [run.work, run.placeholder], readOnly: [run.recipe.dir], cwd: run.sourceDir });
+  const roots = TOOLCHAIN_ROOTS.filter((name) => isolation.view.packages.includes(name));
+  run.log.write(`== sandbox: bubblewrap, no network; of the host only the toolchain, read only: ${isolation.view.packages.length} Debian packages (the essential ones, ${roots.join(', ')} and their dependencies; left out: ${isolation.view.leftOut.join(', ') || 'none'}); writable: the work tree and the placeholder prefix\n`);
+  run.log.write(`== sandbox prepared in ${Math.round(performance.now() - started)} ms: ${sandbox.binds} bind mounts (${sandbox.how === 'links' ? 'partly shown directories hard-linked' : 'every file bound'})${sandbox.note === undefined ? '' : `: ${sandbox.note}`}\n`);
+  try {
+    await runLogged(run.id, 'the build script', isolation.bwrap, [...sandbox.args, 'bash', '-e', script], run.sourceDir, run.env, run.log, run.logPath, {
+      shown: `bwrap [the sandbox] bash -e ${script}`,
+      explain: explainHidden,
+    });
+  } finally {
+    await sandbox.remove();
+  }
+  return [];
+}
+
+/** A failed sandboxed build's log looked for a host file: say so, and what to do instead. */
+function explainHidden(log: string): { message: string; hint: string } | undefined {
+  const hidden = findHiddenHostFiles(log.split('\n').slice(-EXPLAINED_LINES).join('\n'));
+  if (hidden.length === 0) return undefined;
+  return {
+    message: `it looked for what the sandbox hides and this host has: ${hidden.map((file) => `${file.kind} ${file.asked} (${file.hostPath})`).join(', ')}`,
+    hint: `a build sees only the toolchain and what its build dependencies installed into $KILN_PREFIX (docs/recipes.md, "The sandbox"): add the recipe that provides ${hidden.map((file) => file.asked).join(', ')} to build-depends`,
+  };
 }
 
 /** Install the build dependencies into the placeholder prefix; returns soname → providing package. */
@@ -406,8 +475,18 @@ async function checkStageHoldsOnlyPrefix(stage: string, placeholder: string, id:
 }
 
 /** Run a command with its output appended to the log; E_BUILD with the log's tail when it fails. */
-async function runLogged(id: string, what: string, command: string, args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, log: WriteStream, logPath: string): Promise<void> {
-  log.write(`== ${what}: ${[command, ...args].join(' ')}\n`);
+async function runLogged(
+  id: string,
+  what: string,
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+  log: WriteStream,
+  logPath: string,
+  how: { shown?: string; explain?: (log: string) => { message: string; hint: string } | undefined } = {},
+): Promise<void> {
+  log.write(`== ${what}: ${how.shown ?? [command, ...args].join(' ')}\n`);
   await new Promise<void>((resolveRun, reject) => {
     const child = spawn(command, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log, { end: false });
@@ -416,18 +495,22 @@ async function runLogged(id: string, what: string, command: string, args: readon
     child.on('close', (code, signal) => {
       if (code === 0) return resolveRun();
       const status = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
-      void logTail(logPath, log).then((tail) => {
-        reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} ${status}; the log is ${logPath}\n--- last lines of the log ---\n${tail}`, { hint: `read the whole log: less ${logPath}; the work tree is kept in ${join(logPath, '..')}` }));
+      void logText(logPath, log).then((text) => {
+        const tail = text.trimEnd().split('\n').slice(-FAILURE_TAIL_LINES).join('\n');
+        const explained = how.explain?.(text);
+        const read = `read the whole log: less ${logPath}; the work tree is kept in ${join(logPath, '..')}`;
+        reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} ${status}; ${explained === undefined ? '' : `${explained.message}; `}the log is ${logPath}\n--- last lines of the log ---\n${tail}`, {
+          hint: explained === undefined ? read : `${explained.hint}; ${read}`,
+        }));
       });
     });
   });
 }
 
-async function logTail(logPath: string, log: WriteStream): Promise<string> {
+async function logText(logPath: string, log: WriteStream): Promise<string> {
   // An empty write completes after every earlier one: the file then holds all of them.
   await new Promise<void>((done) => log.write('', () => done()));
-  const text = await readFile(logPath, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-FAILURE_TAIL_LINES).join('\n');
+  return readFile(logPath, 'utf8').catch(() => '');
 }
 
 async function closeLog(log: WriteStream): Promise<void> {

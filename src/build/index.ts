@@ -14,3 +14,6 @@ export type { LintProblem } from './lintRecipes.js';
 export { bulkBuild, buildOrder, formatBulkReport } from './bulkBuild.js';
 export type { BulkEntry, BulkOptions, BulkReport, BulkStatus } from './bulkBuild.js';
 export { cleanInterrupted, BUILD_LOCK_FILE } from './cleanInterrupted.js';
+export { ALLOW_UNSANDBOXED, probeSandbox, sandboxFlags } from './buildSandbox.js';
+export type { BuildIsolation, SandboxProbe } from './buildSandbox.js';
+export { toolchainPackages, TOOLCHAIN_ROOTS } from './toolchainPackages.js';

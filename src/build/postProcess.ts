@@ -12,13 +12,14 @@
  */
 import { existsSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { isElf, readElf, rewriteRunpath } from '../elf/index.js';
 import type { ElfInfo } from '../elf/index.js';
 import { KilnError } from '../errors/index.js';
 import type { Dependency } from '../format/index.js';
 import { walkStage } from '../format/walkStage.js';
 import { compareVersions, parseVersion } from '../version/index.js';
+import { findOnHost, HOST_LIBRARY_DIRS } from './hostFiles.js';
 
 /** Host libraries every package may use: the C library and the compiler's runtime, present on every glibc system. */
 export const DEFAULT_SYSTEM_LIBRARIES: readonly string[] = [
@@ -190,8 +191,6 @@ async function startsLikeElf(path: string): Promise<boolean> {
 
 /** Where the host has a library, for the message: " (the host has it in /usr/lib/x86_64-linux-gnu)". */
 function hostLocation(soname: string): string {
-  for (const dir of ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu']) {
-    if (existsSync(join(dir, soname))) return ` (the host has it in ${dir}, but the target may not)`;
-  }
-  return ' (not found on the build host either)';
+  const found = findOnHost(soname, HOST_LIBRARY_DIRS);
+  return found === undefined ? ' (not found on the build host either)' : ` (the host has it in ${dirname(found)}, but the target may not)`;
 }

@@ -113,20 +113,27 @@ describe('the build environment', () => {
     assert.throws(() => makePlaceholder(`/${'w'.repeat(PLACEHOLDER_LENGTH)}`, 'x'), (error: unknown) => isKilnError(error, 'E_BUILD'));
   });
   it('sets the documented variables and keeps the caller\'s flags out', () => {
-    const env = buildEnvironment({ base: { PATH: '/usr/bin', CFLAGS: '-O0', LD_LIBRARY_PATH: '/evil', HOME: '/root' }, placeholder: '/ph', destdir: '/stage', jobs: 3, cpu: 'x86-64-v2', options: { ssl: true, 'http-2': false }, sourceDir: '/src', recipeDir: '/r', name: 'n', version: '1' });
+    const env = buildEnvironment({ base: { PATH: '/usr/bin', CFLAGS: '-O0', LD_LIBRARY_PATH: '/evil', LD_PRELOAD: '/evil.so', HOME: '/root', TMPDIR: '/var/tmp' }, placeholder: '/ph', destdir: '/stage', jobs: 3, cpu: 'x86-64-v2', options: { ssl: true, 'http-2': false }, sourceDir: '/src', recipeDir: '/r', name: 'n', version: '1', home: '/work/home', sandboxed: false });
     assert.equal(env['KILN_PREFIX'], '/ph');
     assert.equal(env['DESTDIR'], '/stage');
     assert.equal(env['MAKEFLAGS'], '-j3');
     assert.match(env['CFLAGS']!, /-march=x86-64-v2/);
     assert.match(env['LDFLAGS']!, /-Wl,-rpath,\/ph\/lib\/ /);
     assert.equal(env['LD_LIBRARY_PATH'], undefined);
-    assert.equal(env['HOME'], '/root');
+    assert.equal(env['LD_PRELOAD'], undefined);
+    assert.equal(env['HOME'], '/work/home', 'tools write their dotfiles into the work tree, not the user\'s home');
+    assert.equal(env['TMPDIR'], '/var/tmp');
     assert.equal(env[optionVariable('ssl')], '1');
     assert.equal(env['KILN_OPTION_HTTP_2'], '0');
     assert.equal(env['PATH'], '/ph/bin:/usr/bin');
   });
+  it('in the sandbox, searches only the prefix and the toolchain\'s directories, and keeps temporary files in its own /tmp', () => {
+    const env = buildEnvironment({ base: { PATH: '/home/me/.local/bin:/usr/local/bin:/usr/bin', TMPDIR: '/home/me/tmp' }, placeholder: '/ph', destdir: '/s', jobs: 1, cpu: 'x86-64', options: {}, sourceDir: '/s', recipeDir: '/r', name: 'n', version: '1', home: '/w/home', sandboxed: true });
+    assert.equal(env['PATH'], '/ph/bin:/usr/bin:/bin:/usr/sbin:/sbin');
+    assert.equal(env['TMPDIR'], '/tmp');
+  });
   it('refuses an unknown CPU level', () => {
-    assert.throws(() => buildEnvironment({ base: {}, placeholder: '/ph', destdir: '/s', jobs: 1, cpu: 'pentium', options: {}, sourceDir: '/s', recipeDir: '/r', name: 'n', version: '1' }), /unknown level/);
+    assert.throws(() => buildEnvironment({ base: {}, placeholder: '/ph', destdir: '/s', jobs: 1, cpu: 'pentium', options: {}, sourceDir: '/s', recipeDir: '/r', name: 'n', version: '1', home: '/w/home', sandboxed: true }), /unknown level/);
   });
 });
 

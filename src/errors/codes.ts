@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   E_SOURCE: 'a source could not be fetched from its URL, a mirror or the distfiles directory, or its sha256 differs',
   E_BUILD: 'a build step failed (unpack, patch, build script); the message names the log',
   E_HOST_LIBRARY: 'a built file needs a shared library that no dependency and no allowed system library provides',
+  E_SANDBOX: 'builds cannot run in their sandbox here (bubblewrap missing, user namespaces disabled, no dpkg database), and building without one was not allowed',
   E_VERIFY: 'installed files differ from what the database records (the message lists each problem)',
 } as const;
 
