@@ -12,6 +12,9 @@ for tool in minisign zstd tar gcc make patch bzip2 xz readelf bwrap; do
   case $tool in xz) package=xz-utils ;; readelf) package=binutils ;; bwrap) package=bubblewrap ;; *) package=$tool ;; esac
   command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
 done
+# The host's zlib headers, library and pkg-config file: the sandbox tests check a build cannot reach them, so they must be there.
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if ((${#missing[@]} > 0)); then
   packages=("${missing[@]}")
   echo "setup: installing ${packages[*]} with apt-get" >&2
