@@ -31,7 +31,7 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   const installed = async (): Promise<Map<string, Listed>> => new Map((JSON.parse(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]));
 
@@ -100,7 +100,7 @@ test('kiln install builds what no binary offers from a ports tree, into the pref
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
 

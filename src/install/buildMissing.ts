@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree } from '../build/index.js';
 import type { BuildEvent } from '../build/index.js';
 import { fullVersion } from '../format/metadata.js';
-import { initRepository } from '../repo/index.js';
+import { initRepository, repositoryPaths } from '../repo/index.js';
 import { writeKeyPair } from '../sign/index.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import type { HostTarget, PlannedBuild, RecipeOffer } from '../solver/types.js';
@@ -48,16 +48,19 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
   return offers;
 }
 
-/** The prefix's local repository and its key, made on first use. */
-export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; publicKey: string }> {
+/**
+ * The prefix's local repository and its key, made on first use: `dir` is the
+ * maintainer's directory that builds publish into, `published` its public/
+ * tree that the remote `local` names.
+ */
+export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; published: string; publicKey: string }> {
   const base = join(paths.root, 'var', 'lib', 'kiln');
   const dir = join(base, 'local-repo');
   const keyDir = join(base, 'local-key');
   if (!existsSync(join(keyDir, 'kiln.key'))) await writeKeyPair(keyDir, {});
-  if (!existsSync(join(dir, 'index.json'))) {
-    await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
-  }
-  return { dir, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
+  const repo = repositoryPaths(dir);
+  if (!existsSync(repo.config)) await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
+  return { dir, published: repo.public, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
 }
 
 /** The CPU level builds are made for: the highest this host runs that the compiler flags know. */

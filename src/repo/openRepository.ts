@@ -78,7 +78,7 @@ export async function loadSigningKey(repo: Repository, options: RepositoryOption
 
 /** The current published index, verified against the repository's keys. */
 export async function readCurrentIndex(repo: Repository): Promise<PublishedIndex> {
-  return readPublishedIndex(localFetcher(repo.paths.root), repo.keys, repo.paths.root);
+  return readPublishedIndex(localFetcher(repo.paths.public), repo.keys, repo.paths.public);
 }
 
 /**
@@ -96,7 +96,7 @@ export async function lockRepository(repo: Repository, options: Pick<RepositoryO
     hint: 'another maintainer command is changing this repository; run again without --no-wait to wait for it',
   });
   try {
-    for (const directory of [repo.paths.root, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
+    for (const directory of [repo.paths.public, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
     await recoverCommit(repo);
   } catch (error) {
     lock.release();
@@ -131,7 +131,7 @@ async function recoverCommit(repo: Repository): Promise<void> {
   const published = await readCurrentIndex(repo);
   if (journal !== undefined && journal.serial > published.index.serial) {
     // Never published: drop the snapshot it may have written; the stage stays.
-    const snapshot = join(repo.paths.root, snapshotPath(journal.serial));
+    const snapshot = join(repo.paths.public, snapshotPath(journal.serial));
     await rm(snapshot + SIGNATURE_SUFFIX, { force: true });
     await rm(snapshot, { force: true });
   }

@@ -42,7 +42,7 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const repo = await openRepository(root);
   await recoverIfInterrupted(repo);
   const trusted = options.trusted ?? repo.keys;
-  const published = await readPublishedIndex(localFetcher(root), trusted, root);
+  const published = await readPublishedIndex(localFetcher(repo.paths.public), trusted, repo.paths.public);
   const { index } = published;
   const problems: string[] = [];
   const now = options.now ?? new Date();
@@ -53,7 +53,7 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
 
   const packageProblems = await mapConcurrent(index.packages, VERIFY_CONCURRENCY, async (entry): Promise<string | undefined> => {
-    const path = join(root, entry.path);
+    const path = join(repo.paths.public, entry.path);
     try {
       const { size, sha256 } = await sha256File(path);
       if (size !== entry.size || sha256 !== entry.sha256) {
@@ -80,17 +80,17 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
     });
   }
   const referenced = new Set(index.packages.map((entry) => entry.path));
-  const unreferenced = (await listPackageFiles(root)).filter((path) => !referenced.has(path));
+  const unreferenced = (await listPackageFiles(repo.paths.public)).filter((path) => !referenced.has(path));
   return { index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires }, signer: published.signer.keyId, packages: index.packages.length, unreferenced };
 }
 
-/** Every file under packages/, as repository-relative paths. */
-export async function listPackageFiles(root: string): Promise<string[]> {
+/** Every file under `published`/packages/, as paths relative to the published tree `published`. */
+export async function listPackageFiles(published: string): Promise<string[]> {
   const files: string[] = [];
   const walk = async (relative: string): Promise<void> => {
     let entries;
     try {
-      entries = await readdir(join(root, relative), { withFileTypes: true });
+      entries = await readdir(join(published, relative), { withFileTypes: true });
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
       throw error;

@@ -13,7 +13,8 @@ const command: Command = {
   usage: [
     'kiln remote add NAME URL --key PUBKEY... [--priority N]',
     '',
-    'URL: file:///path, a directory, http://… or https://…. PUBKEY: a public key file or its base64 line;',
+    'URL: file:///path, a directory, http://… or https://… — a repository\'s published tree (DIR/public',
+    'of "kiln repo init DIR"). PUBKEY: a public key file or its base64 line;',
     'give --key twice while a repository rotates keys. Higher --priority wins (default 0).',
     'Example: kiln remote add main https://pkg.example.org/stable --key stable.pub --priority 10',
   ].join('\n'),

@@ -1,0 +1,57 @@
+/**
+ * The repository's two trees (docs/repository.md, "Layout"): DIR/public is
+ * the published tree, the only thing to serve; DIR/.kiln, the maintainer's
+ * private state, lies beside it and cannot be reached through it.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ok, packAll, publish } from './helpers/client.js';
+import { tempDir } from './helpers/kiln.js';
+import { serveDirectory } from './helpers/staticServer.js';
+
+const tree = { 'share/x': 'x\n' };
+
+test('a naive server on DIR/public serves the index and packages, and cannot reach the configuration, the stage or the log', async (t) => {
+  const dir = await tempDir(t);
+  const [one, two] = await packAll(dir, [{ name: 'one', version: '1.0', tree }, { name: 'two', version: '1.0', tree }]);
+  await publish(dir, [one!]);
+  // Something staged and not yet committed: the stage must exist while the tree is served.
+  await ok(['repo', 'add', 'repo', two!], { cwd: dir });
+  const repo = join(dir, 'repo');
+  for (const file of ['config.toml', 'stage.jsonl', 'log.jsonl']) assert.ok((await readdir(join(repo, '.kiln'))).includes(file), `.kiln/${file} exists`);
+
+  // Served as "python3 -m http.server" would serve it: dot files and all.
+  const server = await serveDirectory(join(repo, 'public'), { dotfiles: true });
+  t.after(() => server.close());
+  const status = async (path: string): Promise<number> => (await fetch(`${server.url}/${path}`)).status;
+  const index = JSON.parse(await (await fetch(`${server.url}/index.json`)).text()) as { serial: number; packages: { path: string }[] };
+  assert.equal(index.serial, 2);
+  const [key] = await readdir(join(repo, 'public', 'keys'));
+  for (const path of ['index.json.minisig', 'indexes/2.json', 'indexes/2.json.minisig', `keys/${key!}`, index.packages[0]!.path]) assert.equal(await status(path), 200, path);
+  for (const path of ['.kiln/config.toml', '.kiln/stage.jsonl', '.kiln/log.jsonl', '.kiln/maintainer.lock', '../.kiln/config.toml', '%2e%2e/.kiln/config.toml', 'keys/../../.kiln/config.toml']) {
+    assert.equal(await status(path), 404, `${path} is not served`);
+  }
+  const served = spawnSync('find', [join(repo, 'public'), '-type', 'f'], { encoding: 'utf8' }).stdout;
+  assert.doesNotMatch(served, /\.kiln|\.key$/, 'nothing private anywhere in the published tree');
+  for (const file of served.trim().split('\n')) assert.doesNotMatch(await readFile(file, 'latin1'), /signingKey|"op":"add"/, `${file} holds nothing of the configuration or the stage`);
+
+  // A client installs over that server; the maintainer's verify agrees.
+  const env = { KILN_PREFIX: join(dir, 'p') };
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', server.url, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+  assert.match(await ok(['install', 'one', '-y'], { cwd: dir, env }), /install\s+one\s+1\.0/);
+  await ok(['repo', 'verify', 'repo'], { cwd: dir });
+});
+
+test('repo init makes DIR/.kiln and DIR/public, and says what to serve', async (t) => {
+  const dir = await tempDir(t);
+  await packAll(dir, []);
+  const init = await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], { cwd: dir });
+  assert.match(init, /serve repo\/public \(only that directory\)/);
+  assert.deepEqual((await readdir(join(dir, 'repo'))).sort(), ['.kiln', 'public']);
+  assert.deepEqual((await readdir(join(dir, 'repo', 'public'))).sort(), ['index.json', 'index.json.minisig', 'indexes', 'keys', 'packages']);
+});
