@@ -1,14 +1,18 @@
 /**
  * The repository's two trees (docs/repository.md, "Layout"): DIR/public is
  * the published tree, the only thing to serve; DIR/.kiln, the maintainer's
- * private state, lies beside it and cannot be reached through it.
+ * private state, lies beside it and cannot be reached through it. A
+ * repository of the earlier layout is refused with the move that fixes it.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ok, packAll, publish } from './helpers/client.js';
+import { prefixPaths } from '../src/config/index.js';
+import { isKilnError } from '../src/errors/index.js';
+import { ensureLocalRepository } from '../src/install/buildMissing.js';
+import { fails, ok, packAll, publish } from './helpers/client.js';
 import { tempDir } from './helpers/kiln.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
@@ -47,11 +51,51 @@ test('a naive server on DIR/public serves the index and packages, and cannot rea
   await ok(['repo', 'verify', 'repo'], { cwd: dir });
 });
 
-test('repo init makes DIR/.kiln and DIR/public, and says what to serve', async (t) => {
+test('repo init says what to serve; repo commands take DIR, not DIR/public', async (t) => {
   const dir = await tempDir(t);
   await packAll(dir, []);
   const init = await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], { cwd: dir });
   assert.match(init, /serve repo\/public \(only that directory\)/);
   assert.deepEqual((await readdir(join(dir, 'repo'))).sort(), ['.kiln', 'public']);
   assert.deepEqual((await readdir(join(dir, 'repo', 'public'))).sort(), ['index.json', 'index.json.minisig', 'indexes', 'keys', 'packages']);
+  await fails(['repo', 'status', 'repo/public'], 'E_REPO_NOT_FOUND', /it is the published tree of the repository .*\/repo\nhint: "kiln repo" commands take the maintainer's directory: use .*\/repo\n/, { cwd: dir });
+});
+
+test('a repository of the earlier layout is refused, unchanged, with the move that fixes it', async (t) => {
+  const dir = await tempDir(t);
+  const [one, two] = await packAll(dir, [{ name: 'one', version: '1.0', tree }, { name: 'two', version: '1.0', tree }]);
+  await publish(dir, [one!]);
+  // The earlier layout: the published files directly in DIR, beside .kiln/.
+  const repo = join(dir, 'repo');
+  for (const name of await readdir(join(repo, 'public'))) await rename(join(repo, 'public', name), join(repo, name));
+  await rmdir(join(repo, 'public'));
+  const before = spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout;
+
+  let hint = '';
+  for (const args of [['repo', 'status', 'repo'], ['repo', 'add', 'repo', two!], ['repo', 'commit', 'repo', '--allow-empty'], ['repo', 'verify', 'repo'], ['repo', 'prune', 'repo'], ['repo', 'log', 'repo']]) {
+    const result = await fails(args, 'E_REPO_LAYOUT', /cannot open repository repo: its published files lie beside its private \.kiln\/ \(the earlier layout\)/, { cwd: dir });
+    hint = /^hint: .*\("(mkdir [^"]*)"\)/m.exec(result.stderr)?.[1] ?? '';
+  }
+  assert.equal(spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout, before, 'nothing was changed');
+  await fails(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], 'E_REPO_EXISTS', /already a Kiln repository/, { cwd: dir });
+
+  // The hint's command, as given, makes it a repository of the current layout with its history.
+  assert.equal(hint, 'mkdir repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/keys repo/packages repo/public/');
+  const moved = spawnSync('bash', ['-c', hint], { cwd: dir, encoding: 'utf8' });
+  assert.equal(moved.status, 0, moved.stderr);
+  await ok(['repo', 'verify', 'repo'], { cwd: dir });
+  await ok(['repo', 'add', 'repo', two!], { cwd: dir });
+  assert.match(await ok(['repo', 'commit', 'repo'], { cwd: dir }), /serial 3: 1 added/);
+});
+
+test('a prefix\'s own repository: made with a public/ tree, refused in the earlier layout', async (t) => {
+  const dir = await tempDir(t);
+  const paths = prefixPaths(join(dir, 'p'));
+  const local = await ensureLocalRepository(paths);
+  assert.equal(local.published, join(local.dir, 'public'));
+  assert.ok((await readdir(local.published)).includes('index.json.minisig'));
+  assert.deepEqual(await ensureLocalRepository(paths), local, 'made once');
+  for (const name of await readdir(local.published)) await rename(join(local.published, name), join(local.dir, name));
+  await rmdir(local.published);
+  await assert.rejects(ensureLocalRepository(paths), (error: unknown) => isKilnError(error, 'E_REPO_LAYOUT') && error.message.includes('var/lib/kiln/local-repo'));
 });

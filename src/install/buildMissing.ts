@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree } from '../build/index.js';
 import type { BuildEvent } from '../build/index.js';
 import { fullVersion } from '../format/metadata.js';
-import { initRepository, repositoryPaths } from '../repo/index.js';
+import { initRepository, openRepository, repositoryPaths } from '../repo/index.js';
 import { writeKeyPair } from '../sign/index.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import type { HostTarget, PlannedBuild, RecipeOffer } from '../solver/types.js';
@@ -51,7 +51,8 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
 /**
  * The prefix's local repository and its key, made on first use: `dir` is the
  * maintainer's directory that builds publish into, `published` its public/
- * tree that the remote `local` names.
+ * tree that the remote `local` names. One of the earlier layout is refused
+ * here (E_REPO_LAYOUT), before the remote is pointed at its public/.
  */
 export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; published: string; publicKey: string }> {
   const base = join(paths.root, 'var', 'lib', 'kiln');
@@ -59,7 +60,8 @@ export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: 
   const keyDir = join(base, 'local-key');
   if (!existsSync(join(keyDir, 'kiln.key'))) await writeKeyPair(keyDir, {});
   const repo = repositoryPaths(dir);
-  if (!existsSync(repo.config)) await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
+  if (existsSync(repo.config)) await openRepository(dir);
+  else await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
   return { dir, published: repo.public, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
 }
 

@@ -12,6 +12,7 @@ import type { PublicKey, SecretKey } from '../sign/index.js';
 import { parsePublicKey, readSecretKeyFile } from '../sign/index.js';
 import type { FileLock, Holder } from '../db/fileLock.js';
 import { acquireLock } from '../db/fileLock.js';
+import { checkRepositoryLayout } from './checkRepositoryLayout.js';
 import type { RepositoryConfig } from './repositoryConfig.js';
 import { readRepositoryConfig, signingKeyPath } from './repositoryConfig.js';
 import type { RepositoryPaths } from './layout.js';
@@ -43,6 +44,7 @@ export interface RepositoryOptions {
 
 export async function openRepository(root: string): Promise<Repository> {
   const paths = repositoryPaths(root);
+  await checkRepositoryLayout(paths);
   const config = await readRepositoryConfig(paths);
   const keys = await readRepositoryKeys(paths);
   if (keys.length === 0) throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${root}: ${paths.keys} holds no public key`, { hint: 'the repository is damaged; run "kiln repo init" again in a new directory' });
