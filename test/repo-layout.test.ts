@@ -2,7 +2,8 @@
  * The repository's two trees (docs/repository.md, "Layout"): DIR/public is
  * the published tree, the only thing to serve; DIR/.kiln, the maintainer's
  * private state, lies beside it and cannot be reached through it. A
- * repository of the earlier layout is refused with the move that fixes it.
+ * repository of the earlier layout is refused with the move that fixes it,
+ * and a client given DIR instead of DIR/public is told so.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prefixPaths } from '../src/config/index.js';
 import { isKilnError } from '../src/errors/index.js';
+import { initPrefix, openPrefix } from '../src/install/index.js';
 import { ensureLocalRepository } from '../src/install/buildMissing.js';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import { tempDir } from './helpers/kiln.js';
@@ -98,4 +100,31 @@ test('a prefix\'s own repository: made with a public/ tree, refused in the earli
   for (const name of await readdir(local.published)) await rename(join(local.published, name), join(local.dir, name));
   await rmdir(local.published);
   await assert.rejects(ensureLocalRepository(paths), (error: unknown) => isKilnError(error, 'E_REPO_LAYOUT') && error.message.includes('var/lib/kiln/local-repo'));
+});
+
+test('a client given the maintainer\'s directory instead of DIR/public is told to use DIR/public', async (t) => {
+  const dir = await tempDir(t);
+  await publish(dir, await packAll(dir, [{ name: 'one', version: '1.0', tree }]));
+  const repo = join(dir, 'repo');
+  const env = { KILN_PREFIX: join(dir, 'p') };
+  await ok(['init'], { cwd: dir, env });
+  const hint = (base: string): RegExp => new RegExp(`is a repository's maintainer directory, not its published tree\\nhint: use ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/public, the directory the repository publishes`);
+  // A relative path is taken from the current directory, as remote add always does.
+  for (const [given, base] of [[repo, repo], [`file://${repo}`, `file://${repo}`], ['repo', repo]] as const) {
+    await fails(['remote', 'add', 'main', given, '--key', 'keys/kiln.pub'], 'E_REPO_NOT_FOUND', hint(base), { cwd: dir, env });
+  }
+  assert.match(await ok(['remote', 'list'], { cwd: dir, env }), /no remotes/i, 'nothing was added');
+
+  // Past the command line (the library, or a server serving DIR): sync says the same.
+  const server = await serveDirectory(repo, { dotfiles: true });
+  t.after(() => server.close());
+  await initPrefix(join(dir, 'lib'));
+  const prefix = await openPrefix(join(dir, 'lib'));
+  t.after(() => prefix.close());
+  const key = await readFile(join(dir, 'keys', 'kiln.pub'), 'utf8');
+  await prefix.addRemote('path', repo, [key]);
+  await prefix.addRemote('http', server.url, [key]);
+  for (const [name, base] of [['path', `file://${repo}`], ['http', server.url]] as const) {
+    await assert.rejects(prefix.sync([name]), (error: unknown) => isKilnError(error, 'E_REPO_NOT_FOUND') && hint(base).test(`${error.message}\nhint: ${error.hint ?? ''}`));
+  }
 });
