@@ -1,13 +1,14 @@
 /**
  * The repository's two trees (docs/repository.md, "Layout"): DIR/public is
  * the published tree, the only thing to serve; DIR/.kiln, the maintainer's
- * private state, lies beside it and cannot be reached through it. A
+ * private state, lies beside it and cannot be reached through it. Also: a
  * repository of the earlier layout is refused with the move that fixes it,
- * and a client given DIR instead of DIR/public is told so.
+ * a client given DIR instead of DIR/public is told so, and `kiln repo verify`
+ * finds private things copied or linked into the published tree.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, rename, rmdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { prefixPaths } from '../src/config/index.js';
@@ -15,7 +16,7 @@ import { isKilnError } from '../src/errors/index.js';
 import { initPrefix, openPrefix } from '../src/install/index.js';
 import { ensureLocalRepository } from '../src/install/buildMissing.js';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { kiln, tempDir } from './helpers/kiln.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
 const tree = { 'share/x': 'x\n' };
@@ -127,4 +128,24 @@ test('a client given the maintainer\'s directory instead of DIR/public is told t
   for (const [name, base] of [['path', `file://${repo}`], ['http', server.url]] as const) {
     await assert.rejects(prefix.sync([name]), (error: unknown) => isKilnError(error, 'E_REPO_NOT_FOUND') && hint(base).test(`${error.message}\nhint: ${error.hint ?? ''}`));
   }
+});
+
+test('repo verify finds maintainer state and secret keys copied or linked into the published tree', async (t) => {
+  const dir = await tempDir(t);
+  await publish(dir, await packAll(dir, [{ name: 'one', version: '1.0', tree }]));
+  const published = join(dir, 'repo', 'public');
+  await copyFile(join(dir, 'keys', 'kiln.key'), join(published, 'keys', 'backup.txt'));
+  await mkdir(join(published, 'packages', '.kiln'));
+  await writeFile(join(published, 'packages', '.kiln', 'config.toml'), 'format = 1\n');
+  await symlink('../.kiln', join(published, 'state'));
+  await symlink(join(dir, 'keys', 'kiln.key'), join(published, 'signing.key'));
+  const result = await fails(['repo', 'verify', 'repo'], 'E_REPO_VERIFY', /4 problems/, { cwd: dir });
+  for (const line of [
+    /- public\/keys\/backup\.txt: a secret key is published/,
+    /- public\/packages\/\.kiln: maintainer state is published/,
+    /- public\/state: a link to .*\/repo\/\.kiln, which exposes the maintainer state/,
+    /- public\/signing\.key: a secret key is published/,
+    /hint: move what is private out of repo\/public at once/,
+  ]) assert.match(result.stderr, line);
+  assert.equal((await kiln(['repo', 'status', 'repo'], { cwd: dir })).code, 0, 'only verify judges what is published');
 });

@@ -2,7 +2,8 @@
  * `kiln repo verify DIR`: the index against the keys, and every package
  * against the index — present, same size and sha256, signed by a trusted key,
  * metadata that says what the index says, and (unless quick) a payload that
- * matches its manifest. Every problem is collected and reported together.
+ * matches its manifest; and that nothing private is in the published tree.
+ * Every problem is collected and reported together.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { stableStringify } from '../util/json.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexEntryFor } from './indexFormat.js';
+import { findPrivateFiles } from './findPrivateFiles.js';
 import { PACKAGES_DIR } from './layout.js';
 import { openRepository, recoverIfInterrupted } from './openRepository.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
@@ -44,7 +46,8 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const trusted = options.trusted ?? repo.keys;
   const published = await readPublishedIndex(localFetcher(repo.paths.public), trusted, repo.paths.public);
   const { index } = published;
-  const problems: string[] = [];
+  const exposed = await findPrivateFiles(repo.paths);
+  const problems = [...exposed];
   const now = options.now ?? new Date();
   if (Date.parse(index.expires) <= now.getTime()) problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
   const current = await readFileIfExists(repo.paths.index);
@@ -76,7 +79,9 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
     const shown = problems.slice(0, 50).map((problem) => `  - ${problem}`).join('\n');
     const more = problems.length > 50 ? `\n  ... and ${problems.length - 50} more` : '';
     throw new KilnError('E_REPO_VERIFY', `cannot verify repository ${root}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${shown}${more}`, {
-      hint: 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
+      hint: exposed.length > 0
+        ? `move what is private out of ${repo.paths.public} at once: whatever serves it serves that too`
+        : 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
     });
   }
   const referenced = new Set(index.packages.map((entry) => entry.path));
