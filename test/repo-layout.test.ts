@@ -82,8 +82,16 @@ test('a repository of the earlier layout is refused, unchanged, with the move th
   assert.equal(spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout, before, 'nothing was changed');
   await fails(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], 'E_REPO_EXISTS', /already a Kiln repository/, { cwd: dir });
 
+  assert.equal(hint, 'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/keys repo/packages repo/public/');
+
+  // A move left half done is still refused, and the hint names what is left to move.
+  await mkdir(join(repo, 'public'));
+  await rename(join(repo, 'keys'), join(repo, 'public', 'keys'));
+  const half = await fails(['repo', 'status', 'repo'], 'E_REPO_LAYOUT', /the earlier layout/, { cwd: dir });
+  hint = /^hint: .*\("(mkdir [^"]*)"\)/m.exec(half.stderr)?.[1] ?? '';
+  assert.equal(hint, 'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/packages repo/public/');
+
   // The hint's command, as given, makes it a repository of the current layout with its history.
-  assert.equal(hint, 'mkdir repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/keys repo/packages repo/public/');
   const moved = spawnSync('bash', ['-c', hint], { cwd: dir, encoding: 'utf8' });
   assert.equal(moved.status, 0, moved.stderr);
   await ok(['repo', 'verify', 'repo'], { cwd: dir });

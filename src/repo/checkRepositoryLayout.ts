@@ -17,19 +17,12 @@ import { INDEX_FILE, KEYS_DIR, PACKAGES_DIR, PUBLIC_DIR, SIGNATURE_SUFFIX, SNAPS
 const PUBLISHED_ENTRIES = [INDEX_FILE, INDEX_FILE + SIGNATURE_SUFFIX, SNAPSHOT_DIR, KEYS_DIR, PACKAGES_DIR];
 
 /**
- * Throws E_REPO_LAYOUT for a repository of the earlier layout, and
- * E_REPO_NOT_FOUND naming the maintainer's directory for its public/ tree;
- * returns quietly otherwise (a missing configuration is reported by whoever reads it).
+ * Throws E_REPO_LAYOUT for a repository of the earlier layout (also one whose
+ * move into public/ was left half done), and E_REPO_NOT_FOUND naming the
+ * maintainer's directory for its public/ tree; returns quietly otherwise (a
+ * missing configuration is reported by whoever reads it).
  */
 export async function checkRepositoryLayout(paths: RepositoryPaths): Promise<void> {
-  if (await isDirectory(paths.public)) return;
-  const root = resolve(paths.root);
-  const owner = dirname(root);
-  if (basename(root) === PUBLIC_DIR && existsSync(repositoryPaths(owner).config)) {
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it is the published tree of the repository ${owner}`, {
-      hint: `"kiln repo" commands take the maintainer's directory: use ${owner}`,
-    });
-  }
   let entries: string[];
   try {
     entries = await readdir(paths.root);
@@ -37,13 +30,20 @@ export async function checkRepositoryLayout(paths: RepositoryPaths): Promise<voi
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return;
     throw error;
   }
-  if (!entries.includes(STATE_DIR)) return;
-  const published = PUBLISHED_ENTRIES.filter((entry) => entries.includes(entry));
-  if (published.includes(INDEX_FILE + SIGNATURE_SUFFIX) || published.includes(INDEX_FILE)) {
-    const moves = published.map((entry) => join(paths.root, entry)).join(' ');
+  // The index in DIR beside .kiln/ is the earlier layout's mark, whether or not public/ was made already.
+  if (entries.includes(STATE_DIR) && (entries.includes(INDEX_FILE + SIGNATURE_SUFFIX) || entries.includes(INDEX_FILE))) {
+    const moves = PUBLISHED_ENTRIES.filter((entry) => entries.includes(entry)).map((entry) => join(paths.root, entry)).join(' ');
     throw new KilnError('E_REPO_LAYOUT', `cannot open repository ${paths.root}: its published files lie beside its private ${STATE_DIR}/ (the earlier layout), so serving ${paths.root} serves ${STATE_DIR}/ too`, {
-      hint: `move them into ${paths.public} ("mkdir ${paths.public} && mv ${moves} ${paths.public}/"), serve ${paths.public} instead, `
+      hint: `move them into ${paths.public} ("mkdir -p ${paths.public} && mv ${moves} ${paths.public}/"), serve ${paths.public} instead, `
         + 'and give clients its URL (docs/repository.md, "Earlier layout")',
+    });
+  }
+  if (await isDirectory(paths.public)) return;
+  const root = resolve(paths.root);
+  const owner = dirname(root);
+  if (basename(root) === PUBLIC_DIR && existsSync(repositoryPaths(owner).config)) {
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it is the published tree of the repository ${owner}`, {
+      hint: `"kiln repo" commands take the maintainer's directory: use ${owner}`,
     });
   }
   if (existsSync(paths.config)) {
