@@ -49,6 +49,7 @@ import type { IndexSet, SearchTerm } from './index/generate.js';
 import { describe, haveTime, killRunning, median, pause, runTimed, runWithRss, syncDisks } from './index/measure.js';
 import type { Command } from './index/measure.js';
 import { startServer } from './index/server.js';
+import { repositoryPaths } from '../src/repo/index.js';
 import type { StaticServer } from './index/server.js';
 import { MIB, chosenFsKind, cleanupAll, freshFs } from './measure.js';
 import type { FreshFs } from './measure.js';
@@ -184,7 +185,7 @@ async function main(): Promise<void> {
   const fsBytes = Math.max(256 * MIB, Math.ceil((count * 16 * 1024) / MIB) * MIB);
   let searchFs: FreshFs | undefined;
   try {
-    server = await startServer({ kiln: paths.repo, pacman: paths.pacman, apt: paths.apt });
+    server = await startServer({ kiln: repositoryPaths(paths.repo).public, pacman: paths.pacman, apt: paths.apt });
     const srv = server;
     log(`serving the three repositories on http://127.0.0.1:${srv.port}/ (kiln/, pacman/, apt/)`);
     const options: ClientOptions = {

@@ -73,7 +73,7 @@ interface Workload {
 }
 
 async function loadWorkload(count: number, mibs: number, seed: number, regenerate: boolean, formats: FormatKey[]): Promise<Workload> {
-  const { set, setDir, repo } = await loadSet(ROOT, count, mibs, seed, regenerate, log);
+  const { set, setDir, published } = await loadSet(ROOT, count, mibs, seed, regenerate, log);
   const peers = await preparePeers(setDir, set, formats, log);
   const sum = (pick: (pkg: PackageSet['packages'][number]) => number) => set.packages.reduce((total, pkg) => total + pick(pkg), 0);
   const biggestFormat = Math.max(sum((pkg) => pkg.packageBytes), ...Object.values(peers.formats).map((format) => format.bytes));
@@ -82,7 +82,7 @@ async function loadWorkload(count: number, mibs: number, seed: number, regenerat
     set,
     setDir,
     peers,
-    ctx: { set, repo, peers, names: set.packages.map((pkg) => pkg.name), kilnBin: KILN, publicKey: join(setDir, 'keys', 'kiln.pub'), threads: availableParallelism() },
+    ctx: { set, repo: published, peers, names: set.packages.map((pkg) => pkg.name), kilnBin: KILN, publicKey: join(setDir, 'keys', 'kiln.pub'), threads: availableParallelism() },
     // Room for three installed trees (kilnSecond: the shared cache's unpacked store and two prefixes, should
     // they not be hard links), three copies of the packages (repository + caches) and margin.
     fsBytes: Math.ceil((sum((pkg) => pkg.allocated) * 1.3 * 3 + biggestFormat * 3 + 512 * MIB) / MIB) * MIB,

@@ -27,6 +27,7 @@ export type ToolName = 'dpkg' | 'pacman' | 'rpm' | 'kiln' | 'floor';
 /** The set a variant runs on, its peer packages, and Kiln. */
 export interface Context {
   set: PackageSet;
+  /** The repository's published tree (DIR/public), what a client's remote names. */
   repo: string;
   peers: PeerCache;
   names: string[];

@@ -96,15 +96,16 @@ async function main(): Promise<void> {
     await pause(2000);
     recommitMs.push(timeCli(['repo', 'commit', 'repo', '--allow-empty'], dir));
   }
-  const indexBytes = (await stat(repositoryPaths(repo).index)).size;
+  const repoPaths = repositoryPaths(repo);
+  const indexBytes = (await stat(repoPaths.index)).size;
 
-  const trusted = await readRepositoryKeys(repositoryPaths(repo));
+  const trusted = await readRepositoryKeys(repoPaths);
   const readMs: number[] = [];
   let packagesRead = 0;
   for (let run = 0; run < RUNS; run++) {
     await pause(2000);
     const start = performance.now();
-    const { index } = await readPublishedIndex(localFetcher(repo), trusted, repo);
+    const { index } = await readPublishedIndex(localFetcher(repoPaths.public), trusted, repoPaths.public);
     readMs.push(performance.now() - start);
     packagesRead = index.packages.length;
   }

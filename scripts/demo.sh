@@ -26,7 +26,7 @@ cd "$work"
 kiln_bin=$root/dist/src/cli/bin.js
 kiln() { show kiln "$@"; node "$kiln_bin" "$@"; }
 
-say "2. A signing key and an empty signed repository"
+say "2. A signing key and an empty signed repository (repo/.kiln private, repo/public the tree to serve)"
 kiln key generate --out keys
 kiln repo init repo --key keys/kiln.key --name demo
 
@@ -53,9 +53,9 @@ mkdir -p "$work/home"
 prefix="$work/home/my stack"
 user_kiln() { show kiln --prefix "$prefix" "$@"; "${run_as[@]}" node "$kiln_bin" --prefix "$prefix" "$@"; }
 
-say "4. As ${run_as:+kiln-demo, }an unprivileged user: a fresh prefix (with a space in its path), the repository as a remote"
+say "4. As ${run_as:+kiln-demo, }an unprivileged user: a fresh prefix (with a space in its path), the repository's published tree as a remote"
 user_kiln init
-user_kiln remote add demo "$work/repo" --key "$(ls "$work"/repo/keys/*.pub)"
+user_kiln remote add demo "$work/repo/public" --key "$(ls "$work"/repo/public/keys/*.pub)"
 user_kiln sync
 user_kiln install "nginx[+uwsgi]" -y
 
@@ -78,7 +78,7 @@ echo "$page"
 trap - EXIT
 
 say "Done in $((SECONDS - started)) s"
-echo "built zlib, pcre2 and nginx +uwsgi from source in ${build_seconds} s; signed repository: $work/repo"
+echo "built zlib, pcre2 and nginx +uwsgi from source in ${build_seconds} s; signed repository: $work/repo (published tree: $work/repo/public)"
 echo "installed into: $prefix (no root, no LD_LIBRARY_PATH); nginx answered: $page"
 echo "build logs: $work/build/logs"
 case $page in 200*) ;; *) echo "demo: nginx did not answer as expected" >&2; exit 1 ;; esac

@@ -58,7 +58,7 @@ checks=()
 if [ "$bulk_status" = 0 ]; then
   prefix=$work/prefix
   kiln --prefix "$prefix" init >/dev/null
-  kiln --prefix "$prefix" remote add ports "$work/repo" --key "$work"/repo/keys/*.pub >/dev/null
+  kiln --prefix "$prefix" remote add ports "$work/repo/public" --key "$work"/repo/public/keys/*.pub >/dev/null
   kiln --prefix "$prefix" sync >/dev/null
   kiln --prefix "$prefix" install python3 redis -y
   checks+=("$("$prefix/bin/python3" -c 'import sqlite3, ssl, zlib, bz2, lzma, ctypes, readline, curses, pyexpat

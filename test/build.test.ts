@@ -67,13 +67,13 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
   assert.equal(Buffer.byteLength(meta.relocation!.placeholder), PLACEHOLDER_LENGTH);
 
   await handTo(user, join(dir, 'home'));
-  const repoKey = join(dir, 'repo', 'keys', readdirSync(join(dir, 'repo', 'keys'))[0]!);
+  const repoKey = join(dir, 'repo', 'public', 'keys', readdirSync(join(dir, 'repo', 'public', 'keys'))[0]!);
   const prefixes = [join(dir, 'home', 'a'), join(dir, 'home', 'a much longer prefix with spaces', 'for nginx')];
   for (const [i, prefix] of prefixes.entries()) {
     await t.test(`installs and serves from ${prefix}`, async () => {
       const as = (args: string[]): Promise<string> => okAs(user, ['--prefix', prefix, ...args], { cwd: dir });
       await as(['init']);
-      await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
+      await as(['remote', 'add', 'ports', join(dir, 'repo', 'public'), '--key', repoKey]);
       await as(['sync']);
       await as(['install', 'nginx[+uwsgi]', '-y']);
       const dynamic = execFileSync('readelf', ['-d', join(prefix, 'bin', 'nginx')], { encoding: 'utf8' });
@@ -88,7 +88,7 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
     assert.ok(Buffer.byteLength(long) > PLACEHOLDER_LENGTH);
     const as = (args: string[]): Promise<string> => okAs(user, ['--prefix', long, ...args], { cwd: dir });
     await as(['init']);
-    await as(['remote', 'add', 'ports', join(dir, 'repo'), '--key', repoKey]);
+    await as(['remote', 'add', 'ports', join(dir, 'repo', 'public'), '--key', repoKey]);
     await as(['sync']);
     const before = listTree(long, []);
     await failsAs(user, ['--prefix', long, 'install', 'nginx[+uwsgi]', '-y'], 'E_RELOCATE', new RegExp(`cannot install nginx into .*: the prefix is ${Buffer.byteLength(long)} bytes long, but nginx has paths compiled into its binary files with room for ${PLACEHOLDER_LENGTH} bytes`), { cwd: dir });
@@ -200,7 +200,7 @@ test('variants of one version live side by side; the CPU level reaches the compi
   }
   assert.equal(new Set(built.map((result) => result.variant)).size, 3, 'three variant ids');
   assert.deepEqual(built.map((result) => [result.options['fast'], result.cpu]), [[false, 'x86-64'], [true, 'x86-64'], [false, 'x86-64-v2']]);
-  const index = JSON.parse(await readFile(join(dir, 'repo', 'index.json'), 'utf8')) as { packages: { name: string; variant: string }[] };
+  const index = JSON.parse(await readFile(join(dir, 'repo', 'public', 'index.json'), 'utf8')) as { packages: { name: string; variant: string }[] };
   assert.deepEqual(index.packages.filter((entry) => entry.name === 'prog').map((entry) => entry.variant).sort(), built.map((result) => result.variant).sort(), 'all three are published side by side');
   const v2 = await openPackage(join(dir, built[2]!.package));
   const flags = v2.metadata.files.find((entry) => entry.path === 'share/prog/flags');
@@ -211,10 +211,10 @@ test('variants of one version live side by side; the CPU level reaches the compi
   // The client: a host with an older glibc gets an explanation instead of a binary it cannot run.
   const prefix = join(dir, 'old-host');
   await initPrefix(prefix, { mode: 'user' });
-  const keyFile = join(dir, 'repo', 'keys', readdirSync(join(dir, 'repo', 'keys'))[0]!);
+  const keyFile = join(dir, 'repo', 'public', 'keys', readdirSync(join(dir, 'repo', 'public', 'keys'))[0]!);
   const oldHost = await openPrefix(prefix, { host: { arch: process.arch === 'x64' ? 'x86_64' : process.arch, libc: 'glibc', libcVersion: '2.17', cpuLevels: ['x86-64'] } });
   try {
-    await oldHost.addRemote('variants', join(dir, 'repo'), [await readFile(keyFile, 'utf8')]);
+    await oldHost.addRemote('variants', join(dir, 'repo', 'public'), [await readFile(keyFile, 'utf8')]);
     await oldHost.sync();
     await assert.rejects(oldHost.install([{ name: 'prog', range: '' }]), (error: unknown) => isKilnError(error, 'E_NO_CANDIDATE') && new RegExp(`prog [^ ]+ \\(x86-64\\) from variants needs glibc ${floor.replace('.', '\\.')}, and this host has 2\\.17`).test(error.message));
   } finally {

@@ -22,7 +22,7 @@ async function syncedPrefix(t: TestContext, specs: Parameters<typeof packAll>[1]
   const prefix = join(dir, options.prefixName ?? 'root');
   const env = { KILN_PREFIX: prefix };
   await ok(['init', ...(options.system === true ? ['--system'] : [])], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   return { dir, prefix, env };
 }
@@ -180,11 +180,11 @@ test('sync refuses an expired index (freeze) and an index signed by another key'
   await fails(['sync'], 'E_INDEX_EXPIRED', /remote main .*expired at/, { cwd: dir, env: { ...env, KILN_NOW: '2099-01-01T00:00:00Z' } });
   await fails(['install', 'one', '-y'], 'E_INDEX_EXPIRED', /synced index \(serial 2\) expired/, { cwd: dir, env: { ...env, KILN_NOW: '2099-01-01T00:00:00Z' } });
   await ok(['key', 'generate', '--out', 'other'], { cwd: dir });
-  await ok(['remote', 'add', 'evil', join(dir, 'repo'), '--key', 'other/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'evil', join(dir, 'repo', 'public'), '--key', 'other/kiln.pub'], { cwd: dir, env });
   await fails(['sync', 'evil'], 'E_SIGNATURE_UNTRUSTED', /index/, { cwd: dir, env });
   await fails(['remote', 'add', 'bad', 'ftp://example.org/repo', '--key', 'other/kiln.pub'], 'E_REMOTE_URL', /ftp/, { cwd: dir, env });
   await fails(['remote', 'add', 'bad', 'no-such-dir', '--key', 'other/kiln.pub'], 'E_REMOTE_URL', /neither a URL nor an absolute path/, { cwd: dir, env });
-  assert.match(await ok(['remote', 'add', 'relative', 'repo', '--key', 'other/kiln.pub'], { cwd: dir, env }), new RegExp(`added remote relative \\(file://${join(dir, 'repo')}\\)`), 'a relative path to a directory is taken from the current directory');
+  assert.match(await ok(['remote', 'add', 'relative', 'repo/public', '--key', 'other/kiln.pub'], { cwd: dir, env }), new RegExp(`added remote relative \\(file://${join(dir, 'repo', 'public')}\\)`), 'a relative path to a directory is taken from the current directory');
   await fails(['install', 'nosuch', '-y'], 'E_NO_CANDIDATE', /cannot find package nosuch/, { cwd: dir, env });
   await fails(['install', 'one>=2', '-y'], 'E_NO_CANDIDATE', /you asked for one >=2 \(no version of one satisfies >=2; one has 1\.0 from main/, { cwd: dir, env });
 });
@@ -198,7 +198,7 @@ test('library API: openPrefix, sync, plan, install, queries, remove', async (t) 
   await initPrefix(join(dir, 'p'));
   const prefix = await openPrefix(join(dir, 'p'));
   t.after(() => prefix.close());
-  await prefix.addRemote('main', join(dir, 'repo'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
+  await prefix.addRemote('main', join(dir, 'repo', 'public'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
   const [synced] = await prefix.sync();
   assert.equal(synced?.packages, 2);
   const plan = prefix.describePlan(prefix.plan({ install: [{ name: 'top', range: '' }] }));

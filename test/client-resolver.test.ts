@@ -23,7 +23,7 @@ interface Listed { name: string; version: string; variant: string; reason: strin
 /** Make the prefix of `env`, trust dir/repo as the remote main, sync it. */
 async function syncWithMain(dir: string, env: Record<string, string>): Promise<void> {
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
 }
 

@@ -34,9 +34,9 @@ for (const transport of ['file', 'http'] as const) {
     await handTo(user, dir);
     const [l1, a1] = await packAll(dir, [lib1, app('1.0', 'share/greet/old.txt')]);
     await publish(dir, [l1!, a1!]);
-    const server = transport === 'http' ? await serveDirectory(join(dir, 'repo')) : undefined;
+    const server = transport === 'http' ? await serveDirectory(join(dir, 'repo', 'public')) : undefined;
     t.after(() => server?.close());
-    const url = server?.url ?? `file://${join(dir, 'repo')}`;
+    const url = server?.url ?? `file://${join(dir, 'repo', 'public')}`;
     const prefix = join(dir, 'home/stack');
     const env = { KILN_PREFIX: prefix };
     await handTo(user, join(dir, 'home'));
@@ -44,7 +44,7 @@ for (const transport of ['file', 'http'] as const) {
 
     assert.match(await as(['init']), /created prefix/);
     // The user takes the key from the repository's keys/ directory (a private copy would do as well).
-    const keyFile = join('repo/keys', (await readdir(join(dir, 'repo/keys')))[0]!);
+    const keyFile = join('repo/public/keys', (await readdir(join(dir, 'repo/public/keys')))[0]!);
     assert.match(await as(['remote', 'add', 'main', url, '--key', keyFile]), /added remote main/);
     assert.match(await as(['sync']), /main\s+updated\s+serial 2\s+2 packages/);
     assert.match(await as(['search', 'greet']), /greet\s+1\.0\s+\(main\)/);

@@ -64,7 +64,7 @@ test('kiln install takes the highest CPU level the host runs; cpu-level caps it 
     // Top-level settings go before the first table; remote add then rewrites the file, which must keep them.
     const config = join(prefix, 'etc/kiln/config.toml');
     await writeFile(config, settings + (await readFile(config, 'utf8')));
-    await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+    await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
     assert.ok((await readFile(config, 'utf8')).includes(settings.trim()), 'remote add keeps the CPU settings');
     await ok(['sync'], { cwd: dir, env });
     return { prefix, env };

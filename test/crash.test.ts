@@ -58,7 +58,7 @@ async function makeFixture(t: TestContext): Promise<Fixture> {
   const empty = join(dir, 'template-empty');
   const env = { KILN_PREFIX: empty };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', join(dir, 'repo'), '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', join(dir, 'repo', 'public'), '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   const old = join(dir, 'template-old');
   await cp(empty, old, { recursive: true, verbatimSymlinks: true });

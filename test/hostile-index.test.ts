@@ -17,6 +17,7 @@ import { kiln, tempDir } from './helpers/kiln.js';
 
 interface Published {
   dir: string;
+  /** The published tree, DIR/public. */
   repo: string;
   serial: number;
   key: SecretKey;
@@ -39,7 +40,7 @@ async function publish(t: TestContext): Promise<Published> {
   const { readdir } = await import('node:fs/promises');
   await run(['repo', 'add', 'repo', ...(await readdir(join(dir, 'out'))).map((file) => `out/${file}`)]);
   await run(['repo', 'commit', 'repo']);
-  return { dir, repo: join(dir, 'repo'), serial: 2, key: await readSecretKeyFile(join(dir, 'keys', 'kiln.key')) };
+  return { dir, repo: join(dir, 'repo', 'public'), serial: 2, key: await readSecretKeyFile(join(dir, 'keys', 'kiln.key')) };
 }
 
 /** Replace the published index (snapshot, copy and signatures) with `bytes` signed by `key`. */

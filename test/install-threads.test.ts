@@ -41,7 +41,7 @@ async function setUp(t: TestContext): Promise<{ dir: string; env: Record<string,
   await publish(dir, await packAll(dir, specs));
   const env = { KILN_PREFIX: join(dir, 'prefix') };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   return { dir, env };
 }
@@ -80,7 +80,7 @@ test('install and upgrade on worker threads: every file, link and mode as packed
   // The same set installed in the calling thread gives the same tree.
   const serial = { KILN_PREFIX: join(dir, 'serial') };
   await ok(['init'], { cwd: dir, env: serial });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: serial });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: serial });
   await ok(['sync'], { cwd: dir, env: serial });
   await ok(['install', 'epsilon=1.0', 'delta=1.0', 'gamma=1.0', 'beta=1.0', 'alpha=1.0', '-y'], { cwd: dir, env: { ...serial, KILN_TEST_THREADS: '1' } });
   assert.deepEqual(await snapshot(root), await snapshot(serial.KILN_PREFIX));

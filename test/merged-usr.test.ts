@@ -45,7 +45,7 @@ async function mergedPrefix(t: TestContext): Promise<{ dir: string; prefix: stri
     await symlink(target, join(prefix, link));
   }
   for (const distro of ['usr/bin/sh-of-the-distribution', 'usr/lib/libc-of-the-distribution.so.6']) await cp('/bin/true', join(prefix, distro));
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   return { dir, prefix, env };
 }

@@ -41,7 +41,7 @@ test('readers over HTTP never see a mixed or older index while commits run', asy
   await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], dir);
   await ok(['repo', 'add', 'repo', ...packages], dir);
   await ok(['repo', 'commit', 'repo'], dir);
-  const server = await serveDirectory(join(dir, 'repo'));
+  const server = await serveDirectory(join(dir, 'repo', 'public'));
   t.after(() => server.close());
   const trusted = [await readPublicKeyFile(join(dir, 'keys', 'kiln.pub'))];
 
@@ -77,7 +77,7 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
   const packages = await packMany(dir, TRIALS);
   await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], dir);
   const trusted = [await readPublicKeyFile(join(dir, 'keys', 'kiln.pub'))];
-  const localFetch = async (path: string): Promise<Buffer | undefined> => readFile(join(dir, 'repo', path)).catch(() => undefined);
+  const localFetch = async (path: string): Promise<Buffer | undefined> => readFile(join(dir, 'repo', 'public', path)).catch(() => undefined);
   let killedMidway = 0;
   for (let trial = 0; trial < TRIALS; trial++) {
     await ok(['repo', 'add', 'repo', packages[trial]!], dir);
@@ -96,7 +96,7 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
     assert.equal(status.staged.adds.length, 0, `trial ${trial}: stage cleared`);
     assert.equal(status.published.packages, trial + 1, `trial ${trial}: every staged package published once`);
     assert.ok(status.published.serial > index.serial);
-    for (const sub of ['', 'indexes', '.kiln']) {
+    for (const sub of ['public', 'public/indexes', '.kiln']) {
       const leftovers = (await readdir(join(dir, 'repo', sub))).filter((name) => name.endsWith('.tmp') || name.endsWith('.stale'));
       assert.deepEqual(leftovers, [], `trial ${trial}: temporary files left in repo/${sub}`);
     }

@@ -66,7 +66,7 @@ test('root into / of a real Debian root (merged /usr): install, run, verify, upg
   };
 
   assert.match(await kiln('init'), /created prefix \//);
-  await kiln('remote', 'add', 'main', `file://${root.shared}/repo`, '--key', `${root.shared}/keys/kiln.pub`);
+  await kiln('remote', 'add', 'main', `file://${root.shared}/repo/public`, '--key', `${root.shared}/keys/kiln.pub`);
   await kiln('sync');
   await kiln('install', 'greet=1.0', '-y');
   assert.equal((await root.run('/bin/greet', [])).stdout, 'greet 1.0\n', 'the program runs, its library found through its run path');

@@ -66,16 +66,16 @@ test('publish: key, two variants of one package and another package, init/add/st
   assert.match(await ok(['repo', 'verify', 'repo'], dir), /serial 2: index signed by key [0-9A-F]{16}, 3 package\(s\) verified/);
 
   // Both variants of hello sit side by side under one directory.
-  const helloFiles = await readdir(join(dir, 'repo', 'packages', 'app-misc', 'hello'));
+  const helloFiles = await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'));
   assert.equal(helloFiles.length, 2);
 
   // The real minisign accepts the published index and a package's own signature with the published key.
-  const [keyFile] = await readdir(join(dir, 'repo', 'keys'));
-  const pub = join(dir, 'repo', 'keys', keyFile!);
-  const indexCheck = await minisign(['-Vm', 'repo/index.json', '-p', pub], { cwd: dir });
+  const [keyFile] = await readdir(join(dir, 'repo', 'public', 'keys'));
+  const pub = join(dir, 'repo', 'public', 'keys', keyFile!);
+  const indexCheck = await minisign(['-Vm', 'repo/public/index.json', '-p', pub], { cwd: dir });
   assert.equal(indexCheck.code, 0, indexCheck.stderr);
   assert.match(indexCheck.stdout, /Trusted comment: kiln index main serial 2/);
-  const published = join(dir, 'repo', 'packages', 'app-misc', 'hello', helloFiles[0]!);
+  const published = join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello', helloFiles[0]!);
   await mkdir(join(dir, 'extracted'));
   const untar = await run('tar', ['-xf', published, '-C', 'extracted', 'metadata.json', 'metadata.json.minisig'], { cwd: dir });
   assert.equal(untar.code, 0, untar.stderr);
@@ -84,18 +84,18 @@ test('publish: key, two variants of one package and another package, init/add/st
   assert.match(packageCheck.stdout, /Trusted comment: kiln package hello-1.0 variant [0-9a-f]{12}/);
 
   // Changing one byte of the index: minisign and kiln both refuse it.
-  const index = await readFile(join(dir, 'repo', 'index.json'));
+  const index = await readFile(join(dir, 'repo', 'public', 'index.json'));
   const changed = Buffer.from(index);
   changed[Math.floor(index.length / 2)]! ^= 0x01;
-  await writeFile(join(dir, 'repo', 'index.json'), changed);
-  const tampered = await minisign(['-Vm', 'repo/index.json', '-p', pub], { cwd: dir });
+  await writeFile(join(dir, 'repo', 'public', 'index.json'), changed);
+  const tampered = await minisign(['-Vm', 'repo/public/index.json', '-p', pub], { cwd: dir });
   assert.notEqual(tampered.code, 0);
   await fails(['repo', 'verify', 'repo'], dir, 'E_REPO_VERIFY', /index.json differs from the signed snapshot/);
-  await fails(['verify', 'repo/index.json', '--trust', pub], dir, 'E_SIGNATURE_INVALID', /index.json/);
-  await writeFile(join(dir, 'repo', 'indexes', '2.json'), changed);
+  await fails(['verify', 'repo/public/index.json', '--trust', pub], dir, 'E_SIGNATURE_INVALID', /index.json/);
+  await writeFile(join(dir, 'repo', 'public', 'indexes', '2.json'), changed);
   await fails(['repo', 'verify', 'repo'], dir, 'E_SIGNATURE_INVALID', /indexes\/2.json/);
-  await writeFile(join(dir, 'repo', 'indexes', '2.json'), index);
-  await writeFile(join(dir, 'repo', 'index.json'), index);
+  await writeFile(join(dir, 'repo', 'public', 'indexes', '2.json'), index);
+  await writeFile(join(dir, 'repo', 'public', 'index.json'), index);
   await ok(['repo', 'verify', 'repo'], dir);
 
   // Changing one byte of a package: verification fails and names it.
@@ -149,7 +149,7 @@ test('remove, commit, prune and log', async (t) => {
   // Unstaging a staged package deletes its file.
   assert.match(await ok(['repo', 'remove', 'repo', 'zlib'], dir), /^unstaged\s+zlib\s+1.3.1/m);
   await ok(['repo', 'commit', 'repo', '-m', 'hello only'], dir);
-  assert.deepEqual(await readdir(join(dir, 'repo', 'packages', 'app-misc')), ['hello']);
+  assert.deepEqual(await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc')), ['hello']);
   await fails(['repo', 'remove', 'repo', 'zlib'], dir, 'E_REPO_NO_MATCH', /no package named zlib/);
   await fails(['repo', 'remove', 'repo', 'hello-2.0'], dir, 'E_REPO_NO_MATCH', /hello has: 1.0\//);
   await fails(['repo', 'commit', 'repo'], dir, 'E_REPO_NOTHING', /nothing is staged/);
@@ -157,10 +157,10 @@ test('remove, commit, prune and log', async (t) => {
   // Retire one variant: it leaves the index at once, its file stays for clients of the old index.
   const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as { published: { packages: number } };
   assert.equal(status.published.packages, 2);
-  const variants = (await readdir(join(dir, 'repo', 'packages', 'app-misc', 'hello'))).map((file) => /-([0-9a-f]{12})\.kpkg$/.exec(file)![1]!);
+  const variants = (await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'))).map((file) => /-([0-9a-f]{12})\.kpkg$/.exec(file)![1]!);
   assert.match(await ok(['repo', 'remove', 'repo', 'hello-1.0', '--variant', variants[0]!], dir), /^retire\s+hello\s+1.0/m);
   await ok(['repo', 'commit', 'repo', '-m', 'retire one'], dir);
-  assert.equal((await readdir(join(dir, 'repo', 'packages', 'app-misc', 'hello'))).length, 2);
+  assert.equal((await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'))).length, 2);
   const verify = await kiln(['repo', 'verify', 'repo'], { cwd: dir });
   assert.equal(verify.code, 0, verify.stderr);
   assert.match(verify.stderr, /1 package file\(s\) are not in the index/);
@@ -169,8 +169,8 @@ test('remove, commit, prune and log', async (t) => {
   await ok(['repo', 'commit', 'repo', '--allow-empty', '-m', 'renew again'], dir);
   // Keeping 2 indexes (serials 5 and 4): the retired file is referenced by neither.
   assert.match(await ok(['repo', 'prune', 'repo', '--keep', '2'], dir), /removed 3 index snapshot\(s\) and 1 package file\(s\)/);
-  assert.equal((await readdir(join(dir, 'repo', 'packages', 'app-misc', 'hello'))).length, 1);
-  assert.deepEqual((await readdir(join(dir, 'repo', 'indexes'))).sort(), ['4.json', '4.json.minisig', '5.json', '5.json.minisig']);
+  assert.equal((await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'))).length, 1);
+  assert.deepEqual((await readdir(join(dir, 'repo', 'public', 'indexes'))).sort(), ['4.json', '4.json.minisig', '5.json', '5.json.minisig']);
   await ok(['repo', 'verify', 'repo'], dir);
 
   const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];

@@ -22,7 +22,7 @@ test('search answers the same from the search lists as from the indexes, and ign
   ]));
   const env = { KILN_PREFIX: join(dir, 'p') };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   await ok(['install', 'zstd', '-y'], { cwd: dir, env });
   const indexes = join(env.KILN_PREFIX, 'var/lib/kiln/indexes');

@@ -20,7 +20,7 @@ import { kiln, tempDir } from './helpers/kiln.js';
 async function syncedWithCache(dir: string, prefix: string, cache: string): Promise<Record<string, string>> {
   const env = { KILN_PREFIX: prefix, KILN_CACHE: cache };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
   await ok(['sync'], { cwd: dir, env });
   return env;
 }
@@ -78,7 +78,7 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   await writeFile(config, `cache = "relative/dir"\n${await readFile(config, 'utf8')}`);
   await fails(['remote', 'list'], 'E_CONFIG', /cache must be an absolute path/, { cwd: dir, env: { KILN_PREFIX: three } });
   await writeFile(config, (await readFile(config, 'utf8')).replace('cache = "relative/dir"', `cache = "${cache}"`));
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: { KILN_PREFIX: three } });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: { KILN_PREFIX: three } });
   await ok(['sync'], { cwd: dir, env: { KILN_PREFIX: three } });
   await ok(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: three } });
   assert.equal(await inode(join(three, 'bin/app')), await inode(join(two, 'bin/app')));

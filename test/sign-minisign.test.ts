@@ -250,7 +250,7 @@ describe('a repository signed with minisign -l', () => {
 
     const env = { KILN_PREFIX: join(dir, 'prefix') };
     await run(['init'], env);
-    await run(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], env);
+    await run(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], env);
     assert.match(await run(['sync'], env), /main\s+updated\s+serial 2\s+1 packages/);
     await run(['install', 'hello', '-y'], env);
     assert.equal(await readFile(join(dir, 'prefix/bin/hello'), 'utf8'), '#!/bin/sh\necho hello\n');

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { PACKAGE_FORMAT_VERSION, pack, parsePackInput } from '../../src/format/index.js';
 import { addPackages, commitRepository, initRepository, localFetcher, readPublishedIndex, readRepositoryKeys, repositoryPaths } from '../../src/repo/index.js';
-import type { IndexEntry } from '../../src/repo/index.js';
+import type { IndexEntry, PublishedIndex } from '../../src/repo/index.js';
 import { readSecretKeyFile, writeKeyPair } from '../../src/sign/index.js';
 import { mapConcurrent } from '../../src/util/mapConcurrent.js';
 import { seededRandom } from '../../src/util/seededRandom.js';
@@ -70,6 +70,7 @@ export interface IndexSet {
 
 export interface SetPaths {
   dir: string;
+  /** The Kiln repository's maintainer directory; the server serves its public/ tree. */
   repo: string;
   publicKey: string;
   pacman: string;
@@ -181,7 +182,7 @@ export function readSet(paths: SetPaths, count: number, seed: number): IndexSet 
   try {
     const set = JSON.parse(readFileSync(join(paths.dir, 'set.json'), 'utf8')) as IndexSet;
     if (set.complete !== true || set.generator !== GENERATOR_VERSION || set.formatVersion !== PACKAGE_FORMAT_VERSION || set.seed !== seed || set.packages !== count) return undefined;
-    for (const file of [join(paths.repo, 'index.json.minisig'), paths.publicKey, join(paths.pacman, 'bench.db'), join(paths.apt, 'Release'), join(paths.apt, 'Packages.xz')]) if (!existsSync(file)) return undefined;
+    for (const file of [repositoryPaths(paths.repo).indexSignature, paths.publicKey, join(paths.pacman, 'bench.db'), join(paths.apt, 'Release'), join(paths.apt, 'Packages.xz')]) if (!existsSync(file)) return undefined;
     return set;
   } catch {
     return undefined;
@@ -193,10 +194,16 @@ export async function renewIfExpiring(paths: SetPaths, set: IndexSet): Promise<v
   if (Date.parse(set.expires) > Date.now() + 86_400_000) return;
   const { index } = await commitRepository(paths.repo, { allowEmpty: true, message: 'renew for the benchmark' });
   set.expires = index.expires;
-  const published = await readPublishedIndex(localFetcher(paths.repo), await readRepositoryKeys(repositoryPaths(paths.repo)), paths.repo);
+  const published = await readKilnIndex(paths);
   set.sizes.kilnIndex = published.bytes.length;
   set.sizes.kilnSignature = Buffer.byteLength(published.signatureText);
   writeFileSync(join(paths.dir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);
+}
+
+/** The Kiln index as a client reads it, from the published tree. */
+async function readKilnIndex(paths: SetPaths): Promise<PublishedIndex> {
+  const repo = repositoryPaths(paths.repo);
+  return readPublishedIndex(localFetcher(repo.public), await readRepositoryKeys(repo), repo.public);
 }
 
 function nativeDebianArch(): string {
@@ -255,7 +262,7 @@ export async function generateSet(paths: SetPaths, count: number, seed: number, 
   rmSync(stage, { recursive: true, force: true });
 
   // The client's view of the published index: sizes and hashes for the other two formats.
-  const published = await readPublishedIndex(localFetcher(paths.repo), await readRepositoryKeys(repositoryPaths(paths.repo)), paths.repo);
+  const published = await readKilnIndex(paths);
   const entries = new Map<string, IndexEntry>(published.index.packages.map((entry) => [entry.name, entry]));
   if (entries.size !== count) throw new Error(`bench: the published index holds ${entries.size} names, expected ${count}`);
   const created = new Date(published.index.created);

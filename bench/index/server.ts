@@ -1,8 +1,8 @@
 /**
  * The loopback HTTP server of bench/indexBench.ts: serves static directories
- * under URL prefixes (`/kiln/` → the Kiln repository, `/pacman/`, `/apt/`) on
- * 127.0.0.1 and a free port. Never serves a path with a component starting
- * with "." (the Kiln repository's private `.kiln/`). Answers GET and HEAD,
+ * under URL prefixes (`/kiln/` → the Kiln repository's published tree, `/pacman/`,
+ * `/apt/`) on 127.0.0.1 and a free port. Never serves a path with a component
+ * starting with "." (as a careful nginx configuration would not). Answers GET and HEAD,
  * with Content-Length and Last-Modified, and 304 to If-Modified-Since. Counts
  * requests and body bytes per prefix so the benchmark can report what each
  * client downloaded.

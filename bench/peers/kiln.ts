@@ -15,7 +15,7 @@ import type { Cmd } from './tool.js';
 export interface KilnSetup {
   /** The CLI's bin.js. */
   bin: string;
-  /** The repository (a copy on the fresh filesystem). */
+  /** The repository's published tree (a copy on the fresh filesystem). */
   repo: string;
   publicKey: string;
 }

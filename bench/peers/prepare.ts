@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { repositoryPaths } from '../../src/repo/index.js';
 import { have, removeScratch } from '../measure.js';
 import { GENERATOR_VERSION, stageRootDirectory } from '../workload/set.js';
 import type { PackageSet } from '../workload/set.js';
@@ -71,7 +72,7 @@ function readState(path: string, packages: number): PeerState | undefined {
 export async function preparePeers(setDir: string, set: PackageSet, wanted: FormatKey[], log: (line: string) => void): Promise<PeerCache> {
   const dir = join(setDir, 'peers');
   const statePath = join(dir, 'state.json');
-  const repo = join(setDir, 'repo');
+  const repo = repositoryPaths(join(setDir, 'repo')).public;
   const count = set.packages.length;
   let state = readState(statePath, count);
   if (state === undefined) rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PACKAGE_FORMAT_VERSION, pack, parsePackInput } from '../../src/format/index.js';
-import { addPackages, commitRepository, initRepository } from '../../src/repo/index.js';
+import { addPackages, commitRepository, initRepository, repositoryPaths } from '../../src/repo/index.js';
 import { readSecretKeyFile, writeKeyPair } from '../../src/sign/index.js';
 import { detectHost } from '../../src/solver/index.js';
 import { removeScratch, scratchDir } from '../measure.js';
@@ -220,7 +220,8 @@ function readSet(setDir: string, seed: number): PackageSet | undefined {
   try {
     const set = JSON.parse(readFileSync(join(setDir, 'set.json'), 'utf8')) as PackageSet;
     if (set.complete !== true || set.generator !== GENERATOR_VERSION || set.formatVersion !== PACKAGE_FORMAT_VERSION || set.seed !== seed) return undefined;
-    if (!set.packages.every((pkg) => existsSync(join(setDir, 'repo', pkg.path)))) return undefined;
+    const published = repositoryPaths(join(setDir, 'repo')).public;
+    if (!set.packages.every((pkg) => existsSync(join(published, pkg.path)))) return undefined;
     return set;
   } catch {
     return undefined;
@@ -231,9 +232,10 @@ function readSet(setDir: string, seed: number): PackageSet | undefined {
 /**
  * The set for these parameters: the one in bench-out/install/ when it is
  * complete and of this generator, else a new one; its repository's index is
- * renewed when it would expire within a day.
+ * renewed when it would expire within a day. `repo` is the repository's
+ * maintainer directory, `published` its public/ tree, what clients use.
  */
-export async function loadSet(root: string, count: number, mib: number, seed: number, regenerate: boolean, log: (line: string) => void): Promise<{ set: PackageSet; setDir: string; repo: string }> {
+export async function loadSet(root: string, count: number, mib: number, seed: number, regenerate: boolean, log: (line: string) => void): Promise<{ set: PackageSet; setDir: string; repo: string; published: string }> {
   const setDir = join(root, 'bench-out', 'install', `p${count}-m${mib}-s${seed}`);
   let set = regenerate ? undefined : readSet(setDir, seed);
   if (set === undefined) set = await generateSet(setDir, count, mib, seed, log);
@@ -244,7 +246,7 @@ export async function loadSet(root: string, count: number, mib: number, seed: nu
     set.expires = index.expires;
     writeFileSync(join(setDir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);
   }
-  return { set, setDir, repo };
+  return { set, setDir, repo, published: repositoryPaths(repo).public };
 }
 
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === 'kiln-bench-pack') await workerMain();

@@ -419,9 +419,9 @@ async function installBuildDependencies(placeholder: string, deps: readonly { na
   await initPrefix(placeholder, { mode: 'user' });
   const prefix = await openPrefix(placeholder, { reporter: (event) => (event.kind === 'note' ? logLine(`== ${event.message}`) : undefined) });
   try {
-    const keysDir = repositoryPaths(resolve(repoDir)).keys;
-    const keys = await Promise.all((await readdir(keysDir)).filter((file) => file.endsWith('.pub')).map((file) => readFile(join(keysDir, file), 'utf8')));
-    await prefix.addRemote('build', resolve(repoDir), keys);
+    const repoPaths = repositoryPaths(resolve(repoDir));
+    const keys = await Promise.all((await readdir(repoPaths.keys)).filter((file) => file.endsWith('.pub')).map((file) => readFile(join(repoPaths.keys, file), 'utf8')));
+    await prefix.addRemote('build', repoPaths.public, keys);
     await prefix.sync();
     const result = await prefix.install(deps, { command: 'kiln build (build dependencies)' });
     logLine(`== installed build dependencies: ${result.plan.actions.map((action) => `${action.name} ${action.to ?? ''}`.trim()).join(', ')}`);

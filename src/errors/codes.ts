@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   E_INDEX_MISMATCH: 'a package does not match what the repository index pins (missing, size, sha256, identity)',
   E_REPO_NOT_FOUND: 'a directory is not a Kiln repository',
   E_REPO_EXISTS: 'a repository cannot be created where one (or other content) already exists',
+  E_REPO_LAYOUT: 'a repository has the earlier layout, its published files beside its private .kiln/; they must move into DIR/public',
   E_REPO_CONFLICT: 'a package with the same name, version and variant but different content is already staged or published',
   E_REPO_NOTHING: 'a repository commit has nothing to publish',
   E_REPO_NO_MATCH: 'no staged or published package matches what was asked for',

@@ -636,10 +636,10 @@ export class Prefix {
   }
 
   /** Adds (or refreshes) the remote `local` for the prefix's own repository; the caller holds the lock. */
-  private async trustLocalRepository(local: { dir: string; publicKey: string }): Promise<void> {
+  private async trustLocalRepository(local: { dir: string; published: string; publicKey: string }): Promise<void> {
     const config = await readPrefixConfig(this.paths);
     const key = encodePublicKey(parsePublicKey(local.publicKey, `the key of ${local.dir}`));
-    const remote: RemoteConfig = { name: LOCAL_REMOTE, url: pathToFileURL(local.dir).href, keys: [key], priority: LOCAL_PRIORITY };
+    const remote: RemoteConfig = { name: LOCAL_REMOTE, url: pathToFileURL(local.published).href, keys: [key], priority: LOCAL_PRIORITY };
     const at = config.remotes.findIndex((r) => r.name === LOCAL_REMOTE);
     if (at >= 0 && JSON.stringify(config.remotes[at]) === JSON.stringify(remote)) return;
     if (at >= 0) config.remotes[at] = remote;

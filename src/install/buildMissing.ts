@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { activeDependencies, buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree, resolveOptions, runnablePackages } from '../build/index.js';
 import type { BuildEvent } from '../build/index.js';
 import { fullVersion } from '../format/metadata.js';
-import { initRepository } from '../repo/index.js';
+import { initRepository, openRepository, repositoryPaths } from '../repo/index.js';
 import { writeKeyPair } from '../sign/index.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import type { HostTarget, PlannedBuild, RecipeOffer } from '../solver/types.js';
@@ -50,20 +50,25 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
   return offers;
 }
 
-/** Where the prefix's own repository is (made by the first build). */
+/** Where the prefix's own repository is (the maintainer's directory builds publish into; made by the first build). */
 export function localRepositoryDir(paths: PrefixPaths): string {
   return join(paths.state, 'local-repo');
 }
 
-/** The prefix's local repository and its key, made on first use. */
-export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; publicKey: string }> {
+/**
+ * The prefix's local repository and its key, made on first use: `dir` is the
+ * maintainer's directory that builds publish into, `published` its public/
+ * tree that the remote `local` names. One of the earlier layout is refused
+ * here (E_REPO_LAYOUT), before the remote is pointed at its public/.
+ */
+export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; published: string; publicKey: string }> {
   const dir = localRepositoryDir(paths);
   const keyDir = join(paths.state, 'local-key');
   if (!existsSync(join(keyDir, 'kiln.key'))) await writeKeyPair(keyDir, {});
-  if (!existsSync(join(dir, 'index.json'))) {
-    await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
-  }
-  return { dir, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
+  const repo = repositoryPaths(dir);
+  if (existsSync(repo.config)) await openRepository(dir);
+  else await initRepository(dir, { keyPath: join(keyDir, 'kiln.key'), name: LOCAL_REMOTE, expireDays: 3650 });
+  return { dir, published: repo.public, publicKey: await readFile(join(keyDir, 'kiln.pub'), 'utf8') };
 }
 
 /** The CPU level builds are made for: the highest `host` runs that the compiler flags know (Prefix.host(): capped by the prefix's `cpu-level`). */

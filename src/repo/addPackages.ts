@@ -112,7 +112,7 @@ export async function stagePackages(repo: Repository, files: readonly string[], 
     await mapConcurrent(candidates, ADD_CONCURRENCY, async (candidate) => {
       // A retired package added back has the same bytes as the published file: nothing to copy.
       if (published.has(entryKey(candidate.entry))) return;
-      const target = join(repo.paths.root, candidate.entry.path);
+      const target = join(repo.paths.public, candidate.entry.path);
       await placeFile(candidate.source, target);
       directories.add(dirname(target));
     });

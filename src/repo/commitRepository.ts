@@ -50,7 +50,7 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
   for (const [key, entry] of stage.retires) {
     if (packages.delete(key)) retired.push(entry);
   }
-  await mapConcurrent([...stage.adds.values()], 16, (entry) => assertStagedFile(root, entry));
+  await mapConcurrent([...stage.adds.values()], 16, (entry) => assertStagedFile(repo, entry));
   const added: IndexEntry[] = [];
   for (const [key, entry] of stage.adds) {
     if (!packages.has(key)) added.push(entry);
@@ -73,15 +73,16 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
 }
 
 /** A staged file must still be where `repo add` put it, at the size it had. */
-async function assertStagedFile(root: string, entry: IndexEntry): Promise<void> {
-  const path = join(root, entry.path);
+async function assertStagedFile(repo: Repository, entry: IndexEntry): Promise<void> {
+  const root = repo.paths.root;
+  const path = join(repo.paths.public, entry.path);
   try {
     const info = await stat(path);
     if (info.size === entry.size) return;
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
   }
-  throw new KilnError('E_INDEX_MISMATCH', `cannot commit repository ${root}: staged package file ${entry.path} is missing or changed`, {
+  throw new KilnError('E_INDEX_MISMATCH', `cannot commit repository ${root}: staged package file ${path} is missing or changed`, {
     hint: `remove it from the stage ("kiln repo remove ${root} ${entry.name}-${entry.version}") and add it again`,
   });
 }

@@ -1,7 +1,7 @@
 /** The repository (binhost): layout, index format, maintainer operations. */
 export * from './indexFormat.js';
 export * from './layout.js';
-export { readPublishedIndex, localFetcher } from './readPublishedIndex.js';
+export { readPublishedIndex, localFetcher, publishedTreeOf } from './readPublishedIndex.js';
 export type { PublishedIndex, RepositoryFetcher } from './readPublishedIndex.js';
 export { openRepository, readRepositoryKeys } from './openRepository.js';
 export type { Repository, RepositoryOptions } from './openRepository.js';

@@ -1,7 +1,7 @@
 /**
  * `kiln repo init DIR --key SECRETKEY`: create an empty repository signed by
- * that key and publish its first (empty) index, serial 1, so that it can be
- * synced and verified at once.
+ * that key — DIR/.kiln for the maintainer, DIR/public to serve — and publish
+ * its first (empty) index, serial 1, so that it can be synced and verified at once.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -42,7 +42,7 @@ export async function initRepository(root: string, options: InitOptions): Promis
   }
   const keyPath = resolve(options.keyPath);
   const key = await readSecretKeyFile(keyPath, { password: options.password });
-  for (const dir of [paths.root, paths.state, paths.keys, paths.packages, paths.snapshots]) await mkdir(dir, { recursive: true });
+  for (const dir of [paths.root, paths.state, paths.public, paths.keys, paths.packages, paths.snapshots]) await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(paths.keys, `${key.keyId}.pub`), formatPublicKey(publicKeyOf(key)));
   const expireDays = options.expireDays ?? DEFAULT_EXPIRE_DAYS;
   await writeRepositoryConfig(paths, { format: 1, name, signingKey: keyPath, expireDays });

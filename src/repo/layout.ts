@@ -1,11 +1,17 @@
 /**
- * Where things live in a repository directory (docs/repository.md):
+ * Where things live in a repository (docs/repository.md). The maintainer's
+ * directory DIR, which every `kiln repo` command takes, holds two trees:
  *
- *   index.json, index.json.minisig   the current index and its signature
- *   indexes/N.json(.minisig)         every published index by serial, immutable
- *   keys/KEYID.pub                   the repository's public keys
- *   packages/CATEGORY/NAME/*.kpkg    the packages, many variants side by side
- *   .kiln/                           the maintainer's private state, never served
+ *   DIR/public/                      the published tree: the only thing to serve
+ *     index.json, index.json.minisig   the current index and its signature
+ *     indexes/N.json(.minisig)         every published index by serial, immutable
+ *     keys/KEYID.pub                   the repository's public keys
+ *     packages/CATEGORY/NAME/*.kpkg    the packages, many variants side by side
+ *   DIR/.kiln/                       the maintainer's private state
+ *
+ * The two are siblings, not nested, so that a server pointed at the published
+ * tree cannot reach the configuration (which names the signing key), the
+ * stage or the log, however it is configured.
  */
 import { join } from 'node:path';
 
@@ -15,14 +21,19 @@ export const SNAPSHOT_DIR = 'indexes';
 export const KEYS_DIR = 'keys';
 export const PACKAGES_DIR = 'packages';
 export const STATE_DIR = '.kiln';
+export const PUBLIC_DIR = 'public';
 
 export interface RepositoryPaths {
+  /** The maintainer's directory, DIR. */
   root: string;
+  /** DIR/public, the published tree: what clients' URLs name. */
+  public: string;
   index: string;
   indexSignature: string;
   snapshots: string;
   keys: string;
   packages: string;
+  /** DIR/.kiln, never inside the published tree. */
   state: string;
   config: string;
   stage: string;
@@ -31,15 +42,18 @@ export interface RepositoryPaths {
   lock: string;
 }
 
+/** @example repositoryPaths('/srv/binhost').index // '/srv/binhost/public/index.json' */
 export function repositoryPaths(root: string): RepositoryPaths {
+  const published = join(root, PUBLIC_DIR);
   const state = join(root, STATE_DIR);
   return {
     root,
-    index: join(root, INDEX_FILE),
-    indexSignature: join(root, INDEX_FILE + SIGNATURE_SUFFIX),
-    snapshots: join(root, SNAPSHOT_DIR),
-    keys: join(root, KEYS_DIR),
-    packages: join(root, PACKAGES_DIR),
+    public: published,
+    index: join(published, INDEX_FILE),
+    indexSignature: join(published, INDEX_FILE + SIGNATURE_SUFFIX),
+    snapshots: join(published, SNAPSHOT_DIR),
+    keys: join(published, KEYS_DIR),
+    packages: join(published, PACKAGES_DIR),
     state,
     config: join(state, 'config.toml'),
     stage: join(state, 'stage.jsonl'),
@@ -49,12 +63,12 @@ export function repositoryPaths(root: string): RepositoryPaths {
   };
 }
 
-/** Relative URL path of the snapshot of index `serial`. */
+/** Relative URL path of the snapshot of index `serial`, under the published tree. */
 export function snapshotPath(serial: number): string {
   return `${SNAPSHOT_DIR}/${serial}.json`;
 }
 
-/** Relative URL path of a package inside the repository. */
+/** Relative URL path of a package, under the published tree. */
 export function packagePath(category: string, name: string, fileName: string): string {
   return `${PACKAGES_DIR}/${category}/${name}/${fileName}`;
 }

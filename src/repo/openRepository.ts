@@ -12,6 +12,7 @@ import type { PublicKey, SecretKey } from '../sign/index.js';
 import { parsePublicKey, readSecretKeyFile } from '../sign/index.js';
 import type { FileLock, Holder } from '../db/fileLock.js';
 import { acquireLock } from '../db/fileLock.js';
+import { checkRepositoryLayout } from './checkRepositoryLayout.js';
 import type { RepositoryConfig } from './repositoryConfig.js';
 import { readRepositoryConfig, signingKeyPath } from './repositoryConfig.js';
 import type { RepositoryPaths } from './layout.js';
@@ -43,6 +44,7 @@ export interface RepositoryOptions {
 
 export async function openRepository(root: string): Promise<Repository> {
   const paths = repositoryPaths(root);
+  await checkRepositoryLayout(paths);
   const config = await readRepositoryConfig(paths);
   const keys = await readRepositoryKeys(paths);
   if (keys.length === 0) throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${root}: ${paths.keys} holds no public key`, { hint: 'the repository is damaged; run "kiln repo init" again in a new directory' });
@@ -78,7 +80,7 @@ export async function loadSigningKey(repo: Repository, options: RepositoryOption
 
 /** The current published index, verified against the repository's keys. */
 export async function readCurrentIndex(repo: Repository): Promise<PublishedIndex> {
-  return readPublishedIndex(localFetcher(repo.paths.root), repo.keys, repo.paths.root);
+  return readPublishedIndex(localFetcher(repo.paths.public), repo.keys, repo.paths.public);
 }
 
 /**
@@ -96,7 +98,7 @@ export async function lockRepository(repo: Repository, options: Pick<RepositoryO
     hint: 'another maintainer command is changing this repository; run again without --no-wait to wait for it',
   });
   try {
-    for (const directory of [repo.paths.root, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
+    for (const directory of [repo.paths.public, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
     await recoverCommit(repo);
   } catch (error) {
     lock.release();
@@ -131,7 +133,7 @@ async function recoverCommit(repo: Repository): Promise<void> {
   const published = await readCurrentIndex(repo);
   if (journal !== undefined && journal.serial > published.index.serial) {
     // Never published: drop the snapshot it may have written; the stage stays.
-    const snapshot = join(repo.paths.root, snapshotPath(journal.serial));
+    const snapshot = join(repo.paths.public, snapshotPath(journal.serial));
     await rm(snapshot + SIGNATURE_SUFFIX, { force: true });
     await rm(snapshot, { force: true });
   }

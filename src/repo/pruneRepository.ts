@@ -28,6 +28,7 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP, options
   if (!Number.isSafeInteger(keep) || keep < 1) throw new KilnError('E_USAGE', `cannot prune repository ${root}: --keep must be at least 1`);
   const repo = await openRepository(root);
   const lock = await lockRepository(repo, options);
+  const published = repo.paths.public;
   try {
     const { index } = await readCurrentIndex(repo);
     const serials = (await readdir(repo.paths.snapshots).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error))))
@@ -39,24 +40,24 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP, options
     const referenced = new Set<string>();
     for (const entry of index.packages) referenced.add(entry.path);
     for (const serial of kept) {
-      const path = join(root, snapshotPath(serial));
+      const path = join(published, snapshotPath(serial));
       for (const entry of parseIndex(await readFile(path), path).packages) referenced.add(entry.path);
     }
     for (const entry of (await readStage(repo.paths)).adds.values()) referenced.add(entry.path);
     const result: PruneResult = { removedSnapshots: [], removedFiles: [], freedBytes: 0 };
     for (const serial of serials) {
       if (kept.includes(serial) || serial > index.serial) continue;
-      const path = join(root, snapshotPath(serial));
+      const path = join(published, snapshotPath(serial));
       await rm(path, { force: true });
       await rm(path + SIGNATURE_SUFFIX, { force: true });
       result.removedSnapshots.push(serial);
     }
-    const files = await listPackageFiles(root);
-    for (const directory of new Set(files.map((file) => join(root, dirname(file))))) await removeStaleTemporaries(directory);
-    for (const file of await listPackageFiles(root)) {
+    const files = await listPackageFiles(published);
+    for (const directory of new Set(files.map((file) => join(published, dirname(file))))) await removeStaleTemporaries(directory);
+    for (const file of await listPackageFiles(published)) {
       // Referenced, or a copy in flight from a live "repo add".
       if (referenced.has(file) || isTemporaryPath(file)) continue;
-      const path = join(root, file);
+      const path = join(published, file);
       result.freedBytes += (await stat(path)).size;
       await rm(path, { force: true });
       result.removedFiles.push(file);

@@ -42,7 +42,7 @@ export async function publishIndex(repo: Repository, request: PublishRequest): P
   const bytes = serializeIndex(index);
   const signature = formatSignature(signData(bytes, request.key, { trustedComment: indexTrustedComment(index) }));
   await mkdir(repo.paths.snapshots, { recursive: true });
-  const snapshot = join(repo.paths.root, snapshotPath(index.serial));
+  const snapshot = join(repo.paths.public, snapshotPath(index.serial));
   await writeFileAtomic(snapshot, bytes);
   await writeFileAtomic(snapshot + SIGNATURE_SUFFIX, signature);
   await writeFileAtomic(repo.paths.indexSignature, signature);

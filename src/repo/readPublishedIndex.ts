@@ -6,14 +6,14 @@
  * always matches; `index.json` itself is only a convenience copy.
  */
 import { join } from 'node:path';
-import { KilnError } from '../errors/index.js';
+import { KilnError, isKilnError } from '../errors/index.js';
 import { readFileIfExists } from '../util/fs.js';
 import type { PublicKey } from '../sign/types.js';
 import { parseSignature } from '../sign/parseSignature.js';
 import { verifyData } from '../sign/verifyData.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexTrustedComment, parseIndex, serialFromTrustedComment } from './indexFormat.js';
-import { INDEX_FILE, SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+import { INDEX_FILE, PUBLIC_DIR, SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 
 /** Fetches a file of a repository by its relative path; `undefined` when it does not exist. */
 export type RepositoryFetcher = (relativePath: string) => Promise<Buffer | undefined>;
@@ -33,6 +33,11 @@ export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: read
   const signaturePath = INDEX_FILE + SIGNATURE_SUFFIX;
   const signatureBytes = await fetch(signaturePath);
   if (signatureBytes === undefined) {
+    if (await holdsPublishedTree(fetch)) {
+      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it is a repository's maintainer directory, not its published tree`, {
+        hint: `use ${publishedTreeOf(source)}, the directory the repository publishes (its .kiln/ is private)`,
+      });
+    }
     throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${signaturePath}`, { hint: 'check the URL; a Kiln repository is made with "kiln repo init"' });
   }
   const signatureText = signatureBytes.toString('utf8');
@@ -57,7 +62,29 @@ export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: read
   return { index, bytes, signatureText, signer };
 }
 
-/** A fetcher over a local repository directory. */
+/**
+ * Whether the fetcher's directory has a published tree in public/: someone
+ * gave the maintainer's directory DIR where DIR/public was meant. Only for a
+ * better message: a probe that fails says no.
+ */
+async function holdsPublishedTree(fetch: RepositoryFetcher): Promise<boolean> {
+  try {
+    return (await fetch(`${PUBLIC_DIR}/${INDEX_FILE}${SIGNATURE_SUFFIX}`)) !== undefined;
+  } catch (error) {
+    if (isKilnError(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * The published tree of the maintainer's directory `dir` (a path or URL).
+ * @example publishedTreeOf('https://pkg.example.org/main/') // 'https://pkg.example.org/main/public'
+ */
+export function publishedTreeOf(dir: string): string {
+  return `${dir.replace(/\/+$/, '')}/${PUBLIC_DIR}`;
+}
+
+/** A fetcher over a local published tree. */
 export function localFetcher(root: string): RepositoryFetcher {
   return (relativePath) => readFileIfExists(join(root, relativePath));
 }

@@ -88,7 +88,7 @@ export async function removePackages(root: string, specs: readonly string[], opt
     await appendStage(repo.paths, operations);
     for (const entry of result.dropped) {
       if (publishedPaths.has(entry.path)) continue;
-      const path = join(repo.paths.root, entry.path);
+      const path = join(repo.paths.public, entry.path);
       await rm(path, { force: true });
       await removeEmptyParents(dirname(path), repo.paths.packages);
     }

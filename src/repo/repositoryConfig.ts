@@ -50,7 +50,7 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
 }
 
 export async function writeRepositoryConfig(paths: RepositoryPaths, config: RepositoryConfig): Promise<void> {
-  const text = `# Kiln repository configuration (docs/repository.md). Private: never publish .kiln/.\n${stringifyToml(config)}\n`;
+  const text = `# Kiln repository configuration (docs/repository.md). Private: serve only ../public, never .kiln/.\n${stringifyToml(config)}\n`;
   await writeFileAtomic(paths.config, text, { mode: 0o600 });
 }
 

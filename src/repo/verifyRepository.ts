@@ -2,7 +2,8 @@
  * `kiln repo verify DIR`: the index against the keys, and every package
  * against the index — present, same size and sha256, signed by a trusted key,
  * metadata that says what the index says, and (unless quick) a payload that
- * matches its manifest. Every problem is collected and reported together.
+ * matches its manifest; and that nothing private is in the published tree.
+ * Every problem is collected and reported together.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { stableStringify } from '../util/json.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexEntryFor } from './indexFormat.js';
+import { findPrivateFiles } from './findPrivateFiles.js';
 import { PACKAGES_DIR } from './layout.js';
 import { openRepository, recoverIfInterrupted } from './openRepository.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
@@ -42,9 +44,10 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const repo = await openRepository(root);
   await recoverIfInterrupted(repo);
   const trusted = options.trusted ?? repo.keys;
-  const published = await readPublishedIndex(localFetcher(root), trusted, root);
+  const published = await readPublishedIndex(localFetcher(repo.paths.public), trusted, repo.paths.public);
   const { index } = published;
-  const problems: string[] = [];
+  const exposed = await findPrivateFiles(repo.paths);
+  const problems = [...exposed];
   const now = options.now ?? new Date();
   if (Date.parse(index.expires) <= now.getTime()) problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
   const current = await readFileIfExists(repo.paths.index);
@@ -53,7 +56,7 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
 
   const packageProblems = await mapConcurrent(index.packages, VERIFY_CONCURRENCY, async (entry): Promise<string | undefined> => {
-    const path = join(root, entry.path);
+    const path = join(repo.paths.public, entry.path);
     try {
       const { size, sha256 } = await sha256File(path);
       if (size !== entry.size || sha256 !== entry.sha256) {
@@ -76,21 +79,23 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
     const shown = problems.slice(0, 50).map((problem) => `  - ${problem}`).join('\n');
     const more = problems.length > 50 ? `\n  ... and ${problems.length - 50} more` : '';
     throw new KilnError('E_REPO_VERIFY', `cannot verify repository ${root}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${shown}${more}`, {
-      hint: 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
+      hint: exposed.length > 0
+        ? `move what is private out of ${repo.paths.public} at once: whatever serves it serves that too`
+        : 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
     });
   }
   const referenced = new Set(index.packages.map((entry) => entry.path));
-  const unreferenced = (await listPackageFiles(root)).filter((path) => !referenced.has(path));
+  const unreferenced = (await listPackageFiles(repo.paths.public)).filter((path) => !referenced.has(path));
   return { index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires }, signer: published.signer.keyId, packages: index.packages.length, unreferenced };
 }
 
-/** Every file under packages/, as repository-relative paths. */
-export async function listPackageFiles(root: string): Promise<string[]> {
+/** Every file under `published`/packages/, as paths relative to the published tree `published`. */
+export async function listPackageFiles(published: string): Promise<string[]> {
   const files: string[] = [];
   const walk = async (relative: string): Promise<void> => {
     let entries;
     try {
-      entries = await readdir(join(root, relative), { withFileTypes: true });
+      entries = await readdir(join(published, relative), { withFileTypes: true });
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
       throw error;

@@ -17,7 +17,7 @@ export { encodePublicKey, formatPublicKey } from './formatPublicKey.js';
 export { parsePublicKey, tryParsePublicKey } from './parsePublicKey.js';
 export { formatSecretKey } from './formatSecretKey.js';
 export type { FormatSecretKeyOptions } from './formatSecretKey.js';
-export { isSecretKeyEncrypted, parseSecretKey } from './parseSecretKey.js';
+export { isSecretKeyEncrypted, isSecretKeyText, parseSecretKey } from './parseSecretKey.js';
 export type { ParseSecretKeyOptions } from './parseSecretKey.js';
 export { formatSignature } from './formatSignature.js';
 export { parseSignature, tryParseSignature } from './parseSignature.js';

@@ -119,6 +119,20 @@ export function isSecretKeyEncrypted(text: string): boolean {
   return typeof decoded !== 'string' && decoded.toString('latin1', OFFSET.kdfAlg, OFFSET.kdfAlg + 2) === KDF_SCRYPT;
 }
 
+/**
+ * Whether `text` is a minisign secret key file, encrypted or not, without
+ * decrypting it: to find one where it must not be (a published tree).
+ *
+ * @example
+ * if (isSecretKeyText(await readFile(path, 'utf8'))) problems.push(`${path} is a secret key`);
+ */
+export function isSecretKeyText(text: string): boolean {
+  const decoded = decodeSecretKey(text);
+  if (typeof decoded === 'string') return false;
+  decoded.fill(0);
+  return true;
+}
+
 /** The 158 bytes of a secret key file, or what is wrong with its lines. */
 function decodeSecretKey(text: string): Buffer | string {
   const lines = splitLines(text);

@@ -88,7 +88,7 @@ try {
   };
 
   await kiln('init');
-  await kiln('remote', 'add', 'ports', `file://${root.shared}/repo`, '--key', `${root.shared}/keys/kiln.pub`);
+  await kiln('remote', 'add', 'ports', `file://${root.shared}/repo/public`, '--key', `${root.shared}/keys/kiln.pub`);
   await kiln('sync');
   step((await kiln('install', 'nginx', '-y')).trim().split('\n').slice(-1)[0]!);
   await serve('installed');

@@ -58,7 +58,7 @@ export async function packAll(dir: string, specs: readonly PackageSpec[]): Promi
   return paths;
 }
 
-/** Create dir/repo (if needed), add the packages and commit. */
+/** Create the repository dir/repo (if needed), add the packages and commit; clients add its published tree, dir/repo/public. */
 export async function publish(dir: string, packages: readonly string[]): Promise<void> {
   const init = await kiln(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], { cwd: dir });
   assert.ok(init.code === 0 || init.stderr.includes('E_REPO_EXISTS'), init.stderr);

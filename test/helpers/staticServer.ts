@@ -2,7 +2,8 @@
  * A minimal static HTTP server on loopback, serving a directory the way nginx
  * or a CDN would: GET a path, get the file (or 404); `Range: bytes=N-` gets
  * the rest of the file (206, or 416 past its end) unless ranges are turned
- * off. Started and stopped by each test that needs it.
+ * off. Names starting with "." are refused (403) unless dot files are turned
+ * on. Started and stopped by each test that needs it.
  */
 import { open } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,8 @@ export interface StaticServer {
 export interface ServeOptions {
   /** Answer `Range: bytes=N-` with 206 (default true); false serves the whole file, as some servers do. */
   ranges?: boolean;
+  /** Serve names starting with "." too, as `python3 -m http.server` and an unconfigured server do (default false: 403). */
+  dotfiles?: boolean;
 }
 
 export async function serveDirectory(root: string, options: ServeOptions = {}): Promise<StaticServer> {
@@ -43,7 +46,7 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
       entry.status = status;
       response.writeHead(status, headers).end();
     };
-    if (path.includes('..') || path.split('/').some((part) => part.startsWith('.') && part.length > 0)) {
+    if (path.includes('..') || (options.dotfiles !== true && path.split('/').some((part) => part.startsWith('.') && part.length > 0))) {
       answer(403);
       return;
     }

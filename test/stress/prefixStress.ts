@@ -124,7 +124,7 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
   const cache = join(dir, 'shared-cache');
   const envFor = (prefix: string): Record<string, string> => ({ KILN_PREFIX: prefix, ...(options.sharedCache ? { KILN_CACHE: cache } : {}) });
   const template = join(dir, 'template');
-  for (const args of [['init'], ['remote', 'add', 'main', join(dir, 'repo'), '--key', 'keys/kiln.pub'], ['sync']]) {
+  for (const args of [['init'], ['remote', 'add', 'main', join(dir, 'repo', 'public'), '--key', 'keys/kiln.pub'], ['sync']]) {
     const result = await kiln(args, { cwd: dir, env: envFor(template) });
     if (result.code !== 0) throw new Error(`kiln ${args.join(' ')}: ${result.stderr}`);
   }

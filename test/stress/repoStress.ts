@@ -164,7 +164,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   if (last.code !== 0) problem(`the last commit: ${last.stderr}`);
   const verify = await kiln(['repo', 'verify', 'repo'], { cwd: dir });
   if (verify.code !== 0) problem(`repo verify: ${verify.stdout}${verify.stderr}`);
-  const signed = await minisign(['-Vm', join(repo, 'index.json'), '-p', join(dir, 'keys/kiln.pub')], { cwd: dir });
+  const signed = await minisign(['-Vm', join(repo, 'public', 'index.json'), '-p', join(dir, 'keys/kiln.pub')], { cwd: dir });
   if (signed.code !== 0) problem(`minisign does not accept index.json: ${signed.stderr}`);
   const log = JSON.parse((await kiln(['repo', 'log', 'repo', '--json'], { cwd: dir })).stdout) as { serial: number; added: string[]; message: string }[];
   log.reverse();
@@ -182,14 +182,14 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
     }
   }
   const status = JSON.parse((await kiln(['repo', 'status', 'repo', '--json'], { cwd: dir })).stdout) as { published: { serial: number; packages: number }; staged: { adds: unknown[]; retires: unknown[] } };
-  const index = JSON.parse(readFileSync(join(repo, 'index.json'), 'utf8')) as { serial: number; packages: { name: string }[] };
+  const index = JSON.parse(readFileSync(join(repo, 'public', 'index.json'), 'utf8')) as { serial: number; packages: { name: string }[] };
   const inIndex = new Set(index.packages.map((entry) => entry.name));
   if (status.staged.adds.length + status.staged.retires.length > 0) problem(`still staged after the last commit: ${JSON.stringify(status.staged)}`);
   if (index.serial !== log[log.length - 1]?.serial) problem(`index serial ${index.serial}, last logged ${log[log.length - 1]?.serial}`);
   for (const name of inIndex) if (!records.some((record) => record.kind === 'add' && record.name === name)) problem(`${name} is published but was never added`);
   for (const name of addedOk) if (!inIndex.has(name)) problem(`${name} was staged (repo add exited 0) but is not published`);
   for (const name of inIndex) if (!published.has(name)) problem(`${name} is in the index but in no log record`);
-  for (const directory of [repo, join(repo, 'indexes'), join(repo, '.kiln')]) {
+  for (const directory of [join(repo, 'public'), join(repo, 'public', 'indexes'), join(repo, '.kiln')]) {
     const left = readdirSync(directory).filter((name) => name.endsWith('.tmp'));
     if (left.length > 0) problem(`temporary files left in ${directory}: ${left.join(', ')}`);
   }

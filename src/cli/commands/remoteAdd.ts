@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KilnError, isErrno } from '../../errors/index.js';
-import { redactUrl } from '../../remote/index.js';
+import { parseRemoteUrl, redactUrl } from '../../remote/index.js';
+import { publishedTreeOf, repositoryPaths } from '../../repo/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
@@ -13,7 +15,8 @@ const command: Command = {
   usage: [
     'kiln remote add NAME URL --key PUBKEY... [--priority N]',
     '',
-    'URL: file:///path, a directory, http://… or https://…. PUBKEY: a public key file or its base64 line;',
+    'URL: file:///path, a directory, http://… or https://… — a repository\'s published tree (DIR/public',
+    'of "kiln repo init DIR"). PUBKEY: a public key file or its base64 line;',
     'give --key twice while a repository rotates keys. Higher --priority wins (default 0).',
     'Example: kiln remote add main https://pkg.example.org/stable --key stable.pub --priority 10',
   ].join('\n'),
@@ -24,6 +27,7 @@ const command: Command = {
     // A relative path to an existing directory means that directory, as in every other command.
     const url = !given.includes('://') && !isAbsolute(given) && existsSync(given) ? resolve(given) : given;
     noMorePositionals(invocation, command, 2);
+    refuseMaintainerDirectory(name, url);
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
     const keys = await Promise.all(keyArgs.map(async (arg) => {
@@ -44,5 +48,16 @@ const command: Command = {
     });
   },
 };
+
+/** A local URL naming a repository's maintainer directory (DIR/.kiln beside DIR/public) is refused before it is written into the configuration. */
+function refuseMaintainerDirectory(name: string, url: string): void {
+  const parsed = parseRemoteUrl(url);
+  if (parsed.protocol !== 'file:') return;
+  const paths = repositoryPaths(fileURLToPath(parsed));
+  if (!existsSync(paths.config) || !existsSync(paths.public)) return;
+  throw new KilnError('E_REPO_NOT_FOUND', `cannot add remote ${name}: ${paths.root} is a repository's maintainer directory, not its published tree`, {
+    hint: `use ${publishedTreeOf(url)}, the directory the repository publishes (its .kiln/ is private)`,
+  });
+}
 
 export default command;

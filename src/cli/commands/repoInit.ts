@@ -1,4 +1,4 @@
-import { initRepository } from '../../repo/index.js';
+import { initRepository, repositoryPaths } from '../../repo/index.js';
 import { integerOption, noMorePositionals, positional, requiredOption, stringOption } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -8,9 +8,11 @@ const command: Command = {
   usage: [
     'kiln repo init DIR --key SECRETKEY [--name NAME] [--expire-days N]',
     '',
-    'DIR must be new or empty. The key\'s public half goes to DIR/keys/; the path of the secret',
-    'key is kept in DIR/.kiln/config.toml (private: never publish DIR/.kiln).',
-    'Example: kiln repo init /srv/binhost --key ~/.kiln-keys/kiln.key --name main',
+    'DIR must be new or empty. DIR/public/ is the published tree, the only directory to serve;',
+    'clients add its URL. The key\'s public half goes to DIR/public/keys/; the path of the secret key',
+    'is kept in DIR/.kiln/config.toml, the maintainer\'s private state beside it. Every "kiln repo"',
+    'command takes DIR.',
+    'Example: kiln repo init /srv/binhost --key ~/.kiln-keys/kiln.key --name main   (serve /srv/binhost/public)',
   ].join('\n'),
   options: { key: { type: 'string', short: 'k' }, name: { type: 'string' }, 'expire-days': { type: 'string' } },
   async run(invocation) {
@@ -23,9 +25,14 @@ const command: Command = {
       password: invocation.settings.password,
       now: invocation.settings.now,
     });
+    const paths = repositoryPaths(dir);
     return {
-      data: { path: dir, name: index.name, serial: index.serial, keys: index.keys, expires: index.expires },
-      text: `created repository ${index.name} in ${dir}\n  signed by key ${index.keys.join(', ')}; index serial ${index.serial}, expires ${index.expires}`,
+      data: { path: dir, public: paths.public, name: index.name, serial: index.serial, keys: index.keys, expires: index.expires },
+      text: [
+        `created repository ${index.name} in ${dir}`,
+        `  signed by key ${index.keys.join(', ')}; index serial ${index.serial}, expires ${index.expires}`,
+        `  serve ${paths.public} (only that directory); clients add its URL with its key from ${paths.keys}`,
+      ].join('\n'),
     };
   },
 };

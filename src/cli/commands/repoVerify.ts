@@ -5,12 +5,13 @@ import type { Command } from '../command.js';
 
 const command: Command = {
   words: ['repo', 'verify'],
-  summary: 'verify the index against the keys, and every package against the index',
+  summary: 'verify the index against the keys, every package against the index, and that nothing private is published',
   usage: [
     'kiln repo verify DIR [--trust PUBKEY...] [--quick]',
     '',
-    'By default the repository\'s own keys/ are trusted; --trust checks against the keys a',
+    'By default the repository\'s own public/keys/ are trusted; --trust checks against the keys a',
     'client would hold instead. --quick checks hashes and signatures but does not decompress.',
+    'Fails too if DIR/public holds maintainer state (.kiln) or a secret key, or links to them.',
     'Example: kiln repo verify /srv/binhost --trust ~/main.pub',
   ].join('\n'),
   options: { trust: { type: 'string', multiple: true }, quick: { type: 'boolean' } },
