@@ -1,17 +1,20 @@
 /**
  * The libraries a package needs, end to end with programs and shared
  * libraries compiled by the real gcc: `kiln pack` records what the ELF files
- * need and provide and their glibc floor (as readelf shows them).
+ * need and provide and their glibc floor (as readelf shows them), and an
+ * install or removal after which a program would not find a library it needs
+ * — "cannot open shared object file" — is refused before anything is written,
+ * naming the file, the library and the package that provides it.
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { PackageMetadata } from '../src/format/index.js';
 import { compareVersions } from '../src/version/index.js';
-import { ok, packAll } from './helpers/client.js';
+import { fails, ok, packAll, publish } from './helpers/client.js';
 import type { PackageSpec } from './helpers/client.js';
 import { tempDir } from './helpers/kiln.js';
 
@@ -45,6 +48,35 @@ const PACKAGES: PackageSpec[] = [
   { name: 'hostbar', version: '1.0', tree: { 'bin/hostbar': exe(appbar) }, extra: { needs: { system: ['libbar.so.1'] } } },
   { name: 'hello', version: '1.0', tree: { 'bin/hello': exe(hello) } },
 ];
+
+/** A repository of PACKAGES and a prefix synced with it. */
+async function setUp(dir: string): Promise<{ prefix: string; env: Record<string, string>; packages: string[] }> {
+  const packages = await packAll(dir, PACKAGES);
+  await publish(dir, packages);
+  const prefix = join(dir, 'prefix');
+  const env = { KILN_PREFIX: prefix };
+  await ok(['init'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['sync'], { cwd: dir, env });
+  return { prefix, env, packages };
+}
+
+/**
+ * Every path of the prefix with its size. Left out: the download cache (a refused install keeps what it
+ * fetched), the writer lock's note and the database's files (SQLite may tidy its log); the database is
+ * compared through `kiln list` and `kiln history`.
+ */
+function snapshot(prefix: string, under = ''): string[] {
+  const rows: string[] = [];
+  for (const name of readdirSync(join(prefix, under)).sort()) {
+    const path = under === '' ? name : `${under}/${name}`;
+    if (path === 'var/cache/kiln/packages' || path === 'var/lib/kiln/writer.holder' || path.startsWith('var/lib/kiln/kiln.db')) continue;
+    const stats = lstatSync(join(prefix, path));
+    rows.push(`${path} ${stats.isDirectory() ? 'dir' : stats.size}`);
+    if (stats.isDirectory()) rows.push(...snapshot(prefix, path));
+  }
+  return rows;
+}
 
 /** The needed libraries and soname of an ELF file, and its newest GLIBC_ version, as binutils' readelf reads them. */
 function readelf(path: string): { needed: string[]; soname: string | undefined; glibc: string } {
@@ -82,4 +114,49 @@ test('kiln pack records what the ELF files need and provide and their glibc floo
   const hostbarMeta = await inspect(dir, hostbarPath!);
   assert.deepEqual(hostbarMeta.needs.system, ['libbar.so.1', 'libc.so.6']);
   assert.deepEqual((await inspect(dir, helloPath!)).needs, { sonames: ['libc.so.6'], system: ['libc.so.6'], files: { 'libc.so.6': ['bin/hello'] } });
+});
+
+test('an install after which a program would not find a library is refused before anything is written; with the provider it installs and runs', async (t) => {
+  const dir = await tempDir(t);
+  const { prefix, env } = await setUp(dir);
+  const before = snapshot(prefix);
+  const history = await ok(['history', '--json'], { cwd: dir, env });
+
+  // The dry run knows it from the index; the real run names the file, once the package is downloaded.
+  await fails(['install', 'app', '--dry-run'], 'E_MISSING_LIBRARY', /app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/, { cwd: dir, env });
+  const refused = await fails(['install', 'app', '-y'], 'E_MISSING_LIBRARY', /bin\/app of app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/, { cwd: dir, env });
+  assert.match(refused.stderr, /nothing was written/);
+  assert.match(refused.stderr, /hint: install what provides the library along with what needs it \("kiln install app libfoo"\)/);
+  await fails(['install', 'appbar', '-y'], 'E_MISSING_LIBRARY', /bin\/appbar of appbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it; no package of the synced remotes provides it/, { cwd: dir, env });
+  const host = await fails(['install', 'hostbar', '-y'], 'E_MISSING_LIBRARY', /bin\/hostbar of hostbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it, and the host's library directories do not have it/, { cwd: dir, env });
+  assert.match(host.stderr, /ldconfig -p/);
+  assert.deepEqual(snapshot(prefix), before, 'nothing in the prefix changed');
+  assert.equal((await ok(['list', '--installed', '--json'], { cwd: dir, env })).trim(), '[]');
+  assert.equal(await ok(['history', '--json'], { cwd: dir, env }), history);
+
+  // With the provider in the plan, the program installs and starts (its run path leads to lib/, no LD_LIBRARY_PATH).
+  await ok(['install', 'app', 'libfoo', '-y'], { cwd: dir, env });
+  assert.equal(execFileSync(join(prefix, 'bin/app'), { encoding: 'utf8', env: {} }), 'foo here\napp 42\n');
+  // A program that needs only the C library takes it from the host.
+  await ok(['install', 'hello', '-y'], { cwd: dir, env });
+  assert.equal(execFileSync(join(prefix, 'bin/hello'), { encoding: 'utf8', env: {} }), 'hello from libc\n');
+});
+
+test('removing the only provider of a library an installed program needs is refused; removing both goes ahead', async (t) => {
+  const dir = await tempDir(t);
+  const { prefix, env } = await setUp(dir);
+  await ok(['install', 'app', 'libfoo', '-y'], { cwd: dir, env });
+  const before = snapshot(prefix);
+  const history = await ok(['history', '--json'], { cwd: dir, env });
+  // app declares no dependency on libfoo, so the solver lets libfoo go; the library check does not.
+  const pattern = /bin\/app of app-1\.0 \(installed\) needs libfoo\.so\.1: libfoo-1\.0 provided it, and this change takes it away/;
+  await fails(['remove', 'libfoo', '--dry-run'], 'E_MISSING_LIBRARY', pattern, { cwd: dir, env });
+  const refused = await fails(['remove', 'libfoo', '-y'], 'E_MISSING_LIBRARY', pattern, { cwd: dir, env });
+  assert.match(refused.stderr, /hint: keep libfoo-1\.0, or remove what needs it too/);
+  assert.deepEqual(snapshot(prefix), before, 'nothing in the prefix changed');
+  assert.equal(await ok(['history', '--json'], { cwd: dir, env }), history);
+  assert.equal(execFileSync(join(prefix, 'bin/app'), { encoding: 'utf8', env: {} }), 'foo here\napp 42\n');
+
+  await ok(['remove', 'libfoo', 'app', '-y'], { cwd: dir, env });
+  assert.equal((await ok(['list', '--installed', '--json'], { cwd: dir, env })).trim(), '[]');
 });
