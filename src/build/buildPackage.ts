@@ -38,7 +38,8 @@ import { TOOLCHAIN_ROOTS } from './toolchainPackages.js';
 import type { PortsTree } from './portsTree.js';
 import { loadRecipe, openPortsTree } from './portsTree.js';
 import type { LibraryProvider } from './postProcess.js';
-import { DEFAULT_SYSTEM_LIBRARIES, postProcess } from './postProcess.js';
+import { DEFAULT_SYSTEM_LIBRARIES } from '../format/systemLibraries.js';
+import { postProcess } from './postProcess.js';
 import type { Recipe } from './recipe.js';
 import { activeDependencies, formatOptions, recipeId, resolveOptions } from './recipe.js';
 
@@ -308,7 +309,7 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
         license: recipe.license,
         depends,
         provides: { sonames: processed.provides },
-        needs: { sonames: processed.needs },
+        needs: { sonames: processed.needs, system: processed.system },
         users: recipe.users,
         groups: recipe.groups,
         directories: recipe.directories,

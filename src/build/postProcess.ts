@@ -13,19 +13,12 @@
 import { existsSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { isElf, readElf, rewriteRunpath } from '../elf/index.js';
-import type { ElfInfo } from '../elf/index.js';
+import { isElf, isLinkedElf, linkFacts, readElf, rewriteRunpath } from '../elf/index.js';
+import type { ElfFile } from '../elf/index.js';
 import { KilnError } from '../errors/index.js';
 import type { Dependency } from '../format/index.js';
 import { walkStage } from '../format/walkStage.js';
-import { compareVersions, parseVersion } from '../version/index.js';
 import { findOnHost, HOST_LIBRARY_DIRS } from './hostFiles.js';
-
-/** Host libraries every package may use: the C library and the compiler's runtime, present on every glibc system. */
-export const DEFAULT_SYSTEM_LIBRARIES: readonly string[] = [
-  'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'libutil.so.1', 'libresolv.so.2', 'libanl.so.1',
-  'libcrypt.so.1', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1', 'ld-linux.so.2',
-];
 
 /** A library a dependency installed in the build prefix provides. */
 export interface LibraryProvider {
@@ -59,6 +52,8 @@ export interface PostProcessResult {
   provides: string[];
   /** sonames needed from outside the package (dependencies and system). */
   needs: string[];
+  /** Of `needs`, those taken from the host (allowed system libraries). */
+  system: string[];
   /** One per dependency whose libraries are needed: `>=` the version built against. */
   depends: Dependency[];
   /** The newest glibc symbol version any file needs ('0' when none does). */
@@ -67,26 +62,23 @@ export interface PostProcessResult {
   notes: string[];
 }
 
-const GLIBC_VERSION = /^GLIBC_([0-9]+(?:\.[0-9]+)*)$/;
-
 /**
  * Rewrite run paths in place under `input.root` and account for every needed
  * library. Throws E_HOST_LIBRARY (listing every such library) or E_BUILD.
  * @example const result = await postProcess({ root: join(stage, placeholder), placeholder, providers, systemLibraries: new Set(DEFAULT_SYSTEM_LIBRARIES), where: 'net/nginx' })
  */
 export async function postProcess(input: PostProcessInput): Promise<PostProcessResult> {
-  const elves: { path: string; info: ElfInfo }[] = [];
+  const elves: ElfFile[] = [];
   for (const entry of await walkStage(input.root)) {
     if (entry.type !== 'file' || entry.stats.size < 64 || !(await startsLikeElf(entry.absolute))) continue;
     const content = await readFile(entry.absolute);
     if (!isElf(content)) continue;
     const info = readElf(content, `${input.where}: ${entry.path}`);
-    if (info.type !== 'executable' && info.type !== 'shared') continue;
-    elves.push({ path: entry.path, info });
+    if (isLinkedElf(info)) elves.push({ path: entry.path, info });
   }
 
-  const inPackage = new Map<string, string>();
-  for (const elf of elves) if (elf.info.soname !== undefined) inPackage.set(elf.info.soname, elf.path);
+  const facts = linkFacts(elves);
+  const inPackage = facts.provides;
 
   const notes: string[] = [];
   const reports: ElfReport[] = [];
@@ -94,7 +86,7 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
   const pathProblems: string[] = [];
   const used = new Map<string, LibraryProvider>();
   const needs = new Set<string>();
-  let libcVersion = '0';
+  const system = new Set<string>();
 
   for (const elf of elves) {
     const before = elf.info.rpath ?? elf.info.runpath ?? [];
@@ -103,6 +95,7 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
     for (const soname of elf.info.needed) {
       if (input.systemLibraries.has(soname)) {
         needs.add(soname);
+        system.add(soname);
         continue;
       }
       const own = inPackage.get(soname);
@@ -120,12 +113,6 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
       if (provider !== undefined) {
         needs.add(soname);
         used.set(provider.name, provider);
-      }
-    }
-    for (const need of elf.info.versionNeeds) {
-      for (const version of need.versions) {
-        const match = GLIBC_VERSION.exec(version);
-        if (match !== null && compareVersions(parseVersion(match[1]!), parseVersion(libcVersion)) > 0) libcVersion = match[1]!;
       }
     }
     if (before.length > 0 && (before.join(':') !== after.join(':') || elf.info.runpath !== undefined)) {
@@ -150,8 +137,9 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
     elfFiles: reports,
     provides: [...inPackage.keys()].sort(),
     needs: [...needs].sort(),
+    system: [...system].sort(),
     depends: [...used.values()].map((provider) => ({ name: provider.name, range: `>=${provider.version}` })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    libcVersion,
+    libcVersion: facts.libcVersion,
     notes,
   };
 }

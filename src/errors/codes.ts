@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
   E_FILE_CONFLICT: 'a package would overwrite a file that another package or nobody owns',
   E_REMOVE_NEEDED: 'a package cannot be removed because installed packages depend on it',
+  E_MISSING_LIBRARY: 'a package needs a shared library that, after the change, neither a package of the prefix nor the host would provide',
   E_RELOCATE: 'a package cannot be relocated into this prefix (the prefix is longer than the placeholder)',
   E_ACCOUNT: 'a user or group cannot be looked up or created (unknown owner, no free id, malformed passwd or group file)',
   E_CONFIRM: 'a change needs confirmation and there is no terminal to ask (pass -y)',

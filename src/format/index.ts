@@ -4,6 +4,7 @@ export { assertSafeManifest, assertSafePath, linkEscapes, pathProblem } from './
 export { readPackInput, parsePackInput } from './packInput.js';
 export type { PackInput, PermissionSpec } from './packInput.js';
 export { pack } from './pack.js';
+export { DEFAULT_SYSTEM_LIBRARIES, hostSonames } from './systemLibraries.js';
 export type { PackOptions, PackResult } from './pack.js';
 export { openPackage } from './openPackage.js';
 export type { PackageFile } from './openPackage.js';

@@ -6,6 +6,7 @@ import { computeVariantId, formatMode, packageFileName, parsePackageMetadata, pa
 import { stableStringify } from '../util/json.js';
 import { seededRandom } from '../util/seededRandom.js';
 import { TAR_END, encodeTarHeader, tarPadding } from './tar.js';
+import { parsePackInput } from './packInput.js';
 
 const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
 
@@ -86,6 +87,28 @@ test('metadata: every field is checked', () => {
   rejects((j) => (j['relocation'] = { placeholder: '/p/laceholder', files: [{ path: 'bin/a', kind: 'text', offsets: [0] }] }), 'E_META', /past the end/);
   rejects((j) => (j['users'] = [{ name: 'a' }, { name: 'a' }]), 'E_META', /twice/);
   rejects((j) => (j['directories'] = [{ path: '../spool', owner: 'root', group: 'root', mode: '0755' }]), 'E_META', /directories\[0\]\.path "\.\.\/spool" has a "\.\." component/);
+});
+
+test('metadata: needs may say which sonames come from the host and which files need each; both are checked', () => {
+  const meta = { ...sampleMetadata(), needs: { sonames: ['libz.so.1', 'libc.so.6'].sort(), system: ['libc.so.6'], files: { 'libz.so.1': ['bin/a'], 'libc.so.6': ['bin/a'] } } };
+  const bytes = serializeMetadata(meta);
+  assert.match(bytes.toString(), /"needs":\{"files":\{"libc\.so\.6":\["bin\/a"\],"libz\.so\.1":\["bin\/a"\]\},"sonames":\["libc\.so\.6","libz\.so\.1"\],"system":\["libc\.so\.6"\]\}/);
+  const parsed = parsePackageMetadata(JSON.parse(bytes.toString()), 'x.kpkg');
+  assert.deepEqual(parsed.needs, meta.needs);
+  assert.ok(serializeMetadata(parsed).equals(bytes));
+  const needs = (j: Record<string, unknown>): Record<string, unknown> => (j['needs'] = { sonames: ['libc.so.6'] }) as Record<string, unknown>;
+  rejects((j) => (needs(j)['system'] = ['libz.so.1']), 'E_META', /needs\.system names "libz\.so\.1", which is not in needs\.sonames/);
+  rejects((j) => (needs(j)['files'] = { 'libz.so.1': ['bin/a'] }), 'E_META', /needs\.files\.libz\.so\.1 is not in needs\.sonames/);
+  rejects((j) => (needs(j)['files'] = { 'libc.so.6': ['bin'] }), 'E_META', /needs\.files\.libc\.so\.6 names "bin", which is not a regular file of the package/);
+  rejects((j) => (needs(j)['files'] = { 'libc.so.6': [] }), 'E_META', /is empty/);
+  rejects((j) => (needs(j)['files'] = { 'libc.so.6': ['../x'] }), 'E_META', /"\.\." component/);
+  rejects((j) => (needs(j)['other'] = 1), 'E_META', /needs\.other is not a known field/);
+});
+
+test('pack input: needs.system allows host libraries whether needed or not; needs.files is found, not stated', () => {
+  const input = { name: 'a', category: 'app-misc', version: '1.0', summary: 's', license: 'MIT', target };
+  assert.deepEqual(parsePackInput({ ...input, needs: { system: ['libssl.so.3'] } }, 'in.json').needs, { sonames: [], system: ['libssl.so.3'] });
+  assert.throws(() => parsePackInput({ ...input, needs: { files: {} } }, 'in.json'), /needs\.files is not a known field/);
 });
 
 test('serializeEntry writes what stableStringify writes, for every combination of fields', () => {

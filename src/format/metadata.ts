@@ -84,6 +84,25 @@ export interface Relocation {
   files: RelocationFile[];
 }
 
+/** What a package needs from outside itself (docs/format.md, "needs"). */
+export interface Needs {
+  /** Shared libraries (sonames) its files need that it does not provide itself. */
+  sonames: string[];
+  /**
+   * Of `sonames`, those that may come from the host's system libraries (the C
+   * library and friends, and what the recipe or pack input allowed); the others
+   * must come from a package of the prefix. Absent in packages of older Kilns
+   * (systemLibraries.ts says how those are read).
+   */
+  system?: string[];
+  /**
+   * soname → the package's regular files that need it, for messages. Absent in
+   * packages of older Kilns; a soname stated in a pack input without a file
+   * that needs it has no entry.
+   */
+  files?: Record<string, string[]>;
+}
+
 export interface Target {
   /** Machine architecture as `uname -m` prints it (`x86_64`, `aarch64`). */
   arch: string;
@@ -127,7 +146,7 @@ export interface PackageMetadata {
   license: string;
   depends: Dependency[];
   provides: { sonames: string[] };
-  needs: { sonames: string[] };
+  needs: Needs;
   users: UserSpec[];
   groups: GroupSpec[];
   directories: DirectorySpec[];
@@ -274,6 +293,10 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
   const installedSize = expectInteger(root['installedSize'], 'installedSize', fail);
   const sum = files.reduce((total, entry) => total + entry.size, 0);
   if (installedSize !== sum) fail('installedSize', `is ${installedSize} but the files add up to ${sum}`);
+  const descriptive = parseDescriptiveFields(root, fail);
+  for (const [soname, paths] of Object.entries(descriptive.needs.files ?? {})) {
+    for (const path of paths) if (filesByPath.get(path)?.type !== 'file') fail(`needs.files.${soname}`, `names ${JSON.stringify(path)}, which is not a regular file of the package`);
+  }
   const meta: PackageMetadata = {
     format: PACKAGE_FORMAT,
     formatVersion: PACKAGE_FORMAT_VERSION,
@@ -282,7 +305,7 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
     options,
     ...choice,
     target,
-    ...parseDescriptiveFields(root, fail),
+    ...descriptive,
     files,
     relocation,
     payload,
@@ -324,8 +347,11 @@ export function parseIdentityFields(root: Record<string, unknown>, fail: Fail): 
   return { name, category, version, revision };
 }
 
-/** The descriptive fields shared by package metadata and the pack input. */
-export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail): Pick<PackageMetadata, 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> {
+/**
+ * The descriptive fields shared by package metadata and the pack input. In a
+ * pack input `needs` is what the packer states (`files` is found in the tree).
+ */
+export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail, needsRule: NeedsRule = 'metadata'): Pick<PackageMetadata, 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> {
   const summary = expectString(root['summary'], 'summary', fail, /^[^\n\r]+$/, 'one non-empty line');
   if (summary.length > MAX_SUMMARY) fail('summary', `is longer than ${MAX_SUMMARY} characters`);
   const homepage = expectString(root['homepage'] ?? '', 'homepage', fail, HOMEPAGE_PATTERN, 'an http(s) URL');
@@ -334,7 +360,7 @@ export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail
   if (parsedLicense === undefined) fail('license', `${JSON.stringify(licenseText)} is not a valid SPDX license expression`);
   const depends = parseDepends(root['depends'] ?? [], 'depends', fail);
   const provides = parseSonames(root['provides'] ?? {}, 'provides', fail);
-  const needs = parseSonames(root['needs'] ?? {}, 'needs', fail);
+  const needs = parseNeeds(root['needs'] ?? {}, 'needs', fail, needsRule);
   const groups = expectArray(root['groups'] ?? [], 'groups', fail).map((item, i) => {
     const where = join('groups', i);
     const group = expectObject(item, where, fail, ['name', 'system']);
@@ -408,9 +434,45 @@ function parseDepends(value: unknown, where: string, fail: Fail): Dependency[] {
 
 function parseSonames(value: unknown, where: string, fail: Fail): { sonames: string[] } {
   const table = expectObject(value, where, fail, ['sonames']);
-  const sonames = expectArray(table['sonames'] ?? [], join(where, 'sonames'), fail).map((item, i) => expectString(item, join(join(where, 'sonames'), i), fail, SONAME_PATTERN, 'a soname like "libz.so.1"'));
-  noDuplicates(sonames, join(where, 'sonames'), fail);
-  return { sonames: [...sonames].sort(compareText) };
+  return { sonames: sonameList(table['sonames'], join(where, 'sonames'), fail) };
+}
+
+/**
+ * `metadata`: `system` is the part of `sonames` that may come from the host, `files` names regular files
+ * (checked against the manifest by the caller). `pack input`: `system` allows host libraries, needed or not;
+ * `files` is not stated but found.
+ */
+export type NeedsRule = 'metadata' | 'pack input';
+
+function parseNeeds(value: unknown, where: string, fail: Fail, rule: NeedsRule): Needs {
+  const table = expectObject(value, where, fail, rule === 'metadata' ? ['sonames', 'system', 'files'] : ['sonames', 'system']);
+  const needs: Needs = { sonames: sonameList(table['sonames'], join(where, 'sonames'), fail) };
+  const needed = new Set(needs.sonames);
+  if (table['system'] !== undefined) {
+    needs.system = sonameList(table['system'], join(where, 'system'), fail);
+    const stray = rule === 'metadata' ? needs.system.find((soname) => !needed.has(soname)) : undefined;
+    if (stray !== undefined) fail(join(where, 'system'), `names ${JSON.stringify(stray)}, which is not in ${join(where, 'sonames')}`);
+  }
+  if (table['files'] !== undefined) {
+    const byName = expectObject(table['files'], join(where, 'files'), fail);
+    const files: Record<string, string[]> = {};
+    for (const soname of Object.keys(byName).sort(compareText)) {
+      const at = join(join(where, 'files'), soname);
+      if (!needed.has(soname)) fail(at, `is not in ${join(where, 'sonames')}`);
+      const paths = expectArray(byName[soname], at, fail).map((item, i) => expectSafePath(item, join(at, i), fail));
+      if (paths.length === 0) fail(at, 'is empty');
+      noDuplicates(paths, at, fail);
+      files[soname] = paths.sort(compareText);
+    }
+    needs.files = files;
+  }
+  return needs;
+}
+
+function sonameList(value: unknown, where: string, fail: Fail): string[] {
+  const sonames = expectArray(value ?? [], where, fail).map((item, i) => expectString(item, join(where, i), fail, SONAME_PATTERN, 'a soname like "libz.so.1"'));
+  noDuplicates(sonames, where, fail);
+  return sonames.sort(compareText);
 }
 
 function parseUser(value: unknown, where: string, fail: Fail): UserSpec {

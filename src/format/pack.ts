@@ -3,11 +3,18 @@
  * input always give a byte-identical package: entries are sorted, owners go by
  * name, times are zero, the metadata is canonical JSON, and Ed25519 signatures
  * are deterministic.
+ *
+ * The ELF files of the tree are read as they are packed: what they need and
+ * provide, and the glibc floor, join what the input states (linkMetadata.ts).
+ * Their run paths are packed as they are: rewriting them is a build step
+ * (postProcess), and a tree packed by hand keeps the bytes its packer staged.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ElfFile } from '../elf/index.js';
+import { isElf, isLinkedElf, linkFacts, readElf } from '../elf/index.js';
 import { KilnError } from '../errors/index.js';
 import { PlaceholderScanner } from '../relocate/index.js';
 import type { SecretKey } from '../sign/index.js';
@@ -19,7 +26,8 @@ import { MAX_PAYLOAD_BYTES, TAR_END, tarPadding } from './container.js';
 import { writeContainer } from './writeContainer.js';
 import { assertSafeManifest } from './manifestSafety.js';
 import type { ManifestEntry, PackageMetadata, RelocationFile } from './metadata.js';
-import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileName, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
+import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileName, packageSpec, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
+import { linkMetadata } from './linkMetadata.js';
 import type { PackInput } from './packInput.js';
 import { packageTrustedComment } from './packageSignature.js';
 import { encodeTarHeader } from './tar.js';
@@ -44,9 +52,23 @@ export interface PackResult {
   path: string;
   metadata: PackageMetadata;
   signed: boolean;
+  /** What the packer should know: a glibc floor raised by the files, a file that looks like ELF but cannot be read. */
+  notes: string[];
+}
+
+interface WrittenPayload {
+  size: number;
+  sha256: Sha256;
+  uncompressedSize: number;
+  relocations: RelocationFile[];
+  /** The executables and shared libraries of the tree. */
+  elves: ElfFile[];
+  notes: string[];
 }
 
 const READ_CHUNK = 1 << 20;
+/** Smaller files cannot hold an ELF header and are not looked at (as in postProcess). */
+const MIN_ELF_SIZE = 64;
 
 /**
  * Pack `stageDir` into `outDir/name-version[-rN]-variant.kpkg`.
@@ -60,13 +82,12 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   assertSafeManifest(entries, context);
 
   await mkdir(options.outDir, { recursive: true });
-  const variant = computeVariantId(input.options, input.target);
-  const finalPath = join(options.outDir, packageFileName({ ...input, variant }));
-  const payloadPath = temporaryPathFor(`${finalPath}.payload`);
+  // The variant (in the file name) depends on the glibc floor, which is known once the files are read.
+  const payloadPath = temporaryPathFor(join(options.outDir, `${packageSpec(input)}.payload`));
   const durable = options.durable ?? true;
   try {
     const payloadHandle = await open(payloadPath, 'wx', 0o600);
-    let payload: { size: number; sha256: Sha256; uncompressedSize: number; relocations: RelocationFile[] };
+    let payload: WrittenPayload;
     try {
       payload = await writePayload(payloadHandle, staged, entries, input.placeholder, options.level ?? 12, context);
     } finally {
@@ -75,6 +96,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     if (payload.size > MAX_PAYLOAD_BYTES) {
       throw new KilnError('E_PACKAGE_SIZE', `${context}: the compressed payload is ${payload.size} bytes, more than the format's limit of ${MAX_PAYLOAD_BYTES}`, { hint: 'split the package' });
     }
+    const links = linkMetadata(input, linkFacts(payload.elves));
+    const variant = computeVariantId(input.options, links.target);
+    const finalPath = join(options.outDir, packageFileName({ ...input, variant }));
     const metadata: PackageMetadata = {
       format: PACKAGE_FORMAT,
       formatVersion: PACKAGE_FORMAT_VERSION,
@@ -86,13 +110,13 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       options: input.options,
       ...(input.defaults === undefined ? {} : { defaults: input.defaults }),
       ...(input.role === undefined ? {} : { role: input.role }),
-      target: input.target,
+      target: links.target,
       summary: input.summary,
       homepage: input.homepage,
       license: input.license,
       depends: input.depends,
-      provides: input.provides,
-      needs: input.needs,
+      provides: links.provides,
+      needs: links.needs,
       users: input.users,
       groups: input.groups,
       directories: input.directories,
@@ -106,7 +130,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     parsePackageMetadata(JSON.parse(metadataBytes.toString('utf8')), finalPath);
     const signature = options.secretKey ? Buffer.from(formatSignature(signData(metadataBytes, options.secretKey, { trustedComment: packageTrustedComment(metadata) })), 'utf8') : undefined;
     await writeContainer(finalPath, { metadata: metadataBytes, signature, payloadPath, payloadOffset: 0, payloadSize: payload.size, durable });
-    return { path: finalPath, metadata, signed: signature !== undefined };
+    return { path: finalPath, metadata, signed: signature !== undefined, notes: [...payload.notes, ...links.notes] };
   } finally {
     await rm(payloadPath, { force: true });
   }
@@ -166,13 +190,15 @@ async function writePayload(
   placeholder: string | null,
   level: number,
   context: string,
-): Promise<{ size: number; sha256: Sha256; uncompressedSize: number; relocations: RelocationFile[] }> {
+): Promise<WrittenPayload> {
   // Sizes come from lstat and are checked as files are read, so the tar size is known up front.
   const encoder = new ZstdEncoder(level, payloadTarSize(entries));
   const hash = createHash('sha256');
   let size = 0;
   let uncompressedSize = 0;
   const relocations: RelocationFile[] = [];
+  const elves: ElfFile[] = [];
+  const notes: string[] = [];
   const emit = async (chunks: Buffer[]): Promise<void> => {
     for (const chunk of chunks) {
       hash.update(chunk);
@@ -193,6 +219,8 @@ async function writePayload(
     const scanner = placeholder === null ? undefined : new PlaceholderScanner(placeholder);
     const handle = await open(item.absolute, 'r');
     let read = 0;
+    // An ELF file's bytes are kept (copied: the buffer is reused) to read its dynamic section afterwards.
+    let elf: Buffer[] | undefined;
     try {
       const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(entry.size, 1)));
       for (;;) {
@@ -202,6 +230,8 @@ async function writePayload(
         const chunk = buffer.subarray(0, bytesRead);
         read += bytesRead;
         if (read > entry.size) break;
+        if (read === bytesRead && entry.size >= MIN_ELF_SIZE && isElf(chunk)) elf = [];
+        elf?.push(Buffer.from(chunk));
         fileHash.update(chunk);
         scanner?.push(chunk);
         await feed(chunk);
@@ -214,8 +244,18 @@ async function writePayload(
     await feed(Buffer.alloc(tarPadding(entry.size)));
     const found = scanner?.result();
     if (found !== undefined) relocations.push({ path: entry.path, ...found });
+    if (elf !== undefined) {
+      try {
+        const info = readElf(Buffer.concat(elf), item.absolute);
+        if (isLinkedElf(info)) elves.push({ path: entry.path, info });
+      } catch (error) {
+        // Packed all the same (test data, another system's firmware): only what it needs goes unrecorded.
+        if (!(error instanceof KilnError) || error.code !== 'E_ELF') throw error;
+        notes.push(`note: ${entry.path} starts like an ELF file but cannot be read, so the libraries it needs are not recorded: ${error.message}`);
+      }
+    }
   }
   await feed(TAR_END);
   await emit(encoder.end());
-  return { size, sha256: hash.digest('hex') as Sha256, uncompressedSize, relocations };
+  return { size, sha256: hash.digest('hex') as Sha256, uncompressedSize, relocations, elves, notes };
 }

@@ -91,7 +91,7 @@ export function parsePackInput(data: unknown, source: string): PackInput {
     defaults: choice.defaults ?? { ...options },
     ...(choice.role === undefined ? {} : { role: choice.role }),
     target: parseTarget(root['target'], 'target', fail),
-    ...parseDescriptiveFields(root, fail),
+    ...parseDescriptiveFields(root, fail, 'pack input'),
     configFiles,
     permissions,
     placeholder,

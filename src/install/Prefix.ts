@@ -44,6 +44,9 @@ import type { BuildFallback } from './buildMissing.js';
 // Loaded when a build is asked for: the build domain is most of what a query would load otherwise.
 const buildMissing = () => import('./buildMissing.js');
 import { LOCAL_PRIORITY, LOCAL_REMOTE } from './localRemote.js';
+import { HostLibraries } from './hostLibraries.js';
+import type { PackageLinks } from './missingLibraries.js';
+import { findMissingLibraries, missingLibrariesError } from './missingLibraries.js';
 import type { Reporter } from './events.js';
 import type { Checkpoint, Journal } from './journal.js';
 import { JOURNAL_FORMAT } from './journal.js';
@@ -603,6 +606,8 @@ export class Prefix {
       mark('plan (read indexes, resolve)');
       let described = this.describePlan(plan);
       const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
+      // A dry run checks the libraries from the index (a real one from the packages, which name the files); what builds will provide is not known yet.
+      if (options.dryRun === true && plan.builds.length === 0) this.checkLibraries(plan, (action) => action.candidate.entry);
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
       if (options.confirm !== undefined && !(await options.confirm(described))) {
         throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, { hint: 'nothing was changed' });
@@ -633,6 +638,13 @@ export class Prefix {
     for (const action of plan.actions) {
       if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
     }
+  }
+
+  /** The host check before writing: every library a package of the prefix needs is found after the change (missingLibraries.ts). */
+  private checkLibraries(plan: Plan, linksOf: (action: Exclude<PlanAction, { kind: 'remove' }>) => PackageLinks): void {
+    const host = new HostLibraries();
+    const missing = findMissingLibraries({ actions: plan.actions, installed: this.installed(), linksOf, hostHas: (soname, arch) => host.find(soname, arch) !== undefined });
+    if (missing.length > 0) throw missingLibrariesError(this.root, missing, this.available());
   }
 
   /** Adds (or refreshes) the remote `local` for the prefix's own repository; the caller holds the lock. */
@@ -764,6 +776,7 @@ export class Prefix {
     const store = await this.unpackedStore(policy.applyOwners);
     const packages = await this.fetchPackages(placing, store?.dir, options.signal);
     mark('open and check packages');
+    this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
     const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
     if (policy.applyOwners) {

@@ -46,6 +46,15 @@ test('index: maxPrefix is kept when present and may be absent', () => {
   assert.deepEqual(parsed.packages.map((p) => p.maxPrefix), [160, undefined]);
 });
 
+test('index: needs.system (the host libraries a package may use) is kept when present and may be absent', () => {
+  const tls = { ...entry('tls', '1.0'), needs: { sonames: ['libc.so.6', 'libssl.so.3'], system: ['libc.so.6'] } };
+  const parsed = parseIndex(serializeIndex(index([tls, entry('zlib', '1.3.1')])), 'test');
+  assert.deepEqual(parsed.packages.map((p) => p.needs), [tls.needs, { sonames: [] }]);
+  refused([{ ...entry('zlib', '1.3.1'), needs: { sonames: [], system: ['libc.so.6'] } }], 'E_INDEX_FORMAT', /needs\.system "libc\.so\.6" is not in needs\.sonames/);
+  refused([entry('zlib', '1.3.1')], 'E_INDEX_FORMAT', /provides\.system is not a known field/, (j) => (((j['packages'] as Record<string, Record<string, unknown>>[])[0]!['provides']!)['system'] = []));
+  refused([entry('zlib', '1.3.1')], 'E_INDEX_FORMAT', /needs\.files is not a known field/, (j) => (((j['packages'] as Record<string, Record<string, unknown>>[])[0]!['needs']!)['files'] = {}));
+});
+
 test('index: refuses duplicates, unsafe paths and inconsistent entries', () => {
   refused([entry('zlib', '1.3.1'), entry('zlib', '1.3.1')], 'E_INDEX_DUPLICATE', /listed twice/);
   refused([entry('zlib', '1.3.1'), { ...entry('zlib', '1.3'), path: entry('zlib', '1.3.1').path }], 'E_INDEX_DUPLICATE', /listed twice/);

@@ -5,7 +5,7 @@
  * sha256. docs/repository.md is the prose form of this file.
  */
 import { KilnError } from '../errors/index.js';
-import type { PackageMetadata, Target } from '../format/metadata.js';
+import type { Needs, PackageMetadata, Target } from '../format/metadata.js';
 import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseOptionChoice, parseTarget } from '../format/metadata.js';
 import { pathProblem } from '../format/manifestSafety.js';
 import { formatLicense, tryParseLicense } from '../license/index.js';
@@ -21,7 +21,9 @@ export const INDEX_FORMAT = 'kiln-index';
 export const INDEX_FORMAT_VERSION = 1;
 
 /** What the index says about one package file. */
-export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'defaults' | 'role' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'installedSize'> & {
+export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'defaults' | 'role' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'installedSize'> & {
+  /** The package's needs without `files` (which file needs what is in the package, not the index). */
+  needs: Pick<Needs, 'sonames' | 'system'>;
   /** Path of the package file relative to the repository root. */
   path: string;
   /**
@@ -74,7 +76,7 @@ export function indexEntryFor(meta: PackageMetadata, path: string, size: number,
     license: meta.license,
     depends: meta.depends,
     provides: meta.provides,
-    needs: meta.needs,
+    needs: meta.needs.system === undefined ? { sonames: meta.needs.sonames } : { sonames: meta.needs.sonames, system: meta.needs.system },
     installedSize: meta.installedSize,
     ...(meta.relocation !== null && meta.relocation.files.some((row) => row.kind === 'binary') ? { maxPrefix: Buffer.byteLength(meta.relocation.placeholder) } : {}),
     path,
@@ -125,7 +127,7 @@ function entryJson(e: IndexEntry): string {
     license: e.license,
     ...(e.maxPrefix === undefined ? {} : { maxPrefix: e.maxPrefix }),
     name: e.name,
-    needs: { sonames: e.needs.sonames },
+    needs: e.needs.system === undefined ? { sonames: e.needs.sonames } : { sonames: e.needs.sonames, system: e.needs.system },
     options,
     path: e.path,
     provides: { sonames: e.provides.sonames },
@@ -248,8 +250,8 @@ class EntryChecker {
     if (typeof homepage !== 'string' || !HOMEPAGE_PATTERN.test(homepage)) return at('homepage', 'must be an http(s) URL or empty');
     value['license'] = this.license(value['license'], at);
     this.depends(value['depends'], at);
-    this.sonames(value['provides'], 'provides', at);
-    this.sonames(value['needs'], 'needs', at);
+    this.sonames(value['provides'], 'provides', at, []);
+    this.sonames(value['needs'], 'needs', at, ['system']);
     if (!isCount(value['installedSize'])) return at('installedSize', 'must be a non-negative integer');
     const path = value['path'];
     if (typeof path !== 'string') return at('path', 'must be a string');
@@ -346,10 +348,16 @@ class EntryChecker {
     }
   }
 
-  private sonames(value: unknown, field: string, at: (field: string, problem: string) => never): void {
+  /** `{sonames}`, and for `needs` optionally `system`: a part of `sonames` (the host libraries it may use). */
+  private sonames(value: unknown, field: string, at: (field: string, problem: string) => never, optional: readonly string[]): void {
     if (!isRecord(value) || !Array.isArray(value['sonames'])) return at(field, 'must be an object with a list of sonames');
-    for (const key in value) if (key !== 'sonames') at(`${field}.${key}`, 'is not a known field');
-    for (const soname of value['sonames'] as unknown[]) if (typeof soname !== 'string' || !SONAME_PATTERN.test(soname)) return at(`${field}.sonames`, `${JSON.stringify(soname)} is not a soname`);
+    for (const key in value) if (key !== 'sonames' && !optional.includes(key)) at(`${field}.${key}`, 'is not a known field');
+    const sonames = value['sonames'] as unknown[];
+    for (const soname of sonames) if (typeof soname !== 'string' || !SONAME_PATTERN.test(soname)) return at(`${field}.sonames`, `${JSON.stringify(soname)} is not a soname`);
+    if (!('system' in value)) return;
+    const system = value['system'];
+    if (!Array.isArray(system)) return at(`${field}.system`, 'must be a list of sonames');
+    for (const soname of system as unknown[]) if (typeof soname !== 'string' || !sonames.includes(soname)) return at(`${field}.system`, `${JSON.stringify(soname)} is not in ${field}.sonames`);
   }
 }
 

@@ -41,7 +41,7 @@ const command: Command = {
       `license    ${meta.license}`,
       `depends    ${meta.depends.map((dep) => (dep.range ? `${dep.name} ${dep.range}` : dep.name)).join(', ') || '-'}`,
       `provides   ${meta.provides.sonames.join(' ') || '-'}`,
-      `needs      ${meta.needs.sonames.join(' ') || '-'}`,
+      `needs      ${meta.needs.sonames.map((soname) => (meta.needs.system?.includes(soname) === true ? `${soname} (host)` : soname)).join(' ') || '-'}`,
       `users      ${meta.users.map((user) => user.name).join(' ') || '-'}`,
       `groups     ${meta.groups.map((group) => group.name).join(' ') || '-'}`,
       `directories ${meta.directories.map((dir) => `${dir.path} (${dir.owner}:${dir.group} ${formatMode(dir.mode)})`).join(', ') || '-'}`,

@@ -25,9 +25,17 @@ const command: Command = {
     const result = await pack({ stageDir, input, outDir, secretKey, level: integerOption(invocation, command, 'level', 1, 19) });
     const meta = result.metadata;
     return {
-      data: { path: result.path, name: meta.name, version: fullVersion(meta), variant: meta.variant, options: meta.options, target: meta.target, files: meta.files.length, size: meta.payload.size, installedSize: meta.installedSize, signed: result.signed },
-      text: `${result.path}\n  ${meta.name} ${fullVersion(meta)} variant ${meta.variant} [${optionList(meta.options)}] ${meta.target.arch}/${meta.target.cpu}/${meta.target.libc}-${meta.target.libcVersion}\n  ${meta.files.length} entries, ${bytes(meta.installedSize)} installed, ${bytes(meta.payload.size)} compressed, ${result.signed ? 'signed' : 'unsigned'}`,
-      notes: result.signed ? [] : ['note: the package is unsigned; sign it with --key, or with "kiln repo add --sign"'],
+      data: {
+        path: result.path, name: meta.name, version: fullVersion(meta), variant: meta.variant, options: meta.options, target: meta.target, files: meta.files.length, size: meta.payload.size,
+        installedSize: meta.installedSize, provides: meta.provides.sonames, needs: meta.needs.sonames, signed: result.signed,
+      },
+      text: [
+        result.path,
+        `  ${meta.name} ${fullVersion(meta)} variant ${meta.variant} [${optionList(meta.options)}] ${meta.target.arch}/${meta.target.cpu}/${meta.target.libc}-${meta.target.libcVersion}`,
+        `  ${meta.files.length} entries, ${bytes(meta.installedSize)} installed, ${bytes(meta.payload.size)} compressed, ${result.signed ? 'signed' : 'unsigned'}`,
+        `  provides ${meta.provides.sonames.join(' ') || '-'}; needs ${meta.needs.sonames.join(' ') || '-'}`,
+      ].join('\n'),
+      notes: [...result.notes, ...(result.signed ? [] : ['note: the package is unsigned; sign it with --key, or with "kiln repo add --sign"'])],
     };
   },
 };
