@@ -105,13 +105,14 @@ for (let i = 0; i < 10; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
     const holder = await readHolder(path);
     const victim = children.find((each) => each.pid === holder?.pid);
-    if (victim !== undefined && !killed.has(victim.pid) && killed.size < 4) {
+    // At most three: the other three take all their turns, however slow the machine.
+    if (victim !== undefined && !killed.has(victim.pid) && killed.size < 3) {
       killed.add(victim.pid);
       victim.kill();
     }
   }
   const lines = readFileSync(log, 'utf8').trim().split('\n');
-  assert.ok(lines.length > 60, `most turns happened (${lines.length} lines)`);
+  assert.ok(lines.length >= 60, `the children not killed took their ten turns each (${lines.length} lines)`);
   for (let i = 0; i < lines.length; i++) {
     const [what, pid] = lines[i]!.split(' ');
     if (what !== 'enter') continue;
