@@ -82,7 +82,7 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
     await initPrefix(prefix, { mode: 'user' });
     const client = await openPrefix(prefix);
     try {
-      await client.addRemote('sandbox', join(dir, 'repo'), [await readFile(join(dir, 'repo', 'keys', readdirSync(join(dir, 'repo', 'keys'))[0]!), 'utf8')]);
+      await client.addRemote('sandbox', join(dir, 'repo', 'public'), [await readFile(join(dir, 'repo', 'public', 'keys', readdirSync(join(dir, 'repo', 'public', 'keys'))[0]!), 'utf8')]);
       await client.sync();
       await client.install([{ name: 'toolchain', range: '' }]);
     } finally {

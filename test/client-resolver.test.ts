@@ -184,7 +184,7 @@ test('a C library (role libc) and a program built against it, upgraded in one tr
   assert.deepEqual(first.plan.actions.map((a) => a.name), ['mylibc', 'alpha-tool']);
   const upgrade = JSON.parse(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as { plan: { actions: { kind: string; name: string; to: string }[] } };
   assert.deepEqual(upgrade.plan.actions.map((a) => `${a.kind} ${a.name} ${a.to}`), ['upgrade mylibc 2.0', 'upgrade alpha-tool 2.0']);
-  const index = JSON.parse(await readFile(join(dir, 'repo/index.json'), 'utf8')) as { packages: { name: string; role?: string }[] };
+  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as { packages: { name: string; role?: string }[] };
   assert.ok(index.packages.filter((p) => p.name === 'mylibc').every((p) => p.role === 'libc'), 'the index carries the role');
 });
 

@@ -242,10 +242,10 @@ describe('a repository signed with minisign -l', () => {
     assert.equal(inspected.signature.status, 'valid');
 
     await publish(dir, [packed!]);
-    const indexComment = parseSignature(await readFile(join(dir, 'repo/index.json.minisig'), 'utf8'), 'index').trustedComment;
+    const indexComment = parseSignature(await readFile(join(dir, 'repo/public/index.json.minisig'), 'utf8'), 'index').trustedComment;
     assert.equal(indexComment, 'kiln index main serial 2');
-    const indexSignature = await resign('repo/indexes/2.json', 'repo/indexes/2.json.minisig', indexComment);
-    await writeFile(join(dir, 'repo/index.json.minisig'), indexSignature);
+    const indexSignature = await resign('repo/public/indexes/2.json', 'repo/public/indexes/2.json.minisig', indexComment);
+    await writeFile(join(dir, 'repo/public/index.json.minisig'), indexSignature);
     assert.match(await run(['repo', 'verify', 'repo']), /repository main serial 2: index signed by key [0-9A-F]{16}, 1 package\(s\) verified/);
 
     const env = { KILN_PREFIX: join(dir, 'prefix') };
@@ -255,7 +255,7 @@ describe('a repository signed with minisign -l', () => {
     await run(['install', 'hello', '-y'], env);
     assert.equal(await readFile(join(dir, 'prefix/bin/hello'), 'utf8'), '#!/bin/sh\necho hello\n');
 
-    await writeFile(join(dir, 'repo/index.json.minisig'), indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'));
+    await writeFile(join(dir, 'repo/public/index.json.minisig'), indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'));
     const refused = await kiln(['sync'], { cwd: dir, env });
     assert.equal(refused.code, 1, refused.stdout);
     assert.match(refused.stderr, /error\[E_SIGNATURE_INVALID\].*indexes\/2\.json by key [0-9A-F]{16}: its trusted comment does not match/);
