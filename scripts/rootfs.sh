@@ -18,10 +18,11 @@ dir=$(cd "$dir" && pwd)
 . /etc/os-release
 suite=${VERSION_CODENAME:?this machine does not say its release in /etc/os-release}
 tarball="$dir/$ID-$suite-minbase.tar"
-if [ -s "$tarball" ]; then
+if [ -f "$tarball" ] && [ -s "$tarball" ]; then
   echo "$tarball"
   exit 0
 fi
+rm -rf "$tarball" "$tarball.part"
 if [ "$(id -u)" != 0 ]; then
   echo "rootfs: not root: no Debian root file system is made (the real-root tests need root)" >&2
   exit 0
@@ -41,6 +42,7 @@ else
   grep -hE '^deb ' /etc/apt/sources.list >"$sources"
 fi
 echo "rootfs: making a minimal $ID $suite root with mmdebstrap (about two minutes)" >&2
-mmdebstrap --quiet --variant=minbase "$suite" "$tarball.part" - <"$sources"
+# --format: the name ends in .part, from which mmdebstrap would guess a directory.
+mmdebstrap --quiet --variant=minbase --format=tar "$suite" "$tarball.part" - <"$sources"
 mv "$tarball.part" "$tarball"
 echo "$tarball"
