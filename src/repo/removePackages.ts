@@ -48,7 +48,7 @@ function matches(entry: IndexEntry, selector: Selector, variant: string | undefi
   const version = selector.version;
   if (version === undefined) return true;
   if (compareVersions(withoutRevision(version), entry.version) !== 0) return false;
-  return !version.hasRevision || version.revision === entry.revision;
+  return !version.hasRevision || version.revision === String(entry.revision);
 }
 
 export async function removePackages(root: string, specs: readonly string[], options: RemoveOptions = {}): Promise<RemoveResult> {

@@ -37,7 +37,7 @@ export interface VersionSuffix {
  * @example
  * parseVersion('1.2.3b_p4-r2');
  * // { raw: '1.2.3b_p4-r2', numbers: ['1', '2', '3'], letter: 'b',
- * //   suffixes: [{ type: 'p', number: '4' }], revision: 2, hasRevision: true }
+ * //   suffixes: [{ type: 'p', number: '4' }], revision: '2', hasRevision: true }
  */
 export interface Version {
   /** The string this version was parsed from. */
@@ -47,8 +47,12 @@ export interface Version {
   /** The letter, or `''` when there is none. */
   readonly letter: string;
   readonly suffixes: readonly VersionSuffix[];
-  /** The revision number; 0 when none is written. */
-  readonly revision: number;
+  /**
+   * The revision's digits without leading zeros (`'0'` when none is written).
+   * A string, as the numeric components are, because PMS sets no limit on its
+   * length: `1-r1000000000000000000` is a valid version and compares exactly.
+   */
+  readonly revision: string;
   /** Whether `-rN` was written (so that `1.0-r0` formats back as written). */
   readonly hasRevision: boolean;
 }

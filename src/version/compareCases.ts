@@ -17,6 +17,13 @@ export const compareCases: readonly CompareCase[] = [
   ['1.01', '<', '1.1'],
   ['1.010', '=', '1.01'],
 
+  // Revisions of any length compare exactly, as the numeric components do (PMS sets no limit).
+  ['1-r1000000000000000000', '>', '1-r999999999999999999'],
+  ['1-r9007199254740993', '>', '1-r9007199254740992'],
+  ['1-r00000000000000000000001', '=', '1-r1'],
+  ['1.0-r123456789012345678901234567890', '<', '1.0-r123456789012345678901234567891'],
+  ['1.0-r99999999999999999999', '<', '1.0.0'],
+
   // Suffix order: _alpha < _beta < _pre < _rc < (none) < _p.
   ['1.0_alpha', '<', '1.0_beta'],
   ['1.0_beta', '<', '1.0_pre'],

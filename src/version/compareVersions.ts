@@ -60,8 +60,7 @@ export function compareParsed(a: Version, b: Version, ignoreRevision: boolean): 
   if (a.suffixes.length > b.suffixes.length) return a.suffixes[sharedSuffixes]?.type === 'p' ? 1 : -1;
   if (a.suffixes.length < b.suffixes.length) return b.suffixes[sharedSuffixes]?.type === 'p' ? -1 : 1;
 
-  if (ignoreRevision || a.revision === b.revision) return 0;
-  return a.revision > b.revision ? 1 : -1;
+  return ignoreRevision ? 0 : compareIntegers(a.revision, b.revision);
 }
 
 /**

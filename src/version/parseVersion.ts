@@ -55,18 +55,15 @@ export function scanVersion(s: string): Version | { problem: string } {
     i = j;
   }
 
-  let revision = 0;
+  let revision = '0';
   let hasRevision = false;
   if (s[i] === '-' && s[i + 1] === 'r') {
     const digitsStart = i + 2;
     let j = digitsStart;
     while (j < n && isDigit(s.charCodeAt(j))) j++;
     if (j === digitsStart) return { problem: `expected the revision number ${where(digitsStart)}, ${found(digitsStart)}` };
-    // Revisions are JS numbers for convenience; refuse those a double cannot hold exactly.
-    revision = Number(s.slice(digitsStart, j));
-    if (revision > Number.MAX_SAFE_INTEGER) {
-      return { problem: `revision ${s.slice(digitsStart, j)} is larger than ${Number.MAX_SAFE_INTEGER}` };
-    }
+    // Kept as digits (leading zeros dropped), compared as unbounded integers.
+    revision = s.slice(digitsStart, j).replace(/^0+(?=\d)/, '');
     hasRevision = true;
     i = j;
   }

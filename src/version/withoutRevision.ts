@@ -8,7 +8,7 @@ import type { Version } from './Version.js';
  * withoutRevision(parseVersion('1.2_p1-r3')).raw; // '1.2_p1'
  */
 export function withoutRevision(v: Version): Version {
-  if (!v.hasRevision && v.revision === 0) return v;
-  const stripped: Version = { ...v, revision: 0, hasRevision: false };
+  if (!v.hasRevision && v.revision === '0') return v;
+  const stripped: Version = { ...v, revision: '0', hasRevision: false };
   return { ...stripped, raw: formatVersion(stripped) };
 }
