@@ -3,6 +3,7 @@ import { commentProblem, MAX_UNTRUSTED_COMMENT_BYTES, UNTRUSTED_COMMENT_PREFIX }
 import { decodeBase64Strict } from './decodeBase64Strict.js';
 import { formatKeyId } from './formatKeyId.js';
 import { KEY_ALGORITHM } from './formatPublicKey.js';
+import { SECRET_KEY_BYTES } from './secretKeyLayout.js';
 import { splitLines } from './splitLines.js';
 import type { PublicKey } from './types.js';
 
@@ -48,6 +49,12 @@ export function parsePublicKey(text: string, source: string): PublicKey {
   const bytes = decodeBase64Strict(line);
   if (bytes === undefined) {
     throw fail(`${comment === undefined ? 'it' : 'line 2'} is not canonical base64`);
+  }
+  if (bytes.length === SECRET_KEY_BYTES) {
+    // Said plainly: a secret key given where the public one belongs must not be taken for a damaged file.
+    throw new KilnError('E_KEY_FORMAT', `cannot read public key ${source}: it is a secret key, not a public key`, {
+      hint: 'give the public key (the .pub file beside it, or what "kiln key show" prints); never hand out the secret key',
+    });
   }
   if (bytes.length !== 42) {
     throw fail(`the key is ${bytes.length} bytes long, not 42`);

@@ -7,6 +7,7 @@ import { deriveKeyStream } from './deriveKeyStream.js';
 import { KEY_ALGORITHM } from './formatPublicKey.js';
 import { secretKeyFrom } from './generateKeyPair.js';
 import { CHECKSUM_ALGORITHM, KDF_NONE, KDF_SCRYPT, KEYNUM_SK_BYTES, OFFSET, SECRET_KEY_BYTES, secretKeyChecksum } from './secretKeyLayout.js';
+import { tryParsePublicKey } from './parsePublicKey.js';
 import { splitLines } from './splitLines.js';
 import type { SecretKey } from './types.js';
 
@@ -46,6 +47,11 @@ export async function parseSecretKey(text: string, options: ParseSecretKeyOption
     new KilnError('E_KEY_FORMAT', `cannot read secret key ${source}: ${state}`, { hint: HINT });
 
   const decoded = decodeSecretKey(text);
+  if (decoded === PUBLIC_KEY) {
+    throw new KilnError('E_KEY_FORMAT', `cannot read secret key ${source}: it is a public key, not a secret key`, {
+      hint: 'signing needs the secret key file (kiln.key from "kiln key generate"), not its .pub',
+    });
+  }
   if (typeof decoded === 'string') {
     throw fail(decoded);
   }
@@ -116,7 +122,7 @@ export async function parseSecretKey(text: string, options: ParseSecretKeyOption
  */
 export function isSecretKeyEncrypted(text: string): boolean {
   const decoded = decodeSecretKey(text);
-  return typeof decoded !== 'string' && decoded.toString('latin1', OFFSET.kdfAlg, OFFSET.kdfAlg + 2) === KDF_SCRYPT;
+  return Buffer.isBuffer(decoded) && decoded.toString('latin1', OFFSET.kdfAlg, OFFSET.kdfAlg + 2) === KDF_SCRYPT;
 }
 
 /**
@@ -128,13 +134,17 @@ export function isSecretKeyEncrypted(text: string): boolean {
  */
 export function isSecretKeyText(text: string): boolean {
   const decoded = decodeSecretKey(text);
-  if (typeof decoded === 'string') return false;
+  if (!Buffer.isBuffer(decoded)) return false;
   decoded.fill(0);
   return true;
 }
 
 /** The 158 bytes of a secret key file, or what is wrong with its lines. */
-function decodeSecretKey(text: string): Buffer | string {
+/** What `decodeSecretKey` returns for a public key, in either of its spellings. */
+const PUBLIC_KEY = Symbol('public key');
+
+function decodeSecretKey(text: string): Buffer | string | typeof PUBLIC_KEY {
+  if (tryParsePublicKey(text) !== undefined) return PUBLIC_KEY;
   const lines = splitLines(text);
   if (lines === undefined) {
     return text === '' ? 'the file is empty' : 'the last line does not end in a newline';

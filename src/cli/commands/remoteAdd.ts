@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { KilnError, isErrno } from '../../errors/index.js';
 import { parseRemoteUrl, redactUrl } from '../../remote/index.js';
 import { publishedTreeOf, repositoryPaths } from '../../repo/index.js';
+import { parsePublicKey } from '../../sign/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
@@ -31,13 +32,10 @@ const command: Command = {
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
     const keys = await Promise.all(keyArgs.map(async (arg) => {
-      try {
-        return await readFile(arg, 'utf8');
-      } catch (error) {
-        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENAMETOOLONG')) return arg;
-        if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR')) throw new KilnError('E_IO', `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`, { cause: error });
-        throw error;
-      }
+      const text = await readKeyArgument(arg);
+      // Checked here, where the file's name is known, so that a message names it.
+      parsePublicKey(text, arg);
+      return text;
     }));
     const priorityText = stringOption(invocation, 'priority') ?? '0';
     if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000) throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
@@ -48,6 +46,29 @@ const command: Command = {
     });
   },
 };
+
+/** The text of a --key argument: the file it names, or the argument itself when it is a key's base64 line. */
+async function readKeyArgument(arg: string): Promise<string> {
+  try {
+    return await readFile(arg, 'utf8');
+  } catch (error) {
+    // Not a file: either the key's base64 line itself, or a file that is not there.
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENAMETOOLONG') || isErrno(error, 'ENOTDIR')) {
+      if (looksLikeKeyLine(arg)) return arg;
+      throw new KilnError('E_IO', `cannot read public key ${arg}: no such file`, {
+        cause: error,
+        hint: 'give the repository\'s public key file (KEY.pub) or its base64 line (what "kiln key show" prints)',
+      });
+    }
+    if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR')) throw new KilnError('E_IO', `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`, { cause: error });
+    throw error;
+  }
+}
+
+/** Whether a --key argument is meant as a key's base64 line rather than a path (a minisign key line is 56 base64 characters). */
+function looksLikeKeyLine(arg: string): boolean {
+  return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(arg.trim());
+}
 
 /** A local URL naming a repository's maintainer directory (DIR/.kiln beside DIR/public) is refused before it is written into the configuration. */
 function refuseMaintainerDirectory(name: string, url: string): void {
