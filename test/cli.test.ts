@@ -23,15 +23,47 @@ test('kiln help lists every command, and every command has --help', async () => 
   }
 });
 
+test('every command\'s help lists each option it takes, the global ones, and an example; every group has help', async () => {
+  for (const entry of COMMANDS) {
+    const command = await entry.load();
+    const help = await kiln([...entry.words, '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    for (const name of Object.keys({ ...command.options, prefix: 0, json: 0, 'no-wait': 0, help: 0 })) {
+      assert.match(help.stdout, new RegExp(`^ {2}(-\\w, )?--${name}\\b.* {2}\\S`, 'm'), `kiln ${entry.words.join(' ')} --help lists --${name}`);
+    }
+    assert.match(help.stdout, /Examples?: kiln /, `kiln ${entry.words.join(' ')} --help has an example`);
+    assert.equal((await kiln(['help', ...entry.words])).stdout, help.stdout);
+  }
+  for (const group of ['remote', 'repo', 'key', 'debug']) {
+    for (const args of [[group, '--help'], ['help', group], ['--help', group]]) {
+      const result = await kiln(args);
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`^Usage: kiln ${group} COMMAND`, 'm'));
+      for (const entry of COMMANDS.filter((candidate) => candidate.words[0] === group)) assert.ok(result.stdout.includes(`kiln ${entry.words.join(' ')}`), `${args.join(' ')}: ${entry.words.join(' ')}`);
+    }
+  }
+});
+
 test('usage errors exit 2 and say what is wrong', async (t) => {
   const dir = await tempDir(t);
   const cases: [string[], RegExp][] = [
     [['frobnicate'], /cannot run "kiln frobnicate": no such command/],
-    [['repo', 'frob'], /no such command\nhint: did you mean: kiln repo init/],
+    [['repo', 'frob'], /cannot run "kiln repo frob": no such command\nhint: "kiln repo --help" lists its commands/],
+    [['repo', 'comit', 'repo'], /no such command\nhint: did you mean "kiln repo commit"\?/],
+    [['repo'], /cannot run "kiln repo": it needs a command \(init, add, remove, status, commit, verify, log, prune\)/],
+    [['instal', 'nginx'], /cannot run "kiln instal": no such command\nhint: did you mean "kiln install"\?/],
+    [['uninstall', 'nginx'], /hint: did you mean "kiln remove"\?/],
+    [['update'], /hint: did you mean "kiln sync" or "kiln upgrade"\?/],
+    [['serach', 'x'], /hint: did you mean "kiln search"\?/],
+    [['install', '--dryrun', 'x'], /cannot run "kiln install": unknown option --dryrun\nhint: did you mean --dry-run\?/],
+    [['install', '--prefix'], /cannot run "kiln install": --prefix needs a value \(DIR\)/],
+    [['--prefix'], /cannot run kiln: --prefix needs a value \(DIR\)/],
+    [['--prefix', '--json', 'list'], /--prefix needs a value/],
+    [['list', '--json=yes'], /cannot run "kiln list": --json takes no value/],
     [['pack'], /missing STAGEDIR/],
     [['pack', 'stage'], /missing --meta/],
     [['repo', 'add', 'repo'], /missing PACKAGE/],
-    [['repo', 'commit', 'repo', '--bogus'], /Unknown option '--bogus'/],
+    [['repo', 'commit', 'repo', '--bogus'], /cannot run "kiln repo commit": unknown option --bogus\nhint: "kiln repo commit --help" lists its options/],
     [['repo', 'prune', 'repo', '--keep', 'many'], /--keep must be a whole number/],
     [['key', 'generate', '--out', 'k', '--encrypt'], /--encrypt needs a password/],
   ];

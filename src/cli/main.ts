@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KilnError } from '../errors/index.js';
-import type { Command, Invocation } from './command.js';
-import { COMMON_OPTIONS } from './command.js';
-import { COMMANDS, findCommand } from './registry.js';
-import { table } from './render.js';
+import type { Invocation } from './command.js';
+import { commandGroups, commandHelp, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
+import { GLOBAL_OPTIONS } from './optionHelp.js';
+import { findCommand } from './registry.js';
 import { resolveSettings } from './settings.js';
 
 export const EXIT_ERROR = 1;
@@ -20,23 +20,6 @@ function kilnVersion(): string {
   return manifest.version;
 }
 
-function generalHelp(): string {
-  const rows = COMMANDS.map((entry) => [`  kiln ${entry.words.join(' ')}`, entry.summary]);
-  return [
-    'kiln — build once per variant, publish signed binary packages, install into any prefix',
-    '',
-    'Usage: kiln [--prefix DIR] COMMAND [ARGS...] [--json] [--help]',
-    '',
-    'Commands:',
-    table(rows),
-    '',
-    'Run "kiln COMMAND --help" for a command\'s options. Documentation: docs/commands.md',
-  ].join('\n');
-}
-
-function commandHelp(command: Command): string {
-  return `${command.summary}\n\nUsage:\n${command.usage.replace(/^/gm, '  ')}\n`;
-}
 
 export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const write = (stream: NodeJS.WritableStream, text: string): void => {
@@ -47,23 +30,27 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       write(io.stdout, `kiln ${kilnVersion()}`);
       return 0;
     }
-    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
+    if (argv.length === 0 || (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help'))) {
       write(io.stdout, generalHelp());
       return 0;
     }
     // Global options may come before the command words: kiln --prefix DIR init.
     const leading: string[] = [];
-    while (argv[0] !== undefined && argv[0].startsWith('-') && argv[0] !== '-h') {
+    while (argv[0] !== undefined && argv[0].startsWith('-')) {
       const option = argv[0];
       leading.push(option);
       argv = argv.slice(1);
-      if ((option === '--prefix' || option === '--password-file') && argv[0] !== undefined) {
-        leading.push(argv[0]);
+      if (option === '--prefix' || option === '--password-file') {
+        const value = argv[0];
+        if (value === undefined || value.startsWith('-')) {
+          throw new KilnError('E_USAGE', `cannot run kiln: ${option} needs a value (${option === '--prefix' ? 'DIR' : 'FILE'})`, { hint: `write ${option} ${option === '--prefix' ? 'DIR' : 'FILE'} before the command, e.g. kiln --prefix ~/stack list` });
+        }
+        leading.push(value);
         argv = argv.slice(1);
       }
     }
     if (argv.length === 0) {
-      if (leading.includes('--help')) {
+      if (leading.includes('--help') || leading.includes('-h')) {
         write(io.stdout, generalHelp());
         return 0;
       }
@@ -73,10 +60,13 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     const words = helpFor ? argv.slice(1) : argv;
     const entry = findCommand(words);
     if (entry === undefined) {
-      const known = COMMANDS.filter((candidate) => candidate.words[0] === words[0]).map((candidate) => `kiln ${candidate.words.join(' ')}`);
-      throw new KilnError('E_USAGE', `cannot run "kiln ${words.slice(0, 2).join(' ')}": no such command`, {
-        hint: known.length > 0 ? `did you mean: ${known.join(', ')}?` : 'run "kiln help" for the list of commands',
-      });
+      // A group alone asks for its commands: kiln remote --help, kiln help repo.
+      const group = words[0] !== undefined && commandGroups().includes(words[0]) ? words[0] : undefined;
+      if (group !== undefined && (helpFor || words[1] === '--help' || words[1] === '-h' || leading.includes('--help') || leading.includes('-h'))) {
+        write(io.stdout, groupHelp(group));
+        return 0;
+      }
+      throw unknownCommand(words);
     }
     const command = await entry.load();
     if (helpFor) {
@@ -85,11 +75,9 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: [...leading, ...words.slice(entry.words.length)], options: { ...COMMON_OPTIONS, 'password-file': { type: 'string' }, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: [...leading, ...words.slice(entry.words.length)], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
     } catch (error) {
-      if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-        throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": ${error.message}`, { hint: `usage:\n${command.usage}` });
-      }
+      if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw optionError(command, error);
       throw error;
     }
     const values = parsed.values as Invocation['values'];

@@ -10,6 +10,7 @@ const command: Command = {
     'Removes the packages that were pulled in as dependencies (not asked for by name) and that no',
     'package asked for by name needs any more, directly or through others. Packages listed in',
     '[solver] protected of the prefix configuration are never removed this way. Consumers first.',
+    'Example: kiln autoremove --dry-run',
   ].join('\n'),
   options: { ...CHANGE_OPTIONS },
   async run(invocation) {

@@ -6,7 +6,7 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['deps'],
   summary: 'show what a package depends on',
-  usage: 'kiln deps NAME [--json]\nFor an installed package, its recorded dependencies; otherwise the newest available one\'s.',
+  usage: 'kiln deps NAME [--json]\nFor an installed package, its recorded dependencies; otherwise the newest available one\'s.\nExample: kiln deps nginx',
   options: {},
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');

@@ -5,7 +5,7 @@ import { withPrefix } from '../prefixSession.js';
 const command: Command = {
   words: ['files'],
   summary: 'list the files an installed package owns',
-  usage: 'kiln files NAME [--json]\nPaths are relative to the prefix; directories end in "/".',
+  usage: 'kiln files NAME [--json]\nPaths are relative to the prefix; directories end in "/".\nExample: kiln files zlib',
   options: {},
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');

@@ -6,7 +6,7 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['history'],
   summary: 'list the transactions committed in the prefix',
-  usage: 'kiln history [--limit N] [--json]',
+  usage: 'kiln history [--limit N] [--json]\nExample: kiln history --limit 5',
   options: { limit: { type: 'string' } },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);

@@ -6,7 +6,7 @@ import { bytes, optionList, table } from '../render.js';
 const command: Command = {
   words: ['info'],
   summary: 'show an installed or available package',
-  usage: 'kiln info NAME [--json]',
+  usage: 'kiln info NAME [--json]\nExample: kiln info nginx',
   options: {},
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');

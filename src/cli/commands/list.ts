@@ -7,7 +7,7 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['list'],
   summary: 'list installed, available or upgradable packages',
-  usage: 'kiln list [--installed | --available | --upgradable] [--json]\nWithout an option: --installed.',
+  usage: 'kiln list [--installed | --available | --upgradable] [--json]\nWithout an option: --installed.\nExample: kiln list --upgradable',
   options: { installed: { type: 'boolean' }, available: { type: 'boolean' }, upgradable: { type: 'boolean' } },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);

@@ -6,7 +6,7 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['rdeps'],
   summary: 'show which installed packages depend on a package',
-  usage: 'kiln rdeps NAME [--json]',
+  usage: 'kiln rdeps NAME [--json]\nExample: kiln rdeps zlib',
   options: {},
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');

@@ -6,7 +6,7 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['remote', 'list'],
   summary: 'list the remotes, their keys and what was last synced',
-  usage: 'kiln remote list [--json]',
+  usage: 'kiln remote list [--json]\nExample: kiln remote list',
   options: {},
   async run(invocation) {
     noMorePositionals(invocation, command, 0);

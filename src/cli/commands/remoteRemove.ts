@@ -5,7 +5,7 @@ import { withPrefix } from '../prefixSession.js';
 const command: Command = {
   words: ['remote', 'remove'],
   summary: 'remove a remote and its synced index',
-  usage: 'kiln remote remove NAME\nInstalled packages stay installed.',
+  usage: 'kiln remote remove NAME\nInstalled packages stay installed.\nExample: kiln remote remove testing',
   options: {},
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');

@@ -10,6 +10,7 @@ const command: Command = {
     '',
     'Refuses while other installed packages need one of them, naming them; --cascade removes',
     'those too. Packages are removed consumers first. Changed configuration files are kept.',
+    'Example: kiln remove nginx --dry-run',
   ].join('\n'),
   options: { ...CHANGE_OPTIONS, cascade: { type: 'boolean' } },
   async run(invocation) {

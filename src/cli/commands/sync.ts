@@ -10,6 +10,7 @@ const command: Command = {
     '',
     'Refuses an index that is not signed by a trusted key of its remote, one older than the last',
     'accepted (rollback), and one that has expired (freeze); the previous index stays in use.',
+    'Example: kiln sync main',
   ].join('\n'),
   options: {},
   async run(invocation) {

@@ -6,7 +6,7 @@ import { reportBuild } from './build.js';
 const command: Command = {
   words: ['upgrade'],
   summary: 'upgrade installed packages to their newest versions',
-  usage: 'kiln upgrade [NAME...] [--dry-run] [-y] [--build never|missing|always] [--recipes DIR] [--distfiles DIR]\nWithout names, every installed package. Run "kiln sync" first. Building as for kiln install.',
+  usage: 'kiln upgrade [NAME...] [--dry-run] [-y] [--build never|missing|always] [--recipes DIR] [--distfiles DIR]\nWithout names, every installed package. Run "kiln sync" first. Building as for kiln install.\nExample: kiln upgrade --dry-run',
   options: { ...CHANGE_OPTIONS, ...FALLBACK_OPTIONS },
   async run(invocation) {
     const names = invocation.positionals.length === 0 ? 'all' : invocation.positionals;

@@ -1,0 +1,145 @@
+/**
+ * What each command-line option means, for `--help`, the man pages and the
+ * shell completions: one table, so that the three cannot disagree. An option
+ * means the same in every command unless the command's own entry says
+ * otherwise (`--key` is a public key for `remote add`, a secret one for `sign`).
+ */
+import type { Command, OptionTable } from './command.js';
+import { COMMON_OPTIONS } from './command.js';
+
+/** One option's documentation: the placeholder of its value (none for a flag) and one line of text. */
+export interface OptionDoc {
+  readonly value?: string;
+  readonly text: string;
+  /** The values a completion may offer, when they are a fixed set. */
+  readonly choices?: readonly string[];
+  /** The value is a path (completions offer files). */
+  readonly path?: 'file' | 'directory';
+}
+
+/** Options every command takes (COMMON_OPTIONS plus --password-file). */
+export const GLOBAL_OPTIONS: OptionTable = { ...COMMON_OPTIONS, 'password-file': { type: 'string' } };
+
+const GLOBAL_DOCS: Readonly<Record<string, OptionDoc>> = {
+  prefix: { value: 'DIR', text: 'the prefix to work on (else $KILN_PREFIX, else / for root and ~/.local/kiln for others)', path: 'directory' },
+  json: { text: 'print the result as JSON on stdout (errors as JSON on stderr)' },
+  'no-wait': { text: 'fail with E_LOCKED instead of waiting while another process holds the lock' },
+  'password-file': { value: 'FILE', text: 'read the secret key\'s password from FILE (else $KILN_KEY_PASSWORD)', path: 'file' },
+  help: { text: 'show this help' },
+};
+
+const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
+  'dry-run': { text: 'show the plan and change nothing' },
+  yes: { text: 'proceed without asking' },
+  build: { value: 'WHEN', text: 'build from recipes what no binary offers: never (default without a ports tree), missing, always', choices: ['never', 'missing', 'always'] },
+  recipes: { value: 'DIR', text: 'the ports tree (else $KILN_RECIPES, ./recipes, or the tree shipped with Kiln)', path: 'directory' },
+  distfiles: { value: 'DIR', text: 'a directory of source tarballs to try after the upstream URL and mirrors (repeatable)', path: 'directory' },
+  mirror: { value: 'URL', text: 'a mirror to fetch sources from before the upstream URL (repeatable)' },
+  work: { value: 'DIR', text: 'where build trees are made (default: a directory under the system\'s temporary directory)', path: 'directory' },
+  jobs: { value: 'N', text: 'parallel jobs for the build scripts (default: the number of CPUs)' },
+  keep: { text: 'keep the build tree after a successful build' },
+  repo: { value: 'DIR', text: 'the repository to build into and publish in (kiln repo init DIR)', path: 'directory' },
+  cpu: { value: 'LEVEL', text: 'the x86-64 level to build for', choices: ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] },
+  trust: { value: 'PUBKEY', text: 'a public key file to check signatures with (repeatable)', path: 'file' },
+  'expire-days': { value: 'N', text: 'days until the published index expires and clients refuse it (freeze protection)' },
+  variant: { value: 'ID', text: 'only the variant with this id' },
+};
+
+/** Per command (its words joined by a space): options whose meaning is its own. */
+const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>> = {
+  init: {
+    system: { text: 'the prefix is the root of a system: accounts are created and owners applied (the default for /)' },
+    user: { text: 'the prefix belongs to the user running Kiln: files are theirs (the default elsewhere)' },
+  },
+  'remote add': {
+    key: { value: 'PUBKEY', text: 'a trusted public key file or its base64 line (repeatable, while keys rotate)', path: 'file' },
+    priority: { value: 'N', text: 'from -1000 to 1000; the higher wins when remotes offer the same package (default 0)' },
+  },
+  list: {
+    installed: { text: 'installed packages (the default)' },
+    available: { text: 'packages the synced remotes offer' },
+    upgradable: { text: 'installed packages with a newer version available' },
+  },
+  install: { reinstall: { text: 'install again what is already installed at the same version' } },
+  remove: { cascade: { text: 'also remove the installed packages that need them' } },
+  history: { limit: { value: 'N', text: 'only the newest N transactions' } },
+  'key generate': {
+    out: { value: 'DIR', text: 'the directory to write the key pair into', path: 'directory' },
+    name: { value: 'BASENAME', text: 'the key files\' base name (default kiln)' },
+    encrypt: { text: 'encrypt the secret key with a password (scrypt)' },
+    force: { text: 'overwrite existing key files' },
+  },
+  sign: {
+    key: { value: 'SECRETKEY', text: 'the secret key file to sign with', path: 'file' },
+    out: { value: 'SIGFILE', text: 'where to write the signature (default FILE.minisig)', path: 'file' },
+    'trusted-comment': { value: 'TEXT', text: 'the signed comment (default: the file name and time)' },
+  },
+  verify: {
+    sig: { value: 'SIGFILE', text: 'the signature file (default FILE.minisig)', path: 'file' },
+    unowned: { text: 'also list files no package owns (the default in a user prefix)' },
+  },
+  build: {
+    with: { value: 'OPT,...', text: 'turn these recipe options on (repeatable)' },
+    without: { value: 'OPT,...', text: 'turn these recipe options off (repeatable)' },
+  },
+  bulk: {
+    all: { text: 'build every recipe of the ports tree' },
+    'accept-licenses': { value: 'ID,...', text: 'the licenses to build (else accept-licenses in ports.toml)' },
+    rebuild: { text: 'build again what the repository already has with the same options' },
+    'report-dir': { value: 'DIR', text: 'where to write the text and JSON reports', path: 'directory' },
+  },
+  pack: {
+    meta: { value: 'META', text: 'the package metadata (.toml or .json)', path: 'file' },
+    out: { value: 'DIR', text: 'the directory to write the package into', path: 'directory' },
+    key: { value: 'SECRETKEY', text: 'sign the package with this secret key', path: 'file' },
+    level: { value: 'N', text: 'the zstd compression level, 1 to 19' },
+  },
+  'repo init': {
+    key: { value: 'SECRETKEY', text: 'the repository\'s signing key (kiln key generate)', path: 'file' },
+    name: { value: 'NAME', text: 'the repository\'s name, shown to clients' },
+  },
+  'repo add': { sign: { text: 'sign the packages with the repository\'s key while staging them' } },
+  'repo commit': {
+    message: { value: 'MESSAGE', text: 'what this commit publishes, kept in the repository\'s log' },
+    'allow-empty': { text: 'publish even with nothing staged (renews the expiry time)' },
+  },
+  'repo verify': { quick: { text: 'check hashes and signatures without decompressing the packages' } },
+  'repo prune': { keep: { value: 'N', text: 'how many of the newest published indexes to keep' } },
+};
+
+/** One row of a command's option list. */
+export interface OptionRow {
+  readonly name: string;
+  readonly short: string | undefined;
+  readonly doc: OptionDoc;
+  readonly global: boolean;
+  readonly multiple: boolean;
+}
+
+/**
+ * Every option `command` takes, its own first, then the global ones, each
+ * with its documentation. Throws when an option has none, so that a new
+ * option cannot reach users undocumented (a test runs this on every command).
+ */
+export function optionRows(command: Pick<Command, 'words' | 'options'>): OptionRow[] {
+  const own = COMMAND_DOCS[command.words.join(' ')] ?? {};
+  const rows: OptionRow[] = [];
+  const add = (table: OptionTable, global: boolean): void => {
+    for (const [name, spec] of Object.entries(table)) {
+      if (!global && Object.hasOwn(GLOBAL_OPTIONS, name)) continue;
+      const doc = (Object.hasOwn(own, name) ? own[name] : undefined) ?? (Object.hasOwn(SHARED_DOCS, name) ? SHARED_DOCS[name] : undefined) ?? (Object.hasOwn(GLOBAL_DOCS, name) ? GLOBAL_DOCS[name] : undefined);
+      if (doc === undefined) throw new Error(`option --${name} of "kiln ${command.words.join(' ')}" has no documentation in optionHelp.ts`);
+      if ((spec.type === 'string') !== (doc.value !== undefined)) throw new Error(`option --${name} of "kiln ${command.words.join(' ')}": its documentation and its type disagree on taking a value`);
+      rows.push({ name, short: spec.short, doc, global, multiple: spec.multiple === true });
+    }
+  };
+  add(command.options, false);
+  add(GLOBAL_OPTIONS, true);
+  return rows;
+}
+
+/** How an option is written in help: `-y, --yes` or `--prefix DIR`. */
+export function optionFlags(row: OptionRow): string {
+  const long = `--${row.name}${row.doc.value === undefined ? '' : ` ${row.doc.value}`}`;
+  return row.short === undefined ? long : `-${row.short}, ${long}`;
+}
