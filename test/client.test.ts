@@ -77,6 +77,11 @@ for (const transport of ['file', 'http'] as const) {
     assert.match(await as(['owns', 'bin/greet']), /owned by greet 1\.0/);
     assert.match(await as(['deps', 'greet']), /libgreet\s+>=1\.0\s+installed 1\.0/);
     assert.match(await as(['rdeps', 'libgreet']), /greet\s+1\.0\s+needs libgreet >=1\.0/);
+    // A mistyped name: the same error from every command, with the name that was meant.
+    for (const [args, code] of [[['install', 'gerrt'], 'E_NO_CANDIDATE'], [['info', 'libgret'], 'E_NO_CANDIDATE'], [['deps', 'gret'], 'E_NO_CANDIDATE'], [['rdeps', 'libgret'], 'E_NO_CANDIDATE'], [['remove', 'gret'], 'E_NOT_INSTALLED'], [['files', 'gret'], 'E_NOT_INSTALLED']] as const) {
+      await failsAs(user, args, code, /hint: did you mean (lib)?greet\?/, { cwd: dir, env });
+    }
+    await failsAs(user, ['rdeps', 'nosuchthing'], 'E_NO_CANDIDATE', /neither installed nor available\nhint: check the name with "kiln search"/, { cwd: dir, env });
     assert.match(await as(['verify']), /^ok: \d+ entries match the database$/m);
 
     // The user edits the config file and breaks another one: verify reports both, with exit 1.

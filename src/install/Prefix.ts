@@ -38,6 +38,7 @@ import { pubgrubResolver } from '../solver/pubgrubResolver.js';
 import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
 import type { BuildPolicy } from '../solver/problem.js';
+import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
 import type { BuildFallback } from './buildMissing.js';
@@ -380,7 +381,7 @@ export class Prefix {
       .sort((a, b) => compareVersions(fullVersion(b.entry), fullVersion(a.entry)))
       .map((candidate) => ({ version: fullVersion(candidate.entry), variant: candidate.entry.variant, remote: candidate.remote, options: candidate.entry.options, target: candidate.entry.target, size: candidate.entry.size }));
     if (pkg === undefined && available.length === 0) {
-      throw new KilnError('E_NO_CANDIDATE', `cannot show ${name}: it is neither installed nor offered by a synced remote`, { hint: 'check the name with "kiln search"' });
+      throw new KilnError('E_NO_CANDIDATE', `cannot show ${name}: it is neither installed nor offered by a synced remote`, { hint: this.unknownNameHint(name) });
     }
     return { installed: pkg === undefined ? null : installedView(pkg), files: pkg === undefined ? 0 : this.store.filesOf(name).length, available, requiredBy: this.rdeps(name).map((row) => row.name) };
   }
@@ -411,14 +412,24 @@ export class Prefix {
   deps(name: string): { name: string; range: string; installed: string | null }[] {
     const pkg = this.store.getInstalled(name);
     const depends = pkg?.metadata.depends ?? this.newestAvailable().get(name)?.entry.depends;
-    if (depends === undefined) throw new KilnError('E_NO_CANDIDATE', `cannot show the dependencies of ${name}: it is neither installed nor available`, { hint: 'check the name with "kiln search"' });
+    if (depends === undefined) throw new KilnError('E_NO_CANDIDATE', `cannot show the dependencies of ${name}: it is neither installed nor available`, { hint: this.unknownNameHint(name) });
     return depends.map((dep) => {
       const have = this.store.getInstalled(dep.name);
       return { name: dep.name, range: dep.range, installed: have === undefined ? null : fullVersion(have) };
     });
   }
 
+  /** The hint for a package name nothing knows: the close installed or available names, else where to look. */
+  private unknownNameHint(name: string): string {
+    const known = [...this.installed().map((pkg) => pkg.name), ...this.newestAvailable().keys()];
+    return didYouMean(suggest(name, known)) ?? 'check the name with "kiln search", or run "kiln sync"';
+  }
+
   rdeps(name: string): { name: string; version: string; range: string }[] {
+    // As deps does: a name nobody knows is an error, not an empty answer.
+    if (this.store.getInstalled(name) === undefined && !this.newestAvailable().has(name)) {
+      throw new KilnError('E_NO_CANDIDATE', `cannot show what depends on ${name}: it is neither installed nor available`, { hint: this.unknownNameHint(name) });
+    }
     const rows: { name: string; version: string; range: string }[] = [];
     for (const pkg of this.installed()) {
       const dep = pkg.metadata.depends.find((candidate) => candidate.name === name);
@@ -458,7 +469,7 @@ export class Prefix {
 
   private requireInstalled(name: string, action: string): InstalledPackage {
     const pkg = this.store.getInstalled(name);
-    if (pkg === undefined) throw new KilnError('E_NOT_INSTALLED', `cannot ${action} ${name}: it is not installed`, { hint: 'see "kiln list --installed"' });
+    if (pkg === undefined) throw new KilnError('E_NOT_INSTALLED', `cannot ${action} ${name}: it is not installed`, { hint: didYouMean(suggest(name, this.installed().map((candidate) => candidate.name))) ?? 'see "kiln list --installed"' });
     return pkg;
   }
 

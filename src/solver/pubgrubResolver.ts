@@ -10,6 +10,7 @@
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/metadata.js';
+import { didYouMean, suggest } from '../util/suggest.js';
 import { parseRange, parseVersion, formatRange } from '../version/index.js';
 import type { InstallRequest, ProblemPackage, Requirement, SolverProblem } from './problem.js';
 import { DEFAULT_CONFIG } from './problem.js';
@@ -82,15 +83,15 @@ export const pubgrubResolver: Resolver = {
         const elsewhere = input.available.some((candidate) => candidate.entry.name === request.name);
         throw new KilnError('E_NO_CANDIDATE', elsewhere
           ? `cannot install ${request.name}: no variant runs on this host (it is built for ${input.available.find((c) => c.entry.name === request.name)?.entry.target.arch ?? '?'} with another C library or architecture; this host is ${input.host.arch} ${input.host.libc})`
-          : `cannot find package ${request.name} in any remote`, { hint: 'check the name with "kiln search", or run "kiln sync"' });
+          : `cannot find package ${request.name} in any remote`, { hint: didYouMean(suggest(request.name, offered)) ?? 'check the name with "kiln search", or run "kiln sync"' });
       }
     }
     for (const name of input.remove) {
-      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot remove ${name}: it is not installed`, { hint: 'see "kiln list --installed"' });
+      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot remove ${name}: it is not installed`, { hint: didYouMean(suggest(name, installed.keys())) ?? 'see "kiln list --installed"' });
     }
     const upgrade = input.upgrade === 'all' ? 'all' : [...input.upgrade];
     for (const name of upgrade === 'all' ? [] : upgrade) {
-      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, { hint: `install it with "kiln install ${name}"` });
+      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, { hint: didYouMean(suggest(name, installed.keys())) ?? `install it with "kiln install ${name}"` });
     }
     if (!input.cascade && input.remove.length > 0) {
       const removing = new Set(input.remove);
