@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 missing=()
 # bwrap: every build script runs in its sandbox (docs/recipes.md, "The sandbox").
-for tool in minisign zstd tar gcc make patch bzip2 xz readelf bwrap; do
+# zsh, fish: the completion tests run the scripts `kiln completion` prints in the real shells.
+for tool in minisign zstd tar gcc make patch bzip2 xz readelf bwrap zsh fish groff; do
   # Debian package names where they differ from the command's.
-  case $tool in xz) package=xz-utils ;; readelf) package=binutils ;; bwrap) package=bubblewrap ;; *) package=$tool ;; esac
+  case $tool in xz) package=xz-utils ;; readelf) package=binutils ;; bwrap) package=bubblewrap ;; groff) package=groff-base ;; *) package=$tool ;; esac
   command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
 done
 # The host's zlib headers, library and pkg-config file: the sandbox tests check a build cannot reach them, so they must be there.
@@ -37,3 +38,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 npx --no-install tsc -p tsconfig.json
+# The man pages (kiln(1), kiln-COMMAND(1), kiln.toml(5)), from the tables --help uses; package.json names dist/man.
+node dist/src/cli/writeManPages.js dist/man

@@ -71,6 +71,8 @@ for (const transport of ['file', 'http'] as const) {
 
     const list = JSON.parse(await as(['list', '--installed', '--json'])) as { name: string; version: string; reason: string }[];
     assert.deepEqual(list.map((p) => [p.name, p.version, p.reason]), [['greet', '1.0', 'requested'], ['libgreet', '1.0', 'dependency']]);
+    assert.equal(await as(['list', '-q']), 'greet\nlibgreet\n');
+    assert.equal(await as(['list', '--available', '--quiet']), 'greet\nlibgreet\n');
     const files = JSON.parse(await as(['files', 'greet', '--json'])) as { path: string }[];
     assert.ok(files.some((f) => f.path === 'bin/greet') && files.some((f) => f.path === 'etc/greet.conf'));
     assert.match(await as(['owns', join(prefix, 'lib/libgreet.so.1')]), /lib\/libgreet\.so\.1 is owned by libgreet 1\.0/);
@@ -120,7 +122,9 @@ for (const transport of ['file', 'http'] as const) {
     await failsAs(user, ['remove', 'libgreet', '-y'], 'E_REMOVE_NEEDED', /cannot remove libgreet: greet needs it/, { cwd: dir, env });
     const removed = await as(['remove', 'libgreet', '--cascade', '-y']);
     assert.match(removed, /remove\s+greet[\s\S]*remove\s+libgreet/, 'consumers first');
-    assert.match(await as(['list']), /no installed packages/);
+    const none = await kilnAs(user, ['list'], { cwd: dir, env });
+    assert.equal(none.stdout, '', 'stdout is data only');
+    assert.match(none.stderr, /no installed packages/);
     for (const gone of ['bin/greet', 'lib/libgreet.so.1', 'share/doc']) assert.equal(await lstat(join(prefix, gone)).catch(() => undefined), undefined, gone);
     assert.equal(await readFile(join(prefix, 'etc/greet.conf'), 'utf8'), 'greeting=mine\n', 'a changed config file is kept');
     await rm(join(dir, 'repo-serial3'), { recursive: true, force: true });

@@ -59,6 +59,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     installed: { text: 'installed packages (the default)' },
     available: { text: 'packages the synced remotes offer' },
     upgradable: { text: 'installed packages with a newer version available' },
+    quiet: { text: 'names only, one per line' },
   },
   install: { reinstall: { text: 'install again what is already installed at the same version' } },
   remove: { cascade: { text: 'also remove the installed packages that need them' } },

@@ -35,6 +35,7 @@ export const COMMANDS: CommandEntry[] = [
   { words: ['build'], summary: 'build a recipe into a signed package in a repository', load: async () => (await import('./commands/build.js')).default },
   { words: ['bulk'], summary: 'build many recipes in dependency order, past failures, with a report', load: async () => (await import('./commands/bulk.js')).default },
   { words: ['lint'], summary: 'check recipes and explain each problem', load: async () => (await import('./commands/lint.js')).default },
+  { words: ['completion'], summary: 'print the shell completion script for bash, zsh or fish', load: async () => (await import('./commands/completion.js')).default },
   { words: ['debug', 'solve'], summary: 'solve a problem in the neutral JSON form and print the plan', load: async () => (await import('./commands/debugSolve.js')).default },
   { words: ['pack'], summary: 'make a package from a staged tree', load: async () => (await import('./commands/pack.js')).default },
   { words: ['inspect'], summary: 'show and verify a package', load: async () => (await import('./commands/inspect.js')).default },

@@ -7,8 +7,8 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['list'],
   summary: 'list installed, available or upgradable packages',
-  usage: 'kiln list [--installed | --available | --upgradable] [--json]\nWithout an option: --installed.\nExample: kiln list --upgradable',
-  options: { installed: { type: 'boolean' }, available: { type: 'boolean' }, upgradable: { type: 'boolean' } },
+  usage: 'kiln list [--installed | --available | --upgradable] [-q] [--json]\nWithout an option: --installed. With -q, names only, one per line (as pacman -Qq).\nExample: kiln list --upgradable',
+  options: { installed: { type: 'boolean' }, available: { type: 'boolean' }, upgradable: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);
     const chosen = (['installed', 'available', 'upgradable'] as const).filter((which) => flag(invocation, which));
@@ -23,7 +23,9 @@ const command: Command = {
       if ('summary' in row) return [row.name, row.version, `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary];
       return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
     });
-    return { data: rows, text: rows.length === 0 ? `no ${which} packages` : table(cells) };
+    // stdout is data only: the empty answer is said on stderr.
+    if (rows.length === 0) return { data: rows, text: '', notes: [`no ${which} packages`] };
+    return { data: rows, text: flag(invocation, 'quiet') ? rows.map((row) => row.name).join('\n') : table(cells) };
   },
 };
 
