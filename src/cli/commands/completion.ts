@@ -12,7 +12,7 @@ const command: Command = {
     '',
     'Completes command words, each command\'s options and their values, and package names',
     '(installed or available, from "kiln list -q" in the prefix the line names).',
-    'Examples: source <(kiln completion bash)    kiln completion zsh > ~/.zfunc/_kiln    kiln completion fish | source',
+    'Examples: kiln completion zsh > ~/.zfunc/_kiln    source <(kiln completion bash)    kiln completion fish | source',
   ].join('\n'),
   options: {},
   async run(invocation) {
