@@ -57,7 +57,7 @@ for (const transport of ['file', 'http'] as const) {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /error\[E_CONFIRM\]/);
 
-    const installed = await kilnAs(user, ['install', 'greet', '-y'], { cwd: dir, env });
+    const installed = await kilnAs(user, ['install', 'greet>=1.0', '-y'], { cwd: dir, env });
     assert.equal(installed.code, 0, installed.stderr);
     assert.match(installed.stdout, /install\s+libgreet[\s\S]*install\s+greet/, 'providers first');
     if (user !== undefined) {
@@ -125,6 +125,13 @@ for (const transport of ['file', 'http'] as const) {
     const none = await kilnAs(user, ['list'], { cwd: dir, env });
     assert.equal(none.stdout, '', 'stdout is data only');
     assert.match(none.stderr, /no installed packages/);
+    // History: newest first, with ids, versions from and to, and each command line as typed (quoted to run again).
+    const history = (await as(['history'])).trimEnd().split('\n');
+    assert.match(history[0]!, /^ID +DATE +CHANGES +COMMAND$/);
+    assert.match(history[1]!, /^\d{8}T\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +remove greet 2\.0, remove libgreet 2\.0 +kiln remove libgreet --cascade -y$/);
+    assert.match(history[2]!, / upgrade libgreet 1\.0 -> 2\.0, upgrade greet 1\.0 -> 2\.0 +kiln upgrade -y$/);
+    assert.match(history[3]!, / install libgreet 1\.0, install greet 1\.0 +kiln install 'greet>=1\.0' -y$/);
+    assert.equal(history.length, 4);
     for (const gone of ['bin/greet', 'lib/libgreet.so.1', 'share/doc']) assert.equal(await lstat(join(prefix, gone)).catch(() => undefined), undefined, gone);
     assert.equal(await readFile(join(prefix, 'etc/greet.conf'), 'utf8'), 'greeting=mine\n', 'a changed config file is kept');
     await rm(join(dir, 'repo-serial3'), { recursive: true, force: true });

@@ -8,6 +8,8 @@ import type { Settings } from './settings.js';
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
 export interface Invocation {
+  /** The whole command line as given, after "kiln" (recorded in the prefix's history). */
+  argv: readonly string[];
   /** Positional arguments after the command words. */
   positionals: string[];
   /** Parsed options (strings, booleans, or arrays for `multiple`). */

@@ -25,6 +25,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
   const write = (stream: NodeJS.WritableStream, text: string): void => {
     stream.write(text.endsWith('\n') ? text : `${text}\n`);
   };
+  const given = [...argv];
   try {
     if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
       write(io.stdout, `kiln ${kilnVersion()}`);
@@ -123,7 +124,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     };
     let output;
     try {
-      output = await command.run({ positionals: parsed.positionals, values, settings, confirm, tell, progress });
+      output = await command.run({ argv: given, positionals: parsed.positionals, values, settings, confirm, tell, progress });
     } finally {
       progress(null);
     }

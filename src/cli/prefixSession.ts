@@ -3,6 +3,7 @@
  * settings with a reporter that renders events (progress on a terminal,
  * notices always), and showing and confirming a plan.
  */
+import { shellLine } from '../util/shellQuote.js';
 import { formatSettings } from '../solver/problem.js';
 import { KilnError } from '../errors/index.js';
 import type { ChangeOptions, ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../install/index.js';
@@ -93,11 +94,12 @@ function optionsColumn(options: Readonly<Record<string, boolean>>, before: Reado
 }
 
 /** Change options for the CLI: --dry-run, -y, and a question on the terminal otherwise. */
-export function changeOptions(invocation: Invocation, words: string): ChangeOptions {
+export function changeOptions(invocation: Invocation): ChangeOptions {
   const yes = invocation.values['yes'] === true;
   return {
     dryRun: invocation.values['dry-run'] === true,
-    command: `kiln ${words}`,
+    // The history keeps the command line as typed, quoted so that it can be run again.
+    command: `kiln ${shellLine(invocation.argv)}`,
     confirm: async (plan) => {
       if (yes) return true;
       if (!invocation.settings.interactive) {

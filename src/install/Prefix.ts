@@ -816,7 +816,7 @@ export class Prefix {
     }
     this.checkpoint('journal written');
     mark('write the journal');
-    const summary = described.actions.map((action) => `${action.kind} ${action.name}${action.to === null ? '' : `-${action.to}`}`).join(', ') || 'reasons changed';
+    const summary = described.actions.map((action) => `${action.kind} ${action.name} ${action.from === null ? action.to : action.to === null || action.to === action.from ? action.from : `${action.from} -> ${action.to}`}`).join(', ') || 'reasons changed';
     let pending: PendingCommit | undefined;
     try {
       const umask = currentUmask();

@@ -15,7 +15,7 @@ const command: Command = {
   options: { ...CHANGE_OPTIONS },
   async run(invocation) {
     return withPrefix(invocation, async (prefix) => {
-      const result = await prefix.autoremove(changeOptions(invocation, 'autoremove'));
+      const result = await prefix.autoremove(changeOptions(invocation));
       return changeOutput(result, invocation);
     });
   },

@@ -1,7 +1,7 @@
 import { integerOption, noMorePositionals } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
-import { table } from '../render.js';
+import { table, time } from '../render.js';
 
 const command: Command = {
   words: ['history'],
@@ -13,7 +13,8 @@ const command: Command = {
     const limit = integerOption(invocation, command, 'limit', 1, 100000) ?? 20;
     return withPrefix(invocation, async (prefix) => {
       const rows = prefix.history(limit);
-      return { data: rows, text: rows.length === 0 ? 'no transactions yet' : table(rows.map((row) => [row.finishedAt, row.command, row.summary])) };
+      if (rows.length === 0) return { data: rows, text: '', notes: ['no transactions yet'] };
+      return { data: rows, text: table([['ID', 'DATE', 'CHANGES', 'COMMAND'], ...rows.map((row) => [row.id, time(row.finishedAt), row.summary, row.command])]) };
     });
   },
 };

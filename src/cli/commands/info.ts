@@ -1,7 +1,7 @@
 import { noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
-import { bytes, optionList, table } from '../render.js';
+import { bytes, optionList, table, time } from '../render.js';
 
 const command: Command = {
   words: ['info'],
@@ -25,7 +25,7 @@ const command: Command = {
             ['  homepage', pkg.homepage],
             ['  variant', pkg.variant],
             ['  from', pkg.remote ?? 'a file'],
-            ['  installed', `${pkg.installedAt}, ${bytes(pkg.installedSize)} in ${info.files} entries`],
+            ['  installed', `${time(pkg.installedAt)}, ${bytes(pkg.installedSize)} in ${info.files} entries`],
             ['  depends', pkg.depends.map((dep) => `${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}`).join(', ') || '-'],
             ['  required by', info.requiredBy.join(', ') || '-'],
           ]),

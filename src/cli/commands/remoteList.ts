@@ -1,7 +1,7 @@
 import { noMorePositionals } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
-import { table } from '../render.js';
+import { table, time } from '../render.js';
 
 const command: Command = {
   words: ['remote', 'list'],
@@ -12,7 +12,7 @@ const command: Command = {
     noMorePositionals(invocation, command, 0);
     return withPrefix(invocation, async (prefix) => {
       const remotes = prefix.listRemotes();
-      const rows = remotes.map((remote) => [remote.name, String(remote.priority), remote.url, remote.keyIds.join(','), remote.state === null ? 'never synced' : `serial ${remote.state.serial}, expires ${remote.state.expires}`]);
+      const rows = remotes.map((remote) => [remote.name, String(remote.priority), remote.url, remote.keyIds.join(','), remote.state === null ? 'never synced' : `serial ${remote.state.serial}, expires ${time(remote.state.expires)}`]);
       return { data: remotes, text: remotes.length === 0 ? 'no remotes (add one with "kiln remote add")' : table([['NAME', 'PRIORITY', 'URL', 'KEYS', 'SYNCED'], ...rows]) };
     });
   },

@@ -2,7 +2,7 @@ import { fullVersion } from '../../format/index.js';
 import { addPackages } from '../../repo/index.js';
 import { flag, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { optionList, table } from '../render.js';
+import { count, optionList, table } from '../render.js';
 import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
@@ -26,7 +26,7 @@ const command: Command = {
     return {
       data: result,
       text: table(rows),
-      notes: result.staged.length > 0 ? [`${result.staged.length} package(s) staged; publish them with "kiln repo commit ${dir}"`] : ['nothing new to stage'],
+      notes: result.staged.length > 0 ? [`${count(result.staged.length, 'package')} staged; publish ${result.staged.length === 1 ? 'it' : 'them'} with "kiln repo commit ${dir}"`] : ['nothing new to stage'],
     };
   },
 };

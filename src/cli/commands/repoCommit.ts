@@ -1,6 +1,7 @@
 import { commitRepository } from '../../repo/index.js';
 import { flag, integerOption, noMorePositionals, positional, stringOption } from '../args.js';
 import type { Command } from '../command.js';
+import { count, time } from '../render.js';
 import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
@@ -28,7 +29,7 @@ const command: Command = {
     const { index } = result;
     return {
       data: { serial: index.serial, created: index.created, expires: index.expires, packages: index.packages.length, added: result.added.length, retired: result.retired.length },
-      text: `published ${index.name} serial ${index.serial}: ${result.added.length} added, ${result.retired.length} retired, ${index.packages.length} package(s); expires ${index.expires}`,
+      text: `published ${index.name} serial ${index.serial}: ${result.added.length} added, ${result.retired.length} retired, ${count(index.packages.length, 'package')}; expires ${time(index.expires)}`,
     };
   },
 };

@@ -2,7 +2,7 @@ import { readLog, repositoryPaths } from '../../repo/index.js';
 import { openRepository } from '../../repo/index.js';
 import { noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
-import { table } from '../render.js';
+import { count, table, time } from '../render.js';
 
 const command: Command = {
   words: ['repo', 'log'],
@@ -14,8 +14,8 @@ const command: Command = {
     noMorePositionals(invocation, command, 1);
     await openRepository(dir);
     const records = (await readLog(repositoryPaths(dir))).reverse();
-    const rows = records.map((record) => [`serial ${record.serial}`, record.time, `+${record.added.length} -${record.retired.length}`, `${record.packages} pkgs`, record.message]);
-    return { data: records, text: table(rows) };
+    const rows = records.map((record) => [`serial ${record.serial}`, time(record.time), `+${record.added.length} -${record.retired.length}`, count(record.packages, 'package'), record.message]);
+    return { data: records, text: table([['SERIAL', 'DATE', 'CHANGES', 'PACKAGES', 'MESSAGE'], ...rows]) };
   },
 };
 

@@ -2,7 +2,7 @@ import { fullVersion } from '../../format/index.js';
 import { removePackages } from '../../repo/index.js';
 import { positional, stringOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { table } from '../render.js';
+import { count, table } from '../render.js';
 import { repositoryLocking } from '../lockWaiting.js';
 
 const command: Command = {
@@ -26,7 +26,7 @@ const command: Command = {
       ...result.dropped.map((entry) => ['unstaged', entry.name, fullVersion(entry), entry.variant]),
       ...result.retired.map((entry) => ['retire', entry.name, fullVersion(entry), entry.variant]),
     ];
-    return { data: result, text: table(rows), notes: result.retired.length > 0 ? [`${result.retired.length} package(s) will be retired by the next "kiln repo commit ${dir}"`] : [] };
+    return { data: result, text: table(rows), notes: result.retired.length > 0 ? [`${count(result.retired.length, 'package')} will be retired by the next "kiln repo commit ${dir}"`] : [] };
   },
 };
 

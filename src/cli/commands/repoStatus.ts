@@ -2,7 +2,7 @@ import { fullVersion } from '../../format/index.js';
 import { repositoryStatus } from '../../repo/index.js';
 import { noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
-import { optionList, table } from '../render.js';
+import { count, optionList, table, time } from '../render.js';
 
 const command: Command = {
   words: ['repo', 'status'],
@@ -16,7 +16,7 @@ const command: Command = {
     const p = status.published;
     const lines = [
       `repository ${status.name} (${dir})`,
-      `published: serial ${p.serial}, ${p.packages} package(s), created ${p.created}, ${p.expired ? 'EXPIRED' : 'expires'} ${p.expires}`,
+      `published: serial ${p.serial}, ${count(p.packages, 'package')}, created ${time(p.created)}, ${p.expired ? 'EXPIRED' : 'expires'} ${time(p.expires)}`,
       `keys: ${p.keys.join(', ')}`,
     ];
     if (status.lastCommit) lines.push(`last commit: serial ${status.lastCommit.serial} at ${status.lastCommit.time}${status.lastCommit.message ? `: ${status.lastCommit.message}` : ''}`);

@@ -2,6 +2,7 @@ import { verifyRepository } from '../../repo/index.js';
 import { readPublicKeyFile } from '../../sign/index.js';
 import { flag, listOption, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
+import { count } from '../render.js';
 
 const command: Command = {
   words: ['repo', 'verify'],
@@ -24,7 +25,7 @@ const command: Command = {
     const notes = report.unreferenced.length > 0 ? [`note: ${report.unreferenced.length} package file(s) are not in the index ("kiln repo prune ${dir}" removes them once no kept index needs them)`] : [];
     return {
       data: report,
-      text: `repository ${report.index.name} serial ${report.index.serial}: index signed by key ${report.signer}, ${report.packages} package(s) verified`,
+      text: `repository ${report.index.name} serial ${report.index.serial}: index signed by key ${report.signer}, ${count(report.packages, 'package')} verified`,
       notes,
     };
   },

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
-import { table } from '../render.js';
+import { count, table, time } from '../render.js';
 
 const command: Command = {
   words: ['sync'],
@@ -16,7 +16,7 @@ const command: Command = {
   async run(invocation) {
     return withPrefix(invocation, async (prefix) => {
       const results = await prefix.sync(invocation.positionals);
-      const rows = results.map((r) => [r.remote, r.status, `serial ${r.previousSerial === null || r.previousSerial === r.serial ? r.serial : `${r.previousSerial} -> ${r.serial}`}`, `${r.packages} packages`, `expires ${r.expires}`]);
+      const rows = results.map((r) => [r.remote, r.status, `serial ${r.previousSerial === null || r.previousSerial === r.serial ? r.serial : `${r.previousSerial} -> ${r.serial}`}`, count(r.packages, 'package'), `expires ${time(r.expires)}`]);
       return { data: results, text: table(rows) };
     });
   },

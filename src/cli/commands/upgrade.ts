@@ -12,7 +12,7 @@ const command: Command = {
     const names = invocation.positionals.length === 0 ? 'all' : invocation.positionals;
     return withPrefix(invocation, async (prefix) => {
       const build = buildFallback(invocation, reportBuild(invocation));
-      const result = await prefix.upgrade(names, { ...changeOptions(invocation, `upgrade ${invocation.positionals.join(' ')}`.trimEnd()), ...(build === undefined ? {} : { build }) });
+      const result = await prefix.upgrade(names, { ...changeOptions(invocation), ...(build === undefined ? {} : { build }) });
       return changeOutput(result, invocation);
     });
   },
