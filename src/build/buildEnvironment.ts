@@ -4,6 +4,7 @@
  * one variable per option. Pure: the caller passes the base environment.
  */
 import { KilnError } from '../errors/index.js';
+import { dict } from '../util/dict.js';
 
 /** The placeholder prefix is always this many bytes long: the longest prefix a package with compiled-in paths can be installed into. */
 export const PLACEHOLDER_LENGTH = 160;
@@ -72,7 +73,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
   if (cpuFlags === undefined) {
     throw new KilnError('E_USAGE', `cannot build for CPU level ${JSON.stringify(input.cpu)}: unknown level`, { hint: `known levels: ${Object.keys(CPU_FLAGS).join(', ')}` });
   }
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = dict();
   for (const [key, value] of Object.entries(input.base)) {
     // Nothing of the caller's own build setup leaks in: flags and search paths are ours alone.
     if (value === undefined || /^(KILN_|CFLAGS$|CXXFLAGS$|CPPFLAGS$|LDFLAGS$|LIBS$|PKG_CONFIG|LD_LIBRARY_PATH$|LD_PRELOAD$|LD_RUN_PATH$|LIBRARY_PATH$|C_INCLUDE_PATH$|CPLUS_INCLUDE_PATH$|CPATH$|MAKEFLAGS$|MFLAGS$|DESTDIR$|PREFIX$|PYTHONPATH$|PERL5LIB$|ACLOCAL_PATH$)/.test(key)) continue;

@@ -17,6 +17,7 @@ import type { Fail } from '../util/shape.js';
 import { expectArray, expectBoolean, expectObject, expectString, isRecord, join, optionalString } from '../util/shape.js';
 import { parseTomlDocument } from '../util/toml.js';
 import { formatRange, tryParseRange } from '../version/index.js';
+import { dict, own } from '../util/dict.js';
 
 /** The file name of a recipe inside its directory. */
 export const RECIPE_FILE = 'recipe.toml';
@@ -170,7 +171,7 @@ function parseSource(value: unknown, where: string, fail: Fail): RecipeSource {
 
 function parseRecipeOptions(value: unknown, fail: Fail): Record<string, RecipeOption> {
   const table = expectObject(value ?? {}, 'options', fail);
-  const options: Record<string, RecipeOption> = {};
+  const options: Record<string, RecipeOption> = dict();
   for (const name of Object.keys(table).sort()) {
     const where = join('options', name);
     if (!OPTION_PATTERN.test(name)) fail(where, 'is not a valid option name (letters, digits, "+", "_", "@", "-", starting with a letter or digit)');
@@ -207,7 +208,7 @@ function parseDependencies(value: unknown, where: string, options: Record<string
     const parsed = parseDependencyText(expectString(item, at, fail));
     if (typeof parsed === 'string') fail(at, `${JSON.stringify(item)} ${parsed}`);
     if (!NAME_PATTERN.test(parsed.name)) fail(at, `names ${JSON.stringify(parsed.name)}, which is not a valid package name`);
-    if (parsed.when !== undefined && options[parsed.when.option] === undefined) {
+    if (parsed.when !== undefined && own(options, parsed.when.option) === undefined) {
       fail(at, `depends on option ${JSON.stringify(parsed.when.option)}, which the recipe does not declare under [options]`);
     }
     return parsed;
@@ -243,7 +244,7 @@ function noDuplicates(values: readonly string[], where: string, field: string | 
  * @example resolveOptions(nginx, ['uwsgi'], ['ssl']) // { pcre: true, ssl: false, uwsgi: true }
  */
 export function resolveOptions(recipe: Pick<Recipe, 'name' | 'options'>, enable: readonly string[] = [], disable: readonly string[] = []): Record<string, boolean> {
-  const result: Record<string, boolean> = {};
+  const result: Record<string, boolean> = dict();
   for (const [name, option] of Object.entries(recipe.options)) result[name] = option.default;
   for (const [names, value] of [[enable, true], [disable, false]] as const) {
     for (const name of names) {

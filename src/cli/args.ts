@@ -2,9 +2,15 @@
 import { KilnError } from '../errors/index.js';
 import type { Command, Invocation } from './command.js';
 
-export function positional(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, index: number, name: string): string {
+/**
+ * The positional argument at `index`. An empty one is a usage error unless
+ * `allowEmpty` (a search term): '' is never a name, and as a path it would
+ * quietly mean the current directory.
+ */
+export function positional(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, index: number, name: string, allowEmpty = false): string {
   const value = invocation.positionals[index];
   if (value === undefined) throw usageError(command, `missing ${name}`);
+  if (value === '' && !allowEmpty) throw usageError(command, `${name} is empty`);
   return value;
 }
 

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { KilnError } from '../errors/index.js';
 import type { Invocation } from './command.js';
 import { commandGroups, commandHelp, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
-import { GLOBAL_OPTIONS } from './optionHelp.js';
+import { GLOBAL_OPTIONS, optionRows } from './optionHelp.js';
 import { findCommand } from './registry.js';
 import { resolveSettings } from './settings.js';
 
@@ -82,6 +82,13 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       throw error;
     }
     const values = parsed.values as Invocation['values'];
+    // An empty path (--prefix '', --prefix=) would quietly mean the current directory.
+    for (const row of optionRows(command)) {
+      const given = values[row.name];
+      if (row.doc.path !== undefined && (given === '' || (Array.isArray(given) && given.includes('')))) {
+        throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": --${row.name} is empty`, { hint: `give --${row.name} ${row.doc.value ?? ''} a ${row.doc.path === 'directory' ? 'directory' : 'file'}; an empty one would mean the current directory` });
+      }
+    }
     if (values['help'] === true) {
       write(io.stdout, commandHelp(command));
       return 0;

@@ -11,6 +11,7 @@ import { openPrefix } from '../install/Prefix.js';
 import type { Invocation } from './command.js';
 import { bytes, table } from './render.js';
 import { waitingLine } from './lockWaiting.js';
+import { own } from '../util/dict.js';
 
 function reporter(invocation: Invocation): (event: PrefixEvent) => void {
   return (event) => {
@@ -86,7 +87,7 @@ export function renderPlan(plan: PlannedChange): string {
 /** The options of the variant placed, `[+ssl,-uwsgi]`; when they change, `[-uwsgi -> +uwsgi]` with only what changes. */
 function optionsColumn(options: Readonly<Record<string, boolean>>, before: Readonly<Record<string, boolean>> | null): string {
   if (before !== null) {
-    const changed = [...new Set([...Object.keys(options), ...Object.keys(before)])].sort().filter((key) => options[key] !== before[key]);
+    const changed = [...new Set([...Object.keys(options), ...Object.keys(before)])].sort().filter((key) => own(options, key) !== own(before, key));
     const side = (of: Readonly<Record<string, boolean>>): string => changed.map((key) => (of[key] === undefined ? `no ${key}` : `${of[key] ? '+' : '-'}${key}`)).join(',');
     if (changed.length > 0) return `[${side(before)} -> ${side(options)}] options change`;
   }

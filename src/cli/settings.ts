@@ -58,6 +58,7 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
     throw new KilnError('E_USAGE', `cannot use KILN_TEST_KILL_AT_STEP=${killText}: not a positive whole number`);
   }
   const uid = process.getuid?.() ?? 0;
+  if (input.prefix === '') throw new KilnError('E_USAGE', 'cannot use an empty prefix', { hint: 'give --prefix a directory; an empty KILN_PREFIX is ignored' });
   return {
     prefix: input.prefix ?? (input.env['KILN_PREFIX'] || defaultPrefix(uid, input.env['HOME'] ?? homedir())),
     wait: input.noWait !== true,

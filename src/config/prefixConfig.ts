@@ -15,6 +15,7 @@ import type { Fail } from '../util/shape.js';
 import { parseTomlDocument } from '../util/toml.js';
 import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
 import type { PrefixPaths } from './prefixLayout.js';
+import { dict } from '../util/dict.js';
 
 export const CONFIG_FORMAT = 1;
 
@@ -171,7 +172,7 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
 
 function formatSolverSettings(settings: SolverSettings): Record<string, unknown> | undefined {
   const flags = (options: Record<string, boolean>): string[] => Object.entries(options).map(([name, on]) => (on ? '+' : '-') + name);
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = dict();
   if (settings.options !== undefined) out['options'] = flags(settings.options);
   if (settings.respectOptions !== undefined) out['respect-options'] = settings.respectOptions;
   if (settings.binaryAllow !== undefined) out['binary-allow'] = settings.binaryAllow;
@@ -183,7 +184,7 @@ function formatSolverSettings(settings: SolverSettings): Record<string, unknown>
 }
 
 export function formatPrefixConfig(config: PrefixConfig): string {
-  const remotes: Record<string, unknown> = {};
+  const remotes: Record<string, unknown> = dict();
   for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
   const solver = formatSolverSettings(config.solver);
   const cpu = config.cpuLevel === undefined ? {} : { 'cpu-level': config.cpuLevel.level, ...(config.cpuLevel.force ? { 'cpu-level-force': true } : {}) };

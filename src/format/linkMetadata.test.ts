@@ -3,14 +3,17 @@ import { test } from 'node:test';
 import type { LinkFacts } from '../elf/index.js';
 import { linkMetadata } from './linkMetadata.js';
 
+/** The value as JSON carries it: tables without a prototype (how Kiln keeps user-keyed tables) compare as plain objects. */
+const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
 const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
 const none: LinkFacts = { provides: new Map(), needs: new Map(), libcVersion: '0' };
 
 test('linkMetadata: a tree without ELF files keeps what the input states', () => {
-  assert.deepEqual(linkMetadata({ provides: { sonames: [] }, needs: { sonames: [] }, target }, none), { provides: { sonames: [] }, needs: { sonames: [] }, target, notes: [] });
+  assert.deepEqual(plain(linkMetadata({ provides: { sonames: [] }, needs: { sonames: [] }, target }, none)), { provides: { sonames: [] }, needs: { sonames: [] }, target, notes: [] });
   const stated = linkMetadata({ provides: { sonames: ['libtool.so.1'] }, needs: { sonames: ['libz.so.1', 'libc.so.6'] }, target }, none);
   assert.deepEqual(stated.provides, { sonames: ['libtool.so.1'] });
-  assert.deepEqual(stated.needs, { sonames: ['libc.so.6', 'libz.so.1'], system: ['libc.so.6'], files: {} });
+  assert.deepEqual(plain(stated.needs), { sonames: ['libc.so.6', 'libz.so.1'], system: ['libc.so.6'], files: {} });
 });
 
 test('linkMetadata: what the files show joins what is stated; host libraries are the default ones and those the input allows', () => {
@@ -22,7 +25,7 @@ test('linkMetadata: what the files show joins what is stated; host libraries are
   const result = linkMetadata({ provides: { sonames: ['libtool.so.1'] }, needs: { sonames: ['libdl-plugin.so'], system: ['libssl.so.3', 'libcurl.so.4'] }, target }, facts);
   assert.deepEqual(result.provides, { sonames: ['libgreet.so.1', 'libtool.so.1'] });
   // libtool.so.1 is the package's own (stated), so no need; libcurl is allowed but not needed, so not recorded.
-  assert.deepEqual(result.needs, {
+  assert.deepEqual(plain(result.needs), {
     sonames: ['libc.so.6', 'libdl-plugin.so', 'libssl.so.3'],
     system: ['libc.so.6', 'libssl.so.3'],
     files: { 'libc.so.6': ['bin/greet', 'lib/libgreet.so.1'], 'libssl.so.3': ['bin/greet'] },

@@ -14,6 +14,7 @@ import { compareVersions, parseVersion } from '../version/index.js';
 import type { Needs, PackageMetadata, Target } from './metadata.js';
 import { compareText } from './metadata.js';
 import { DEFAULT_SYSTEM_LIBRARIES } from './systemLibraries.js';
+import { dict } from '../util/dict.js';
 
 export interface LinkMetadata {
   provides: { sonames: string[] };
@@ -28,7 +29,7 @@ export interface LinkMetadata {
  */
 export function linkMetadata(stated: Pick<PackageMetadata, 'provides' | 'needs' | 'target'>, facts: LinkFacts): LinkMetadata {
   const provides = new Set([...stated.provides.sonames, ...facts.provides.keys()]);
-  const files: Record<string, string[]> = {};
+  const files: Record<string, string[]> = dict();
   for (const [soname, paths] of facts.needs) if (!provides.has(soname)) files[soname] = paths;
   const sonames = [...new Set([...stated.needs.sonames, ...Object.keys(files)])].sort(compareText);
   // In a pack input `system` allows host libraries; recorded are the ones needed.

@@ -18,6 +18,7 @@ import { expectArray, expectBoolean, expectInteger, expectObject, expectString, 
 import { formatRange, splitNameVersion, tryParseRange, tryParseVersion } from '../version/index.js';
 import { assertSafeManifest, pathProblem } from './manifestSafety.js';
 import { TAR_BLOCK, tarHeaderSize, tarPadding } from './tar.js';
+import { dict } from '../util/dict.js';
 
 export const PACKAGE_FORMAT = 'kiln-package';
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -388,7 +389,7 @@ export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail
 /** Options: a table of option name → true/false. */
 export function parseOptions(value: unknown, where: string, fail: Fail): Record<string, boolean> {
   const table = expectObject(value ?? {}, where, fail);
-  const options: Record<string, boolean> = {};
+  const options: Record<string, boolean> = dict();
   for (const key of Object.keys(table).sort()) {
     if (!OPTION_PATTERN.test(key)) fail(join(where, key), 'is not a valid option name (letters, digits, "+", "_", "@", "-", starting with a letter or digit)');
     options[key] = expectBoolean(table[key], join(where, key), fail);
@@ -455,7 +456,7 @@ function parseNeeds(value: unknown, where: string, fail: Fail, rule: NeedsRule):
   }
   if (table['files'] !== undefined) {
     const byName = expectObject(table['files'], join(where, 'files'), fail);
-    const files: Record<string, string[]> = {};
+    const files: Record<string, string[]> = dict();
     for (const soname of Object.keys(byName).sort(compareText)) {
       const at = join(join(where, 'files'), soname);
       if (!needed.has(soname)) fail(at, `is not in ${join(where, 'sonames')}`);

@@ -21,6 +21,7 @@ import { satisfies } from '../version/index.js';
 import type { PrefixPaths } from '../config/prefixLayout.js';
 
 import { LOCAL_REMOTE } from './localRemote.js';
+import { dict } from '../util/dict.js';
 
 export { LOCAL_PRIORITY, LOCAL_REMOTE } from './localRemote.js';
 
@@ -43,7 +44,7 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
   const offers: RecipeOffer[] = [];
   for (const id of tree.ids) {
     const recipe = await loadRecipe(tree, id);
-    const options: Record<string, boolean> = {};
+    const options: Record<string, boolean> = dict();
     for (const [name, option] of Object.entries(recipe.options)) options[name] = option.default;
     offers.push({ id, name: recipe.name, version: fullVersion(recipe), options, depends: recipe.depends, license: recipe.license });
   }

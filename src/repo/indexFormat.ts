@@ -16,6 +16,7 @@ import type { Fail } from '../util/shape.js';
 import { expectArray, expectInteger, expectObject, expectString, isRecord, join } from '../util/shape.js';
 import { compareVersions, formatRange, parseVersion, splitNameVersion, tryParseRange } from '../version/index.js';
 import { PACKAGES_DIR } from './layout.js';
+import { dict } from '../util/dict.js';
 
 export const INDEX_FORMAT = 'kiln-index';
 export const INDEX_FORMAT_VERSION = 1;
@@ -143,7 +144,7 @@ function entryJson(e: IndexEntry): string {
 }
 
 function sortedOptions(options: Readonly<Record<string, boolean>>): Record<string, boolean> {
-  const sorted: Record<string, boolean> = {};
+  const sorted: Record<string, boolean> = dict();
   for (const key of Object.keys(options).sort()) sorted[key] = options[key]!;
   return sorted;
 }
@@ -285,7 +286,7 @@ class EntryChecker {
       if (k > 0 && names[k - 1]! > name) sorted = false;
     }
     if (!sorted) {
-      const options: Record<string, boolean> = {};
+      const options: Record<string, boolean> = dict();
       for (const name of names.sort()) options[name] = value[name] as boolean;
       entry['options'] = options;
     }

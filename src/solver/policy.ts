@@ -41,6 +41,7 @@ import { firstMatchingPattern, matchesNamePattern } from '../util/namePattern.js
 import { compareVersions, formatVersion } from '../version/index.js';
 import type { BuildPolicy, ProblemPackage, Requirement, SolverProblem } from './problem.js';
 import { formatSettings } from './problem.js';
+import { dict, own } from '../util/dict.js';
 
 /** Where packages come from, by name. */
 export interface CandidateSource {
@@ -185,14 +186,14 @@ export class Policy {
           leaveOut(pkg, 'policy', `${label} is not built: the build policy for ${name} is never`);
           continue;
         }
-        const unknown = Object.keys(requestedOptions).filter((option) => pkg.options[option] === undefined);
+        const unknown = Object.keys(requestedOptions).filter((option) => own(pkg.options, option) === undefined);
         if (unknown.length > 0) {
           leaveOut(pkg, 'options', `${label} has no option ${unknown.join(', ')}`);
           continue;
         }
-        const options: Record<string, boolean> = {};
-        for (const option of Object.keys(pkg.options).sort()) options[option] = settings[option] ?? (pkg.options[option] as boolean);
-        const depends = pkg.depends.filter((requirement) => requirement.when === undefined || (options[requirement.when.option] ?? false) === requirement.when.value);
+        const options: Record<string, boolean> = dict();
+        for (const option of Object.keys(pkg.options).sort()) options[option] = own(settings, option) ?? (pkg.options[option] as boolean);
+        const depends = pkg.depends.filter((requirement) => requirement.when === undefined || (own(options, requirement.when.option) ?? false) === requirement.when.value);
         builds.push({ pkg, kind: 'build', options, depends });
         continue;
       }
@@ -218,7 +219,7 @@ export class Policy {
         continue;
       }
       const wanted = this.wantedFor(pkg, settings, packages);
-      const differ = mismatches(pkg.options, wanted, false).concat(Object.keys(requestedOptions).filter((option) => pkg.options[option] === undefined));
+      const differ = mismatches(pkg.options, wanted, false).concat(Object.keys(requestedOptions).filter((option) => own(pkg.options, option) === undefined));
       if (differ.length > 0 && config.respectOptions) {
         leaveOut(pkg, 'options', `${label} is built with ${describeOptions(pkg.options, differ)}, and ${formatSettings(pick(wanted, differ))} is wanted`);
         continue;
@@ -261,7 +262,7 @@ export class Policy {
   /** The settings a binary must have: those set, then (for options nobody set) its defaults, or those of a recipe of its version. */
   private wantedFor(pkg: ProblemPackage, settings: Record<string, boolean>, packages: readonly ProblemPackage[]): Record<string, boolean> {
     const defaults = pkg.defaults ?? packages.find((other) => other.recipe !== undefined && compareVersions(other.version, pkg.version) === 0)?.options ?? {};
-    return { ...defaults, ...settings };
+    return dict([...Object.entries(defaults), ...Object.entries(settings)]);
   }
 }
 
@@ -270,17 +271,17 @@ export class Policy {
  * only with `strict` (a request naming an option the package does not have).
  */
 function mismatches(has: Readonly<Record<string, boolean>>, wanted: Readonly<Record<string, boolean>>, strict: boolean): string[] {
-  return Object.keys(wanted).sort().filter((option) => (has[option] === undefined ? strict : has[option] !== wanted[option]));
+  return Object.keys(wanted).sort().filter((option) => (own(has, option) === undefined ? strict : own(has, option) !== wanted[option]));
 }
 
 function pick(settings: Readonly<Record<string, boolean>>, keys: readonly string[]): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  for (const key of keys) if (settings[key] !== undefined) out[key] = settings[key] as boolean;
+  const out: Record<string, boolean> = dict();
+  for (const key of keys) if (own(settings, key) !== undefined) out[key] = settings[key] as boolean;
   return out;
 }
 
 function describeOptions(options: Readonly<Record<string, boolean>>, keys: readonly string[]): string {
-  return keys.map((key) => (options[key] === undefined ? `no option ${key}` : (options[key] ? '+' : '-') + key)).join(', ');
+  return keys.map((key) => (own(options, key) === undefined ? `no option ${key}` : (options[key] ? '+' : '-') + key)).join(', ');
 }
 
 /** `openssl 3.0.22 from main`, `the recipe dev-libs/openssl 3.0.22`. */

@@ -78,6 +78,7 @@ export interface Provide {
 
 /** A package that must come before everything else in a plan (the glibc problem). */
 import type { PackageRole } from '../format/metadata.js';
+import { dict } from '../util/dict.js';
 export type { PackageRole };
 
 export interface ProblemPackage {
@@ -299,7 +300,7 @@ export function formatSettings(settings: Readonly<Record<string, boolean>>): str
 /** Reads option settings written `+a`, `-b` or `a` (on), as a list or comma-separated. */
 export function readOptionSettings(value: unknown, where: string): Record<string, boolean> {
   const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : expectList(value, where);
-  const settings: Record<string, boolean> = {};
+  const settings: Record<string, boolean> = dict();
   items.forEach((item, i) => {
     const at = typeof value === 'string' ? where : `${where}[${i}]`;
     if (typeof item !== 'string') fail(at, 'must be a string "+OPTION" or "-OPTION"');
@@ -344,7 +345,7 @@ function readStrings<T>(value: unknown, where: string, read: (item: unknown, at:
 function readOptionObject(value: unknown, where: string): Record<string, boolean> {
   if (value === undefined) return {};
   if (!isRecord(value)) fail(where, 'must be an object such as {"ssl": true, "uwsgi": false}');
-  const out: Record<string, boolean> = {};
+  const out: Record<string, boolean> = dict();
   for (const key of Object.keys(value).sort()) {
     if (!OPTION_NAME_PATTERN.test(key)) fail(`${where}.${key}`, 'is not an option name');
     const flag = value[key];

@@ -19,6 +19,7 @@ import { formatSettings } from './problem.js';
 import { Model } from './pubgrub/model.js';
 import { PubGrubSolver, SolveFailure } from './pubgrub/solver.js';
 import { cascadeRemovals, consumersGraph, PresentSet, unneededPackages } from './removal.js';
+import { dict, own } from '../util/dict.js';
 
 export interface SolveStats {
   decisions: number;
@@ -217,8 +218,8 @@ function sourceReason(candidate: SolverCandidate, policy: Policy): string {
   }
   if (candidate.kind === 'installed') return 'installed';
   const wanted = policy.wantedSettings(pkg.name);
-  const asked: Record<string, boolean> = {};
-  for (const option of Object.keys(candidate.options)) if (wanted[option] !== undefined) asked[option] = candidate.options[option] as boolean;
+  const asked: Record<string, boolean> = dict();
+  for (const option of Object.keys(candidate.options)) if (own(wanted, option) !== undefined) asked[option] = candidate.options[option] as boolean;
   const settings = formatSettings(asked);
   const levels = policy.cpuLevels();
   const forLevel = levels === undefined || levels.length === 0 ? '' : ` for ${levels[levels.length - 1]}`;

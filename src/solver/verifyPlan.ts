@@ -28,6 +28,7 @@
  */
 import { compareVersions, isAnyRange, satisfies } from '../version/index.js';
 import type { PlanEntry, PlanStep, ProblemPackage, Requirement, SolverProblem } from './problem.js';
+import { own } from '../util/dict.js';
 
 export interface PlanToCheck {
   install: readonly PlanEntry[];
@@ -45,7 +46,7 @@ function stepPackage(packages: readonly ProblemPackage[], step: Extract<PlanStep
     if (step.from === 'build' && pkg.recipe !== step.recipe) continue;
     if (step.from === 'installed') continue;
     const options = step.options ?? {};
-    const depends = pkg.depends.filter((r) => r.when === undefined || (options[r.when.option] === true) === r.when.value);
+    const depends = pkg.depends.filter((r) => r.when === undefined || (own(options, r.when.option) === true) === r.when.value);
     return { pkg, depends };
   }
   return undefined;

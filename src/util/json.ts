@@ -3,6 +3,7 @@
  * equal bytes whatever order they were built in. Used for everything Kiln
  * hashes or signs.
  */
+import { dict } from './dict.js';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /**
@@ -16,7 +17,7 @@ export function stableStringify(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    const sorted: Record<string, unknown> = {};
+    const sorted: Record<string, unknown> = dict();
     for (const key of Object.keys(value).sort()) {
       const item = (value as Record<string, unknown>)[key];
       if (item !== undefined) sorted[key] = sortKeys(item);

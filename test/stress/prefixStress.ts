@@ -329,11 +329,11 @@ function effect(record: Run, prior: string | null): string | null {
   }
 }
 
-/** The transaction summary that command writes, sorted: "install g1-bin-2.0, install g1-lib-2.0". */
+/** The transaction summary that command writes, sorted: "install g1-bin 2.0, install g1-lib 2.0", "upgrade g1-bin 1.0 -> 2.0, …". */
 function summaryOf(record: Run, prior: string | null, after: string | null): string {
   const names = [`${record.group}-bin`, `${record.group}-lib`];
-  if (after === null) return names.map((name) => `remove ${name}`).join(', ');
+  if (after === null) return names.map((name) => `remove ${name} ${prior}`).join(', ');
   const order = prior === null ? 0 : compareVersions(after, prior);
   const kind = prior === null ? 'install' : order > 0 ? 'upgrade' : order < 0 ? 'downgrade' : 'reinstall';
-  return names.map((name) => `${kind} ${name}-${after}`).join(', ');
+  return names.map((name) => `${kind} ${name} ${prior === null || prior === after ? after : `${prior} -> ${after}`}`).join(', ');
 }

@@ -9,7 +9,7 @@ const command: Command = {
   usage: 'kiln search TERM [--json]\nExample: kiln search compress',
   options: {},
   async run(invocation) {
-    const term = positional(invocation, command, 0, 'TERM');
+    const term = positional(invocation, command, 0, 'TERM', true);
     noMorePositionals(invocation, command, 1);
     const rows = await searchPackages(invocation, term);
     const text = rows.length === 0 ? `no package matches "${term}"` : table(rows.map((row) => [row.name, row.version, row.remote === '' ? '' : `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary]));

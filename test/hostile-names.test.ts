@@ -1,0 +1,90 @@
+/**
+ * Names from users, packages and indexes that are hostile to the code that
+ * keeps them: JavaScript's own property names as remote, package and option
+ * names; empty prefixes and paths; remote names whose files would collide;
+ * control characters in what Kiln prints.
+ */
+import * as assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fails, ok, packAll, publish } from './helpers/client.js';
+import { kiln, tempDir } from './helpers/kiln.js';
+
+const SUSPECTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+test('remotes named like JavaScript\'s own properties are added, kept, listed, synced and removed like any other', async (t) => {
+  const dir = await tempDir(t);
+  await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'share/hello.txt': 'hi\n' } }]).then((files) => publish(dir, files));
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  for (const name of SUSPECTS) {
+    assert.match(await ok(['--prefix', prefix, 'remote', 'add', name, join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir }), new RegExp(`added remote ${name}`));
+  }
+  const listed = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as { name: string }[];
+  assert.deepEqual(listed.map((remote) => remote.name).sort(), [...SUSPECTS].sort());
+  const config = await readFile(join(prefix, 'etc/kiln/config.toml'), 'utf8');
+  for (const name of SUSPECTS) assert.ok(config.includes(`[remotes.${name}]`), `${name} is in the file:\n${config}`);
+  const synced = await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  for (const name of SUSPECTS) assert.match(synced, new RegExp(`^${name}\\s+updated`, 'm'));
+  await fails(['--prefix', prefix, 'remote', 'add', '__proto__', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], 'E_REMOTE_EXISTS', /already has it/, { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'remove', '__proto__'], { cwd: dir });
+  const after = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as { name: string }[];
+  assert.deepEqual(after.map((remote) => remote.name).sort(), SUSPECTS.filter((name) => name !== '__proto__').sort());
+});
+
+test('packages and options named like JavaScript\'s own properties: a request for an option a package lacks is refused, not matched by a prototype method', async (t) => {
+  const dir = await tempDir(t);
+  const files = await packAll(dir, [
+    { name: 'constructor', version: '1.0', tree: { 'share/c.txt': 'c\n' } },
+    { name: '__proto__', version: '1.0', tree: { 'share/p.txt': 'p\n' } },
+    { name: 'toString', version: '1.0', tree: { 'share/t.txt': 't\n' }, extra: { options: { constructor: true } } },
+  ]);
+  await publish(dir, files);
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  await ok(['--prefix', prefix, 'install', 'constructor', '__proto__', 'toString[+constructor]', '-y'], { cwd: dir });
+  const installed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string }[];
+  assert.deepEqual(installed.map((pkg) => pkg.name).sort(), ['__proto__', 'constructor', 'toString']);
+  assert.equal(await readFile(join(prefix, 'share/p.txt'), 'utf8'), 'p\n');
+  // constructor is an option of toString only: Object.prototype's constructor does not make it one of the others.
+  for (const name of ['constructor', '__proto__']) {
+    await fails(['--prefix', prefix, 'install', `${name}[+constructor]`, '--reinstall', '-y'], 'E_NO_CANDIDATE', /no option constructor|built with no option constructor/, { cwd: dir });
+  }
+  const toString = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string; variant: string }[];
+  assert.ok(toString.some((pkg) => pkg.name === 'toString'));
+  await ok(['--prefix', prefix, 'remove', '__proto__', 'constructor', '-y'], { cwd: dir });
+  assert.deepEqual((await ok(['--prefix', prefix, 'list', '-q'], { cwd: dir })).trim(), 'toString');
+});
+
+test('an empty prefix or path is refused, on the command line and as an option value; an empty KILN_PREFIX is ignored', async (t) => {
+  const dir = await tempDir(t);
+  const cases: [string[], RegExp][] = [
+    [['--prefix', '', 'init'], /cannot run "kiln init": --prefix is empty/],
+    [['--prefix=', 'init'], /--prefix is empty/],
+    [['init', '--prefix', ''], /--prefix is empty/],
+    [['list', '--prefix='], /--prefix is empty/],
+    [['repo', 'init', '', '--key', 'k'], /cannot run "kiln repo init": DIR is empty/],
+    [['repo', 'status', ''], /DIR is empty/],
+    [['pack', 'stage', '--meta', '', '--out', 'o'], /--meta is empty/],
+    [['pack', 'stage', '--meta', 'm.json', '--out', ''], /--out is empty/],
+    [['key', 'generate', '--out', ''], /--out is empty/],
+    [['owns', ''], /PATH is empty/],
+    [['files', ''], /NAME is empty/],
+    [['build', 'x/y', '--repo', ''], /--repo is empty/],
+    [['verify', 'file', '--trust', ''], /--trust is empty/],
+  ];
+  for (const [args, pattern] of cases) {
+    const result = await kiln(args, { cwd: dir });
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /^kiln: error\[E_USAGE\]/);
+    assert.match(result.stderr, pattern, args.join(' '));
+  }
+  assert.deepEqual(await readdir(dir), [], 'nothing was made in the current directory');
+  const prefix = join(dir, 'p');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  const ignored = await kiln(['list', '--prefix', prefix], { cwd: dir, env: { KILN_PREFIX: '' } });
+  assert.equal(ignored.code, 0, ignored.stderr);
+});
