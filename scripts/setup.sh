@@ -16,6 +16,8 @@ done
 # The host's zlib headers, library and pkg-config file: the sandbox tests check a build cannot reach them, so they must be there.
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# GNU time: the hostile-payload tests measure a refused bomb's peak memory with it.
+[ -x /usr/bin/time ] || missing+=(time)
 if ((${#missing[@]} > 0)); then
   packages=("${missing[@]}")
   echo "setup: installing ${packages[*]} with apt-get" >&2

@@ -44,7 +44,7 @@ class PayloadChecker {
   private fileHash: ReturnType<typeof createHash> | undefined;
   private produced = 0;
 
-  constructor(source: PayloadSource, private readonly visitor: PayloadVisitor, private readonly fileHashes = true) {
+  constructor(source: PayloadSource, private readonly visitor: PayloadVisitor) {
     this.metadata = source.metadata;
     this.files = source.metadata.files;
     this.context = `cannot verify package ${source.path}`;
@@ -66,7 +66,7 @@ class PayloadChecker {
     if (header.size !== entry.size) this.differs(entry, 'size', header.size, entry.size);
     if (header.linkTarget !== (entry.target ?? '')) this.differs(entry, 'linkTarget', header.linkTarget, entry.target ?? '');
     this.current = entry;
-    this.fileHash = entry.type === 'file' && this.fileHashes ? createHash('sha256') : undefined;
+    this.fileHash = entry.type === 'file' ? createHash('sha256') : undefined;
     this.visitor.entry?.(entry);
   }
 
@@ -85,7 +85,9 @@ class PayloadChecker {
   }
 
   push(chunk: Buffer): void {
-    for (const out of this.decoder.push(chunk)) {
+    // Each piece of output is counted and parsed as the decoder makes it, so a bomb is refused
+    // within one decoder slab of its declared size, whatever one compressed chunk expands to.
+    this.decoder.push(chunk, (out) => {
       this.produced += out.length;
       if (this.produced > this.metadata.payload.uncompressedSize) {
         throw new KilnError('E_PACKAGE_SIZE', `${this.context}: the payload decompresses to more than the ${this.metadata.payload.uncompressedSize} bytes it declares`, {
@@ -99,7 +101,7 @@ class PayloadChecker {
           this.visitor.data?.(this.current!, event.chunk);
         } else this.onEnd();
       }
-    }
+    });
   }
 
   finish(): void {
@@ -161,17 +163,18 @@ const FEED = 1 << 18;
 
 /**
  * The whole compressed payload in memory: its sha256 is checked before the
- * visitor sees anything. With `fileHashes` false, each file's content is not
- * hashed again: the payload hash already ties every byte to the signed
- * metadata, so a file's own sha256 could only disagree if the signer packed
- * an inconsistent manifest (which `kiln repo add` and `readPayload` catch).
- * Names, types, modes, owners, sizes and link targets are still checked.
+ * visitor sees anything. Every file's content is hashed as it passes and
+ * checked against the manifest when the file ends, as everything else an
+ * entry declares (name, type, mode, owners, size, link target): a package
+ * signed with an inconsistent manifest is refused at install too, not only
+ * by `kiln repo add` and `kiln inspect`. The visitor has then been given the
+ * file; the caller rolls back what it wrote.
  */
-export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor = {}, fileHashes = true): void {
+export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor = {}): void {
   const size = source.metadata.payload.size;
   if (payload.length !== size) throw truncated(source, payload.length, size);
   if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256) throw payloadHashMismatch(source);
-  const checker = new PayloadChecker(source, visitor, fileHashes);
+  const checker = new PayloadChecker(source, visitor);
   try {
     for (let at = 0; at < payload.length; at += FEED) checker.push(payload.subarray(at, at + FEED));
   } catch (error) {

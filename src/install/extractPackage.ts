@@ -7,8 +7,9 @@
  * The whole compressed payload is read and its sha256 checked against the
  * signed metadata before the first byte is written, and every entry's name,
  * type, mode, owners, size and link target are checked against the manifest
- * as it streams, so nothing but what the signer packed is ever written (the
- * files' own sha256 are not computed again: see `readPayloadBytes`). Synchronous: it runs in an extraction worker thread
+ * as it streams, each file's sha256 too (a mismatch is refused when the file
+ * ends, and the transaction rolls back what was written), so nothing but what
+ * the signer packed stays. Synchronous: it runs in an extraction worker thread
  * (extractPool.ts), or in the calling thread for small transactions.
  */
 import { createHash } from 'node:crypto';
@@ -135,7 +136,7 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
         finishFile(entry, entries[index]!);
         written(entries[index]!.write!.path);
       },
-    }, false);
+    });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -15,7 +15,7 @@ function compress(data: Buffer, chunk: number): Buffer {
 function decompress(data: Buffer, chunk: number): Buffer {
   const decoder = new ZstdDecoder();
   const out: Buffer[] = [];
-  for (let i = 0; i < data.length; i += chunk) out.push(...decoder.push(data.subarray(i, i + chunk)));
+  for (let i = 0; i < data.length; i += chunk) decoder.push(data.subarray(i, i + chunk), (piece) => out.push(Buffer.from(piece)));
   decoder.end();
   return Buffer.concat(out);
 }
@@ -49,4 +49,56 @@ test('zstd: truncated or corrupt input is a ZstdDataError', () => {
   corrupt[Math.floor(corrupt.length / 2)]! ^= 0xff;
   assert.throws(() => decompress(corrupt, 4096), ZstdDataError);
   assert.throws(() => decompress(Buffer.from('not zstd at all'), 4096), ZstdDataError);
+});
+
+/** What the zstd tool says of `data`: true when `zstd -t` accepts it. */
+function zstdAccepts(data: Buffer): boolean {
+  return spawnSync('zstd', ['-t', '-q'], { input: data }).status === 0;
+}
+
+test('zstd: frames that end on every output-slab and input-chunk boundary, one or several in a payload, decode as the zstd tool says', () => {
+  const SLAB = 1 << 18;
+  // Sizes around the decoder's slab (256 KiB) and its multiples, where a frame ends exactly at the end of the output room.
+  const sizes = [0, 1, SLAB - 1, SLAB, SLAB + 1, 2 * SLAB, 3 * SLAB - 7, 3 * SLAB];
+  const inputs: Buffer[] = [];
+  for (const size of sizes) {
+    const data = Buffer.concat([randomBytes(Math.min(size, 4096)), Buffer.alloc(Math.max(0, size - 4096), 'k')]);
+    inputs.push(data);
+  }
+  for (const data of inputs) {
+    const one = compress(data, 65_536);
+    // Several frames in one payload: the same frame twice, and a frame then an empty one.
+    const cases: [Buffer, Buffer][] = [[one, data], [Buffer.concat([one, one]), Buffer.concat([data, data])], [Buffer.concat([one, compress(Buffer.alloc(0), 1)]), data]];
+    for (const [packed, expected] of cases) {
+      assert.ok(zstdAccepts(packed), `zstd -t accepts ${expected.length} bytes`);
+      // Input chunks that end inside the frame, exactly at its end, and past it; install and repo add feed different sizes.
+      for (const chunk of [1, 7, 4096, 65_536, one.length, packed.length]) {
+        if (chunk === 1 && packed.length > 40_000) continue;
+        const out = decompress(packed, chunk);
+        assert.ok(out.equals(expected), `${expected.length} bytes in ${packed.length} compressed, fed ${chunk} at a time`);
+      }
+    }
+    // Cut anywhere inside the last frame: the tool refuses, and so does the decoder.
+    for (const cut of [1, 5, Math.floor(one.length / 2)]) {
+      const truncated = one.subarray(0, one.length - cut);
+      assert.equal(zstdAccepts(truncated), false);
+      assert.throws(() => decompress(truncated, 4096), ZstdDataError, `cut ${cut}`);
+    }
+  }
+});
+
+test('zstd: a sink that throws stops the decoder at once, however much one chunk would expand to', () => {
+  const bomb = compress(Buffer.alloc(64 << 20), 1 << 20);
+  assert.ok(bomb.length < 64 << 10);
+  const decoder = new ZstdDecoder();
+  let seen = 0;
+  let pieces = 0;
+  assert.throws(() => decoder.push(bomb, (piece) => {
+    seen += piece.length;
+    pieces++;
+    assert.ok(piece.length <= 1 << 18, 'no piece is larger than a slab');
+    if (seen > 1 << 20) throw new Error('limit');
+  }), /limit/);
+  assert.ok(seen <= (1 << 20) + (1 << 18), `stopped within a slab of the limit: ${seen}`);
+  assert.ok(pieces >= 4);
 });

@@ -48,7 +48,12 @@ class Slab {
   }
 }
 
-/** Incremental decompressor. `push` returns the output produced by one input chunk. */
+/**
+ * Incremental decompressor. `push` hands each piece of output to a sink as
+ * soon as the decoder makes it, at most one slab (256 KiB) at a time, so a
+ * sink that counts can stop a decompression bomb within a slab of its limit:
+ * a small input chunk may expand to gigabytes, and none of it is held here.
+ */
 export class ZstdDecoder {
   private readonly dctx = new binding.DCtx();
   private readonly slab = new Slab();
@@ -59,18 +64,21 @@ export class ZstdDecoder {
     this.dctx.setParameter(binding.DParameter.windowLogMax, windowLogMax);
   }
 
-  push(input: Uint8Array): Buffer[] {
-    const output: Buffer[] = [];
+  /** Decompresses `input`, calling `sink` with each piece of output in order; an exception from the sink stops it. */
+  push(input: Uint8Array, sink: (output: Buffer) => void): void {
     let rest = input;
     // Keep calling while there is input, or while the decoder filled the whole
     // room it was given (it may hold more output).
     for (;;) {
       const room = this.slab.room();
       const [hint, produced, consumed] = this.step(room, rest);
-      if (produced > 0) output.push(this.slab.take(produced));
       rest = rest.subarray(consumed);
-      this.frameOpen = hint !== 0;
-      if (rest.length === 0 && produced < room.length) return output;
+      // Only a call that did something tells where the frame stands: after a frame that ended
+      // exactly at the end of the room, the extra call with no input reports the header the next
+      // frame would need (a non-zero hint), not an open frame.
+      if (produced > 0 || consumed > 0) this.frameOpen = hint !== 0;
+      if (produced > 0) sink(this.slab.take(produced));
+      if (rest.length === 0 && produced < room.length) return;
       if (consumed === 0 && produced === 0) throw new ZstdDataError('the decoder made no progress');
     }
   }

@@ -29,6 +29,8 @@ export interface CraftOptions {
   key?: SecretKey;
   /** Extra bytes appended to the payload tar before compression (after its end marker). */
   trailingPayload?: Buffer;
+  /** That many zero bytes after the tar's end marker, fed to the compressor a MiB at a time (a bomb, without holding it in memory). */
+  trailingZeros?: number;
   /** Change the metadata before it is signed. */
   mutate?: (meta: PackageMetadata) => void;
 }
@@ -79,7 +81,10 @@ export function craftPackage(options: CraftOptions): Buffer {
   if (options.trailingPayload) tarParts.push(options.trailingPayload);
   const tar = Buffer.concat(tarParts);
   const encoder = new ZstdEncoder(3);
-  const payload = Buffer.concat([...encoder.push(tar), ...encoder.end()]);
+  const compressed = [...encoder.push(tar)];
+  const zeros = Buffer.alloc(1 << 20);
+  for (let left = options.trailingZeros ?? 0; left > 0; left -= zeros.length) compressed.push(...encoder.push(zeros.subarray(0, Math.min(left, zeros.length))));
+  const payload = Buffer.concat([...compressed, ...encoder.end()]);
   const files = options.entries.flatMap((entry) => (entry.manifest ? [entry.manifest] : []));
   const meta: PackageMetadata = {
     format: 'kiln-package', formatVersion: 1, name: 'crafted', category: 'test', version: '1.0', revision: 0,
