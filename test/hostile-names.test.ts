@@ -88,3 +88,40 @@ test('an empty prefix or path is refused, on the command line and as an option v
   const ignored = await kiln(['list', '--prefix', prefix], { cwd: dir, env: { KILN_PREFIX: '' } });
   assert.equal(ignored.code, 0, ignored.stderr);
 });
+
+test('control characters: refused in package paths and link targets (C0, DEL, C1, bidirectional controls), and shown escaped wherever Kiln prints package data', async (t) => {
+  const dir = await tempDir(t);
+  const { craftPackage, dirEntry, fileEntry, linkEntry } = await import('./helpers/craft.js');
+  const { generateKeyPair, formatPublicKey, publicKeyOf } = await import('../src/sign/index.js');
+  const { writeFile } = await import('node:fs/promises');
+  const key = generateKeyPair();
+  await writeFile(join(dir, 'trusted.pub'), formatPublicKey(publicKeyOf(key)));
+  const hostile: [string, Parameters<typeof craftPackage>[0]['entries']][] = [
+    ['CSI', [dirEntry('bin'), fileEntry('bin/\u009b2Jx', 'x\n')]],
+    ['NEL', [dirEntry('bin'), fileEntry('bin/a\u0085b', 'x\n')]],
+    ['DEL', [dirEntry('bin'), fileEntry('bin/a\u007f', 'x\n')]],
+    ['RLO', [dirEntry('bin'), fileEntry('bin/evil\u202egnp.exe', 'x\n')]],
+    ['link target', [dirEntry('bin'), fileEntry('bin/real', 'x\n'), linkEntry('bin/link', 'real\u009b')]],
+  ];
+  for (const [label, entries] of hostile) {
+    await writeFile(join(dir, 'hostile.kpkg'), craftPackage({ entries, key }));
+    const result = await kiln(['inspect', 'hostile.kpkg', '--trust', 'trusted.pub'], { cwd: dir });
+    assert.equal(result.code, 1, `${label}: ${result.stderr}`);
+    assert.match(result.stderr, /error\[E_PACKAGE_(PATH|LINK)\]/, label);
+    assert.doesNotMatch(result.stderr, /[\u007f-\u009f\u202e]/, `${label}: the message shows the name escaped`);
+  }
+  // A summary is free text: it is kept, and shown escaped.
+  const files = await packAll(dir, [{ name: 'shady', version: '1.0', tree: { 'share/s.txt': 's\n' }, extra: { summary: 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe' } }]);
+  await publish(dir, files);
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  for (const args of [['search', 'shady'], ['info', 'shady'], ['list', '--available'], ['search', 'shady', '--json']]) {
+    const out = await ok(['--prefix', prefix, ...args], { cwd: dir });
+    assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/, `${args.join(' ')} prints no control character raw`);
+    if (args[0] !== 'info') assert.match(out, /looks \\(x9b|u009b)31mred/, args.join(' '));
+  }
+  const json = JSON.parse(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as { summary: string }[];
+  assert.equal(json[0]!.summary, 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe', 'JSON carries the data unchanged');
+});

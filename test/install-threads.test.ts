@@ -125,7 +125,10 @@ test('a cached package that changed since it was downloaded is downloaded again'
   await ok(['install', 'beta=1.0', '-y'], { cwd: dir, env: { ...env, ...THREADS } });
   await ok(['remove', 'beta', 'alpha', '-y'], { cwd: dir, env });
   const cache = join(root, 'var/cache/kiln/packages');
-  const cached = (await readdir(cache, { recursive: true })).filter((name) => name.endsWith('.kpkg') && name.includes('beta'));
+  // The cache names a package by the sha256 its index pins.
+  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as { packages: { name: string; version: string; sha256: string }[] };
+  const beta = index.packages.find((entry) => entry.name === 'beta' && entry.version === '1.0')!;
+  const cached = (await readdir(cache)).filter((name) => name === `${beta.sha256}.kpkg`);
   assert.equal(cached.length, 1);
   const path = join(cache, cached[0]!);
   const bytes = await readFile(path);

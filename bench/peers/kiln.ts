@@ -5,9 +5,11 @@
  * benchmark times.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cachedPackageName } from '../../src/install/cachedPackageName.js';
 import { run } from '../measure.js';
 import type { PackageSet } from '../workload/set.js';
 import type { Cmd } from './tool.js';
@@ -56,7 +58,11 @@ export const prefixCache = (prefix: string) => join(prefix, 'var/cache/kiln/pack
 /** A warm download cache: every package file of the set in `cache` (a prefix's own, or a shared cache's packages/), as BASENAME. */
 export function warmCache(setup: KilnSetup, cache: string, set: PackageSet): void {
   mkdirSync(cache, { recursive: true });
-  for (const pkg of set.packages) copyFileSync(join(setup.repo, pkg.path), join(cache, basename(pkg.path)));
+  // Named as Kiln names a cached package: by the sha256 the index pins.
+  for (const pkg of set.packages) {
+    const source = join(setup.repo, pkg.path);
+    copyFileSync(source, join(cache, cachedPackageName({ sha256: createHash('sha256').update(readFileSync(source)).digest('hex') })));
+  }
 }
 
 export const kilnInstall = (setup: KilnSetup, prefix: string, names: string[], env: NodeJS.ProcessEnv) => kilnCmd(setup, prefix, ['install', ...names, '-y', '--json'], env);

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { KilnError } from '../errors/index.js';
 import type { Invocation } from './command.js';
 import { commandGroups, commandHelp, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
+import { escapeForTerminal, escapeJsonText } from './escapeText.js';
 import { GLOBAL_OPTIONS, optionRows } from './optionHelp.js';
 import { findCommand } from './registry.js';
 import { resolveSettings } from './settings.js';
@@ -22,8 +23,10 @@ function kilnVersion(): string {
 
 
 export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  // Everything printed goes through here: names and paths from packages and indexes are shown, never obeyed.
   const write = (stream: NodeJS.WritableStream, text: string): void => {
-    stream.write(text.endsWith('\n') ? text : `${text}\n`);
+    const safe = escapeForTerminal(text);
+    stream.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   };
   const given = [...argv];
   try {
@@ -110,7 +113,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
         progressShown = false;
         return;
       }
-      io.stderr.write(`\r\x1b[K${line}`);
+      io.stderr.write(`\r\x1b[K${escapeForTerminal(line)}`);
       progressShown = true;
     };
     const tell = (line: string): void => {
@@ -135,7 +138,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     } finally {
       progress(null);
     }
-    if (settings.json) write(io.stdout, JSON.stringify(output.data, null, 2));
+    if (settings.json) write(io.stdout, escapeJsonText(JSON.stringify(output.data, null, 2)));
     else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
     for (const note of output.notes ?? []) write(io.stderr, note);
     return output.exitCode ?? 0;

@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   E_NOT_INSTALLED: 'a package is not installed in the prefix',
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
   E_FILE_CONFLICT: 'a package would overwrite a file that another package or nobody owns',
+  E_PATH_TOO_LONG: 'a package path would be longer than the system allows once the prefix is in front of it',
   E_REMOVE_NEEDED: 'a package cannot be removed because installed packages depend on it',
   E_MISSING_LIBRARY: 'a package needs a shared library that, after the change, neither a package of the prefix nor the host would provide',
   E_RELOCATE: 'a package cannot be relocated into this prefix (the prefix is longer than the placeholder)',

@@ -18,7 +18,16 @@ const PATH_CASES: [string, string | undefined][] = [
   ['usr/bin\nx', 'contains a control character'],
   ['nul\u0000byte', 'contains a control character'],
   [`${'a'.repeat(256)}`, 'has a component longer than 255 bytes'],
-  [`${'abc/'.repeat(1100)}x`, 'is longer than 4096 bytes'],
+  [`${'abc/'.repeat(1100)}x`, 'is longer than 4094 bytes'],
+  [`${'a'.repeat(200)}/`.repeat(20) + 'b'.repeat(4095 - 201 * 20), 'is longer than 4094 bytes'],
+  ['usr/bin/\u009b31mred', 'contains a control character'],
+  ['usr/\u0085next', 'contains a control character'],
+  ['usr/\u007fdel', 'contains a control character'],
+  ['usr/bin/evil\u202egnp.exe', 'contains a line separator or a bidirectional control, which would make it display as another path'],
+  ['usr/\u2066x\u2069', 'contains a line separator or a bidirectional control, which would make it display as another path'],
+  ['usr/line\u2028sep', 'contains a line separator or a bidirectional control, which would make it display as another path'],
+  [`${'a'.repeat(200)}/`.repeat(20) + 'b'.repeat(4094 - 201 * 20), undefined],
+  ['usr/bin/caf\u00e9', undefined],
 ];
 
 test('pathProblem: canonical relative paths only', () => {

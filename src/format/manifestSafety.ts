@@ -8,9 +8,23 @@
 import { KilnError } from '../errors/index.js';
 import type { ManifestEntry } from './metadata.js';
 
-/** Longest path (in UTF-8 bytes) and path component accepted. */
-export const MAX_PATH_BYTES = 4096;
+/**
+ * Longest path (in UTF-8 bytes) and path component accepted. Linux takes at
+ * most 4096 bytes for a whole path, its terminating NUL included (PATH_MAX):
+ * with the shortest prefix, `/`, a package path of 4094 bytes just fits, and a
+ * longer one could be installed nowhere. A longer prefix leaves less: the
+ * installer checks each path against its own (`installablePathProblem`).
+ */
+export const PATH_MAX = 4096;
+export const MAX_PATH_BYTES = PATH_MAX - 2;
 export const MAX_COMPONENT_BYTES = 255;
+/** Longest symbolic link target: what readlink can return in a PATH_MAX buffer (without the NUL). */
+export const MAX_TARGET_BYTES = PATH_MAX - 1;
+/** C0 controls, DEL and the C1 controls U+0080–U+009F. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Unicode line and paragraph separators and the bidirectional embeddings, overrides and isolates. */
+const INVISIBLE = /[\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
 /** How many symbolic links one resolution may pass through (the kernel's own limit). */
 const MAX_LINK_HOPS = 40;
 
@@ -23,8 +37,9 @@ export function pathProblem(path: string): string | undefined {
   if (path.startsWith('/')) return 'is absolute';
   // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length could be over.
   if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
-  // Control characters break line-oriented tools and terminals; NUL cannot be in a path at all.
-  if (/[\u0000-\u001f\u007f]/.test(path)) return 'contains a control character';
+  // Control characters (C0, DEL and C1, whose CSI a terminal obeys) break line-oriented tools and terminals; NUL cannot be in a path at all.
+  if (CONTROL.test(path)) return 'contains a control character';
+  if (INVISIBLE.test(path)) return 'contains a line separator or a bidirectional control, which would make it display as another path';
   if (path.includes('\uFFFD')) return 'is not valid UTF-8';
   for (const component of path.split('/')) {
     if (component === '') return 'has an empty component (a doubled or trailing "/")';
@@ -55,7 +70,9 @@ export function linkEscapes(linkPath: string, target: string, links: ReadonlyMap
   if (target === '') return 'is empty';
   if (target.startsWith('/')) return 'is absolute';
   if (/\u0000/.test(target)) return 'contains a NUL byte';
-  if (Buffer.byteLength(target, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  if (CONTROL.test(target)) return 'contains a control character';
+  if (INVISIBLE.test(target)) return 'contains a line separator or a bidirectional control';
+  if (Buffer.byteLength(target, 'utf8') > MAX_TARGET_BYTES) return `is longer than ${MAX_TARGET_BYTES} bytes`;
   const stack = linkPath.split('/').slice(0, -1);
   let pending = target.split('/');
   let hops = 0;
@@ -138,4 +155,17 @@ export function assertSafeManifest(entries: readonly ManifestEntry[], context: s
     }
     seen.add(entry.path);
   }
+}
+
+/**
+ * Why `path` cannot be installed under the prefix `root` (absolute, real):
+ * the whole path, `root/path` and its terminating NUL, must fit in PATH_MAX,
+ * and so must `root/path.kiln-new` for a configuration file that may be set
+ * aside. `undefined` when it fits.
+ */
+export function installablePathProblem(root: string, path: string, config: boolean): string | undefined {
+  const prefixBytes = root === '/' ? 0 : Buffer.byteLength(root, 'utf8');
+  const total = prefixBytes + 1 + Buffer.byteLength(path, 'utf8') + (config ? '.kiln-new'.length : 0) + 1;
+  if (total <= PATH_MAX) return undefined;
+  return `${path} would be ${total - 1} bytes long under ${root}${config ? ' (with .kiln-new, for a kept configuration file)' : ''}, more than the ${PATH_MAX - 1} the system allows`;
 }

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
@@ -41,6 +41,7 @@ import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
+import { cachedPackageName } from './cachedPackageName.js';
 import type { BuildFallback } from './buildMissing.js';
 // Loaded when a build is asked for: the build domain is most of what a query would load otherwise.
 const buildMissing = () => import('./buildMissing.js');
@@ -558,7 +559,7 @@ export class Prefix {
   }
 
   private cachePath(candidate: Candidate): string {
-    return join(this.packageCache(), basename(candidate.entry.path));
+    return join(this.packageCache(), cachedPackageName(candidate.entry));
   }
 
   describePlan(plan: Plan): PlannedChange {

@@ -14,11 +14,14 @@
  * link resolved (`usr/bin/x`), so that `bin/x` of one package and
  * `usr/bin/x` of another are seen as the one file they are.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { lstatIfExists } from '../util/fs.js';
 
 export interface AliasProblem {
   problem: string;
+  /** The link on disk (relative to the root) that the problem is about, when there is one. */
+  link?: string;
 }
 
 export class DirectoryAliases {
@@ -40,7 +43,7 @@ export class DirectoryAliases {
     if (typeof parent !== 'string') result = parent;
     else {
       const candidate = parent === '' ? basename(path) : `${parent}/${basename(path)}`;
-      result = lstatSync(join(this.root, candidate), { throwIfNoEntry: false })?.isSymbolicLink() === true ? this.follow(path, candidate) : candidate;
+      result = lstatIfExists(join(this.root, candidate))?.isSymbolicLink() === true ? this.follow(path, candidate) : candidate;
     }
     this.resolved.set(path, result);
     return result;
@@ -78,13 +81,13 @@ export class DirectoryAliases {
     try {
       real = realpathSync(where);
     } catch {
-      return { problem: `${path} exists on disk as a symbolic link that leads nowhere` };
+      return { problem: `${path} exists on disk as a symbolic link that leads nowhere`, link: candidate };
     }
     const inside = relative(this.root, real);
     if (inside === '' || inside === '..' || inside.startsWith('../') || isAbsolute(inside)) {
-      return { problem: `${path} exists on disk as a symbolic link that leads out of the prefix (to ${real})` };
+      return { problem: `${path} exists on disk as a symbolic link that leads out of the prefix (to ${real})`, link: candidate };
     }
-    if (!statSync(real).isDirectory()) return { problem: `${path} exists on disk as a symbolic link to ${real}, which is not a directory` };
+    if (!statSync(real).isDirectory()) return { problem: `${path} exists on disk as a symbolic link to ${real}, which is not a directory`, link: candidate };
     this.links.set(candidate, inside);
     return inside;
   }

@@ -5,7 +5,7 @@
  * threads, remotes, signatures), so that those commands start sooner; Prefix
  * answers the same questions with the same functions.
  */
-import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { prefixPaths } from '../config/prefixLayout.js';
 import type { Connection } from '../db/openDatabase.js';
@@ -15,6 +15,7 @@ import type { InstalledPackage } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/fullVersion.js';
 import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
+import { lstatIfExists } from '../util/fs.js';
 
 /** A `--json`-friendly view of an installed package. */
 export interface InstalledView {
@@ -79,7 +80,7 @@ export function ownersOf({ root, store }: InstalledSource, path: string): Owners
   const names = [...new Set([relativePath, ...(isAliasProblem(found) ? [] : aliases.preimages(found))])];
   const owners = names.flatMap((name) => store.ownersOf(name)).map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
   if (owners.length === 0) {
-    const exists = lstatSync(join(root, relativePath), { throwIfNoEntry: false }) !== undefined;
+    const exists = lstatIfExists(join(root, relativePath)) !== undefined;
     throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);
   }
   return { path: relativePath, owners };
@@ -113,7 +114,7 @@ export function openInstalledQuery(path: string): (InstalledSource & { close(): 
     return undefined;
   }
   const paths = prefixPaths(root);
-  if (!existsSync(paths.config) || !existsSync(paths.database) || lstatSync(paths.transaction, { throwIfNoEntry: false }) !== undefined) return undefined;
+  if (!existsSync(paths.config) || !existsSync(paths.database) || lstatIfExists(paths.transaction) !== undefined) return undefined;
   const { db } = openPrefixDatabase(paths.database);
   return { root, store: new PackageStore(db), close: () => db.close() };
 }

@@ -29,10 +29,11 @@
  * directories left empty). Both
  * are idempotent, so a crash during recovery is recovered by the next run.
  */
-import { chmodSync, chownSync, closeSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fsyncSync, lchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { lstatIfExists } from '../util/fs.js';
 
 /** Format 2 added `new`; a format-1 journal (an older Kiln's) is read the same way. */
 export const JOURNAL_FORMAT = 2;
@@ -90,7 +91,7 @@ export function readJournal(transactionDir: string): Journal | undefined {
 }
 
 function exists(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  return lstatIfExists(path) !== undefined;
 }
 
 /**
@@ -143,7 +144,7 @@ export function rollBackJournal(root: string, transactionDir: string, journal: J
     const target = join(root, op.path);
     if (op.op === 'new') {
       // Absent when the journal was written, under the writer lock: whatever is there now, extraction made.
-      const stat = lstatSync(target, { throwIfNoEntry: false });
+      const stat = lstatIfExists(target);
       if (stat !== undefined && !stat.isDirectory()) unlinkSync(target);
     } else if (op.op === 'place') {
       const stage = join(transactionDir, op.stage);

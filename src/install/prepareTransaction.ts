@@ -10,19 +10,20 @@
  * then `bin/x` and `usr/bin/x` are one file. The journal's operations name
  * canonical paths; the database keeps each package's own paths.
  */
-import { lstatSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { InstalledFile, PackageChange, PackageStore } from '../db/index.js';
 import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
 import { KilnError } from '../errors/index.js';
 import type { ManifestEntry, PackageMetadata } from '../format/metadata.js';
 import { fullVersion } from '../format/metadata.js';
+import { installablePathProblem, PATH_MAX } from '../format/manifestSafety.js';
 import type { PlanAction } from '../solver/types.js';
 import type { AccountTable } from './accounts.js';
 import { accountIds } from './accounts.js';
 import type { JournalOp } from './journal.js';
 import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
 import { sha256FileSync } from '../util/hash.js';
+import { blockingAncestor, lstatIfExists } from '../util/fs.js';
 
 /** How owners and special bits are applied. */
 export interface OwnerPolicy {
@@ -103,6 +104,23 @@ export function prepareTransaction(
   const placing = actions.filter((action): action is PreparedPackage['action'] => action.kind !== 'remove');
   const replaced = new Set(actions.filter((action) => action.kind !== 'install').map((action) => action.name));
 
+  // Paths the prefix is too long for: refused before anything is written, not met as ENAMETOOLONG halfway.
+  const tooLong: string[] = [];
+  for (const action of placing) {
+    const meta = metadataOf(action.name);
+    for (const entry of meta.files) {
+      const problem = installablePathProblem(root, entry.path, entry.config === true);
+      if (problem !== undefined) tooLong.push(`${problem} (${action.name}-${fullVersion(meta)})`);
+    }
+  }
+  if (tooLong.length > 0) {
+    const listed = tooLong.slice(0, MAX_LISTED).map((line) => `\n  ${line}`).join('');
+    const more = tooLong.length > MAX_LISTED ? `\n  … and ${tooLong.length - MAX_LISTED} more` : '';
+    throw new KilnError('E_PATH_TOO_LONG', `cannot change prefix ${root}: ${tooLong.length} path${tooLong.length === 1 ? ' is' : 's are'} too long for it, nothing was written:${listed}${more}`, {
+      hint: `the prefix itself takes ${Buffer.byteLength(root, 'utf8')} bytes of the ${PATH_MAX - 1} a path may have; install into a shorter prefix`,
+    });
+  }
+
   // Directory links on the way, found on the packages' paths and among the directories already installed.
   const aliases = new DirectoryAliases(root);
   aliases.learn(store.directoryPaths());
@@ -113,7 +131,9 @@ export function prepareTransaction(
     if (isAliasProblem(found)) {
       // Once per link and package, not once per file behind it.
       const key = `${found.problem}\0${who}`;
-      if (!reportedLinks.has(key)) conflicts.push(`${found.problem} (on the way to ${path} of ${who}); Kiln never writes through it`);
+      const owners = found.link === undefined ? [] : (store.ownersOfPaths([found.link]).get(found.link) ?? []);
+      const owned = owners.length === 0 ? '' : ` (a ${owners[0]!.type} of ${owners.map((row) => describeOwner(row.package, store)).join(', ')})`;
+      if (!reportedLinks.has(key)) conflicts.push(`${found.problem}${owned} (on the way to ${path} of ${who}); Kiln never writes through it`);
       reportedLinks.add(key);
       return undefined;
     }
@@ -202,7 +222,7 @@ export function prepareTransaction(
   /** A directory at a canonical path (links on the way resolved): absent, or a real directory. */
   const checkDirectory = (path: string, shown: string, who: string): 'exists' | 'absent' | 'bad' => {
     if (checkedDirs.has(path)) return 'exists';
-    const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+    const stat = lstatIfExists(join(root, path));
     if (stat === undefined) return 'absent';
     if (!stat.isDirectory()) {
       conflicts.push(`${shown} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`);
@@ -210,6 +230,15 @@ export function prepareTransaction(
     }
     checkedDirs.add(path);
     return 'exists';
+  };
+
+  /** What blocks a path: the nearest ancestor on disk that is not a directory (and a directory this transaction makes is one), described with its owner. */
+  const blockedBy = (path: string): string | undefined => {
+    const found = blockingAncestor(root, path);
+    if (found === undefined || scheduledDirs.has(found.path) || claims.get(found.path)?.entry === 'declared') return undefined;
+    const owners = ownersOf(found.path);
+    const kind = found.stat.isSymbolicLink() ? 'a symbolic link' : 'a file';
+    return `${found.path}, which is ${kind} on disk${owners.length > 0 ? ` of ${owners.map((row) => describeOwner(row.package, store)).join(', ')}` : ' that no package owns'}`;
   };
 
   const prepared: PreparedPackage[] = [];
@@ -247,7 +276,14 @@ export function prepareTransaction(
         continue;
       }
       // Nothing can be inside a directory this transaction creates.
-      const disk = scheduledDirs.has(dirname(at)) ? undefined : lstatSync(join(root, at), { throwIfNoEntry: false });
+      const disk = scheduledDirs.has(dirname(at)) ? undefined : lstatIfExists(join(root, at));
+      // Absent may mean that a directory on the way is a file or a symbolic link on disk: nothing can be written there.
+      const blocked = disk === undefined ? blockedBy(at) : undefined;
+      if (blocked !== undefined) {
+        entries.push({ mode, ...ids });
+        conflicts.push(`${shown} of ${who} would be inside ${blocked}`);
+        continue;
+      }
       if (disk === undefined) {
         ops.push({ op: 'new', path: at });
         entries.push({ write: { inPrefix: true, path: at }, mode, ...ids });
@@ -276,7 +312,7 @@ export function prepareTransaction(
       if (keepUserFile) {
         const aside = `${at}.kiln-new`;
         notes.add(`${entry.path}: kept your version; the new one from ${who} is ${aside}`);
-        const asideStat = lstatSync(join(root, aside), { throwIfNoEntry: false });
+        const asideStat = lstatIfExists(join(root, aside));
         if (asideStat?.isDirectory() === true) conflicts.push(`${aside} exists on disk as a directory`);
         ops.push(asideStat === undefined ? { op: 'place', path: aside, stage } : { op: 'place', path: aside, stage, backup: `backup/${k}` });
         continue;
@@ -342,7 +378,7 @@ export function prepareTransaction(
         continue;
       }
       if (row.config) {
-        const disk = lstatSync(join(root, found), { throwIfNoEntry: false });
+        const disk = lstatIfExists(join(root, found));
         if (disk === undefined) continue;
         if (row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, found)) !== row.sha256) {
           notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);

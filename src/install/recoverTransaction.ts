@@ -15,15 +15,15 @@
  * Any write from this connection goes into the log where that invisible
  * commit lies, so it can never come back; then the files are rolled back.
  */
-import { lstatSync } from 'node:fs';
 import type { PackageStore } from '../db/index.js';
 import type { Checkpoint } from './journal.js';
 import { finishJournal, readJournal, removeTransactionDirectory, rollBackJournal } from './journal.js';
+import { lstatIfExists } from '../util/fs.js';
 
 export type RecoveryOutcome = { id: string; outcome: 'rolled back' | 'completed' | 'discarded' } | undefined;
 
 export function recoverTransaction(root: string, transactionDir: string, store: PackageStore, checkpoint: Checkpoint, now: () => Date = () => new Date()): RecoveryOutcome {
-  if (lstatSync(transactionDir, { throwIfNoEntry: false }) === undefined) return undefined;
+  if (lstatIfExists(transactionDir) === undefined) return undefined;
   const journal = readJournal(transactionDir);
   if (journal === undefined) {
     // Stopped while downloading or staging: nothing outside the transaction directory changed.

@@ -3,7 +3,7 @@
  * files, changed content, type, link target, mode and owners, and (for a
  * whole-prefix check) files that no package owns.
  */
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KILN_DIRECTORIES, isKilnPath } from '../config/prefixLayout.js';
 import type { DirectoryAliases } from './directoryAliases.js';
@@ -11,6 +11,7 @@ import { isAliasProblem } from './directoryAliases.js';
 import type { InstalledFile } from '../db/index.js';
 import { isTemporaryPath } from '../util/atomicWrite.js';
 import { sha256FileSync } from '../util/hash.js';
+import { lstatIfExists } from '../util/fs.js';
 
 export type ProblemKind = 'missing' | 'type' | 'content' | 'size' | 'target' | 'mode' | 'owner' | 'unowned';
 
@@ -37,7 +38,7 @@ export function verifyFiles(root: string, files: readonly InstalledFile[], alias
       problems.push({ package: file.package, path: file.path, problem, ...(expected === undefined ? {} : { expected }), ...(actual === undefined ? {} : { actual }), ...(file.config ? { config: true } : {}) });
     };
     const absolute = join(root, file.path);
-    const stat = lstatSync(absolute, { throwIfNoEntry: false });
+    const stat = lstatIfExists(absolute);
     if (stat === undefined) {
       report('missing');
       continue;
@@ -62,7 +63,7 @@ export function verifyFiles(root: string, files: readonly InstalledFile[], alias
       else if (file.sha256 !== null && sha256FileSync(absolute) !== file.sha256) report('content', file.sha256, 'different');
     } else if (file.type === 'hardlink') {
       const target = byPath.get(`${file.package}\0${file.target ?? ''}`);
-      const targetStat = target === undefined ? undefined : lstatSync(join(root, target.path), { throwIfNoEntry: false });
+      const targetStat = target === undefined ? undefined : lstatIfExists(join(root, target.path));
       if (targetStat !== undefined && targetStat.ino !== stat.ino) report('target', `hard link to ${file.target}`, 'a separate file');
     }
   }

@@ -1,0 +1,32 @@
+/**
+ * Rewriting a published index as a hostile (or merely unusual) repository
+ * would: edit it, give it the next serial, and sign it with the repository's
+ * own key, so that clients accept it and meet what it says.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { indexTrustedComment } from '../../src/repo/index.js';
+import { formatSignature, readSecretKeyFile, signData } from '../../src/sign/index.js';
+
+export interface IndexEntryJson {
+  name: string;
+  version: string;
+  path: string;
+  size: number;
+  sha256: string;
+  [key: string]: unknown;
+}
+
+/** Edits `published`/index.json (and its snapshot) with `edit`, raises its serial and signs it with the secret key at `keyPath`. */
+export async function resignIndex(published: string, keyPath: string, edit: (index: { name: string; serial: number; packages: IndexEntryJson[] }) => void | Promise<void>): Promise<void> {
+  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as { name: string; serial: number; packages: IndexEntryJson[] };
+  await edit(index);
+  index.serial++;
+  const text = Buffer.from(JSON.stringify(index));
+  const key = await readSecretKeyFile(keyPath);
+  const signature = formatSignature(signData(text, key, { trustedComment: indexTrustedComment({ name: index.name, serial: index.serial }) }));
+  for (const path of [join(published, 'indexes', `${index.serial}.json`), join(published, 'index.json')]) {
+    await writeFile(path, text);
+    await writeFile(`${path}.minisig`, signature);
+  }
+}
