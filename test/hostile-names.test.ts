@@ -125,3 +125,49 @@ test('control characters: refused in package paths and link targets (C0, DEL, C1
   const json = JSON.parse(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as { summary: string }[];
   assert.equal(json[0]!.summary, 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe', 'JSON carries the data unchanged');
 });
+
+test('remotes whose names would have shared a file (main, main.names) keep their own indexes; a prefix of the flat layout is moved to a directory per remote', async (t) => {
+  const dir = await tempDir(t);
+  const { mkdir, rename, writeFile, readdir: list } = await import('node:fs/promises');
+  // Two repositories, each with its own package.
+  for (const [repo, name] of [['one', 'alpha'], ['two', 'beta']] as const) {
+    const sub = join(dir, repo);
+    await mkdir(sub);
+    await publish(sub, await packAll(sub, [{ name, version: '1.0', tree: { [`share/${name}.txt`]: `${name}\n` } }]));
+  }
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main.names', join(dir, 'two/repo/public'), '--key', 'two/keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], { cwd: dir });
+  await fails(['--prefix', prefix, 'remote', 'add', 'MAIN', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], 'E_REMOTE_EXISTS', /already has it/, { cwd: dir });
+  await fails(['--prefix', prefix, 'remote', 'add', 'x'.repeat(129), join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], 'E_USAGE', /not a valid name \(up to 128/, { cwd: dir });
+  await ok(['--prefix', prefix, 'sync', 'main.names'], { cwd: dir });
+  await ok(['--prefix', prefix, 'sync', 'main'], { cwd: dir });
+  const available = async (): Promise<string> => (await ok(['--prefix', prefix, 'list', '--available', '-q'], { cwd: dir })).trim();
+  assert.equal(await available(), 'alpha\nbeta');
+  assert.match(await ok(['--prefix', prefix, 'search', 'beta'], { cwd: dir }), /^beta\s+1\.0\s+\(main\.names\)/m);
+  await ok(['--prefix', prefix, 'install', 'alpha', 'beta', '-y'], { cwd: dir });
+  const indexes = join(prefix, 'var/lib/kiln/indexes');
+  assert.deepEqual((await list(indexes)).sort(), ['main', 'main.names']);
+
+  // The flat layout of an earlier Kiln: NAME.json, NAME.json.minisig, NAME.names.json side by side.
+  for (const remote of ['main', 'main.names']) {
+    await rename(join(indexes, remote, 'index.json'), join(indexes, `${remote}.json`));
+    await rename(join(indexes, remote, 'index.json.minisig'), join(indexes, `${remote}.json.minisig`));
+    await rename(join(indexes, remote, 'index.names.json'), join(indexes, `${remote}.names.json`));
+    await (await import('node:fs/promises')).rmdir(join(indexes, remote));
+  }
+  // Where the two collided, the search list of main overwrote the index of main.names.
+  await writeFile(join(indexes, 'main.names.json'), await readFile(join(indexes, 'main.names.names.json')));
+  await rename(join(indexes, 'main.names.names.json'), join(indexes, 'main.names.json.bak'));
+  await rename(join(indexes, 'main.names.json.bak'), join(indexes, 'main.names.names.json'));
+  await writeFile(join(indexes, 'main.names.json'), '{"format":"kiln-search-list","index":"0","text":""}\n');
+  // Queries work at once; the first open moves the files, drops the clobbered one, and a sync fetches it again.
+  assert.equal(await available(), 'alpha');
+  assert.deepEqual((await list(indexes)).sort(), ['main']);
+  assert.deepEqual((await list(join(indexes, 'main'))).sort(), ['index.json', 'index.json.minisig']);
+  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  assert.equal(await available(), 'alpha\nbeta');
+  assert.deepEqual((await list(indexes)).sort(), ['main', 'main.names']);
+  assert.match(await ok(['--prefix', prefix, 'verify'], { cwd: dir }), /^ok:/m);
+});

@@ -66,6 +66,8 @@ export interface SolverSettings {
 }
 
 export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A remote's name is a directory name in the prefix (var/lib/kiln/indexes/NAME). */
+export const MAX_REMOTE_NAME = 128;
 
 export function defaultConfig(mode: PrefixMode): PrefixConfig {
   return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, remotes: [], solver: {} };
@@ -89,7 +91,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
   for (const [name, value] of Object.entries(remoteTable)) {
     const where = `remotes.${name}`;
-    if (!REMOTE_NAME_PATTERN.test(name)) fail(where, 'is not a valid remote name (letters, digits, "_", "-", ".")');
+    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME) fail(where, `is not a valid remote name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
     const remote = expectObject(value, where, fail, ['url', 'keys', 'priority']);
     const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) => expectString(key, `${where}.keys[${i}]`, fail));
     if (keys.length === 0) fail(`${where}.keys`, 'must name at least one trusted key');

@@ -13,7 +13,7 @@ export interface PrefixPaths {
   /** `var/lib/kiln`: database, synced indexes, lock, transaction. */
   state: string;
   database: string;
-  /** Verified copies of each remote's index: `var/lib/kiln/indexes/NAME.json` (+ `.minisig`). */
+  /** Verified copies of each remote's index, a directory per remote: `var/lib/kiln/indexes/NAME/index.json` (+ `.minisig`, and the search list `index.names.json`). */
   indexes: string;
   /** The writer lock (`var/lib/kiln/writer.lock`, a kernel lock; its holder is named in `writer.holder`). */
   lock: string;
@@ -53,7 +53,22 @@ export function defaultPrefix(uid: number, home: string): string {
   return uid === 0 ? '/' : join(home, '.local/kiln');
 }
 
-/** Where a synced remote's verified index is kept: `var/lib/kiln/indexes/NAME.json`. */
+/**
+ * The directory of one remote's synced files, `var/lib/kiln/indexes/NAME/`:
+ * every file in it has a fixed name, so no two remotes can share a file
+ * whatever their names (`main` and `main.names` once did: the search list of
+ * one was the index of the other).
+ */
+export function remoteDirectory(paths: PrefixPaths, remote: string): string {
+  return join(paths.indexes, remote);
+}
+
+/** Where a synced remote's verified index is kept: `var/lib/kiln/indexes/NAME/index.json`. */
 export function syncedIndexPath(paths: PrefixPaths, remote: string): string {
+  return join(remoteDirectory(paths, remote), 'index.json');
+}
+
+/** Where Kiln before its per-remote directories kept a remote's index: `var/lib/kiln/indexes/NAME.json` (search list `NAME.names.json`). */
+export function legacyIndexPath(paths: PrefixPaths, remote: string): string {
   return join(paths.indexes, `${remote}.json`);
 }

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
-import { REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
+import { MAX_REMOTE_NAME, REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
 import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
@@ -42,6 +42,7 @@ import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
 import { ensureAccounts } from './accounts.js';
 import { cachedPackageName } from './cachedPackageName.js';
+import { hasLegacyRemoteFiles, migrateRemoteLayout } from './migrateRemoteLayout.js';
 import type { BuildFallback } from './buildMissing.js';
 // Loaded when a build is asked for: the build domain is most of what a query would load otherwise.
 const buildMissing = () => import('./buildMissing.js');
@@ -63,9 +64,9 @@ import { InstallWorkers, runTask } from './installWorkers.js';
 import { claimStore, isStored, storeEntry, storedPackage } from './unpackedStore.js';
 import type { SyncResult } from './syncRemotes.js';
 import { syncRemotes } from './syncRemotes.js';
-import { syncedIndexPath } from '../config/prefixLayout.js';
+import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
 import type { AvailablePackage, SearchRow } from './searchList.js';
-import { matchSearch, newestByName, readSearchLists, searchListPath } from './searchList.js';
+import { matchSearch, newestByName, readSearchLists } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
 import { unownedPaths, verifyFiles } from './verifyInstalled.js';
 import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
@@ -237,6 +238,7 @@ export class Prefix {
       this.recover();
       // Another writer may have changed the configuration since this prefix was opened.
       this.config = await readPrefixConfig(this.paths);
+      migrateRemoteLayout(this.paths, this.store, this.config.remotes.map((remote) => remote.name));
       this.availableCache = undefined;
     } catch (error) {
       lock.release();
@@ -252,7 +254,7 @@ export class Prefix {
 
   /** Repair after a crash, unless another process holds the lock (then its transaction is live). */
   async recoverIfNeeded(): Promise<void> {
-    if (this.readonly || lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined) return;
+    if (this.readonly || (lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined && !hasLegacyRemoteFiles(this.paths))) return;
     let lock: FileLock;
     try {
       lock = await acquireLock(this.paths.lock, `prefix ${this.root}`, { wait: false });
@@ -262,6 +264,7 @@ export class Prefix {
     }
     try {
       this.recover();
+      migrateRemoteLayout(this.paths, this.store, this.config.remotes.map((remote) => remote.name));
     } finally {
       lock.release();
     }
@@ -289,13 +292,14 @@ export class Prefix {
 
   /** Add a remote. `keys` are public key texts (a minisign .pub file's content or its base64 line). */
   async addRemote(name: string, url: string, keys: readonly string[], priority = 0): Promise<RemoteConfig> {
-    if (!REMOTE_NAME_PATTERN.test(name)) throw new KilnError('E_USAGE', `cannot add remote "${name}": not a valid name (letters, digits, "_", "-", ".")`);
+    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME) throw new KilnError('E_USAGE', `cannot add remote "${name}": not a valid name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
     const parsedUrl = parseRemoteUrl(url);
     if (keys.length === 0) throw new KilnError('E_USAGE', `cannot add remote ${name}: no trusted key given`, { hint: 'pass --key with the repository\'s public key file (kiln repo init prints it)' });
     const encoded = keys.map((key, i) => encodePublicKey(parsePublicKey(key, `key ${i + 1} of remote ${name}`)));
     return this.withLock(async () => {
       const config = await readPrefixConfig(this.paths);
-      if (config.remotes.some((remote) => remote.name === name)) {
+      // Names that differ only in case would share a directory on a case-insensitive file system.
+      if (config.remotes.some((remote) => remote.name.toLowerCase() === name.toLowerCase())) {
         throw new KilnError('E_REMOTE_EXISTS', `cannot add remote ${name}: ${this.paths.config} already has it`, { hint: `remove it first with "kiln remote remove ${name}"` });
       }
       const remote: RemoteConfig = { name, url: parsedUrl.protocol === 'file:' && !url.startsWith('file:') ? parsedUrl.href : url, keys: encoded, priority };
@@ -315,9 +319,7 @@ export class Prefix {
       config.remotes.splice(at, 1);
       await writePrefixConfig(this.paths, config);
       this.store.forgetRemote(name);
-      await rm(syncedIndexPath(this.paths, name), { force: true });
-      await rm(`${syncedIndexPath(this.paths, name)}.minisig`, { force: true });
-      await rm(searchListPath(syncedIndexPath(this.paths, name)), { force: true });
+      await rm(remoteDirectory(this.paths, name), { recursive: true, force: true });
       this.config = config;
       this.availableCache = undefined;
     });

@@ -1,5 +1,5 @@
 /**
- * The search list of a synced remote, `var/lib/kiln/indexes/NAME.names.json`:
+ * The search list of a synced remote, `var/lib/kiln/indexes/NAME/index.names.json`:
  * for each package name the remote offers, its newest version, variant and
  * summary — all `kiln search` needs — written at sync time from the index just
  * verified. Searching then reads a few hundred KiB instead of parsing and

@@ -14,9 +14,11 @@ import { remoteFetcher } from '../remote/remoteFetcher.js';
 import { readPublishedIndex } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { readSearchText, writeSearchList } from './searchList.js';
+import { dirname } from 'node:path';
 import { syncedIndexPath } from '../config/prefixLayout.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
+import { lstatIfExists } from '../util/fs.js';
 
 export interface SyncResult {
   remote: string;
@@ -51,9 +53,10 @@ async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteCo
       hint: 'the repository has not been re-signed in time (a freeze); ask its maintainer to commit, or check your clock',
     });
   }
-  if (previous?.sha256 !== digest) {
-    await mkdir(paths.indexes, { recursive: true });
+  // Written again when the accepted copy is gone (dropped by a layout migration, or deleted by hand).
+  if (previous?.sha256 !== digest || lstatIfExists(syncedIndexPath(paths, remote.name)) === undefined) {
     const target = syncedIndexPath(paths, remote.name);
+    await mkdir(dirname(target), { recursive: true });
     // Signature first, then the index: a reader only trusts the database row, written last.
     await writeFileAtomic(`${target}.minisig`, published.signatureText);
     await writeFileAtomic(target, published.bytes);
