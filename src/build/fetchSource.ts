@@ -127,7 +127,8 @@ async function fetchFrom(place: string, destination: string, source: RecipeSourc
 }
 
 async function downloadTo(url: URL, part: string, timeoutMs: number): Promise<string | undefined> {
-  const response = await httpGet(url, { action: 'download', timeoutMs });
+  // The same minimum rate as packages; the deadline from the size the server announces.
+  const response = await httpGet(url, { action: 'download', timeoutMs, sizeFromHeaders: true });
   try {
     if (response.status !== 200) return `HTTP ${response.status}${response.statusText === undefined ? '' : ` ${response.statusText}`}`;
     const handle = await open(part, 'w');

@@ -16,6 +16,8 @@ import { parseTomlDocument } from '../util/toml.js';
 import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
 import type { PrefixPaths } from './prefixLayout.js';
 import { dict } from '../util/dict.js';
+import type { TransferLimits } from '../remote/transferLimits.js';
+import { DEFAULT_TRANSFER_LIMITS } from '../remote/transferLimits.js';
 
 export const CONFIG_FORMAT = 1;
 
@@ -49,6 +51,18 @@ export interface PrefixConfig {
   cache?: string;
   /** The highest CPU level binaries and builds may have (`cpu-level`, `cpu-level-force`); absent: what the host runs. */
   cpuLevel?: CpuLevelSetting;
+  /** Transfer limits (`min-rate` bytes/s, `min-rate-window` s, `fetch-deadline` s), each set only when written. */
+  transfer?: { minRate?: number; rateWindowSeconds?: number; deadlineSeconds?: number };
+}
+
+/** The transfer limits of a configuration: the defaults, with what it sets. */
+export function transferLimitsOf(config: Pick<PrefixConfig, 'transfer'>): TransferLimits {
+  const set = config.transfer ?? {};
+  return {
+    minRate: set.minRate ?? DEFAULT_TRANSFER_LIMITS.minRate,
+    rateWindowMs: set.rateWindowSeconds === undefined ? DEFAULT_TRANSFER_LIMITS.rateWindowMs : set.rateWindowSeconds * 1000,
+    deadlineMs: set.deadlineSeconds === undefined ? DEFAULT_TRANSFER_LIMITS.deadlineMs : set.deadlineSeconds * 1000,
+  };
 }
 
 /** The `[solver]` table (docs/config.md). */
@@ -78,7 +92,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache', 'cpu-level', 'cpu-level-force']);
+  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache', 'cpu-level', 'cpu-level-force', 'min-rate', 'min-rate-window', 'fetch-deadline']);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
@@ -87,6 +101,10 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   const cache = table['cache'] === undefined ? undefined : expectString(table['cache'], 'cache', fail);
   if (cache !== undefined && !cache.startsWith('/')) fail('cache', 'must be an absolute path');
   const cpuLevel = parseCpuLevel(table, fail);
+  const transfer: NonNullable<PrefixConfig['transfer']> = {};
+  if (table['min-rate'] !== undefined) transfer.minRate = expectInteger(table['min-rate'], 'min-rate', fail, 0, 1 << 30);
+  if (table['min-rate-window'] !== undefined) transfer.rateWindowSeconds = expectInteger(table['min-rate-window'], 'min-rate-window', fail, 1, 3600);
+  if (table['fetch-deadline'] !== undefined) transfer.deadlineSeconds = expectInteger(table['fetch-deadline'], 'fetch-deadline', fail, 1, 7 * 24 * 3600);
   const remotes: RemoteConfig[] = [];
   const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
   for (const [name, value] of Object.entries(remoteTable)) {
@@ -112,6 +130,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     solver: parseSolverSettings(table['solver'], fail),
     ...(cache === undefined ? {} : { cache }),
     ...(cpuLevel === undefined ? {} : { cpuLevel }),
+    ...(Object.keys(transfer).length === 0 ? {} : { transfer }),
   };
 }
 
@@ -190,7 +209,9 @@ export function formatPrefixConfig(config: PrefixConfig): string {
   for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
   const solver = formatSolverSettings(config.solver);
   const cpu = config.cpuLevel === undefined ? {} : { 'cpu-level': config.cpuLevel.level, ...(config.cpuLevel.force ? { 'cpu-level-force': true } : {}) };
-  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), ...cpu, remotes, ...(solver === undefined ? {} : { solver }) });
+  const t = config.transfer ?? {};
+  const transfer = { ...(t.minRate === undefined ? {} : { 'min-rate': t.minRate }), ...(t.rateWindowSeconds === undefined ? {} : { 'min-rate-window': t.rateWindowSeconds }), ...(t.deadlineSeconds === undefined ? {} : { 'fetch-deadline': t.deadlineSeconds }) };
+  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), ...cpu, ...transfer, remotes, ...(solver === undefined ? {} : { solver }) });
   return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
 }
 

@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   E_NOT_SYNCED: 'a remote has no synced index yet',
   E_NOT_INSTALLED: 'a package is not installed in the prefix',
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
+  E_FETCH_SLOW: 'a transfer fell below the minimum rate or ran past its deadline (min-rate, min-rate-window, fetch-deadline)',
   E_FILE_CONFLICT: 'a package would overwrite a file that another package or nobody owns',
   E_PATH_TOO_LONG: 'a package path would be longer than the system allows once the prefix is in front of it',
   E_REMOVE_NEEDED: 'a package cannot be removed because installed packages depend on it',

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
-import { MAX_REMOTE_NAME, REMOTE_NAME_PATTERN, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
+import { MAX_REMOTE_NAME, REMOTE_NAME_PATTERN, transferLimitsOf, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
 import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
@@ -718,9 +718,11 @@ export class Prefix {
       destination: this.cachePath(action.candidate),
       size: action.candidate.entry.size,
       sha256: action.candidate.entry.sha256,
+      remote: action.candidate.remote,
     }));
     const downloadOptions = {
       concurrency: this.config.jobs,
+      limits: transferLimitsOf(this.config),
       ...(signal === undefined ? {} : { signal }),
       onProgress: (state: DownloadAllProgress) => this.report({ kind: 'download', ...state }),
     };

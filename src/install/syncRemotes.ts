@@ -6,7 +6,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js';
-import { remoteKeys } from '../config/index.js';
+import { remoteKeys, transferLimitsOf } from '../config/index.js';
+import type { TransferLimits } from '../remote/transferLimits.js';
 import type { PackageStore, RemoteState } from '../db/index.js';
 import { KilnError, isKilnError } from '../errors/index.js';
 import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
@@ -30,10 +31,10 @@ export interface SyncResult {
   status: 'updated' | 'unchanged';
 }
 
-async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteConfig, now: Date): Promise<SyncResult> {
+async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteConfig, now: Date, limits: TransferLimits): Promise<SyncResult> {
   const url = parseRemoteUrl(remote.url);
   const shown = redactUrl(url);
-  const published = await readPublishedIndex(remoteFetcher(url), remoteKeys(remote, paths.config), shown);
+  const published = await readPublishedIndex(remoteFetcher(url, { limits, remote: remote.name }), remoteKeys(remote, paths.config), shown);
   const { index } = published;
   const previous = store.remoteState(remote.name);
   const digest = sha256(published.bytes);
@@ -87,9 +88,10 @@ export async function syncRemotes(paths: PrefixPaths, config: PrefixConfig, stor
   if (remotes.length === 0) {
     throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync prefix ${paths.root}: it has no remotes`, { hint: 'add one with "kiln remote add NAME URL --key PUBKEY"' });
   }
+  const limits = transferLimitsOf(config);
   const outcomes = await mapConcurrent(remotes, 4, async (remote) => {
     try {
-      return await syncOne(paths, store, remote, now);
+      return await syncOne(paths, store, remote, now, limits);
     } catch (error) {
       if (isKilnError(error)) return error;
       throw error;

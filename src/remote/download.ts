@@ -25,6 +25,7 @@ import { sha256File } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import { fetchError, httpStatusError, interruptedError } from './fetchErrors.js';
 import { httpGet } from './httpGet.js';
+import type { TransferLimits } from './transferLimits.js';
 import { DEFAULT_TIMEOUT_MS } from './remoteFetcher.js';
 import { checkRemoteUrl, redactUrl } from './remoteUrl.js';
 
@@ -35,6 +36,8 @@ export interface DownloadRequest {
   /** What the repository index pins. */
   size: number;
   sha256: Sha256;
+  /** The remote it comes from, named in errors. */
+  remote?: string;
 }
 
 export interface DownloadProgress {
@@ -51,6 +54,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Give up after this long without a byte (default 30 s). */
   timeoutMs?: number;
+  /** Minimum rate and deadline; a package's deadline grows with its pinned size. */
+  limits?: TransferLimits;
   /**
    * Take a destination that already holds a file of the pinned size without
    * hashing it (the result says `unchecked`); the caller must check its sha256
@@ -172,7 +177,7 @@ async function transfer(request: DownloadRequest, part: string, offset: number, 
   // Hash the kept bytes first, so that the new ones are hashed as they arrive and the file is read once.
   const prefix = offset > 0 ? await hashPrefix(part, offset) : undefined;
   if (prefix === undefined) offset = 0;
-  const source = await openSource(url, offset, options);
+  const source = await openSource(url, offset, { ...options, expected: size - offset, ...(request.remote === undefined ? {} : { remote: request.remote }) });
   let handle: FileHandle | undefined;
   let received = source.start;
   const hash = source.start > 0 && prefix !== undefined ? prefix : createHash('sha256');
@@ -245,16 +250,20 @@ async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Pr
 }
 
 /** Open the body from byte `offset`, or from 0 when the server cannot resume there. */
-async function openSource(url: URL, offset: number, options: DownloadOptions): Promise<Source> {
+async function openSource(url: URL, offset: number, options: DownloadOptions & { expected?: number; remote?: string }): Promise<Source> {
   return url.protocol === 'file:' ? openFileSource(url, offset, options.signal) : openHttpSource(url, offset, options);
 }
 
-async function openHttpSource(url: URL, offset: number, options: DownloadOptions): Promise<Source> {
+async function openHttpSource(url: URL, offset: number, options: DownloadOptions & { expected?: number; remote?: string }): Promise<Source> {
+  const { expected, remote } = options;
   const response = await httpGet(url, {
     action: 'download',
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     signal: options.signal,
+    limits: options.limits,
+    expectedBytes: expected,
+    remote,
   });
   const { status, headers } = response;
   const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
@@ -339,6 +348,8 @@ export interface DownloadAllOptions {
   signal?: AbortSignal;
   /** Give up on a download after this long without a byte (default 30 s). */
   timeoutMs?: number;
+  /** Minimum rate and deadline of each download. */
+  limits?: TransferLimits;
   /** See `DownloadOptions.cachedUnchecked`. */
   cachedUnchecked?: boolean;
 }
@@ -376,6 +387,7 @@ export async function downloadAll(requests: readonly DownloadRequest[], options:
         },
       };
       if (options.timeoutMs !== undefined) downloadOptions.timeoutMs = options.timeoutMs;
+      if (options.limits !== undefined) downloadOptions.limits = options.limits;
       if (options.cachedUnchecked === true) downloadOptions.cachedUnchecked = true;
       try {
         results[index] = await download(request, downloadOptions);

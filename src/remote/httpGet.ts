@@ -14,6 +14,8 @@ import type { KilnError } from '../errors/index.js';
 import type { TransferAction } from './fetchErrors.js';
 import { connectionError, fetchError, interruptedError, timeoutError } from './fetchErrors.js';
 import { redactUrl } from './remoteUrl.js';
+import type { TransferLimits } from './transferLimits.js';
+import { DEFAULT_TRANSFER_LIMITS, deadlineError, deadlineFor, slowError } from './transferLimits.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -25,6 +27,14 @@ export interface HttpGetOptions {
   /** Inactivity limit in milliseconds. */
   timeoutMs: number;
   signal?: AbortSignal | undefined;
+  /** Minimum rate and deadline (transferLimits.ts); the defaults when absent. */
+  limits?: TransferLimits | undefined;
+  /** The size the transfer should have (a package's pinned size), for its deadline. */
+  expectedBytes?: number | undefined;
+  /** The remote the transfer is for, named in the errors of the limits. */
+  remote?: string | undefined;
+  /** Without `expectedBytes`: derive the deadline from the response's Content-Length, when it has one (source tarballs). */
+  sizeFromHeaders?: boolean;
 }
 
 export interface HttpResponse {
@@ -46,8 +56,12 @@ export interface HttpResponse {
  */
 export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse> {
   let current = url;
+  // One deadline for the whole exchange, redirects included.
+  const limits = options.limits ?? DEFAULT_TRANSFER_LIMITS;
+  const deadlineMs = deadlineFor(limits, options.expectedBytes);
+  const deadlineAt = Date.now() + deadlineMs;
   for (let redirects = 0; ; redirects++) {
-    const response = await requestOnce(current, url, options);
+    const response = await requestOnce(current, url, options, { limits, deadlineMs, deadlineAt });
     const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.status) || location === undefined) return response;
     response.close();
@@ -77,7 +91,13 @@ function redirectTarget(from: URL, location: string, original: URL, action: Tran
   return to;
 }
 
-function requestOnce(target: URL, original: URL, options: HttpGetOptions): Promise<HttpResponse> {
+interface Bounds {
+  limits: TransferLimits;
+  deadlineMs: number;
+  deadlineAt: number;
+}
+
+function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds: Bounds): Promise<HttpResponse> {
   const { action, signal } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
@@ -94,10 +114,21 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions): Promi
       request?.destroy(error);
     };
     const timer = setTimeout(() => stop(timeoutError(action, original, options.timeoutMs)), options.timeoutMs);
+    let deadlineMs = bounds.deadlineMs;
+    let deadline = setTimeout(() => stop(deadlineError(action, original, deadlineMs, options.remote)), Math.max(0, bounds.deadlineAt - Date.now()));
+    // The minimum rate, checked at the end of each window over the bytes of that window.
+    let windowBytes = 0;
+    const { limits } = bounds;
+    const rate = limits.minRate === 0 ? undefined : setInterval(() => {
+      if (windowBytes < (limits.minRate * limits.rateWindowMs) / 1000) stop(slowError(action, original, windowBytes, limits, options.remote));
+      windowBytes = 0;
+    }, limits.rateWindowMs);
     const onAbort = (): void => stop(interruptedError(action, original, signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
     const cleanup = (): void => {
       clearTimeout(timer);
+      clearTimeout(deadline);
+      if (rate !== undefined) clearInterval(rate);
       signal?.removeEventListener('abort', onAbort);
     };
 
@@ -110,6 +141,14 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions): Promi
     request.on('response', (incoming) => {
       response = incoming;
       timer.refresh();
+      const length = Number(incoming.headers['content-length']);
+      if (options.sizeFromHeaders === true && options.expectedBytes === undefined && Number.isSafeInteger(length) && length > 0) {
+        // The size the server announces, at the minimum rate, from when the exchange began.
+        const extended = deadlineFor(bounds.limits, length);
+        clearTimeout(deadline);
+        deadlineMs = extended;
+        deadline = setTimeout(() => stop(deadlineError(action, original, deadlineMs, options.remote)), Math.max(0, bounds.deadlineAt - bounds.deadlineMs + extended - Date.now()));
+      }
       // Errors reach the reader through the iterator; this keeps an unread, destroyed body from crashing the process.
       incoming.on('error', () => undefined);
       const close = (): void => {
@@ -120,6 +159,7 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions): Promi
         try {
           for await (const chunk of incoming) {
             timer.refresh();
+            windowBytes += (chunk as Buffer).length;
             yield chunk as Buffer;
             timer.refresh();
           }

@@ -9,6 +9,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import type { RepositoryFetcher } from '../repo/index.js';
 import { fetchError, httpStatusError } from './fetchErrors.js';
 import { httpGet } from './httpGet.js';
+import type { TransferLimits } from './transferLimits.js';
 import { checkRemoteUrl, resolveRemotePath } from './remoteUrl.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -19,6 +20,10 @@ export interface RemoteFetcherOptions {
   timeoutMs?: number;
   /** Refuse a file larger than this (default 256 MiB). */
   maxBytes?: number;
+  /** Minimum rate and deadline (the index and its signature get the base deadline). */
+  limits?: TransferLimits;
+  /** The remote, named in errors. */
+  remote?: string;
 }
 
 /**
@@ -29,7 +34,7 @@ export interface RemoteFetcherOptions {
  */
 export function remoteFetcher(base: URL, options: RemoteFetcherOptions = {}): RepositoryFetcher {
   checkRemoteUrl(base);
-  const limits = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes: options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES };
+  const limits = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes: options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES, transfer: options.limits, remote: options.remote };
   return (relativePath) => {
     const url = resolveRemotePath(base, relativePath);
     return url.protocol === 'file:' ? fetchFile(url, limits.maxBytes) : fetchHttp(url, limits);
@@ -51,8 +56,8 @@ async function fetchFile(url: URL, maxBytes: number): Promise<Buffer | undefined
   }
 }
 
-async function fetchHttp(url: URL, limits: { timeoutMs: number; maxBytes: number }): Promise<Buffer | undefined> {
-  const response = await httpGet(url, { action: 'fetch', timeoutMs: limits.timeoutMs });
+async function fetchHttp(url: URL, limits: { timeoutMs: number; maxBytes: number; transfer: TransferLimits | undefined; remote: string | undefined }): Promise<Buffer | undefined> {
+  const response = await httpGet(url, { action: 'fetch', timeoutMs: limits.timeoutMs, limits: limits.transfer, remote: limits.remote });
   try {
     if (response.status === 404 || response.status === 410) return undefined;
     if (response.status < 200 || response.status > 299) throw httpStatusError('fetch', url, response.status, response.statusText);
