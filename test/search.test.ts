@@ -26,7 +26,7 @@ test('search answers the same from the search lists as from the indexes, and ign
   await ok(['sync'], { cwd: dir, env });
   await ok(['install', 'zstd', '-y'], { cwd: dir, env });
   const indexes = join(env.KILN_PREFIX, 'var/lib/kiln/indexes');
-  assert.ok((await readdir(indexes)).includes('main.names.json'), 'sync wrote the search list');
+  assert.ok((await readdir(join(indexes, 'main'))).includes('index.names.json'), 'sync wrote the search list');
 
   const search = async (term: string): Promise<string> => ok(['search', term, '--json'], { cwd: dir, env });
   const fromList = { compress: await search('compress'), WEB: await search('WEB') };
@@ -38,13 +38,13 @@ test('search answers the same from the search lists as from the indexes, and ign
   assert.equal((JSON.parse(fromList.WEB) as unknown[]).length, 1, 'case is ignored');
 
   // Without the list: the same answers, from the index.
-  await rm(join(indexes, 'main.names.json'));
+  await rm(join(indexes, 'main', 'index.names.json'));
   assert.equal(await search('compress'), fromList.compress);
   assert.equal(await search('WEB'), fromList.WEB);
 
   // A list made from another index is not believed.
   await ok(['sync'], { cwd: dir, env });
-  const listPath = join(indexes, 'main.names.json');
+  const listPath = join(indexes, 'main', 'index.names.json');
   const list = JSON.parse(await readFile(listPath, 'utf8')) as { index: string; text: string };
   await writeFile(listPath, JSON.stringify({ ...list, index: '0'.repeat(64), text: 'evil\t9.9\tx\tcompress everything' }));
   assert.equal(await search('compress'), fromList.compress);
@@ -53,5 +53,5 @@ test('search answers the same from the search lists as from the indexes, and ign
   assert.equal((JSON.parse(await readFile(listPath, 'utf8')) as { index: string }).index, list.index);
 
   await ok(['remote', 'remove', 'main'], { cwd: dir, env });
-  assert.ok(!(await readdir(indexes)).includes('main.names.json'), 'removing the remote removes its list');
+  assert.ok(!(await readdir(indexes)).includes('main'), 'removing the remote removes its directory, list and all');
 });
