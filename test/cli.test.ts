@@ -58,7 +58,7 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     [['install', '--dryrun', 'x'], /cannot run "kiln install": unknown option --dryrun\nhint: did you mean --dry-run\?/],
     [['install', '--prefix'], /cannot run "kiln install": --prefix needs a value \(DIR\)/],
     [['--prefix'], /cannot run kiln: --prefix needs a value \(DIR\)/],
-    [['--prefix', '--json', 'list'], /--prefix needs a value/],
+    [['--prefix', '-v', 'list'], /--prefix needs a value/],
     [['list', '--json=yes'], /cannot run "kiln list": --json takes no value/],
     [['pack'], /missing STAGEDIR/],
     [['pack', 'stage'], /missing --meta/],
@@ -115,4 +115,18 @@ test('an encrypted key is used with the password from a file or KILN_KEY_PASSWOR
   const verified = await kiln(['verify', 'data', '--trust', 'keys/kiln.pub'], { cwd: dir });
   assert.equal(verified.code, 0, verified.stderr);
   assert.match(verified.stdout, /signature valid: data signed by key/);
+});
+
+test('with --json, an error is one JSON object on stderr (code, message, hint), and the exit status is as without', async (t) => {
+  const dir = await tempDir(t);
+  const missing = await kiln(['--prefix', `${dir}/none`, 'list', '--json'], { cwd: dir });
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stdout, '');
+  const error = (JSON.parse(missing.stderr) as { error: { code: string; message: string; hint?: string } }).error;
+  assert.equal(error.code, 'E_PREFIX_NOT_FOUND');
+  assert.match(error.message, /cannot open prefix .*none/);
+  assert.match(error.hint ?? '', /kiln --prefix .* init/);
+  const usage = await kiln(['instal', '--json'], { cwd: dir });
+  assert.equal(usage.code, 2);
+  assert.deepEqual(JSON.parse(usage.stderr), { error: { code: 'E_USAGE', message: 'cannot run "kiln instal": no such command', hint: 'did you mean "kiln install"?' } });
 });

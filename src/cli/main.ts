@@ -143,11 +143,16 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     for (const note of output.notes ?? []) write(io.stderr, note);
     return output.exitCode ?? 0;
   } catch (error) {
+    // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
+    const json = given.includes('--json');
     if (error instanceof KilnError) {
-      write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      if (json) write(io.stderr, escapeJsonText(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) } })));
+      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
       return error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR;
     }
-    write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (json) write(io.stderr, escapeJsonText(JSON.stringify({ error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` } })));
+    else write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${detail}`);
     return EXIT_BUG;
   }
 }
