@@ -62,8 +62,8 @@ import { currentUmask, relocationPrefix } from './extractPackage.js';
 import type { WorkerTask } from './installWorkers.js';
 import { InstallWorkers, runTask } from './installWorkers.js';
 import { claimStore, isStored, storeEntry, storedPackage } from './unpackedStore.js';
-import type { SyncResult } from './syncRemotes.js';
-import { syncRemotes } from './syncRemotes.js';
+import type { SyncFailure, SyncResult } from './syncRemotes.js';
+import { syncEachRemote, syncRemotes } from './syncRemotes.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
 import type { AvailablePackage, SearchRow } from './searchList.js';
 import { matchSearch, newestByName, readSearchLists } from './searchList.js';
@@ -329,6 +329,11 @@ export class Prefix {
     return this.withLock(async () => {
       return syncRemotes(this.paths, this.config, this.store, this.now(), names);
     });
+  }
+
+  /** Like `sync`, but says how each remote went instead of failing when one does. */
+  async syncEach(names?: readonly string[]): Promise<(SyncResult | SyncFailure)[]> {
+    return this.withLock(async () => syncEachRemote(this.paths, this.config, this.store, this.now(), names));
   }
 
   // ---- queries ----

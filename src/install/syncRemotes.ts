@@ -78,8 +78,34 @@ async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteCo
   };
 }
 
+/** A remote that did not sync, with its own error (code, message, hint). */
+export interface SyncFailure {
+  remote: string;
+  status: 'failed';
+  code: string;
+  message: string;
+  hint: string | undefined;
+}
+
+/** Sync every remote (or the named ones) and say how each went; a failure does not stop the others. */
+export async function syncEachRemote(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<(SyncResult | SyncFailure)[]> {
+  const { remotes, outcomes } = await syncOutcomes(paths, config, store, now, names);
+  return outcomes.map((outcome, i) => (outcome instanceof KilnError ? { remote: remotes[i]!.name, status: 'failed', code: outcome.code, message: outcome.message, hint: outcome.hint } : outcome));
+}
+
 /** Sync every remote (or the named ones); each failure names its remote, and the others still sync. */
 export async function syncRemotes(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<SyncResult[]> {
+  const { outcomes } = await syncOutcomes(paths, config, store, now, names);
+  const failures = outcomes.filter((outcome): outcome is KilnError => outcome instanceof KilnError);
+  if (failures.length > 0) {
+    const first = failures[0]!;
+    const message = failures.length === 1 ? first.message : `${failures.length} remotes failed to sync:${failures.map((failure) => `\n  ${failure.message}`).join('')}`;
+    throw new KilnError(first.code, message, { hint: first.hint, cause: first });
+  }
+  return outcomes as SyncResult[];
+}
+
+async function syncOutcomes(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<{ remotes: RemoteConfig[]; outcomes: (SyncResult | KilnError)[] }> {
   const remotes = names === undefined || names.length === 0 ? config.remotes : names.map((name) => {
     const remote = config.remotes.find((candidate) => candidate.name === name);
     if (remote === undefined) throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync remote ${name}: no such remote in ${paths.config}`, { hint: 'see "kiln remote list"' });
@@ -97,11 +123,5 @@ export async function syncRemotes(paths: PrefixPaths, config: PrefixConfig, stor
       throw error;
     }
   });
-  const failures = outcomes.filter((outcome): outcome is KilnError => outcome instanceof KilnError);
-  if (failures.length > 0) {
-    const first = failures[0]!;
-    const message = failures.length === 1 ? first.message : `${failures.length} remotes failed to sync:${failures.map((failure) => `\n  ${failure.message}`).join('')}`;
-    throw new KilnError(first.code, message, { hint: first.hint, cause: first });
-  }
-  return outcomes as SyncResult[];
+  return { remotes, outcomes };
 }
