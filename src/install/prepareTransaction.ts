@@ -233,8 +233,13 @@ export function prepareTransaction(
   };
 
   /** What blocks a path: the nearest ancestor on disk that is not a directory (and a directory this transaction makes is one), described with its owner. */
+  const clearParents = new Set<string>();
   const blockedBy = (path: string): string | undefined => {
+    // The common case costs nothing: the parent is a directory this transaction makes or already found on disk.
+    const parent = dirname(path);
+    if (parent === '.' || scheduledDirs.has(parent) || checkedDirs.has(parent) || clearParents.has(parent)) return undefined;
     const found = blockingAncestor(root, path);
+    if (found === undefined) clearParents.add(parent);
     if (found === undefined || scheduledDirs.has(found.path) || claims.get(found.path)?.entry === 'declared') return undefined;
     const owners = ownersOf(found.path);
     const kind = found.stat.isSymbolicLink() ? 'a symbolic link' : 'a file';
