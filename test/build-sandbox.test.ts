@@ -99,8 +99,11 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
     const args = ['build', 'test/plain', ...common.slice(0, -1), work, '--json'];
     const refused = await run('bwrap', [...noUserNamespaces, ...args], { cwd: dir });
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /error\[E_SANDBOX\]: cannot build test\/plain: builds run in a sandbox that shows them only the toolchain, and it cannot be set up here: \S*bwrap cannot make its namespaces here/);
-    assert.match(refused.stderr, /hint: install bubblewrap .* or set KILN_ALLOW_UNSANDBOXED=1 to build without a sandbox/);
+    // With --json the error is JSON on stderr.
+    const error = (JSON.parse(refused.stderr) as { error: { code: string; message: string; hint: string } }).error;
+    assert.equal(error.code, 'E_SANDBOX');
+    assert.match(error.message, /^cannot build test\/plain: builds run in a sandbox that shows them only the toolchain, and it cannot be set up here: \S*bwrap cannot make its namespaces here/);
+    assert.match(error.hint, /^install bubblewrap .* or set KILN_ALLOW_UNSANDBOXED=1 to build without a sandbox/);
     assert.equal(existsSync(work), false, 'refused before any work');
 
     const allowed = await run('bwrap', [...noUserNamespaces, ...args], { cwd: dir, env: { KILN_ALLOW_UNSANDBOXED: '1' } });
