@@ -31,7 +31,7 @@ import { kiln } from '../helpers/kiln.js';
 import { compareVersions } from '../../src/version/index.js';
 import { seededRandom } from '../../src/util/seededRandom.js';
 import type { Started } from './processes.js';
-import { digestDifferences, lockHolder, sleep, startKiln, treeDigest } from './processes.js';
+import { digestDifferences, errorCode, lockHolder, sleep, startKiln, treeDigest } from './processes.js';
 
 export interface PrefixStressOptions {
   /** An empty working directory. */
@@ -241,7 +241,7 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
         if (record.kind !== 'read') into.succeeded++;
         continue;
       }
-      const code = /error\[(E_[A-Z_]+)\]/.exec(result.stderr)?.[1];
+      const code = errorCode(result.stderr);
       const expected = record.kind === 'read'
         ? (record.args[0] === 'verify' || record.args[0] === 'owns' || record.args[0] === 'search' || record.args[0] === 'info') && result.code === 1 && (code === undefined || code === 'E_NOT_INSTALLED' || code === 'E_NO_CANDIDATE')
         : result.code === 1 && code === 'E_NOT_INSTALLED';

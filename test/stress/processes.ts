@@ -107,3 +107,8 @@ export function digestDifferences(expected: Map<string, string>, actual: Map<str
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The error code a kiln command printed on stderr, as text (`error[CODE]`) or, with --json, as `{"error": {"code": …}}`. */
+export function errorCode(stderr: string): string | undefined {
+  return /error\[(E_[A-Z_]+)\]/.exec(stderr)?.[1] ?? /"error":\{"code":"(E_[A-Z_]+)"/.exec(stderr)?.[1];
+}

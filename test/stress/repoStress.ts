@@ -21,7 +21,7 @@ import { kiln } from '../helpers/kiln.js';
 import { minisign } from '../helpers/minisign.js';
 import { seededRandom } from '../../src/util/seededRandom.js';
 import type { Started } from './processes.js';
-import { lockHolder, sleep, startKiln } from './processes.js';
+import { errorCode, lockHolder, sleep, startKiln } from './processes.js';
 
 export interface RepoStressOptions {
   dir: string;
@@ -144,7 +144,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
       continue;
     }
     record.killed = false;
-    const refusal = /error\[(E_[A-Z_]+)\]/.exec(result.stderr)?.[1];
+    const refusal = errorCode(result.stderr);
     if (result.code !== 0 && !(record.kind === 'commit' && refusal === 'E_REPO_NOTHING')) {
       problem(`kiln ${record.args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
       continue;
