@@ -249,7 +249,10 @@ async function main(): Promise<void> {
           checkInstalled(variant, prepared, work);
           const entry = figures.get(variant.key) ?? { runs: [], extra: {} };
           entry.runs.push(timing);
-          for (const [name, value] of Object.entries(extra)) (entry.extra[name] ??= []).push(value);
+          for (const [name, value] of Object.entries(extra)) {
+            entry.extra[name] ??= [];
+            entry.extra[name].push(value);
+          }
           figures.set(variant.key, entry);
           log(`round ${round}/${options.runs}: ${variant.key}: ${timing.seconds.toFixed(2)} s (tool ${timing.toolSeconds.toFixed(2)} s + sync ${timing.syncSeconds.toFixed(2)} s; cpu user ${timing.userSeconds.toFixed(2)} s, sys ${timing.systemSeconds.toFixed(2)} s; rest of the machine ${timing.otherCpuSeconds.toFixed(2)} s; peak ${(timing.peakRssBytes / MIB).toFixed(0)} MiB) on ${fs.kind}`);
           const tool = hosts.get(variant.key);

@@ -53,8 +53,8 @@ test('packages and options named like JavaScript\'s own properties: a request fo
   for (const name of ['constructor', '__proto__']) {
     await fails(['--prefix', prefix, 'install', `${name}[+constructor]`, '--reinstall', '-y'], 'E_NO_CANDIDATE', /no option constructor|built with no option constructor/, { cwd: dir });
   }
-  const toString = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string; variant: string }[];
-  assert.ok(toString.some((pkg) => pkg.name === 'toString'));
+  const listed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string; variant: string }[];
+  assert.ok(listed.some((pkg) => pkg.name === 'toString'));
   await ok(['--prefix', prefix, 'remove', '__proto__', 'constructor', '-y'], { cwd: dir });
   assert.deepEqual((await ok(['--prefix', prefix, 'list', '-q'], { cwd: dir })).trim(), 'toString');
 });

@@ -114,7 +114,7 @@ test('verify, remove and upgrade when a directory a package expects has become a
 test('a path too long for the prefix is refused before anything is written, with the prefix\'s length in the reason; a shorter prefix takes it', async (t) => {
   const dir = await tempDir(t);
   // 16 components of 250 bytes: 4,015 bytes, within the format's 4,094 but not under a long prefix.
-  const deep = Array.from({ length: 16 }, (_, i) => String.fromCharCode(97 + i).repeat(250)).join('/') + '/f';
+  const deep = `${Array.from({ length: 16 }, (_, i) => String.fromCharCode(97 + i).repeat(250)).join('/')}/f`;
   const short = await synced(dir, [{ name: 'deep', version: '1.0', tree: { [deep]: 'deep\n' } }], 'p');
   const long = join(dir, 'x'.repeat(120), 'y'.repeat(120));
   await ok(['--prefix', long, 'init'], { cwd: dir });

@@ -88,7 +88,7 @@ export function setPaths(root: string, count: number, seed: number): SetPaths {
 function zipf(random: () => number, size: number, exponent: number): () => number {
   const cumulative = new Float64Array(size);
   let total = 0;
-  for (let rank = 0; rank < size; rank++) cumulative[rank] = total += 1 / Math.pow(rank + 1, exponent);
+  for (let rank = 0; rank < size; rank++) cumulative[rank] = total += 1 / (rank + 1) ** exponent;
   return () => {
     const target = random() * total;
     let low = 0;

@@ -87,7 +87,10 @@ export const rpmFormat: PeerFormat = {
 
 /** Debian's rpm prints a warning (use alien) on every install unless --force-debian is given. */
 let debianRpm: boolean | undefined;
-const forceDebian = () => ((debianRpm ??= /--force-debian/.test(spawnSync('rpm', ['--help'], { encoding: 'utf8' }).stdout ?? '')) ? ['--force-debian'] : []);
+const forceDebian = (): string[] => {
+  debianRpm ??= /--force-debian/.test(spawnSync('rpm', ['--help'], { encoding: 'utf8' }).stdout ?? '');
+  return debianRpm ? ['--force-debian'] : [];
+};
 
 /** --dbpath is taken inside the root; Debian's default (~/.rpmdb) would not be. */
 const rpmBase = (root: string) => ['--root', root, '--dbpath', '/var/lib/rpm'];

@@ -11,8 +11,8 @@ const MIB = 1024 * 1024;
 export class TextGenerator {
   private readonly words: Buffer[];
   private readonly table = new Uint16Array(65536);
-  private static readonly ALNUM = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_');
-  private static readonly PUNCT = [', ', '. ', ' = ', '(', ') ', '; ', ': ', ' -> '].map((text) => Buffer.from(text));
+  static readonly ALNUM = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_');
+  static readonly PUNCT = [', ', '. ', ' = ', '(', ') ', '; ', ': ', ' -> '].map((text) => Buffer.from(text));
 
   constructor(seed: number, vocabulary = 4096, exponent = 1.05) {
     const random = seededRandom(seed);
@@ -23,7 +23,7 @@ export class TextGenerator {
       for (let i = 0; i < length; i++) word += letters[Math.floor(random() * 26)];
       return Buffer.from(word);
     });
-    const weights = this.words.map((_, rank) => 1 / Math.pow(rank + 1, exponent));
+    const weights = this.words.map((_, rank) => 1 / (rank + 1) ** exponent);
     const total = weights.reduce((a, b) => a + b, 0);
     let cumulative = 0;
     let slot = 0;

@@ -8,7 +8,7 @@
  */
 import { basename } from 'node:path';
 import { seededRandom } from '../../src/util/seededRandom.js';
-import { BinaryGenerator, TextGenerator } from './content.js';
+import { BinaryGenerator, type TextGenerator } from './content.js';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -127,7 +127,9 @@ export function packageFiles(spec: PackageSpec, text: TextGenerator): { files: S
     const binary = new BinaryGenerator(spec.seed);
     const major = 1 + Math.floor(random() * 5);
     const places = [`lib/lib${name}.so.${major}.${Math.floor(random() * 10)}.0`, `bin/${name}`, `lib/${name}/plugins/${text.word(random)}.so`, `share/${name}/${name}.dat`];
-    spec.largeSizes.forEach((size, i) => files.push({ path: places[i]!, content: binary.content(size, random), mode: i === 3 ? 0o644 : 0o755 }));
+    spec.largeSizes.forEach((size, i) => {
+      files.push({ path: places[i]!, content: binary.content(size, random), mode: i === 3 ? 0o644 : 0o755 });
+    });
     files.push({ path: `lib/lib${name}.so.${major}`, symlink: basename(places[0]!) });
     files.push({ path: `lib/lib${name}.so`, symlink: `lib${name}.so.${major}` });
     addConfig(`etc/${name}.conf`);

@@ -448,7 +448,7 @@ export function mergeDependencies(dependencies: readonly Dependency[]): Dependen
 async function singleTopDirectory(root: string): Promise<string> {
   const entries = await readdir(root, { withFileTypes: true });
   const only = entries.length === 1 ? entries[0] : undefined;
-  return only !== undefined && only.isDirectory() ? join(root, only.name) : root;
+  return only?.isDirectory() ? join(root, only.name) : root;
 }
 
 /** Everything the build installed must be inside DESTDIR/PREFIX. */

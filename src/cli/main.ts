@@ -40,7 +40,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     }
     // Global options may come before the command words: kiln --prefix DIR init.
     const leading: string[] = [];
-    while (argv[0] !== undefined && argv[0].startsWith('-')) {
+    while (argv[0]?.startsWith('-')) {
       const option = argv[0];
       leading.push(option);
       argv = argv.slice(1);

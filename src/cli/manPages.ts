@@ -63,7 +63,7 @@ export function commandPage(command: Command, version: string): ManPage {
   const description = [...synopsis!.split('\n').filter((line) => !line.startsWith('kiln ') && !line.startsWith(' ')), ...rest.flatMap((block) => block.split('\n'))];
   const examples = description.filter((line) => /^Examples?: /.test(line));
   const prose = description.filter((line) => !/^Examples?: /.test(line));
-  lines.push('.SH DESCRIPTION', roffEscape(command.summary.charAt(0).toUpperCase() + command.summary.slice(1)) + '.');
+  lines.push('.SH DESCRIPTION', `${roffEscape(command.summary.charAt(0).toUpperCase() + command.summary.slice(1))}.`);
   for (const line of prose) lines.push(line.trim() === '' ? '.PP' : line.startsWith('kiln ') ? `.PP\n.B ${roffEscape(line)}` : roffEscape(line));
   const rows = optionRows(command);
   const own = rows.filter((row) => !row.global);

@@ -99,7 +99,11 @@ test('metadata: needs may say which sonames come from the host and which files n
   const parsed = parsePackageMetadata(JSON.parse(bytes.toString()), 'x.kpkg');
   assert.deepEqual(plain(parsed.needs), meta.needs);
   assert.ok(serializeMetadata(parsed).equals(bytes));
-  const needs = (j: Record<string, unknown>): Record<string, unknown> => (j['needs'] = { sonames: ['libc.so.6'] }) as Record<string, unknown>;
+  const needs = (j: Record<string, unknown>): Record<string, unknown> => {
+    const value = { sonames: ['libc.so.6'] };
+    j['needs'] = value;
+    return value;
+  };
   rejects((j) => (needs(j)['system'] = ['libz.so.1']), 'E_META', /needs\.system names "libz\.so\.1", which is not in needs\.sonames/);
   rejects((j) => (needs(j)['files'] = { 'libz.so.1': ['bin/a'] }), 'E_META', /needs\.files\.libz\.so\.1 is not in needs\.sonames/);
   rejects((j) => (needs(j)['files'] = { 'libc.so.6': ['bin'] }), 'E_META', /needs\.files\.libc\.so\.6 names "bin", which is not a regular file of the package/);

@@ -146,7 +146,10 @@ export function prepareTransaction(
   const canonicalOf = new Map<string, Map<string, string | undefined>>();
   const canonicalFor = (pkg: string, path: string, type: ManifestEntry['type'] | 'declared', who: string): string | undefined => {
     let paths = canonicalOf.get(pkg);
-    if (paths === undefined) canonicalOf.set(pkg, (paths = new Map()));
+    if (paths === undefined) {
+      paths = new Map();
+      canonicalOf.set(pkg, paths);
+    }
     if (!paths.has(path)) paths.set(path, canonical(path, type, who));
     return paths.get(path);
   };

@@ -68,7 +68,7 @@ describe('parsePublicKey', () => {
     ['a truncated line', MINISIGN_PUB.replace('uyX7LIR9l', 'uyX7LIR9'), /not canonical base64/],
     ['a line with padding added', MINISIGN_PUB.replace('uyX7LIR9l', 'uyX7LIR9l='), /not canonical base64/],
     ['a bare line that is not base64', 'not a key', /it is not canonical base64/],
-    ['a secret key', 'untrusted comment: x\n' + Buffer.alloc(158).toString('base64') + '\n', /it is a secret key, not a public key/],
+    ['a secret key', `untrusted comment: x\n${Buffer.alloc(158).toString('base64')}\n`, /it is a secret key, not a public key/],
     ['a short key', `untrusted comment: x\n${Buffer.concat([Buffer.from('Ed'), Buffer.alloc(39)]).toString('base64')}\n`, /41 bytes long/],
     ['an unknown algorithm', `untrusted comment: x\n${Buffer.concat([Buffer.from('ED'), Buffer.alloc(40)]).toString('base64')}\n`, /unsupported signature algorithm "ED"/],
   ];

@@ -198,7 +198,7 @@ function checkSteps(
   for (const entry of [...plan.install, ...plan.remove, ...plan.keep]) {
     if (!position.has(entry.name)) problems.push(`${entry.name} has no step`);
   }
-  const inCycle = (a: string, b: string): boolean => (plan.cycles ?? []).some((cycle) => new RegExp(`\\b${escape(a)}\\b`).test(cycle) && new RegExp(`\\b${escape(b)}\\b`).test(cycle));
+  const inCycle = (a: string, b: string): boolean => (plan.cycles ?? []).some((cycle) => new RegExp(`\\b${escapeRegExp(a)}\\b`).test(cycle) && new RegExp(`\\b${escapeRegExp(b)}\\b`).test(cycle));
   for (const [name, { pkg }] of placements) {
     const at = position.get(name) as number;
     if (pkg.recipe === undefined) {
@@ -230,7 +230,7 @@ function checkSteps(
   return problems;
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

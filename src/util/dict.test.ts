@@ -8,9 +8,13 @@ const SUSPECTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'val
 describe('dict', () => {
   it('keeps every suspect as an ordinary entry', () => {
     const table = dict<number>();
-    SUSPECTS.forEach((key, i) => (table[key] = i));
+    SUSPECTS.forEach((key, i) => {
+      table[key] = i;
+    });
     assert.deepEqual(Object.keys(table), SUSPECTS);
-    SUSPECTS.forEach((key, i) => assert.equal(table[key], i));
+    SUSPECTS.forEach((key, i) => {
+      assert.equal(table[key], i);
+    });
     assert.equal(Object.getPrototypeOf(table), null);
     assert.deepEqual(JSON.parse(JSON.stringify(table)), Object.fromEntries(SUSPECTS.map((key, i) => [key, i])));
   });

@@ -46,7 +46,7 @@ export function scanVersion(s: string): Version | { problem: string } {
     const name = s.slice(nameStart, j);
     if (!isSuffixType(name)) {
       return {
-        problem: `unknown suffix ${JSON.stringify('_' + name)} ${where(i)} (expected _alpha, _beta, _pre, _rc or _p)`,
+        problem: `unknown suffix ${JSON.stringify(`_${name}`)} ${where(i)} (expected _alpha, _beta, _pre, _rc or _p)`,
       };
     }
     const digitsStart = j;

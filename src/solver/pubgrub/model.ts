@@ -187,7 +187,10 @@ export class Model {
     const pkg = found.pkg;
     if (pkg === undefined || found.candidate === undefined) return out;
     let version = this.versionText.get(pkg);
-    if (version === undefined) this.versionText.set(pkg, version = formatVersion(pkg.version));
+    if (version === undefined) {
+      version = formatVersion(pkg.version);
+      this.versionText.set(pkg, version);
+    }
     for (const requirement of found.candidate.depends) {
       const term = this.requirementTerm(requirement);
       const target = this.info(term.name);
