@@ -63,7 +63,8 @@ const log = (line: string) => console.error(`bench: ${line}`);
 
 function positive(text: string, flag: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`bench: ${flag} wants a positive whole number, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`bench: ${flag} wants a positive whole number, not ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -75,12 +76,18 @@ function have(tool: string): boolean {
 function ensurePacman(): boolean {
   if (have('pacman')) return true;
   if (process.getuid?.() !== 0) {
-    log('pacman is not installed and this is not root: the pacman rows are left out (install it with: apt-get install pacman-package-manager)');
+    log(
+      'pacman is not installed and this is not root: the pacman rows are left out (install it with: apt-get install pacman-package-manager)',
+    );
     return false;
   }
   log('installing pacman-package-manager with apt-get (for pacman)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', 'pacman-package-manager'], { env, stdio: ['ignore', 'ignore', 'inherit'] }).status === 0;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', 'pacman-package-manager'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }).status === 0;
   if (!install()) {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     install();
@@ -110,13 +117,36 @@ interface Row {
   requestLog?: string[];
 }
 
-function makeRow(task: string, taskKey: string, tool: string, command: string, seconds: number[], peakRssKiB: number | undefined): Row {
-  return { task, taskKey, tool, command, seconds, medianSeconds: median(seconds), minSeconds: Math.min(...seconds), maxSeconds: Math.max(...seconds), peakRssKiB, ratioToPacman: undefined };
+function makeRow(
+  task: string,
+  taskKey: string,
+  tool: string,
+  command: string,
+  seconds: number[],
+  peakRssKiB: number | undefined,
+): Row {
+  return {
+    task,
+    taskKey,
+    tool,
+    command,
+    seconds,
+    medianSeconds: median(seconds),
+    minSeconds: Math.min(...seconds),
+    maxSeconds: Math.max(...seconds),
+    peakRssKiB,
+    ratioToPacman: undefined,
+  };
 }
 
 function firstLine(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? '?';
+  return (
+    `${result.stdout ?? ''}${result.stderr ?? ''}`
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '') ?? '?'
+  );
 }
 
 async function main(): Promise<void> {
@@ -134,11 +164,20 @@ async function main(): Promise<void> {
   const count = positive(values.packages, '--packages');
   const runs = positive(values.runs, '--runs');
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`bench: --seed wants a whole number, not ${JSON.stringify(values.seed)}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`bench: --seed wants a whole number, not ${JSON.stringify(values.seed)}`);
   const pauseMs = Number(values.pause) * 1000;
   if (!(pauseMs >= 0)) throw new Error(`bench: --pause wants seconds, not ${JSON.stringify(values.pause)}`);
-  const only = values.only === undefined ? [...TOOLS] : values.only.split(',').map((tool) => tool.trim()).filter((tool) => tool !== '');
-  for (const tool of only) if (!(TOOLS as readonly string[]).includes(tool)) throw new Error(`bench: --only: unknown tool "${tool}" (known: ${TOOLS.join(', ')})`);
+  const only =
+    values.only === undefined
+      ? [...TOOLS]
+      : values.only
+          .split(',')
+          .map((tool) => tool.trim())
+          .filter((tool) => tool !== '');
+  for (const tool of only)
+    if (!(TOOLS as readonly string[]).includes(tool))
+      throw new Error(`bench: --only: unknown tool "${tool}" (known: ${TOOLS.join(', ')})`);
   const wanted = (tool: ToolName) => only.includes(tool);
 
   // Which tools take part.
@@ -158,7 +197,9 @@ async function main(): Promise<void> {
   const paths = setPaths(join(OUT, 'index'), count, seed);
   let set: IndexSet | undefined = values.regenerate ? undefined : readSet(paths, count, seed);
   if (set === undefined) {
-    log(`generating the ${count}-package index into ${paths.dir} (Kiln: pack + sign every package, repo add, commit; then bench.db and Packages)`);
+    log(
+      `generating the ${count}-package index into ${paths.dir} (Kiln: pack + sign every package, repo add, commit; then bench.db and Packages)`,
+    );
     const started = performance.now();
     set = await generateSet(paths, count, seed, log);
     log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -205,7 +246,10 @@ async function main(): Promise<void> {
     if (available.get('apt') === true) clients.push(aptClient(options));
 
     // ---- sync: a fresh client state on a fresh filesystem every run.
-    const syncRuns = new Map<ClientName, { total: number[]; tool: number[]; sync: number[]; bytes: number[]; requests: number[]; log: string[] }>(clients.map((client) => [client.name, { total: [], tool: [], sync: [], bytes: [], requests: [], log: [] }]));
+    const syncRuns = new Map<
+      ClientName,
+      { total: number[]; tool: number[]; sync: number[]; bytes: number[]; requests: number[]; log: string[] }
+    >(clients.map((client) => [client.name, { total: [], tool: [], sync: [], bytes: [], requests: [], log: [] }]));
     for (let run = 1; run <= runs; run++) {
       for (const client of clients) {
         const fs = freshFs({ bytes: fsBytes, traversable: true }, log);
@@ -226,7 +270,9 @@ async function main(): Promise<void> {
           record.bytes.push(traffic.bytes);
           record.requests.push(traffic.requests);
           record.log = traffic.log;
-          log(`sync run ${run}/${runs}: ${client.name}: ${((result.ms + syncMs) / 1000).toFixed(3)} s (tool ${(result.ms / 1000).toFixed(3)} + sync ${(syncMs / 1000).toFixed(3)}), ${traffic.bytes} bytes in ${traffic.requests} requests`);
+          log(
+            `sync run ${run}/${runs}: ${client.name}: ${((result.ms + syncMs) / 1000).toFixed(3)} s (tool ${(result.ms / 1000).toFixed(3)} + sync ${(syncMs / 1000).toFixed(3)}), ${traffic.bytes} bytes in ${traffic.requests} requests`,
+          );
         } finally {
           fs.cleanup();
         }
@@ -246,8 +292,21 @@ async function main(): Promise<void> {
     }
     for (const client of clients) {
       const record = syncRuns.get(client.name)!;
-      const row = makeRow('sync the index (wall + sync)', 'sync', client.name, describe(client.sync('DIR')), record.total, syncRss.get(client.name));
-      Object.assign(row, { toolSeconds: record.tool, syncSeconds: record.sync, downloadedBytes: record.bytes, requests: record.requests, requestLog: record.log });
+      const row = makeRow(
+        'sync the index (wall + sync)',
+        'sync',
+        client.name,
+        describe(client.sync('DIR')),
+        record.total,
+        syncRss.get(client.name),
+      );
+      Object.assign(row, {
+        toolSeconds: record.tool,
+        syncSeconds: record.sync,
+        downloadedBytes: record.bytes,
+        requests: record.requests,
+        requestLog: record.log,
+      });
       rows.push(row);
     }
 
@@ -262,7 +321,10 @@ async function main(): Promise<void> {
       }
       hitTable.push({ term, hits });
       for (const client of clients) {
-        if (hits[client.name] !== term.expectedHits) log(`WARNING: ${client.name} finds ${hits[client.name]} packages for "${term.term}"; the generator counts ${term.expectedHits} whose name or summary contains it`);
+        if (hits[client.name] !== term.expectedHits)
+          log(
+            `WARNING: ${client.name} finds ${hits[client.name]} packages for "${term.term}"; the generator counts ${term.expectedHits} whose name or summary contains it`,
+          );
       }
       const times = new Map<ClientName, number[]>(clients.map((client) => [client.name, []]));
       for (let run = 1; run <= runs; run++) {
@@ -270,13 +332,25 @@ async function main(): Promise<void> {
           await pause(pauseMs);
           const result = await runTimed(client.search(searchFs.mnt, term.term));
           const found = client.hits(result);
-          if (found !== hits[client.name]) throw new Error(`bench: ${client.name} found ${found} packages for "${term.term}" in run ${run}, ${hits[client.name]} in the warm-up run`);
+          if (found !== hits[client.name])
+            throw new Error(
+              `bench: ${client.name} found ${found} packages for "${term.term}" in run ${run}, ${hits[client.name]} in the warm-up run`,
+            );
           times.get(client.name)!.push(result.ms / 1000);
         }
-        log(`search "${term.term}" run ${run}/${runs}: ${clients.map((client) => `${client.name} ${times.get(client.name)!.at(-1)!.toFixed(3)} s`).join(', ')}`);
+        log(
+          `search "${term.term}" run ${run}/${runs}: ${clients.map((client) => `${client.name} ${times.get(client.name)!.at(-1)!.toFixed(3)} s`).join(', ')}`,
+        );
       }
       for (const client of clients) {
-        const row = makeRow(`search "${term.term}" (${term.key === 'none' ? 'no hit' : term.key === 'few' ? 'a few dozen' : '~5 % of the index'})`, `search-${term.key}`, client.name, describe(client.search('DIR', term.term)), times.get(client.name)!, rss.get(client.name));
+        const row = makeRow(
+          `search "${term.term}" (${term.key === 'none' ? 'no hit' : term.key === 'few' ? 'a few dozen' : '~5 % of the index'})`,
+          `search-${term.key}`,
+          client.name,
+          describe(client.search('DIR', term.term)),
+          times.get(client.name)!,
+          rss.get(client.name),
+        );
         row.hits = hits[client.name]!;
         row.expectedHits = term.expectedHits;
         rows.push(row);
@@ -287,15 +361,21 @@ async function main(): Promise<void> {
 
     // ---- start-up.
     const startup: { tool: ToolName; label: string; command: Command }[] = [];
-    if (available.get('kiln') === true) startup.push({ tool: 'kiln', label: 'kiln', command: { command: process.execPath, args: [KILN, '--version'] } });
-    if (available.get('pacman') === true) startup.push({ tool: 'pacman', label: 'pacman', command: { command: 'pacman', args: ['--version'] } });
-    if (available.get('apt') === true) startup.push({ tool: 'apt', label: 'apt-get', command: { command: 'apt-get', args: ['--version'] } });
-    if (available.get('dpkg') === true) startup.push({ tool: 'dpkg', label: 'dpkg', command: { command: 'dpkg', args: ['--version'] } });
-    if (available.get('rpm') === true) startup.push({ tool: 'rpm', label: 'rpm', command: { command: 'rpm', args: ['--version'] } });
+    if (available.get('kiln') === true)
+      startup.push({ tool: 'kiln', label: 'kiln', command: { command: process.execPath, args: [KILN, '--version'] } });
+    if (available.get('pacman') === true)
+      startup.push({ tool: 'pacman', label: 'pacman', command: { command: 'pacman', args: ['--version'] } });
+    if (available.get('apt') === true)
+      startup.push({ tool: 'apt', label: 'apt-get', command: { command: 'apt-get', args: ['--version'] } });
+    if (available.get('dpkg') === true)
+      startup.push({ tool: 'dpkg', label: 'dpkg', command: { command: 'dpkg', args: ['--version'] } });
+    if (available.get('rpm') === true)
+      startup.push({ tool: 'rpm', label: 'rpm', command: { command: 'rpm', args: ['--version'] } });
     const startRss = new Map<string, number | undefined>();
     for (const entry of startup) {
       const result = await runWithRss(entry.command);
-      if (result.status !== 0) throw new Error(`bench: ${describe(entry.command)} exited with ${result.status ?? result.signal}`);
+      if (result.status !== 0)
+        throw new Error(`bench: ${describe(entry.command)} exited with ${result.status ?? result.signal}`);
       startRss.set(entry.label, result.rssKiB);
     }
     const startTimes = new Map<string, number[]>(startup.map((entry) => [entry.label, []]));
@@ -303,18 +383,30 @@ async function main(): Promise<void> {
       for (const entry of startup) {
         await pause(pauseMs);
         const result = await runTimed(entry.command);
-        if (result.status !== 0) throw new Error(`bench: ${describe(entry.command)} exited with ${result.status ?? result.signal}`);
+        if (result.status !== 0)
+          throw new Error(`bench: ${describe(entry.command)} exited with ${result.status ?? result.signal}`);
         startTimes.get(entry.label)!.push(result.ms / 1000);
       }
     }
     for (const entry of startup) {
-      rows.push(makeRow('start-up (--version)', 'startup', entry.label, describe(entry.command), startTimes.get(entry.label)!, startRss.get(entry.label)));
+      rows.push(
+        makeRow(
+          'start-up (--version)',
+          'startup',
+          entry.label,
+          describe(entry.command),
+          startTimes.get(entry.label)!,
+          startRss.get(entry.label),
+        ),
+      );
     }
     log('start-up runs done');
 
     // Tool versions (untimed).
     if (available.get('kiln') === true) versions['kiln'] = firstLine(process.execPath, [KILN, '--version']);
-    if (available.get('pacman') === true) versions['pacman'] = /Pacman v\S+ - libalpm v\S+/.exec(spawnSync('pacman', ['--version'], { encoding: 'utf8' }).stdout)?.[0] ?? '?';
+    if (available.get('pacman') === true)
+      versions['pacman'] =
+        /Pacman v\S+ - libalpm v\S+/.exec(spawnSync('pacman', ['--version'], { encoding: 'utf8' }).stdout)?.[0] ?? '?';
     if (available.get('apt') === true) versions['apt'] = firstLine('apt-get', ['--version']);
     if (available.get('dpkg') === true) versions['dpkg'] = firstLine('dpkg', ['--version']);
     if (available.get('rpm') === true) versions['rpm'] = firstLine('rpm', ['--version']);
@@ -353,10 +445,12 @@ async function main(): Promise<void> {
     },
     runs,
     pauseSeconds: pauseMs / 1000,
-    method: 'each command a subprocess, tools taking turns, a pause before every run; sync: fresh client state on a fresh filesystem, wall + final sync; search: warm synced state; peak RSS from one extra untimed run under /usr/bin/time -f %M',
+    method:
+      'each command a subprocess, tools taking turns, a pause before every run; sync: fresh client state on a fresh filesystem, wall + final sync; search: warm synced state; peak RSS from one extra untimed run under /usr/bin/time -f %M',
     semantics: {
       kiln: 'substring of name or summary, ignoring case; the newest version of each name',
-      pacman: 'POSIX extended regex, ignoring case, over name, description, provides and groups (the index has no provides or groups)',
+      pacman:
+        'POSIX extended regex, ignoring case, over name, description, provides and groups (the index has no provides or groups)',
       apt: 'POSIX regex, ignoring case, over names and full descriptions, plus the providers of a matching name (the index has no Provides)',
       note: 'the terms are lower-case letters only, so regex and substring mean the same',
     },
@@ -370,29 +464,71 @@ async function main(): Promise<void> {
     return;
   }
 
-  const time = (seconds: number) => (seconds < 1 ? `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms` : `${seconds.toFixed(3)} s`);
-  const range = (row: Row) => (row.minSeconds < 1 && row.maxSeconds < 1 ? `${(row.minSeconds * 1000).toFixed(1)}–${(row.maxSeconds * 1000).toFixed(1)} ms` : `${row.minSeconds.toFixed(2)}–${row.maxSeconds.toFixed(2)} s`);
+  const time = (seconds: number) =>
+    seconds < 1 ? `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms` : `${seconds.toFixed(3)} s`;
+  const range = (row: Row) =>
+    row.minSeconds < 1 && row.maxSeconds < 1
+      ? `${(row.minSeconds * 1000).toFixed(1)}–${(row.maxSeconds * 1000).toFixed(1)} ms`
+      : `${row.minSeconds.toFixed(2)}–${row.maxSeconds.toFixed(2)} s`;
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   const table: string[][] = [['task', 'tool', 'median', 'min–max', 'peak MiB', '× pacman', 'notes']];
   for (const row of rows) {
     let notes = '';
-    if (row.taskKey === 'sync') notes = `tool ${time(median(row.toolSeconds!))} + sync ${time(median(row.syncSeconds!))}; ${kib(median(row.downloadedBytes!))} in ${median(row.requests!)} requests`;
-    else if (row.hits !== undefined) notes = `${row.hits} hits${row.hits === row.expectedHits ? '' : ` (expected ${row.expectedHits})`}`;
-    table.push([row.task, row.tool, time(row.medianSeconds), range(row), row.peakRssKiB === undefined ? '-' : (row.peakRssKiB / 1024).toFixed(1), row.ratioToPacman === undefined ? '-' : `${row.ratioToPacman.toFixed(2)}×`, notes]);
+    if (row.taskKey === 'sync')
+      notes = `tool ${time(median(row.toolSeconds!))} + sync ${time(median(row.syncSeconds!))}; ${kib(median(row.downloadedBytes!))} in ${median(row.requests!)} requests`;
+    else if (row.hits !== undefined)
+      notes = `${row.hits} hits${row.hits === row.expectedHits ? '' : ` (expected ${row.expectedHits})`}`;
+    table.push([
+      row.task,
+      row.tool,
+      time(row.medianSeconds),
+      range(row),
+      row.peakRssKiB === undefined ? '-' : (row.peakRssKiB / 1024).toFixed(1),
+      row.ratioToPacman === undefined ? '-' : `${row.ratioToPacman.toFixed(2)}×`,
+      notes,
+    ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
   const right = new Set([2, 3, 4, 5]);
-  console.log(`\nIndex benchmark: ${count.toLocaleString('en-US')} packages (seed ${seed}), served over loopback HTTP; median of ${runs} run(s), ${pauseMs / 1000} s pause before each`);
-  console.log(`  machine: ${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB, ${results.machine.kernel}, Node.js ${process.version}`);
-  console.log(`  tools: ${Object.entries(versions).filter(([name]) => name !== 'node').map(([, version]) => version).join('; ')}`);
-  console.log(`  index files: Kiln index ${(indexSet.sizes.kilnIndex / MIB).toFixed(1)} MiB JSON (+ signature); pacman bench.db ${(indexSet.sizes.pacmanDb / MIB).toFixed(2)} MiB gzip (${(indexSet.sizes.pacmanDbUncompressed / MIB).toFixed(1)} MiB tar); apt Packages ${(indexSet.sizes.aptPackages / MIB).toFixed(1)} MiB (.xz ${(indexSet.sizes.aptPackagesXz / MIB).toFixed(2)} MiB)`);
-  console.log(`  client state: fresh ${chosenFsKind() ?? '?'} filesystem per sync run; sync timed as wall + final sync`);
+  console.log(
+    `\nIndex benchmark: ${count.toLocaleString('en-US')} packages (seed ${seed}), served over loopback HTTP; median of ${runs} run(s), ${pauseMs / 1000} s pause before each`,
+  );
+  console.log(
+    `  machine: ${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB, ${results.machine.kernel}, Node.js ${process.version}`,
+  );
+  console.log(
+    `  tools: ${Object.entries(versions)
+      .filter(([name]) => name !== 'node')
+      .map(([, version]) => version)
+      .join('; ')}`,
+  );
+  console.log(
+    `  index files: Kiln index ${(indexSet.sizes.kilnIndex / MIB).toFixed(1)} MiB JSON (+ signature); pacman bench.db ${(indexSet.sizes.pacmanDb / MIB).toFixed(2)} MiB gzip (${(indexSet.sizes.pacmanDbUncompressed / MIB).toFixed(1)} MiB tar); apt Packages ${(indexSet.sizes.aptPackages / MIB).toFixed(1)} MiB (.xz ${(indexSet.sizes.aptPackagesXz / MIB).toFixed(2)} MiB)`,
+  );
+  console.log(
+    `  client state: fresh ${chosenFsKind() ?? '?'} filesystem per sync run; sync timed as wall + final sync`,
+  );
   console.log('');
-  for (const line of table) console.log(`  ${line.map((cell, column) => (right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd()}`);
-  console.log('\n  hits per term (every tool searches names + summaries/descriptions; the terms are plain lower-case words, so');
-  console.log('  pacman\'s and apt-cache\'s regexes match what Kiln\'s substring search matches):');
-  for (const { term, hits } of hitTable) console.log(`    "${term.term}": expected ${term.expectedHits}; ${Object.entries(hits).map(([name, value]) => `${name} ${value}`).join(', ')}`);
-  console.log(`  peak MiB: maximum resident set of one extra untimed run (/usr/bin/time -f %M); × pacman: median / pacman's median`);
+  for (const line of table)
+    console.log(
+      `  ${line
+        .map((cell, column) => (right.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+        .join('  ')
+        .trimEnd()}`,
+    );
+  console.log(
+    '\n  hits per term (every tool searches names + summaries/descriptions; the terms are plain lower-case words, so',
+  );
+  console.log("  pacman's and apt-cache's regexes match what Kiln's substring search matches):");
+  for (const { term, hits } of hitTable)
+    console.log(
+      `    "${term.term}": expected ${term.expectedHits}; ${Object.entries(hits)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ')}`,
+    );
+  console.log(
+    `  peak MiB: maximum resident set of one extra untimed run (/usr/bin/time -f %M); × pacman: median / pacman's median`,
+  );
   console.log(`\nwritten: ${join(OUT, 'index.json')}`);
 }
 

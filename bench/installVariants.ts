@@ -11,7 +11,18 @@ import { countLinked, have, isRoot, run } from './measure.js';
 import type { SyncCounts } from './measure.js';
 import type { FormatKey } from './peers/common.js';
 import { debFormat, dpkgTool } from './peers/deb.js';
-import { kilnEnv, kilnInstall, kilnList, kilnOwn, kilnOwns, kilnRemove, kilnResult, makePrefix, prefixCache, warmCache } from './peers/kiln.js';
+import {
+  kilnEnv,
+  kilnInstall,
+  kilnList,
+  kilnOwn,
+  kilnOwns,
+  kilnRemove,
+  kilnResult,
+  makePrefix,
+  prefixCache,
+  warmCache,
+} from './peers/kiln.js';
 import type { KilnSetup } from './peers/kiln.js';
 import { pacmanFormat, pacmanTool } from './peers/pacman.js';
 import type { PeerCache } from './peers/prepare.js';
@@ -20,7 +31,21 @@ import { rpmFormat, rpmTool } from './peers/rpm.js';
 import type { Cmd, PeerTool } from './peers/tool.js';
 import type { PackageSet } from './workload/set.js';
 
-export const VARIANT_KEYS = ['dpkgSafe', 'dpkgUnsafe', 'pacman', 'rpm', 'kilnCold', 'kilnWarm', 'kilnNoFsync', 'kilnFirstShared', 'kilnSecond', 'floorSerial', 'floorParallel', 'floorBsdSerial', 'floorBsdParallel'] as const;
+export const VARIANT_KEYS = [
+  'dpkgSafe',
+  'dpkgUnsafe',
+  'pacman',
+  'rpm',
+  'kilnCold',
+  'kilnWarm',
+  'kilnNoFsync',
+  'kilnFirstShared',
+  'kilnSecond',
+  'floorSerial',
+  'floorParallel',
+  'floorBsdSerial',
+  'floorBsdParallel',
+] as const;
 export type VariantKey = (typeof VARIANT_KEYS)[number];
 export type ToolName = 'dpkg' | 'pacman' | 'rpm' | 'kiln' | 'floor';
 
@@ -157,7 +182,8 @@ function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability:
       makePrefix(setup, prefix, env, mode !== 'noFsync');
       if (mode === 'warm' || mode === 'noFsync') warmCache(setup, prefixCache(prefix), ctx.set);
       const store = join(cache, 'unpacked');
-      if (mode === 'firstShared' && existsSync(store) && readdirSync(store).length > 0) throw new Error(`${store} is not empty before the timed install`);
+      if (mode === 'firstShared' && existsSync(store) && readdirSync(store).length > 0)
+        throw new Error(`${store} is not empty before the timed install`);
       return {
         install: kilnInstall(setup, prefix, ctx.names, env),
         root: prefix,
@@ -186,7 +212,13 @@ function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability:
  * process; measured faster when run in parallel on two cores). Serially, or one
  * extraction per core at a time in no particular order.
  */
-function floorVariant(key: VariantKey, extractor: 'gnu' | 'bsd', parallel: boolean, label: string, durability: Durability): VariantDef {
+function floorVariant(
+  key: VariantKey,
+  extractor: 'gnu' | 'bsd',
+  parallel: boolean,
+  label: string,
+  durability: Durability,
+): VariantDef {
   const tools = extractor === 'gnu' ? ['zstd', 'tar'] : ['bsdtar'];
   const one = extractor === 'gnu' ? 'zstd -qdc -- "$f" | tar -x -C "$root"' : 'bsdtar -x -C "$root" -f "$f"';
   return {
@@ -204,7 +236,10 @@ function floorVariant(key: VariantKey, extractor: 'gnu' | 'bsd', parallel: boole
         ? `printf "%s\\0" "\${@:3}" | xargs -0 -n 1 -P "$2" bash -c 'set -o pipefail; root=$0 f=$1; ${one}' "$1"`
         : `root=$1; for f in "\${@:3}"; do ${one}; done`;
       return {
-        install: { command: 'bash', args: ['-c', `set -eo pipefail; ${script}`, `bench-${key}`, root, String(ctx.threads), ...files] },
+        install: {
+          command: 'bash',
+          args: ['-c', `set -eo pipefail; ${script}`, `bench-${key}`, root, String(ctx.threads), ...files],
+        },
         root,
         own: () => false,
         figures: () => ({}),
@@ -215,13 +250,15 @@ function floorVariant(key: VariantKey, extractor: 'gnu' | 'bsd', parallel: boole
 
 const KILN_DURABLE: Durability = {
   short: 'syncfs + db',
-  promise: 'Kiln fsyncs its journal first, then writes every file with no per-file fsync (paths new to the prefix in place, replacements staged in the transaction directory and renamed into place), then flushes the prefix\'s filesystem with one syncfs (a `sync -f` child) before SQLite (synchronous = FULL, fsync) records the transaction. When it returns, files and database are on disk.',
+  promise:
+    "Kiln fsyncs its journal first, then writes every file with no per-file fsync (paths new to the prefix in place, replacements staged in the transaction directory and renamed into place), then flushes the prefix's filesystem with one syncfs (a `sync -f` child) before SQLite (synchronous = FULL, fsync) records the transaction. When it returns, files and database are on disk.",
   holds: (c, files) => c.syncfs >= 1 && c.fsync > 0 && fileSyncs(c) < files,
 };
 
 const FLOOR: Durability = {
   short: 'none',
-  promise: 'zstd | tar and bsdtar make no sync call at all: the data reaches the disk with the kernel\'s writeback (in the timing: the final sync).',
+  promise:
+    "zstd | tar and bsdtar make no sync call at all: the data reaches the disk with the kernel's writeback (in the timing: the final sync).",
   holds: (c) => total(c) === 0,
 };
 
@@ -229,32 +266,47 @@ const FLOOR: Durability = {
 export const VARIANTS: VariantDef[] = [
   peerVariant('dpkgSafe', dpkgTool(false), `dpkg -i (--no-force-unsafe-io), ${debFormat.label}`, {
     short: 'fsync per file + db',
-    promise: 'dpkg writes each file as NAME.dpkg-new and starts its writeback (sync_file_range WRITE); before renaming the package\'s files into place it waits for that writeback and fsyncs every file (sync_file_range WAIT_BEFORE + fsync); its database files are fsynced too. When it returns, files and database are on disk.',
+    promise:
+      "dpkg writes each file as NAME.dpkg-new and starts its writeback (sync_file_range WRITE); before renaming the package's files into place it waits for that writeback and fsyncs every file (sync_file_range WAIT_BEFORE + fsync); its database files are fsynced too. When it returns, files and database are on disk.",
     holds: (c, files) => c.fsync >= files && c.sync_file_range >= 2 * files,
   }),
   peerVariant('dpkgUnsafe', dpkgTool(true), `dpkg -i --force-unsafe-io, ${debFormat.label}`, {
     short: 'db only',
-    promise: 'With --force-unsafe-io dpkg still starts writeback of each file (sync_file_range WRITE, which waits for nothing) but neither waits for it nor fsyncs the files before renaming them into place; it fsyncs its database files. After a crash files can be missing or empty although the database records them installed.',
-    holds: (c, files) => c.fsync > 0 && fileSyncs(c) < files && c.sync_file_range >= files && c.sync_file_range < 2 * files && c.syncfs === 0,
+    promise:
+      'With --force-unsafe-io dpkg still starts writeback of each file (sync_file_range WRITE, which waits for nothing) but neither waits for it nor fsyncs the files before renaming them into place; it fsyncs its database files. After a crash files can be missing or empty although the database records them installed.',
+    holds: (c, files) =>
+      c.fsync > 0 &&
+      fileSyncs(c) < files &&
+      c.sync_file_range >= files &&
+      c.sync_file_range < 2 * files &&
+      c.syncfs === 0,
   }),
   peerVariant('pacman', pacmanTool, `pacman -U, ${pacmanFormat.label}`, {
     short: 'none',
-    promise: 'pacman (libalpm) extracts the files and writes its local database with no sync call at all: when it returns, files and database may be only in the page cache.',
+    promise:
+      'pacman (libalpm) extracts the files and writes its local database with no sync call at all: when it returns, files and database may be only in the page cache.',
     holds: (c) => total(c) === 0,
   }),
   peerVariant('rpm', rpmTool, `rpm -i, ${rpmFormat.label}`, {
     short: 'db; syncfs of host /',
-    promise: 'rpm writes the files with no per-file fsync and fdatasyncs its SQLite database. At the end of the transaction it calls syncfs() once, on "/" opened after it has left the chroot, i.e. the host\'s root filesystem: with --root on another filesystem, as here, the installed files are not flushed when rpm returns (see its final sync); installing into / itself, that syncfs would cover them.',
+    promise:
+      'rpm writes the files with no per-file fsync and fdatasyncs its SQLite database. At the end of the transaction it calls syncfs() once, on "/" opened after it has left the chroot, i.e. the host\'s root filesystem: with --root on another filesystem, as here, the installed files are not flushed when rpm returns (see its final sync); installing into / itself, that syncfs would cover them.',
     holds: (c, files) => c.syncfs >= 1 && c.fdatasync > 0 && fileSyncs(c) < files,
   }),
   kilnVariant('kilnCold', 'cold', 'kiln install, cold cache (file:// remote)', KILN_DURABLE),
   kilnVariant('kilnWarm', 'warm', 'kiln install, warm cache', KILN_DURABLE),
   kilnVariant('kilnNoFsync', 'noFsync', 'kiln install, warm cache, fsync = false (no fsync, not crash-safe)', {
     short: 'db only, not crash-safe',
-    promise: 'With fsync = false Kiln skips the syncfs; SQLite still fsyncs its database. After a crash files can be missing or empty although the database records them installed.',
+    promise:
+      'With fsync = false Kiln skips the syncfs; SQLite still fsyncs its database. After a crash files can be missing or empty although the database records them installed.',
     holds: (c, files) => c.syncfs === 0 && c.fsync > 0 && fileSyncs(c) < files,
   }),
-  kilnVariant('kilnFirstShared', 'firstShared', 'kiln install, first prefix through a shared cache (unpacks into the store, then links)', KILN_DURABLE),
+  kilnVariant(
+    'kilnFirstShared',
+    'firstShared',
+    'kiln install, first prefix through a shared cache (unpacks into the store, then links)',
+    KILN_DURABLE,
+  ),
   kilnVariant('kilnSecond', 'second', 'kiln into a second prefix from the shared cache (hard links)', KILN_DURABLE),
   floorVariant('floorSerial', 'gnu', false, 'floor: zstd -dc | tar -x, one package after another', FLOOR),
   floorVariant('floorParallel', 'gnu', true, 'floor: zstd -dc | tar -x, one pipeline per core', FLOOR),

@@ -10,7 +10,18 @@
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncOptions } from 'node:child_process';
 import type { Dirent } from 'node:fs';
-import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -19,7 +30,10 @@ export const MIB = 1024 * 1024;
 export function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...options });
   if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed (${result.status ?? result.signal}):\n${String(result.stderr ?? '').slice(-4000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed (${result.status ?? result.signal}):\n${String(result.stderr ?? '').slice(-4000)}`,
+    );
   return String(result.stdout ?? '');
 }
 
@@ -128,10 +142,15 @@ export function freshFs(size: FsSize, log: (line: string) => void): FreshFs {
       const fs = makeFs(kind, size);
       chosenKind = kind;
       if (kind === 'tmpfs') log('warning: no loop-mounted ext4 here; using tmpfs (CPU cost only, no disk)');
-      if (kind === 'directory') log(`warning: not root or cannot mount: using plain new directories under ${tmpdir()} instead of fresh filesystems; figures are less reliable (see shared/BENCHMARKING.md)`);
+      if (kind === 'directory')
+        log(
+          `warning: not root or cannot mount: using plain new directories under ${tmpdir()} instead of fresh filesystems; figures are less reliable (see shared/BENCHMARKING.md)`,
+        );
       return fs;
     } catch (error) {
-      log(`note: cannot make a fresh ${kind} filesystem: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}`);
+      log(
+        `note: cannot make a fresh ${kind} filesystem: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}`,
+      );
     }
   }
   throw new Error('no fresh filesystem could be made');
@@ -191,9 +210,18 @@ export function haveGnuTime(): boolean {
   return gnuTime;
 }
 
-function failure(command: string, args: string[], status: number | null, signal: NodeJS.Signals | null, stderr: string, stdout: string): Error {
+function failure(
+  command: string,
+  args: string[],
+  status: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+  stdout: string,
+): Error {
   const tail = (stderr.trim() === '' ? stdout : stderr).slice(-4000);
-  return new Error(`${basename(command)} ${args.slice(0, 8).join(' ')}${args.length > 8 ? ' …' : ''} failed (${status ?? signal}):\n${tail}`);
+  return new Error(
+    `${basename(command)} ${args.slice(0, 8).join(' ')}${args.length > 8 ? ' …' : ''} failed (${status ?? signal}):\n${tail}`,
+  );
 }
 
 /**
@@ -202,7 +230,11 @@ function failure(command: string, args: string[], status: number | null, signal:
  * largest maximum resident set of the command and the descendants it waited
  * for — not a sum over processes running at once).
  */
-export function timed(command: string, args: string[], options: RunOptions = {}): { timing: Timing; stdout: string; stderr: string } {
+export function timed(
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): { timing: Timing; stdout: string; stderr: string } {
   let argv = [command, ...args];
   let peakFile: string | undefined;
   if (haveGnuTime()) {
@@ -213,7 +245,12 @@ export function timed(command: string, args: string[], options: RunOptions = {})
     const busyBefore = machineBusy();
     const cpuBefore = childCpu();
     const start = performance.now();
-    const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30, env: options.env ?? process.env, cwd: options.cwd });
+    const result = spawnSync(argv[0]!, argv.slice(1), {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
     const ran = performance.now();
     const cpuAfter = childCpu();
     spawnSync('sync');
@@ -229,7 +266,15 @@ export function timed(command: string, args: string[], options: RunOptions = {})
     const user = cpuAfter.user - cpuBefore.user;
     const system = cpuAfter.system - cpuBefore.system;
     return {
-      timing: { seconds: (end - start) / 1000, otherCpuSeconds: Math.max(0, busy - user - system), toolSeconds: (ran - start) / 1000, syncSeconds: (end - ran) / 1000, userSeconds: user, systemSeconds: system, peakRssBytes },
+      timing: {
+        seconds: (end - start) / 1000,
+        otherCpuSeconds: Math.max(0, busy - user - system),
+        toolSeconds: (ran - start) / 1000,
+        syncSeconds: (end - ran) / 1000,
+        userSeconds: user,
+        systemSeconds: system,
+        peakRssBytes,
+      },
       stdout: result.stdout,
       stderr: result.stderr,
     };
@@ -241,7 +286,12 @@ export function timed(command: string, args: string[], options: RunOptions = {})
 /** Wall seconds of one run of a command (no sync): for read-only queries. */
 export function wall(command: string, args: string[], options: RunOptions = {}): { seconds: number; stdout: string } {
   const start = performance.now();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30, env: options.env ?? process.env, cwd: options.cwd });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  });
   const seconds = (performance.now() - start) / 1000;
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw failure(command, args, result.status, result.signal, result.stderr, result.stdout);
@@ -256,13 +306,22 @@ export type SyncCall = (typeof SYNC_CALLS)[number];
 export type SyncCounts = Record<SyncCall, number>;
 
 /** Run a command under `strace -f -c`, counting the sync-family calls of it and every process and thread it starts. */
-export function traced(command: string, args: string[], options: RunOptions = {}): { counts: SyncCounts; ioUringSetups: number; stdout: string } {
+export function traced(
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): { counts: SyncCounts; ioUringSetups: number; stdout: string } {
   const dir = scratchDir('kiln-bench-strace-');
   try {
     const out = join(dir, 'summary');
-    const result = spawnSync('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')},io_uring_setup`, command, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, env: options.env ?? process.env, cwd: options.cwd });
+    const result = spawnSync(
+      'strace',
+      ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')},io_uring_setup`, command, ...args],
+      { encoding: 'utf8', maxBuffer: 1 << 30, env: options.env ?? process.env, cwd: options.cwd },
+    );
     if (result.error !== undefined) throw result.error;
-    if (result.status !== 0) throw failure(`strace ${command}`, args, result.status, result.signal, result.stderr, result.stdout);
+    if (result.status !== 0)
+      throw failure(`strace ${command}`, args, result.status, result.signal, result.stderr, result.stdout);
     const counts = Object.fromEntries(SYNC_CALLS.map((call) => [call, 0])) as SyncCounts;
     // Operations submitted through io_uring are not system calls strace sees: count the rings set up, to warn.
     let ioUringSetups = 0;
@@ -282,7 +341,11 @@ export function traced(command: string, args: string[], options: RunOptions = {}
 // ---------------------------------------------------------------- checking
 
 /** Visit every entry under `root` (not `root` itself) with its relative path, skipping `skip(relativePath)` subtrees. */
-function walkTree(root: string, skip: (path: string) => boolean, visit: (entry: Dirent, path: string, full: string) => void): void {
+function walkTree(
+  root: string,
+  skip: (path: string) => boolean,
+  visit: (entry: Dirent, path: string, full: string) => void,
+): void {
   const walk = (dir: string, relative: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
@@ -307,7 +370,10 @@ export function countPaths(root: string, skip: (path: string) => boolean = () =>
  * directories. A directory holding a skipped path (`etc` around Kiln's
  * `etc/kiln`) is the tool's own and not counted; what else it holds is.
  */
-export function countLeft(root: string, skip: (path: string) => boolean = () => false): { files: number; dirs: number } {
+export function countLeft(
+  root: string,
+  skip: (path: string) => boolean = () => false,
+): { files: number; dirs: number } {
   const left = { files: 0, dirs: 0 };
   const walk = (dir: string, relative: string): boolean => {
     let holdsOwn = false;
@@ -328,7 +394,10 @@ export function countLeft(root: string, skip: (path: string) => boolean = () => 
 }
 
 /** Regular files under `root` (skipping `skip` subtrees), and how many of them have other hard links (nlink > 1). */
-export function countLinked(root: string, skip: (path: string) => boolean = () => false): { files: number; linked: number } {
+export function countLinked(
+  root: string,
+  skip: (path: string) => boolean = () => false,
+): { files: number; linked: number } {
   const found = { files: 0, linked: 0 };
   walkTree(root, skip, (entry, _path, full) => {
     if (!entry.isFile()) return;

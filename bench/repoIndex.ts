@@ -18,12 +18,25 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pack, parsePackInput } from '../src/format/index.js';
-import { addPackages, initRepository, localFetcher, readPublishedIndex, readRepositoryKeys, repositoryPaths } from '../src/repo/index.js';
+import {
+  addPackages,
+  initRepository,
+  localFetcher,
+  readPublishedIndex,
+  readRepositoryKeys,
+  repositoryPaths,
+} from '../src/repo/index.js';
 import { readSecretKeyFile, writeKeyPair } from '../src/sign/index.js';
 import { mapConcurrent } from '../src/util/mapConcurrent.js';
 import { seededRandom } from '../src/util/seededRandom.js';
 
-const { values } = parseArgs({ options: { packages: { type: 'string', default: '20000' }, runs: { type: 'string', default: '5' }, dir: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    packages: { type: 'string', default: '20000' },
+    runs: { type: 'string', default: '5' },
+    dir: { type: 'string' },
+  },
+});
 const COUNT = Number(values.packages);
 const RUNS = Number(values.runs);
 const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
@@ -60,24 +73,37 @@ async function main(): Promise<void> {
     const depends = Array.from({ length: Math.floor(rand() * 4) }, () => {
       const target = Math.floor(rand() * COUNT);
       return `pkg${String(target).padStart(5, '0')} >=1.${Math.floor(rand() * 5)}`;
-    }).filter((dep, index, all) => !dep.startsWith(`${name} `) && all.findIndex((other) => other.split(' ')[0] === dep.split(' ')[0]) === index);
-    const input = parsePackInput({
+    }).filter(
+      (dep, index, all) =>
+        !dep.startsWith(`${name} `) && all.findIndex((other) => other.split(' ')[0] === dep.split(' ')[0]) === index,
+    );
+    const input = parsePackInput(
+      {
+        name,
+        category: CATEGORIES[i % CATEGORIES.length],
+        version: `${1 + (i % 3)}.${Math.floor(rand() * 20)}.${Math.floor(rand() * 10)}`,
+        summary: `Generated package number ${i} for the repository benchmark`,
+        homepage: `https://example.org/${name}`,
+        license: LICENSES[i % LICENSES.length],
+        options: { ssl: rand() < 0.5, static: rand() < 0.3 },
+        target: { arch: 'x86_64', cpu: rand() < 0.8 ? 'x86-64' : 'x86-64-v3', libc: 'glibc', libcVersion: '2.17' },
+        depends,
+        provides: { sonames: [`lib${name}.so.1`] },
+      },
       name,
-      category: CATEGORIES[i % CATEGORIES.length],
-      version: `${1 + (i % 3)}.${Math.floor(rand() * 20)}.${Math.floor(rand() * 10)}`,
-      summary: `Generated package number ${i} for the repository benchmark`,
-      homepage: `https://example.org/${name}`,
-      license: LICENSES[i % LICENSES.length],
-      options: { ssl: rand() < 0.5, static: rand() < 0.3 },
-      target: { arch: 'x86_64', cpu: rand() < 0.8 ? 'x86-64' : 'x86-64-v3', libc: 'glibc', libcVersion: '2.17' },
-      depends,
-      provides: { sonames: [`lib${name}.so.1`] },
-    }, name);
+    );
     inputs.push(input);
   }
   let packed = 0;
   const files = await mapConcurrent(inputs, 8, async (input) => {
-    const { path } = await pack({ stageDir: stage, input, outDir: join(dir, 'out'), secretKey: key, durable: false, level: 3 });
+    const { path } = await pack({
+      stageDir: stage,
+      input,
+      outDir: join(dir, 'out'),
+      secretKey: key,
+      durable: false,
+      level: 3,
+    });
     if (++packed % 5000 === 0) console.error(`bench: packed ${packed}`);
     return path;
   });

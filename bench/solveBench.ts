@@ -54,7 +54,8 @@ const OUT = join('bench-out', 'solve');
 
 function positive(text: string, flag: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`bench: ${flag} wants a positive whole number, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`bench: ${flag} wants a positive whole number, not ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -107,12 +108,16 @@ function findTestsolv(): string | undefined {
   let path = which();
   if (path !== '') return path;
   if (process.getuid?.() !== 0) {
-    console.error('bench: testsolv is missing; install it with: apt-get install libsolv-tools (the libsolv column is left out)');
+    console.error(
+      'bench: testsolv is missing; install it with: apt-get install libsolv-tools (the libsolv column is left out)',
+    );
     return undefined;
   }
   console.error('bench: installing libsolv-tools with apt-get (for testsolv)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', 'libsolv-tools'], { env, stdio: ['ignore', 'ignore', 'inherit'] }).status === 0;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', 'libsolv-tools'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+      .status === 0;
   if (!install()) {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     install();
@@ -160,7 +165,8 @@ async function measure(names: number, useCli: boolean, testsolv: string | undefi
   const inProcessMs = performance.now() - started;
   if (result.solved) {
     const broken = verifyPlan(problem, result);
-    if (broken.length > 0) throw new Error(`bench: the plan for ${names} names breaks rules:\n${broken.slice(0, 5).join('\n')}`);
+    if (broken.length > 0)
+      throw new Error(`bench: the plan for ${names} names breaks rules:\n${broken.slice(0, 5).join('\n')}`);
   }
 
   const cli: Run[] = [];
@@ -180,11 +186,14 @@ async function measure(names: number, useCli: boolean, testsolv: string | undefi
     }
   }
   for (const run of [...cli, ...once]) {
-    if (run.solved !== result.solved) throw new Error(`bench: kiln as a subprocess says solved=${run.solved}, in-process solved=${result.solved}`);
+    if (run.solved !== result.solved)
+      throw new Error(`bench: kiln as a subprocess says solved=${run.solved}, in-process solved=${result.solved}`);
   }
   const testsolvSolved = libsolv[0]?.solved;
   if (testsolvSolved !== undefined && testsolvSolved !== result.solved) {
-    console.error(`bench: WARNING: ${names} names: Kiln says ${result.solved ? 'solvable' : 'no solution'}, testsolv says ${testsolvSolved ? 'solvable' : 'no solution'} (${base}.json, ${base}.t)`);
+    console.error(
+      `bench: WARNING: ${names} names: Kiln says ${result.solved ? 'solvable' : 'no solution'}, testsolv says ${testsolvSolved ? 'solvable' : 'no solution'} (${base}.json, ${base}.t)`,
+    );
   }
   const seconds = (runs: Run[]) => runs.map((run) => run.ms / 1000);
   const kilnMedian = useCli ? median(seconds(cli)) : median(seconds(once));
@@ -219,7 +228,18 @@ async function main(): Promise<void> {
   for (const names of SIZES) results.push(await measure(names, useCli, testsolv));
 
   const s = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(3));
-  const header = ['names', 'packages', 'solved', useCli ? 'kiln CLI s' : 'kiln s', 'solveOnce s', 'testsolv s', 'kiln/testsolv', 'in-process s', 'decisions', 'conflicts'];
+  const header = [
+    'names',
+    'packages',
+    'solved',
+    useCli ? 'kiln CLI s' : 'kiln s',
+    'solveOnce s',
+    'testsolv s',
+    'kiln/testsolv',
+    'in-process s',
+    'decisions',
+    'conflicts',
+  ];
   const rows = results.map((r) => [
     String(r.names),
     String(r.packages),
@@ -233,11 +253,16 @@ async function main(): Promise<void> {
     String(r.conflicts),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => `  ${cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')}`;
-  console.log(`\nSolver benchmark: ${VERSIONS} versions per name, seed ${SEED}, medians of ${RUNS} runs (wall time, subprocess, reading the problem included)`);
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')}`;
+  console.log(
+    `\nSolver benchmark: ${VERSIONS} versions per name, seed ${SEED}, medians of ${RUNS} runs (wall time, subprocess, reading the problem included)`,
+  );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
-  console.log('  in-process s: one solve() call on the parsed problem (model, search, plan; no start-up, file read or parse), where decisions and conflicts come from');
+  console.log(
+    '  in-process s: one solve() call on the parsed problem (model, search, plan; no start-up, file read or parse), where decisions and conflicts come from',
+  );
   const output = {
     machine: { node: process.version, cpus: cpus().length },
     kilnCommand: useCli ? 'kiln debug solve FILE.json' : 'node dist/bench/solveOnce.js FILE.json',

@@ -47,12 +47,18 @@ function inRange(range: string, version: number): boolean {
     if (match === null) return true;
     const bound = Number(match[2]);
     switch (match[1]) {
-      case '<': return version < bound;
-      case '<=': return version <= bound;
-      case '>': return version > bound;
-      case '>=': return version >= bound;
-      case '=': return version === bound;
-      default: return version !== bound;
+      case '<':
+        return version < bound;
+      case '<=':
+        return version <= bound;
+      case '>':
+        return version > bound;
+      case '>=':
+        return version >= bound;
+      case '=':
+        return version === bound;
+      default:
+        return version !== bound;
     }
   });
 }

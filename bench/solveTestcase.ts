@@ -29,7 +29,10 @@ import { formatVersion } from '../src/version/index.js';
 const PLAIN_VERSION = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 
 function plainVersion(text: string): string {
-  if (!PLAIN_VERSION.test(text)) throw new Error(`libsolv testcase: version ${JSON.stringify(text)} is not plain (digits and dots); Debian and PMS may order it differently`);
+  if (!PLAIN_VERSION.test(text))
+    throw new Error(
+      `libsolv testcase: version ${JSON.stringify(text)} is not plain (digits and dots); Debian and PMS may order it differently`,
+    );
   return text;
 }
 
@@ -60,9 +63,14 @@ export function libsolvDep(requirement: Requirement): string {
 function packageLines(pkg: ProblemPackage): string[] {
   const lines = [`#>=Pkg: ${pkg.name} ${plainVersion(formatVersion(pkg.version))} - all`];
   for (const requirement of pkg.depends) lines.push(`#>=Req: ${libsolvDep(requirement)}`);
-  for (const requirement of pkg.conflicts) if (requirement.name !== pkg.name) lines.push(`#>=Con: ${libsolvDep(requirement)}`);
+  for (const requirement of pkg.conflicts)
+    if (requirement.name !== pkg.name) lines.push(`#>=Con: ${libsolvDep(requirement)}`);
   for (const provide of pkg.provides) {
-    lines.push(provide.version === undefined ? `#>=Prv: ${provide.name}` : `#>=Prv: ${provide.name} = ${plainVersion(formatVersion(provide.version))}`);
+    lines.push(
+      provide.version === undefined
+        ? `#>=Prv: ${provide.name}`
+        : `#>=Prv: ${provide.name} = ${plainVersion(formatVersion(provide.version))}`,
+    );
   }
   return lines;
 }
@@ -77,8 +85,11 @@ export function formatLibsolvTestcase(problem: SolverProblem): string {
   const byName = new Map<string, ProblemPackage[]>();
   for (const pkg of problem.packages) byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
   for (const entry of problem.installed) {
-    const pkg = (byName.get(entry.name) ?? []).find((candidate) => formatVersion(candidate.version) === formatVersion(entry.version));
-    if (pkg === undefined) throw new Error(`libsolv testcase: installed ${entry.name} ${formatVersion(entry.version)} is not in packages`);
+    const pkg = (byName.get(entry.name) ?? []).find(
+      (candidate) => formatVersion(candidate.version) === formatVersion(entry.version),
+    );
+    if (pkg === undefined)
+      throw new Error(`libsolv testcase: installed ${entry.name} ${formatVersion(entry.version)} is not in packages`);
     out.push(...packageLines(pkg));
   }
   out.push('repo available 0 testtags <inline>');

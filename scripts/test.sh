@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Format and lint (Biome): a difference from the formatter's output or a lint finding fails the run.
+npx --no-install biome check .
 # The real upstream tarballs the build tests use (Debian's copies; fetched once, then cached).
 bash scripts/distfiles.sh .cache/distfiles sys-libs/zlib dev-libs/pcre2 www-servers/nginx
 # A minimal Debian root of this machine's release for the tests that install into / as root (made once, then cached).

@@ -8,7 +8,7 @@ import { countLeft } from '../bench/measure.js';
 
 const kilnOwn = (path: string) => path === 'var' || path === 'etc/kiln';
 
-test('countLeft: a directory around the tool\'s own files is not counted, what else it holds is', () => {
+test("countLeft: a directory around the tool's own files is not counted, what else it holds is", () => {
   const root = mkdtempSync(join(tmpdir(), 'kiln-countleft-'));
   try {
     mkdirSync(join(root, 'var/lib/kiln'), { recursive: true });

@@ -50,11 +50,18 @@ test('a public key where a secret key belongs is named as such, in every command
   for (const args of commands) {
     const result = await kiln(args, { cwd: dir });
     assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
-    assert.match(result.stderr, /error\[E_KEY_FORMAT\]: cannot read secret key \S*kiln\.pub: it is a public key, not a secret key/, args.join(' '));
+    assert.match(
+      result.stderr,
+      /error\[E_KEY_FORMAT\]: cannot read secret key \S*kiln\.pub: it is a public key, not a secret key/,
+      args.join(' '),
+    );
     assert.match(result.stderr, /hint: signing needs the secret key file/, args.join(' '));
   }
   // And a secret key where a public key is trusted.
   const verify = await kiln(['verify', '--trust', 'keys/kiln.key', 'files/data'], { cwd: dir });
   assert.equal(verify.code, 1, verify.stderr);
-  assert.match(verify.stderr, /error\[E_KEY_FORMAT\]: cannot read public key keys\/kiln\.key: it is a secret key, not a public key/);
+  assert.match(
+    verify.stderr,
+    /error\[E_KEY_FORMAT\]: cannot read public key keys\/kiln\.key: it is a secret key, not a public key/,
+  );
 });

@@ -6,7 +6,9 @@ import { COMMANDS } from '../src/cli/registry.js';
 import { kiln, tempDir } from './helpers/kiln.js';
 
 test('kiln --version prints the package version', async () => {
-  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   const result = await kiln(['--version']);
   assert.equal(result.code, 0);
   assert.equal(result.stdout, `kiln ${manifest.version}\n`);
@@ -23,23 +25,35 @@ test('kiln help lists every command, and every command has --help', async () => 
   }
 });
 
-test('every command\'s help lists each option it takes, the global ones, and an example; every group has help', async () => {
+test("every command's help lists each option it takes, the global ones, and an example; every group has help", async () => {
   for (const entry of COMMANDS) {
     const command = await entry.load();
     const help = await kiln([...entry.words, '--help']);
     assert.equal(help.code, 0, help.stderr);
     for (const name of Object.keys({ ...command.options, prefix: 0, json: 0, 'no-wait': 0, help: 0 })) {
-      assert.match(help.stdout, new RegExp(`^ {2}(-\\w, )?--${name}\\b.* {2}\\S`, 'm'), `kiln ${entry.words.join(' ')} --help lists --${name}`);
+      assert.match(
+        help.stdout,
+        new RegExp(`^ {2}(-\\w, )?--${name}\\b.* {2}\\S`, 'm'),
+        `kiln ${entry.words.join(' ')} --help lists --${name}`,
+      );
     }
     assert.match(help.stdout, /Examples?: kiln /, `kiln ${entry.words.join(' ')} --help has an example`);
     assert.equal((await kiln(['help', ...entry.words])).stdout, help.stdout);
   }
   for (const group of ['remote', 'repo', 'key', 'debug']) {
-    for (const args of [[group, '--help'], ['help', group], ['--help', group]]) {
+    for (const args of [
+      [group, '--help'],
+      ['help', group],
+      ['--help', group],
+    ]) {
       const result = await kiln(args);
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout, new RegExp(`^Usage: kiln ${group} COMMAND`, 'm'));
-      for (const entry of COMMANDS.filter((candidate) => candidate.words[0] === group)) assert.ok(result.stdout.includes(`kiln ${entry.words.join(' ')}`), `${args.join(' ')}: ${entry.words.join(' ')}`);
+      for (const entry of COMMANDS.filter((candidate) => candidate.words[0] === group))
+        assert.ok(
+          result.stdout.includes(`kiln ${entry.words.join(' ')}`),
+          `${args.join(' ')}: ${entry.words.join(' ')}`,
+        );
     }
   }
 });
@@ -55,7 +69,10 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     [['uninstall', 'nginx'], /hint: did you mean "kiln remove"\?/],
     [['update'], /hint: did you mean "kiln sync" or "kiln upgrade"\?/],
     [['serach', 'x'], /hint: did you mean "kiln search"\?/],
-    [['install', '--dryrun', 'x'], /cannot run "kiln install": unknown option --dryrun\nhint: did you mean --dry-run\?/],
+    [
+      ['install', '--dryrun', 'x'],
+      /cannot run "kiln install": unknown option --dryrun\nhint: did you mean --dry-run\?/,
+    ],
     [['install', '--prefix'], /cannot run "kiln install": --prefix needs a value \(DIR\)/],
     [['--prefix'], /cannot run kiln: --prefix needs a value \(DIR\)/],
     [['--prefix', '-v', 'list'], /--prefix needs a value/],
@@ -63,7 +80,10 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     [['pack'], /missing STAGEDIR/],
     [['pack', 'stage'], /missing --meta/],
     [['repo', 'add', 'repo'], /missing PACKAGE/],
-    [['repo', 'commit', 'repo', '--bogus'], /cannot run "kiln repo commit": unknown option --bogus\nhint: "kiln repo commit --help" lists its options/],
+    [
+      ['repo', 'commit', 'repo', '--bogus'],
+      /cannot run "kiln repo commit": unknown option --bogus\nhint: "kiln repo commit --help" lists its options/,
+    ],
     [['repo', 'prune', 'repo', '--keep', 'many'], /--keep must be a whole number/],
     [['key', 'generate', '--out', 'k', '--encrypt'], /--encrypt needs a password/],
   ];
@@ -95,7 +115,10 @@ test('--json prints machine-readable data on stdout, people-facing notes on stde
   const data = JSON.parse(result.stdout) as { keyId: string; publicKeyPath: string; secretKeyPath: string };
   assert.match(data.keyId, /^[0-9A-F]{16}$/);
   assert.match(result.stderr, /not encrypted/);
-  const show = JSON.parse((await kiln(['key', 'show', 'keys/kiln.key', '--json'], { cwd: dir })).stdout) as { keyId: string; kind: string };
+  const show = JSON.parse((await kiln(['key', 'show', 'keys/kiln.key', '--json'], { cwd: dir })).stdout) as {
+    keyId: string;
+    kind: string;
+  };
   assert.deepEqual(show.keyId, data.keyId);
   assert.equal(show.kind, 'secret');
 });
@@ -110,7 +133,10 @@ test('an encrypted key is used with the password from a file or KILN_KEY_PASSWOR
   const withoutPassword = await kiln(['sign', 'data', '--key', 'keys/kiln.key'], { cwd: dir });
   assert.equal(withoutPassword.code, 1);
   assert.match(withoutPassword.stderr, /error\[E_KEY_PASSWORD\]/);
-  const signed = await kiln(['sign', 'data', '--key', 'keys/kiln.key'], { cwd: dir, env: { KILN_KEY_PASSWORD: 'correct horse' } });
+  const signed = await kiln(['sign', 'data', '--key', 'keys/kiln.key'], {
+    cwd: dir,
+    env: { KILN_KEY_PASSWORD: 'correct horse' },
+  });
   assert.equal(signed.code, 0, signed.stderr);
   const verified = await kiln(['verify', 'data', '--trust', 'keys/kiln.pub'], { cwd: dir });
   assert.equal(verified.code, 0, verified.stderr);
@@ -128,5 +154,11 @@ test('with --json, an error is one JSON object on stderr (code, message, hint), 
   assert.match(error.hint ?? '', /kiln --prefix .* init/);
   const usage = await kiln(['instal', '--json'], { cwd: dir });
   assert.equal(usage.code, 2);
-  assert.deepEqual(JSON.parse(usage.stderr), { error: { code: 'E_USAGE', message: 'cannot run "kiln instal": no such command', hint: 'did you mean "kiln install"?' } });
+  assert.deepEqual(JSON.parse(usage.stderr), {
+    error: {
+      code: 'E_USAGE',
+      message: 'cannot run "kiln instal": no such command',
+      hint: 'did you mean "kiln install"?',
+    },
+  });
 });

@@ -18,12 +18,20 @@ import type { PackageSpec } from './helpers/client.js';
 import { computeVariantId } from '../src/format/index.js';
 import { kiln, tempDir } from './helpers/kiln.js';
 
-interface Listed { name: string; version: string; variant: string; reason: string }
+interface Listed {
+  name: string;
+  version: string;
+  variant: string;
+  reason: string;
+}
 
 /** Make the prefix of `env`, trust dir/repo as the remote main, sync it. */
 async function syncWithMain(dir: string, env: Record<string, string>): Promise<void> {
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env,
+  });
   await ok(['sync'], { cwd: dir, env });
 }
 
@@ -31,7 +39,13 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   const dir = await tempDir(t);
   const packages = await packAll(dir, [
     { name: 'web', version: '1.0', tree: { 'bin/web': 'plain\n' }, extra: { options: { uwsgi: false } } },
-    { name: 'web', version: '1.0', depends: ['libuwsgi'], tree: { 'bin/web': 'uwsgi\n' }, extra: { options: { uwsgi: true }, defaults: { uwsgi: false } } },
+    {
+      name: 'web',
+      version: '1.0',
+      depends: ['libuwsgi'],
+      tree: { 'bin/web': 'uwsgi\n' },
+      extra: { options: { uwsgi: true }, defaults: { uwsgi: false } },
+    },
     { name: 'libuwsgi', version: '1.0', tree: { 'lib/libuwsgi.txt': 'u\n' } },
     { name: 'app', version: '1.0', depends: ['libold'], tree: { 'bin/app': 'app\n' } },
     { name: 'libold', version: '1.0', tree: { 'lib/libold.txt': 'old\n' } },
@@ -40,7 +54,10 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
   await syncWithMain(dir, env);
-  const installed = async (): Promise<Map<string, Listed>> => new Map((JSON.parse(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]));
+  const installed = async (): Promise<Map<string, Listed>> =>
+    new Map(
+      (JSON.parse(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]),
+    );
 
   // The request's option picks the variant that has it, and that variant's dependency comes with it, first.
   const plan = await ok(['install', 'web[+uwsgi]', '-y'], { cwd: dir, env });
@@ -51,7 +68,12 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   // Asking for the other setting replaces the variant; an option no variant has is explained.
   await ok(['install', 'web[-uwsgi]', '-y'], { cwd: dir, env });
   assert.equal(await readFile(join(prefix, 'bin/web'), 'utf8'), 'plain\n');
-  await fails(['install', 'web[+http3]', '-y'], 'E_NO_CANDIDATE', /left out: web 1\.0.*built with [^;]*no option http3[\s\S]*hint: ask for the options the binaries of web have/, { cwd: dir, env });
+  await fails(
+    ['install', 'web[+http3]', '-y'],
+    'E_NO_CANDIDATE',
+    /left out: web 1\.0.*built with [^;]*no option http3[\s\S]*hint: ask for the options the binaries of web have/,
+    { cwd: dir, env },
+  );
 
   // autoremove: libuwsgi is no longer needed by the plain variant.
   const dry = await ok(['autoremove', '--dry-run'], { cwd: dir, env });
@@ -76,7 +98,10 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
 
   // [solver] binary-deny: the explanation names the list.
   await writeFile(config, `${original}\n[solver]\nbinary-deny = ["lib*"]\n`);
-  await fails(['install', 'app', '-y'], 'E_NO_CANDIDATE', /binaries of libold are denied \(binary deny list: lib\*\)/, { cwd: dir, env });
+  await fails(['install', 'app', '-y'], 'E_NO_CANDIDATE', /binaries of libold are denied \(binary deny list: lib\*\)/, {
+    cwd: dir,
+    env,
+  });
   // A bad setting is a configuration error naming the key.
   await writeFile(config, `${original}\n[solver]\nbinary-deny = ["lib/*"]\n`);
   await fails(['install', 'app', '-y'], 'E_CONFIG', /solver\.binary-deny\[0\]/, { cwd: dir, env });
@@ -90,20 +115,31 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
 async function helloTarball(distfiles: string): Promise<string> {
   const src = join(distfiles, 'src', 'hello-1.0');
   await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'hello.c'), '#include <stdio.h>\nint main(void) {\n#ifdef SHOUT\n  puts("HELLO");\n#else\n  puts("hello");\n#endif\n  return 0;\n}\n');
+  await writeFile(
+    join(src, 'hello.c'),
+    '#include <stdio.h>\nint main(void) {\n#ifdef SHOUT\n  puts("HELLO");\n#else\n  puts("hello");\n#endif\n  return 0;\n}\n',
+  );
   execFileSync('tar', ['-czf', join(distfiles, 'hello-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'hello-1.0']);
-  return createHash('sha256').update(await readFile(join(distfiles, 'hello-1.0.tar.gz'))).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(join(distfiles, 'hello-1.0.tar.gz')))
+    .digest('hex');
 }
 
-test('kiln install builds what no binary offers from a ports tree, into the prefix\'s own repository, and installs it with the binaries it needs', async (t) => {
+test("kiln install builds what no binary offers from a ports tree, into the prefix's own repository, and installs it with the binaries it needs", async (t) => {
   const dir = await tempDir(t);
   await publish(dir, await packAll(dir, [{ name: 'greet', version: '1.0', tree: { 'share/greet/words': 'hi\n' } }]));
   const sha = await helloTarball(join(dir, 'distfiles'));
   const recipe = join(dir, 'ports', 'test', 'hello');
   await mkdir(recipe, { recursive: true });
   await writeFile(join(dir, 'ports', 'ports.toml'), '');
-  await writeFile(join(recipe, 'recipe.toml'), `name = "hello"\nversion = "1.0"\nsummary = "says hello"\nlicense = "MIT"\ndepends = ["greet"]\n\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n\n[options]\nshout = { default = false, description = "shout" }\n`);
-  await writeFile(join(recipe, 'build.sh'), 'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\nextra=""\nif [ "$KILN_OPTION_SHOUT" = 1 ]; then extra=-DSHOUT; fi\ngcc $CFLAGS $LDFLAGS $extra -o "$DESTDIR$KILN_PREFIX/bin/hello" hello.c\n');
+  await writeFile(
+    join(recipe, 'recipe.toml'),
+    `name = "hello"\nversion = "1.0"\nsummary = "says hello"\nlicense = "MIT"\ndepends = ["greet"]\n\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n\n[options]\nshout = { default = false, description = "shout" }\n`,
+  );
+  await writeFile(
+    join(recipe, 'build.sh'),
+    'mkdir -p "$DESTDIR$KILN_PREFIX/bin"\nextra=""\nif [ "$KILN_OPTION_SHOUT" = 1 ]; then extra=-DSHOUT; fi\ngcc $CFLAGS $LDFLAGS $extra -o "$DESTDIR$KILN_PREFIX/bin/hello" hello.c\n',
+  );
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
   await syncWithMain(dir, env);
@@ -117,15 +153,33 @@ test('kiln install builds what no binary offers from a ports tree, into the pref
   assert.match(dry, /install\s+greet\s+1\.0\s+\(main\)/, dry);
   assert.equal(existsSync(join(prefix, 'bin')), false);
   // --build never: the recipe is not built, and the explanation says so.
-  await fails(['install', 'hello', ...building, '--build', 'never', '-y'], 'E_NO_CANDIDATE', /cannot find package hello/, { cwd: dir, env });
+  await fails(
+    ['install', 'hello', ...building, '--build', 'never', '-y'],
+    'E_NO_CANDIDATE',
+    /cannot find package hello/,
+    { cwd: dir, env },
+  );
 
   const out = await kiln(['install', 'hello[+shout]', ...building, '-y'], { cwd: dir, env });
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(out.stderr, /building test\/hello 1\.0 \[\+shout\]/);
-  assert.match(out.stdout, /install\s+greet\s+1\.0\s+\(main\)[\s\S]*install\s+hello\s+1\.0\s+\[\+shout\]\s+\(local\)/, out.stdout);
+  assert.match(
+    out.stdout,
+    /install\s+greet\s+1\.0\s+\(main\)[\s\S]*install\s+hello\s+1\.0\s+\[\+shout\]\s+\(local\)/,
+    out.stdout,
+  );
   assert.equal(execFileSync(join(prefix, 'bin', 'hello'), { encoding: 'utf8' }), 'HELLO\n');
-  const remotes = JSON.parse(await ok(['remote', 'list', '--json'], { cwd: dir, env })) as { name: string; priority: number }[];
-  assert.deepEqual(remotes.map((r) => [r.name, r.priority]), [['main', 0], ['local', 1000]]);
+  const remotes = JSON.parse(await ok(['remote', 'list', '--json'], { cwd: dir, env })) as {
+    name: string;
+    priority: number;
+  }[];
+  assert.deepEqual(
+    remotes.map((r) => [r.name, r.priority]),
+    [
+      ['main', 0],
+      ['local', 1000],
+    ],
+  );
 
   // The other variant is built too when asked for; the one built before stays published beside it.
   await ok(['install', 'hello[-shout]', ...building, '-y'], { cwd: dir, env });
@@ -139,11 +193,19 @@ test('a binary-only client gets the default variant, keeps the installed options
   const dir = await tempDir(t);
   // An option whose non-default variant comes first in the index: taking the first variant would be wrong.
   const target = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' };
-  const option = ['opt', 'extra', 'feature', 'module', 'plugin', 'gui', 'http3', 'lua'].find((name) => computeVariantId({ [name]: true }, target) < computeVariantId({ [name]: false }, target))!;
+  const option = ['opt', 'extra', 'feature', 'module', 'plugin', 'gui', 'http3', 'lua'].find(
+    (name) => computeVariantId({ [name]: true }, target) < computeVariantId({ [name]: false }, target),
+  )!;
   const variant = (version: string, on: boolean): PackageSpec => ({
-    name: 'srv', version, tree: { 'bin/srv': `${version} ${on ? '+' : '-'}${option}\n` }, extra: { options: { [option]: on }, defaults: { [option]: false } },
+    name: 'srv',
+    version,
+    tree: { 'bin/srv': `${version} ${on ? '+' : '-'}${option}\n` },
+    extra: { options: { [option]: on }, defaults: { [option]: false } },
   });
-  await publish(dir, await packAll(dir, [variant('1.0', true), variant('1.0', false), variant('1.1', true), variant('1.1', false)]));
+  await publish(
+    dir,
+    await packAll(dir, [variant('1.0', true), variant('1.0', false), variant('1.1', true), variant('1.1', false)]),
+  );
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
   await syncWithMain(dir, env);
@@ -157,10 +219,21 @@ test('a binary-only client gets the default variant, keeps the installed options
   await ok(['install', '--reinstall', 'srv', '-y'], { cwd: dir, env });
   assert.equal(await srv(), `1.0 -${option}\n`);
   // Asking for the other variant: the plan says the options change, in text and JSON.
-  const asked = JSON.parse(await ok(['install', `srv[+${option}]=1.0`, '--dry-run', '--json'], { cwd: dir, env })) as { plan: { actions: { kind: string; options: Record<string, boolean>; optionsBefore: Record<string, boolean> | null }[] } };
-  assert.deepEqual(asked.plan.actions.map((a) => [a.kind, a.options, a.optionsBefore]), [['reinstall', { [option]: true }, { [option]: false }]]);
+  const asked = JSON.parse(await ok(['install', `srv[+${option}]=1.0`, '--dry-run', '--json'], { cwd: dir, env })) as {
+    plan: {
+      actions: { kind: string; options: Record<string, boolean>; optionsBefore: Record<string, boolean> | null }[];
+    };
+  };
+  assert.deepEqual(
+    asked.plan.actions.map((a) => [a.kind, a.options, a.optionsBefore]),
+    [['reinstall', { [option]: true }, { [option]: false }]],
+  );
   const changed = await ok(['install', `srv[+${option}]=1.0`, '-y'], { cwd: dir, env });
-  assert.match(changed, new RegExp(`reinstall\\s+srv\\s+1\\.0 -> 1\\.0\\s+\\[-${option} -> \\+${option}\\] options change`), changed);
+  assert.match(
+    changed,
+    new RegExp(`reinstall\\s+srv\\s+1\\.0 -> 1\\.0\\s+\\[-${option} -> \\+${option}\\] options change`),
+    changed,
+  );
   assert.equal(await srv(), `1.0 +${option}\n`);
   // An upgrade and a plain reinstall keep what was asked for, not the defaults.
   await ok(['upgrade', '-y'], { cwd: dir, env });
@@ -180,12 +253,27 @@ test('a C library (role libc) and a program built against it, upgraded in one tr
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
   await syncWithMain(dir, env);
-  const first = JSON.parse(await ok(['install', 'alpha-tool=1.0', 'mylibc=1.0', '-y', '--json'], { cwd: dir, env })) as { plan: { actions: { name: string }[] } };
-  assert.deepEqual(first.plan.actions.map((a) => a.name), ['mylibc', 'alpha-tool']);
-  const upgrade = JSON.parse(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as { plan: { actions: { kind: string; name: string; to: string }[] } };
-  assert.deepEqual(upgrade.plan.actions.map((a) => `${a.kind} ${a.name} ${a.to}`), ['upgrade mylibc 2.0', 'upgrade alpha-tool 2.0']);
-  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as { packages: { name: string; role?: string }[] };
-  assert.ok(index.packages.filter((p) => p.name === 'mylibc').every((p) => p.role === 'libc'), 'the index carries the role');
+  const first = JSON.parse(
+    await ok(['install', 'alpha-tool=1.0', 'mylibc=1.0', '-y', '--json'], { cwd: dir, env }),
+  ) as { plan: { actions: { name: string }[] } };
+  assert.deepEqual(
+    first.plan.actions.map((a) => a.name),
+    ['mylibc', 'alpha-tool'],
+  );
+  const upgrade = JSON.parse(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as {
+    plan: { actions: { kind: string; name: string; to: string }[] };
+  };
+  assert.deepEqual(
+    upgrade.plan.actions.map((a) => `${a.kind} ${a.name} ${a.to}`),
+    ['upgrade mylibc 2.0', 'upgrade alpha-tool 2.0'],
+  );
+  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
+    packages: { name: string; role?: string }[];
+  };
+  assert.ok(
+    index.packages.filter((p) => p.name === 'mylibc').every((p) => p.role === 'libc'),
+    'the index carries the role',
+  );
 });
 
 test('the plan shows every build it will run: a build dependency no repository has comes first, with why', async (t) => {
@@ -196,19 +284,38 @@ test('the plan shows every build it will run: a build dependency no repository h
   await writeFile(join(dir, 'ports', 'ports.toml'), '');
   const recipe = async (name: string, extra: string, script: string): Promise<void> => {
     await mkdir(join(dir, 'ports', 'test', name), { recursive: true });
-    await writeFile(join(dir, 'ports', 'test', name, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "${name}"\nlicense = "MIT"\n${extra}\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n`);
+    await writeFile(
+      join(dir, 'ports', 'test', name, 'recipe.toml'),
+      `name = "${name}"\nversion = "1.0"\nsummary = "${name}"\nlicense = "MIT"\n${extra}\n[[source]]\nurl = "https://example.invalid/hello-1.0.tar.gz"\nsha256 = "${sha}"\n`,
+    );
     await writeFile(join(dir, 'ports', 'test', name, 'build.sh'), script);
   };
   // hello needs helper to build (a program it runs while building), helper needs gen; no repository has either.
-  await recipe('gen', '', 'mkdir -p "$DESTDIR$KILN_PREFIX/share/gen"\necho gen > "$DESTDIR$KILN_PREFIX/share/gen/data"\n');
-  await recipe('helper', 'build-depends = ["gen"]\n', 'test -f "$KILN_PREFIX/share/gen/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/share/helper"\necho helper > "$DESTDIR$KILN_PREFIX/share/helper/data"\n');
-  await recipe('hello', 'build-depends = ["helper"]\ndepends = ["greet"]\n', 'test -f "$KILN_PREFIX/share/helper/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/bin"\nprintf "#!/bin/sh\\necho built\\n" > "$DESTDIR$KILN_PREFIX/bin/hello"\nchmod 755 "$DESTDIR$KILN_PREFIX/bin/hello"\n');
+  await recipe(
+    'gen',
+    '',
+    'mkdir -p "$DESTDIR$KILN_PREFIX/share/gen"\necho gen > "$DESTDIR$KILN_PREFIX/share/gen/data"\n',
+  );
+  await recipe(
+    'helper',
+    'build-depends = ["gen"]\n',
+    'test -f "$KILN_PREFIX/share/gen/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/share/helper"\necho helper > "$DESTDIR$KILN_PREFIX/share/helper/data"\n',
+  );
+  await recipe(
+    'hello',
+    'build-depends = ["helper"]\ndepends = ["greet"]\n',
+    'test -f "$KILN_PREFIX/share/helper/data"\nmkdir -p "$DESTDIR$KILN_PREFIX/bin"\nprintf "#!/bin/sh\\necho built\\n" > "$DESTDIR$KILN_PREFIX/bin/hello"\nchmod 755 "$DESTDIR$KILN_PREFIX/bin/hello"\n',
+  );
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix, KILN_WORK: join(dir, 'work'), HOME: dir };
   await syncWithMain(dir, env);
   const building = ['--recipes', 'ports', '--distfiles', 'distfiles'];
   const dry = await ok(['install', 'hello', ...building, '--dry-run'], { cwd: dir, env });
-  assert.match(dry, /build\s+gen\s+1\.0\s+\(recipe test\/gen\)\s+build dependency of helper[\s\S]*build\s+helper\s+1\.0\s+\(recipe test\/helper\)\s+build dependency of hello[\s\S]*build\s+hello\s+1\.0/, dry);
+  assert.match(
+    dry,
+    /build\s+gen\s+1\.0\s+\(recipe test\/gen\)\s+build dependency of helper[\s\S]*build\s+helper\s+1\.0\s+\(recipe test\/helper\)\s+build dependency of hello[\s\S]*build\s+hello\s+1\.0/,
+    dry,
+  );
   assert.match(dry, /3 to build, 1 to install/, dry);
   const done = await kiln(['install', 'hello', ...building, '-y'], { cwd: dir, env });
   assert.equal(done.code, 0, done.stderr);

@@ -12,8 +12,16 @@ import { failsAs, handTo, kilnAs, okAs, packAll, publish, testUser } from './hel
 import { tempDir } from './helpers/kiln.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
-const lib1 = { name: 'libgreet', version: '1.0', tree: { 'lib/libgreet.so.1': 'greet library 1\n', 'share/doc/libgreet/README': 'libgreet\n' } };
-const lib2 = { name: 'libgreet', version: '2.0', tree: { 'lib/libgreet.so.1': 'greet library 2\n', 'share/doc/libgreet/README': 'libgreet two\n' } };
+const lib1 = {
+  name: 'libgreet',
+  version: '1.0',
+  tree: { 'lib/libgreet.so.1': 'greet library 1\n', 'share/doc/libgreet/README': 'libgreet\n' },
+};
+const lib2 = {
+  name: 'libgreet',
+  version: '2.0',
+  tree: { 'lib/libgreet.so.1': 'greet library 2\n', 'share/doc/libgreet/README': 'libgreet two\n' },
+};
 const app = (version: string, extraFile?: string): Parameters<typeof packAll>[1][number] => ({
   name: 'greet',
   version,
@@ -61,7 +69,11 @@ for (const transport of ['file', 'http'] as const) {
     assert.equal(installed.code, 0, installed.stderr);
     assert.match(installed.stdout, /install\s+libgreet[\s\S]*install\s+greet/, 'providers first');
     if (user !== undefined) {
-      assert.equal(installed.stderr.match(/mapped to kiln-test/g)?.length, 1, `owners mapped, said once:\n${installed.stderr}`);
+      assert.equal(
+        installed.stderr.match(/mapped to kiln-test/g)?.length,
+        1,
+        `owners mapped, said once:\n${installed.stderr}`,
+      );
       assert.match(installed.stderr, /setuid and setgid bits were dropped/);
       const admin = await stat(join(prefix, 'bin/greet-admin'));
       assert.equal(admin.uid, user.uid);
@@ -69,21 +81,47 @@ for (const transport of ['file', 'http'] as const) {
     }
     assert.equal((await readFile(join(prefix, 'bin/greet'), 'utf8')).trim(), '#!/bin/sh\necho greet 1.0');
 
-    const list = JSON.parse(await as(['list', '--installed', '--json'])) as { name: string; version: string; reason: string }[];
-    assert.deepEqual(list.map((p) => [p.name, p.version, p.reason]), [['greet', '1.0', 'requested'], ['libgreet', '1.0', 'dependency']]);
+    const list = JSON.parse(await as(['list', '--installed', '--json'])) as {
+      name: string;
+      version: string;
+      reason: string;
+    }[];
+    assert.deepEqual(
+      list.map((p) => [p.name, p.version, p.reason]),
+      [
+        ['greet', '1.0', 'requested'],
+        ['libgreet', '1.0', 'dependency'],
+      ],
+    );
     assert.equal(await as(['list', '-q']), 'greet\nlibgreet\n');
     assert.equal(await as(['list', '--available', '--quiet']), 'greet\nlibgreet\n');
     const files = JSON.parse(await as(['files', 'greet', '--json'])) as { path: string }[];
     assert.ok(files.some((f) => f.path === 'bin/greet') && files.some((f) => f.path === 'etc/greet.conf'));
-    assert.match(await as(['owns', join(prefix, 'lib/libgreet.so.1')]), /lib\/libgreet\.so\.1 is owned by libgreet 1\.0/);
+    assert.match(
+      await as(['owns', join(prefix, 'lib/libgreet.so.1')]),
+      /lib\/libgreet\.so\.1 is owned by libgreet 1\.0/,
+    );
     assert.match(await as(['owns', 'bin/greet']), /owned by greet 1\.0/);
     assert.match(await as(['deps', 'greet']), /libgreet\s+>=1\.0\s+installed 1\.0/);
     assert.match(await as(['rdeps', 'libgreet']), /greet\s+1\.0\s+needs libgreet >=1\.0/);
     // A mistyped name: the same error from every command, with the name that was meant.
-    for (const [args, code] of [[['install', 'gerrt'], 'E_NO_CANDIDATE'], [['info', 'libgret'], 'E_NO_CANDIDATE'], [['deps', 'gret'], 'E_NO_CANDIDATE'], [['rdeps', 'libgret'], 'E_NO_CANDIDATE'], [['remove', 'gret'], 'E_NOT_INSTALLED'], [['files', 'gret'], 'E_NOT_INSTALLED']] as const) {
+    for (const [args, code] of [
+      [['install', 'gerrt'], 'E_NO_CANDIDATE'],
+      [['info', 'libgret'], 'E_NO_CANDIDATE'],
+      [['deps', 'gret'], 'E_NO_CANDIDATE'],
+      [['rdeps', 'libgret'], 'E_NO_CANDIDATE'],
+      [['remove', 'gret'], 'E_NOT_INSTALLED'],
+      [['files', 'gret'], 'E_NOT_INSTALLED'],
+    ] as const) {
       await failsAs(user, args, code, /hint: did you mean (lib)?greet\?/, { cwd: dir, env });
     }
-    await failsAs(user, ['rdeps', 'nosuchthing'], 'E_NO_CANDIDATE', /neither installed nor available\nhint: check the name with "kiln search"/, { cwd: dir, env });
+    await failsAs(
+      user,
+      ['rdeps', 'nosuchthing'],
+      'E_NO_CANDIDATE',
+      /neither installed nor available\nhint: check the name with "kiln search"/,
+      { cwd: dir, env },
+    );
     assert.match(await as(['verify']), /^ok: \d+ entries match the database$/m);
 
     // The user edits the config file and breaks another one: verify reports both, with exit 1.
@@ -92,7 +130,10 @@ for (const transport of ['file', 'http'] as const) {
     const broken = await kilnAs(user, ['verify', '--json'], { cwd: dir, env });
     assert.equal(broken.code, 1);
     const report = JSON.parse(broken.stdout) as { problems: { path: string; problem: string; config?: boolean }[] };
-    assert.deepEqual(report.problems.map((p) => [p.path, p.problem, p.config === true]).sort(), [['etc/greet.conf', 'size', true], ['share/doc/libgreet/README', 'size', false]]);
+    assert.deepEqual(report.problems.map((p) => [p.path, p.problem, p.config === true]).sort(), [
+      ['etc/greet.conf', 'size', true],
+      ['share/doc/libgreet/README', 'size', false],
+    ]);
     await writeFile(join(prefix, 'share/doc/libgreet/README'), 'libgreet\n');
 
     // A new version is published; an older copy of the repository is kept for the rollback attempt.
@@ -104,22 +145,40 @@ for (const transport of ['file', 'http'] as const) {
     const upgraded = await kilnAs(user, ['upgrade', '-y'], { cwd: dir, env });
     assert.equal(upgraded.code, 0, upgraded.stderr);
     assert.match(upgraded.stdout, /upgrade\s+libgreet\s+1\.0 -> 2\.0[\s\S]*upgrade\s+greet\s+1\.0 -> 2\.0/);
-    assert.match(upgraded.stderr, /etc\/greet\.conf: kept your version; the new one from greet-2\.0 is etc\/greet\.conf\.kiln-new/);
+    assert.match(
+      upgraded.stderr,
+      /etc\/greet\.conf: kept your version; the new one from greet-2\.0 is etc\/greet\.conf\.kiln-new/,
+    );
     assert.equal(await readFile(join(prefix, 'etc/greet.conf'), 'utf8'), 'greeting=mine\n');
     assert.equal(await readFile(join(prefix, 'etc/greet.conf.kiln-new'), 'utf8'), 'greeting=hello 2.0\n');
     assert.equal(await readFile(join(prefix, 'lib/libgreet.so.1'), 'utf8'), 'greet library 2\n');
-    assert.equal(await lstat(join(prefix, 'share/greet')).catch(() => undefined), undefined, 'a file and directory only the old version had are gone');
-    const afterUpgrade = JSON.parse((await kilnAs(user, ['verify', '--json'], { cwd: dir, env })).stdout) as { problems: { path: string; problem: string }[] };
-    assert.deepEqual(afterUpgrade.problems.map((p) => `${p.problem} ${p.path}`).sort(), ['size etc/greet.conf', 'unowned etc/greet.conf.kiln-new']);
+    assert.equal(
+      await lstat(join(prefix, 'share/greet')).catch(() => undefined),
+      undefined,
+      'a file and directory only the old version had are gone',
+    );
+    const afterUpgrade = JSON.parse((await kilnAs(user, ['verify', '--json'], { cwd: dir, env })).stdout) as {
+      problems: { path: string; problem: string }[];
+    };
+    assert.deepEqual(afterUpgrade.problems.map((p) => `${p.problem} ${p.path}`).sort(), [
+      'size etc/greet.conf',
+      'unowned etc/greet.conf.kiln-new',
+    ]);
 
     // Rollback: the server now offers the older index (serial 2).
     await rename(join(dir, 'repo'), join(dir, 'repo-serial3'));
     await rename(join(dir, 'repo-serial2'), join(dir, 'repo'));
-    await failsAs(user, ['sync'], 'E_INDEX_ROLLBACK', /remote main .*serial 2 is older than serial 3/, { cwd: dir, env });
+    await failsAs(user, ['sync'], 'E_INDEX_ROLLBACK', /remote main .*serial 2 is older than serial 3/, {
+      cwd: dir,
+      env,
+    });
     assert.match(await as(['remote', 'list']), /serial 3/, 'the accepted serial stays');
 
     // Remove: refused while needed, then consumers first.
-    await failsAs(user, ['remove', 'libgreet', '-y'], 'E_REMOVE_NEEDED', /cannot remove libgreet: greet needs it/, { cwd: dir, env });
+    await failsAs(user, ['remove', 'libgreet', '-y'], 'E_REMOVE_NEEDED', /cannot remove libgreet: greet needs it/, {
+      cwd: dir,
+      env,
+    });
     const removed = await as(['remove', 'libgreet', '--cascade', '-y']);
     assert.match(removed, /remove\s+greet[\s\S]*remove\s+libgreet/, 'consumers first');
     const none = await kilnAs(user, ['list'], { cwd: dir, env });
@@ -128,12 +187,20 @@ for (const transport of ['file', 'http'] as const) {
     // History: newest first, with ids, versions from and to, and each command line as typed (quoted to run again).
     const history = (await as(['history'])).trimEnd().split('\n');
     assert.match(history[0]!, /^ID +DATE +CHANGES +COMMAND$/);
-    assert.match(history[1]!, /^\d{8}T\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +remove greet 2\.0, remove libgreet 2\.0 +kiln remove libgreet --cascade -y$/);
+    assert.match(
+      history[1]!,
+      /^\d{8}T\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +remove greet 2\.0, remove libgreet 2\.0 +kiln remove libgreet --cascade -y$/,
+    );
     assert.match(history[2]!, / upgrade libgreet 1\.0 -> 2\.0, upgrade greet 1\.0 -> 2\.0 +kiln upgrade -y$/);
     assert.match(history[3]!, / install libgreet 1\.0, install greet 1\.0 +kiln install 'greet>=1\.0' -y$/);
     assert.equal(history.length, 4);
-    for (const gone of ['bin/greet', 'lib/libgreet.so.1', 'share/doc']) assert.equal(await lstat(join(prefix, gone)).catch(() => undefined), undefined, gone);
-    assert.equal(await readFile(join(prefix, 'etc/greet.conf'), 'utf8'), 'greeting=mine\n', 'a changed config file is kept');
+    for (const gone of ['bin/greet', 'lib/libgreet.so.1', 'share/doc'])
+      assert.equal(await lstat(join(prefix, gone)).catch(() => undefined), undefined, gone);
+    assert.equal(
+      await readFile(join(prefix, 'etc/greet.conf'), 'utf8'),
+      'greeting=mine\n',
+      'a changed config file is kept',
+    );
     await rm(join(dir, 'repo-serial3'), { recursive: true, force: true });
   });
 }

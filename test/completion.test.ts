@@ -18,7 +18,10 @@ import { KILN_BIN, kiln, run, tempDir } from './helpers/kiln.js';
 async function kilnOnPath(dir: string): Promise<string> {
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });
-  await writeFile(join(bin, 'kiln'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(KILN_BIN)} "$@"\n`);
+  await writeFile(
+    join(bin, 'kiln'),
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(KILN_BIN)} "$@"\n`,
+  );
   await chmod(join(bin, 'kiln'), 0o755);
   return `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`;
 }
@@ -32,7 +35,9 @@ async function syncedPrefix(dir: string): Promise<string> {
   await publish(dir, packages);
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+  });
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   await ok(['--prefix', prefix, 'install', 'zlib', '-y'], { cwd: dir });
   return prefix;
@@ -43,7 +48,11 @@ test('kiln completion refuses an unknown shell and prints a script each shell ac
   const bad = await kiln(['completion', 'tcsh']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no completion for shell "tcsh"\nhint: give one of bash, zsh, fish/);
-  for (const [shell, check] of [['bash', ['bash', '-n']], ['zsh', ['zsh', '-n']], ['fish', ['fish', '-n']]] as const) {
+  for (const [shell, check] of [
+    ['bash', ['bash', '-n']],
+    ['zsh', ['zsh', '-n']],
+    ['fish', ['fish', '-n']],
+  ] as const) {
     const script = await kiln(['completion', shell]);
     assert.equal(script.code, 0, script.stderr);
     await writeFile(join(dir, shell), script.stdout);
@@ -67,15 +76,23 @@ test('bash completes commands, options, their values and package names', async (
     [['kiln', '--prefix', prefix, 'install', ''], 'nginx zlib'],
     [['kiln', '--prefix', prefix, 'install', 'ng'], 'nginx'],
     [['kiln', '--prefix', prefix, 'remove', ''], 'zlib'],
-    [['kiln', 'list', '--prefix', prefix, '-'], '--installed --available --upgradable --quiet -q --json --prefix --no-wait --help -h --password-file'],
+    [
+      ['kiln', 'list', '--prefix', prefix, '-'],
+      '--installed --available --upgradable --quiet -q --json --prefix --no-wait --help -h --password-file',
+    ],
   ];
   const script = [`source ${JSON.stringify(join(dir, 'kiln.bash'))}`];
   for (const [words] of cases) {
-    script.push(`COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _kiln; echo "\${COMPREPLY[*]}"`);
+    script.push(
+      `COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _kiln; echo "\${COMPREPLY[*]}"`,
+    );
   }
   const result = await run('bash', ['-c', script.join('\n')], { cwd: dir, env: { PATH: await kilnOnPath(dir) } });
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(result.stdout.trimEnd().split('\n'), cases.map(([, expected]) => expected));
+  assert.deepEqual(
+    result.stdout.trimEnd().split('\n'),
+    cases.map(([, expected]) => expected),
+  );
 });
 
 test('fish completes commands, options, their values and package names', async (t) => {
@@ -92,10 +109,18 @@ test('fish completes commands, options, their values and package names', async (
     [`kiln --prefix ${prefix} remove `, ['zlib']],
     ['kiln remote add --pr', ['--prefix', '--priority']],
   ];
-  const script = [`source ${JSON.stringify(join(dir, 'kiln.fish'))}`, ...cases.map(([line]) => `complete -C ${JSON.stringify(line)} | string replace -r '\\t.*' '' | sort | string join ' '`)];
+  const script = [
+    `source ${JSON.stringify(join(dir, 'kiln.fish'))}`,
+    ...cases.map(
+      ([line]) => `complete -C ${JSON.stringify(line)} | string replace -r '\\t.*' '' | sort | string join ' '`,
+    ),
+  ];
   const result = await run('fish', ['-c', script.join('\n')], { cwd: dir, env: { PATH: await kilnOnPath(dir) } });
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(result.stdout.trimEnd().split('\n'), cases.map(([, expected]) => expected.join(' ')));
+  assert.deepEqual(
+    result.stdout.trimEnd().split('\n'),
+    cases.map(([, expected]) => expected.join(' ')),
+  );
 });
 
 test('zsh hands each command its own options and values, and the command words to _describe', async (t) => {
@@ -115,11 +140,20 @@ test('zsh hands each command its own options and values, and the command words t
   ];
   const result = await run('zsh', ['-f', '-c', harness.join('\n')], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
-  const [top, repo, install, remoteAdd, completion] = result.stdout.trimEnd().split('\n') as [string, string, string, string, string];
+  const [top, repo, install, remoteAdd, completion] = result.stdout.trimEnd().split('\n') as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   assert.match(top, /^describe .*\|install:install packages/);
   assert.ok(!top.includes('commit:'), 'only first words at the top');
   assert.match(repo, /^describe init:.*\|commit:publish the staged changes/);
-  assert.match(install, /^arguments -s\|--dry-run\[show the plan and change nothing\]\|.*--build=\[[^\]]*\]:WHEN:\(never missing always\)\|.*\*:package:_kiln_packages available$/);
+  assert.match(
+    install,
+    /^arguments -s\|--dry-run\[show the plan and change nothing\]\|.*--build=\[[^\]]*\]:WHEN:\(never missing always\)\|.*\*:package:_kiln_packages available$/,
+  );
   assert.match(remoteAdd, /\*--key=\[[^\]]*\]:PUBKEY:_files\|/);
   assert.ok(!remoteAdd.includes('--dry-run'), 'remote add has no --dry-run');
   assert.match(completion, /1:argument:\(bash zsh fish\)$/);
@@ -129,14 +163,18 @@ test('man pages: kiln(1), one per command with every option, kiln.toml(5); groff
   const dir = await tempDir(t);
   const written = await writeManPages(dir);
   const pages = [...(await readdir(join(dir, 'man1'))), ...(await readdir(join(dir, 'man5')))].sort();
-  assert.deepEqual(pages, ['kiln.1', 'kiln.toml.5', ...COMMANDS.map((entry) => `kiln-${entry.words.join('-')}.1`)].sort());
+  assert.deepEqual(
+    pages,
+    ['kiln.1', 'kiln.toml.5', ...COMMANDS.map((entry) => `kiln-${entry.words.join('-')}.1`)].sort(),
+  );
   for (const path of written) {
     const result = await run('groff', ['-ww', '-man', '-Tutf8', path]);
     assert.equal(result.stderr, '', path);
     assert.equal(result.code, 0, path);
     if (path.endsWith('kiln-install.1')) {
       const text = result.stdout.replace(/.\x08/g, '');
-      for (const option of ['--dry-run', '--yes', '--build', '--reinstall', '--prefix', '--json', '--no-wait']) assert.ok(text.includes(option), option);
+      for (const option of ['--dry-run', '--yes', '--build', '--reinstall', '--prefix', '--json', '--no-wait'])
+        assert.ok(text.includes(option), option);
       assert.match(text, /EXAMPLES[\s\S]*kiln install nginx/);
     }
     if (path.endsWith('kiln.toml.5')) assert.match(result.stdout.replace(/.\x08/g, ''), /config\.toml/);

@@ -34,7 +34,10 @@ interface Fixture {
   old: string;
 }
 
-function tree(version: string, extra: Record<string, string>): Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> {
+function tree(
+  version: string,
+  extra: Record<string, string>,
+): Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> {
   return {
     'bin/greet': { content: `#!/bin/sh\necho ${version}\n`, mode: 0o755 },
     'bin/hi': { symlink: 'greet' },
@@ -49,10 +52,34 @@ function tree(version: string, extra: Record<string, string>): Record<string, st
 async function makeFixture(t: TestContext): Promise<Fixture> {
   const dir = await tempDir(t);
   const packages = await packAll(dir, [
-    { name: 'libgreet', version: '1.0', tree: { 'lib/libgreet.so.1': 'lib 1\n', 'lib/libgreet.so': { symlink: 'libgreet.so.1' } } },
-    { name: 'libgreet', version: '2.0', tree: { 'lib/libgreet.so.1': 'lib 2\n', 'lib/libgreet.so': { symlink: 'libgreet.so.1' }, 'lib/libgreet-extra.so': 'new in 2\n' } },
-    { name: 'greet', version: '1.0', depends: ['libgreet >=1.0'], tree: tree('1.0', { 'share/greet/old/only-1.txt': 'old\n' }), extra: { configFiles: ['etc/greet.conf'], directories: [{ path: 'var/spool/greet', mode: '0750' }] } },
-    { name: 'greet', version: '2.0', depends: ['libgreet >=2.0'], tree: { ...tree('2.0', { 'share/greet/new/only-2.txt': 'new\n' }), 'bin/greet2': { hardlink: 'bin/greet' } }, extra: { configFiles: ['etc/greet.conf'], directories: [{ path: 'var/spool/greet', mode: '0750' }] } },
+    {
+      name: 'libgreet',
+      version: '1.0',
+      tree: { 'lib/libgreet.so.1': 'lib 1\n', 'lib/libgreet.so': { symlink: 'libgreet.so.1' } },
+    },
+    {
+      name: 'libgreet',
+      version: '2.0',
+      tree: {
+        'lib/libgreet.so.1': 'lib 2\n',
+        'lib/libgreet.so': { symlink: 'libgreet.so.1' },
+        'lib/libgreet-extra.so': 'new in 2\n',
+      },
+    },
+    {
+      name: 'greet',
+      version: '1.0',
+      depends: ['libgreet >=1.0'],
+      tree: tree('1.0', { 'share/greet/old/only-1.txt': 'old\n' }),
+      extra: { configFiles: ['etc/greet.conf'], directories: [{ path: 'var/spool/greet', mode: '0750' }] },
+    },
+    {
+      name: 'greet',
+      version: '2.0',
+      depends: ['libgreet >=2.0'],
+      tree: { ...tree('2.0', { 'share/greet/new/only-2.txt': 'new\n' }), 'bin/greet2': { hardlink: 'bin/greet' } },
+      extra: { configFiles: ['etc/greet.conf'], directories: [{ path: 'var/spool/greet', mode: '0750' }] },
+    },
   ]);
   await publish(dir, packages);
   const empty = join(dir, 'template-empty');
@@ -67,7 +94,10 @@ async function makeFixture(t: TestContext): Promise<Fixture> {
 }
 
 async function installedSet(dir: string, prefix: string): Promise<string> {
-  const list = JSON.parse(await ok(['list', '--json'], { cwd: dir, env: { KILN_PREFIX: prefix } })) as { name: string; version: string }[];
+  const list = JSON.parse(await ok(['list', '--json'], { cwd: dir, env: { KILN_PREFIX: prefix } })) as {
+    name: string;
+    version: string;
+  }[];
   return list.map((p) => `${p.name}-${p.version}`).join(' ');
 }
 
@@ -80,15 +110,34 @@ async function checkConsistent(dir: string, prefix: string, allowed: readonly st
   assert.deepEqual(report.database, [], what);
   const state = await readdir(join(prefix, 'var/lib/kiln'));
   assert.ok(!state.includes('transaction'), `${what}: the transaction directory is gone (${state.join(', ')})`);
-  assert.deepEqual(state.filter((name) => name.endsWith('.tmp')), [], `${what}: no temporary files`);
+  assert.deepEqual(
+    state.filter((name) => name.endsWith('.tmp')),
+    [],
+    `${what}: no temporary files`,
+  );
   const set = await installedSet(dir, prefix);
-  assert.ok(allowed.includes(set), `${what}: installed set "${set}" is neither ${allowed.map((s) => `"${s}"`).join(' nor ')}`);
+  assert.ok(
+    allowed.includes(set),
+    `${what}: installed set "${set}" is neither ${allowed.map((s) => `"${s}"`).join(' nor ')}`,
+  );
 }
 
 const SCENARIOS = [
   { name: 'install', from: 'empty', args: ['install', 'greet', '-y'], before: '', after: 'greet-2.0 libgreet-2.0' },
-  { name: 'upgrade', from: 'old', args: ['upgrade', '-y'], before: 'greet-1.0 libgreet-1.0', after: 'greet-2.0 libgreet-2.0' },
-  { name: 'remove', from: 'old', args: ['remove', 'greet', 'libgreet', '-y'], before: 'greet-1.0 libgreet-1.0', after: '' },
+  {
+    name: 'upgrade',
+    from: 'old',
+    args: ['upgrade', '-y'],
+    before: 'greet-1.0 libgreet-1.0',
+    after: 'greet-2.0 libgreet-2.0',
+  },
+  {
+    name: 'remove',
+    from: 'old',
+    args: ['remove', 'greet', 'libgreet', '-y'],
+    before: 'greet-1.0 libgreet-1.0',
+    after: '',
+  },
 ] as const;
 
 test('kill -9 at every step of install, upgrade and remove; the next command repairs or rolls back', async (t) => {
@@ -101,20 +150,37 @@ test('kill -9 at every step of install, upgrade and remove; the next command rep
       assert.ok(step < 500, 'the scenario ends');
       const prefix = join(fixture.dir, `trial-${scenario.name}-${step}`);
       await cp(template, prefix, { recursive: true, verbatimSymlinks: true });
-      const result = await kiln(scenario.args, { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+      const result = await kiln(scenario.args, {
+        cwd: fixture.dir,
+        env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) },
+      });
       if (result.code === 0) finished = true;
       else assert.equal(result.code, null, `${scenario.name} step ${step}: killed, or finished\n${result.stderr}`);
       if (!finished) trials++;
-      await checkConsistent(fixture.dir, prefix, finished ? [scenario.after] : [scenario.before, scenario.after], `${scenario.name}, killed at step ${step}`);
+      await checkConsistent(
+        fixture.dir,
+        prefix,
+        finished ? [scenario.after] : [scenario.before, scenario.after],
+        `${scenario.name}, killed at step ${step}`,
+      );
     }
   }
   t.diagnostic(`${trials} kill trials, each followed by a consistency check`);
   assert.ok(trials >= 50, `at least 50 kill trials (ran ${trials})`);
 });
 
-function killAfter(args: readonly string[], env: Record<string, string>, cwd: string, delayMs: number): Promise<RunResult> {
+function killAfter(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  delayMs: number,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN_BIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: cwd, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [KILN_BIN, ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: cwd, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stderr: Buffer[] = [];
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.stdout.resume();
@@ -152,28 +218,50 @@ test('list and owns, the first commands after a kill, repair the prefix before a
   for (const step of [12, 9, 6, 4, 2]) {
     const prefix = join(fixture.dir, `killed-${step}`);
     await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
-    const result = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+    const result = await kiln(['upgrade', '-y'], {
+      cwd: fixture.dir,
+      env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) },
+    });
     assert.equal(result.code, null, `upgrade killed at step ${step}\n${result.stderr}`);
-    if (await lstat(join(prefix, 'var/lib/kiln/transaction')).then(() => true, () => false)) {
+    if (
+      await lstat(join(prefix, 'var/lib/kiln/transaction')).then(
+        () => true,
+        () => false,
+      )
+    ) {
       killed = prefix;
       break;
     }
   }
   assert.ok(killed !== undefined, 'one of the kills leaves an interrupted transaction');
   const recovered = /interrupted transaction|removed what an interrupted transaction had staged/;
-  for (const args of [['list', '--json'], ['owns', 'bin/greet']]) {
+  for (const args of [
+    ['list', '--json'],
+    ['owns', 'bin/greet'],
+  ]) {
     const prefix = `${killed}-${args[0]}`;
     await cp(killed, prefix, { recursive: true, verbatimSymlinks: true });
     const result = await kiln(args, { cwd: fixture.dir, env: { KILN_PREFIX: prefix } });
     assert.equal(result.code, 0, `${args[0]} after the kill\n${result.stderr}`);
     assert.match(result.stderr, recovered, `${args[0]} repaired the prefix first`);
-    await checkConsistent(fixture.dir, prefix, ['greet-1.0 libgreet-1.0', 'greet-2.0 libgreet-2.0'], `${args[0]} after a kill`);
+    await checkConsistent(
+      fixture.dir,
+      prefix,
+      ['greet-1.0 libgreet-1.0', 'greet-2.0 libgreet-2.0'],
+      `${args[0]} after a kill`,
+    );
     const set = await installedSet(fixture.dir, prefix);
     if (args[0] === 'list') {
-      const listed = (JSON.parse(result.stdout) as { name: string; version: string }[]).map((p) => `${p.name}-${p.version}`).join(' ');
+      const listed = (JSON.parse(result.stdout) as { name: string; version: string }[])
+        .map((p) => `${p.name}-${p.version}`)
+        .join(' ');
       assert.equal(listed, set, 'list answered with the repaired state');
     } else {
-      assert.match(result.stdout, new RegExp(`owned by greet ${set.startsWith('greet-2.0') ? '2\\.0' : '1\\.0'}`), 'owns answered with the repaired state');
+      assert.match(
+        result.stdout,
+        new RegExp(`owned by greet ${set.startsWith('greet-2.0') ? '2\\.0' : '1\\.0'}`),
+        'owns answered with the repaired state',
+      );
     }
   }
 });
@@ -189,7 +277,14 @@ setInterval(() => {}, 1000);`;
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   t.after(() => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
-    child.stdout.on('data', () => resolve({ kill: async () => { child.kill('SIGKILL'); await exited; } }));
+    child.stdout.on('data', () =>
+      resolve({
+        kill: async () => {
+          child.kill('SIGKILL');
+          await exited;
+        },
+      }),
+    );
     void exited.then(() => reject(new Error('the database holder exited early')));
   });
 }
@@ -199,7 +294,10 @@ test('a commit SQLite had not yet made visible when its writer was killed never 
   const committedRow = (prefix: string): boolean => {
     const db = new Database(join(prefix, 'var/lib/kiln/kiln.db'), { readonly: true });
     try {
-      return (db.prepare("SELECT count(*) AS n FROM transactions WHERE command LIKE '%upgrade%'").get() as { n: number }).n > 0;
+      return (
+        (db.prepare("SELECT count(*) AS n FROM transactions WHERE command LIKE '%upgrade%'").get() as { n: number }).n >
+        0
+      );
     } finally {
       db.close();
     }
@@ -209,16 +307,29 @@ test('a commit SQLite had not yet made visible when its writer was killed never 
   for (; step < 200; step++) {
     const prefix = join(fixture.dir, `find-${step}`);
     await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
-    const result = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+    const result = await kiln(['upgrade', '-y'], {
+      cwd: fixture.dir,
+      env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) },
+    });
     assert.equal(result.code, null, `step ${step} kills the upgrade before it ends\n${result.stderr}`);
-    if (committedRow(prefix) && (await lstat(join(prefix, 'var/lib/kiln/transaction')).then(() => true, () => false))) break;
+    if (
+      committedRow(prefix) &&
+      (await lstat(join(prefix, 'var/lib/kiln/transaction')).then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
   }
   const prefix = join(fixture.dir, 'ghost');
   await cp(fixture.old, prefix, { recursive: true, verbatimSymlinks: true });
   const database = join(prefix, 'var/lib/kiln/kiln.db');
   const holder = await holdDatabase(t, database);
   const indexBefore = await readFile(`${database}-shm`);
-  const killed = await kiln(['upgrade', '-y'], { cwd: fixture.dir, env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) } });
+  const killed = await kiln(['upgrade', '-y'], {
+    cwd: fixture.dir,
+    env: { KILN_PREFIX: prefix, KILN_TEST_KILL_AT_STEP: String(step) },
+  });
   assert.equal(killed.code, null);
   // As if the writer had died after appending its commit to the log and before updating the shared index's
   // header (SQLite does the one, then the other): the header as it was, while a connection keeps the index alive.

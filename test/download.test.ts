@@ -40,7 +40,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A repository directory holding `files`, and an empty cache directory to download into. */
-async function setup(t: TestContext, files: Record<string, Buffer> = { 'pkg.kpkg': PAYLOAD }): Promise<{ repo: string; cache: string }> {
+async function setup(
+  t: TestContext,
+  files: Record<string, Buffer> = { 'pkg.kpkg': PAYLOAD },
+): Promise<{ repo: string; cache: string }> {
   const dir = await tempDir(t);
   const repo = join(dir, 'repo');
   for (const [path, data] of Object.entries(files)) {
@@ -50,14 +53,21 @@ async function setup(t: TestContext, files: Record<string, Buffer> = { 'pkg.kpkg
   return { repo, cache: join(dir, 'cache') };
 }
 
-async function serveRepo(t: TestContext, repo: string, options: { ranges?: boolean } = {}): ReturnType<typeof serveDirectory> {
+async function serveRepo(
+  t: TestContext,
+  repo: string,
+  options: { ranges?: boolean } = {},
+): ReturnType<typeof serveDirectory> {
   const server = await serveDirectory(repo, options);
   t.after(() => server.close());
   return server;
 }
 
 /** A loopback server with a hand-written handler, for servers that misbehave. */
-async function serve(t: TestContext, handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+async function serve(
+  t: TestContext,
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<string> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
@@ -75,7 +85,10 @@ test('downloads a package over HTTP into place, with progress, and skips it once
   const seen: DownloadProgress[] = [];
   const request: DownloadRequest = { url: new URL(`${server.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) };
 
-  assert.deepEqual(await download(request, { onProgress: (progress) => seen.push(progress) }), { resumedFrom: 0, fetched: PAYLOAD.length });
+  assert.deepEqual(await download(request, { onProgress: (progress) => seen.push(progress) }), {
+    resumedFrom: 0,
+    fetched: PAYLOAD.length,
+  });
   assert.deepEqual(await readFile(destination), PAYLOAD);
   assert.equal(await exists(`${destination}.part`), false);
   assert.deepEqual(seen.at(-1), { url: request.url, received: PAYLOAD.length, total: PAYLOAD.length });
@@ -115,7 +128,10 @@ test('starts over when the server ignores Range, or the .part is larger than pin
 
   assert.deepEqual(await download(request), { resumedFrom: 0, fetched: PAYLOAD.length });
   assert.deepEqual(await readFile(destination), PAYLOAD);
-  assert.deepEqual(server.log.map(({ range, status }) => ({ range, status })), [{ range: 'bytes=5000-', status: 200 }]);
+  assert.deepEqual(
+    server.log.map(({ range, status }) => ({ range, status })),
+    [{ range: 'bytes=5000-', status: 200 }],
+  );
 
   const other = join(cache, 'other.kpkg');
   await writeFile(`${other}.part`, Buffer.concat([PAYLOAD, Buffer.from('tail')]));
@@ -136,7 +152,13 @@ test('a .part past the end of the file (416) starts over, and a short file is an
     code: 'E_INDEX_MISMATCH',
     message: `cannot download ${url.href}: it is 1000 bytes, but the index pins size ${PAYLOAD.length}`,
   });
-  assert.deepEqual(server.log.map(({ range, status }) => ({ range, status })), [{ range: 'bytes=5000-', status: 416 }, { range: undefined, status: 200 }]);
+  assert.deepEqual(
+    server.log.map(({ range, status }) => ({ range, status })),
+    [
+      { range: 'bytes=5000-', status: 416 },
+      { range: undefined, status: 200 },
+    ],
+  );
   assert.equal(await exists(`${destination}.part`), false);
   assert.equal(await exists(destination), false);
 });
@@ -146,11 +168,17 @@ test('HTTP 404 and 500 are E_FETCH naming the URL and the status', async (t) => 
   const server = await serveRepo(t, repo);
   const destination = join(cache, 'pkg.kpkg');
   const missing = new URL(`${server.url}/missing.kpkg`);
-  await assert.rejects(download({ url: missing, destination, ...pin(PAYLOAD) }), { code: 'E_FETCH', message: `cannot download ${missing.href}: HTTP 404 Not Found` });
+  await assert.rejects(download({ url: missing, destination, ...pin(PAYLOAD) }), {
+    code: 'E_FETCH',
+    message: `cannot download ${missing.href}: HTTP 404 Not Found`,
+  });
 
   const failing = await serve(t, (_request, response) => response.writeHead(500).end('boom'));
   const url = new URL(`${failing}/pkg.kpkg`);
-  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }), { code: 'E_FETCH', message: `cannot download ${url.href}: HTTP 500 Internal Server Error` });
+  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }), {
+    code: 'E_FETCH',
+    message: `cannot download ${url.href}: HTTP 500 Internal Server Error`,
+  });
   assert.equal(await exists(destination), false);
   assert.equal(await exists(`${destination}.part`), false);
 });
@@ -211,7 +239,9 @@ test('content that differs from the pinned sha256 is E_INDEX_MISMATCH and the .p
   await writeFile(`${destination}.part`, altered.subarray(0, 250_000));
   const good = await setup(t);
   const goodServer = await serveRepo(t, good.repo);
-  await assert.rejects(download({ url: new URL(`${goodServer.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), { code: 'E_INDEX_MISMATCH' });
+  await assert.rejects(download({ url: new URL(`${goodServer.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), {
+    code: 'E_INDEX_MISMATCH',
+  });
   assert.equal(goodServer.log[0]?.range, 'bytes=250000-');
   assert.equal(await exists(`${destination}.part`), false);
 });
@@ -224,12 +254,18 @@ test('a connection cut mid-transfer keeps the .part, and the next download resum
   });
   const destination = join(cache, 'pkg.kpkg');
   const url = new URL(`${cutting}/pkg.kpkg`);
-  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }), { code: 'E_FETCH', message: `cannot download ${url.href}: the connection was reset or closed early` });
+  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }), {
+    code: 'E_FETCH',
+    message: `cannot download ${url.href}: the connection was reset or closed early`,
+  });
   assert.equal(await exists(destination), false);
   assert.deepEqual(await readFile(`${destination}.part`), PAYLOAD.subarray(0, 100_000));
 
   const server = await serveRepo(t, repo);
-  assert.deepEqual(await download({ url: new URL(`${server.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), { resumedFrom: 100_000, fetched: PAYLOAD.length - 100_000 });
+  assert.deepEqual(await download({ url: new URL(`${server.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), {
+    resumedFrom: 100_000,
+    fetched: PAYLOAD.length - 100_000,
+  });
   assert.deepEqual(await readFile(destination), PAYLOAD);
 });
 
@@ -246,14 +282,23 @@ test('an aborted download is "interrupted", keeps its .part, and resumes later',
   const url = new URL(`${await serve(t, stalling(50_000))}/pkg.kpkg`);
   const destination = join(cache, 'pkg.kpkg');
   const controller = new AbortController();
-  const pending = download({ url, destination, ...pin(PAYLOAD) }, { signal: controller.signal, onProgress: () => setTimeout(() => controller.abort(), 50) });
+  const pending = download(
+    { url, destination, ...pin(PAYLOAD) },
+    { signal: controller.signal, onProgress: () => setTimeout(() => controller.abort(), 50) },
+  );
   await assert.rejects(pending, { code: 'E_FETCH', message: `download of ${url.href} interrupted` });
   assert.deepEqual(await readFile(`${destination}.part`), PAYLOAD.subarray(0, 50_000));
 
-  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }, { signal: AbortSignal.abort() }), { code: 'E_FETCH', message: `download of ${url.href} interrupted` });
+  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }, { signal: AbortSignal.abort() }), {
+    code: 'E_FETCH',
+    message: `download of ${url.href} interrupted`,
+  });
 
   const server = await serveRepo(t, repo);
-  assert.deepEqual(await download({ url: new URL(`${server.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), { resumedFrom: 50_000, fetched: PAYLOAD.length - 50_000 });
+  assert.deepEqual(await download({ url: new URL(`${server.url}/pkg.kpkg`), destination, ...pin(PAYLOAD) }), {
+    resumedFrom: 50_000,
+    fetched: PAYLOAD.length - 50_000,
+  });
 });
 
 test('a stalled server times out with E_FETCH', async (t) => {
@@ -261,11 +306,17 @@ test('a stalled server times out with E_FETCH', async (t) => {
   const base = await serve(t, stalling(10_000));
   const url = new URL(`${base}/pkg.kpkg`);
   const destination = join(cache, 'pkg.kpkg');
-  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }, { timeoutMs: 200 }), { code: 'E_FETCH', message: `cannot download ${url.href}: no data received for 0.2 s` });
+  await assert.rejects(download({ url, destination, ...pin(PAYLOAD) }, { timeoutMs: 200 }), {
+    code: 'E_FETCH',
+    message: `cannot download ${url.href}: no data received for 0.2 s`,
+  });
   assert.equal((await stat(`${destination}.part`)).size, 10_000);
 
   const silent = await serve(t, () => undefined);
-  await assert.rejects(remoteFetcher(new URL(silent), { timeoutMs: 200 })('index.json'), { code: 'E_FETCH', message: `cannot fetch ${silent}/index.json: no data received for 0.2 s` });
+  await assert.rejects(remoteFetcher(new URL(silent), { timeoutMs: 200 })('index.json'), {
+    code: 'E_FETCH',
+    message: `cannot fetch ${silent}/index.json: no data received for 0.2 s`,
+  });
 });
 
 test('file: URLs download, resume, and report a missing file', async (t) => {
@@ -273,20 +324,31 @@ test('file: URLs download, resume, and report a missing file', async (t) => {
   const url = pathToFileURL(join(repo, 'pkg.kpkg'));
   const destination = join(cache, 'pkg.kpkg');
   const seen: DownloadProgress[] = [];
-  assert.deepEqual(await download({ url, destination, ...pin(PAYLOAD) }, { onProgress: (progress) => seen.push(progress) }), { resumedFrom: 0, fetched: PAYLOAD.length });
+  assert.deepEqual(
+    await download({ url, destination, ...pin(PAYLOAD) }, { onProgress: (progress) => seen.push(progress) }),
+    { resumedFrom: 0, fetched: PAYLOAD.length },
+  );
   assert.deepEqual(await readFile(destination), PAYLOAD);
   assert.equal(seen.at(-1)?.received, PAYLOAD.length);
 
   const resumed = join(cache, 'resumed.kpkg');
   await writeFile(`${resumed}.part`, PAYLOAD.subarray(0, 77_777));
-  assert.deepEqual(await download({ url, destination: resumed, ...pin(PAYLOAD) }), { resumedFrom: 77_777, fetched: PAYLOAD.length - 77_777 });
+  assert.deepEqual(await download({ url, destination: resumed, ...pin(PAYLOAD) }), {
+    resumedFrom: 77_777,
+    fetched: PAYLOAD.length - 77_777,
+  });
   assert.deepEqual(await readFile(resumed), PAYLOAD);
 
   const missing = pathToFileURL(join(repo, 'missing.kpkg'));
-  await assert.rejects(download({ url: missing, destination: join(cache, 'missing.kpkg'), ...pin(PAYLOAD) }), { code: 'E_FETCH', message: `cannot download ${missing.href}: no such file` });
+  await assert.rejects(download({ url: missing, destination: join(cache, 'missing.kpkg'), ...pin(PAYLOAD) }), {
+    code: 'E_FETCH',
+    message: `cannot download ${missing.href}: no such file`,
+  });
 
   const wrong = join(cache, 'wrong.kpkg');
-  await assert.rejects(download({ url, destination: wrong, size: PAYLOAD.length, sha256: sha256('other') }), { code: 'E_INDEX_MISMATCH' });
+  await assert.rejects(download({ url, destination: wrong, size: PAYLOAD.length, sha256: sha256('other') }), {
+    code: 'E_INDEX_MISMATCH',
+  });
   assert.equal(await exists(`${wrong}.part`), false);
 });
 
@@ -308,7 +370,11 @@ test('remoteFetcher reads existing and missing files over HTTP and file:', async
 
   const gone = await serve(t, (request, response) => response.writeHead(request.url === '/gone' ? 410 : 503).end());
   assert.equal(await remoteFetcher(new URL(gone))('gone'), undefined);
-  await assert.rejects(remoteFetcher(new URL(gone))('index.json'), { code: 'E_FETCH', message: `cannot fetch ${gone}/index.json: HTTP 503 Service Unavailable`, hint: 'the server has a problem; try again later' });
+  await assert.rejects(remoteFetcher(new URL(gone))('index.json'), {
+    code: 'E_FETCH',
+    message: `cannot fetch ${gone}/index.json: HTTP 503 Service Unavailable`,
+    hint: 'the server has a problem; try again later',
+  });
 });
 
 test('redirects are followed, up to five', async (t) => {
@@ -320,14 +386,24 @@ test('redirects are followed, up to five', async (t) => {
     const match = /^\/hops\/(\d+)\/(.*)$/.exec(request.url ?? '');
     if (match === null) return void response.writeHead(404).end();
     const hops = Number(match[1]);
-    response.writeHead(hops === 0 ? 302 : 301, { location: hops === 0 ? `${server.url}/${match[2]}` : `/hops/${hops - 1}/${match[2]}` }).end();
+    response
+      .writeHead(hops === 0 ? 302 : 301, {
+        location: hops === 0 ? `${server.url}/${match[2]}` : `/hops/${hops - 1}/${match[2]}`,
+      })
+      .end();
   });
 
   assert.deepEqual(await remoteFetcher(new URL(`${redirector}/hops/2`))('index.json'), index);
   const destination = join(cache, 'pkg.kpkg');
-  assert.deepEqual(await download({ url: new URL(`${redirector}/hops/4/pkg.kpkg`), destination, ...pin(PAYLOAD) }), { resumedFrom: 0, fetched: PAYLOAD.length });
+  assert.deepEqual(await download({ url: new URL(`${redirector}/hops/4/pkg.kpkg`), destination, ...pin(PAYLOAD) }), {
+    resumedFrom: 0,
+    fetched: PAYLOAD.length,
+  });
   assert.deepEqual(await readFile(destination), PAYLOAD);
-  await assert.rejects(remoteFetcher(new URL(`${redirector}/hops/5`))('index.json'), { code: 'E_FETCH', message: `cannot fetch ${redirector}/hops/5/index.json: more than 5 redirects` });
+  await assert.rejects(remoteFetcher(new URL(`${redirector}/hops/5`))('index.json'), {
+    code: 'E_FETCH',
+    message: `cannot fetch ${redirector}/hops/5/index.json: more than 5 redirects`,
+  });
 });
 
 test('credentials reach the server but never an error message', async (t) => {
@@ -341,12 +417,22 @@ test('credentials reach the server but never an error message', async (t) => {
   const secretBase = base.replace('http://', 'http://alice:s3cret@');
   const expected = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
 
-  await assert.rejects(remoteFetcher(new URL(secretBase))('index.json'), { code: 'E_FETCH', message: `cannot fetch ${base}/index.json: HTTP 500 Internal Server Error` });
-  await assert.rejects(download({ url: new URL(`${secretBase}/moved`), destination: join(cache, 'x'), ...pin(PAYLOAD) }), {
+  await assert.rejects(remoteFetcher(new URL(secretBase))('index.json'), {
     code: 'E_FETCH',
-    message: `cannot download ${base}/moved: HTTP 500 Internal Server Error`,
+    message: `cannot fetch ${base}/index.json: HTTP 500 Internal Server Error`,
   });
-  assert.deepEqual(authorizations, [expected, expected, expected], 'credentials follow a redirect within the same server');
+  await assert.rejects(
+    download({ url: new URL(`${secretBase}/moved`), destination: join(cache, 'x'), ...pin(PAYLOAD) }),
+    {
+      code: 'E_FETCH',
+      message: `cannot download ${base}/moved: HTTP 500 Internal Server Error`,
+    },
+  );
+  assert.deepEqual(
+    authorizations,
+    [expected, expected, expected],
+    'credentials follow a redirect within the same server',
+  );
 
   // A port nobody listens on: the server above is closed at the end, so open and close one now.
   const closed = createServer();
@@ -363,16 +449,27 @@ test('credentials reach the server but never an error message', async (t) => {
 });
 
 test('downloadAll fetches several files in parallel, with combined progress', async (t) => {
-  const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`p${i}.kpkg`, payload(50_000 + i * 1000, i + 10)]));
+  const files = Object.fromEntries(
+    Array.from({ length: 6 }, (_, i) => [`p${i}.kpkg`, payload(50_000 + i * 1000, i + 10)]),
+  );
   const { repo, cache } = await setup(t, files);
   const server = await serveRepo(t, repo);
-  const requests = Object.entries(files).map(([name, data]) => ({ url: new URL(`${server.url}/${name}`), destination: join(cache, name), ...pin(data) }));
+  const requests = Object.entries(files).map(([name, data]) => ({
+    url: new URL(`${server.url}/${name}`),
+    destination: join(cache, name),
+    ...pin(data),
+  }));
   const states: { done: number; total: number; receivedBytes: number; totalBytes: number }[] = [];
   await downloadAll(requests, { concurrency: 2, onProgress: (state) => states.push(state) });
   for (const [name, data] of Object.entries(files)) assert.deepEqual(await readFile(join(cache, name)), data);
   const totalBytes = requests.reduce((sum, { size }) => sum + size, 0);
   assert.deepEqual(states.at(-1), { done: 6, total: 6, receivedBytes: totalBytes, totalBytes });
-  assert.ok(states.every((state, i) => i === 0 || (state.done >= states[i - 1]!.done && state.receivedBytes >= states[i - 1]!.receivedBytes)));
+  assert.ok(
+    states.every(
+      (state, i) =>
+        i === 0 || (state.done >= states[i - 1]!.done && state.receivedBytes >= states[i - 1]!.receivedBytes),
+    ),
+  );
 });
 
 test('downloadAll stops the others at the first failure, keeping their .part files', async (t) => {
@@ -394,12 +491,21 @@ test('downloadAll stops the others at the first failure, keeping their .part fil
     }, 20);
     response.on('close', () => clearInterval(timer));
   });
-  const requests = Object.entries(files).map(([name, data]) => ({ url: new URL(`${slow}/${name}`), destination: join(cache, name), ...pin(data) }));
+  const requests = Object.entries(files).map(([name, data]) => ({
+    url: new URL(`${slow}/${name}`),
+    destination: join(cache, name),
+    ...pin(data),
+  }));
   const missing = new URL(`${slow}/missing.kpkg`);
-  await assert.rejects(downloadAll([...requests, { url: missing, destination: join(cache, 'missing.kpkg'), ...pin(PAYLOAD) }], { concurrency: 4 }), {
-    code: 'E_FETCH',
-    message: `cannot download ${missing.href}: HTTP 404 Not Found`,
-  });
+  await assert.rejects(
+    downloadAll([...requests, { url: missing, destination: join(cache, 'missing.kpkg'), ...pin(PAYLOAD) }], {
+      concurrency: 4,
+    }),
+    {
+      code: 'E_FETCH',
+      message: `cannot download ${missing.href}: HTTP 404 Not Found`,
+    },
+  );
   for (const { destination, size } of requests) {
     assert.equal(await exists(destination), false);
     const kept = (await stat(`${destination}.part`)).size;

@@ -35,29 +35,49 @@ test('fetchSource: upstream 404, a mirror with other content, then a good mirror
   t.after(() => Promise.all([good.close(), evil.close()]));
   const events: FetchEvent[] = [];
   const cacheDir = join(dir, 'cache');
-  const path = await fetchSource(source(`${good.url}/missing/thing-1.0.tar.gz`, [`${evil.url}/thing-1.0.tar.gz`]), { cacheDir, mirrors: [good.url], onEvent: (event) => events.push(event) });
+  const path = await fetchSource(source(`${good.url}/missing/thing-1.0.tar.gz`, [`${evil.url}/thing-1.0.tar.gz`]), {
+    cacheDir,
+    mirrors: [good.url],
+    onEvent: (event) => events.push(event),
+  });
   assert.equal(path, join(cacheDir, 'thing-1.0.tar.gz'));
   assert.deepEqual(await readFile(path), CONTENT);
-  assert.deepEqual(events.map((event) => event.kind), ['trying', 'failed', 'trying', 'failed', 'trying', 'fetched']);
+  assert.deepEqual(
+    events.map((event) => event.kind),
+    ['trying', 'failed', 'trying', 'failed', 'trying', 'fetched'],
+  );
   assert.match((events[1] as { problem: string }).problem, /404/);
   assert.match((events[3] as { problem: string }).problem, /sha256 is [0-9a-f]{64}, not the recipe's/);
   assert.equal(existsSync(`${path}.part`), false);
 
   const again: FetchEvent[] = [];
-  await fetchSource(source('https://example.invalid/thing-1.0.tar.gz'), { cacheDir, onEvent: (event) => again.push(event) });
-  assert.deepEqual(again, [{ kind: 'cached', file: 'thing-1.0.tar.gz' }], 'no network when the cache holds the right file');
+  await fetchSource(source('https://example.invalid/thing-1.0.tar.gz'), {
+    cacheDir,
+    onEvent: (event) => again.push(event),
+  });
+  assert.deepEqual(
+    again,
+    [{ kind: 'cached', file: 'thing-1.0.tar.gz' }],
+    'no network when the cache holds the right file',
+  );
 });
 
 test('fetchSource: an unresolvable host fails fast and the distfiles directory serves; a failure names every place', async (t) => {
   const dir = await tempDir(t);
   await mkdir(join(dir, 'distfiles'), { recursive: true });
   await writeFile(join(dir, 'distfiles', 'thing-1.0.tar.gz'), CONTENT);
-  const path = await fetchSource(source('https://example.invalid/thing-1.0.tar.gz'), { cacheDir: join(dir, 'cache'), distfiles: [join(dir, 'empty'), join(dir, 'distfiles')] });
+  const path = await fetchSource(source('https://example.invalid/thing-1.0.tar.gz'), {
+    cacheDir: join(dir, 'cache'),
+    distfiles: [join(dir, 'empty'), join(dir, 'distfiles')],
+  });
   assert.equal(path, join(dir, 'distfiles', 'thing-1.0.tar.gz'), 'a local distfile is used where it is, not copied');
   assert.equal(existsSync(join(dir, 'cache', 'thing-1.0.tar.gz')), false);
 
   await assert.rejects(
-    fetchSource({ ...source('https://example.invalid/thing-1.0.tar.gz'), file: 'other-2.0.tar.gz' }, { cacheDir: join(dir, 'cache'), mirrors: ['file:///nonexistent-mirror'], distfiles: [join(dir, 'distfiles')] }),
+    fetchSource(
+      { ...source('https://example.invalid/thing-1.0.tar.gz'), file: 'other-2.0.tar.gz' },
+      { cacheDir: join(dir, 'cache'), mirrors: ['file:///nonexistent-mirror'], distfiles: [join(dir, 'distfiles')] },
+    ),
     (error: unknown) => {
       assert.ok(isKilnError(error, 'E_SOURCE'), String(error));
       assert.match(error.message, /cannot fetch source other-2\.0\.tar\.gz \(sha256 [0-9a-f]{64}\):/);

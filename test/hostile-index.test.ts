@@ -40,11 +40,21 @@ async function publish(t: TestContext): Promise<Published> {
   const { readdir } = await import('node:fs/promises');
   await run(['repo', 'add', 'repo', ...(await readdir(join(dir, 'out'))).map((file) => `out/${file}`)]);
   await run(['repo', 'commit', 'repo']);
-  return { dir, repo: join(dir, 'repo', 'public'), serial: 2, key: await readSecretKeyFile(join(dir, 'keys', 'kiln.key')) };
+  return {
+    dir,
+    repo: join(dir, 'repo', 'public'),
+    serial: 2,
+    key: await readSecretKeyFile(join(dir, 'keys', 'kiln.key')),
+  };
 }
 
 /** Replace the published index (snapshot, copy and signatures) with `bytes` signed by `key`. */
-async function republish(p: Published, bytes: Buffer, key: SecretKey = p.key, comment = indexTrustedComment({ name: 'main', serial: p.serial })): Promise<void> {
+async function republish(
+  p: Published,
+  bytes: Buffer,
+  key: SecretKey = p.key,
+  comment = indexTrustedComment({ name: 'main', serial: p.serial }),
+): Promise<void> {
   const signature = formatSignature(signData(bytes, key, { trustedComment: comment }));
   for (const path of [join(p.repo, 'indexes', `${p.serial}.json`), join(p.repo, 'index.json')]) {
     await writeFile(path, bytes);
@@ -52,8 +62,13 @@ async function republish(p: Published, bytes: Buffer, key: SecretKey = p.key, co
   }
 }
 
-async function editIndex(p: Published, edit: (index: { packages: Record<string, unknown>[] }) => void): Promise<Buffer> {
-  const index = JSON.parse(await readFile(join(p.repo, 'index.json'), 'utf8')) as { packages: Record<string, unknown>[] };
+async function editIndex(
+  p: Published,
+  edit: (index: { packages: Record<string, unknown>[] }) => void,
+): Promise<Buffer> {
+  const index = JSON.parse(await readFile(join(p.repo, 'index.json'), 'utf8')) as {
+    packages: Record<string, unknown>[];
+  };
   edit(index);
   return Buffer.from(JSON.stringify(index));
 }
@@ -77,7 +92,11 @@ test('truncated index', async (t) => {
 test('badly signed index: a valid signature of other data', async (t) => {
   const p = await publish(t);
   const bytes = await readFile(join(p.repo, 'indexes', '2.json'));
-  const signature = formatSignature(signData(Buffer.from('something else'), p.key, { trustedComment: indexTrustedComment({ name: 'main', serial: 2 }) }));
+  const signature = formatSignature(
+    signData(Buffer.from('something else'), p.key, {
+      trustedComment: indexTrustedComment({ name: 'main', serial: 2 }),
+    }),
+  );
   await writeFile(join(p.repo, 'index.json.minisig'), signature);
   await writeFile(join(p.repo, 'indexes', '2.json'), bytes);
   await expectRefused(p, 'E_SIGNATURE_INVALID', 'indexes/2.json', /altered or truncated/);
@@ -87,7 +106,12 @@ test('index signed by an untrusted key', async (t) => {
   const p = await publish(t);
   const stranger = generateKeyPair();
   await republish(p, await readFile(join(p.repo, 'index.json')), stranger);
-  await expectRefused(p, 'E_SIGNATURE_UNTRUSTED', 'indexes/2.json', new RegExp(`made by key ${stranger.keyId}, which is not trusted`));
+  await expectRefused(
+    p,
+    'E_SIGNATURE_UNTRUSTED',
+    'indexes/2.json',
+    new RegExp(`made by key ${stranger.keyId}, which is not trusted`),
+  );
 });
 
 test('index whose package hash is wrong', async (t) => {
@@ -111,7 +135,12 @@ test('index with duplicate entries', async (t) => {
 test('index with a ".." path', async (t) => {
   const p = await publish(t);
   await republish(p, await editIndex(p, (index) => (index.packages[0]!['path'] = 'packages/../../../etc/shadow')));
-  await expectRefused(p, 'E_INDEX_FORMAT', 'indexes/2.json', /packages\[0\]\.path "packages\/\.\.\/\.\.\/\.\.\/etc\/shadow" has a "\.\." component/);
+  await expectRefused(
+    p,
+    'E_INDEX_FORMAT',
+    'indexes/2.json',
+    /packages\[0\]\.path "packages\/\.\.\/\.\.\/\.\.\/etc\/shadow" has a "\.\." component/,
+  );
 });
 
 test('index with an absolute path', async (t) => {
@@ -122,8 +151,18 @@ test('index with an absolute path', async (t) => {
 
 test('index whose signature names another serial', async (t) => {
   const p = await publish(t);
-  await republish(p, await readFile(join(p.repo, 'index.json')), p.key, indexTrustedComment({ name: 'main', serial: 7 }));
-  await expectRefused(p, 'E_SIGNATURE_INVALID', 'index.json', /made for "kiln index main serial 7", not for index main serial 2/);
+  await republish(
+    p,
+    await readFile(join(p.repo, 'index.json')),
+    p.key,
+    indexTrustedComment({ name: 'main', serial: 7 }),
+  );
+  await expectRefused(
+    p,
+    'E_SIGNATURE_INVALID',
+    'index.json',
+    /made for "kiln index main serial 7", not for index main serial 2/,
+  );
 });
 
 test('index that is not JSON at all, correctly signed', async (t) => {

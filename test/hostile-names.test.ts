@@ -13,27 +13,43 @@ import { kiln, tempDir } from './helpers/kiln.js';
 
 const SUSPECTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 
-test('remotes named like JavaScript\'s own properties are added, kept, listed, synced and removed like any other', async (t) => {
+test("remotes named like JavaScript's own properties are added, kept, listed, synced and removed like any other", async (t) => {
   const dir = await tempDir(t);
-  await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'share/hello.txt': 'hi\n' } }]).then((files) => publish(dir, files));
+  await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'share/hello.txt': 'hi\n' } }]).then((files) =>
+    publish(dir, files),
+  );
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
   for (const name of SUSPECTS) {
-    assert.match(await ok(['--prefix', prefix, 'remote', 'add', name, join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir }), new RegExp(`added remote ${name}`));
+    assert.match(
+      await ok(['--prefix', prefix, 'remote', 'add', name, join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+        cwd: dir,
+      }),
+      new RegExp(`added remote ${name}`),
+    );
   }
-  const listed = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as { name: string }[];
+  const listed = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
+    name: string;
+  }[];
   assert.deepEqual(listed.map((remote) => remote.name).sort(), [...SUSPECTS].sort());
   const config = await readFile(join(prefix, 'etc/kiln/config.toml'), 'utf8');
   for (const name of SUSPECTS) assert.ok(config.includes(`[remotes.${name}]`), `${name} is in the file:\n${config}`);
   const synced = await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   for (const name of SUSPECTS) assert.match(synced, new RegExp(`^${name}\\s+updated`, 'm'));
-  await fails(['--prefix', prefix, 'remote', 'add', '__proto__', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], 'E_REMOTE_EXISTS', /already has it/, { cwd: dir });
+  await fails(
+    ['--prefix', prefix, 'remote', 'add', '__proto__', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'],
+    'E_REMOTE_EXISTS',
+    /already has it/,
+    { cwd: dir },
+  );
   await ok(['--prefix', prefix, 'remote', 'remove', '__proto__'], { cwd: dir });
-  const after = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as { name: string }[];
+  const after = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
+    name: string;
+  }[];
   assert.deepEqual(after.map((remote) => remote.name).sort(), SUSPECTS.filter((name) => name !== '__proto__').sort());
 });
 
-test('packages and options named like JavaScript\'s own properties: a request for an option a package lacks is refused, not matched by a prototype method', async (t) => {
+test("packages and options named like JavaScript's own properties: a request for an option a package lacks is refused, not matched by a prototype method", async (t) => {
   const dir = await tempDir(t);
   const files = await packAll(dir, [
     { name: 'constructor', version: '1.0', tree: { 'share/c.txt': 'c\n' } },
@@ -43,7 +59,9 @@ test('packages and options named like JavaScript\'s own properties: a request fo
   await publish(dir, files);
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+  });
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   await ok(['--prefix', prefix, 'install', 'constructor', '__proto__', 'toString[+constructor]', '-y'], { cwd: dir });
   const installed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string }[];
@@ -51,9 +69,17 @@ test('packages and options named like JavaScript\'s own properties: a request fo
   assert.equal(await readFile(join(prefix, 'share/p.txt'), 'utf8'), 'p\n');
   // constructor is an option of toString only: Object.prototype's constructor does not make it one of the others.
   for (const name of ['constructor', '__proto__']) {
-    await fails(['--prefix', prefix, 'install', `${name}[+constructor]`, '--reinstall', '-y'], 'E_NO_CANDIDATE', /no option constructor|built with no option constructor/, { cwd: dir });
+    await fails(
+      ['--prefix', prefix, 'install', `${name}[+constructor]`, '--reinstall', '-y'],
+      'E_NO_CANDIDATE',
+      /no option constructor|built with no option constructor/,
+      { cwd: dir },
+    );
   }
-  const listed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string; variant: string }[];
+  const listed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as {
+    name: string;
+    variant: string;
+  }[];
   assert.ok(listed.some((pkg) => pkg.name === 'toString'));
   await ok(['--prefix', prefix, 'remove', '__proto__', 'constructor', '-y'], { cwd: dir });
   assert.deepEqual((await ok(['--prefix', prefix, 'list', '-q'], { cwd: dir })).trim(), 'toString');
@@ -111,39 +137,82 @@ test('control characters: refused in package paths and link targets (C0, DEL, C1
     assert.doesNotMatch(result.stderr, /[\u007f-\u009f\u202e]/, `${label}: the message shows the name escaped`);
   }
   // A summary is free text: it is kept, and shown escaped.
-  const files = await packAll(dir, [{ name: 'shady', version: '1.0', tree: { 'share/s.txt': 's\n' }, extra: { summary: 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe' } }]);
+  const files = await packAll(dir, [
+    {
+      name: 'shady',
+      version: '1.0',
+      tree: { 'share/s.txt': 's\n' },
+      extra: { summary: 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe' },
+    },
+  ]);
   await publish(dir, files);
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+  });
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
-  for (const args of [['search', 'shady'], ['info', 'shady'], ['list', '--available'], ['search', 'shady', '--json']]) {
+  for (const args of [
+    ['search', 'shady'],
+    ['info', 'shady'],
+    ['list', '--available'],
+    ['search', 'shady', '--json'],
+  ]) {
     const out = await ok(['--prefix', prefix, ...args], { cwd: dir });
-    assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/, `${args.join(' ')} prints no control character raw`);
+    assert.doesNotMatch(
+      out,
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/,
+      `${args.join(' ')} prints no control character raw`,
+    );
     if (args[0] !== 'info') assert.match(out, /looks \\(x9b|u009b)31mred/, args.join(' '));
   }
-  const json = JSON.parse(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as { summary: string }[];
-  assert.equal(json[0]!.summary, 'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe', 'JSON carries the data unchanged');
+  const json = JSON.parse(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as {
+    summary: string;
+  }[];
+  assert.equal(
+    json[0]!.summary,
+    'looks \u009b31mred\u009b0m and \u001b]0;title\u0007 \u202etxt.exe',
+    'JSON carries the data unchanged',
+  );
 });
 
 test('remotes whose names would have shared a file (main, main.names) keep their own indexes; a prefix of the flat layout is moved to a directory per remote', async (t) => {
   const dir = await tempDir(t);
   const { mkdir, rename, writeFile, readdir: list } = await import('node:fs/promises');
   // Two repositories, each with its own package.
-  for (const [repo, name] of [['one', 'alpha'], ['two', 'beta']] as const) {
+  for (const [repo, name] of [
+    ['one', 'alpha'],
+    ['two', 'beta'],
+  ] as const) {
     const sub = join(dir, repo);
     await mkdir(sub);
     await publish(sub, await packAll(sub, [{ name, version: '1.0', tree: { [`share/${name}.txt`]: `${name}\n` } }]));
   }
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main.names', join(dir, 'two/repo/public'), '--key', 'two/keys/kiln.pub'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], { cwd: dir });
-  await fails(['--prefix', prefix, 'remote', 'add', 'MAIN', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], 'E_REMOTE_EXISTS', /already has it/, { cwd: dir });
-  await fails(['--prefix', prefix, 'remote', 'add', 'x'.repeat(129), join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], 'E_USAGE', /not a valid name \(up to 128/, { cwd: dir });
+  await ok(
+    ['--prefix', prefix, 'remote', 'add', 'main.names', join(dir, 'two/repo/public'), '--key', 'two/keys/kiln.pub'],
+    { cwd: dir },
+  );
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'], {
+    cwd: dir,
+  });
+  await fails(
+    ['--prefix', prefix, 'remote', 'add', 'MAIN', join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'],
+    'E_REMOTE_EXISTS',
+    /already has it/,
+    { cwd: dir },
+  );
+  await fails(
+    ['--prefix', prefix, 'remote', 'add', 'x'.repeat(129), join(dir, 'one/repo/public'), '--key', 'one/keys/kiln.pub'],
+    'E_USAGE',
+    /not a valid name \(up to 128/,
+    { cwd: dir },
+  );
   await ok(['--prefix', prefix, 'sync', 'main.names'], { cwd: dir });
   await ok(['--prefix', prefix, 'sync', 'main'], { cwd: dir });
-  const available = async (): Promise<string> => (await ok(['--prefix', prefix, 'list', '--available', '-q'], { cwd: dir })).trim();
+  const available = async (): Promise<string> =>
+    (await ok(['--prefix', prefix, 'list', '--available', '-q'], { cwd: dir })).trim();
   assert.equal(await available(), 'alpha\nbeta');
   assert.match(await ok(['--prefix', prefix, 'search', 'beta'], { cwd: dir }), /^beta\s+1\.0\s+\(main\.names\)/m);
   await ok(['--prefix', prefix, 'install', 'alpha', 'beta', '-y'], { cwd: dir });

@@ -28,29 +28,35 @@ async function serve(t: TestContext, root: string, modeOf: (path: string) => Mod
       response.end();
       return;
     }
-    void readFile(join(root, path)).then((body) => {
-      const mode = modeOf(path);
-      if (mode === 'stall-headers') return;
-      response.writeHead(200, { 'content-length': body.length });
-      if (mode === 'normal') return response.end(body);
-      if (mode === 'stall-body') return response.write(body.subarray(0, 10));
-      // drip: one byte every 500 ms; { rate }: rate bytes per second, in tenths.
-      const step = mode === 'drip' ? 1 : Math.max(1, Math.round(mode.rate / 10));
-      let at = 0;
-      const tick = setInterval(() => {
-        if (response.destroyed) return clearInterval(tick);
-        response.write(body.subarray(at, at + step));
-        at += step;
-        if (at >= body.length) {
-          clearInterval(tick);
-          response.end();
-        }
-      }, mode === 'drip' ? 500 : 100);
-      timers.add(tick);
-    }, () => {
-      response.writeHead(404);
-      response.end();
-    });
+    void readFile(join(root, path)).then(
+      (body) => {
+        const mode = modeOf(path);
+        if (mode === 'stall-headers') return;
+        response.writeHead(200, { 'content-length': body.length });
+        if (mode === 'normal') return response.end(body);
+        if (mode === 'stall-body') return response.write(body.subarray(0, 10));
+        // drip: one byte every 500 ms; { rate }: rate bytes per second, in tenths.
+        const step = mode === 'drip' ? 1 : Math.max(1, Math.round(mode.rate / 10));
+        let at = 0;
+        const tick = setInterval(
+          () => {
+            if (response.destroyed) return clearInterval(tick);
+            response.write(body.subarray(at, at + step));
+            at += step;
+            if (at >= body.length) {
+              clearInterval(tick);
+              response.end();
+            }
+          },
+          mode === 'drip' ? 500 : 100,
+        );
+        timers.add(tick);
+      },
+      () => {
+        response.writeHead(404);
+        response.end();
+      },
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
@@ -62,11 +68,24 @@ async function serve(t: TestContext, root: string, modeOf: (path: string) => Mod
 }
 
 /** A repository with one small package, a prefix whose limits are small, and a mode per path the test changes. */
-async function setUp(t: TestContext): Promise<{ dir: string; prefix: string; base: string; setMode: (pattern: RegExp, mode: Mode) => void; limits: (lines: string) => Promise<void> }> {
+async function setUp(t: TestContext): Promise<{
+  dir: string;
+  prefix: string;
+  base: string;
+  setMode: (pattern: RegExp, mode: Mode) => void;
+  limits: (lines: string) => Promise<void>;
+}> {
   const dir = await tempDir(t);
-  await publish(dir, await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'share/hello.txt': 'hello\n'.repeat(50) } }]));
+  await publish(
+    dir,
+    await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'share/hello.txt': 'hello\n'.repeat(50) } }]),
+  );
   const modes: [RegExp, Mode][] = [];
-  const base = await serve(t, join(dir, 'repo/public'), (path) => modes.find(([pattern]) => pattern.test(path))?.[1] ?? 'normal');
+  const base = await serve(
+    t,
+    join(dir, 'repo/public'),
+    (path) => modes.find(([pattern]) => pattern.test(path))?.[1] ?? 'normal',
+  );
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });
   await ok(['--prefix', prefix, 'remote', 'add', 'main', base, '--key', 'keys/kiln.pub'], { cwd: dir });
@@ -121,7 +140,13 @@ test('a server just above the minimum rate is dropped at the deadline for the in
   const { dir, prefix, setMode, limits } = await setUp(t);
   // The index (about 700 bytes; clients fetch the signed snapshot indexes/SERIAL.json) at 150 bytes/s: above the rate, past the 3 s deadline.
   setMode(/^\/indexes\/\d+\.json$/, { rate: 150 });
-  await slow(dir, ['--prefix', prefix, 'sync'], /indexes\/\d+\.json/, /did not finish within its deadline of 3 s/, 3 + 5);
+  await slow(
+    dir,
+    ['--prefix', prefix, 'sync'],
+    /indexes\/\d+\.json/,
+    /did not finish within its deadline of 3 s/,
+    3 + 5,
+  );
   setMode(/^\/indexes\/\d+\.json$/, 'normal');
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   // A package at 300 bytes/s: its deadline is 3 s plus its size at 100 bytes/s, so it arrives.
@@ -138,7 +163,13 @@ test('install drops a package server that drips, and writes nothing', async (t) 
   const { dir, prefix, setMode } = await setUp(t);
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   setMode(/\.kpkg$/, 'drip');
-  await slow(dir, ['--prefix', prefix, 'install', 'hello', '-y'], /\/packages\/.*\.kpkg/, /below the minimum of 100 bytes\/s/, 1 + 5);
+  await slow(
+    dir,
+    ['--prefix', prefix, 'install', 'hello', '-y'],
+    /\/packages\/.*\.kpkg/,
+    /below the minimum of 100 bytes\/s/,
+    1 + 5,
+  );
   assert.equal((await kiln(['--prefix', prefix, 'list', '-q'], { cwd: dir })).stdout, '');
   assert.deepEqual(await readdir(join(prefix, 'share')).catch(() => []), []);
 });

@@ -26,7 +26,12 @@ before(() => {
   other = generateKeyPair();
 });
 
-const GOOD: CraftOptions['entries'] = [dirEntry('bin'), fileEntry('bin/tool', '#!/bin/sh\necho tool\n', 0o755), dirEntry('etc'), fileEntry('etc/tool.conf', 'x=1\n')];
+const GOOD: CraftOptions['entries'] = [
+  dirEntry('bin'),
+  fileEntry('bin/tool', '#!/bin/sh\necho tool\n', 0o755),
+  dirEntry('etc'),
+  fileEntry('etc/tool.conf', 'x=1\n'),
+];
 
 /** Write `bytes` as a package, run `kiln inspect --trust`, expect refusal with `code` and `reason`. */
 async function expectRefused(t: TestContext, bytes: Buffer, code: string, reason: RegExp): Promise<void> {
@@ -86,39 +91,84 @@ test('package whose payload does not match its sha256', async (t) => {
 test('package whose file does not match its sha256 (metadata signed by a trusted key)', async (t) => {
   const entry = fileEntry('bin/tool', 'real content\n', 0o755);
   entry.manifest!.sha256 = 'f'.repeat(64) as never;
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), entry], key }), 'E_PACKAGE_HASH', /content of bin\/tool does not match its sha256/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), entry], key }),
+    'E_PACKAGE_HASH',
+    /content of bin\/tool does not match its sha256/,
+  );
 });
 
 test('package listing a path twice', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), fileEntry('bin/a', '1'), fileEntry('bin/a', '2')], key }), 'E_PACKAGE_DUPLICATE', /"bin\/a" is listed twice/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), fileEntry('bin/a', '1'), fileEntry('bin/a', '2')], key }),
+    'E_PACKAGE_DUPLICATE',
+    /"bin\/a" is listed twice/,
+  );
 });
 
 test('package with a ".." path', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), fileEntry('bin/../../etc/cron.d/evil', '* * * * * root sh\n')], key }), 'E_PACKAGE_PATH', /has a "\.\." component/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), fileEntry('bin/../../etc/cron.d/evil', '* * * * * root sh\n')], key }),
+    'E_PACKAGE_PATH',
+    /has a "\.\." component/,
+  );
 });
 
 test('package with an absolute path', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [fileEntry('/etc/passwd', 'root::0:0::/:/bin/sh\n')], key }), 'E_PACKAGE_PATH', /is absolute/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [fileEntry('/etc/passwd', 'root::0:0::/:/bin/sh\n')], key }),
+    'E_PACKAGE_PATH',
+    /is absolute/,
+  );
 });
 
 test('package with a symbolic link pointing outside the tree', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('lib'), linkEntry('lib/evil', '../../../etc/shadow')], key }), 'E_PACKAGE_LINK', /points outside the package tree/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('lib'), linkEntry('lib/evil', '../../../etc/shadow')], key }),
+    'E_PACKAGE_LINK',
+    /points outside the package tree/,
+  );
 });
 
 test('package with an absolute symbolic link', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('lib'), linkEntry('lib/evil', '/etc/shadow')], key }), 'E_PACKAGE_LINK', /is absolute/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('lib'), linkEntry('lib/evil', '/etc/shadow')], key }),
+    'E_PACKAGE_LINK',
+    /is absolute/,
+  );
 });
 
 test('package with a symbolic link escaping through another link', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('a'), linkEntry('a/up', '..'), linkEntry('a/evil', 'up/../etc')], key }), 'E_PACKAGE_LINK', /a\/evil.*points outside/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('a'), linkEntry('a/up', '..'), linkEntry('a/evil', 'up/../etc')], key }),
+    'E_PACKAGE_LINK',
+    /a\/evil.*points outside/,
+  );
 });
 
 test('package writing through its own symbolic link', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('etc'), linkEntry('lib', 'etc'), fileEntry('lib/x', 'x')], key }), 'E_PACKAGE_PATH', /lies under "lib", which is a symlink/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('etc'), linkEntry('lib', 'etc'), fileEntry('lib/x', 'x')], key }),
+    'E_PACKAGE_PATH',
+    /lies under "lib", which is a symlink/,
+  );
 });
 
 test('package with a hard link pointing outside the tree', async (t) => {
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), linkEntry('bin/evil', '../../etc/shadow', 'hardlink')], key }), 'E_PACKAGE_LINK', /hard link "bin\/evil"/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), linkEntry('bin/evil', '../../etc/shadow', 'hardlink')], key }),
+    'E_PACKAGE_LINK',
+    /hard link "bin\/evil"/,
+  );
 });
 
 test('package holding a device node', async (t) => {
@@ -128,17 +178,32 @@ test('package holding a device node', async (t) => {
 });
 
 test('package whose payload decompresses to more than it declares', async (t) => {
-  await expectRefused(t, craftPackage({ entries: GOOD, key, trailingPayload: Buffer.alloc(8 << 20) }), 'E_PACKAGE_SIZE', /decompresses to more than/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: GOOD, key, trailingPayload: Buffer.alloc(8 << 20) }),
+    'E_PACKAGE_SIZE',
+    /decompresses to more than/,
+  );
 });
 
 test('package whose payload entries differ from its manifest', async (t) => {
   const swapped = fileEntry('bin/tool', 'same size!');
   swapped.tar = { ...swapped.tar!, path: 'bin/loot' };
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), swapped], key }), 'E_PACKAGE_MANIFEST', /payload entry 2 is "bin\/loot" but the manifest lists "bin\/tool"/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), swapped], key }),
+    'E_PACKAGE_MANIFEST',
+    /payload entry 2 is "bin\/loot" but the manifest lists "bin\/tool"/,
+  );
   const missing = fileEntry('bin/gone', 'x');
   delete missing.tar;
   delete missing.content;
-  await expectRefused(t, craftPackage({ entries: [dirEntry('bin'), missing], key }), 'E_PACKAGE_MANIFEST', /ends after 1 of the 2 entries/);
+  await expectRefused(
+    t,
+    craftPackage({ entries: [dirEntry('bin'), missing], key }),
+    'E_PACKAGE_MANIFEST',
+    /ends after 1 of the 2 entries/,
+  );
 });
 
 test('a file that is not a package at all', async (t) => {
@@ -162,7 +227,11 @@ test('changing any single byte of a package makes verification fail', async (t) 
     const bytes = Buffer.from(good);
     bytes[at]! ^= 0x20;
     await writeFile(path, bytes);
-    await assert.rejects(verifyPackage(path, { trusted }), (error: unknown) => isKilnError(error), `byte ${at} changed, yet the package verified`);
+    await assert.rejects(
+      verifyPackage(path, { trusted }),
+      (error: unknown) => isKilnError(error),
+      `byte ${at} changed, yet the package verified`,
+    );
     checked++;
   }
   assert.equal(checked, good.length);
@@ -172,7 +241,9 @@ test('pack refuses a FIFO in the staged tree', async (t) => {
   const dir = await tempDir(t);
   await makeTree(join(dir, 'stage'), { 'bin/tool': 'x' });
   assert.equal(spawnSync('mkfifo', [join(dir, 'stage', 'bin', 'pipe')]).status, 0);
-  const result = await kiln(['pack', 'stage', '--meta', await writeMeta(join(dir, 'meta.json')), '--out', 'out'], { cwd: dir });
+  const result = await kiln(['pack', 'stage', '--meta', await writeMeta(join(dir, 'meta.json')), '--out', 'out'], {
+    cwd: dir,
+  });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /error\[E_PACKAGE_FILETYPE\]: cannot pack stage: bin\/pipe is a FIFO/);
 });
@@ -180,7 +251,12 @@ test('pack refuses a FIFO in the staged tree', async (t) => {
 test('pack refuses a staged symbolic link that escapes the tree', async (t) => {
   const dir = await tempDir(t);
   await makeTree(join(dir, 'stage'), { 'lib/libfoo.so': { symlink: '/usr/lib/x86_64-linux-gnu/libc.so.6' } });
-  const result = await kiln(['pack', 'stage', '--meta', await writeMeta(join(dir, 'meta.json')), '--out', 'out'], { cwd: dir });
+  const result = await kiln(['pack', 'stage', '--meta', await writeMeta(join(dir, 'meta.json')), '--out', 'out'], {
+    cwd: dir,
+  });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /error\[E_PACKAGE_LINK\]: cannot pack stage: symbolic link "lib\/libfoo.so" -> "\/usr\/lib\/x86_64-linux-gnu\/libc.so.6" is absolute/);
+  assert.match(
+    result.stderr,
+    /error\[E_PACKAGE_LINK\]: cannot pack stage: symbolic link "lib\/libfoo.so" -> "\/usr\/lib\/x86_64-linux-gnu\/libc.so.6" is absolute/,
+  );
 });

@@ -10,7 +10,14 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { formatPublicKey, formatSignature, generateKeyPair, publicKeyOf, readSecretKeyFile, signData } from '../src/sign/index.js';
+import {
+  formatPublicKey,
+  formatSignature,
+  generateKeyPair,
+  publicKeyOf,
+  readSecretKeyFile,
+  signData,
+} from '../src/sign/index.js';
 import { indexTrustedComment } from '../src/repo/index.js';
 import { craftPackage, dirEntry, fileEntry } from './helpers/craft.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
@@ -45,7 +52,10 @@ test('a 1 GiB decompression bomb is refused by inspect and repo add within 64 Mi
   const refused = await kilnPeak(['inspect', 'bomb.kpkg', '--trust', 'trusted.pub'], dir);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /error\[E_PACKAGE_SIZE\]: .*bomb\.kpkg: the payload decompresses to more than/);
-  assert.ok(refused.peakKiB - baseline.peakKiB <= LIMIT_KiB, `inspect: ${refused.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal package`);
+  assert.ok(
+    refused.peakKiB - baseline.peakKiB <= LIMIT_KiB,
+    `inspect: ${refused.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal package`,
+  );
 
   await writeFile(join(dir, 'repo.key'), '');
   const keyDir = join(dir, 'keys');
@@ -54,12 +64,17 @@ test('a 1 GiB decompression bomb is refused by inspect and repo add within 64 Mi
   const added = await kilnPeak(['repo', 'add', 'repo', 'bomb.kpkg', '--sign'], dir);
   assert.equal(added.code, 1, added.stderr);
   assert.match(added.stderr, /error\[E_PACKAGE_SIZE\]/);
-  assert.ok(added.peakKiB - baseline.peakKiB <= LIMIT_KiB, `repo add: ${added.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal package`);
+  assert.ok(
+    added.peakKiB - baseline.peakKiB <= LIMIT_KiB,
+    `repo add: ${added.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal package`,
+  );
   assert.deepEqual(await readdir(join(dir, 'repo/.kiln/stage')).catch(() => []), [], 'nothing staged');
 });
 
 /** A published repository with one package, alpha, and a synced client prefix. */
-async function repositoryWithClient(dir: string): Promise<{ prefix: string; entryPath: string; replace: (bytes: Buffer) => Promise<void> }> {
+async function repositoryWithClient(
+  dir: string,
+): Promise<{ prefix: string; entryPath: string; replace: (bytes: Buffer) => Promise<void> }> {
   const ok = async (args: string[]): Promise<string> => {
     const result = await kiln(args, { cwd: dir });
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
@@ -73,7 +88,10 @@ async function repositoryWithClient(dir: string): Promise<{ prefix: string; entr
   await ok(['repo', 'add', 'repo', ...(await readdir(join(dir, 'out'))).map((file) => `out/${file}`)]);
   await ok(['repo', 'commit', 'repo']);
   const published = join(dir, 'repo/public');
-  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as { serial: number; packages: { path: string; size: number; sha256: string }[] };
+  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as {
+    serial: number;
+    packages: { path: string; size: number; sha256: string }[];
+  };
   const entryPath = index.packages[0]!.path;
   const key = await readSecretKeyFile(join(dir, 'keys/kiln.key'));
   /** Serve `bytes` as alpha's package, with an index (same serial) that pins them, signed by the repository's key. */
@@ -84,7 +102,9 @@ async function repositoryWithClient(dir: string): Promise<{ prefix: string; entr
     index.packages[0]!.size = bytes.length;
     index.packages[0]!.sha256 = createHash('sha256').update(bytes).digest('hex');
     const text = Buffer.from(JSON.stringify(index));
-    const signature = formatSignature(signData(text, key, { trustedComment: indexTrustedComment({ name: 'main', serial: index.serial }) }));
+    const signature = formatSignature(
+      signData(text, key, { trustedComment: indexTrustedComment({ name: 'main', serial: index.serial }) }),
+    );
     for (const path of [join(published, 'indexes', `${index.serial}.json`), join(published, 'index.json')]) {
       await writeFile(path, text);
       await writeFile(`${path}.minisig`, signature);
@@ -125,25 +145,38 @@ test('install refuses a bomb a signed index pins, within 64 MiB of a normal inst
   const refused = await kilnPeak(['--prefix', prefix, 'install', 'alpha', '-y'], dir);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /error\[E_PACKAGE_SIZE\]/);
-  assert.ok(refused.peakKiB - baseline.peakKiB <= LIMIT_KiB, `install: ${refused.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal install`);
+  assert.ok(
+    refused.peakKiB - baseline.peakKiB <= LIMIT_KiB,
+    `install: ${refused.peakKiB} KiB for the bomb, ${baseline.peakKiB} KiB for a normal install`,
+  );
   assert.deepEqual(await readdir(join(prefix, 'bin')).catch(() => []), [], 'nothing installed');
   assert.equal((await kiln(['--prefix', prefix, 'list', '-q'], { cwd: dir })).stdout, '');
 });
 
-test('a signed package whose manifest\'s file sha256 disagrees with its payload is refused at install, and the prefix keeps what it had', async (t) => {
+test("a signed package whose manifest's file sha256 disagrees with its payload is refused at install, and the prefix keeps what it had", async (t) => {
   const dir = await tempDir(t);
   const { prefix, replace } = await repositoryWithClient(dir);
   const key = await readSecretKeyFile(join(dir, 'keys/kiln.key'));
   // The manifest pins one content; the payload carries another of the same size. The whole payload's sha256 matches the metadata.
-  for (const [label, other] of [['first file', 'bin/tool'], ['second file', 'bin/other']] as const) {
+  for (const [label, other] of [
+    ['first file', 'bin/tool'],
+    ['second file', 'bin/other'],
+  ] as const) {
     const lie = fileEntry(other, '#!/bin/sh\necho tool\n', 0o755);
     Object.assign(lie.manifest!, { sha256: createHash('sha256').update('#!/bin/sh\necho evil\n').digest('hex') });
-    const lying = other === 'bin/tool' ? [dirEntry('bin'), lie, fileEntry('bin/zkeep', 'kept\n')] : [dirEntry('bin'), fileEntry('bin/keep', 'kept\n'), lie];
+    const lying =
+      other === 'bin/tool'
+        ? [dirEntry('bin'), lie, fileEntry('bin/zkeep', 'kept\n')]
+        : [dirEntry('bin'), fileEntry('bin/keep', 'kept\n'), lie];
     await replace(craftPackage({ entries: lying, key, mutate: asAlpha }));
     await syncOk(prefix, dir);
     const result = await kiln(['--prefix', prefix, 'install', 'alpha', '-y'], { cwd: dir });
     assert.equal(result.code, 1, `${label}: ${result.stderr}`);
-    assert.match(result.stderr, new RegExp(`error\\[E_PACKAGE_HASH\\]: .*the content of ${other} does not match its sha256`), label);
+    assert.match(
+      result.stderr,
+      new RegExp(`error\\[E_PACKAGE_HASH\\]: .*the content of ${other} does not match its sha256`),
+      label,
+    );
     assert.deepEqual(await readdir(join(prefix, 'bin')).catch(() => []), [], `${label}: nothing left in the prefix`);
     assert.equal((await kiln(['--prefix', prefix, 'list', '-q'], { cwd: dir })).stdout, '', label);
   }
@@ -151,7 +184,7 @@ test('a signed package whose manifest\'s file sha256 disagrees with its payload 
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
 
-test('a payload that decompresses to exactly the decoder\'s buffer (and its multiples) packs, inspects, stages and installs', async (t) => {
+test("a payload that decompresses to exactly the decoder's buffer (and its multiples) packs, inspects, stages and installs", async (t) => {
   const dir = await tempDir(t);
   const ok = async (args: string[]): Promise<string> => {
     const result = await kiln(args, { cwd: dir });
@@ -165,13 +198,21 @@ test('a payload that decompresses to exactly the decoder\'s buffer (and its mult
   for (const [i, total] of [SLAB, 2 * SLAB, 4 * SLAB].entries()) {
     // One file: a 512-byte header, the content padded to 512, and the 1024-byte end marker.
     const size = total - 512 - 1024;
-    const content = Buffer.concat([Buffer.from(createHash('sha512').update(String(i)).digest()), Buffer.alloc(size - 64, 'z')]);
+    const content = Buffer.concat([
+      Buffer.from(createHash('sha512').update(String(i)).digest()),
+      Buffer.alloc(size - 64, 'z'),
+    ]);
     const stage = join(dir, `stage${i}`);
     await makeTree(stage, {});
     await writeFile(join(stage, `blob${i}`), content);
     await writeMeta(join(dir, `m${i}.json`), { name: `blob${i}` });
-    const packed = JSON.parse(await ok(['pack', stage, '--meta', `m${i}.json`, '--out', 'out', '--key', 'keys/kiln.key', '--json'])) as { path: string };
-    const inspected = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'])) as { metadata?: { payload: { uncompressedSize: number } }; payload?: { uncompressedSize: number } };
+    const packed = JSON.parse(
+      await ok(['pack', stage, '--meta', `m${i}.json`, '--out', 'out', '--key', 'keys/kiln.key', '--json']),
+    ) as { path: string };
+    const inspected = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'])) as {
+      metadata?: { payload: { uncompressedSize: number } };
+      payload?: { uncompressedSize: number };
+    };
     assert.equal(inspected.metadata?.payload.uncompressedSize ?? inspected.payload?.uncompressedSize, total);
     packages.push(packed.path);
   }

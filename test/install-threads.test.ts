@@ -18,15 +18,20 @@ import { tempDir } from './helpers/kiln.js';
 
 const THREADS = { KILN_TEST_THREADS: '2' };
 
-function tree(name: string, version: string): Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> {
-  const files: Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> = {
-    [`bin/${name}`]: { content: `#!/bin/sh\necho ${name} ${version}\n`, mode: 0o755 },
-    [`bin/${name}-link`]: { symlink: name },
-    [`bin/${name}-hard`]: { hardlink: `bin/${name}` },
-    [`share/${name}/readme`]: { content: `${name} ${version}\n`, mode: 0o444 },
-    [`etc/${name}.conf`]: `setting=${version}\n`,
-  };
-  for (let i = 0; i < 40; i++) files[`share/${name}/data/${i % 4}/f${i}.txt`] = `${name} ${version} ${i}\n`.repeat(i + 1);
+function tree(
+  name: string,
+  version: string,
+): Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> {
+  const files: Record<string, string | { content: string; mode: number } | { symlink: string } | { hardlink: string }> =
+    {
+      [`bin/${name}`]: { content: `#!/bin/sh\necho ${name} ${version}\n`, mode: 0o755 },
+      [`bin/${name}-link`]: { symlink: name },
+      [`bin/${name}-hard`]: { hardlink: `bin/${name}` },
+      [`share/${name}/readme`]: { content: `${name} ${version}\n`, mode: 0o444 },
+      [`etc/${name}.conf`]: `setting=${version}\n`,
+    };
+  for (let i = 0; i < 40; i++)
+    files[`share/${name}/data/${i % 4}/f${i}.txt`] = `${name} ${version} ${i}\n`.repeat(i + 1);
   if (version === '2.0') files[`share/${name}/new-in-2`] = 'new\n';
   return files;
 }
@@ -35,13 +40,22 @@ const NAMES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
 
 async function setUp(t: TestContext): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = await tempDir(t);
-  const specs = NAMES.flatMap((name, i) => ['1.0', '2.0'].map((version) => ({
-    name, version, tree: tree(name, version), extra: { configFiles: [`etc/${name}.conf`] }, ...(i > 0 ? { depends: [`${NAMES[i - 1]} >=${version}`] } : {}),
-  })));
+  const specs = NAMES.flatMap((name, i) =>
+    ['1.0', '2.0'].map((version) => ({
+      name,
+      version,
+      tree: tree(name, version),
+      extra: { configFiles: [`etc/${name}.conf`] },
+      ...(i > 0 ? { depends: [`${NAMES[i - 1]} >=${version}`] } : {}),
+    })),
+  );
   await publish(dir, await packAll(dir, specs));
   const env = { KILN_PREFIX: join(dir, 'prefix') };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env,
+  });
   await ok(['sync'], { cwd: dir, env });
   return { dir, env };
 }
@@ -58,7 +72,10 @@ async function snapshot(root: string): Promise<string[]> {
         out.push(`${path}/ ${(info.mode & 0o7777).toString(8)}`);
         await walk(path);
       } else if (info.isSymbolicLink()) out.push(`${path} -> ${await readlink(join(root, path))}`);
-      else out.push(`${path} ${(info.mode & 0o7777).toString(8)} ${info.nlink} ${(await readFile(join(root, path), 'utf8')).length}`);
+      else
+        out.push(
+          `${path} ${(info.mode & 0o7777).toString(8)} ${info.nlink} ${(await readFile(join(root, path), 'utf8')).length}`,
+        );
     }
   };
   await walk('');
@@ -67,7 +84,10 @@ async function snapshot(root: string): Promise<string[]> {
 
 test('install and upgrade on worker threads: every file, link and mode as packed; verify is clean', async (t) => {
   const { dir, env } = await setUp(t);
-  await ok(['install', 'epsilon=1.0', 'delta=1.0', 'gamma=1.0', 'beta=1.0', 'alpha=1.0', '-y'], { cwd: dir, env: { ...env, ...THREADS } });
+  await ok(['install', 'epsilon=1.0', 'delta=1.0', 'gamma=1.0', 'beta=1.0', 'alpha=1.0', '-y'], {
+    cwd: dir,
+    env: { ...env, ...THREADS },
+  });
   const root = env['KILN_PREFIX']!;
   for (const name of NAMES) {
     assert.equal(await readFile(join(root, `bin/${name}`), 'utf8'), `#!/bin/sh\necho ${name} 1.0\n`);
@@ -80,9 +100,15 @@ test('install and upgrade on worker threads: every file, link and mode as packed
   // The same set installed in the calling thread gives the same tree.
   const serial = { KILN_PREFIX: join(dir, 'serial') };
   await ok(['init'], { cwd: dir, env: serial });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: serial });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env: serial,
+  });
   await ok(['sync'], { cwd: dir, env: serial });
-  await ok(['install', 'epsilon=1.0', 'delta=1.0', 'gamma=1.0', 'beta=1.0', 'alpha=1.0', '-y'], { cwd: dir, env: { ...serial, KILN_TEST_THREADS: '1' } });
+  await ok(['install', 'epsilon=1.0', 'delta=1.0', 'gamma=1.0', 'beta=1.0', 'alpha=1.0', '-y'], {
+    cwd: dir,
+    env: { ...serial, KILN_TEST_THREADS: '1' },
+  });
   assert.deepEqual(await snapshot(root), await snapshot(serial.KILN_PREFIX));
 
   await writeFile(join(root, 'etc/alpha.conf'), 'mine\n');
@@ -96,7 +122,10 @@ test('install and upgrade on worker threads: every file, link and mode as packed
   // Take the new configuration, as a user would, so that verify has nothing to report.
   await rename(join(root, 'etc/alpha.conf.kiln-new'), join(root, 'etc/alpha.conf'));
   await ok(['verify'], { cwd: dir, env });
-  assert.deepEqual(await readdir(join(root, 'var/lib/kiln')).then((names) => names.filter((name) => name === 'transaction')), []);
+  assert.deepEqual(
+    await readdir(join(root, 'var/lib/kiln')).then((names) => names.filter((name) => name === 'transaction')),
+    [],
+  );
 });
 
 test('a failure on one extraction thread rolls the whole transaction back, in-place files included', async (t) => {
@@ -106,12 +135,18 @@ test('a failure on one extraction thread rolls the whole transaction back, in-pl
   const before = await snapshot(root);
   const list = await ok(['list', '--json'], { cwd: dir, env });
   // gamma fails after its first file is written; the others run on the other thread meanwhile.
-  await fails(['install', 'epsilon=1.0', '-y'], 'E_IO', /failure injected by KILN_TEST_FAIL_EXTRACT/, { cwd: dir, env: { ...env, ...THREADS, KILN_TEST_FAIL_EXTRACT: 'gamma' } });
+  await fails(['install', 'epsilon=1.0', '-y'], 'E_IO', /failure injected by KILN_TEST_FAIL_EXTRACT/, {
+    cwd: dir,
+    env: { ...env, ...THREADS, KILN_TEST_FAIL_EXTRACT: 'gamma' },
+  });
   assert.deepEqual(await snapshot(root), before, 'nothing of the failed transaction is left');
   assert.equal(await ok(['list', '--json'], { cwd: dir, env }), list);
   assert.ok(!(await readdir(join(root, 'var/lib/kiln'))).includes('transaction'));
   // The same failure on an upgrade (staged replacements and in-place new files).
-  await fails(['upgrade', '-y'], 'E_IO', /KILN_TEST_FAIL_EXTRACT/, { cwd: dir, env: { ...env, ...THREADS, KILN_TEST_FAIL_EXTRACT: 'alpha' } });
+  await fails(['upgrade', '-y'], 'E_IO', /KILN_TEST_FAIL_EXTRACT/, {
+    cwd: dir,
+    env: { ...env, ...THREADS, KILN_TEST_FAIL_EXTRACT: 'alpha' },
+  });
   assert.deepEqual(await snapshot(root), before);
   await ok(['verify'], { cwd: dir, env });
   await ok(['install', 'epsilon', '-y'], { cwd: dir, env: { ...env, ...THREADS } });
@@ -126,7 +161,9 @@ test('a cached package that changed since it was downloaded is downloaded again'
   await ok(['remove', 'beta', 'alpha', '-y'], { cwd: dir, env });
   const cache = join(root, 'var/cache/kiln/packages');
   // The cache names a package by the sha256 its index pins.
-  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as { packages: { name: string; version: string; sha256: string }[] };
+  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
+    packages: { name: string; version: string; sha256: string }[];
+  };
   const beta = index.packages.find((entry) => entry.name === 'beta' && entry.version === '1.0')!;
   const cached = (await readdir(cache)).filter((name) => name === `${beta.sha256}.kpkg`);
   assert.equal(cached.length, 1);

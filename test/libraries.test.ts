@@ -31,11 +31,23 @@ function compile(name: string, source: string, args: readonly string[]): Buffer 
 
 // libfoo.so.1 and a program that needs it (found through its run path $ORIGIN/../lib, as kiln build makes them);
 // getrandom needs GLIBC_2.25, so the program's glibc floor is above the pack input's 2.17.
-const libfoo = compile('libfoo.so.1', '#include <stdio.h>\nint foo(void) { puts("foo here"); return 42; }\n', ['-shared', '-fPIC', '-Wl,-soname,libfoo.so.1']);
+const libfoo = compile('libfoo.so.1', '#include <stdio.h>\nint foo(void) { puts("foo here"); return 42; }\n', [
+  '-shared',
+  '-fPIC',
+  '-Wl,-soname,libfoo.so.1',
+]);
 // libbar.so.1 is linked against but packed by no package.
 compile('libbar.so.1', 'int bar(void) { return 7; }\n', ['-shared', '-fPIC', '-Wl,-soname,libbar.so.1']);
-const app = compile('app', '#include <stdio.h>\n#include <sys/random.h>\nint foo(void);\nint main(void) { char b[2]; if (getrandom(b, 2, 0) < 0) return 1; printf("app %d\\n", foo()); return 0; }\n', [`-L${work}`, '-l:libfoo.so.1', '-Wl,-rpath,$ORIGIN/../lib']);
-const appbar = compile('appbar', '#include <stdio.h>\nint bar(void);\nint main(void) { printf("appbar %d\\n", bar()); return 0; }\n', [`-L${work}`, '-l:libbar.so.1', '-Wl,-rpath,$ORIGIN/../lib']);
+const app = compile(
+  'app',
+  '#include <stdio.h>\n#include <sys/random.h>\nint foo(void);\nint main(void) { char b[2]; if (getrandom(b, 2, 0) < 0) return 1; printf("app %d\\n", foo()); return 0; }\n',
+  [`-L${work}`, '-l:libfoo.so.1', '-Wl,-rpath,$ORIGIN/../lib'],
+);
+const appbar = compile(
+  'appbar',
+  '#include <stdio.h>\nint bar(void);\nint main(void) { printf("appbar %d\\n", bar()); return 0; }\n',
+  [`-L${work}`, '-l:libbar.so.1', '-Wl,-rpath,$ORIGIN/../lib'],
+);
 const hello = compile('hello', '#include <stdio.h>\nint main(void) { puts("hello from libc"); return 0; }\n', []);
 
 const exe = (content: Buffer): { content: Buffer; mode: number } => ({ content, mode: 0o755 });
@@ -45,7 +57,12 @@ const PACKAGES: PackageSpec[] = [
   { name: 'app', version: '1.0', tree: { 'bin/app': exe(app), 'share/app/README': 'app\n' } },
   { name: 'appbar', version: '1.0', tree: { 'bin/appbar': exe(appbar) } },
   // Says libbar.so.1 may come from the host, which has none.
-  { name: 'hostbar', version: '1.0', tree: { 'bin/hostbar': exe(appbar) }, extra: { needs: { system: ['libbar.so.1'] } } },
+  {
+    name: 'hostbar',
+    version: '1.0',
+    tree: { 'bin/hostbar': exe(appbar) },
+    extra: { needs: { system: ['libbar.so.1'] } },
+  },
   { name: 'hello', version: '1.0', tree: { 'bin/hello': exe(hello) } },
 ];
 
@@ -56,7 +73,10 @@ async function setUp(dir: string): Promise<{ prefix: string; env: Record<string,
   const prefix = join(dir, 'prefix');
   const env = { KILN_PREFIX: prefix };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env,
+  });
   await ok(['sync'], { cwd: dir, env });
   return { prefix, env, packages };
 }
@@ -70,7 +90,12 @@ function snapshot(prefix: string, under = ''): string[] {
   const rows: string[] = [];
   for (const name of readdirSync(join(prefix, under)).sort()) {
     const path = under === '' ? name : `${under}/${name}`;
-    if (path === 'var/cache/kiln/packages' || path === 'var/lib/kiln/writer.holder' || path.startsWith('var/lib/kiln/kiln.db')) continue;
+    if (
+      path === 'var/cache/kiln/packages' ||
+      path === 'var/lib/kiln/writer.holder' ||
+      path.startsWith('var/lib/kiln/kiln.db')
+    )
+      continue;
     const stats = lstatSync(join(prefix, path));
     rows.push(`${path} ${stats.isDirectory() ? 'dir' : stats.size}`);
     if (stats.isDirectory()) rows.push(...snapshot(prefix, path));
@@ -83,7 +108,9 @@ function readelf(path: string): { needed: string[]; soname: string | undefined; 
   const dynamic = execFileSync('readelf', ['-d', path], { encoding: 'utf8' });
   const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!).sort();
   const soname = /\(SONAME\)\s+Library soname: \[([^\]]+)\]/.exec(dynamic)?.[1];
-  const versions = [...execFileSync('readelf', ['-V', path], { encoding: 'utf8' }).matchAll(/Name: GLIBC_([0-9.]+)/g)].map((m) => m[1]!);
+  const versions = [
+    ...execFileSync('readelf', ['-V', path], { encoding: 'utf8' }).matchAll(/Name: GLIBC_([0-9.]+)/g),
+  ].map((m) => m[1]!);
   const glibc = versions.reduce((newest, version) => (compareVersions(version, newest) > 0 ? version : newest), '0');
   return { needed, soname, glibc };
 }
@@ -98,22 +125,38 @@ test('kiln pack records what the ELF files need and provide and their glibc floo
   const appElf = readelf(join(work, 'app'));
   assert.deepEqual(appElf.needed, ['libc.so.6', 'libfoo.so.1']);
   const appMeta = await inspect(dir, appPath!);
-  assert.deepEqual(appMeta.needs, { sonames: appElf.needed, system: ['libc.so.6'], files: { 'libc.so.6': ['bin/app'], 'libfoo.so.1': ['bin/app'] } });
+  assert.deepEqual(appMeta.needs, {
+    sonames: appElf.needed,
+    system: ['libc.so.6'],
+    files: { 'libc.so.6': ['bin/app'], 'libfoo.so.1': ['bin/app'] },
+  });
   assert.deepEqual(appMeta.provides, { sonames: [] });
-  assert.equal(appMeta.target.libcVersion, appElf.glibc, 'the newest GLIBC_ version the program needs, not the 2.17 the pack input states');
+  assert.equal(
+    appMeta.target.libcVersion,
+    appElf.glibc,
+    'the newest GLIBC_ version the program needs, not the 2.17 the pack input states',
+  );
   assert.ok(compareVersions(appElf.glibc, '2.25') >= 0, appElf.glibc);
 
   const fooElf = readelf(join(work, 'libfoo.so.1'));
   const fooMeta = await inspect(dir, libfooPath!);
   assert.deepEqual(fooMeta.provides, { sonames: [fooElf.soname!] });
-  assert.deepEqual(fooMeta.needs, { sonames: fooElf.needed, system: fooElf.needed, files: Object.fromEntries(fooElf.needed.map((soname) => [soname, ['lib/libfoo.so.1']])) });
+  assert.deepEqual(fooMeta.needs, {
+    sonames: fooElf.needed,
+    system: fooElf.needed,
+    files: Object.fromEntries(fooElf.needed.map((soname) => [soname, ['lib/libfoo.so.1']])),
+  });
   // The floor never goes below what the pack input states.
   assert.equal(fooMeta.target.libcVersion, compareVersions(fooElf.glibc, '2.17') > 0 ? fooElf.glibc : '2.17');
 
   // A pack input may allow more host libraries; what the files need of them is recorded.
   const hostbarMeta = await inspect(dir, hostbarPath!);
   assert.deepEqual(hostbarMeta.needs.system, ['libbar.so.1', 'libc.so.6']);
-  assert.deepEqual((await inspect(dir, helloPath!)).needs, { sonames: ['libc.so.6'], system: ['libc.so.6'], files: { 'libc.so.6': ['bin/hello'] } });
+  assert.deepEqual((await inspect(dir, helloPath!)).needs, {
+    sonames: ['libc.so.6'],
+    system: ['libc.so.6'],
+    files: { 'libc.so.6': ['bin/hello'] },
+  });
 });
 
 test('an install after which a program would not find a library is refused before anything is written; with the provider it installs and runs', async (t) => {
@@ -123,12 +166,35 @@ test('an install after which a program would not find a library is refused befor
   const history = await ok(['history', '--json'], { cwd: dir, env });
 
   // The dry run knows it from the index; the real run names the file, once the package is downloaded.
-  await fails(['install', 'app', '--dry-run'], 'E_MISSING_LIBRARY', /app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/, { cwd: dir, env });
-  const refused = await fails(['install', 'app', '-y'], 'E_MISSING_LIBRARY', /bin\/app of app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/, { cwd: dir, env });
+  await fails(
+    ['install', 'app', '--dry-run'],
+    'E_MISSING_LIBRARY',
+    /app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/,
+    { cwd: dir, env },
+  );
+  const refused = await fails(
+    ['install', 'app', '-y'],
+    'E_MISSING_LIBRARY',
+    /bin\/app of app-1\.0 needs libfoo\.so\.1: no package of the prefix provides it; libfoo 1\.0 \(remote main\) provides it/,
+    { cwd: dir, env },
+  );
   assert.match(refused.stderr, /nothing was written/);
-  assert.match(refused.stderr, /hint: install what provides the library along with what needs it \("kiln install app libfoo"\)/);
-  await fails(['install', 'appbar', '-y'], 'E_MISSING_LIBRARY', /bin\/appbar of appbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it; no package of the synced remotes provides it/, { cwd: dir, env });
-  const host = await fails(['install', 'hostbar', '-y'], 'E_MISSING_LIBRARY', /bin\/hostbar of hostbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it, and the host's library directories do not have it/, { cwd: dir, env });
+  assert.match(
+    refused.stderr,
+    /hint: install what provides the library along with what needs it \("kiln install app libfoo"\)/,
+  );
+  await fails(
+    ['install', 'appbar', '-y'],
+    'E_MISSING_LIBRARY',
+    /bin\/appbar of appbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it; no package of the synced remotes provides it/,
+    { cwd: dir, env },
+  );
+  const host = await fails(
+    ['install', 'hostbar', '-y'],
+    'E_MISSING_LIBRARY',
+    /bin\/hostbar of hostbar-1\.0 needs libbar\.so\.1: no package of the prefix provides it, and the host's library directories do not have it/,
+    { cwd: dir, env },
+  );
   assert.match(host.stderr, /ldconfig -p/);
   assert.deepEqual(snapshot(prefix), before, 'nothing in the prefix changed');
   assert.equal((await ok(['list', '--installed', '--json'], { cwd: dir, env })).trim(), '[]');
@@ -149,7 +215,8 @@ test('removing the only provider of a library an installed program needs is refu
   const before = snapshot(prefix);
   const history = await ok(['history', '--json'], { cwd: dir, env });
   // app declares no dependency on libfoo, so the solver lets libfoo go; the library check does not.
-  const pattern = /bin\/app of app-1\.0 \(installed\) needs libfoo\.so\.1: libfoo-1\.0 provided it, and this change takes it away/;
+  const pattern =
+    /bin\/app of app-1\.0 \(installed\) needs libfoo\.so\.1: libfoo-1\.0 provided it, and this change takes it away/;
   await fails(['remove', 'libfoo', '--dry-run'], 'E_MISSING_LIBRARY', pattern, { cwd: dir, env });
   const refused = await fails(['remove', 'libfoo', '-y'], 'E_MISSING_LIBRARY', pattern, { cwd: dir, env });
   assert.match(refused.stderr, /hint: keep libfoo-1\.0, or remove what needs it too/);

@@ -19,7 +19,13 @@ async function ok(args: string[], cwd: string): Promise<string> {
   return result.stdout;
 }
 
-const binary = Buffer.concat([Buffer.from('\u007fELF\u0002\u0001\u0001\u0000'), Buffer.alloc(100), Buffer.from(`${PLACEHOLDER}/etc/tool.conf\u0000`), Buffer.alloc(50, 1), Buffer.from(`${PLACEHOLDER}/share\u0000`)]);
+const binary = Buffer.concat([
+  Buffer.from('\u007fELF\u0002\u0001\u0001\u0000'),
+  Buffer.alloc(100),
+  Buffer.from(`${PLACEHOLDER}/etc/tool.conf\u0000`),
+  Buffer.alloc(50, 1),
+  Buffer.from(`${PLACEHOLDER}/share\u0000`),
+]);
 
 async function stage(root: string): Promise<void> {
   await makeTree(root, {
@@ -54,9 +60,16 @@ test('pack is reproducible: the same tree and metadata give the same bytes, what
   await utimes(join(dir, 'b', 'etc', 'tool.conf'), new Date('2001-01-01'), new Date('2001-01-01'));
   await chmod(join(dir, 'b', 'bin'), 0o755);
   await writeMeta(join(dir, 'meta.json'), meta);
-  const first = JSON.parse(await ok(['pack', 'a', '--meta', 'meta.json', '--out', 'out1', '--key', 'keys/kiln.key', '--json'], dir)) as { path: string };
-  const second = JSON.parse(await ok(['pack', 'b', '--meta', 'meta.json', '--out', 'out2', '--key', 'keys/kiln.key', '--json'], dir)) as { path: string };
-  assert.ok((await readFile(join(dir, first.path))).equals(await readFile(join(dir, second.path))), 'byte-identical packages');
+  const first = JSON.parse(
+    await ok(['pack', 'a', '--meta', 'meta.json', '--out', 'out1', '--key', 'keys/kiln.key', '--json'], dir),
+  ) as { path: string };
+  const second = JSON.parse(
+    await ok(['pack', 'b', '--meta', 'meta.json', '--out', 'out2', '--key', 'keys/kiln.key', '--json'], dir),
+  ) as { path: string };
+  assert.ok(
+    (await readFile(join(dir, first.path))).equals(await readFile(join(dir, second.path))),
+    'byte-identical packages',
+  );
 });
 
 test('inspect shows what pack recorded: owners by name, modes, links, config files, the relocation table', async (t) => {
@@ -64,16 +77,65 @@ test('inspect shows what pack recorded: owners by name, modes, links, config fil
   await ok(['key', 'generate', '--out', 'keys'], dir);
   await stage(join(dir, 'stage'));
   await writeMeta(join(dir, 'meta.json'), meta);
-  const packed = JSON.parse(await ok(['pack', 'stage', '--meta', 'meta.json', '--out', 'out', '--key', 'keys/kiln.key', '--json'], dir)) as { path: string; variant: string };
+  const packed = JSON.parse(
+    await ok(['pack', 'stage', '--meta', 'meta.json', '--out', 'out', '--key', 'keys/kiln.key', '--json'], dir),
+  ) as { path: string; variant: string };
   assert.match(packed.path, new RegExp(`^out/hello-1.0-${packed.variant}\\.kpkg$`));
-  const report = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'], dir)) as { metadata: PackageMetadata; signature: { status: string }; verified: boolean };
+  const report = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'], dir)) as {
+    metadata: PackageMetadata;
+    signature: { status: string };
+    verified: boolean;
+  };
   assert.equal(report.signature.status, 'valid');
   assert.equal(report.verified, true);
   const files = new Map(report.metadata.files.map((entry) => [entry.path, entry]));
-  assert.deepEqual([...files.keys()], ['bin', 'bin/tool', 'bin/tool-alias', 'bin/tool-script', 'etc', 'etc/tool.conf', 'lib', 'lib/libtool.so.1', 'lib/libtool.so.1.0.0', 'var', 'var/spool', 'var/spool/tool']);
-  assert.deepEqual({ ...files.get('bin/tool'), sha256: undefined }, { path: 'bin/tool', type: 'file', mode: '04755', owner: 'toold', group: 'tool', size: binary.length, sha256: undefined });
-  assert.deepEqual(files.get('bin/tool-alias'), { path: 'bin/tool-alias', type: 'hardlink', mode: '04755', owner: 'toold', group: 'tool', size: 0, target: 'bin/tool' });
-  assert.deepEqual(files.get('lib/libtool.so.1'), { path: 'lib/libtool.so.1', type: 'symlink', mode: '0777', owner: 'root', group: 'root', size: 0, target: 'libtool.so.1.0.0' });
+  assert.deepEqual(
+    [...files.keys()],
+    [
+      'bin',
+      'bin/tool',
+      'bin/tool-alias',
+      'bin/tool-script',
+      'etc',
+      'etc/tool.conf',
+      'lib',
+      'lib/libtool.so.1',
+      'lib/libtool.so.1.0.0',
+      'var',
+      'var/spool',
+      'var/spool/tool',
+    ],
+  );
+  assert.deepEqual(
+    { ...files.get('bin/tool'), sha256: undefined },
+    {
+      path: 'bin/tool',
+      type: 'file',
+      mode: '04755',
+      owner: 'toold',
+      group: 'tool',
+      size: binary.length,
+      sha256: undefined,
+    },
+  );
+  assert.deepEqual(files.get('bin/tool-alias'), {
+    path: 'bin/tool-alias',
+    type: 'hardlink',
+    mode: '04755',
+    owner: 'toold',
+    group: 'tool',
+    size: 0,
+    target: 'bin/tool',
+  });
+  assert.deepEqual(files.get('lib/libtool.so.1'), {
+    path: 'lib/libtool.so.1',
+    type: 'symlink',
+    mode: '0777',
+    owner: 'root',
+    group: 'root',
+    size: 0,
+    target: 'libtool.so.1.0.0',
+  });
   assert.equal(files.get('etc/tool.conf')?.config, true);
   assert.equal(files.get('var/spool/tool')?.mode, '0700');
   const offset1 = binary.indexOf(PLACEHOLDER);
@@ -85,7 +147,9 @@ test('inspect shows what pack recorded: owners by name, modes, links, config fil
       { path: 'bin/tool-script', kind: 'text', offsets: [15] },
     ],
   });
-  assert.deepEqual(report.metadata.directories, [{ path: 'var/log/tool', owner: 'toold', group: 'tool', mode: '0750' }]);
+  assert.deepEqual(report.metadata.directories, [
+    { path: 'var/log/tool', owner: 'toold', group: 'tool', mode: '0750' },
+  ]);
   assert.deepEqual(report.metadata.options, { debug: false, ssl: true });
 
   const text = await ok(['inspect', packed.path], dir);
@@ -114,7 +178,10 @@ test('pack explains bad metadata and names the field', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ extra: { license: 'GPL-2.0 OR' } }, /license "GPL-2.0 OR" is not a valid SPDX license expression/],
     [{ version: '1.0-beta' }, /version "1.0-beta" is not a valid version/],
-    [{ extra: { configFiles: ['etc/missing.conf'] } }, /configFiles names "etc\/missing.conf", which is not in the staged tree/],
+    [
+      { extra: { configFiles: ['etc/missing.conf'] } },
+      /configFiles names "etc\/missing.conf", which is not in the staged tree/,
+    ],
     [{ extra: { permissions: [{ path: 'lib/libtool.so.1', mode: '0755' }] } }, /permissions cannot be set on symlink/],
     [{ extra: { colour: 'blue' } }, /colour is not a known field/],
     [{ options: { 'bad flag': true } }, /not a valid option name/],

@@ -28,8 +28,21 @@ async function packMany(dir: string, count: number): Promise<string[]> {
   await makeTree(join(dir, 'stage'), { 'share/p/data': 'payload\n' });
   const paths: string[] = [];
   for (let i = 0; i < count; i++) {
-    const input = parsePackInput({ name: `p${i}`, category: 'test', version: '1.0', summary: `package ${i}`, license: 'MIT', target: { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' } }, `p${i}`);
-    paths.push((await pack({ stageDir: join(dir, 'stage'), input, outDir: join(dir, 'out'), secretKey: key, durable: false })).path);
+    const input = parsePackInput(
+      {
+        name: `p${i}`,
+        category: 'test',
+        version: '1.0',
+        summary: `package ${i}`,
+        license: 'MIT',
+        target: { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' },
+      },
+      `p${i}`,
+    );
+    paths.push(
+      (await pack({ stageDir: join(dir, 'stage'), input, outDir: join(dir, 'out'), secretKey: key, durable: false }))
+        .path,
+    );
   }
   return paths;
 }
@@ -46,7 +59,14 @@ test('readers over HTTP never see a mixed or older index while commits run', asy
   const trusted = [await readPublicKeyFile(join(dir, 'keys', 'kiln.pub'))];
 
   const COMMITS = 12;
-  const committer = spawn('bash', ['-c', `for i in $(seq ${COMMITS}); do "${process.execPath}" "${KILN_BIN}" repo commit repo --allow-empty -m "round $i" >/dev/null || exit 1; done`], { cwd: dir, stdio: 'inherit' });
+  const committer = spawn(
+    'bash',
+    [
+      '-c',
+      `for i in $(seq ${COMMITS}); do "${process.execPath}" "${KILN_BIN}" repo commit repo --allow-empty -m "round $i" >/dev/null || exit 1; done`,
+    ],
+    { cwd: dir, stdio: 'inherit' },
+  );
   const finished = new Promise<number | null>((resolve) => committer.on('close', resolve));
   let done = false;
   void finished.then(() => (done = true));
@@ -77,11 +97,15 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
   const packages = await packMany(dir, TRIALS);
   await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], dir);
   const trusted = [await readPublicKeyFile(join(dir, 'keys', 'kiln.pub'))];
-  const localFetch = async (path: string): Promise<Buffer | undefined> => readFile(join(dir, 'repo', 'public', path)).catch(() => undefined);
+  const localFetch = async (path: string): Promise<Buffer | undefined> =>
+    readFile(join(dir, 'repo', 'public', path)).catch(() => undefined);
   let killedMidway = 0;
   for (let trial = 0; trial < TRIALS; trial++) {
     await ok(['repo', 'add', 'repo', packages[trial]!], dir);
-    const child = spawn(process.execPath, [KILN_BIN, 'repo', 'commit', 'repo', '-m', `trial ${trial}`], { cwd: dir, stdio: 'ignore' });
+    const child = spawn(process.execPath, [KILN_BIN, 'repo', 'commit', 'repo', '-m', `trial ${trial}`], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await new Promise((resolve) => setTimeout(resolve, 80 + Math.floor(Math.random() * 320)));
     child.kill('SIGKILL');
@@ -92,18 +116,27 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
     await ok(['repo', 'verify', 'repo'], dir);
     // ...and the next command finishes the commit or commits the stage anew.
     await ok(['repo', 'commit', 'repo', '--allow-empty', '-m', `after trial ${trial}`], dir);
-    const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as { published: { packages: number; serial: number }; staged: { adds: unknown[] } };
+    const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as {
+      published: { packages: number; serial: number };
+      staged: { adds: unknown[] };
+    };
     assert.equal(status.staged.adds.length, 0, `trial ${trial}: stage cleared`);
     assert.equal(status.published.packages, trial + 1, `trial ${trial}: every staged package published once`);
     assert.ok(status.published.serial > index.serial);
     for (const sub of ['public', 'public/indexes', '.kiln']) {
-      const leftovers = (await readdir(join(dir, 'repo', sub))).filter((name) => name.endsWith('.tmp') || name.endsWith('.stale'));
+      const leftovers = (await readdir(join(dir, 'repo', sub))).filter(
+        (name) => name.endsWith('.tmp') || name.endsWith('.stale'),
+      );
       assert.deepEqual(leftovers, [], `trial ${trial}: temporary files left in repo/${sub}`);
     }
   }
   const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number }[];
   const serials = log.map((record) => record.serial).reverse();
-  assert.deepEqual(serials, [...new Set(serials)].sort((a, b) => a - b), 'log serials strictly increasing, no duplicates');
+  assert.deepEqual(
+    serials,
+    [...new Set(serials)].sort((a, b) => a - b),
+    'log serials strictly increasing, no duplicates',
+  );
   t.diagnostic(`${killedMidway} of ${TRIALS} commits were killed before they finished`);
 });
 
@@ -119,14 +152,23 @@ test('recovery: a journal for a published commit is finished; one for an unpubli
   await copyFile(paths.stage, join(dir, 'stage.saved'));
   await ok(['repo', 'commit', 'repo', '-m', 'first'], dir);
   await copyFile(join(dir, 'stage.saved'), paths.stage);
-  await writeFile(paths.journal, JSON.stringify({ serial: 2, time: '2026-01-01T00:00:00Z', message: 'first', added: [], retired: [], packages: 1 }));
+  await writeFile(
+    paths.journal,
+    JSON.stringify({ serial: 2, time: '2026-01-01T00:00:00Z', message: 'first', added: [], retired: [], packages: 1 }),
+  );
   const nothing = await kiln(['repo', 'commit', 'repo'], { cwd: dir });
   assert.match(nothing.stderr, /error\[E_REPO_NOTHING\]/, 'recovery cleared the stage of the finished commit');
 
   // Not published: the journal names a serial that never appeared; the stage is kept.
   await ok(['repo', 'add', 'repo', second!], dir);
-  await writeFile(paths.journal, JSON.stringify({ serial: 3, time: '2026-01-01T00:00:00Z', message: 'lost', added: [], retired: [], packages: 2 }));
+  await writeFile(
+    paths.journal,
+    JSON.stringify({ serial: 3, time: '2026-01-01T00:00:00Z', message: 'lost', added: [], retired: [], packages: 2 }),
+  );
   assert.match(await ok(['repo', 'commit', 'repo', '-m', 'second'], dir), /serial 3: 1 added/);
   const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];
-  assert.deepEqual(log.map((record) => record.message), ['second', 'first', 'initialize repository']);
+  assert.deepEqual(
+    log.map((record) => record.message),
+    ['second', 'first', 'initialize repository'],
+  );
 });

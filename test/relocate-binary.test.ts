@@ -61,7 +61,11 @@ describe('binary relocation of a compiled program', () => {
     assert.ok(row.offsets.length >= 2, `expected at least 2 occurrences, found ${row.offsets.length}`);
   });
 
-  for (const [label, prefix] of [['a short prefix', join(work, 'p')], ['a prefix with a space', join(work, 'my prefix')], ['a prefix as long as the placeholder', join(work, 'q'.repeat(PH.length - work.length - 1))]] as const) {
+  for (const [label, prefix] of [
+    ['a short prefix', join(work, 'p')],
+    ['a prefix with a space', join(work, 'my prefix')],
+    ['a prefix as long as the placeholder', join(work, 'q'.repeat(PH.length - work.length - 1))],
+  ] as const) {
     it(`runs from ${label}`, () => {
       assert.ok(prefix.length <= PH.length);
       mkdirSync(join(prefix, 'share', 'app'), { recursive: true });

@@ -23,27 +23,54 @@ const tree = { 'share/x': 'x\n' };
 
 test('a naive server on DIR/public serves the index and packages, and cannot reach the configuration, the stage or the log', async (t) => {
   const dir = await tempDir(t);
-  const [one, two] = await packAll(dir, [{ name: 'one', version: '1.0', tree }, { name: 'two', version: '1.0', tree }]);
+  const [one, two] = await packAll(dir, [
+    { name: 'one', version: '1.0', tree },
+    { name: 'two', version: '1.0', tree },
+  ]);
   await publish(dir, [one!]);
   // Something staged and not yet committed: the stage must exist while the tree is served.
   await ok(['repo', 'add', 'repo', two!], { cwd: dir });
   const repo = join(dir, 'repo');
-  for (const file of ['config.toml', 'stage.jsonl', 'log.jsonl']) assert.ok((await readdir(join(repo, '.kiln'))).includes(file), `.kiln/${file} exists`);
+  for (const file of ['config.toml', 'stage.jsonl', 'log.jsonl'])
+    assert.ok((await readdir(join(repo, '.kiln'))).includes(file), `.kiln/${file} exists`);
 
   // Served as "python3 -m http.server" would serve it: dot files and all.
   const server = await serveDirectory(join(repo, 'public'), { dotfiles: true });
   t.after(() => server.close());
   const status = async (path: string): Promise<number> => (await fetch(`${server.url}/${path}`)).status;
-  const index = JSON.parse(await (await fetch(`${server.url}/index.json`)).text()) as { serial: number; packages: { path: string }[] };
+  const index = JSON.parse(await (await fetch(`${server.url}/index.json`)).text()) as {
+    serial: number;
+    packages: { path: string }[];
+  };
   assert.equal(index.serial, 2);
   const [key] = await readdir(join(repo, 'public', 'keys'));
-  for (const path of ['index.json.minisig', 'indexes/2.json', 'indexes/2.json.minisig', `keys/${key!}`, index.packages[0]!.path]) assert.equal(await status(path), 200, path);
-  for (const path of ['.kiln/config.toml', '.kiln/stage.jsonl', '.kiln/log.jsonl', '.kiln/maintainer.lock', '../.kiln/config.toml', '%2e%2e/.kiln/config.toml', 'keys/../../.kiln/config.toml']) {
+  for (const path of [
+    'index.json.minisig',
+    'indexes/2.json',
+    'indexes/2.json.minisig',
+    `keys/${key!}`,
+    index.packages[0]!.path,
+  ])
+    assert.equal(await status(path), 200, path);
+  for (const path of [
+    '.kiln/config.toml',
+    '.kiln/stage.jsonl',
+    '.kiln/log.jsonl',
+    '.kiln/maintainer.lock',
+    '../.kiln/config.toml',
+    '%2e%2e/.kiln/config.toml',
+    'keys/../../.kiln/config.toml',
+  ]) {
     assert.equal(await status(path), 404, `${path} is not served`);
   }
   const served = spawnSync('find', [join(repo, 'public'), '-type', 'f'], { encoding: 'utf8' }).stdout;
   assert.doesNotMatch(served, /\.kiln|\.key$/, 'nothing private anywhere in the published tree');
-  for (const file of served.trim().split('\n')) assert.doesNotMatch(await readFile(file, 'latin1'), /signingKey|"op":"add"/, `${file} holds nothing of the configuration or the stage`);
+  for (const file of served.trim().split('\n'))
+    assert.doesNotMatch(
+      await readFile(file, 'latin1'),
+      /signingKey|"op":"add"/,
+      `${file} holds nothing of the configuration or the stage`,
+    );
 
   // A client installs over that server; the maintainer's verify agrees.
   const env = { KILN_PREFIX: join(dir, 'p') };
@@ -60,13 +87,27 @@ test('repo init says what to serve; repo commands take DIR, not DIR/public', asy
   const init = await ok(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], { cwd: dir });
   assert.match(init, /serve repo\/public \(only that directory\)/);
   assert.deepEqual((await readdir(join(dir, 'repo'))).sort(), ['.kiln', 'public']);
-  assert.deepEqual((await readdir(join(dir, 'repo', 'public'))).sort(), ['index.json', 'index.json.minisig', 'indexes', 'keys', 'packages']);
-  await fails(['repo', 'status', 'repo/public'], 'E_REPO_NOT_FOUND', /it is the published tree of the repository .*\/repo\nhint: "kiln repo" commands take the maintainer's directory: use .*\/repo\n/, { cwd: dir });
+  assert.deepEqual((await readdir(join(dir, 'repo', 'public'))).sort(), [
+    'index.json',
+    'index.json.minisig',
+    'indexes',
+    'keys',
+    'packages',
+  ]);
+  await fails(
+    ['repo', 'status', 'repo/public'],
+    'E_REPO_NOT_FOUND',
+    /it is the published tree of the repository .*\/repo\nhint: "kiln repo" commands take the maintainer's directory: use .*\/repo\n/,
+    { cwd: dir },
+  );
 });
 
 test('a repository of the earlier layout is refused, unchanged, with the move that fixes it', async (t) => {
   const dir = await tempDir(t);
-  const [one, two] = await packAll(dir, [{ name: 'one', version: '1.0', tree }, { name: 'two', version: '1.0', tree }]);
+  const [one, two] = await packAll(dir, [
+    { name: 'one', version: '1.0', tree },
+    { name: 'two', version: '1.0', tree },
+  ]);
   await publish(dir, [one!]);
   // The earlier layout: the published files directly in DIR, beside .kiln/.
   const repo = join(dir, 'repo');
@@ -75,21 +116,45 @@ test('a repository of the earlier layout is refused, unchanged, with the move th
   const before = spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout;
 
   let hint = '';
-  for (const args of [['repo', 'status', 'repo'], ['repo', 'add', 'repo', two!], ['repo', 'commit', 'repo', '--allow-empty'], ['repo', 'verify', 'repo'], ['repo', 'prune', 'repo'], ['repo', 'log', 'repo']]) {
-    const result = await fails(args, 'E_REPO_LAYOUT', /cannot open repository repo: its published files lie beside its private \.kiln\/ \(the earlier layout\)/, { cwd: dir });
+  for (const args of [
+    ['repo', 'status', 'repo'],
+    ['repo', 'add', 'repo', two!],
+    ['repo', 'commit', 'repo', '--allow-empty'],
+    ['repo', 'verify', 'repo'],
+    ['repo', 'prune', 'repo'],
+    ['repo', 'log', 'repo'],
+  ]) {
+    const result = await fails(
+      args,
+      'E_REPO_LAYOUT',
+      /cannot open repository repo: its published files lie beside its private \.kiln\/ \(the earlier layout\)/,
+      { cwd: dir },
+    );
     hint = /^hint: .*\("(mkdir [^"]*)"\)/m.exec(result.stderr)?.[1] ?? '';
   }
-  assert.equal(spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout, before, 'nothing was changed');
-  await fails(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], 'E_REPO_EXISTS', /already a Kiln repository/, { cwd: dir });
+  assert.equal(
+    spawnSync('find', [repo, '-printf', '%p %s\n'], { encoding: 'utf8' }).stdout,
+    before,
+    'nothing was changed',
+  );
+  await fails(['repo', 'init', 'repo', '--key', 'keys/kiln.key'], 'E_REPO_EXISTS', /already a Kiln repository/, {
+    cwd: dir,
+  });
 
-  assert.equal(hint, 'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/keys repo/packages repo/public/');
+  assert.equal(
+    hint,
+    'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/keys repo/packages repo/public/',
+  );
 
   // A move left half done is still refused, and the hint names what is left to move.
   await mkdir(join(repo, 'public'));
   await rename(join(repo, 'keys'), join(repo, 'public', 'keys'));
   const half = await fails(['repo', 'status', 'repo'], 'E_REPO_LAYOUT', /the earlier layout/, { cwd: dir });
   hint = /^hint: .*\("(mkdir [^"]*)"\)/m.exec(half.stderr)?.[1] ?? '';
-  assert.equal(hint, 'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/packages repo/public/');
+  assert.equal(
+    hint,
+    'mkdir -p repo/public && mv repo/index.json repo/index.json.minisig repo/indexes repo/packages repo/public/',
+  );
 
   // The hint's command, as given, makes it a repository of the current layout with its history.
   const moved = spawnSync('bash', ['-c', hint], { cwd: dir, encoding: 'utf8' });
@@ -99,7 +164,7 @@ test('a repository of the earlier layout is refused, unchanged, with the move th
   assert.match(await ok(['repo', 'commit', 'repo'], { cwd: dir }), /serial 3: 1 added/);
 });
 
-test('a prefix\'s own repository: made with a public/ tree, refused in the earlier layout', async (t) => {
+test("a prefix's own repository: made with a public/ tree, refused in the earlier layout", async (t) => {
   const dir = await tempDir(t);
   const paths = prefixPaths(join(dir, 'p'));
   const local = await ensureLocalRepository(paths);
@@ -108,19 +173,32 @@ test('a prefix\'s own repository: made with a public/ tree, refused in the earli
   assert.deepEqual(await ensureLocalRepository(paths), local, 'made once');
   for (const name of await readdir(local.published)) await rename(join(local.published, name), join(local.dir, name));
   await rmdir(local.published);
-  await assert.rejects(ensureLocalRepository(paths), (error: unknown) => isKilnError(error, 'E_REPO_LAYOUT') && error.message.includes('var/lib/kiln/local-repo'));
+  await assert.rejects(
+    ensureLocalRepository(paths),
+    (error: unknown) => isKilnError(error, 'E_REPO_LAYOUT') && error.message.includes('var/lib/kiln/local-repo'),
+  );
 });
 
-test('a client given the maintainer\'s directory instead of DIR/public is told to use DIR/public', async (t) => {
+test("a client given the maintainer's directory instead of DIR/public is told to use DIR/public", async (t) => {
   const dir = await tempDir(t);
   await publish(dir, await packAll(dir, [{ name: 'one', version: '1.0', tree }]));
   const repo = join(dir, 'repo');
   const env = { KILN_PREFIX: join(dir, 'p') };
   await ok(['init'], { cwd: dir, env });
-  const hint = (base: string): RegExp => new RegExp(`is a repository's maintainer directory, not its published tree\\nhint: use ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/public, the directory the repository publishes`);
+  const hint = (base: string): RegExp =>
+    new RegExp(
+      `is a repository's maintainer directory, not its published tree\\nhint: use ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/public, the directory the repository publishes`,
+    );
   // A relative path is taken from the current directory, as remote add always does.
-  for (const [given, base] of [[repo, repo], [`file://${repo}`, `file://${repo}`], ['repo', repo]] as const) {
-    await fails(['remote', 'add', 'main', given, '--key', 'keys/kiln.pub'], 'E_REPO_NOT_FOUND', hint(base), { cwd: dir, env });
+  for (const [given, base] of [
+    [repo, repo],
+    [`file://${repo}`, `file://${repo}`],
+    ['repo', repo],
+  ] as const) {
+    await fails(['remote', 'add', 'main', given, '--key', 'keys/kiln.pub'], 'E_REPO_NOT_FOUND', hint(base), {
+      cwd: dir,
+      env,
+    });
   }
   assert.match(await ok(['remote', 'list'], { cwd: dir, env }), /no remotes/i, 'nothing was added');
 
@@ -133,8 +211,15 @@ test('a client given the maintainer\'s directory instead of DIR/public is told t
   const key = await readFile(join(dir, 'keys', 'kiln.pub'), 'utf8');
   await prefix.addRemote('path', repo, [key]);
   await prefix.addRemote('http', server.url, [key]);
-  for (const [name, base] of [['path', `file://${repo}`], ['http', server.url]] as const) {
-    await assert.rejects(prefix.sync([name]), (error: unknown) => isKilnError(error, 'E_REPO_NOT_FOUND') && hint(base).test(`${error.message}\nhint: ${error.hint ?? ''}`));
+  for (const [name, base] of [
+    ['path', `file://${repo}`],
+    ['http', server.url],
+  ] as const) {
+    await assert.rejects(
+      prefix.sync([name]),
+      (error: unknown) =>
+        isKilnError(error, 'E_REPO_NOT_FOUND') && hint(base).test(`${error.message}\nhint: ${error.hint ?? ''}`),
+    );
   }
 });
 
@@ -154,6 +239,7 @@ test('repo verify finds maintainer state and secret keys copied or linked into t
     /- public\/state: a link to .*\/repo\/\.kiln, which exposes the maintainer state/,
     /- public\/signing\.key: a secret key is published/,
     /hint: move what is private out of repo\/public at once/,
-  ]) assert.match(result.stderr, line);
+  ])
+    assert.match(result.stderr, line);
   assert.equal((await kiln(['repo', 'status', 'repo'], { cwd: dir })).code, 0, 'only verify judges what is published');
 });

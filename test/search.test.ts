@@ -14,15 +14,21 @@ import { tempDir } from './helpers/kiln.js';
 test('search answers the same from the search lists as from the indexes, and ignores a stale list', async (t) => {
   const dir = await tempDir(t);
   const tree = { 'share/x': 'x\n' };
-  await publish(dir, await packAll(dir, [
-    { name: 'zlib', version: '1.2', tree, extra: { summary: 'Compression library' } },
-    { name: 'zlib', version: '1.3', tree, extra: { summary: 'Compression library, newer' } },
-    { name: 'zstd', version: '1.5', tree, extra: { summary: 'Fast compression' } },
-    { name: 'nginx', version: '1.24', tree, extra: { summary: 'Web server' } },
-  ]));
+  await publish(
+    dir,
+    await packAll(dir, [
+      { name: 'zlib', version: '1.2', tree, extra: { summary: 'Compression library' } },
+      { name: 'zlib', version: '1.3', tree, extra: { summary: 'Compression library, newer' } },
+      { name: 'zstd', version: '1.5', tree, extra: { summary: 'Fast compression' } },
+      { name: 'nginx', version: '1.24', tree, extra: { summary: 'Web server' } },
+    ]),
+  );
   const env = { KILN_PREFIX: join(dir, 'p') };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env,
+  });
   await ok(['sync'], { cwd: dir, env });
   await ok(['install', 'zstd', '-y'], { cwd: dir, env });
   const indexes = join(env.KILN_PREFIX, 'var/lib/kiln/indexes');
@@ -30,11 +36,19 @@ test('search answers the same from the search lists as from the indexes, and ign
 
   const search = async (term: string): Promise<string> => ok(['search', term, '--json'], { cwd: dir, env });
   const fromList = { compress: await search('compress'), WEB: await search('WEB') };
-  const rows = JSON.parse(fromList.compress) as { name: string; version: string; installed: string | null; summary: string }[];
-  assert.deepEqual(rows.map((row) => [row.name, row.version, row.installed, row.summary]), [
-    ['zlib', '1.3', null, 'Compression library, newer'],
-    ['zstd', '1.5', '1.5', 'Fast compression'],
-  ]);
+  const rows = JSON.parse(fromList.compress) as {
+    name: string;
+    version: string;
+    installed: string | null;
+    summary: string;
+  }[];
+  assert.deepEqual(
+    rows.map((row) => [row.name, row.version, row.installed, row.summary]),
+    [
+      ['zlib', '1.3', null, 'Compression library, newer'],
+      ['zstd', '1.5', '1.5', 'Fast compression'],
+    ],
+  );
   assert.equal((JSON.parse(fromList.WEB) as unknown[]).length, 1, 'case is ignored');
 
   // Without the list: the same answers, from the index.
@@ -46,7 +60,10 @@ test('search answers the same from the search lists as from the indexes, and ign
   await ok(['sync'], { cwd: dir, env });
   const listPath = join(indexes, 'main', 'index.names.json');
   const list = JSON.parse(await readFile(listPath, 'utf8')) as { index: string; text: string };
-  await writeFile(listPath, JSON.stringify({ ...list, index: '0'.repeat(64), text: 'evil\t9.9\tx\tcompress everything' }));
+  await writeFile(
+    listPath,
+    JSON.stringify({ ...list, index: '0'.repeat(64), text: 'evil\t9.9\tx\tcompress everything' }),
+  );
   assert.equal(await search('compress'), fromList.compress);
   // The next sync makes it again.
   await ok(['sync'], { cwd: dir, env });

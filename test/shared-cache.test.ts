@@ -20,7 +20,10 @@ import { kiln, tempDir } from './helpers/kiln.js';
 async function syncedWithCache(dir: string, prefix: string, cache: string): Promise<Record<string, string>> {
   const env = { KILN_PREFIX: prefix, KILN_CACHE: cache };
   await ok(['init'], { cwd: dir, env });
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env,
+  });
   await ok(['sync'], { cwd: dir, env });
   return env;
 }
@@ -28,14 +31,32 @@ async function syncedWithCache(dir: string, prefix: string, cache: string): Prom
 test('a shared cache: the second prefix links the files the first unpacked; relocated and configuration files are copies', async (t) => {
   const dir = await tempDir(t);
   const placeholder = `/opt/kiln-placeholder-${'x'.repeat(64)}`;
-  await publish(dir, await packAll(dir, [
-    { name: 'lib', version: '1.0', tree: { 'lib/libx.so.1': 'binary-ish\n'.repeat(100), 'lib/libx.so': { symlink: 'libx.so.1' }, 'share/lib/a': 'a\n', 'share/lib/b': { hardlink: 'share/lib/a' } } },
-    {
-      name: 'app', version: '1.0', depends: ['lib >=1.0'],
-      tree: { 'bin/app': { content: '#!/bin/sh\necho app\n', mode: 0o755 }, 'bin/where': { content: `#!/bin/sh\necho ${placeholder}/share\n`, mode: 0o755 }, 'etc/app.conf': 'x=1\n' },
-      extra: { configFiles: ['etc/app.conf'], placeholder },
-    },
-  ]));
+  await publish(
+    dir,
+    await packAll(dir, [
+      {
+        name: 'lib',
+        version: '1.0',
+        tree: {
+          'lib/libx.so.1': 'binary-ish\n'.repeat(100),
+          'lib/libx.so': { symlink: 'libx.so.1' },
+          'share/lib/a': 'a\n',
+          'share/lib/b': { hardlink: 'share/lib/a' },
+        },
+      },
+      {
+        name: 'app',
+        version: '1.0',
+        depends: ['lib >=1.0'],
+        tree: {
+          'bin/app': { content: '#!/bin/sh\necho app\n', mode: 0o755 },
+          'bin/where': { content: `#!/bin/sh\necho ${placeholder}/share\n`, mode: 0o755 },
+          'etc/app.conf': 'x=1\n',
+        },
+        extra: { configFiles: ['etc/app.conf'], placeholder },
+      },
+    ]),
+  );
   const cache = join(dir, 'shared-cache');
   const prefixes = [join(dir, 'one'), join(dir, 'two')];
   for (const prefix of prefixes) {
@@ -43,18 +64,38 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
     await ok(['install', 'app', '-y'], { cwd: dir, env });
     await ok(['verify'], { cwd: dir, env });
   }
-  assert.deepEqual(await readdir(join(prefixes[1]!, 'var/cache/kiln/packages')), [], 'packages are downloaded into the shared cache, not the prefix');
+  assert.deepEqual(
+    await readdir(join(prefixes[1]!, 'var/cache/kiln/packages')),
+    [],
+    'packages are downloaded into the shared cache, not the prefix',
+  );
   assert.equal((await readdir(join(cache, 'packages'))).filter((name) => name.endsWith('.kpkg')).length, 2);
   const store = (await readdir(join(cache, 'unpacked'))).filter((name) => !name.includes('.tmp-'));
   assert.equal(store.length, 2, 'one store entry per package');
 
   const [one, two] = prefixes as [string, string];
   const inode = async (path: string) => (await lstat(path)).ino;
-  assert.equal(await inode(join(one, 'lib/libx.so.1')), await inode(join(two, 'lib/libx.so.1')), 'a plain file is one inode in both prefixes');
+  assert.equal(
+    await inode(join(one, 'lib/libx.so.1')),
+    await inode(join(two, 'lib/libx.so.1')),
+    'a plain file is one inode in both prefixes',
+  );
   assert.equal(await inode(join(one, 'bin/app')), await inode(join(two, 'bin/app')));
-  assert.equal(await inode(join(two, 'share/lib/b')), await inode(join(two, 'share/lib/a')), 'a hard link of the package stays one');
-  assert.notEqual(await inode(join(one, 'etc/app.conf')), await inode(join(two, 'etc/app.conf')), 'configuration files are copies');
-  assert.notEqual(await inode(join(one, 'bin/where')), await inode(join(two, 'bin/where')), 'relocated files are written per prefix');
+  assert.equal(
+    await inode(join(two, 'share/lib/b')),
+    await inode(join(two, 'share/lib/a')),
+    'a hard link of the package stays one',
+  );
+  assert.notEqual(
+    await inode(join(one, 'etc/app.conf')),
+    await inode(join(two, 'etc/app.conf')),
+    'configuration files are copies',
+  );
+  assert.notEqual(
+    await inode(join(one, 'bin/where')),
+    await inode(join(two, 'bin/where')),
+    'relocated files are written per prefix',
+  );
   assert.equal(await readFile(join(one, 'bin/where'), 'utf8'), `#!/bin/sh\necho ${one}/share\n`);
   assert.equal(await readFile(join(two, 'bin/where'), 'utf8'), `#!/bin/sh\necho ${two}/share\n`);
   assert.equal((await lstat(join(two, 'bin/app'))).mode & 0o777, 0o755);
@@ -76,9 +117,15 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
   const config = join(three, 'etc/kiln/config.toml');
   // Top-level keys go before the first table.
   await writeFile(config, `cache = "relative/dir"\n${await readFile(config, 'utf8')}`);
-  await fails(['remote', 'list'], 'E_CONFIG', /cache must be an absolute path/, { cwd: dir, env: { KILN_PREFIX: three } });
+  await fails(['remote', 'list'], 'E_CONFIG', /cache must be an absolute path/, {
+    cwd: dir,
+    env: { KILN_PREFIX: three },
+  });
   await writeFile(config, (await readFile(config, 'utf8')).replace('cache = "relative/dir"', `cache = "${cache}"`));
-  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], { cwd: dir, env: { KILN_PREFIX: three } });
+  await ok(['remote', 'add', 'main', `file://${join(dir, 'repo', 'public')}`, '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+    env: { KILN_PREFIX: three },
+  });
   await ok(['sync'], { cwd: dir, env: { KILN_PREFIX: three } });
   await ok(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: three } });
   assert.equal(await inode(join(three, 'bin/app')), await inode(join(two, 'bin/app')));
@@ -88,7 +135,11 @@ test('a shared cache: the second prefix links the files the first unpacked; relo
 });
 
 /** A process that claims the shared store as an install does, makes a half-made entry (HASH.tmp-OWNER-THREAD), and stays until killed. */
-async function storeWriter(t: TestContext, cache: string, hash: string): Promise<{ temporary: string; kill: () => Promise<void> }> {
+async function storeWriter(
+  t: TestContext,
+  cache: string,
+  hash: string,
+): Promise<{ temporary: string; kill: () => Promise<void> }> {
   const module = fileURLToPath(new URL('../src/install/unpackedStore.js', import.meta.url));
   const source = `import { mkdirSync, writeFileSync } from 'node:fs';
 import { claimStore, storeEntry } from ${JSON.stringify(module)};
@@ -98,22 +149,38 @@ mkdirSync(temporary + '/tree/bin', { recursive: true });
 writeFileSync(temporary + '/tree/bin/half', 'half-made');
 console.log(temporary);
 setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   t.after(() => child.kill('SIGKILL'));
   const temporary = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
     void exited.then(() => reject(new Error('the store writer exited early')));
   });
-  return { temporary, kill: async () => { child.kill('SIGKILL'); await exited; } };
+  return {
+    temporary,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
-test('a shared store: what a killed process was unpacking is removed by the next install, a live one\'s is not; two prefixes install from one cache at once', async (t) => {
+test("a shared store: what a killed process was unpacking is removed by the next install, a live one's is not; two prefixes install from one cache at once", async (t) => {
   const dir = await tempDir(t);
-  await publish(dir, await packAll(dir, [
-    { name: 'lib', version: '1.0', tree: { 'lib/libx.so.1': 'binary-ish\n'.repeat(100) } },
-    { name: 'app', version: '1.0', depends: ['lib >=1.0'], tree: { 'bin/app': { content: '#!/bin/sh\necho app\n', mode: 0o755 } } },
-  ]));
+  await publish(
+    dir,
+    await packAll(dir, [
+      { name: 'lib', version: '1.0', tree: { 'lib/libx.so.1': 'binary-ish\n'.repeat(100) } },
+      {
+        name: 'app',
+        version: '1.0',
+        depends: ['lib >=1.0'],
+        tree: { 'bin/app': { content: '#!/bin/sh\necho app\n', mode: 0o755 } },
+      },
+    ]),
+  );
   const cache = join(dir, 'shared-cache');
   const dead = await storeWriter(t, cache, 'a'.repeat(64));
   const live = await storeWriter(t, cache, 'b'.repeat(64));
@@ -121,14 +188,25 @@ test('a shared store: what a killed process was unpacking is removed by the next
   const prefixes = [join(dir, 'one'), join(dir, 'two')];
   for (const prefix of prefixes) await syncedWithCache(dir, prefix, cache);
   // Both at once: one downloads into the cache at a time, both fill or use the same store entries.
-  const results = await Promise.all(prefixes.map((prefix) => kiln(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefix, KILN_CACHE: cache } })));
+  const results = await Promise.all(
+    prefixes.map((prefix) =>
+      kiln(['install', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefix, KILN_CACHE: cache } }),
+    ),
+  );
   for (const result of results) assert.equal(result.code, 0, result.stderr);
   for (const prefix of prefixes) await ok(['verify'], { cwd: dir, env: { KILN_PREFIX: prefix, KILN_CACHE: cache } });
-  assert.equal(existsSync(dead.temporary), false, 'the dead process\'s half-made entry is gone');
-  assert.equal(existsSync(live.temporary), true, 'a live process\'s is left alone');
+  assert.equal(existsSync(dead.temporary), false, "the dead process's half-made entry is gone");
+  assert.equal(existsSync(live.temporary), true, "a live process's is left alone");
   const owners = await readdir(join(cache, 'owners'));
-  assert.ok(!owners.some((name) => dead.temporary.includes(name.replace(/\.lock$/, ''))), `the dead owner's lock file is gone too (${owners.join(', ')})`);
-  assert.deepEqual((await readdir(join(cache, 'unpacked'))).filter((name) => !name.includes('.tmp-')).length, 2, 'one complete entry per package, used under its final name');
+  assert.ok(
+    !owners.some((name) => dead.temporary.includes(name.replace(/\.lock$/, ''))),
+    `the dead owner's lock file is gone too (${owners.join(', ')})`,
+  );
+  assert.deepEqual(
+    (await readdir(join(cache, 'unpacked'))).filter((name) => !name.includes('.tmp-')).length,
+    2,
+    'one complete entry per package, used under its final name',
+  );
   await live.kill();
   // The next writer to claim the store removes what the second one left.
   await ok(['remove', 'app', '-y'], { cwd: dir, env: { KILN_PREFIX: prefixes[0]!, KILN_CACHE: cache } });

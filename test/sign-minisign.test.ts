@@ -70,7 +70,10 @@ describe('minisign verifies what Kiln signs', () => {
     const sk = await readSecretKeyFile(secretKeyPath);
     const file = join(dir, 'hello.tar');
     await writeFile(file, Buffer.from('pretend this is a package\n'.repeat(5000)));
-    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'file:hello.tar\tkiln ✓' })));
+    await writeFile(
+      `${file}.minisig`,
+      formatSignature(await signFile(file, sk, { trustedComment: 'file:hello.tar\tkiln ✓' })),
+    );
 
     const ok = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
     assert.equal(ok.code, 0, ok.stderr);
@@ -96,10 +99,14 @@ describe('minisign verifies what Kiln signs', () => {
     const file = join(dir, 'data.bin');
     await writeFile(file, 'data\n');
     // -p makes minisign check the signature against the public key before writing it.
-    const signed = await minisign(['-S', '-s', secretKeyPath, '-p', publicKeyPath, '-m', file, '-t', 'by minisign'], { cwd: dir });
+    const signed = await minisign(['-S', '-s', secretKeyPath, '-p', publicKeyPath, '-m', file, '-t', 'by minisign'], {
+      cwd: dir,
+    });
     assert.equal(signed.code, 0, signed.stderr);
     assert.doesNotMatch(signed.stderr, /Password/);
-    const { signature, publicKey } = await verifyFile(file, `${file}.minisig`, [await readPublicKeyFile(publicKeyPath)]);
+    const { signature, publicKey } = await verifyFile(file, `${file}.minisig`, [
+      await readPublicKeyFile(publicKeyPath),
+    ]);
     assert.equal(publicKey.keyId, keyId);
     assert.equal(signature.trustedComment, 'by minisign');
     assert.equal(signature.algorithm, 'ED');
@@ -140,7 +147,10 @@ describe('Kiln verifies what minisign signs', () => {
     assert.equal(isSecretKeyEncrypted(await readFile(miniKey, 'utf8')), false);
     const sk = await readSecretKeyFile(miniKey);
     assert.deepEqual(publicKeyOf(sk), trusted[0]);
-    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'kiln with a minisign key' })));
+    await writeFile(
+      `${file}.minisig`,
+      formatSignature(await signFile(file, sk, { trustedComment: 'kiln with a minisign key' })),
+    );
     const verified = await minisign(['-Vm', file, '-p', 'mini.pub'], { cwd: dir });
     assert.equal(verified.code, 0, verified.stderr);
   });
@@ -162,13 +172,21 @@ describe('Kiln verifies what minisign signs', () => {
     assert.deepEqual(publicKey, trusted[0]);
     assert.deepEqual(verifyData(await readFile(file), signature, trusted, { source: sigPath }), trusted[0]);
 
-    await assert.rejects(verifyFile(file, sigPath, [await readPublicKeyFile(join(dir, 'other.pub'))]), { code: 'E_SIGNATURE_UNTRUSTED' });
+    await assert.rejects(verifyFile(file, sigPath, [await readPublicKeyFile(join(dir, 'other.pub'))]), {
+      code: 'E_SIGNATURE_UNTRUSTED',
+    });
     const text = await readFile(sigPath, 'utf8');
     await writeFile(sigPath, text.replace('legacy ✓', 'legacy !'));
-    await assert.rejects(verifyFile(file, sigPath, trusted), { code: 'E_SIGNATURE_INVALID', message: /trusted comment does not match/ });
+    await assert.rejects(verifyFile(file, sigPath, trusted), {
+      code: 'E_SIGNATURE_INVALID',
+      message: /trusted comment does not match/,
+    });
     await writeFile(sigPath, text);
     await flipByte(file, 299_999);
-    await assert.rejects(verifyFile(file, sigPath, trusted), { code: 'E_SIGNATURE_INVALID', message: /does not match the data/ });
+    await assert.rejects(verifyFile(file, sigPath, trusted), {
+      code: 'E_SIGNATURE_INVALID',
+      message: /does not match the data/,
+    });
     // minisign agrees on the changed file.
     assert.equal((await minisign(['-Vm', file, '-p', 'mini.pub'], { cwd: dir })).code, 1);
   });
@@ -179,7 +197,9 @@ describe('kiln verify checks what minisign -l signs', () => {
     assert.equal((await minisign(['-G', '-W', '-p', 'mini.pub', '-s', 'mini.key'], { cwd: dir })).code, 0);
     assert.equal((await minisign(['-G', '-W', '-p', 'other.pub', '-s', 'other.key'], { cwd: dir })).code, 0);
     await writeFile(join(dir, 'release.tar'), 'a release signed the old way\n');
-    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', 'release.tar', '-t', 'release 1.0'], { cwd: dir });
+    const signed = await minisign(['-S', '-l', '-s', 'mini.key', '-m', 'release.tar', '-t', 'release 1.0'], {
+      cwd: dir,
+    });
     assert.equal(signed.code, 0, signed.stderr);
     const keyId = (await readPublicKeyFile(join(dir, 'mini.pub'))).keyId;
 
@@ -187,7 +207,12 @@ describe('kiln verify checks what minisign -l signs', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, `signature valid: release.tar signed by key ${keyId}\ntrusted comment: release 1.0\n`);
     const json = await kiln(['verify', 'release.tar', '--trust', 'mini.pub', '--json'], { cwd: dir });
-    assert.deepEqual(JSON.parse(json.stdout), { file: 'release.tar', signature: 'release.tar.minisig', keyId, trustedComment: 'release 1.0' });
+    assert.deepEqual(JSON.parse(json.stdout), {
+      file: 'release.tar',
+      signature: 'release.tar.minisig',
+      keyId,
+      trustedComment: 'release 1.0',
+    });
 
     const refused = async (args: string[], code: string, message: RegExp): Promise<void> => {
       const result = await kiln(['verify', ...args], { cwd: dir });
@@ -195,18 +220,37 @@ describe('kiln verify checks what minisign -l signs', () => {
       assert.ok(result.stderr.includes(`error[${code}]`), result.stderr);
       assert.match(result.stderr, message);
     };
-    await refused(['release.tar', '--trust', 'other.pub'], 'E_SIGNATURE_UNTRUSTED', new RegExp(`release\\.tar\\.minisig for release\\.tar: it was made by key ${keyId}`));
+    await refused(
+      ['release.tar', '--trust', 'other.pub'],
+      'E_SIGNATURE_UNTRUSTED',
+      new RegExp(`release\\.tar\\.minisig for release\\.tar: it was made by key ${keyId}`),
+    );
     const text = await readFile(join(dir, 'release.tar.minisig'), 'utf8');
-    await writeFile(join(dir, 'tampered.minisig'), text.replace('trusted comment: release 1.0', 'trusted comment: release 9.9'));
-    await refused(['release.tar', '--trust', 'mini.pub', '--sig', 'tampered.minisig'], 'E_SIGNATURE_INVALID', /tampered\.minisig for release\.tar by key .*: its trusted comment does not match/);
+    await writeFile(
+      join(dir, 'tampered.minisig'),
+      text.replace('trusted comment: release 1.0', 'trusted comment: release 9.9'),
+    );
+    await refused(
+      ['release.tar', '--trust', 'mini.pub', '--sig', 'tampered.minisig'],
+      'E_SIGNATURE_INVALID',
+      /tampered\.minisig for release\.tar by key .*: its trusted comment does not match/,
+    );
     // Algorithm bytes that are neither "ED" nor "Ed" ("EE"), in an otherwise intact signature.
     const [untrusted, head, ...rest] = text.split('\n');
     const unknown = Buffer.from(head!, 'base64');
     unknown.write('EE', 0, 'latin1');
     await writeFile(join(dir, 'unknown.minisig'), [untrusted, unknown.toString('base64'), ...rest].join('\n'));
-    await refused(['release.tar', '--trust', 'mini.pub', '--sig', 'unknown.minisig'], 'E_SIGNATURE_FORMAT', /cannot read signature unknown\.minisig: unsupported signature algorithm "EE"/);
+    await refused(
+      ['release.tar', '--trust', 'mini.pub', '--sig', 'unknown.minisig'],
+      'E_SIGNATURE_FORMAT',
+      /cannot read signature unknown\.minisig: unsupported signature algorithm "EE"/,
+    );
     await writeFile(join(dir, 'release.tar'), 'a release signed the old way!\n');
-    await refused(['release.tar', '--trust', 'mini.pub'], 'E_SIGNATURE_INVALID', /release\.tar\.minisig for release\.tar by key .*: it does not match the data/);
+    await refused(
+      ['release.tar', '--trust', 'mini.pub'],
+      'E_SIGNATURE_INVALID',
+      /release\.tar\.minisig for release\.tar by key .*: it does not match the data/,
+    );
   });
 });
 
@@ -219,34 +263,68 @@ describe('a repository signed with minisign -l', () => {
     };
     // minisign signs with Kiln's unencrypted key as it is, so the repository's own key makes the legacy signatures.
     const resign = async (data: string, sigPath: string, trustedComment: string): Promise<string> => {
-      const signed = await minisign(['-S', '-l', '-s', 'keys/kiln.key', '-m', data, '-x', sigPath, '-c', 'signature from kiln secret key', '-t', trustedComment], { cwd: dir });
+      const signed = await minisign(
+        [
+          '-S',
+          '-l',
+          '-s',
+          'keys/kiln.key',
+          '-m',
+          data,
+          '-x',
+          sigPath,
+          '-c',
+          'signature from kiln secret key',
+          '-t',
+          trustedComment,
+        ],
+        { cwd: dir },
+      );
       assert.equal(signed.code, 0, signed.stderr);
       const text = await readFile(join(dir, sigPath), 'utf8');
       assert.equal(parseSignature(text, sigPath).algorithm, 'Ed');
       return text;
     };
-    const [packed] = await packAll(dir, [{ name: 'hello', version: '1.0', tree: { 'bin/hello': { content: '#!/bin/sh\necho hello\n', mode: 0o755 } } }]);
+    const [packed] = await packAll(dir, [
+      { name: 'hello', version: '1.0', tree: { 'bin/hello': { content: '#!/bin/sh\necho hello\n', mode: 0o755 } } },
+    ]);
     const pkgPath = join(dir, packed!);
 
     // The package's own signature, of its metadata.json, made again with -l: it has the same length, so it is replaced in place.
     const pkg = await openPackage(pkgPath);
     const kilnSignature = pkg.signatureText!;
     await writeFile(join(dir, 'metadata.json'), pkg.metadataBytes);
-    const legacy = await resign('metadata.json', 'metadata.json.minisig', parseSignature(kilnSignature, 'package').trustedComment);
+    const legacy = await resign(
+      'metadata.json',
+      'metadata.json.minisig',
+      parseSignature(kilnSignature, 'package').trustedComment,
+    );
     const bytes = await readFile(pkgPath);
     const at = bytes.indexOf(kilnSignature);
     assert.ok(at > 0 && legacy.length === kilnSignature.length);
     bytes.write(legacy, at, 'utf8');
     await writeFile(pkgPath, bytes);
-    const inspected = JSON.parse(await run(['inspect', packed!, '--trust', 'keys/kiln.pub', '--json'])) as { signature: { status: string } };
+    const inspected = JSON.parse(await run(['inspect', packed!, '--trust', 'keys/kiln.pub', '--json'])) as {
+      signature: { status: string };
+    };
     assert.equal(inspected.signature.status, 'valid');
 
     await publish(dir, [packed!]);
-    const indexComment = parseSignature(await readFile(join(dir, 'repo/public/index.json.minisig'), 'utf8'), 'index').trustedComment;
+    const indexComment = parseSignature(
+      await readFile(join(dir, 'repo/public/index.json.minisig'), 'utf8'),
+      'index',
+    ).trustedComment;
     assert.equal(indexComment, 'kiln index main serial 2');
-    const indexSignature = await resign('repo/public/indexes/2.json', 'repo/public/indexes/2.json.minisig', indexComment);
+    const indexSignature = await resign(
+      'repo/public/indexes/2.json',
+      'repo/public/indexes/2.json.minisig',
+      indexComment,
+    );
     await writeFile(join(dir, 'repo/public/index.json.minisig'), indexSignature);
-    assert.match(await run(['repo', 'verify', 'repo']), /repository main serial 2: index signed by key [0-9A-F]{16}, 1 package verified/);
+    assert.match(
+      await run(['repo', 'verify', 'repo']),
+      /repository main serial 2: index signed by key [0-9A-F]{16}, 1 package verified/,
+    );
 
     const env = { KILN_PREFIX: join(dir, 'prefix') };
     await run(['init'], env);
@@ -255,36 +333,46 @@ describe('a repository signed with minisign -l', () => {
     await run(['install', 'hello', '-y'], env);
     assert.equal(await readFile(join(dir, 'prefix/bin/hello'), 'utf8'), '#!/bin/sh\necho hello\n');
 
-    await writeFile(join(dir, 'repo/public/index.json.minisig'), indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'));
+    await writeFile(
+      join(dir, 'repo/public/index.json.minisig'),
+      indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'),
+    );
     const refused = await kiln(['sync'], { cwd: dir, env });
     assert.equal(refused.code, 1, refused.stdout);
-    assert.match(refused.stderr, /error\[E_SIGNATURE_INVALID\].*indexes\/2\.json by key [0-9A-F]{16}: its trusted comment does not match/);
+    assert.match(
+      refused.stderr,
+      /error\[E_SIGNATURE_INVALID\].*indexes\/2\.json by key [0-9A-F]{16}: its trusted comment does not match/,
+    );
   });
 });
 
 describe('encrypted secret keys', () => {
-  it('reads a key minisign encrypted (password fed twice on stdin), signs for minisign, and refuses a wrong password', SLOW, async () => {
-    const generated = await minisign(['-G', '-p', 'enc.pub', '-s', 'enc.key'], { cwd: dir, input: 'pw\npw\n' });
-    assert.equal(generated.code, 0, generated.stderr);
-    assert.match(generated.stderr, /Password: \nPassword \(one more time\): \n/);
-    const keyText = await readFile(join(dir, 'enc.key'), 'utf8');
-    assert.equal(isSecretKeyEncrypted(keyText), true);
+  it(
+    'reads a key minisign encrypted (password fed twice on stdin), signs for minisign, and refuses a wrong password',
+    SLOW,
+    async () => {
+      const generated = await minisign(['-G', '-p', 'enc.pub', '-s', 'enc.key'], { cwd: dir, input: 'pw\npw\n' });
+      assert.equal(generated.code, 0, generated.stderr);
+      assert.match(generated.stderr, /Password: \nPassword \(one more time\): \n/);
+      const keyText = await readFile(join(dir, 'enc.key'), 'utf8');
+      assert.equal(isSecretKeyEncrypted(keyText), true);
 
-    const sk = await readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw' });
-    assert.deepEqual(publicKeyOf(sk), await readPublicKeyFile(join(dir, 'enc.pub')));
-    const file = join(dir, 'file.txt');
-    await writeFile(file, 'signed by kiln with a minisign key\n');
-    await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'kiln' })));
-    const verified = await minisign(['-Vm', file, '-p', 'enc.pub'], { cwd: dir });
-    assert.equal(verified.code, 0, verified.stderr);
-    assert.deepEqual(VERIFIED.exec(verified.stdout)?.[1], 'kiln');
+      const sk = await readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw' });
+      assert.deepEqual(publicKeyOf(sk), await readPublicKeyFile(join(dir, 'enc.pub')));
+      const file = join(dir, 'file.txt');
+      await writeFile(file, 'signed by kiln with a minisign key\n');
+      await writeFile(`${file}.minisig`, formatSignature(await signFile(file, sk, { trustedComment: 'kiln' })));
+      const verified = await minisign(['-Vm', file, '-p', 'enc.pub'], { cwd: dir });
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.deepEqual(VERIFIED.exec(verified.stdout)?.[1], 'kiln');
 
-    await assert.rejects(readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw2' }), {
-      name: 'KilnError',
-      code: 'E_KEY_PASSWORD',
-      message: `cannot decrypt secret key ${join(dir, 'enc.key')}: the password is wrong`,
-    });
-  });
+      await assert.rejects(readSecretKeyFile(join(dir, 'enc.key'), { password: 'pw2' }), {
+        name: 'KilnError',
+        code: 'E_KEY_PASSWORD',
+        message: `cannot decrypt secret key ${join(dir, 'enc.key')}: the password is wrong`,
+      });
+    },
+  );
 
   it('writes an encrypted key that minisign signs with, given the password on stdin', SLOW, async () => {
     const { publicKeyPath, secretKeyPath } = await writeKeyPair(dir, { password: 'kiln password' });
@@ -297,7 +385,10 @@ describe('encrypted secret keys', () => {
 
     const file = join(dir, 'file.txt');
     await writeFile(file, 'signed by minisign with a kiln key\n');
-    const signed = await minisign(['-S', '-s', secretKeyPath, '-m', file, '-t', 'minisign'], { cwd: dir, input: 'kiln password\n' });
+    const signed = await minisign(['-S', '-s', secretKeyPath, '-m', file, '-t', 'minisign'], {
+      cwd: dir,
+      input: 'kiln password\n',
+    });
     assert.equal(signed.code, 0, signed.stderr);
     const verified = await minisign(['-Vm', file, '-p', publicKeyPath], { cwd: dir });
     assert.equal(verified.code, 0, verified.stderr);
@@ -314,6 +405,14 @@ describe('an in-memory key round trip minisign accepts', () => {
     await writeFile(join(dir, 'f'), '');
     const signed = await minisign(['-S', '-s', 'k.key', '-p', 'k.pub', '-m', 'f'], { cwd: dir });
     assert.equal(signed.code, 0, signed.stderr);
-    assert.deepEqual(verifyData(Buffer.alloc(0), parseSignature(await readFile(join(dir, 'f.minisig'), 'utf8'), 'f.minisig'), [publicKeyOf(sk)], { source: 'f.minisig' }), publicKeyOf(sk));
+    assert.deepEqual(
+      verifyData(
+        Buffer.alloc(0),
+        parseSignature(await readFile(join(dir, 'f.minisig'), 'utf8'), 'f.minisig'),
+        [publicKeyOf(sk)],
+        { source: 'f.minisig' },
+      ),
+      publicKeyOf(sk),
+    );
   });
 });

@@ -31,12 +31,22 @@ interface Case {
   description: string;
   problem: unknown;
   expect:
-    | { solved: true; install: PlanEntry[]; remove: PlanEntry[]; keep?: PlanEntry[]; steps?: ExpectedStep[]; stepsExact?: string[]; cycles?: string[] }
+    | {
+        solved: true;
+        install: PlanEntry[];
+        remove: PlanEntry[];
+        keep?: PlanEntry[];
+        steps?: ExpectedStep[];
+        stepsExact?: string[];
+        cycles?: string[];
+      }
     | { solved: false; explanationContains: string[]; hintContains?: string[] }
     | { error: string; messageContains: string[] };
 }
 
-const files = readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(casesDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 test('there are at least 40 solver cases', () => {
   assert.ok(files.length >= 40, `only ${files.length} case files in ${casesDir}`);
@@ -71,8 +81,13 @@ function assertStepsInOrder(steps: readonly PlanStep[], expected: readonly Expec
     }
     if (found === -1) {
       const anywhere = steps.findIndex((step) => stepMatches(step, want));
-      const where = anywhere === -1 ? 'no step matches it' : `it matches step ${anywhere}, which is before the step matching the previous expected one`;
-      assert.fail(`expected step ${i} ${JSON.stringify(want)} not found in order (${where}); steps:\n${steps.map((s) => JSON.stringify(s)).join('\n')}`);
+      const where =
+        anywhere === -1
+          ? 'no step matches it'
+          : `it matches step ${anywhere}, which is before the step matching the previous expected one`;
+      assert.fail(
+        `expected step ${i} ${JSON.stringify(want)} not found in order (${where}); steps:\n${steps.map((s) => JSON.stringify(s)).join('\n')}`,
+      );
     }
     at = found + 1;
   }
@@ -83,34 +98,55 @@ for (const file of files) {
   test(`${file}: ${data.description}`, () => {
     const expect = data.expect;
     if ('error' in expect) {
-      assert.throws(() => readProblem(data.problem), (error: unknown) => {
-        assert.ok(isKilnError(error), `expected a KilnError, got ${String(error)}`);
-        assert.equal(error.code, expect.error);
-        for (const phrase of expect.messageContains) assert.ok(error.message.includes(phrase), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(phrase)}`);
-        return true;
-      });
+      assert.throws(
+        () => readProblem(data.problem),
+        (error: unknown) => {
+          assert.ok(isKilnError(error), `expected a KilnError, got ${String(error)}`);
+          assert.equal(error.code, expect.error);
+          for (const phrase of expect.messageContains)
+            assert.ok(
+              error.message.includes(phrase),
+              `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(phrase)}`,
+            );
+          return true;
+        },
+      );
       return;
     }
     const problem = readProblem(data.problem);
     const result = solve(problem);
     assert.deepEqual(solve(readProblem(data.problem)), result, 'the same problem gave a different answer');
     if (expect.solved) {
-      assert.ok(result.solved, `expected a solution, got:\n${result.solved ? '' : `${result.explanation.join('\n')}\nhint: ${result.hint}`}`);
+      assert.ok(
+        result.solved,
+        `expected a solution, got:\n${result.solved ? '' : `${result.explanation.join('\n')}\nhint: ${result.hint}`}`,
+      );
       assert.deepEqual(result.install, expect.install, 'install');
       assert.deepEqual(result.remove, expect.remove, 'remove');
       if (expect.keep !== undefined) assert.deepEqual(result.keep, expect.keep, 'keep');
-      if (expect.stepsExact !== undefined) assert.deepEqual(result.steps.map((step) => `${step.action} ${step.name}`), expect.stepsExact, 'stepsExact');
+      if (expect.stepsExact !== undefined)
+        assert.deepEqual(
+          result.steps.map((step) => `${step.action} ${step.name}`),
+          expect.stepsExact,
+          'stepsExact',
+        );
       if (expect.steps !== undefined) assertStepsInOrder(result.steps, expect.steps);
       if (expect.cycles !== undefined) {
         if (expect.cycles.length === 0) assert.deepEqual(result.cycles, [], 'cycles');
-        for (const phrase of expect.cycles) assert.ok(result.cycles.some((cycle) => cycle.includes(phrase)), `no cycle mentions ${JSON.stringify(phrase)}: ${JSON.stringify(result.cycles)}`);
+        for (const phrase of expect.cycles)
+          assert.ok(
+            result.cycles.some((cycle) => cycle.includes(phrase)),
+            `no cycle mentions ${JSON.stringify(phrase)}: ${JSON.stringify(result.cycles)}`,
+          );
       }
       assert.deepEqual(verifyPlan(problem, result), []);
     } else {
       assert.ok(!result.solved, `expected no solution, got ${JSON.stringify(result)}`);
       const text = result.explanation.join('\n');
-      for (const phrase of expect.explanationContains) assert.ok(text.includes(phrase), `explanation lacks ${JSON.stringify(phrase)}:\n${text}`);
-      for (const phrase of expect.hintContains ?? []) assert.ok(result.hint.includes(phrase), `hint lacks ${JSON.stringify(phrase)}: ${result.hint}`);
+      for (const phrase of expect.explanationContains)
+        assert.ok(text.includes(phrase), `explanation lacks ${JSON.stringify(phrase)}:\n${text}`);
+      for (const phrase of expect.hintContains ?? [])
+        assert.ok(result.hint.includes(phrase), `hint lacks ${JSON.stringify(phrase)}: ${result.hint}`);
       assert.match(result.explanation[result.explanation.length - 1] ?? '', /version solving failed\.$/);
     }
   });

@@ -18,8 +18,17 @@ const COMMANDS = Number(process.env['KILN_STRESS_COMMANDS'] ?? 240);
 
 test('eight processes on one prefix, lock holders killed: every kill leaves before or after, the prefix verifies, and equals a one-transaction install', async (t) => {
   const report = await runPrefixStress({
-    dir: await tempDir(t), commands: COMMANDS, concurrency: 8, phaseSize: 60, seed: 20261203, groups: 6,
-    holderKillChance: 0.3, holderWindowMs: 120, randomKillEveryMs: [300, 1500], sharedCache: true, log: (line) => t.diagnostic(line),
+    dir: await tempDir(t),
+    commands: COMMANDS,
+    concurrency: 8,
+    phaseSize: 60,
+    seed: 20261203,
+    groups: 6,
+    holderKillChance: 0.3,
+    holderWindowMs: 120,
+    randomKillEveryMs: [300, 1500],
+    sharedCache: true,
+    log: (line) => t.diagnostic(line),
   });
   const { problems, ...figures } = report;
   t.diagnostic(JSON.stringify(figures));
@@ -29,7 +38,15 @@ test('eight processes on one prefix, lock holders killed: every kill leaves befo
 });
 
 test('two maintainers on one repository, the lock holder killed: serials go up by one, nothing staged is lost, the index verifies', async (t) => {
-  const report = await runRepoStress({ dir: await tempDir(t), commits: Math.max(10, Math.round(COMMANDS / 8)), seed: 20261203, holderKillChance: 0.35, holderWindowMs: 400, randomKillEveryMs: [1000, 3000], log: (line) => t.diagnostic(line) });
+  const report = await runRepoStress({
+    dir: await tempDir(t),
+    commits: Math.max(10, Math.round(COMMANDS / 8)),
+    seed: 20261203,
+    holderKillChance: 0.35,
+    holderWindowMs: 400,
+    randomKillEveryMs: [1000, 3000],
+    log: (line) => t.diagnostic(line),
+  });
   const { problems, ...figures } = report;
   t.diagnostic(JSON.stringify(figures));
   assert.deepEqual(problems, []);

@@ -22,7 +22,9 @@ function stanza(pkg: PlannedPackage, entry: IndexEntry, arch: string): string {
     `Architecture: ${arch}`,
     'Maintainer: Kiln Bench <bench@example.org>',
     `Installed-Size: ${Math.ceil(entry.installedSize / 1024)}`,
-    ...(pkg.depends.length > 0 ? [`Depends: ${pkg.depends.map((dep) => `${dep.name} (>= ${dep.min})`).join(', ')}`] : []),
+    ...(pkg.depends.length > 0
+      ? [`Depends: ${pkg.depends.map((dep) => `${dep.name} (>= ${dep.min})`).join(', ')}`]
+      : []),
     `Filename: pool/${pkg.category}/${pkg.name}_${version}_${arch}.deb`,
     `Size: ${entry.size}`,
     `SHA256: ${String(entry.sha256)}`,
@@ -39,33 +41,55 @@ function releaseDate(date: Date): string {
   return date.toUTCString().replace('GMT', 'UTC');
 }
 
-export function writeAptRepository(dir: string, plan: readonly PlannedPackage[], entries: ReadonlyMap<string, IndexEntry>, created: Date, arch: string): { packages: number; gz: number; xz: number; release: number } {
-  const text = [...plan].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((pkg) => {
-    const entry = entries.get(pkg.name);
-    if (entry === undefined) throw new Error(`bench: ${pkg.name} is not in the Kiln index`);
-    return stanza(pkg, entry, arch);
-  }).join('');
+export function writeAptRepository(
+  dir: string,
+  plan: readonly PlannedPackage[],
+  entries: ReadonlyMap<string, IndexEntry>,
+  created: Date,
+  arch: string,
+): { packages: number; gz: number; xz: number; release: number } {
+  const text = [...plan]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((pkg) => {
+      const entry = entries.get(pkg.name);
+      if (entry === undefined) throw new Error(`bench: ${pkg.name} is not in the Kiln index`);
+      return stanza(pkg, entry, arch);
+    })
+    .join('');
   const packages = Buffer.from(text, 'utf8');
   const gz = gzipSync(packages, { level: 9 });
   const xzRun = spawnSync('xz', ['-6', '-c'], { input: packages, maxBuffer: 1 << 30 });
   if (xzRun.status !== 0) throw new Error(`bench: xz failed: ${String(xzRun.stderr)}`);
   const xz = xzRun.stdout;
-  const files: [string, Buffer][] = [['Packages', packages], ['Packages.gz', gz], ['Packages.xz', xz]];
-  const hashes = (algorithm: string) => files.map(([name, data]) => ` ${createHash(algorithm).update(data).digest('hex')} ${String(data.length).padStart(10)} ${name}`).join('\n');
-  const release = Buffer.from([
-    'Origin: Kiln bench',
-    'Label: bench',
-    'Suite: bench',
-    'Codename: bench',
-    `Date: ${releaseDate(created)}`,
-    `Architectures: ${arch}`,
-    'Description: generated packages of the Kiln index benchmark',
-    'MD5Sum:',
-    hashes('md5'),
-    'SHA256:',
-    hashes('sha256'),
-    '',
-  ].join('\n'), 'utf8');
+  const files: [string, Buffer][] = [
+    ['Packages', packages],
+    ['Packages.gz', gz],
+    ['Packages.xz', xz],
+  ];
+  const hashes = (algorithm: string) =>
+    files
+      .map(
+        ([name, data]) =>
+          ` ${createHash(algorithm).update(data).digest('hex')} ${String(data.length).padStart(10)} ${name}`,
+      )
+      .join('\n');
+  const release = Buffer.from(
+    [
+      'Origin: Kiln bench',
+      'Label: bench',
+      'Suite: bench',
+      'Codename: bench',
+      `Date: ${releaseDate(created)}`,
+      `Architectures: ${arch}`,
+      'Description: generated packages of the Kiln index benchmark',
+      'MD5Sum:',
+      hashes('md5'),
+      'SHA256:',
+      hashes('sha256'),
+      '',
+    ].join('\n'),
+    'utf8',
+  );
   mkdirSync(dir, { recursive: true });
   for (const [name, data] of files) writeFileSync(join(dir, name), data);
   writeFileSync(join(dir, 'Release'), release);

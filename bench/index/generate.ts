@@ -15,7 +15,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_FORMAT_VERSION, pack, parsePackInput } from '../../src/format/index.js';
-import { addPackages, commitRepository, initRepository, localFetcher, readPublishedIndex, readRepositoryKeys, repositoryPaths } from '../../src/repo/index.js';
+import {
+  addPackages,
+  commitRepository,
+  initRepository,
+  localFetcher,
+  readPublishedIndex,
+  readRepositoryKeys,
+  repositoryPaths,
+} from '../../src/repo/index.js';
 import type { IndexEntry, PublishedIndex } from '../../src/repo/index.js';
 import { readSecretKeyFile, writeKeyPair } from '../../src/sign/index.js';
 import { mapConcurrent } from '../../src/util/mapConcurrent.js';
@@ -27,8 +35,28 @@ import { WORDS } from './words.js';
 /** Bump when anything below changes what is generated: a cached set made by another version is made again. */
 export const GENERATOR_VERSION = 1;
 
-const CATEGORIES = ['dev-libs', 'sys-libs', 'app-misc', 'net-misc', 'www-servers', 'dev-lang', 'media-libs', 'x11-libs', 'sci-libs', 'games-misc'];
-const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib', 'BSD-3-Clause', 'MPL-2.0'];
+const CATEGORIES = [
+  'dev-libs',
+  'sys-libs',
+  'app-misc',
+  'net-misc',
+  'www-servers',
+  'dev-lang',
+  'media-libs',
+  'x11-libs',
+  'sci-libs',
+  'games-misc',
+];
+const LICENSES = [
+  'MIT',
+  'BSD-2-Clause',
+  'GPL-2.0-or-later',
+  'Apache-2.0 OR MIT',
+  'LGPL-2.1-only',
+  'Zlib',
+  'BSD-3-Clause',
+  'MPL-2.0',
+];
 
 export interface PlannedPackage {
   name: string;
@@ -63,7 +91,16 @@ export interface IndexSet {
   aptArch: string;
   expires: string;
   /** Bytes each client downloads at sync (the files, not the HTTP overhead). */
-  sizes: { kilnIndex: number; kilnSignature: number; pacmanDb: number; pacmanDbUncompressed: number; aptPackages: number; aptPackagesXz: number; aptPackagesGz: number; aptRelease: number };
+  sizes: {
+    kilnIndex: number;
+    kilnSignature: number;
+    pacmanDb: number;
+    pacmanDbUncompressed: number;
+    aptPackages: number;
+    aptPackagesXz: number;
+    aptPackagesGz: number;
+    aptRelease: number;
+  };
   generateSeconds: { plan: number; pack: number; repoAdd: number; commit: number; pacman: number; apt: number };
   complete: true;
 }
@@ -79,7 +116,13 @@ export interface SetPaths {
 
 export function setPaths(root: string, count: number, seed: number): SetPaths {
   const dir = join(root, `p${count}-s${seed}-g${GENERATOR_VERSION}`);
-  return { dir, repo: join(dir, 'repo'), publicKey: join(dir, 'keys', 'kiln.pub'), pacman: join(dir, 'pacman'), apt: join(dir, 'apt') };
+  return {
+    dir,
+    repo: join(dir, 'repo'),
+    publicKey: join(dir, 'keys', 'kiln.pub'),
+    pacman: join(dir, 'pacman'),
+    apt: join(dir, 'apt'),
+  };
 }
 
 // ---------------------------------------------------------------- the plan
@@ -116,7 +159,18 @@ export function planPackages(count: number, seed: number): PlannedPackage[] {
     const a = word(nameWord);
     const b = word(nameWord);
     const shape = random();
-    let name = shape < 0.1 ? a : shape < 0.25 ? `lib${a}` : shape < 0.33 ? `python3-${a}` : shape < 0.4 ? `${a}-${pick(['utils', 'tools', 'data', 'common', 'doc'])}` : shape < 0.55 ? `${a}${b}` : `${a}-${b}`;
+    let name =
+      shape < 0.1
+        ? a
+        : shape < 0.25
+          ? `lib${a}`
+          : shape < 0.33
+            ? `python3-${a}`
+            : shape < 0.4
+              ? `${a}-${pick(['utils', 'tools', 'data', 'common', 'doc'])}`
+              : shape < 0.55
+                ? `${a}${b}`
+                : `${a}-${b}`;
     if (used.has(name) || a === b) name = `${a}-${b}`;
     for (let k = 2; used.has(name); k++) name = `${a}-${b}${k}`;
     used.add(name);
@@ -152,15 +206,23 @@ export function planPackages(count: number, seed: number): PlannedPackage[] {
 export function countHits(packages: readonly PlannedPackage[], term: string): number {
   const needle = term.toLowerCase();
   let hits = 0;
-  for (const pkg of packages) if (pkg.name.toLowerCase().includes(needle) || pkg.summary.toLowerCase().includes(needle)) hits++;
+  for (const pkg of packages)
+    if (pkg.name.toLowerCase().includes(needle) || pkg.summary.toLowerCase().includes(needle)) hits++;
   return hits;
 }
 
 /** The words of the vocabulary (five letters or more) whose hit counts are nearest to a few dozen and to 5 % of the packages, and a term found nowhere. */
 export function chooseTerms(packages: readonly PlannedPackage[]): SearchTerm[] {
-  const counted = WORDS.filter((word) => word.length >= 5).map((word) => ({ term: word, hits: countHits(packages, word) })).filter((entry) => entry.hits > 0);
+  const counted = WORDS.filter((word) => word.length >= 5)
+    .map((word) => ({ term: word, hits: countHits(packages, word) }))
+    .filter((entry) => entry.hits > 0);
   const nearest = (target: number, exclude: string[]) => {
-    const ranked = counted.filter((entry) => !exclude.includes(entry.term)).sort((a, b) => Math.abs(Math.log(a.hits / target)) - Math.abs(Math.log(b.hits / target)) || (a.term < b.term ? -1 : 1));
+    const ranked = counted
+      .filter((entry) => !exclude.includes(entry.term))
+      .sort(
+        (a, b) =>
+          Math.abs(Math.log(a.hits / target)) - Math.abs(Math.log(b.hits / target)) || (a.term < b.term ? -1 : 1),
+      );
     const best = ranked[0];
     if (best === undefined) throw new Error('bench: no search term found in the generated summaries');
     return best;
@@ -181,8 +243,22 @@ export function chooseTerms(packages: readonly PlannedPackage[]): SearchTerm[] {
 export function readSet(paths: SetPaths, count: number, seed: number): IndexSet | undefined {
   try {
     const set = JSON.parse(readFileSync(join(paths.dir, 'set.json'), 'utf8')) as IndexSet;
-    if (set.complete !== true || set.generator !== GENERATOR_VERSION || set.formatVersion !== PACKAGE_FORMAT_VERSION || set.seed !== seed || set.packages !== count) return undefined;
-    for (const file of [repositoryPaths(paths.repo).indexSignature, paths.publicKey, join(paths.pacman, 'bench.db'), join(paths.apt, 'Release'), join(paths.apt, 'Packages.xz')]) if (!existsSync(file)) return undefined;
+    if (
+      set.complete !== true ||
+      set.generator !== GENERATOR_VERSION ||
+      set.formatVersion !== PACKAGE_FORMAT_VERSION ||
+      set.seed !== seed ||
+      set.packages !== count
+    )
+      return undefined;
+    for (const file of [
+      repositoryPaths(paths.repo).indexSignature,
+      paths.publicKey,
+      join(paths.pacman, 'bench.db'),
+      join(paths.apt, 'Release'),
+      join(paths.apt, 'Packages.xz'),
+    ])
+      if (!existsSync(file)) return undefined;
     return set;
   } catch {
     return undefined;
@@ -211,7 +287,12 @@ function nativeDebianArch(): string {
   return result.status === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : 'amd64';
 }
 
-export async function generateSet(paths: SetPaths, count: number, seed: number, log: (line: string) => void): Promise<IndexSet> {
+export async function generateSet(
+  paths: SetPaths,
+  count: number,
+  seed: number,
+  log: (line: string) => void,
+): Promise<IndexSet> {
   rmSync(paths.dir, { recursive: true, force: true });
   mkdirSync(paths.dir, { recursive: true });
   const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -220,7 +301,9 @@ export async function generateSet(paths: SetPaths, count: number, seed: number, 
   const plan = planPackages(count, seed);
   const terms = chooseTerms(plan);
   const planSeconds = seconds(started);
-  log(`planned ${count} packages (seed ${seed}); search terms: ${terms.map((t) => `"${t.term}" (${t.expectedHits} hits)`).join(', ')}`);
+  log(
+    `planned ${count} packages (seed ${seed}); search terms: ${terms.map((t) => `"${t.term}" (${t.expectedHits} hits)`).join(', ')}`,
+  );
 
   const keys = await writeKeyPair(join(paths.dir, 'keys'));
   const secretKey = await readSecretKeyFile(keys.secretKeyPath);
@@ -232,18 +315,21 @@ export async function generateSet(paths: SetPaths, count: number, seed: number, 
   let packed = 0;
   const outDir = join(paths.dir, 'out');
   const files = await mapConcurrent(plan, 8, async (pkg) => {
-    const input = parsePackInput({
-      name: pkg.name,
-      category: pkg.category,
-      version: pkg.version,
-      summary: pkg.summary,
-      homepage: pkg.homepage,
-      license: pkg.license,
-      options: pkg.options,
-      target: { arch: 'x86_64', cpu: pkg.cpu, libc: 'glibc', libcVersion: '2.17' },
-      depends: pkg.depends.map((dep) => `${dep.name} >=${dep.min}`),
-      provides: { sonames: [`lib${pkg.name}.so.1`] },
-    }, pkg.name);
+    const input = parsePackInput(
+      {
+        name: pkg.name,
+        category: pkg.category,
+        version: pkg.version,
+        summary: pkg.summary,
+        homepage: pkg.homepage,
+        license: pkg.license,
+        options: pkg.options,
+        target: { arch: 'x86_64', cpu: pkg.cpu, libc: 'glibc', libcVersion: '2.17' },
+        depends: pkg.depends.map((dep) => `${dep.name} >=${dep.min}`),
+        provides: { sonames: [`lib${pkg.name}.so.1`] },
+      },
+      pkg.name,
+    );
     const { path } = await pack({ stageDir: stage, input, outDir, secretKey, durable: false, level: 3 });
     if (++packed % 2000 === 0 || packed === count) log(`packed ${packed}/${count}`);
     return path;
@@ -264,7 +350,8 @@ export async function generateSet(paths: SetPaths, count: number, seed: number, 
   // The client's view of the published index: sizes and hashes for the other two formats.
   const published = await readKilnIndex(paths);
   const entries = new Map<string, IndexEntry>(published.index.packages.map((entry) => [entry.name, entry]));
-  if (entries.size !== count) throw new Error(`bench: the published index holds ${entries.size} names, expected ${count}`);
+  if (entries.size !== count)
+    throw new Error(`bench: the published index holds ${entries.size} names, expected ${count}`);
   const created = new Date(published.index.created);
 
   started = performance.now();
@@ -293,7 +380,14 @@ export async function generateSet(paths: SetPaths, count: number, seed: number, 
       aptPackagesGz: apt.gz,
       aptRelease: apt.release,
     },
-    generateSeconds: { plan: planSeconds, pack: packSeconds, repoAdd: addSeconds, commit: commitSeconds, pacman: pacmanSeconds, apt: aptSeconds },
+    generateSeconds: {
+      plan: planSeconds,
+      pack: packSeconds,
+      repoAdd: addSeconds,
+      commit: commitSeconds,
+      pacman: pacmanSeconds,
+      apt: aptSeconds,
+    },
     complete: true,
   };
   writeFileSync(join(paths.dir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);

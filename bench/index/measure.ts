@@ -37,7 +37,9 @@ export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export function describe(command: Command): string {
-  return [command.command, ...command.args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [command.command, ...command.args]
+    .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** Runs a command to completion; `ms` is the wall time from spawn to the close of its output. */
@@ -46,7 +48,10 @@ export function runTimed(command: Command): Promise<RunResult> {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     const start = process.hrtime.bigint();
-    const child = spawn(command.command, command.args, { env: command.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command.command, command.args, {
+      env: command.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(child);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -57,7 +62,13 @@ export function runTimed(command: Command): Promise<RunResult> {
     child.on('close', (status, signal) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       running.delete(child);
-      resolve({ ms, status, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      resolve({
+        ms,
+        status,
+        signal,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
     });
   });
 }
@@ -78,8 +89,12 @@ export async function runWithRss(command: Command): Promise<RunResult & { rssKiB
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-rss-'));
   const file = join(dir, 'rss');
   try {
-    const result = await runTimed({ ...command, command: TIME_BINARY, args: ['-f', '%M', '-o', file, command.command, ...command.args] });
-    const text = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').pop() ?? '' : '';
+    const result = await runTimed({
+      ...command,
+      command: TIME_BINARY,
+      args: ['-f', '%M', '-o', file, command.command, ...command.args],
+    });
+    const text = existsSync(file) ? (readFileSync(file, 'utf8').trim().split('\n').pop() ?? '') : '';
     const rssKiB = /^\d+$/.test(text) ? Number(text) : undefined;
     return { ...result, rssKiB };
   } finally {

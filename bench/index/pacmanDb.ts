@@ -37,11 +37,19 @@ function descFile(pkg: PlannedPackage, entry: IndexEntry, buildDate: number): st
     ['PACKAGER', ['Kiln Bench <bench@example.org>']],
     ['DEPENDS', pkg.depends.map((dep) => `${dep.name}>=${dep.min}`)],
   ];
-  return fields.filter(([, values]) => values.length > 0).map(([key, values]) => `%${key}%\n${values.join('\n')}\n\n`).join('');
+  return fields
+    .filter(([, values]) => values.length > 0)
+    .map(([key, values]) => `%${key}%\n${values.join('\n')}\n\n`)
+    .join('');
 }
 
 /** Writes DIR/bench.db; returns its compressed and uncompressed (tar) sizes. */
-export function writePacmanDb(dir: string, plan: readonly PlannedPackage[], entries: ReadonlyMap<string, IndexEntry>, created: Date): { compressed: number; uncompressed: number } {
+export function writePacmanDb(
+  dir: string,
+  plan: readonly PlannedPackage[],
+  entries: ReadonlyMap<string, IndexEntry>,
+  created: Date,
+): { compressed: number; uncompressed: number } {
   const buildDate = Math.floor(created.getTime() / 1000);
   const parts: Buffer[] = [];
   for (const pkg of [...plan].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -49,8 +57,20 @@ export function writePacmanDb(dir: string, plan: readonly PlannedPackage[], entr
     if (entry === undefined) throw new Error(`bench: ${pkg.name} is not in the Kiln index`);
     const base = `${pkg.name}-${pacmanVersion(pkg)}`;
     const desc = Buffer.from(descFile(pkg, entry, buildDate), 'utf8');
-    parts.push(encodeTarHeader({ path: base, type: 'dir', mode: 0o755, uname: 'root', gname: 'root', size: 0, linkTarget: '' }));
-    parts.push(encodeTarHeader({ path: `${base}/desc`, type: 'file', mode: 0o644, uname: 'root', gname: 'root', size: desc.length, linkTarget: '' }));
+    parts.push(
+      encodeTarHeader({ path: base, type: 'dir', mode: 0o755, uname: 'root', gname: 'root', size: 0, linkTarget: '' }),
+    );
+    parts.push(
+      encodeTarHeader({
+        path: `${base}/desc`,
+        type: 'file',
+        mode: 0o644,
+        uname: 'root',
+        gname: 'root',
+        size: desc.length,
+        linkTarget: '',
+      }),
+    );
     parts.push(desc, Buffer.alloc(tarPadding(desc.length)));
   }
   parts.push(TAR_END);

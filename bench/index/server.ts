@@ -38,7 +38,9 @@ export async function startServer(roots: Record<string, string>): Promise<Static
   const counters = new Map<string, Traffic>(Object.keys(roots).map((prefix) => [prefix, emptyTraffic()]));
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const parts = decodeURIComponent(url.pathname).split('/').filter((part) => part !== '');
+    const parts = decodeURIComponent(url.pathname)
+      .split('/')
+      .filter((part) => part !== '');
     const prefix = parts.shift() ?? '';
     const root = roots[prefix];
     const traffic = counters.get(prefix);
@@ -68,9 +70,14 @@ export async function startServer(roots: Record<string, string>): Promise<Static
       return fail(404);
     }
     const since = req.headers['if-modified-since'];
-    if (since !== undefined && Math.floor(mtime.getTime() / 1000) <= Math.floor(Date.parse(since) / 1000)) return fail(304);
+    if (since !== undefined && Math.floor(mtime.getTime() / 1000) <= Math.floor(Date.parse(since) / 1000))
+      return fail(304);
     answer(200);
-    res.writeHead(200, { 'Content-Length': size, 'Content-Type': 'application/octet-stream', 'Last-Modified': mtime.toUTCString() });
+    res.writeHead(200, {
+      'Content-Length': size,
+      'Content-Type': 'application/octet-stream',
+      'Last-Modified': mtime.toUTCString(),
+    });
     if (req.method === 'HEAD') {
       res.end();
       return;
@@ -95,9 +102,10 @@ export async function startServer(roots: Record<string, string>): Promise<Static
     reset: () => {
       for (const prefix of counters.keys()) counters.set(prefix, emptyTraffic());
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -76,8 +76,15 @@ export function peerPackage(index: number, metadataJson: string): PeerPackage {
     depends: meta.depends,
     installedBytes: meta.installedSize,
     entries: meta.files.map((file) => {
-      if (file.type !== 'file' && file.type !== 'dir' && file.type !== 'symlink') throw new Error(`${meta.name}: ${file.path}: entry type ${file.type} is not supported by the peer formats`);
-      return { path: file.path, type: file.type, mode: parseInt(file.mode, 8), config: file.config === true, size: file.size };
+      if (file.type !== 'file' && file.type !== 'dir' && file.type !== 'symlink')
+        throw new Error(`${meta.name}: ${file.path}: entry type ${file.type} is not supported by the peer formats`);
+      return {
+        path: file.path,
+        type: file.type,
+        mode: parseInt(file.mode, 8),
+        config: file.config === true,
+        size: file.size,
+      };
     }),
   };
 }
@@ -90,18 +97,30 @@ export interface Comparison {
 /** A Kiln range (docs/versions.md) as comparisons that all must hold: `>=1.0 <2` → [>= 1.0, < 2]. */
 export function comparisons(range: string, what: string): Comparison[] {
   const out: Comparison[] = [];
-  for (const clause of range.trim().split(/\s+/).filter((text) => text !== '')) {
+  for (const clause of range
+    .trim()
+    .split(/\s+/)
+    .filter((text) => text !== '')) {
     const match = /^(>=|<=|>|<|=)?([0-9A-Za-z.+~_-]+)$/.exec(clause);
-    if (match === null) throw new Error(`${what}: cannot translate the range clause ${JSON.stringify(clause)} for the peer formats`);
+    if (match === null)
+      throw new Error(`${what}: cannot translate the range clause ${JSON.stringify(clause)} for the peer formats`);
     out.push({ op: (match[1] ?? '=') as Comparison['op'], version: match[2]! });
   }
   return out;
 }
 
 /** Run a command; resolves with its stdout, rejects with its stderr when it fails. */
-export function runAsync(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function runAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -109,28 +128,39 @@ export function runAsync(command: string, args: string[], options: { cwd?: strin
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(out).toString());
-      else reject(new Error(`${command} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed (${code ?? signal}):\n${Buffer.concat(err).toString().slice(-3000) || Buffer.concat(out).toString().slice(-3000)}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.slice(0, 6).join(' ')}${args.length > 6 ? ' …' : ''} failed (${code ?? signal}):\n${Buffer.concat(err).toString().slice(-3000) || Buffer.concat(out).toString().slice(-3000)}`,
+          ),
+        );
     });
   });
 }
 
 /** A bash script with arguments ($1…), `set -euo pipefail`. */
 export function bash(script: string, args: string[], cwd?: string): Promise<string> {
-  return runAsync('bash', ['-c', `set -euo pipefail\n${script}`, 'kiln-bench', ...args], cwd === undefined ? {} : { cwd });
+  return runAsync(
+    'bash',
+    ['-c', `set -euo pipefail\n${script}`, 'kiln-bench', ...args],
+    cwd === undefined ? {} : { cwd },
+  );
 }
 
 /** Run `work(item)` for every item, `concurrency` at a time; the first failure stops handing out more and is thrown. */
 export async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
   let failed: unknown;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined && failed === undefined; item = queue.shift()) {
-      try {
-        await work(item);
-      } catch (error) {
-        failed ??= error;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+      for (let item = queue.shift(); item !== undefined && failed === undefined; item = queue.shift()) {
+        try {
+          await work(item);
+        } catch (error) {
+          failed ??= error;
+        }
       }
-    }
-  }));
+    }),
+  );
   if (failed !== undefined) throw failed;
 }

@@ -12,11 +12,13 @@ import type { PackJob, PeerFormat, PeerPackage } from './common.js';
 import { MAINTAINER, ZSTD_LEVEL, comparisons, runAsync } from './common.js';
 
 let arch: string | undefined;
-const debArch = () => (arch ??= spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout?.trim() || 'amd64');
+const debArch = () =>
+  (arch ??= spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout?.trim() || 'amd64');
 
 let zstd: boolean | undefined;
 /** Whether this dpkg-deb can compress with zstd (Debian's can since 1.21.18). */
-const debZstd = () => (zstd ??= /Allowed types:[^\n]*zstd/.test(spawnSync('dpkg-deb', ['--help'], { encoding: 'utf8' }).stdout ?? ''));
+const debZstd = () =>
+  (zstd ??= /Allowed types:[^\n]*zstd/.test(spawnSync('dpkg-deb', ['--help'], { encoding: 'utf8' }).stdout ?? ''));
 
 const DEB_OPS = { '>=': '>=', '<=': '<=', '>': '>>', '<': '<<', '=': '=' } as const;
 
@@ -45,15 +47,27 @@ export const debFormat: PeerFormat = {
   key: 'deb',
   label: '.deb',
   packTools: ['dpkg-deb'],
-  compression: () => (debZstd() ? `zstd -${ZSTD_LEVEL} (dpkg-deb -Zzstd -z${ZSTD_LEVEL})` : 'xz -6 (dpkg-deb -Zxz: this dpkg-deb cannot use zstd)'),
+  compression: () =>
+    debZstd()
+      ? `zstd -${ZSTD_LEVEL} (dpkg-deb -Zzstd -z${ZSTD_LEVEL})`
+      : 'xz -6 (dpkg-deb -Zxz: this dpkg-deb cannot use zstd)',
   async pack({ pkg, tree, outDir }: PackJob): Promise<string> {
     const control = join(tree, 'DEBIAN');
     mkdirSync(control, { mode: 0o755 });
     try {
       writeFileSync(join(control, 'control'), debControl(pkg));
-      const conffiles = pkg.entries.filter((entry) => entry.config && entry.type === 'file').map((entry) => `/${entry.path}\n`);
+      const conffiles = pkg.entries
+        .filter((entry) => entry.config && entry.type === 'file')
+        .map((entry) => `/${entry.path}\n`);
       if (conffiles.length > 0) writeFileSync(join(control, 'conffiles'), conffiles.join(''));
-      const sums = pkg.entries.filter((entry) => entry.type === 'file').map((entry) => `${createHash('md5').update(readFileSync(join(tree, entry.path))).digest('hex')}  ${entry.path}\n`);
+      const sums = pkg.entries
+        .filter((entry) => entry.type === 'file')
+        .map(
+          (entry) =>
+            `${createHash('md5')
+              .update(readFileSync(join(tree, entry.path)))
+              .digest('hex')}  ${entry.path}\n`,
+        );
       writeFileSync(join(control, 'md5sums'), sums.join(''));
       const file = `${pkg.name}_${pkg.version}_${debArch()}.deb`;
       const compression = debZstd() ? ['-Zzstd', `-z${ZSTD_LEVEL}`] : ['-Zxz', '-z6'];
@@ -75,16 +89,24 @@ export function dpkgTool(unsafeIo: boolean): PeerTool {
     installTools: ['dpkg', 'dpkg-query'],
     setupRoot(root: string): void {
       // An empty database, as dpkg expects it.
-      for (const dir of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/log']) mkdirSync(join(root, dir), { recursive: true });
+      for (const dir of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/log'])
+        mkdirSync(join(root, dir), { recursive: true });
       for (const file of ['status', 'available']) writeFileSync(join(root, 'var/lib/dpkg', file), '');
     },
-    install: (root, files): Cmd => ({ command: 'dpkg', args: [...dpkgBase(root), unsafeIo ? '--force-unsafe-io' : '--no-force-unsafe-io', '-i', ...files] }),
+    install: (root, files): Cmd => ({
+      command: 'dpkg',
+      args: [...dpkgBase(root), unsafeIo ? '--force-unsafe-io' : '--no-force-unsafe-io', '-i', ...files],
+    }),
     list: (root): Cmd => ({ command: 'dpkg-query', args: ['--root', root, '-W'] }),
     owns: (root, path): Cmd => ({ command: 'dpkg-query', args: ['--root', root, '-S', `/${path}`] }),
     // As users run it: safe I/O.
-    remove: (root, names): Cmd => ({ command: 'dpkg', args: [...dpkgBase(root), '--no-force-unsafe-io', '--purge', ...names] }),
+    remove: (root, names): Cmd => ({
+      command: 'dpkg',
+      args: [...dpkgBase(root), '--no-force-unsafe-io', '--purge', ...names],
+    }),
     own: (path) => path === 'var',
   };
 }
 
-export const dpkgVersion = () => /version (\S+)/.exec(spawnSync('dpkg', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
+export const dpkgVersion = () =>
+  /version (\S+)/.exec(spawnSync('dpkg', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';

@@ -32,7 +32,11 @@ export function kilnEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-export const kilnCmd = (setup: KilnSetup, prefix: string, args: string[], env: NodeJS.ProcessEnv): Cmd => ({ command: process.execPath, args: [setup.bin, '--prefix', prefix, ...args], env });
+export const kilnCmd = (setup: KilnSetup, prefix: string, args: string[], env: NodeJS.ProcessEnv): Cmd => ({
+  command: process.execPath,
+  args: [setup.bin, '--prefix', prefix, ...args],
+  env,
+});
 
 export function kiln(setup: KilnSetup, prefix: string, args: string[], env: NodeJS.ProcessEnv): string {
   return run(process.execPath, [setup.bin, '--prefix', prefix, ...args], { env });
@@ -61,24 +65,34 @@ export function warmCache(setup: KilnSetup, cache: string, set: PackageSet): voi
   // Named as Kiln names a cached package: by the sha256 the index pins.
   for (const pkg of set.packages) {
     const source = join(setup.repo, pkg.path);
-    copyFileSync(source, join(cache, cachedPackageName({ sha256: createHash('sha256').update(readFileSync(source)).digest('hex') })));
+    copyFileSync(
+      source,
+      join(cache, cachedPackageName({ sha256: createHash('sha256').update(readFileSync(source)).digest('hex') })),
+    );
   }
 }
 
-export const kilnInstall = (setup: KilnSetup, prefix: string, names: string[], env: NodeJS.ProcessEnv) => kilnCmd(setup, prefix, ['install', ...names, '-y', '--json'], env);
-export const kilnList = (setup: KilnSetup, prefix: string, env: NodeJS.ProcessEnv) => kilnCmd(setup, prefix, ['list'], env);
-export const kilnOwns = (setup: KilnSetup, prefix: string, path: string, env: NodeJS.ProcessEnv) => kilnCmd(setup, prefix, ['owns', path], env);
+export const kilnInstall = (setup: KilnSetup, prefix: string, names: string[], env: NodeJS.ProcessEnv) =>
+  kilnCmd(setup, prefix, ['install', ...names, '-y', '--json'], env);
+export const kilnList = (setup: KilnSetup, prefix: string, env: NodeJS.ProcessEnv) =>
+  kilnCmd(setup, prefix, ['list'], env);
+export const kilnOwns = (setup: KilnSetup, prefix: string, path: string, env: NodeJS.ProcessEnv) =>
+  kilnCmd(setup, prefix, ['owns', path], env);
 /** Every package named: nothing left needs them, so no --cascade. */
-export const kilnRemove = (setup: KilnSetup, prefix: string, names: string[], env: NodeJS.ProcessEnv) => kilnCmd(setup, prefix, ['remove', ...names, '-y'], env);
+export const kilnRemove = (setup: KilnSetup, prefix: string, names: string[], env: NodeJS.ProcessEnv) =>
+  kilnCmd(setup, prefix, ['remove', ...names, '-y'], env);
 
 /** Paths Kiln itself makes in a prefix; the generated packages own none of them. */
 export const kilnOwn = (path: string) => path === 'var' || path === 'etc/kiln';
 
-export const kilnVersion = (bin: string) => spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).stdout?.trim() || 'unknown (kiln --version failed)';
+export const kilnVersion = (bin: string) =>
+  spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).stdout?.trim() ||
+  'unknown (kiln --version failed)';
 
 /** What `kiln install --json` printed: whether it applied, how many actions, how much it downloaded. */
 export function kilnResult(stdout: string, expected: number): { downloadBytes: number } {
   const output = JSON.parse(stdout) as { plan?: { downloadBytes?: number; actions?: unknown[] }; applied?: boolean };
-  if (output.applied !== true || output.plan?.actions?.length !== expected) throw new Error(`kiln: unexpected result ${stdout.slice(0, 500)}`);
+  if (output.applied !== true || output.plan?.actions?.length !== expected)
+    throw new Error(`kiln: unexpected result ${stdout.slice(0, 500)}`);
   return { downloadBytes: output.plan.downloadBytes ?? Number.NaN };
 }

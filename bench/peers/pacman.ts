@@ -75,13 +75,20 @@ const site = (root: string) => join(dirname(root), `${root.split('/').pop()}-pac
 function pacmanBase(root: string): string[] {
   const dir = site(root);
   return [
-    '--root', root,
-    '--config', join(dir, 'pacman.conf'),
-    '--dbpath', join(root, 'var/lib/pacman'),
-    '--cachedir', join(root, 'var/cache/pacman/pkg'),
-    '--logfile', join(root, 'var/log/pacman.log'),
-    '--gpgdir', join(dir, 'gnupg'),
-    '--hookdir', join(dir, 'hooks'),
+    '--root',
+    root,
+    '--config',
+    join(dir, 'pacman.conf'),
+    '--dbpath',
+    join(root, 'var/lib/pacman'),
+    '--cachedir',
+    join(root, 'var/cache/pacman/pkg'),
+    '--logfile',
+    join(root, 'var/log/pacman.log'),
+    '--gpgdir',
+    join(dir, 'gnupg'),
+    '--hookdir',
+    join(dir, 'hooks'),
     '--noconfirm',
   ];
 }
@@ -91,18 +98,29 @@ export const pacmanTool: PeerTool = {
   format: 'pacman',
   installTools: ['pacman'],
   setupRoot(root: string): void {
-    for (const dir of ['var/lib/pacman', 'var/cache/pacman/pkg', 'var/log']) mkdirSync(join(root, dir), { recursive: true });
+    for (const dir of ['var/lib/pacman', 'var/cache/pacman/pkg', 'var/log'])
+      mkdirSync(join(root, dir), { recursive: true });
     const dir = site(root);
     mkdirSync(join(dir, 'hooks'), { recursive: true });
     // No repositories: packages come from files. Signature checking off (they are not signed).
-    writeFileSync(join(dir, 'pacman.conf'), '[options]\nArchitecture = auto\nSigLevel = Never\nLocalFileSigLevel = Never\nCheckSpace\n');
+    writeFileSync(
+      join(dir, 'pacman.conf'),
+      '[options]\nArchitecture = auto\nSigLevel = Never\nLocalFileSigLevel = Never\nCheckSpace\n',
+    );
   },
-  install: (root, files): Cmd => ({ command: 'pacman', args: [...pacmanBase(root), '--noprogressbar', '--noscriptlet', '-U', ...files] }),
+  install: (root, files): Cmd => ({
+    command: 'pacman',
+    args: [...pacmanBase(root), '--noprogressbar', '--noscriptlet', '-U', ...files],
+  }),
   list: (root): Cmd => ({ command: 'pacman', args: [...pacmanBase(root), '-Q'] }),
   // pacman wants the path as it is on disk, root included.
   owns: (root, path): Cmd => ({ command: 'pacman', args: [...pacmanBase(root), '-Qo', join(root, path)] }),
-  remove: (root, names): Cmd => ({ command: 'pacman', args: [...pacmanBase(root), '--noprogressbar', '--noscriptlet', '-R', ...names] }),
+  remove: (root, names): Cmd => ({
+    command: 'pacman',
+    args: [...pacmanBase(root), '--noprogressbar', '--noscriptlet', '-R', ...names],
+  }),
   own: (path) => path === 'var',
 };
 
-export const pacmanVersion = () => /Pacman v(\S+)/.exec(spawnSync('pacman', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
+export const pacmanVersion = () =>
+  /Pacman v(\S+)/.exec(spawnSync('pacman', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';

@@ -62,14 +62,21 @@ export const formatDir = (cache: PeerCache, key: FormatKey) => join(cache.dir, k
 function readState(path: string, packages: number): PeerState | undefined {
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as PeerState;
-    return state.generator === GENERATOR_VERSION && state.peers === PEERS_VERSION && state.packages === packages ? state : undefined;
+    return state.generator === GENERATOR_VERSION && state.peers === PEERS_VERSION && state.packages === packages
+      ? state
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The peer formats `wanted` of the set in setDir (plus the plain tar.zst), packing what the cache lacks. */
-export async function preparePeers(setDir: string, set: PackageSet, wanted: FormatKey[], log: (line: string) => void): Promise<PeerCache> {
+export async function preparePeers(
+  setDir: string,
+  set: PackageSet,
+  wanted: FormatKey[],
+  log: (line: string) => void,
+): Promise<PeerCache> {
   const dir = join(setDir, 'peers');
   const statePath = join(dir, 'state.json');
   const repo = repositoryPaths(join(setDir, 'repo')).public;
@@ -78,28 +85,40 @@ export async function preparePeers(setDir: string, set: PackageSet, wanted: Form
   if (state === undefined) rmSync(dir, { recursive: true, force: true });
   const valid = (key: FormatKey) => {
     const format = state?.formats[key];
-    return format !== undefined && format.files.length === count && format.files.every((file) => existsSync(join(dir, key, file)));
+    return (
+      format !== undefined &&
+      format.files.length === count &&
+      format.files.every((file) => existsSync(join(dir, key, file)))
+    );
   };
-  const formats = PACKED_FORMATS.filter((format) => wanted.includes(format.key) && !valid(format.key)).filter((format) => {
-    const missing = format.packTools.filter((tool) => !have(tool));
-    if (missing.length > 0) log(`note: cannot pack ${format.label} (missing ${missing.join(', ')}); its variants are skipped`);
-    return missing.length === 0;
-  });
+  const formats = PACKED_FORMATS.filter((format) => wanted.includes(format.key) && !valid(format.key)).filter(
+    (format) => {
+      const missing = format.packTools.filter((tool) => !have(tool));
+      if (missing.length > 0)
+        log(`note: cannot pack ${format.label} (missing ${missing.join(', ')}); its variants are skipped`);
+      return missing.length === 0;
+    },
+  );
   const needTarZst = !valid('tarzst') || state?.workload === undefined;
   const packages: (PeerPackage | undefined)[] = new Array(count);
-  const files: Partial<Record<FormatKey, string[]>> = Object.fromEntries([...formats.map((format) => format.key), 'tarzst'].map((key) => [key, new Array<string>(count)]));
+  const files: Partial<Record<FormatKey, string[]>> = Object.fromEntries(
+    [...formats.map((format) => format.key), 'tarzst'].map((key) => [key, new Array<string>(count)]),
+  );
 
   if (needTarZst || formats.length > 0) {
     const started = performance.now();
     const what = [...(needTarZst ? ['tar.zst'] : []), ...formats.map((format) => format.label)].join(', ');
     const threads = Math.max(1, availableParallelism());
     log(`packing the ${count} packages as ${what} (${threads} at a time) into ${dir}`);
-    for (const key of ['tarzst', ...formats.map((format) => format.key)]) mkdirSync(join(dir, key), { recursive: true });
+    for (const key of ['tarzst', ...formats.map((format) => format.key)])
+      mkdirSync(join(dir, key), { recursive: true });
     const stage = stageRootDirectory('kiln-bench-peers-');
     let done = 0;
     try {
       // Biggest first, so that no core is left with a large package at the end.
-      const order = set.packages.map((pkg, index) => ({ pkg, index })).sort((a, b) => b.pkg.uncompressed - a.pkg.uncompressed);
+      const order = set.packages
+        .map((pkg, index) => ({ pkg, index }))
+        .sort((a, b) => b.pkg.uncompressed - a.pkg.uncompressed);
       await pool(order, threads, async ({ pkg, index }) => {
         const kpkg = join(repo, pkg.path);
         const payload = `${String(index).padStart(5, '0')}-${pkg.name}.tar.zst`;
@@ -112,7 +131,8 @@ export async function preparePeers(setDir: string, set: PackageSet, wanted: Form
           const tree = join(work, 'tree');
           mkdirSync(tree, { recursive: true });
           await bash('zstd -qdc -- "$1" | tar -x -C "$2"', [join(dir, 'tarzst', payload), tree]);
-          for (const format of formats) files[format.key]![index] = await format.pack({ pkg: meta, tree, work, outDir: join(dir, format.key) });
+          for (const format of formats)
+            files[format.key]![index] = await format.pack({ pkg: meta, tree, work, outDir: join(dir, format.key) });
           rmSync(work, { recursive: true, force: true });
         }
         if (++done % 50 === 0 || done === count) log(`packed ${done}/${count}`);
@@ -120,7 +140,8 @@ export async function preparePeers(setDir: string, set: PackageSet, wanted: Form
     } finally {
       removeScratch(stage);
     }
-    const sizeOf = (key: FormatKey, list: string[]) => list.reduce((total, file) => total + statSync(join(dir, key, file)).size, 0);
+    const sizeOf = (key: FormatKey, list: string[]) =>
+      list.reduce((total, file) => total + statSync(join(dir, key, file)).size, 0);
     const workload = state?.workload ?? countWorkload(packages as PeerPackage[]);
     state = {
       generator: GENERATOR_VERSION,
@@ -129,8 +150,21 @@ export async function preparePeers(setDir: string, set: PackageSet, wanted: Form
       workload,
       formats: {
         ...(state?.formats ?? {}),
-        tarzst: { files: files.tarzst!, bytes: sizeOf('tarzst', files.tarzst!), compression: `zstd -${ZSTD_LEVEL} (the Kiln package's payload as it is)` },
-        ...Object.fromEntries(formats.map((format) => [format.key, { files: files[format.key]!, bytes: sizeOf(format.key, files[format.key]!), compression: format.compression() }])),
+        tarzst: {
+          files: files.tarzst!,
+          bytes: sizeOf('tarzst', files.tarzst!),
+          compression: `zstd -${ZSTD_LEVEL} (the Kiln package's payload as it is)`,
+        },
+        ...Object.fromEntries(
+          formats.map((format) => [
+            format.key,
+            {
+              files: files[format.key]!,
+              bytes: sizeOf(format.key, files[format.key]!),
+              compression: format.compression(),
+            },
+          ]),
+        ),
       },
     };
     writeFileSync(statePath, `${JSON.stringify(state, null, 1)}\n`);
@@ -140,7 +174,13 @@ export async function preparePeers(setDir: string, set: PackageSet, wanted: Form
   }
   if (state === undefined) throw new Error('internal: no peer state after packing');
   const last = set.packages[count - 1]!;
-  return { dir, workload: state.workload, formats: state.formats, ownsPath: `bin/${last.name}`, ownsPackage: last.name };
+  return {
+    dir,
+    workload: state.workload,
+    formats: state.formats,
+    ownsPath: `bin/${last.name}`,
+    ownsPackage: last.name,
+  };
 }
 
 function countWorkload(packages: PeerPackage[]): WorkloadCounts {

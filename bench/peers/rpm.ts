@@ -69,17 +69,24 @@ export const rpmFormat: PeerFormat = {
     const spec = join(top, `${pkg.name}.spec`);
     writeFileSync(spec, rpmSpec(pkg, tree));
     await runAsync('rpmbuild', [
-      '-bb', '--quiet',
-      '--define', `_topdir ${top}`,
-      '--define', `_rpmdir ${out}`,
-      '--define', '_build_name_fmt %{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm',
+      '-bb',
+      '--quiet',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_rpmdir ${out}`,
+      '--define',
+      '_build_name_fmt %{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm',
       // Debian's rpm keeps its database in ~/.rpmdb; rpmbuild would make one there.
-      '--define', `_dbpath ${join(top, 'db')}`,
-      '--define', `_tmppath ${join(top, 'tmp')}`,
+      '--define',
+      `_dbpath ${join(top, 'db')}`,
+      '--define',
+      `_tmppath ${join(top, 'tmp')}`,
       spec,
     ]);
     const built = readdirSync(out).filter((name) => name.endsWith('.rpm'));
-    if (built.length !== 1) throw new Error(`rpmbuild ${pkg.name}: expected one .rpm, got ${built.join(', ') || 'none'}`);
+    if (built.length !== 1)
+      throw new Error(`rpmbuild ${pkg.name}: expected one .rpm, got ${built.join(', ') || 'none'}`);
     copyFileSync(join(out, built[0]!), join(outDir, built[0]!));
     return built[0]!;
   },
@@ -111,4 +118,5 @@ export const rpmTool: PeerTool = {
   own: (path) => path === 'var',
 };
 
-export const rpmVersion = () => /RPM version (\S+)/.exec(spawnSync('rpm', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
+export const rpmVersion = () =>
+  /RPM version (\S+)/.exec(spawnSync('rpm', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';

@@ -70,7 +70,13 @@ export class TextGenerator {
     const lines: string[] = [];
     let length = 0;
     while (length < size) {
-      const line = random() < 0.2 ? `# ${this.text(40 + Math.floor(random() * 60), random).toString().replace(/\n/g, ' ').trim()}` : `${this.word(random)}_${this.word(random)} = ${random() < 0.5 ? Math.floor(random() * 10000) : this.word(random)}`;
+      const line =
+        random() < 0.2
+          ? `# ${this.text(40 + Math.floor(random() * 60), random)
+              .toString()
+              .replace(/\n/g, ' ')
+              .trim()}`
+          : `${this.word(random)}_${this.word(random)} = ${random() < 0.5 ? Math.floor(random() * 10000) : this.word(random)}`;
       lines.push(line);
       length += line.length + 1;
     }
@@ -83,7 +89,10 @@ export class BinaryGenerator {
   private readonly cipher;
   private static readonly ZEROS = Buffer.alloc(MIB);
   private static readonly CODE_MAP = (() => {
-    const symbols = [0x48, 0x89, 0x8b, 0x00, 0xe8, 0xff, 0x0f, 0x85, 0x84, 0xc3, 0x24, 0x44, 0x45, 0x4c, 0x8d, 0x83, 0xc0, 0x74, 0x75, 0x01, 0x31, 0xd2, 0x5d, 0x41];
+    const symbols = [
+      0x48, 0x89, 0x8b, 0x00, 0xe8, 0xff, 0x0f, 0x85, 0x84, 0xc3, 0x24, 0x44, 0x45, 0x4c, 0x8d, 0x83, 0xc0, 0x74, 0x75,
+      0x01, 0x31, 0xd2, 0x5d, 0x41,
+    ];
     const weights = symbols.map((_, rank) => 1 / (rank + 2));
     const total = weights.reduce((a, b) => a + b, 0);
     const map = new Uint8Array(256);
@@ -105,7 +114,8 @@ export class BinaryGenerator {
 
   private keystream(size: number): Buffer {
     const parts: Buffer[] = [];
-    for (let left = size; left > 0; left -= MIB) parts.push(this.cipher.update(BinaryGenerator.ZEROS.subarray(0, Math.min(MIB, left))));
+    for (let left = size; left > 0; left -= MIB)
+      parts.push(this.cipher.update(BinaryGenerator.ZEROS.subarray(0, Math.min(MIB, left))));
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 

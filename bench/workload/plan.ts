@@ -12,7 +12,16 @@ import { BinaryGenerator, type TextGenerator } from './content.js';
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
-const CATEGORIES = ['dev-libs', 'sys-libs', 'app-misc', 'net-misc', 'www-servers', 'dev-lang', 'media-libs', 'x11-libs'];
+const CATEGORIES = [
+  'dev-libs',
+  'sys-libs',
+  'app-misc',
+  'net-misc',
+  'www-servers',
+  'dev-lang',
+  'media-libs',
+  'x11-libs',
+];
 const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib'];
 const EXTENSIONS = ['txt', 'py', 'h', 'html', 'json', 'c', 'md', 'xml', 'pl', 'js'];
 /** Small files: log-uniform sizes between these (bytes). */
@@ -43,8 +52,6 @@ export interface PackageSpec {
   largeSizes: number[];
 }
 
-
-
 /** Which packages there are, what they hold and depend on: all decided from the seed. */
 export function planPackages(count: number, totalBytes: number, seed: number): PackageSpec[] {
   const random = seededRandom(seed);
@@ -66,7 +73,11 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
 
   // Large files: one to four per package, log-uniform 1–8 MiB, scaled to the budget.
   const rawLarge = new Map<number, number[]>();
-  for (const i of isLarge) rawLarge.set(i, Array.from({ length: 1 + Math.floor(random() * 4) }, () => logUniform(LARGE_MIN, LARGE_MAX)));
+  for (const i of isLarge)
+    rawLarge.set(
+      i,
+      Array.from({ length: 1 + Math.floor(random() * 4) }, () => logUniform(LARGE_MIN, LARGE_MAX)),
+    );
   const rawSum = [...rawLarge.values()].flat().reduce((a, b) => a + b, 0);
   const scale = largeBudget / rawSum;
 
@@ -75,7 +86,8 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
   let blobs = 0;
   for (let i = 0; i < count; i++) {
     const kind: Kind = isLarge.has(i) ? 'blob' : 'files';
-    const name = kind === 'blob' ? `blob${String(++blobs).padStart(4, '0')}` : `files${String(++files).padStart(4, '0')}`;
+    const name =
+      kind === 'blob' ? `blob${String(++blobs).padStart(4, '0')}` : `files${String(++files).padStart(4, '0')}`;
     specs.push({
       index: i,
       name,
@@ -86,7 +98,10 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
       depends: [],
       seed: Math.floor(random() * 2 ** 31),
       fileCount: kind === 'files' ? Math.max(40, Math.round((smallFiles * weights.get(i)!) / weightSum)) : 0,
-      largeSizes: kind === 'blob' ? rawLarge.get(i)!.map((size) => Math.round(Math.min(LARGE_MAX, Math.max(LARGE_MIN, size * scale)))) : [],
+      largeSizes:
+        kind === 'blob'
+          ? rawLarge.get(i)!.map((size) => Math.round(Math.min(LARGE_MAX, Math.max(LARGE_MIN, size * scale))))
+          : [],
     });
   }
   // Dependencies point at earlier packages only (no cycles); a third of them at large "library" packages.
@@ -97,7 +112,10 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
     const chosen = new Set<string>();
     for (let k = 0; k < wanted; k++) {
       const earlierLarge = largeNames.filter((other) => other.index < spec.index);
-      const target = random() < 0.33 && earlierLarge.length > 0 ? earlierLarge[Math.floor(random() * earlierLarge.length)]! : specs[Math.floor(random() * spec.index)]!;
+      const target =
+        random() < 0.33 && earlierLarge.length > 0
+          ? earlierLarge[Math.floor(random() * earlierLarge.length)]!
+          : specs[Math.floor(random() * spec.index)]!;
       chosen.add(target.name);
     }
     spec.depends = [...chosen].sort().map((name) => `${name} >=1.0`);
@@ -113,7 +131,10 @@ export interface StagedFile {
 }
 
 /** The files of one package, relative to its stage directory. */
-export function packageFiles(spec: PackageSpec, text: TextGenerator): { files: StagedFile[]; configFiles: string[]; sonames: string[] } {
+export function packageFiles(
+  spec: PackageSpec,
+  text: TextGenerator,
+): { files: StagedFile[]; configFiles: string[]; sonames: string[] } {
   const random = seededRandom(spec.seed);
   const { name } = spec;
   const files: StagedFile[] = [];
@@ -126,7 +147,12 @@ export function packageFiles(spec: PackageSpec, text: TextGenerator): { files: S
   if (spec.kind === 'blob') {
     const binary = new BinaryGenerator(spec.seed);
     const major = 1 + Math.floor(random() * 5);
-    const places = [`lib/lib${name}.so.${major}.${Math.floor(random() * 10)}.0`, `bin/${name}`, `lib/${name}/plugins/${text.word(random)}.so`, `share/${name}/${name}.dat`];
+    const places = [
+      `lib/lib${name}.so.${major}.${Math.floor(random() * 10)}.0`,
+      `bin/${name}`,
+      `lib/${name}/plugins/${text.word(random)}.so`,
+      `share/${name}/${name}.dat`,
+    ];
     spec.largeSizes.forEach((size, i) => {
       files.push({ path: places[i]!, content: binary.content(size, random), mode: i === 3 ? 0o644 : 0o755 });
     });
@@ -136,18 +162,24 @@ export function packageFiles(spec: PackageSpec, text: TextGenerator): { files: S
     files.push({ path: `share/doc/${name}/README`, content: text.text(small(), random) });
     return { files, configFiles, sonames: [`lib${name}.so.${major}`] };
   }
-  files.push({ path: `bin/${name}`, content: Buffer.concat([Buffer.from('#!/bin/sh\n'), text.text(small(), random)]), mode: 0o755 });
+  files.push({
+    path: `bin/${name}`,
+    content: Buffer.concat([Buffer.from('#!/bin/sh\n'), text.text(small(), random)]),
+    mode: 0o755,
+  });
   files.push({ path: `lib/lib${name}.so.1.0.0`, content: text.text(small(), random), mode: 0o755 });
   files.push({ path: `lib/lib${name}.so.1`, symlink: `lib${name}.so.1.0.0` });
   files.push({ path: `lib/lib${name}.so`, symlink: `lib${name}.so.1` });
   addConfig(`etc/${name}/${name}.conf`);
   const extraConfigs = 1 + Math.floor(random() * 4);
-  for (let i = 0; i < extraConfigs; i++) addConfig(`etc/${name}/conf.d/${String(10 * (i + 1)).padStart(2, '0')}-${text.word(random)}.conf`);
+  for (let i = 0; i < extraConfigs; i++)
+    addConfig(`etc/${name}/conf.d/${String(10 * (i + 1)).padStart(2, '0')}-${text.word(random)}.conf`);
   files.push({ path: `share/doc/${name}/README`, content: text.text(small(), random) });
   files.push({ path: `share/doc/${name}/COPYING`, content: text.text(small(), random) });
   const rest = Math.max(0, spec.fileCount - files.length);
   const headers = Math.floor(rest * 0.1);
-  for (let i = 0; i < headers; i++) files.push({ path: `include/${name}/${text.word(random)}_${i}.h`, content: text.text(small(), random) });
+  for (let i = 0; i < headers; i++)
+    files.push({ path: `include/${name}/${text.word(random)}_${i}.h`, content: text.text(small(), random) });
   // The rest in directories of about 32 files, two levels deep.
   const top = Array.from({ length: Math.ceil((rest - headers) / 256) }, (_, k) => `${text.word(random)}${k}`);
   const sub = Array.from({ length: 8 }, (_, k) => `${text.word(random)}${k}`);
@@ -160,4 +192,3 @@ export function packageFiles(spec: PackageSpec, text: TextGenerator): { files: S
   }
   return { files, configFiles, sonames: [`lib${name}.so.1`] };
 }
-

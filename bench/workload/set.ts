@@ -4,7 +4,17 @@
  * published in a Kiln repository. Made once into bench-out/install/SET/ and
  * reused; made again when GENERATOR_VERSION or the package format changes.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -67,7 +77,11 @@ interface WorkerInput {
 
 let secretKey: Awaited<ReturnType<typeof readSecretKeyFile>> | undefined;
 
-async function packOne(spec: PackageSpec, input: WorkerInput, text: TextGenerator): Promise<PackedPackage & { paths: string[] }> {
+async function packOne(
+  spec: PackageSpec,
+  input: WorkerInput,
+  text: TextGenerator,
+): Promise<PackedPackage & { paths: string[] }> {
   const stage = join(input.stageRoot, spec.name);
   rmSync(stage, { recursive: true, force: true });
   const { files, configFiles, sonames } = packageFiles(spec, text);
@@ -80,24 +94,40 @@ async function packOne(spec: PackageSpec, input: WorkerInput, text: TextGenerato
       chmodSync(target, file.mode ?? 0o644);
     }
   }
-  const packInput = parsePackInput({
-    name: spec.name,
-    category: spec.category,
-    version: spec.version,
-    summary: spec.kind === 'blob' ? `Large binary-ish benchmark package ${spec.name}` : `Many-small-files benchmark package ${spec.name}`,
-    homepage: `https://example.org/${spec.name}`,
-    license: spec.license,
-    options: {},
-    target: input.target,
-    depends: spec.depends,
-    provides: { sonames },
-    configFiles,
-  }, spec.name);
+  const packInput = parsePackInput(
+    {
+      name: spec.name,
+      category: spec.category,
+      version: spec.version,
+      summary:
+        spec.kind === 'blob'
+          ? `Large binary-ish benchmark package ${spec.name}`
+          : `Many-small-files benchmark package ${spec.name}`,
+      homepage: `https://example.org/${spec.name}`,
+      license: spec.license,
+      options: {},
+      target: input.target,
+      depends: spec.depends,
+      provides: { sonames },
+      configFiles,
+    },
+    spec.name,
+  );
   secretKey ??= await readSecretKeyFile(input.keyPath);
-  const { path, metadata } = await pack({ stageDir: stage, input: packInput, outDir: input.outDir, secretKey, durable: false });
+  const { path, metadata } = await pack({
+    stageDir: stage,
+    input: packInput,
+    outDir: input.outDir,
+    secretKey,
+    durable: false,
+  });
   rmSync(stage, { recursive: true, force: true });
   const count = (type: string) => metadata.files.filter((entry) => entry.type === type).length;
-  const allocated = metadata.files.reduce((total, entry) => total + (entry.type === 'file' ? Math.ceil(entry.size / 4096) * 4096 : entry.type === 'dir' ? 4096 : 0), 0);
+  const allocated = metadata.files.reduce(
+    (total, entry) =>
+      total + (entry.type === 'file' ? Math.ceil(entry.size / 4096) * 4096 : entry.type === 'dir' ? 4096 : 0),
+    0,
+  );
   return {
     index: spec.index,
     name: spec.name,
@@ -126,7 +156,11 @@ async function workerMain(): Promise<void> {
       parentPort!.close();
       return;
     }
-    packOne(spec, input, text).then((result) => parentPort!.postMessage({ result }), (error: unknown) => parentPort!.postMessage({ error: error instanceof Error ? error.stack ?? error.message : String(error) }));
+    packOne(spec, input, text).then(
+      (result) => parentPort!.postMessage({ result }),
+      (error: unknown) =>
+        parentPort!.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
   });
 }
 
@@ -142,7 +176,13 @@ export function stageRootDirectory(prefix = 'kiln-bench-stage-'): string {
   return scratchDir(prefix);
 }
 
-async function generateSet(setDir: string, count: number, mib: number, seed: number, log: (line: string) => void): Promise<PackageSet> {
+async function generateSet(
+  setDir: string,
+  count: number,
+  mib: number,
+  seed: number,
+  log: (line: string) => void,
+): Promise<PackageSet> {
   rmSync(setDir, { recursive: true, force: true });
   mkdirSync(setDir, { recursive: true });
   const keys = await writeKeyPair(join(setDir, 'keys'));
@@ -154,33 +194,51 @@ async function generateSet(setDir: string, count: number, mib: number, seed: num
     stageRoot: stageRootDirectory(),
     outDir: join(setDir, 'out'),
     keyPath: keys.secretKeyPath,
-    target: { arch: host.arch, cpu: host.cpuLevels[0] ?? host.arch, libc: host.libc, libcVersion: host.libc === 'glibc' ? '2.17' : host.libcVersion },
+    target: {
+      arch: host.arch,
+      cpu: host.cpuLevels[0] ?? host.arch,
+      libc: host.libc,
+      libcVersion: host.libc === 'glibc' ? '2.17' : host.libcVersion,
+    },
   };
   const started = performance.now();
   const results: (PackedPackage & { paths: string[] })[] = [];
   const threads = Math.max(1, Math.min(availableParallelism(), 8));
-  log(`generating ${count} packages (~${mib} MiB uncompressed, seed ${seed}) with ${threads} worker thread(s) into ${setDir}`);
+  log(
+    `generating ${count} packages (~${mib} MiB uncompressed, seed ${seed}) with ${threads} worker thread(s) into ${setDir}`,
+  );
   try {
     // Biggest first, so that no thread is left with a large package at the end.
-    const queue = [...specs].sort((a, b) => (b.fileCount * SMALL_MEAN + b.largeSizes.reduce((x, y) => x + y, 0)) - (a.fileCount * SMALL_MEAN + a.largeSizes.reduce((x, y) => x + y, 0)));
-    await Promise.all(Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
-      const worker = new Worker(new URL(import.meta.url), { workerData: input });
-      const next = () => worker.postMessage(queue.shift() ?? null);
-      worker.on('message', (message: { result?: PackedPackage & { paths: string[] }; error?: string }) => {
-        if (message.error !== undefined) {
-          queue.length = 0;
-          reject(new Error(`packing failed: ${message.error}`));
-          void worker.terminate();
-          return;
-        }
-        results.push(message.result!);
-        if (results.length % 25 === 0 || results.length === count) log(`packed ${results.length}/${count}`);
-        next();
-      });
-      worker.on('error', reject);
-      worker.on('exit', () => resolve());
-      next();
-    })));
+    const queue = [...specs].sort(
+      (a, b) =>
+        b.fileCount * SMALL_MEAN +
+        b.largeSizes.reduce((x, y) => x + y, 0) -
+        (a.fileCount * SMALL_MEAN + a.largeSizes.reduce((x, y) => x + y, 0)),
+    );
+    await Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const worker = new Worker(new URL(import.meta.url), { workerData: input });
+            const next = () => worker.postMessage(queue.shift() ?? null);
+            worker.on('message', (message: { result?: PackedPackage & { paths: string[] }; error?: string }) => {
+              if (message.error !== undefined) {
+                queue.length = 0;
+                reject(new Error(`packing failed: ${message.error}`));
+                void worker.terminate();
+                return;
+              }
+              results.push(message.result!);
+              if (results.length % 25 === 0 || results.length === count) log(`packed ${results.length}/${count}`);
+              next();
+            });
+            worker.on('error', reject);
+            worker.on('exit', () => resolve());
+            next();
+          }),
+      ),
+    );
   } finally {
     removeScratch(input.stageRoot);
   }
@@ -190,7 +248,10 @@ async function generateSet(setDir: string, count: number, mib: number, seed: num
 
   const repo = join(setDir, 'repo');
   await initRepository(repo, { keyPath: keys.secretKeyPath, name: 'bench', expireDays: 3650 });
-  const added = await addPackages(repo, results.map((result) => result.path));
+  const added = await addPackages(
+    repo,
+    results.map((result) => result.path),
+  );
   const committed = await commitRepository(repo, { message: `${count} generated benchmark packages` });
   const byName = new Map([...added.staged, ...added.unchanged].map((entry) => [entry.name, entry.path]));
   rmSync(join(setDir, 'out'), { recursive: true, force: true });
@@ -204,7 +265,10 @@ async function generateSet(setDir: string, count: number, mib: number, seed: num
     requestedMiB: mib,
     uniquePaths: unique.size,
     expires: committed.index.expires,
-    packages: results.map(({ paths: _paths, ...result }) => ({ ...result, path: byName.get(result.name) ?? fail(`${result.name} is not in the repository`) })),
+    packages: results.map(({ paths: _paths, ...result }) => ({
+      ...result,
+      path: byName.get(result.name) ?? fail(`${result.name} is not in the repository`),
+    })),
     complete: true,
   };
   writeFileSync(join(setDir, 'set.json'), `${JSON.stringify(set, null, 1)}\n`);
@@ -219,7 +283,13 @@ function fail(message: string): never {
 function readSet(setDir: string, seed: number): PackageSet | undefined {
   try {
     const set = JSON.parse(readFileSync(join(setDir, 'set.json'), 'utf8')) as PackageSet;
-    if (set.complete !== true || set.generator !== GENERATOR_VERSION || set.formatVersion !== PACKAGE_FORMAT_VERSION || set.seed !== seed) return undefined;
+    if (
+      set.complete !== true ||
+      set.generator !== GENERATOR_VERSION ||
+      set.formatVersion !== PACKAGE_FORMAT_VERSION ||
+      set.seed !== seed
+    )
+      return undefined;
     const published = repositoryPaths(join(setDir, 'repo')).public;
     if (!set.packages.every((pkg) => existsSync(join(published, pkg.path)))) return undefined;
     return set;
@@ -228,14 +298,20 @@ function readSet(setDir: string, seed: number): PackageSet | undefined {
   }
 }
 
-
 /**
  * The set for these parameters: the one in bench-out/install/ when it is
  * complete and of this generator, else a new one; its repository's index is
  * renewed when it would expire within a day. `repo` is the repository's
  * maintainer directory, `published` its public/ tree, what clients use.
  */
-export async function loadSet(root: string, count: number, mib: number, seed: number, regenerate: boolean, log: (line: string) => void): Promise<{ set: PackageSet; setDir: string; repo: string; published: string }> {
+export async function loadSet(
+  root: string,
+  count: number,
+  mib: number,
+  seed: number,
+  regenerate: boolean,
+  log: (line: string) => void,
+): Promise<{ set: PackageSet; setDir: string; repo: string; published: string }> {
   const setDir = join(root, 'bench-out', 'install', `p${count}-m${mib}-s${seed}`);
   let set = regenerate ? undefined : readSet(setDir, seed);
   if (set === undefined) set = await generateSet(setDir, count, mib, seed, log);

@@ -31,9 +31,13 @@ export function makePlaceholder(workRoot: string, id: string): string {
   const base = `${workRoot.replace(/\/+$/, '')}/p-${id}-`;
   const room = PLACEHOLDER_LENGTH - Buffer.byteLength(base);
   if (!base.startsWith('/') || room < 32) {
-    throw new KilnError('E_BUILD', `cannot build in ${workRoot}: its path is ${Buffer.byteLength(workRoot)} bytes long, and the placeholder prefix (${PLACEHOLDER_LENGTH} bytes) must hold it and at least 32 bytes more`, {
-      hint: 'choose a shorter absolute work directory with --work DIR',
-    });
+    throw new KilnError(
+      'E_BUILD',
+      `cannot build in ${workRoot}: its path is ${Buffer.byteLength(workRoot)} bytes long, and the placeholder prefix (${PLACEHOLDER_LENGTH} bytes) must hold it and at least 32 bytes more`,
+      {
+        hint: 'choose a shorter absolute work directory with --work DIR',
+      },
+    );
   }
   return base + PLACEHOLDER_FILL.repeat(Math.ceil(room / PLACEHOLDER_FILL.length)).slice(0, room);
 }
@@ -71,12 +75,20 @@ export function optionVariable(option: string): string {
 export function buildEnvironment(input: BuildEnvironmentInput): Record<string, string> {
   const cpuFlags = CPU_FLAGS[input.cpu];
   if (cpuFlags === undefined) {
-    throw new KilnError('E_USAGE', `cannot build for CPU level ${JSON.stringify(input.cpu)}: unknown level`, { hint: `known levels: ${Object.keys(CPU_FLAGS).join(', ')}` });
+    throw new KilnError('E_USAGE', `cannot build for CPU level ${JSON.stringify(input.cpu)}: unknown level`, {
+      hint: `known levels: ${Object.keys(CPU_FLAGS).join(', ')}`,
+    });
   }
   const env: Record<string, string> = dict();
   for (const [key, value] of Object.entries(input.base)) {
     // Nothing of the caller's own build setup leaks in: flags and search paths are ours alone.
-    if (value === undefined || /^(KILN_|CFLAGS$|CXXFLAGS$|CPPFLAGS$|LDFLAGS$|LIBS$|PKG_CONFIG|LD_LIBRARY_PATH$|LD_PRELOAD$|LD_RUN_PATH$|LIBRARY_PATH$|C_INCLUDE_PATH$|CPLUS_INCLUDE_PATH$|CPATH$|MAKEFLAGS$|MFLAGS$|DESTDIR$|PREFIX$|PYTHONPATH$|PERL5LIB$|ACLOCAL_PATH$)/.test(key)) continue;
+    if (
+      value === undefined ||
+      /^(KILN_|CFLAGS$|CXXFLAGS$|CPPFLAGS$|LDFLAGS$|LIBS$|PKG_CONFIG|LD_LIBRARY_PATH$|LD_PRELOAD$|LD_RUN_PATH$|LIBRARY_PATH$|C_INCLUDE_PATH$|CPLUS_INCLUDE_PATH$|CPATH$|MAKEFLAGS$|MFLAGS$|DESTDIR$|PREFIX$|PYTHONPATH$|PERL5LIB$|ACLOCAL_PATH$)/.test(
+        key,
+      )
+    )
+      continue;
     env[key] = value;
   }
   const prefix = input.placeholder;
@@ -100,7 +112,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
     PKG_CONFIG_PATH: `${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig`,
     PKG_CONFIG_LIBDIR: `${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig`,
     // In the sandbox only the toolchain's directories exist (/usr/local is hidden).
-    PATH: `${prefix}/bin:${input.sandboxed ? SANDBOX_PATH : input.base['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+    PATH: `${prefix}/bin:${input.sandboxed ? SANDBOX_PATH : (input.base['PATH'] ?? '/usr/local/bin:/usr/bin:/bin')}`,
     HOME: input.home,
     LC_ALL: 'C',
     SOURCE_DATE_EPOCH: '0',

@@ -144,7 +144,10 @@ export async function buildPackage(request: BuildRequest, options: BuildOptions)
   // The repository and its signing key are checked before anything is built, not after; the key is loaded once.
   const secretKey = await loadSigningKey(await openRepository(options.repo), { password: options.password });
   const env = options.env ?? process.env;
-  const isolation = await chooseIsolation(request.recipe, { allowUnsandboxed: options.allowUnsandboxed ?? env[ALLOW_UNSANDBOXED] === '1', path: env['PATH'] ?? '' });
+  const isolation = await chooseIsolation(request.recipe, {
+    allowUnsandboxed: options.allowUnsandboxed ?? env[ALLOW_UNSANDBOXED] === '1',
+    path: env['PATH'] ?? '',
+  });
   const cleaned = await cleanInterrupted(resolve(options.workDir ?? defaultWorkDir(options.env)));
   if (cleaned.length > 0) options.onEvent?.({ kind: 'cleaned', workTrees: cleaned });
   const session: BuildSession = { tree, options, secretKey, isolation, results: [] };
@@ -162,14 +165,23 @@ interface BuildSession {
   results: BuildResult[];
 }
 
-async function buildOne(session: BuildSession, request: BuildRequest, stack: string[], reason: string): Promise<BuildResult> {
+async function buildOne(
+  session: BuildSession,
+  request: BuildRequest,
+  stack: string[],
+  reason: string,
+): Promise<BuildResult> {
   const { tree, options } = session;
   const recipe = await loadRecipe(tree, request.recipe);
   const id = recipeId(recipe);
   if (stack.includes(id)) {
-    throw new KilnError('E_BUILD', `cannot build ${stack[0]}: its build dependencies form a cycle (${[...stack, id].join(' → ')})`, {
-      hint: 'publish one package of the cycle first (built with an option that drops the dependency), then build the rest',
-    });
+    throw new KilnError(
+      'E_BUILD',
+      `cannot build ${stack[0]}: its build dependencies form a cycle (${[...stack, id].join(' → ')})`,
+      {
+        hint: 'publish one package of the cycle first (built with an option that drops the dependency), then build the rest',
+      },
+    );
   }
   const chosen = resolveOptions(recipe, request.enable, request.disable);
   const buildDeps = activeDependencies(recipe.buildDepends, chosen);
@@ -177,9 +189,13 @@ async function buildOne(session: BuildSession, request: BuildRequest, stack: str
   for (const dep of buildDeps) {
     if (published.some((entry) => entry.name === dep.name && satisfies(entry.version, dep.range))) continue;
     if (options.buildMissing === false) {
-      throw new KilnError('E_NO_CANDIDATE', `cannot build ${id}: build dependency ${dep.name}${dep.range === '' ? '' : ` ${dep.range}`} is not in repository ${options.repo}`, {
-        hint: `build it first ("kiln build ${dep.name} --repo ${options.repo}"), or allow missing dependencies to be built`,
-      });
+      throw new KilnError(
+        'E_NO_CANDIDATE',
+        `cannot build ${id}: build dependency ${dep.name}${dep.range === '' ? '' : ` ${dep.range}`} is not in repository ${options.repo}`,
+        {
+          hint: `build it first ("kiln build ${dep.name} --repo ${options.repo}"), or allow missing dependencies to be built`,
+        },
+      );
     }
     await buildOne(session, { recipe: dep.name }, [...stack, id], `needed by ${id}`);
     // That build (and the ones it needed) published new packages.
@@ -199,7 +215,12 @@ export async function runnablePackages(repoDir: string): Promise<IndexEntry[]> {
   return index.packages.filter((entry) => targetProblem(entry.target, host) === undefined);
 }
 
-async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<string, boolean>, buildDeps: { name: string; range: string }[]): Promise<BuildResult> {
+async function runBuild(
+  session: BuildSession,
+  recipe: Recipe,
+  chosen: Record<string, boolean>,
+  buildDeps: { name: string; range: string }[],
+): Promise<BuildResult> {
   const { tree, options } = session;
   const started = performance.now();
   const id = recipeId(recipe);
@@ -219,7 +240,9 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
     log.write(`${line}\n`);
   };
   const step = (name: BuildStep, detail?: string): void => {
-    logLine(`== step ${name}${detail === undefined || detail === '' ? '' : ` ${detail}`} at +${((performance.now() - started) / 1000).toFixed(1)} s`);
+    logLine(
+      `== step ${name}${detail === undefined || detail === '' ? '' : ` ${detail}`} at +${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     options.onEvent?.({ kind: 'step', recipe: id, step: name, ...(detail === undefined ? {} : { detail }) });
   };
   let succeeded = false;
@@ -245,14 +268,33 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
 
     step('unpack');
     for (const file of files) {
-      if (file.unpack) await runLogged(id, 'unpack', 'tar', ['-xf', file.path, '-C', srcRoot, '--no-same-owner'], srcRoot, process.env, log, logPath);
+      if (file.unpack)
+        await runLogged(
+          id,
+          'unpack',
+          'tar',
+          ['-xf', file.path, '-C', srcRoot, '--no-same-owner'],
+          srcRoot,
+          process.env,
+          log,
+          logPath,
+        );
       else await copyFile(file.path, join(srcRoot, basename(file.path)));
     }
     const sourceDir = await singleTopDirectory(srcRoot);
 
     for (const patch of recipe.patches) {
       step('patch', patch);
-      await runLogged(id, `patch ${patch}`, 'patch', ['-p1', '--batch', '--forward', '-i', join(recipe.dir, patch)], sourceDir, process.env, log, logPath);
+      await runLogged(
+        id,
+        `patch ${patch}`,
+        'patch',
+        ['-p1', '--batch', '--forward', '-i', join(recipe.dir, patch)],
+        sourceDir,
+        process.env,
+        log,
+        logPath,
+      );
     }
 
     step('dependencies', buildDeps.map((dep) => dep.name).join(', '));
@@ -275,7 +317,16 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       home,
       sandboxed: session.isolation.kind === 'bubblewrap',
     });
-    const notes = await runBuildScript(session.isolation, { id, recipe, work, placeholder, sourceDir, env, log, logPath });
+    const notes = await runBuildScript(session.isolation, {
+      id,
+      recipe,
+      work,
+      placeholder,
+      sourceDir,
+      env,
+      log,
+      logPath,
+    });
 
     step('post-process');
     const root = join(stage, placeholder);
@@ -284,11 +335,18 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       root,
       placeholder,
       providers,
-      systemLibraries: new Set([...DEFAULT_SYSTEM_LIBRARIES, ...tree.config.systemLibraries, ...recipe.systemLibraries]),
+      systemLibraries: new Set([
+        ...DEFAULT_SYSTEM_LIBRARIES,
+        ...tree.config.systemLibraries,
+        ...recipe.systemLibraries,
+      ]),
       where: id,
     });
     for (const note of processed.notes) logLine(`== ${note}`);
-    for (const elf of processed.elfFiles) logLine(`== ELF ${elf.path}: needs ${elf.needed.join(', ') || 'nothing'}; run path ${elf.runpathBefore.join(':') || '(none)'} → ${elf.runpathAfter.join(':') || '(none)'}`);
+    for (const elf of processed.elfFiles)
+      logLine(
+        `== ELF ${elf.path}: needs ${elf.needed.join(', ') || 'nothing'}; run path ${elf.runpathBefore.join(':') || '(none)'} → ${elf.runpathAfter.join(':') || '(none)'}`,
+      );
 
     step('pack');
     const host = detectHost();
@@ -303,7 +361,12 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
         options: chosen,
         defaults: resolveOptions(recipe),
         ...(recipe.role === undefined ? {} : { role: recipe.role }),
-        target: { arch: host.arch, cpu: options.cpu ?? defaultCpu(host.arch), libc: host.libc, libcVersion: processed.libcVersion },
+        target: {
+          arch: host.arch,
+          cpu: options.cpu ?? defaultCpu(host.arch),
+          libc: host.libc,
+          libcVersion: processed.libcVersion,
+        },
         summary: recipe.summary,
         homepage: recipe.homepage,
         license: recipe.license,
@@ -320,12 +383,23 @@ async function runBuild(session: BuildSession, recipe: Recipe, chosen: Record<st
       outDir: join(work, 'out'),
       secretKey: session.secretKey,
     });
-    logLine(`== packed ${basename(packed.path)}: ${packed.metadata.files.length} entries, ${packed.metadata.relocation?.files.length ?? 0} with the placeholder, libc floor ${processed.libcVersion}`);
+    logLine(
+      `== packed ${basename(packed.path)}: ${packed.metadata.files.length} entries, ${packed.metadata.relocation?.files.length ?? 0} with the placeholder, libc floor ${processed.libcVersion}`,
+    );
 
     step('publish');
-    await publishPackages(options.repo, [packed.path], { message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`, password: options.password });
+    await publishPackages(options.repo, [packed.path], {
+      message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`,
+      password: options.password,
+    });
     const meta = packed.metadata;
-    const keptLog = join(workRoot, 'logs', recipe.category, recipe.name, basename(packed.path).replace(/\.kpkg$/, '.log'));
+    const keptLog = join(
+      workRoot,
+      'logs',
+      recipe.category,
+      recipe.name,
+      basename(packed.path).replace(/\.kpkg$/, '.log'),
+    );
     logLine(`== done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await closeLog(log);
     await mkdir(join(keptLog, '..'), { recursive: true });
@@ -387,15 +461,35 @@ async function runBuildScript(isolation: BuildIsolation, run: ScriptRun): Promis
     return [note];
   }
   const started = performance.now();
-  const sandbox = await prepareSandbox({ view: isolation.view, links: join(run.work, 'toolchain'), writable: [run.work, run.placeholder], readOnly: [run.recipe.dir], cwd: run.sourceDir });
+  const sandbox = await prepareSandbox({
+    view: isolation.view,
+    links: join(run.work, 'toolchain'),
+    writable: [run.work, run.placeholder],
+    readOnly: [run.recipe.dir],
+    cwd: run.sourceDir,
+  });
   const roots = TOOLCHAIN_ROOTS.filter((name) => isolation.view.packages.includes(name));
-  run.log.write(`== sandbox: bubblewrap, no network; of the host only the toolchain, read only: ${isolation.view.packages.length} Debian packages (the essential ones, ${roots.join(', ')} and their dependencies; left out: ${isolation.view.leftOut.join(', ') || 'none'}); writable: the work tree and the placeholder prefix\n`);
-  run.log.write(`== sandbox prepared in ${Math.round(performance.now() - started)} ms: ${sandbox.binds} bind mounts (${sandbox.how === 'links' ? 'partly shown directories hard-linked' : 'every file bound'})${sandbox.note === undefined ? '' : `: ${sandbox.note}`}\n`);
+  run.log.write(
+    `== sandbox: bubblewrap, no network; of the host only the toolchain, read only: ${isolation.view.packages.length} Debian packages (the essential ones, ${roots.join(', ')} and their dependencies; left out: ${isolation.view.leftOut.join(', ') || 'none'}); writable: the work tree and the placeholder prefix\n`,
+  );
+  run.log.write(
+    `== sandbox prepared in ${Math.round(performance.now() - started)} ms: ${sandbox.binds} bind mounts (${sandbox.how === 'links' ? 'partly shown directories hard-linked' : 'every file bound'})${sandbox.note === undefined ? '' : `: ${sandbox.note}`}\n`,
+  );
   try {
-    await runLogged(run.id, 'the build script', isolation.bwrap, [...sandbox.args, 'bash', '-e', script], run.sourceDir, run.env, run.log, run.logPath, {
-      shown: `bwrap [the sandbox] bash -e ${script}`,
-      explain: explainHidden,
-    });
+    await runLogged(
+      run.id,
+      'the build script',
+      isolation.bwrap,
+      [...sandbox.args, 'bash', '-e', script],
+      run.sourceDir,
+      run.env,
+      run.log,
+      run.logPath,
+      {
+        shown: `bwrap [the sandbox] bash -e ${script}`,
+        explain: explainHidden,
+      },
+    );
   } finally {
     await sandbox.remove();
   }
@@ -413,21 +507,35 @@ function explainHidden(log: string): { message: string; hint: string } | undefin
 }
 
 /** Install the build dependencies into the placeholder prefix; returns soname → providing package. */
-async function installBuildDependencies(placeholder: string, deps: readonly { name: string; range: string }[], repoDir: string, logLine: (line: string) => void): Promise<Map<string, LibraryProvider>> {
+async function installBuildDependencies(
+  placeholder: string,
+  deps: readonly { name: string; range: string }[],
+  repoDir: string,
+  logLine: (line: string) => void,
+): Promise<Map<string, LibraryProvider>> {
   await mkdir(placeholder, { recursive: true });
   const providers = new Map<string, LibraryProvider>();
   if (deps.length === 0) return providers;
   await initPrefix(placeholder, { mode: 'user' });
-  const prefix = await openPrefix(placeholder, { reporter: (event) => (event.kind === 'note' ? logLine(`== ${event.message}`) : undefined) });
+  const prefix = await openPrefix(placeholder, {
+    reporter: (event) => (event.kind === 'note' ? logLine(`== ${event.message}`) : undefined),
+  });
   try {
     const repoPaths = repositoryPaths(resolve(repoDir));
-    const keys = await Promise.all((await readdir(repoPaths.keys)).filter((file) => file.endsWith('.pub')).map((file) => readFile(join(repoPaths.keys, file), 'utf8')));
+    const keys = await Promise.all(
+      (await readdir(repoPaths.keys))
+        .filter((file) => file.endsWith('.pub'))
+        .map((file) => readFile(join(repoPaths.keys, file), 'utf8')),
+    );
     await prefix.addRemote('build', repoPaths.public, keys);
     await prefix.sync();
     const result = await prefix.install(deps, { command: 'kiln build (build dependencies)' });
-    logLine(`== installed build dependencies: ${result.plan.actions.map((action) => `${action.name} ${action.to ?? ''}`.trim()).join(', ')}`);
+    logLine(
+      `== installed build dependencies: ${result.plan.actions.map((action) => `${action.name} ${action.to ?? ''}`.trim()).join(', ')}`,
+    );
     for (const pkg of prefix.installed()) {
-      for (const soname of pkg.metadata.provides.sonames) providers.set(soname, { name: pkg.name, version: pkg.version });
+      for (const soname of pkg.metadata.provides.sonames)
+        providers.set(soname, { name: pkg.name, version: pkg.version });
     }
   } finally {
     prefix.close();
@@ -440,7 +548,10 @@ export function mergeDependencies(dependencies: readonly Dependency[]): Dependen
   const byName = new Map<string, string[]>();
   for (const dep of dependencies) byName.set(dep.name, [...(byName.get(dep.name) ?? []), dep.range]);
   return [...byName.entries()]
-    .map(([name, ranges]) => ({ name, range: formatRange(parseRange(ranges.filter((range) => range !== '').join(' '))) }))
+    .map(([name, ranges]) => ({
+      name,
+      range: formatRange(parseRange(ranges.filter((range) => range !== '').join(' '))),
+    }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -465,13 +576,21 @@ async function checkStageHoldsOnlyPrefix(stage: string, placeholder: string, id:
   };
   await walk(stage);
   if (outside.length > 0) {
-    throw new KilnError('E_BUILD', `cannot package ${id}: the build installed outside the prefix: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ` and ${outside.length - 5} more` : ''}`, {
-      hint: 'install only under $DESTDIR$KILN_PREFIX (pass --prefix="$KILN_PREFIX" to configure, and DESTDIR="$DESTDIR" to make install)',
-    });
+    throw new KilnError(
+      'E_BUILD',
+      `cannot package ${id}: the build installed outside the prefix: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ` and ${outside.length - 5} more` : ''}`,
+      {
+        hint: 'install only under $DESTDIR$KILN_PREFIX (pass --prefix="$KILN_PREFIX" to configure, and DESTDIR="$DESTDIR" to make install)',
+      },
+    );
   }
   const info = await lstat(join(stage, placeholder)).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) {
-    throw new KilnError('E_BUILD', `cannot package ${id}: the build script installed nothing into $DESTDIR$KILN_PREFIX`, { hint: 'the script must end with an install into "$DESTDIR$KILN_PREFIX", e.g. make install DESTDIR="$DESTDIR"' });
+    throw new KilnError(
+      'E_BUILD',
+      `cannot package ${id}: the build script installed nothing into $DESTDIR$KILN_PREFIX`,
+      { hint: 'the script must end with an install into "$DESTDIR$KILN_PREFIX", e.g. make install DESTDIR="$DESTDIR"' },
+    );
   }
 }
 
@@ -492,7 +611,14 @@ async function runLogged(
     const child = spawn(command, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
-    child.on('error', (error) => reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} could not start (${command}: ${error.message})`, { hint: `install ${command}`, cause: error })));
+    child.on('error', (error) =>
+      reject(
+        new KilnError('E_BUILD', `cannot build ${id}: ${what} could not start (${command}: ${error.message})`, {
+          hint: `install ${command}`,
+          cause: error,
+        }),
+      ),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) return resolveRun();
       const status = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
@@ -500,9 +626,15 @@ async function runLogged(
         const tail = text.trimEnd().split('\n').slice(-FAILURE_TAIL_LINES).join('\n');
         const explained = how.explain?.(text);
         const read = `read the whole log: less ${logPath}; the work tree is kept in ${join(logPath, '..')}`;
-        reject(new KilnError('E_BUILD', `cannot build ${id}: ${what} ${status}; ${explained === undefined ? '' : `${explained.message}; `}the log is ${logPath}\n--- last lines of the log ---\n${tail}`, {
-          hint: explained === undefined ? read : `${explained.hint}; ${read}`,
-        }));
+        reject(
+          new KilnError(
+            'E_BUILD',
+            `cannot build ${id}: ${what} ${status}; ${explained === undefined ? '' : `${explained.message}; `}the log is ${logPath}\n--- last lines of the log ---\n${tail}`,
+            {
+              hint: explained === undefined ? read : `${explained.hint}; ${read}`,
+            },
+          ),
+        );
       });
     });
   });

@@ -38,7 +38,18 @@ import { toolchainView } from './toolchainView.js';
  */
 export function sandboxFlags(uid: number): string[] {
   const user = uid === 0 ? [] : ['--unshare-user', '--disable-userns'];
-  return ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try', ...user, '--cap-drop', 'ALL', '--die-with-parent', '--new-session'];
+  return [
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    ...user,
+    '--cap-drop',
+    'ALL',
+    '--die-with-parent',
+    '--new-session',
+  ];
 }
 
 /** The flags of this process's builds. */
@@ -61,18 +72,25 @@ export async function probeSandbox(path: string): Promise<SandboxProbe> {
   const bwrap = await findProgram('bwrap', path);
   if (bwrap === undefined) return { usable: false, reason: 'bwrap (Debian package bubblewrap) is not installed' };
   const trial = await new Promise<{ code: number | null; stderr: string }>((done) => {
-    const child = spawn(bwrap, [...flags(), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bwrap, [...flags(), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', (error) => done({ code: null, stderr: error.message }));
     child.on('close', (code) => done({ code, stderr }));
   });
   if (trial.code === 0) return { usable: true, bwrap };
-  return { usable: false, reason: `${bwrap} cannot make its namespaces here (${trial.stderr.trim().split('\n')[0] || `exit status ${trial.code}`})` };
+  return {
+    usable: false,
+    reason: `${bwrap} cannot make its namespaces here (${trial.stderr.trim().split('\n')[0] || `exit status ${trial.code}`})`,
+  };
 }
 
 /** How a session's builds are isolated: in the sandbox, or — only where it cannot be set up and that was allowed — not at all. */
-export type BuildIsolation = { kind: 'bubblewrap'; bwrap: string; view: ToolchainView } | { kind: 'none'; reason: string };
+export type BuildIsolation =
+  | { kind: 'bubblewrap'; bwrap: string; view: ToolchainView }
+  | { kind: 'none'; reason: string };
 
 /** The environment variable that allows building without a sandbox where none can be set up. */
 export const ALLOW_UNSANDBOXED = 'KILN_ALLOW_UNSANDBOXED';
@@ -83,15 +101,24 @@ export const ALLOW_UNSANDBOXED = 'KILN_ALLOW_UNSANDBOXED';
  * (E_SANDBOX) unless `allowUnsandboxed`: never silently unsandboxed.
  * @example const isolation = await chooseIsolation('www-servers/nginx', { allowUnsandboxed: false, path: process.env.PATH ?? '' });
  */
-export async function chooseIsolation(what: string, options: { allowUnsandboxed: boolean; path: string }): Promise<BuildIsolation> {
+export async function chooseIsolation(
+  what: string,
+  options: { allowUnsandboxed: boolean; path: string },
+): Promise<BuildIsolation> {
   const probe = await probeSandbox(options.path);
   const view = probe.usable ? await toolchainView() : undefined;
   if (probe.usable && view !== undefined) return { kind: 'bubblewrap', bwrap: probe.bwrap, view };
-  const reason = probe.usable ? 'this host has no dpkg database (/var/lib/dpkg/status), so the toolchain\'s files cannot be told from the rest of the host' : probe.reason;
+  const reason = probe.usable
+    ? "this host has no dpkg database (/var/lib/dpkg/status), so the toolchain's files cannot be told from the rest of the host"
+    : probe.reason;
   if (options.allowUnsandboxed) return { kind: 'none', reason };
-  throw new KilnError('E_SANDBOX', `cannot build ${what}: builds run in a sandbox that shows them only the toolchain, and it cannot be set up here: ${reason}`, {
-    hint: `install bubblewrap (apt-get install bubblewrap) and let it make namespaces (users other than root need user namespaces: sysctl kernel.unprivileged_userns_clone=1; in a container, one that permits unshare), or set ${ALLOW_UNSANDBOXED}=1 to build without a sandbox: host headers and libraries can then end up in packages unseen`,
-  });
+  throw new KilnError(
+    'E_SANDBOX',
+    `cannot build ${what}: builds run in a sandbox that shows them only the toolchain, and it cannot be set up here: ${reason}`,
+    {
+      hint: `install bubblewrap (apt-get install bubblewrap) and let it make namespaces (users other than root need user namespaces: sysctl kernel.unprivileged_userns_clone=1; in a container, one that permits unshare), or set ${ALLOW_UNSANDBOXED}=1 to build without a sandbox: host headers and libraries can then end up in packages unseen`,
+    },
+  );
 }
 
 async function findProgram(name: string, path: string): Promise<string | undefined> {
@@ -140,7 +167,12 @@ export interface PreparedSandbox {
  */
 export async function prepareSandbox(layout: SandboxLayout): Promise<PreparedSandbox> {
   const own = [
-    '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
     ...layout.readOnly.flatMap((path) => ['--ro-bind', path, path]),
     ...layout.writable.flatMap((path) => ['--bind', path, path]),
   ];
@@ -161,11 +193,17 @@ export async function prepareSandbox(layout: SandboxLayout): Promise<PreparedSan
     note = `hard links into ${layout.links} are not possible (${error.code}), so each of the toolchain's files is bound on its own`;
   }
   if (note === undefined) {
-    const top = layout.view.entries.flatMap((entry) => (entry.kind === 'directory' ? ['--ro-bind', layout.links + entry.path, entry.path] : viewArgs([entry])));
+    const top = layout.view.entries.flatMap((entry) =>
+      entry.kind === 'directory' ? ['--ro-bind', layout.links + entry.path, entry.path] : viewArgs([entry]),
+    );
     const args = [
-      ...flags(), ...top, ...trees.flatMap((path) => ['--ro-bind', path, path]), ...own,
+      ...flags(),
+      ...top,
+      ...trees.flatMap((path) => ['--ro-bind', path, path]),
+      ...own,
       // The links lead to the host's own files, and the work tree around them is writable.
-      '--tmpfs', layout.links,
+      '--tmpfs',
+      layout.links,
       ...end,
     ];
     return { args, how: 'links', binds: countBinds(args), remove };
@@ -211,4 +249,3 @@ function viewArgs(entries: readonly ViewEntry[]): string[] {
     return ['--ro-bind', entry.path, entry.path];
   });
 }
-

@@ -70,53 +70,99 @@ export async function bulkBuild(ids: readonly string[], options: BulkOptions): P
   const counts: Record<BulkStatus, number> = { built: 0, 'up-to-date': 0, failed: 0, 'skipped-license': 0, blocked: 0 };
   for (const entry of entries) counts[entry.status]++;
   const reportDir = resolve(options.reportDir ?? join(options.workDir ?? defaultWorkDir(options.env), 'reports'));
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const files = { json: join(reportDir, `bulk-${stamp}.json`), text: join(reportDir, `bulk-${stamp}.txt`) };
-  const report: BulkReport = { started: startedAt.toISOString(), seconds: (performance.now() - started) / 1000, repo: resolve(options.repo), entries, counts, files };
+  const report: BulkReport = {
+    started: startedAt.toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    repo: resolve(options.repo),
+    entries,
+    counts,
+    files,
+  };
   await mkdir(reportDir, { recursive: true });
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.text, formatBulkReport(report));
   return report;
 }
 
-async function bulkOne(recipe: Recipe, options: BulkOptions, accepted: readonly string[], outcome: ReadonlyMap<string, BulkEntry>): Promise<BulkEntry> {
+async function bulkOne(
+  recipe: Recipe,
+  options: BulkOptions,
+  accepted: readonly string[],
+  outcome: ReadonlyMap<string, BulkEntry>,
+): Promise<BulkEntry> {
   const id = recipeId(recipe);
   const base = { recipe: id, version: recipe.version, seconds: 0 };
   if (accepted.length > 0 && !licenseAccepted(parseLicense(recipe.license), (license) => accepted.includes(license))) {
-    return { ...base, status: 'skipped-license', reason: `license ${recipe.license} is not accepted (accepted: ${accepted.join(', ')})` };
+    return {
+      ...base,
+      status: 'skipped-license',
+      reason: `license ${recipe.license} is not accepted (accepted: ${accepted.join(', ')})`,
+    };
   }
   const chosen = resolveOptions(recipe);
   for (const dep of activeDependencies(recipe.buildDepends, chosen)) {
     const before = outcome.get(dep.name);
     if (before !== undefined && before.status !== 'built' && before.status !== 'up-to-date') {
-      const why = before.status === 'skipped-license' ? 'its license is not accepted' : before.status === 'failed' ? 'it failed to build' : `it is blocked (${before.reason ?? ''})`;
+      const why =
+        before.status === 'skipped-license'
+          ? 'its license is not accepted'
+          : before.status === 'failed'
+            ? 'it failed to build'
+            : `it is blocked (${before.reason ?? ''})`;
       return { ...base, status: 'blocked', reason: `build dependency ${before.recipe} was not built: ${why}` };
     }
   }
-  if (options.rebuild !== true && (await published(options.repo, recipe, chosen, options.cpu ?? defaultCpu()))) return { ...base, status: 'up-to-date' };
+  if (options.rebuild !== true && (await published(options.repo, recipe, chosen, options.cpu ?? defaultCpu())))
+    return { ...base, status: 'up-to-date' };
   const started = performance.now();
   let log: string | undefined;
   try {
-    const results = await buildPackage({ recipe: id }, {
-      ...options,
-      buildMissing: false,
-      onEvent: (event) => {
-        if (event.kind === 'failed' && event.recipe === id) log = event.log;
-        options.onEvent?.(event);
+    const results = await buildPackage(
+      { recipe: id },
+      {
+        ...options,
+        buildMissing: false,
+        onEvent: (event) => {
+          if (event.kind === 'failed' && event.recipe === id) log = event.log;
+          options.onEvent?.(event);
+        },
       },
-    });
+    );
     const result = results.at(-1)!;
     return { ...base, status: 'built', seconds: result.seconds, log: result.log, package: result.package };
   } catch (error) {
     if (!(error instanceof KilnError)) throw error;
-    return { ...base, status: 'failed', seconds: (performance.now() - started) / 1000, reason: error.message.split('\n')[0]!, ...(log === undefined ? {} : { log }) };
+    return {
+      ...base,
+      status: 'failed',
+      seconds: (performance.now() - started) / 1000,
+      reason: error.message.split('\n')[0]!,
+      ...(log === undefined ? {} : { log }),
+    };
   }
 }
 
 /** Whether the repository already has this recipe's version and revision, built with these options for this CPU level, runnable here. */
-async function published(repoDir: string, recipe: Recipe, chosen: Record<string, boolean>, cpu: string): Promise<boolean> {
+async function published(
+  repoDir: string,
+  recipe: Recipe,
+  chosen: Record<string, boolean>,
+  cpu: string,
+): Promise<boolean> {
   const wanted = JSON.stringify(Object.entries(chosen).sort());
-  return (await runnablePackages(repoDir)).some((entry) => entry.name === recipe.name && entry.version === recipe.version && entry.revision === recipe.revision && entry.target.cpu === cpu && JSON.stringify(Object.entries(entry.options).sort()) === wanted);
+  return (await runnablePackages(repoDir)).some(
+    (entry) =>
+      entry.name === recipe.name &&
+      entry.version === recipe.version &&
+      entry.revision === recipe.revision &&
+      entry.target.cpu === cpu &&
+      JSON.stringify(Object.entries(entry.options).sort()) === wanted,
+  );
 }
 
 /** The recipes `ids` and everything they build-depend on (default options), providers first; a cycle is an error. */
@@ -128,10 +174,15 @@ export async function buildOrder(tree: PortsTree, ids: readonly string[]): Promi
     const key = recipeId(recipe);
     if (state.get(key) === 'done') return;
     if (state.get(key) === 'active') {
-      throw new KilnError('E_BUILD', `cannot order the bulk build: build dependencies form a cycle (${[...path, key].join(' → ')})`, { hint: 'make one dependency of the cycle conditional on an option that is off by default' });
+      throw new KilnError(
+        'E_BUILD',
+        `cannot order the bulk build: build dependencies form a cycle (${[...path, key].join(' → ')})`,
+        { hint: 'make one dependency of the cycle conditional on an option that is off by default' },
+      );
     }
     state.set(key, 'active');
-    for (const dep of activeDependencies(recipe.buildDepends, resolveOptions(recipe))) await visit(dep.name, [...path, key]);
+    for (const dep of activeDependencies(recipe.buildDepends, resolveOptions(recipe)))
+      await visit(dep.name, [...path, key]);
     state.set(key, 'done');
     order.push(recipe);
   };
@@ -143,9 +194,12 @@ export async function buildOrder(tree: PortsTree, ids: readonly string[]): Promi
 export function formatBulkReport(report: Omit<BulkReport, 'files'>): string {
   const width = Math.max(6, ...report.entries.map((entry) => entry.recipe.length));
   const lines = report.entries.map((entry) => {
-    const detail = entry.status === 'built' ? entry.log ?? '' : entry.reason ?? '';
+    const detail = entry.status === 'built' ? (entry.log ?? '') : (entry.reason ?? '');
     return `${entry.recipe.padEnd(width)}  ${entry.version.padEnd(10)}  ${entry.status.padEnd(15)}  ${entry.seconds.toFixed(1).padStart(7)} s  ${detail}${entry.status === 'failed' && entry.log !== undefined ? ` (log: ${entry.log})` : ''}`;
   });
-  const counts = Object.entries(report.counts).filter(([, n]) => n > 0).map(([status, n]) => `${n} ${status}`).join(', ');
+  const counts = Object.entries(report.counts)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ');
   return `kiln bulk into ${report.repo}, started ${report.started}, ${report.seconds.toFixed(1)} s\n\n${lines.join('\n')}\n\n${counts}\n`;
 }

@@ -44,7 +44,8 @@ export async function cleanInterrupted(workRoot: string): Promise<string[]> {
       const probe = probeOwner(join(workRoot, entry, BUILD_LOCK_FILE));
       if (probe.state !== 'gone') continue;
       await rm(join(workRoot, entry), { recursive: true, force: true });
-      for (const other of entries) if (other.startsWith(`p-${id}-`)) await rm(join(workRoot, other), { recursive: true, force: true });
+      for (const other of entries)
+        if (other.startsWith(`p-${id}-`)) await rm(join(workRoot, other), { recursive: true, force: true });
       probe.lock.release();
       removed.push(join(workRoot, entry));
     }

@@ -61,7 +61,15 @@ export function parseDpkgStatus(text: string): DpkgPackage[] {
 /** `a (>= 1), b:any | c [amd64]` → [['a'], ['b', 'c']]: names only, versions and qualifiers dropped. */
 function parseRelations(value: string | undefined): string[][] {
   if (value === undefined || value.trim() === '') return [];
-  return value.split(',').map((group) => group.split('|').map((alternative) => alternative.trim().split(/[\s(:[<]/)[0]!).filter((name) => name !== '')).filter((group) => group.length > 0);
+  return value
+    .split(',')
+    .map((group) =>
+      group
+        .split('|')
+        .map((alternative) => alternative.trim().split(/[\s(:[<]/)[0]!)
+        .filter((name) => name !== ''),
+    )
+    .filter((group) => group.length > 0);
 }
 
 /** The installed packages of this system; an empty list where there is no dpkg database. */
@@ -106,7 +114,8 @@ export async function readAlternativeLinks(dpkgDir: string = DPKG_DIR): Promise<
     const lines = (await readFile(join(dpkgDir, 'alternatives', name), 'utf8')).split('\n');
     if (lines[1] === undefined || !lines[1].startsWith('/')) continue;
     links.push({ link: lines[1], name });
-    for (let i = 2; i + 1 < lines.length && lines[i] !== ''; i += 2) links.push({ name: lines[i]!, link: lines[i + 1]! });
+    for (let i = 2; i + 1 < lines.length && lines[i] !== ''; i += 2)
+      links.push({ name: lines[i]!, link: lines[i + 1]! });
   }
   return links;
 }

@@ -49,13 +49,17 @@ const MAX_SOURCE_BYTES = 2 * 1024 * 1024 * 1024;
 export async function fetchSource(source: RecipeSource, options: FetchSourceOptions): Promise<string> {
   const destination = join(options.cacheDir, source.file);
   await mkdir(options.cacheDir, { recursive: true }).catch((error: unknown) => {
-    throw new KilnError('E_IO', `cannot create the distfiles cache ${options.cacheDir}: ${(error as Error).message}`, { cause: error });
+    throw new KilnError('E_IO', `cannot create the distfiles cache ${options.cacheDir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
   if (await holds(destination, source)) {
     options.onEvent?.({ kind: 'cached', file: source.file });
     return destination;
   }
-  const lock = await acquireLock(join(options.cacheDir, '.lock'), `the distfiles cache ${options.cacheDir}`, { note: false });
+  const lock = await acquireLock(join(options.cacheDir, '.lock'), `the distfiles cache ${options.cacheDir}`, {
+    note: false,
+  });
   try {
     // Another build may have fetched it while this one waited.
     if (await holds(destination, source)) {
@@ -68,8 +72,17 @@ export async function fetchSource(source: RecipeSource, options: FetchSourceOpti
   }
 }
 
-async function fetchFromPlaces(source: RecipeSource, destination: string, options: FetchSourceOptions): Promise<string> {
-  const places = [source.url, ...source.mirrors, ...(options.mirrors ?? []).map((mirror) => `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(source.file)}`), ...(options.distfiles ?? []).map((dir) => join(dir, source.file))];
+async function fetchFromPlaces(
+  source: RecipeSource,
+  destination: string,
+  options: FetchSourceOptions,
+): Promise<string> {
+  const places = [
+    source.url,
+    ...source.mirrors,
+    ...(options.mirrors ?? []).map((mirror) => `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(source.file)}`),
+    ...(options.distfiles ?? []).map((dir) => join(dir, source.file)),
+  ];
   const failures: string[] = [];
   for (const place of places) {
     options.onEvent?.({ kind: 'trying', file: source.file, from: place });
@@ -81,9 +94,13 @@ async function fetchFromPlaces(source: RecipeSource, destination: string, option
     options.onEvent?.({ kind: 'failed', file: source.file, from: place, problem: outcome.problem });
     failures.push(`  ${displayPlace(place)}: ${outcome.problem}`);
   }
-  throw new KilnError('E_SOURCE', `cannot fetch source ${source.file} (sha256 ${source.sha256}):\n${failures.join('\n')}`, {
-    hint: 'put the file into a distfiles directory (--distfiles DIR, or KILN_DISTFILES; scripts/distfiles.sh fills one from Debian\'s source archive), or add a mirror with --mirror URL',
-  });
+  throw new KilnError(
+    'E_SOURCE',
+    `cannot fetch source ${source.file} (sha256 ${source.sha256}):\n${failures.join('\n')}`,
+    {
+      hint: "put the file into a distfiles directory (--distfiles DIR, or KILN_DISTFILES; scripts/distfiles.sh fills one from Debian's source archive), or add a mirror with --mirror URL",
+    },
+  );
 }
 
 async function holds(path: string, source: RecipeSource): Promise<boolean> {
@@ -96,7 +113,12 @@ async function holds(path: string, source: RecipeSource): Promise<boolean> {
 }
 
 /** The checked file from one place (a local file as it is, a download into `destination`), or the problem in words. */
-async function fetchFrom(place: string, destination: string, source: RecipeSource, timeoutMs: number): Promise<{ path: string } | { problem: string }> {
+async function fetchFrom(
+  place: string,
+  destination: string,
+  source: RecipeSource,
+  timeoutMs: number,
+): Promise<{ path: string } | { problem: string }> {
   const part = `${destination}.part`;
   try {
     if (place.startsWith('/') || place.startsWith('file:')) {
@@ -130,7 +152,8 @@ async function downloadTo(url: URL, part: string, timeoutMs: number): Promise<st
   // The same minimum rate as packages; the deadline from the size the server announces.
   const response = await httpGet(url, { action: 'download', timeoutMs, sizeFromHeaders: true });
   try {
-    if (response.status !== 200) return `HTTP ${response.status}${response.statusText === undefined ? '' : ` ${response.statusText}`}`;
+    if (response.status !== 200)
+      return `HTTP ${response.status}${response.statusText === undefined ? '' : ` ${response.statusText}`}`;
     const handle = await open(part, 'w');
     let received = 0;
     try {

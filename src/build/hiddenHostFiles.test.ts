@@ -5,9 +5,17 @@ import { findHiddenHostFiles } from './hiddenHostFiles.js';
 
 /** A host with zlib's development files and nothing else. */
 const host: HostLocator = (kind, names) => {
-  const files: Record<string, string> = { 'zlib.h': '/usr/include/zlib.h', 'libz.so': '/usr/lib/x86_64-linux-gnu/libz.so', 'libz.a': '/usr/lib/x86_64-linux-gnu/libz.a', 'zlib.pc': '/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc' };
+  const files: Record<string, string> = {
+    'zlib.h': '/usr/include/zlib.h',
+    'libz.so': '/usr/lib/x86_64-linux-gnu/libz.so',
+    'libz.a': '/usr/lib/x86_64-linux-gnu/libz.a',
+    'zlib.pc': '/usr/lib/x86_64-linux-gnu/pkgconfig/zlib.pc',
+  };
   const suffix = kind === 'header' ? /\.h$/ : kind === 'library' ? /\.(so|a)$/ : /\.pc$/;
-  return names.filter((name) => suffix.test(name)).map((name) => files[name]).find((path) => path !== undefined);
+  return names
+    .filter((name) => suffix.test(name))
+    .map((name) => files[name])
+    .find((path) => path !== undefined);
 };
 
 describe('findHiddenHostFiles', () => {

@@ -29,10 +29,27 @@ const locateOnHost: HostLocator = (kind, names) => {
 };
 
 /** The messages of gcc, GNU ld and pkg-config (pkgconf) for what they did not find. */
-const NOT_FOUND: readonly { pattern: RegExp; kind: HiddenHostFile['kind']; names: (match: RegExpExecArray) => { asked: string; files: string[] } }[] = [
-  { pattern: /fatal error: ([^\s:]+): No such file or directory/g, kind: 'header', names: (m) => ({ asked: m[1]!, files: [m[1]!] }) },
-  { pattern: /cannot find -l(:?)([^\s:]+)/g, kind: 'library', names: (m) => ({ asked: `-l${m[1]}${m[2]}`, files: m[1] === ':' ? [m[2]!] : [`lib${m[2]}.so`, `lib${m[2]}.a`] }) },
-  { pattern: /Package '([^']+)', required by '[^']*', not found|Package (\S+) was not found in the pkg-config search path/g, kind: 'pkg-config module', names: (m) => ({ asked: m[1] ?? m[2]!, files: [`${m[1] ?? m[2]!}.pc`] }) },
+const NOT_FOUND: readonly {
+  pattern: RegExp;
+  kind: HiddenHostFile['kind'];
+  names: (match: RegExpExecArray) => { asked: string; files: string[] };
+}[] = [
+  {
+    pattern: /fatal error: ([^\s:]+): No such file or directory/g,
+    kind: 'header',
+    names: (m) => ({ asked: m[1]!, files: [m[1]!] }),
+  },
+  {
+    pattern: /cannot find -l(:?)([^\s:]+)/g,
+    kind: 'library',
+    names: (m) => ({ asked: `-l${m[1]}${m[2]}`, files: m[1] === ':' ? [m[2]!] : [`lib${m[2]}.so`, `lib${m[2]}.a`] }),
+  },
+  {
+    pattern:
+      /Package '([^']+)', required by '[^']*', not found|Package (\S+) was not found in the pkg-config search path/g,
+    kind: 'pkg-config module',
+    names: (m) => ({ asked: m[1] ?? m[2]!, files: [`${m[1] ?? m[2]!}.pc`] }),
+  },
 ];
 
 /**

@@ -9,9 +9,26 @@ import { join } from 'node:path';
 
 const MULTIARCH = ['x86_64-linux-gnu', 'aarch64-linux-gnu'];
 
-export const HOST_LIBRARY_DIRS: readonly string[] = ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', ...MULTIARCH.flatMap((triple) => [`/lib/${triple}`, `/usr/lib/${triple}`])];
-export const HOST_HEADER_DIRS: readonly string[] = ['/usr/local/include', ...MULTIARCH.map((triple) => `/usr/include/${triple}`), '/usr/include'];
-export const HOST_PKGCONFIG_DIRS: readonly string[] = ['/usr/local/lib/pkgconfig', '/usr/local/share/pkgconfig', ...MULTIARCH.map((triple) => `/usr/lib/${triple}/pkgconfig`), '/usr/lib/pkgconfig', '/usr/share/pkgconfig'];
+export const HOST_LIBRARY_DIRS: readonly string[] = [
+  '/lib',
+  '/usr/lib',
+  '/lib64',
+  '/usr/lib64',
+  '/usr/local/lib',
+  ...MULTIARCH.flatMap((triple) => [`/lib/${triple}`, `/usr/lib/${triple}`]),
+];
+export const HOST_HEADER_DIRS: readonly string[] = [
+  '/usr/local/include',
+  ...MULTIARCH.map((triple) => `/usr/include/${triple}`),
+  '/usr/include',
+];
+export const HOST_PKGCONFIG_DIRS: readonly string[] = [
+  '/usr/local/lib/pkgconfig',
+  '/usr/local/share/pkgconfig',
+  ...MULTIARCH.map((triple) => `/usr/lib/${triple}/pkgconfig`),
+  '/usr/lib/pkgconfig',
+  '/usr/share/pkgconfig',
+];
 
 /**
  * The first of `dirs` that holds `name`, as a path.

@@ -4,11 +4,24 @@ export { openPortsTree, loadRecipe, PORTS_CONFIG_FILE } from './portsTree.js';
 export type { PortsTree, PortsConfig } from './portsTree.js';
 export { fetchSource } from './fetchSource.js';
 export type { FetchSourceOptions, FetchEvent } from './fetchSource.js';
-export { buildEnvironment, makePlaceholder, optionVariable, PLACEHOLDER_LENGTH, CPU_FLAGS } from './buildEnvironment.js';
+export {
+  buildEnvironment,
+  makePlaceholder,
+  optionVariable,
+  PLACEHOLDER_LENGTH,
+  CPU_FLAGS,
+} from './buildEnvironment.js';
 export { postProcess, relativeRunpath } from './postProcess.js';
 export { DEFAULT_SYSTEM_LIBRARIES } from '../format/systemLibraries.js';
 export type { PostProcessInput, PostProcessResult, LibraryProvider } from './postProcess.js';
-export { buildPackage, defaultWorkDir, defaultCacheDir, defaultCpu, mergeDependencies, runnablePackages } from './buildPackage.js';
+export {
+  buildPackage,
+  defaultWorkDir,
+  defaultCacheDir,
+  defaultCpu,
+  mergeDependencies,
+  runnablePackages,
+} from './buildPackage.js';
 export type { BuildRequest, BuildOptions, BuildEvent, BuildResult, BuildStep } from './buildPackage.js';
 export { lintRecipes } from './lintRecipes.js';
 export type { LintProblem } from './lintRecipes.js';

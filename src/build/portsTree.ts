@@ -39,10 +39,15 @@ export async function openPortsTree(root: string): Promise<PortsTree> {
   const absolute = resolve(root);
   let categories: string[];
   try {
-    categories = (await readdir(absolute, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    categories = (await readdir(absolute, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) {
-      throw new KilnError('E_RECIPE_NOT_FOUND', `cannot open ports tree ${absolute}: no such directory`, { hint: 'pass the ports tree with --recipes DIR (Kiln ships one in its recipes/ directory)' });
+      throw new KilnError('E_RECIPE_NOT_FOUND', `cannot open ports tree ${absolute}: no such directory`, {
+        hint: 'pass the ports tree with --recipes DIR (Kiln ships one in its recipes/ directory)',
+      });
     }
     throw error;
   }
@@ -54,7 +59,11 @@ export async function openPortsTree(root: string): Promise<PortsTree> {
       if (!entry.isDirectory() || !NAME_PATTERN.test(entry.name)) continue;
       const other = byName.get(entry.name);
       if (other !== undefined) {
-        throw new KilnError('E_RECIPE', `invalid ports tree ${absolute}: recipe ${entry.name} is in two categories, ${other} and ${category}`, { hint: 'a package name is unique across categories; remove one of them' });
+        throw new KilnError(
+          'E_RECIPE',
+          `invalid ports tree ${absolute}: recipe ${entry.name} is in two categories, ${other} and ${category}`,
+          { hint: 'a package name is unique across categories; remove one of them' },
+        );
       }
       byName.set(entry.name, category);
       ids.push(`${category}/${entry.name}`);
@@ -71,7 +80,12 @@ export async function loadRecipe(tree: PortsTree, id: string): Promise<Recipe> {
   try {
     text = await readFile(join(dir, RECIPE_FILE), 'utf8');
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new KilnError('E_RECIPE_NOT_FOUND', `cannot read recipe ${category}/${name}: ${join(dir, RECIPE_FILE)} does not exist`, { hint: `every recipe directory holds a ${RECIPE_FILE}` });
+    if (isErrno(error, 'ENOENT'))
+      throw new KilnError(
+        'E_RECIPE_NOT_FOUND',
+        `cannot read recipe ${category}/${name}: ${join(dir, RECIPE_FILE)} does not exist`,
+        { hint: `every recipe directory holds a ${RECIPE_FILE}` },
+      );
     throw error;
   }
   return parseRecipeText(text, dir, category, name);
@@ -86,7 +100,10 @@ function splitRecipeId(tree: PortsTree, id: string): [string, string] {
   }
   const close = tree.ids.filter((known) => known.includes(parts[parts.length - 1] ?? id)).slice(0, 5);
   throw new KilnError('E_RECIPE_NOT_FOUND', `cannot find recipe ${id} in ${tree.root}`, {
-    hint: close.length > 0 ? `did you mean ${close.join(', ')}?` : `the tree has ${tree.ids.length} recipes; "kiln lint --recipes ${tree.root}" lists them`,
+    hint:
+      close.length > 0
+        ? `did you mean ${close.join(', ')}?`
+        : `the tree has ${tree.ids.length} recipes; "kiln lint --recipes ${tree.root}" lists them`,
   });
 }
 
@@ -100,9 +117,15 @@ async function readPortsConfig(root: string): Promise<PortsConfig> {
     throw error;
   }
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_RECIPE', `invalid ports configuration ${path}: ${where} ${problem}`, { hint: 'see docs/recipes.md, section "The ports tree"' });
+    throw new KilnError('E_RECIPE', `invalid ports configuration ${path}: ${where} ${problem}`, {
+      hint: 'see docs/recipes.md, section "The ports tree"',
+    });
   };
-  const data = expectObject(parseTomlDocument(text, fail), '(top level)', fail, ['system-libraries', 'accept-licenses', 'mirrors']);
+  const data = expectObject(parseTomlDocument(text, fail), '(top level)', fail, [
+    'system-libraries',
+    'accept-licenses',
+    'mirrors',
+  ]);
   const list = (key: string, check: (value: string, where: string) => void): string[] =>
     expectArray(data[key] ?? [], key, fail).map((item, i) => {
       const value = expectString(item, joinField(key, i), fail);

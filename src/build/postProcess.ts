@@ -90,8 +90,12 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
 
   for (const elf of elves) {
     const before = elf.info.rpath ?? elf.info.runpath ?? [];
-    const after = relativeRunpath(before, elf.path, input.placeholder, (entry) => notes.push(`${elf.path}: dropped run-path entry ${entry} (outside the prefix)`));
-    const searchDirs = after.map((entry) => posix.normalize(posix.join(posix.dirname(elf.path), entry.replace(/^\$ORIGIN/, '.'))));
+    const after = relativeRunpath(before, elf.path, input.placeholder, (entry) =>
+      notes.push(`${elf.path}: dropped run-path entry ${entry} (outside the prefix)`),
+    );
+    const searchDirs = after.map((entry) =>
+      posix.normalize(posix.join(posix.dirname(elf.path), entry.replace(/^\$ORIGIN/, '.'))),
+    );
     for (const soname of elf.info.needed) {
       if (input.systemLibraries.has(soname)) {
         needs.add(soname);
@@ -104,10 +108,14 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
         hostProblems.push(`${elf.path} needs ${soname}${hostLocation(soname)}`);
         continue;
       }
-      const reachable = searchDirs.some((dir) => existsSync(join(input.root, dir, soname)) || existsSync(join(input.placeholder, dir, soname)));
+      const reachable = searchDirs.some(
+        (dir) => existsSync(join(input.root, dir, soname)) || existsSync(join(input.placeholder, dir, soname)),
+      );
       if (!reachable) {
         const from = own === undefined ? `${provider!.name} (a dependency)` : `this package (${own})`;
-        pathProblems.push(`${elf.path} needs ${soname}, which ${from} provides, but its run path (${after.length === 0 ? 'none' : after.join(':')}) does not lead there`);
+        pathProblems.push(
+          `${elf.path} needs ${soname}, which ${from} provides, but its run path (${after.length === 0 ? 'none' : after.join(':')}) does not lead there`,
+        );
         continue;
       }
       if (provider !== undefined) {
@@ -117,28 +125,43 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
     }
     if (before.length > 0 && (before.join(':') !== after.join(':') || elf.info.runpath !== undefined)) {
       const absolute = join(input.root, elf.path);
-      const written = rewriteRunpath(await readFile(absolute), after.length === 0 ? ['$ORIGIN'] : after, 'rpath', `${input.where}: ${elf.path}`);
+      const written = rewriteRunpath(
+        await readFile(absolute),
+        after.length === 0 ? ['$ORIGIN'] : after,
+        'rpath',
+        `${input.where}: ${elf.path}`,
+      );
       await writeFile(absolute, written);
     }
     reports.push({ path: elf.path, needed: [...elf.info.needed], runpathBefore: before, runpathAfter: after });
   }
 
   if (hostProblems.length > 0) {
-    throw new KilnError('E_HOST_LIBRARY', `cannot package ${input.where}: ${hostProblems.length === 1 ? 'a built file needs a library' : 'built files need libraries'} that no dependency provides and that is not an allowed system library:\n  ${hostProblems.join('\n  ')}`, {
-      hint: 'add a build dependency whose package provides the library (a recipe in the ports tree), or, if every target system has it, list it under [build] system-libraries in the recipe or in the ports tree\'s ports.toml',
-    });
+    throw new KilnError(
+      'E_HOST_LIBRARY',
+      `cannot package ${input.where}: ${hostProblems.length === 1 ? 'a built file needs a library' : 'built files need libraries'} that no dependency provides and that is not an allowed system library:\n  ${hostProblems.join('\n  ')}`,
+      {
+        hint: "add a build dependency whose package provides the library (a recipe in the ports tree), or, if every target system has it, list it under [build] system-libraries in the recipe or in the ports tree's ports.toml",
+      },
+    );
   }
   if (pathProblems.length > 0) {
-    throw new KilnError('E_BUILD', `cannot package ${input.where}: ${pathProblems.length} built file(s) would not find their libraries at run time:\n  ${pathProblems.join('\n  ')}`, {
-      hint: 'link with the $LDFLAGS the build environment sets (it holds -Wl,-rpath,$KILN_PREFIX/lib), or pass them to the project\'s own configure options',
-    });
+    throw new KilnError(
+      'E_BUILD',
+      `cannot package ${input.where}: ${pathProblems.length} built file(s) would not find their libraries at run time:\n  ${pathProblems.join('\n  ')}`,
+      {
+        hint: "link with the $LDFLAGS the build environment sets (it holds -Wl,-rpath,$KILN_PREFIX/lib), or pass them to the project's own configure options",
+      },
+    );
   }
   return {
     elfFiles: reports,
     provides: [...inPackage.keys()].sort(),
     needs: [...needs].sort(),
     system: [...system].sort(),
-    depends: [...used.values()].map((provider) => ({ name: provider.name, range: `>=${provider.version}` })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    depends: [...used.values()]
+      .map((provider) => ({ name: provider.name, range: `>=${provider.version}` }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     libcVersion: facts.libcVersion,
     notes,
   };
@@ -150,7 +173,12 @@ export async function postProcess(input: PostProcessInput): Promise<PostProcessR
  * other absolute entry (a host or build directory) is dropped.
  * @example relativeRunpath(['/ph/lib'], 'bin/nginx', '/ph', () => {}) // ['$ORIGIN/../lib']
  */
-export function relativeRunpath(entries: readonly string[], filePath: string, placeholder: string, dropped: (entry: string) => void): string[] {
+export function relativeRunpath(
+  entries: readonly string[],
+  filePath: string,
+  placeholder: string,
+  dropped: (entry: string) => void,
+): string[] {
   const result: string[] = [];
   for (const entry of entries) {
     let rewritten: string | undefined;
@@ -180,5 +208,7 @@ async function startsLikeElf(path: string): Promise<boolean> {
 /** Where the host has a library, for the message: " (the host has it in /usr/lib/x86_64-linux-gnu)". */
 function hostLocation(soname: string): string {
   const found = findOnHost(soname, HOST_LIBRARY_DIRS);
-  return found === undefined ? ' (not found on the build host either)' : ` (the host has it in ${dirname(found)}, but the target may not)`;
+  return found === undefined
+    ? ' (not found on the build host either)'
+    : ` (the host has it in ${dirname(found)}, but the target may not)`;
 }

@@ -16,15 +16,42 @@ import type { DpkgPackage } from './dpkgDatabase.js';
 /** The packages a build may use, where installed: compilers, binutils, the C library's headers, and the tools build scripts run. */
 export const TOOLCHAIN_ROOTS: readonly string[] = [
   // Compilers, assembler and linker, the C library's headers and crt files.
-  'gcc', 'g++', 'cpp', 'binutils', 'libc6-dev',
+  'gcc',
+  'g++',
+  'cpp',
+  'binutils',
+  'libc6-dev',
   // What build scripts and configure scripts run (the essential packages bring the shell, coreutils, sed, grep, tar …).
-  'make', 'patch', 'perl', 'gzip', 'bzip2', 'xz-utils', 'zstd', 'file', 'm4', 'gawk', 'mawk', 'bc', 'pkgconf',
+  'make',
+  'patch',
+  'perl',
+  'gzip',
+  'bzip2',
+  'xz-utils',
+  'zstd',
+  'file',
+  'm4',
+  'gawk',
+  'mawk',
+  'bc',
+  'pkgconf',
   // Build systems and generators some upstreams need (expat: cmake; sqlite: tclsh; OpenSSL: perl).
-  'cmake', 'ninja-build', 'meson', 'autoconf', 'automake', 'libtool', 'bison', 'flex', 'gettext', 'tcl', 'python3',
+  'cmake',
+  'ninja-build',
+  'meson',
+  'autoconf',
+  'automake',
+  'libtool',
+  'bison',
+  'flex',
+  'gettext',
+  'tcl',
+  'python3',
 ];
 
 /** Development packages that belong to the toolchain itself: the C library's (its sonames are the allowed system set) and the compiler's runtime. */
-export const TOOLCHAIN_DEVELOPMENT_PACKAGE = /^(libc6-dev|linux-libc-dev|libcrypt-dev|libgcc-\d+-dev|libstdc\+\+-\d+-dev)$/;
+export const TOOLCHAIN_DEVELOPMENT_PACKAGE =
+  /^(libc6-dev|linux-libc-dev|libcrypt-dev|libgcc-\d+-dev|libstdc\+\+-\d+-dev)$/;
 
 export interface ToolchainPackages {
   /** The packages whose files the sandbox shows, by name. */
@@ -39,16 +66,24 @@ export interface ToolchainPackages {
  * alternative of each `a | b`), without foreign development packages.
  * @example toolchainPackages(await readInstalledPackages()).packages.some((pkg) => pkg.name === 'libc6-dev') // true on a host with gcc
  */
-export function toolchainPackages(installed: readonly DpkgPackage[], roots: readonly string[] = TOOLCHAIN_ROOTS): ToolchainPackages {
+export function toolchainPackages(
+  installed: readonly DpkgPackage[],
+  roots: readonly string[] = TOOLCHAIN_ROOTS,
+): ToolchainPackages {
   // A multiarch host may have one name in several architectures: dpkg's own is the native one.
   const native = installed.find((pkg) => pkg.name === 'dpkg')?.architecture;
   const byName = new Map<string, DpkgPackage>();
   for (const pkg of installed) {
     const known = byName.get(pkg.name);
-    if (known === undefined || (known.architecture !== native && (pkg.architecture === native || pkg.architecture === 'all'))) byName.set(pkg.name, pkg);
+    if (
+      known === undefined ||
+      (known.architecture !== native && (pkg.architecture === native || pkg.architecture === 'all'))
+    )
+      byName.set(pkg.name, pkg);
   }
   const providers = new Map<string, DpkgPackage>();
-  for (const pkg of byName.values()) for (const name of pkg.provides) if (!providers.has(name)) providers.set(name, pkg);
+  for (const pkg of byName.values())
+    for (const name of pkg.provides) if (!providers.has(name)) providers.set(name, pkg);
   const find = (name: string): DpkgPackage | undefined => byName.get(name) ?? providers.get(name);
 
   const chosen = new Map<string, DpkgPackage>();

@@ -21,7 +21,8 @@ import { toolchainPackages } from './toolchainPackages.js';
  * module it could find). The mount points of the sandbox's own /dev, /proc
  * and /tmp, and the host's variable data, are never taken from the host.
  */
-const LEFT_OUT = /^\/(dev|proc|sys|run|tmp|var|home|root|boot|mnt|media|srv|opt)(\/|$)|^\/usr\/share\/(doc|doc-base|man|info|locale|lintian|bug|menu|bash-completion)(\/|$)|\/pkgconfig(\/|$)/;
+const LEFT_OUT =
+  /^\/(dev|proc|sys|run|tmp|var|home|root|boot|mnt|media|srv|opt)(\/|$)|^\/usr\/share\/(doc|doc-base|man|info|locale|lintian|bug|menu|bash-completion)(\/|$)|\/pkgconfig(\/|$)/;
 
 /** Host files outside every package that programs of the toolchain read: accounts (`id -un`), name service order, and the loader's cache. */
 const HOST_FILES = ['/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/ld.so.cache'];
@@ -76,7 +77,8 @@ async function makeView(): Promise<ToolchainView | undefined> {
     if (path === undefined || LEFT_OUT.test(path)) return;
     shown.add(path);
   };
-  for (const files of await Promise.all(toolchain.packages.map((pkg) => readPackageFiles(pkg)))) for (const path of files) show(canonical(path));
+  for (const files of await Promise.all(toolchain.packages.map((pkg) => readPackageFiles(pkg))))
+    for (const path of files) show(canonical(path));
   for (const path of [...HOST_FILES, ...MERGED_USR_LINKS]) if (existsSync(path)) show(path);
   // An alternative is shown where it leads to a shown file: /usr/bin/cc and /etc/alternatives/cc, for gcc.
   for (const { link, name } of await readAlternativeLinks()) {
@@ -86,17 +88,27 @@ async function makeView(): Promise<ToolchainView | undefined> {
     show(join('/etc/alternatives', name));
   }
   const needed = new Set<string>();
-  for (const path of shown) for (let dir = dirname(path); dir !== '/' && !needed.has(dir); dir = dirname(dir)) needed.add(dir);
-  return { entries: planDirectory('/', shown, needed).entries, packages: toolchain.packages.map((pkg) => pkg.name), leftOut: toolchain.leftOut };
+  for (const path of shown)
+    for (let dir = dirname(path); dir !== '/' && !needed.has(dir); dir = dirname(dir)) needed.add(dir);
+  return {
+    entries: planDirectory('/', shown, needed).entries,
+    packages: toolchain.packages.map((pkg) => pkg.name),
+    leftOut: toolchain.leftOut,
+  };
 }
 
 /** The shown entries under `dir`, and whether all of it is shown, all the way down. */
-function planDirectory(dir: string, shown: ReadonlySet<string>, needed: ReadonlySet<string>): { whole: boolean; entries: ViewEntry[] } {
+function planDirectory(
+  dir: string,
+  shown: ReadonlySet<string>,
+  needed: ReadonlySet<string>,
+): { whole: boolean; entries: ViewEntry[] } {
   let listing: Dirent[];
   try {
     listing = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'EACCES') || isErrno(error, 'ENOTDIR')) return { whole: false, entries: [] };
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'EACCES') || isErrno(error, 'ENOTDIR'))
+      return { whole: false, entries: [] };
     throw error;
   }
   // The root is never shown whole: the sandbox's /dev, /proc and /tmp are its own.
@@ -128,7 +140,11 @@ function planDirectory(dir: string, shown: ReadonlySet<string>, needed: Readonly
   }
   // Files of a directory shown in part are hard-linked (buildSandbox.ts); a set-user-id program
   // (su, mount) is no build's business, and a link to one must not outlive an upgrade.
-  if (!whole) return { whole, entries: entries.filter((entry) => entry.kind !== 'file' || (lstatSync(entry.path).mode & 0o6000) === 0) };
+  if (!whole)
+    return {
+      whole,
+      entries: entries.filter((entry) => entry.kind !== 'file' || (lstatSync(entry.path).mode & 0o6000) === 0),
+    };
   return { whole, entries };
 }
 
@@ -152,8 +168,8 @@ function realTarget(path: string): string | undefined {
   try {
     return realpathSync.native(path);
   } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR') || isErrno(error, 'ELOOP') || isErrno(error, 'EACCES')) return undefined;
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR') || isErrno(error, 'ELOOP') || isErrno(error, 'EACCES'))
+      return undefined;
     throw error;
   }
 }
-

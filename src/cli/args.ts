@@ -7,14 +7,24 @@ import type { Command, Invocation } from './command.js';
  * `allowEmpty` (a search term): '' is never a name, and as a path it would
  * quietly mean the current directory.
  */
-export function positional(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, index: number, name: string, allowEmpty = false): string {
+export function positional(
+  invocation: Invocation,
+  command: Pick<Command, 'usage' | 'words'>,
+  index: number,
+  name: string,
+  allowEmpty = false,
+): string {
   const value = invocation.positionals[index];
   if (value === undefined) throw usageError(command, `missing ${name}`);
   if (value === '' && !allowEmpty) throw usageError(command, `${name} is empty`);
   return value;
 }
 
-export function noMorePositionals(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, count: number): void {
+export function noMorePositionals(
+  invocation: Invocation,
+  command: Pick<Command, 'usage' | 'words'>,
+  count: number,
+): void {
   const extra = invocation.positionals[count];
   if (extra !== undefined) throw usageError(command, `unexpected argument "${extra}"`);
 }
@@ -24,7 +34,11 @@ export function stringOption(invocation: Invocation, name: string): string | und
   return typeof value === 'string' ? value : undefined;
 }
 
-export function requiredOption(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, name: string): string {
+export function requiredOption(
+  invocation: Invocation,
+  command: Pick<Command, 'usage' | 'words'>,
+  name: string,
+): string {
   const value = stringOption(invocation, name);
   if (value === undefined) throw usageError(command, `missing --${name}`);
   return value;
@@ -40,14 +54,23 @@ export function flag(invocation: Invocation, name: string): boolean {
   return invocation.values[name] === true;
 }
 
-export function integerOption(invocation: Invocation, command: Pick<Command, 'usage' | 'words'>, name: string, min: number, max: number): number | undefined {
+export function integerOption(
+  invocation: Invocation,
+  command: Pick<Command, 'usage' | 'words'>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const text = stringOption(invocation, name);
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw usageError(command, `--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw usageError(command, `--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
   return value;
 }
 
 export function usageError(command: Pick<Command, 'usage' | 'words'>, problem: string): KilnError {
-  return new KilnError('E_USAGE', `cannot run "kiln ${command.words.join(' ')}": ${problem}`, { hint: `usage:\n${command.usage}` });
+  return new KilnError('E_USAGE', `cannot run "kiln ${command.words.join(' ')}": ${problem}`, {
+    hint: `usage:\n${command.usage}`,
+  });
 }

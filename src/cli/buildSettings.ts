@@ -28,11 +28,20 @@ export function recipesDir(invocation: Invocation): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'recipes');
 }
 
-export function sourceSettings(invocation: Invocation): { distfiles: string[]; mirrors: string[]; workDir: string; cacheDir: string; keep: boolean } {
+export function sourceSettings(invocation: Invocation): {
+  distfiles: string[];
+  mirrors: string[];
+  workDir: string;
+  cacheDir: string;
+  keep: boolean;
+} {
   const fromEnv = (name: string): string[] => (process.env[name] ?? '').split(':').filter((item) => item !== '');
   return {
     distfiles: [...listOption(invocation, 'distfiles'), ...fromEnv('KILN_DISTFILES')].map((dir) => resolve(dir)),
-    mirrors: [...listOption(invocation, 'mirror'), ...(process.env['KILN_MIRRORS'] ?? '').split(/\s+/).filter((item) => item !== '')],
+    mirrors: [
+      ...listOption(invocation, 'mirror'),
+      ...(process.env['KILN_MIRRORS'] ?? '').split(/\s+/).filter((item) => item !== ''),
+    ],
     workDir: resolve(stringOption(invocation, 'work') ?? process.env['KILN_WORK'] ?? defaultWorkDir()),
     cacheDir: defaultCacheDir(),
     keep: invocation.values['keep'] === true,
@@ -56,7 +65,9 @@ export const FALLBACK_OPTIONS: OptionTable = {
 export function buildFallback(invocation: Invocation, onEvent: BuildFallback['onEvent']): BuildFallback | undefined {
   const policy = stringOption(invocation, 'build');
   if (policy !== undefined && policy !== 'never' && policy !== 'missing' && policy !== 'always') {
-    throw new KilnError('E_USAGE', `cannot use --build ${policy}: it is never, missing or always`, { hint: 'missing: build what has no usable binary; always: build everything asked for; never: binaries only' });
+    throw new KilnError('E_USAGE', `cannot use --build ${policy}: it is never, missing or always`, {
+      hint: 'missing: build what has no usable binary; always: build everything asked for; never: binaries only',
+    });
   }
   const named = stringOption(invocation, 'recipes') ?? process.env['KILN_RECIPES'];
   if (policy === 'never' || (policy === undefined && named === undefined)) return undefined;

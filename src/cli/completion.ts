@@ -43,8 +43,12 @@ function specs(commands: readonly Command[]): CommandSpec[] {
     words: command.words.join(' '),
     summary: command.summary,
     rows: optionRows(command),
-    packages: Object.hasOwn(PACKAGE_ARGUMENTS, command.words.join(' ')) ? PACKAGE_ARGUMENTS[command.words.join(' ')] : undefined,
-    fixed: Object.hasOwn(FIXED_ARGUMENTS, command.words.join(' ')) ? FIXED_ARGUMENTS[command.words.join(' ')] : undefined,
+    packages: Object.hasOwn(PACKAGE_ARGUMENTS, command.words.join(' '))
+      ? PACKAGE_ARGUMENTS[command.words.join(' ')]
+      : undefined,
+    fixed: Object.hasOwn(FIXED_ARGUMENTS, command.words.join(' '))
+      ? FIXED_ARGUMENTS[command.words.join(' ')]
+      : undefined,
   }));
 }
 
@@ -66,9 +70,22 @@ function fishQuote(word: string): string {
   return `'${word.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-const GROUPS = (all: readonly CommandSpec[]): string[] => [...new Set(all.filter((spec) => spec.words.includes(' ')).map((spec) => spec.words.split(' ')[0]!))];
-const FIRST_WORDS = (all: readonly CommandSpec[]): string[] => [...new Set(all.map((spec) => spec.words.split(' ')[0]!))];
-const VALUE_OPTIONS = (all: readonly CommandSpec[]): string[] => [...new Set(all.flatMap((spec) => spec.rows.filter((row) => row.doc.value !== undefined).flatMap((row) => [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])])))].sort();
+const GROUPS = (all: readonly CommandSpec[]): string[] => [
+  ...new Set(all.filter((spec) => spec.words.includes(' ')).map((spec) => spec.words.split(' ')[0]!)),
+];
+const FIRST_WORDS = (all: readonly CommandSpec[]): string[] => [
+  ...new Set(all.map((spec) => spec.words.split(' ')[0]!)),
+];
+const VALUE_OPTIONS = (all: readonly CommandSpec[]): string[] =>
+  [
+    ...new Set(
+      all.flatMap((spec) =>
+        spec.rows
+          .filter((row) => row.doc.value !== undefined)
+          .flatMap((row) => [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])]),
+      ),
+    ),
+  ].sort();
 
 function bashScript(all: readonly CommandSpec[]): string {
   const lines = [
@@ -106,11 +123,14 @@ function bashScript(all: readonly CommandSpec[]): string {
     for (const row of spec.rows) {
       if (row.doc.value === undefined || row.global) continue;
       const names = [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])].join('|');
-      const action = row.doc.choices !== undefined
-        ? `COMPREPLY=($(compgen -W ${quote(row.doc.choices.join(' '))} -- "$cur")); return ;;`
-        : row.doc.path === 'directory' ? 'COMPREPLY=($(compgen -d -- "$cur")); return ;;'
-          : row.doc.path === 'file' ? 'COMPREPLY=($(compgen -f -- "$cur")); return ;;'
-            : 'return ;;';
+      const action =
+        row.doc.choices !== undefined
+          ? `COMPREPLY=($(compgen -W ${quote(row.doc.choices.join(' '))} -- "$cur")); return ;;`
+          : row.doc.path === 'directory'
+            ? 'COMPREPLY=($(compgen -d -- "$cur")); return ;;'
+            : row.doc.path === 'file'
+              ? 'COMPREPLY=($(compgen -f -- "$cur")); return ;;'
+              : 'return ;;';
       const key = `${spec.words}\t${names}`;
       valueCases.set(key, action);
     }
@@ -121,25 +141,41 @@ function bashScript(all: readonly CommandSpec[]): string {
   lines.push(`    *'|--password-file') COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
   for (const [key, action] of valueCases) {
     const [words, names] = key.split('\t') as [string, string];
-    lines.push(`    ${names.split('|').map((name) => quote(`${words}|${name}`)).join('|')}) ${action}`);
+    lines.push(
+      `    ${names
+        .split('|')
+        .map((name) => quote(`${words}|${name}`))
+        .join('|')}) ${action}`,
+    );
   }
   lines.push('  esac');
   lines.push('  case $cmd in');
   for (const spec of all) {
-    const flags = spec.rows.flatMap((row) => [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])]).join(' ');
-    const fixed = spec.fixed === undefined ? '' : `; [[ $cur == -* ]] || { COMPREPLY=($(compgen -W ${quote(spec.fixed.join(' '))} -- "$cur")); return; }`;
-    lines.push(`    ${quote(spec.words)}) opts=${quote(flags)}${spec.packages === undefined ? '' : `; packages=${spec.packages}`}${fixed} ;;`);
+    const flags = spec.rows
+      .flatMap((row) => [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])])
+      .join(' ');
+    const fixed =
+      spec.fixed === undefined
+        ? ''
+        : `; [[ $cur == -* ]] || { COMPREPLY=($(compgen -W ${quote(spec.fixed.join(' '))} -- "$cur")); return; }`;
+    lines.push(
+      `    ${quote(spec.words)}) opts=${quote(flags)}${spec.packages === undefined ? '' : `; packages=${spec.packages}`}${fixed} ;;`,
+    );
   }
   for (const group of GROUPS(all)) {
     const sub = all.filter((spec) => spec.words.startsWith(`${group} `)).map((spec) => spec.words.split(' ')[1]!);
     lines.push(`    ${quote(group)}) COMPREPLY=($(compgen -W ${quote(sub.join(' '))} -- "$cur")); return ;;`);
   }
-  lines.push(`    '') [[ $cur == -* ]] || { COMPREPLY=($(compgen -W ${quote(FIRST_WORDS(all).join(' '))} -- "$cur")); return; }; opts='--prefix --json --no-wait --help --version' ;;`);
+  lines.push(
+    `    '') [[ $cur == -* ]] || { COMPREPLY=($(compgen -W ${quote(FIRST_WORDS(all).join(' '))} -- "$cur")); return; }; opts='--prefix --json --no-wait --help --version' ;;`,
+  );
   lines.push('  esac');
   lines.push('  if [[ $cur == -* ]]; then');
   lines.push('    COMPREPLY=($(compgen -W "$opts" -- "$cur"))');
   lines.push('  elif [[ -n $packages ]]; then');
-  lines.push('    COMPREPLY=($(compgen -W "$(kiln ${prefix:+--prefix "$prefix"} list --$packages -q 2>/dev/null)" -- "$cur"))');
+  lines.push(
+    '    COMPREPLY=($(compgen -W "$(kiln ${prefix:+--prefix "$prefix"} list --$packages -q 2>/dev/null)" -- "$cur"))',
+  );
   lines.push('  else');
   lines.push('    COMPREPLY=($(compgen -f -- "$cur"))');
   lines.push('  fi');
@@ -151,11 +187,20 @@ function bashScript(all: readonly CommandSpec[]): string {
 /** An option as `_arguments` takes it: `--name[text]`, `*--name=[text]:VALUE:action`. */
 function zshOptionSpec(row: OptionRow): string[] {
   const text = row.doc.text.replace(/[[\]\\:]/g, (c) => `\\${c}`);
-  const action = row.doc.value === undefined ? ''
-    : `:${row.doc.value}:${row.doc.choices !== undefined ? `(${row.doc.choices.join(' ')})` : row.doc.path === 'directory' ? '_files -/' : row.doc.path === 'file' ? '_files' : ' '}`;
+  const action =
+    row.doc.value === undefined
+      ? ''
+      : `:${row.doc.value}:${row.doc.choices !== undefined ? `(${row.doc.choices.join(' ')})` : row.doc.path === 'directory' ? '_files -/' : row.doc.path === 'file' ? '_files' : ' '}`;
   const repeat = row.multiple ? '*' : '';
   const names = [`--${row.name}`, ...(row.short === undefined ? [] : [`-${row.short}`])];
-  return names.map((name) => quote(`${repeat}${name}${row.doc.value === undefined ? '' : '='}[${text}]${action}`.replace('=[', name.startsWith('--') ? '=[' : '+[')));
+  return names.map((name) =>
+    quote(
+      `${repeat}${name}${row.doc.value === undefined ? '' : '='}[${text}]${action}`.replace(
+        '=[',
+        name.startsWith('--') ? '=[' : '+[',
+      ),
+    ),
+  );
 }
 
 function zshScript(all: readonly CommandSpec[]): string {
@@ -191,24 +236,40 @@ function zshScript(all: readonly CommandSpec[]): string {
     '  case $cmd in',
   ];
   for (const group of GROUPS(all)) {
-    const sub = all.filter((spec) => spec.words.startsWith(`${group} `)).map((spec) => quote(`${spec.words.split(' ')[1]!}:${spec.summary.replace(/:/g, '\\:')}`));
-    lines.push(`    ${quote(group)}) local -a sub; sub=(${sub.join(' ')}); _describe -t commands 'kiln ${group} command' sub; return ;;`);
+    const sub = all
+      .filter((spec) => spec.words.startsWith(`${group} `))
+      .map((spec) => quote(`${spec.words.split(' ')[1]!}:${spec.summary.replace(/:/g, '\\:')}`));
+    lines.push(
+      `    ${quote(group)}) local -a sub; sub=(${sub.join(' ')}); _describe -t commands 'kiln ${group} command' sub; return ;;`,
+    );
   }
   const firstWords = FIRST_WORDS(all).map((word) => {
     const own = all.find((spec) => spec.words === word);
     return quote(`${word}:${(own?.summary ?? `the ${word} commands`).replace(/:/g, '\\:')}`);
   });
-  lines.push(`    '') if [[ $PREFIX != -* ]]; then local -a top; top=(${firstWords.join(' ')}); _describe -t commands 'kiln command' top; return; fi ;;`);
+  lines.push(
+    `    '') if [[ $PREFIX != -* ]]; then local -a top; top=(${firstWords.join(' ')}); _describe -t commands 'kiln command' top; return; fi ;;`,
+  );
   lines.push('  esac');
   lines.push('  # Drop the words before the command, so that _arguments sees only its own.');
   lines.push('  (( n > 0 )) && { words=(kiln "${(@)words[n+1,-1]}"); (( CURRENT -= n - 1 )); }');
   lines.push('  case $cmd in');
   for (const spec of all) {
     const specsOf = spec.rows.flatMap(zshOptionSpec);
-    const rest = spec.fixed !== undefined ? quote(`1:argument:(${spec.fixed.join(' ')})`) : spec.packages === undefined ? quote('*:file:_files') : quote(`*:package:_kiln_packages ${spec.packages}`);
+    const rest =
+      spec.fixed !== undefined
+        ? quote(`1:argument:(${spec.fixed.join(' ')})`)
+        : spec.packages === undefined
+          ? quote('*:file:_files')
+          : quote(`*:package:_kiln_packages ${spec.packages}`);
     lines.push(`    ${quote(spec.words)}) _arguments -s ${specsOf.join(' ')} ${rest} ;;`);
   }
-  lines.push(`    '') _arguments ${all[0]!.rows.filter((row) => row.global).flatMap(zshOptionSpec).join(' ')} ;;`);
+  lines.push(
+    `    '') _arguments ${all[0]!.rows
+      .filter((row) => row.global)
+      .flatMap(zshOptionSpec)
+      .join(' ')} ;;`,
+  );
   lines.push('  esac');
   lines.push('}');
   lines.push('if [[ $funcstack[1] == _kiln ]]; then _kiln "$@"; else compdef _kiln kiln; fi');
@@ -229,10 +290,12 @@ function fishScript(all: readonly CommandSpec[]): string {
     '            continue',
     '        end',
     '        switch $w',
-    `            case ${VALUE_OPTIONS(all).map((name) => fishQuote(name)).join(' ')}`,
+    `            case ${VALUE_OPTIONS(all)
+      .map((name) => fishQuote(name))
+      .join(' ')}`,
     '                set skip 1',
     "            case '-*'",
-    '            case \'*\'',
+    "            case '*'",
     '                set -a cmd $w',
     `                if not contains -- $cmd[1] ${GROUPS(all).map(fishQuote).join(' ')}; or test (count $cmd) -ge 2`,
     '                    break',
@@ -264,11 +327,15 @@ function fishScript(all: readonly CommandSpec[]): string {
   const valueOptions = VALUE_OPTIONS(all).map(fishQuote).join(' ');
   for (const word of FIRST_WORDS(all)) {
     const own = all.find((spec) => spec.words === word);
-    lines.push(`complete -c kiln -n ${fishQuote('__kiln_is ""')} -a ${fishQuote(word)} -d ${fishQuote(own?.summary ?? `the ${word} commands`)}`);
+    lines.push(
+      `complete -c kiln -n ${fishQuote('__kiln_is ""')} -a ${fishQuote(word)} -d ${fishQuote(own?.summary ?? `the ${word} commands`)}`,
+    );
   }
   for (const spec of all.filter((candidate) => candidate.words.includes(' '))) {
     const [group, sub] = spec.words.split(' ') as [string, string];
-    lines.push(`complete -c kiln -n ${fishQuote(`__kiln_is ${group}`)} -a ${fishQuote(sub)} -d ${fishQuote(spec.summary)}`);
+    lines.push(
+      `complete -c kiln -n ${fishQuote(`__kiln_is ${group}`)} -a ${fishQuote(sub)} -d ${fishQuote(spec.summary)}`,
+    );
   }
   for (const spec of all) {
     const is = `__kiln_is ${spec.words}`;
@@ -278,14 +345,17 @@ function fishScript(all: readonly CommandSpec[]): string {
       if (row.short !== undefined) parts.push(`-s ${fishQuote(row.short)}`);
       if (row.doc.value !== undefined) parts.push(row.doc.path === 'file' ? '-r -F' : '-x');
       if (row.doc.choices !== undefined) parts.push(`-a ${fishQuote(row.doc.choices.join(' '))}`);
-      else if (row.doc.path === 'directory') parts.push(`-a ${fishQuote('(__fish_complete_directories (commandline -ct))')}`);
+      else if (row.doc.path === 'directory')
+        parts.push(`-a ${fishQuote('(__fish_complete_directories (commandline -ct))')}`);
       parts.push(`-d ${fishQuote(row.doc.text)}`);
       lines.push(parts.join(' '));
     }
     const positional = fishQuote(`${is}; and not __kiln_after ${valueOptions.replace(/'/g, '')}`);
     if (spec.fixed !== undefined) lines.push(`complete -c kiln -n ${positional} -a ${fishQuote(spec.fixed.join(' '))}`);
-    else if (spec.packages !== undefined) lines.push(`complete -c kiln -n ${positional} -a ${fishQuote(`(__kiln_packages ${spec.packages})`)}`);
-    else if (!['init', 'sync', 'history', 'autoremove', 'list', 'completion'].includes(spec.words)) lines.push(`complete -c kiln -n ${positional} -F`);
+    else if (spec.packages !== undefined)
+      lines.push(`complete -c kiln -n ${positional} -a ${fishQuote(`(__kiln_packages ${spec.packages})`)}`);
+    else if (!['init', 'sync', 'history', 'autoremove', 'list', 'completion'].includes(spec.words))
+      lines.push(`complete -c kiln -n ${positional} -F`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -7,7 +7,10 @@ describe('escapeForTerminal', () => {
   it('shows controls, C1 and bidirectional characters escaped, and keeps lines, tabs and letters', () => {
     assert.equal(escapeForTerminal('usr/bin/\u009b31mred\u009b0m'), 'usr/bin/\\x9b31mred\\x9b0m');
     assert.equal(escapeForTerminal('a\u001b[2Jb\u0007\u007f'), 'a\\x1b[2Jb\\x07\\x7f');
-    assert.equal(escapeForTerminal('evil\u202egnp.exe \u2066x\u2069 \u2028'), 'evil\\u{202e}gnp.exe \\u{2066}x\\u{2069} \\u{2028}');
+    assert.equal(
+      escapeForTerminal('evil\u202egnp.exe \u2066x\u2069 \u2028'),
+      'evil\\u{202e}gnp.exe \\u{2066}x\\u{2069} \\u{2028}',
+    );
     assert.equal(escapeForTerminal('line one\n\tcafé ✓ \r'), 'line one\n\tcafé ✓ \\x0d');
   });
 });

@@ -57,7 +57,10 @@ export function generalHelp(): string {
 
 /** `kiln remote --help`, `kiln help repo`: the group's commands. */
 export function groupHelp(group: string): string {
-  const rows = COMMANDS.filter((entry) => entry.words[0] === group).map((entry) => [`  kiln ${entry.words.join(' ')}`, entry.summary]);
+  const rows = COMMANDS.filter((entry) => entry.words[0] === group).map((entry) => [
+    `  kiln ${entry.words.join(' ')}`,
+    entry.summary,
+  ]);
   return [
     `kiln ${group} — ${GROUP_SUMMARIES[group] ?? `the ${group} commands`}`,
     '',
@@ -80,7 +83,12 @@ const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
 /** A command's help: summary, usage with its example, then every option it takes and the global ones. */
 export function commandHelp(command: Command): string {
   const rows = optionRows(command);
-  const own = rows.filter((row) => !row.global).map((row) => [`  ${optionFlags(row)}`, row.doc.text + (row.multiple && !row.doc.text.includes('repeatable') ? ' (repeatable)' : '')]);
+  const own = rows
+    .filter((row) => !row.global)
+    .map((row) => [
+      `  ${optionFlags(row)}`,
+      row.doc.text + (row.multiple && !row.doc.text.includes('repeatable') ? ' (repeatable)' : ''),
+    ]);
   const global = rows.filter((row) => row.global).map((row) => [`  ${optionFlags(row)}`, row.doc.text]);
   const parts = [command.summary, '', 'Usage:', command.usage.replace(/^/gm, '  ').replace(/^ +$/gm, '')];
   if (own.length > 0) parts.push('', 'Options:', table(own));
@@ -97,14 +105,25 @@ export function unknownCommand(words: readonly string[]): KilnError {
     const second = words[1];
     const listHint = `"kiln ${first} --help" lists its commands`;
     if (second === undefined || second.startsWith('-')) {
-      return new KilnError('E_USAGE', `cannot run "kiln ${first}": it needs a command (${groupMembers.map((entry) => entry.words[1]).join(', ')})`, { hint: listHint });
+      return new KilnError(
+        'E_USAGE',
+        `cannot run "kiln ${first}": it needs a command (${groupMembers.map((entry) => entry.words[1]).join(', ')})`,
+        { hint: listHint },
+      );
     }
-    const close = suggest(second, groupMembers.map((entry) => entry.words[1]!)).map((word) => `kiln ${first} ${word}`);
-    return new KilnError('E_USAGE', `cannot run "kiln ${first} ${second}": no such command`, { hint: didYouMean(close, (s) => `"${s}"`) ?? listHint });
+    const close = suggest(
+      second,
+      groupMembers.map((entry) => entry.words[1]!),
+    ).map((word) => `kiln ${first} ${word}`);
+    return new KilnError('E_USAGE', `cannot run "kiln ${first} ${second}": no such command`, {
+      hint: didYouMean(close, (s) => `"${s}"`) ?? listHint,
+    });
   }
   const firstWords = [...new Set(COMMANDS.map((entry) => entry.words[0]!))];
   // A word from another tool means its Kiln command; otherwise the closest spellings.
-  const candidates = (Object.hasOwn(ALIASES, first) ? ALIASES[first]! : suggest(first, firstWords)).map((word) => `kiln ${word}`);
+  const candidates = (Object.hasOwn(ALIASES, first) ? ALIASES[first]! : suggest(first, firstWords)).map(
+    (word) => `kiln ${word}`,
+  );
   return new KilnError('E_USAGE', `cannot run "kiln ${first}": no such command`, {
     hint: didYouMean(candidates, (s) => `"${s}"`) ?? 'run "kiln help" for the list of commands',
   });
@@ -123,15 +142,20 @@ export function optionError(command: Command, error: Error & { code?: string }):
     const bare = named.replace(/^-+/, '').replace(/=.*$/, '');
     const longNames = rows.map((row) => row.name);
     const close = suggest(bare, longNames).map((name) => `--${name}`);
-    return new KilnError('E_USAGE', `cannot run "${words}": unknown option ${named}`, { hint: didYouMean(close) ?? helpHint });
+    return new KilnError('E_USAGE', `cannot run "${words}": unknown option ${named}`, {
+      hint: didYouMean(close) ?? helpHint,
+    });
   }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && named !== undefined) {
     const name = named.replace(/^-+/, '');
     const row = rows.find((candidate) => candidate.name === name || candidate.short === name);
     if (row !== undefined && row.doc.value !== undefined) {
-      return new KilnError('E_USAGE', `cannot run "${words}": --${row.name} needs a value (${row.doc.value})`, { hint: `write --${row.name} ${row.doc.value}; a value that starts with "-" is written --${row.name}=VALUE` });
+      return new KilnError('E_USAGE', `cannot run "${words}": --${row.name} needs a value (${row.doc.value})`, {
+        hint: `write --${row.name} ${row.doc.value}; a value that starts with "-" is written --${row.name}=VALUE`,
+      });
     }
-    if (row !== undefined) return new KilnError('E_USAGE', `cannot run "${words}": --${row.name} takes no value`, { hint: helpHint });
+    if (row !== undefined)
+      return new KilnError('E_USAGE', `cannot run "${words}": --${row.name} takes no value`, { hint: helpHint });
   }
   return new KilnError('E_USAGE', `cannot run "${words}": ${error.message.split('. ')[0]}`, { hint: helpHint });
 }

@@ -17,12 +17,16 @@ export const EXIT_USAGE = 2;
 export const EXIT_BUG = 70;
 
 function kilnVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return manifest.version;
 }
 
-
-export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   // Everything printed goes through here: names and paths from packages and indexes are shown, never obeyed.
   const write = (stream: NodeJS.WritableStream, text: string): void => {
     const safe = escapeForTerminal(text);
@@ -47,7 +51,13 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       if (option === '--prefix' || option === '--password-file') {
         const value = argv[0];
         if (value === undefined || value.startsWith('-')) {
-          throw new KilnError('E_USAGE', `cannot run kiln: ${option} needs a value (${option === '--prefix' ? 'DIR' : 'FILE'})`, { hint: `write ${option} ${option === '--prefix' ? 'DIR' : 'FILE'} before the command, e.g. kiln --prefix ~/stack list` });
+          throw new KilnError(
+            'E_USAGE',
+            `cannot run kiln: ${option} needs a value (${option === '--prefix' ? 'DIR' : 'FILE'})`,
+            {
+              hint: `write ${option} ${option === '--prefix' ? 'DIR' : 'FILE'} before the command, e.g. kiln --prefix ~/stack list`,
+            },
+          );
         }
         leading.push(value);
         argv = argv.slice(1);
@@ -58,7 +68,9 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
         write(io.stdout, generalHelp());
         return 0;
       }
-      throw new KilnError('E_USAGE', 'cannot run kiln: no command given', { hint: 'run "kiln help" for the list of commands' });
+      throw new KilnError('E_USAGE', 'cannot run kiln: no command given', {
+        hint: 'run "kiln help" for the list of commands',
+      });
     }
     const helpFor = argv[0] === 'help';
     const words = helpFor ? argv.slice(1) : argv;
@@ -66,7 +78,10 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     if (entry === undefined) {
       // A group alone asks for its commands: kiln remote --help, kiln help repo.
       const group = words[0] !== undefined && commandGroups().includes(words[0]) ? words[0] : undefined;
-      if (group !== undefined && (helpFor || words[1] === '--help' || words[1] === '-h' || leading.includes('--help') || leading.includes('-h'))) {
+      if (
+        group !== undefined &&
+        (helpFor || words[1] === '--help' || words[1] === '-h' || leading.includes('--help') || leading.includes('-h'))
+      ) {
         write(io.stdout, groupHelp(group));
         return 0;
       }
@@ -79,9 +94,15 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: [...leading, ...words.slice(entry.words.length)], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: [...leading, ...words.slice(entry.words.length)],
+        options: { ...GLOBAL_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (error) {
-      if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw optionError(command, error);
+      if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))
+        throw optionError(command, error);
       throw error;
     }
     const values = parsed.values as Invocation['values'];
@@ -89,7 +110,9 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     for (const row of optionRows(command)) {
       const given = values[row.name];
       if (row.doc.path !== undefined && (given === '' || (Array.isArray(given) && given.includes('')))) {
-        throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": --${row.name} is empty`, { hint: `give --${row.name} ${row.doc.value ?? ''} a ${row.doc.path === 'directory' ? 'directory' : 'file'}; an empty one would mean the current directory` });
+        throw new KilnError('E_USAGE', `cannot run "kiln ${entry.words.join(' ')}": --${row.name} is empty`, {
+          hint: `give --${row.name} ${row.doc.value ?? ''} a ${row.doc.path === 'directory' ? 'directory' : 'file'}; an empty one would mean the current directory`,
+        });
       }
     }
     if (values['help'] === true) {
@@ -134,7 +157,15 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     };
     let output;
     try {
-      output = await command.run({ argv: given, positionals: parsed.positionals, values, settings, confirm, tell, progress });
+      output = await command.run({
+        argv: given,
+        positionals: parsed.positionals,
+        values,
+        settings,
+        confirm,
+        tell,
+        progress,
+      });
     } finally {
       progress(null);
     }
@@ -146,12 +177,32 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
     const json = given.includes('--json');
     if (error instanceof KilnError) {
-      if (json) write(io.stderr, escapeJsonText(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) } })));
+      if (json)
+        write(
+          io.stderr,
+          escapeJsonText(
+            JSON.stringify({
+              error: {
+                code: error.code,
+                message: error.message,
+                ...(error.hint === undefined ? {} : { hint: error.hint }),
+              },
+            }),
+          ),
+        );
       else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
       return error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    if (json) write(io.stderr, escapeJsonText(JSON.stringify({ error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` } })));
+    if (json)
+      write(
+        io.stderr,
+        escapeJsonText(
+          JSON.stringify({
+            error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` },
+          }),
+        ),
+      );
     else write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${detail}`);
     return EXIT_BUG;
   }

@@ -59,12 +59,28 @@ export function commandPage(command: Command, version: string): ManPage {
   const [synopsis, ...rest] = command.usage.split('\n\n');
   const lines: string[] = [header(name, 1, version, 'Kiln Manual').trimEnd()];
   lines.push('.SH NAME', `${roffEscape(name)} \\- ${roffEscape(command.summary)}`);
-  lines.push('.SH SYNOPSIS', '.nf', roffEscape(synopsis!.split('\n').filter((line) => line.startsWith('kiln ') || line.startsWith(' ')).join('\n') || synopsis!.split('\n')[0]!), '.fi');
-  const description = [...synopsis!.split('\n').filter((line) => !line.startsWith('kiln ') && !line.startsWith(' ')), ...rest.flatMap((block) => block.split('\n'))];
+  lines.push(
+    '.SH SYNOPSIS',
+    '.nf',
+    roffEscape(
+      synopsis!
+        .split('\n')
+        .filter((line) => line.startsWith('kiln ') || line.startsWith(' '))
+        .join('\n') || synopsis!.split('\n')[0]!,
+    ),
+    '.fi',
+  );
+  const description = [
+    ...synopsis!.split('\n').filter((line) => !line.startsWith('kiln ') && !line.startsWith(' ')),
+    ...rest.flatMap((block) => block.split('\n')),
+  ];
   const examples = description.filter((line) => /^Examples?: /.test(line));
   const prose = description.filter((line) => !/^Examples?: /.test(line));
   lines.push('.SH DESCRIPTION', `${roffEscape(command.summary.charAt(0).toUpperCase() + command.summary.slice(1))}.`);
-  for (const line of prose) lines.push(line.trim() === '' ? '.PP' : line.startsWith('kiln ') ? `.PP\n.B ${roffEscape(line)}` : roffEscape(line));
+  for (const line of prose)
+    lines.push(
+      line.trim() === '' ? '.PP' : line.startsWith('kiln ') ? `.PP\n.B ${roffEscape(line)}` : roffEscape(line),
+    );
   const rows = optionRows(command);
   const own = rows.filter((row) => !row.global);
   if (own.length > 0) {
@@ -72,14 +88,19 @@ export function commandPage(command: Command, version: string): ManPage {
     for (const row of own) lines.push('.TP', `.B ${roffEscape(optionFlags(row))}`, roffEscape(row.doc.text));
   }
   lines.push('.SH GLOBAL OPTIONS');
-  for (const row of rows.filter((candidate) => candidate.global)) lines.push('.TP', `.B ${roffEscape(optionFlags(row))}`, roffEscape(row.doc.text));
+  for (const row of rows.filter((candidate) => candidate.global))
+    lines.push('.TP', `.B ${roffEscape(optionFlags(row))}`, roffEscape(row.doc.text));
   if (examples.length > 0) {
     lines.push('.SH EXAMPLES');
     for (const line of examples) {
-      for (const example of line.replace(/^Examples?: /, '').split(/ {3,}/)) lines.push('.PP', '.nf', roffEscape(example.trim()), '.fi');
+      for (const example of line.replace(/^Examples?: /, '').split(/ {3,}/))
+        lines.push('.PP', '.nf', roffEscape(example.trim()), '.fi');
     }
   }
-  lines.push('.SH EXIT STATUS', '0 on success, 1 on an error, 2 on a usage error, 70 on a bug in Kiln, 130 when interrupted.');
+  lines.push(
+    '.SH EXIT STATUS',
+    '0 on success, 1 on an error, 2 on a usage error, 70 on a bug in Kiln, 130 when interrupted.',
+  );
   lines.push('.SH SEE ALSO', '.BR kiln (1),', '.BR kiln.toml (5)');
   return { file: `${name}.1`, text: `${lines.join('\n')}\n` };
 }
@@ -88,13 +109,24 @@ export function commandPage(command: Command, version: string): ManPage {
 export function mainPage(commands: readonly Command[], version: string): ManPage {
   const lines: string[] = [header('kiln', 1, version, 'Kiln Manual').trimEnd()];
   lines.push('.SH NAME', `kiln \\- ${roffEscape(TAGLINE)}`);
-  lines.push('.SH SYNOPSIS', '.B kiln', '[\\fB\\-\\-prefix\\fR \\fIDIR\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...] [\\fB\\-\\-json\\fR] [\\fB\\-\\-help\\fR]');
-  lines.push('.SH DESCRIPTION', 'Kiln builds software from source recipes once per variant, publishes the results in a signed binary repository, and installs them into any prefix: a whole system as root, or a directory in a user\'s home without root. Each command has its own page, named after its words.');
+  lines.push(
+    '.SH SYNOPSIS',
+    '.B kiln',
+    '[\\fB\\-\\-prefix\\fR \\fIDIR\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...] [\\fB\\-\\-json\\fR] [\\fB\\-\\-help\\fR]',
+  );
+  lines.push(
+    '.SH DESCRIPTION',
+    "Kiln builds software from source recipes once per variant, publishes the results in a signed binary repository, and installs them into any prefix: a whole system as root, or a directory in a user's home without root. Each command has its own page, named after its words.",
+  );
   lines.push('.SH COMMANDS');
   for (const command of commands) lines.push('.TP', `.BR ${pageName(command.words)} (1)`, roffEscape(command.summary));
-  lines.push('.PP', `Command groups: ${commandGroups().join(', ')}; \\fBkiln GROUP \\-\\-help\\fR lists a group's commands.`);
+  lines.push(
+    '.PP',
+    `Command groups: ${commandGroups().join(', ')}; \\fBkiln GROUP \\-\\-help\\fR lists a group's commands.`,
+  );
   lines.push('.SH GLOBAL OPTIONS');
-  for (const row of optionRows({ words: [], options: {} })) lines.push('.TP', `.B ${roffEscape(optionFlags(row))}`, roffEscape(row.doc.text));
+  for (const row of optionRows({ words: [], options: {} }))
+    lines.push('.TP', `.B ${roffEscape(optionFlags(row))}`, roffEscape(row.doc.text));
   lines.push('.SH ENVIRONMENT');
   const environment: [string, string][] = [
     ['KILN_PREFIX', 'the prefix when \\-\\-prefix is not given (ignored when empty)'],
@@ -105,11 +137,22 @@ export function mainPage(commands: readonly Command[], version: string): ManPage
   ];
   for (const [variable, meaning] of environment) lines.push('.TP', `.B ${variable}`, meaning);
   lines.push('.SH FILES');
-  for (const [path, meaning] of [['PREFIX/etc/kiln/config.toml', 'the prefix\'s configuration, see kiln.toml(5)'], ['PREFIX/var/lib/kiln/kiln.db', 'the installed-package database'], ['PREFIX/var/cache/kiln/packages/', 'downloaded packages']] as const) {
+  for (const [path, meaning] of [
+    ['PREFIX/etc/kiln/config.toml', "the prefix's configuration, see kiln.toml(5)"],
+    ['PREFIX/var/lib/kiln/kiln.db', 'the installed-package database'],
+    ['PREFIX/var/cache/kiln/packages/', 'downloaded packages'],
+  ] as const) {
     lines.push('.TP', `.I ${roffEscape(path)}`, roffEscape(meaning));
   }
-  lines.push('.SH EXIT STATUS', '0 on success, 1 on an error, 2 on a usage error, 70 on a bug in Kiln, 130 when interrupted.');
-  lines.push('.SH SEE ALSO', '.BR kiln.toml (5),', 'and the documentation in docs/ of the Kiln source: commands.md, config.md, security.md.');
+  lines.push(
+    '.SH EXIT STATUS',
+    '0 on success, 1 on an error, 2 on a usage error, 70 on a bug in Kiln, 130 when interrupted.',
+  );
+  lines.push(
+    '.SH SEE ALSO',
+    '.BR kiln.toml (5),',
+    'and the documentation in docs/ of the Kiln source: commands.md, config.md, security.md.',
+  );
   return { file: 'kiln.1', text: `${lines.join('\n')}\n` };
 }
 
@@ -118,9 +161,19 @@ export function mainPage(commands: readonly Command[], version: string): ManPage
  * page's description, `##` headings are sections, `###` subsections, fenced
  * blocks are shown as written, table rows become tagged paragraphs.
  */
-export function markdownPage(file: string, section: number, markdown: string, summary: string, version: string): ManPage {
+export function markdownPage(
+  file: string,
+  section: number,
+  markdown: string,
+  summary: string,
+  version: string,
+): ManPage {
   const name = file.replace(/\.\d$/, '');
-  const lines: string[] = [header(name, section, version, 'Kiln File Formats').trimEnd(), '.SH NAME', `${roffEscape(name)} \\- ${roffEscape(summary)}`];
+  const lines: string[] = [
+    header(name, section, version, 'Kiln File Formats').trimEnd(),
+    '.SH NAME',
+    `${roffEscape(name)} \\- ${roffEscape(summary)}`,
+  ];
   let inCode = false;
   let startedSection = false;
   for (const raw of markdown.split('\n')) {
@@ -137,15 +190,32 @@ export function markdownPage(file: string, section: number, markdown: string, su
     if (heading !== null) {
       const title = heading[2]!.replace(/`/g, '');
       if (heading[1] === '#') lines.push('.SH DESCRIPTION');
-      else lines.push(heading[1] === '##' ? `.SH "${roffEscape(title.toUpperCase()).replace(/"/g, '')}"` : `.SS "${roffEscape(title).replace(/"/g, '')}"`);
+      else
+        lines.push(
+          heading[1] === '##'
+            ? `.SH "${roffEscape(title.toUpperCase()).replace(/"/g, '')}"`
+            : `.SS "${roffEscape(title).replace(/"/g, '')}"`,
+        );
       startedSection = true;
       continue;
     }
     if (!startedSection) continue;
     if (/^\|[-| :]+\|$/.test(raw.trim())) continue;
     if (raw.startsWith('|')) {
-      const cells = raw.split('|').slice(1, -1).map((cell) => cell.trim());
-      lines.push('.TP', inlineMarkdown(cells[0] ?? ''), inlineMarkdown(cells.slice(1).filter((cell) => cell !== '').join(' \u2014 ')));
+      const cells = raw
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      lines.push(
+        '.TP',
+        inlineMarkdown(cells[0] ?? ''),
+        inlineMarkdown(
+          cells
+            .slice(1)
+            .filter((cell) => cell !== '')
+            .join(' \u2014 '),
+        ),
+      );
       continue;
     }
     if (raw.trim() === '') {
@@ -160,6 +230,9 @@ export function markdownPage(file: string, section: number, markdown: string, su
     lines.push(inlineMarkdown(raw.trim()));
   }
   // Collapse runs of paragraph breaks.
-  const text = lines.join('\n').replace(/(\n\.PP)+/g, '\n.PP').replace(/\n\.PP\n(\.S[HS] )/g, '\n$1');
+  const text = lines
+    .join('\n')
+    .replace(/(\n\.PP)+/g, '\n.PP')
+    .replace(/\n\.PP\n(\.S[HS] )/g, '\n$1');
   return { file, text: `${text}\n` };
 }

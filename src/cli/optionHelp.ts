@@ -21,27 +21,58 @@ export interface OptionDoc {
 export const GLOBAL_OPTIONS: OptionTable = { ...COMMON_OPTIONS, 'password-file': { type: 'string' } };
 
 const GLOBAL_DOCS: Readonly<Record<string, OptionDoc>> = {
-  prefix: { value: 'DIR', text: 'the prefix to work on (else $KILN_PREFIX, else / for root and ~/.local/kiln for others)', path: 'directory' },
+  prefix: {
+    value: 'DIR',
+    text: 'the prefix to work on (else $KILN_PREFIX, else / for root and ~/.local/kiln for others)',
+    path: 'directory',
+  },
   json: { text: 'print the result as JSON on stdout (errors as JSON on stderr)' },
   'no-wait': { text: 'fail with E_LOCKED instead of waiting while another process holds the lock' },
-  'password-file': { value: 'FILE', text: 'read the secret key\'s password from FILE (else $KILN_KEY_PASSWORD)', path: 'file' },
+  'password-file': {
+    value: 'FILE',
+    text: "read the secret key's password from FILE (else $KILN_KEY_PASSWORD)",
+    path: 'file',
+  },
   help: { text: 'show this help' },
 };
 
 const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
   'dry-run': { text: 'show the plan and change nothing' },
   yes: { text: 'proceed without asking' },
-  build: { value: 'WHEN', text: 'build from recipes what no binary offers: never (default without a ports tree), missing, always', choices: ['never', 'missing', 'always'] },
-  recipes: { value: 'DIR', text: 'the ports tree (else $KILN_RECIPES, ./recipes, or the tree shipped with Kiln)', path: 'directory' },
-  distfiles: { value: 'DIR', text: 'a directory of source tarballs to try after the upstream URL and mirrors (repeatable)', path: 'directory' },
+  build: {
+    value: 'WHEN',
+    text: 'build from recipes what no binary offers: never (default without a ports tree), missing, always',
+    choices: ['never', 'missing', 'always'],
+  },
+  recipes: {
+    value: 'DIR',
+    text: 'the ports tree (else $KILN_RECIPES, ./recipes, or the tree shipped with Kiln)',
+    path: 'directory',
+  },
+  distfiles: {
+    value: 'DIR',
+    text: 'a directory of source tarballs to try after the upstream URL and mirrors (repeatable)',
+    path: 'directory',
+  },
   mirror: { value: 'URL', text: 'a mirror to fetch sources from before the upstream URL (repeatable)' },
-  work: { value: 'DIR', text: 'where build trees are made (default: a directory under the system\'s temporary directory)', path: 'directory' },
+  work: {
+    value: 'DIR',
+    text: "where build trees are made (default: a directory under the system's temporary directory)",
+    path: 'directory',
+  },
   jobs: { value: 'N', text: 'parallel jobs for the build scripts (default: the number of CPUs)' },
   keep: { text: 'keep the build tree after a successful build' },
   repo: { value: 'DIR', text: 'the repository to build into and publish in (kiln repo init DIR)', path: 'directory' },
-  cpu: { value: 'LEVEL', text: 'the x86-64 level to build for', choices: ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] },
+  cpu: {
+    value: 'LEVEL',
+    text: 'the x86-64 level to build for',
+    choices: ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'],
+  },
   trust: { value: 'PUBKEY', text: 'a public key file to check signatures with (repeatable)', path: 'file' },
-  'expire-days': { value: 'N', text: 'days until the published index expires and clients refuse it (freeze protection)' },
+  'expire-days': {
+    value: 'N',
+    text: 'days until the published index expires and clients refuse it (freeze protection)',
+  },
   variant: { value: 'ID', text: 'only the variant with this id' },
 };
 
@@ -52,8 +83,15 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     user: { text: 'the prefix belongs to the user running Kiln: files are theirs (the default elsewhere)' },
   },
   'remote add': {
-    key: { value: 'PUBKEY', text: 'a trusted public key file or its base64 line (repeatable, while keys rotate)', path: 'file' },
-    priority: { value: 'N', text: 'from -1000 to 1000; the higher wins when remotes offer the same package (default 0)' },
+    key: {
+      value: 'PUBKEY',
+      text: 'a trusted public key file or its base64 line (repeatable, while keys rotate)',
+      path: 'file',
+    },
+    priority: {
+      value: 'N',
+      text: 'from -1000 to 1000; the higher wins when remotes offer the same package (default 0)',
+    },
   },
   list: {
     installed: { text: 'installed packages (the default)' },
@@ -66,7 +104,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
   history: { limit: { value: 'N', text: 'only the newest N transactions' } },
   'key generate': {
     out: { value: 'DIR', text: 'the directory to write the key pair into', path: 'directory' },
-    name: { value: 'BASENAME', text: 'the key files\' base name (default kiln)' },
+    name: { value: 'BASENAME', text: "the key files' base name (default kiln)" },
     encrypt: { text: 'encrypt the secret key with a password (scrypt)' },
     force: { text: 'overwrite existing key files' },
   },
@@ -96,12 +134,12 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     level: { value: 'N', text: 'the zstd compression level, 1 to 19' },
   },
   'repo init': {
-    key: { value: 'SECRETKEY', text: 'the repository\'s signing key (kiln key generate)', path: 'file' },
-    name: { value: 'NAME', text: 'the repository\'s name, shown to clients' },
+    key: { value: 'SECRETKEY', text: "the repository's signing key (kiln key generate)", path: 'file' },
+    name: { value: 'NAME', text: "the repository's name, shown to clients" },
   },
-  'repo add': { sign: { text: 'sign the packages with the repository\'s key while staging them' } },
+  'repo add': { sign: { text: "sign the packages with the repository's key while staging them" } },
   'repo commit': {
-    message: { value: 'MESSAGE', text: 'what this commit publishes, kept in the repository\'s log' },
+    message: { value: 'MESSAGE', text: "what this commit publishes, kept in the repository's log" },
     'allow-empty': { text: 'publish even with nothing staged (renews the expiry time)' },
   },
   'repo verify': { quick: { text: 'check hashes and signatures without decompressing the packages' } },
@@ -128,9 +166,16 @@ export function optionRows(command: Pick<Command, 'words' | 'options'>): OptionR
   const add = (table: OptionTable, global: boolean): void => {
     for (const [name, spec] of Object.entries(table)) {
       if (!global && Object.hasOwn(GLOBAL_OPTIONS, name)) continue;
-      const doc = (Object.hasOwn(own, name) ? own[name] : undefined) ?? (Object.hasOwn(SHARED_DOCS, name) ? SHARED_DOCS[name] : undefined) ?? (Object.hasOwn(GLOBAL_DOCS, name) ? GLOBAL_DOCS[name] : undefined);
-      if (doc === undefined) throw new Error(`option --${name} of "kiln ${command.words.join(' ')}" has no documentation in optionHelp.ts`);
-      if ((spec.type === 'string') !== (doc.value !== undefined)) throw new Error(`option --${name} of "kiln ${command.words.join(' ')}": its documentation and its type disagree on taking a value`);
+      const doc =
+        (Object.hasOwn(own, name) ? own[name] : undefined) ??
+        (Object.hasOwn(SHARED_DOCS, name) ? SHARED_DOCS[name] : undefined) ??
+        (Object.hasOwn(GLOBAL_DOCS, name) ? GLOBAL_DOCS[name] : undefined);
+      if (doc === undefined)
+        throw new Error(`option --${name} of "kiln ${command.words.join(' ')}" has no documentation in optionHelp.ts`);
+      if ((spec.type === 'string') !== (doc.value !== undefined))
+        throw new Error(
+          `option --${name} of "kiln ${command.words.join(' ')}": its documentation and its type disagree on taking a value`,
+        );
       rows.push({ name, short: spec.short, doc, global, multiple: spec.multiple === true });
     }
   };

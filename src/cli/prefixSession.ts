@@ -20,15 +20,21 @@ function reporter(invocation: Invocation): (event: PrefixEvent) => void {
         invocation.tell(waitingLine(event.holderPid, event.lockPath));
         break;
       case 'recovered':
-        invocation.tell(event.outcome === 'discarded'
-          ? 'kiln: removed what an interrupted transaction had staged (nothing in the prefix had changed)'
-          : `kiln: an interrupted transaction (${event.id}) was ${event.outcome === 'completed' ? 'completed' : 'rolled back'}`);
+        invocation.tell(
+          event.outcome === 'discarded'
+            ? 'kiln: removed what an interrupted transaction had staged (nothing in the prefix had changed)'
+            : `kiln: an interrupted transaction (${event.id}) was ${event.outcome === 'completed' ? 'completed' : 'rolled back'}`,
+        );
         break;
       case 'download':
-        invocation.progress(`downloading ${event.done}/${event.total} packages, ${bytes(event.receivedBytes)} of ${bytes(event.totalBytes)} ${bar(event.totalBytes === 0 ? 1 : event.receivedBytes / event.totalBytes)}`);
+        invocation.progress(
+          `downloading ${event.done}/${event.total} packages, ${bytes(event.receivedBytes)} of ${bytes(event.totalBytes)} ${bar(event.totalBytes === 0 ? 1 : event.receivedBytes / event.totalBytes)}`,
+        );
         break;
       case 'stage':
-        invocation.progress(`unpacking ${event.name} (${event.index + 1}/${event.total}) ${bar((event.index + 1) / event.total)}`);
+        invocation.progress(
+          `unpacking ${event.name} (${event.index + 1}/${event.total}) ${bar((event.index + 1) / event.total)}`,
+        );
         break;
       case 'commit':
         invocation.progress(`committing ${event.operations} file operations`);
@@ -75,20 +81,38 @@ export function renderPlan(plan: PlannedChange): string {
   ]);
   const counts = new Map<string, number>();
   for (const action of plan.actions) counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
-  const summary = [...(plan.builds.length > 0 ? [['build', plan.builds.length] as const] : []), ...counts].map(([kind, count]) => `${count} to ${kind}`).join(', ');
-  const buildRows = plan.builds.map((build) => [`  build`, build.name, build.version, optionsColumn(build.options, null), `(recipe ${build.recipe})`, '', build.why]);
+  const summary = [...(plan.builds.length > 0 ? [['build', plan.builds.length] as const] : []), ...counts]
+    .map(([kind, count]) => `${count} to ${kind}`)
+    .join(', ');
+  const buildRows = plan.builds.map((build) => [
+    `  build`,
+    build.name,
+    build.version,
+    optionsColumn(build.options, null),
+    `(recipe ${build.recipe})`,
+    '',
+    build.why,
+  ]);
   const lines = rows.length + buildRows.length > 0 ? [table([...buildRows, ...rows])] : [];
   for (const change of plan.reasonChanges) lines.push(`  mark ${change.name} as ${change.reason}`);
   const sign = plan.sizeChange < 0 ? '-' : '+';
-  lines.push(`${summary || 'no package changes'}; download ${bytes(plan.downloadBytes)}; installed size ${sign}${bytes(Math.abs(plan.sizeChange))}`);
+  lines.push(
+    `${summary || 'no package changes'}; download ${bytes(plan.downloadBytes)}; installed size ${sign}${bytes(Math.abs(plan.sizeChange))}`,
+  );
   return lines.join('\n');
 }
 
 /** The options of the variant placed, `[+ssl,-uwsgi]`; when they change, `[-uwsgi -> +uwsgi]` with only what changes. */
-function optionsColumn(options: Readonly<Record<string, boolean>>, before: Readonly<Record<string, boolean>> | null): string {
+function optionsColumn(
+  options: Readonly<Record<string, boolean>>,
+  before: Readonly<Record<string, boolean>> | null,
+): string {
   if (before !== null) {
-    const changed = [...new Set([...Object.keys(options), ...Object.keys(before)])].sort().filter((key) => own(options, key) !== own(before, key));
-    const side = (of: Readonly<Record<string, boolean>>): string => changed.map((key) => (of[key] === undefined ? `no ${key}` : `${of[key] ? '+' : '-'}${key}`)).join(',');
+    const changed = [...new Set([...Object.keys(options), ...Object.keys(before)])]
+      .sort()
+      .filter((key) => own(options, key) !== own(before, key));
+    const side = (of: Readonly<Record<string, boolean>>): string =>
+      changed.map((key) => (of[key] === undefined ? `no ${key}` : `${of[key] ? '+' : '-'}${key}`)).join(',');
     if (changed.length > 0) return `[${side(before)} -> ${side(options)}] options change`;
   }
   return Object.keys(options).length === 0 ? '' : `[${formatSettings(options)}]`;
@@ -104,9 +128,13 @@ export function changeOptions(invocation: Invocation): ChangeOptions {
     confirm: async (plan) => {
       if (yes) return true;
       if (!invocation.settings.interactive) {
-        throw new KilnError('E_CONFIRM', `cannot change prefix ${invocation.settings.prefix} without confirmation: there is no terminal to ask`, {
-          hint: 'pass -y to go ahead without asking, or --dry-run to only see the plan',
-        });
+        throw new KilnError(
+          'E_CONFIRM',
+          `cannot change prefix ${invocation.settings.prefix} without confirmation: there is no terminal to ask`,
+          {
+            hint: 'pass -y to go ahead without asking, or --dry-run to only see the plan',
+          },
+        );
       }
       invocation.tell(renderPlan(plan));
       return invocation.confirm('Proceed?');
@@ -119,9 +147,15 @@ export const CHANGE_OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
 } as const;
 
-export function changeOutput(result: ChangeResult, invocation: Invocation): { data: unknown; text: string; notes: string[] } {
+export function changeOutput(
+  result: ChangeResult,
+  invocation: Invocation,
+): { data: unknown; text: string; notes: string[] } {
   const dryRun = invocation.values['dry-run'] === true;
-  const nothing = result.plan.builds.length === 0 && result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
-  const text = nothing ? 'nothing to do' : `${renderPlan(result.plan)}\n${result.applied ? `done (transaction ${result.transaction})` : dryRun ? 'dry run: nothing was changed' : ''}`.trimEnd();
+  const nothing =
+    result.plan.builds.length === 0 && result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
+  const text = nothing
+    ? 'nothing to do'
+    : `${renderPlan(result.plan)}\n${result.applied ? `done (transaction ${result.transaction})` : dryRun ? 'dry run: nothing was changed' : ''}`.trimEnd();
   return { data: result, text, notes: result.notes.map((note) => `note: ${note}`) };
 }

@@ -34,7 +34,12 @@ export async function searchPackages(invocation: Invocation, term: string): Prom
     try {
       const paths = prefixPaths(query.root);
       const config = await readPrefixConfig(paths);
-      const offered = readSearchLists(paths, query.store, config.remotes.map((remote) => remote.name), term);
+      const offered = readSearchLists(
+        paths,
+        query.store,
+        config.remotes.map((remote) => remote.name),
+        term,
+      );
       if (offered !== undefined) return matchSearch(term, offered, query.store.listInstalled());
     } finally {
       query.close();

@@ -11,49 +11,197 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
-  { words: ['init'], summary: 'create a prefix (configuration, database, cache)', load: async () => (await import('./commands/init.js')).default },
-  { words: ['remote', 'add'], summary: 'add a remote repository with its trusted keys', load: async () => (await import('./commands/remoteAdd.js')).default },
-  { words: ['remote', 'list'], summary: 'list the remotes and what was last synced', load: async () => (await import('./commands/remoteList.js')).default },
-  { words: ['remote', 'remove'], summary: 'remove a remote', load: async () => (await import('./commands/remoteRemove.js')).default },
-  { words: ['sync'], summary: 'download and verify every remote\'s index', load: async () => (await import('./commands/sync.js')).default },
-  { words: ['search'], summary: 'search packages by name and summary', load: async () => (await import('./commands/search.js')).default },
-  { words: ['info'], summary: 'show an installed or available package', load: async () => (await import('./commands/info.js')).default },
-  { words: ['list'], summary: 'list installed, available or upgradable packages', load: async () => (await import('./commands/list.js')).default },
-  { words: ['files'], summary: 'list the files of an installed package', load: async () => (await import('./commands/files.js')).default },
-  { words: ['owns'], summary: 'show which package owns a path', load: async () => (await import('./commands/owns.js')).default },
-  { words: ['deps'], summary: 'show what a package depends on', load: async () => (await import('./commands/deps.js')).default },
-  { words: ['rdeps'], summary: 'show which installed packages depend on a package', load: async () => (await import('./commands/rdeps.js')).default },
-  { words: ['install'], summary: 'install packages and their dependencies', load: async () => (await import('./commands/install.js')).default },
-  { words: ['autoremove'], summary: 'remove dependencies that nothing needs any more', load: async () => (await import('./commands/autoremove.js')).default },
-  { words: ['remove'], summary: 'remove installed packages', load: async () => (await import('./commands/remove.js')).default },
-  { words: ['upgrade'], summary: 'upgrade installed packages', load: async () => (await import('./commands/upgrade.js')).default },
-  { words: ['history'], summary: 'list the committed transactions', load: async () => (await import('./commands/history.js')).default },
-  { words: ['key', 'generate'], summary: 'generate a signing key pair (minisign format)', load: async () => (await import('./commands/keyGenerate.js')).default },
-  { words: ['key', 'show'], summary: 'print the id and public key of a key file', load: async () => (await import('./commands/keyShow.js')).default },
-  { words: ['sign'], summary: 'sign a file (detached minisign signature)', load: async () => (await import('./commands/sign.js')).default },
-  { words: ['verify'], summary: 'check installed files (rpm -V), or a detached signature with --trust', load: async () => (await import('./commands/verify.js')).default },
-  { words: ['build'], summary: 'build a recipe into a signed package in a repository', load: async () => (await import('./commands/build.js')).default },
-  { words: ['bulk'], summary: 'build many recipes in dependency order, past failures, with a report', load: async () => (await import('./commands/bulk.js')).default },
-  { words: ['lint'], summary: 'check recipes and explain each problem', load: async () => (await import('./commands/lint.js')).default },
-  { words: ['completion'], summary: 'print the shell completion script for bash, zsh or fish', load: async () => (await import('./commands/completion.js')).default },
-  { words: ['debug', 'solve'], summary: 'solve a problem in the neutral JSON form and print the plan', load: async () => (await import('./commands/debugSolve.js')).default },
-  { words: ['pack'], summary: 'make a package from a staged tree', load: async () => (await import('./commands/pack.js')).default },
-  { words: ['inspect'], summary: 'show and verify a package', load: async () => (await import('./commands/inspect.js')).default },
-  { words: ['repo', 'init'], summary: 'create a signed repository', load: async () => (await import('./commands/repoInit.js')).default },
-  { words: ['repo', 'add'], summary: 'check packages and stage them', load: async () => (await import('./commands/repoAdd.js')).default },
-  { words: ['repo', 'remove'], summary: 'unstage packages or retire published ones', load: async () => (await import('./commands/repoRemove.js')).default },
-  { words: ['repo', 'status'], summary: 'show what is published and what is staged', load: async () => (await import('./commands/repoStatus.js')).default },
-  { words: ['repo', 'commit'], summary: 'publish the staged changes as a new signed index', load: async () => (await import('./commands/repoCommit.js')).default },
-  { words: ['repo', 'verify'], summary: 'verify the index and every package', load: async () => (await import('./commands/repoVerify.js')).default },
-  { words: ['repo', 'log'], summary: 'list the published commits', load: async () => (await import('./commands/repoLog.js')).default },
-  { words: ['repo', 'prune'], summary: 'delete old snapshots and unreferenced packages', load: async () => (await import('./commands/repoPrune.js')).default },
+  {
+    words: ['init'],
+    summary: 'create a prefix (configuration, database, cache)',
+    load: async () => (await import('./commands/init.js')).default,
+  },
+  {
+    words: ['remote', 'add'],
+    summary: 'add a remote repository with its trusted keys',
+    load: async () => (await import('./commands/remoteAdd.js')).default,
+  },
+  {
+    words: ['remote', 'list'],
+    summary: 'list the remotes and what was last synced',
+    load: async () => (await import('./commands/remoteList.js')).default,
+  },
+  {
+    words: ['remote', 'remove'],
+    summary: 'remove a remote',
+    load: async () => (await import('./commands/remoteRemove.js')).default,
+  },
+  {
+    words: ['sync'],
+    summary: "download and verify every remote's index",
+    load: async () => (await import('./commands/sync.js')).default,
+  },
+  {
+    words: ['search'],
+    summary: 'search packages by name and summary',
+    load: async () => (await import('./commands/search.js')).default,
+  },
+  {
+    words: ['info'],
+    summary: 'show an installed or available package',
+    load: async () => (await import('./commands/info.js')).default,
+  },
+  {
+    words: ['list'],
+    summary: 'list installed, available or upgradable packages',
+    load: async () => (await import('./commands/list.js')).default,
+  },
+  {
+    words: ['files'],
+    summary: 'list the files of an installed package',
+    load: async () => (await import('./commands/files.js')).default,
+  },
+  {
+    words: ['owns'],
+    summary: 'show which package owns a path',
+    load: async () => (await import('./commands/owns.js')).default,
+  },
+  {
+    words: ['deps'],
+    summary: 'show what a package depends on',
+    load: async () => (await import('./commands/deps.js')).default,
+  },
+  {
+    words: ['rdeps'],
+    summary: 'show which installed packages depend on a package',
+    load: async () => (await import('./commands/rdeps.js')).default,
+  },
+  {
+    words: ['install'],
+    summary: 'install packages and their dependencies',
+    load: async () => (await import('./commands/install.js')).default,
+  },
+  {
+    words: ['autoremove'],
+    summary: 'remove dependencies that nothing needs any more',
+    load: async () => (await import('./commands/autoremove.js')).default,
+  },
+  {
+    words: ['remove'],
+    summary: 'remove installed packages',
+    load: async () => (await import('./commands/remove.js')).default,
+  },
+  {
+    words: ['upgrade'],
+    summary: 'upgrade installed packages',
+    load: async () => (await import('./commands/upgrade.js')).default,
+  },
+  {
+    words: ['history'],
+    summary: 'list the committed transactions',
+    load: async () => (await import('./commands/history.js')).default,
+  },
+  {
+    words: ['key', 'generate'],
+    summary: 'generate a signing key pair (minisign format)',
+    load: async () => (await import('./commands/keyGenerate.js')).default,
+  },
+  {
+    words: ['key', 'show'],
+    summary: 'print the id and public key of a key file',
+    load: async () => (await import('./commands/keyShow.js')).default,
+  },
+  {
+    words: ['sign'],
+    summary: 'sign a file (detached minisign signature)',
+    load: async () => (await import('./commands/sign.js')).default,
+  },
+  {
+    words: ['verify'],
+    summary: 'check installed files (rpm -V), or a detached signature with --trust',
+    load: async () => (await import('./commands/verify.js')).default,
+  },
+  {
+    words: ['build'],
+    summary: 'build a recipe into a signed package in a repository',
+    load: async () => (await import('./commands/build.js')).default,
+  },
+  {
+    words: ['bulk'],
+    summary: 'build many recipes in dependency order, past failures, with a report',
+    load: async () => (await import('./commands/bulk.js')).default,
+  },
+  {
+    words: ['lint'],
+    summary: 'check recipes and explain each problem',
+    load: async () => (await import('./commands/lint.js')).default,
+  },
+  {
+    words: ['completion'],
+    summary: 'print the shell completion script for bash, zsh or fish',
+    load: async () => (await import('./commands/completion.js')).default,
+  },
+  {
+    words: ['debug', 'solve'],
+    summary: 'solve a problem in the neutral JSON form and print the plan',
+    load: async () => (await import('./commands/debugSolve.js')).default,
+  },
+  {
+    words: ['pack'],
+    summary: 'make a package from a staged tree',
+    load: async () => (await import('./commands/pack.js')).default,
+  },
+  {
+    words: ['inspect'],
+    summary: 'show and verify a package',
+    load: async () => (await import('./commands/inspect.js')).default,
+  },
+  {
+    words: ['repo', 'init'],
+    summary: 'create a signed repository',
+    load: async () => (await import('./commands/repoInit.js')).default,
+  },
+  {
+    words: ['repo', 'add'],
+    summary: 'check packages and stage them',
+    load: async () => (await import('./commands/repoAdd.js')).default,
+  },
+  {
+    words: ['repo', 'remove'],
+    summary: 'unstage packages or retire published ones',
+    load: async () => (await import('./commands/repoRemove.js')).default,
+  },
+  {
+    words: ['repo', 'status'],
+    summary: 'show what is published and what is staged',
+    load: async () => (await import('./commands/repoStatus.js')).default,
+  },
+  {
+    words: ['repo', 'commit'],
+    summary: 'publish the staged changes as a new signed index',
+    load: async () => (await import('./commands/repoCommit.js')).default,
+  },
+  {
+    words: ['repo', 'verify'],
+    summary: 'verify the index and every package',
+    load: async () => (await import('./commands/repoVerify.js')).default,
+  },
+  {
+    words: ['repo', 'log'],
+    summary: 'list the published commits',
+    load: async () => (await import('./commands/repoLog.js')).default,
+  },
+  {
+    words: ['repo', 'prune'],
+    summary: 'delete old snapshots and unreferenced packages',
+    load: async () => (await import('./commands/repoPrune.js')).default,
+  },
 ];
 
 /** The entry whose words begin `argv` (longest match). */
 export function findCommand(argv: readonly string[]): CommandEntry | undefined {
   let best: CommandEntry | undefined;
   for (const entry of COMMANDS) {
-    if (entry.words.every((word, i) => argv[i] === word) && (best === undefined || entry.words.length > best.words.length)) best = entry;
+    if (
+      entry.words.every((word, i) => argv[i] === word) &&
+      (best === undefined || entry.words.length > best.words.length)
+    )
+      best = entry;
   }
   return best;
 }

@@ -42,7 +42,8 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
     try {
       password = (await readFile(input.passwordFile, 'utf8')).replace(/\r?\n$/, '');
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) throw new KilnError('E_IO', `cannot read password file ${input.passwordFile}: no such file`, { cause: error });
+      if (isErrno(error, 'ENOENT'))
+        throw new KilnError('E_IO', `cannot read password file ${input.passwordFile}: no such file`, { cause: error });
       throw error;
     }
   }
@@ -50,7 +51,9 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
   const pinned = input.env['KILN_NOW'];
   const pinnedTime = pinned === undefined ? undefined : Date.parse(pinned);
   if (pinnedTime !== undefined && Number.isNaN(pinnedTime)) {
-    throw new KilnError('E_USAGE', `cannot use KILN_NOW=${pinned}: not an ISO 8601 time`, { hint: 'for example KILN_NOW=2026-01-31T12:00:00Z' });
+    throw new KilnError('E_USAGE', `cannot use KILN_NOW=${pinned}: not an ISO 8601 time`, {
+      hint: 'for example KILN_NOW=2026-01-31T12:00:00Z',
+    });
   }
   const killText = input.env['KILN_TEST_KILL_AT_STEP'];
   const killAtStep = killText === undefined || killText === '' ? undefined : Number(killText);
@@ -58,7 +61,10 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
     throw new KilnError('E_USAGE', `cannot use KILN_TEST_KILL_AT_STEP=${killText}: not a positive whole number`);
   }
   const uid = process.getuid?.() ?? 0;
-  if (input.prefix === '') throw new KilnError('E_USAGE', 'cannot use an empty prefix', { hint: 'give --prefix a directory; an empty KILN_PREFIX is ignored' });
+  if (input.prefix === '')
+    throw new KilnError('E_USAGE', 'cannot use an empty prefix', {
+      hint: 'give --prefix a directory; an empty KILN_PREFIX is ignored',
+    });
   return {
     prefix: input.prefix ?? (input.env['KILN_PREFIX'] || defaultPrefix(uid, input.env['HOME'] ?? homedir())),
     wait: input.noWait !== true,

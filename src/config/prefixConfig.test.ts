@@ -9,14 +9,23 @@ describe('cpu-level and cpu-level-force', () => {
   it('are absent by default, and read when set', () => {
     assert.equal(parse('').cpuLevel, undefined);
     assert.deepEqual(parse('cpu-level = "x86-64-v3"\n').cpuLevel, { level: 'x86-64-v3', force: false });
-    assert.deepEqual(parse('cpu-level = "x86-64-v4"\ncpu-level-force = true\n').cpuLevel, { level: 'x86-64-v4', force: true });
+    assert.deepEqual(parse('cpu-level = "x86-64-v4"\ncpu-level-force = true\n').cpuLevel, {
+      level: 'x86-64-v4',
+      force: true,
+    });
   });
 
   it('refuse a level Kiln does not know, a force that is not a boolean, and a force without a level', () => {
-    assert.throws(() => parse('cpu-level = "x86-64-v5"\n'), /cannot read \/opt\/app\/etc\/kiln\/config\.toml: cpu-level "x86-64-v5" is not a CPU level Kiln knows \(x86-64, x86-64-v2, x86-64-v3, x86-64-v4\)/);
+    assert.throws(
+      () => parse('cpu-level = "x86-64-v5"\n'),
+      /cannot read \/opt\/app\/etc\/kiln\/config\.toml: cpu-level "x86-64-v5" is not a CPU level Kiln knows \(x86-64, x86-64-v2, x86-64-v3, x86-64-v4\)/,
+    );
     assert.throws(() => parse('cpu-level = "haswell"\n'), /"haswell" is not a CPU level Kiln knows/);
     assert.throws(() => parse('cpu-level = 3\n'), /cpu-level must be a string/);
-    assert.throws(() => parse('cpu-level = "x86-64"\ncpu-level-force = "yes"\n'), /cpu-level-force must be true or false/);
+    assert.throws(
+      () => parse('cpu-level = "x86-64"\ncpu-level-force = "yes"\n'),
+      /cpu-level-force must be true or false/,
+    );
     assert.throws(() => parse('cpu-levle = "x86-64"\ncpu-level-force = true\n'), /cpu-levle is not a known field/);
     assert.throws(() => parse('cpu-level-force = true\n'), /cpu-level-force needs a cpu-level to force/);
   });
@@ -26,6 +35,10 @@ describe('cpu-level and cpu-level-force', () => {
       const config = parse(extra);
       assert.deepEqual(parsePrefixConfig(formatPrefixConfig(config), PATH), config);
     }
-    assert.doesNotMatch(formatPrefixConfig(parse('cpu-level = "x86-64-v2"\n')), /force/, 'an unforced level writes no force setting');
+    assert.doesNotMatch(
+      formatPrefixConfig(parse('cpu-level = "x86-64-v2"\n')),
+      /force/,
+      'an unforced level writes no force setting',
+    );
   });
 });

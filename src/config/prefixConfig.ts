@@ -60,7 +60,8 @@ export function transferLimitsOf(config: Pick<PrefixConfig, 'transfer'>): Transf
   const set = config.transfer ?? {};
   return {
     minRate: set.minRate ?? DEFAULT_TRANSFER_LIMITS.minRate,
-    rateWindowMs: set.rateWindowSeconds === undefined ? DEFAULT_TRANSFER_LIMITS.rateWindowMs : set.rateWindowSeconds * 1000,
+    rateWindowMs:
+      set.rateWindowSeconds === undefined ? DEFAULT_TRANSFER_LIMITS.rateWindowMs : set.rateWindowSeconds * 1000,
     deadlineMs: set.deadlineSeconds === undefined ? DEFAULT_TRANSFER_LIMITS.deadlineMs : set.deadlineSeconds * 1000,
   };
 }
@@ -89,10 +90,25 @@ export function defaultConfig(mode: PrefixMode): PrefixConfig {
 
 export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, { hint: 'fix the file; docs/config.md describes every setting' });
+    throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, {
+      hint: 'fix the file; docs/config.md describes every setting',
+    });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'mode', 'jobs', 'fsync', 'remotes', 'solver', 'cache', 'cpu-level', 'cpu-level-force', 'min-rate', 'min-rate-window', 'fetch-deadline']);
+  const table = expectObject(data, '(top level)', fail, [
+    'format',
+    'mode',
+    'jobs',
+    'fsync',
+    'remotes',
+    'solver',
+    'cache',
+    'cpu-level',
+    'cpu-level-force',
+    'min-rate',
+    'min-rate-window',
+    'fetch-deadline',
+  ]);
   if (table['format'] !== CONFIG_FORMAT) fail('format', `must be ${CONFIG_FORMAT}`);
   const mode = table['mode'] ?? 'user';
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
@@ -102,16 +118,22 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   if (cache !== undefined && !cache.startsWith('/')) fail('cache', 'must be an absolute path');
   const cpuLevel = parseCpuLevel(table, fail);
   const transfer: NonNullable<PrefixConfig['transfer']> = {};
-  if (table['min-rate'] !== undefined) transfer.minRate = expectInteger(table['min-rate'], 'min-rate', fail, 0, 1 << 30);
-  if (table['min-rate-window'] !== undefined) transfer.rateWindowSeconds = expectInteger(table['min-rate-window'], 'min-rate-window', fail, 1, 3600);
-  if (table['fetch-deadline'] !== undefined) transfer.deadlineSeconds = expectInteger(table['fetch-deadline'], 'fetch-deadline', fail, 1, 7 * 24 * 3600);
+  if (table['min-rate'] !== undefined)
+    transfer.minRate = expectInteger(table['min-rate'], 'min-rate', fail, 0, 1 << 30);
+  if (table['min-rate-window'] !== undefined)
+    transfer.rateWindowSeconds = expectInteger(table['min-rate-window'], 'min-rate-window', fail, 1, 3600);
+  if (table['fetch-deadline'] !== undefined)
+    transfer.deadlineSeconds = expectInteger(table['fetch-deadline'], 'fetch-deadline', fail, 1, 7 * 24 * 3600);
   const remotes: RemoteConfig[] = [];
   const remoteTable = expectObject(table['remotes'] ?? {}, 'remotes', fail);
   for (const [name, value] of Object.entries(remoteTable)) {
     const where = `remotes.${name}`;
-    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME) fail(where, `is not a valid remote name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
+    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME)
+      fail(where, `is not a valid remote name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
     const remote = expectObject(value, where, fail, ['url', 'keys', 'priority']);
-    const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) => expectString(key, `${where}.keys[${i}]`, fail));
+    const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) =>
+      expectString(key, `${where}.keys[${i}]`, fail),
+    );
     if (keys.length === 0) fail(`${where}.keys`, 'must name at least one trusted key');
     for (const key of keys) parsePublicKey(key, `${path} (${where}.keys)`);
     remotes.push({
@@ -144,13 +166,22 @@ function parseCpuLevel(table: Record<string, unknown>, fail: Fail): CpuLevelSett
   }
   const level = expectString(table['cpu-level'], 'cpu-level', fail);
   const known: readonly string[] = X86_64_LEVELS;
-  if (!known.includes(level)) fail('cpu-level', `${JSON.stringify(level)} is not a CPU level Kiln knows (${known.join(', ')})`);
+  if (!known.includes(level))
+    fail('cpu-level', `${JSON.stringify(level)} is not a CPU level Kiln knows (${known.join(', ')})`);
   return { level, force };
 }
 
 function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
   if (value === undefined) return {};
-  const table = expectObject(value, 'solver', fail, ['options', 'package-options', 'respect-options', 'binary-allow', 'binary-deny', 'accept-licenses', 'protected']);
+  const table = expectObject(value, 'solver', fail, [
+    'options',
+    'package-options',
+    'respect-options',
+    'binary-allow',
+    'binary-deny',
+    'accept-licenses',
+    'protected',
+  ]);
   const strings = (key: string, pattern: RegExp, what: string): string[] | undefined => {
     if (table[key] === undefined) return undefined;
     return expectArray(table[key], `solver.${key}`, fail).map((item, i) => {
@@ -159,7 +190,8 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
       return text;
     });
   };
-  const settings = (list: string[]): Record<string, boolean> => Object.fromEntries(list.map((item) => [item.replace(/^[+-]/, ''), !item.startsWith('-')]));
+  const settings = (list: string[]): Record<string, boolean> =>
+    Object.fromEntries(list.map((item) => [item.replace(/^[+-]/, ''), !item.startsWith('-')]));
   const OPTION = /^[+-]?[a-z0-9][a-z0-9_-]*$/;
   const NAME_PATTERN = /^[A-Za-z0-9+_.*?-]+$/;
   const out: SolverSettings = {};
@@ -169,11 +201,20 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
     const perPackage = expectObject(table['package-options'], 'solver.package-options', fail);
     out.packageOptions = Object.entries(perPackage).map(([pattern, list]) => {
       if (!NAME_PATTERN.test(pattern)) fail(`solver.package-options.${pattern}`, 'is not a name pattern');
-      return { pattern, options: settings(expectArray(list, `solver.package-options.${pattern}`, fail).map((item, i) => {
-        const text = expectString(item, `solver.package-options.${pattern}[${i}]`, fail);
-        if (!OPTION.test(text)) fail(`solver.package-options.${pattern}[${i}]`, `${JSON.stringify(text)} is not an option setting such as "+uwsgi"`);
-        return text;
-      })) };
+      return {
+        pattern,
+        options: settings(
+          expectArray(list, `solver.package-options.${pattern}`, fail).map((item, i) => {
+            const text = expectString(item, `solver.package-options.${pattern}[${i}]`, fail);
+            if (!OPTION.test(text))
+              fail(
+                `solver.package-options.${pattern}[${i}]`,
+                `${JSON.stringify(text)} is not an option setting such as "+uwsgi"`,
+              );
+            return text;
+          }),
+        ),
+      };
     });
   }
   if (table['respect-options'] !== undefined) {
@@ -192,7 +233,8 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
 }
 
 function formatSolverSettings(settings: SolverSettings): Record<string, unknown> | undefined {
-  const flags = (options: Record<string, boolean>): string[] => Object.entries(options).map(([name, on]) => (on ? '+' : '-') + name);
+  const flags = (options: Record<string, boolean>): string[] =>
+    Object.entries(options).map(([name, on]) => (on ? '+' : '-') + name);
   const out: Record<string, unknown> = dict();
   if (settings.options !== undefined) out['options'] = flags(settings.options);
   if (settings.respectOptions !== undefined) out['respect-options'] = settings.respectOptions;
@@ -200,18 +242,39 @@ function formatSolverSettings(settings: SolverSettings): Record<string, unknown>
   if (settings.binaryDeny !== undefined) out['binary-deny'] = settings.binaryDeny;
   if (settings.acceptLicenses !== undefined) out['accept-licenses'] = settings.acceptLicenses;
   if (settings.protected !== undefined) out['protected'] = settings.protected;
-  if (settings.packageOptions !== undefined) out['package-options'] = Object.fromEntries(settings.packageOptions.map((entry) => [entry.pattern, flags(entry.options)]));
+  if (settings.packageOptions !== undefined)
+    out['package-options'] = Object.fromEntries(
+      settings.packageOptions.map((entry) => [entry.pattern, flags(entry.options)]),
+    );
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
 export function formatPrefixConfig(config: PrefixConfig): string {
   const remotes: Record<string, unknown> = dict();
-  for (const remote of config.remotes) remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
+  for (const remote of config.remotes)
+    remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
   const solver = formatSolverSettings(config.solver);
-  const cpu = config.cpuLevel === undefined ? {} : { 'cpu-level': config.cpuLevel.level, ...(config.cpuLevel.force ? { 'cpu-level-force': true } : {}) };
+  const cpu =
+    config.cpuLevel === undefined
+      ? {}
+      : { 'cpu-level': config.cpuLevel.level, ...(config.cpuLevel.force ? { 'cpu-level-force': true } : {}) };
   const t = config.transfer ?? {};
-  const transfer = { ...(t.minRate === undefined ? {} : { 'min-rate': t.minRate }), ...(t.rateWindowSeconds === undefined ? {} : { 'min-rate-window': t.rateWindowSeconds }), ...(t.deadlineSeconds === undefined ? {} : { 'fetch-deadline': t.deadlineSeconds }) };
-  const body = stringifyToml({ format: config.format, mode: config.mode, jobs: config.jobs, fsync: config.fsync, ...(config.cache === undefined ? {} : { cache: config.cache }), ...cpu, ...transfer, remotes, ...(solver === undefined ? {} : { solver }) });
+  const transfer = {
+    ...(t.minRate === undefined ? {} : { 'min-rate': t.minRate }),
+    ...(t.rateWindowSeconds === undefined ? {} : { 'min-rate-window': t.rateWindowSeconds }),
+    ...(t.deadlineSeconds === undefined ? {} : { 'fetch-deadline': t.deadlineSeconds }),
+  };
+  const body = stringifyToml({
+    format: config.format,
+    mode: config.mode,
+    jobs: config.jobs,
+    fsync: config.fsync,
+    ...(config.cache === undefined ? {} : { cache: config.cache }),
+    ...cpu,
+    ...transfer,
+    remotes,
+    ...(solver === undefined ? {} : { solver }),
+  });
   return `# Kiln prefix configuration (docs/config.md).\n${body}\n`;
 }
 

@@ -4,7 +4,14 @@
  * also inserts its `transactions` row: the commit point recovery looks for.
  */
 import type { Connection } from './openDatabase.js';
-import type { InstalledFile, InstalledPackage, InstallReason, RecordedMetadata, RemoteState, TransactionRecord } from './types.js';
+import type {
+  InstalledFile,
+  InstalledPackage,
+  InstallReason,
+  RecordedMetadata,
+  RemoteState,
+  TransactionRecord,
+} from './types.js';
 
 interface PackageRow {
   name: string;
@@ -94,22 +101,34 @@ export class PackageStore {
       allFiles: db.prepare('SELECT * FROM files ORDER BY path, package'),
       owners: db.prepare('SELECT * FROM files WHERE path = ? ORDER BY package'),
       directoryPaths: db.prepare("SELECT DISTINCT path FROM files WHERE type = 'dir'").pluck(),
-      ownersOfList: db.prepare('SELECT f.* FROM json_each(?) AS j JOIN files AS f ON f.path = j.value ORDER BY f.path, f.package'),
+      ownersOfList: db.prepare(
+        'SELECT f.* FROM json_each(?) AS j JOIN files AS f ON f.path = j.value ORDER BY f.path, f.package',
+      ),
       hasFiles: db.prepare('SELECT 1 FROM files LIMIT 1'),
       remote: db.prepare('SELECT * FROM remotes WHERE name = ?'),
-      putRemote: db.prepare('INSERT OR REPLACE INTO remotes (name, serial, created, expires, synced_at, sha256) VALUES (@name, @serial, @created, @expires, @syncedAt, @sha256)'),
+      putRemote: db.prepare(
+        'INSERT OR REPLACE INTO remotes (name, serial, created, expires, synced_at, sha256) VALUES (@name, @serial, @created, @expires, @syncedAt, @sha256)',
+      ),
       dropRemote: db.prepare('DELETE FROM remotes WHERE name = ?'),
       transaction: db.prepare('SELECT id FROM transactions WHERE id = ?'),
       recordRollback: db.prepare('INSERT OR IGNORE INTO rolled_back (id, rolled_back_at, command) VALUES (?, ?, ?)'),
-      history: db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, command, summary FROM transactions ORDER BY rowid DESC LIMIT ?'),
-      insertTransaction: db.prepare('INSERT INTO transactions (id, started_at, finished_at, command, summary) VALUES (@id, @startedAt, @finishedAt, @command, @summary)'),
+      history: db.prepare(
+        'SELECT id, started_at AS startedAt, finished_at AS finishedAt, command, summary FROM transactions ORDER BY rowid DESC LIMIT ?',
+      ),
+      insertTransaction: db.prepare(
+        'INSERT INTO transactions (id, started_at, finished_at, command, summary) VALUES (@id, @startedAt, @finishedAt, @command, @summary)',
+      ),
       deletePackage: db.prepare('DELETE FROM packages WHERE name = ?'),
-      insertPackage: db.prepare(`INSERT INTO packages (name, category, version, revision, variant, remote, reason, installed_at, installed_size, metadata)
+      insertPackage:
+        db.prepare(`INSERT INTO packages (name, category, version, revision, variant, remote, reason, installed_at, installed_size, metadata)
         VALUES (@name, @category, @version, @revision, @variant, @remote, @reason, @installedAt, @installedSize, @metadata)`),
-      insertFile: db.prepare(`INSERT INTO files (package, path, type, mode, uid, gid, owner, grp, size, sha256, target, config, declared)
+      insertFile:
+        db.prepare(`INSERT INTO files (package, path, type, mode, uid, gid, owner, grp, size, sha256, target, config, declared)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       setReason: db.prepare('UPDATE packages SET reason = ? WHERE name = ?'),
-      insertAccount: db.prepare('INSERT OR IGNORE INTO accounts (kind, name, id, package, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertAccount: db.prepare(
+        'INSERT OR IGNORE INTO accounts (kind, name, id, package, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
     };
   }
 
@@ -161,9 +180,18 @@ export class PackageStore {
   }
 
   remoteState(name: string): RemoteState | undefined {
-    const row = this.statements.remote.get(name) as { name: string; serial: number; created: string; expires: string; synced_at: string; sha256: string } | undefined;
+    const row = this.statements.remote.get(name) as
+      | { name: string; serial: number; created: string; expires: string; synced_at: string; sha256: string }
+      | undefined;
     if (row === undefined) return undefined;
-    return { name: row.name, serial: row.serial, created: row.created, expires: row.expires, syncedAt: row.synced_at, sha256: row.sha256 };
+    return {
+      name: row.name,
+      serial: row.serial,
+      created: row.created,
+      expires: row.expires,
+      syncedAt: row.synced_at,
+      sha256: row.sha256,
+    };
   }
 
   setRemoteState(state: RemoteState): void {
@@ -212,7 +240,21 @@ export class PackageStore {
     let open = true;
     const insertFiles = db.transaction((files: PackageChange['files']) => {
       for (const file of files) {
-        s.insertFile.run(file.package, file.path, file.type, file.mode, file.uid, file.gid, file.owner, file.group, file.size, file.sha256, file.target, file.config ? 1 : 0, file.declared ? 1 : 0);
+        s.insertFile.run(
+          file.package,
+          file.path,
+          file.type,
+          file.mode,
+          file.uid,
+          file.gid,
+          file.owner,
+          file.group,
+          file.size,
+          file.sha256,
+          file.target,
+          file.config ? 1 : 0,
+          file.declared ? 1 : 0,
+        );
       }
     });
     try {
@@ -229,7 +271,8 @@ export class PackageStore {
       },
       commit(changes) {
         for (const { name, reason } of changes.reasons ?? []) s.setReason.run(reason, name);
-        for (const account of changes.accounts ?? []) s.insertAccount.run(account.kind, account.name, account.id, account.package, changes.transaction.finishedAt);
+        for (const account of changes.accounts ?? [])
+          s.insertAccount.run(account.kind, account.name, account.id, account.package, changes.transaction.finishedAt);
         s.insertTransaction.run(changes.transaction);
         db.exec('COMMIT');
         open = false;

@@ -20,7 +20,10 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 /** A child process running `body` (an ES module; `acquireLock` and `tryLockFile` in scope); resolves with it once it prints "ready". Killed when the test ends. */
-function child(t: TestContext, body: string): Promise<{ pid: number; exited: Promise<number | null>; kill: () => void }> {
+function child(
+  t: TestContext,
+  body: string,
+): Promise<{ pid: number; exited: Promise<number | null>; kill: () => void }> {
   const source = `import { acquireLock, tryLockFile } from ${JSON.stringify(FILE_LOCK)};\n${body}`;
   const proc = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => proc.kill('SIGKILL'));
@@ -54,16 +57,26 @@ test('fileLock: acquireLock names the holder beside the lock, and --no-wait name
   const lock = await acquireLock(path, 'the test');
   assert.equal(readFileSync(holderPathOf(path), 'utf8'), `${process.pid} ${hostname()}\n`);
   assert.deepEqual(await readHolder(path), { pid: process.pid, host: hostname() });
-  await assert.rejects(acquireLock(path, 'the test', { wait: false }), (error: unknown) => isKilnError(error, 'E_LOCKED') && error.message === `cannot lock the test: process ${process.pid} on ${hostname()} holds ${path}`);
-  await assert.rejects(acquireLock(path, 'the test', { timeoutMs: 100 }), (error: unknown) => isKilnError(error, 'E_LOCKED'));
+  await assert.rejects(
+    acquireLock(path, 'the test', { wait: false }),
+    (error: unknown) =>
+      isKilnError(error, 'E_LOCKED') &&
+      error.message === `cannot lock the test: process ${process.pid} on ${hostname()} holds ${path}`,
+  );
+  await assert.rejects(acquireLock(path, 'the test', { timeoutMs: 100 }), (error: unknown) =>
+    isKilnError(error, 'E_LOCKED'),
+  );
   lock.release();
   assert.equal(existsSync(holderPathOf(path)), false, 'the note goes with the lock');
 });
 
-test('fileLock: the kernel releases a killed holder\'s lock; a stale note decides nothing', async (t) => {
+test("fileLock: the kernel releases a killed holder's lock; a stale note decides nothing", async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'writer.lock');
-  const holder = await child(t, `const lock = await acquireLock(${JSON.stringify(path)}, 'the child'); console.log('ready'); setInterval(() => {}, 1000);`);
+  const holder = await child(
+    t,
+    `const lock = await acquireLock(${JSON.stringify(path)}, 'the child'); console.log('ready'); setInterval(() => {}, 1000);`,
+  );
   let waitedFor: number | undefined;
   const waiting = acquireLock(path, 'the test', { onWait: (who) => (waitedFor = who?.pid) });
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -118,7 +131,10 @@ for (let i = 0; i < 10; i++) {
     if (what !== 'enter') continue;
     const next = lines[i + 1];
     // After "enter X": "exit X", or (X was killed inside) the next "enter", or the end.
-    assert.ok(next === `exit ${pid}` || ((next === undefined || next.startsWith('enter ')) && killed.has(Number(pid))), `line ${i + 1}: ${lines.slice(Math.max(0, i - 2), i + 3).join(' | ')}`);
+    assert.ok(
+      next === `exit ${pid}` || ((next === undefined || next.startsWith('enter ')) && killed.has(Number(pid))),
+      `line ${i + 1}: ${lines.slice(Math.max(0, i - 2), i + 3).join(' | ')}`,
+    );
   }
   assert.ok(killed.size > 0, 'some holders were killed');
 });
@@ -128,8 +144,11 @@ test('ownerLock: an owner is live while its process holds the lock, gone once it
   const registry = join(dir, 'registry.lock');
   const file = join(dir, 'owners', 'a.lock');
   assert.equal(probeOwner(file).state, 'missing');
-  const owner = await child(t, `import { claimOwner } from ${JSON.stringify(fileURLToPath(new URL('./ownerLock.js', import.meta.url)))};
-const lock = await claimOwner(${JSON.stringify(registry)}, ${JSON.stringify(file)}); console.log('ready'); setInterval(() => {}, 1000);`);
+  const owner = await child(
+    t,
+    `import { claimOwner } from ${JSON.stringify(fileURLToPath(new URL('./ownerLock.js', import.meta.url)))};
+const lock = await claimOwner(${JSON.stringify(registry)}, ${JSON.stringify(file)}); console.log('ready'); setInterval(() => {}, 1000);`,
+  );
   assert.equal(probeOwner(file).state, 'live');
   owner.kill();
   await owner.exited;
@@ -137,7 +156,11 @@ const lock = await claimOwner(${JSON.stringify(registry)}, ${JSON.stringify(file
   assert.equal(gone.state, 'gone');
   if (gone.state === 'gone') gone.lock.release();
   const mine = await claimOwner(registry, join(dir, 'owners', 'b.lock'));
-  assert.equal(probeOwner(join(dir, 'owners', 'b.lock')).state, 'live', 'this process\'s own claim is live to itself too');
+  assert.equal(
+    probeOwner(join(dir, 'owners', 'b.lock')).state,
+    'live',
+    "this process's own claim is live to itself too",
+  );
   mine.release();
 });
 
@@ -147,12 +170,18 @@ test('fileLock: a symbolic link in place of the lock or of its note is refused, 
   const victim = join(dir, 'victim');
   await writeFile(victim, '');
   await symlink(victim, path);
-  assert.throws(() => tryLockFile(path), (error: unknown) => isKilnError(error, 'E_IO') && /is a symbolic link/.test(error.message));
+  assert.throws(
+    () => tryLockFile(path),
+    (error: unknown) => isKilnError(error, 'E_IO') && /is a symbolic link/.test(error.message),
+  );
   assert.equal(readFileSync(victim, 'utf8'), '', 'nothing was written through the link');
   await rm(path);
   await writeFile(victim, 'keep\n');
   await symlink(victim, holderPathOf(path));
-  await assert.rejects(acquireLock(path, 'the test'), (error: unknown) => isKilnError(error, 'E_IO') && /writer\.holder is a symbolic link/.test(error.message));
+  await assert.rejects(
+    acquireLock(path, 'the test'),
+    (error: unknown) => isKilnError(error, 'E_IO') && /writer\.holder is a symbolic link/.test(error.message),
+  );
   assert.equal(readFileSync(victim, 'utf8'), 'keep\n');
   const lock = tryLockFile(path);
   assert.ok(lock !== undefined, 'the refused attempt released the lock');

@@ -53,7 +53,11 @@ export function tryLockFile(path: string, options: { create?: boolean } = {}): F
   if (options.create === false && found === undefined) return null;
   // A lock file is Kiln's own: never follow a link planted in its place (root may lock a prefix another user owns).
   if (found !== undefined && !found.isFile()) {
-    throw new KilnError('E_IO', `cannot lock ${path}: it is ${found.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}`, { hint: 'Kiln makes its lock files itself: remove it while no Kiln command runs' });
+    throw new KilnError(
+      'E_IO',
+      `cannot lock ${path}: it is ${found.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}`,
+      { hint: 'Kiln makes its lock files itself: remove it while no Kiln command runs' },
+    );
   }
   let db: Connection;
   try {
@@ -89,10 +93,16 @@ function lockError(path: string, error: unknown): KilnError {
   const code = sqliteCode(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || isErrno(error, 'EACCES')) {
-    return new KilnError('E_IO', `cannot lock ${path}: it cannot be opened for writing by this user (${message})`, { hint: 'run as the user who owns it', cause: error });
+    return new KilnError('E_IO', `cannot lock ${path}: it cannot be opened for writing by this user (${message})`, {
+      hint: 'run as the user who owns it',
+      cause: error,
+    });
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new KilnError('E_IO', `cannot lock ${path}: it is not a lock file Kiln made (${message})`, { hint: 'something else wrote to it: remove it while no Kiln command runs', cause: error });
+    return new KilnError('E_IO', `cannot lock ${path}: it is not a lock file Kiln made (${message})`, {
+      hint: 'something else wrote to it: remove it while no Kiln command runs',
+      cause: error,
+    });
   }
   return new KilnError('E_IO', `cannot lock ${path}: ${message}`, {
     hint: 'the file system must support POSIX record locks (fcntl); on NFS, the lock service must run',
@@ -152,9 +162,13 @@ export async function acquireLock(path: string, what: string, options: AcquireOp
     const holder = await readHolder(path);
     const timedOut = options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs;
     if (options.wait === false || timedOut) {
-      throw new KilnError('E_LOCKED', `cannot lock ${what}: ${holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host}`} holds ${path}`, {
-        hint: options.hint ?? 'wait for it to finish, then try again',
-      });
+      throw new KilnError(
+        'E_LOCKED',
+        `cannot lock ${what}: ${holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host}`} holds ${path}`,
+        {
+          hint: options.hint ?? 'wait for it to finish, then try again',
+        },
+      );
     }
     if (!told) {
       options.onWait?.(holder, path);
@@ -177,7 +191,11 @@ function withHolderNote(lock: FileLock): FileLock {
     }
   } catch (error) {
     lock.release();
-    if (isErrno(error, 'ELOOP')) throw new KilnError('E_IO', `cannot lock ${lock.path}: ${note} is a symbolic link`, { hint: 'Kiln writes that file itself: remove the link while no Kiln command runs', cause: error });
+    if (isErrno(error, 'ELOOP'))
+      throw new KilnError('E_IO', `cannot lock ${lock.path}: ${note} is a symbolic link`, {
+        hint: 'Kiln writes that file itself: remove the link while no Kiln command runs',
+        cause: error,
+      });
     throw error;
   }
   return {

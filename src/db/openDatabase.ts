@@ -23,19 +23,28 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): C
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
   } catch (error) {
-    throw new KilnError('E_DATABASE', `cannot open database ${path}: ${(error as Error).message}`, { hint: 'check the file and its permissions', cause: error });
+    throw new KilnError('E_DATABASE', `cannot open database ${path}: ${(error as Error).message}`, {
+      hint: 'check the file and its permissions',
+      cause: error,
+    });
   }
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     db.close();
-    throw new KilnError('E_DATABASE', `cannot open database ${path}: its schema version ${version} is newer than this Kiln knows (${MIGRATIONS.length})`, {
-      hint: 'use the Kiln version that last wrote this prefix, or a newer one',
-    });
+    throw new KilnError(
+      'E_DATABASE',
+      `cannot open database ${path}: its schema version ${version} is newer than this Kiln knows (${MIGRATIONS.length})`,
+      {
+        hint: 'use the Kiln version that last wrote this prefix, or a newer one',
+      },
+    );
   }
   if (version < MIGRATIONS.length) {
     if (options.readonly === true) {
       db.close();
-      throw new KilnError('E_DATABASE', `cannot open database ${path} read-only: its schema needs migrating`, { hint: 'run a kiln command that changes the prefix once' });
+      throw new KilnError('E_DATABASE', `cannot open database ${path} read-only: its schema needs migrating`, {
+        hint: 'run a kiln command that changes the prefix once',
+      });
     }
     db.transaction(() => {
       for (let i = version; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);

@@ -32,7 +32,11 @@ export async function withRegistry<T>(registry: string, fn: () => Promise<T> | T
  * lock is this process's until released (or until it ends).
  * @example const owner = await claimOwner(join(root, 'builds.lock'), join(tree, 'kiln-build.lock'), () => mkdir(tree))
  */
-export async function claimOwner(registry: string, ownerFile: string, setUp: () => Promise<void> | void = () => undefined): Promise<FileLock> {
+export async function claimOwner(
+  registry: string,
+  ownerFile: string,
+  setUp: () => Promise<void> | void = () => undefined,
+): Promise<FileLock> {
   return withRegistry(registry, async () => {
     await setUp();
     mkdirSync(dirname(ownerFile), { recursive: true });

@@ -11,7 +11,12 @@ export function corruptCopy(content: Buffer, dynamic: number, seed: number): Buf
   const changes = 1 + Math.floor(random() * 4);
   for (let change = 0; change < changes; change++) {
     const area = random();
-    const offset = area < 0.5 ? Math.floor(random() * 0x800) : area < 0.8 ? dynamic + Math.floor(random() * 0x200) : Math.floor(random() * copy.length);
+    const offset =
+      area < 0.5
+        ? Math.floor(random() * 0x800)
+        : area < 0.8
+          ? dynamic + Math.floor(random() * 0x200)
+          : Math.floor(random() * copy.length);
     if (offset + 4 > copy.length) continue;
     const kind = random();
     if (kind < 0.6) copy[offset] = Math.floor(random() * 256);

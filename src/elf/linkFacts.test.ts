@@ -15,15 +15,26 @@ test('linkFacts: what the package provides, what it needs from outside and which
   ]);
   assert.deepEqual([...facts.provides], [['libgreet.so.1', 'lib/libgreet.so.1']]);
   // The package's own library is not a need; each file is named once, in path order.
-  assert.deepEqual(Object.fromEntries(facts.needs), { 'libc.so.6': ['bin/b', 'lib/libgreet.so.1'], 'libz.so.1': ['bin/a', 'bin/b'] });
+  assert.deepEqual(Object.fromEntries(facts.needs), {
+    'libc.so.6': ['bin/b', 'lib/libgreet.so.1'],
+    'libz.so.1': ['bin/a', 'bin/b'],
+  });
   assert.equal(facts.libcVersion, '0');
 });
 
 test('glibcFloor and linkFacts: the newest GLIBC_ version needed, compared as versions', () => {
-  const info = elf({ versionNeeds: [{ file: 'libc.so.6', versions: ['GLIBC_2.2.5', 'GLIBC_2.14', 'GLIBC_PRIVATE'] }, { file: 'libz.so.1', versions: ['ZLIB_1.2.9'] }] });
+  const info = elf({
+    versionNeeds: [
+      { file: 'libc.so.6', versions: ['GLIBC_2.2.5', 'GLIBC_2.14', 'GLIBC_PRIVATE'] },
+      { file: 'libz.so.1', versions: ['ZLIB_1.2.9'] },
+    ],
+  });
   assert.equal(glibcFloor(info), '2.14');
   assert.equal(glibcFloor(elf({})), '0');
-  const facts = linkFacts([{ path: 'a', info }, { path: 'b', info: elf({ versionNeeds: [{ file: 'libc.so.6', versions: ['GLIBC_2.9'] }] }) }]);
+  const facts = linkFacts([
+    { path: 'a', info },
+    { path: 'b', info: elf({ versionNeeds: [{ file: 'libc.so.6', versions: ['GLIBC_2.9'] }] }) },
+  ]);
   assert.equal(facts.libcVersion, '2.14');
 });
 

@@ -1,6 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,7 +44,10 @@ before(() => {
   writeFileSync(join(dir, 'kt.c'), 'int kt_answer(void) { return 42; }\n');
   // A versioned library, so that programs linked against it need versions from two files.
   writeFileSync(join(dir, 'kt.map'), 'KT_1.0 { global: kt_answer; local: *; };\n');
-  writeFileSync(join(dir, 'main.c'), '#include <stdio.h>\nint kt_answer(void);\nint main(void) { printf("%d\\n", kt_answer()); return 0; }\n');
+  writeFileSync(
+    join(dir, 'main.c'),
+    '#include <stdio.h>\nint kt_answer(void);\nint main(void) { printf("%d\\n", kt_answer()); return 0; }\n',
+  );
   writeFileSync(
     join(dir, 'modern.c'),
     [
@@ -66,9 +79,41 @@ before(() => {
   gcc('-o', 'exe-modern', 'modern.c', '-L.', '-l:libkt.so.1', rpath, '-Wl,--enable-new-dtags');
   gcc('-no-pie', '-o', 'exe-nopie', 'main.c', '-L.', '-l:libkt.so.1');
   gcc('-c', '-o', 'kt.o', 'kt.c');
-  gcc('-m32', '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libv32.so.1', '-Wl,--version-script,v32.map', '-o', 'libv32.so.1', 'v32.c');
-  gcc('-m32', '-shared', '-nostdlib', '-fPIC', '-o', 'libuse32.so', 'use32.c', '-L.', '-l:libv32.so.1', '-Wl,-rpath,/opt/v32/long/lib', '-Wl,--disable-new-dtags');
-  for (const name of ['libkt.so.1', 'exe-rpath', 'exe-runpath', 'exe-modern', 'exe-nopie', 'kt.o', 'libv32.so.1', 'libuse32.so']) files.set(name, join(dir, name));
+  gcc(
+    '-m32',
+    '-shared',
+    '-nostdlib',
+    '-fPIC',
+    '-Wl,-soname,libv32.so.1',
+    '-Wl,--version-script,v32.map',
+    '-o',
+    'libv32.so.1',
+    'v32.c',
+  );
+  gcc(
+    '-m32',
+    '-shared',
+    '-nostdlib',
+    '-fPIC',
+    '-o',
+    'libuse32.so',
+    'use32.c',
+    '-L.',
+    '-l:libv32.so.1',
+    '-Wl,-rpath,/opt/v32/long/lib',
+    '-Wl,--disable-new-dtags',
+  );
+  for (const name of [
+    'libkt.so.1',
+    'exe-rpath',
+    'exe-runpath',
+    'exe-modern',
+    'exe-nopie',
+    'kt.o',
+    'libv32.so.1',
+    'libuse32.so',
+  ])
+    files.set(name, join(dir, name));
   try {
     gcc('-static', '-o', 'exe-static', 'main.c', 'kt.c');
     files.set('exe-static', join(dir, 'exe-static'));
@@ -85,7 +130,11 @@ type Summary = Pick<ElfInfo, 'type' | 'interpreter' | 'needed' | 'soname' | 'rpa
 
 /** What readelf says about the fields compared here, in readElf's shape. */
 function readelfSummary(path: string): Summary {
-  const output = execFileSync('readelf', ['-W', '-h', '-l', '-d', '-V', path], { encoding: 'utf8', env: TOOL_ENV, maxBuffer: 256 << 20 });
+  const output = execFileSync('readelf', ['-W', '-h', '-l', '-d', '-V', path], {
+    encoding: 'utf8',
+    env: TOOL_ENV,
+    maxBuffer: 256 << 20,
+  });
   const typeName = /^\s*Type:\s+(\w+)/m.exec(output)?.[1];
   const summary: Summary = { type: READELF_TYPES[typeName ?? ''] ?? 'other', needed: [], versionNeeds: [] };
   const interpreter = /\[Requesting program interpreter: (.*)\]/.exec(output)?.[1];
@@ -110,7 +159,12 @@ function readelfSummary(path: string): Summary {
   return summary;
 }
 
-const READELF_TYPES: Partial<Record<string, ElfInfo['type']>> = { REL: 'relocatable', EXEC: 'executable', DYN: 'shared', CORE: 'core' };
+const READELF_TYPES: Partial<Record<string, ElfInfo['type']>> = {
+  REL: 'relocatable',
+  EXEC: 'executable',
+  DYN: 'shared',
+  CORE: 'core',
+};
 
 function summarize(info: ElfInfo): Summary {
   const summary: Summary = { type: info.type, needed: info.needed, versionNeeds: info.versionNeeds };
@@ -178,12 +232,19 @@ describe('readElf: files compiled by gcc, compared with readelf', () => {
     assert.equal(plain.interpreter, pie.interpreter);
   });
 
-  it('reads the interpreter from a file\'s head alone, as readElf and readelf do from the whole file', (t) => {
-    for (const name of ['exe-runpath', 'exe-nopie', 'libkt.so.1', 'libuse32.so']) assert.equal(readInterpreter(head(file(name)), name), readElf(readFileSync(file(name)), name).interpreter, name);
+  it("reads the interpreter from a file's head alone, as readElf and readelf do from the whole file", (t) => {
+    for (const name of ['exe-runpath', 'exe-nopie', 'libkt.so.1', 'libuse32.so'])
+      assert.equal(readInterpreter(head(file(name)), name), readElf(readFileSync(file(name)), name).interpreter, name);
     // Node itself, about 100 MB: its first 64 KiB say which loader started this process.
-    const readelf = /\[Requesting program interpreter: (.*)\]/.exec(execFileSync('readelf', ['-W', '-l', process.execPath], { encoding: 'utf8', env: TOOL_ENV }))?.[1];
+    const readelf = /\[Requesting program interpreter: (.*)\]/.exec(
+      execFileSync('readelf', ['-W', '-l', process.execPath], { encoding: 'utf8', env: TOOL_ENV }),
+    )?.[1];
     assert.equal(readInterpreter(head(process.execPath), process.execPath), readelf);
-    assert.throws(() => readInterpreter(head(file('exe-runpath'), 40), 'short'), (error: unknown) => isKilnError(error, 'E_ELF'), 'a head shorter than the headers is E_ELF');
+    assert.throws(
+      () => readInterpreter(head(file('exe-runpath'), 40), 'short'),
+      (error: unknown) => isKilnError(error, 'E_ELF'),
+      'a head shorter than the headers is E_ELF',
+    );
     if (staticSkip !== undefined) t.skip(staticSkip);
     else assert.equal(readInterpreter(head(file('exe-static')), 'exe-static'), undefined);
   });
@@ -192,7 +253,8 @@ describe('readElf: files compiled by gcc, compared with readelf', () => {
     const info = assertMatchesReadelf(file('exe-modern'));
     const libc = info.versionNeeds.find((need) => need.file === 'libc.so.6');
     assert.ok(libc !== undefined, JSON.stringify(info.versionNeeds));
-    for (const version of ['GLIBC_2.25', 'GLIBC_2.26']) assert.ok(libc.versions.includes(version), `${version} missing from ${libc.versions.join(', ')}`);
+    for (const version of ['GLIBC_2.25', 'GLIBC_2.26'])
+      assert.ok(libc.versions.includes(version), `${version} missing from ${libc.versions.join(', ')}`);
     assert.deepEqual(info.versionNeeds.find((need) => need.file === 'libkt.so.1')?.versions, ['KT_1.0']);
   });
 
@@ -207,7 +269,14 @@ describe('readElf: files compiled by gcc, compared with readelf', () => {
 
   it('reads an object file as relocatable with empty lists', () => {
     const info = assertMatchesReadelf(file('kt.o'));
-    assert.deepEqual(info, { bits: 64, endian: 'little', type: 'relocatable', machine: 62, needed: [], versionNeeds: [] });
+    assert.deepEqual(info, {
+      bits: 64,
+      endian: 'little',
+      type: 'relocatable',
+      machine: 62,
+      needed: [],
+      versionNeeds: [],
+    });
   });
 
   it('reads 32-bit shared objects: DT_RPATH, a version script and the version need it causes', () => {
@@ -221,7 +290,15 @@ describe('readElf: files compiled by gcc, compared with readelf', () => {
 
 describe('readElf: where version needs are found', () => {
   /** In the records of `step` bytes from `start` to `end`, changes the first 32-bit little-endian `from` at `field` to `to`. */
-  function retag(content: Buffer, start: number, end: number, step: number, field: number, from: number, to: number): void {
+  function retag(
+    content: Buffer,
+    start: number,
+    end: number,
+    step: number,
+    field: number,
+    from: number,
+    to: number,
+  ): void {
     for (let at = start; at < end; at += step) {
       if (content.readUInt32LE(at + field) === from) {
         content.writeUInt32LE(to, at + field);
@@ -311,11 +388,31 @@ describe('readElf: big-endian files', () => {
       const output = join(dir, `libbe${bits}.so`);
       writeFileSync(
         source,
-        ['--- !ifs-v1', 'IfsVersion: 3.0', 'SoName: libbe.so.2', `Target: { ObjectFormat: ELF, Arch: ${arch}, Endianness: big, BitWidth: ${bits} }`, 'NeededLibs:', '  - libc.so.6', '  - libm.so.6', 'Symbols:', '  - { Name: foo, Type: Func }', '...', ''].join('\n'),
+        [
+          '--- !ifs-v1',
+          'IfsVersion: 3.0',
+          'SoName: libbe.so.2',
+          `Target: { ObjectFormat: ELF, Arch: ${arch}, Endianness: big, BitWidth: ${bits} }`,
+          'NeededLibs:',
+          '  - libc.so.6',
+          '  - libm.so.6',
+          'Symbols:',
+          '  - { Name: foo, Type: Func }',
+          '...',
+          '',
+        ].join('\n'),
       );
       execFileSync(ifs, [`--output-elf=${output}`, source], { stdio: ['ignore', 'ignore', 'pipe'] });
       const info = readElf(readFileSync(output), output);
-      assert.deepEqual(info, { bits, endian: 'big', type: 'shared', machine: info.machine, needed: ['libc.so.6', 'libm.so.6'], soname: 'libbe.so.2', versionNeeds: [] });
+      assert.deepEqual(info, {
+        bits,
+        endian: 'big',
+        type: 'shared',
+        machine: info.machine,
+        needed: ['libc.so.6', 'libm.so.6'],
+        soname: 'libbe.so.2',
+        versionNeeds: [],
+      });
     });
   }
 });
@@ -330,13 +427,17 @@ function outcome(content: Buffer, label: string): 'parsed' | 'rejected' {
       assert.ok(error.message.startsWith('cannot read ELF file hostile: '), error.message);
       return 'rejected';
     }
-    assert.fail(`${label}: expected a result or E_ELF, got ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    assert.fail(
+      `${label}: expected a result or E_ELF, got ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   }
 }
 
 /** The file offset of the dynamic section, as readelf reports it. */
 function dynamicOffset(path: string): number {
-  const match = /Dynamic section at offset 0x([0-9a-f]+)/.exec(execFileSync('readelf', ['-W', '-d', path], { encoding: 'utf8', env: TOOL_ENV }));
+  const match = /Dynamic section at offset 0x([0-9a-f]+)/.exec(
+    execFileSync('readelf', ['-W', '-d', path], { encoding: 'utf8', env: TOOL_ENV }),
+  );
   assert.ok(match?.[1] !== undefined);
   return Number.parseInt(match[1], 16);
 }
@@ -352,22 +453,33 @@ describe('readElf: hostile input', { timeout: 120_000 }, () => {
       copy[offset] = value;
       assert.throws(
         () => readElf(copy, 'lib/libkt.so.1'),
-        (error: unknown) => isKilnError(error, 'E_ELF') && error.message.startsWith('cannot read ELF file lib/libkt.so.1: ') && error.message.includes(fragment),
+        (error: unknown) =>
+          isKilnError(error, 'E_ELF') &&
+          error.message.startsWith('cannot read ELF file lib/libkt.so.1: ') &&
+          error.message.includes(fragment),
       );
     }
-    assert.throws(() => readElf(Buffer.from('#!/bin/sh\n'), 'bin/x'), { code: 'E_ELF', message: 'cannot read ELF file bin/x: it does not start with the ELF magic bytes' });
+    assert.throws(() => readElf(Buffer.from('#!/bin/sh\n'), 'bin/x'), {
+      code: 'E_ELF',
+      message: 'cannot read ELF file bin/x: it does not start with the ELF magic bytes',
+    });
   });
 
   it('rejects version need records that are reached twice', () => {
     const path = file('exe-modern');
     const content = Buffer.from(readFileSync(path));
-    const table = /Version needs section[^\n]*\n[^\n]*Offset: 0x([0-9a-f]+)/.exec(execFileSync('readelf', ['-W', '-V', path], { encoding: 'utf8', env: TOOL_ENV }));
+    const table = /Version needs section[^\n]*\n[^\n]*Offset: 0x([0-9a-f]+)/.exec(
+      execFileSync('readelf', ['-W', '-V', path], { encoding: 'utf8', env: TOOL_ENV }),
+    );
     assert.ok(table?.[1] !== undefined);
     const first = Number.parseInt(table[1], 16);
     const next = content.readUInt32LE(first + 12);
     assert.notEqual(next, 0, 'the fixture should need versions from two libraries');
     content.writeUInt32LE(next, first + 8); // vn_aux of the first record now points at the second record
-    assert.throws(() => readElf(content, 'bin/x'), (error: unknown) => isKilnError(error, 'E_ELF') && /records loop back/.test(error.message));
+    assert.throws(
+      () => readElf(content, 'bin/x'),
+      (error: unknown) => isKilnError(error, 'E_ELF') && /records loop back/.test(error.message),
+    );
   });
 
   it('stops at the first DT_NULL entry, as the loader and readelf do', () => {

@@ -101,7 +101,8 @@ export function isElf(content: Buffer): boolean {
 export function readElf(content: Buffer, where: string): ElfInfo {
   const layout = readLayout(content, where);
   const { reader, dynamic } = layout;
-  const strings = (tag: number): string[] => dynamic.filter((entry) => entry.tag === tag).map((entry) => dynamicStrings(layout).at(entry.value));
+  const strings = (tag: number): string[] =>
+    dynamic.filter((entry) => entry.tag === tag).map((entry) => dynamicStrings(layout).at(entry.value));
   const info: ElfInfo = {
     bits: reader.bits,
     endian: reader.little ? 'little' : 'big',
@@ -157,8 +158,14 @@ export class ElfReader {
 
   /** Fails unless the `size` bytes at `offset` lie inside the file. */
   check(offset: number, size: number, what: string): void {
-    const inside = Number.isSafeInteger(offset) && Number.isSafeInteger(size) && offset >= 0 && size >= 0 && offset + size <= this.content.length;
-    if (!inside) this.fail(`${what} (${size} bytes at offset ${offset}) lies outside the file (${this.content.length} bytes)`);
+    const inside =
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(size) &&
+      offset >= 0 &&
+      size >= 0 &&
+      offset + size <= this.content.length;
+    if (!inside)
+      this.fail(`${what} (${size} bytes at offset ${offset}) lies outside the file (${this.content.length} bytes)`);
   }
 
   u16(offset: number): number {
@@ -200,7 +207,8 @@ export class StringTable {
 
   /** The file offset of the terminating NUL of the string at `index`. */
   end(index: number): number {
-    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) this.reader.fail(`string index ${index} is outside ${this.what} (${this.size} bytes)`);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size)
+      this.reader.fail(`string index ${index} is outside ${this.what} (${this.size} bytes)`);
     const nul = this.reader.content.subarray(this.offset + index, this.offset + this.size).indexOf(0);
     if (nul < 0) this.reader.fail(`the string at index ${index} of ${this.what} has no terminating NUL`);
     return this.offset + index + nul;
@@ -263,17 +271,33 @@ export function readLayout(content: Buffer, where: string): ElfLayout {
   const w = reader.word;
   const segments = readSegments(reader);
   // Offsets in Elf32_Ehdr and Elf64_Ehdr: e_shoff at 24 + 2w, then e_shentsize, e_shnum from 34 + 3w.
-  const sections = readTable(reader, reader.addr(24 + 2 * w), reader.u16(36 + 3 * w), reader.u16(34 + 3 * w), 16 + 6 * w, 'section header', (at) => ({
-    type: reader.u32(at + 4),
-    flags: reader.addr(at + 8),
-    addr: reader.addr(at + 8 + w),
-    offset: reader.addr(at + 8 + 2 * w),
-    size: reader.addr(at + 8 + 3 * w),
-    link: reader.u32(at + 8 + 4 * w),
-    info: reader.u32(at + 12 + 4 * w),
-    entsize: reader.addr(at + 16 + 5 * w),
-  }));
-  const layout: ElfLayout = { reader, type: reader.u16(16), machine: reader.u16(18), segments, sections, dynamic: [], strings: undefined };
+  const sections = readTable(
+    reader,
+    reader.addr(24 + 2 * w),
+    reader.u16(36 + 3 * w),
+    reader.u16(34 + 3 * w),
+    16 + 6 * w,
+    'section header',
+    (at) => ({
+      type: reader.u32(at + 4),
+      flags: reader.addr(at + 8),
+      addr: reader.addr(at + 8 + w),
+      offset: reader.addr(at + 8 + 2 * w),
+      size: reader.addr(at + 8 + 3 * w),
+      link: reader.u32(at + 8 + 4 * w),
+      info: reader.u32(at + 12 + 4 * w),
+      entsize: reader.addr(at + 16 + 5 * w),
+    }),
+  );
+  const layout: ElfLayout = {
+    reader,
+    type: reader.u16(16),
+    machine: reader.u16(18),
+    segments,
+    sections,
+    dynamic: [],
+    strings: undefined,
+  };
   const fromSegment = segments.find((segment) => segment.type === PT_DYNAMIC);
   const fromSection = sections.find((section) => section.type === SHT_DYNAMIC);
   if (fromSegment !== undefined) layout.dynamic = readDynamic(reader, fromSegment.offset, fromSegment.filesz);
@@ -288,12 +312,20 @@ function readSegments(reader: ElfReader): Segment[] {
   reader.check(0, 40 + 3 * w, 'the ELF header');
   // Offsets in Elf32_Ehdr and Elf64_Ehdr: e_phoff at 24 + w, then e_phentsize, e_phnum from 30 + 3w.
   // In a program header p_offset, p_vaddr and p_filesz are the words at w, 2w and 4w (after p_type, and in ELF64 p_flags).
-  return readTable(reader, reader.addr(24 + w), reader.u16(32 + 3 * w), reader.u16(30 + 3 * w), 8 + 6 * w, 'program header', (at) => ({
-    type: reader.u32(at),
-    offset: reader.addr(at + w),
-    vaddr: reader.addr(at + 2 * w),
-    filesz: reader.addr(at + 4 * w),
-  }));
+  return readTable(
+    reader,
+    reader.addr(24 + w),
+    reader.u16(32 + 3 * w),
+    reader.u16(30 + 3 * w),
+    8 + 6 * w,
+    'program header',
+    (at) => ({
+      type: reader.u32(at),
+      offset: reader.addr(at + w),
+      vaddr: reader.addr(at + 2 * w),
+      filesz: reader.addr(at + 4 * w),
+    }),
+  );
 }
 
 /**
@@ -313,7 +345,9 @@ export function readInterpreter(head: Buffer, where: string): string | undefined
 
 function interpreterOf(reader: ElfReader, segments: readonly Segment[]): string | undefined {
   const interp = segments.find((segment) => segment.type === PT_INTERP);
-  return interp === undefined ? undefined : new StringTable(reader, interp.offset, interp.filesz, 'the PT_INTERP segment').at(0);
+  return interp === undefined
+    ? undefined
+    : new StringTable(reader, interp.offset, interp.filesz, 'the PT_INTERP segment').at(0);
 }
 
 function elfClass(content: Buffer, where: string): 32 | 64 {
@@ -331,9 +365,18 @@ function elfData(content: Buffer, where: string): boolean {
 }
 
 /** The `count` fixed-size records at `offset`; none when the header says there is no table. */
-function readTable<T>(reader: ElfReader, offset: number, count: number, entsize: number, minimum: number, what: string, read: (at: number) => T): T[] {
+function readTable<T>(
+  reader: ElfReader,
+  offset: number,
+  count: number,
+  entsize: number,
+  minimum: number,
+  what: string,
+  read: (at: number) => T,
+): T[] {
   if (offset === 0 || count === 0) return [];
-  if (entsize < minimum) reader.fail(`its ${what} entries are ${entsize} bytes long, fewer than the ${minimum} an entry needs`);
+  if (entsize < minimum)
+    reader.fail(`its ${what} entries are ${entsize} bytes long, fewer than the ${minimum} an entry needs`);
   reader.check(offset, count * entsize, `the ${what} table`);
   return Array.from({ length: count }, (_, index) => read(offset + index * entsize));
 }
@@ -366,7 +409,10 @@ function findDynamicStrings(layout: ElfLayout, dynamicSection: Section | undefin
 
 /** The dynamic string table, which a file whose dynamic entries name strings must have. */
 export function dynamicStrings(layout: ElfLayout): StringTable {
-  return layout.strings ?? layout.reader.fail('its dynamic section names strings but has no DT_STRTAB entry or linked string table');
+  return (
+    layout.strings ??
+    layout.reader.fail('its dynamic section names strings but has no DT_STRTAB entry or linked string table')
+  );
 }
 
 /** The last dynamic entry with `tag`: the one the dynamic loader uses. */
@@ -385,7 +431,12 @@ export function addressToOffset(layout: ElfLayout, address: number, what: string
     }
   }
   for (const section of layout.sections) {
-    if ((section.flags & SHF_ALLOC) !== 0 && section.type !== SHT_NOBITS && address >= section.addr && address - section.addr < section.size) {
+    if (
+      (section.flags & SHF_ALLOC) !== 0 &&
+      section.type !== SHT_NOBITS &&
+      address >= section.addr &&
+      address - section.addr < section.size
+    ) {
       return { offset: section.offset + (address - section.addr), room: section.size - (address - section.addr) };
     }
   }
@@ -397,18 +448,32 @@ export function addressToOffset(layout: ElfLayout, address: number, what: string
  * `countTag`), else the section of type `sectionType` (count in sh_info). Its
  * names index the dynamic string table, else the section's linked table.
  */
-export function findVersionTable(layout: ElfLayout, addressTag: number, countTag: number, sectionType: number): { offset: number; count: number; strings: StringTable } | undefined {
+export function findVersionTable(
+  layout: ElfLayout,
+  addressTag: number,
+  countTag: number,
+  sectionType: number,
+): { offset: number; count: number; strings: StringTable } | undefined {
   const address = lastEntry(layout.dynamic, addressTag);
   if (address !== undefined) {
     // Without a count the chain's own end (a zero link) bounds it.
     const count = lastEntry(layout.dynamic, countTag)?.value ?? Number.MAX_SAFE_INTEGER;
-    return { offset: addressToOffset(layout, address.value, 'version table').offset, count, strings: dynamicStrings(layout) };
+    return {
+      offset: addressToOffset(layout, address.value, 'version table').offset,
+      count,
+      strings: dynamicStrings(layout),
+    };
   }
   const section = layout.sections.find((candidate) => candidate.type === sectionType);
   if (section === undefined) return undefined;
   const linked = layout.sections[section.link];
-  const strings = layout.strings ?? (linked === undefined ? undefined : new StringTable(layout.reader, linked.offset, linked.size));
-  return { offset: section.offset, count: section.info, strings: strings ?? layout.reader.fail('its version section has no string table') };
+  const strings =
+    layout.strings ?? (linked === undefined ? undefined : new StringTable(layout.reader, linked.offset, linked.size));
+  return {
+    offset: section.offset,
+    count: section.info,
+    strings: strings ?? layout.reader.fail('its version section has no string table'),
+  };
 }
 
 /**
@@ -417,7 +482,15 @@ export function findVersionTable(layout: ElfLayout, addressTag: number, countTag
  * `linkField`, 0 ending the chain. `seen` is shared by every chain of a table,
  * so a record reached twice (a cycle, or two chains sharing records) fails.
  */
-export function walkChain(reader: ElfReader, start: number, count: number, size: number, linkField: number, seen: Set<number>, what: string): number[] {
+export function walkChain(
+  reader: ElfReader,
+  start: number,
+  count: number,
+  size: number,
+  linkField: number,
+  seen: Set<number>,
+  what: string,
+): number[] {
   const offsets: number[] = [];
   let at = start;
   for (let index = 0; index < count; index++) {
@@ -450,7 +523,19 @@ export function readVersionNeeds(layout: ElfLayout): VersionNeedIndexes[] {
   const seen = new Set<number>();
   // Elf_Verneed: vn_cnt at 2, vn_file at 4, vn_aux at 8, vn_next at 12. Elf_Vernaux: vna_name at 8, vna_next at 12.
   return walkChain(reader, table.offset, table.count, VERNEED_SIZE, 12, seen, 'version need').map((at) => {
-    const auxiliaries = walkChain(reader, at + reader.u32(at + 8), reader.u16(at + 2), VERNEED_SIZE, 12, seen, 'version need');
-    return { strings: table.strings, file: reader.u32(at + 4), versions: auxiliaries.map((aux) => reader.u32(aux + 8)) };
+    const auxiliaries = walkChain(
+      reader,
+      at + reader.u32(at + 8),
+      reader.u16(at + 2),
+      VERNEED_SIZE,
+      12,
+      seen,
+      'version need',
+    );
+    return {
+      strings: table.strings,
+      file: reader.u32(at + 4),
+      versions: auxiliaries.map((aux) => reader.u32(aux + 8)),
+    };
   });
 }

@@ -1,6 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,9 +43,15 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'kiln-elf-rewrite-'));
   writeFileSync(fixture('kt.c'), 'int kt_answer(void) { return 42; }\nint lib(void) { return 0; }\n');
   writeFileSync(fixture('kt.map'), 'KT_1.0 { global: kt_answer; lib; local: *; };\n');
-  writeFileSync(fixture('main.c'), '#include <stdio.h>\nint kt_answer(void);\nint main(void) { printf("%d\\n", kt_answer()); return 0; }\n');
+  writeFileSync(
+    fixture('main.c'),
+    '#include <stdio.h>\nint kt_answer(void);\nint main(void) { printf("%d\\n", kt_answer()); return 0; }\n',
+  );
   // Calls a function named "lib": GNU ld stores that name as the tail of a run path ending in "lib".
-  writeFileSync(fixture('tail.c'), '#include <stdio.h>\nint kt_answer(void);\nint lib(void);\nint main(void) { printf("%d\\n", kt_answer() + lib()); return 0; }\n');
+  writeFileSync(
+    fixture('tail.c'),
+    '#include <stdio.h>\nint kt_answer(void);\nint lib(void);\nint main(void) { printf("%d\\n", kt_answer() + lib()); return 0; }\n',
+  );
   writeFileSync(fixture('v32.c'), 'int v32(void) { return 32; }\n');
   writeFileSync(fixture('v32.map'), 'V32_1.0 { global: v32; local: *; };\n');
   writeFileSync(fixture('use32.c'), 'int v32(void);\nint use32(void) { return v32() + 1; }\n');
@@ -47,8 +63,32 @@ before(() => {
   gcc('-o', 'exe-tail-slash', 'tail.c', '-L.', '-l:libkt.so.1', `-Wl,-rpath,${OLD}/`, '-Wl,--enable-new-dtags');
   gcc('-c', '-o', 'kt.o', 'kt.c');
   // 32-bit fixtures link without libc (-nostdlib), which needs no 32-bit libraries installed.
-  gcc('-m32', '-shared', '-nostdlib', '-fPIC', '-Wl,-soname,libv32.so.1', '-Wl,--version-script,v32.map', '-Wl,-rpath,/opt/v32/long/lib', '-Wl,--enable-new-dtags', '-o', 'libv32.so.1', 'v32.c');
-  gcc('-m32', '-shared', '-nostdlib', '-fPIC', '-o', 'libuse32.so', 'use32.c', '-L.', '-l:libv32.so.1', '-Wl,-rpath,/opt/v32/long/lib', '-Wl,--disable-new-dtags');
+  gcc(
+    '-m32',
+    '-shared',
+    '-nostdlib',
+    '-fPIC',
+    '-Wl,-soname,libv32.so.1',
+    '-Wl,--version-script,v32.map',
+    '-Wl,-rpath,/opt/v32/long/lib',
+    '-Wl,--enable-new-dtags',
+    '-o',
+    'libv32.so.1',
+    'v32.c',
+  );
+  gcc(
+    '-m32',
+    '-shared',
+    '-nostdlib',
+    '-fPIC',
+    '-o',
+    'libuse32.so',
+    'use32.c',
+    '-L.',
+    '-l:libv32.so.1',
+    '-Wl,-rpath,/opt/v32/long/lib',
+    '-Wl,--disable-new-dtags',
+  );
 });
 
 after(() => {
@@ -91,7 +131,11 @@ function installAndRun(exe: Buffer): string {
   writeFileSync(join(prefix, 'bin', 'kt'), exe);
   chmodSync(join(prefix, 'bin', 'kt'), 0o755);
   copyFileSync(fixture('libkt.so.1'), join(prefix, 'lib', 'libkt.so.1'));
-  return execFileSync(join(prefix, 'bin', 'kt'), [], { encoding: 'utf8', env: RUN_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(join(prefix, 'bin', 'kt'), [], {
+    encoding: 'utf8',
+    env: RUN_ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function assertElfError(run: () => unknown, fragments: RegExp[], hint?: RegExp): void {
@@ -128,8 +172,13 @@ describe('rewriteRunpath: programs compiled by gcc', () => {
     const rewritten = rewriteRunpath(original, [NEW], 'rpath', 'bin/kt');
     const start = original.indexOf(`\0${OLD}\0`) + 1;
     assert.ok(start > 0);
-    assert.equal(rewritten.toString('latin1', start, start + OLD.length + 1), `${NEW}${'\0'.repeat(OLD.length - NEW.length + 1)}`);
-    const changed = [...original.keys()].filter((offset) => original[offset] !== rewritten[offset] && (offset < start || offset >= start + OLD.length));
+    assert.equal(
+      rewritten.toString('latin1', start, start + OLD.length + 1),
+      `${NEW}${'\0'.repeat(OLD.length - NEW.length + 1)}`,
+    );
+    const changed = [...original.keys()].filter(
+      (offset) => original[offset] !== rewritten[offset] && (offset < start || offset >= start + OLD.length),
+    );
     assert.equal(changed.length, 1, 'only the low byte of d_tag (29 to 15) should differ outside the string');
   });
 
@@ -150,28 +199,50 @@ describe('rewriteRunpath: programs compiled by gcc', () => {
 
   it('accepts a run path exactly as long as the old one, and an empty one', () => {
     const same = `/${'s'.repeat(OLD.length - 1)}`;
-    assert.deepEqual(readElf(rewriteRunpath(readFileSync(fixture('exe-runpath')), [same], 'runpath', 'bin/kt'), 'bin/kt').runpath, [same]);
+    assert.deepEqual(
+      readElf(rewriteRunpath(readFileSync(fixture('exe-runpath')), [same], 'runpath', 'bin/kt'), 'bin/kt').runpath,
+      [same],
+    );
     const empty = rewriteRunpath(readFileSync(fixture('exe-runpath')), [], 'runpath', 'bin/kt');
     assert.deepEqual(runPathLines(save(empty)), ['(RUNPATH) Library runpath: []']);
   });
 
   it('rejects a longer run path with E_ELF naming both lengths', () => {
     const longer = `${OLD}x`;
-    assertElfError(() => rewriteRunpath(readFileSync(fixture('exe-runpath')), [longer], 'runpath', 'bin/kt'), [/^cannot rewrite the run path of bin\/kt to "\/some\/long\/absolute\/dir\/libx": /, new RegExp(`${longer.length} bytes long`), new RegExp(`the ${OLD.length} bytes`)], new RegExp(`at least ${longer.length} bytes`));
+    assertElfError(
+      () => rewriteRunpath(readFileSync(fixture('exe-runpath')), [longer], 'runpath', 'bin/kt'),
+      [
+        /^cannot rewrite the run path of bin\/kt to "\/some\/long\/absolute\/dir\/libx": /,
+        new RegExp(`${longer.length} bytes long`),
+        new RegExp(`the ${OLD.length} bytes`),
+      ],
+      new RegExp(`at least ${longer.length} bytes`),
+    );
   });
 
   it('rejects a file without a run path, and an object file, with E_ELF and a hint', () => {
     for (const name of ['libkt.so.1', 'kt.o']) {
-      assertElfError(() => rewriteRunpath(readFileSync(fixture(name)), [NEW], 'runpath', name), [/it has no DT_RPATH or DT_RUNPATH entry/], /-Wl,-rpath,/);
+      assertElfError(
+        () => rewriteRunpath(readFileSync(fixture(name)), [NEW], 'runpath', name),
+        [/it has no DT_RPATH or DT_RUNPATH entry/],
+        /-Wl,-rpath,/,
+      );
     }
   });
 
   it('rejects an entry holding ":"', () => {
-    assertElfError(() => rewriteRunpath(readFileSync(fixture('exe-runpath')), ['/a:/b'], 'runpath', 'bin/kt'), [/the entry "\/a:\/b" holds a ":"/]);
+    assertElfError(
+      () => rewriteRunpath(readFileSync(fixture('exe-runpath')), ['/a:/b'], 'runpath', 'bin/kt'),
+      [/the entry "\/a:\/b" holds a ":"/],
+    );
   });
 
   it('refuses when ld stored a symbol name in the tail of the run path, and the hinted trailing "/" avoids it', () => {
-    assertElfError(() => rewriteRunpath(readFileSync(fixture('exe-tail')), [NEW], 'runpath', 'bin/kt'), [/the name of dynamic symbol \d+ \(string index \d+\) shares bytes with the run path/], /ends in "\/"/);
+    assertElfError(
+      () => rewriteRunpath(readFileSync(fixture('exe-tail')), [NEW], 'runpath', 'bin/kt'),
+      [/the name of dynamic symbol \d+ \(string index \d+\) shares bytes with the run path/],
+      /ends in "\/"/,
+    );
     const rewritten = rewriteRunpath(readFileSync(fixture('exe-tail-slash')), [NEW], 'runpath', 'bin/kt');
     assertOnlyRunPathChanged(fixture('exe-tail-slash'), save(rewritten));
     assert.equal(installAndRun(rewritten), '42\n');
@@ -186,7 +257,9 @@ describe('rewriteRunpath: 32-bit shared objects with version definitions and nee
     it(`rewrites ${name} to ${to}`, () => {
       const rewritten = rewriteRunpath(readFileSync(fixture(name)), ['$ORIGIN'], to, name);
       const path = save(rewritten);
-      assert.deepEqual(runPathLines(path), [to === 'rpath' ? '(RPATH) Library rpath: [$ORIGIN]' : '(RUNPATH) Library runpath: [$ORIGIN]']);
+      assert.deepEqual(runPathLines(path), [
+        to === 'rpath' ? '(RPATH) Library rpath: [$ORIGIN]' : '(RUNPATH) Library runpath: [$ORIGIN]',
+      ]);
       assertOnlyRunPathChanged(fixture(name), path);
     });
   }
@@ -226,7 +299,12 @@ const BASE = 0x10000;
  * BASE and a PT_DYNAMIC one, then the string table (`strings` from index 1)
  * and the dynamic section, to which DT_STRTAB, DT_STRSZ and DT_NULL are added.
  */
-function miniElf(bits: 32 | 64, little: boolean, strings: string[], dynamic: Array<[tag: number, value: number]>): Buffer {
+function miniElf(
+  bits: 32 | 64,
+  little: boolean,
+  strings: string[],
+  dynamic: Array<[tag: number, value: number]>,
+): Buffer {
   const w = bits / 8;
   const headerSize = 40 + 3 * w;
   const phentsize = 8 + 6 * w;
@@ -275,35 +353,60 @@ describe('readElf and rewriteRunpath: hand-built 32- and 64-bit, little- and big
       const label = `${bits}-bit ${little ? 'little' : 'big'}-endian`;
       it(`reads and rewrites a ${label} file, as readelf confirms`, () => {
         // Strings from index 1: "/opt/kiln/long/lib" (1), "libz.so.1" (20).
-        const content = miniElf(bits, little, ['/opt/kiln/long/lib', 'libz.so.1'], [
-          [DT_NEEDED, 20],
-          [DT_RUNPATH, 1],
-        ]);
+        const content = miniElf(
+          bits,
+          little,
+          ['/opt/kiln/long/lib', 'libz.so.1'],
+          [
+            [DT_NEEDED, 20],
+            [DT_RUNPATH, 1],
+          ],
+        );
         const original = save(content);
         assert.match(readelf(original, '-h'), new RegExp(`ELF${bits}[\\s\\S]*${little ? 'little' : 'big'} endian`));
         assert.deepEqual(runPathLines(original), ['(RUNPATH) Library runpath: [/opt/kiln/long/lib]']);
         const info = readElf(content, label);
-        assert.deepEqual([info.bits, info.endian, info.needed, info.runpath], [bits, little ? 'little' : 'big', ['libz.so.1'], ['/opt/kiln/long/lib']]);
+        assert.deepEqual(
+          [info.bits, info.endian, info.needed, info.runpath],
+          [bits, little ? 'little' : 'big', ['libz.so.1'], ['/opt/kiln/long/lib']],
+        );
         const path = save(rewriteRunpath(content, [NEW], 'rpath', label));
         assert.deepEqual(runPathLines(path), [`(RPATH) Library rpath: [${NEW}]`]);
         assertOnlyRunPathChanged(original, path);
       });
 
       it(`refuses a ${label} file with both DT_RPATH and DT_RUNPATH`, () => {
-        const content = miniElf(bits, little, ['/opt/kiln/long/lib'], [
-          [DT_RPATH, 1],
-          [DT_RUNPATH, 1],
-        ]);
-        assertElfError(() => rewriteRunpath(content, [NEW], 'runpath', label), [/it has 2 run-path entries \(DT_RPATH and DT_RUNPATH\)/], /--enable-new-dtags/);
+        const content = miniElf(
+          bits,
+          little,
+          ['/opt/kiln/long/lib'],
+          [
+            [DT_RPATH, 1],
+            [DT_RUNPATH, 1],
+          ],
+        );
+        assertElfError(
+          () => rewriteRunpath(content, [NEW], 'runpath', label),
+          [/it has 2 run-path entries \(DT_RPATH and DT_RUNPATH\)/],
+          /--enable-new-dtags/,
+        );
       });
 
       it(`refuses a ${label} file whose DT_NEEDED string is the tail of the run path`, () => {
-        const content = miniElf(bits, little, ['/opt/kiln/long/lib'], [
-          [DT_RUNPATH, 1],
-          [DT_NEEDED, 1 + '/opt/kiln/long/'.length],
-        ]);
+        const content = miniElf(
+          bits,
+          little,
+          ['/opt/kiln/long/lib'],
+          [
+            [DT_RUNPATH, 1],
+            [DT_NEEDED, 1 + '/opt/kiln/long/'.length],
+          ],
+        );
         assert.deepEqual(readElf(content, label).needed, ['lib']);
-        assertElfError(() => rewriteRunpath(content, [NEW], 'runpath', label), [/the dynamic entry with tag 0x1 \(string index 16\) shares bytes with the run path/]);
+        assertElfError(
+          () => rewriteRunpath(content, [NEW], 'runpath', label),
+          [/the dynamic entry with tag 0x1 \(string index 16\) shares bytes with the run path/],
+        );
       });
     }
   }
@@ -312,8 +415,18 @@ describe('readElf and rewriteRunpath: hand-built 32- and 64-bit, little- and big
 describe('readElf: names pointing many times into one long string', () => {
   it('stops with E_ELF instead of decoding the string over and over', () => {
     const long = 'a'.repeat(200_000);
-    const content = miniElf(64, true, [long], Array.from({ length: 20_000 }, (_, index): [number, number] => [DT_NEEDED, 1 + index]));
-    assertElfError(() => readElf(content, 'lib/libx.so'), [/^cannot read ELF file lib\/libx\.so: its string references add up to far more bytes than the dynamic string table holds$/]);
+    const content = miniElf(
+      64,
+      true,
+      [long],
+      Array.from({ length: 20_000 }, (_, index): [number, number] => [DT_NEEDED, 1 + index]),
+    );
+    assertElfError(
+      () => readElf(content, 'lib/libx.so'),
+      [
+        /^cannot read ELF file lib\/libx\.so: its string references add up to far more bytes than the dynamic string table holds$/,
+      ],
+    );
   });
 });
 
@@ -324,7 +437,9 @@ function outcome(content: Buffer, label: string): 'rewritten' | 'rejected' {
     return 'rewritten';
   } catch (error) {
     if (isKilnError(error, 'E_ELF')) return 'rejected';
-    assert.fail(`${label}: expected a result or E_ELF, got ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    assert.fail(
+      `${label}: expected a result or E_ELF, got ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   }
 }
 
@@ -341,7 +456,10 @@ describe('rewriteRunpath: hostile input', { timeout: 120_000 }, () => {
 
   it('rewrites or rejects randomly corrupted copies', () => {
     const content = readFileSync(fixture('exe-runpath'));
-    const dynamic = Number.parseInt(/Dynamic section at offset 0x([0-9a-f]+)/.exec(readelf(fixture('exe-runpath'), '-d'))?.[1] ?? 'NaN', 16);
+    const dynamic = Number.parseInt(
+      /Dynamic section at offset 0x([0-9a-f]+)/.exec(readelf(fixture('exe-runpath'), '-d'))?.[1] ?? 'NaN',
+      16,
+    );
     assert.ok(Number.isInteger(dynamic));
     const counts = { rewritten: 0, rejected: 0 };
     for (let seed = 1; seed <= 3000; seed++) {

@@ -5,7 +5,16 @@
  * at least as long as the one it gets at install time.
  */
 import { KilnError } from '../errors/index.js';
-import { DT, SHT_DYNSYM, SHT_GNU_VERDEF, dynamicStrings, findVersionTable, readLayout, readVersionNeeds, walkChain } from './readElf.js';
+import {
+  DT,
+  SHT_DYNSYM,
+  SHT_GNU_VERDEF,
+  dynamicStrings,
+  findVersionTable,
+  readLayout,
+  readVersionNeeds,
+  walkChain,
+} from './readElf.js';
 import type { DynamicEntry, ElfLayout } from './readElf.js';
 
 /** Dynamic tags whose value is an index into the dynamic string table (elf.h). */
@@ -36,29 +45,58 @@ const STRING_TAGS: ReadonlySet<number> = new Set([
  * const moved = rewriteRunpath(exe, ['$ORIGIN/../lib'], 'runpath', 'bin/tool');
  * readElf(moved, 'bin/tool').runpath; // ['$ORIGIN/../lib']
  */
-export function rewriteRunpath(content: Buffer, entries: readonly string[], tag: 'rpath' | 'runpath', where: string): Buffer {
+export function rewriteRunpath(
+  content: Buffer,
+  entries: readonly string[],
+  tag: 'rpath' | 'runpath',
+  where: string,
+): Buffer {
   const value = entries.join(':');
   const bad = entries.find((entry) => entry.includes(':') || entry.includes('\0'));
-  if (bad !== undefined) throw rewriteError(where, value, `the entry ${JSON.stringify(bad)} holds a ":" or a NUL`, 'give each directory as its own entry');
+  if (bad !== undefined)
+    throw rewriteError(
+      where,
+      value,
+      `the entry ${JSON.stringify(bad)} holds a ":" or a NUL`,
+      'give each directory as its own entry',
+    );
 
   const layout = readLayout(content, where);
   const runPaths = layout.dynamic.filter((entry) => entry.tag === DT.RPATH || entry.tag === DT.RUNPATH);
   const [entry] = runPaths;
   if (entry === undefined) {
-    throw rewriteError(where, value, 'it has no DT_RPATH or DT_RUNPATH entry to rewrite in place', 'link it with -Wl,-rpath,<a placeholder directory at least as long as the final run path>, so there is room to rewrite');
+    throw rewriteError(
+      where,
+      value,
+      'it has no DT_RPATH or DT_RUNPATH entry to rewrite in place',
+      'link it with -Wl,-rpath,<a placeholder directory at least as long as the final run path>, so there is room to rewrite',
+    );
   }
   if (runPaths.length > 1) {
-    throw rewriteError(where, value, `it has ${runPaths.length} run-path entries (DT_RPATH and DT_RUNPATH) and only one can be rewritten`, 'link it with -Wl,--enable-new-dtags (DT_RUNPATH only) or -Wl,--disable-new-dtags (DT_RPATH only)');
+    throw rewriteError(
+      where,
+      value,
+      `it has ${runPaths.length} run-path entries (DT_RPATH and DT_RUNPATH) and only one can be rewritten`,
+      'link it with -Wl,--enable-new-dtags (DT_RUNPATH only) or -Wl,--disable-new-dtags (DT_RPATH only)',
+    );
   }
   const strings = dynamicStrings(layout);
   const start = strings.offset + entry.value;
   const oldLength = strings.end(entry.value) - start;
   const replacement = Buffer.from(value, 'utf8');
   if (replacement.length > oldLength) {
-    throw rewriteError(where, value, `the new run path is ${replacement.length} bytes long, longer than the ${oldLength} bytes of the old one it must fit into`, `link it with a run path of at least ${replacement.length} bytes, for example a padded placeholder directory`);
+    throw rewriteError(
+      where,
+      value,
+      `the new run path is ${replacement.length} bytes long, longer than the ${oldLength} bytes of the old one it must fit into`,
+      `link it with a run path of at least ${replacement.length} bytes, for example a padded placeholder directory`,
+    );
   }
   // Overwriting changes the bytes [index, index + oldLength), so no other name may start there; one at the closing NUL is refused too, to keep the rule simple.
-  const sharer = oldLength === 0 ? undefined : stringReferences(layout, entry).find((ref) => ref.index >= entry.value && ref.index <= entry.value + oldLength);
+  const sharer =
+    oldLength === 0
+      ? undefined
+      : stringReferences(layout, entry).find((ref) => ref.index >= entry.value && ref.index <= entry.value + oldLength);
   if (sharer !== undefined) {
     throw rewriteError(
       where,
@@ -99,17 +137,29 @@ function stringReferences(layout: ElfLayout, except: DynamicEntry): StringRefere
   const { reader } = layout;
   const refs: StringReference[] = [];
   for (const entry of layout.dynamic) {
-    if (entry !== except && STRING_TAGS.has(entry.tag)) refs.push({ index: entry.value, what: `the dynamic entry with tag 0x${entry.tag.toString(16)}` });
+    if (entry !== except && STRING_TAGS.has(entry.tag))
+      refs.push({ index: entry.value, what: `the dynamic entry with tag 0x${entry.tag.toString(16)}` });
   }
   for (const need of readVersionNeeds(layout)) {
-    refs.push({ index: need.file, what: 'a version need file name' }, ...need.versions.map((index) => ({ index, what: 'a version need name' })));
+    refs.push(
+      { index: need.file, what: 'a version need file name' },
+      ...need.versions.map((index) => ({ index, what: 'a version need name' })),
+    );
   }
   const definitions = findVersionTable(layout, DT.VERDEF, DT.VERDEFNUM, SHT_GNU_VERDEF);
   if (definitions !== undefined) {
     // Elf_Verdef is 20 bytes (vd_cnt at 6, vd_aux at 12, vd_next at 16); Elf_Verdaux 8 (vda_name at 0, vda_next at 4).
     const seen = new Set<number>();
     for (const at of walkChain(reader, definitions.offset, definitions.count, 20, 16, seen, 'version definition')) {
-      for (const aux of walkChain(reader, at + reader.u32(at + 12), reader.u16(at + 6), 8, 4, seen, 'version definition')) {
+      for (const aux of walkChain(
+        reader,
+        at + reader.u32(at + 12),
+        reader.u16(at + 6),
+        8,
+        4,
+        seen,
+        'version definition',
+      )) {
         refs.push({ index: reader.u32(aux), what: 'a version definition name' });
       }
     }
@@ -127,9 +177,13 @@ function symbolNames(layout: ElfLayout): StringReference[] {
   const { reader } = layout;
   const tables = layout.sections.filter((section) => section.type === SHT_DYNSYM);
   if (tables.length === 0 && layout.dynamic.some((entry) => entry.tag === DT.SYMTAB)) {
-    throw new KilnError('E_ELF', `cannot rewrite the run path of ${reader.where}: it has dynamic symbols but no .dynsym section header to count them by`, {
-      hint: 'the file was stripped of its section headers; rebuild it without that step (for example without sstrip)',
-    });
+    throw new KilnError(
+      'E_ELF',
+      `cannot rewrite the run path of ${reader.where}: it has dynamic symbols but no .dynsym section header to count them by`,
+      {
+        hint: 'the file was stripped of its section headers; rebuild it without that step (for example without sstrip)',
+      },
+    );
   }
   const refs: StringReference[] = [];
   for (const table of tables) {

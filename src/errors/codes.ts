@@ -16,15 +16,17 @@ export const ERROR_CODES = {
   E_SIGNATURE_FORMAT: 'a signature file is malformed',
   E_SIGNATURE_INVALID: 'a signature does not match the signed data (altered, truncated or badly signed)',
   E_SIGNATURE_UNTRUSTED: 'a signature was made by a key that is not trusted here',
-  E_META: 'package metadata (the pack input or a package\'s own metadata) is invalid',
+  E_META: "package metadata (the pack input or a package's own metadata) is invalid",
   E_STAGE: 'a staged tree cannot be packed (unsupported file type, unreadable file, unsafe link)',
   E_PACKAGE_FORMAT: 'a file is not a Kiln package, or its container is malformed or of an unsupported version',
   E_PACKAGE_TRUNCATED: 'a package file ends before its container does',
   E_PACKAGE_UNSIGNED: 'a package carries no signature where one is required',
   E_PACKAGE_HASH: 'a package payload or one of its files does not match the size or sha256 its metadata declares',
   E_PACKAGE_DUPLICATE: 'a package lists the same path twice',
-  E_PACKAGE_PATH: 'a package holds an unsafe path (absolute, "..", empty or non-canonical component, under a non-directory)',
-  E_PACKAGE_LINK: 'a package holds a symbolic or hard link that points outside the package tree or to something invalid',
+  E_PACKAGE_PATH:
+    'a package holds an unsafe path (absolute, "..", empty or non-canonical component, under a non-directory)',
+  E_PACKAGE_LINK:
+    'a package holds a symbolic or hard link that points outside the package tree or to something invalid',
   E_PACKAGE_FILETYPE: 'a package holds a device node, FIFO, socket or other unsupported file type',
   E_PACKAGE_SIZE: 'a package decompresses to more than it declares, or exceeds a size limit',
   E_PACKAGE_MANIFEST: 'a package payload does not hold exactly the entries its manifest lists',
@@ -33,8 +35,10 @@ export const ERROR_CODES = {
   E_INDEX_MISMATCH: 'a package does not match what the repository index pins (missing, size, sha256, identity)',
   E_REPO_NOT_FOUND: 'a directory is not a Kiln repository',
   E_REPO_EXISTS: 'a repository cannot be created where one (or other content) already exists',
-  E_REPO_LAYOUT: 'a repository has the earlier layout, its published files beside its private .kiln/; they must move into DIR/public',
-  E_REPO_CONFLICT: 'a package with the same name, version and variant but different content is already staged or published',
+  E_REPO_LAYOUT:
+    'a repository has the earlier layout, its published files beside its private .kiln/; they must move into DIR/public',
+  E_REPO_CONFLICT:
+    'a package with the same name, version and variant but different content is already staged or published',
   E_REPO_NOTHING: 'a repository commit has nothing to publish',
   E_REPO_NO_MATCH: 'no staged or published package matches what was asked for',
   E_REPO_VERIFY: 'a repository failed verification (the message lists each problem)',
@@ -52,13 +56,16 @@ export const ERROR_CODES = {
   E_NOT_SYNCED: 'a remote has no synced index yet',
   E_NOT_INSTALLED: 'a package is not installed in the prefix',
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
-  E_FETCH_SLOW: 'a transfer fell below the minimum rate or ran past its deadline (min-rate, min-rate-window, fetch-deadline)',
+  E_FETCH_SLOW:
+    'a transfer fell below the minimum rate or ran past its deadline (min-rate, min-rate-window, fetch-deadline)',
   E_FILE_CONFLICT: 'a package would overwrite a file that another package or nobody owns',
   E_PATH_TOO_LONG: 'a package path would be longer than the system allows once the prefix is in front of it',
   E_REMOVE_NEEDED: 'a package cannot be removed because installed packages depend on it',
-  E_MISSING_LIBRARY: 'a package needs a shared library that, after the change, neither a package of the prefix nor the host would provide',
+  E_MISSING_LIBRARY:
+    'a package needs a shared library that, after the change, neither a package of the prefix nor the host would provide',
   E_RELOCATE: 'a package cannot be relocated into this prefix (the prefix is longer than the placeholder)',
-  E_ACCOUNT: 'a user or group cannot be looked up or created (unknown owner, no free id, malformed passwd or group file)',
+  E_ACCOUNT:
+    'a user or group cannot be looked up or created (unknown owner, no free id, malformed passwd or group file)',
   E_CONFIRM: 'a change needs confirmation and there is no terminal to ask (pass -y)',
   E_ABORTED: 'the user declined the plan, or the command was interrupted',
   E_ELF: 'an ELF file is malformed, or its run path cannot be rewritten in place',
@@ -67,7 +74,8 @@ export const ERROR_CODES = {
   E_SOURCE: 'a source could not be fetched from its URL, a mirror or the distfiles directory, or its sha256 differs',
   E_BUILD: 'a build step failed (unpack, patch, build script); the message names the log',
   E_HOST_LIBRARY: 'a built file needs a shared library that no dependency and no allowed system library provides',
-  E_SANDBOX: 'builds cannot run in their sandbox here (bubblewrap missing, user namespaces disabled, no dpkg database), and building without one was not allowed',
+  E_SANDBOX:
+    'builds cannot run in their sandbox here (bubblewrap missing, user namespaces disabled, no dpkg database), and building without one was not allowed',
   E_VERIFY: 'installed files differ from what the database records (the message lists each problem)',
 } as const;
 

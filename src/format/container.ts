@@ -70,7 +70,9 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
       done += bytesRead;
     }
     if (done < length) {
-      throw new KilnError('E_PACKAGE_TRUNCATED', `${context}: the file ended while reading ${what}`, { hint: 'the file is incomplete; download or copy it again' });
+      throw new KilnError('E_PACKAGE_TRUNCATED', `${context}: the file ended while reading ${what}`, {
+        hint: 'the file is incomplete; download or copy it again',
+      });
     }
     return buffer;
   };
@@ -82,7 +84,9 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
     const name = block.toString('latin1', 0, nameEnd < 0 || nameEnd > 100 ? 100 : nameEnd);
     const sizeText = block.toString('latin1', 124, 135);
     if (block.toString('latin1', 257, 263) !== 'ustar\u0000' || !/^[0-7]{11}$/.test(sizeText)) {
-      malformed(position === 0 ? 'it is not a Kiln package (no tar header at the start)' : `the header of ${what} is malformed`);
+      malformed(
+        position === 0 ? 'it is not a Kiln package (no tar header at the start)' : `the header of ${what} is malformed`,
+      );
     }
     const size = parseInt(sizeText, 8);
     if (!block.equals(containerHeader(name, size))) malformed(`the header of entry "${name}" is not in canonical form`);
@@ -91,7 +95,11 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
   };
   const readEntryContent = async (name: string, size: number, limit: number): Promise<Buffer> => {
     if (size > limit) {
-      throw new KilnError('E_PACKAGE_SIZE', `${context}: entry "${name}" is ${size} bytes, more than the limit of ${limit}`, { hint: 'the package is malformed or hostile' });
+      throw new KilnError(
+        'E_PACKAGE_SIZE',
+        `${context}: entry "${name}" is ${size} bytes, more than the limit of ${limit}`,
+        { hint: 'the package is malformed or hostile' },
+      );
     }
     const content = await readAt(position, size + tarPadding(size), `entry "${name}"`);
     if (!isZero(content.subarray(size))) malformed(`the padding after entry "${name}" is not zero`);
@@ -100,11 +108,16 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
   };
 
   const marker = await readEntryHeader('the format marker');
-  if (marker.name !== MARKER_ENTRY) malformed(`it is not a Kiln package (its first entry is "${marker.name}", not "${MARKER_ENTRY}")`);
+  if (marker.name !== MARKER_ENTRY)
+    malformed(`it is not a Kiln package (its first entry is "${marker.name}", not "${MARKER_ENTRY}")`);
   const markerText = (await readEntryContent(marker.name, marker.size, 64)).toString('latin1');
   if (markerText !== MARKER_CONTENT) {
     const match = /^kiln-package (\d+)\n$/.exec(markerText);
-    if (match) malformed(`package format version ${match[1]} is not supported (this Kiln reads version 1)`, 'upgrade Kiln to read newer packages');
+    if (match)
+      malformed(
+        `package format version ${match[1]} is not supported (this Kiln reads version 1)`,
+        'upgrade Kiln to read newer packages',
+      );
     malformed('its format marker is not "kiln-package 1"');
   }
   const meta = await readEntryHeader(METADATA_ENTRY);
@@ -120,7 +133,11 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
   const payloadOffset = position;
   const payloadSize = next.size;
   position += payloadSize + tarPadding(payloadSize);
-  const tail = await readAt(payloadOffset + payloadSize, tarPadding(payloadSize) + TAR_END.length, 'the end of the payload');
+  const tail = await readAt(
+    payloadOffset + payloadSize,
+    tarPadding(payloadSize) + TAR_END.length,
+    'the end of the payload',
+  );
   if (!isZero(tail)) malformed('the payload is not followed by zero padding and the end-of-archive marker');
   position += TAR_END.length;
   if (fileSize > position) malformed(`${fileSize - position} bytes of data follow the end of the package`);

@@ -12,7 +12,12 @@ export { readPayload, readPayloadBytes } from './readPayload.js';
 export type { PayloadSource, PayloadVisitor } from './readPayload.js';
 export { verifyPackage } from './verifyPackage.js';
 export type { VerifiedPackage, VerifyPackageOptions } from './verifyPackage.js';
-export { packageTrustedComment, parsePackageSignature, verifyPackageSignature, PACKAGE_SIGNATURE_COMMENT } from './packageSignature.js';
+export {
+  packageTrustedComment,
+  parsePackageSignature,
+  verifyPackageSignature,
+  PACKAGE_SIGNATURE_COMMENT,
+} from './packageSignature.js';
 export { TarParser, encodeTarHeader, tarPadding, TAR_BLOCK, TAR_END } from './tar.js';
 export type { TarEvent, TarHeader, TarEntryType } from './tar.js';
 export { signPackage } from './signPackage.js';

@@ -27,18 +27,27 @@ export interface LinkMetadata {
 /**
  * @example linkMetadata({ provides: { sonames: [] }, needs: { sonames: [] }, target }, linkFacts(elves))
  */
-export function linkMetadata(stated: Pick<PackageMetadata, 'provides' | 'needs' | 'target'>, facts: LinkFacts): LinkMetadata {
+export function linkMetadata(
+  stated: Pick<PackageMetadata, 'provides' | 'needs' | 'target'>,
+  facts: LinkFacts,
+): LinkMetadata {
   const provides = new Set([...stated.provides.sonames, ...facts.provides.keys()]);
   const files: Record<string, string[]> = dict();
   for (const [soname, paths] of facts.needs) if (!provides.has(soname)) files[soname] = paths;
   const sonames = [...new Set([...stated.needs.sonames, ...Object.keys(files)])].sort(compareText);
   // In a pack input `system` allows host libraries; recorded are the ones needed.
   const allowed = new Set([...DEFAULT_SYSTEM_LIBRARIES, ...(stated.needs.system ?? [])]);
-  const needs: Needs = sonames.length === 0 ? { sonames } : { sonames, system: sonames.filter((soname) => allowed.has(soname)), files };
+  const needs: Needs =
+    sonames.length === 0 ? { sonames } : { sonames, system: sonames.filter((soname) => allowed.has(soname)), files };
   const notes: string[] = [];
   let target = stated.target;
-  if (stated.target.libc === 'glibc' && compareVersions(parseVersion(facts.libcVersion), parseVersion(stated.target.libcVersion)) > 0) {
-    notes.push(`note: the files need glibc ${facts.libcVersion} (GLIBC_${facts.libcVersion} symbols), newer than the libcVersion ${stated.target.libcVersion} the pack input states: the package says ${facts.libcVersion}`);
+  if (
+    stated.target.libc === 'glibc' &&
+    compareVersions(parseVersion(facts.libcVersion), parseVersion(stated.target.libcVersion)) > 0
+  ) {
+    notes.push(
+      `note: the files need glibc ${facts.libcVersion} (GLIBC_${facts.libcVersion} symbols), newer than the libcVersion ${stated.target.libcVersion} the pack input states: the package says ${facts.libcVersion}`,
+    );
     target = { ...stated.target, libcVersion: facts.libcVersion };
   }
   return { provides: { sonames: [...provides].sort(compareText) }, needs, target, notes };

@@ -23,15 +23,25 @@ const PATH_CASES: [string, string | undefined][] = [
   ['usr/bin/\u009b31mred', 'contains a control character'],
   ['usr/\u0085next', 'contains a control character'],
   ['usr/\u007fdel', 'contains a control character'],
-  ['usr/bin/evil\u202egnp.exe', 'contains a line separator or a bidirectional control, which would make it display as another path'],
-  ['usr/\u2066x\u2069', 'contains a line separator or a bidirectional control, which would make it display as another path'],
-  ['usr/line\u2028sep', 'contains a line separator or a bidirectional control, which would make it display as another path'],
+  [
+    'usr/bin/evil\u202egnp.exe',
+    'contains a line separator or a bidirectional control, which would make it display as another path',
+  ],
+  [
+    'usr/\u2066x\u2069',
+    'contains a line separator or a bidirectional control, which would make it display as another path',
+  ],
+  [
+    'usr/line\u2028sep',
+    'contains a line separator or a bidirectional control, which would make it display as another path',
+  ],
   [`${'a'.repeat(200)}/`.repeat(20) + 'b'.repeat(4094 - 201 * 20), undefined],
   ['usr/bin/caf\u00e9', undefined],
 ];
 
 test('pathProblem: canonical relative paths only', () => {
-  for (const [path, expected] of PATH_CASES) assert.equal(pathProblem(path), expected, JSON.stringify(path.slice(0, 40)));
+  for (const [path, expected] of PATH_CASES)
+    assert.equal(pathProblem(path), expected, JSON.stringify(path.slice(0, 40)));
 });
 
 const LINK_CASES: [string, string, [string, string][], string | undefined][] = [
@@ -48,25 +58,73 @@ const LINK_CASES: [string, string, [string, string][], string | undefined][] = [
   ['usr/bin/x', '../up/lib', [['usr/up', '..']], undefined],
   // A link through a link to an absolute target.
   ['usr/bin/x', '../abs/y', [['usr/abs', '/tmp']], 'passes through usr/abs, an absolute link'],
-  ['loop1', 'loop2', [['loop1', 'loop2'], ['loop2', 'loop1']], 'resolves through too many links (a loop?)'],
+  [
+    'loop1',
+    'loop2',
+    [
+      ['loop1', 'loop2'],
+      ['loop2', 'loop1'],
+    ],
+    'resolves through too many links (a loop?)',
+  ],
 ];
 
-test('linkEscapes: resolves through the package\'s own links', () => {
+test("linkEscapes: resolves through the package's own links", () => {
   for (const [path, target, links, expected] of LINK_CASES) {
     assert.equal(linkEscapes(path, target, new Map(links)), expected, `${path} -> ${target}`);
   }
 });
 
-const dir = (path: string): ManifestEntry => ({ path, type: 'dir', mode: 0o755, owner: 'root', group: 'root', size: 0 });
-const file = (path: string): ManifestEntry => ({ path, type: 'file', mode: 0o644, owner: 'root', group: 'root', size: 1, sha256: 'a'.repeat(64) as never });
-const link = (path: string, target: string, type: 'symlink' | 'hardlink' = 'symlink'): ManifestEntry => ({ path, type, mode: 0o777, owner: 'root', group: 'root', size: 0, target });
+const dir = (path: string): ManifestEntry => ({
+  path,
+  type: 'dir',
+  mode: 0o755,
+  owner: 'root',
+  group: 'root',
+  size: 0,
+});
+const file = (path: string): ManifestEntry => ({
+  path,
+  type: 'file',
+  mode: 0o644,
+  owner: 'root',
+  group: 'root',
+  size: 1,
+  sha256: 'a'.repeat(64) as never,
+});
+const link = (path: string, target: string, type: 'symlink' | 'hardlink' = 'symlink'): ManifestEntry => ({
+  path,
+  type,
+  mode: 0o777,
+  owner: 'root',
+  group: 'root',
+  size: 0,
+  target,
+});
 
 function refused(entries: ManifestEntry[], code: string, pattern: RegExp): void {
-  assert.throws(() => assertSafeManifest(entries, 'cannot read test.kpkg'), (error: unknown) => isKilnError(error) && error.code === code && pattern.test(error.message) && error.message.startsWith('cannot read test.kpkg'));
+  assert.throws(
+    () => assertSafeManifest(entries, 'cannot read test.kpkg'),
+    (error: unknown) =>
+      isKilnError(error) &&
+      error.code === code &&
+      pattern.test(error.message) &&
+      error.message.startsWith('cannot read test.kpkg'),
+  );
 }
 
 test('assertSafeManifest: accepts a well-formed manifest', () => {
-  assertSafeManifest([dir('bin'), file('bin/a'), link('bin/b', 'a'), link('bin/c', 'bin/a', 'hardlink'), dir('lib'), link('lib/up', '../bin')], 'x');
+  assertSafeManifest(
+    [
+      dir('bin'),
+      file('bin/a'),
+      link('bin/b', 'a'),
+      link('bin/c', 'bin/a', 'hardlink'),
+      dir('lib'),
+      link('lib/up', '../bin'),
+    ],
+    'x',
+  );
 });
 
 test('assertSafeManifest: refuses duplicates, orphans, entries under links, and bad hard links', () => {

@@ -36,16 +36,19 @@ export function pathProblem(path: string): string | undefined {
   if (path === '') return 'is empty';
   if (path.startsWith('/')) return 'is absolute';
   // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when the length could be over.
-  if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES)
+    return `is longer than ${MAX_PATH_BYTES} bytes`;
   // Control characters (C0, DEL and C1, whose CSI a terminal obeys) break line-oriented tools and terminals; NUL cannot be in a path at all.
   if (CONTROL.test(path)) return 'contains a control character';
-  if (INVISIBLE.test(path)) return 'contains a line separator or a bidirectional control, which would make it display as another path';
+  if (INVISIBLE.test(path))
+    return 'contains a line separator or a bidirectional control, which would make it display as another path';
   if (path.includes('\uFFFD')) return 'is not valid UTF-8';
   for (const component of path.split('/')) {
     if (component === '') return 'has an empty component (a doubled or trailing "/")';
     if (component === '.') return 'has a "." component';
     if (component === '..') return 'has a ".." component';
-    if (component.length * 3 > MAX_COMPONENT_BYTES && Buffer.byteLength(component, 'utf8') > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`;
+    if (component.length * 3 > MAX_COMPONENT_BYTES && Buffer.byteLength(component, 'utf8') > MAX_COMPONENT_BYTES)
+      return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`;
   }
   return undefined;
 }
@@ -126,17 +129,25 @@ export function assertSafeManifest(entries: readonly ManifestEntry[], context: s
       const holder = byPath.get(ancestor);
       if (holder === undefined || holder.type !== 'dir') {
         const state = holder === undefined ? 'is not in the package' : `is a ${holder.type}, not a directory`;
-        throw new KilnError('E_PACKAGE_PATH', `${context}: ${JSON.stringify(entry.path)} lies under ${JSON.stringify(ancestor)}, which ${state}`, {
-          hint: 'every parent of a packaged path must be a directory of the same package',
-        });
+        throw new KilnError(
+          'E_PACKAGE_PATH',
+          `${context}: ${JSON.stringify(entry.path)} lies under ${JSON.stringify(ancestor)}, which ${state}`,
+          {
+            hint: 'every parent of a packaged path must be a directory of the same package',
+          },
+        );
       }
     }
     if (entry.type === 'symlink') {
       const problem = linkEscapes(entry.path, entry.target ?? '', links);
       if (problem !== undefined) {
-        throw new KilnError('E_PACKAGE_LINK', `${context}: symbolic link ${JSON.stringify(entry.path)} -> ${JSON.stringify(entry.target)} ${problem}`, {
-          hint: 'links must be relative and stay inside the package tree',
-        });
+        throw new KilnError(
+          'E_PACKAGE_LINK',
+          `${context}: symbolic link ${JSON.stringify(entry.path)} -> ${JSON.stringify(entry.target)} ${problem}`,
+          {
+            hint: 'links must be relative and stay inside the package tree',
+          },
+        );
       }
     }
   }
@@ -147,10 +158,21 @@ export function assertSafeManifest(entries: readonly ManifestEntry[], context: s
       const problem = pathProblem(target);
       const holder = byPath.get(target);
       if (problem !== undefined || holder === undefined || holder.type !== 'file' || !seen.has(target)) {
-        const why = problem !== undefined ? `target ${problem}` : holder === undefined ? 'target is not in the package' : holder.type !== 'file' ? `target is a ${holder.type}` : 'target comes after the link';
-        throw new KilnError('E_PACKAGE_LINK', `${context}: hard link ${JSON.stringify(entry.path)} -> ${JSON.stringify(target)} is invalid: ${why}`, {
-          hint: 'a hard link must point to an earlier regular file of the same package',
-        });
+        const why =
+          problem !== undefined
+            ? `target ${problem}`
+            : holder === undefined
+              ? 'target is not in the package'
+              : holder.type !== 'file'
+                ? `target is a ${holder.type}`
+                : 'target comes after the link';
+        throw new KilnError(
+          'E_PACKAGE_LINK',
+          `${context}: hard link ${JSON.stringify(entry.path)} -> ${JSON.stringify(target)} is invalid: ${why}`,
+          {
+            hint: 'a hard link must point to an earlier regular file of the same package',
+          },
+        );
       }
     }
     seen.add(entry.path);

@@ -14,7 +14,16 @@ import type { Sha256 } from '../util/hash.js';
 import { tryParseSha256 } from '../util/hash.js';
 import { stableStringify } from '../util/json.js';
 import type { Fail } from '../util/shape.js';
-import { expectArray, expectBoolean, expectInteger, expectObject, expectString, isRecord, join, optionalString } from '../util/shape.js';
+import {
+  expectArray,
+  expectBoolean,
+  expectInteger,
+  expectObject,
+  expectString,
+  isRecord,
+  join,
+  optionalString,
+} from '../util/shape.js';
 import { formatRange, splitNameVersion, tryParseRange, tryParseVersion } from '../version/index.js';
 import { assertSafeManifest, pathProblem } from './manifestSafety.js';
 import { TAR_BLOCK, tarHeaderSize, tarPadding } from './tar.js';
@@ -214,7 +223,15 @@ export function packageFileName(meta: Pick<PackageMetadata, 'name' | 'version' |
 export function payloadTarSize(files: readonly ManifestEntry[]): number {
   let total = TAR_BLOCK * 2;
   for (const entry of files) {
-    total += tarHeaderSize({ path: entry.path, type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.type === 'file' ? entry.size : 0, linkTarget: entry.target ?? '' });
+    total += tarHeaderSize({
+      path: entry.path,
+      type: entry.type,
+      mode: entry.mode,
+      uname: entry.owner,
+      gname: entry.group,
+      size: entry.type === 'file' ? entry.size : 0,
+      linkTarget: entry.target ?? '',
+    });
     if (entry.type === 'file') total += entry.size + tarPadding(entry.size);
   }
   return total;
@@ -224,9 +241,14 @@ export function payloadTarSize(files: readonly ManifestEntry[]): number {
 export function serializeMetadata(meta: PackageMetadata): Buffer {
   const directories = meta.directories.map((dir) => ({ ...dir, mode: formatMode(dir.mode) }));
   const top: Record<string, unknown> = { ...meta, directories };
-  const fields = Object.keys(top).sort().filter((key) => top[key] !== undefined);
+  const fields = Object.keys(top)
+    .sort()
+    .filter((key) => top[key] !== undefined);
   // The manifest is most of the bytes: its entries are written directly, in the same sorted form.
-  const body = fields.map((key) => `${JSON.stringify(key)}:${key === 'files' ? `[${meta.files.map(serializeEntry).join(',')}]` : stableStringify(top[key])}`);
+  const body = fields.map(
+    (key) =>
+      `${JSON.stringify(key)}:${key === 'files' ? `[${meta.files.map(serializeEntry).join(',')}]` : stableStringify(top[key])}`,
+  );
   return Buffer.from(`{${body.join(',')}}`, 'utf8');
 }
 
@@ -235,7 +257,10 @@ const ENTRY_KEYS = new Set(['config', 'group', 'mode', 'owner', 'path', 'sha256'
 /** One manifest entry as `stableStringify` writes it, keys in sorted order, without sorting them. */
 export function serializeEntry(entry: ManifestEntry): string {
   const keys = Object.keys(entry);
-  if (keys.some((key) => !ENTRY_KEYS.has(key)) || keys.some((key) => (entry as unknown as Record<string, unknown>)[key] === undefined)) {
+  if (
+    keys.some((key) => !ENTRY_KEYS.has(key)) ||
+    keys.some((key) => (entry as unknown as Record<string, unknown>)[key] === undefined)
+  ) {
     return stableStringify({ ...entry, mode: formatMode(entry.mode) });
   }
   let out = entry.config === undefined ? '{' : `{"config":${entry.config},`;
@@ -246,7 +271,32 @@ export function serializeEntry(entry: ManifestEntry): string {
   return `${out},"type":${JSON.stringify(entry.type)}}`;
 }
 
-const TOP_KEYS = ['format', 'formatVersion', 'name', 'category', 'version', 'revision', 'variant', 'options', 'defaults', 'role', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'files', 'relocation', 'payload', 'installedSize'] as const;
+const TOP_KEYS = [
+  'format',
+  'formatVersion',
+  'name',
+  'category',
+  'version',
+  'revision',
+  'variant',
+  'options',
+  'defaults',
+  'role',
+  'target',
+  'summary',
+  'homepage',
+  'license',
+  'depends',
+  'provides',
+  'needs',
+  'users',
+  'groups',
+  'directories',
+  'files',
+  'relocation',
+  'payload',
+  'installedSize',
+] as const;
 
 /**
  * Read and check metadata from untrusted JSON. Everything is validated: field
@@ -265,9 +315,13 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
     });
   };
   if (isRecord(json) && json['format'] === PACKAGE_FORMAT && json['formatVersion'] !== PACKAGE_FORMAT_VERSION) {
-    throw new KilnError('E_PACKAGE_FORMAT', `${context}: package format version ${String(json['formatVersion'])} is not supported (this Kiln reads version ${PACKAGE_FORMAT_VERSION})`, {
-      hint: 'upgrade Kiln to read newer packages',
-    });
+    throw new KilnError(
+      'E_PACKAGE_FORMAT',
+      `${context}: package format version ${String(json['formatVersion'])} is not supported (this Kiln reads version ${PACKAGE_FORMAT_VERSION})`,
+      {
+        hint: 'upgrade Kiln to read newer packages',
+      },
+    );
   }
   const root = expectObject(json, '(top level)', fail, TOP_KEYS);
   if (root['format'] !== PACKAGE_FORMAT) fail('format', `must be "${PACKAGE_FORMAT}"`);
@@ -276,12 +330,20 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
   const choice = parseOptionChoice(root, options, fail);
   const target = parseTarget(root['target'], 'target', fail);
   const variant = expectString(root['variant'], 'variant', fail, VARIANT_PATTERN, '12 lower-case hex digits');
-  if (full && variant !== computeVariantId(options, target)) fail('variant', `${variant} does not match the options and target (expected ${computeVariantId(options, target)})`);
-  const files = expectArray(root['files'], 'files', fail).map((item, i) => parseManifestEntry(item, join('files', i), fail));
+  if (full && variant !== computeVariantId(options, target))
+    fail('variant', `${variant} does not match the options and target (expected ${computeVariantId(options, target)})`);
+  const files = expectArray(root['files'], 'files', fail).map((item, i) =>
+    parseManifestEntry(item, join('files', i), fail),
+  );
   if (full) assertSafeManifest(files, context);
   const filesByPath = new Map(files.map((entry) => [entry.path, entry]));
   const relocation = parseRelocation(root['relocation'], filesByPath, fail);
-  const payloadObject = expectObject(root['payload'], 'payload', fail, ['compression', 'size', 'sha256', 'uncompressedSize']);
+  const payloadObject = expectObject(root['payload'], 'payload', fail, [
+    'compression',
+    'size',
+    'sha256',
+    'uncompressedSize',
+  ]);
   if (payloadObject['compression'] !== 'zstd') fail('payload.compression', 'must be "zstd"');
   const payload: Payload = {
     compression: 'zstd',
@@ -290,13 +352,19 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
     uncompressedSize: expectInteger(payloadObject['uncompressedSize'], 'payload.uncompressedSize', fail),
   };
   const expectedTar = full ? payloadTarSize(files) : payload.uncompressedSize;
-  if (payload.uncompressedSize !== expectedTar) fail('payload.uncompressedSize', `is ${payload.uncompressedSize} but the manifest makes a payload of ${expectedTar} bytes`);
+  if (payload.uncompressedSize !== expectedTar)
+    fail(
+      'payload.uncompressedSize',
+      `is ${payload.uncompressedSize} but the manifest makes a payload of ${expectedTar} bytes`,
+    );
   const installedSize = expectInteger(root['installedSize'], 'installedSize', fail);
   const sum = files.reduce((total, entry) => total + entry.size, 0);
   if (installedSize !== sum) fail('installedSize', `is ${installedSize} but the files add up to ${sum}`);
   const descriptive = parseDescriptiveFields(root, fail);
   for (const [soname, paths] of Object.entries(descriptive.needs.files ?? {})) {
-    for (const path of paths) if (filesByPath.get(path)?.type !== 'file') fail(`needs.files.${soname}`, `names ${JSON.stringify(path)}, which is not a regular file of the package`);
+    for (const path of paths)
+      if (filesByPath.get(path)?.type !== 'file')
+        fail(`needs.files.${soname}`, `names ${JSON.stringify(path)}, which is not a regular file of the package`);
   }
   const meta: PackageMetadata = {
     format: PACKAGE_FORMAT,
@@ -319,31 +387,56 @@ export function parsePackageMetadata(json: unknown, source: string, how: { check
  * `defaults` (the same option names as `options`) and `role`, when present:
  * shared by package metadata and the pack input.
  */
-export function parseOptionChoice(root: Record<string, unknown>, options: Record<string, boolean>, fail: Fail): Pick<PackageMetadata, 'defaults' | 'role'> {
+export function parseOptionChoice(
+  root: Record<string, unknown>,
+  options: Record<string, boolean>,
+  fail: Fail,
+): Pick<PackageMetadata, 'defaults' | 'role'> {
   const result: Pick<PackageMetadata, 'defaults' | 'role'> = {};
   if (root['defaults'] !== undefined) {
     const defaults = parseOptions(root['defaults'], 'defaults', fail);
     const names = Object.keys(defaults).sort().join(' ');
-    if (names !== Object.keys(options).sort().join(' ')) fail('defaults', `must name exactly the options (${Object.keys(options).sort().join(', ') || 'none'}), not ${names.replace(/ /g, ', ') || 'none'}`);
+    if (names !== Object.keys(options).sort().join(' '))
+      fail(
+        'defaults',
+        `must name exactly the options (${Object.keys(options).sort().join(', ') || 'none'}), not ${names.replace(/ /g, ', ') || 'none'}`,
+      );
     result.defaults = defaults;
   }
   if (root['role'] !== undefined) {
     const role = root['role'];
-    if (typeof role !== 'string' || !(PACKAGE_ROLES as readonly string[]).includes(role)) fail('role', `must be ${PACKAGE_ROLES.map((r) => `"${r}"`).join(' or ')}`);
+    if (typeof role !== 'string' || !(PACKAGE_ROLES as readonly string[]).includes(role))
+      fail('role', `must be ${PACKAGE_ROLES.map((r) => `"${r}"`).join(' or ')}`);
     result.role = role as PackageRole;
   }
   return result;
 }
 
 /** The fields shared by package metadata and the pack input: identity. */
-export function parseIdentityFields(root: Record<string, unknown>, fail: Fail): Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision'> {
-  const name = expectString(root['name'], 'name', fail, NAME_PATTERN, 'a package name (letters, digits, "+", "_", "-")');
+export function parseIdentityFields(
+  root: Record<string, unknown>,
+  fail: Fail,
+): Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision'> {
+  const name = expectString(
+    root['name'],
+    'name',
+    fail,
+    NAME_PATTERN,
+    'a package name (letters, digits, "+", "_", "-")',
+  );
   if (splitNameVersion(name) !== undefined) fail('name', `"${name}" must not end in a hyphen and a version`);
-  const category = expectString(root['category'], 'category', fail, CATEGORY_PATTERN, 'a category name (letters, digits, "+", "_", ".", "-")');
+  const category = expectString(
+    root['category'],
+    'category',
+    fail,
+    CATEGORY_PATTERN,
+    'a category name (letters, digits, "+", "_", ".", "-")',
+  );
   const version = expectString(root['version'], 'version', fail);
   const parsed = tryParseVersion(version);
   if (parsed === undefined) fail('version', `${JSON.stringify(version)} is not a valid version`);
-  if (parsed.hasRevision) fail('version', `${JSON.stringify(version)} must not carry a revision: put it in the revision field`);
+  if (parsed.hasRevision)
+    fail('version', `${JSON.stringify(version)} must not carry a revision: put it in the revision field`);
   const revision = expectInteger(root['revision'], 'revision', fail, 0, 1_000_000);
   return { name, category, version, revision };
 }
@@ -352,22 +445,35 @@ export function parseIdentityFields(root: Record<string, unknown>, fail: Fail): 
  * The descriptive fields shared by package metadata and the pack input. In a
  * pack input `needs` is what the packer states (`files` is found in the tree).
  */
-export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail, needsRule: NeedsRule = 'metadata'): Pick<PackageMetadata, 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> {
+export function parseDescriptiveFields(
+  root: Record<string, unknown>,
+  fail: Fail,
+  needsRule: NeedsRule = 'metadata',
+): Pick<
+  PackageMetadata,
+  'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'
+> {
   const summary = expectString(root['summary'], 'summary', fail, /^[^\n\r]+$/, 'one non-empty line');
   if (summary.length > MAX_SUMMARY) fail('summary', `is longer than ${MAX_SUMMARY} characters`);
   const homepage = expectString(root['homepage'] ?? '', 'homepage', fail, HOMEPAGE_PATTERN, 'an http(s) URL');
   const licenseText = expectString(root['license'], 'license', fail);
   const parsedLicense = tryParseLicense(licenseText);
-  if (parsedLicense === undefined) fail('license', `${JSON.stringify(licenseText)} is not a valid SPDX license expression`);
+  if (parsedLicense === undefined)
+    fail('license', `${JSON.stringify(licenseText)} is not a valid SPDX license expression`);
   const depends = parseDepends(root['depends'] ?? [], 'depends', fail);
   const provides = parseSonames(root['provides'] ?? {}, 'provides', fail);
   const needs = parseNeeds(root['needs'] ?? {}, 'needs', fail, needsRule);
   const groups = expectArray(root['groups'] ?? [], 'groups', fail).map((item, i) => {
     const where = join('groups', i);
     const group = expectObject(item, where, fail, ['name', 'system']);
-    return { name: expectString(group['name'], join(where, 'name'), fail, ACCOUNT_PATTERN, 'a group name'), system: expectBoolean(group['system'] ?? true, join(where, 'system'), fail) };
+    return {
+      name: expectString(group['name'], join(where, 'name'), fail, ACCOUNT_PATTERN, 'a group name'),
+      system: expectBoolean(group['system'] ?? true, join(where, 'system'), fail),
+    };
   });
-  const users = expectArray(root['users'] ?? [], 'users', fail).map((item, i) => parseUser(item, join('users', i), fail));
+  const users = expectArray(root['users'] ?? [], 'users', fail).map((item, i) =>
+    parseUser(item, join('users', i), fail),
+  );
   const directories = expectArray(root['directories'] ?? [], 'directories', fail).map((item, i) => {
     const where = join('directories', i);
     const dir = expectObject(item, where, fail, ['path', 'owner', 'group', 'mode']);
@@ -379,9 +485,21 @@ export function parseDescriptiveFields(root: Record<string, unknown>, fail: Fail
       mode: parseMode(dir['mode'] ?? '0755', join(where, 'mode'), fail),
     };
   });
-  noDuplicates(users.map((user) => user.name), 'users', fail);
-  noDuplicates(groups.map((group) => group.name), 'groups', fail);
-  noDuplicates(directories.map((dir) => dir.path), 'directories', fail);
+  noDuplicates(
+    users.map((user) => user.name),
+    'users',
+    fail,
+  );
+  noDuplicates(
+    groups.map((group) => group.name),
+    'groups',
+    fail,
+  );
+  noDuplicates(
+    directories.map((dir) => dir.path),
+    'directories',
+    fail,
+  );
   const license = formatLicense(parsedLicense);
   return { summary, homepage, license, depends, provides, needs, users, groups, directories };
 }
@@ -391,7 +509,11 @@ export function parseOptions(value: unknown, where: string, fail: Fail): Record<
   const table = expectObject(value ?? {}, where, fail);
   const options: Record<string, boolean> = dict();
   for (const key of Object.keys(table).sort()) {
-    if (!OPTION_PATTERN.test(key)) fail(join(where, key), 'is not a valid option name (letters, digits, "+", "_", "@", "-", starting with a letter or digit)');
+    if (!OPTION_PATTERN.test(key))
+      fail(
+        join(where, key),
+        'is not a valid option name (letters, digits, "+", "_", "@", "-", starting with a letter or digit)',
+      );
     options[key] = expectBoolean(table[key], join(where, key), fail);
   }
   return options;
@@ -400,7 +522,8 @@ export function parseOptions(value: unknown, where: string, fail: Fail): Record<
 export function parseTarget(value: unknown, where: string, fail: Fail): Target {
   const target = expectObject(value, where, fail, ['arch', 'cpu', 'libc', 'libcVersion']);
   const libcVersion = expectString(target['libcVersion'], join(where, 'libcVersion'), fail);
-  if (tryParseVersion(libcVersion) === undefined) fail(join(where, 'libcVersion'), `${JSON.stringify(libcVersion)} is not a valid version`);
+  if (tryParseVersion(libcVersion) === undefined)
+    fail(join(where, 'libcVersion'), `${JSON.stringify(libcVersion)} is not a valid version`);
   return {
     arch: expectString(target['arch'], join(where, 'arch'), fail, ARCH_PATTERN, 'an architecture like "x86_64"'),
     cpu: expectString(target['cpu'], join(where, 'cpu'), fail, CPU_PATTERN, 'a CPU level like "x86-64-v2"'),
@@ -429,7 +552,11 @@ function parseDepends(value: unknown, where: string, fail: Fail): Dependency[] {
     if (range === undefined) fail(at, `has an invalid version range ${JSON.stringify(rangeText)}`);
     return { name, range: formatRange(range) };
   });
-  noDuplicates(depends.map((dep) => dep.name), where, fail);
+  noDuplicates(
+    depends.map((dep) => dep.name),
+    where,
+    fail,
+  );
   return depends.sort((a, b) => compareText(a.name, b.name));
 }
 
@@ -446,13 +573,19 @@ function parseSonames(value: unknown, where: string, fail: Fail): { sonames: str
 export type NeedsRule = 'metadata' | 'pack input';
 
 function parseNeeds(value: unknown, where: string, fail: Fail, rule: NeedsRule): Needs {
-  const table = expectObject(value, where, fail, rule === 'metadata' ? ['sonames', 'system', 'files'] : ['sonames', 'system']);
+  const table = expectObject(
+    value,
+    where,
+    fail,
+    rule === 'metadata' ? ['sonames', 'system', 'files'] : ['sonames', 'system'],
+  );
   const needs: Needs = { sonames: sonameList(table['sonames'], join(where, 'sonames'), fail) };
   const needed = new Set(needs.sonames);
   if (table['system'] !== undefined) {
     needs.system = sonameList(table['system'], join(where, 'system'), fail);
     const stray = rule === 'metadata' ? needs.system.find((soname) => !needed.has(soname)) : undefined;
-    if (stray !== undefined) fail(join(where, 'system'), `names ${JSON.stringify(stray)}, which is not in ${join(where, 'sonames')}`);
+    if (stray !== undefined)
+      fail(join(where, 'system'), `names ${JSON.stringify(stray)}, which is not in ${join(where, 'sonames')}`);
   }
   if (table['files'] !== undefined) {
     const byName = expectObject(table['files'], join(where, 'files'), fail);
@@ -471,7 +604,9 @@ function parseNeeds(value: unknown, where: string, fail: Fail, rule: NeedsRule):
 }
 
 function sonameList(value: unknown, where: string, fail: Fail): string[] {
-  const sonames = expectArray(value ?? [], where, fail).map((item, i) => expectString(item, join(where, i), fail, SONAME_PATTERN, 'a soname like "libz.so.1"'));
+  const sonames = expectArray(value ?? [], where, fail).map((item, i) =>
+    expectString(item, join(where, i), fail, SONAME_PATTERN, 'a soname like "libz.so.1"'),
+  );
   noDuplicates(sonames, where, fail);
   return sonames.sort(compareText);
 }
@@ -479,9 +614,18 @@ function sonameList(value: unknown, where: string, fail: Fail): string[] {
 function parseUser(value: unknown, where: string, fail: Fail): UserSpec {
   const user = expectObject(value, where, fail, ['name', 'group', 'home', 'shell', 'comment', 'system']);
   const home = user['home'] === undefined ? undefined : expectSafePath(user['home'], join(where, 'home'), fail);
-  const spec: UserSpec = { name: expectString(user['name'], join(where, 'name'), fail, ACCOUNT_PATTERN, 'a user name'), system: expectBoolean(user['system'] ?? true, join(where, 'system'), fail) };
+  const spec: UserSpec = {
+    name: expectString(user['name'], join(where, 'name'), fail, ACCOUNT_PATTERN, 'a user name'),
+    system: expectBoolean(user['system'] ?? true, join(where, 'system'), fail),
+  };
   const group = optionalString(user['group'], join(where, 'group'), fail, ACCOUNT_PATTERN, 'a group name');
-  const shell = optionalString(user['shell'], join(where, 'shell'), fail, /^\/[^\n:]*$/, 'an absolute path on the host');
+  const shell = optionalString(
+    user['shell'],
+    join(where, 'shell'),
+    fail,
+    /^\/[^\n:]*$/,
+    'an absolute path on the host',
+  );
   const comment = optionalString(user['comment'], join(where, 'comment'), fail, /^[^\n:]*$/, 'one line without ":"');
   if (group !== undefined) spec.group = group;
   if (home !== undefined) spec.home = home;
@@ -491,8 +635,24 @@ function parseUser(value: unknown, where: string, fail: Fail): UserSpec {
 }
 
 function parseManifestEntry(value: unknown, where: string, fail: Fail): ManifestEntry {
-  const item = expectObject(value, where, fail, ['path', 'type', 'mode', 'owner', 'group', 'size', 'sha256', 'target', 'config']);
-  const type = expectString(item['type'], join(where, 'type'), fail, /^(file|dir|symlink|hardlink)$/, 'one of file, dir, symlink, hardlink') as EntryType;
+  const item = expectObject(value, where, fail, [
+    'path',
+    'type',
+    'mode',
+    'owner',
+    'group',
+    'size',
+    'sha256',
+    'target',
+    'config',
+  ]);
+  const type = expectString(
+    item['type'],
+    join(where, 'type'),
+    fail,
+    /^(file|dir|symlink|hardlink)$/,
+    'one of file, dir, symlink, hardlink',
+  ) as EntryType;
   const entry: ManifestEntry = {
     path: expectString(item['path'], join(where, 'path'), fail),
     type,
@@ -507,11 +667,13 @@ function parseManifestEntry(value: unknown, where: string, fail: Fail): Manifest
   } else {
     if (entry.size !== 0) fail(join(where, 'size'), `must be 0 for a ${type}`);
     if (item['sha256'] !== undefined) fail(join(where, 'sha256'), 'is only for regular files');
-    if (type === 'symlink' || type === 'hardlink') entry.target = expectString(item['target'], join(where, 'target'), fail);
+    if (type === 'symlink' || type === 'hardlink')
+      entry.target = expectString(item['target'], join(where, 'target'), fail);
     else if (item['target'] !== undefined) fail(join(where, 'target'), 'is only for links');
   }
   if (item['config'] !== undefined) {
-    if (expectBoolean(item['config'], join(where, 'config'), fail) && type !== 'file') fail(join(where, 'config'), 'is only for regular files');
+    if (expectBoolean(item['config'], join(where, 'config'), fail) && type !== 'file')
+      fail(join(where, 'config'), 'is only for regular files');
     if (item['config'] === true) entry.config = true;
     else fail(join(where, 'config'), 'is written only when true');
   }
@@ -521,23 +683,35 @@ function parseManifestEntry(value: unknown, where: string, fail: Fail): Manifest
 function parseRelocation(value: unknown, files: ReadonlyMap<string, ManifestEntry>, fail: Fail): Relocation | null {
   if (value === null) return null;
   const table = expectObject(value, 'relocation', fail, ['placeholder', 'files']);
-  const placeholder = expectString(table['placeholder'], 'relocation.placeholder', fail, /^\/[^\u0000\n]{7,}$/, 'an absolute path of at least 8 characters');
+  const placeholder = expectString(
+    table['placeholder'],
+    'relocation.placeholder',
+    fail,
+    /^\/[^\u0000\n]{7,}$/,
+    'an absolute path of at least 8 characters',
+  );
   const seen = new Set<string>();
   const relocated = expectArray(table['files'], 'relocation.files', fail).map((item, i) => {
     const where = join('relocation.files', i);
     const record = expectObject(item, where, fail, ['path', 'kind', 'offsets']);
     const path = expectString(record['path'], join(where, 'path'), fail);
     const entry = files.get(path);
-    if (entry === undefined || entry.type !== 'file') fail(join(where, 'path'), `${JSON.stringify(path)} is not a regular file of the package`);
+    if (entry === undefined || entry.type !== 'file')
+      fail(join(where, 'path'), `${JSON.stringify(path)} is not a regular file of the package`);
     if (seen.has(path)) fail(join(where, 'path'), `${JSON.stringify(path)} is listed twice`);
     seen.add(path);
-    const kind = expectString(record['kind'], join(where, 'kind'), fail, /^(text|binary)$/, '"text" or "binary"') as 'text' | 'binary';
-    const offsets = expectArray(record['offsets'], join(where, 'offsets'), fail).map((offset, k) => expectInteger(offset, join(join(where, 'offsets'), k), fail));
+    const kind = expectString(record['kind'], join(where, 'kind'), fail, /^(text|binary)$/, '"text" or "binary"') as
+      | 'text'
+      | 'binary';
+    const offsets = expectArray(record['offsets'], join(where, 'offsets'), fail).map((offset, k) =>
+      expectInteger(offset, join(join(where, 'offsets'), k), fail),
+    );
     if (offsets.length === 0) fail(join(where, 'offsets'), 'is empty');
     let previous = -Infinity;
     for (const offset of offsets) {
       if (offset < previous + placeholder.length) fail(join(where, 'offsets'), 'must be ascending and not overlap');
-      if (offset + Buffer.byteLength(placeholder) > entry.size) fail(join(where, 'offsets'), `has an offset past the end of ${path}`);
+      if (offset + Buffer.byteLength(placeholder) > entry.size)
+        fail(join(where, 'offsets'), `has an offset past the end of ${path}`);
       previous = offset;
     }
     return { path, kind, offsets };
@@ -566,7 +740,6 @@ function noDuplicates(values: readonly string[], where: string, fail: Fail): voi
     seen.add(value);
   }
 }
-
 
 /** Code-unit order, the order Kiln sorts names in everywhere. */
 export function compareText(a: string, b: string): number {

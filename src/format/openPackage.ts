@@ -28,8 +28,10 @@ export async function openPackage(path: string): Promise<PackageFile> {
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new KilnError('E_IO', `cannot read package ${path}: no such file`, { cause: error });
-    if (isErrno(error, 'EISDIR')) throw new KilnError('E_IO', `cannot read package ${path}: it is a directory`, { cause: error });
+    if (isErrno(error, 'ENOENT'))
+      throw new KilnError('E_IO', `cannot read package ${path}: no such file`, { cause: error });
+    if (isErrno(error, 'EISDIR'))
+      throw new KilnError('E_IO', `cannot read package ${path}: it is a directory`, { cause: error });
     throw error;
   }
   try {
@@ -39,18 +41,35 @@ export async function openPackage(path: string): Promise<PackageFile> {
     try {
       json = JSON.parse(layout.metadataBytes.toString('utf8')) as unknown;
     } catch (error) {
-      throw new KilnError('E_PACKAGE_FORMAT', `cannot read package ${path}: its metadata is not valid JSON`, { cause: error, hint: 'the package was altered or is corrupt' });
-    }
-    const metadata = parsePackageMetadata(json, path);
-    if (!serializeMetadata(metadata).equals(layout.metadataBytes)) {
-      throw new KilnError('E_PACKAGE_FORMAT', `cannot read package ${path}: its metadata is not in canonical form`, { hint: 'the package was altered or was not made by Kiln' });
-    }
-    if (layout.payloadSize !== metadata.payload.size) {
-      throw new KilnError('E_PACKAGE_HASH', `cannot read package ${path}: its payload is ${layout.payloadSize} bytes but its metadata declares ${metadata.payload.size}`, {
+      throw new KilnError('E_PACKAGE_FORMAT', `cannot read package ${path}: its metadata is not valid JSON`, {
+        cause: error,
         hint: 'the package was altered or is corrupt',
       });
     }
-    return { path, fileSize: size, metadata, metadataBytes: layout.metadataBytes, signatureText: layout.signatureText, payloadOffset: layout.payloadOffset, payloadSize: layout.payloadSize };
+    const metadata = parsePackageMetadata(json, path);
+    if (!serializeMetadata(metadata).equals(layout.metadataBytes)) {
+      throw new KilnError('E_PACKAGE_FORMAT', `cannot read package ${path}: its metadata is not in canonical form`, {
+        hint: 'the package was altered or was not made by Kiln',
+      });
+    }
+    if (layout.payloadSize !== metadata.payload.size) {
+      throw new KilnError(
+        'E_PACKAGE_HASH',
+        `cannot read package ${path}: its payload is ${layout.payloadSize} bytes but its metadata declares ${metadata.payload.size}`,
+        {
+          hint: 'the package was altered or is corrupt',
+        },
+      );
+    }
+    return {
+      path,
+      fileSize: size,
+      metadata,
+      metadataBytes: layout.metadataBytes,
+      signatureText: layout.signatureText,
+      payloadOffset: layout.payloadOffset,
+      payloadSize: layout.payloadSize,
+    };
   } finally {
     await handle.close();
   }

@@ -26,7 +26,16 @@ import { MAX_PAYLOAD_BYTES, TAR_END, tarPadding } from './container.js';
 import { writeContainer } from './writeContainer.js';
 import { assertSafeManifest } from './manifestSafety.js';
 import type { ManifestEntry, PackageMetadata, RelocationFile } from './metadata.js';
-import { PACKAGE_FORMAT, PACKAGE_FORMAT_VERSION, computeVariantId, packageFileName, packageSpec, parsePackageMetadata, payloadTarSize, serializeMetadata } from './metadata.js';
+import {
+  PACKAGE_FORMAT,
+  PACKAGE_FORMAT_VERSION,
+  computeVariantId,
+  packageFileName,
+  packageSpec,
+  parsePackageMetadata,
+  payloadTarSize,
+  serializeMetadata,
+} from './metadata.js';
 import { linkMetadata } from './linkMetadata.js';
 import type { PackInput } from './packInput.js';
 import { packageTrustedComment } from './packageSignature.js';
@@ -94,7 +103,11 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       await payloadHandle.close();
     }
     if (payload.size > MAX_PAYLOAD_BYTES) {
-      throw new KilnError('E_PACKAGE_SIZE', `${context}: the compressed payload is ${payload.size} bytes, more than the format's limit of ${MAX_PAYLOAD_BYTES}`, { hint: 'split the package' });
+      throw new KilnError(
+        'E_PACKAGE_SIZE',
+        `${context}: the compressed payload is ${payload.size} bytes, more than the format's limit of ${MAX_PAYLOAD_BYTES}`,
+        { hint: 'split the package' },
+      );
     }
     const links = linkMetadata(input, linkFacts(payload.elves));
     const variant = computeVariantId(input.options, links.target);
@@ -122,14 +135,33 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       directories: input.directories,
       files: entries,
       relocation: input.placeholder === null ? null : { placeholder: input.placeholder, files: payload.relocations },
-      payload: { compression: 'zstd', size: payload.size, sha256: payload.sha256, uncompressedSize: payload.uncompressedSize },
+      payload: {
+        compression: 'zstd',
+        size: payload.size,
+        sha256: payload.sha256,
+        uncompressedSize: payload.uncompressedSize,
+      },
       installedSize: entries.reduce((total, entry) => total + entry.size, 0),
     };
     const metadataBytes = serializeMetadata(metadata);
     // What we write must be what we would accept: catches any drift between writer and reader.
     parsePackageMetadata(JSON.parse(metadataBytes.toString('utf8')), finalPath);
-    const signature = options.secretKey ? Buffer.from(formatSignature(signData(metadataBytes, options.secretKey, { trustedComment: packageTrustedComment(metadata) })), 'utf8') : undefined;
-    await writeContainer(finalPath, { metadata: metadataBytes, signature, payloadPath, payloadOffset: 0, payloadSize: payload.size, durable });
+    const signature = options.secretKey
+      ? Buffer.from(
+          formatSignature(
+            signData(metadataBytes, options.secretKey, { trustedComment: packageTrustedComment(metadata) }),
+          ),
+          'utf8',
+        )
+      : undefined;
+    await writeContainer(finalPath, {
+      metadata: metadataBytes,
+      signature,
+      payloadPath,
+      payloadOffset: 0,
+      payloadSize: payload.size,
+      durable,
+    });
     return { path: finalPath, metadata, signed: signature !== undefined, notes: [...payload.notes, ...links.notes] };
   } finally {
     await rm(payloadPath, { force: true });
@@ -152,16 +184,27 @@ function buildManifest(staged: readonly StagedEntry[], input: PackInput, context
   });
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
   const missing = (path: string, field: string): never => {
-    throw new KilnError('E_META', `${context}: ${field} names ${JSON.stringify(path)}, which is not in the staged tree`, { hint: 'fix the path in the pack input or stage the file' });
+    throw new KilnError(
+      'E_META',
+      `${context}: ${field} names ${JSON.stringify(path)}, which is not in the staged tree`,
+      { hint: 'fix the path in the pack input or stage the file' },
+    );
   };
   for (const path of input.configFiles) {
     const entry = byPath.get(path) ?? missing(path, 'configFiles');
-    if (entry.type !== 'file') throw new KilnError('E_META', `${context}: config file ${JSON.stringify(path)} is a ${entry.type}, not a regular file`);
+    if (entry.type !== 'file')
+      throw new KilnError(
+        'E_META',
+        `${context}: config file ${JSON.stringify(path)} is a ${entry.type}, not a regular file`,
+      );
     entry.config = true;
   }
   for (const spec of input.permissions) {
     let entry = byPath.get(spec.path) ?? missing(spec.path, 'permissions');
-    if (entry.type === 'symlink') throw new KilnError('E_META', `${context}: permissions cannot be set on symlink ${JSON.stringify(spec.path)}`, { hint: 'set them on the file it points to' });
+    if (entry.type === 'symlink')
+      throw new KilnError('E_META', `${context}: permissions cannot be set on symlink ${JSON.stringify(spec.path)}`, {
+        hint: 'set them on the file it points to',
+      });
     // Hard-linked names share one inode: set the permissions on the one that holds the content.
     if (entry.type === 'hardlink') entry = byPath.get(entry.target ?? '')!;
     if (spec.owner !== undefined) entry.owner = spec.owner;
@@ -178,7 +221,11 @@ function buildManifest(staged: readonly StagedEntry[], input: PackInput, context
   }
   for (const dir of input.directories) {
     const entry = byPath.get(dir.path);
-    if (entry !== undefined && entry.type !== 'dir') throw new KilnError('E_META', `${context}: declared directory ${JSON.stringify(dir.path)} is a ${entry.type} in the staged tree`);
+    if (entry !== undefined && entry.type !== 'dir')
+      throw new KilnError(
+        'E_META',
+        `${context}: declared directory ${JSON.stringify(dir.path)} is a ${entry.type} in the staged tree`,
+      );
   }
   return entries;
 }
@@ -213,7 +260,17 @@ async function writePayload(
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const item = staged[i]!;
-    await feed(encodeTarHeader({ path: entry.path, type: entry.type, mode: entry.mode, uname: entry.owner, gname: entry.group, size: entry.size, linkTarget: entry.target ?? '' }));
+    await feed(
+      encodeTarHeader({
+        path: entry.path,
+        type: entry.type,
+        mode: entry.mode,
+        uname: entry.owner,
+        gname: entry.group,
+        size: entry.size,
+        linkTarget: entry.target ?? '',
+      }),
+    );
     if (entry.type !== 'file') continue;
     const fileHash = createHash('sha256');
     const scanner = placeholder === null ? undefined : new PlaceholderScanner(placeholder);
@@ -239,7 +296,10 @@ async function writePayload(
     } finally {
       await handle.close();
     }
-    if (read !== entry.size) throw new KilnError('E_STAGE', `${context}: ${entry.path} changed size while it was being packed`, { hint: 'do not modify the staged tree while packing' });
+    if (read !== entry.size)
+      throw new KilnError('E_STAGE', `${context}: ${entry.path} changed size while it was being packed`, {
+        hint: 'do not modify the staged tree while packing',
+      });
     entry.sha256 = fileHash.digest('hex') as Sha256;
     await feed(Buffer.alloc(tarPadding(entry.size)));
     const found = scanner?.result();
@@ -251,7 +311,9 @@ async function writePayload(
       } catch (error) {
         // Packed all the same (test data, another system's firmware): only what it needs goes unrecorded.
         if (!(error instanceof KilnError) || error.code !== 'E_ELF') throw error;
-        notes.push(`note: ${entry.path} starts like an ELF file but cannot be read, so the libraries it needs are not recorded: ${error.message}`);
+        notes.push(
+          `note: ${entry.path} starts like an ELF file but cannot be read, so the libraries it needs are not recorded: ${error.message}`,
+        );
       }
     }
   }

@@ -10,7 +10,16 @@ import { KilnError, isErrno } from '../errors/index.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectObject, join, optionalString } from '../util/shape.js';
 import type { PackageMetadata, Target } from './metadata.js';
-import { ACCOUNT_PATTERN, expectSafePath, parseDescriptiveFields, parseIdentityFields, parseMode, parseOptionChoice, parseOptions, parseTarget } from './metadata.js';
+import {
+  ACCOUNT_PATTERN,
+  expectSafePath,
+  parseDescriptiveFields,
+  parseIdentityFields,
+  parseMode,
+  parseOptionChoice,
+  parseOptions,
+  parseTarget,
+} from './metadata.js';
 
 /** Special ownership and permissions for packed paths (pkgsrc SPECIAL_PERMS). */
 export interface PermissionSpec {
@@ -20,7 +29,25 @@ export interface PermissionSpec {
   mode?: number;
 }
 
-export type PackInput = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'options' | 'defaults' | 'role' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'needs' | 'users' | 'groups' | 'directories'> & {
+export type PackInput = Pick<
+  PackageMetadata,
+  | 'name'
+  | 'category'
+  | 'version'
+  | 'revision'
+  | 'options'
+  | 'defaults'
+  | 'role'
+  | 'summary'
+  | 'homepage'
+  | 'license'
+  | 'depends'
+  | 'provides'
+  | 'needs'
+  | 'users'
+  | 'groups'
+  | 'directories'
+> & {
   target: Target;
   /** Paths (relative to the prefix) of configuration files. */
   configFiles: string[];
@@ -29,7 +56,28 @@ export type PackInput = Pick<PackageMetadata, 'name' | 'category' | 'version' | 
   placeholder: string | null;
 };
 
-const INPUT_KEYS = ['name', 'category', 'version', 'revision', 'options', 'defaults', 'role', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'users', 'groups', 'directories', 'configFiles', 'permissions', 'placeholder'];
+const INPUT_KEYS = [
+  'name',
+  'category',
+  'version',
+  'revision',
+  'options',
+  'defaults',
+  'role',
+  'target',
+  'summary',
+  'homepage',
+  'license',
+  'depends',
+  'provides',
+  'needs',
+  'users',
+  'groups',
+  'directories',
+  'configFiles',
+  'permissions',
+  'placeholder',
+];
 
 /** Read a pack input file; TOML for `.toml`, JSON otherwise. */
 export async function readPackInput(path: string): Promise<PackInput> {
@@ -37,7 +85,8 @@ export async function readPackInput(path: string): Promise<PackInput> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new KilnError('E_IO', `cannot read pack input ${path}: no such file`, { cause: error });
+    if (isErrno(error, 'ENOENT'))
+      throw new KilnError('E_IO', `cannot read pack input ${path}: no such file`, { cause: error });
     throw error;
   }
   let data: unknown;
@@ -46,13 +95,17 @@ export async function readPackInput(path: string): Promise<PackInput> {
       data = parseToml(text);
     } catch (error) {
       if (!(error instanceof TomlError)) throw error;
-      throw new KilnError('E_META', `cannot read pack input ${path}: invalid TOML: ${error.message.split('\n')[0]}`, { cause: error });
+      throw new KilnError('E_META', `cannot read pack input ${path}: invalid TOML: ${error.message.split('\n')[0]}`, {
+        cause: error,
+      });
     }
   } else {
     try {
       data = JSON.parse(text) as unknown;
     } catch (error) {
-      throw new KilnError('E_META', `cannot read pack input ${path}: invalid JSON: ${(error as Error).message}`, { cause: error });
+      throw new KilnError('E_META', `cannot read pack input ${path}: invalid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   return parsePackInput(data, path);
@@ -66,7 +119,14 @@ export function parsePackInput(data: unknown, source: string): PackInput {
     });
   };
   const root = expectObject(data, '(top level)', fail, INPUT_KEYS);
-  const placeholder = optionalString(root['placeholder'], 'placeholder', fail, /^\/[^\u0000\n]{7,}$/, 'an absolute path of at least 8 characters') ?? null;
+  const placeholder =
+    optionalString(
+      root['placeholder'],
+      'placeholder',
+      fail,
+      /^\/[^\u0000\n]{7,}$/,
+      'an absolute path of at least 8 characters',
+    ) ?? null;
   const configFiles = expectArray(root['configFiles'] ?? [], 'configFiles', fail).map((item, i) => {
     return expectSafePath(item, join('configFiles', i), fail);
   });

@@ -16,7 +16,9 @@ import { packageSpec } from './metadata.js';
 export const PACKAGE_SIGNATURE_COMMENT = 'signature from kiln secret key';
 
 /** The trusted comment of a package signature: `kiln package NAME-VERSION variant ID`. */
-export function packageTrustedComment(meta: Pick<PackageMetadata, 'name' | 'version' | 'revision' | 'variant'>): string {
+export function packageTrustedComment(
+  meta: Pick<PackageMetadata, 'name' | 'version' | 'revision' | 'variant'>,
+): string {
   return `kiln package ${packageSpec(meta)} variant ${meta.variant}`;
 }
 
@@ -24,9 +26,13 @@ export function packageTrustedComment(meta: Pick<PackageMetadata, 'name' | 'vers
 export function parsePackageSignature(text: string, source: string): Signature {
   const signature = parseSignature(text, `the signature in ${source}`);
   if (signature.untrustedComment !== PACKAGE_SIGNATURE_COMMENT || formatSignature(signature) !== text) {
-    throw new KilnError('E_SIGNATURE_FORMAT', `cannot read the signature in package ${source}: it is not in the form Kiln writes`, {
-      hint: 'the package was altered; download or copy it again',
-    });
+    throw new KilnError(
+      'E_SIGNATURE_FORMAT',
+      `cannot read the signature in package ${source}: it is not in the form Kiln writes`,
+      {
+        hint: 'the package was altered; download or copy it again',
+      },
+    );
   }
   return signature;
 }
@@ -50,9 +56,13 @@ export function verifyPackageSignature(
   const signature = parsePackageSignature(signatureText, source);
   const key = verifyData(metadataBytes, signature, trusted, { source: `package ${source}` });
   if (signature.trustedComment !== packageTrustedComment(metadata)) {
-    throw new KilnError('E_SIGNATURE_INVALID', `cannot verify package ${source}: its signature was made for "${signature.trustedComment}", not for this package`, {
-      hint: 'the signature was moved from another package; the package is not trustworthy',
-    });
+    throw new KilnError(
+      'E_SIGNATURE_INVALID',
+      `cannot verify package ${source}: its signature was made for "${signature.trustedComment}", not for this package`,
+      {
+        hint: 'the signature was moved from another package; the package is not trustworthy',
+      },
+    );
   }
   return key;
 }

@@ -44,7 +44,10 @@ class PayloadChecker {
   private fileHash: ReturnType<typeof createHash> | undefined;
   private produced = 0;
 
-  constructor(source: PayloadSource, private readonly visitor: PayloadVisitor) {
+  constructor(
+    source: PayloadSource,
+    private readonly visitor: PayloadVisitor,
+  ) {
     this.metadata = source.metadata;
     this.files = source.metadata.files;
     this.context = `cannot verify package ${source.path}`;
@@ -52,32 +55,41 @@ class PayloadChecker {
   }
 
   private mismatch(problem: string): never {
-    throw new KilnError('E_PACKAGE_MANIFEST', `${this.context}: ${problem}`, { hint: 'the payload does not match the signed manifest; the package is not trustworthy' });
+    throw new KilnError('E_PACKAGE_MANIFEST', `${this.context}: ${problem}`, {
+      hint: 'the payload does not match the signed manifest; the package is not trustworthy',
+    });
   }
 
   private onEntry(header: TarHeader): void {
     const entry = this.files[this.index];
-    if (entry === undefined) this.mismatch(`the payload holds an entry "${header.path}" that the manifest does not list`);
-    if (header.path !== entry.path) this.mismatch(`payload entry ${this.index + 1} is "${header.path}" but the manifest lists "${entry.path}"`);
+    if (entry === undefined)
+      this.mismatch(`the payload holds an entry "${header.path}" that the manifest does not list`);
+    if (header.path !== entry.path)
+      this.mismatch(`payload entry ${this.index + 1} is "${header.path}" but the manifest lists "${entry.path}"`);
     if (header.type !== entry.type) this.differs(entry, 'type', header.type, entry.type);
     if (header.mode !== entry.mode) this.differs(entry, 'mode', header.mode, entry.mode);
     if (header.uname !== entry.owner) this.differs(entry, 'uname', header.uname, entry.owner);
     if (header.gname !== entry.group) this.differs(entry, 'gname', header.gname, entry.group);
     if (header.size !== entry.size) this.differs(entry, 'size', header.size, entry.size);
-    if (header.linkTarget !== (entry.target ?? '')) this.differs(entry, 'linkTarget', header.linkTarget, entry.target ?? '');
+    if (header.linkTarget !== (entry.target ?? ''))
+      this.differs(entry, 'linkTarget', header.linkTarget, entry.target ?? '');
     this.current = entry;
     this.fileHash = entry.type === 'file' ? createHash('sha256') : undefined;
     this.visitor.entry?.(entry);
   }
 
   private differs(entry: ManifestEntry, key: string, found: unknown, expected: unknown): never {
-    this.mismatch(`payload entry "${entry.path}" has ${key} ${JSON.stringify(found)} but the manifest says ${JSON.stringify(expected)}`);
+    this.mismatch(
+      `payload entry "${entry.path}" has ${key} ${JSON.stringify(found)} but the manifest says ${JSON.stringify(expected)}`,
+    );
   }
 
   private onEnd(): void {
     const entry = this.current!;
     if (this.fileHash !== undefined && this.fileHash.digest('hex') !== entry.sha256) {
-      throw new KilnError('E_PACKAGE_HASH', `${this.context}: the content of ${entry.path} does not match its sha256`, { hint: 'the package is corrupt or was altered' });
+      throw new KilnError('E_PACKAGE_HASH', `${this.context}: the content of ${entry.path} does not match its sha256`, {
+        hint: 'the package is corrupt or was altered',
+      });
     }
     this.visitor.end?.(entry);
     this.current = undefined;
@@ -90,9 +102,13 @@ class PayloadChecker {
     this.decoder.push(chunk, (out) => {
       this.produced += out.length;
       if (this.produced > this.metadata.payload.uncompressedSize) {
-        throw new KilnError('E_PACKAGE_SIZE', `${this.context}: the payload decompresses to more than the ${this.metadata.payload.uncompressedSize} bytes it declares`, {
-          hint: 'the package is malformed or hostile (a decompression bomb)',
-        });
+        throw new KilnError(
+          'E_PACKAGE_SIZE',
+          `${this.context}: the payload decompresses to more than the ${this.metadata.payload.uncompressedSize} bytes it declares`,
+          {
+            hint: 'the package is malformed or hostile (a decompression bomb)',
+          },
+        );
       }
       for (const event of this.parser.push(out)) {
         if (event.kind === 'entry') this.onEntry(event.header);
@@ -111,26 +127,42 @@ class PayloadChecker {
     } catch (error) {
       throw zstdError(this.context, error);
     }
-    if (this.index !== this.files.length) this.mismatch(`the payload ends after ${this.index} of the ${this.files.length} entries the manifest lists`);
+    if (this.index !== this.files.length)
+      this.mismatch(`the payload ends after ${this.index} of the ${this.files.length} entries the manifest lists`);
     if (this.produced !== this.metadata.payload.uncompressedSize) {
-      throw new KilnError('E_PACKAGE_SIZE', `${this.context}: the payload decompresses to ${this.produced} bytes, not the ${this.metadata.payload.uncompressedSize} it declares`, { hint: 'the package is malformed' });
+      throw new KilnError(
+        'E_PACKAGE_SIZE',
+        `${this.context}: the payload decompresses to ${this.produced} bytes, not the ${this.metadata.payload.uncompressedSize} it declares`,
+        { hint: 'the package is malformed' },
+      );
     }
   }
 }
 
 function zstdError(context: string, error: unknown): unknown {
   if (error instanceof ZstdDataError) {
-    return new KilnError('E_PACKAGE_FORMAT', `${context}: the payload is not valid zstd data (${error.message})`, { hint: 'the package is corrupt', cause: error });
+    return new KilnError('E_PACKAGE_FORMAT', `${context}: the payload is not valid zstd data (${error.message})`, {
+      hint: 'the package is corrupt',
+      cause: error,
+    });
   }
   return error;
 }
 
 function truncated(source: PayloadSource, read: number, size: number): KilnError {
-  return new KilnError('E_PACKAGE_TRUNCATED', `cannot verify package ${source.path}: the payload ends after ${read} of ${size} bytes`, { hint: 'the file is incomplete; download or copy it again' });
+  return new KilnError(
+    'E_PACKAGE_TRUNCATED',
+    `cannot verify package ${source.path}: the payload ends after ${read} of ${size} bytes`,
+    { hint: 'the file is incomplete; download or copy it again' },
+  );
 }
 
 function payloadHashMismatch(source: PayloadSource): KilnError {
-  return new KilnError('E_PACKAGE_HASH', `cannot verify package ${source.path}: the payload does not match the sha256 in its metadata`, { hint: 'the package is corrupt or was altered; download it again' });
+  return new KilnError(
+    'E_PACKAGE_HASH',
+    `cannot verify package ${source.path}: the payload does not match the sha256 in its metadata`,
+    { hint: 'the package is corrupt or was altered; download it again' },
+  );
 }
 
 export async function readPayload(pkg: PackageFile, visitor: PayloadVisitor = {}): Promise<void> {
@@ -138,7 +170,11 @@ export async function readPayload(pkg: PackageFile, visitor: PayloadVisitor = {}
   const checker = new PayloadChecker(pkg, visitor);
   let read = 0;
   let failure: unknown;
-  const stream = createReadStream(pkg.path, { start: pkg.payloadOffset, end: pkg.payloadOffset + pkg.payloadSize - 1, highWaterMark: 1 << 20 });
+  const stream = createReadStream(pkg.path, {
+    start: pkg.payloadOffset,
+    end: pkg.payloadOffset + pkg.payloadSize - 1,
+    highWaterMark: 1 << 20,
+  });
   for await (const raw of pkg.payloadSize === 0 ? [] : stream) {
     const chunk = raw as Buffer;
     read += chunk.length;
@@ -173,7 +209,8 @@ const FEED = 1 << 18;
 export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor = {}): void {
   const size = source.metadata.payload.size;
   if (payload.length !== size) throw truncated(source, payload.length, size);
-  if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256) throw payloadHashMismatch(source);
+  if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256)
+    throw payloadHashMismatch(source);
   const checker = new PayloadChecker(source, visitor);
   try {
     for (let at = 0; at < payload.length; at += FEED) checker.push(payload.subarray(at, at + FEED));

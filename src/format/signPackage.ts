@@ -17,6 +17,15 @@ import { writeContainer } from './writeContainer.js';
 export async function signPackage(path: string, key: SecretKey, outPath: string = path, durable = true): Promise<void> {
   const pkg = await openPackage(path);
   await readPayload(pkg);
-  const signature = formatSignature(signData(pkg.metadataBytes, key, { trustedComment: packageTrustedComment(pkg.metadata) }));
-  await writeContainer(outPath, { metadata: pkg.metadataBytes, signature: Buffer.from(signature, 'utf8'), payloadPath: path, payloadOffset: pkg.payloadOffset, payloadSize: pkg.payloadSize, durable });
+  const signature = formatSignature(
+    signData(pkg.metadataBytes, key, { trustedComment: packageTrustedComment(pkg.metadata) }),
+  );
+  await writeContainer(outPath, {
+    metadata: pkg.metadataBytes,
+    signature: Buffer.from(signature, 'utf8'),
+    payloadPath: path,
+    payloadOffset: pkg.payloadOffset,
+    payloadSize: pkg.payloadSize,
+    durable,
+  });
 }

@@ -8,8 +8,19 @@ import type { Needs } from './metadata.js';
 
 /** Host libraries every package may use: the C library and the compiler's runtime, present on every glibc system. */
 export const DEFAULT_SYSTEM_LIBRARIES: readonly string[] = [
-  'libc.so.6', 'libm.so.6', 'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'libutil.so.1', 'libresolv.so.2', 'libanl.so.1',
-  'libcrypt.so.1', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1', 'ld-linux.so.2',
+  'libc.so.6',
+  'libm.so.6',
+  'libpthread.so.0',
+  'libdl.so.2',
+  'librt.so.1',
+  'libutil.so.1',
+  'libresolv.so.2',
+  'libanl.so.1',
+  'libcrypt.so.1',
+  'libgcc_s.so.1',
+  'ld-linux-x86-64.so.2',
+  'ld-linux-aarch64.so.1',
+  'ld-linux.so.2',
 ];
 
 /**

@@ -141,10 +141,7 @@ function paxRecord(key: string, value: string): string {
 }
 
 /** What the parser emits, in order: entry, data..., end, entry, ... */
-export type TarEvent =
-  | { kind: 'entry'; header: TarHeader }
-  | { kind: 'data'; chunk: Buffer }
-  | { kind: 'end' };
+export type TarEvent = { kind: 'entry'; header: TarHeader } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
 
 type ParserState = 'header' | 'pax' | 'data' | 'padding' | 'eof1' | 'done';
 
@@ -219,9 +216,13 @@ export class TarParser {
   /** Assert that the archive ended properly (its end-of-archive marker was read). */
   finish(): void {
     if (this.state !== 'done') {
-      throw new KilnError('E_PACKAGE_TRUNCATED', `cannot read ${this.source}: the archive ends early (no end-of-archive marker)`, {
-        hint: 'the file is incomplete; download or copy it again',
-      });
+      throw new KilnError(
+        'E_PACKAGE_TRUNCATED',
+        `cannot read ${this.source}: the archive ends early (no end-of-archive marker)`,
+        {
+          hint: 'the file is incomplete; download or copy it again',
+        },
+      );
     }
   }
 
@@ -303,7 +304,13 @@ export class TarParser {
   }
 }
 
-const FLAG_TYPES: Record<string, TarEntryType> = { '0': 'file', '\u0000': 'file', '5': 'dir', '2': 'symlink', '1': 'hardlink' };
+const FLAG_TYPES: Record<string, TarEntryType> = {
+  '0': 'file',
+  '\u0000': 'file',
+  '5': 'dir',
+  '2': 'symlink',
+  '1': 'hardlink',
+};
 const PAX_KEYS = new Set(['path', 'linkpath', 'size']);
 
 function parsePax(data: Buffer, fail: (problem: string) => never): Map<string, string> {
@@ -313,7 +320,8 @@ function parsePax(data: Buffer, fail: (problem: string) => never): Map<string, s
     const space = data.indexOf(0x20, offset);
     if (space < 0) fail('a pax record has no length');
     const length = Number(data.toString('latin1', offset, space));
-    if (!Number.isSafeInteger(length) || length <= space - offset || offset + length > data.length) fail('a pax record has a bad length');
+    if (!Number.isSafeInteger(length) || length <= space - offset || offset + length > data.length)
+      fail('a pax record has a bad length');
     const record = data.toString('utf8', space + 1, offset + length);
     if (!record.endsWith('\n')) fail('a pax record does not end with a newline');
     const equals = record.indexOf('=');
@@ -336,7 +344,10 @@ function parseNumber(block: Buffer, offset: number, length: number): number | un
     for (let i = 1; i < length; i++) value = value * 256 + block[offset + i]!;
     return first === 0x80 && Number.isSafeInteger(value) ? value : undefined;
   }
-  const text = block.toString('latin1', offset, offset + length).replace(/[\u0000 ]+$/, '').replace(/^ +/, '');
+  const text = block
+    .toString('latin1', offset, offset + length)
+    .replace(/[\u0000 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) return undefined;
   return parseInt(text, 8);

@@ -23,10 +23,14 @@ export async function walkStage(root: string): Promise<StagedEntry[]> {
   try {
     rootStats = await lstat(root);
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new KilnError('E_IO', `cannot pack ${root}: no such directory`, { cause: error });
+    if (isErrno(error, 'ENOENT'))
+      throw new KilnError('E_IO', `cannot pack ${root}: no such directory`, { cause: error });
     throw error;
   }
-  if (!rootStats.isDirectory()) throw new KilnError('E_STAGE', `cannot pack ${root}: it is not a directory`, { hint: 'give the staging (DESTDIR) directory' });
+  if (!rootStats.isDirectory())
+    throw new KilnError('E_STAGE', `cannot pack ${root}: it is not a directory`, {
+      hint: 'give the staging (DESTDIR) directory',
+    });
   const entries: StagedEntry[] = [];
   const visit = async (relative: string): Promise<void> => {
     const directory = relative === '' ? root : join(root, relative);
@@ -35,7 +39,9 @@ export async function walkStage(root: string): Promise<StagedEntry[]> {
       const name = raw.toString('utf8');
       const path = relative === '' ? name : `${relative}/${name}`;
       if (!Buffer.from(name, 'utf8').equals(raw)) {
-        throw new KilnError('E_STAGE', `cannot pack ${root}: the name of an entry in ${directory} is not valid UTF-8`, { hint: 'rename the file; package paths are UTF-8' });
+        throw new KilnError('E_STAGE', `cannot pack ${root}: the name of an entry in ${directory} is not valid UTF-8`, {
+          hint: 'rename the file; package paths are UTF-8',
+        });
       }
       const absolute = join(root, path);
       const stats = await lstat(absolute);

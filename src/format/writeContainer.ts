@@ -5,7 +5,17 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
-import { MARKER_CONTENT, MARKER_ENTRY, METADATA_ENTRY, PAYLOAD_ENTRY, SIGNATURE_ENTRY, TAR_END, containerEntry, containerHeader, tarPadding } from './container.js';
+import {
+  MARKER_CONTENT,
+  MARKER_ENTRY,
+  METADATA_ENTRY,
+  PAYLOAD_ENTRY,
+  SIGNATURE_ENTRY,
+  TAR_END,
+  containerEntry,
+  containerHeader,
+  tarPadding,
+} from './container.js';
 
 export interface ContainerParts {
   metadata: Buffer;

@@ -16,7 +16,16 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
-import { MAX_REMOTE_NAME, REMOTE_NAME_PATTERN, transferLimitsOf, defaultConfig, prefixPaths, readPrefixConfig, remoteKeys, writePrefixConfig } from '../config/index.js';
+import {
+  MAX_REMOTE_NAME,
+  REMOTE_NAME_PATTERN,
+  transferLimitsOf,
+  defaultConfig,
+  prefixPaths,
+  readPrefixConfig,
+  remoteKeys,
+  writePrefixConfig,
+} from '../config/index.js';
 import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
@@ -35,7 +44,16 @@ import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { detectHost } from '../solver/hostTarget.js';
 import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
-import type { Candidate, HostTarget, Plan, PlanAction, PlannedBuild, RecipeOffer, Request, Resolver } from '../solver/types.js';
+import type {
+  Candidate,
+  HostTarget,
+  Plan,
+  PlanAction,
+  PlannedBuild,
+  RecipeOffer,
+  Request,
+  Resolver,
+} from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
@@ -53,7 +71,14 @@ import { findMissingLibraries, missingLibrariesError } from './missingLibraries.
 import type { Reporter } from './events.js';
 import type { Checkpoint, Journal } from './journal.js';
 import { JOURNAL_FORMAT } from './journal.js';
-import { executeJournal, finishJournal, makeDirectories, removeTransactionDirectory, rollBackJournal, writeJournal } from './journal.js';
+import {
+  executeJournal,
+  finishJournal,
+  makeDirectories,
+  removeTransactionDirectory,
+  rollBackJournal,
+  writeJournal,
+} from './journal.js';
 import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
 import { prepareTransaction } from './prepareTransaction.js';
 import { recoverTransaction } from './recoverTransaction.js';
@@ -146,7 +171,14 @@ export interface ChangeResult {
 function availableRow(candidate: Candidate, installed: ReadonlyMap<string, InstalledPackage>): AvailablePackage {
   const { entry } = candidate;
   const have = installed.get(entry.name);
-  return { name: entry.name, version: fullVersion(entry), variant: entry.variant, remote: candidate.remote, summary: entry.summary, installed: have === undefined ? null : fullVersion(have) };
+  return {
+    name: entry.name,
+    version: fullVersion(entry),
+    variant: entry.variant,
+    remote: candidate.remote,
+    summary: entry.summary,
+    installed: have === undefined ? null : fullVersion(have),
+  };
 }
 
 /** Create a prefix: configuration, database, directories. */
@@ -156,7 +188,9 @@ export async function initPrefix(path: string, options: PrefixInitOptions = {}):
   const paths = prefixPaths(realpathSync(root));
   const refuseExisting = (): void => {
     if (lstatSync(paths.config, { throwIfNoEntry: false }) === undefined) return;
-    throw new KilnError('E_PREFIX_EXISTS', `cannot create prefix ${paths.root}: it already has ${paths.config}`, { hint: 'use it as it is; "kiln remote add" adds remotes to it' });
+    throw new KilnError('E_PREFIX_EXISTS', `cannot create prefix ${paths.root}: it already has ${paths.config}`, {
+      hint: 'use it as it is; "kiln remote add" adds remotes to it',
+    });
   };
   refuseExisting();
   await mkdir(paths.state, { recursive: true });
@@ -180,7 +214,11 @@ export async function openPrefix(path: string, options: PrefixOptions = {}): Pro
   try {
     root = realpathSync(resolve(path));
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${resolve(path)}: no such directory`, { hint: `create it with "kiln --prefix ${path} init"`, cause: error });
+    if (isErrno(error, 'ENOENT'))
+      throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${resolve(path)}: no such directory`, {
+        hint: `create it with "kiln --prefix ${path} init"`,
+        cause: error,
+      });
     throw error;
   }
   const paths = prefixPaths(root);
@@ -199,7 +237,13 @@ export class Prefix {
   private steps = 0;
   private availableCache: Candidate[] | undefined;
 
-  constructor(readonly paths: PrefixPaths, public config: PrefixConfig, private readonly db: Connection, readonly readonly: boolean, private readonly options: PrefixOptions) {
+  constructor(
+    readonly paths: PrefixPaths,
+    public config: PrefixConfig,
+    private readonly db: Connection,
+    readonly readonly: boolean,
+    private readonly options: PrefixOptions,
+  ) {
     this.store = new PackageStore(db);
     this.now = options.now ?? (() => new Date());
     this.report = options.reporter ?? (() => undefined);
@@ -216,7 +260,8 @@ export class Prefix {
 
   private readonly checkpoint: Checkpoint = () => {
     this.steps++;
-    if (this.options.killAtStep !== undefined && this.steps === this.options.killAtStep) process.kill(process.pid, 'SIGKILL');
+    if (this.options.killAtStep !== undefined && this.steps === this.options.killAtStep)
+      process.kill(process.pid, 'SIGKILL');
   };
 
   /**
@@ -226,7 +271,9 @@ export class Prefix {
    */
   private async lock(): Promise<FileLock> {
     if (this.readonly) {
-      throw new KilnError('E_IO', `cannot change prefix ${this.root}: its database is read-only for this user`, { hint: 'run as the user who owns the prefix' });
+      throw new KilnError('E_IO', `cannot change prefix ${this.root}: its database is read-only for this user`, {
+        hint: 'run as the user who owns the prefix',
+      });
     }
     await mkdir(this.paths.state, { recursive: true });
     const lock = await acquireLock(this.paths.lock, `prefix ${this.root}`, {
@@ -238,7 +285,11 @@ export class Prefix {
       this.recover();
       // Another writer may have changed the configuration since this prefix was opened.
       this.config = await readPrefixConfig(this.paths);
-      migrateRemoteLayout(this.paths, this.store, this.config.remotes.map((remote) => remote.name));
+      migrateRemoteLayout(
+        this.paths,
+        this.store,
+        this.config.remotes.map((remote) => remote.name),
+      );
       this.availableCache = undefined;
     } catch (error) {
       lock.release();
@@ -254,7 +305,11 @@ export class Prefix {
 
   /** Repair after a crash, unless another process holds the lock (then its transaction is live). */
   async recoverIfNeeded(): Promise<void> {
-    if (this.readonly || (lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined && !hasLegacyRemoteFiles(this.paths))) return;
+    if (
+      this.readonly ||
+      (lstatSync(this.paths.transaction, { throwIfNoEntry: false }) === undefined && !hasLegacyRemoteFiles(this.paths))
+    )
+      return;
     let lock: FileLock;
     try {
       lock = await acquireLock(this.paths.lock, `prefix ${this.root}`, { wait: false });
@@ -264,7 +319,11 @@ export class Prefix {
     }
     try {
       this.recover();
-      migrateRemoteLayout(this.paths, this.store, this.config.remotes.map((remote) => remote.name));
+      migrateRemoteLayout(
+        this.paths,
+        this.store,
+        this.config.remotes.map((remote) => remote.name),
+      );
     } finally {
       lock.release();
     }
@@ -292,17 +351,31 @@ export class Prefix {
 
   /** Add a remote. `keys` are public key texts (a minisign .pub file's content or its base64 line). */
   async addRemote(name: string, url: string, keys: readonly string[], priority = 0): Promise<RemoteConfig> {
-    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME) throw new KilnError('E_USAGE', `cannot add remote "${name}": not a valid name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
+    if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME)
+      throw new KilnError(
+        'E_USAGE',
+        `cannot add remote "${name}": not a valid name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`,
+      );
     const parsedUrl = parseRemoteUrl(url);
-    if (keys.length === 0) throw new KilnError('E_USAGE', `cannot add remote ${name}: no trusted key given`, { hint: 'pass --key with the repository\'s public key file (kiln repo init prints it)' });
+    if (keys.length === 0)
+      throw new KilnError('E_USAGE', `cannot add remote ${name}: no trusted key given`, {
+        hint: "pass --key with the repository's public key file (kiln repo init prints it)",
+      });
     const encoded = keys.map((key, i) => encodePublicKey(parsePublicKey(key, `key ${i + 1} of remote ${name}`)));
     return this.withLock(async () => {
       const config = await readPrefixConfig(this.paths);
       // Names that differ only in case would share a directory on a case-insensitive file system.
       if (config.remotes.some((remote) => remote.name.toLowerCase() === name.toLowerCase())) {
-        throw new KilnError('E_REMOTE_EXISTS', `cannot add remote ${name}: ${this.paths.config} already has it`, { hint: `remove it first with "kiln remote remove ${name}"` });
+        throw new KilnError('E_REMOTE_EXISTS', `cannot add remote ${name}: ${this.paths.config} already has it`, {
+          hint: `remove it first with "kiln remote remove ${name}"`,
+        });
       }
-      const remote: RemoteConfig = { name, url: parsedUrl.protocol === 'file:' && !url.startsWith('file:') ? parsedUrl.href : url, keys: encoded, priority };
+      const remote: RemoteConfig = {
+        name,
+        url: parsedUrl.protocol === 'file:' && !url.startsWith('file:') ? parsedUrl.href : url,
+        keys: encoded,
+        priority,
+      };
       config.remotes.push(remote);
       await writePrefixConfig(this.paths, config);
       this.config = config;
@@ -315,7 +388,12 @@ export class Prefix {
     await this.withLock(async () => {
       const config = await readPrefixConfig(this.paths);
       const at = config.remotes.findIndex((remote) => remote.name === name);
-      if (at < 0) throw new KilnError('E_REMOTE_NOT_FOUND', `cannot remove remote ${name}: no such remote in ${this.paths.config}`, { hint: 'see "kiln remote list"' });
+      if (at < 0)
+        throw new KilnError(
+          'E_REMOTE_NOT_FOUND',
+          `cannot remove remote ${name}: no such remote in ${this.paths.config}`,
+          { hint: 'see "kiln remote list"' },
+        );
       config.remotes.splice(at, 1);
       await writePrefixConfig(this.paths, config);
       this.store.forgetRemote(name);
@@ -360,7 +438,12 @@ export class Prefix {
       const index = parseIndex(bytes, path);
       const base = parseRemoteUrl(remote.url);
       for (const entry of index.packages) {
-        candidates.push({ remote: remote.name, priority: remote.priority, entry, url: resolveRemotePath(base, entry.path).href });
+        candidates.push({
+          remote: remote.name,
+          priority: remote.priority,
+          entry,
+          url: resolveRemotePath(base, entry.path).href,
+        });
       }
     }
     this.availableCache = candidates;
@@ -368,7 +451,11 @@ export class Prefix {
   }
 
   private newestAvailable(): Map<string, Candidate> {
-    return newestByName(this.available(), (candidate) => candidate.entry.name, (candidate) => fullVersion(candidate.entry));
+    return newestByName(
+      this.available(),
+      (candidate) => candidate.entry.name,
+      (candidate) => fullVersion(candidate.entry),
+    );
   }
 
   /**
@@ -377,34 +464,91 @@ export class Prefix {
    * what it matches.
    */
   search(term: string): AvailablePackage[] {
-    const fromIndex = (remote: string) => this.available().filter((candidate) => candidate.remote === remote).map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
-    const rows = readSearchLists(this.paths, this.store, this.config.remotes.map((remote) => remote.name), term, fromIndex);
+    const fromIndex = (remote: string) =>
+      this.available()
+        .filter((candidate) => candidate.remote === remote)
+        .map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
+    const rows = readSearchLists(
+      this.paths,
+      this.store,
+      this.config.remotes.map((remote) => remote.name),
+      term,
+      fromIndex,
+    );
     return matchSearch(term, rows, this.installed());
   }
 
-
-  info(name: string): { installed: InstalledView | null; files: number; available: { version: string; variant: string; remote: string; options: Record<string, boolean>; target: IndexEntry['target']; size: number }[]; requiredBy: string[] } {
+  info(name: string): {
+    installed: InstalledView | null;
+    files: number;
+    available: {
+      version: string;
+      variant: string;
+      remote: string;
+      options: Record<string, boolean>;
+      target: IndexEntry['target'];
+      size: number;
+    }[];
+    requiredBy: string[];
+  } {
     const pkg = this.store.getInstalled(name);
-    const available = this.available().filter((candidate) => candidate.entry.name === name)
+    const available = this.available()
+      .filter((candidate) => candidate.entry.name === name)
       .sort((a, b) => compareVersions(fullVersion(b.entry), fullVersion(a.entry)))
-      .map((candidate) => ({ version: fullVersion(candidate.entry), variant: candidate.entry.variant, remote: candidate.remote, options: candidate.entry.options, target: candidate.entry.target, size: candidate.entry.size }));
+      .map((candidate) => ({
+        version: fullVersion(candidate.entry),
+        variant: candidate.entry.variant,
+        remote: candidate.remote,
+        options: candidate.entry.options,
+        target: candidate.entry.target,
+        size: candidate.entry.size,
+      }));
     if (pkg === undefined && available.length === 0) {
-      throw new KilnError('E_NO_CANDIDATE', `cannot show ${name}: it is neither installed nor offered by a synced remote`, { hint: this.unknownNameHint(name) });
+      throw new KilnError(
+        'E_NO_CANDIDATE',
+        `cannot show ${name}: it is neither installed nor offered by a synced remote`,
+        { hint: this.unknownNameHint(name) },
+      );
     }
-    return { installed: pkg === undefined ? null : installedView(pkg), files: pkg === undefined ? 0 : this.store.filesOf(name).length, available, requiredBy: this.rdeps(name).map((row) => row.name) };
+    return {
+      installed: pkg === undefined ? null : installedView(pkg),
+      files: pkg === undefined ? 0 : this.store.filesOf(name).length,
+      available,
+      requiredBy: this.rdeps(name).map((row) => row.name),
+    };
   }
 
-  list(which: 'installed' | 'available' | 'upgradable'): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
+  list(
+    which: 'installed' | 'available' | 'upgradable',
+  ): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
     if (which === 'installed') return installedViews(this);
     if (which === 'available') {
       const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
       const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
       return newest.map((candidate) => availableRow(candidate, installed));
     }
-    const plan = this.resolver.resolve({ installed: this.installed(), available: this.available(), host: this.host(), install: [], upgrade: 'all', remove: [], cascade: false, settings: this.config.solver });
-    return plan.actions.flatMap((action) => (action.kind !== 'upgrade' ? [] : [{
-      name: action.name, installed: fullVersion(action.installed), available: fullVersion(action.candidate.entry), remote: action.candidate.remote,
-    }]));
+    const plan = this.resolver.resolve({
+      installed: this.installed(),
+      available: this.available(),
+      host: this.host(),
+      install: [],
+      upgrade: 'all',
+      remove: [],
+      cascade: false,
+      settings: this.config.solver,
+    });
+    return plan.actions.flatMap((action) =>
+      action.kind !== 'upgrade'
+        ? []
+        : [
+            {
+              name: action.name,
+              installed: fullVersion(action.installed),
+              available: fullVersion(action.candidate.entry),
+              remote: action.candidate.remote,
+            },
+          ],
+    );
   }
 
   files(name: string): InstalledFile[] {
@@ -420,7 +564,12 @@ export class Prefix {
   deps(name: string): { name: string; range: string; installed: string | null }[] {
     const pkg = this.store.getInstalled(name);
     const depends = pkg?.metadata.depends ?? this.newestAvailable().get(name)?.entry.depends;
-    if (depends === undefined) throw new KilnError('E_NO_CANDIDATE', `cannot show the dependencies of ${name}: it is neither installed nor available`, { hint: this.unknownNameHint(name) });
+    if (depends === undefined)
+      throw new KilnError(
+        'E_NO_CANDIDATE',
+        `cannot show the dependencies of ${name}: it is neither installed nor available`,
+        { hint: this.unknownNameHint(name) },
+      );
     return depends.map((dep) => {
       const have = this.store.getInstalled(dep.name);
       return { name: dep.name, range: dep.range, installed: have === undefined ? null : fullVersion(have) };
@@ -436,7 +585,11 @@ export class Prefix {
   rdeps(name: string): { name: string; version: string; range: string }[] {
     // As deps does: a name nobody knows is an error, not an empty answer.
     if (this.store.getInstalled(name) === undefined && !this.newestAvailable().has(name)) {
-      throw new KilnError('E_NO_CANDIDATE', `cannot show what depends on ${name}: it is neither installed nor available`, { hint: this.unknownNameHint(name) });
+      throw new KilnError(
+        'E_NO_CANDIDATE',
+        `cannot show what depends on ${name}: it is neither installed nor available`,
+        { hint: this.unknownNameHint(name) },
+      );
     }
     const rows: { name: string; version: string; range: string }[] = [];
     for (const pkg of this.installed()) {
@@ -455,7 +608,10 @@ export class Prefix {
    * prefix (or when asked), list files nobody owns. A system prefix (`/`) shares its directories with the
    * distribution's own package manager, whose files are not Kiln's business.
    */
-  verify(name?: string, options: { unowned?: boolean } = {}): { problems: VerifyProblem[]; checked: number; database: string[] } {
+  verify(
+    name?: string,
+    options: { unowned?: boolean } = {},
+  ): { problems: VerifyProblem[]; checked: number; database: string[] } {
     const aliases = new DirectoryAliases(this.root);
     if (name !== undefined) {
       this.requireInstalled(name, 'verify');
@@ -477,7 +633,16 @@ export class Prefix {
 
   private requireInstalled(name: string, action: string): InstalledPackage {
     const pkg = this.store.getInstalled(name);
-    if (pkg === undefined) throw new KilnError('E_NOT_INSTALLED', `cannot ${action} ${name}: it is not installed`, { hint: didYouMean(suggest(name, this.installed().map((candidate) => candidate.name))) ?? 'see "kiln list --installed"' });
+    if (pkg === undefined)
+      throw new KilnError('E_NOT_INSTALLED', `cannot ${action} ${name}: it is not installed`, {
+        hint:
+          didYouMean(
+            suggest(
+              name,
+              this.installed().map((candidate) => candidate.name),
+            ),
+          ) ?? 'see "kiln list --installed"',
+      });
     return pkg;
   }
 
@@ -493,8 +658,19 @@ export class Prefix {
   // ---- changes ----
 
   /** Compute a plan without changing anything. */
-  plan(request: { install?: readonly Request[]; upgrade?: readonly string[] | 'all'; remove?: readonly string[]; cascade?: boolean; reinstall?: boolean; autoremove?: boolean }, build?: { recipes: readonly RecipeOffer[]; policy?: BuildPolicy | undefined }): Plan {
-    const placing = (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
+  plan(
+    request: {
+      install?: readonly Request[];
+      upgrade?: readonly string[] | 'all';
+      remove?: readonly string[];
+      cascade?: boolean;
+      reinstall?: boolean;
+      autoremove?: boolean;
+    },
+    build?: { recipes: readonly RecipeOffer[]; policy?: BuildPolicy | undefined },
+  ): Plan {
+    const placing =
+      (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
     if (placing) this.checkFreshness();
     return this.resolver.resolve({
       installed: this.installed(),
@@ -520,12 +696,19 @@ export class Prefix {
       if (state === undefined) continue;
       synced++;
       if (!(Date.parse(state.expires) > now)) {
-        throw new KilnError('E_INDEX_EXPIRED', `cannot install from remote ${remote.name}: its synced index (serial ${state.serial}) expired at ${state.expires}`, { hint: 'run "kiln sync"' });
+        throw new KilnError(
+          'E_INDEX_EXPIRED',
+          `cannot install from remote ${remote.name}: its synced index (serial ${state.serial}) expired at ${state.expires}`,
+          { hint: 'run "kiln sync"' },
+        );
       }
     }
     if (synced === 0) {
       throw new KilnError('E_NOT_SYNCED', `cannot install into ${this.root}: no remote has been synced`, {
-        hint: this.config.remotes.length === 0 ? 'add a remote with "kiln remote add NAME URL --key PUBKEY", then run "kiln sync"' : 'run "kiln sync"',
+        hint:
+          this.config.remotes.length === 0
+            ? 'add a remote with "kiln remote add NAME URL --key PUBKEY", then run "kiln sync"'
+            : 'run "kiln sync"',
       });
     }
   }
@@ -576,25 +759,50 @@ export class Prefix {
       if (action.kind === 'remove') {
         sizeChange -= action.installed.installedSize;
         return {
-          kind: action.kind, name: action.name, from: fullVersion(action.installed), to: null, variant: action.installed.variant, remote: action.installed.remote, download: 0,
-          installedSize: action.installed.installedSize, reason: null, why: action.why ?? null, options: action.installed.metadata.options, optionsBefore: null,
+          kind: action.kind,
+          name: action.name,
+          from: fullVersion(action.installed),
+          to: null,
+          variant: action.installed.variant,
+          remote: action.installed.remote,
+          download: 0,
+          installedSize: action.installed.installedSize,
+          reason: null,
+          why: action.why ?? null,
+          options: action.installed.metadata.options,
+          optionsBefore: null,
         };
       }
       const { entry } = action.candidate;
       const cached = lstatSync(this.cachePath(action.candidate), { throwIfNoEntry: false });
-      const download = (cached !== undefined && cached.size === entry.size) || this.storedEntry(action.candidate) !== undefined ? 0 : entry.size;
+      const download =
+        (cached !== undefined && cached.size === entry.size) || this.storedEntry(action.candidate) !== undefined
+          ? 0
+          : entry.size;
       downloadBytes += download;
       sizeChange += entry.installedSize - (action.kind === 'install' ? 0 : action.installed.installedSize);
       return {
-        kind: action.kind, name: action.name, from: action.kind === 'install' ? null : fullVersion(action.installed), to: fullVersion(entry), variant: entry.variant,
-        remote: action.candidate.remote, download, installedSize: entry.installedSize, reason: action.reason, why: action.why ?? null,
-        options: entry.options, optionsBefore: action.kind === 'install' ? null : action.installed.metadata.options,
+        kind: action.kind,
+        name: action.name,
+        from: action.kind === 'install' ? null : fullVersion(action.installed),
+        to: fullVersion(entry),
+        variant: entry.variant,
+        remote: action.candidate.remote,
+        download,
+        installedSize: entry.installedSize,
+        reason: action.reason,
+        why: action.why ?? null,
+        options: entry.options,
+        optionsBefore: action.kind === 'install' ? null : action.installed.metadata.options,
       };
     });
     return { builds: plan.builds, actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };
   }
 
-  async install(requests: readonly Request[], options: ChangeOptions & { reinstall?: boolean } = {}): Promise<ChangeResult> {
+  async install(
+    requests: readonly Request[],
+    options: ChangeOptions & { reinstall?: boolean } = {},
+  ): Promise<ChangeResult> {
     return this.change({ install: requests, reinstall: options.reinstall }, options);
   }
 
@@ -613,23 +821,32 @@ export class Prefix {
 
   private async change(request: Parameters<Prefix['plan']>[0], options: ChangeOptions): Promise<ChangeResult> {
     return this.withLock(async () => {
-      const offers = options.build === undefined ? undefined : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
+      const offers =
+        options.build === undefined
+          ? undefined
+          : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
       let plan = this.plan(request, offers);
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Every build the plan runs is a row of it: the build dependencies missing from the prefix's own repository too.
         const { localRepositoryDir, withBuildDependencies } = await buildMissing();
-        plan = { ...plan, builds: await withBuildDependencies(plan.builds, options.build.recipes, localRepositoryDir(this.paths)) };
+        plan = {
+          ...plan,
+          builds: await withBuildDependencies(plan.builds, options.build.recipes, localRepositoryDir(this.paths)),
+        };
       }
       this.checkPlanFits(plan);
       mark('plan (read indexes, resolve)');
       let described = this.describePlan(plan);
       const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
       // A dry run checks the libraries from the index (a real one from the packages, which name the files); what builds will provide is not known yet.
-      if (options.dryRun === true && plan.builds.length === 0) this.checkLibraries(plan, (action) => action.candidate.entry);
+      if (options.dryRun === true && plan.builds.length === 0)
+        this.checkLibraries(plan, (action) => action.candidate.entry);
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
       if (options.confirm !== undefined && !(await options.confirm(described))) {
-        throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, { hint: 'nothing was changed' });
+        throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, {
+          hint: 'nothing was changed',
+        });
       }
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Build into the prefix's own repository, trust it as the remote "local", and plan again: the new binaries are taken like any other.
@@ -641,9 +858,13 @@ export class Prefix {
         this.availableCache = undefined;
         plan = this.plan(request, offers);
         if (plan.builds.length > 0) {
-          throw new KilnError('E_BUILD', `cannot install into ${this.root}: after building, the plan still wants ${plan.builds.map((b) => `${b.name} ${b.version}`).join(', ')} built`, {
-            hint: `the package built does not match what was asked (see the build log); try "kiln build ${plan.builds[0]?.recipe ?? ''}" to see it`,
-          });
+          throw new KilnError(
+            'E_BUILD',
+            `cannot install into ${this.root}: after building, the plan still wants ${plan.builds.map((b) => `${b.name} ${b.version}`).join(', ')} built`,
+            {
+              hint: `the package built does not match what was asked (see the build log); try "kiln build ${plan.builds[0]?.recipe ?? ''}" to see it`,
+            },
+          );
         }
         described = this.describePlan(plan);
       }
@@ -655,14 +876,20 @@ export class Prefix {
   /** A package built for a shorter prefix than this one is refused before anything is downloaded, dry runs included. */
   private checkPlanFits(plan: Plan): void {
     for (const action of plan.actions) {
-      if (action.kind !== 'remove') checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
+      if (action.kind !== 'remove')
+        checkPrefixFits(action.candidate.entry.name, action.candidate.entry.maxPrefix, relocationPrefix(this.root), '');
     }
   }
 
   /** The host check before writing: every library a package of the prefix needs is found after the change (missingLibraries.ts). */
   private checkLibraries(plan: Plan, linksOf: (action: Exclude<PlanAction, { kind: 'remove' }>) => PackageLinks): void {
     const host = new HostLibraries();
-    const missing = findMissingLibraries({ actions: plan.actions, installed: this.installed(), linksOf, hostHas: (soname, arch) => host.find(soname, arch) !== undefined });
+    const missing = findMissingLibraries({
+      actions: plan.actions,
+      installed: this.installed(),
+      linksOf,
+      hostHas: (soname, arch) => host.find(soname, arch) !== undefined,
+    });
     if (missing.length > 0) throw missingLibrariesError(this.root, missing, this.available());
   }
 
@@ -670,7 +897,12 @@ export class Prefix {
   private async trustLocalRepository(local: { dir: string; published: string; publicKey: string }): Promise<void> {
     const config = await readPrefixConfig(this.paths);
     const key = encodePublicKey(parsePublicKey(local.publicKey, `the key of ${local.dir}`));
-    const remote: RemoteConfig = { name: LOCAL_REMOTE, url: pathToFileURL(local.published).href, keys: [key], priority: LOCAL_PRIORITY };
+    const remote: RemoteConfig = {
+      name: LOCAL_REMOTE,
+      url: pathToFileURL(local.published).href,
+      keys: [key],
+      priority: LOCAL_PRIORITY,
+    };
     const at = config.remotes.findIndex((r) => r.name === LOCAL_REMOTE);
     if (at >= 0 && JSON.stringify(config.remotes[at]) === JSON.stringify(remote)) return;
     if (at >= 0) config.remotes[at] = remote;
@@ -693,7 +925,11 @@ export class Prefix {
    * package already in the shared store needs no package file: its metadata
    * is read from there.
    */
-  private async fetchPackages(all: Exclude<PlanAction, { kind: 'remove' }>[], store: string | undefined, signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
+  private async fetchPackages(
+    all: Exclude<PlanAction, { kind: 'remove' }>[],
+    store: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, PackageFile>> {
     await mkdir(this.packageCache(), { recursive: true });
     const shared = this.sharedCache();
     if (shared === undefined) return this.fetchPackagesLocked(all, store, signal);
@@ -710,7 +946,11 @@ export class Prefix {
   }
 
   /** fetchPackages, holding the lock of the cache it fills (the prefix's own cache is under the writer lock). */
-  private async fetchPackagesLocked(all: Exclude<PlanAction, { kind: 'remove' }>[], store: string | undefined, signal: AbortSignal | undefined): Promise<Map<string, PackageFile>> {
+  private async fetchPackagesLocked(
+    all: Exclude<PlanAction, { kind: 'remove' }>[],
+    store: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, PackageFile>> {
     const opened = new Map<string, PackageFile>();
     // Unpacked in the shared store already: no package file is needed, its metadata is there.
     for (const action of store === undefined ? [] : all) {
@@ -742,19 +982,26 @@ export class Prefix {
       keys: remotes.get(action.candidate.remote)?.keys ?? [],
       keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
     });
-    const order = placing.map((action, index) => ({ action, index })).sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
+    const order = placing
+      .map((action, index) => ({ action, index }))
+      .sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
     const stale: number[] = [];
-    await Promise.all(order.map(async ({ action, index }) => {
-      // In this thread: on two worker threads the same took twice as long (each thread loads and warms up
-      // the parser, and 80,000 manifest entries must be copied back), measured on 300 packages.
-      const result = await runTask(openTask(action, results[index]?.unchecked === true));
-      if (result.kind === 'stale') stale.push(index);
-      else if (result.kind === 'open') opened.set(action.name, result.pkg);
-    }));
+    await Promise.all(
+      order.map(async ({ action, index }) => {
+        // In this thread: on two worker threads the same took twice as long (each thread loads and warms up
+        // the parser, and 80,000 manifest entries must be copied back), measured on 300 packages.
+        const result = await runTask(openTask(action, results[index]?.unchecked === true));
+        if (result.kind === 'stale') stale.push(index);
+        else if (result.kind === 'open') opened.set(action.name, result.pkg);
+      }),
+    );
     if (stale.length > 0) {
       // A cached copy changed since it was downloaded: fetch it again (verified as it arrives).
       for (const index of stale) await rm(requests[index]!.destination, { force: true });
-      await downloadAll(stale.map((index) => requests[index]!), downloadOptions);
+      await downloadAll(
+        stale.map((index) => requests[index]!),
+        downloadOptions,
+      );
       for (const index of stale) {
         const result = await runTask(openTask(placing[index]!, false));
         if (result.kind === 'open') opened.set(placing[index]!.name, result.pkg);
@@ -764,8 +1011,17 @@ export class Prefix {
       const pkg = opened.get(action.name)!;
       const { entry } = action.candidate;
       const meta = pkg.metadata;
-      if (meta.name !== entry.name || meta.version !== entry.version || meta.revision !== entry.revision || meta.variant !== entry.variant) {
-        throw new KilnError('E_INDEX_MISMATCH', `cannot install ${entry.name}: ${pkg.path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`, { hint: 'the repository is inconsistent; tell its maintainer' });
+      if (
+        meta.name !== entry.name ||
+        meta.version !== entry.version ||
+        meta.revision !== entry.revision ||
+        meta.variant !== entry.variant
+      ) {
+        throw new KilnError(
+          'E_INDEX_MISMATCH',
+          `cannot install ${entry.name}: ${pkg.path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`,
+          { hint: 'the repository is inconsistent; tell its maintainer' },
+        );
       }
       checkRelocationFits(meta, relocationPrefix(this.root));
     }
@@ -783,8 +1039,16 @@ export class Prefix {
     const id = `${startedAt.replace(/[-:.]/g, '')}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
     const placing = plan.actions.filter(isPlacing);
     const forced = process.env['KILN_TEST_THREADS'];
-    const threads = InstallWorkers.threadsFor(placing.length, placing.reduce((sum, action) => sum + action.candidate.entry.size, 0), this.config.jobs, forced === undefined ? undefined : Number(forced));
-    const workers = new InstallWorkers(threads, this.options.killAtStep === undefined ? undefined : (path) => this.checkpoint(`wrote ${path}`));
+    const threads = InstallWorkers.threadsFor(
+      placing.length,
+      placing.reduce((sum, action) => sum + action.candidate.entry.size, 0),
+      this.config.jobs,
+      forced === undefined ? undefined : Number(forced),
+    );
+    const workers = new InstallWorkers(
+      threads,
+      this.options.killAtStep === undefined ? undefined : (path) => this.checkpoint(`wrote ${path}`),
+    );
     try {
       return await this.applyWith(plan, described, options, placing, workers, startedAt, id);
     } finally {
@@ -792,7 +1056,15 @@ export class Prefix {
     }
   }
 
-  private async applyWith(plan: Plan, described: PlannedChange, options: ChangeOptions, placing: Exclude<PlanAction, { kind: 'remove' }>[], workers: InstallWorkers, startedAt: string, id: string): Promise<ChangeResult> {
+  private async applyWith(
+    plan: Plan,
+    described: PlannedChange,
+    options: ChangeOptions,
+    placing: Exclude<PlanAction, { kind: 'remove' }>[],
+    workers: InstallWorkers,
+    startedAt: string,
+    id: string,
+  ): Promise<ChangeResult> {
     const policy = this.ownerPolicy();
     const store = await this.unpackedStore(policy.applyOwners);
     const packages = await this.fetchPackages(placing, store?.dir, options.signal);
@@ -807,17 +1079,33 @@ export class Prefix {
         const meta = packages.get(action.name)!.metadata;
         const result = await ensureAccounts(this.root, meta.users, meta.groups);
         policy.accounts = result.table;
-        for (const name of result.createdGroups) created.push({ kind: 'group', name, id: result.table.groups.get(name)!, package: action.name });
-        for (const name of result.createdUsers) created.push({ kind: 'user', name, id: result.table.users.get(name)!.uid, package: action.name });
+        for (const name of result.createdGroups)
+          created.push({ kind: 'group', name, id: result.table.groups.get(name)!, package: action.name });
+        for (const name of result.createdUsers)
+          created.push({ kind: 'user', name, id: result.table.users.get(name)!.uid, package: action.name });
       }
       if (policy.accounts === undefined) policy.accounts = (await ensureAccounts(this.root, [], [])).table;
     }
-    const prepared: PreparedTransaction = prepareTransaction(this.root, this.store, plan.actions, metadataOf, policy, startedAt);
+    const prepared: PreparedTransaction = prepareTransaction(
+      this.root,
+      this.store,
+      plan.actions,
+      metadataOf,
+      policy,
+      startedAt,
+    );
     mark('prepare (conflicts, owners, journal ops)');
     const transactionDir = this.paths.transaction;
     mkdirSync(join(transactionDir, 'stage'), { recursive: true });
     mkdirSync(join(transactionDir, 'backup'), { recursive: true });
-    const journal: Journal = { format: JOURNAL_FORMAT, id, command: options.command ?? 'api', startedAt, ops: prepared.ops, cleanup: prepared.cleanup };
+    const journal: Journal = {
+      format: JOURNAL_FORMAT,
+      id,
+      command: options.command ?? 'api',
+      startedAt,
+      ops: prepared.ops,
+      cleanup: prepared.cleanup,
+    };
     try {
       await writeJournal(transactionDir, journal);
     } catch (error) {
@@ -826,7 +1114,13 @@ export class Prefix {
     }
     this.checkpoint('journal written');
     mark('write the journal');
-    const summary = described.actions.map((action) => `${action.kind} ${action.name} ${action.from === null ? action.to : action.to === null || action.to === action.from ? action.from : `${action.from} -> ${action.to}`}`).join(', ') || 'reasons changed';
+    const summary =
+      described.actions
+        .map(
+          (action) =>
+            `${action.kind} ${action.name} ${action.from === null ? action.to : action.to === null || action.to === action.from ? action.from : `${action.from} -> ${action.to}`}`,
+        )
+        .join(', ') || 'reasons changed';
     let pending: PendingCommit | undefined;
     try {
       const umask = currentUmask();
@@ -835,30 +1129,52 @@ export class Prefix {
       const jobs: ExtractJob[] = prepared.packages.map((pkg) => {
         const file = packages.get(pkg.action.name)!;
         return {
-          path: file.path, payloadOffset: file.payloadOffset, payloadSize: file.payloadSize, metadata: file.metadata, entries: pkg.entries,
-          root: this.root, transactionDir, relocationPrefix: relocationPrefix(this.root), applyOwners: policy.applyOwners, umask,
+          path: file.path,
+          payloadOffset: file.payloadOffset,
+          payloadSize: file.payloadSize,
+          metadata: file.metadata,
+          entries: pkg.entries,
+          root: this.root,
+          transactionDir,
+          relocationPrefix: relocationPrefix(this.root),
+          applyOwners: policy.applyOwners,
+          umask,
         };
       });
       // The database rows go in while the threads extract (the main thread has nothing else to do); committed after syncfs.
       pending = this.store.begin(prepared.removeNames);
       let index = 0;
       // Biggest first, so that no thread is left with a large package at the end.
-      const cost = (job: ExtractJob): number => job.metadata.payload.uncompressedSize + job.metadata.files.length * 16384;
-      const order = prepared.packages.map((pkg, at) => ({ pkg, job: jobs[at]! })).sort((a, b) => cost(b.job) - cost(a.job));
+      const cost = (job: ExtractJob): number =>
+        job.metadata.payload.uncompressedSize + job.metadata.files.length * 16384;
+      const order = prepared.packages
+        .map((pkg, at) => ({ pkg, job: jobs[at]! }))
+        .sort((a, b) => cost(b.job) - cost(a.job));
       try {
-        await Promise.all(order.map(async ({ pkg, job }) => {
-          const task: WorkerTask = store === undefined ? { kind: 'extract', job } : { kind: 'link', job, entry: storeEntry(store.dir, pkg.action.candidate.entry.sha256), metadataBytes: packages.get(pkg.action.name)!.metadataBytes, owner: store.owner };
-          const result = await workers.run(task);
-          if (result.kind !== 'extract') return;
-          for (const { index: at, size, sha256 } of result.result.relocated) {
-            const row = pkg.change.files[at]!;
-            row.size = size;
-            row.sha256 = sha256;
-          }
-          pending!.add(pkg.change);
-          this.report({ kind: 'stage', name: pkg.action.name, index: index++, total: prepared.packages.length });
-          this.checkpoint(`extracted ${pkg.action.name}`);
-        }));
+        await Promise.all(
+          order.map(async ({ pkg, job }) => {
+            const task: WorkerTask =
+              store === undefined
+                ? { kind: 'extract', job }
+                : {
+                    kind: 'link',
+                    job,
+                    entry: storeEntry(store.dir, pkg.action.candidate.entry.sha256),
+                    metadataBytes: packages.get(pkg.action.name)!.metadataBytes,
+                    owner: store.owner,
+                  };
+            const result = await workers.run(task);
+            if (result.kind !== 'extract') return;
+            for (const { index: at, size, sha256 } of result.result.relocated) {
+              const row = pkg.change.files[at]!;
+              row.size = size;
+              row.sha256 = sha256;
+            }
+            pending!.add(pkg.change);
+            this.report({ kind: 'stage', name: pkg.action.name, index: index++, total: prepared.packages.length });
+            this.checkpoint(`extracted ${pkg.action.name}`);
+          }),
+        );
       } finally {
         // On an error, nothing may still be writing when the journal is rolled back.
         await workers.close();
@@ -879,12 +1195,21 @@ export class Prefix {
       rollBackJournal(this.root, transactionDir, journal, () => undefined);
       removeTransactionDirectory(transactionDir);
       if (isErrno(error, 'EXDEV')) {
-        throw new KilnError('E_IO', `cannot change prefix ${this.root}: part of it is on another file system than ${this.paths.state} (${(error as NodeJS.ErrnoException).path ?? ''})`, {
-          hint: 'files are moved into place by rename, which needs one file system; nothing was changed', cause: error,
-        });
+        throw new KilnError(
+          'E_IO',
+          `cannot change prefix ${this.root}: part of it is on another file system than ${this.paths.state} (${(error as NodeJS.ErrnoException).path ?? ''})`,
+          {
+            hint: 'files are moved into place by rename, which needs one file system; nothing was changed',
+            cause: error,
+          },
+        );
       }
       if (isErrno(error, 'EACCES') || isErrno(error, 'EPERM')) {
-        throw new KilnError('E_IO', `cannot change prefix ${this.root}: permission denied at ${(error as NodeJS.ErrnoException).path ?? '?'}`, { hint: 'nothing was changed; run as the user who owns the prefix', cause: error });
+        throw new KilnError(
+          'E_IO',
+          `cannot change prefix ${this.root}: permission denied at ${(error as NodeJS.ErrnoException).path ?? '?'}`,
+          { hint: 'nothing was changed; run as the user who owns the prefix', cause: error },
+        );
       }
       throw error;
     }
@@ -904,14 +1229,22 @@ export class Prefix {
 function checkRelocationFits(meta: PackageFile['metadata'], prefix: string): void {
   const binaries = meta.relocation?.files.filter((row) => row.kind === 'binary') ?? [];
   if (meta.relocation === null || binaries.length === 0) return;
-  const names = binaries.slice(0, 3).map((row) => row.path).join(', ') + (binaries.length > 3 ? ` and ${binaries.length - 3} more` : '');
+  const names =
+    binaries
+      .slice(0, 3)
+      .map((row) => row.path)
+      .join(', ') + (binaries.length > 3 ? ` and ${binaries.length - 3} more` : '');
   checkPrefixFits(meta.name, Buffer.byteLength(meta.relocation.placeholder), prefix, ` (${names})`);
 }
 
 function checkPrefixFits(name: string, room: number | undefined, prefix: string, files: string): void {
   const length = Buffer.byteLength(prefix);
   if (room === undefined || length <= room) return;
-  throw new KilnError('E_RELOCATE', `cannot install ${name} into ${prefix}: the prefix is ${length} bytes long, but ${name} has paths compiled into its binary files${files} with room for ${room} bytes`, {
-    hint: `install into a prefix whose real path (symbolic links resolved) is at most ${room} bytes long; nothing was changed`,
-  });
+  throw new KilnError(
+    'E_RELOCATE',
+    `cannot install ${name} into ${prefix}: the prefix is ${length} bytes long, but ${name} has paths compiled into its binary files${files} with room for ${room} bytes`,
+    {
+      hint: `install into a prefix whose real path (symbolic links resolved) is at most ${room} bytes long; nothing was changed`,
+    },
+  );
 }

@@ -37,18 +37,34 @@ describe('readAccounts', () => {
 
   it('skips blank lines, comments and NIS lines; the first entry of a name wins', async (t) => {
     const root = await makeRoot(t, {
-      passwd: '# users\nroot:x:0:0:root:/root:/bin/sh\n\n   \n+::::::\n-baduser\n+@netgroup\ndaemon:x:1:1::/:/bin/false\nroot:x:5:5::/:/bin/sh',
+      passwd:
+        '# users\nroot:x:0:0:root:/root:/bin/sh\n\n   \n+::::::\n-baduser\n+@netgroup\ndaemon:x:1:1::/:/bin/false\nroot:x:5:5::/:/bin/sh',
       group: 'root:x:0:\n#wheel:x:10:\nwheel:x:10:root,daemon\n+:::\n',
     });
     const table = await readAccounts(root);
-    assert.deepEqual([...table.users], [['root', { uid: 0, gid: 0 }], ['daemon', { uid: 1, gid: 1 }]]);
-    assert.deepEqual([...table.groups], [['root', 0], ['wheel', 10]]);
+    assert.deepEqual(
+      [...table.users],
+      [
+        ['root', { uid: 0, gid: 0 }],
+        ['daemon', { uid: 1, gid: 1 }],
+      ],
+    );
+    assert.deepEqual(
+      [...table.groups],
+      [
+        ['root', 0],
+        ['wheel', 10],
+      ],
+    );
   });
 
   it('reports an unreadable file as E_IO naming it', async (t) => {
     const root = await makeRoot(t, { group: 'root:x:0:\n' });
     await mkdir(join(root, 'etc', 'passwd'));
-    await assert.rejects(readAccounts(root), { code: 'E_IO', message: `cannot read ${join(root, 'etc', 'passwd')}: it is a directory` });
+    await assert.rejects(readAccounts(root), {
+      code: 'E_IO',
+      message: `cannot read ${join(root, 'etc', 'passwd')}: it is a directory`,
+    });
   });
 
   for (const [file, content, line, fragment] of [
@@ -79,7 +95,10 @@ describe('ensureAccounts', () => {
     assert.deepEqual(result.createdGroups, ['www', 'nginx']);
     assert.deepEqual(result.createdUsers, ['nginx']);
     assert.equal(await etc(root, 'group'), 'root:x:0:\nwww:x:100:\nnginx:x:101:\n');
-    assert.equal(await etc(root, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101::/nonexistent:/usr/sbin/nologin\n');
+    assert.equal(
+      await etc(root, 'passwd'),
+      'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101::/nonexistent:/usr/sbin/nologin\n',
+    );
     assert.equal(await modeOf(root, 'group'), 0o644);
     assert.equal(await modeOf(root, 'passwd'), 0o644);
     await assert.rejects(stat(join(root, 'etc', 'shadow')), { code: 'ENOENT' });
@@ -102,7 +121,8 @@ describe('ensureAccounts', () => {
   });
 
   it('takes the lowest free ids, keeps existing bytes and modes, writes home, shell and comment', async (t) => {
-    const passwd = '# local users\nroot:x:0:0:root:/root:/bin/sh\nold:x:100:100:Caf\u00e9:/:/bin/sh\n+::::::\nsvc1:x:101:102::/:/bin/false\nbob:x:1000:1000::/home/bob:/bin/sh';
+    const passwd =
+      '# local users\nroot:x:0:0:root:/root:/bin/sh\nold:x:100:100:Caf\u00e9:/:/bin/sh\n+::::::\nsvc1:x:101:102::/:/bin/false\nbob:x:1000:1000::/home/bob:/bin/sh';
     const group = 'root:x:0:\nold:x:100:\nsvc1:x:102:\nusers:x:1000:bob\n';
     const root = await makeRoot(t, { passwd, group });
     await chmod(join(root, 'etc', 'group'), 0o664);
@@ -119,7 +139,10 @@ describe('ensureAccounts', () => {
     assert.deepEqual(result.createdUsers, ['daemon2', 'alice']);
     // gid 101 is the first free one; uid 101 is taken, so daemon2 gets the lowest free uid, 102.
     assert.equal(await etc(root, 'group'), `${group}daemon2:x:101:\nalice:x:1001:\n`);
-    assert.equal(await etc(root, 'passwd'), `${passwd}\ndaemon2:x:102:101::/nonexistent:/usr/sbin/nologin\nalice:x:1001:1001:Alice L\u00fcdde:/home/alice:/bin/bash\n`);
+    assert.equal(
+      await etc(root, 'passwd'),
+      `${passwd}\ndaemon2:x:102:101::/nonexistent:/usr/sbin/nologin\nalice:x:1001:1001:Alice L\u00fcdde:/home/alice:/bin/bash\n`,
+    );
     assert.equal(await modeOf(root, 'group'), 0o664);
     assert.equal(await modeOf(root, 'passwd'), 0o640);
     assert.deepEqual(result.table.users.get('daemon2'), { uid: 102, gid: 101 });
@@ -140,7 +163,14 @@ describe('ensureAccounts', () => {
       group: 'root:x:0:\ng100:x:100:\ng101:x:101:\ng102:x:102:\ng103:x:103:\ng104:x:104:\n',
       passwd: 'root:x:0:0:root:/root:/bin/sh\nu105:x:105:0::/:/bin/sh\n',
     });
-    const result = await ensureAccounts(root, [{ name: 'first', system: true }, { name: 'second', system: true }], []);
+    const result = await ensureAccounts(
+      root,
+      [
+        { name: 'first', system: true },
+        { name: 'second', system: true },
+      ],
+      [],
+    );
     // first: gid 105 (lowest free gid), uid 105 taken → lowest free uid 100.
     // second: gid 106, uid 106 free → 106 although 101 is lower.
     assert.deepEqual(result.table.users.get('first'), { uid: 100, gid: 105 });
@@ -148,8 +178,18 @@ describe('ensureAccounts', () => {
   });
 
   it('does not take uid = gid outside the range of the user', async (t) => {
-    const root = await makeRoot(t, { group: 'root:x:0:\nwheel:x:10:\nstaff:x:1005:\n', passwd: 'root:x:0:0:root:/root:/bin/sh\n' });
-    const result = await ensureAccounts(root, [{ name: 'op', group: 'wheel', system: true }, { name: 'sys', group: 'staff', system: true }], []);
+    const root = await makeRoot(t, {
+      group: 'root:x:0:\nwheel:x:10:\nstaff:x:1005:\n',
+      passwd: 'root:x:0:0:root:/root:/bin/sh\n',
+    });
+    const result = await ensureAccounts(
+      root,
+      [
+        { name: 'op', group: 'wheel', system: true },
+        { name: 'sys', group: 'staff', system: true },
+      ],
+      [],
+    );
     assert.deepEqual(result.createdGroups, []);
     assert.deepEqual(result.table.users.get('op'), { uid: 100, gid: 10 });
     assert.deepEqual(result.table.users.get('sys'), { uid: 101, gid: 1005 });
@@ -167,7 +207,11 @@ describe('ensureAccounts', () => {
 
   it('creates an explicit primary group that does not exist, before the user', async (t) => {
     const root = await makeRoot(t);
-    const result = await ensureAccounts(root, [{ name: 'git', group: 'vcs', system: false }], [{ name: 'www', system: true }]);
+    const result = await ensureAccounts(
+      root,
+      [{ name: 'git', group: 'vcs', system: false }],
+      [{ name: 'www', system: true }],
+    );
     assert.deepEqual(result.createdGroups, ['www', 'vcs']);
     assert.deepEqual(result.table.groups.get('vcs'), 1000);
     assert.deepEqual(result.table.users.get('git'), { uid: 1000, gid: 1000 });
@@ -176,7 +220,11 @@ describe('ensureAccounts', () => {
   it('never modifies an existing account', async (t) => {
     const passwd = 'root:x:0:0:root:/root:/bin/sh\nnginx:x:33:33:custom:/srv:/bin/sh\n';
     const root = await makeRoot(t, { passwd, group: 'root:x:0:\n' });
-    const result = await ensureAccounts(root, [{ name: 'nginx', system: true, home: 'var/www' }], [{ name: 'www', system: true }]);
+    const result = await ensureAccounts(
+      root,
+      [{ name: 'nginx', system: true, home: 'var/www' }],
+      [{ name: 'www', system: true }],
+    );
     assert.deepEqual(result.createdUsers, []);
     // The existing user's primary group is its own business: no "nginx" group is made.
     assert.deepEqual(result.createdGroups, ['www']);
@@ -220,17 +268,24 @@ describe('ensureAccounts', () => {
 
   it('is idempotent: a second run creates and writes nothing', async (t) => {
     const root = await makeRoot(t, { shadow: 'root:*:1::::::\n', gshadow: 'root:*::\n' });
-    const users = [{ name: 'a', system: true }, { name: 'b', system: false, group: 'a' }] as const;
+    const users = [
+      { name: 'a', system: true },
+      { name: 'b', system: false, group: 'a' },
+    ] as const;
     const groups = [{ name: 'g', system: false }] as const;
     const first = await ensureAccounts(root, users, groups);
     assert.deepEqual(first.createdUsers, ['a', 'b']);
     const names = ['passwd', 'group', 'shadow', 'gshadow'];
-    const snapshot = await Promise.all(names.map(async (name) => [await etc(root, name), (await stat(join(root, 'etc', name))).ino]));
+    const snapshot = await Promise.all(
+      names.map(async (name) => [await etc(root, name), (await stat(join(root, 'etc', name))).ino]),
+    );
     const second = await ensureAccounts(root, users, groups);
     assert.deepEqual(second.createdUsers, []);
     assert.deepEqual(second.createdGroups, []);
     assert.deepEqual(second.table, first.table);
-    const again = await Promise.all(names.map(async (name) => [await etc(root, name), (await stat(join(root, 'etc', name))).ino]));
+    const again = await Promise.all(
+      names.map(async (name) => [await etc(root, name), (await stat(join(root, 'etc', name))).ino]),
+    );
     assert.deepEqual(again, snapshot);
   });
 
@@ -239,12 +294,25 @@ describe('ensureAccounts', () => {
     for (let gid = 100; gid <= 999; gid++) lines.push(`g${gid}:x:${gid}:`);
     const group = `${lines.join('\n')}\n`;
     const root = await makeRoot(t, { group, passwd: 'root:x:0:0:root:/root:/bin/sh\n' });
-    await assert.rejects(ensureAccounts(root, [], [{ name: 'ok', system: false }, { name: 'full', system: true }]), (error: unknown) => {
-      assert.ok(isKilnError(error, 'E_ACCOUNT'), String(error));
-      assert.equal(error.message, `cannot create system group full in ${join(root, 'etc', 'group')}: no free gid in 100..999`);
-      assert.ok(error.hint !== undefined);
-      return true;
-    });
+    await assert.rejects(
+      ensureAccounts(
+        root,
+        [],
+        [
+          { name: 'ok', system: false },
+          { name: 'full', system: true },
+        ],
+      ),
+      (error: unknown) => {
+        assert.ok(isKilnError(error, 'E_ACCOUNT'), String(error));
+        assert.equal(
+          error.message,
+          `cannot create system group full in ${join(root, 'etc', 'group')}: no free gid in 100..999`,
+        );
+        assert.ok(error.hint !== undefined);
+        return true;
+      },
+    );
     assert.equal(await etc(root, 'group'), group);
   });
 
@@ -282,27 +350,45 @@ describe('ensureAccounts', () => {
 });
 
 describe('accountIds', () => {
-  const table = { users: new Map([['nginx', { uid: 101, gid: 101 }]]), groups: new Map([['www', 100], ['nginx', 101]]) };
+  const table = {
+    users: new Map([['nginx', { uid: 101, gid: 101 }]]),
+    groups: new Map([
+      ['www', 100],
+      ['nginx', 101],
+    ]),
+  };
 
   it('looks up both names', () => {
     assert.deepEqual(accountIds(table, 'nginx', 'www', 'var/log/nginx'), { uid: 101, gid: 100 });
   });
 
   it('names the unknown user and the path', () => {
-    assert.throws(() => accountIds(table, 'ghost', 'www', 'var/lib/ghost'), (error: unknown) => {
-      assert.ok(isKilnError(error, 'E_ACCOUNT'));
-      assert.equal(error.message, 'cannot apply owner ghost to var/lib/ghost: no such user in etc/passwd of the system root');
-      assert.match(error.hint ?? '', /useradd ghost/);
-      return true;
-    });
+    assert.throws(
+      () => accountIds(table, 'ghost', 'www', 'var/lib/ghost'),
+      (error: unknown) => {
+        assert.ok(isKilnError(error, 'E_ACCOUNT'));
+        assert.equal(
+          error.message,
+          'cannot apply owner ghost to var/lib/ghost: no such user in etc/passwd of the system root',
+        );
+        assert.match(error.hint ?? '', /useradd ghost/);
+        return true;
+      },
+    );
   });
 
   it('names the unknown group and the path', () => {
-    assert.throws(() => accountIds(table, 'nginx', 'ghosts', 'var/lib/ghost'), (error: unknown) => {
-      assert.ok(isKilnError(error, 'E_ACCOUNT'));
-      assert.equal(error.message, 'cannot apply group ghosts to var/lib/ghost: no such group in etc/group of the system root');
-      assert.match(error.hint ?? '', /groupadd ghosts/);
-      return true;
-    });
+    assert.throws(
+      () => accountIds(table, 'nginx', 'ghosts', 'var/lib/ghost'),
+      (error: unknown) => {
+        assert.ok(isKilnError(error, 'E_ACCOUNT'));
+        assert.equal(
+          error.message,
+          'cannot apply group ghosts to var/lib/ghost: no such group in etc/group of the system root',
+        );
+        assert.match(error.hint ?? '', /groupadd ghosts/);
+        return true;
+      },
+    );
   });
 });

@@ -38,7 +38,8 @@ const ROOT_USER_LINE = 'root:x:0:0:root:/root:/bin/sh';
 const ROOT_GROUP_LINE = 'root:x:0:';
 const DEFAULT_HOME = '/nonexistent';
 const DEFAULT_SHELL = '/usr/sbin/nologin';
-const ACCOUNT_NAME_RULE = 'lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters';
+const ACCOUNT_NAME_RULE =
+  'lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters';
 
 /** One of the four account files, as read: raw bytes (kept byte for byte on rewrite) and its stat. */
 interface AccountFile {
@@ -59,7 +60,10 @@ interface AccountFile {
  */
 export async function readAccounts(root: string): Promise<AccountTable> {
   const etc = join(root, 'etc');
-  const [passwd, group] = await Promise.all([readAccountFile(join(etc, 'passwd')), readAccountFile(join(etc, 'group'))]);
+  const [passwd, group] = await Promise.all([
+    readAccountFile(join(etc, 'passwd')),
+    readAccountFile(join(etc, 'group')),
+  ]);
   return { users: parsePasswd(passwd), groups: parseGroup(group) };
 }
 
@@ -153,14 +157,40 @@ export async function ensureAccounts(
   // between, the next run sees the account as missing and writes its shadow
   // line again, replacing the one left behind.
   if (gshadowFile?.content !== undefined) {
-    await replaceFile(gshadowFile, withLines(gshadowFile.content, new Set(createdGroups), createdGroups.map((name) => `${name}:!::`)), 0o640);
+    await replaceFile(
+      gshadowFile,
+      withLines(
+        gshadowFile.content,
+        new Set(createdGroups),
+        createdGroups.map((name) => `${name}:!::`),
+      ),
+      0o640,
+    );
   }
-  if (writeGroup) await replaceFile(groupFile, withLines(groupFile.content ?? Buffer.from(`${ROOT_GROUP_LINE}\n`), new Set(), groupLines), 0o644);
+  if (writeGroup)
+    await replaceFile(
+      groupFile,
+      withLines(groupFile.content ?? Buffer.from(`${ROOT_GROUP_LINE}\n`), new Set(), groupLines),
+      0o644,
+    );
   if (shadowFile?.content !== undefined) {
     const days = Math.floor(Date.now() / DAY_MS);
-    await replaceFile(shadowFile, withLines(shadowFile.content, new Set(createdUsers), createdUsers.map((name) => `${name}:!:${days}::::::`)), 0o640);
+    await replaceFile(
+      shadowFile,
+      withLines(
+        shadowFile.content,
+        new Set(createdUsers),
+        createdUsers.map((name) => `${name}:!:${days}::::::`),
+      ),
+      0o640,
+    );
   }
-  if (writePasswd) await replaceFile(passwdFile, withLines(passwdFile.content ?? Buffer.from(`${ROOT_USER_LINE}\n`), new Set(), userLines), 0o644);
+  if (writePasswd)
+    await replaceFile(
+      passwdFile,
+      withLines(passwdFile.content ?? Buffer.from(`${ROOT_USER_LINE}\n`), new Set(), userLines),
+      0o644,
+    );
   return { createdUsers, createdGroups, table };
 }
 
@@ -171,19 +201,32 @@ export async function ensureAccounts(
  * @example
  * accountIds(table, 'nginx', 'www', 'var/log/nginx'); // { uid: 101, gid: 100 }
  */
-export function accountIds(table: AccountTable, owner: string, group: string, where: string): { uid: number; gid: number } {
+export function accountIds(
+  table: AccountTable,
+  owner: string,
+  group: string,
+  where: string,
+): { uid: number; gid: number } {
   // root is uid and gid 0 on every system, even a fresh root directory without etc/passwd.
   const user = table.users.get(owner) ?? (owner === 'root' ? { uid: 0, gid: 0 } : undefined);
   if (user === undefined) {
-    throw new KilnError('E_ACCOUNT', `cannot apply owner ${owner} to ${where}: no such user in etc/passwd of the system root`, {
-      hint: `the package does not declare user ${owner}; create it on the system first (useradd ${owner}) or ask the packager to declare it`,
-    });
+    throw new KilnError(
+      'E_ACCOUNT',
+      `cannot apply owner ${owner} to ${where}: no such user in etc/passwd of the system root`,
+      {
+        hint: `the package does not declare user ${owner}; create it on the system first (useradd ${owner}) or ask the packager to declare it`,
+      },
+    );
   }
   const gid = table.groups.get(group) ?? (group === 'root' ? 0 : undefined);
   if (gid === undefined) {
-    throw new KilnError('E_ACCOUNT', `cannot apply group ${group} to ${where}: no such group in etc/group of the system root`, {
-      hint: `the package does not declare group ${group}; create it on the system first (groupadd ${group}) or ask the packager to declare it`,
-    });
+    throw new KilnError(
+      'E_ACCOUNT',
+      `cannot apply group ${group} to ${where}: no such group in etc/group of the system root`,
+      {
+        hint: `the package does not declare group ${group}; create it on the system first (groupadd ${group}) or ask the packager to declare it`,
+      },
+    );
   }
   return { uid: user.uid, gid };
 }
@@ -199,11 +242,19 @@ function checkSpecs(users: readonly UserSpec[], groups: readonly GroupSpec[]): v
     const subject = `user ${JSON.stringify(user.name)}`;
     checkName(user.name, 'user', subject);
     if (user.group !== undefined) checkName(user.group, 'group', `the primary group of ${subject}`);
-    for (const [field, value] of [['comment', user.comment], ['home', user.home], ['shell', user.shell]] as const) {
+    for (const [field, value] of [
+      ['comment', user.comment],
+      ['home', user.home],
+      ['shell', user.shell],
+    ] as const) {
       if (value !== undefined && /[:\n\r\0]/.test(value)) {
-        throw new KilnError('E_ACCOUNT', `cannot create ${subject}: its ${field} ${JSON.stringify(value)} contains ":", a line break or a NUL`, {
-          hint: 'the package metadata is invalid; report it to the packager',
-        });
+        throw new KilnError(
+          'E_ACCOUNT',
+          `cannot create ${subject}: its ${field} ${JSON.stringify(value)} contains ":", a line break or a NUL`,
+          {
+            hint: 'the package metadata is invalid; report it to the packager',
+          },
+        );
       }
     }
   }
@@ -225,17 +276,28 @@ function lowestFree(used: ReadonlySet<number>, range: IdRange): number | undefin
   return undefined;
 }
 
-function noFreeId(kind: 'user' | 'group', name: string, idName: 'uid' | 'gid', range: IdRange, path: string): KilnError {
+function noFreeId(
+  kind: 'user' | 'group',
+  name: string,
+  idName: 'uid' | 'gid',
+  range: IdRange,
+  path: string,
+): KilnError {
   const system = range === SYSTEM_IDS ? 'system ' : '';
-  return new KilnError('E_ACCOUNT', `cannot create ${system}${kind} ${name} in ${path}: no free ${idName} in ${range.first}..${range.last}`, {
-    hint: `every ${idName} in that range is taken; remove ${kind}s that are no longer used from ${path}`,
-  });
+  return new KilnError(
+    'E_ACCOUNT',
+    `cannot create ${system}${kind} ${name} in ${path}: no free ${idName} in ${range.first}..${range.last}`,
+    {
+      hint: `every ${idName} in that range is taken; remove ${kind}s that are no longer used from ${path}`,
+    },
+  );
 }
 
 function parsePasswd(file: AccountFile): Map<string, { uid: number; gid: number }> {
   const users = new Map<string, { uid: number; gid: number }>();
   for (const { fields, line } of entries(file)) {
-    if (fields.length !== 7) malformed(file.path, line, `has ${fields.length} fields, expected 7 (name:password:uid:gid:comment:home:shell)`);
+    if (fields.length !== 7)
+      malformed(file.path, line, `has ${fields.length} fields, expected 7 (name:password:uid:gid:comment:home:shell)`);
     const [name = '', , uidText = '', gidText = ''] = fields;
     if (name === '') malformed(file.path, line, 'has an empty user name');
     const uid = parseId(uidText, file.path, line, 'uid');
@@ -248,7 +310,8 @@ function parsePasswd(file: AccountFile): Map<string, { uid: number; gid: number 
 function parseGroup(file: AccountFile): Map<string, number> {
   const groups = new Map<string, number>();
   for (const { fields, line } of entries(file)) {
-    if (fields.length !== 4) malformed(file.path, line, `has ${fields.length} fields, expected 4 (name:password:gid:members)`);
+    if (fields.length !== 4)
+      malformed(file.path, line, `has ${fields.length} fields, expected 4 (name:password:gid:members)`);
     const [name = '', , gidText = ''] = fields;
     if (name === '') malformed(file.path, line, 'has an empty group name');
     const gid = parseId(gidText, file.path, line, 'gid');
@@ -275,7 +338,8 @@ function isIgnored(line: string): boolean {
 
 function parseId(text: string, path: string, line: number, idName: 'uid' | 'gid'): number {
   const id = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!(id <= MAX_ID)) malformed(path, line, `has ${idName} ${JSON.stringify(text)}, which is not a number from 0 to ${MAX_ID}`);
+  if (!(id <= MAX_ID))
+    malformed(path, line, `has ${idName} ${JSON.stringify(text)}, which is not a number from 0 to ${MAX_ID}`);
   return id;
 }
 
@@ -325,7 +389,10 @@ async function makeDirectory(path: string): Promise<void> {
   try {
     await mkdir(path, { recursive: true });
   } catch (error) {
-    if (isErrno(error, 'EEXIST')) throw new KilnError('E_IO', `cannot create directory ${path}: it exists and is not a directory`, { cause: error });
+    if (isErrno(error, 'EEXIST'))
+      throw new KilnError('E_IO', `cannot create directory ${path}: it exists and is not a directory`, {
+        cause: error,
+      });
     throw ioError(error, 'create directory', path) ?? error;
   }
 }
@@ -343,7 +410,8 @@ async function replaceFile(file: AccountFile, data: Buffer, newMode: number): Pr
     await chmod(file.path, mode);
     if (file.stats !== undefined) {
       const now = await stat(file.path);
-      if (now.uid !== file.stats.uid || now.gid !== file.stats.gid) await chownIfPermitted(file.path, file.stats.uid, file.stats.gid);
+      if (now.uid !== file.stats.uid || now.gid !== file.stats.gid)
+        await chownIfPermitted(file.path, file.stats.uid, file.stats.gid);
     }
   } catch (error) {
     throw ioError(error, 'write', file.path) ?? error;

@@ -9,7 +9,16 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { activeDependencies, buildPackage, CPU_FLAGS, defaultCpu, loadRecipe, openPortsTree, resolveOptions, runnablePackages } from '../build/index.js';
+import {
+  activeDependencies,
+  buildPackage,
+  CPU_FLAGS,
+  defaultCpu,
+  loadRecipe,
+  openPortsTree,
+  resolveOptions,
+  runnablePackages,
+} from '../build/index.js';
 import type { BuildEvent } from '../build/index.js';
 import { fullVersion } from '../format/metadata.js';
 import { initRepository, openRepository, repositoryPaths } from '../repo/index.js';
@@ -46,7 +55,14 @@ export async function recipeOffers(recipes: string): Promise<RecipeOffer[]> {
     const recipe = await loadRecipe(tree, id);
     const options: Record<string, boolean> = dict();
     for (const [name, option] of Object.entries(recipe.options)) options[name] = option.default;
-    offers.push({ id, name: recipe.name, version: fullVersion(recipe), options, depends: recipe.depends, license: recipe.license });
+    offers.push({
+      id,
+      name: recipe.name,
+      version: fullVersion(recipe),
+      options,
+      depends: recipe.depends,
+      license: recipe.license,
+    });
   }
   return offers;
 }
@@ -62,7 +78,9 @@ export function localRepositoryDir(paths: PrefixPaths): string {
  * tree that the remote `local` names. One of the earlier layout is refused
  * here (E_REPO_LAYOUT), before the remote is pointed at its public/.
  */
-export async function ensureLocalRepository(paths: PrefixPaths): Promise<{ dir: string; published: string; publicKey: string }> {
+export async function ensureLocalRepository(
+  paths: PrefixPaths,
+): Promise<{ dir: string; published: string; publicKey: string }> {
   const dir = localRepositoryDir(paths);
   const keyDir = join(paths.state, 'local-key');
   if (!existsSync(join(keyDir, 'kiln.key'))) await writeKeyPair(keyDir, {});
@@ -84,13 +102,18 @@ export function buildCpu(host: HostTarget): string {
  * recipe of the tree is built for each one `repo` does not have (nor an
  * earlier build), recursively — so the plan shows every build it will run.
  */
-export async function withBuildDependencies(builds: readonly PlannedBuild[], recipesDir: string, repo: string): Promise<PlannedBuild[]> {
+export async function withBuildDependencies(
+  builds: readonly PlannedBuild[],
+  recipesDir: string,
+  repo: string,
+): Promise<PlannedBuild[]> {
   const tree = await openPortsTree(recipesDir);
   // The repository is made with the first build: until then it has nothing.
   const published = existsSync(repo) ? await runnablePackages(repo) : [];
   const expanded: PlannedBuild[] = [];
   const provides = (name: string, range: string): boolean =>
-    published.some((entry) => entry.name === name && satisfies(fullVersion(entry), range)) || expanded.some((build) => build.name === name && satisfies(build.version, range));
+    published.some((entry) => entry.name === name && satisfies(fullVersion(entry), range)) ||
+    expanded.some((build) => build.name === name && satisfies(build.version, range));
   const visit = async (build: PlannedBuild, stack: readonly string[]): Promise<void> => {
     const recipe = await loadRecipe(tree, build.recipe);
     for (const dep of activeDependencies(recipe.buildDepends, build.options)) {
@@ -98,32 +121,51 @@ export async function withBuildDependencies(builds: readonly PlannedBuild[], rec
       const depRecipe = await loadRecipe(tree, dep.name);
       const options = resolveOptions(depRecipe);
       const settings = formatSettings(options);
-      await visit({
-        name: depRecipe.name, recipe: `${depRecipe.category}/${depRecipe.name}`, version: fullVersion(depRecipe), options,
-        why: `build dependency of ${build.name} (${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}); no build of it in ${repo}${settings === '' ? '' : `; built with its defaults ${settings}`}`,
-      }, [...stack, build.name]);
+      await visit(
+        {
+          name: depRecipe.name,
+          recipe: `${depRecipe.category}/${depRecipe.name}`,
+          version: fullVersion(depRecipe),
+          options,
+          why: `build dependency of ${build.name} (${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}); no build of it in ${repo}${settings === '' ? '' : `; built with its defaults ${settings}`}`,
+        },
+        [...stack, build.name],
+      );
     }
-    if (!expanded.some((other) => other.recipe === build.recipe && formatSettings(other.options) === formatSettings(build.options))) expanded.push(build);
+    if (
+      !expanded.some(
+        (other) => other.recipe === build.recipe && formatSettings(other.options) === formatSettings(build.options),
+      )
+    )
+      expanded.push(build);
   };
   for (const build of builds) await visit(build, []);
   return expanded;
 }
 
 /** Builds each planned recipe with its options into `repo`, in the plan's order. */
-export async function runPlannedBuilds(builds: readonly PlannedBuild[], fallback: BuildFallback, repo: string, host: HostTarget): Promise<void> {
+export async function runPlannedBuilds(
+  builds: readonly PlannedBuild[],
+  fallback: BuildFallback,
+  repo: string,
+  host: HostTarget,
+): Promise<void> {
   for (const build of builds) {
     const enable = Object.keys(build.options).filter((name) => build.options[name] === true);
     const disable = Object.keys(build.options).filter((name) => build.options[name] === false);
-    await buildPackage({ recipe: build.recipe, enable, disable }, {
-      recipes: fallback.recipes,
-      repo,
-      cpu: buildCpu(host),
-      ...(fallback.workDir === undefined ? {} : { workDir: fallback.workDir }),
-      ...(fallback.cacheDir === undefined ? {} : { cacheDir: fallback.cacheDir }),
-      ...(fallback.distfiles === undefined ? {} : { distfiles: fallback.distfiles }),
-      ...(fallback.mirrors === undefined ? {} : { mirrors: fallback.mirrors }),
-      ...(fallback.jobs === undefined ? {} : { jobs: fallback.jobs }),
-      ...(fallback.onEvent === undefined ? {} : { onEvent: fallback.onEvent }),
-    });
+    await buildPackage(
+      { recipe: build.recipe, enable, disable },
+      {
+        recipes: fallback.recipes,
+        repo,
+        cpu: buildCpu(host),
+        ...(fallback.workDir === undefined ? {} : { workDir: fallback.workDir }),
+        ...(fallback.cacheDir === undefined ? {} : { cacheDir: fallback.cacheDir }),
+        ...(fallback.distfiles === undefined ? {} : { distfiles: fallback.distfiles }),
+        ...(fallback.mirrors === undefined ? {} : { mirrors: fallback.mirrors }),
+        ...(fallback.jobs === undefined ? {} : { jobs: fallback.jobs }),
+        ...(fallback.onEvent === undefined ? {} : { onEvent: fallback.onEvent }),
+      },
+    );
   }
 }

@@ -43,7 +43,8 @@ export class DirectoryAliases {
     if (typeof parent !== 'string') result = parent;
     else {
       const candidate = parent === '' ? basename(path) : `${parent}/${basename(path)}`;
-      result = lstatIfExists(join(this.root, candidate))?.isSymbolicLink() === true ? this.follow(path, candidate) : candidate;
+      result =
+        lstatIfExists(join(this.root, candidate))?.isSymbolicLink() === true ? this.follow(path, candidate) : candidate;
     }
     this.resolved.set(path, result);
     return result;
@@ -85,9 +86,16 @@ export class DirectoryAliases {
     }
     const inside = relative(this.root, real);
     if (inside === '' || inside === '..' || inside.startsWith('../') || isAbsolute(inside)) {
-      return { problem: `${path} exists on disk as a symbolic link that leads out of the prefix (to ${real})`, link: candidate };
+      return {
+        problem: `${path} exists on disk as a symbolic link that leads out of the prefix (to ${real})`,
+        link: candidate,
+      };
     }
-    if (!statSync(real).isDirectory()) return { problem: `${path} exists on disk as a symbolic link to ${real}, which is not a directory`, link: candidate };
+    if (!statSync(real).isDirectory())
+      return {
+        problem: `${path} exists on disk as a symbolic link to ${real}, which is not a directory`,
+        link: candidate,
+      };
     this.links.set(candidate, inside);
     return inside;
   }

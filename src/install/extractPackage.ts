@@ -13,7 +13,18 @@
  * (extractPool.ts), or in the calling thread for small transactions.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, linkSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import { readPayloadBytes } from '../format/readPayload.js';
@@ -77,12 +88,21 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
 
   const written = (path: string): void => {
     onWritten(path);
-    if (injectFailure) throw new KilnError('E_IO', `cannot write ${join(job.root, path)}: failure injected by KILN_TEST_FAIL_EXTRACT`, { hint: 'a test hook; never set in normal use' });
+    if (injectFailure)
+      throw new KilnError('E_IO', `cannot write ${join(job.root, path)}: failure injected by KILN_TEST_FAIL_EXTRACT`, {
+        hint: 'a test hook; never set in normal use',
+      });
   };
   const finishFile = (entry: ManifestEntry, disposition: EntryDisposition): void => {
     if (chunks !== undefined) {
       const row = rows.get(entry.path)!;
-      let content = applyRelocation(Buffer.concat(chunks), row, relocation!.placeholder, job.relocationPrefix, `${entry.path} of ${metadata.name}`);
+      let content = applyRelocation(
+        Buffer.concat(chunks),
+        row,
+        relocation!.placeholder,
+        job.relocationPrefix,
+        `${entry.path} of ${metadata.name}`,
+      );
       // A script's "#!" line that is now too long, or names a path with a blank, gets a /bin/sh launcher.
       if (row.kind === 'text') content = fixLongShebang(content, job.relocationPrefix).content;
       writeSync(fd!, content);
@@ -106,7 +126,8 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
         const disposition = entries[index];
         if (disposition === undefined) throw new Error(`Assertion failed: extraction is out of step at ${entry.path}`);
         const where = disposition.write;
-        if (entry.type === 'dir' && job.store === true) mkdirSync(join(job.root, entry.path), { mode: (entry.mode & 0o777) | 0o700 });
+        if (entry.type === 'dir' && job.store === true)
+          mkdirSync(join(job.root, entry.path), { mode: (entry.mode & 0o777) | 0o700 });
         if (where === undefined) return;
         const target = join(where.inPrefix ? job.root : job.transactionDir, where.path);
         writtenAt.set(entry.path, target);
@@ -121,7 +142,12 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
           if (job.applyOwners) setOwner(target, disposition.uid, disposition.gid, true);
         } else if (entry.type === 'hardlink') {
           const source = writtenAt.get(entry.target!);
-          if (source === undefined) throw new KilnError('E_PACKAGE_LINK', `cannot install ${metadata.name}: hard link ${entry.path} points to ${entry.target}, which is not installed with it`, { hint: 'the package is malformed' });
+          if (source === undefined)
+            throw new KilnError(
+              'E_PACKAGE_LINK',
+              `cannot install ${metadata.name}: hard link ${entry.path} points to ${entry.target}, which is not installed with it`,
+              { hint: 'the package is malformed' },
+            );
           linkSync(source, target);
         }
         written(where.path);

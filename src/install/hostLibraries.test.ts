@@ -19,7 +19,7 @@ function elfHead(bits: 32 | 64, machine: number): Buffer {
   return head;
 }
 
-test('HostLibraries: a library in the loader\'s cache counts only as an ELF file of the architecture', () => {
+test("HostLibraries: a library in the loader's cache counts only as an ELF file of the architecture", () => {
   writeFileSync(join(dir, 'libx64.so.1'), elfHead(64, 62));
   writeFileSync(join(dir, 'libi386.so.1'), elfHead(32, 3));
   writeFileSync(join(dir, 'libtext.so.1'), 'INPUT(-lfoo)\n');

@@ -40,7 +40,11 @@ const LDCONFIG = ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig'];
 /** `ldconfig -p`, or undefined where there is none (musl systems have no cache). */
 function readLoaderCache(): string | undefined {
   for (const program of LDCONFIG) {
-    const result = spawnSync(program, ['-p'], { encoding: 'utf8', env: { LC_ALL: 'C', PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, maxBuffer: 64 << 20 });
+    const result = spawnSync(program, ['-p'], {
+      encoding: 'utf8',
+      env: { LC_ALL: 'C', PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      maxBuffer: 64 << 20,
+    });
     if (result.error === undefined && result.status === 0) return result.stdout;
   }
   return undefined;
@@ -59,7 +63,16 @@ export class HostLibraries {
   find(soname: string, arch: string): string | undefined {
     this.cache ??= parseLdconfigCache(this.readCache() ?? '');
     const loader = ARCHES[arch];
-    const directories = loader === undefined ? ['/lib', '/usr/lib'] : [`/lib/${loader.multiarch}`, `/usr/lib/${loader.multiarch}`, ...(loader.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
+    const directories =
+      loader === undefined
+        ? ['/lib', '/usr/lib']
+        : [
+            `/lib/${loader.multiarch}`,
+            `/usr/lib/${loader.multiarch}`,
+            ...(loader.bits === 64 ? ['/lib64', '/usr/lib64'] : []),
+            '/lib',
+            '/usr/lib',
+          ];
     const candidates = [...(this.cache.get(soname) ?? []), ...directories.map((dir) => `${dir}/${soname}`)];
     return candidates.find((path) => servesArch(path, loader));
   }
@@ -71,7 +84,14 @@ function servesArch(path: string, loader: ArchLoader | undefined): boolean {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR') || isErrno(error, 'EACCES') || isErrno(error, 'EISDIR') || isErrno(error, 'ELOOP')) return false;
+    if (
+      isErrno(error, 'ENOENT') ||
+      isErrno(error, 'ENOTDIR') ||
+      isErrno(error, 'EACCES') ||
+      isErrno(error, 'EISDIR') ||
+      isErrno(error, 'ELOOP')
+    )
+      return false;
     throw error;
   }
   const head = Buffer.alloc(20);

@@ -38,7 +38,14 @@ export type TaskResult =
 
 type SerializedError =
   | { kiln: true; code: ErrorCode; message: string; hint: string | undefined }
-  | { kiln: false; message: string; stack: string | undefined; errno: string | undefined; syscall: string | undefined; path: string | undefined };
+  | {
+      kiln: false;
+      message: string;
+      stack: string | undefined;
+      errno: string | undefined;
+      syscall: string | undefined;
+      path: string | undefined;
+    };
 
 export type Reply = { id: number; ok: true; result: TaskResult } | { id: number; ok: false; error: SerializedError };
 
@@ -62,7 +69,14 @@ export async function runTask(task: WorkerTask, written?: (path: string) => void
 export function serialize(error: unknown): SerializedError {
   if (error instanceof KilnError) return { kiln: true, code: error.code, message: error.message, hint: error.hint };
   const err = error as NodeJS.ErrnoException;
-  return { kiln: false, message: err.message ?? String(error), stack: err.stack, errno: err.code, syscall: err.syscall, path: err.path };
+  return {
+    kiln: false,
+    message: err.message ?? String(error),
+    stack: err.stack,
+    errno: err.code,
+    syscall: err.syscall,
+    path: err.path,
+  };
 }
 
 function revive(error: SerializedError): Error {
@@ -91,7 +105,10 @@ export class InstallWorkers {
   private failed = false;
 
   /** `threads` of 1 or less runs every task in the calling thread. */
-  constructor(threads: number, private readonly written?: (path: string) => void) {
+  constructor(
+    threads: number,
+    private readonly written?: (path: string) => void,
+  ) {
     if (written !== undefined) return;
     for (let i = 0; i < threads && threads > 1; i++) {
       const worker = new Worker(new URL('./installWorker.js', import.meta.url));
@@ -117,7 +134,10 @@ export class InstallWorkers {
     if (this.closed) return Promise.reject(new Error('Assertion failed: task given to a closed worker pool'));
     if (this.threads === 0) {
       // In this thread the tasks run one after the other as they are given; after a failure, no further one starts.
-      if (this.failed) return Promise.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+      if (this.failed)
+        return Promise.reject(
+          new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }),
+        );
       return runTask(task, this.written).catch((error: unknown) => {
         this.failed = true;
         throw error;
@@ -158,11 +178,17 @@ export class InstallWorkers {
   /** Stop every worker (tasks not started are refused); resolves when none runs any more. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const pending of this.queue.splice(0)) pending.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+    for (const pending of this.queue.splice(0))
+      pending.reject(
+        new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }),
+      );
     const workers = [...this.idle, ...this.running.keys()];
     this.idle.length = 0;
     await Promise.all(workers.map((worker) => worker.terminate()));
-    for (const pending of this.running.values()) pending.reject(new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }));
+    for (const pending of this.running.values())
+      pending.reject(
+        new KilnError('E_ABORTED', 'cannot go on: the transaction stopped', { hint: 'nothing was changed' }),
+      );
     this.running.clear();
   }
 }

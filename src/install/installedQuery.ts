@@ -47,9 +47,18 @@ export interface InstalledSource {
 
 export function installedView(pkg: InstalledPackage): InstalledView {
   return {
-    name: pkg.name, category: pkg.category, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote, reason: pkg.reason,
-    installedAt: pkg.installedAt, installedSize: pkg.installedSize, summary: pkg.metadata.summary, license: pkg.metadata.license,
-    homepage: pkg.metadata.homepage, depends: pkg.metadata.depends,
+    name: pkg.name,
+    category: pkg.category,
+    version: fullVersion(pkg),
+    variant: pkg.variant,
+    remote: pkg.remote,
+    reason: pkg.reason,
+    installedAt: pkg.installedAt,
+    installedSize: pkg.installedSize,
+    summary: pkg.metadata.summary,
+    license: pkg.metadata.license,
+    homepage: pkg.metadata.homepage,
+    depends: pkg.metadata.depends,
   };
 }
 
@@ -78,10 +87,15 @@ export function ownersOf({ root, store }: InstalledSource, path: string): Owners
   aliases.learn(store.directoryPaths());
   const found = aliases.entry(relativePath);
   const names = [...new Set([relativePath, ...(isAliasProblem(found) ? [] : aliases.preimages(found))])];
-  const owners = names.flatMap((name) => store.ownersOf(name)).map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
+  const owners = names
+    .flatMap((name) => store.ownersOf(name))
+    .map((row) => ({ package: row.package, version: fullVersion(store.getInstalled(row.package)!), type: row.type }));
   if (owners.length === 0) {
     const exists = lstatIfExists(join(root, relativePath)) !== undefined;
-    throw new KilnError('E_NOT_INSTALLED', `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`);
+    throw new KilnError(
+      'E_NOT_INSTALLED',
+      `cannot find an owner of ${relativePath}: ${exists ? 'no installed package owns it' : 'no such file, and no installed package lists it'}`,
+    );
   }
   return { path: relativePath, owners };
 }
@@ -94,7 +108,8 @@ export function openPrefixDatabase(database: string): { db: Connection; readonly
   try {
     return { db: openDatabase(database), readonly: false };
   } catch (error) {
-    if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message)) throw error;
+    if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message))
+      throw error;
     return { db: openDatabase(database, { readonly: true }), readonly: true };
   }
 }
@@ -114,7 +129,8 @@ export function openInstalledQuery(path: string): (InstalledSource & { close(): 
     return undefined;
   }
   const paths = prefixPaths(root);
-  if (!existsSync(paths.config) || !existsSync(paths.database) || lstatIfExists(paths.transaction) !== undefined) return undefined;
+  if (!existsSync(paths.config) || !existsSync(paths.database) || lstatIfExists(paths.transaction) !== undefined)
+    return undefined;
   const { db } = openPrefixDatabase(paths.database);
   return { root, store: new PackageStore(db), close: () => db.close() };
 }

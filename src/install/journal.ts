@@ -29,7 +29,20 @@
  * directories left empty). Both
  * are idempotent, so a crash during recovery is recovered by the next run.
  */
-import { chmodSync, chownSync, closeSync, fsyncSync, lchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  fsyncSync,
+  lchownSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
@@ -79,13 +92,21 @@ export function readJournal(transactionDir: string): Journal | undefined {
   try {
     journal = JSON.parse(text) as Journal;
   } catch (error) {
-    throw new KilnError('E_DATABASE', `cannot read transaction journal ${join(transactionDir, JOURNAL_FILE)}: ${(error as Error).message}`, {
-      hint: 'the journal is written atomically, so this file was changed by something else than Kiln',
-      cause: error,
-    });
+    throw new KilnError(
+      'E_DATABASE',
+      `cannot read transaction journal ${join(transactionDir, JOURNAL_FILE)}: ${(error as Error).message}`,
+      {
+        hint: 'the journal is written atomically, so this file was changed by something else than Kiln',
+        cause: error,
+      },
+    );
   }
   if ((journal.format !== 1 && journal.format !== JOURNAL_FORMAT) || !Array.isArray(journal.ops)) {
-    throw new KilnError('E_DATABASE', `cannot read transaction journal ${join(transactionDir, JOURNAL_FILE)}: unknown format`, { hint: 'it was written by another Kiln version' });
+    throw new KilnError(
+      'E_DATABASE',
+      `cannot read transaction journal ${join(transactionDir, JOURNAL_FILE)}: unknown format`,
+      { hint: 'it was written by another Kiln version' },
+    );
   }
   return journal;
 }
@@ -180,7 +201,13 @@ export function finishJournal(root: string, transactionDir: string, journal: Jou
       unlinkSync(join(root, op.path));
     } catch (error) {
       // Gone already (a finish that was interrupted), or a directory someone put there: leave it.
-      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'EISDIR') && !isErrno(error, 'EPERM') && !isErrno(error, 'ENOTDIR')) throw error;
+      if (
+        !isErrno(error, 'ENOENT') &&
+        !isErrno(error, 'EISDIR') &&
+        !isErrno(error, 'EPERM') &&
+        !isErrno(error, 'ENOTDIR')
+      )
+        throw error;
     }
     checkpoint(`delete ${op.path}`);
   }
@@ -190,7 +217,13 @@ export function finishJournal(root: string, transactionDir: string, journal: Jou
     try {
       rmdirSync(join(root, path));
     } catch (error) {
-      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTEMPTY') && !isErrno(error, 'EEXIST') && !isErrno(error, 'ENOTDIR')) throw error;
+      if (
+        !isErrno(error, 'ENOENT') &&
+        !isErrno(error, 'ENOTEMPTY') &&
+        !isErrno(error, 'EEXIST') &&
+        !isErrno(error, 'ENOTDIR')
+      )
+        throw error;
     }
   }
   checkpoint('remove empty directories');

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLdconfigCache } from './ldconfigCache.js';
 
-test('parseLdconfigCache: soname to paths in the cache\'s order; other lines skipped', () => {
+test("parseLdconfigCache: soname to paths in the cache's order; other lines skipped", () => {
   const text = [
     "540 libs found in cache `/etc/ld.so.cache'",
     '\tlibz.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libz.so.1',

@@ -47,6 +47,7 @@ export function migrateRemoteLayout(paths: PrefixPaths, store: PackageStore, rem
   // What is left of the flat layout is stale (or another remote's bytes under a colliding name).
   for (const name of readdirSync(paths.indexes)) {
     const path = join(paths.indexes, name);
-    if ((name.endsWith('.json') || name.endsWith('.minisig')) && lstatIfExists(path)?.isFile() === true) rmSync(path, { force: true });
+    if ((name.endsWith('.json') || name.endsWith('.minisig')) && lstatIfExists(path)?.isFile() === true)
+      rmSync(path, { force: true });
   }
 }

@@ -114,11 +114,18 @@ export function prepareTransaction(
     }
   }
   if (tooLong.length > 0) {
-    const listed = tooLong.slice(0, MAX_LISTED).map((line) => `\n  ${line}`).join('');
+    const listed = tooLong
+      .slice(0, MAX_LISTED)
+      .map((line) => `\n  ${line}`)
+      .join('');
     const more = tooLong.length > MAX_LISTED ? `\n  … and ${tooLong.length - MAX_LISTED} more` : '';
-    throw new KilnError('E_PATH_TOO_LONG', `cannot change prefix ${root}: ${tooLong.length} path${tooLong.length === 1 ? ' is' : 's are'} too long for it, nothing was written:${listed}${more}`, {
-      hint: `the prefix itself takes ${Buffer.byteLength(root, 'utf8')} bytes of the ${PATH_MAX - 1} a path may have; install into a shorter prefix`,
-    });
+    throw new KilnError(
+      'E_PATH_TOO_LONG',
+      `cannot change prefix ${root}: ${tooLong.length} path${tooLong.length === 1 ? ' is' : 's are'} too long for it, nothing was written:${listed}${more}`,
+      {
+        hint: `the prefix itself takes ${Buffer.byteLength(root, 'utf8')} bytes of the ${PATH_MAX - 1} a path may have; install into a shorter prefix`,
+      },
+    );
   }
 
   // Directory links on the way, found on the packages' paths and among the directories already installed.
@@ -132,19 +139,30 @@ export function prepareTransaction(
       // Once per link and package, not once per file behind it.
       const key = `${found.problem}\0${who}`;
       const owners = found.link === undefined ? [] : (store.ownersOfPaths([found.link]).get(found.link) ?? []);
-      const owned = owners.length === 0 ? '' : ` (a ${owners[0]!.type} of ${owners.map((row) => describeOwner(row.package, store)).join(', ')})`;
-      if (!reportedLinks.has(key)) conflicts.push(`${found.problem}${owned} (on the way to ${path} of ${who}); Kiln never writes through it`);
+      const owned =
+        owners.length === 0
+          ? ''
+          : ` (a ${owners[0]!.type} of ${owners.map((row) => describeOwner(row.package, store)).join(', ')})`;
+      if (!reportedLinks.has(key))
+        conflicts.push(`${found.problem}${owned} (on the way to ${path} of ${who}); Kiln never writes through it`);
       reportedLinks.add(key);
       return undefined;
     }
     if (found !== path && isKilnPath(found)) {
-      conflicts.push(`${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')}) through a symbolic link: it would be ${found}`);
+      conflicts.push(
+        `${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')}) through a symbolic link: it would be ${found}`,
+      );
       return undefined;
     }
     return found;
   };
   const canonicalOf = new Map<string, Map<string, string | undefined>>();
-  const canonicalFor = (pkg: string, path: string, type: ManifestEntry['type'] | 'declared', who: string): string | undefined => {
+  const canonicalFor = (
+    pkg: string,
+    path: string,
+    type: ManifestEntry['type'] | 'declared',
+    who: string,
+  ): string | undefined => {
     let paths = canonicalOf.get(pkg);
     if (paths === undefined) {
       paths = new Map();
@@ -160,18 +178,28 @@ export function prepareTransaction(
     const meta = metadataOf(action.name);
     const who = `${action.name}-${fullVersion(meta)}`;
     for (const path of [...meta.files.map((entry) => entry.path), ...meta.directories.map((dir) => dir.path)]) {
-      if (isKilnPath(path)) conflicts.push(`${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')})`);
+      if (isKilnPath(path))
+        conflicts.push(`${path} of ${who} is inside Kiln's own directories (${KILN_DIRECTORIES.join(', ')})`);
     }
     for (const entry of meta.files) {
       const at = canonicalFor(action.name, entry.path, entry.type, who);
       if (at === undefined) continue;
       const other = claims.get(at);
       if (other !== undefined && (entry.type !== 'dir' || other.entry === 'declared' || other.entry.type !== 'dir')) {
-        const same = other.entry !== 'declared' && other.entry.path !== entry.path ? ` (${other.entry.path} and ${entry.path} are one path: ${at})` : '';
+        const same =
+          other.entry !== 'declared' && other.entry.path !== entry.path
+            ? ` (${other.entry.path} and ${entry.path} are one path: ${at})`
+            : '';
         conflicts.push(`${entry.path} is in both ${other.pkg}-${fullVersion(metadataOf(other.pkg))} and ${who}${same}`);
       } else if (other === undefined) claims.set(at, { pkg: action.name, entry });
-      if (entry.type === 'symlink' && at !== entry.path && posix.normalize(posix.join(posix.dirname(at), entry.target ?? '')).startsWith('..')) {
-        conflicts.push(`${entry.path} of ${who} is a symbolic link to ${entry.target ?? ''}, which leads out of the prefix from where it lands (${at})`);
+      if (
+        entry.type === 'symlink' &&
+        at !== entry.path &&
+        posix.normalize(posix.join(posix.dirname(at), entry.target ?? '')).startsWith('..')
+      ) {
+        conflicts.push(
+          `${entry.path} of ${who} is a symbolic link to ${entry.target ?? ''}, which leads out of the prefix from where it lands (${at})`,
+        );
       }
     }
     for (const dir of meta.directories) {
@@ -197,7 +225,8 @@ export function prepareTransaction(
     return rows;
   };
   const ownedByOthers = (path: string): InstalledFile[] => ownersOf(path).filter((row) => !replaced.has(row.package));
-  const ownedByReplaced = (path: string): InstalledFile | undefined => ownersOf(path).find((row) => replaced.has(row.package));
+  const ownedByReplaced = (path: string): InstalledFile | undefined =>
+    ownersOf(path).find((row) => replaced.has(row.package));
   const scheduledDirs = new Set<string>();
   const checkedDirs = new Set<string>();
   let mappedOwners = false;
@@ -219,7 +248,9 @@ export function prepareTransaction(
     if (scheduledDirs.has(path)) return false;
     scheduledDirs.add(path);
     checkedDirs.add(path);
-    ops.push(policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode });
+    ops.push(
+      policy.applyOwners ? { op: 'mkdir', path, mode, uid: ids.uid, gid: ids.gid } : { op: 'mkdir', path, mode },
+    );
     return true;
   };
   /** A directory at a canonical path (links on the way resolved): absent, or a real directory. */
@@ -228,7 +259,9 @@ export function prepareTransaction(
     const stat = lstatIfExists(join(root, path));
     if (stat === undefined) return 'absent';
     if (!stat.isDirectory()) {
-      conflicts.push(`${shown} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`);
+      conflicts.push(
+        `${shown} (a directory of ${who}) exists on disk as ${stat.isSymbolicLink() ? 'a symbolic link' : 'a non-directory'}; Kiln never writes through it`,
+      );
       return 'bad';
     }
     checkedDirs.add(path);
@@ -240,10 +273,12 @@ export function prepareTransaction(
   const blockedBy = (path: string): string | undefined => {
     // The common case costs nothing: the parent is a directory this transaction makes or already found on disk.
     const parent = dirname(path);
-    if (parent === '.' || scheduledDirs.has(parent) || checkedDirs.has(parent) || clearParents.has(parent)) return undefined;
+    if (parent === '.' || scheduledDirs.has(parent) || checkedDirs.has(parent) || clearParents.has(parent))
+      return undefined;
     const found = blockingAncestor(root, path);
     if (found === undefined) clearParents.add(parent);
-    if (found === undefined || scheduledDirs.has(found.path) || claims.get(found.path)?.entry === 'declared') return undefined;
+    if (found === undefined || scheduledDirs.has(found.path) || claims.get(found.path)?.entry === 'declared')
+      return undefined;
     const owners = ownersOf(found.path);
     const kind = found.stat.isSymbolicLink() ? 'a symbolic link' : 'a file';
     return `${found.path}, which is ${kind} on disk${owners.length > 0 ? ` of ${owners.map((row) => describeOwner(row.package, store)).join(', ')}` : ' that no package owns'}`;
@@ -259,8 +294,19 @@ export function prepareTransaction(
       const ids = idsFor(entry.owner, entry.group, `${entry.path} of ${who}`);
       const mode = modeFor(entry.mode, entry.type);
       const row: InstalledFile = {
-        package: action.name, path: entry.path, type: entry.type, mode, uid: ids.uid, gid: ids.gid, owner: entry.owner, group: entry.group,
-        size: entry.size, sha256: entry.sha256 ?? null, target: entry.target ?? null, config: entry.config === true, declared: false,
+        package: action.name,
+        path: entry.path,
+        type: entry.type,
+        mode,
+        uid: ids.uid,
+        gid: ids.gid,
+        owner: entry.owner,
+        group: entry.group,
+        size: entry.size,
+        sha256: entry.sha256 ?? null,
+        target: entry.target ?? null,
+        config: entry.config === true,
+        declared: false,
       };
       files.push(row);
       const at = canonicalFor(action.name, entry.path, entry.type, who);
@@ -272,7 +318,10 @@ export function prepareTransaction(
       const others = ownedByOthers(at);
       if (entry.type === 'dir') {
         const clash = others.find((other) => other.type !== 'dir');
-        if (clash !== undefined) conflicts.push(`${shown} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`);
+        if (clash !== undefined)
+          conflicts.push(
+            `${shown} is a directory in ${who} but a ${clash.type} in ${describeOwner(clash.package, store)}`,
+          );
         const state = checkDirectory(at, shown, who);
         if (state === 'absent') scheduleMkdir(at, mode, ids);
         entries.push({ mode, ...ids });
@@ -280,7 +329,9 @@ export function prepareTransaction(
       }
       if (others.length > 0) {
         entries.push({ mode, ...ids });
-        conflicts.push(`${shown} of ${who} is already owned by ${others.map((other) => `${describeOwner(other.package, store)}${other.path === entry.path ? '' : ` (as ${other.path})`}`).join(', ')}`);
+        conflicts.push(
+          `${shown} of ${who} is already owned by ${others.map((other) => `${describeOwner(other.package, store)}${other.path === entry.path ? '' : ` (as ${other.path})`}`).join(', ')}`,
+        );
         continue;
       }
       // Nothing can be inside a directory this transaction creates.
@@ -308,7 +359,13 @@ export function prepareTransaction(
       let keepUserFile = false;
       if (entry.config === true) {
         if (previous === undefined) keepUserFile = true;
-        else if (previous.type === 'file' && disk.isFile() && previous.sha256 !== null && diskSha256(join(root, at)) !== previous.sha256) keepUserFile = true;
+        else if (
+          previous.type === 'file' &&
+          disk.isFile() &&
+          previous.sha256 !== null &&
+          diskSha256(join(root, at)) !== previous.sha256
+        )
+          keepUserFile = true;
       } else if (previous === undefined) {
         conflicts.push(`${shown} of ${who} exists on disk and no package owns it`);
         continue;
@@ -322,7 +379,11 @@ export function prepareTransaction(
         notes.add(`${entry.path}: kept your version; the new one from ${who} is ${aside}`);
         const asideStat = lstatIfExists(join(root, aside));
         if (asideStat?.isDirectory() === true) conflicts.push(`${aside} exists on disk as a directory`);
-        ops.push(asideStat === undefined ? { op: 'place', path: aside, stage } : { op: 'place', path: aside, stage, backup: `backup/${k}` });
+        ops.push(
+          asideStat === undefined
+            ? { op: 'place', path: aside, stage }
+            : { op: 'place', path: aside, stage, backup: `backup/${k}` },
+        );
         continue;
       }
       ops.push({ op: 'place', path: at, stage, backup: `backup/${k}` });
@@ -341,13 +402,28 @@ export function prepareTransaction(
         const ids = idsFor(owner, group, `directory ${path} of ${who}`);
         const mode = modeFor(isDeclared ? dir.mode : 0o755, 'dir');
         const others = ownedByOthers(at).filter((other) => other.type !== 'dir');
-        if (others.length > 0) conflicts.push(`${path} is a directory of ${who} but a file of ${describeOwner(others[0]!.package, store)}`);
+        if (others.length > 0)
+          conflicts.push(`${path} is a directory of ${who} but a file of ${describeOwner(others[0]!.package, store)}`);
         const created = checkDirectory(at, path, who) === 'absent' && scheduleMkdir(at, mode, ids);
         // Recorded when this package creates it, declares it, or its previous version created it.
         const owned = created || isDeclared || ownedByReplaced(at)?.package === action.name;
         if (owned && !recordedPaths.has(path)) {
           recordedPaths.add(path);
-          files.push({ package: action.name, path, type: 'dir', mode, uid: ids.uid, gid: ids.gid, owner, group, size: 0, sha256: null, target: null, config: false, declared: true });
+          files.push({
+            package: action.name,
+            path,
+            type: 'dir',
+            mode,
+            uid: ids.uid,
+            gid: ids.gid,
+            owner,
+            group,
+            size: 0,
+            sha256: null,
+            target: null,
+            config: false,
+            declared: true,
+          });
         }
       }
     }
@@ -358,8 +434,16 @@ export function prepareTransaction(
       entries,
       change: {
         package: {
-          name: meta.name, category: meta.category, version: meta.version, revision: meta.revision, variant: meta.variant,
-          remote: action.candidate.remote, reason: action.reason, installedAt, installedSize: meta.installedSize, metadata: recorded,
+          name: meta.name,
+          category: meta.category,
+          version: meta.version,
+          revision: meta.revision,
+          variant: meta.variant,
+          remote: action.candidate.remote,
+          reason: action.reason,
+          installedAt,
+          installedSize: meta.installedSize,
+          metadata: recorded,
         },
         files,
       },
@@ -370,7 +454,11 @@ export function prepareTransaction(
   const cleanup = new Set<string>();
   const keptByOthers = (path: string): boolean => ownedByOthers(path).length > 0 || claims.has(path);
   // A directory a link resolves to (usr/bin for bin) is the system's, whoever recorded it: never removed.
-  const linkTargets = new Set([...aliases.links.values()].flatMap((target) => target.split('/').map((_, at, parts) => parts.slice(0, at + 1).join('/'))));
+  const linkTargets = new Set(
+    [...aliases.links.values()].flatMap((target) =>
+      target.split('/').map((_, at, parts) => parts.slice(0, at + 1).join('/')),
+    ),
+  );
   for (const action of actions) {
     if (action.kind === 'install') continue;
     for (const row of store.filesOf(action.name)) {
@@ -388,7 +476,12 @@ export function prepareTransaction(
       if (row.config) {
         const disk = lstatIfExists(join(root, found));
         if (disk === undefined) continue;
-        if (row.type === 'file' && disk.isFile() && row.sha256 !== null && diskSha256(join(root, found)) !== row.sha256) {
+        if (
+          row.type === 'file' &&
+          disk.isFile() &&
+          row.sha256 !== null &&
+          diskSha256(join(root, found)) !== row.sha256
+        ) {
           notes.add(`${row.path}: you changed this configuration file of ${action.name}, so it was kept`);
           continue;
         }
@@ -399,14 +492,25 @@ export function prepareTransaction(
   }
 
   if (conflicts.length > 0) {
-    const listed = conflicts.slice(0, MAX_LISTED).map((line) => `\n  ${line}`).join('');
+    const listed = conflicts
+      .slice(0, MAX_LISTED)
+      .map((line) => `\n  ${line}`)
+      .join('');
     const more = conflicts.length > MAX_LISTED ? `\n  … and ${conflicts.length - MAX_LISTED} more` : '';
-    throw new KilnError('E_FILE_CONFLICT', `cannot change prefix ${root}: ${conflicts.length} file conflict${conflicts.length === 1 ? '' : 's'}, nothing was written:${listed}${more}`, {
-      hint: 'remove or move the files in the way, or remove the package that owns them first',
-    });
+    throw new KilnError(
+      'E_FILE_CONFLICT',
+      `cannot change prefix ${root}: ${conflicts.length} file conflict${conflicts.length === 1 ? '' : 's'}, nothing was written:${listed}${more}`,
+      {
+        hint: 'remove or move the files in the way, or remove the package that owns them first',
+      },
+    );
   }
-  if (mappedOwners) notes.add(`installing as ${policy.userName}, not as root into a system prefix: file owners named by the packages are mapped to ${policy.userName}`);
-  if (droppedBits) notes.add('setuid and setgid bits were dropped (they are applied only when root installs into a system prefix)');
+  if (mappedOwners)
+    notes.add(
+      `installing as ${policy.userName}, not as root into a system prefix: file owners named by the packages are mapped to ${policy.userName}`,
+    );
+  if (droppedBits)
+    notes.add('setuid and setgid bits were dropped (they are applied only when root installs into a system prefix)');
   const removeNames = actions.filter((action) => action.kind !== 'install').map((action) => action.name);
   return {
     ops,

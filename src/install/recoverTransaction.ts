@@ -22,7 +22,13 @@ import { lstatIfExists } from '../util/fs.js';
 
 export type RecoveryOutcome = { id: string; outcome: 'rolled back' | 'completed' | 'discarded' } | undefined;
 
-export function recoverTransaction(root: string, transactionDir: string, store: PackageStore, checkpoint: Checkpoint, now: () => Date = () => new Date()): RecoveryOutcome {
+export function recoverTransaction(
+  root: string,
+  transactionDir: string,
+  store: PackageStore,
+  checkpoint: Checkpoint,
+  now: () => Date = () => new Date(),
+): RecoveryOutcome {
   if (lstatIfExists(transactionDir) === undefined) return undefined;
   const journal = readJournal(transactionDir);
   if (journal === undefined) {

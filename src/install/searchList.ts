@@ -54,7 +54,11 @@ export function searchListPath(indexPath: string): string {
 }
 
 /** The newest entry of each name, the first one listed on a tie (as the full index gives). */
-export function newestByName<T>(items: Iterable<T>, nameOf: (item: T) => string, versionOf: (item: T) => string): Map<string, T> {
+export function newestByName<T>(
+  items: Iterable<T>,
+  nameOf: (item: T) => string,
+  versionOf: (item: T) => string,
+): Map<string, T> {
   const newest = new Map<string, T>();
   for (const item of items) {
     const have = newest.get(nameOf(item));
@@ -63,8 +67,14 @@ export function newestByName<T>(items: Iterable<T>, nameOf: (item: T) => string,
   return newest;
 }
 
-export async function writeSearchList(indexPath: string, indexSha256: string, entries: readonly IndexEntry[]): Promise<void> {
-  const lines = [...newestByName(entries, (entry) => entry.name, fullVersion).values()].map((entry) => `${entry.name}\t${fullVersion(entry)}\t${entry.variant}\t${entry.summary.replace(/\t/g, ' ')}`);
+export async function writeSearchList(
+  indexPath: string,
+  indexSha256: string,
+  entries: readonly IndexEntry[],
+): Promise<void> {
+  const lines = [...newestByName(entries, (entry) => entry.name, fullVersion).values()].map(
+    (entry) => `${entry.name}\t${fullVersion(entry)}\t${entry.variant}\t${entry.summary.replace(/\t/g, ' ')}`,
+  );
   const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, text: lines.join('\n') };
   await writeFileAtomic(searchListPath(indexPath), `${JSON.stringify(list)}\n`);
 }
@@ -78,7 +88,8 @@ export function readSearchText(indexPath: string, indexSha256: string): string |
     if (isErrno(error, 'ENOENT') || error instanceof SyntaxError) return undefined;
     throw error;
   }
-  if (list.format !== SEARCH_LIST_FORMAT || list.index !== indexSha256 || typeof list.text !== 'string') return undefined;
+  if (list.format !== SEARCH_LIST_FORMAT || list.index !== indexSha256 || typeof list.text !== 'string')
+    return undefined;
   return list.text;
 }
 
@@ -120,9 +131,26 @@ export function searchRows(text: string, needle?: string): SearchRow[] {
  * even split: each name has one row there. With several, every row is read,
  * since the newest version of a name decides whether it matches.
  */
-export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string): RemoteRow[] | undefined;
-export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string, fromIndex: (remote: string) => SearchRow[]): RemoteRow[];
-export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes: readonly string[], term: string, fromIndex?: (remote: string) => SearchRow[]): RemoteRow[] | undefined {
+export function readSearchLists(
+  paths: PrefixPaths,
+  store: PackageStore,
+  remotes: readonly string[],
+  term: string,
+): RemoteRow[] | undefined;
+export function readSearchLists(
+  paths: PrefixPaths,
+  store: PackageStore,
+  remotes: readonly string[],
+  term: string,
+  fromIndex: (remote: string) => SearchRow[],
+): RemoteRow[];
+export function readSearchLists(
+  paths: PrefixPaths,
+  store: PackageStore,
+  remotes: readonly string[],
+  term: string,
+  fromIndex?: (remote: string) => SearchRow[],
+): RemoteRow[] | undefined {
   const lists: { remote: string; text: string | undefined }[] = [];
   for (const remote of remotes) {
     const state = store.remoteState(remote);
@@ -132,7 +160,9 @@ export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes
     lists.push({ remote, text });
   }
   const needle = lists.length === 1 ? term.toLowerCase() : undefined;
-  return lists.flatMap(({ remote, text }) => (text === undefined ? fromIndex!(remote) : searchRows(text, needle)).map((row) => ({ row, remote })));
+  return lists.flatMap(({ remote, text }) =>
+    (text === undefined ? fromIndex!(remote) : searchRows(text, needle)).map((row) => ({ row, remote })),
+  );
 }
 
 /**
@@ -140,20 +170,42 @@ export function readSearchLists(paths: PrefixPaths, store: PackageStore, remotes
  * name or summary contains the term (case-insensitive), and installed packages
  * that match though no remote offers them; by name.
  */
-export function matchSearch(term: string, offered: readonly RemoteRow[], installedPackages: readonly InstalledPackage[]): AvailablePackage[] {
+export function matchSearch(
+  term: string,
+  offered: readonly RemoteRow[],
+  installedPackages: readonly InstalledPackage[],
+): AvailablePackage[] {
   const needle = term.toLowerCase();
   const installed = new Map(installedPackages.map((pkg) => [pkg.name, pkg]));
   const rows: AvailablePackage[] = [];
   const seen = new Set<string>();
-  for (const { row: [name, version, variant, summary], remote } of newestByName(offered, (item) => item.row[0], (item) => item.row[1]).values()) {
+  for (const {
+    row: [name, version, variant, summary],
+    remote,
+  } of newestByName(
+    offered,
+    (item) => item.row[0],
+    (item) => item.row[1],
+  ).values()) {
     if (!name.toLowerCase().includes(needle) && !summary.toLowerCase().includes(needle)) continue;
     seen.add(name);
     const have = installed.get(name);
     rows.push({ name, version, variant, remote, summary, installed: have === undefined ? null : fullVersion(have) });
   }
   for (const pkg of installed.values()) {
-    if (seen.has(pkg.name) || (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))) continue;
-    rows.push({ name: pkg.name, version: fullVersion(pkg), variant: pkg.variant, remote: pkg.remote ?? '', summary: pkg.metadata.summary, installed: fullVersion(pkg) });
+    if (
+      seen.has(pkg.name) ||
+      (!pkg.name.toLowerCase().includes(needle) && !pkg.metadata.summary.toLowerCase().includes(needle))
+    )
+      continue;
+    rows.push({
+      name: pkg.name,
+      version: fullVersion(pkg),
+      variant: pkg.variant,
+      remote: pkg.remote ?? '',
+      summary: pkg.metadata.summary,
+      installed: fullVersion(pkg),
+    });
   }
   return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

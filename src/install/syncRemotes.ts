@@ -31,28 +31,50 @@ export interface SyncResult {
   status: 'updated' | 'unchanged';
 }
 
-async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteConfig, now: Date, limits: TransferLimits): Promise<SyncResult> {
+async function syncOne(
+  paths: PrefixPaths,
+  store: PackageStore,
+  remote: RemoteConfig,
+  now: Date,
+  limits: TransferLimits,
+): Promise<SyncResult> {
   const url = parseRemoteUrl(remote.url);
   const shown = redactUrl(url);
-  const published = await readPublishedIndex(remoteFetcher(url, { limits, remote: remote.name }), remoteKeys(remote, paths.config), shown);
+  const published = await readPublishedIndex(
+    remoteFetcher(url, { limits, remote: remote.name }),
+    remoteKeys(remote, paths.config),
+    shown,
+  );
   const { index } = published;
   const previous = store.remoteState(remote.name);
   const digest = sha256(published.bytes);
   if (previous !== undefined && index.serial < previous.serial) {
-    throw new KilnError('E_INDEX_ROLLBACK', `cannot accept the index of remote ${remote.name} (${shown}): its serial ${index.serial} is older than serial ${previous.serial}, accepted on ${previous.syncedAt}`, {
-      hint: 'the server (or a mirror, or an attacker) is offering an old index; the previous one stays in use',
-    });
+    throw new KilnError(
+      'E_INDEX_ROLLBACK',
+      `cannot accept the index of remote ${remote.name} (${shown}): its serial ${index.serial} is older than serial ${previous.serial}, accepted on ${previous.syncedAt}`,
+      {
+        hint: 'the server (or a mirror, or an attacker) is offering an old index; the previous one stays in use',
+      },
+    );
   }
   if (previous !== undefined && index.serial === previous.serial && digest !== previous.sha256) {
-    throw new KilnError('E_INDEX_ROLLBACK', `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} was already accepted with different content`, {
-      hint: 'a repository never publishes two indexes with one serial; the previous one stays in use',
-    });
+    throw new KilnError(
+      'E_INDEX_ROLLBACK',
+      `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} was already accepted with different content`,
+      {
+        hint: 'a repository never publishes two indexes with one serial; the previous one stays in use',
+      },
+    );
   }
   const expires = Date.parse(index.expires);
   if (!(expires > now.getTime())) {
-    throw new KilnError('E_INDEX_EXPIRED', `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} expired at ${index.expires}`, {
-      hint: 'the repository has not been re-signed in time (a freeze); ask its maintainer to commit, or check your clock',
-    });
+    throw new KilnError(
+      'E_INDEX_EXPIRED',
+      `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} expired at ${index.expires}`,
+      {
+        hint: 'the repository has not been re-signed in time (a freeze); ask its maintainer to commit, or check your clock',
+      },
+    );
   }
   // Written again when the accepted copy is gone (dropped by a layout migration, or deleted by hand).
   if (previous?.sha256 !== digest || lstatIfExists(syncedIndexPath(paths, remote.name)) === undefined) {
@@ -65,7 +87,14 @@ async function syncOne(paths: PrefixPaths, store: PackageStore, remote: RemoteCo
   if (previous?.sha256 !== digest || readSearchText(syncedIndexPath(paths, remote.name), digest) === undefined) {
     await writeSearchList(syncedIndexPath(paths, remote.name), digest, index.packages);
   }
-  const state: RemoteState = { name: remote.name, serial: index.serial, created: index.created, expires: index.expires, syncedAt: now.toISOString(), sha256: digest };
+  const state: RemoteState = {
+    name: remote.name,
+    serial: index.serial,
+    created: index.created,
+    expires: index.expires,
+    syncedAt: now.toISOString(),
+    sha256: digest,
+  };
   store.setRemoteState(state);
   return {
     remote: remote.name,
@@ -88,31 +117,64 @@ export interface SyncFailure {
 }
 
 /** Sync every remote (or the named ones) and say how each went; a failure does not stop the others. */
-export async function syncEachRemote(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<(SyncResult | SyncFailure)[]> {
+export async function syncEachRemote(
+  paths: PrefixPaths,
+  config: PrefixConfig,
+  store: PackageStore,
+  now: Date,
+  names?: readonly string[],
+): Promise<(SyncResult | SyncFailure)[]> {
   const { remotes, outcomes } = await syncOutcomes(paths, config, store, now, names);
-  return outcomes.map((outcome, i) => (outcome instanceof KilnError ? { remote: remotes[i]!.name, status: 'failed', code: outcome.code, message: outcome.message, hint: outcome.hint } : outcome));
+  return outcomes.map((outcome, i) =>
+    outcome instanceof KilnError
+      ? { remote: remotes[i]!.name, status: 'failed', code: outcome.code, message: outcome.message, hint: outcome.hint }
+      : outcome,
+  );
 }
 
 /** Sync every remote (or the named ones); each failure names its remote, and the others still sync. */
-export async function syncRemotes(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<SyncResult[]> {
+export async function syncRemotes(
+  paths: PrefixPaths,
+  config: PrefixConfig,
+  store: PackageStore,
+  now: Date,
+  names?: readonly string[],
+): Promise<SyncResult[]> {
   const { outcomes } = await syncOutcomes(paths, config, store, now, names);
   const failures = outcomes.filter((outcome): outcome is KilnError => outcome instanceof KilnError);
   if (failures.length > 0) {
     const first = failures[0]!;
-    const message = failures.length === 1 ? first.message : `${failures.length} remotes failed to sync:${failures.map((failure) => `\n  ${failure.message}`).join('')}`;
+    const message =
+      failures.length === 1
+        ? first.message
+        : `${failures.length} remotes failed to sync:${failures.map((failure) => `\n  ${failure.message}`).join('')}`;
     throw new KilnError(first.code, message, { hint: first.hint, cause: first });
   }
   return outcomes as SyncResult[];
 }
 
-async function syncOutcomes(paths: PrefixPaths, config: PrefixConfig, store: PackageStore, now: Date, names?: readonly string[]): Promise<{ remotes: RemoteConfig[]; outcomes: (SyncResult | KilnError)[] }> {
-  const remotes = names === undefined || names.length === 0 ? config.remotes : names.map((name) => {
-    const remote = config.remotes.find((candidate) => candidate.name === name);
-    if (remote === undefined) throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync remote ${name}: no such remote in ${paths.config}`, { hint: 'see "kiln remote list"' });
-    return remote;
-  });
+async function syncOutcomes(
+  paths: PrefixPaths,
+  config: PrefixConfig,
+  store: PackageStore,
+  now: Date,
+  names?: readonly string[],
+): Promise<{ remotes: RemoteConfig[]; outcomes: (SyncResult | KilnError)[] }> {
+  const remotes =
+    names === undefined || names.length === 0
+      ? config.remotes
+      : names.map((name) => {
+          const remote = config.remotes.find((candidate) => candidate.name === name);
+          if (remote === undefined)
+            throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync remote ${name}: no such remote in ${paths.config}`, {
+              hint: 'see "kiln remote list"',
+            });
+          return remote;
+        });
   if (remotes.length === 0) {
-    throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync prefix ${paths.root}: it has no remotes`, { hint: 'add one with "kiln remote add NAME URL --key PUBKEY"' });
+    throw new KilnError('E_REMOTE_NOT_FOUND', `cannot sync prefix ${paths.root}: it has no remotes`, {
+      hint: 'add one with "kiln remote add NAME URL --key PUBKEY"',
+    });
   }
   const limits = transferLimitsOf(config);
   const outcomes = await mapConcurrent(remotes, 4, async (remote) => {

@@ -25,7 +25,27 @@
  * changes in all of them, as with uv; `kiln verify` shows it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, constants, copyFileSync, existsSync, fchmodSync, fchownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fchmodSync,
+  fchownSync,
+  closeSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { FileLock } from '../db/fileLock.js';
@@ -57,7 +77,9 @@ export async function claimStore(cache: string): Promise<string> {
   const known = claims.get(cache);
   if (known !== undefined) return known.owner;
   const owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const lock = await claimOwner(join(cache, 'unpacked.lock'), join(cache, 'owners', `${owner}.lock`), () => removeAbandoned(cache));
+  const lock = await claimOwner(join(cache, 'unpacked.lock'), join(cache, 'owners', `${owner}.lock`), () =>
+    removeAbandoned(cache),
+  );
   claims.set(cache, { owner, lock });
   return owner;
 }
@@ -109,7 +131,15 @@ export function storedPackage(entry: string): PackageFile {
   const metadataBytes = readFileSync(join(entry, METADATA));
   const path = join(entry, METADATA);
   const metadata = parsePackageMetadata(JSON.parse(metadataBytes.toString('utf8')) as unknown, path, { checked: true });
-  return { path, fileSize: metadataBytes.length, metadata, metadataBytes, signatureText: undefined, payloadOffset: 0, payloadSize: 0 };
+  return {
+    path,
+    fileSize: metadataBytes.length,
+    metadata,
+    metadataBytes,
+    signatureText: undefined,
+    payloadOffset: 0,
+    payloadSize: 0,
+  };
 }
 
 /** Unpack the package into its store entry (unless another process just did), with its metadata bytes; `owner` comes from claimStore. */
@@ -124,7 +154,12 @@ export function fillStore(job: ExtractJob, entry: string, metadataBytes: Uint8Ar
       root: tree,
       store: true,
       applyOwners: false,
-      entries: job.metadata.files.map((file) => ({ ...(file.type === 'dir' ? {} : { write: { inPrefix: true, path: file.path } }), mode: file.mode & 0o777, uid: 0, gid: 0 })),
+      entries: job.metadata.files.map((file) => ({
+        ...(file.type === 'dir' ? {} : { write: { inPrefix: true, path: file.path } }),
+        mode: file.mode & 0o777,
+        uid: 0,
+        gid: 0,
+      })),
     });
     writeFileSync(join(temporary, METADATA), metadataBytes);
     writeFileSync(join(temporary, COMPLETE), `${job.metadata.name}\n`);
@@ -140,7 +175,11 @@ export function fillStore(job: ExtractJob, entry: string, metadataBytes: Uint8Ar
 }
 
 /** Place a package from its store entry where `job` says, linking what can be linked. */
-export function linkPackage(job: ExtractJob, entry: string, onWritten: (path: string) => void = () => undefined): ExtractResult {
+export function linkPackage(
+  job: ExtractJob,
+  entry: string,
+  onWritten: (path: string) => void = () => undefined,
+): ExtractResult {
   const { metadata, entries } = job;
   const tree = join(entry, 'tree');
   const relocation = metadata.relocation;
@@ -159,12 +198,23 @@ export function linkPackage(job: ExtractJob, entry: string, onWritten: (path: st
       if (job.applyOwners) setOwner(target, disposition.uid, disposition.gid, true);
     } else if (file.type === 'hardlink') {
       const first = writtenAt.get(file.target!);
-      if (first === undefined) throw new KilnError('E_PACKAGE_LINK', `cannot install ${metadata.name}: hard link ${file.path} points to ${file.target}, which is not installed with it`, { hint: 'the package is malformed' });
+      if (first === undefined)
+        throw new KilnError(
+          'E_PACKAGE_LINK',
+          `cannot install ${metadata.name}: hard link ${file.path} points to ${file.target}, which is not installed with it`,
+          { hint: 'the package is malformed' },
+        );
       linkSync(first, target);
     } else if (file.type === 'file') {
       const row = rows.get(file.path);
       if (row !== undefined) {
-        let content = applyRelocation(readFileSync(source), row, relocation!.placeholder, job.relocationPrefix, `${file.path} of ${metadata.name}`);
+        let content = applyRelocation(
+          readFileSync(source),
+          row,
+          relocation!.placeholder,
+          job.relocationPrefix,
+          `${file.path} of ${metadata.name}`,
+        );
         if (row.kind === 'text') content = fixLongShebang(content, job.relocationPrefix).content;
         const fd = openSync(target, 'wx', 0o600);
         try {
@@ -175,7 +225,12 @@ export function linkPackage(job: ExtractJob, entry: string, onWritten: (path: st
           closeSync(fd);
         }
         relocated.push({ index, size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
-      } else if (file.config === true || job.applyOwners || disposition.mode !== (file.mode & 0o777) || lstatSync(source).size !== file.size) {
+      } else if (
+        file.config === true ||
+        job.applyOwners ||
+        disposition.mode !== (file.mode & 0o777) ||
+        lstatSync(source).size !== file.size
+      ) {
         // Its own copy: edited by the user, owned or moded otherwise than the store's.
         copyFileSync(source, target, constants.COPYFILE_EXCL);
         if (job.applyOwners) chownSync(target, disposition.uid, disposition.gid);

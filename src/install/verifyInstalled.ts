@@ -35,7 +35,14 @@ export function verifyFiles(root: string, files: readonly InstalledFile[], alias
   for (const file of files) if (file.type !== 'dir') byPath.set(`${file.package}\0${file.path}`, file);
   for (const file of files) {
     const report = (problem: ProblemKind, expected?: string, actual?: string): void => {
-      problems.push({ package: file.package, path: file.path, problem, ...(expected === undefined ? {} : { expected }), ...(actual === undefined ? {} : { actual }), ...(file.config ? { config: true } : {}) });
+      problems.push({
+        package: file.package,
+        path: file.path,
+        problem,
+        ...(expected === undefined ? {} : { expected }),
+        ...(actual === undefined ? {} : { actual }),
+        ...(file.config ? { config: true } : {}),
+      });
     };
     const absolute = join(root, file.path);
     const stat = lstatIfExists(absolute);
@@ -45,7 +52,13 @@ export function verifyFiles(root: string, files: readonly InstalledFile[], alias
     }
     // A directory that is a link to a directory inside the prefix (bin -> usr/bin) is installed through, not owned: nothing more to check.
     if (file.type === 'dir' && stat.isSymbolicLink() && !isAliasProblem(aliases.directory(file.path))) continue;
-    const actualType = stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
+    const actualType = stat.isSymbolicLink()
+      ? 'symlink'
+      : stat.isDirectory()
+        ? 'dir'
+        : stat.isFile()
+          ? 'file'
+          : 'other';
     const expectedType = file.type === 'hardlink' ? 'file' : file.type;
     if (actualType !== expectedType) {
       report('type', expectedType, actualType);
@@ -56,15 +69,18 @@ export function verifyFiles(root: string, files: readonly InstalledFile[], alias
       if (target !== file.target) report('target', file.target ?? '', target);
     } else {
       if ((stat.mode & 0o7777) !== file.mode) report('mode', octal(file.mode), octal(stat.mode));
-      if (stat.uid !== file.uid || stat.gid !== file.gid) report('owner', `${file.uid}:${file.gid}`, `${stat.uid}:${stat.gid}`);
+      if (stat.uid !== file.uid || stat.gid !== file.gid)
+        report('owner', `${file.uid}:${file.gid}`, `${stat.uid}:${stat.gid}`);
     }
     if (file.type === 'file') {
       if (stat.size !== file.size) report('size', String(file.size), String(stat.size));
-      else if (file.sha256 !== null && sha256FileSync(absolute) !== file.sha256) report('content', file.sha256, 'different');
+      else if (file.sha256 !== null && sha256FileSync(absolute) !== file.sha256)
+        report('content', file.sha256, 'different');
     } else if (file.type === 'hardlink') {
       const target = byPath.get(`${file.package}\0${file.target ?? ''}`);
       const targetStat = target === undefined ? undefined : lstatIfExists(join(root, target.path));
-      if (targetStat !== undefined && targetStat.ino !== stat.ino) report('target', `hard link to ${file.target}`, 'a separate file');
+      if (targetStat !== undefined && targetStat.ino !== stat.ino)
+        report('target', `hard link to ${file.target}`, 'a separate file');
     }
   }
   return problems;

@@ -38,7 +38,10 @@ export const validLicenseCases: readonly (readonly [input: string, formatted: st
 /** Full syntax trees for a few inputs, to pin down the shape of the AST. */
 export const licenseAstCases: readonly (readonly [input: string, ast: LicenseExpression])[] = [
   ['MIT', { type: 'license', id: 'MIT', orLater: false, exception: undefined }],
-  ['GPL-2.0+ WITH Classpath-exception-2.0', { type: 'license', id: 'GPL-2.0', orLater: true, exception: 'Classpath-exception-2.0' }],
+  [
+    'GPL-2.0+ WITH Classpath-exception-2.0',
+    { type: 'license', id: 'GPL-2.0', orLater: true, exception: 'Classpath-exception-2.0' },
+  ],
   [
     'MIT AND Zlib OR Apache-2.0',
     {

@@ -34,7 +34,10 @@ describe('parseLicense', () => {
             e.message.startsWith(`cannot parse license ${JSON.stringify(input)}: `),
             `message does not name the input: ${e.message}`,
           );
-          assert.ok(e.message.includes(fragment), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`);
+          assert.ok(
+            e.message.includes(fragment),
+            `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`,
+          );
           assert.match(e.hint ?? '', /MIT OR Apache-2\.0/);
           return true;
         },

@@ -223,7 +223,9 @@ function misspelledOperator(token: Token): string | undefined {
 }
 
 function found(token: Token | undefined): string {
-  return token === undefined ? 'but the expression ends there' : `found ${JSON.stringify(token.text)} at column ${token.column}`;
+  return token === undefined
+    ? 'but the expression ends there'
+    : `found ${JSON.stringify(token.text)} at column ${token.column}`;
 }
 
 /** Joins operands, lifting those of the same operator so that groups never nest needlessly. */

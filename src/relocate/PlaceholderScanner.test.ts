@@ -18,8 +18,13 @@ function bruteForce(data: Buffer, needle: Buffer): number[] {
 test('PlaceholderScanner: finds every occurrence whatever the chunk boundaries', () => {
   const needle = Buffer.from(PLACEHOLDER);
   const data = Buffer.concat([
-    Buffer.from('prefix='), needle, Buffer.from('/etc/x.conf\n'), needle, needle,
-    Buffer.from('\npartial /opt/kiln-placeholder-01234 end\n'), needle,
+    Buffer.from('prefix='),
+    needle,
+    Buffer.from('/etc/x.conf\n'),
+    needle,
+    needle,
+    Buffer.from('\npartial /opt/kiln-placeholder-01234 end\n'),
+    needle,
   ]);
   const expected = bruteForce(data, needle);
   assert.equal(expected.length, 4);
@@ -32,7 +37,9 @@ test('PlaceholderScanner: finds every occurrence whatever the chunk boundaries',
 
 test('PlaceholderScanner: a NUL byte makes the file binary', () => {
   const scanner = new PlaceholderScanner(PLACEHOLDER);
-  scanner.push(Buffer.concat([Buffer.from('\u007fELF\u0000\u0000'), Buffer.from(`${PLACEHOLDER}/etc/nginx.conf\u0000`)]));
+  scanner.push(
+    Buffer.concat([Buffer.from('\u007fELF\u0000\u0000'), Buffer.from(`${PLACEHOLDER}/etc/nginx.conf\u0000`)]),
+  );
   assert.deepEqual(scanner.result(), { kind: 'binary', offsets: [6] });
 });
 

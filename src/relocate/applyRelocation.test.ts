@@ -126,10 +126,23 @@ describe('applyRelocation: a table that does not match the file', () => {
   }
 
   it('checks the offsets before the prefix length', () => {
-    assert.throws(() => applyRelocation(content, { path: 'bin/x', kind: 'binary', offsets: [0] }, PH, `/${'l'.repeat(PH.length)}`, 'bin/x'), { code: 'E_PACKAGE_MANIFEST' });
+    assert.throws(
+      () =>
+        applyRelocation(
+          content,
+          { path: 'bin/x', kind: 'binary', offsets: [0] },
+          PH,
+          `/${'l'.repeat(PH.length)}`,
+          'bin/x',
+        ),
+      { code: 'E_PACKAGE_MANIFEST' },
+    );
   });
 
   it('treats a prefix with a trailing "/" as a bug', () => {
-    assert.throws(() => applyRelocation(content, rowFor(content), PH, '/p/', 'bin/x'), (error: unknown) => error instanceof Error && !isKilnError(error) && error.message.startsWith('Assertion failed'));
+    assert.throws(
+      () => applyRelocation(content, rowFor(content), PH, '/p/', 'bin/x'),
+      (error: unknown) => error instanceof Error && !isKilnError(error) && error.message.startsWith('Assertion failed'),
+    );
   });
 });

@@ -22,20 +22,33 @@ import type { RelocationFile } from '../format/index.js';
  * applyRelocation(Buffer.from('/kiln-placeholder/etc/x.conf\0'), { path: 'bin/x', kind: 'binary', offsets: [0] }, placeholder, '/opt/x', 'bin/x');
  * // '/opt/x///////////etc/x.conf\0': same length, same bytes after the placeholder
  */
-export function applyRelocation(content: Buffer, row: RelocationFile, placeholder: string, prefix: string, where: string): Buffer {
+export function applyRelocation(
+  content: Buffer,
+  row: RelocationFile,
+  placeholder: string,
+  prefix: string,
+  where: string,
+): Buffer {
   const needle = Buffer.from(placeholder, 'utf8');
   const replacement = Buffer.from(prefix, 'utf8');
-  if (needle.length === 0 || needle.includes(0)) throw new Error('Assertion failed: the placeholder is empty or holds a NUL');
+  if (needle.length === 0 || needle.includes(0))
+    throw new Error('Assertion failed: the placeholder is empty or holds a NUL');
   // '' stands for the root directory: "PLACEHOLDER/etc/x" becomes "/etc/x".
   if ((prefix !== '' && !prefix.startsWith('/')) || prefix.endsWith('/') || prefix.includes('\0')) {
-    throw new Error(`Assertion failed: prefix ${JSON.stringify(prefix)} is not '' or an absolute path without a trailing "/"`);
+    throw new Error(
+      `Assertion failed: prefix ${JSON.stringify(prefix)} is not '' or an absolute path without a trailing "/"`,
+    );
   }
   checkOffsets(content, row.offsets, needle, where);
   if (row.kind === 'text') return relocateText(content, row.offsets, needle.length, replacement);
   if (replacement.length > needle.length) {
-    throw new KilnError('E_RELOCATE', `cannot relocate ${where} into ${prefix}: the prefix is ${replacement.length} bytes long and this binary file has room for ${needle.length}`, {
-      hint: `install into a prefix whose real path is at most ${needle.length} bytes long (the length of the placeholder the package was built with)`,
-    });
+    throw new KilnError(
+      'E_RELOCATE',
+      `cannot relocate ${where} into ${prefix}: the prefix is ${replacement.length} bytes long and this binary file has room for ${needle.length}`,
+      {
+        hint: `install into a prefix whose real path is at most ${needle.length} bytes long (the length of the placeholder the package was built with)`,
+      },
+    );
   }
   return relocateBinary(content, row.offsets, needle.length, replacement);
 }
@@ -45,13 +58,20 @@ function checkOffsets(content: Buffer, offsets: readonly number[], needle: Buffe
   let end = 0;
   for (const offset of offsets) {
     let problem: string | undefined;
-    if (!Number.isSafeInteger(offset) || offset < end) problem = `offset ${offset} is out of order or overlaps the previous occurrence`;
-    else if (offset + needle.length > content.length) problem = `offset ${offset} is past the end of the file (${content.length} bytes)`;
-    else if (!content.subarray(offset, offset + needle.length).equals(needle)) problem = `the placeholder is not at offset ${offset}`;
+    if (!Number.isSafeInteger(offset) || offset < end)
+      problem = `offset ${offset} is out of order or overlaps the previous occurrence`;
+    else if (offset + needle.length > content.length)
+      problem = `offset ${offset} is past the end of the file (${content.length} bytes)`;
+    else if (!content.subarray(offset, offset + needle.length).equals(needle))
+      problem = `the placeholder is not at offset ${offset}`;
     if (problem !== undefined) {
-      throw new KilnError('E_PACKAGE_MANIFEST', `cannot relocate ${where}: ${problem}, so the package's relocation table does not match the file`, {
-        hint: 'the package is corrupt or was altered; download it again, or report it to the packager',
-      });
+      throw new KilnError(
+        'E_PACKAGE_MANIFEST',
+        `cannot relocate ${where}: ${problem}, so the package's relocation table does not match the file`,
+        {
+          hint: 'the package is corrupt or was altered; download it again, or report it to the packager',
+        },
+      );
     }
     end = offset + needle.length;
   }

@@ -11,7 +11,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 // A prefix with a space whose bin/ holds the real interpreters, reached through a long path.
 const prefix = join(work, 'a prefix', 'x'.repeat(SHEBANG_LIMIT));
 mkdirSync(join(prefix, 'bin'), { recursive: true });
-for (const tool of ['python3', 'perl', 'bash', 'sh']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(prefix, 'bin', tool));
+for (const tool of ['python3', 'perl', 'bash', 'sh'])
+  symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(prefix, 'bin', tool));
 
 function runScript(name: string, text: string, args: string[] = []): string {
   const fixed = fixLongShebang(Buffer.from(text), prefix);
@@ -34,7 +35,11 @@ describe('fixLongShebang', () => {
   });
 
   it('runs a Python script through /bin/sh, with its arguments and its docstring-free body', () => {
-    const out = runScript('py', `#!${prefix}/bin/python3\nimport sys\nprint("python", sys.argv[1:], sys.executable.endswith("/bin/python3"))\n`, ['a b', 'c']);
+    const out = runScript(
+      'py',
+      `#!${prefix}/bin/python3\nimport sys\nprint("python", sys.argv[1:], sys.executable.endswith("/bin/python3"))\n`,
+      ['a b', 'c'],
+    );
     assert.equal(out, "python ['a b', 'c'] True\n");
   });
 
@@ -53,7 +58,11 @@ describe('fixLongShebang', () => {
   });
 
   it('runs a bash script once, with bash, and hides the variable it used', () => {
-    const out = runScript('bash', `#!${prefix}/bin/bash\necho "bash=\${BASH_VERSION:+yes} args=$# first=$1 reexec=\${KILN_SHEBANG_REEXEC-unset}"\n`, ['one two', '3']);
+    const out = runScript(
+      'bash',
+      `#!${prefix}/bin/bash\necho "bash=\${BASH_VERSION:+yes} args=$# first=$1 reexec=\${KILN_SHEBANG_REEXEC-unset}"\n`,
+      ['one two', '3'],
+    );
     assert.equal(out, 'bash=yes args=2 first=one two reexec=unset\n');
   });
 });

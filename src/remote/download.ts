@@ -89,7 +89,8 @@ const PART_SUFFIX = '.part';
  */
 export async function download(request: DownloadRequest, options: DownloadOptions = {}): Promise<DownloadResult> {
   const { url, destination, size } = request;
-  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`Assertion failed: download size ${size} is not a byte count`);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new Error(`Assertion failed: download size ${size} is not a byte count`);
   checkRemoteUrl(url);
   const part = destination + PART_SUFFIX;
   const progress = progressReporter(url, size, options.onProgress);
@@ -120,7 +121,9 @@ export async function download(request: DownloadRequest, options: DownloadOption
     if (error instanceof KilnError) throw error;
     if (options.signal?.aborted === true) throw interruptedError('download', url, options.signal.reason);
     if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string') {
-      throw new KilnError('E_IO', `cannot download ${redactUrl(url)} to ${destination}: ${error.message}`, { cause: error });
+      throw new KilnError('E_IO', `cannot download ${redactUrl(url)} to ${destination}: ${error.message}`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -172,19 +175,34 @@ interface Source {
   close(): void;
 }
 
-async function transfer(request: DownloadRequest, part: string, offset: number, options: DownloadOptions, progress: ProgressReporter): Promise<DownloadResult> {
+async function transfer(
+  request: DownloadRequest,
+  part: string,
+  offset: number,
+  options: DownloadOptions,
+  progress: ProgressReporter,
+): Promise<DownloadResult> {
   const { url, size } = request;
   // Hash the kept bytes first, so that the new ones are hashed as they arrive and the file is read once.
   const prefix = offset > 0 ? await hashPrefix(part, offset) : undefined;
   if (prefix === undefined) offset = 0;
-  const source = await openSource(url, offset, { ...options, expected: size - offset, ...(request.remote === undefined ? {} : { remote: request.remote }) });
+  const source = await openSource(url, offset, {
+    ...options,
+    expected: size - offset,
+    ...(request.remote === undefined ? {} : { remote: request.remote }),
+  });
   let handle: FileHandle | undefined;
   let received = source.start;
   const hash = source.start > 0 && prefix !== undefined ? prefix : createHash('sha256');
   try {
     if (source.total !== undefined && source.total > size) {
       await rm(part, { force: true });
-      throw fetchError('download', url, `the server offers ${source.total} bytes, more than the ${size} bytes the index pins`, MISMATCH_HINT);
+      throw fetchError(
+        'download',
+        url,
+        `the server offers ${source.total} bytes, more than the ${size} bytes the index pins`,
+        MISMATCH_HINT,
+      );
     }
     if (source.total !== undefined && source.total < size) {
       await rm(part, { force: true });
@@ -218,15 +236,24 @@ async function transfer(request: DownloadRequest, part: string, offset: number, 
   const actual = hash.digest('hex');
   if (actual !== request.sha256) {
     await rm(part, { force: true });
-    throw new KilnError('E_INDEX_MISMATCH', `cannot download ${redactUrl(url)}: its sha256 is ${actual}, but the index pins ${request.sha256}`, { hint: MISMATCH_HINT });
+    throw new KilnError(
+      'E_INDEX_MISMATCH',
+      `cannot download ${redactUrl(url)}: its sha256 is ${actual}, but the index pins ${request.sha256}`,
+      { hint: MISMATCH_HINT },
+    );
   }
   return { resumedFrom: source.start, fetched: received - source.start };
 }
 
-const MISMATCH_HINT = 'the file on the server is not the one the repository index pins; sync the index again, or tell the repository maintainer';
+const MISMATCH_HINT =
+  'the file on the server is not the one the repository index pins; sync the index again, or tell the repository maintainer';
 
 function sizeMismatch(url: URL, actual: number, pinned: number): KilnError {
-  return new KilnError('E_INDEX_MISMATCH', `cannot download ${redactUrl(url)}: it is ${actual} bytes, but the index pins size ${pinned}`, { hint: MISMATCH_HINT });
+  return new KilnError(
+    'E_INDEX_MISMATCH',
+    `cannot download ${redactUrl(url)}: it is ${actual} bytes, but the index pins size ${pinned}`,
+    { hint: MISMATCH_HINT },
+  );
 }
 
 /** The sha256 state after the first `length` bytes of `path`, or `undefined` if it no longer has them. */
@@ -250,11 +277,19 @@ async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Pr
 }
 
 /** Open the body from byte `offset`, or from 0 when the server cannot resume there. */
-async function openSource(url: URL, offset: number, options: DownloadOptions & { expected?: number; remote?: string }): Promise<Source> {
+async function openSource(
+  url: URL,
+  offset: number,
+  options: DownloadOptions & { expected?: number; remote?: string },
+): Promise<Source> {
   return url.protocol === 'file:' ? openFileSource(url, offset, options.signal) : openHttpSource(url, offset, options);
 }
 
-async function openHttpSource(url: URL, offset: number, options: DownloadOptions & { expected?: number; remote?: string }): Promise<Source> {
+async function openHttpSource(
+  url: URL,
+  offset: number,
+  options: DownloadOptions & { expected?: number; remote?: string },
+): Promise<Source> {
   const { expected, remote } = options;
   const response = await httpGet(url, {
     action: 'download',
@@ -282,7 +317,12 @@ async function openHttpSource(url: URL, offset: number, options: DownloadOptions
     return openHttpSource(url, 0, options);
   }
   if (status >= 200 && status <= 299 && status !== 206) {
-    return { start: 0, total: declared !== undefined && Number.isSafeInteger(declared) ? declared : undefined, chunks: response.body, close: response.close };
+    return {
+      start: 0,
+      total: declared !== undefined && Number.isSafeInteger(declared) ? declared : undefined,
+      chunks: response.body,
+      close: response.close,
+    };
   }
   response.close();
   throw httpStatusError('download', url, status, response.statusText);
@@ -296,7 +336,13 @@ async function openFileSource(url: URL, offset: number, signal: AbortSignal | un
     if (!info.isFile()) throw fetchError('download', url, 'it is not a file');
     total = info.size;
   } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) throw fetchError('download', url, 'no such file', 'the remote does not have this file; sync the repository index again, or check the remote URL');
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR'))
+      throw fetchError(
+        'download',
+        url,
+        'no such file',
+        'the remote does not have this file; sync the repository index again, or check the remote URL',
+      );
     throw error;
   }
   const start = offset <= total ? offset : 0;
@@ -317,7 +363,11 @@ interface ProgressReporter {
   end(received: number): void;
 }
 
-function progressReporter(url: URL, total: number, onProgress: ((progress: DownloadProgress) => void) | undefined): ProgressReporter {
+function progressReporter(
+  url: URL,
+  total: number,
+  onProgress: ((progress: DownloadProgress) => void) | undefined,
+): ProgressReporter {
   let last = -Infinity;
   return {
     update(received) {
@@ -359,10 +409,14 @@ export interface DownloadAllOptions {
  * the others (their `.part` files stay for a later resume) and is rethrown.
  * @example await downloadAll(plan.map(toRequest), { onProgress: (s) => reporter.downloading(s) })
  */
-export async function downloadAll(requests: readonly DownloadRequest[], options: DownloadAllOptions = {}): Promise<DownloadResult[]> {
+export async function downloadAll(
+  requests: readonly DownloadRequest[],
+  options: DownloadAllOptions = {},
+): Promise<DownloadResult[]> {
   const destinations = new Set<string>();
   for (const { destination } of requests) {
-    if (destinations.has(destination)) throw new Error(`Assertion failed: downloadAll got destination ${destination} twice`);
+    if (destinations.has(destination))
+      throw new Error(`Assertion failed: downloadAll got destination ${destination} twice`);
     destinations.add(destination);
   }
   const controller = new AbortController();
@@ -372,7 +426,12 @@ export async function downloadAll(requests: readonly DownloadRequest[], options:
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
   const received = requests.map(() => 0);
-  const state: DownloadAllProgress = { done: 0, total: requests.length, receivedBytes: 0, totalBytes: requests.reduce((sum, { size }) => sum + size, 0) };
+  const state: DownloadAllProgress = {
+    done: 0,
+    total: requests.length,
+    receivedBytes: 0,
+    totalBytes: requests.reduce((sum, { size }) => sum + size, 0),
+  };
   const report = (): void => options.onProgress?.({ ...state });
   let first: { error: unknown } | undefined;
   const results: DownloadResult[] = [];

@@ -65,7 +65,13 @@ export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpRe
     const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.status) || location === undefined) return response;
     response.close();
-    if (redirects === MAX_REDIRECTS) throw fetchError(options.action, url, `more than ${MAX_REDIRECTS} redirects`, 'the server redirects in a loop; check the remote URL');
+    if (redirects === MAX_REDIRECTS)
+      throw fetchError(
+        options.action,
+        url,
+        `more than ${MAX_REDIRECTS} redirects`,
+        'the server redirects in a loop; check the remote URL',
+      );
     current = redirectTarget(current, location, url, options.action);
   }
 }
@@ -78,8 +84,10 @@ function redirectTarget(from: URL, location: string, original: URL, action: Tran
   } catch {
     throw fetchError(action, original, `the server redirected to an invalid URL "${redactUrl(location)}"`);
   }
-  if (to.protocol !== 'http:' && to.protocol !== 'https:') throw fetchError(action, original, `the server redirected to an unsupported URL ${redactUrl(to)}`);
-  if (from.protocol === 'https:' && to.protocol === 'http:') throw fetchError(action, original, `the server redirected from https to an insecure URL ${redactUrl(to)}`);
+  if (to.protocol !== 'http:' && to.protocol !== 'https:')
+    throw fetchError(action, original, `the server redirected to an unsupported URL ${redactUrl(to)}`);
+  if (from.protocol === 'https:' && to.protocol === 'http:')
+    throw fetchError(action, original, `the server redirected from https to an insecure URL ${redactUrl(to)}`);
   if (to.origin !== from.origin) {
     to.username = '';
     to.password = '';
@@ -115,14 +123,21 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
     };
     const timer = setTimeout(() => stop(timeoutError(action, original, options.timeoutMs)), options.timeoutMs);
     let deadlineMs = bounds.deadlineMs;
-    let deadline = setTimeout(() => stop(deadlineError(action, original, deadlineMs, options.remote)), Math.max(0, bounds.deadlineAt - Date.now()));
+    let deadline = setTimeout(
+      () => stop(deadlineError(action, original, deadlineMs, options.remote)),
+      Math.max(0, bounds.deadlineAt - Date.now()),
+    );
     // The minimum rate, checked at the end of each window over the bytes of that window.
     let windowBytes = 0;
     const { limits } = bounds;
-    const rate = limits.minRate === 0 ? undefined : setInterval(() => {
-      if (windowBytes < (limits.minRate * limits.rateWindowMs) / 1000) stop(slowError(action, original, windowBytes, limits, options.remote));
-      windowBytes = 0;
-    }, limits.rateWindowMs);
+    const rate =
+      limits.minRate === 0
+        ? undefined
+        : setInterval(() => {
+            if (windowBytes < (limits.minRate * limits.rateWindowMs) / 1000)
+              stop(slowError(action, original, windowBytes, limits, options.remote));
+            windowBytes = 0;
+          }, limits.rateWindowMs);
     const onAbort = (): void => stop(interruptedError(action, original, signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
     const cleanup = (): void => {
@@ -133,7 +148,10 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
     };
 
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    request = send(target, { method: 'GET', headers: { 'accept-encoding': 'identity', 'user-agent': 'kiln', ...options.headers } });
+    request = send(target, {
+      method: 'GET',
+      headers: { 'accept-encoding': 'identity', 'user-agent': 'kiln', ...options.headers },
+    });
     request.on('error', (error) => {
       cleanup();
       reject(failure ?? connectionError(action, original, error));
@@ -142,12 +160,20 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
       response = incoming;
       timer.refresh();
       const length = Number(incoming.headers['content-length']);
-      if (options.sizeFromHeaders === true && options.expectedBytes === undefined && Number.isSafeInteger(length) && length > 0) {
+      if (
+        options.sizeFromHeaders === true &&
+        options.expectedBytes === undefined &&
+        Number.isSafeInteger(length) &&
+        length > 0
+      ) {
         // The size the server announces, at the minimum rate, from when the exchange began.
         const extended = deadlineFor(bounds.limits, length);
         clearTimeout(deadline);
         deadlineMs = extended;
-        deadline = setTimeout(() => stop(deadlineError(action, original, deadlineMs, options.remote)), Math.max(0, bounds.deadlineAt - bounds.deadlineMs + extended - Date.now()));
+        deadline = setTimeout(
+          () => stop(deadlineError(action, original, deadlineMs, options.remote)),
+          Math.max(0, bounds.deadlineAt - bounds.deadlineMs + extended - Date.now()),
+        );
       }
       // Errors reach the reader through the iterator; this keeps an unread, destroyed body from crashing the process.
       incoming.on('error', () => undefined);
@@ -170,7 +196,14 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
         }
         if (failure !== undefined) throw failure;
       }
-      resolve({ url: target, status: incoming.statusCode ?? 0, statusText: incoming.statusMessage, headers: incoming.headers, body: body(), close });
+      resolve({
+        url: target,
+        status: incoming.statusCode ?? 0,
+        statusText: incoming.statusMessage,
+        headers: incoming.headers,
+        body: body(),
+        close,
+      });
     });
     request.end();
   });

@@ -3,4 +3,11 @@ export { parseRemoteUrl, redactUrl, resolveRemotePath } from './remoteUrl.js';
 export { remoteFetcher, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_FETCH_BYTES } from './remoteFetcher.js';
 export type { RemoteFetcherOptions } from './remoteFetcher.js';
 export { download, downloadAll } from './download.js';
-export type { DownloadRequest, DownloadProgress, DownloadOptions, DownloadResult, DownloadAllOptions, DownloadAllProgress } from './download.js';
+export type {
+  DownloadRequest,
+  DownloadProgress,
+  DownloadOptions,
+  DownloadResult,
+  DownloadAllOptions,
+  DownloadAllProgress,
+} from './download.js';

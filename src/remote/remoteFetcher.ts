@@ -34,7 +34,12 @@ export interface RemoteFetcherOptions {
  */
 export function remoteFetcher(base: URL, options: RemoteFetcherOptions = {}): RepositoryFetcher {
   checkRemoteUrl(base);
-  const limits = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes: options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES, transfer: options.limits, remote: options.remote };
+  const limits = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES,
+    transfer: options.limits,
+    remote: options.remote,
+  };
   return (relativePath) => {
     const url = resolveRemotePath(base, relativePath);
     return url.protocol === 'file:' ? fetchFile(url, limits.maxBytes) : fetchHttp(url, limits);
@@ -50,17 +55,30 @@ async function fetchFile(url: URL, maxBytes: number): Promise<Buffer | undefined
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
     if (isErrno(error, 'EACCES') || isErrno(error, 'EPERM') || isErrno(error, 'EISDIR')) {
-      throw new KilnError('E_IO', `cannot read ${path}: ${error.code === 'EISDIR' ? 'it is a directory' : 'permission denied'}`, { cause: error });
+      throw new KilnError(
+        'E_IO',
+        `cannot read ${path}: ${error.code === 'EISDIR' ? 'it is a directory' : 'permission denied'}`,
+        { cause: error },
+      );
     }
     throw error;
   }
 }
 
-async function fetchHttp(url: URL, limits: { timeoutMs: number; maxBytes: number; transfer: TransferLimits | undefined; remote: string | undefined }): Promise<Buffer | undefined> {
-  const response = await httpGet(url, { action: 'fetch', timeoutMs: limits.timeoutMs, limits: limits.transfer, remote: limits.remote });
+async function fetchHttp(
+  url: URL,
+  limits: { timeoutMs: number; maxBytes: number; transfer: TransferLimits | undefined; remote: string | undefined },
+): Promise<Buffer | undefined> {
+  const response = await httpGet(url, {
+    action: 'fetch',
+    timeoutMs: limits.timeoutMs,
+    limits: limits.transfer,
+    remote: limits.remote,
+  });
   try {
     if (response.status === 404 || response.status === 410) return undefined;
-    if (response.status < 200 || response.status > 299) throw httpStatusError('fetch', url, response.status, response.statusText);
+    if (response.status < 200 || response.status > 299)
+      throw httpStatusError('fetch', url, response.status, response.statusText);
     const declared = Number(response.headers['content-length']);
     if (declared > limits.maxBytes) throw tooLarge(url, limits.maxBytes);
     const chunks: Buffer[] = [];
@@ -77,5 +95,10 @@ async function fetchHttp(url: URL, limits: { timeoutMs: number; maxBytes: number
 }
 
 function tooLarge(url: URL, maxBytes: number): KilnError {
-  return fetchError('fetch', url, `it is larger than the limit of ${maxBytes} bytes`, 'the remote does not look like a Kiln repository, or the file is damaged');
+  return fetchError(
+    'fetch',
+    url,
+    `it is larger than the limit of ${maxBytes} bytes`,
+    'the remote does not look like a Kiln repository, or the file is damaged',
+  );
 }

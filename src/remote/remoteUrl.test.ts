@@ -17,16 +17,31 @@ describe('parseRemoteUrl', () => {
   });
 
   it('rejects other schemes, relative paths and text that is not a URL', () => {
-    assert.throws(() => parseRemoteUrl('ftp://host/repo'), { code: 'E_REMOTE_URL', message: 'cannot use remote URL ftp://host/repo: scheme "ftp:" is not supported' });
-    assert.throws(() => parseRemoteUrl('repo'), { code: 'E_REMOTE_URL', message: 'cannot use remote URL "repo": it is neither a URL nor an absolute path' });
+    assert.throws(() => parseRemoteUrl('ftp://host/repo'), {
+      code: 'E_REMOTE_URL',
+      message: 'cannot use remote URL ftp://host/repo: scheme "ftp:" is not supported',
+    });
+    assert.throws(() => parseRemoteUrl('repo'), {
+      code: 'E_REMOTE_URL',
+      message: 'cannot use remote URL "repo": it is neither a URL nor an absolute path',
+    });
     assert.throws(() => parseRemoteUrl('./repo'), { code: 'E_REMOTE_URL' });
     assert.throws(() => parseRemoteUrl(''), { code: 'E_REMOTE_URL' });
-    assert.throws(() => parseRemoteUrl('http://'), { code: 'E_REMOTE_URL', message: 'cannot use remote URL "http://": it is not a valid URL' });
-    assert.throws(() => parseRemoteUrl('file://server/share'), { code: 'E_REMOTE_URL', message: /a file URL cannot name a host/ });
+    assert.throws(() => parseRemoteUrl('http://'), {
+      code: 'E_REMOTE_URL',
+      message: 'cannot use remote URL "http://": it is not a valid URL',
+    });
+    assert.throws(() => parseRemoteUrl('file://server/share'), {
+      code: 'E_REMOTE_URL',
+      message: /a file URL cannot name a host/,
+    });
   });
 
   it('rejects a query or a fragment, naming the URL', () => {
-    assert.throws(() => parseRemoteUrl('https://host/repo?x=1'), { code: 'E_REMOTE_URL', message: 'cannot use remote URL https://host/repo?x=1: it has a query or fragment' });
+    assert.throws(() => parseRemoteUrl('https://host/repo?x=1'), {
+      code: 'E_REMOTE_URL',
+      message: 'cannot use remote URL https://host/repo?x=1: it has a query or fragment',
+    });
     assert.throws(() => parseRemoteUrl('https://host/repo#top'), { code: 'E_REMOTE_URL' });
     assert.throws(() => parseRemoteUrl('https://host/repo?'), { code: 'E_REMOTE_URL' });
     assert.throws(() => parseRemoteUrl('https://host/repo#'), { code: 'E_REMOTE_URL' });
@@ -34,11 +49,14 @@ describe('parseRemoteUrl', () => {
 
   it('never puts credentials in its messages', () => {
     for (const text of ['https://me:s3cret@host/repo?x=1', 'gopher://me:s3cret@host/', 'https://me:s3cret@ho st/']) {
-      assert.throws(() => parseRemoteUrl(text), (error: Error) => {
-        assert.ok(!error.message.includes('s3cret'), error.message);
-        assert.ok(error.message.includes('ho'), error.message);
-        return true;
-      });
+      assert.throws(
+        () => parseRemoteUrl(text),
+        (error: Error) => {
+          assert.ok(!error.message.includes('s3cret'), error.message);
+          assert.ok(error.message.includes('ho'), error.message);
+          return true;
+        },
+      );
     }
   });
 });
@@ -67,27 +85,42 @@ describe('resolveRemotePath', () => {
   it('resolves under the base directory, with or without a trailing slash', () => {
     const expected = 'https://host/repo/packages/app/zlib/zlib-1.3-abc.kpkg';
     assert.equal(resolveRemotePath(new URL('https://host/repo'), 'packages/app/zlib/zlib-1.3-abc.kpkg').href, expected);
-    assert.equal(resolveRemotePath(new URL('https://host/repo/'), 'packages/app/zlib/zlib-1.3-abc.kpkg').href, expected);
+    assert.equal(
+      resolveRemotePath(new URL('https://host/repo/'), 'packages/app/zlib/zlib-1.3-abc.kpkg').href,
+      expected,
+    );
     assert.equal(resolveRemotePath(new URL('https://host'), 'index.json').href, 'https://host/index.json');
-    assert.equal(resolveRemotePath(new URL('file:///srv/repo'), 'index.json.minisig').href, 'file:///srv/repo/index.json.minisig');
+    assert.equal(
+      resolveRemotePath(new URL('file:///srv/repo'), 'index.json.minisig').href,
+      'file:///srv/repo/index.json.minisig',
+    );
   });
 
   it('percent-encodes each segment, so that no name is read as URL syntax', () => {
-    assert.equal(resolveRemotePath(new URL('https://host/r/'), 'a b/c?d#e%f/g:h+i').href, 'https://host/r/a%20b/c%3Fd%23e%25f/g%3Ah%2Bi');
+    assert.equal(
+      resolveRemotePath(new URL('https://host/r/'), 'a b/c?d#e%f/g:h+i').href,
+      'https://host/r/a%20b/c%3Fd%23e%25f/g%3Ah%2Bi',
+    );
     assert.equal(resolveRemotePath(new URL('https://host/r/'), '%2e%2e/x').href, 'https://host/r/%252e%252e/x');
   });
 
   it('keeps the credentials of the base', () => {
-    assert.equal(resolveRemotePath(new URL('https://me:token@host/r'), 'index.json').href, 'https://me:token@host/r/index.json');
+    assert.equal(
+      resolveRemotePath(new URL('https://me:token@host/r'), 'index.json').href,
+      'https://me:token@host/r/index.json',
+    );
   });
 
   it('refuses paths that would leave the remote', () => {
     for (const path of ['../etc/passwd', 'a/../../b', '/index.json', 'a//b', './a', 'a/', '', 'a\0b']) {
-      assert.throws(() => resolveRemotePath(new URL('https://me:token@host/r/'), path), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'E_REMOTE_URL');
-        assert.ok(!error.message.includes('token'), error.message);
-        return true;
-      });
+      assert.throws(
+        () => resolveRemotePath(new URL('https://me:token@host/r/'), path),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'E_REMOTE_URL');
+          assert.ok(!error.message.includes('token'), error.message);
+          return true;
+        },
+      );
     }
   });
 });

@@ -25,7 +25,9 @@ export function parseRemoteUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    const state = /^[a-z][a-z0-9+.-]*:/i.test(text) ? 'it is not a valid URL' : 'it is neither a URL nor an absolute path';
+    const state = /^[a-z][a-z0-9+.-]*:/i.test(text)
+      ? 'it is not a valid URL'
+      : 'it is neither a URL nor an absolute path';
     throw new KilnError('E_REMOTE_URL', `cannot use remote URL "${redactUrl(text)}": ${state}`, { hint: HINT });
   }
   checkRemoteUrl(url);
@@ -38,13 +40,16 @@ export function parseRemoteUrl(text: string): URL {
  */
 export function checkRemoteUrl(url: URL): void {
   const problem = remoteUrlProblem(url);
-  if (problem !== undefined) throw new KilnError('E_REMOTE_URL', `cannot use remote URL ${redactUrl(url)}: ${problem}`, { hint: HINT });
+  if (problem !== undefined)
+    throw new KilnError('E_REMOTE_URL', `cannot use remote URL ${redactUrl(url)}: ${problem}`, { hint: HINT });
 }
 
 function remoteUrlProblem(url: URL): string | undefined {
   if (!SCHEMES.has(url.protocol)) return `scheme "${url.protocol}" is not supported`;
-  if (url.search !== '' || url.hash !== '' || url.href.includes('#') || url.href.includes('?')) return 'it has a query or fragment';
-  if (url.protocol === 'file:' && url.host !== '' && url.host !== 'localhost') return `a file URL cannot name a host ("${url.host}")`;
+  if (url.search !== '' || url.hash !== '' || url.href.includes('#') || url.href.includes('?'))
+    return 'it has a query or fragment';
+  if (url.protocol === 'file:' && url.host !== '' && url.host !== 'localhost')
+    return `a file URL cannot name a host ("${url.host}")`;
   return undefined;
 }
 
@@ -81,7 +86,10 @@ export function redactUrl(url: URL | string): string {
 export function resolveRemotePath(base: URL, relativePath: string): URL {
   const segments = relativePath.split('/');
   if (segments.some((segment) => segment === '' || segment === '.' || segment === '..' || segment.includes('\0'))) {
-    throw new KilnError('E_REMOTE_URL', `cannot resolve "${relativePath}" under ${redactUrl(base)}: it is not a relative path of plain names`);
+    throw new KilnError(
+      'E_REMOTE_URL',
+      `cannot resolve "${relativePath}" under ${redactUrl(base)}: it is not a relative path of plain names`,
+    );
   }
   const directory = new URL(base.href);
   directory.search = '';

@@ -38,17 +38,36 @@ function whose(remote: string | undefined): string {
 }
 
 /** The transfer ran past its deadline. */
-export function deadlineError(action: TransferAction, url: URL, deadlineMs: number, remote: string | undefined): KilnError {
-  return new KilnError('E_FETCH_SLOW', `cannot ${action} ${redactUrl(url)}${whose(remote)}: it did not finish within its deadline of ${seconds(deadlineMs)}`, {
-    hint: `the server or the network is too slow; the limits are ${LIMIT_KEYS}`,
-  });
+export function deadlineError(
+  action: TransferAction,
+  url: URL,
+  deadlineMs: number,
+  remote: string | undefined,
+): KilnError {
+  return new KilnError(
+    'E_FETCH_SLOW',
+    `cannot ${action} ${redactUrl(url)}${whose(remote)}: it did not finish within its deadline of ${seconds(deadlineMs)}`,
+    {
+      hint: `the server or the network is too slow; the limits are ${LIMIT_KEYS}`,
+    },
+  );
 }
 
 /** The transfer averaged less than the minimum rate over a window. */
-export function slowError(action: TransferAction, url: URL, received: number, limits: TransferLimits, remote: string | undefined): KilnError {
-  return new KilnError('E_FETCH_SLOW', `cannot ${action} ${redactUrl(url)}${whose(remote)}: ${received} bytes in ${seconds(limits.rateWindowMs)}, below the minimum of ${limits.minRate} bytes/s`, {
-    hint: `the server or the network is too slow; the limits are ${LIMIT_KEYS}`,
-  });
+export function slowError(
+  action: TransferAction,
+  url: URL,
+  received: number,
+  limits: TransferLimits,
+  remote: string | undefined,
+): KilnError {
+  return new KilnError(
+    'E_FETCH_SLOW',
+    `cannot ${action} ${redactUrl(url)}${whose(remote)}: ${received} bytes in ${seconds(limits.rateWindowMs)}, below the minimum of ${limits.minRate} bytes/s`,
+    {
+      hint: `the server or the network is too slow; the limits are ${LIMIT_KEYS}`,
+    },
+  );
 }
 
 function seconds(ms: number): string {

@@ -42,13 +42,21 @@ interface Candidate {
   entry: IndexEntry;
 }
 
-export async function addPackages(root: string, files: readonly string[], options: AddOptions = {}): Promise<AddResult> {
+export async function addPackages(
+  root: string,
+  files: readonly string[],
+  options: AddOptions = {},
+): Promise<AddResult> {
   const repo = await openRepository(root);
   return withRepositoryLock(repo, options, () => stagePackages(repo, files, options));
 }
 
 /** What `addPackages` does once it holds the repository's lock (the caller holds it). */
-export async function stagePackages(repo: Repository, files: readonly string[], options: AddOptions = {}): Promise<AddResult> {
+export async function stagePackages(
+  repo: Repository,
+  files: readonly string[],
+  options: AddOptions = {},
+): Promise<AddResult> {
   const scratch: string[] = [];
   try {
     const { index } = await readCurrentIndex(repo);
@@ -71,17 +79,34 @@ export async function stagePackages(repo: Repository, files: readonly string[], 
       }
       const pkg = await verifyPackage(source, { trusted: repo.keys });
       const { sha256, size } = await sha256File(source);
-      return { file, source, pkg, entry: indexEntryFor(pkg.metadata, packagePath(pkg.metadata.category, pkg.metadata.name, packageFileName(pkg.metadata)), size, sha256) };
+      return {
+        file,
+        source,
+        pkg,
+        entry: indexEntryFor(
+          pkg.metadata,
+          packagePath(pkg.metadata.category, pkg.metadata.name, packageFileName(pkg.metadata)),
+          size,
+          sha256,
+        ),
+      };
     });
     for (const { file, source, pkg, entry } of verified) {
       const identity = entryKey(entry);
       const staged = pending.get(identity)?.entry ?? stage.adds.get(identity);
       const live = published.get(identity);
-      for (const [other, where] of [[live, 'published'], [staged, pending.has(identity) ? 'given twice' : 'staged']] as const) {
+      for (const [other, where] of [
+        [live, 'published'],
+        [staged, pending.has(identity) ? 'given twice' : 'staged'],
+      ] as const) {
         if (other !== undefined && other.sha256 !== entry.sha256) {
-          throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: package ${identity} is already ${where} with different content`, {
-            hint: 'a published package never changes: bump the revision (or "kiln repo remove" a staged one first)',
-          });
+          throw new KilnError(
+            'E_REPO_CONFLICT',
+            `cannot add ${file}: package ${identity} is already ${where} with different content`,
+            {
+              hint: 'a published package never changes: bump the revision (or "kiln repo remove" a staged one first)',
+            },
+          );
         }
       }
       if (staged !== undefined || (live !== undefined && !stage.retires.has(identity))) {
@@ -89,18 +114,36 @@ export async function stagePackages(repo: Repository, files: readonly string[], 
         continue;
       }
       // Every variant of one version says the same about its defaults: a client asking for no options gets those.
-      const sibling = [...pending.values()].map((c) => c.entry).concat([...stage.adds.values()], index.packages)
-        .find((other) => other.name === entry.name && other.version === entry.version && other.revision === entry.revision && other.defaults !== undefined && entry.defaults !== undefined && formatSettings(other.defaults) !== formatSettings(entry.defaults));
+      const sibling = [...pending.values()]
+        .map((c) => c.entry)
+        .concat([...stage.adds.values()], index.packages)
+        .find(
+          (other) =>
+            other.name === entry.name &&
+            other.version === entry.version &&
+            other.revision === entry.revision &&
+            other.defaults !== undefined &&
+            entry.defaults !== undefined &&
+            formatSettings(other.defaults) !== formatSettings(entry.defaults),
+        );
       if (sibling !== undefined) {
-        throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: it says the option defaults of ${entry.name} ${fullVersion(entry)} are [${formatSettings(entry.defaults!)}], but variant ${sibling.variant} says [${formatSettings(sibling.defaults!)}]`, {
-          hint: 'every variant of one version must name the same defaults ("defaults" in the pack input; a recipe\'s options for kiln build)',
-        });
+        throw new KilnError(
+          'E_REPO_CONFLICT',
+          `cannot add ${file}: it says the option defaults of ${entry.name} ${fullVersion(entry)} are [${formatSettings(entry.defaults!)}], but variant ${sibling.variant} says [${formatSettings(sibling.defaults!)}]`,
+          {
+            hint: 'every variant of one version must name the same defaults ("defaults" in the pack input; a recipe\'s options for kiln build)',
+          },
+        );
       }
       const category = categories.get(entry.name);
       if (category !== undefined && category !== entry.category) {
-        throw new KilnError('E_REPO_CONFLICT', `cannot add ${file}: package name ${entry.name} is already used in category ${category}, not ${entry.category}`, {
-          hint: 'a name is unique within a repository',
-        });
+        throw new KilnError(
+          'E_REPO_CONFLICT',
+          `cannot add ${file}: package name ${entry.name} is already used in category ${category}, not ${entry.category}`,
+          {
+            hint: 'a name is unique within a repository',
+          },
+        );
       }
       categories.set(entry.name, entry.category);
       const candidate = { source, pkg, entry };
@@ -118,7 +161,10 @@ export async function stagePackages(repo: Repository, files: readonly string[], 
     });
     // The renames are durable once their directories are synced: once per directory, not per file.
     for (const directory of directories) await syncDirectory(directory);
-    await appendStage(repo.paths, candidates.map((candidate) => ({ op: 'add', entry: candidate.entry })));
+    await appendStage(
+      repo.paths,
+      candidates.map((candidate) => ({ op: 'add', entry: candidate.entry })),
+    );
     result.staged = candidates.map((candidate) => candidate.entry);
     return result;
   } finally {

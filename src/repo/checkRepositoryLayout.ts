@@ -11,7 +11,16 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import type { RepositoryPaths } from './layout.js';
-import { INDEX_FILE, KEYS_DIR, PACKAGES_DIR, PUBLIC_DIR, SIGNATURE_SUFFIX, SNAPSHOT_DIR, STATE_DIR, repositoryPaths } from './layout.js';
+import {
+  INDEX_FILE,
+  KEYS_DIR,
+  PACKAGES_DIR,
+  PUBLIC_DIR,
+  SIGNATURE_SUFFIX,
+  SNAPSHOT_DIR,
+  STATE_DIR,
+  repositoryPaths,
+} from './layout.js';
 
 /** What the earlier layout kept in DIR and the current one keeps in DIR/public. */
 const PUBLISHED_ENTRIES = [INDEX_FILE, INDEX_FILE + SIGNATURE_SUFFIX, SNAPSHOT_DIR, KEYS_DIR, PACKAGES_DIR];
@@ -31,25 +40,43 @@ export async function checkRepositoryLayout(paths: RepositoryPaths): Promise<voi
     throw error;
   }
   // The index in DIR beside .kiln/ is the earlier layout's mark, whether or not public/ was made already.
-  if (entries.includes(STATE_DIR) && (entries.includes(INDEX_FILE + SIGNATURE_SUFFIX) || entries.includes(INDEX_FILE))) {
-    const moves = PUBLISHED_ENTRIES.filter((entry) => entries.includes(entry)).map((entry) => join(paths.root, entry)).join(' ');
-    throw new KilnError('E_REPO_LAYOUT', `cannot open repository ${paths.root}: its published files lie beside its private ${STATE_DIR}/ (the earlier layout), so serving ${paths.root} serves ${STATE_DIR}/ too`, {
-      hint: `move them into ${paths.public} ("mkdir -p ${paths.public} && mv ${moves} ${paths.public}/"), serve ${paths.public} instead, `
-        + 'and give clients its URL (docs/repository.md, "Earlier layout")',
-    });
+  if (
+    entries.includes(STATE_DIR) &&
+    (entries.includes(INDEX_FILE + SIGNATURE_SUFFIX) || entries.includes(INDEX_FILE))
+  ) {
+    const moves = PUBLISHED_ENTRIES.filter((entry) => entries.includes(entry))
+      .map((entry) => join(paths.root, entry))
+      .join(' ');
+    throw new KilnError(
+      'E_REPO_LAYOUT',
+      `cannot open repository ${paths.root}: its published files lie beside its private ${STATE_DIR}/ (the earlier layout), so serving ${paths.root} serves ${STATE_DIR}/ too`,
+      {
+        hint:
+          `move them into ${paths.public} ("mkdir -p ${paths.public} && mv ${moves} ${paths.public}/"), serve ${paths.public} instead, ` +
+          'and give clients its URL (docs/repository.md, "Earlier layout")',
+      },
+    );
   }
   if (await isDirectory(paths.public)) return;
   const root = resolve(paths.root);
   const owner = dirname(root);
   if (basename(root) === PUBLIC_DIR && existsSync(repositoryPaths(owner).config)) {
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it is the published tree of the repository ${owner}`, {
-      hint: `"kiln repo" commands take the maintainer's directory: use ${owner}`,
-    });
+    throw new KilnError(
+      'E_REPO_NOT_FOUND',
+      `cannot open repository ${paths.root}: it is the published tree of the repository ${owner}`,
+      {
+        hint: `"kiln repo" commands take the maintainer's directory: use ${owner}`,
+      },
+    );
   }
   if (existsSync(paths.config)) {
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it has ${paths.config} but no published tree ${paths.public}`, {
-      hint: 'the repository is damaged; restore public/ from a copy, or run "kiln repo init" again in a new directory',
-    });
+    throw new KilnError(
+      'E_REPO_NOT_FOUND',
+      `cannot open repository ${paths.root}: it has ${paths.config} but no published tree ${paths.public}`,
+      {
+        hint: 'the repository is damaged; restore public/ from a copy, or run "kiln repo init" again in a new directory',
+      },
+    );
   }
 }
 

@@ -12,7 +12,13 @@ import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
 import type { CommitJournal, Repository, RepositoryOptions } from './openRepository.js';
-import { finishCommit, loadSigningKey, openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
+import {
+  finishCommit,
+  loadSigningKey,
+  openRepository,
+  readCurrentIndex,
+  withRepositoryLock,
+} from './openRepository.js';
 import { isoTime, publishIndex } from './publishIndex.js';
 import { isStageEmpty, readStage } from './stage.js';
 
@@ -67,7 +73,13 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
     packages: packages.size,
   };
   await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
-  const index = await publishIndex(repo, { serial: journal.serial, packages: [...packages.values()], now, expireDays: options.expireDays ?? repo.config.expireDays, key });
+  const index = await publishIndex(repo, {
+    serial: journal.serial,
+    packages: [...packages.values()],
+    now,
+    expireDays: options.expireDays ?? repo.config.expireDays,
+    key,
+  });
   await finishCommit(repo, journal);
   return { index, added, retired };
 }
@@ -82,7 +94,11 @@ async function assertStagedFile(repo: Repository, entry: IndexEntry): Promise<vo
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
   }
-  throw new KilnError('E_INDEX_MISMATCH', `cannot commit repository ${root}: staged package file ${path} is missing or changed`, {
-    hint: `remove it from the stage ("kiln repo remove ${root} ${entry.name}-${entry.version}") and add it again`,
-  });
+  throw new KilnError(
+    'E_INDEX_MISMATCH',
+    `cannot commit repository ${root}: staged package file ${path} is missing or changed`,
+    {
+      hint: `remove it from the stage ("kiln repo remove ${root} ${entry.name}-${entry.version}") and add it again`,
+    },
+  );
 }

@@ -42,7 +42,8 @@ export async function findPrivateFiles(paths: RepositoryPaths): Promise<string[]
         problems.push(`${shown}: a link to ${target}, which exposes the maintainer state ${paths.state}`);
         continue;
       }
-      if (await isSecretKeyFile(target)) problems.push(`${shown}: a secret key is published; move it out of ${paths.public} and sign with a new key`);
+      if (await isSecretKeyFile(target))
+        problems.push(`${shown}: a secret key is published; move it out of ${paths.public} and sign with a new key`);
     }
   };
   await walk('');

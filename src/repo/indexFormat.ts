@@ -6,7 +6,16 @@
  */
 import { KilnError } from '../errors/index.js';
 import type { Needs, PackageMetadata, Target } from '../format/metadata.js';
-import { CATEGORY_PATTERN, NAME_PATTERN, OPTION_PATTERN, compareText, computeVariantId, fullVersion, parseOptionChoice, parseTarget } from '../format/metadata.js';
+import {
+  CATEGORY_PATTERN,
+  NAME_PATTERN,
+  OPTION_PATTERN,
+  compareText,
+  computeVariantId,
+  fullVersion,
+  parseOptionChoice,
+  parseTarget,
+} from '../format/metadata.js';
 import { pathProblem } from '../format/manifestSafety.js';
 import { formatLicense, tryParseLicense } from '../license/index.js';
 import type { Sha256 } from '../util/hash.js';
@@ -22,7 +31,24 @@ export const INDEX_FORMAT = 'kiln-index';
 export const INDEX_FORMAT_VERSION = 1;
 
 /** What the index says about one package file. */
-export type IndexEntry = Pick<PackageMetadata, 'name' | 'category' | 'version' | 'revision' | 'variant' | 'options' | 'defaults' | 'role' | 'target' | 'summary' | 'homepage' | 'license' | 'depends' | 'provides' | 'installedSize'> & {
+export type IndexEntry = Pick<
+  PackageMetadata,
+  | 'name'
+  | 'category'
+  | 'version'
+  | 'revision'
+  | 'variant'
+  | 'options'
+  | 'defaults'
+  | 'role'
+  | 'target'
+  | 'summary'
+  | 'homepage'
+  | 'license'
+  | 'depends'
+  | 'provides'
+  | 'installedSize'
+> & {
   /** The package's needs without `files` (which file needs what is in the package, not the index). */
   needs: Pick<Needs, 'sonames' | 'system'>;
   /** Path of the package file relative to the repository root. */
@@ -77,9 +103,14 @@ export function indexEntryFor(meta: PackageMetadata, path: string, size: number,
     license: meta.license,
     depends: meta.depends,
     provides: meta.provides,
-    needs: meta.needs.system === undefined ? { sonames: meta.needs.sonames } : { sonames: meta.needs.sonames, system: meta.needs.system },
+    needs:
+      meta.needs.system === undefined
+        ? { sonames: meta.needs.sonames }
+        : { sonames: meta.needs.sonames, system: meta.needs.system },
     installedSize: meta.installedSize,
-    ...(meta.relocation?.files.some((row) => row.kind === 'binary') ? { maxPrefix: Buffer.byteLength(meta.relocation.placeholder) } : {}),
+    ...(meta.relocation?.files.some((row) => row.kind === 'binary')
+      ? { maxPrefix: Buffer.byteLength(meta.relocation.placeholder) }
+      : {}),
     path,
     size,
     sha256,
@@ -112,7 +143,13 @@ export function serializeIndex(index: RepositoryIndex): Buffer {
 /** Entries in index order — name, version (oldest first), revision, variant — parsing each version once, not once per comparison. */
 export function sortEntries(entries: readonly IndexEntry[]): IndexEntry[] {
   const decorated = entries.map((entry) => ({ entry, version: parseVersion(entry.version) }));
-  decorated.sort((a, b) => compareText(a.entry.name, b.entry.name) || compareVersions(a.version, b.version) || a.entry.revision - b.entry.revision || compareText(a.entry.variant, b.entry.variant));
+  decorated.sort(
+    (a, b) =>
+      compareText(a.entry.name, b.entry.name) ||
+      compareVersions(a.version, b.version) ||
+      a.entry.revision - b.entry.revision ||
+      compareText(a.entry.variant, b.entry.variant),
+  );
   return decorated.map((item) => item.entry);
 }
 
@@ -128,7 +165,10 @@ function entryJson(e: IndexEntry): string {
     license: e.license,
     ...(e.maxPrefix === undefined ? {} : { maxPrefix: e.maxPrefix }),
     name: e.name,
-    needs: e.needs.system === undefined ? { sonames: e.needs.sonames } : { sonames: e.needs.sonames, system: e.needs.system },
+    needs:
+      e.needs.system === undefined
+        ? { sonames: e.needs.sonames }
+        : { sonames: e.needs.sonames, system: e.needs.system },
     options,
     path: e.path,
     provides: { sonames: e.provides.sonames },
@@ -150,7 +190,25 @@ function sortedOptions(options: Readonly<Record<string, boolean>>): Record<strin
 }
 
 const TOP_KEYS = ['format', 'formatVersion', 'name', 'serial', 'created', 'expires', 'keys', 'packages'];
-const REQUIRED_ENTRY_KEYS = ['name', 'category', 'version', 'revision', 'variant', 'options', 'target', 'summary', 'homepage', 'license', 'depends', 'provides', 'needs', 'installedSize', 'path', 'size', 'sha256'];
+const REQUIRED_ENTRY_KEYS = [
+  'name',
+  'category',
+  'version',
+  'revision',
+  'variant',
+  'options',
+  'target',
+  'summary',
+  'homepage',
+  'license',
+  'depends',
+  'provides',
+  'needs',
+  'installedSize',
+  'path',
+  'size',
+  'sha256',
+];
 const ENTRY_KEYS = new Set([...REQUIRED_ENTRY_KEYS, 'maxPrefix', 'defaults', 'role']);
 /** A prefix can be no longer than PATH_MAX. */
 const MAX_PREFIX_LIMIT = 4096;
@@ -164,16 +222,25 @@ const MAX_PREFIX_LIMIT = 4096;
 export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
   const context = `cannot read repository index ${source}`;
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_INDEX_FORMAT', `${context}: ${where} ${problem}`, { hint: 'the index was not written by a compatible Kiln' });
+    throw new KilnError('E_INDEX_FORMAT', `${context}: ${where} ${problem}`, {
+      hint: 'the index was not written by a compatible Kiln',
+    });
   };
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (error) {
-    throw new KilnError('E_INDEX_FORMAT', `${context}: it is not valid JSON (${(error as Error).message})`, { cause: error, hint: 'the file is truncated or corrupt' });
+    throw new KilnError('E_INDEX_FORMAT', `${context}: it is not valid JSON (${(error as Error).message})`, {
+      cause: error,
+      hint: 'the file is truncated or corrupt',
+    });
   }
   if (isRecord(json) && json['format'] === INDEX_FORMAT && json['formatVersion'] !== INDEX_FORMAT_VERSION) {
-    throw new KilnError('E_INDEX_FORMAT', `${context}: index format version ${String(json['formatVersion'])} is not supported (this Kiln reads version ${INDEX_FORMAT_VERSION})`, { hint: 'upgrade Kiln' });
+    throw new KilnError(
+      'E_INDEX_FORMAT',
+      `${context}: index format version ${String(json['formatVersion'])} is not supported (this Kiln reads version ${INDEX_FORMAT_VERSION})`,
+      { hint: 'upgrade Kiln' },
+    );
   }
   const root = expectObject(json, '(top level)', fail, TOP_KEYS);
   if (root['format'] !== INDEX_FORMAT) fail('format', `must be "${INDEX_FORMAT}"`);
@@ -181,7 +248,9 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
   const serial = expectInteger(root['serial'], 'serial', fail, 1);
   const created = expectString(root['created'], 'created', fail, TIME_PATTERN, 'an ISO 8601 UTC time');
   const expires = expectString(root['expires'], 'expires', fail, TIME_PATTERN, 'an ISO 8601 UTC time');
-  const keys = expectArray(root['keys'], 'keys', fail).map((key, i) => expectString(key, join('keys', i), fail, KEY_ID_PATTERN, 'a key id (16 upper-case hex digits)'));
+  const keys = expectArray(root['keys'], 'keys', fail).map((key, i) =>
+    expectString(key, join('keys', i), fail, KEY_ID_PATTERN, 'a key id (16 upper-case hex digits)'),
+  );
   const checker = new EntryChecker(fail);
   const items = expectArray(root['packages'], 'packages', fail);
   const packages: IndexEntry[] = new Array<IndexEntry>(items.length);
@@ -191,11 +260,21 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
   const categories = new Map<string, string>();
   for (const entry of packages) {
     const key = entryKey(entry);
-    if (byKey.has(key)) throw new KilnError('E_INDEX_DUPLICATE', `${context}: package ${key} is listed twice`, { hint: 'the index is malformed' });
-    if (byPath.has(entry.path)) throw new KilnError('E_INDEX_DUPLICATE', `${context}: file ${entry.path} is listed twice`, { hint: 'the index is malformed' });
+    if (byKey.has(key))
+      throw new KilnError('E_INDEX_DUPLICATE', `${context}: package ${key} is listed twice`, {
+        hint: 'the index is malformed',
+      });
+    if (byPath.has(entry.path))
+      throw new KilnError('E_INDEX_DUPLICATE', `${context}: file ${entry.path} is listed twice`, {
+        hint: 'the index is malformed',
+      });
     const category = categories.get(entry.name);
     if (category !== undefined && category !== entry.category) {
-      throw new KilnError('E_INDEX_DUPLICATE', `${context}: package name ${entry.name} appears in two categories (${category}, ${entry.category})`, { hint: 'a name is unique within a repository' });
+      throw new KilnError(
+        'E_INDEX_DUPLICATE',
+        `${context}: package name ${entry.name} appears in two categories (${category}, ${entry.category})`,
+        { hint: 'a name is unique within a repository' },
+      );
     }
     byKey.add(key);
     byPath.add(entry.path);
@@ -205,7 +284,8 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
 }
 
 /** The usual place of a package file; a path of this form needs no further safety check. */
-const CANONICAL_PACKAGE_PATH = /^packages\/[A-Za-z0-9_][A-Za-z0-9+_.-]*\/[A-Za-z0-9_][A-Za-z0-9+_-]*\/[A-Za-z0-9_][A-Za-z0-9+_.-]*\.kpkg$/;
+const CANONICAL_PACKAGE_PATH =
+  /^packages\/[A-Za-z0-9_][A-Za-z0-9+_.-]*\/[A-Za-z0-9_][A-Za-z0-9+_-]*\/[A-Za-z0-9_][A-Za-z0-9+_.-]*\.kpkg$/;
 const SONAME_PATTERN = /^[^/\s]+$/;
 const HOMEPAGE_PATTERN = /^(https?:\/\/\S+)?$/;
 const SUMMARY_PATTERN = /^[^\n\r]{1,300}$/;
@@ -230,25 +310,39 @@ class EntryChecker {
    * (JSON.parse made them; copying 20,000 objects costs more than checking them).
    */
   check(value: unknown, i: number): IndexEntry {
-    const at = (field: string, problem: string): never => this.fail(`packages[${i}]${field === '' ? '' : `.${field}`}`, problem);
+    const at = (field: string, problem: string): never =>
+      this.fail(`packages[${i}]${field === '' ? '' : `.${field}`}`, problem);
     if (!isRecord(value)) return at('', 'must be an object');
     for (const key in value) if (!ENTRY_KEYS.has(key)) at(key, 'is not a known field');
     const name = value['name'];
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || (/-[0-9]/.test(name) && splitNameVersion(name) !== undefined)) return at('name', `${JSON.stringify(name)} is not a package name`);
+    if (
+      typeof name !== 'string' ||
+      !NAME_PATTERN.test(name) ||
+      (/-[0-9]/.test(name) && splitNameVersion(name) !== undefined)
+    )
+      return at('name', `${JSON.stringify(name)} is not a package name`);
     const category = value['category'];
-    if (typeof category !== 'string' || !CATEGORY_PATTERN.test(category)) return at('category', `${JSON.stringify(category)} is not a category name`);
+    if (typeof category !== 'string' || !CATEGORY_PATTERN.test(category))
+      return at('category', `${JSON.stringify(category)} is not a category name`);
     const version = value['version'];
-    if (typeof version !== 'string' || !VERSION_WITHOUT_REVISION.test(version)) return at('version', `${JSON.stringify(version)} is not a version without revision`);
+    if (typeof version !== 'string' || !VERSION_WITHOUT_REVISION.test(version))
+      return at('version', `${JSON.stringify(version)} is not a version without revision`);
     const revision = value['revision'];
     if (!isCount(revision) || revision > 1_000_000) return at('revision', 'must be an integer from 0 to 1000000');
     const optionsKey = this.options(value, at);
     value['target'] = this.target(value['target'], at);
     const variant = value['variant'];
-    if (typeof variant !== 'string' || variant !== this.variant(value['options'] as Record<string, boolean>, optionsKey, value['target'] as Target)) return at('variant', `${JSON.stringify(variant)} does not match the options and target`);
+    if (
+      typeof variant !== 'string' ||
+      variant !== this.variant(value['options'] as Record<string, boolean>, optionsKey, value['target'] as Target)
+    )
+      return at('variant', `${JSON.stringify(variant)} does not match the options and target`);
     const summary = value['summary'];
-    if (typeof summary !== 'string' || !SUMMARY_PATTERN.test(summary)) return at('summary', 'must be one non-empty line of at most 300 characters');
+    if (typeof summary !== 'string' || !SUMMARY_PATTERN.test(summary))
+      return at('summary', 'must be one non-empty line of at most 300 characters');
     const homepage = value['homepage'];
-    if (typeof homepage !== 'string' || !HOMEPAGE_PATTERN.test(homepage)) return at('homepage', 'must be an http(s) URL or empty');
+    if (typeof homepage !== 'string' || !HOMEPAGE_PATTERN.test(homepage))
+      return at('homepage', 'must be an http(s) URL or empty');
     value['license'] = this.license(value['license'], at);
     this.depends(value['depends'], at);
     this.sonames(value['provides'], 'provides', at, []);
@@ -264,10 +358,16 @@ class EntryChecker {
     if (!isCount(value['size'])) return at('size', 'must be a non-negative integer');
     if (tryParseSha256(value['sha256']) === undefined) return at('sha256', 'must be a sha256 digest');
     if ('defaults' in value || 'role' in value) {
-      const choice = parseOptionChoice(value, value['options'] as Record<string, boolean>, (where, problem) => at(where, problem));
+      const choice = parseOptionChoice(value, value['options'] as Record<string, boolean>, (where, problem) =>
+        at(where, problem),
+      );
       if (choice.defaults !== undefined) value['defaults'] = sortedOptions(choice.defaults);
     }
-    if ('maxPrefix' in value && (!isCount(value['maxPrefix']) || value['maxPrefix'] < 1 || value['maxPrefix'] > MAX_PREFIX_LIMIT)) return at('maxPrefix', `must be an integer from 1 to ${MAX_PREFIX_LIMIT}`);
+    if (
+      'maxPrefix' in value &&
+      (!isCount(value['maxPrefix']) || value['maxPrefix'] < 1 || value['maxPrefix'] > MAX_PREFIX_LIMIT)
+    )
+      return at('maxPrefix', `must be an integer from 1 to ${MAX_PREFIX_LIMIT}`);
     for (const key of REQUIRED_ENTRY_KEYS) if (!(key in value)) at(key, 'is missing');
     return value as unknown as IndexEntry;
   }
@@ -282,7 +382,8 @@ class EntryChecker {
     for (let k = 0; k < names.length; k++) {
       const name = names[k]!;
       const flag = value[name];
-      if (typeof flag !== 'boolean' || !OPTION_PATTERN.test(name)) return at(`options.${name}`, 'must be a valid option name set to true or false');
+      if (typeof flag !== 'boolean' || !OPTION_PATTERN.test(name))
+        return at(`options.${name}`, 'must be a valid option name set to true or false');
       if (k > 0 && names[k - 1]! > name) sorted = false;
     }
     if (!sorted) {
@@ -334,14 +435,18 @@ class EntryChecker {
       if (!isRecord(dep)) return at(`depends[${k}]`, 'must be an object');
       const name = dep['name'];
       const rangeText = dep['range'];
-      if (typeof name !== 'string' || !NAME_PATTERN.test(name)) return at(`depends[${k}].name`, `${JSON.stringify(name)} is not a package name`);
-      for (let other = 0; other < k; other++) if ((value[other] as Record<string, unknown>)['name'] === name) at(`depends[${k}].name`, `${name} is listed twice`);
+      if (typeof name !== 'string' || !NAME_PATTERN.test(name))
+        return at(`depends[${k}].name`, `${JSON.stringify(name)} is not a package name`);
+      for (let other = 0; other < k; other++)
+        if ((value[other] as Record<string, unknown>)['name'] === name)
+          at(`depends[${k}].name`, `${name} is listed twice`);
       if (typeof rangeText !== 'string') return at(`depends[${k}].range`, 'must be a string');
       for (const key in dep) if (key !== 'name' && key !== 'range') at(`depends[${k}].${key}`, 'is not a known field');
       let range = this.ranges.get(rangeText);
       if (range === undefined) {
         const parsed = tryParseRange(rangeText);
-        if (parsed === undefined) return at(`depends[${k}].range`, `${JSON.stringify(rangeText)} is not a version range`);
+        if (parsed === undefined)
+          return at(`depends[${k}].range`, `${JSON.stringify(rangeText)} is not a version range`);
         range = formatRange(parsed);
         this.ranges.set(rangeText, range);
       }
@@ -350,15 +455,26 @@ class EntryChecker {
   }
 
   /** `{sonames}`, and for `needs` optionally `system`: a part of `sonames` (the host libraries it may use). */
-  private sonames(value: unknown, field: string, at: (field: string, problem: string) => never, optional: readonly string[]): void {
-    if (!isRecord(value) || !Array.isArray(value['sonames'])) return at(field, 'must be an object with a list of sonames');
-    for (const key in value) if (key !== 'sonames' && !optional.includes(key)) at(`${field}.${key}`, 'is not a known field');
+  private sonames(
+    value: unknown,
+    field: string,
+    at: (field: string, problem: string) => never,
+    optional: readonly string[],
+  ): void {
+    if (!isRecord(value) || !Array.isArray(value['sonames']))
+      return at(field, 'must be an object with a list of sonames');
+    for (const key in value)
+      if (key !== 'sonames' && !optional.includes(key)) at(`${field}.${key}`, 'is not a known field');
     const sonames = value['sonames'] as unknown[];
-    for (const soname of sonames) if (typeof soname !== 'string' || !SONAME_PATTERN.test(soname)) return at(`${field}.sonames`, `${JSON.stringify(soname)} is not a soname`);
+    for (const soname of sonames)
+      if (typeof soname !== 'string' || !SONAME_PATTERN.test(soname))
+        return at(`${field}.sonames`, `${JSON.stringify(soname)} is not a soname`);
     if (!('system' in value)) return;
     const system = value['system'];
     if (!Array.isArray(system)) return at(`${field}.system`, 'must be a list of sonames');
-    for (const soname of system as unknown[]) if (typeof soname !== 'string' || !sonames.includes(soname)) return at(`${field}.system`, `${JSON.stringify(soname)} is not in ${field}.sonames`);
+    for (const soname of system as unknown[])
+      if (typeof soname !== 'string' || !sonames.includes(soname))
+        return at(`${field}.system`, `${JSON.stringify(soname)} is not in ${field}.sonames`);
   }
 }
 

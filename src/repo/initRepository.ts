@@ -29,26 +29,38 @@ export async function initRepository(root: string, options: InitOptions): Promis
   const paths = repositoryPaths(root);
   const name = options.name ?? resolve(root).split('/').pop() ?? 'repo';
   if (!REPOSITORY_NAME_PATTERN.test(name)) {
-    throw new KilnError('E_USAGE', `cannot create repository ${root}: "${name}" is not a valid repository name`, { hint: 'pass --name NAME (letters, digits, "_", "-")' });
+    throw new KilnError('E_USAGE', `cannot create repository ${root}: "${name}" is not a valid repository name`, {
+      hint: 'pass --name NAME (letters, digits, "_", "-")',
+    });
   }
   try {
     const existing = await readdir(root);
     if (existing.length > 0) {
       const what = existing.includes('.kiln') ? 'it is already a Kiln repository' : 'the directory is not empty';
-      throw new KilnError('E_REPO_EXISTS', `cannot create repository ${root}: ${what}`, { hint: 'choose a new or empty directory' });
+      throw new KilnError('E_REPO_EXISTS', `cannot create repository ${root}: ${what}`, {
+        hint: 'choose a new or empty directory',
+      });
     }
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
   }
   const keyPath = resolve(options.keyPath);
   const key = await readSecretKeyFile(keyPath, { password: options.password });
-  for (const dir of [paths.root, paths.state, paths.public, paths.keys, paths.packages, paths.snapshots]) await mkdir(dir, { recursive: true });
+  for (const dir of [paths.root, paths.state, paths.public, paths.keys, paths.packages, paths.snapshots])
+    await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(paths.keys, `${key.keyId}.pub`), formatPublicKey(publicKeyOf(key)));
   const expireDays = options.expireDays ?? DEFAULT_EXPIRE_DAYS;
   await writeRepositoryConfig(paths, { format: 1, name, signingKey: keyPath, expireDays });
   const repo = await openRepository(root);
   const now = (options.now ?? (() => new Date()))();
   const index = await publishIndex(repo, { serial: 1, packages: [], now, expireDays, key });
-  await appendLog(paths, { serial: 1, time: isoTime(now), message: 'initialize repository', added: [], retired: [], packages: 0 });
+  await appendLog(paths, {
+    serial: 1,
+    time: isoTime(now),
+    message: 'initialize repository',
+    added: [],
+    retired: [],
+    packages: 0,
+  });
   return index;
 }

@@ -47,7 +47,10 @@ export async function openRepository(root: string): Promise<Repository> {
   await checkRepositoryLayout(paths);
   const config = await readRepositoryConfig(paths);
   const keys = await readRepositoryKeys(paths);
-  if (keys.length === 0) throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${root}: ${paths.keys} holds no public key`, { hint: 'the repository is damaged; run "kiln repo init" again in a new directory' });
+  if (keys.length === 0)
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${root}: ${paths.keys} holds no public key`, {
+      hint: 'the repository is damaged; run "kiln repo init" again in a new directory',
+    });
   return { paths, config, keys };
 }
 
@@ -71,9 +74,13 @@ export async function loadSigningKey(repo: Repository, options: RepositoryOption
   const path = signingKeyPath(repo.paths, repo.config);
   const key = await readSecretKeyFile(path, { password: options.password });
   if (!repo.keys.some((pub) => pub.keyId === key.keyId)) {
-    throw new KilnError('E_SIGNATURE_UNTRUSTED', `cannot sign for repository ${repo.paths.root}: key ${key.keyId} (${path}) is not one of its keys in ${repo.paths.keys}`, {
-      hint: 'point signingKey in .kiln/config.toml at the repository\'s secret key',
-    });
+    throw new KilnError(
+      'E_SIGNATURE_UNTRUSTED',
+      `cannot sign for repository ${repo.paths.root}: key ${key.keyId} (${path}) is not one of its keys in ${repo.paths.keys}`,
+      {
+        hint: "point signingKey in .kiln/config.toml at the repository's secret key",
+      },
+    );
   }
   return key;
 }
@@ -91,14 +98,18 @@ export async function readCurrentIndex(repo: Repository): Promise<PublishedIndex
  * process that writes in the repository's directories holds this lock, so a
  * temporary file found now was left by one that died.
  */
-export async function lockRepository(repo: Repository, options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {}): Promise<FileLock> {
+export async function lockRepository(
+  repo: Repository,
+  options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {},
+): Promise<FileLock> {
   const lock = await acquireLock(repo.paths.lock, `repository ${repo.paths.root}`, {
     wait: options.wait !== false,
     ...(options.onWait === undefined ? {} : { onWait: options.onWait }),
     hint: 'another maintainer command is changing this repository; run again without --no-wait to wait for it',
   });
   try {
-    for (const directory of [repo.paths.public, repo.paths.snapshots, repo.paths.state]) await removeStaleTemporaries(directory);
+    for (const directory of [repo.paths.public, repo.paths.snapshots, repo.paths.state])
+      await removeStaleTemporaries(directory);
     await recoverCommit(repo);
   } catch (error) {
     lock.release();
@@ -108,7 +119,11 @@ export async function lockRepository(repo: Repository, options: Pick<RepositoryO
 }
 
 /** Run `fn` holding the repository's lock. */
-export async function withRepositoryLock<T>(repo: Repository, options: Pick<RepositoryOptions, 'wait' | 'onWait'>, fn: () => Promise<T>): Promise<T> {
+export async function withRepositoryLock<T>(
+  repo: Repository,
+  options: Pick<RepositoryOptions, 'wait' | 'onWait'>,
+  fn: () => Promise<T>,
+): Promise<T> {
   const lock = await lockRepository(repo, options);
   try {
     return await fn();

@@ -24,14 +24,23 @@ export interface PruneResult {
 
 export const DEFAULT_KEEP = 3;
 
-export async function pruneRepository(root: string, keep = DEFAULT_KEEP, options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {}): Promise<PruneResult> {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new KilnError('E_USAGE', `cannot prune repository ${root}: --keep must be at least 1`);
+export async function pruneRepository(
+  root: string,
+  keep = DEFAULT_KEEP,
+  options: Pick<RepositoryOptions, 'wait' | 'onWait'> = {},
+): Promise<PruneResult> {
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new KilnError('E_USAGE', `cannot prune repository ${root}: --keep must be at least 1`);
   const repo = await openRepository(root);
   const lock = await lockRepository(repo, options);
   const published = repo.paths.public;
   try {
     const { index } = await readCurrentIndex(repo);
-    const serials = (await readdir(repo.paths.snapshots).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error))))
+    const serials = (
+      await readdir(repo.paths.snapshots).catch((error: unknown) =>
+        isErrno(error, 'ENOENT') ? [] : Promise.reject(error),
+      )
+    )
       .map((name) => /^(\d+)\.json$/.exec(name)?.[1])
       .filter((serial): serial is string => serial !== undefined)
       .map(Number)
@@ -53,7 +62,8 @@ export async function pruneRepository(root: string, keep = DEFAULT_KEEP, options
       result.removedSnapshots.push(serial);
     }
     const files = await listPackageFiles(published);
-    for (const directory of new Set(files.map((file) => join(published, dirname(file))))) await removeStaleTemporaries(directory);
+    for (const directory of new Set(files.map((file) => join(published, dirname(file)))))
+      await removeStaleTemporaries(directory);
     for (const file of await listPackageFiles(published)) {
       // Referenced, or a copy in flight from a live "repo add".
       if (referenced.has(file) || isTemporaryPath(file)) continue;

@@ -17,7 +17,11 @@ export interface PublishResult {
   committed: CommitResult | null;
 }
 
-export async function publishPackages(root: string, files: readonly string[], options: AddOptions & CommitOptions = {}): Promise<PublishResult> {
+export async function publishPackages(
+  root: string,
+  files: readonly string[],
+  options: AddOptions & CommitOptions = {},
+): Promise<PublishResult> {
   const repo = await openRepository(root);
   return withRepositoryLock(repo, options, async () => {
     const added = await stagePackages(repo, files, options);

@@ -29,16 +29,26 @@ export interface PublishedIndex {
 /**
  * @example const { index } = await readPublishedIndex(localFetcher('/srv/repo'), [key], '/srv/repo')
  */
-export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: readonly PublicKey[], source: string): Promise<PublishedIndex> {
+export async function readPublishedIndex(
+  fetch: RepositoryFetcher,
+  trusted: readonly PublicKey[],
+  source: string,
+): Promise<PublishedIndex> {
   const signaturePath = INDEX_FILE + SIGNATURE_SUFFIX;
   const signatureBytes = await fetch(signaturePath);
   if (signatureBytes === undefined) {
     if (await holdsPublishedTree(fetch)) {
-      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it is a repository's maintainer directory, not its published tree`, {
-        hint: `use ${publishedTreeOf(source)}, the directory the repository publishes (its .kiln/ is private)`,
-      });
+      throw new KilnError(
+        'E_REPO_NOT_FOUND',
+        `cannot read repository ${source}: it is a repository's maintainer directory, not its published tree`,
+        {
+          hint: `use ${publishedTreeOf(source)}, the directory the repository publishes (its .kiln/ is private)`,
+        },
+      );
     }
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${signaturePath}`, { hint: 'check the URL; a Kiln repository is made with "kiln repo init"' });
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${signaturePath}`, {
+      hint: 'check the URL; a Kiln repository is made with "kiln repo init"',
+    });
   }
   const signatureText = signatureBytes.toString('utf8');
   const signature = parseSignature(signatureText, `${source}/${signaturePath}`);
@@ -50,14 +60,21 @@ export async function readPublishedIndex(fetch: RepositoryFetcher, trusted: read
     // A repository whose snapshots were pruned or copied without them: fall back to the copy.
     where = `${source}/${INDEX_FILE}`;
     bytes = await fetch(INDEX_FILE);
-    if (bytes === undefined) throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${INDEX_FILE}`, { hint: 'the repository is incomplete' });
+    if (bytes === undefined)
+      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${INDEX_FILE}`, {
+        hint: 'the repository is incomplete',
+      });
   }
   const signer = verifyData(bytes, signature, trusted, { source: where });
   const index = parseIndex(bytes, where);
   if (signature.trustedComment !== indexTrustedComment(index)) {
-    throw new KilnError('E_SIGNATURE_INVALID', `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${index.name} serial ${index.serial}`, {
-      hint: 'the index and its signature do not belong together',
-    });
+    throw new KilnError(
+      'E_SIGNATURE_INVALID',
+      `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${index.name} serial ${index.serial}`,
+      {
+        hint: 'the index and its signature do not belong together',
+      },
+    );
   }
   return { index, bytes, signatureText, signer };
 }

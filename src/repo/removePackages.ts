@@ -51,7 +51,11 @@ function matches(entry: IndexEntry, selector: Selector, variant: string | undefi
   return !version.hasRevision || version.revision === String(entry.revision);
 }
 
-export async function removePackages(root: string, specs: readonly string[], options: RemoveOptions = {}): Promise<RemoveResult> {
+export async function removePackages(
+  root: string,
+  specs: readonly string[],
+  options: RemoveOptions = {},
+): Promise<RemoveResult> {
   const repo = await openRepository(root);
   const lock = await lockRepository(repo, options);
   try {
@@ -79,10 +83,19 @@ export async function removePackages(root: string, specs: readonly string[], opt
         result.retired.push(entry);
       }
       if (matched === 0) {
-        const known = [...index.packages, ...stage.adds.values()].filter((entry) => entry.name === selector.name).map((entry) => `${fullVersion(entry)}/${entry.variant}`);
-        throw new KilnError('E_REPO_NO_MATCH', `cannot remove ${spec} from repository ${root}: no staged or published package matches`, {
-          hint: known.length > 0 ? `${selector.name} has: ${[...new Set(known)].join(', ')}` : `the repository has no package named ${selector.name}`,
-        });
+        const known = [...index.packages, ...stage.adds.values()]
+          .filter((entry) => entry.name === selector.name)
+          .map((entry) => `${fullVersion(entry)}/${entry.variant}`);
+        throw new KilnError(
+          'E_REPO_NO_MATCH',
+          `cannot remove ${spec} from repository ${root}: no staged or published package matches`,
+          {
+            hint:
+              known.length > 0
+                ? `${selector.name} has: ${[...new Set(known)].join(', ')}`
+                : `the repository has no package named ${selector.name}`,
+          },
+        );
       }
     }
     await appendStage(repo.paths, operations);

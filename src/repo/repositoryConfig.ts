@@ -31,12 +31,17 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
     text = await readFile(paths.config, 'utf8');
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) {
-      throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it has no ${paths.config}`, { hint: 'create one with "kiln repo init DIR --key SECRETKEY"', cause: error });
+      throw new KilnError('E_REPO_NOT_FOUND', `cannot open repository ${paths.root}: it has no ${paths.config}`, {
+        hint: 'create one with "kiln repo init DIR --key SECRETKEY"',
+        cause: error,
+      });
     }
     throw error;
   }
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot read ${paths.config}: ${where} ${problem}`, { hint: 'fix the file; see docs/repository.md' });
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot read ${paths.config}: ${where} ${problem}`, {
+      hint: 'fix the file; see docs/repository.md',
+    });
   };
   const data = parseTomlDocument(text, fail);
   const table = expectObject(data, '(top level)', fail, ['format', 'name', 'signingKey', 'expireDays']);

@@ -44,7 +44,10 @@ export async function readStage(paths: RepositoryPaths): Promise<Stage> {
     try {
       operation = JSON.parse(line) as StageOperation;
     } catch (error) {
-      throw new KilnError('E_IO', `cannot read ${paths.stage}: line ${lineNumber} is not valid JSON`, { cause: error, hint: 'the staging log is damaged; remove the line or the file and stage again' });
+      throw new KilnError('E_IO', `cannot read ${paths.stage}: line ${lineNumber} is not valid JSON`, {
+        cause: error,
+        hint: 'the staging log is damaged; remove the line or the file and stage again',
+      });
     }
     apply(stage, operation);
   }

@@ -40,7 +40,10 @@ export interface VerifyRepositoryReport {
   unreferenced: string[];
 }
 
-export async function verifyRepository(root: string, options: VerifyRepositoryOptions = {}): Promise<VerifyRepositoryReport> {
+export async function verifyRepository(
+  root: string,
+  options: VerifyRepositoryOptions = {},
+): Promise<VerifyRepositoryReport> {
   const repo = await openRepository(root);
   await recoverIfInterrupted(repo);
   const trusted = options.trusted ?? repo.keys;
@@ -49,44 +52,64 @@ export async function verifyRepository(root: string, options: VerifyRepositoryOp
   const exposed = await findPrivateFiles(repo.paths);
   const problems = [...exposed];
   const now = options.now ?? new Date();
-  if (Date.parse(index.expires) <= now.getTime()) problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
+  if (Date.parse(index.expires) <= now.getTime())
+    problems.push(`the index expired at ${index.expires} (renew it with "kiln repo commit --allow-empty")`);
   const current = await readFileIfExists(repo.paths.index);
-  if (current !== undefined && !current.equals(published.bytes)) problems.push('index.json differs from the signed snapshot of the same serial');
+  if (current !== undefined && !current.equals(published.bytes))
+    problems.push('index.json differs from the signed snapshot of the same serial');
   const currentSignature = await readFileIfExists(repo.paths.indexSignature);
-  if (currentSignature?.toString('utf8') !== published.signatureText) problems.push('index.json.minisig is not the signature of the current snapshot');
+  if (currentSignature?.toString('utf8') !== published.signatureText)
+    problems.push('index.json.minisig is not the signature of the current snapshot');
 
-  const packageProblems = await mapConcurrent(index.packages, VERIFY_CONCURRENCY, async (entry): Promise<string | undefined> => {
-    const path = join(repo.paths.public, entry.path);
-    try {
-      const { size, sha256 } = await sha256File(path);
-      if (size !== entry.size || sha256 !== entry.sha256) {
-        return `${entry.path}: ${size !== entry.size ? `size ${size}, the index pins ${entry.size}` : 'sha256 differs from the one the index pins'}`;
+  const packageProblems = await mapConcurrent(
+    index.packages,
+    VERIFY_CONCURRENCY,
+    async (entry): Promise<string | undefined> => {
+      const path = join(repo.paths.public, entry.path);
+      try {
+        const { size, sha256 } = await sha256File(path);
+        if (size !== entry.size || sha256 !== entry.sha256) {
+          return `${entry.path}: ${size !== entry.size ? `size ${size}, the index pins ${entry.size}` : 'sha256 differs from the one the index pins'}`;
+        }
+        const pkg = options.quick ? await openPackage(path) : await verifyPackage(path, { trusted });
+        if (options.quick) verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted);
+        if (stableStringify(indexEntryFor(pkg.metadata, entry.path, size, sha256)) !== stableStringify(entry)) {
+          return `${entry.path}: its metadata does not say what the index says about it`;
+        }
+        return undefined;
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) return `${entry.path}: missing`;
+        if (isKilnError(error)) return `${entry.path}: ${error.message}`;
+        throw error;
       }
-      const pkg = options.quick ? await openPackage(path) : await verifyPackage(path, { trusted });
-      if (options.quick) verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted);
-      if (stableStringify(indexEntryFor(pkg.metadata, entry.path, size, sha256)) !== stableStringify(entry)) {
-        return `${entry.path}: its metadata does not say what the index says about it`;
-      }
-      return undefined;
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return `${entry.path}: missing`;
-      if (isKilnError(error)) return `${entry.path}: ${error.message}`;
-      throw error;
-    }
-  });
+    },
+  );
   for (const problem of packageProblems) if (problem !== undefined) problems.push(problem);
   if (problems.length > 0) {
-    const shown = problems.slice(0, 50).map((problem) => `  - ${problem}`).join('\n');
+    const shown = problems
+      .slice(0, 50)
+      .map((problem) => `  - ${problem}`)
+      .join('\n');
     const more = problems.length > 50 ? `\n  ... and ${problems.length - 50} more` : '';
-    throw new KilnError('E_REPO_VERIFY', `cannot verify repository ${root}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${shown}${more}`, {
-      hint: exposed.length > 0
-        ? `move what is private out of ${repo.paths.public} at once: whatever serves it serves that too`
-        : 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
-    });
+    throw new KilnError(
+      'E_REPO_VERIFY',
+      `cannot verify repository ${root}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${shown}${more}`,
+      {
+        hint:
+          exposed.length > 0
+            ? `move what is private out of ${repo.paths.public} at once: whatever serves it serves that too`
+            : 'republish damaged packages with "kiln repo add" (after "kiln repo remove"), then "kiln repo commit"',
+      },
+    );
   }
   const referenced = new Set(index.packages.map((entry) => entry.path));
   const unreferenced = (await listPackageFiles(repo.paths.public)).filter((path) => !referenced.has(path));
-  return { index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires }, signer: published.signer.keyId, packages: index.packages.length, unreferenced };
+  return {
+    index: { name: index.name, serial: index.serial, created: index.created, expires: index.expires },
+    signer: published.signer.keyId,
+    packages: index.packages.length,
+    unreferenced,
+  };
 }
 
 /** Every file under `published`/packages/, as paths relative to the published tree `published`. */

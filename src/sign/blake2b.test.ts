@@ -8,9 +8,21 @@ import { blake2b } from './blake2b.js';
 const VECTORS: { data: Buffer; length: number; hex: string }[] = [
   { data: Buffer.alloc(0), length: 32, hex: '0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8' },
   { data: Buffer.from('abc'), length: 32, hex: 'bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319' },
-  { data: Buffer.from(Array.from({ length: 128 }, (_, i) => i)), length: 32, hex: 'c3582f71ebb2be66fa5dd750f80baae97554f3b015663c8be377cfcb2488c1d1' },
-  { data: Buffer.from(Array.from({ length: 129 }, (_, i) => i)), length: 32, hex: 'f7f3c46ba2564ff4c4c162da1f5b605f9f1c4aa6a20652a9f9a337c1a2f5b9c9' },
-  { data: Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256)), length: 32, hex: '540b20132d8aeae54057cb69c24f95d26a1c472cc700dd450defe9bb796d4f14' },
+  {
+    data: Buffer.from(Array.from({ length: 128 }, (_, i) => i)),
+    length: 32,
+    hex: 'c3582f71ebb2be66fa5dd750f80baae97554f3b015663c8be377cfcb2488c1d1',
+  },
+  {
+    data: Buffer.from(Array.from({ length: 129 }, (_, i) => i)),
+    length: 32,
+    hex: 'f7f3c46ba2564ff4c4c162da1f5b605f9f1c4aa6a20652a9f9a337c1a2f5b9c9',
+  },
+  {
+    data: Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256)),
+    length: 32,
+    hex: '540b20132d8aeae54057cb69c24f95d26a1c472cc700dd450defe9bb796d4f14',
+  },
   { data: Buffer.from('abc'), length: 1, hex: '6b' },
   { data: Buffer.from('abc'), length: 20, hex: '384264f676f39536840523f284921cdc68b6846b' },
   {
@@ -22,8 +34,9 @@ const VECTORS: { data: Buffer; length: number; hex: string }[] = [
   {
     data: Buffer.from('abc'),
     length: 64,
-    hex: 'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1'
-      + '7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923',
+    hex:
+      'ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1' +
+      '7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923',
   },
 ];
 
@@ -42,7 +55,11 @@ describe('blake2b', () => {
   it("matches Node's blake2b512 on random inputs of every length from 0 to 300 bytes", () => {
     for (let length = 0; length <= 300; length++) {
       const data = randomBytes(length);
-      assert.equal(blake2b(data, 64).toString('hex'), createHash('blake2b512').update(data).digest('hex'), `${length} bytes`);
+      assert.equal(
+        blake2b(data, 64).toString('hex'),
+        createHash('blake2b512').update(data).digest('hex'),
+        `${length} bytes`,
+      );
     }
   });
 
@@ -50,7 +67,11 @@ describe('blake2b', () => {
     for (const blocks of [1, 2, 3, 7, 8, 31]) {
       for (const delta of [-1, 0, 1]) {
         const data = randomBytes(blocks * 128 + delta);
-        assert.equal(blake2b(data, 64).toString('hex'), createHash('blake2b512').update(data).digest('hex'), `${data.length} bytes`);
+        assert.equal(
+          blake2b(data, 64).toString('hex'),
+          createHash('blake2b512').update(data).digest('hex'),
+          `${data.length} bytes`,
+        );
       }
     }
   });

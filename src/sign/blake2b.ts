@@ -15,8 +15,8 @@ const BLOCK_BYTES = 128;
 
 /** The BLAKE2b initial vector (SHA-512's), as 32-bit halves, low word first. */
 const IV = new Uint32Array([
-  0xf3bcc908, 0x6a09e667, 0x84caa73b, 0xbb67ae85, 0xfe94f82b, 0x3c6ef372, 0x5f1d36f1, 0xa54ff53a,
-  0xade682d1, 0x510e527f, 0x2b3e6c1f, 0x9b05688c, 0xfb41bd6b, 0x1f83d9ab, 0x137e2179, 0x5be0cd19,
+  0xf3bcc908, 0x6a09e667, 0x84caa73b, 0xbb67ae85, 0xfe94f82b, 0x3c6ef372, 0x5f1d36f1, 0xa54ff53a, 0xade682d1,
+  0x510e527f, 0x2b3e6c1f, 0x9b05688c, 0xfb41bd6b, 0x1f83d9ab, 0x137e2179, 0x5be0cd19,
 ]);
 
 /** Message word schedule for the 12 rounds (rounds 10 and 11 repeat 0 and 1). */
@@ -70,7 +70,14 @@ export function blake2b(data: Uint8Array, outputLength: number): Buffer {
   return out.subarray(0, outputLength);
 }
 
-function compress(h: Uint32Array, v: Uint32Array, m: Uint32Array, block: Uint8Array, counter: number, last: boolean): void {
+function compress(
+  h: Uint32Array,
+  v: Uint32Array,
+  m: Uint32Array,
+  block: Uint8Array,
+  counter: number,
+  last: boolean,
+): void {
   for (let i = 0; i < 32; i++) {
     m[i] = block[i * 4]! | (block[i * 4 + 1]! << 8) | (block[i * 4 + 2]! << 16) | (block[i * 4 + 3]! << 24);
   }

@@ -44,11 +44,14 @@ export async function deriveKeyStream(
   // OpenSSL's own bound on the memory scrypt uses: 128·r·(N + 2) for V plus 128·r·p for B.
   const memory = 128 * r * (N + 2 + p);
   const kdf = `scrypt N=2^${log2N}, r=${r}, p=${p}`;
-  const refuse = (state: string): KilnError => new KilnError('E_KEY_FORMAT', `cannot ${action}: ${state}`, {
-    hint: 'the key file was altered or made by another tool; minisign\'s own keys use N=2^20, r=8, p=1',
-  });
+  const refuse = (state: string): KilnError =>
+    new KilnError('E_KEY_FORMAT', `cannot ${action}: ${state}`, {
+      hint: "the key file was altered or made by another tool; minisign's own keys use N=2^20, r=8, p=1",
+    });
   if (memory > MAX_SCRYPT_MEMORY) {
-    throw refuse(`its key derivation (${kdf}) needs ${formatBytes(memory)}, more than the ${formatBytes(MAX_SCRYPT_MEMORY)} Kiln allows`);
+    throw refuse(
+      `its key derivation (${kdf}) needs ${formatBytes(memory)}, more than the ${formatBytes(MAX_SCRYPT_MEMORY)} Kiln allows`,
+    );
   }
   if (p < 1 || N * r * p > MAX_SCRYPT_WORK) {
     throw refuse(`its key derivation (${kdf}) asks for more work than Kiln allows`);

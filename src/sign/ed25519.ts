@@ -30,7 +30,9 @@ function privateKeyObject(seed: Uint8Array): KeyObject {
     throw new Error(`Assertion failed: an Ed25519 seed is 32 bytes, got ${seed.length}`);
   }
   const d = Buffer.from(seed).toString('base64url');
-  return cached(privateKeys, d, () => createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: d }, format: 'jwk' }));
+  return cached(privateKeys, d, () =>
+    createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: d }, format: 'jwk' }),
+  );
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {

@@ -24,5 +24,7 @@ export function formatPublicKey(publicKey: PublicKey): string {
  * execFile('minisign', ['-Vm', file, '-P', encodePublicKey(pk)]);
  */
 export function encodePublicKey(publicKey: PublicKey): string {
-  return Buffer.concat([Buffer.from(KEY_ALGORITHM, 'latin1'), publicKey.keyNumber, publicKey.publicKey]).toString('base64');
+  return Buffer.concat([Buffer.from(KEY_ALGORITHM, 'latin1'), publicKey.keyNumber, publicKey.publicKey]).toString(
+    'base64',
+  );
 }

@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { UNTRUSTED_COMMENT_PREFIX } from './commentProblem.js';
 import { DEFAULT_KDF_LIMITS, deriveKeyStream, type KdfLimits } from './deriveKeyStream.js';
 import { KEY_ALGORITHM } from './formatPublicKey.js';
-import { CHECKSUM_ALGORITHM, KDF_NONE, KDF_SCRYPT, KEYNUM_SK_BYTES, OFFSET, SECRET_KEY_BYTES, secretKeyChecksum } from './secretKeyLayout.js';
+import {
+  CHECKSUM_ALGORITHM,
+  KDF_NONE,
+  KDF_SCRYPT,
+  KEYNUM_SK_BYTES,
+  OFFSET,
+  SECRET_KEY_BYTES,
+  secretKeyChecksum,
+} from './secretKeyLayout.js';
 import type { SecretKey } from './types.js';
 
 /**
@@ -50,7 +58,13 @@ export async function formatSecretKey(secretKey: SecretKey, options: FormatSecre
     salt.copy(bytes, OFFSET.salt);
     bytes.writeBigUInt64LE(limits.opslimit, OFFSET.opslimit);
     bytes.writeBigUInt64LE(limits.memlimit, OFFSET.memlimit);
-    const stream = await deriveKeyStream(options.password, salt, limits, KEYNUM_SK_BYTES, `encrypt secret key ${secretKey.keyId}`);
+    const stream = await deriveKeyStream(
+      options.password,
+      salt,
+      limits,
+      KEYNUM_SK_BYTES,
+      `encrypt secret key ${secretKey.keyId}`,
+    );
     for (let i = 0; i < KEYNUM_SK_BYTES; i++) {
       bytes[OFFSET.keynumSk + i]! ^= stream[i]!;
     }

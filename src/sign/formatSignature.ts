@@ -24,10 +24,16 @@ export function formatSignature(signature: Signature): string {
   if (untrustedProblem !== undefined || trustedProblem !== undefined) {
     throw new Error(`Assertion failed: a Signature holds valid comments (${untrustedProblem ?? trustedProblem})`);
   }
-  if (signature.keyNumber.length !== 8 || signature.signature.length !== 64 || signature.globalSignature.length !== 64) {
+  if (
+    signature.keyNumber.length !== 8 ||
+    signature.signature.length !== 64 ||
+    signature.globalSignature.length !== 64
+  ) {
     throw new Error('Assertion failed: a Signature holds an 8-byte key number and 64-byte signatures');
   }
   const head = Buffer.concat([Buffer.from(signature.algorithm, 'latin1'), signature.keyNumber, signature.signature]);
-  return `${UNTRUSTED_COMMENT_PREFIX}${signature.untrustedComment}\n${head.toString('base64')}\n`
-    + `${TRUSTED_COMMENT_PREFIX}${signature.trustedComment}\n${signature.globalSignature.toString('base64')}\n`;
+  return (
+    `${UNTRUSTED_COMMENT_PREFIX}${signature.untrustedComment}\n${head.toString('base64')}\n` +
+    `${TRUSTED_COMMENT_PREFIX}${signature.trustedComment}\n${signature.globalSignature.toString('base64')}\n`
+  );
 }

@@ -7,8 +7,9 @@ import { SECRET_KEY_BYTES } from './secretKeyLayout.js';
 import { splitLines } from './splitLines.js';
 import type { PublicKey } from './types.js';
 
-const HINT = 'a minisign public key file has two lines, "untrusted comment: …" and the base64 key; '
-  + 'the bare base64 line (what "minisign -P" takes) is accepted too';
+const HINT =
+  'a minisign public key file has two lines, "untrusted comment: …" and the base64 key; ' +
+  'the bare base64 line (what "minisign -P" takes) is accepted too';
 
 /**
  * Reads a public key from minisign's public key file format, or from the bare
@@ -32,7 +33,9 @@ export function parsePublicKey(text: string, source: string): PublicKey {
   } else {
     const lines = splitLines(text);
     if (lines === undefined || lines.length !== 2) {
-      throw fail(lines === undefined ? 'the last line does not end in a newline' : `it has ${lines.length} lines, not 2`);
+      throw fail(
+        lines === undefined ? 'the last line does not end in a newline' : `it has ${lines.length} lines, not 2`,
+      );
     }
     const [first, second] = lines as [string, string];
     if (!first.startsWith(UNTRUSTED_COMMENT_PREFIX)) {
@@ -60,7 +63,9 @@ export function parsePublicKey(text: string, source: string): PublicKey {
     throw fail(`the key is ${bytes.length} bytes long, not 42`);
   }
   if (bytes.toString('latin1', 0, 2) !== KEY_ALGORITHM) {
-    throw fail(`unsupported signature algorithm ${JSON.stringify(bytes.toString('latin1', 0, 2))} (only "Ed" is known)`);
+    throw fail(
+      `unsupported signature algorithm ${JSON.stringify(bytes.toString('latin1', 0, 2))} (only "Ed" is known)`,
+    );
   }
   const keyNumber = Buffer.from(bytes.subarray(2, 10));
   const keyId = formatKeyId(keyNumber);

@@ -6,7 +6,15 @@ import { decodeBase64Strict } from './decodeBase64Strict.js';
 import { deriveKeyStream } from './deriveKeyStream.js';
 import { KEY_ALGORITHM } from './formatPublicKey.js';
 import { secretKeyFrom } from './generateKeyPair.js';
-import { CHECKSUM_ALGORITHM, KDF_NONE, KDF_SCRYPT, KEYNUM_SK_BYTES, OFFSET, SECRET_KEY_BYTES, secretKeyChecksum } from './secretKeyLayout.js';
+import {
+  CHECKSUM_ALGORITHM,
+  KDF_NONE,
+  KDF_SCRYPT,
+  KEYNUM_SK_BYTES,
+  OFFSET,
+  SECRET_KEY_BYTES,
+  secretKeyChecksum,
+} from './secretKeyLayout.js';
 import { tryParsePublicKey } from './parsePublicKey.js';
 import { splitLines } from './splitLines.js';
 import type { SecretKey } from './types.js';
@@ -71,16 +79,26 @@ export async function parseSecretKey(text: string, options: ParseSecretKeyOption
 
   if (kdf === KDF_SCRYPT) {
     if (options.password === undefined) {
-      throw new KilnError('E_KEY_PASSWORD', `cannot read secret key ${source}: it is encrypted and no password was given`, {
-        hint: 'give the password the key was encrypted with',
-      });
+      throw new KilnError(
+        'E_KEY_PASSWORD',
+        `cannot read secret key ${source}: it is encrypted and no password was given`,
+        {
+          hint: 'give the password the key was encrypted with',
+        },
+      );
     }
     const limits = {
       opslimit: bytes.readBigUInt64LE(OFFSET.opslimit),
       memlimit: bytes.readBigUInt64LE(OFFSET.memlimit),
     };
     const salt = bytes.subarray(OFFSET.salt, OFFSET.salt + 32);
-    const stream = await deriveKeyStream(options.password, salt, limits, KEYNUM_SK_BYTES, `decrypt secret key ${source}`);
+    const stream = await deriveKeyStream(
+      options.password,
+      salt,
+      limits,
+      KEYNUM_SK_BYTES,
+      `decrypt secret key ${source}`,
+    );
     for (let i = 0; i < KEYNUM_SK_BYTES; i++) {
       bytes[OFFSET.keynumSk + i]! ^= stream[i]!;
     }

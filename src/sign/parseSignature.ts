@@ -11,8 +11,9 @@ import { formatKeyId } from './formatKeyId.js';
 import { splitLines } from './splitLines.js';
 import type { Signature, SignatureAlgorithm } from './types.js';
 
-const HINT = 'a minisign signature file has four lines: "untrusted comment: …", the base64 signature, '
-  + '"trusted comment: …" and the base64 comment signature';
+const HINT =
+  'a minisign signature file has four lines: "untrusted comment: …", the base64 signature, ' +
+  '"trusted comment: …" and the base64 comment signature';
 
 /**
  * Reads a signature in minisign's signature file format. Parsing is strict:

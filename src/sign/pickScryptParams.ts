@@ -29,10 +29,10 @@ export function pickScryptParams(opslimit: bigint, memlimit: bigint): ScryptPara
   const ops = opslimit < 32768n ? 32768n : opslimit;
   const r = 8n;
   if (ops < memlimit / 32n) {
-    return { log2N: smallestLog2Above((ops / (r * 4n)) / 2n), r: Number(r), p: 1 };
+    return { log2N: smallestLog2Above(ops / (r * 4n) / 2n), r: Number(r), p: 1 };
   }
-  const log2N = smallestLog2Above((memlimit / (r * 128n)) / 2n);
-  let maxrp = (ops / 4n) / (1n << BigInt(log2N));
+  const log2N = smallestLog2Above(memlimit / (r * 128n) / 2n);
+  let maxrp = ops / 4n / (1n << BigInt(log2N));
   if (maxrp > 0x3fffffffn) {
     maxrp = 0x3fffffffn;
   }
@@ -42,7 +42,7 @@ export function pickScryptParams(opslimit: bigint, memlimit: bigint): ScryptPara
 /** The smallest n in 1..62 with 2^n > limit, or 63 when there is none (as libsodium's loop ends). */
 function smallestLog2Above(limit: bigint): number {
   let n = 1;
-  while (n < 63 && (1n << BigInt(n)) <= limit) {
+  while (n < 63 && 1n << BigInt(n) <= limit) {
     n++;
   }
   return n;

@@ -22,11 +22,15 @@ export const MAX_LEGACY_SIGNED_BYTES = 2 ** 30;
  * const signer = verifyData(await readLegacySignedFile(path, sig, source), sig, trusted, { source });
  */
 export async function readLegacySignedFile(path: string, signature: Signature, source: string): Promise<Buffer> {
-  const tooLarge = (): KilnError => new KilnError('E_SIGNATURE_INVALID',
-    `cannot verify signature ${source} by key ${signature.keyId}: it is a legacy minisign signature (algorithm "Ed"), `
-    + `which minisign makes only of files up to 1 GiB, and ${path} is larger`, {
-      hint: 'the file may have been altered or replaced; large files are signed prehashed (kiln sign, or minisign without -l)',
-    });
+  const tooLarge = (): KilnError =>
+    new KilnError(
+      'E_SIGNATURE_INVALID',
+      `cannot verify signature ${source} by key ${signature.keyId}: it is a legacy minisign signature (algorithm "Ed"), ` +
+        `which minisign makes only of files up to 1 GiB, and ${path} is larger`,
+      {
+        hint: 'the file may have been altered or replaced; large files are signed prehashed (kiln sign, or minisign without -l)',
+      },
+    );
   const chunks: Buffer[] = [];
   let length = 0;
   try {

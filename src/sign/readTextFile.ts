@@ -21,9 +21,13 @@ export async function readTextFile(path: string, what: string, formatCode: Error
     try {
       const { size } = await handle.stat();
       if (size > MAX_BYTES) {
-        throw new KilnError(formatCode, `cannot read ${what} ${path}: it is ${size} bytes long, too large to be a ${what}`, {
-          hint: `check that ${path} is the ${what} file and not something else`,
-        });
+        throw new KilnError(
+          formatCode,
+          `cannot read ${what} ${path}: it is ${size} bytes long, too large to be a ${what}`,
+          {
+            hint: `check that ${path} is the ${what} file and not something else`,
+          },
+        );
       }
       // Read up to one byte past the limit, in case the file grew since the stat.
       const buffer = Buffer.alloc(MAX_BYTES + 1);

@@ -37,15 +37,24 @@ export function signPrehashed(digest: Uint8Array, secretKey: SecretKey, options:
   }
   const untrustedComment = options.untrustedComment ?? DEFAULT_UNTRUSTED_COMMENT;
   const { trustedComment } = options;
-  const hint = 'a comment is a single line of text; the trusted one at most '
-    + `${MAX_TRUSTED_COMMENT_BYTES} bytes, the untrusted one at most ${MAX_UNTRUSTED_COMMENT_BYTES}`;
+  const hint =
+    'a comment is a single line of text; the trusted one at most ' +
+    `${MAX_TRUSTED_COMMENT_BYTES} bytes, the untrusted one at most ${MAX_UNTRUSTED_COMMENT_BYTES}`;
   const trustedProblem = commentProblem(trustedComment, MAX_TRUSTED_COMMENT_BYTES);
   if (trustedProblem !== undefined) {
-    throw new KilnError('E_SIGNATURE_FORMAT', `cannot sign with key ${secretKey.keyId}: the trusted comment is not valid: ${trustedProblem}`, { hint });
+    throw new KilnError(
+      'E_SIGNATURE_FORMAT',
+      `cannot sign with key ${secretKey.keyId}: the trusted comment is not valid: ${trustedProblem}`,
+      { hint },
+    );
   }
   const untrustedProblem = commentProblem(untrustedComment, MAX_UNTRUSTED_COMMENT_BYTES);
   if (untrustedProblem !== undefined) {
-    throw new KilnError('E_SIGNATURE_FORMAT', `cannot sign with key ${secretKey.keyId}: the untrusted comment is not valid: ${untrustedProblem}`, { hint });
+    throw new KilnError(
+      'E_SIGNATURE_FORMAT',
+      `cannot sign with key ${secretKey.keyId}: the untrusted comment is not valid: ${untrustedProblem}`,
+      { hint },
+    );
   }
   const signature = ed25519Sign(secretKey.seed, digest);
   const globalSignature = ed25519Sign(secretKey.seed, Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]));

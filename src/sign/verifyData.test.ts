@@ -7,7 +7,12 @@ import { createPrehash } from './createPrehash.js';
 import { ed25519Sign } from './ed25519.js';
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
-import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_MESSAGE, FIXTURE_PUBLIC_KEY, FIXTURE_SIGNATURE } from './minisignFixtures.js';
+import {
+  FIXTURE_LEGACY_SIGNATURE,
+  FIXTURE_MESSAGE,
+  FIXTURE_PUBLIC_KEY,
+  FIXTURE_SIGNATURE,
+} from './minisignFixtures.js';
 import { parsePublicKey } from './parsePublicKey.js';
 import { parseSignature } from './parseSignature.js';
 import { DEFAULT_UNTRUSTED_COMMENT, signData, signPrehashed } from './signData.js';
@@ -20,8 +25,17 @@ const MINISIGN_SIG = parseSignature(FIXTURE_SIGNATURE, 'fixture.minisig');
 const MINISIGN_LEGACY_SIG = parseSignature(FIXTURE_LEGACY_SIGNATURE, 'legacy.minisig');
 
 const SOURCE = { source: 'test.minisig' };
-const DATA_ALTERED = { name: 'KilnError', code: 'E_SIGNATURE_INVALID', message: /^cannot verify signature test\.minisig by key [0-9A-F]{16}: it does not match the data, which may have been altered or truncated$/ };
-const COMMENT_ALTERED = { name: 'KilnError', code: 'E_SIGNATURE_INVALID', message: /its trusted comment does not match its comment signature, so the comment may have been altered/ };
+const DATA_ALTERED = {
+  name: 'KilnError',
+  code: 'E_SIGNATURE_INVALID',
+  message:
+    /^cannot verify signature test\.minisig by key [0-9A-F]{16}: it does not match the data, which may have been altered or truncated$/,
+};
+const COMMENT_ALTERED = {
+  name: 'KilnError',
+  code: 'E_SIGNATURE_INVALID',
+  message: /its trusted comment does not match its comment signature, so the comment may have been altered/,
+};
 
 /**
  * A legacy signature as `minisign -S -l` makes it: Ed25519 over the data itself,
@@ -34,7 +48,10 @@ function signLegacy(data: Uint8Array, sk: SecretKey, options: SignOptions): Sign
 }
 
 /** Every check of a signature runs for both algorithms: a legacy signature is refused exactly as a prehashed one is. */
-const SIGNERS = [['ED', signData], ['Ed', signLegacy]] as const;
+const SIGNERS = [
+  ['ED', signData],
+  ['Ed', signLegacy],
+] as const;
 
 function prehash(data: Uint8Array): Buffer {
   return createPrehash().update(data).digest();
@@ -45,7 +62,10 @@ describe('verifyData', () => {
     assert.deepEqual(verifyData(MESSAGE, MINISIGN_SIG, [FIXTURE_PUBLIC], SOURCE), FIXTURE_PUBLIC);
     assert.deepEqual(verifyData(MESSAGE, MINISIGN_LEGACY_SIG, [FIXTURE_PUBLIC], SOURCE), FIXTURE_PUBLIC);
     assert.throws(() => verifyData(Buffer.from('kiln fixture'), MINISIGN_SIG, [FIXTURE_PUBLIC], SOURCE), DATA_ALTERED);
-    assert.throws(() => verifyData(Buffer.from('kiln fixture'), MINISIGN_LEGACY_SIG, [FIXTURE_PUBLIC], SOURCE), DATA_ALTERED);
+    assert.throws(
+      () => verifyData(Buffer.from('kiln fixture'), MINISIGN_LEGACY_SIG, [FIXTURE_PUBLIC], SOURCE),
+      DATA_ALTERED,
+    );
   });
 
   it('verifies what signData signs, and returns the key that made it', () => {
@@ -69,9 +89,14 @@ describe('verifyData', () => {
       code: 'E_SIGNATURE_UNTRUSTED',
       message: `cannot verify signature test.minisig: it was made by key ${sk.keyId}, which is not trusted here (trusted: ${a.keyId}, ${b.keyId})`,
     });
-    assert.throws(() => verifyData(Buffer.from('data'), sig, [], SOURCE), { code: 'E_SIGNATURE_UNTRUSTED', message: /\(no key is trusted\)$/ });
+    assert.throws(() => verifyData(Buffer.from('data'), sig, [], SOURCE), {
+      code: 'E_SIGNATURE_UNTRUSTED',
+      message: /\(no key is trusted\)$/,
+    });
     // Trust is checked before the data, so altered data from an untrusted key is still "untrusted".
-    assert.throws(() => verifyPrehashed(prehash(Buffer.from('other')), sig, [a], SOURCE), { code: 'E_SIGNATURE_UNTRUSTED' });
+    assert.throws(() => verifyPrehashed(prehash(Buffer.from('other')), sig, [a], SOURCE), {
+      code: 'E_SIGNATURE_UNTRUSTED',
+    });
   });
 
   for (const [algorithm, sign] of SIGNERS) {
@@ -103,7 +128,10 @@ describe('verifyData', () => {
         const code = trustedComment.charCodeAt(i);
         const changed = trustedComment.slice(0, i) + String.fromCharCode(code ^ 1) + trustedComment.slice(i + 1);
         assert.throws(() => verifyData(data, altered(changed), trusted, SOURCE), COMMENT_ALTERED, `character ${i}`);
-        assert.throws(() => verifyData(data, altered(trustedComment.slice(0, i) + trustedComment.slice(i + 1)), trusted, SOURCE), COMMENT_ALTERED);
+        assert.throws(
+          () => verifyData(data, altered(trustedComment.slice(0, i) + trustedComment.slice(i + 1)), trusted, SOURCE),
+          COMMENT_ALTERED,
+        );
       }
       assert.throws(() => verifyData(data, altered(`${trustedComment} `), trusted, SOURCE), COMMENT_ALTERED);
       // The untrusted comment is not signed.
@@ -118,13 +146,24 @@ describe('verifyData', () => {
       for (let i = 0; i < 64; i++) {
         const signature = Buffer.from(sig.signature);
         signature[i]! ^= 1;
-        assert.throws(() => verifyData(data, { ...sig, signature }, trusted, SOURCE), DATA_ALTERED, `signature byte ${i}`);
+        assert.throws(
+          () => verifyData(data, { ...sig, signature }, trusted, SOURCE),
+          DATA_ALTERED,
+          `signature byte ${i}`,
+        );
         const globalSignature = Buffer.from(sig.globalSignature);
         globalSignature[i]! ^= 1;
-        assert.throws(() => verifyData(data, { ...sig, globalSignature }, trusted, SOURCE), COMMENT_ALTERED, `global signature byte ${i}`);
+        assert.throws(
+          () => verifyData(data, { ...sig, globalSignature }, trusted, SOURCE),
+          COMMENT_ALTERED,
+          `global signature byte ${i}`,
+        );
       }
       // The same signature read as the other algorithm signs something else.
-      assert.throws(() => verifyData(data, { ...sig, algorithm: algorithm === 'ED' ? 'Ed' : 'ED' }, trusted, SOURCE), DATA_ALTERED);
+      assert.throws(
+        () => verifyData(data, { ...sig, algorithm: algorithm === 'ED' ? 'Ed' : 'ED' }, trusted, SOURCE),
+        DATA_ALTERED,
+      );
     });
 
     it(`never accepts a signature file with one bit flipped outside its untrusted comment (${algorithm})`, () => {
@@ -140,7 +179,10 @@ describe('verifyData', () => {
           verifyData(data, parseSignature(flipped, 'flipped.minisig'), trusted, SOURCE);
           accepted = true;
         } catch (error) {
-          assert.ok(isKilnError(error, 'E_SIGNATURE_FORMAT', 'E_SIGNATURE_INVALID', 'E_SIGNATURE_UNTRUSTED'), String(error));
+          assert.ok(
+            isKilnError(error, 'E_SIGNATURE_FORMAT', 'E_SIGNATURE_INVALID', 'E_SIGNATURE_UNTRUSTED'),
+            String(error),
+          );
         }
         if (i >= firstLineEnd) {
           assert.equal(accepted, false, `accepted with character ${i} flipped`);
@@ -164,7 +206,10 @@ describe('signData', () => {
     const sk = generateKeyPair();
     const data = Buffer.from('data');
     for (const trustedComment of ['two\nlines', 'cr\r', 'nul\0', 't'.repeat(MAX_TRUSTED_COMMENT_BYTES + 1), '\uD800']) {
-      assert.throws(() => signData(data, sk, { trustedComment }), { code: 'E_SIGNATURE_FORMAT', message: /the trusted comment is not valid/ });
+      assert.throws(() => signData(data, sk, { trustedComment }), {
+        code: 'E_SIGNATURE_FORMAT',
+        message: /the trusted comment is not valid/,
+      });
     }
     assert.throws(() => signData(data, sk, { trustedComment: '', untrustedComment: 'a\nb' }), {
       code: 'E_SIGNATURE_FORMAT',
@@ -173,7 +218,10 @@ describe('signData', () => {
     // The limit is in UTF-8 bytes: 8173 fits, 8174 does not.
     const longest = `${'é'.repeat((MAX_TRUSTED_COMMENT_BYTES - 1) / 2)}a`;
     assert.equal(signData(data, sk, { trustedComment: longest }).trustedComment, longest);
-    assert.throws(() => signData(data, sk, { trustedComment: `${longest}a` }), { code: 'E_SIGNATURE_FORMAT', message: /8174 bytes long/ });
+    assert.throws(() => signData(data, sk, { trustedComment: `${longest}a` }), {
+      code: 'E_SIGNATURE_FORMAT',
+      message: /8174 bytes long/,
+    });
   });
 });
 
@@ -193,7 +241,8 @@ describe('signPrehashed and verifyPrehashed', () => {
     assert.throws(() => verifyPrehashed(prehash(MESSAGE), MINISIGN_LEGACY_SIG, [FIXTURE_PUBLIC], SOURCE), {
       name: 'KilnError',
       code: 'E_SIGNATURE_FORMAT',
-      message: /^cannot verify signature test\.minisig: it is a legacy minisign signature \(algorithm "Ed"\), which signs the whole data and cannot be checked from a prehash$/,
+      message:
+        /^cannot verify signature test\.minisig: it is a legacy minisign signature \(algorithm "Ed"\), which signs the whole data and cannot be checked from a prehash$/,
     });
   });
 

@@ -28,7 +28,12 @@ export interface VerifyOptions {
  *   source: 'hello.txt.minisig',
  * });
  */
-export function verifyData(data: Uint8Array, signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey {
+export function verifyData(
+  data: Uint8Array,
+  signature: Signature,
+  trusted: readonly PublicKey[],
+  options: VerifyOptions,
+): PublicKey {
   const candidates = candidateKeys(signature, trusted, options);
   const message = signature.algorithm === 'ED' ? createPrehash().update(data).digest() : data;
   return verifyWith(message, signature, candidates, options.source);
@@ -45,17 +50,25 @@ export function verifyData(data: Uint8Array, signature: Signature, trusted: read
  * for await (const chunk of createReadStream(path)) prehash.update(chunk);
  * const signer = verifyPrehashed(prehash.digest(), sig, trusted, { source: `${path}.minisig` });
  */
-export function verifyPrehashed(digest: Uint8Array, signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey {
+export function verifyPrehashed(
+  digest: Uint8Array,
+  signature: Signature,
+  trusted: readonly PublicKey[],
+  options: VerifyOptions,
+): PublicKey {
   if (digest.length !== 64) {
     throw new Error(`Assertion failed: a BLAKE2b-512 digest is 64 bytes, got ${digest.length}`);
   }
   const candidates = candidateKeys(signature, trusted, options);
   if (signature.algorithm === 'Ed') {
-    throw new KilnError('E_SIGNATURE_FORMAT',
-      `cannot verify signature ${options.source}: it is a legacy minisign signature (algorithm "Ed"), which signs the whole data `
-      + 'and cannot be checked from a prehash', {
+    throw new KilnError(
+      'E_SIGNATURE_FORMAT',
+      `cannot verify signature ${options.source}: it is a legacy minisign signature (algorithm "Ed"), which signs the whole data ` +
+        'and cannot be checked from a prehash',
+      {
         hint: 'sign the data again with Kiln, or with minisign without -l (prehashed signatures are its default)',
-      });
+      },
+    );
   }
   return verifyWith(digest, signature, candidates, options.source);
 }
@@ -68,19 +81,31 @@ export function verifyPrehashed(digest: Uint8Array, signature: Signature, truste
  * @example
  * candidateKeys(sig, trusted, { source }); // throws before the file is read
  */
-export function candidateKeys(signature: Signature, trusted: readonly PublicKey[], options: VerifyOptions): PublicKey[] {
+export function candidateKeys(
+  signature: Signature,
+  trusted: readonly PublicKey[],
+  options: VerifyOptions,
+): PublicKey[] {
   const candidates = trusted.filter((key) => key.keyNumber.equals(signature.keyNumber));
   if (candidates.length === 0) {
     const known = trusted.length === 0 ? 'no key is trusted' : `trusted: ${trusted.map((key) => key.keyId).join(', ')}`;
-    throw new KilnError('E_SIGNATURE_UNTRUSTED',
-      `cannot verify signature ${options.source}: it was made by key ${signature.keyId}, which is not trusted here (${known})`, {
+    throw new KilnError(
+      'E_SIGNATURE_UNTRUSTED',
+      `cannot verify signature ${options.source}: it was made by key ${signature.keyId}, which is not trusted here (${known})`,
+      {
         hint: `if you trust key ${signature.keyId}, add its public key to the trusted keys`,
-      });
+      },
+    );
   }
   return candidates;
 }
 
-function verifyWith(message: Uint8Array, signature: Signature, candidates: readonly PublicKey[], source: string): PublicKey {
+function verifyWith(
+  message: Uint8Array,
+  signature: Signature,
+  candidates: readonly PublicKey[],
+  source: string,
+): PublicKey {
   const signed = Buffer.concat([signature.signature, Buffer.from(signature.trustedComment, 'utf8')]);
   let dataMatched = false;
   for (const key of candidates) {
@@ -92,13 +117,19 @@ function verifyWith(message: Uint8Array, signature: Signature, candidates: reado
     }
   }
   if (dataMatched) {
-    throw new KilnError('E_SIGNATURE_INVALID',
-      `cannot verify signature ${source} by key ${signature.keyId}: its trusted comment does not match its comment signature, so the comment may have been altered`, {
+    throw new KilnError(
+      'E_SIGNATURE_INVALID',
+      `cannot verify signature ${source} by key ${signature.keyId}: its trusted comment does not match its comment signature, so the comment may have been altered`,
+      {
         hint: 'do not rely on this signature; fetch the signature again from a source you trust',
-      });
+      },
+    );
   }
-  throw new KilnError('E_SIGNATURE_INVALID',
-    `cannot verify signature ${source} by key ${signature.keyId}: it does not match the data, which may have been altered or truncated`, {
+  throw new KilnError(
+    'E_SIGNATURE_INVALID',
+    `cannot verify signature ${source} by key ${signature.keyId}: it does not match the data, which may have been altered or truncated`,
+    {
       hint: 'do not use the data; fetch it and its signature again from a source you trust',
-    });
+    },
+  );
 }

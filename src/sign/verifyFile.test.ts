@@ -7,7 +7,12 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { formatSignature } from './formatSignature.js';
 import { generateKeyPair, publicKeyOf } from './generateKeyPair.js';
-import { FIXTURE_LEGACY_SIGNATURE, FIXTURE_MESSAGE, FIXTURE_PUBLIC_KEY, FIXTURE_SIGNATURE } from './minisignFixtures.js';
+import {
+  FIXTURE_LEGACY_SIGNATURE,
+  FIXTURE_MESSAGE,
+  FIXTURE_PUBLIC_KEY,
+  FIXTURE_SIGNATURE,
+} from './minisignFixtures.js';
 import { parsePublicKey } from './parsePublicKey.js';
 import { MAX_LEGACY_SIGNED_BYTES } from './readLegacySignedFile.js';
 import { signData } from './signData.js';
@@ -28,7 +33,10 @@ afterEach(async () => {
 const FIXTURE_KEY = parsePublicKey(FIXTURE_PUBLIC_KEY, 'fixture');
 
 /** Writes the minisign fixture's data and `signatureText` into the test directory; returns their paths. */
-async function writeFixture(signatureText: string, data: string | Buffer = FIXTURE_MESSAGE): Promise<{ path: string; sigPath: string }> {
+async function writeFixture(
+  signatureText: string,
+  data: string | Buffer = FIXTURE_MESSAGE,
+): Promise<{ path: string; sigPath: string }> {
   const path = join(dir, 'fixture.txt');
   await writeFile(path, data);
   await writeFile(`${path}.minisig`, signatureText);
@@ -58,7 +66,10 @@ describe('signFile and verifyFile', () => {
     const handle = await open(path, 'r+');
     await handle.write(Buffer.from([data[123_456]! ^ 0xff]), 0, 1, 123_456);
     await handle.close();
-    const invalid = { code: 'E_SIGNATURE_INVALID', message: `cannot verify signature ${path}.minisig for ${path} by key ${sk.keyId}: it does not match the data, which may have been altered or truncated` };
+    const invalid = {
+      code: 'E_SIGNATURE_INVALID',
+      message: `cannot verify signature ${path}.minisig for ${path} by key ${sk.keyId}: it does not match the data, which may have been altered or truncated`,
+    };
     await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), invalid);
     await writeFile(`${path}.minisig`, formatSignature(await signFile(path, sk, { trustedComment: '' })));
     await truncate(path, 199_999);
@@ -73,27 +84,50 @@ describe('signFile and verifyFile', () => {
     assert.equal(signature.trustedComment, 'kiln fixture Ed');
   });
 
-  for (const [algorithm, text] of [['ED', FIXTURE_SIGNATURE], ['Ed', FIXTURE_LEGACY_SIGNATURE]] as const) {
+  for (const [algorithm, text] of [
+    ['ED', FIXTURE_SIGNATURE],
+    ['Ed', FIXTURE_LEGACY_SIGNATURE],
+  ] as const) {
     it(`refuse a changed file, a changed trusted comment and a wrong key with the same codes (${algorithm})`, async () => {
       const source = `${join(dir, 'fixture.txt')}.minisig for ${join(dir, 'fixture.txt')}`;
-      const dataAltered = { code: 'E_SIGNATURE_INVALID', message: `cannot verify signature ${source} by key ${FIXTURE_KEY.keyId}: it does not match the data, which may have been altered or truncated` };
+      const dataAltered = {
+        code: 'E_SIGNATURE_INVALID',
+        message: `cannot verify signature ${source} by key ${FIXTURE_KEY.keyId}: it does not match the data, which may have been altered or truncated`,
+      };
       for (const data of ['kiln fixture!\n', 'kiln fixture', `${FIXTURE_MESSAGE}\n`, '']) {
         const { path, sigPath } = await writeFixture(text, data);
         await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), dataAltered, JSON.stringify(data));
       }
-      const { path, sigPath } = await writeFixture(text.replace('trusted comment: kiln fixture', 'trusted comment: kiln fixturE'));
-      await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), { code: 'E_SIGNATURE_INVALID', message: /its trusted comment does not match its comment signature/ });
+      const { path, sigPath } = await writeFixture(
+        text.replace('trusted comment: kiln fixture', 'trusted comment: kiln fixturE'),
+      );
+      await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), {
+        code: 'E_SIGNATURE_INVALID',
+        message: /its trusted comment does not match its comment signature/,
+      });
       await writeFile(sigPath, text);
-      const impostor: PublicKey = { ...publicKeyOf(generateKeyPair()), keyId: FIXTURE_KEY.keyId, keyNumber: FIXTURE_KEY.keyNumber };
+      const impostor: PublicKey = {
+        ...publicKeyOf(generateKeyPair()),
+        keyId: FIXTURE_KEY.keyId,
+        keyNumber: FIXTURE_KEY.keyNumber,
+      };
       await assert.rejects(verifyFile(path, sigPath, [impostor]), dataAltered);
-      await assert.rejects(verifyFile(path, sigPath, [publicKeyOf(generateKeyPair())]), { code: 'E_SIGNATURE_UNTRUSTED', message: /made by key B9F07B7CAB53C31D, which is not trusted here/ });
+      await assert.rejects(verifyFile(path, sigPath, [publicKeyOf(generateKeyPair())]), {
+        code: 'E_SIGNATURE_UNTRUSTED',
+        message: /made by key B9F07B7CAB53C31D, which is not trusted here/,
+      });
     });
 
     it(`refuse an untrusted signature before reading the file (${algorithm})`, async () => {
       const sigPath = join(dir, 'fixture.minisig');
       await writeFile(sigPath, text);
-      await assert.rejects(verifyFile(join(dir, 'never-read.bin'), sigPath, [publicKeyOf(generateKeyPair())]), { code: 'E_SIGNATURE_UNTRUSTED' });
-      await assert.rejects(verifyFile(join(dir, 'missing.bin'), sigPath, [FIXTURE_KEY]), { code: 'E_IO', message: `cannot read file ${join(dir, 'missing.bin')}: no such file or directory` });
+      await assert.rejects(verifyFile(join(dir, 'never-read.bin'), sigPath, [publicKeyOf(generateKeyPair())]), {
+        code: 'E_SIGNATURE_UNTRUSTED',
+      });
+      await assert.rejects(verifyFile(join(dir, 'missing.bin'), sigPath, [FIXTURE_KEY]), {
+        code: 'E_IO',
+        message: `cannot read file ${join(dir, 'missing.bin')}: no such file or directory`,
+      });
     });
   }
 
@@ -103,21 +137,34 @@ describe('signFile and verifyFile', () => {
     await truncate(path, MAX_LEGACY_SIGNED_BYTES + 1);
     await assert.rejects(verifyFile(path, sigPath, [FIXTURE_KEY]), {
       code: 'E_SIGNATURE_INVALID',
-      message: `cannot verify signature ${sigPath} for ${path} by key ${FIXTURE_KEY.keyId}: it is a legacy minisign signature (algorithm "Ed"), `
-        + `which minisign makes only of files up to 1 GiB, and ${path} is larger`,
+      message:
+        `cannot verify signature ${sigPath} for ${path} by key ${FIXTURE_KEY.keyId}: it is a legacy minisign signature (algorithm "Ed"), ` +
+        `which minisign makes only of files up to 1 GiB, and ${path} is larger`,
     });
   });
 
   it('report missing files as E_IO and a bad signature file as E_SIGNATURE_FORMAT', async () => {
     const sk = generateKeyPair();
     const path = join(dir, 'data.bin');
-    await assert.rejects(signFile(path, sk, { trustedComment: '' }), { code: 'E_IO', message: `cannot read file ${path}: no such file or directory` });
+    await assert.rejects(signFile(path, sk, { trustedComment: '' }), {
+      code: 'E_IO',
+      message: `cannot read file ${path}: no such file or directory`,
+    });
     await writeFile(path, 'data');
-    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), { code: 'E_IO', message: `cannot read signature ${path}.minisig: no such file or directory` });
-    await writeFile(`${path}.minisig`, (await readFile(path)));
-    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), { code: 'E_SIGNATURE_FORMAT', message: /^cannot read signature .*data\.bin\.minisig: / });
+    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), {
+      code: 'E_IO',
+      message: `cannot read signature ${path}.minisig: no such file or directory`,
+    });
+    await writeFile(`${path}.minisig`, await readFile(path));
+    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), {
+      code: 'E_SIGNATURE_FORMAT',
+      message: /^cannot read signature .*data\.bin\.minisig: /,
+    });
     await writeFile(`${path}.minisig`, formatSignature(await signFile(path, sk, { trustedComment: '' })));
     await rm(path);
-    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), { code: 'E_IO', message: `cannot read file ${path}: no such file or directory` });
+    await assert.rejects(verifyFile(path, `${path}.minisig`, [publicKeyOf(sk)]), {
+      code: 'E_IO',
+      message: `cannot read file ${path}: no such file or directory`,
+    });
   });
 });

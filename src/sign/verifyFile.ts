@@ -33,13 +33,18 @@ export interface VerifiedFile {
  * const { signature, publicKey } = await verifyFile('hello.tar', 'hello.tar.minisig', trusted);
  * console.log(`signed by ${publicKey.keyId}: ${signature.trustedComment}`);
  */
-export async function verifyFile(path: string, signaturePath: string, trusted: readonly PublicKey[]): Promise<VerifiedFile> {
+export async function verifyFile(
+  path: string,
+  signaturePath: string,
+  trusted: readonly PublicKey[],
+): Promise<VerifiedFile> {
   const signature = parseSignature(await readTextFile(signaturePath, 'signature', 'E_SIGNATURE_FORMAT'), signaturePath);
   const options = { source: `${signaturePath} for ${path}` };
   // Refuse an untrusted signature before reading what may be a large file.
   candidateKeys(signature, trusted, options);
-  const publicKey = signature.algorithm === 'ED'
-    ? verifyPrehashed(await prehashFile(path), signature, trusted, options)
-    : verifyData(await readLegacySignedFile(path, signature, options.source), signature, trusted, options);
+  const publicKey =
+    signature.algorithm === 'ED'
+      ? verifyPrehashed(await prehashFile(path), signature, trusted, options)
+      : verifyData(await readLegacySignedFile(path, signature, options.source), signature, trusted, options);
   return { signature, publicKey };
 }

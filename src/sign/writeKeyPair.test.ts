@@ -31,7 +31,11 @@ async function mode(path: string): Promise<number> {
 describe('writeKeyPair', () => {
   it('writes kiln.pub (0644) and kiln.key (0600) that read back as one key pair', async () => {
     const written = await writeKeyPair(dir);
-    assert.deepEqual(written, { keyId: written.keyId, publicKeyPath: join(dir, 'kiln.pub'), secretKeyPath: join(dir, 'kiln.key') });
+    assert.deepEqual(written, {
+      keyId: written.keyId,
+      publicKeyPath: join(dir, 'kiln.pub'),
+      secretKeyPath: join(dir, 'kiln.key'),
+    });
     assert.equal(await mode(written.publicKeyPath), 0o644);
     assert.equal(await mode(written.secretKeyPath), 0o600);
     assert.deepEqual((await readdir(dir)).sort(), ['kiln.key', 'kiln.pub']);
@@ -40,7 +44,10 @@ describe('writeKeyPair', () => {
     assert.equal(pk.keyId, written.keyId);
     assert.deepEqual(sk.publicKey, pk.publicKey);
     assert.equal(isSecretKeyEncrypted(await readFile(written.secretKeyPath, 'utf8')), false);
-    assert.match(await readFile(written.publicKeyPath, 'utf8'), new RegExp(`^untrusted comment: minisign public key ${written.keyId}\n`));
+    assert.match(
+      await readFile(written.publicKeyPath, 'utf8'),
+      new RegExp(`^untrusted comment: minisign public key ${written.keyId}\n`),
+    );
   });
 
   it('uses the basename and creates a missing directory (0700)', async () => {
@@ -78,26 +85,47 @@ describe('writeKeyPair', () => {
 
   it('says when the directory is a file', async () => {
     await writeFile(join(dir, 'file'), '');
-    await assert.rejects(writeKeyPair(join(dir, 'file')), { code: 'E_IO', message: /^cannot create key directory .*file: it exists and is not a directory$/ });
-    await assert.rejects(writeKeyPair(join(dir, 'file', 'sub')), { code: 'E_IO', message: /a component of the path is not a directory/ });
+    await assert.rejects(writeKeyPair(join(dir, 'file')), {
+      code: 'E_IO',
+      message: /^cannot create key directory .*file: it exists and is not a directory$/,
+    });
+    await assert.rejects(writeKeyPair(join(dir, 'file', 'sub')), {
+      code: 'E_IO',
+      message: /a component of the path is not a directory/,
+    });
   });
 });
 
 describe('readPublicKeyFile and readSecretKeyFile', () => {
   it('report a missing file or a directory as E_IO naming the path', async () => {
     const missing = join(dir, 'missing.pub');
-    await assert.rejects(readPublicKeyFile(missing), { code: 'E_IO', message: `cannot read public key ${missing}: no such file or directory` });
-    await assert.rejects(readSecretKeyFile(missing), { code: 'E_IO', message: `cannot read secret key ${missing}: no such file or directory` });
-    await assert.rejects(readPublicKeyFile(dir), { code: 'E_IO', message: `cannot read public key ${dir}: it is a directory` });
+    await assert.rejects(readPublicKeyFile(missing), {
+      code: 'E_IO',
+      message: `cannot read public key ${missing}: no such file or directory`,
+    });
+    await assert.rejects(readSecretKeyFile(missing), {
+      code: 'E_IO',
+      message: `cannot read secret key ${missing}: no such file or directory`,
+    });
+    await assert.rejects(readPublicKeyFile(dir), {
+      code: 'E_IO',
+      message: `cannot read public key ${dir}: it is a directory`,
+    });
   });
 
   it('refuse text that is not UTF-8, and files far too large to be keys', async () => {
     const latin1 = join(dir, 'latin1.pub');
     await writeFile(latin1, Buffer.from('untrusted comment: caf\xe9\n', 'latin1'));
-    await assert.rejects(readPublicKeyFile(latin1), { code: 'E_KEY_FORMAT', message: `cannot read public key ${latin1}: it is not UTF-8 text` });
+    await assert.rejects(readPublicKeyFile(latin1), {
+      code: 'E_KEY_FORMAT',
+      message: `cannot read public key ${latin1}: it is not UTF-8 text`,
+    });
     const large = join(dir, 'large.key');
     await writeFile(large, Buffer.alloc(100_000));
-    await assert.rejects(readSecretKeyFile(large), { code: 'E_KEY_FORMAT', message: /it is 100000 bytes long, too large to be a secret key/ });
+    await assert.rejects(readSecretKeyFile(large), {
+      code: 'E_KEY_FORMAT',
+      message: /it is 100000 bytes long, too large to be a secret key/,
+    });
   });
 });
 

@@ -63,7 +63,9 @@ export async function writeKeyPair(dir: string, options: WriteKeyPairOptions = {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     if (isErrno(error, 'EEXIST')) {
-      throw new KilnError('E_IO', `cannot create key directory ${dir}: it exists and is not a directory`, { cause: error });
+      throw new KilnError('E_IO', `cannot create key directory ${dir}: it exists and is not a directory`, {
+        cause: error,
+      });
     }
     throw ioError(error, 'create key directory', dir) ?? error;
   }

@@ -23,7 +23,10 @@ export const X86_64_LEVELS = ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] a
  * show `xsave` only while they use it themselves, and clear it, and every AVX
  * flag, when it is disabled (`noxsave`) — so `xsave` stands for OSXSAVE.
  */
-const X86_64_FEATURES: readonly { level: string; features: readonly { feature: string; flags: readonly string[] }[] }[] = [
+const X86_64_FEATURES: readonly {
+  level: string;
+  features: readonly { feature: string; flags: readonly string[] }[];
+}[] = [
   {
     level: 'x86-64-v2',
     features: [
@@ -88,7 +91,10 @@ export function missingX86Features(flags: ReadonlySet<string>, level: string): s
   return X86_64_FEATURES.slice(0, upTo + 1).flatMap((entry) => missingFeatures(flags, entry.features));
 }
 
-function missingFeatures(flags: ReadonlySet<string>, features: readonly { feature: string; flags: readonly string[] }[]): string[] {
+function missingFeatures(
+  flags: ReadonlySet<string>,
+  features: readonly { feature: string; flags: readonly string[] }[],
+): string[] {
   return features.filter((entry) => !entry.flags.some((flag) => flags.has(flag))).map((entry) => entry.feature);
 }
 
@@ -169,7 +175,11 @@ export function withCpuLevel(host: HostTarget, setting: CpuLevelSetting | undefi
   if (at >= 0) return { ...host, cpuLevels: host.cpuLevels.slice(0, at + 1) };
   const known: readonly string[] = X86_64_LEVELS;
   if (setting.force) return { ...host, cpuLevels: known.slice(0, known.indexOf(setting.level) + 1) };
-  throw new KilnError('E_CPU_LEVEL', `cannot use CPU level ${setting.level} (cpu-level in ${where}): this host runs ${host.cpuLevels.join(', ')}`, {
-    hint: `set cpu-level to one of ${host.cpuLevels.join(', ')}, or, for a prefix meant for another machine, add cpu-level-force = true (its binaries will not run here)`,
-  });
+  throw new KilnError(
+    'E_CPU_LEVEL',
+    `cannot use CPU level ${setting.level} (cpu-level in ${where}): this host runs ${host.cpuLevels.join(', ')}`,
+    {
+      hint: `set cpu-level to one of ${host.cpuLevels.join(', ')}, or, for a prefix meant for another machine, add cpu-level-force = true (its binaries will not run here)`,
+    },
+  );
 }

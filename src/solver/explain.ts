@@ -24,7 +24,10 @@ interface Line {
 export function explainFailure(model: Model, failure: Incompatibility): { explanation: string[]; hint: string } {
   const writer = new Writer(model);
   writer.explain(failure);
-  return { explanation: writer.lines.map((line) => (line.number === undefined ? line.text : `(${line.number}) ${line.text}`)), hint: hintFor(model, failure) };
+  return {
+    explanation: writer.lines.map((line) => (line.number === undefined ? line.text : `(${line.number}) ${line.text}`)),
+    hint: hintFor(model, failure),
+  };
 }
 
 class Writer {
@@ -43,7 +46,8 @@ class Writer {
     }
     this.visit(failure, false);
     const last = this.lines[this.lines.length - 1];
-    if (last !== undefined && this.lines.length > 1) last.text = last.text.replace(/^(And because|Because)/, 'So, because');
+    if (last !== undefined && this.lines.length > 1)
+      last.text = last.text.replace(/^(And because|Because)/, 'So, because');
   }
 
   private countUses(incompatibility: Incompatibility, seen: Set<Incompatibility>): void {
@@ -121,25 +125,39 @@ class Writer {
       const external = leftDerived ? right : left;
       const derivedCause = derived.cause;
       if (this.numbers.has(derived)) {
-        this.write(incompatibility, `Because ${this.describe(external)} and ${this.cite(derived)}, ${conclusion}.`, numbered);
+        this.write(
+          incompatibility,
+          `Because ${this.describe(external)} and ${this.cite(derived)}, ${conclusion}.`,
+          numbered,
+        );
       } else if (derivedCause.kind === 'derived' && (this.uses.get(derived) ?? 0) <= 1 && isCollapsible(derived)) {
         const inner = derivedCause.conflict.cause.kind === 'derived' ? derivedCause.conflict : derivedCause.other;
         const innerExternal = inner === derivedCause.conflict ? derivedCause.other : derivedCause.conflict;
         this.visit(inner, false);
-        this.write(incompatibility, `And because ${this.describe(innerExternal)} and ${this.describe(external)}, ${conclusion}.`, numbered);
+        this.write(
+          incompatibility,
+          `And because ${this.describe(innerExternal)} and ${this.describe(external)}, ${conclusion}.`,
+          numbered,
+        );
       } else {
         this.visit(derived, false);
         this.write(incompatibility, `And because ${this.describe(external)}, ${conclusion}.`, numbered);
       }
     } else {
-      this.write(incompatibility, `Because ${this.describe(left)} and ${this.describe(right)}, ${conclusion}.`, numbered);
+      this.write(
+        incompatibility,
+        `Because ${this.describe(left)} and ${this.describe(right)}, ${conclusion}.`,
+        numbered,
+      );
     }
   }
 
   /** One incompatibility in words. */
   describe(incompatibility: Incompatibility): string {
     const cause = incompatibility.cause;
-    const target = incompatibility.terms.find((term) => term.name !== ROOT && this.model.info(term.name).kind !== 'root' && !isOwner(incompatibility, term));
+    const target = incompatibility.terms.find(
+      (term) => term.name !== ROOT && this.model.info(term.name).kind !== 'root' && !isOwner(incompatibility, term),
+    );
     switch (cause.kind) {
       case 'root':
         return 'the request is solved';
@@ -152,7 +170,9 @@ class Writer {
       case 'dependency':
         return `${cause.package} ${cause.version} depends on ${cause.text}${this.unavailable(cause.text, target)}`;
       case 'conflict':
-        return cause.via === undefined ? `${cause.package} ${cause.version} conflicts with ${cause.text}` : `${cause.package} ${cause.version} conflicts with ${cause.text} (${cause.via} provides it)`;
+        return cause.via === undefined
+          ? `${cause.package} ${cause.version} conflicts with ${cause.text}`
+          : `${cause.package} ${cause.version} conflicts with ${cause.text} (${cause.via} provides it)`;
       case 'provider':
         return `${cause.text} can be met by ${cause.provider} only if that package is installed`;
       case 'derived':
@@ -176,7 +196,10 @@ class Writer {
     const name = info.display;
     const real = this.model.names.find((other) => other.kind === 'package' && other.display === name);
     const versions = real === undefined ? [] : real.candidates.map((c) => c.label);
-    const rangeText = text.slice(name.length).replace(/^\[[^\]]*\]/, '').trim();
+    const rangeText = text
+      .slice(name.length)
+      .replace(/^\[[^\]]*\]/, '')
+      .trim();
     const range = tryParseRange(rangeText);
     const left = this.model.policy.excluded(name).filter((e) => range === undefined || satisfies(e.pkg.version, range));
     const leftOut = left.length === 0 ? '' : `; left out: ${left.map((e) => e.why).join('; ')}`;
@@ -211,21 +234,31 @@ class Writer {
     const present = countBits(bits) - (hasBit(bits, info.slots - 1) ? 1 : 0);
     if (info.kind === 'virtual') {
       if (present === info.candidates.length) return info.requirement;
-      const labels = bitIndices(bits).filter((i) => i < info.candidates.length).map((i) => info.candidates[i]?.label ?? '?');
-      return labels.length === 1 ? `${labels[0]} for ${info.requirement}` : `one of ${joinOr(labels)} for ${info.requirement}`;
+      const labels = bitIndices(bits)
+        .filter((i) => i < info.candidates.length)
+        .map((i) => info.candidates[i]?.label ?? '?');
+      return labels.length === 1
+        ? `${labels[0]} for ${info.requirement}`
+        : `one of ${joinOr(labels)} for ${info.requirement}`;
     }
     if (present === 0) return `no version of ${info.display}`;
     if (present === info.candidates.length) return info.display;
     const range = this.model.rangeTextFor(name, bits);
     if (range !== undefined) return range;
-    const labels = bitIndices(bits).filter((i) => i < info.candidates.length).map((i) => info.candidates[i]?.label ?? '?');
+    const labels = bitIndices(bits)
+      .filter((i) => i < info.candidates.length)
+      .map((i) => info.candidates[i]?.label ?? '?');
     return labels.length === 1 ? `${info.display} ${labels[0]}` : `${info.display} (${joinOr(labels)})`;
   }
 }
 
 /** The owner's term of an external incompatibility (its first term) is not where the "unavailable" remark goes. */
 function isOwner(incompatibility: Incompatibility, term: Term): boolean {
-  return incompatibility.terms[0] === term && incompatibility.cause.kind !== 'request' && incompatibility.cause.kind !== 'keep';
+  return (
+    incompatibility.terms[0] === term &&
+    incompatibility.cause.kind !== 'request' &&
+    incompatibility.cause.kind !== 'keep'
+  );
 }
 
 /** Both causes external. */
@@ -272,29 +305,53 @@ function hintFor(model: Model, failure: Incompatibility): string {
   const leftOut = new Map<ExclusionKind, Set<string>>();
   for (const fact of facts) {
     if (fact.cause.kind === 'keep') {
-      for (const exclusion of model.policy.excluded(fact.cause.package)) leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(fact.cause.package));
+      for (const exclusion of model.policy.excluded(fact.cause.package))
+        leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(fact.cause.package));
     }
     if (fact.cause.kind !== 'request' && fact.cause.kind !== 'dependency') continue;
     for (const term of fact.terms) {
       const info = model.info(term.name);
       if (term.name === ROOT || !equalBits(term.bits, info.full) || info.kind === 'root') continue;
       const excluded = model.policy.excluded(info.display);
-      for (const exclusion of excluded) leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(info.display));
+      for (const exclusion of excluded)
+        leftOut.set(exclusion.kind, (leftOut.get(exclusion.kind) ?? new Set()).add(info.display));
       const real = model.names.find((other) => other.kind === 'package' && other.display === info.display);
       if ((real === undefined || real.candidates.length === 0) && excluded.length === 0) missing.add(info.display);
     }
   }
   const names = (kind: ExclusionKind): string => [...(leftOut.get(kind) ?? [])].sort().join(', ');
-  if (leftOut.has('deny') || leftOut.has('allow')) hints.push(`allow binaries of ${names('deny') || names('allow')} (config binaryDeny / binaryAllow), or let Kiln build ${(names('deny') || names('allow')).includes(',') ? 'them' : 'it'} (build policy missing)`);
-  if (leftOut.has('policy')) hints.push(`change the build policy of ${names('policy')} (never: binaries only; always: recipes only; missing: build what has no binary)`);
-  if (leftOut.has('options')) hints.push(`ask for the options the binaries of ${names('options')} have, allow building from a recipe, or turn respect-options off`);
-  if (leftOut.has('cpu') || leftOut.has('libc')) hints.push(`the binaries of ${[names('cpu'), names('libc')].filter((n) => n !== '').join(', ')} do not run on this host: publish binaries built for it, or build from the recipe`);
-  if (leftOut.has('license')) hints.push(`accept the license of ${names('license')} (config acceptLicenses) if you may`);
-  if (missing.size > 0) hints.push(`no package is named ${[...missing].sort().join(', ')}: check the spelling, or add a repository that has ${missing.size === 1 ? 'it' : 'them'}`);
+  if (leftOut.has('deny') || leftOut.has('allow'))
+    hints.push(
+      `allow binaries of ${names('deny') || names('allow')} (config binaryDeny / binaryAllow), or let Kiln build ${(names('deny') || names('allow')).includes(',') ? 'them' : 'it'} (build policy missing)`,
+    );
+  if (leftOut.has('policy'))
+    hints.push(
+      `change the build policy of ${names('policy')} (never: binaries only; always: recipes only; missing: build what has no binary)`,
+    );
+  if (leftOut.has('options'))
+    hints.push(
+      `ask for the options the binaries of ${names('options')} have, allow building from a recipe, or turn respect-options off`,
+    );
+  if (leftOut.has('cpu') || leftOut.has('libc'))
+    hints.push(
+      `the binaries of ${[names('cpu'), names('libc')].filter((n) => n !== '').join(', ')} do not run on this host: publish binaries built for it, or build from the recipe`,
+    );
+  if (leftOut.has('license'))
+    hints.push(`accept the license of ${names('license')} (config acceptLicenses) if you may`);
+  if (missing.size > 0)
+    hints.push(
+      `no package is named ${[...missing].sort().join(', ')}: check the spelling, or add a repository that has ${missing.size === 1 ? 'it' : 'them'}`,
+    );
   const removed = facts.flatMap((fact) => (fact.cause.kind === 'remove' ? [fact.cause.package] : [])).sort();
-  if (removed.length > 0) hints.push(`other packages still need ${removed.join(', ')}: remove them too (add them to request.remove), or keep ${removed.length === 1 ? 'it' : 'them'}`);
+  if (removed.length > 0)
+    hints.push(
+      `other packages still need ${removed.join(', ')}: remove them too (add them to request.remove), or keep ${removed.length === 1 ? 'it' : 'them'}`,
+    );
   const kept = facts.flatMap((fact) => (fact.cause.kind === 'keep' ? [fact.cause.package] : [])).sort();
-  if (kept.length > 0) hints.push(`installed packages stay installed unless you ask to remove them: remove ${kept.join(', ')} (request.remove) if ${kept.length === 1 ? 'it' : 'they'} may go`);
+  if (kept.length > 0)
+    hints.push(
+      `installed packages stay installed unless you ask to remove them: remove ${kept.join(', ')} (request.remove) if ${kept.length === 1 ? 'it' : 'they'} may go`,
+    );
   if (hints.length === 0) hints.push('relax a version range you asked for, or ask for fewer packages at once');
   return hints.join('; ');
 }

@@ -13,7 +13,15 @@ import { compareVersions, tryParseVersion } from '../version/index.js';
 import { cpuinfoFlags, parseLoaderLevels, x86Levels } from './cpuLevel.js';
 import type { HostTarget } from './types.js';
 
-const ARCH_NAMES: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l', riscv64: 'riscv64', ppc64: 'ppc64le', s390x: 's390x' };
+const ARCH_NAMES: Record<string, string> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  ia32: 'i686',
+  arm: 'armv7l',
+  riscv64: 'riscv64',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 /** Where glibc's x86_64 loader is when no executable names it (the psABI's path). */
 export const DEFAULT_X86_64_LOADER = '/lib64/ld-linux-x86-64.so.2';
@@ -60,7 +68,12 @@ export function detectX86Levels(glibc: boolean): { levels: string[]; source: 'lo
 /** What `LOADER --help` prints, or undefined when it cannot be run. */
 function loaderHelp(): string | undefined {
   // An empty environment: GLIBC_TUNABLES can hide features from the loader that the CPU has, and LD_* variables have no say here.
-  const result = spawnSync(findLoader(), ['--help'], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  const result = spawnSync(findLoader(), ['--help'], {
+    encoding: 'utf8',
+    env: {},
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 10_000,
+  });
   return result.error === undefined && result.status === 0 ? result.stdout : undefined;
 }
 
@@ -111,6 +124,7 @@ export function targetProblem(target: Target, host: HostTarget): string | undefi
   if (needed !== undefined && have !== undefined && compareVersions(needed, have) > 0) {
     return `it needs ${target.libc} ${target.libcVersion}, this host has ${host.libcVersion}`;
   }
-  if (!host.cpuLevels.includes(target.cpu)) return `it is built for CPU level ${target.cpu}, this host supports ${host.cpuLevels.join(', ')}`;
+  if (!host.cpuLevels.includes(target.cpu))
+    return `it is built for CPU level ${target.cpu}, this host supports ${host.cpuLevels.join(', ')}`;
   return undefined;
 }

@@ -3,8 +3,30 @@ export { detectHost, targetProblem } from './hostTarget.js';
 export { X86_64_LEVELS, withCpuLevel, x86Levels } from './cpuLevel.js';
 export type { CpuLevelSetting } from './cpuLevel.js';
 export { parseRequest } from './parseRequest.js';
-export type { SolverProblem, ProblemPackage, InstalledEntry, InstallRequest, Requirement, Provide, SolverConfig, BuildPolicy, PackageRole, PlanStep, StepSource, SolveResult, PlanEntry, Remote } from './problem.js';
-export { parseProblem, readProblem, readInstallRequest, readOptionSettings, formatSettings, DEFAULT_CONFIG } from './problem.js';
+export type {
+  SolverProblem,
+  ProblemPackage,
+  InstalledEntry,
+  InstallRequest,
+  Requirement,
+  Provide,
+  SolverConfig,
+  BuildPolicy,
+  PackageRole,
+  PlanStep,
+  StepSource,
+  SolveResult,
+  PlanEntry,
+  Remote,
+} from './problem.js';
+export {
+  parseProblem,
+  readProblem,
+  readInstallRequest,
+  readOptionSettings,
+  formatSettings,
+  DEFAULT_CONFIG,
+} from './problem.js';
 export { solve, solveDetailed, solveOrThrow } from './pubgrub.js';
 export type { DetailedResult, SolveStats } from './pubgrub.js';
 export { Policy, problemSource } from './policy.js';

@@ -64,10 +64,11 @@ export function orderGraph(nodes: readonly GraphNode[], consumersFirst = false):
   const consumers: number[][] = components.map(() => []);
   components.forEach((members, i) => {
     const providers = new Set<number>();
-    for (const member of members) for (const provider of needs(member)) {
-      const j = componentOf.get(provider) as number;
-      if (j !== i) providers.add(j);
-    }
+    for (const member of members)
+      for (const provider of needs(member)) {
+        const j = componentOf.get(provider) as number;
+        if (j !== i) providers.add(j);
+      }
     waiting[i] = providers.size;
     for (const j of providers) consumers[j]?.push(i);
   });
@@ -80,7 +81,8 @@ export function orderGraph(nodes: readonly GraphNode[], consumersFirst = false):
   for (let next = heap.pop(); next !== undefined; next = heap.pop()) {
     const members = components[next] as GraphNode[];
     for (const member of members) order.push(member.name);
-    if (members.length > 1) cycles.push(describeCycle(consumersFirst ? members.slice().reverse() : members, needs, consumersFirst));
+    if (members.length > 1)
+      cycles.push(describeCycle(consumersFirst ? members.slice().reverse() : members, needs, consumersFirst));
     for (const consumer of consumers[next] ?? []) {
       waiting[consumer] = (waiting[consumer] ?? 0) - 1;
       if (waiting[consumer] === 0) heap.push(consumer);
@@ -90,7 +92,11 @@ export function orderGraph(nodes: readonly GraphNode[], consumersFirst = false):
   return { order: consumersFirst ? order.reverse() : order, cycles };
 }
 
-function describeCycle(members: readonly GraphNode[], needs: (node: GraphNode) => GraphNode[], consumersFirst: boolean): string {
+function describeCycle(
+  members: readonly GraphNode[],
+  needs: (node: GraphNode) => GraphNode[],
+  consumersFirst: boolean,
+): string {
   const inCycle = new Set(members);
   const position = new Map(members.map((member, i) => [member, i]));
   const edges: string[] = [];
@@ -100,8 +106,10 @@ function describeCycle(members: readonly GraphNode[], needs: (node: GraphNode) =
       if (!inCycle.has(provider)) continue;
       edges.push(`${member.name} needs ${provider.name}`);
       const providerFirst = (position.get(provider) as number) < (position.get(member) as number);
-      if (!consumersFirst && !providerFirst) broken.push(`${member.name} is placed before ${provider.name}, which it needs`);
-      if (consumersFirst && providerFirst) broken.push(`${provider.name} is removed before ${member.name}, which needs it`);
+      if (!consumersFirst && !providerFirst)
+        broken.push(`${member.name} is placed before ${provider.name}, which it needs`);
+      if (consumersFirst && providerFirst)
+        broken.push(`${provider.name} is removed before ${member.name}, which needs it`);
     }
   }
   return `cycle: ${edges.join(', ')}; ${consumersFirst ? 'removed' : 'placed'} in the order ${members.map((m) => m.name).join(', ')}, so ${broken.join('; ')}`;
@@ -132,12 +140,14 @@ function stronglyConnected(nodes: readonly GraphNode[], needs: (node: GraphNode)
       if (frame.next < frame.edges.length) {
         const other = frame.edges[frame.next++] as GraphNode;
         if (!index.has(other)) enter(other);
-        else if (onStack.has(other)) low.set(frame.node, Math.min(low.get(frame.node) as number, index.get(other) as number));
+        else if (onStack.has(other))
+          low.set(frame.node, Math.min(low.get(frame.node) as number, index.get(other) as number));
         continue;
       }
       work.pop();
       const parent = work[work.length - 1];
-      if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node) as number, low.get(frame.node) as number));
+      if (parent !== undefined)
+        low.set(parent.node, Math.min(low.get(parent.node) as number, low.get(frame.node) as number));
       if (low.get(frame.node) === index.get(frame.node)) {
         const component: GraphNode[] = [];
         for (;;) {

@@ -90,7 +90,6 @@ export function problemSource(problem: SolverProblem): CandidateSource {
   };
 }
 
-
 export class Policy {
   private readonly cache = new Map<string, { candidates: SolverCandidate[]; excluded: Exclusion[] }>();
   private readonly requested = new Map<string, Record<string, boolean>>();
@@ -98,7 +97,10 @@ export class Policy {
   private readonly priority = new Map<string, number>();
   private readonly upgrading: (name: string) => boolean;
 
-  constructor(readonly problem: SolverProblem, private readonly source: CandidateSource = problemSource(problem)) {
+  constructor(
+    readonly problem: SolverProblem,
+    private readonly source: CandidateSource = problemSource(problem),
+  ) {
     for (const request of problem.request.install) {
       this.requested.set(request.name, { ...(this.requested.get(request.name) ?? {}), ...request.options });
     }
@@ -121,21 +123,27 @@ export class Policy {
   /** Candidates of other names that provide `name`. */
   providers(name: string): readonly SolverCandidate[] {
     const owners = new Set(this.source.providers(name).map((pkg) => pkg.name));
-    return [...owners].sort().flatMap((owner) => this.candidates(owner).filter((candidate) => candidate.pkg.provides.some((p) => p.name === name)));
+    return [...owners]
+      .sort()
+      .flatMap((owner) =>
+        this.candidates(owner).filter((candidate) => candidate.pkg.provides.some((p) => p.name === name)),
+      );
   }
 
   /** The option settings someone set for a name: global, then per package, then the installed package's, then the request. */
   wantedSettings(name: string): Record<string, boolean> {
     const config = this.problem.config;
     let settings: Record<string, boolean> = { ...config.options };
-    for (const entry of config.packageOptions) if (matchesNamePattern(entry.pattern, name)) settings = { ...settings, ...entry.options };
+    for (const entry of config.packageOptions)
+      if (matchesNamePattern(entry.pattern, name)) settings = { ...settings, ...entry.options };
     return { ...settings, ...(this.installed.get(name)?.options ?? {}), ...(this.requested.get(name) ?? {}) };
   }
 
   /** The build policy of a name. */
   buildPolicy(name: string): BuildPolicy {
     let policy = this.problem.config.buildPolicy;
-    for (const entry of this.problem.config.packageBuildPolicy) if (matchesNamePattern(entry.pattern, name)) policy = entry.policy;
+    for (const entry of this.problem.config.packageBuildPolicy)
+      if (matchesNamePattern(entry.pattern, name)) policy = entry.policy;
     return policy;
   }
 
@@ -168,7 +176,11 @@ export class Policy {
       if (pkg === installedPkg && !this.problem.request.reinstall.includes(name)) {
         const missing = mismatches(pkg.options, requestedOptions, true);
         if (config.respectOptions && missing.length > 0) {
-          leaveOut(pkg, 'options', `${label} is installed with ${describeOptions(pkg.options, missing)}, and you asked for ${formatSettings(pick(requestedOptions, missing))}`);
+          leaveOut(
+            pkg,
+            'options',
+            `${label} is installed with ${describeOptions(pkg.options, missing)}, and you asked for ${formatSettings(pick(requestedOptions, missing))}`,
+          );
           continue;
         }
         installed = { pkg, kind: 'installed', options: pkg.options, depends: pkg.depends };
@@ -192,8 +204,13 @@ export class Policy {
           continue;
         }
         const options: Record<string, boolean> = dict();
-        for (const option of Object.keys(pkg.options).sort()) options[option] = own(settings, option) ?? (pkg.options[option] as boolean);
-        const depends = pkg.depends.filter((requirement) => requirement.when === undefined || (own(options, requirement.when.option) ?? false) === requirement.when.value);
+        for (const option of Object.keys(pkg.options).sort())
+          options[option] = own(settings, option) ?? (pkg.options[option] as boolean);
+        const depends = pkg.depends.filter(
+          (requirement) =>
+            requirement.when === undefined ||
+            (own(options, requirement.when.option) ?? false) === requirement.when.value,
+        );
         builds.push({ pkg, kind: 'build', options, depends });
         continue;
       }
@@ -207,7 +224,11 @@ export class Policy {
         continue;
       }
       if (config.binaryAllow !== undefined && firstMatchingPattern(config.binaryAllow, name) === undefined) {
-        leaveOut(pkg, 'allow', `${label} is not taken: ${name} is not on the binary allow list (${config.binaryAllow.join(', ')})`);
+        leaveOut(
+          pkg,
+          'allow',
+          `${label} is not taken: ${name} is not on the binary allow list (${config.binaryAllow.join(', ')})`,
+        );
         continue;
       }
       if (levels !== undefined && pkg.cpu !== undefined && !levels.includes(pkg.cpu)) {
@@ -215,40 +236,60 @@ export class Policy {
         continue;
       }
       if (config.glibc !== undefined && pkg.libc !== undefined && compareVersions(pkg.libc, config.glibc) > 0) {
-        leaveOut(pkg, 'libc', `${label} needs glibc ${formatVersion(pkg.libc)}, and this host has ${formatVersion(config.glibc)}`);
+        leaveOut(
+          pkg,
+          'libc',
+          `${label} needs glibc ${formatVersion(pkg.libc)}, and this host has ${formatVersion(config.glibc)}`,
+        );
         continue;
       }
       const wanted = this.wantedFor(pkg, settings, packages);
-      const differ = mismatches(pkg.options, wanted, false).concat(Object.keys(requestedOptions).filter((option) => own(pkg.options, option) === undefined));
+      const differ = mismatches(pkg.options, wanted, false).concat(
+        Object.keys(requestedOptions).filter((option) => own(pkg.options, option) === undefined),
+      );
       if (differ.length > 0 && config.respectOptions) {
-        leaveOut(pkg, 'options', `${label} is built with ${describeOptions(pkg.options, differ)}, and ${formatSettings(pick(wanted, differ))} is wanted`);
+        leaveOut(
+          pkg,
+          'options',
+          `${label} is built with ${describeOptions(pkg.options, differ)}, and ${formatSettings(pick(wanted, differ))} is wanted`,
+        );
         continue;
       }
-      binaries.push({ candidate: { pkg, kind: 'binary', options: pkg.options, depends: pkg.depends }, matches: differ.length === 0 });
+      binaries.push({
+        candidate: { pkg, kind: 'binary', options: pkg.options, depends: pkg.depends },
+        matches: differ.length === 0,
+      });
     }
 
     const priority = (pkg: ProblemPackage): number => this.priority.get(pkg.remote ?? '') ?? 0;
-    const level = (pkg: ProblemPackage): number => (pkg.cpu === undefined || levels === undefined ? -1 : levels.indexOf(pkg.cpu));
+    const level = (pkg: ProblemPackage): number =>
+      pkg.cpu === undefined || levels === undefined ? -1 : levels.indexOf(pkg.cpu);
     const ordered = binaries.slice();
     const upgrading = this.upgrading(name);
     if (installed !== undefined && upgrading) ordered.push({ candidate: installed, matches: true });
     // An upgrade never moves below the installed version, whatever the remote priorities say.
-    const older = (pkg: ProblemPackage): number => (upgrading && installed !== undefined && compareVersions(pkg.version, installed.pkg.version) < 0 ? 1 : 0);
+    const older = (pkg: ProblemPackage): number =>
+      upgrading && installed !== undefined && compareVersions(pkg.version, installed.pkg.version) < 0 ? 1 : 0;
     // A reinstall is of the version installed (a newer one would be an upgrade), when one is on offer.
     const reinstalling = installedPkg !== undefined && this.problem.request.reinstall.includes(name);
-    const otherVersion = (pkg: ProblemPackage): number => (reinstalling && compareVersions(pkg.version, installedPkg.version) !== 0 ? 1 : 0);
-    ordered.sort((a, b) =>
-      otherVersion(a.candidate.pkg) - otherVersion(b.candidate.pkg)
-      || older(a.candidate.pkg) - older(b.candidate.pkg)
-      || priority(b.candidate.pkg) - priority(a.candidate.pkg)
-      || compareVersions(b.candidate.pkg.version, a.candidate.pkg.version)
-      // The installed package first among equals: replacing it by its twin would change nothing.
-      || Number(b.candidate.kind === 'installed') - Number(a.candidate.kind === 'installed')
-      || Number(b.matches) - Number(a.matches)
-      || level(b.candidate.pkg) - level(a.candidate.pkg)
-      || compareText(a.candidate.pkg.remote ?? '', b.candidate.pkg.remote ?? '')
-      || a.candidate.pkg.index - b.candidate.pkg.index);
-    builds.sort((a, b) => compareVersions(b.pkg.version, a.pkg.version) || a.pkg.cost - b.pkg.cost || a.pkg.index - b.pkg.index);
+    const otherVersion = (pkg: ProblemPackage): number =>
+      reinstalling && compareVersions(pkg.version, installedPkg.version) !== 0 ? 1 : 0;
+    ordered.sort(
+      (a, b) =>
+        otherVersion(a.candidate.pkg) - otherVersion(b.candidate.pkg) ||
+        older(a.candidate.pkg) - older(b.candidate.pkg) ||
+        priority(b.candidate.pkg) - priority(a.candidate.pkg) ||
+        compareVersions(b.candidate.pkg.version, a.candidate.pkg.version) ||
+        // The installed package first among equals: replacing it by its twin would change nothing.
+        Number(b.candidate.kind === 'installed') - Number(a.candidate.kind === 'installed') ||
+        Number(b.matches) - Number(a.matches) ||
+        level(b.candidate.pkg) - level(a.candidate.pkg) ||
+        compareText(a.candidate.pkg.remote ?? '', b.candidate.pkg.remote ?? '') ||
+        a.candidate.pkg.index - b.candidate.pkg.index,
+    );
+    builds.sort(
+      (a, b) => compareVersions(b.pkg.version, a.pkg.version) || a.pkg.cost - b.pkg.cost || a.pkg.index - b.pkg.index,
+    );
     const candidates = [
       ...(installed !== undefined && !upgrading ? [installed] : []),
       ...ordered.map((entry) => entry.candidate),
@@ -260,8 +301,16 @@ export class Policy {
   }
 
   /** The settings a binary must have: those set, then (for options nobody set) its defaults, or those of a recipe of its version. */
-  private wantedFor(pkg: ProblemPackage, settings: Record<string, boolean>, packages: readonly ProblemPackage[]): Record<string, boolean> {
-    const defaults = pkg.defaults ?? packages.find((other) => other.recipe !== undefined && compareVersions(other.version, pkg.version) === 0)?.options ?? {};
+  private wantedFor(
+    pkg: ProblemPackage,
+    settings: Record<string, boolean>,
+    packages: readonly ProblemPackage[],
+  ): Record<string, boolean> {
+    const defaults =
+      pkg.defaults ??
+      packages.find((other) => other.recipe !== undefined && compareVersions(other.version, pkg.version) === 0)
+        ?.options ??
+      {};
     return dict([...Object.entries(defaults), ...Object.entries(settings)]);
   }
 }
@@ -270,8 +319,14 @@ export class Policy {
  * Options on which `has` differs from `wanted`. An option `has` lacks counts
  * only with `strict` (a request naming an option the package does not have).
  */
-function mismatches(has: Readonly<Record<string, boolean>>, wanted: Readonly<Record<string, boolean>>, strict: boolean): string[] {
-  return Object.keys(wanted).sort().filter((option) => (own(has, option) === undefined ? strict : own(has, option) !== wanted[option]));
+function mismatches(
+  has: Readonly<Record<string, boolean>>,
+  wanted: Readonly<Record<string, boolean>>,
+  strict: boolean,
+): string[] {
+  return Object.keys(wanted)
+    .sort()
+    .filter((option) => (own(has, option) === undefined ? strict : own(has, option) !== wanted[option]));
 }
 
 function pick(settings: Readonly<Record<string, boolean>>, keys: readonly string[]): Record<string, boolean> {
@@ -281,7 +336,9 @@ function pick(settings: Readonly<Record<string, boolean>>, keys: readonly string
 }
 
 function describeOptions(options: Readonly<Record<string, boolean>>, keys: readonly string[]): string {
-  return keys.map((key) => (own(options, key) === undefined ? `no option ${key}` : (options[key] ? '+' : '-') + key)).join(', ');
+  return keys
+    .map((key) => (own(options, key) === undefined ? `no option ${key}` : (options[key] ? '+' : '-') + key))
+    .join(', ');
 }
 
 /** `openssl 3.0.22 from main`, `the recipe dev-libs/openssl 3.0.22`. */

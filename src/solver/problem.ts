@@ -44,7 +44,14 @@
  */
 import { KilnError } from '../errors/index.js';
 import type { Version, VersionRange } from '../version/index.js';
-import { formatRange, formatVersion, parseRange, tryParseRange, tryParseVersion, compareVersions } from '../version/index.js';
+import {
+  formatRange,
+  formatVersion,
+  parseRange,
+  tryParseRange,
+  tryParseVersion,
+  compareVersions,
+} from '../version/index.js';
 
 /** Package and virtual names: the same alphabet as package metadata names. */
 export const PROBLEM_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9+_.-]*$/;
@@ -207,7 +214,13 @@ export type StepSource =
 
 /** One step of a plan, in the order it is carried out. */
 export type PlanStep =
-  | ({ action: 'install' | 'upgrade' | 'downgrade' | 'reinstall'; name: string; version: string; reason: string; replaces?: string } & StepSource)
+  | ({
+      action: 'install' | 'upgrade' | 'downgrade' | 'reinstall';
+      name: string;
+      version: string;
+      reason: string;
+      replaces?: string;
+    } & StepSource)
   | { action: 'remove'; name: string; version: string; reason: string }
   | { action: 'keep'; name: string; version: string; reason: string };
 
@@ -237,7 +250,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function expectObject(value: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
   if (!isRecord(value)) fail(where, 'must be an object');
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(where === '' ? key : `${where}.${key}`, `is not a known field (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      fail(where === '' ? key : `${where}.${key}`, `is not a known field (known: ${allowed.join(', ')})`);
   }
   return value;
 }
@@ -249,7 +263,8 @@ function expectList(value: unknown, where: string): unknown[] {
 
 function expectName(value: unknown, where: string): string {
   if (typeof value !== 'string') fail(where, 'must be a string');
-  if (!PROBLEM_NAME_PATTERN.test(value)) fail(where, `${JSON.stringify(value)} is not a package name (letters, digits, "+", "_", ".", "-")`);
+  if (!PROBLEM_NAME_PATTERN.test(value))
+    fail(where, `${JSON.stringify(value)} is not a package name (letters, digits, "+", "_", ".", "-")`);
   return value;
 }
 
@@ -269,7 +284,8 @@ export function readRequirement(value: unknown, where: string, conditional = fal
   if (condition !== null) {
     if (!conditional) fail(where, `${JSON.stringify(value)}: only a recipe's dependencies can have "when OPTION"`);
     const option = condition[3] ?? '';
-    if (!OPTION_NAME_PATTERN.test(option)) fail(where, `${JSON.stringify(value)}: ${JSON.stringify(option)} is not an option name`);
+    if (!OPTION_NAME_PATTERN.test(option))
+      fail(where, `${JSON.stringify(value)}: ${JSON.stringify(option)} is not an option name`);
     when = { option, value: condition[2] !== '!' };
     trimmed = condition[1] ?? '';
   }
@@ -286,7 +302,8 @@ function readRange(rangeText: string, value: string, where: string): VersionRang
   try {
     parseRange(rangeText);
   } catch (error) {
-    if (error instanceof KilnError) fail(where, `${JSON.stringify(value)} has a bad range: ${error.message.replace(/^cannot parse range /, '')}`);
+    if (error instanceof KilnError)
+      fail(where, `${JSON.stringify(value)} has a bad range: ${error.message.replace(/^cannot parse range /, '')}`);
     throw error;
   }
   throw new Error('Assertion failed: tryParseRange and parseRange disagree');
@@ -294,19 +311,32 @@ function readRange(rangeText: string, value: string, where: string): VersionRang
 
 /** Option settings as people write them, sorted: `+a,-b`. */
 export function formatSettings(settings: Readonly<Record<string, boolean>>): string {
-  return Object.keys(settings).sort().map((key) => (settings[key] ? '+' : '-') + key).join(',');
+  return Object.keys(settings)
+    .sort()
+    .map((key) => (settings[key] ? '+' : '-') + key)
+    .join(',');
 }
 
 /** Reads option settings written `+a`, `-b` or `a` (on), as a list or comma-separated. */
 export function readOptionSettings(value: unknown, where: string): Record<string, boolean> {
-  const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : expectList(value, where);
+  const items =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '')
+      : expectList(value, where);
   const settings: Record<string, boolean> = dict();
   items.forEach((item, i) => {
     const at = typeof value === 'string' ? where : `${where}[${i}]`;
     if (typeof item !== 'string') fail(at, 'must be a string "+OPTION" or "-OPTION"');
     const on = !item.startsWith('-');
     const option = item.replace(/^[+-]/, '');
-    if (!OPTION_NAME_PATTERN.test(option)) fail(at, `${JSON.stringify(item)} is not "+OPTION" or "-OPTION" (option names: lower-case letters, digits, "_", "-")`);
+    if (!OPTION_NAME_PATTERN.test(option))
+      fail(
+        at,
+        `${JSON.stringify(item)} is not "+OPTION" or "-OPTION" (option names: lower-case letters, digits, "_", "-")`,
+      );
     settings[option] = on;
   });
   return settings;
@@ -331,7 +361,8 @@ function readProvide(value: unknown, where: string): Provide {
   const name = expectName(words[0], where);
   if (words.length === 1) return { name, version: undefined, text: name };
   const spec = words[1] ?? '';
-  if (words.length > 2 || !spec.startsWith('=') || spec.endsWith('*')) fail(where, `${JSON.stringify(value)} must be "NAME" or "NAME =VERSION"`);
+  if (words.length > 2 || !spec.startsWith('=') || spec.endsWith('*'))
+    fail(where, `${JSON.stringify(value)} must be "NAME" or "NAME =VERSION"`);
   const version = tryParseVersion(spec.slice(1));
   if (version === undefined) fail(where, `${JSON.stringify(value)} has a bad version after "="`);
   return { name, version, text: `${name} =${formatVersion(version)}` };
@@ -369,7 +400,8 @@ function expectBoolean(value: unknown, where: string, fallback: boolean): boolea
 
 function expectPatterns(value: unknown, where: string): string[] {
   return readStrings(value, where, (item, at) => {
-    if (typeof item !== 'string' || !/^[A-Za-z0-9+_.*?-]+$/.test(item)) fail(at, 'must be a name pattern (a package name, "*" and "?" as wildcards)');
+    if (typeof item !== 'string' || !/^[A-Za-z0-9+_.*?-]+$/.test(item))
+      fail(at, 'must be a name pattern (a package name, "*" and "?" as wildcards)');
     return item;
   });
 }
@@ -377,13 +409,24 @@ function expectPatterns(value: unknown, where: string): string[] {
 const BUILD_POLICIES: readonly BuildPolicy[] = ['never', 'missing', 'always'];
 
 function expectPolicy(value: unknown, where: string): BuildPolicy {
-  if (typeof value !== 'string' || !(BUILD_POLICIES as readonly string[]).includes(value)) fail(where, `must be one of ${BUILD_POLICIES.join(', ')}`);
+  if (typeof value !== 'string' || !(BUILD_POLICIES as readonly string[]).includes(value))
+    fail(where, `must be one of ${BUILD_POLICIES.join(', ')}`);
   return value as BuildPolicy;
 }
 
 function readConfig(value: unknown): SolverConfig {
   const record = expectObject(value ?? {}, 'config', [
-    'options', 'packageOptions', 'respectOptions', 'cpuLevels', 'binaryAllow', 'binaryDeny', 'buildPolicy', 'packageBuildPolicy', 'acceptLicenses', 'glibc', 'protected',
+    'options',
+    'packageOptions',
+    'respectOptions',
+    'cpuLevels',
+    'binaryAllow',
+    'binaryDeny',
+    'buildPolicy',
+    'packageBuildPolicy',
+    'acceptLicenses',
+    'glibc',
+    'protected',
   ]);
   const perPackage = <T>(field: string, read: (item: unknown, at: string) => T): { pattern: string; value: T }[] => {
     const object = record[field];
@@ -396,20 +439,34 @@ function readConfig(value: unknown): SolverConfig {
   };
   return {
     options: record['options'] === undefined ? {} : readOptionSettings(record['options'], 'config.options'),
-    packageOptions: perPackage('packageOptions', readOptionSettings).map(({ pattern, value: options }) => ({ pattern, options })),
+    packageOptions: perPackage('packageOptions', readOptionSettings).map(({ pattern, value: options }) => ({
+      pattern,
+      options,
+    })),
     respectOptions: expectBoolean(record['respectOptions'], 'config.respectOptions', true),
-    cpuLevels: record['cpuLevels'] === undefined ? undefined : readStrings(record['cpuLevels'], 'config.cpuLevels', (item, at) => {
-      if (typeof item !== 'string' || item === '') fail(at, 'must be a CPU level such as "x86-64-v2"');
-      return item;
-    }),
-    binaryAllow: record['binaryAllow'] === undefined ? undefined : expectPatterns(record['binaryAllow'], 'config.binaryAllow'),
+    cpuLevels:
+      record['cpuLevels'] === undefined
+        ? undefined
+        : readStrings(record['cpuLevels'], 'config.cpuLevels', (item, at) => {
+            if (typeof item !== 'string' || item === '') fail(at, 'must be a CPU level such as "x86-64-v2"');
+            return item;
+          }),
+    binaryAllow:
+      record['binaryAllow'] === undefined ? undefined : expectPatterns(record['binaryAllow'], 'config.binaryAllow'),
     binaryDeny: expectPatterns(record['binaryDeny'], 'config.binaryDeny'),
-    buildPolicy: record['buildPolicy'] === undefined ? 'missing' : expectPolicy(record['buildPolicy'], 'config.buildPolicy'),
-    packageBuildPolicy: perPackage('packageBuildPolicy', expectPolicy).map(({ pattern, value: policy }) => ({ pattern, policy })),
-    acceptLicenses: record['acceptLicenses'] === undefined ? undefined : readStrings(record['acceptLicenses'], 'config.acceptLicenses', (item, at) => {
-      if (typeof item !== 'string' || item === '') fail(at, 'must be an SPDX license id');
-      return item;
-    }),
+    buildPolicy:
+      record['buildPolicy'] === undefined ? 'missing' : expectPolicy(record['buildPolicy'], 'config.buildPolicy'),
+    packageBuildPolicy: perPackage('packageBuildPolicy', expectPolicy).map(({ pattern, value: policy }) => ({
+      pattern,
+      policy,
+    })),
+    acceptLicenses:
+      record['acceptLicenses'] === undefined
+        ? undefined
+        : readStrings(record['acceptLicenses'], 'config.acceptLicenses', (item, at) => {
+            if (typeof item !== 'string' || item === '') fail(at, 'must be an SPDX license id');
+            return item;
+          }),
     glibc: record['glibc'] === undefined ? undefined : expectVersion(record['glibc'], 'config.glibc'),
     protected: readStrings(record['protected'], 'config.protected', expectName),
   };
@@ -446,33 +503,61 @@ export function readProblem(json: unknown): SolverProblem {
   const versionsByName = new Map<string, { pkg: ProblemPackage; key: string; where: string }[]>();
   expectList(root['packages'] ?? [], 'packages').forEach((item, i) => {
     const where = `packages[${i}]`;
-    const record = expectObject(item, where, ['name', 'version', 'depends', 'conflicts', 'provides', 'options', 'defaults', 'remote', 'recipe', 'cost', 'cpu', 'libc', 'license', 'role']);
+    const record = expectObject(item, where, [
+      'name',
+      'version',
+      'depends',
+      'conflicts',
+      'provides',
+      'options',
+      'defaults',
+      'remote',
+      'recipe',
+      'cost',
+      'cpu',
+      'libc',
+      'license',
+      'role',
+    ]);
     const name = expectName(record['name'], `${where}.name`);
     const version = expectVersion(record['version'], `${where}.version`);
     const recipe = optionalString(record['recipe'], `${where}.recipe`);
     let remote = optionalString(record['remote'], `${where}.remote`);
-    if (recipe !== undefined && remote !== undefined) fail(where, 'is a recipe and a binary at once: give "recipe" or "remote", not both');
+    if (recipe !== undefined && remote !== undefined)
+      fail(where, 'is a recipe and a binary at once: give "recipe" or "remote", not both');
     if (recipe === undefined) {
-      if (remote === undefined && remotes.length > 0) fail(`${where}.remote`, `is missing: the problem lists remotes, so each binary names one (${remotes.map((r) => r.name).join(', ')})`);
-      if (remote !== undefined && !remotes.some((r) => r.name === remote)) fail(`${where}.remote`, `names ${remote}, which is not in remotes`);
+      if (remote === undefined && remotes.length > 0)
+        fail(
+          `${where}.remote`,
+          `is missing: the problem lists remotes, so each binary names one (${remotes.map((r) => r.name).join(', ')})`,
+        );
+      if (remote !== undefined && !remotes.some((r) => r.name === remote))
+        fail(`${where}.remote`, `names ${remote}, which is not in remotes`);
       remote ??= '';
     }
     const cost = record['cost'] ?? 1;
     if (typeof cost !== 'number' || !(cost >= 0)) fail(`${where}.cost`, 'must be a number, 0 or more');
-    if (recipe === undefined && record['cost'] !== undefined) fail(`${where}.cost`, 'is for recipes only: binaries cost nothing to build');
+    if (recipe === undefined && record['cost'] !== undefined)
+      fail(`${where}.cost`, 'is for recipes only: binaries cost nothing to build');
     const cpu = optionalString(record['cpu'], `${where}.cpu`);
-    if (recipe !== undefined && cpu !== undefined) fail(`${where}.cpu`, 'is for binaries only: a recipe is built for the host\'s CPU level');
+    if (recipe !== undefined && cpu !== undefined)
+      fail(`${where}.cpu`, "is for binaries only: a recipe is built for the host's CPU level");
     const role = record['role'];
-    if (role !== undefined && role !== 'libc' && role !== 'toolchain') fail(`${where}.role`, 'must be "libc" or "toolchain"');
+    if (role !== undefined && role !== 'libc' && role !== 'toolchain')
+      fail(`${where}.role`, 'must be "libc" or "toolchain"');
     const pkg: ProblemPackage = {
       index: packages.length,
       name,
       version,
-      depends: readStrings(record['depends'], `${where}.depends`, (value, at) => readRequirement(value, at, recipe !== undefined)),
+      depends: readStrings(record['depends'], `${where}.depends`, (value, at) =>
+        readRequirement(value, at, recipe !== undefined),
+      ),
       conflicts: readStrings(record['conflicts'], `${where}.conflicts`, (value, at) => readRequirement(value, at)),
       provides: readStrings(record['provides'], `${where}.provides`, readProvide),
       options: readOptionObject(record['options'], `${where}.options`),
-      ...(record['defaults'] === undefined ? {} : { defaults: readOptionObject(record['defaults'], `${where}.defaults`) }),
+      ...(record['defaults'] === undefined
+        ? {}
+        : { defaults: readOptionObject(record['defaults'], `${where}.defaults`) }),
       remote,
       recipe,
       cost,
@@ -500,25 +585,52 @@ export function readProblem(json: unknown): SolverProblem {
     if (installedNames.has(name)) fail(where, `repeats ${name}: at most one version of a name is installed`);
     installedNames.add(name);
     const reason = record['reason'] ?? 'requested';
-    if (reason !== 'requested' && reason !== 'dependency') fail(`${where}.reason`, 'must be "requested" or "dependency"');
+    if (reason !== 'requested' && reason !== 'dependency')
+      fail(`${where}.reason`, 'must be "requested" or "dependency"');
     const remote = optionalString(record['remote'], `${where}.remote`);
     const cpu = optionalString(record['cpu'], `${where}.cpu`);
-    const options = record['options'] === undefined ? undefined : readOptionObject(record['options'], `${where}.options`);
-    const matches = (versionsByName.get(name) ?? []).filter(({ pkg }) => compareVersions(pkg.version, version) === 0
-      && pkg.recipe === undefined
-      && (remote === undefined || pkg.remote === remote)
-      && (cpu === undefined || pkg.cpu === cpu)
-      && (options === undefined || JSON.stringify(pkg.options) === JSON.stringify(options)));
-    if (matches.length === 0) fail(where, `is ${name} ${version.raw}, which is not in packages (list the installed package there too, as a binary, with its dependencies)`);
-    if (matches.length > 1) fail(where, `matches ${matches.length} packages (${matches.map((m) => m.where).join(', ')}): add "remote", "cpu" or "options" to say which is installed`);
-    installed.push({ name, version, pkg: (matches[0] as { pkg: ProblemPackage }).pkg, reason, protected: expectBoolean(record['protected'], `${where}.protected`, false) });
+    const options =
+      record['options'] === undefined ? undefined : readOptionObject(record['options'], `${where}.options`);
+    const matches = (versionsByName.get(name) ?? []).filter(
+      ({ pkg }) =>
+        compareVersions(pkg.version, version) === 0 &&
+        pkg.recipe === undefined &&
+        (remote === undefined || pkg.remote === remote) &&
+        (cpu === undefined || pkg.cpu === cpu) &&
+        (options === undefined || JSON.stringify(pkg.options) === JSON.stringify(options)),
+    );
+    if (matches.length === 0)
+      fail(
+        where,
+        `is ${name} ${version.raw}, which is not in packages (list the installed package there too, as a binary, with its dependencies)`,
+      );
+    if (matches.length > 1)
+      fail(
+        where,
+        `matches ${matches.length} packages (${matches.map((m) => m.where).join(', ')}): add "remote", "cpu" or "options" to say which is installed`,
+      );
+    installed.push({
+      name,
+      version,
+      pkg: (matches[0] as { pkg: ProblemPackage }).pkg,
+      reason,
+      protected: expectBoolean(record['protected'], `${where}.protected`, false),
+    });
   });
 
-  const request = expectObject(root['request'] ?? {}, 'request', ['install', 'remove', 'upgrade', 'cascade', 'autoremove', 'reinstall']);
+  const request = expectObject(root['request'] ?? {}, 'request', [
+    'install',
+    'remove',
+    'upgrade',
+    'cascade',
+    'autoremove',
+    'reinstall',
+  ]);
   const install = readStrings(request['install'], 'request.install', readInstallRequest);
   const remove = readStrings(request['remove'], 'request.remove', expectName);
   remove.forEach((name, i) => {
-    if (install.some((r) => r.name === name)) fail(`request.remove[${i}]`, `names ${name}, which request.install asks for`);
+    if (install.some((r) => r.name === name))
+      fail(`request.remove[${i}]`, `names ${name}, which request.install asks for`);
     if (remove.indexOf(name) !== i) fail(`request.remove[${i}]`, `repeats ${name}`);
   });
   const upgradeValue = request['upgrade'];
@@ -529,7 +641,9 @@ export function readProblem(json: unknown): SolverProblem {
     remotes,
     config,
     request: {
-      install, remove, upgrade,
+      install,
+      remove,
+      upgrade,
       cascade: expectBoolean(request['cascade'], 'request.cascade', false),
       autoremove: expectBoolean(request['autoremove'], 'request.autoremove', false),
       reinstall: readStrings(request['reinstall'], 'request.reinstall', expectName),

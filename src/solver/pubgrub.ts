@@ -14,7 +14,15 @@ import { compareVersions, formatRange, formatVersion, parseRange } from '../vers
 import { explainFailure } from './explain.js';
 import { orderGraph } from './orderGraph.js';
 import { describePackage, Policy, type CandidateSource, type SolverCandidate } from './policy.js';
-import type { InstallRequest, InstalledEntry, PlanEntry, PlanStep, SolveResult, SolverProblem, StepSource } from './problem.js';
+import type {
+  InstallRequest,
+  InstalledEntry,
+  PlanEntry,
+  PlanStep,
+  SolveResult,
+  SolverProblem,
+  StepSource,
+} from './problem.js';
 import { formatSettings } from './problem.js';
 import { Model } from './pubgrub/model.js';
 import { PubGrubSolver, SolveFailure } from './pubgrub/solver.js';
@@ -65,33 +73,64 @@ export function solveDetailed(problem: SolverProblem, stats?: SolveStats, source
       strict.push({ name, range, text: `${name} ${formatRange(range)}`, options: {} });
     }
     if (strict.length > 0) {
-      const attempt = solveOnce({ ...problem, request: { ...problem.request, install: [...problem.request.install, ...strict] } }, stats, source, problem.request.install);
+      const attempt = solveOnce(
+        { ...problem, request: { ...problem.request, install: [...problem.request.install, ...strict] } },
+        stats,
+        source,
+        problem.request.install,
+      );
       if (attempt.solved) return attempt;
     }
   }
   return solveOnce(problem, stats, source, problem.request.install);
 }
 
-function solveOnce(problem: SolverProblem, stats: SolveStats | undefined, source: CandidateSource | undefined, asked: readonly InstallRequest[]): DetailedResult {
+function solveOnce(
+  problem: SolverProblem,
+  stats: SolveStats | undefined,
+  source: CandidateSource | undefined,
+  asked: readonly InstallRequest[],
+): DetailedResult {
   const installedByName = new Map(problem.installed.map((entry) => [entry.name, entry]));
-  const protectedNames = new Set([...problem.config.protected, ...problem.installed.filter((e) => e.protected).map((e) => e.name)]);
+  const protectedNames = new Set([
+    ...problem.config.protected,
+    ...problem.installed.filter((e) => e.protected).map((e) => e.name),
+  ]);
   const removeReasons = new Map<string, string>();
   for (const name of problem.request.remove) removeReasons.set(name, 'you asked to remove it');
 
   let working = problem;
   if (problem.request.cascade && problem.request.remove.length > 0) {
-    const installedSet = new PresentSet(problem.installed.map((entry) => ({ pkg: entry.pkg, depends: entry.pkg.depends })));
-    const cascade = cascadeRemovals(installedSet, problem.request.remove.filter((name) => installedByName.has(name)), (name) => protectedNames.has(name));
+    const installedSet = new PresentSet(
+      problem.installed.map((entry) => ({ pkg: entry.pkg, depends: entry.pkg.depends })),
+    );
+    const cascade = cascadeRemovals(
+      installedSet,
+      problem.request.remove.filter((name) => installedByName.has(name)),
+      (name) => protectedNames.has(name),
+    );
     if (cascade.blocked.length > 0) {
       const first = cascade.blocked[0] as { name: string; needs: string };
       return {
         solved: false,
-        explanation: cascade.blocked.map((b) => `Because ${b.name} is protected and needs ${b.needs}, which would be removed, ${b.needs} cannot be removed with the packages that need it, and version solving failed.`),
+        explanation: cascade.blocked.map(
+          (b) =>
+            `Because ${b.name} is protected and needs ${b.needs}, which would be removed, ${b.needs} cannot be removed with the packages that need it, and version solving failed.`,
+        ),
         hint: `protected packages are never removed implicitly: remove ${first.name} by name if it may go, or keep ${first.needs}`,
       };
     }
     for (const [name, needed] of cascade.because) removeReasons.set(name, `it needs ${needed}, which is being removed`);
-    working = { ...problem, request: { ...problem.request, remove: [...problem.request.remove, ...cascade.remove.filter((name) => !problem.request.remove.includes(name)).sort()] } };
+    working = {
+      ...problem,
+      request: {
+        ...problem.request,
+        remove: [
+          ...problem.request.remove,
+          ...cascade.remove.filter((name) => !problem.request.remove.includes(name)).sort(),
+        ],
+      },
+    };
   }
 
   const policy = new Policy(working, source);
@@ -123,13 +162,21 @@ function solveOnce(problem: SolverProblem, stats: SolveStats | undefined, source
     for (const request of asked) for (const name of present.meeting(request)) roots.add(name);
     for (const entry of working.installed) if (entry.reason === 'requested') roots.add(entry.name);
     for (const name of chosen.keys()) if (!installedByName.has(name)) roots.add(name);
-    for (const name of unneededPackages(present, roots, (name) => installedByName.get(name)?.reason === 'dependency' && !protectedNames.has(name))) {
+    for (const name of unneededPackages(
+      present,
+      roots,
+      (name) => installedByName.get(name)?.reason === 'dependency' && !protectedNames.has(name),
+    )) {
       chosen.delete(name);
       removeReasons.set(name, 'it was pulled in as a dependency and nothing needs it any more');
     }
   }
 
-  return { solved: true, ...planSteps(working, chosen, installedByName, removeReasons, requestedNames, policy), chosen };
+  return {
+    solved: true,
+    ...planSteps(working, chosen, installedByName, removeReasons, requestedNames, policy),
+    chosen,
+  };
 }
 
 function planSteps(
@@ -157,15 +204,29 @@ function planSteps(
   }
 
   // Removals, consumers first: the reverse of the providers-first order of what was installed.
-  const removedSet = new PresentSet(remove.map((entry) => {
-    const pkg = (installed.get(entry.name) as InstalledEntry).pkg;
-    return { pkg, depends: pkg.depends };
-  }));
+  const removedSet = new PresentSet(
+    remove.map((entry) => {
+      const pkg = (installed.get(entry.name) as InstalledEntry).pkg;
+      return { pkg, depends: pkg.depends };
+    }),
+  );
   const removeGraph = removedSet.needsGraph();
-  const removeOrder = orderGraph(remove.map((entry) => ({ name: entry.name, role: installed.get(entry.name)?.pkg.role, needs: removeGraph.get(entry.name) ?? [] })), true);
+  const removeOrder = orderGraph(
+    remove.map((entry) => ({
+      name: entry.name,
+      role: installed.get(entry.name)?.pkg.role,
+      needs: removeGraph.get(entry.name) ?? [],
+    })),
+    true,
+  );
   const steps: PlanStep[] = removeOrder.order.map((name) => {
     const entry = installed.get(name) as InstalledEntry;
-    return { action: 'remove', name, version: formatVersion(entry.version), reason: removeReasons.get(name) ?? 'it must go for the rest to fit' };
+    return {
+      action: 'remove',
+      name,
+      version: formatVersion(entry.version),
+      reason: removeReasons.get(name) ?? 'it must go for the rest to fit',
+    };
   });
 
   // Placements, providers first, libc and toolchain before everything.
@@ -173,14 +234,23 @@ function planSteps(
   const graph = present.needsGraph();
   const placing = new Set(placed.map((candidate) => candidate.pkg.name));
   const consumersOf = consumersGraph(graph);
-  const placeOrder = orderGraph(placed.map((candidate) => ({ name: candidate.pkg.name, role: candidate.pkg.role, needs: (graph.get(candidate.pkg.name) ?? []).filter((name) => placing.has(name)) })));
+  const placeOrder = orderGraph(
+    placed.map((candidate) => ({
+      name: candidate.pkg.name,
+      role: candidate.pkg.role,
+      needs: (graph.get(candidate.pkg.name) ?? []).filter((name) => placing.has(name)),
+    })),
+  );
   for (const name of placeOrder.order) {
     const candidate = chosen.get(name) as SolverCandidate;
     const before = installed.get(name);
     const version = formatVersion(candidate.pkg.version);
     const order = before === undefined ? 0 : compareVersions(candidate.pkg.version, before.version);
     const action = before === undefined ? 'install' : order > 0 ? 'upgrade' : order < 0 ? 'downgrade' : 'reinstall';
-    const upgrading = problem.request.upgrade === 'all' || problem.request.upgrade.includes(name) || problem.request.reinstall.includes(name);
+    const upgrading =
+      problem.request.upgrade === 'all' ||
+      problem.request.upgrade.includes(name) ||
+      problem.request.reinstall.includes(name);
     const why = requestedNames.has(name)
       ? 'you asked for it'
       : upgrading && before !== undefined
@@ -188,16 +258,36 @@ function planSteps(
         : (consumersOf.get(name) ?? []).length > 0
           ? `${(consumersOf.get(name) ?? []).slice().sort()[0]} needs it`
           : 'installed';
-    const step = { action, name, version, reason: `${why}; ${sourceReason(candidate, policy)}`, ...stepSource(candidate) } as PlanStep;
-    if (before !== undefined && action !== 'install') (step as { replaces?: string }).replaces = formatVersion(before.version);
+    const step = {
+      action,
+      name,
+      version,
+      reason: `${why}; ${sourceReason(candidate, policy)}`,
+      ...stepSource(candidate),
+    } as PlanStep;
+    if (before !== undefined && action !== 'install')
+      (step as { replaces?: string }).replaces = formatVersion(before.version);
     steps.push(step);
   }
   for (const entry of keep) {
-    steps.push({ action: 'keep', name: entry.name, version: entry.version, reason: requestedNames.has(entry.name) ? 'installed, and it satisfies your request' : 'installed, and nothing asks to change it' });
+    steps.push({
+      action: 'keep',
+      name: entry.name,
+      version: entry.version,
+      reason: requestedNames.has(entry.name)
+        ? 'installed, and it satisfies your request'
+        : 'installed, and nothing asks to change it',
+    });
   }
 
   const byName = (a: PlanEntry, b: PlanEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  return { install: install.sort(byName), remove: remove.sort(byName), keep: keep.sort(byName), steps, cycles: [...removeOrder.cycles, ...placeOrder.cycles] };
+  return {
+    install: install.sort(byName),
+    remove: remove.sort(byName),
+    keep: keep.sort(byName),
+    steps,
+    cycles: [...removeOrder.cycles, ...placeOrder.cycles],
+  };
 }
 
 function stepSource(candidate: SolverCandidate): StepSource {
@@ -219,11 +309,14 @@ function sourceReason(candidate: SolverCandidate, policy: Policy): string {
   if (candidate.kind === 'installed') return 'installed';
   const wanted = policy.wantedSettings(pkg.name);
   const asked: Record<string, boolean> = dict();
-  for (const option of Object.keys(candidate.options)) if (own(wanted, option) !== undefined) asked[option] = candidate.options[option] as boolean;
+  for (const option of Object.keys(candidate.options))
+    if (own(wanted, option) !== undefined) asked[option] = candidate.options[option] as boolean;
   const settings = formatSettings(asked);
   const levels = policy.cpuLevels();
   const forLevel = levels === undefined || levels.length === 0 ? '' : ` for ${levels[levels.length - 1]}`;
-  const excluded = policy.excluded(pkg.name).filter((e) => e.pkg.recipe === undefined && compareVersions(e.pkg.version, pkg.version) === 0);
+  const excluded = policy
+    .excluded(pkg.name)
+    .filter((e) => e.pkg.recipe === undefined && compareVersions(e.pkg.version, pkg.version) === 0);
   const describe = `${pkg.name} ${version}${settings === '' ? '' : ` with ${settings}`}${forLevel}`;
   if (policy.buildPolicy(pkg.name) === 'always') return `built from source: the build policy for ${pkg.name} is always`;
   if (excluded.length === 0) return `built from source: no binary of ${describe}`;
@@ -238,7 +331,11 @@ function sourceReason(candidate: SolverCandidate, policy: Policy): string {
 export function solveOrThrow(problem: SolverProblem): Extract<SolveResult, { solved: true }> {
   const result = solve(problem);
   if (result.solved) return result;
-  throw new KilnError('E_NO_CANDIDATE', `cannot solve the request: no set of package versions satisfies it\n${result.explanation.join('\n')}`, { hint: result.hint });
+  throw new KilnError(
+    'E_NO_CANDIDATE',
+    `cannot solve the request: no set of package versions satisfies it\n${result.explanation.join('\n')}`,
+    { hint: result.hint },
+  );
 }
 
 export { describePackage };

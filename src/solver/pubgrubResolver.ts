@@ -64,7 +64,10 @@ export const pubgrubResolver: Resolver = {
         index: packages.length,
         name: recipe.name,
         version: parseVersion(recipe.version),
-        depends: recipe.depends.map((dep) => ({ ...requirement(dep.name, dep.range), when: dep.when === undefined ? undefined : { option: dep.when.option, value: dep.when.enabled } })),
+        depends: recipe.depends.map((dep) => ({
+          ...requirement(dep.name, dep.range),
+          when: dep.when === undefined ? undefined : { option: dep.when.option, value: dep.when.enabled },
+        })),
         conflicts: [],
         provides: [],
         options: { ...recipe.options },
@@ -81,24 +84,42 @@ export const pubgrubResolver: Resolver = {
     for (const request of input.install) {
       if (!known(request.name)) {
         const elsewhere = input.available.some((candidate) => candidate.entry.name === request.name);
-        throw new KilnError('E_NO_CANDIDATE', elsewhere
-          ? `cannot install ${request.name}: no variant runs on this host (it is built for ${input.available.find((c) => c.entry.name === request.name)?.entry.target.arch ?? '?'} with another C library or architecture; this host is ${input.host.arch} ${input.host.libc})`
-          : `cannot find package ${request.name} in any remote`, { hint: didYouMean(suggest(request.name, offered)) ?? 'check the name with "kiln search", or run "kiln sync"' });
+        throw new KilnError(
+          'E_NO_CANDIDATE',
+          elsewhere
+            ? `cannot install ${request.name}: no variant runs on this host (it is built for ${input.available.find((c) => c.entry.name === request.name)?.entry.target.arch ?? '?'} with another C library or architecture; this host is ${input.host.arch} ${input.host.libc})`
+            : `cannot find package ${request.name} in any remote`,
+          {
+            hint: didYouMean(suggest(request.name, offered)) ?? 'check the name with "kiln search", or run "kiln sync"',
+          },
+        );
       }
     }
     for (const name of input.remove) {
-      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot remove ${name}: it is not installed`, { hint: didYouMean(suggest(name, installed.keys())) ?? 'see "kiln list --installed"' });
+      if (!installed.has(name))
+        throw new KilnError('E_NOT_INSTALLED', `cannot remove ${name}: it is not installed`, {
+          hint: didYouMean(suggest(name, installed.keys())) ?? 'see "kiln list --installed"',
+        });
     }
     const upgrade = input.upgrade === 'all' ? 'all' : [...input.upgrade];
     for (const name of upgrade === 'all' ? [] : upgrade) {
-      if (!installed.has(name)) throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, { hint: didYouMean(suggest(name, installed.keys())) ?? `install it with "kiln install ${name}"` });
+      if (!installed.has(name))
+        throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, {
+          hint: didYouMean(suggest(name, installed.keys())) ?? `install it with "kiln install ${name}"`,
+        });
     }
     if (!input.cascade && input.remove.length > 0) {
       const removing = new Set(input.remove);
       for (const name of input.remove) {
-        const needing = input.installed.filter((pkg) => !removing.has(pkg.name) && pkg.metadata.depends.some((dep) => dep.name === name)).map((pkg) => pkg.name);
+        const needing = input.installed
+          .filter((pkg) => !removing.has(pkg.name) && pkg.metadata.depends.some((dep) => dep.name === name))
+          .map((pkg) => pkg.name);
         if (needing.length > 0) {
-          throw new KilnError('E_REMOVE_NEEDED', `cannot remove ${name}: ${needing.join(', ')} ${needing.length === 1 ? 'needs' : 'need'} it`, { hint: 'remove those too, or pass --cascade to remove everything that needs it' });
+          throw new KilnError(
+            'E_REMOVE_NEEDED',
+            `cannot remove ${name}: ${needing.join(', ')} ${needing.length === 1 ? 'needs' : 'need'} it`,
+            { hint: 'remove those too, or pass --cascade to remove everything that needs it' },
+          );
         }
       }
     }
@@ -116,13 +137,30 @@ export const pubgrubResolver: Resolver = {
       const version = parseVersion(fullVersion(pkg));
       let match = (binariesByName.get(pkg.name) ?? []).find((p) => {
         const offered = candidateOf.get(p.index);
-        return offered !== undefined && offered.entry.variant === pkg.variant && offered.remote === pkg.remote && fullVersion(offered.entry) === fullVersion(pkg);
+        return (
+          offered !== undefined &&
+          offered.entry.variant === pkg.variant &&
+          offered.remote === pkg.remote &&
+          fullVersion(offered.entry) === fullVersion(pkg)
+        );
       });
       if (match === undefined) {
         remotes.set(INSTALLED_REMOTE, -1_000_000);
         match = {
-          index: packages.length, name: pkg.name, version, depends: pkg.metadata.depends.map((dep) => requirement(dep.name, dep.range)), conflicts: [], provides: [],
-          options: { ...pkg.metadata.options }, remote: INSTALLED_REMOTE, recipe: undefined, cost: 1, cpu: undefined, libc: undefined, license: undefined, role: pkg.metadata.role,
+          index: packages.length,
+          name: pkg.name,
+          version,
+          depends: pkg.metadata.depends.map((dep) => requirement(dep.name, dep.range)),
+          conflicts: [],
+          provides: [],
+          options: { ...pkg.metadata.options },
+          remote: INSTALLED_REMOTE,
+          recipe: undefined,
+          cost: 1,
+          cpu: undefined,
+          libc: undefined,
+          license: undefined,
+          role: pkg.metadata.role,
         };
         packages.push(match);
       }
@@ -130,7 +168,10 @@ export const pubgrubResolver: Resolver = {
     }
 
     const settings = input.settings ?? {};
-    const requests: InstallRequest[] = input.install.map((request) => ({ ...requirement(request.name, request.range), options: { ...(request.options ?? {}) } }));
+    const requests: InstallRequest[] = input.install.map((request) => ({
+      ...requirement(request.name, request.range),
+      options: { ...(request.options ?? {}) },
+    }));
     const problem: SolverProblem = {
       packages,
       installed: installedEntries,
@@ -147,11 +188,22 @@ export const pubgrubResolver: Resolver = {
         packageOptions: settings.packageOptions ?? [],
         options: settings.options ?? {},
       },
-      request: { install: requests, remove: [...input.remove], upgrade, cascade: input.cascade, autoremove: input.autoremove === true, reinstall: input.reinstall === true ? input.install.map((r) => r.name) : [] },
+      request: {
+        install: requests,
+        remove: [...input.remove],
+        upgrade,
+        cascade: input.cascade,
+        autoremove: input.autoremove === true,
+        reinstall: input.reinstall === true ? input.install.map((r) => r.name) : [],
+      },
     };
     const result = solveDetailed(problem);
     if (!result.solved) {
-      throw new KilnError('E_NO_CANDIDATE', `cannot plan the change: no set of package versions satisfies it\n${result.explanation.join('\n')}`, { hint: result.hint });
+      throw new KilnError(
+        'E_NO_CANDIDATE',
+        `cannot plan the change: no set of package versions satisfies it\n${result.explanation.join('\n')}`,
+        { hint: result.hint },
+      );
     }
 
     const requested = new Set(input.install.map((request) => request.name));
@@ -160,12 +212,19 @@ export const pubgrubResolver: Resolver = {
     const reasonChanges: Plan['reasonChanges'] = [];
     for (const step of result.steps) {
       if ('from' in step && step.from === 'build') {
-        builds.push({ name: step.name, recipe: step.recipe, version: step.version, options: { ...(step.options ?? {}) }, why: step.reason });
+        builds.push({
+          name: step.name,
+          recipe: step.recipe,
+          version: step.version,
+          options: { ...(step.options ?? {}) },
+          why: step.reason,
+        });
         continue;
       }
       const current = installed.get(step.name);
       if (step.action === 'keep') {
-        if (current !== undefined && requested.has(step.name) && current.reason !== 'requested') reasonChanges.push({ name: step.name, reason: 'requested' });
+        if (current !== undefined && requested.has(step.name) && current.reason !== 'requested')
+          reasonChanges.push({ name: step.name, reason: 'requested' });
         continue;
       }
       if (step.action === 'remove') {
@@ -174,11 +233,20 @@ export const pubgrubResolver: Resolver = {
       }
       const chosen = result.chosen.get(step.name);
       const candidate = chosen === undefined ? undefined : candidateOf.get(chosen.pkg.index);
-      if (candidate === undefined) throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
+      if (candidate === undefined)
+        throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
       const reason: InstallReason = requested.has(step.name) ? 'requested' : (current?.reason ?? 'dependency');
-      if (current === undefined || step.action === 'install') actions.push({ kind: 'install', name: step.name, candidate, reason, why: step.reason });
-      else if (step.action === 'reinstall' && input.reinstall !== true && candidate.entry.variant === current.variant && candidate.remote === current.remote) continue;
-      else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why: step.reason });
+      if (current === undefined || step.action === 'install')
+        actions.push({ kind: 'install', name: step.name, candidate, reason, why: step.reason });
+      else if (
+        step.action === 'reinstall' &&
+        input.reinstall !== true &&
+        candidate.entry.variant === current.variant &&
+        candidate.remote === current.remote
+      )
+        continue;
+      else
+        actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why: step.reason });
     }
     return { builds, actions, reasonChanges };
   },

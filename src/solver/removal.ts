@@ -38,7 +38,13 @@ export class PresentSet {
     if (real !== undefined && satisfies(real.version, requirement.range)) return [real.name];
     const out: string[] = [];
     for (const pkg of this.providing.get(requirement.name) ?? []) {
-      const ok = pkg.provides.some((provide) => provide.name === requirement.name && (provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)));
+      const ok = pkg.provides.some(
+        (provide) =>
+          provide.name === requirement.name &&
+          (provide.version === undefined
+            ? isAnyRange(requirement.range)
+            : satisfies(provide.version, requirement.range)),
+      );
       if (ok && !out.includes(pkg.name)) out.push(pkg.name);
     }
     return out;
@@ -78,7 +84,11 @@ export function consumersGraph(needs: ReadonlyMap<string, readonly string[]>): M
  * each added name, which removed package it needs. `blocked` lists protected
  * packages that would have to go.
  */
-export function cascadeRemovals(present: PresentSet, remove: readonly string[], isProtected: (name: string) => boolean): { remove: string[]; because: Map<string, string>; blocked: { name: string; needs: string }[] } {
+export function cascadeRemovals(
+  present: PresentSet,
+  remove: readonly string[],
+  isProtected: (name: string) => boolean,
+): { remove: string[]; because: Map<string, string>; blocked: { name: string; needs: string }[] } {
   const consumers = consumersGraph(present.needsGraph());
   const removing = new Set(remove);
   const because = new Map<string, string>();
@@ -104,7 +114,11 @@ export function cascadeRemovals(present: PresentSet, remove: readonly string[], 
  * Packages that autoremove takes: those marked `dependency` that no root
  * (a requested or protected package) reaches through what it needs.
  */
-export function unneededPackages(present: PresentSet, roots: Iterable<string>, removable: (name: string) => boolean): string[] {
+export function unneededPackages(
+  present: PresentSet,
+  roots: Iterable<string>,
+  removable: (name: string) => boolean,
+): string[] {
   const graph = present.needsGraph();
   const reached = new Set<string>();
   const queue = [...roots].filter((name) => graph.has(name));

@@ -44,7 +44,13 @@ export interface HostTarget {
 
 export type PlanAction = (
   | { kind: 'install'; name: string; candidate: Candidate; reason: InstallReason }
-  | { kind: 'upgrade' | 'downgrade' | 'reinstall'; name: string; candidate: Candidate; installed: InstalledPackage; reason: InstallReason }
+  | {
+      kind: 'upgrade' | 'downgrade' | 'reinstall';
+      name: string;
+      candidate: Candidate;
+      installed: InstalledPackage;
+      reason: InstallReason;
+    }
   | { kind: 'remove'; name: string; installed: InstalledPackage }
 ) & {
   /** Why, in words ("nginx needs it; binary from remote main for x86-64-v2"). */
@@ -104,7 +110,12 @@ export interface ResolveInput {
   /** `never` (default without recipes), `missing` (default with), `always`. */
   buildPolicy?: BuildPolicy;
   /** The prefix's solver settings (options, respect-options, allow/deny lists, licenses, protected). */
-  settings?: Partial<Pick<SolverConfig, 'options' | 'packageOptions' | 'respectOptions' | 'binaryAllow' | 'binaryDeny' | 'acceptLicenses' | 'protected'>>;
+  settings?: Partial<
+    Pick<
+      SolverConfig,
+      'options' | 'packageOptions' | 'respectOptions' | 'binaryAllow' | 'binaryDeny' | 'acceptLicenses' | 'protected'
+    >
+  >;
 }
 
 export interface Resolver {

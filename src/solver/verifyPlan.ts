@@ -39,14 +39,26 @@ export interface PlanToCheck {
 }
 
 /** The package a placement step names, and its dependencies as placed. */
-function stepPackage(packages: readonly ProblemPackage[], step: Extract<PlanStep, { from: string }>): { pkg: ProblemPackage; depends: Requirement[] } | undefined {
+function stepPackage(
+  packages: readonly ProblemPackage[],
+  step: Extract<PlanStep, { from: string }>,
+): { pkg: ProblemPackage; depends: Requirement[] } | undefined {
   for (const pkg of packages) {
     if (pkg.name !== step.name || compareVersions(pkg.version, step.version) !== 0) continue;
-    if (step.from === 'binary' && (pkg.recipe !== undefined || pkg.remote !== step.remote || pkg.cpu !== step.cpu || !sameOptions(pkg.options, step.options ?? {}))) continue;
+    if (
+      step.from === 'binary' &&
+      (pkg.recipe !== undefined ||
+        pkg.remote !== step.remote ||
+        pkg.cpu !== step.cpu ||
+        !sameOptions(pkg.options, step.options ?? {}))
+    )
+      continue;
     if (step.from === 'build' && pkg.recipe !== step.recipe) continue;
     if (step.from === 'installed') continue;
     const options = step.options ?? {};
-    const depends = pkg.depends.filter((r) => r.when === undefined || (own(options, r.when.option) === true) === r.when.value);
+    const depends = pkg.depends.filter(
+      (r) => r.when === undefined || (own(options, r.when.option) === true) === r.when.value,
+    );
     return { pkg, depends };
   }
   return undefined;
@@ -70,7 +82,10 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
   for (const step of plan.steps ?? []) {
     if (!('from' in step) || step.from === 'installed') continue;
     const found = stepPackage(byName.get(step.name) ?? [], step);
-    if (found === undefined) problems.push(`step ${step.action} ${step.name} ${step.version} names no package of the problem (from ${step.from})`);
+    if (found === undefined)
+      problems.push(
+        `step ${step.action} ${step.name} ${step.version} names no package of the problem (from ${step.from})`,
+      );
     else placements.set(step.name, found);
   }
   const put = (entry: PlanEntry, from: string): void => {
@@ -90,22 +105,26 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
   const accounted = new Set<string>();
   for (const entry of plan.keep) {
     const before = installed.get(entry.name);
-    if (before === undefined || compareVersions(before.version, entry.version) !== 0) problems.push(`keep names ${entry.name} ${entry.version}, which is not installed`);
+    if (before === undefined || compareVersions(before.version, entry.version) !== 0)
+      problems.push(`keep names ${entry.name} ${entry.version}, which is not installed`);
     if (accounted.has(entry.name)) problems.push(`${entry.name} is listed twice among keep and remove`);
     accounted.add(entry.name);
     put(entry, 'keep');
   }
   for (const entry of plan.remove) {
     const before = installed.get(entry.name);
-    if (before === undefined || compareVersions(before.version, entry.version) !== 0) problems.push(`remove names ${entry.name} ${entry.version}, which is not installed`);
+    if (before === undefined || compareVersions(before.version, entry.version) !== 0)
+      problems.push(`remove names ${entry.name} ${entry.version}, which is not installed`);
     if (accounted.has(entry.name)) problems.push(`${entry.name} is listed twice among keep and remove`);
     accounted.add(entry.name);
   }
   for (const entry of plan.install) {
     const before = installed.get(entry.name);
     const reinstall = (plan.steps ?? []).some((step) => step.name === entry.name && step.action === 'reinstall');
-    if (before !== undefined && compareVersions(before.version, entry.version) === 0 && !reinstall) problems.push(`install names ${entry.name} ${entry.version}, which is installed already (it belongs in keep)`);
-    if (before !== undefined && plan.keep.some((kept) => kept.name === entry.name)) problems.push(`${entry.name} is both kept and installed`);
+    if (before !== undefined && compareVersions(before.version, entry.version) === 0 && !reinstall)
+      problems.push(`install names ${entry.name} ${entry.version}, which is installed already (it belongs in keep)`);
+    if (before !== undefined && plan.keep.some((kept) => kept.name === entry.name))
+      problems.push(`${entry.name} is both kept and installed`);
     if (before !== undefined) accounted.add(entry.name);
     put(entry, 'install');
   }
@@ -123,7 +142,10 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
     for (const pkg of providing.get(requirement.name) ?? []) {
       for (const provide of pkg.provides) {
         if (provide.name !== requirement.name) continue;
-        if (provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)) return true;
+        if (
+          provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)
+        )
+          return true;
       }
     }
     return false;
@@ -137,13 +159,20 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
     for (const requirement of pkg.conflicts) {
       if (requirement.name === pkg.name) continue;
       const real = present.get(requirement.name);
-      if (real !== undefined && satisfies(real.version, requirement.range)) problems.push(`${label} conflicts with ${requirement.text}, and ${real.name} ${real.version.raw} is present`);
+      if (real !== undefined && satisfies(real.version, requirement.range))
+        problems.push(`${label} conflicts with ${requirement.text}, and ${real.name} ${real.version.raw} is present`);
       for (const other of new Set(providing.get(requirement.name) ?? [])) {
         if (other.name === pkg.name) continue;
         for (const provide of other.provides) {
           if (provide.name !== requirement.name) continue;
-          if (provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)) {
-            problems.push(`${label} conflicts with ${requirement.text}, which ${other.name} ${other.version.raw} provides`);
+          if (
+            provide.version === undefined
+              ? isAnyRange(requirement.range)
+              : satisfies(provide.version, requirement.range)
+          ) {
+            problems.push(
+              `${label} conflicts with ${requirement.text}, which ${other.name} ${other.version.raw} provides`,
+            );
           }
         }
       }
@@ -155,14 +184,18 @@ export function verifyPlan(problem: SolverProblem, plan: PlanToCheck, check: { o
   for (const name of problem.request.remove) {
     if (present.has(name)) problems.push(`${name} was to be removed but is present`);
   }
-  const protectedNames = new Set([...problem.config.protected, ...problem.installed.filter((e) => e.protected).map((e) => e.name)]);
+  const protectedNames = new Set([
+    ...problem.config.protected,
+    ...problem.installed.filter((e) => e.protected).map((e) => e.name),
+  ]);
   for (const entry of problem.installed) {
     if (problem.request.remove.includes(entry.name) || present.has(entry.name)) continue;
     const implicit = problem.request.cascade || (problem.request.autoremove && entry.reason === 'dependency');
     if (!implicit) problems.push(`installed ${entry.name} was removed, but no request asked for that`);
     else if (protectedNames.has(entry.name)) problems.push(`protected ${entry.name} was removed implicitly`);
   }
-  if (plan.steps !== undefined && check.order !== false) problems.push(...checkSteps(problem, plan, placements, present, dependsOf, meetsBy(present)));
+  if (plan.steps !== undefined && check.order !== false)
+    problems.push(...checkSteps(problem, plan, placements, present, dependsOf, meetsBy(present)));
   return problems;
 }
 
@@ -173,7 +206,14 @@ function meetsBy(present: Map<string, ProblemPackage>): (requirement: Requiremen
     const real = present.get(requirement.name);
     if (real !== undefined && satisfies(real.version, requirement.range)) out.push(real.name);
     for (const pkg of present.values()) {
-      if (pkg.provides.some((p) => p.name === requirement.name && (p.version === undefined ? isAnyRange(requirement.range) : satisfies(p.version, requirement.range)))) out.push(pkg.name);
+      if (
+        pkg.provides.some(
+          (p) =>
+            p.name === requirement.name &&
+            (p.version === undefined ? isAnyRange(requirement.range) : satisfies(p.version, requirement.range)),
+        )
+      )
+        out.push(pkg.name);
     }
     return out;
   };
@@ -198,30 +238,45 @@ function checkSteps(
   for (const entry of [...plan.install, ...plan.remove, ...plan.keep]) {
     if (!position.has(entry.name)) problems.push(`${entry.name} has no step`);
   }
-  const inCycle = (a: string, b: string): boolean => (plan.cycles ?? []).some((cycle) => new RegExp(`\\b${escapeRegExp(a)}\\b`).test(cycle) && new RegExp(`\\b${escapeRegExp(b)}\\b`).test(cycle));
+  const inCycle = (a: string, b: string): boolean =>
+    (plan.cycles ?? []).some(
+      (cycle) =>
+        new RegExp(`\\b${escapeRegExp(a)}\\b`).test(cycle) && new RegExp(`\\b${escapeRegExp(b)}\\b`).test(cycle),
+    );
   for (const [name, { pkg }] of placements) {
     const at = position.get(name) as number;
     if (pkg.recipe === undefined) {
-      if (config.cpuLevels !== undefined && pkg.cpu !== undefined && !config.cpuLevels.includes(pkg.cpu)) problems.push(`${name} is a binary for ${pkg.cpu}, which the host does not run`);
-      if (config.glibc !== undefined && pkg.libc !== undefined && compareVersions(pkg.libc, config.glibc) > 0) problems.push(`${name} needs a newer glibc than the host's`);
-      if (config.buildPolicy === 'always' && config.packageBuildPolicy.length === 0) problems.push(`${name} is a binary, but the build policy is always`);
+      if (config.cpuLevels !== undefined && pkg.cpu !== undefined && !config.cpuLevels.includes(pkg.cpu))
+        problems.push(`${name} is a binary for ${pkg.cpu}, which the host does not run`);
+      if (config.glibc !== undefined && pkg.libc !== undefined && compareVersions(pkg.libc, config.glibc) > 0)
+        problems.push(`${name} needs a newer glibc than the host's`);
+      if (config.buildPolicy === 'always' && config.packageBuildPolicy.length === 0)
+        problems.push(`${name} is a binary, but the build policy is always`);
     } else if (config.buildPolicy === 'never' && config.packageBuildPolicy.length === 0) {
       problems.push(`${name} is built, but the build policy is never`);
     }
     for (const requirement of dependsOf.get(name) ?? []) {
       for (const provider of meeting(requirement)) {
         if (provider === name || !placements.has(provider)) continue;
-        if ((position.get(provider) as number) > at && !inCycle(name, provider)) problems.push(`${name} is placed before ${provider}, which it needs`);
+        if ((position.get(provider) as number) > at && !inCycle(name, provider))
+          problems.push(`${name} is placed before ${provider}, which it needs`);
       }
     }
   }
-  const removed = new Map(plan.remove.map((entry) => [entry.name, problem.installed.find((e) => e.name === entry.name)?.pkg]));
+  const removed = new Map(
+    plan.remove.map((entry) => [entry.name, problem.installed.find((e) => e.name === entry.name)?.pkg]),
+  );
   const removedSet = new Map([...removed].filter((pair): pair is [string, ProblemPackage] => pair[1] !== undefined));
   const meetingRemoved = meetsBy(removedSet);
   for (const [name, pkg] of removedSet) {
     for (const requirement of pkg.depends) {
       for (const provider of meetingRemoved(requirement)) {
-        if (provider !== name && (position.get(provider) as number) < (position.get(name) as number) && !present.has(provider) && !inCycle(name, provider)) {
+        if (
+          provider !== name &&
+          (position.get(provider) as number) < (position.get(name) as number) &&
+          !present.has(provider) &&
+          !inCycle(name, provider)
+        ) {
           problems.push(`${provider} is removed before ${name}, which needs it`);
         }
       }

@@ -24,7 +24,11 @@ export function temporaryPathFor(path: string): string {
  * Atomically replace `path` with `data`.
  * @example await writeFileAtomic('repo/index.json', bytes)
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const temporary = temporaryPathFor(path);
   const durable = options.durable ?? true;
   const handle = await open(temporary, 'wx', options.mode ?? 0o644);

@@ -20,7 +20,18 @@ describe('dict', () => {
   });
 
   it('is filled from entries', () => {
-    assert.deepEqual(Object.entries(dict([['a', 1], ['__proto__', 2]])), [['a', 1], ['__proto__', 2]]);
+    assert.deepEqual(
+      Object.entries(
+        dict([
+          ['a', 1],
+          ['__proto__', 2],
+        ]),
+      ),
+      [
+        ['a', 1],
+        ['__proto__', 2],
+      ],
+    );
   });
 });
 

@@ -37,7 +37,8 @@ export function lstatIfExists(path: string): Stats | undefined {
  */
 export function blockingAncestor(root: string, relativePath: string): { path: string; stat: Stats } | undefined {
   const chain: string[] = [];
-  for (let path = dirname(relativePath); path !== '.' && path !== '' && path !== '/'; path = dirname(path)) chain.unshift(path);
+  for (let path = dirname(relativePath); path !== '.' && path !== '' && path !== '/'; path = dirname(path))
+    chain.unshift(path);
   for (const path of chain) {
     const stat = lstatIfExists(join(root, path));
     if (stat === undefined) return undefined;

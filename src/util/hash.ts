@@ -35,7 +35,11 @@ export function sha256FileSync(path: string): Sha256 {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
-    for (let n = readSync(fd, syncBuffer, 0, syncBuffer.length, null); n > 0; n = readSync(fd, syncBuffer, 0, syncBuffer.length, null)) {
+    for (
+      let n = readSync(fd, syncBuffer, 0, syncBuffer.length, null);
+      n > 0;
+      n = readSync(fd, syncBuffer, 0, syncBuffer.length, null)
+    ) {
       hash.update(syncBuffer.subarray(0, n));
     }
   } finally {

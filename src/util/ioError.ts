@@ -20,7 +20,10 @@ const STATES = new Map<string, string>([
  * catch (error) { throw ioError(error, 'read public key', path) ?? error; }
  */
 export function ioError(error: unknown, action: string, path: string): KilnError | undefined {
-  const errno = error instanceof Error && !(error instanceof KilnError) ? (error as NodeJS.ErrnoException).code : undefined;
+  const errno =
+    error instanceof Error && !(error instanceof KilnError) ? (error as NodeJS.ErrnoException).code : undefined;
   const state = errno === undefined ? undefined : STATES.get(errno);
-  return state === undefined ? undefined : new KilnError('E_IO', `cannot ${action} ${path}: ${state}`, { cause: error });
+  return state === undefined
+    ? undefined
+    : new KilnError('E_IO', `cannot ${action} ${path}: ${state}`, { cause: error });
 }

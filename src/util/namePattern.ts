@@ -9,7 +9,10 @@ const cache = new Map<string, RegExp>();
 export function matchesNamePattern(pattern: string, name: string): boolean {
   let regex = cache.get(pattern);
   if (regex === undefined) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     regex = new RegExp(`^${body}$`);
     cache.set(pattern, regex);
   }

@@ -10,7 +10,12 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** An object whose keys are all in `allowed` (when given). */
-export function expectObject(value: unknown, where: string, fail: Fail, allowed?: readonly string[]): Record<string, unknown> {
+export function expectObject(
+  value: unknown,
+  where: string,
+  fail: Fail,
+  allowed?: readonly string[],
+): Record<string, unknown> {
   if (!isRecord(value)) fail(where, 'must be an object');
   if (allowed) {
     for (const key of Object.keys(value)) {
@@ -22,11 +27,18 @@ export function expectObject(value: unknown, where: string, fail: Fail, allowed?
 
 export function expectString(value: unknown, where: string, fail: Fail, pattern?: RegExp, describe?: string): string {
   if (typeof value !== 'string') fail(where, 'must be a string');
-  if (pattern && !pattern.test(value)) fail(where, `${JSON.stringify(value)} is not ${describe ?? `of the form ${pattern.source}`}`);
+  if (pattern && !pattern.test(value))
+    fail(where, `${JSON.stringify(value)} is not ${describe ?? `of the form ${pattern.source}`}`);
   return value;
 }
 
-export function optionalString(value: unknown, where: string, fail: Fail, pattern?: RegExp, describe?: string): string | undefined {
+export function optionalString(
+  value: unknown,
+  where: string,
+  fail: Fail,
+  pattern?: RegExp,
+  describe?: string,
+): string | undefined {
   return value === undefined ? undefined : expectString(value, where, fail, pattern, describe);
 }
 
@@ -35,7 +47,13 @@ export function expectBoolean(value: unknown, where: string, fail: Fail): boolea
   return value;
 }
 
-export function expectInteger(value: unknown, where: string, fail: Fail, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function expectInteger(
+  value: unknown,
+  where: string,
+  fail: Fail,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(where, 'must be an integer');
   if (value < min || value > max) fail(where, `must be between ${min} and ${max}`);
   return value;

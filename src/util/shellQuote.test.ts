@@ -12,10 +12,29 @@ describe('shellQuote', () => {
   });
 
   it('quotes what a shell would change, and the shell reads it back as it was', () => {
-    const words = ['', 'my stack', 'nginx[+uwsgi]', 'zlib>=1.3 <2', "it's", '$HOME', '*', 'a\nb', '~/x', '!', 'semi;colon', '`id`', 'tab\there', '#hash', 'ünïcode'];
+    const words = [
+      '',
+      'my stack',
+      'nginx[+uwsgi]',
+      'zlib>=1.3 <2',
+      "it's",
+      '$HOME',
+      '*',
+      'a\nb',
+      '~/x',
+      '!',
+      'semi;colon',
+      '`id`',
+      'tab\there',
+      '#hash',
+      'ünïcode',
+    ];
     for (const word of words) assert.notEqual(shellQuote(word), word === '' ? '' : word, JSON.stringify(word));
     // The real shell: printf each argument on its own line, NUL-separated.
-    const printed = execFileSync('sh', ['-c', `printf '%s\\0' ${shellLine(words)}`]).toString('utf8').split('\0').slice(0, -1);
+    const printed = execFileSync('sh', ['-c', `printf '%s\\0' ${shellLine(words)}`])
+      .toString('utf8')
+      .split('\0')
+      .slice(0, -1);
     assert.deepEqual(printed, words);
   });
 });

@@ -50,6 +50,9 @@ describe('didYouMean', () => {
   it('lists one, two or more', () => {
     assert.equal(didYouMean([]), undefined);
     assert.equal(didYouMean(['nginx']), 'did you mean nginx?');
-    assert.equal(didYouMean(['a', 'b', 'c'], (s) => `"${s}"`), 'did you mean "a", "b" or "c"?');
+    assert.equal(
+      didYouMean(['a', 'b', 'c'], (s) => `"${s}"`),
+      'did you mean "a", "b" or "c"?',
+    );
   });
 });

@@ -15,7 +15,8 @@ function compress(data: Buffer, chunk: number): Buffer {
 function decompress(data: Buffer, chunk: number): Buffer {
   const decoder = new ZstdDecoder();
   const out: Buffer[] = [];
-  for (let i = 0; i < data.length; i += chunk) decoder.push(data.subarray(i, i + chunk), (piece) => out.push(Buffer.from(piece)));
+  for (let i = 0; i < data.length; i += chunk)
+    decoder.push(data.subarray(i, i + chunk), (piece) => out.push(Buffer.from(piece)));
   decoder.end();
   return Buffer.concat(out);
 }
@@ -68,14 +69,21 @@ test('zstd: frames that end on every output-slab and input-chunk boundary, one o
   for (const data of inputs) {
     const one = compress(data, 65_536);
     // Several frames in one payload: the same frame twice, and a frame then an empty one.
-    const cases: [Buffer, Buffer][] = [[one, data], [Buffer.concat([one, one]), Buffer.concat([data, data])], [Buffer.concat([one, compress(Buffer.alloc(0), 1)]), data]];
+    const cases: [Buffer, Buffer][] = [
+      [one, data],
+      [Buffer.concat([one, one]), Buffer.concat([data, data])],
+      [Buffer.concat([one, compress(Buffer.alloc(0), 1)]), data],
+    ];
     for (const [packed, expected] of cases) {
       assert.ok(zstdAccepts(packed), `zstd -t accepts ${expected.length} bytes`);
       // Input chunks that end inside the frame, exactly at its end, and past it; install and repo add feed different sizes.
       for (const chunk of [1, 7, 4096, 65_536, one.length, packed.length]) {
         if (chunk === 1 && packed.length > 40_000) continue;
         const out = decompress(packed, chunk);
-        assert.ok(out.equals(expected), `${expected.length} bytes in ${packed.length} compressed, fed ${chunk} at a time`);
+        assert.ok(
+          out.equals(expected),
+          `${expected.length} bytes in ${packed.length} compressed, fed ${chunk} at a time`,
+        );
       }
     }
     // Cut anywhere inside the last frame: the tool refuses, and so does the decoder.
@@ -93,12 +101,16 @@ test('zstd: a sink that throws stops the decoder at once, however much one chunk
   const decoder = new ZstdDecoder();
   let seen = 0;
   let pieces = 0;
-  assert.throws(() => decoder.push(bomb, (piece) => {
-    seen += piece.length;
-    pieces++;
-    assert.ok(piece.length <= 1 << 18, 'no piece is larger than a slab');
-    if (seen > 1 << 20) throw new Error('limit');
-  }), /limit/);
+  assert.throws(
+    () =>
+      decoder.push(bomb, (piece) => {
+        seen += piece.length;
+        pieces++;
+        assert.ok(piece.length <= 1 << 18, 'no piece is larger than a slab');
+        if (seen > 1 << 20) throw new Error('limit');
+      }),
+    /limit/,
+  );
   assert.ok(seen <= (1 << 20) + (1 << 18), `stopped within a slab of the limit: ${seen}`);
   assert.ok(pieces >= 4);
 });

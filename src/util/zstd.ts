@@ -112,7 +112,9 @@ export class ZstdEncoder {
     this.cctx.setParameter(binding.CParameter.compressionLevel, level);
     this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
     if (pledgedSize !== undefined) this.cctx.setPledgedSrcSize(pledgedSize);
-    this.slab = new Slab(pledgedSize === undefined ? SLAB_SIZE : Math.min(SLAB_SIZE, Math.max(4096, pledgedSize + 512)));
+    this.slab = new Slab(
+      pledgedSize === undefined ? SLAB_SIZE : Math.min(SLAB_SIZE, Math.max(4096, pledgedSize + 512)),
+    );
   }
 
   push(input: Uint8Array): Buffer[] {
@@ -131,7 +133,8 @@ export class ZstdEncoder {
       const [remaining, produced, consumed] = this.cctx.compressStream2(room, rest, directive);
       if (produced > 0) output.push(this.slab.take(produced));
       rest = rest.subarray(consumed);
-      const done = directive === binding.EndDirective.end ? remaining === 0 : rest.length === 0 && produced < room.length;
+      const done =
+        directive === binding.EndDirective.end ? remaining === 0 : rest.length === 0 && produced < room.length;
       if (done) return output;
     }
   }

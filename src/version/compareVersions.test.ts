@@ -27,6 +27,9 @@ describe('compareVersions', () => {
   });
 
   it('rejects a string that is not a version with E_VERSION', () => {
-    assert.throws(() => compareVersions('1.0', 'v1.0'), (e: unknown) => isKilnError(e, 'E_VERSION'));
+    assert.throws(
+      () => compareVersions('1.0', 'v1.0'),
+      (e: unknown) => isKilnError(e, 'E_VERSION'),
+    );
   });
 });

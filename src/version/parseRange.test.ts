@@ -32,7 +32,10 @@ describe('parseRange', () => {
             e.message.startsWith(`cannot parse range ${JSON.stringify(input)}: `),
             `message does not name the input: ${e.message}`,
           );
-          assert.ok(e.message.includes(fragment), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`);
+          assert.ok(
+            e.message.includes(fragment),
+            `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`,
+          );
           assert.match(e.hint ?? '', /<=1\.0, =1\.0, >=1\.0/);
           return true;
         },

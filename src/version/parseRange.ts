@@ -70,7 +70,8 @@ function scanClause(word: string): RangeClause | { problem: string } {
   if (text.endsWith('*')) {
     if (symbol !== '=') return { problem: `clause ${quoted} uses "*", which only goes with "=", as in =1.2*` };
     text = text.slice(0, -1);
-    if (text === '') return { problem: `clause ${quoted} has no version before "*" (write =1.2* or, for any version, *)` };
+    if (text === '')
+      return { problem: `clause ${quoted} has no version before "*" (write =1.2* or, for any version, *)` };
     operator = '=*';
   }
   const version = scanVersion(text);
@@ -80,7 +81,9 @@ function scanClause(word: string): RangeClause | { problem: string } {
   }
   if (operator === '~' && version.hasRevision) {
     const bare = withoutRevision(version).raw;
-    return { problem: `clause ${quoted} gives a revision, but "~" matches every revision (write ~${bare} or =${version.raw})` };
+    return {
+      problem: `clause ${quoted} gives a revision, but "~" matches every revision (write ~${bare} or =${version.raw})`,
+    };
   }
   return { operator, version };
 }

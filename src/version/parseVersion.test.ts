@@ -27,7 +27,10 @@ describe('parseVersion', () => {
             e.message.startsWith(`cannot parse version ${JSON.stringify(input)}: `),
             `message does not name the input: ${e.message}`,
           );
-          assert.ok(e.message.includes(fragment), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`);
+          assert.ok(
+            e.message.includes(fragment),
+            `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(fragment)}`,
+          );
           assert.match(e.hint ?? '', /e\.g\. 1\.2\.3/);
           return true;
         },

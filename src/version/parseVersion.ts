@@ -61,7 +61,8 @@ export function scanVersion(s: string): Version | { problem: string } {
     const digitsStart = i + 2;
     let j = digitsStart;
     while (j < n && isDigit(s.charCodeAt(j))) j++;
-    if (j === digitsStart) return { problem: `expected the revision number ${where(digitsStart)}, ${found(digitsStart)}` };
+    if (j === digitsStart)
+      return { problem: `expected the revision number ${where(digitsStart)}, ${found(digitsStart)}` };
     // Kept as digits (leading zeros dropped), compared as unbounded integers.
     revision = s.slice(digitsStart, j).replace(/^0+(?=\d)/, '');
     hasRevision = true;

@@ -21,8 +21,14 @@ describe('satisfies', () => {
   });
 
   it('rejects a bad version with E_VERSION and a bad range with E_RANGE', () => {
-    assert.throws(() => satisfies('x', '>=1'), (e: unknown) => isKilnError(e, 'E_VERSION'));
-    assert.throws(() => satisfies('1', '1'), (e: unknown) => isKilnError(e, 'E_RANGE'));
+    assert.throws(
+      () => satisfies('x', '>=1'),
+      (e: unknown) => isKilnError(e, 'E_VERSION'),
+    );
+    assert.throws(
+      () => satisfies('1', '1'),
+      (e: unknown) => isKilnError(e, 'E_RANGE'),
+    );
   });
 });
 

@@ -9,7 +9,10 @@ export const validVersionCases: readonly (readonly [input: string, parsed: Omit<
   ['0', { numbers: ['0'], letter: '', suffixes: [], revision: '0', hasRevision: false }],
   ['2.4.52', { numbers: ['2', '4', '52'], letter: '', suffixes: [], revision: '0', hasRevision: false }],
   ['1.1.1w', { numbers: ['1', '1', '1'], letter: 'w', suffixes: [], revision: '0', hasRevision: false }],
-  ['1.0_rc60', { numbers: ['1', '0'], letter: '', suffixes: [{ type: 'rc', number: '60' }], revision: '0', hasRevision: false }],
+  [
+    '1.0_rc60',
+    { numbers: ['1', '0'], letter: '', suffixes: [{ type: 'rc', number: '60' }], revision: '0', hasRevision: false },
+  ],
   [
     '1.2.3b_p4-r2',
     { numbers: ['1', '2', '3'], letter: 'b', suffixes: [{ type: 'p', number: '4' }], revision: '2', hasRevision: true },
@@ -36,11 +39,20 @@ export const validVersionCases: readonly (readonly [input: string, parsed: Omit<
     '5.4.1_p2-r1',
     { numbers: ['5', '4', '1'], letter: '', suffixes: [{ type: 'p', number: '2' }], revision: '1', hasRevision: true },
   ],
-  ['1-r9007199254740991', { numbers: ['1'], letter: '', suffixes: [], revision: '9007199254740991', hasRevision: true }],
+  [
+    '1-r9007199254740991',
+    { numbers: ['1'], letter: '', suffixes: [], revision: '9007199254740991', hasRevision: true },
+  ],
   ['1.0-r01', { numbers: ['1', '0'], letter: '', suffixes: [], revision: '1', hasRevision: true }],
   // PMS sets no limit on a number's length: revisions past 2^53 parse exactly.
-  ['1-r1000000000000000000', { numbers: ['1'], letter: '', suffixes: [], revision: '1000000000000000000', hasRevision: true }],
-  ['1.0-r99999999999999999999999', { numbers: ['1', '0'], letter: '', suffixes: [], revision: '99999999999999999999999', hasRevision: true }],
+  [
+    '1-r1000000000000000000',
+    { numbers: ['1'], letter: '', suffixes: [], revision: '1000000000000000000', hasRevision: true },
+  ],
+  [
+    '1.0-r99999999999999999999999',
+    { numbers: ['1', '0'], letter: '', suffixes: [], revision: '99999999999999999999999', hasRevision: true },
+  ],
   ['1.0-r000', { numbers: ['1', '0'], letter: '', suffixes: [], revision: '0', hasRevision: true }],
 ];
 

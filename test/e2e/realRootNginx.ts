@@ -61,7 +61,11 @@ try {
   cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
   const root = unpackRoot(context, tarball, parent, work);
   step(`unpacked ${tarball}`);
-  const before = { usr: digestTree(root.dir, 'usr'), etc: digestTree(root.dir, 'etc'), dpkg: digestTree(root.dir, 'var/lib/dpkg') };
+  const before = {
+    usr: digestTree(root.dir, 'usr'),
+    etc: digestTree(root.dir, 'etc'),
+    dpkg: digestTree(root.dir, 'var/lib/dpkg'),
+  };
   const kiln = async (...args: string[]): Promise<string> => {
     const result = await root.kiln(args);
     if (result.code !== 0) fail(`kiln ${args.join(' ')}: ${result.stdout}${result.stderr}`);
@@ -76,7 +80,8 @@ try {
     if (started.code !== 0) fail(`nginx did not start: ${started.stderr}`);
     const page = await fetchPage(port);
     await root.run('/bin/nginx', ['-s', 'stop']);
-    if (!page.startsWith('200 ') || !page.includes('Welcome to nginx!')) fail(`nginx answered ${JSON.stringify(page.slice(0, 200))}`);
+    if (!page.startsWith('200 ') || !page.includes('Welcome to nginx!'))
+      fail(`nginx answered ${JSON.stringify(page.slice(0, 200))}`);
     step(`${when}: nginx served its page on 127.0.0.1:${port}`);
   };
   /** verify: nothing wrong but the configuration file the user changed. */
@@ -99,12 +104,34 @@ try {
   cpSync(join(PROJECT, 'recipes'), ports, { recursive: true });
   const recipe = join(ports, 'www-servers/nginx/recipe.toml');
   const text = readFileSync(recipe, 'utf8');
-  writeFileSync(recipe, /^revision = /m.test(text) ? text.replace(/^revision = \d+/m, 'revision = 1') : text.replace(/^(version = .*)$/m, '$1\nrevision = 1'));
-  const built = spawnSync(process.execPath, [KILN_BIN, 'build', 'www-servers/nginx', '--recipes', ports, '--repo', join(work, 'repo'), '--distfiles', distfiles, '--work', join(parent, 'build')], { encoding: 'utf8' });
+  writeFileSync(
+    recipe,
+    /^revision = /m.test(text)
+      ? text.replace(/^revision = \d+/m, 'revision = 1')
+      : text.replace(/^(version = .*)$/m, '$1\nrevision = 1'),
+  );
+  const built = spawnSync(
+    process.execPath,
+    [
+      KILN_BIN,
+      'build',
+      'www-servers/nginx',
+      '--recipes',
+      ports,
+      '--repo',
+      join(work, 'repo'),
+      '--distfiles',
+      distfiles,
+      '--work',
+      join(parent, 'build'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (built.status !== 0) fail(`kiln build of the next revision: ${built.stderr}`);
   await kiln('sync');
   const upgraded = await kiln('upgrade', '-y');
-  if (!/upgrade\s+nginx\s+\S+ -> \S+-r1/.test(upgraded)) fail(`the upgrade did not take the new revision:\n${upgraded}`);
+  if (!/upgrade\s+nginx\s+\S+ -> \S+-r1/.test(upgraded))
+    fail(`the upgrade did not take the new revision:\n${upgraded}`);
   step('upgraded nginx to its next revision');
   await serve('upgraded');
   await verify('after the upgrade');
@@ -116,11 +143,18 @@ try {
   const dpkg = digestChanges(before.dpkg, digestTree(root.dir, 'var/lib/dpkg'));
   const etc = digestChanges(before.etc, digestTree(root.dir, 'etc'));
   const accounts = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
-  const etcOther = [...etc.added.filter((path) => !path.startsWith('etc/kiln') && !path.startsWith('etc/nginx')), ...etc.removed, ...etc.changed.filter((path) => !accounts.includes(path))];
+  const etcOther = [
+    ...etc.added.filter((path) => !path.startsWith('etc/kiln') && !path.startsWith('etc/nginx')),
+    ...etc.removed,
+    ...etc.changed.filter((path) => !accounts.includes(path)),
+  ];
   if ([...usr.added, ...usr.removed, ...usr.changed].length > 0) fail(`/usr changed: ${JSON.stringify(usr)}`);
-  if ([...dpkg.added, ...dpkg.removed, ...dpkg.changed].length > 0) fail(`the dpkg database changed: ${JSON.stringify(dpkg)}`);
+  if ([...dpkg.added, ...dpkg.removed, ...dpkg.changed].length > 0)
+    fail(`the dpkg database changed: ${JSON.stringify(dpkg)}`);
   if (etcOther.length > 0) fail(`/etc changed beyond the accounts and what the removal kept: ${etcOther.join(', ')}`);
-  step('removed; /usr and the dpkg database as they were, /etc changed only in its account files (and configuration files kept)');
+  step(
+    'removed; /usr and the dpkg database as they were, /etc changed only in its account files (and configuration files kept)',
+  );
 } finally {
   for (const cleanup of cleanups.reverse()) cleanup();
 }

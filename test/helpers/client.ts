@@ -30,9 +30,18 @@ export async function ok(args: readonly string[], options: RunOptions = {}): Pro
 }
 
 /** Run kiln and insist on a failure with this error code. */
-export async function fails(args: readonly string[], code: string, pattern: RegExp, options: RunOptions = {}): Promise<RunResult> {
+export async function fails(
+  args: readonly string[],
+  code: string,
+  pattern: RegExp,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const result = await kiln(args, options);
-  assert.equal(result.code, code === 'E_USAGE' ? 2 : 1, `kiln ${args.join(' ')} should fail\n${result.stdout}${result.stderr}`);
+  assert.equal(
+    result.code,
+    code === 'E_USAGE' ? 2 : 1,
+    `kiln ${args.join(' ')} should fail\n${result.stdout}${result.stderr}`,
+  );
   assert.ok(result.stderr.includes(`error[${code}]`), result.stderr);
   assert.match(result.stderr, pattern);
   return result;
@@ -47,12 +56,22 @@ export async function packAll(dir: string, specs: readonly PackageSpec[]): Promi
     const stage = join(dir, 'stages', `${spec.name}-${spec.version}`);
     await makeTree(stage, spec.tree);
     const meta = {
-      name: spec.name, category: 'app-misc', version: spec.version, summary: `The ${spec.name} test package`, homepage: 'https://example.org/', license: 'MIT',
-      options: {}, target: { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' }, depends: spec.depends ?? [], ...spec.extra,
+      name: spec.name,
+      category: 'app-misc',
+      version: spec.version,
+      summary: `The ${spec.name} test package`,
+      homepage: 'https://example.org/',
+      license: 'MIT',
+      options: {},
+      target: { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' },
+      depends: spec.depends ?? [],
+      ...spec.extra,
     };
     const metaPath = join(dir, 'stages', `${spec.name}-${spec.version}.json`);
     await writeFile(metaPath, JSON.stringify(meta));
-    const out = JSON.parse(await ok(['pack', stage, '--meta', metaPath, '--out', 'out', '--key', 'keys/kiln.key', '--json'], { cwd: dir })) as { path: string };
+    const out = JSON.parse(
+      await ok(['pack', stage, '--meta', metaPath, '--out', 'out', '--key', 'keys/kiln.key', '--json'], { cwd: dir }),
+    ) as { path: string };
     paths.push(out.path);
   }
   return paths;
@@ -81,9 +100,12 @@ export function testUser(): TestUser | undefined {
   const name = 'kiln-test';
   let id = spawnSync('id', ['-u', name], { encoding: 'utf8' });
   if (id.status !== 0) {
-    const added = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
+    const added = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], {
+      encoding: 'utf8',
+    });
     // Another test file may have created it at the same moment.
-    if (added.status !== 0 && !added.stderr.includes('already exists')) throw new Error(`useradd ${name} failed: ${added.stderr}`);
+    if (added.status !== 0 && !added.stderr.includes('already exists'))
+      throw new Error(`useradd ${name} failed: ${added.stderr}`);
     id = spawnSync('id', ['-u', name], { encoding: 'utf8' });
   }
   const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
@@ -106,7 +128,15 @@ let binForUser: string | undefined;
  */
 function userBin(user: TestUser): string {
   if (binForUser !== undefined) return binForUser;
-  const probe = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(KILN_BIN)})`]);
+  const probe = spawnSync('setpriv', [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--clear-groups',
+    '--',
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(${JSON.stringify(KILN_BIN)})`,
+  ]);
   if (probe.status === 0) {
     binForUser = KILN_BIN;
     return binForUser;
@@ -114,25 +144,47 @@ function userBin(user: TestUser): string {
   const projectRoot = resolve(dirname(KILN_BIN), '../../..');
   const copy = mkdtempSync(join(tmpdir(), 'kiln-user-copy-'));
   chmodSync(copy, 0o755);
-  for (const part of ['package.json', 'dist', 'node_modules']) cpSync(join(projectRoot, part), join(copy, part), { recursive: true, filter: (source) => !source.includes('node_modules/typescript') });
+  for (const part of ['package.json', 'dist', 'node_modules'])
+    cpSync(join(projectRoot, part), join(copy, part), {
+      recursive: true,
+      filter: (source) => !source.includes('node_modules/typescript'),
+    });
   process.on('exit', () => rmSync(copy, { recursive: true, force: true }));
   binForUser = join(copy, relative(projectRoot, KILN_BIN));
   return binForUser;
 }
 
 /** Run kiln as the test user (setpriv drops to its uid and gid, no supplementary groups). */
-export function kilnAs(user: TestUser | undefined, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export function kilnAs(
+  user: TestUser | undefined,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   if (user === undefined) return kiln(args, options);
-  return run('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', process.execPath, userBin(user), ...args], options);
+  return run(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', process.execPath, userBin(user), ...args],
+    options,
+  );
 }
 
-export async function okAs(user: TestUser | undefined, args: readonly string[], options: RunOptions = {}): Promise<string> {
+export async function okAs(
+  user: TestUser | undefined,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
   const result = await kilnAs(user, args, options);
   assert.equal(result.code, 0, `kiln ${args.join(' ')} (as ${user?.name ?? 'self'})\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
 
-export async function failsAs(user: TestUser | undefined, args: readonly string[], code: string, pattern: RegExp, options: RunOptions = {}): Promise<RunResult> {
+export async function failsAs(
+  user: TestUser | undefined,
+  args: readonly string[],
+  code: string,
+  pattern: RegExp,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const result = await kilnAs(user, args, options);
   assert.equal(result.code, 1, `kiln ${args.join(' ')} should fail\n${result.stdout}${result.stderr}`);
   assert.ok(result.stderr.includes(`error[${code}]`), result.stderr);

@@ -5,9 +5,25 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { MARKER_CONTENT, MARKER_ENTRY, METADATA_ENTRY, PAYLOAD_ENTRY, SIGNATURE_ENTRY, TAR_END, containerEntry, containerHeader, tarPadding } from '../../src/format/container.js';
+import {
+  MARKER_CONTENT,
+  MARKER_ENTRY,
+  METADATA_ENTRY,
+  PAYLOAD_ENTRY,
+  SIGNATURE_ENTRY,
+  TAR_END,
+  containerEntry,
+  containerHeader,
+  tarPadding,
+} from '../../src/format/container.js';
 import type { ManifestEntry, PackageMetadata } from '../../src/format/index.js';
-import { computeVariantId, encodeTarHeader, packageTrustedComment, payloadTarSize, serializeMetadata } from '../../src/format/index.js';
+import {
+  computeVariantId,
+  encodeTarHeader,
+  packageTrustedComment,
+  payloadTarSize,
+  serializeMetadata,
+} from '../../src/format/index.js';
 import type { SecretKey } from '../../src/sign/index.js';
 import { formatSignature, signData } from '../../src/sign/index.js';
 import type { TarHeader } from '../../src/format/index.js';
@@ -49,17 +65,31 @@ export function fileEntry(path: string, content: string | Buffer, mode = 0o644):
 }
 
 export function dirEntry(path: string): CraftEntry {
-  return { manifest: { path, type: 'dir', mode: 0o755, owner: 'root', group: 'root', size: 0 }, tar: { path, type: 'dir', mode: 0o755, uname: 'root', gname: 'root', size: 0, linkTarget: '' } };
+  return {
+    manifest: { path, type: 'dir', mode: 0o755, owner: 'root', group: 'root', size: 0 },
+    tar: { path, type: 'dir', mode: 0o755, uname: 'root', gname: 'root', size: 0, linkTarget: '' },
+  };
 }
 
 export function linkEntry(path: string, target: string, type: 'symlink' | 'hardlink' = 'symlink'): CraftEntry {
   const mode = type === 'symlink' ? 0o777 : 0o644;
-  return { manifest: { path, type, mode, owner: 'root', group: 'root', size: 0, target }, tar: { path, type, mode, uname: 'root', gname: 'root', size: 0, linkTarget: target } };
+  return {
+    manifest: { path, type, mode, owner: 'root', group: 'root', size: 0, target },
+    tar: { path, type, mode, uname: 'root', gname: 'root', size: 0, linkTarget: target },
+  };
 }
 
 /** A ustar header of a character device (type flag "3"), with a correct checksum. */
 export function charDeviceHeader(path: string): Buffer {
-  const block = encodeTarHeader({ path, type: 'file', mode: 0o666, uname: 'root', gname: 'root', size: 0, linkTarget: '' });
+  const block = encodeTarHeader({
+    path,
+    type: 'file',
+    mode: 0o666,
+    uname: 'root',
+    gname: 'root',
+    size: 0,
+    linkTarget: '',
+  });
   block.write('3', 156, 'latin1');
   block.fill(0x20, 148, 156);
   let sum = 0;
@@ -83,14 +113,37 @@ export function craftPackage(options: CraftOptions): Buffer {
   const encoder = new ZstdEncoder(3);
   const compressed = [...encoder.push(tar)];
   const zeros = Buffer.alloc(1 << 20);
-  for (let left = options.trailingZeros ?? 0; left > 0; left -= zeros.length) compressed.push(...encoder.push(zeros.subarray(0, Math.min(left, zeros.length))));
+  for (let left = options.trailingZeros ?? 0; left > 0; left -= zeros.length)
+    compressed.push(...encoder.push(zeros.subarray(0, Math.min(left, zeros.length))));
   const payload = Buffer.concat([...compressed, ...encoder.end()]);
   const files = options.entries.flatMap((entry) => (entry.manifest ? [entry.manifest] : []));
   const meta: PackageMetadata = {
-    format: 'kiln-package', formatVersion: 1, name: 'crafted', category: 'test', version: '1.0', revision: 0,
-    variant: computeVariantId({}, target), options: {}, target, summary: 'a crafted package', homepage: '', license: 'MIT',
-    depends: [], provides: { sonames: [] }, needs: { sonames: [] }, users: [], groups: [], directories: [], files, relocation: null,
-    payload: { compression: 'zstd', size: payload.length, sha256: createHash('sha256').update(payload).digest('hex') as Sha256, uncompressedSize: payloadTarSize(files) },
+    format: 'kiln-package',
+    formatVersion: 1,
+    name: 'crafted',
+    category: 'test',
+    version: '1.0',
+    revision: 0,
+    variant: computeVariantId({}, target),
+    options: {},
+    target,
+    summary: 'a crafted package',
+    homepage: '',
+    license: 'MIT',
+    depends: [],
+    provides: { sonames: [] },
+    needs: { sonames: [] },
+    users: [],
+    groups: [],
+    directories: [],
+    files,
+    relocation: null,
+    payload: {
+      compression: 'zstd',
+      size: payload.length,
+      sha256: createHash('sha256').update(payload).digest('hex') as Sha256,
+      uncompressedSize: payloadTarSize(files),
+    },
     installedSize: files.reduce((total, entry) => total + entry.size, 0),
   };
   options.mutate?.(meta);
@@ -100,7 +153,12 @@ export function craftPackage(options: CraftOptions): Buffer {
     const signature = formatSignature(signData(metadata, options.key, { trustedComment: packageTrustedComment(meta) }));
     parts.push(containerEntry(SIGNATURE_ENTRY, Buffer.from(signature)));
   }
-  parts.push(containerHeader(PAYLOAD_ENTRY, payload.length), payload, Buffer.alloc(tarPadding(payload.length)), TAR_END);
+  parts.push(
+    containerHeader(PAYLOAD_ENTRY, payload.length),
+    payload,
+    Buffer.alloc(tarPadding(payload.length)),
+    TAR_END,
+  );
   return Buffer.concat(parts);
 }
 

@@ -4,7 +4,15 @@
 import { chmod, link, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-export type TreeSpec = Record<string, string | Buffer | { content: string | Buffer; mode: number } | { symlink: string } | { hardlink: string } | { dir: true; mode?: number }>;
+export type TreeSpec = Record<
+  string,
+  | string
+  | Buffer
+  | { content: string | Buffer; mode: number }
+  | { symlink: string }
+  | { hardlink: string }
+  | { dir: true; mode?: number }
+>;
 
 /**
  * Create a staged tree: keys are relative paths; values are file contents,

@@ -19,16 +19,21 @@ export function holdLock(t: TestContext, lockPath: string): Promise<LockHolder> 
 await acquireLock(${JSON.stringify(lockPath)}, 'the test holder');
 console.log('locked');
 setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   t.after(() => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('locked')) {
-        resolve({ pid: child.pid!, kill: async () => {
-          child.kill('SIGKILL');
-          await exited;
-        } });
+        resolve({
+          pid: child.pid!,
+          kill: async () => {
+            child.kill('SIGKILL');
+            await exited;
+          },
+        });
       }
     });
     child.on('error', reject);

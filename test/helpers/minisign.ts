@@ -29,8 +29,9 @@ export interface MinisignOptions {
   input?: string | undefined;
 }
 
-const MISSING = 'minisign is not installed (no "minisign" on PATH); the end-to-end signature tests need it. '
-  + 'Run `npm test`, which installs it (on Debian/Ubuntu: apt-get install minisign).';
+const MISSING =
+  'minisign is not installed (no "minisign" on PATH); the end-to-end signature tests need it. ' +
+  'Run `npm test`, which installs it (on Debian/Ubuntu: apt-get install minisign).';
 
 /**
  * Runs `minisign` with `args` and resolves with its exit code and output
@@ -84,7 +85,9 @@ export async function requireMinisign(cwd: string): Promise<string> {
   const result = await minisign(['-v'], { cwd });
   const version = result.stdout.trim();
   if (result.code !== 0 || !/^minisign \d+\.\d+/.test(version)) {
-    throw new Error(`"minisign -v" did not print a minisign version (exit ${result.code}): ${result.stdout}${result.stderr}\n${MISSING}`);
+    throw new Error(
+      `"minisign -v" did not print a minisign version (exit ${result.code}): ${result.stdout}${result.stderr}\n${MISSING}`,
+    );
   }
   return version;
 }

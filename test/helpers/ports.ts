@@ -17,15 +17,27 @@ export async function newRepository(dir: string, name: string): Promise<void> {
 /** DISTFILES/prog-1.0.tar.gz holding prog-1.0/FILE for each of `files`; returns its sha256. */
 export async function sourceTarball(distfiles: string, files: Readonly<Record<string, string>>): Promise<string> {
   await mkdir(join(distfiles, 'src', 'prog-1.0'), { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(distfiles, 'src', 'prog-1.0', file), content);
+  for (const [file, content] of Object.entries(files))
+    await writeFile(join(distfiles, 'src', 'prog-1.0', file), content);
   execFileSync('tar', ['-czf', join(distfiles, 'prog-1.0.tar.gz'), '-C', join(distfiles, 'src'), 'prog-1.0']);
-  return createHash('sha256').update(await readFile(join(distfiles, 'prog-1.0.tar.gz'))).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(join(distfiles, 'prog-1.0.tar.gz')))
+    .digest('hex');
 }
 
 /** DIR/recipe.toml (NAME 1.0 from prog-1.0.tar.gz) and DIR/build.sh holding `script`. */
-export async function writeRecipe(dir: string, name: string, sha: string, script: string, extra: { buildDepends?: string[]; license?: string } = {}): Promise<void> {
+export async function writeRecipe(
+  dir: string,
+  name: string,
+  sha: string,
+  script: string,
+  extra: { buildDepends?: string[]; license?: string } = {},
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const depends = extra.buildDepends === undefined ? '' : `build-depends = ${JSON.stringify(extra.buildDepends)}\n`;
-  await writeFile(join(dir, 'recipe.toml'), `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`);
+  await writeFile(
+    join(dir, 'recipe.toml'),
+    `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`,
+  );
   await writeFile(join(dir, 'build.sh'), script);
 }

@@ -22,7 +22,8 @@ export function rootfsTarball(): { path: string } | { missing: string } {
   if (process.getuid?.() !== 0) return { missing: 'installing into a real root needs root (CI runs as root)' };
   const made = spawnSync('bash', [join(PROJECT, 'scripts/rootfs.sh')], { encoding: 'utf8' });
   const path = made.stdout.trim();
-  if (made.status !== 0 || path === '' || !existsSync(path)) throw new Error(`scripts/rootfs.sh made no root file system:\n${made.stderr}`);
+  if (made.status !== 0 || path === '' || !existsSync(path))
+    throw new Error(`scripts/rootfs.sh made no root file system:\n${made.stderr}`);
   return { path };
 }
 
@@ -48,28 +49,44 @@ export function unpackRoot(t: TestContext, tarball: string, parent: string, shar
   mkdirSync(join(dir, 'opt/kiln'), { recursive: true });
   mkdirSync(join(dir, 'srv/kiln-test'), { recursive: true });
   t.after(() => spawnSync('rm', ['-rf', '--one-file-system', dir]));
-  const inRoot = (argv: readonly string[]): Promise<RunResult> => new Promise((resolvePromise, reject) => {
-    const script = [
-      'set -e',
-      'r=$1; shift',
-      'mount -t proc proc "$r/proc"',
-      'mount --rbind /dev "$r/dev"',
-      `mount --bind ${JSON.stringify(process.execPath)} "$r/usr/local/bin/node"`,
-      `mount --bind ${JSON.stringify(PROJECT)} "$r/opt/kiln"`,
-      `mount --bind ${JSON.stringify(sharedDir)} "$r/srv/kiln-test"`,
-      'exec chroot "$r" "$@"',
-    ].join('\n');
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', dir, ...argv], {
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', NO_COLOR: '1', LC_ALL: 'C' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const inRoot = (argv: readonly string[]): Promise<RunResult> =>
+    new Promise((resolvePromise, reject) => {
+      const script = [
+        'set -e',
+        'r=$1; shift',
+        'mount -t proc proc "$r/proc"',
+        'mount --rbind /dev "$r/dev"',
+        `mount --bind ${JSON.stringify(process.execPath)} "$r/usr/local/bin/node"`,
+        `mount --bind ${JSON.stringify(PROJECT)} "$r/opt/kiln"`,
+        `mount --bind ${JSON.stringify(sharedDir)} "$r/srv/kiln-test"`,
+        'exec chroot "$r" "$@"',
+      ].join('\n');
+      const child = spawn(
+        'unshare',
+        ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', dir, ...argv],
+        {
+          env: {
+            PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+            HOME: '/root',
+            NO_COLOR: '1',
+            LC_ALL: 'C',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        resolvePromise({
+          code,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+        }),
+      );
     });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
-  });
   return {
     dir,
     shared: '/srv/kiln-test',
@@ -89,7 +106,11 @@ export function digestTree(root: string, relative: string): Map<string, string> 
     else if (info.isDirectory()) {
       digest.set(path, `dir ${mode} ${info.uid}:${info.gid}`);
       for (const name of readdirSync(full).sort()) walk(`${path}/${name}`);
-    } else if (info.isFile()) digest.set(path, `file ${mode} ${info.uid}:${info.gid} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+    } else if (info.isFile())
+      digest.set(
+        path,
+        `file ${mode} ${info.uid}:${info.gid} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`,
+      );
     else digest.set(path, `other ${mode}`);
   };
   walk(relative);
@@ -97,7 +118,10 @@ export function digestTree(root: string, relative: string): Map<string, string> 
 }
 
 /** What differs between two digests: paths added, removed and changed. */
-export function digestChanges(before: Map<string, string>, after: Map<string, string>): { added: string[]; removed: string[]; changed: string[] } {
+export function digestChanges(
+  before: Map<string, string>,
+  after: Map<string, string>,
+): { added: string[]; removed: string[]; changed: string[] } {
   return {
     added: [...after.keys()].filter((path) => !before.has(path)).sort(),
     removed: [...before.keys()].filter((path) => !after.has(path)).sort(),

@@ -18,13 +18,23 @@ export interface IndexEntryJson {
 }
 
 /** Edits `published`/index.json (and its snapshot) with `edit`, raises its serial and signs it with the secret key at `keyPath`. */
-export async function resignIndex(published: string, keyPath: string, edit: (index: { name: string; serial: number; packages: IndexEntryJson[] }) => void | Promise<void>): Promise<void> {
-  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as { name: string; serial: number; packages: IndexEntryJson[] };
+export async function resignIndex(
+  published: string,
+  keyPath: string,
+  edit: (index: { name: string; serial: number; packages: IndexEntryJson[] }) => void | Promise<void>,
+): Promise<void> {
+  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as {
+    name: string;
+    serial: number;
+    packages: IndexEntryJson[];
+  };
   await edit(index);
   index.serial++;
   const text = Buffer.from(JSON.stringify(index));
   const key = await readSecretKeyFile(keyPath);
-  const signature = formatSignature(signData(text, key, { trustedComment: indexTrustedComment({ name: index.name, serial: index.serial }) }));
+  const signature = formatSignature(
+    signData(text, key, { trustedComment: indexTrustedComment({ name: index.name, serial: index.serial }) }),
+  );
   for (const path of [join(published, 'indexes', `${index.serial}.json`), join(published, 'index.json')]) {
     await writeFile(path, text);
     await writeFile(`${path}.minisig`, signature);

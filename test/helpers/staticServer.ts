@@ -40,13 +40,22 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
   const server = createServer((request, response) => {
     state.requests++;
     const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
-    const entry: ServedRequest = { path, range: request.headers.range, authorization: request.headers.authorization, status: 0, bytes: 0 };
+    const entry: ServedRequest = {
+      path,
+      range: request.headers.range,
+      authorization: request.headers.authorization,
+      status: 0,
+      bytes: 0,
+    };
     log.push(entry);
     const answer = (status: number, headers: Record<string, string | number> = {}): void => {
       entry.status = status;
       response.writeHead(status, headers).end();
     };
-    if (path.includes('..') || (options.dotfiles !== true && path.split('/').some((part) => part.startsWith('.') && part.length > 0))) {
+    if (
+      path.includes('..') ||
+      (options.dotfiles !== true && path.split('/').some((part) => part.startsWith('.') && part.length > 0))
+    ) {
       answer(403);
       return;
     }
@@ -70,7 +79,10 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
         if (start !== undefined) {
           entry.status = 206;
           entry.bytes = info.size - start;
-          response.writeHead(206, { 'content-length': info.size - start, 'content-range': `bytes ${start}-${info.size - 1}/${info.size}` });
+          response.writeHead(206, {
+            'content-length': info.size - start,
+            'content-range': `bytes ${start}-${info.size - 1}/${info.size}`,
+          });
           handle.createReadStream({ start }).pipe(response);
           return;
         }

@@ -97,9 +97,18 @@ function groupSpecs(group: string, version: string): PackageSpec[] {
   // Enough files that a kill often lands inside the transaction.
   for (let i = 0; i < 12; i++) many[`share/${group}/many/f${i}.txt`] = `${group} ${version} file ${i}\n`;
   return [
-    { name: `${group}-lib`, version, tree: { [`lib/lib${group}.so.1`]: `${group} library ${version}\n`, [`lib/lib${group}.so`]: { symlink: `lib${group}.so.1` } } },
     {
-      name: `${group}-bin`, version, depends: [`${group}-lib =${version}`],
+      name: `${group}-lib`,
+      version,
+      tree: {
+        [`lib/lib${group}.so.1`]: `${group} library ${version}\n`,
+        [`lib/lib${group}.so`]: { symlink: `lib${group}.so.1` },
+      },
+    },
+    {
+      name: `${group}-bin`,
+      version,
+      depends: [`${group}-lib =${version}`],
       tree: {
         [`bin/${group}`]: { content: `#!/bin/sh\necho ${group} ${version}\n`, mode: 0o755 },
         [`etc/${group}.conf`]: `${group} configuration ${version}\n`,
@@ -122,9 +131,16 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
   const specs = groups.flatMap((group) => VERSIONS.flatMap((version) => groupSpecs(group, version)));
   await publish(dir, await packAll(dir, specs));
   const cache = join(dir, 'shared-cache');
-  const envFor = (prefix: string): Record<string, string> => ({ KILN_PREFIX: prefix, ...(options.sharedCache ? { KILN_CACHE: cache } : {}) });
+  const envFor = (prefix: string): Record<string, string> => ({
+    KILN_PREFIX: prefix,
+    ...(options.sharedCache ? { KILN_CACHE: cache } : {}),
+  });
   const template = join(dir, 'template');
-  for (const args of [['init'], ['remote', 'add', 'main', join(dir, 'repo', 'public'), '--key', 'keys/kiln.pub'], ['sync']]) {
+  for (const args of [
+    ['init'],
+    ['remote', 'add', 'main', join(dir, 'repo', 'public'), '--key', 'keys/kiln.pub'],
+    ['sync'],
+  ]) {
     const result = await kiln(args, { cwd: dir, env: envFor(template) });
     if (result.code !== 0) throw new Error(`kiln ${args.join(' ')}: ${result.stderr}`);
   }
@@ -133,7 +149,20 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
   const env = envFor(prefix);
 
   const report: PrefixStressReport = {
-    commands: 0, writers: 0, readers: 0, succeeded: 0, refused: 0, killed: 0, holderKills: 0, killedInTransaction: 0, killedAfter: 0, killedBefore: 0, transactions: 0, recoveries: 0, problems: [], seconds: 0,
+    commands: 0,
+    writers: 0,
+    readers: 0,
+    succeeded: 0,
+    refused: 0,
+    killed: 0,
+    holderKills: 0,
+    killedInTransaction: 0,
+    killedAfter: 0,
+    killedBefore: 0,
+    transactions: 0,
+    recoveries: 0,
+    problems: [],
+    seconds: 0,
   };
   const model = new Map<string, string | null>(groups.map((group) => [group, null]));
   let historySeen = 0;
@@ -143,11 +172,50 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
     const roll = random();
     const version = pick(VERSIONS);
     const both = [`${group}-bin`, `${group}-lib`];
-    if (roll < 0.3) return { pid: 0, kind: 'install', group, version, args: ['install', `${group}-bin=${version}`, `${group}-lib=${version}`, '-y', '--json'], killed: false };
-    if (roll < 0.4) return { pid: 0, kind: 'reinstall', group, version, args: ['install', '--reinstall', `${group}-bin=${version}`, `${group}-lib=${version}`, '-y', '--json'], killed: false };
-    if (roll < 0.55) return { pid: 0, kind: 'upgrade', group, version: undefined, args: ['upgrade', ...both, '-y', '--json'], killed: false };
-    if (roll < 0.75) return { pid: 0, kind: 'remove', group, version: undefined, args: ['remove', ...both, '-y', '--json'], killed: false };
-    const reads = [['list', '--json'], ['verify', '--json'], ['owns', `bin/${group}`], ['search', group], ['info', `${group}-bin`], ['history', '--json']];
+    if (roll < 0.3)
+      return {
+        pid: 0,
+        kind: 'install',
+        group,
+        version,
+        args: ['install', `${group}-bin=${version}`, `${group}-lib=${version}`, '-y', '--json'],
+        killed: false,
+      };
+    if (roll < 0.4)
+      return {
+        pid: 0,
+        kind: 'reinstall',
+        group,
+        version,
+        args: ['install', '--reinstall', `${group}-bin=${version}`, `${group}-lib=${version}`, '-y', '--json'],
+        killed: false,
+      };
+    if (roll < 0.55)
+      return {
+        pid: 0,
+        kind: 'upgrade',
+        group,
+        version: undefined,
+        args: ['upgrade', ...both, '-y', '--json'],
+        killed: false,
+      };
+    if (roll < 0.75)
+      return {
+        pid: 0,
+        kind: 'remove',
+        group,
+        version: undefined,
+        args: ['remove', ...both, '-y', '--json'],
+        killed: false,
+      };
+    const reads = [
+      ['list', '--json'],
+      ['verify', '--json'],
+      ['owns', `bin/${group}`],
+      ['search', group],
+      ['info', `${group}-bin`],
+      ['history', '--json'],
+    ];
     return { pid: 0, kind: 'read', group, version: undefined, args: pick(reads), killed: false };
   };
 
@@ -176,7 +244,8 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
           process.kill(victim.pid, 'SIGKILL');
           victim.killed = true;
           if (victim.pid === holder) report.holderKills++;
-          if (victim.pid === holder && existsSync(join(prefix, 'var/lib/kiln/transaction/journal.json'))) report.killedInTransaction++;
+          if (victim.pid === holder && existsSync(join(prefix, 'var/lib/kiln/transaction/journal.json')))
+            report.killedInTransaction++;
         } catch {
           // It ended meanwhile.
         }
@@ -191,7 +260,8 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       while (!stop) {
         await sleep(2);
         const holder = lockHolder(join(prefix, 'var/lib/kiln/writer.lock'), join(prefix, 'var/lib/kiln/lock'));
-        const chance = (): boolean => holder !== undefined && running.has(holder) && random() < options.holderKillChance;
+        const chance = (): boolean =>
+          holder !== undefined && running.has(holder) && random() < options.holderKillChance;
         if (holder !== seen) {
           seen = holder;
           journalSeen = false;
@@ -220,7 +290,9 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
     report.commands += records.length;
     checkOutcomes(records, report);
     historySeen = await checkPhase(phase, records, historySeen);
-    log(`phase ${phase + 1}: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), ${report.transactions} transactions, ${report.problems.length} problem(s)`);
+    log(
+      `phase ${phase + 1}: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), ${report.transactions} transactions, ${report.problems.length} problem(s)`,
+    );
   }
   report.seconds = (Date.now() - started) / 1000;
   return report;
@@ -242,11 +314,20 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
         continue;
       }
       const code = errorCode(result.stderr);
-      const expected = record.kind === 'read'
-        ? (record.args[0] === 'verify' || record.args[0] === 'owns' || record.args[0] === 'search' || record.args[0] === 'info') && result.code === 1 && (code === undefined || code === 'E_NOT_INSTALLED' || code === 'E_NO_CANDIDATE')
-        : result.code === 1 && code === 'E_NOT_INSTALLED';
+      const expected =
+        record.kind === 'read'
+          ? (record.args[0] === 'verify' ||
+              record.args[0] === 'owns' ||
+              record.args[0] === 'search' ||
+              record.args[0] === 'info') &&
+            result.code === 1 &&
+            (code === undefined || code === 'E_NOT_INSTALLED' || code === 'E_NO_CANDIDATE')
+          : result.code === 1 && code === 'E_NOT_INSTALLED';
       if (expected) into.refused++;
-      else into.problems.push(`${what} exited ${result.code ?? result.signal}: ${result.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
+      else
+        into.problems.push(
+          `${what} exited ${result.code ?? result.signal}: ${result.stderr.trim().split('\n').slice(0, 6).join(' | ')}`,
+        );
     }
   }
 
@@ -255,8 +336,13 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
     // The next command repairs what the last kill left.
     const verify = await kiln(['verify', '--json'], { cwd: dir, env });
     const verified = JSON.parse(verify.stdout || '{}') as { problems?: unknown[]; database?: string[] };
-    if (verify.code !== 0 || (verified.problems?.length ?? 1) > 0 || (verified.database?.length ?? 1) > 0) problem(`verify: ${verify.stdout.slice(0, 2000)}${verify.stderr.slice(0, 500)}`);
-    const history = JSON.parse((await kiln(['history', '--json', '--limit', '100000'], { cwd: dir, env })).stdout) as { id: string; command: string; summary: string }[];
+    if (verify.code !== 0 || (verified.problems?.length ?? 1) > 0 || (verified.database?.length ?? 1) > 0)
+      problem(`verify: ${verify.stdout.slice(0, 2000)}${verify.stderr.slice(0, 500)}`);
+    const history = JSON.parse((await kiln(['history', '--json', '--limit', '100000'], { cwd: dir, env })).stdout) as {
+      id: string;
+      command: string;
+      summary: string;
+    }[];
     const fresh = history.slice(0, history.length - seen).reverse();
     report.transactions += fresh.length;
     const byPid = new Map(records.map((record) => [record.pid, record]));
@@ -270,14 +356,23 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       }
       inHistory.add(pid);
       const result = record.result!;
-      if (!record.killed && !(result.code === 0 && (JSON.parse(result.stdout) as { transaction: string | null }).transaction === entry.id)) {
-        problem(`transaction ${entry.id} belongs to kiln ${record.args.join(' ')}, which neither was killed nor reported it`);
+      if (
+        !record.killed &&
+        !(result.code === 0 && (JSON.parse(result.stdout) as { transaction: string | null }).transaction === entry.id)
+      ) {
+        problem(
+          `transaction ${entry.id} belongs to kiln ${record.args.join(' ')}, which neither was killed nor reported it`,
+        );
       }
       const prior = model.get(record.group) ?? null;
       const after = effect(record, prior);
-      const expected = after === prior && record.kind !== 'reinstall' ? '(no transaction)' : summaryOf(record, prior, after);
+      const expected =
+        after === prior && record.kind !== 'reinstall' ? '(no transaction)' : summaryOf(record, prior, after);
       const actual = entry.summary.split(', ').sort().join(', ');
-      if (actual !== expected) problem(`transaction ${entry.id} of kiln ${record.args.join(' ')}${record.killed ? ' (killed)' : ''} did "${actual}" to ${record.group} at ${prior ?? 'nothing'}; expected "${expected}"`);
+      if (actual !== expected)
+        problem(
+          `transaction ${entry.id} of kiln ${record.args.join(' ')}${record.killed ? ' (killed)' : ''} did "${actual}" to ${record.group} at ${prior ?? 'nothing'}; expected "${expected}"`,
+        );
       model.set(record.group, after);
       if (record.killed) report.killedAfter++;
     }
@@ -286,25 +381,39 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       if (record.killed) report.killedBefore++;
       else if (record.result!.code === 0) {
         const transaction = (JSON.parse(record.result!.stdout) as { transaction: string | null }).transaction;
-        if (transaction !== null) problem(`kiln ${record.args.join(' ')} reported transaction ${transaction}, which the history does not have`);
+        if (transaction !== null)
+          problem(`kiln ${record.args.join(' ')} reported transaction ${transaction}, which the history does not have`);
       }
     }
-    const listed = JSON.parse((await kiln(['list', '--json'], { cwd: dir, env })).stdout) as { name: string; version: string }[];
-    const installed = listed.map((pkg) => `${pkg.name}-${pkg.version}`).sort().join(' ');
-    const expectedSet = [...model].flatMap(([group, version]) => (version === null ? [] : [`${group}-bin-${version}`, `${group}-lib-${version}`])).sort().join(' ');
+    const listed = JSON.parse((await kiln(['list', '--json'], { cwd: dir, env })).stdout) as {
+      name: string;
+      version: string;
+    }[];
+    const installed = listed
+      .map((pkg) => `${pkg.name}-${pkg.version}`)
+      .sort()
+      .join(' ');
+    const expectedSet = [...model]
+      .flatMap(([group, version]) => (version === null ? [] : [`${group}-bin-${version}`, `${group}-lib-${version}`]))
+      .sort()
+      .join(' ');
     if (installed !== expectedSet) problem(`installed "${installed}", but the history says "${expectedSet}"`);
     const state = readdirSync(join(prefix, 'var/lib/kiln'));
-    if (state.includes('transaction') || state.some((name) => name.endsWith('.tmp'))) problem(`left in var/lib/kiln: ${state.join(', ')}`);
+    if (state.includes('transaction') || state.some((name) => name.endsWith('.tmp')))
+      problem(`left in var/lib/kiln: ${state.join(', ')}`);
     // The same set in one transaction, into a copy of the untouched prefix (with the same shared cache).
     const reference = join(dir, `reference-${phase}`);
     cpSync(template, reference, { recursive: true, verbatimSymlinks: true });
-    const wanted = [...model].flatMap(([group, version]) => (version === null ? [] : [`${group}-bin=${version}`, `${group}-lib=${version}`]));
+    const wanted = [...model].flatMap(([group, version]) =>
+      version === null ? [] : [`${group}-bin=${version}`, `${group}-lib=${version}`],
+    );
     if (wanted.length > 0) {
       const made = await kiln(['install', ...wanted, '-y'], { cwd: dir, env: envFor(reference) });
       if (made.code !== 0) problem(`reference install: ${made.stderr}`);
     }
     const skip = ['var/lib/kiln', 'var/cache/kiln'];
-    for (const line of digestDifferences(treeDigest(reference, skip), treeDigest(prefix, skip)).slice(0, 20)) problem(`prefix vs one-transaction install: ${line}`);
+    for (const line of digestDifferences(treeDigest(reference, skip), treeDigest(prefix, skip)).slice(0, 20))
+      problem(`prefix vs one-transaction install: ${line}`);
     if (options.sharedCache && existsSync(join(cache, 'unpacked'))) {
       // The reference install was a writer using the store: it removed what killed fills left.
       const left = readdirSync(join(cache, 'unpacked')).filter((name) => name.includes('.tmp-'));
@@ -335,5 +444,7 @@ function summaryOf(record: Run, prior: string | null, after: string | null): str
   if (after === null) return names.map((name) => `remove ${name} ${prior}`).join(', ');
   const order = prior === null ? 0 : compareVersions(after, prior);
   const kind = prior === null ? 'install' : order > 0 ? 'upgrade' : order < 0 ? 'downgrade' : 'reinstall';
-  return names.map((name) => `${kind} ${name} ${prior === null || prior === after ? after : `${prior} -> ${after}`}`).join(', ');
+  return names
+    .map((name) => `${kind} ${name} ${prior === null || prior === after ? after : `${prior} -> ${after}`}`)
+    .join(', ');
 }

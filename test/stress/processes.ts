@@ -29,7 +29,14 @@ export function startKiln(args: readonly string[], cwd: string, env: Record<stri
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const done = new Promise<Awaited<Started['done']>>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    );
   });
   if (child.pid === undefined) throw new Error(`Assertion failed: kiln ${args.join(' ')} did not start`);
   return { pid: child.pid, args, done };

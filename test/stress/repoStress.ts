@@ -64,11 +64,25 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   const { dir } = options;
   const random = seededRandom(options.seed);
   const names = Array.from({ length: options.commits }, (_, i) => `p${i + 1}`);
-  const files = await packAll(dir, names.map((name) => ({ name, version: '1.0', tree: { [`share/${name}/data.txt`]: `${name}\n` } })));
+  const files = await packAll(
+    dir,
+    names.map((name) => ({ name, version: '1.0', tree: { [`share/${name}/data.txt`]: `${name}\n` } })),
+  );
   const init = await kiln(['repo', 'init', 'repo', '--key', 'keys/kiln.key', '--name', 'main'], { cwd: dir });
   if (init.code !== 0) throw new Error(`repo init: ${init.stderr}`);
   const repo = join(dir, 'repo');
-  const report: RepoStressReport = { commands: 0, adds: 0, commits: 0, published: 0, killed: 0, holderKills: 0, serial: 0, packages: 0, problems: [], seconds: 0 };
+  const report: RepoStressReport = {
+    commands: 0,
+    adds: 0,
+    commits: 0,
+    published: 0,
+    killed: 0,
+    holderKills: 0,
+    serial: 0,
+    packages: 0,
+    problems: [],
+    seconds: 0,
+  };
   const records: Run[] = [];
   const running = new Map<number, Run>();
   const runOne = async (record: Run): Promise<void> => {
@@ -85,12 +99,19 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
       const at = next++;
       const name = names[at]!;
       await runOne({ pid: 0, kind: 'add', name, args: ['repo', 'add', 'repo', files[at]!, '--json'], killed: false });
-      await runOne({ pid: 0, kind: 'commit', name, args: ['repo', 'commit', 'repo', '-m', name, '--json'], killed: false });
+      await runOne({
+        pid: 0,
+        kind: 'commit',
+        name,
+        args: ['repo', 'commit', 'repo', '-m', name, '--json'],
+        killed: false,
+      });
     }
   };
   let stop = false;
   const reader = async (): Promise<void> => {
-    while (!stop) await runOne({ pid: 0, kind: 'status', name: '', args: ['repo', 'status', 'repo', '--json'], killed: false });
+    while (!stop)
+      await runOne({ pid: 0, kind: 'status', name: '', args: ['repo', 'status', 'repo', '--json'], killed: false });
   };
   // Killing per lock holder, not per unit of time: a slower machine sees the same share of kills.
   const killer = async (): Promise<void> => {
@@ -112,7 +133,10 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
       const holder = lockHolder(join(repo, '.kiln/maintainer.lock'), join(repo, '.kiln/lock'));
       if (holder !== seen) {
         seen = holder;
-        killAt = holder !== undefined && running.has(holder) && random() < options.holderKillChance ? Date.now() + random() * options.holderWindowMs : undefined;
+        killAt =
+          holder !== undefined && running.has(holder) && random() < options.holderKillChance
+            ? Date.now() + random() * options.holderWindowMs
+            : undefined;
       }
       if (killAt !== undefined && Date.now() >= killAt) {
         kill(running.get(holder!), holder);
@@ -146,7 +170,9 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
     record.killed = false;
     const refusal = errorCode(result.stderr);
     if (result.code !== 0 && !(record.kind === 'commit' && refusal === 'E_REPO_NOTHING')) {
-      problem(`kiln ${record.args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
+      problem(
+        `kiln ${record.args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join(' | ')}`,
+      );
       continue;
     }
     if (result.code !== 0) continue;
@@ -164,15 +190,24 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   if (last.code !== 0) problem(`the last commit: ${last.stderr}`);
   const verify = await kiln(['repo', 'verify', 'repo'], { cwd: dir });
   if (verify.code !== 0) problem(`repo verify: ${verify.stdout}${verify.stderr}`);
-  const signed = await minisign(['-Vm', join(repo, 'public', 'index.json'), '-p', join(dir, 'keys/kiln.pub')], { cwd: dir });
+  const signed = await minisign(['-Vm', join(repo, 'public', 'index.json'), '-p', join(dir, 'keys/kiln.pub')], {
+    cwd: dir,
+  });
   if (signed.code !== 0) problem(`minisign does not accept index.json: ${signed.stderr}`);
-  const log = JSON.parse((await kiln(['repo', 'log', 'repo', '--json'], { cwd: dir })).stdout) as { serial: number; added: string[]; message: string }[];
+  const log = JSON.parse((await kiln(['repo', 'log', 'repo', '--json'], { cwd: dir })).stdout) as {
+    serial: number;
+    added: string[];
+    message: string;
+  }[];
   log.reverse();
   log.forEach((record, at) => {
-    if (at > 0 && record.serial !== log[at - 1]!.serial + 1) problem(`log serial ${record.serial} follows ${log[at - 1]!.serial}`);
+    if (at > 0 && record.serial !== log[at - 1]!.serial + 1)
+      problem(`log serial ${record.serial} follows ${log[at - 1]!.serial}`);
   });
   const logged = new Map(log.map((record) => [record.serial, record]));
-  for (const [serial, record] of serials) if (!logged.has(serial)) problem(`commit of ${record.name} (pid ${record.pid}) printed serial ${serial}, which the log does not have`);
+  for (const [serial, record] of serials)
+    if (!logged.has(serial))
+      problem(`commit of ${record.name} (pid ${record.pid}) printed serial ${serial}, which the log does not have`);
   const published = new Map<string, number>();
   for (const record of log) {
     for (const key of record.added) {
@@ -181,13 +216,24 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
       published.set(name, record.serial);
     }
   }
-  const status = JSON.parse((await kiln(['repo', 'status', 'repo', '--json'], { cwd: dir })).stdout) as { published: { serial: number; packages: number }; staged: { adds: unknown[]; retires: unknown[] } };
-  const index = JSON.parse(readFileSync(join(repo, 'public', 'index.json'), 'utf8')) as { serial: number; packages: { name: string }[] };
+  const status = JSON.parse((await kiln(['repo', 'status', 'repo', '--json'], { cwd: dir })).stdout) as {
+    published: { serial: number; packages: number };
+    staged: { adds: unknown[]; retires: unknown[] };
+  };
+  const index = JSON.parse(readFileSync(join(repo, 'public', 'index.json'), 'utf8')) as {
+    serial: number;
+    packages: { name: string }[];
+  };
   const inIndex = new Set(index.packages.map((entry) => entry.name));
-  if (status.staged.adds.length + status.staged.retires.length > 0) problem(`still staged after the last commit: ${JSON.stringify(status.staged)}`);
-  if (index.serial !== log[log.length - 1]?.serial) problem(`index serial ${index.serial}, last logged ${log[log.length - 1]?.serial}`);
-  for (const name of inIndex) if (!records.some((record) => record.kind === 'add' && record.name === name)) problem(`${name} is published but was never added`);
-  for (const name of addedOk) if (!inIndex.has(name)) problem(`${name} was staged (repo add exited 0) but is not published`);
+  if (status.staged.adds.length + status.staged.retires.length > 0)
+    problem(`still staged after the last commit: ${JSON.stringify(status.staged)}`);
+  if (index.serial !== log[log.length - 1]?.serial)
+    problem(`index serial ${index.serial}, last logged ${log[log.length - 1]?.serial}`);
+  for (const name of inIndex)
+    if (!records.some((record) => record.kind === 'add' && record.name === name))
+      problem(`${name} is published but was never added`);
+  for (const name of addedOk)
+    if (!inIndex.has(name)) problem(`${name} was staged (repo add exited 0) but is not published`);
   for (const name of inIndex) if (!published.has(name)) problem(`${name} is in the index but in no log record`);
   for (const directory of [join(repo, 'public'), join(repo, 'public', 'indexes'), join(repo, '.kiln')]) {
     const left = readdirSync(directory).filter((name) => name.endsWith('.tmp'));
@@ -196,6 +242,8 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   report.serial = index.serial;
   report.packages = inIndex.size;
   report.seconds = (Date.now() - started) / 1000;
-  options.log?.(`repository: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), serial ${report.serial}, ${report.packages} packages, ${report.problems.length} problem(s)`);
+  options.log?.(
+    `repository: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), serial ${report.serial}, ${report.packages} packages, ${report.problems.length} problem(s)`,
+  );
   return report;
 }

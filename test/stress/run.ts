@@ -39,16 +39,38 @@ async function inTemporary<T>(name: string, fn: (dir: string) => Promise<T>): Pr
 }
 
 if (which === 'prefix' || which === 'all') {
-  const report = await inTemporary('prefix', (dir) => runPrefixStress({
-    dir, commands, concurrency, phaseSize: 60, seed, groups: 6, holderKillChance: 0.3, holderWindowMs: 120, randomKillEveryMs: [300, 1500], sharedCache: values['shared-cache'], log: (line) => console.log(line),
-  }));
+  const report = await inTemporary('prefix', (dir) =>
+    runPrefixStress({
+      dir,
+      commands,
+      concurrency,
+      phaseSize: 60,
+      seed,
+      groups: 6,
+      holderKillChance: 0.3,
+      holderWindowMs: 120,
+      randomKillEveryMs: [300, 1500],
+      sharedCache: values['shared-cache'],
+      log: (line) => console.log(line),
+    }),
+  );
   const { problems, ...figures } = report;
   console.log(JSON.stringify(figures, null, 2));
   for (const line of problems) console.log(`PROBLEM ${line}`);
   failed ||= problems.length > 0;
 }
 if (which === 'repo' || which === 'all') {
-  const report = await inTemporary('repo', (dir) => runRepoStress({ dir, commits: Math.max(10, Math.round(commands / 10)), seed, holderKillChance: 0.35, holderWindowMs: 400, randomKillEveryMs: [1000, 3000], log: (line) => console.log(line) }));
+  const report = await inTemporary('repo', (dir) =>
+    runRepoStress({
+      dir,
+      commits: Math.max(10, Math.round(commands / 10)),
+      seed,
+      holderKillChance: 0.35,
+      holderWindowMs: 400,
+      randomKillEveryMs: [1000, 3000],
+      log: (line) => console.log(line),
+    }),
+  );
   const { problems, ...figures } = report;
   console.log(JSON.stringify(figures, null, 2));
   for (const line of problems) console.log(`PROBLEM ${line}`);

@@ -14,8 +14,8 @@ const command: Command = {
     '',
     'Fetches the sources (upstream URL, mirrors, then distfiles directories; sha256 always checked),',
     'installs the build dependencies from the repository (building missing ones first), runs the',
-    'recipe\'s build script, makes run paths $ORIGIN-relative, checks every needed library, packs,',
-    'signs with the repository\'s key and publishes. --cpu: x86-64, x86-64-v2, x86-64-v3, x86-64-v4.',
+    "recipe's build script, makes run paths $ORIGIN-relative, checks every needed library, packs,",
+    "signs with the repository's key and publishes. --cpu: x86-64, x86-64-v2, x86-64-v3, x86-64-v4.",
     'Example: kiln build www-servers/nginx --with uwsgi --repo /srv/binhost --distfiles /srv/distfiles',
   ].join('\n'),
   options: {
@@ -44,7 +44,16 @@ const command: Command = {
     );
     return {
       data: results,
-      text: table(results.map((result) => [result.recipe, result.version, `[${formatOptions(result.options)}]`, result.variant, `glibc>=${result.libcVersion}`, `${result.seconds.toFixed(1)} s`])),
+      text: table(
+        results.map((result) => [
+          result.recipe,
+          result.version,
+          `[${formatOptions(result.options)}]`,
+          result.variant,
+          `glibc>=${result.libcVersion}`,
+          `${result.seconds.toFixed(1)} s`,
+        ]),
+      ),
       notes: results.map((result) => `${result.name}: ${result.package}\n  log: ${result.log}`),
     };
   },
@@ -52,19 +61,30 @@ const command: Command = {
 
 /** `--with a,b --with c` → ['a', 'b', 'c']. */
 export function optionNames(invocation: Invocation, name: string): string[] {
-  return listOption(invocation, name).flatMap((item) => item.split(',')).map((item) => item.trim()).filter((item) => item !== '');
+  return listOption(invocation, name)
+    .flatMap((item) => item.split(','))
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** Progress of builds for people: one line per step on stderr. */
 export function reportBuild(invocation: Invocation): (event: BuildEvent) => void {
   return (event) => {
-    if (event.kind === 'start') invocation.tell(`building ${event.recipe} ${event.version} [${formatOptions(event.options)}] (${event.reason})`);
-    else if (event.kind === 'step') invocation.progress(`  ${event.recipe}: ${event.step}${event.detail === undefined || event.detail === '' ? '' : ` ${event.detail}`}`);
-    else if (event.kind === 'fetch' && event.event.kind === 'fetched') invocation.progress(`  ${event.recipe}: fetched ${event.event.file}`);
-    else if (event.kind === 'cleaned') invocation.tell(`removed ${event.workTrees.length} work tree(s) of interrupted builds`);
+    if (event.kind === 'start')
+      invocation.tell(`building ${event.recipe} ${event.version} [${formatOptions(event.options)}] (${event.reason})`);
+    else if (event.kind === 'step')
+      invocation.progress(
+        `  ${event.recipe}: ${event.step}${event.detail === undefined || event.detail === '' ? '' : ` ${event.detail}`}`,
+      );
+    else if (event.kind === 'fetch' && event.event.kind === 'fetched')
+      invocation.progress(`  ${event.recipe}: fetched ${event.event.file}`);
+    else if (event.kind === 'cleaned')
+      invocation.tell(`removed ${event.workTrees.length} work tree(s) of interrupted builds`);
     else if (event.kind === 'done') {
       invocation.progress(null);
-      invocation.tell(`built ${event.recipe} ${event.result.version} in ${event.result.seconds.toFixed(1)} s: ${event.result.package.split('/').pop()}`);
+      invocation.tell(
+        `built ${event.recipe} ${event.result.version} in ${event.result.seconds.toFixed(1)} s: ${event.result.package.split('/').pop()}`,
+      );
     }
   };
 }

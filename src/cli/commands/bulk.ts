@@ -30,7 +30,8 @@ const command: Command = {
   },
   async run(invocation) {
     const all = flag(invocation, 'all');
-    if (all === (invocation.positionals.length > 0)) throw usageError(command, all ? 'give either --all or recipe names, not both' : 'missing NAME... or --all');
+    if (all === invocation.positionals.length > 0)
+      throw usageError(command, all ? 'give either --all or recipe names, not both' : 'missing NAME... or --all');
     const licenses = stringOption(invocation, 'accept-licenses');
     const report = await bulkBuild(invocation.positionals, {
       recipes: recipesDir(invocation),
@@ -40,10 +41,22 @@ const command: Command = {
       jobs: integerOption(invocation, command, 'jobs', 1, 1024),
       password: invocation.settings.password,
       rebuild: flag(invocation, 'rebuild'),
-      ...(licenses === undefined ? {} : { acceptLicenses: licenses.split(',').map((id) => id.trim()).filter((id) => id !== '') }),
-      ...(stringOption(invocation, 'report-dir') === undefined ? {} : { reportDir: stringOption(invocation, 'report-dir') }),
+      ...(licenses === undefined
+        ? {}
+        : {
+            acceptLicenses: licenses
+              .split(',')
+              .map((id) => id.trim())
+              .filter((id) => id !== ''),
+          }),
+      ...(stringOption(invocation, 'report-dir') === undefined
+        ? {}
+        : { reportDir: stringOption(invocation, 'report-dir') }),
       onEvent: reportBuild(invocation),
-      onEntry: (entry, index, total) => invocation.tell(`[${index + 1}/${total}] ${entry.recipe}: ${entry.status}${entry.reason === undefined ? '' : ` (${entry.reason})`}`),
+      onEntry: (entry, index, total) =>
+        invocation.tell(
+          `[${index + 1}/${total}] ${entry.recipe}: ${entry.status}${entry.reason === undefined ? '' : ` (${entry.reason})`}`,
+        ),
     });
     return {
       data: report,

@@ -10,7 +10,7 @@ const command: Command = {
   usage: [
     'kiln completion bash|zsh|fish',
     '',
-    'Completes command words, each command\'s options and their values, and package names',
+    "Completes command words, each command's options and their values, and package names",
     '(installed or available, from "kiln list -q" in the prefix the line names).',
     'Examples: kiln completion zsh > ~/.zfunc/_kiln    source <(kiln completion bash)    kiln completion fish | source',
   ].join('\n'),
@@ -19,7 +19,9 @@ const command: Command = {
     const shell = positional(invocation, command, 0, 'SHELL');
     noMorePositionals(invocation, command, 1);
     if (!(SHELLS as readonly string[]).includes(shell)) {
-      throw new KilnError('E_USAGE', `cannot run "kiln completion": no completion for shell "${shell}"`, { hint: `give one of ${SHELLS.join(', ')}` });
+      throw new KilnError('E_USAGE', `cannot run "kiln completion": no completion for shell "${shell}"`, {
+        hint: `give one of ${SHELLS.join(', ')}`,
+      });
     }
     const commands = await Promise.all(COMMANDS.map((entry) => entry.load()));
     const script = completionScript(shell as Shell, commands);

@@ -20,7 +20,9 @@ const command: Command = {
   async run(invocation) {
     const [file, ...rest] = invocation.positionals;
     if (file === undefined || rest.length > 0) {
-      throw new KilnError('E_USAGE', 'cannot run "kiln debug solve": give exactly one problem file', { hint: 'kiln debug solve FILE.json (or - for standard input)' });
+      throw new KilnError('E_USAGE', 'cannot run "kiln debug solve": give exactly one problem file', {
+        hint: 'kiln debug solve FILE.json (or - for standard input)',
+      });
     }
     let text: string;
     try {

@@ -14,7 +14,13 @@ const command: Command = {
     return withPrefix(invocation, async (prefix) => {
       const rows = prefix.history(limit);
       if (rows.length === 0) return { data: rows, text: '', notes: ['no transactions yet'] };
-      return { data: rows, text: table([['ID', 'DATE', 'CHANGES', 'COMMAND'], ...rows.map((row) => [row.id, time(row.finishedAt), row.summary, row.command])]) };
+      return {
+        data: rows,
+        text: table([
+          ['ID', 'DATE', 'CHANGES', 'COMMAND'],
+          ...rows.map((row) => [row.id, time(row.finishedAt), row.summary, row.command]),
+        ]),
+      };
     });
   },
 };

@@ -26,13 +26,28 @@ const command: Command = {
             ['  variant', pkg.variant],
             ['  from', pkg.remote ?? 'a file'],
             ['  installed', `${time(pkg.installedAt)}, ${bytes(pkg.installedSize)} in ${info.files} entries`],
-            ['  depends', pkg.depends.map((dep) => `${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}`).join(', ') || '-'],
+            [
+              '  depends',
+              pkg.depends.map((dep) => `${dep.name}${dep.range === '' ? '' : ` ${dep.range}`}`).join(', ') || '-',
+            ],
             ['  required by', info.requiredBy.join(', ') || '-'],
           ]),
         );
       } else lines.push(`${name} (not installed)`);
       if (info.available.length > 0) {
-        lines.push('available:', table(info.available.map((row) => [`  ${row.version}`, row.variant, `(${row.remote})`, `[${optionList(row.options)}]`, `${row.target.arch}/${row.target.cpu}/${row.target.libc}-${row.target.libcVersion}`, bytes(row.size)])));
+        lines.push(
+          'available:',
+          table(
+            info.available.map((row) => [
+              `  ${row.version}`,
+              row.variant,
+              `(${row.remote})`,
+              `[${optionList(row.options)}]`,
+              `${row.target.arch}/${row.target.cpu}/${row.target.libc}-${row.target.libcVersion}`,
+              bytes(row.size),
+            ]),
+          ),
+        );
       }
       return { data: info, text: lines.join('\n') };
     });

@@ -16,7 +16,8 @@ const command: Command = {
   options: { system: { type: 'boolean' }, user: { type: 'boolean' } },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);
-    if (flag(invocation, 'system') && flag(invocation, 'user')) throw usageError(command, '--system and --user exclude each other');
+    if (flag(invocation, 'system') && flag(invocation, 'user'))
+      throw usageError(command, '--system and --user exclude each other');
     const mode = flag(invocation, 'system') ? 'system' : flag(invocation, 'user') ? 'user' : undefined;
     const paths = await initPrefix(invocation.settings.prefix, mode === undefined ? {} : { mode });
     return {

@@ -1,5 +1,12 @@
 import type { ManifestEntry } from '../../format/index.js';
-import { formatMode, fullVersion, openPackage, parsePackageSignature, readPayload, verifyPackageSignature } from '../../format/index.js';
+import {
+  formatMode,
+  fullVersion,
+  openPackage,
+  parsePackageSignature,
+  readPayload,
+  verifyPackageSignature,
+} from '../../format/index.js';
 import { readPublicKeyFile } from '../../sign/index.js';
 import { listOption, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
@@ -7,7 +14,7 @@ import { bytes, optionList, table } from '../render.js';
 
 const command: Command = {
   words: ['inspect'],
-  summary: 'print a package\'s metadata and manifest, and verify its hashes',
+  summary: "print a package's metadata and manifest, and verify its hashes",
   usage: [
     'kiln inspect PACKAGE [--trust PUBKEY...] [--json]',
     '',
@@ -23,7 +30,10 @@ const command: Command = {
     const pkg = await openPackage(path);
     let signature: { status: 'valid' | 'unchecked' | 'unsigned'; keyId?: string };
     if (trusted.length > 0) {
-      signature = { status: 'valid', keyId: verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted).keyId };
+      signature = {
+        status: 'valid',
+        keyId: verifyPackageSignature(path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, trusted).keyId,
+      };
     } else if (pkg.signatureText !== undefined) {
       signature = { status: 'unchecked', keyId: parsePackageSignature(pkg.signatureText, path).keyId };
     } else {
@@ -53,14 +63,24 @@ const command: Command = {
       table(meta.files.map((entry) => manifestRow(entry, relocated.has(entry.path)))),
     ];
     // JSON output carries the metadata exactly as stored (modes as octal strings).
-    return { data: { path, metadata: JSON.parse(pkg.metadataBytes.toString('utf8')) as unknown, signature, verified: true }, text: lines.join('\n') };
+    return {
+      data: { path, metadata: JSON.parse(pkg.metadataBytes.toString('utf8')) as unknown, signature, verified: true },
+      text: lines.join('\n'),
+    };
   },
 };
 
 function manifestRow(entry: ManifestEntry, relocated: boolean): string[] {
   const kind = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h' }[entry.type];
   const flags = [entry.config ? 'config' : '', relocated ? 'relocate' : ''].filter(Boolean).join(',');
-  const name = entry.type === 'symlink' ? `${entry.path} -> ${entry.target}` : entry.type === 'hardlink' ? `${entry.path} => ${entry.target}` : entry.type === 'dir' ? `${entry.path}/` : entry.path;
+  const name =
+    entry.type === 'symlink'
+      ? `${entry.path} -> ${entry.target}`
+      : entry.type === 'hardlink'
+        ? `${entry.path} => ${entry.target}`
+        : entry.type === 'dir'
+          ? `${entry.path}/`
+          : entry.path;
   return [`${kind}${formatMode(entry.mode)}`, `${entry.owner}:${entry.group}`, String(entry.size), flags || '.', name];
 }
 

@@ -25,7 +25,11 @@ const command: Command = {
     const requests = invocation.positionals.map(parseRequest);
     return withPrefix(invocation, async (prefix) => {
       const build = buildFallback(invocation, reportBuild(invocation));
-      const result = await prefix.install(requests, { ...changeOptions(invocation), reinstall: flag(invocation, 'reinstall'), ...(build === undefined ? {} : { build }) });
+      const result = await prefix.install(requests, {
+        ...changeOptions(invocation),
+        reinstall: flag(invocation, 'reinstall'),
+        ...(build === undefined ? {} : { build }),
+      });
       return changeOutput(result, invocation);
     });
   },

@@ -17,7 +17,8 @@ const command: Command = {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) throw new KilnError('E_IO', `cannot read key ${path}: no such file`, { cause: error });
+      if (isErrno(error, 'ENOENT'))
+        throw new KilnError('E_IO', `cannot read key ${path}: no such file`, { cause: error });
       throw error;
     }
     let key: PublicKey;
@@ -32,7 +33,10 @@ const command: Command = {
     }
     const publicText = formatPublicKey(key);
     const base64 = publicText.split('\n')[1] ?? '';
-    return { data: { keyId: key.keyId, kind, publicKey: base64 }, text: `key ${key.keyId} (${kind} key file)\npublic key: ${base64}` };
+    return {
+      data: { keyId: key.keyId, kind, publicKey: base64 },
+      text: `key ${key.keyId} (${kind} key file)\npublic key: ${base64}`,
+    };
   },
 };
 

@@ -18,7 +18,10 @@ const command: Command = {
     const tree = await openPortsTree(recipesDir(invocation));
     const problems = await lintRecipes(tree, invocation.positionals.length > 0 ? invocation.positionals : tree.ids);
     const errors = problems.filter((problem) => problem.severity === 'error').length;
-    const lines = problems.map((problem) => `${problem.recipe}: ${problem.severity}: ${problem.problem}${problem.hint === undefined ? '' : `\n  hint: ${problem.hint}`}`);
+    const lines = problems.map(
+      (problem) =>
+        `${problem.recipe}: ${problem.severity}: ${problem.problem}${problem.hint === undefined ? '' : `\n  hint: ${problem.hint}`}`,
+    );
     const checked = invocation.positionals.length > 0 ? invocation.positionals.length : tree.ids.length;
     return {
       data: { checked, problems },

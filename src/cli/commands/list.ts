@@ -7,20 +7,34 @@ import { table } from '../render.js';
 const command: Command = {
   words: ['list'],
   summary: 'list installed, available or upgradable packages',
-  usage: 'kiln list [--installed | --available | --upgradable] [-q] [--json]\nWithout an option: --installed. With -q, names only, one per line (as pacman -Qq).\nExample: kiln list --upgradable',
-  options: { installed: { type: 'boolean' }, available: { type: 'boolean' }, upgradable: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } },
+  usage:
+    'kiln list [--installed | --available | --upgradable] [-q] [--json]\nWithout an option: --installed. With -q, names only, one per line (as pacman -Qq).\nExample: kiln list --upgradable',
+  options: {
+    installed: { type: 'boolean' },
+    available: { type: 'boolean' },
+    upgradable: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);
     const chosen = (['installed', 'available', 'upgradable'] as const).filter((which) => flag(invocation, which));
     if (chosen.length > 1) throw usageError(command, 'give only one of --installed, --available, --upgradable');
     const which = chosen[0] ?? 'installed';
     // Installed packages come from the database alone; the others need the synced indexes.
-    const rows = which === 'installed'
-      ? await withInstalled(invocation, installedViews)
-      : await (await import('../prefixSession.js')).withPrefix(invocation, async (prefix) => prefix.list(which));
+    const rows =
+      which === 'installed'
+        ? await withInstalled(invocation, installedViews)
+        : await (await import('../prefixSession.js')).withPrefix(invocation, async (prefix) => prefix.list(which));
     const cells = rows.map((row) => {
       if ('reason' in row) return [row.name, row.version, row.reason, row.summary];
-      if ('summary' in row) return [row.name, row.version, `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary];
+      if ('summary' in row)
+        return [
+          row.name,
+          row.version,
+          `(${row.remote})`,
+          row.installed === null ? '' : `[installed ${row.installed}]`,
+          row.summary,
+        ];
       return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
     });
     // stdout is data only: the empty answer is said on stderr.

@@ -13,7 +13,10 @@ const command: Command = {
     noMorePositionals(invocation, command, 1);
     return withInstalled(invocation, (source) => {
       const result = ownersOf(source, path);
-      return { data: result, text: result.owners.map((owner) => `${result.path} is owned by ${owner.package} ${owner.version}`).join('\n') };
+      return {
+        data: result,
+        text: result.owners.map((owner) => `${result.path} is owned by ${owner.package} ${owner.version}`).join('\n'),
+      };
     });
   },
 };

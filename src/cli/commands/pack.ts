@@ -14,20 +14,42 @@ const command: Command = {
     'byte-identical package. With --key the package carries its own signature.',
     'Example: kiln pack ./stage --meta zlib.toml --out ./packages --key ~/.kiln-keys/kiln.key',
   ].join('\n'),
-  options: { meta: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, key: { type: 'string', short: 'k' }, level: { type: 'string' } },
+  options: {
+    meta: { type: 'string', short: 'm' },
+    out: { type: 'string', short: 'o' },
+    key: { type: 'string', short: 'k' },
+    level: { type: 'string' },
+  },
   async run(invocation) {
     const stageDir = positional(invocation, command, 0, 'STAGEDIR');
     noMorePositionals(invocation, command, 1);
     const input = await readPackInput(requiredOption(invocation, command, 'meta'));
     const outDir = requiredOption(invocation, command, 'out');
     const keyPath = stringOption(invocation, 'key');
-    const secretKey = keyPath === undefined ? undefined : await readSecretKeyFile(keyPath, { password: invocation.settings.password });
-    const result = await pack({ stageDir, input, outDir, secretKey, level: integerOption(invocation, command, 'level', 1, 19) });
+    const secretKey =
+      keyPath === undefined ? undefined : await readSecretKeyFile(keyPath, { password: invocation.settings.password });
+    const result = await pack({
+      stageDir,
+      input,
+      outDir,
+      secretKey,
+      level: integerOption(invocation, command, 'level', 1, 19),
+    });
     const meta = result.metadata;
     return {
       data: {
-        path: result.path, name: meta.name, version: fullVersion(meta), variant: meta.variant, options: meta.options, target: meta.target, files: meta.files.length, size: meta.payload.size,
-        installedSize: meta.installedSize, provides: meta.provides.sonames, needs: meta.needs.sonames, signed: result.signed,
+        path: result.path,
+        name: meta.name,
+        version: fullVersion(meta),
+        variant: meta.variant,
+        options: meta.options,
+        target: meta.target,
+        files: meta.files.length,
+        size: meta.payload.size,
+        installedSize: meta.installedSize,
+        provides: meta.provides.sonames,
+        needs: meta.needs.sonames,
+        signed: result.signed,
       },
       text: [
         result.path,
@@ -35,7 +57,10 @@ const command: Command = {
         `  ${meta.files.length} entries, ${bytes(meta.installedSize)} installed, ${bytes(meta.payload.size)} compressed, ${result.signed ? 'signed' : 'unsigned'}`,
         `  provides ${meta.provides.sonames.join(' ') || '-'}; needs ${meta.needs.sonames.join(' ') || '-'}`,
       ].join('\n'),
-      notes: [...result.notes, ...(result.signed ? [] : ['note: the package is unsigned; sign it with --key, or with "kiln repo add --sign"'])],
+      notes: [
+        ...result.notes,
+        ...(result.signed ? [] : ['note: the package is unsigned; sign it with --key, or with "kiln repo add --sign"']),
+      ],
     };
   },
 };

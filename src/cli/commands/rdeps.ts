@@ -13,7 +13,10 @@ const command: Command = {
     noMorePositionals(invocation, command, 1);
     return withPrefix(invocation, async (prefix) => {
       const rows = prefix.rdeps(name);
-      const text = rows.length === 0 ? `no installed package depends on ${name}` : table(rows.map((row) => [row.name, row.version, `needs ${name} ${row.range === '' ? '*' : row.range}`]));
+      const text =
+        rows.length === 0
+          ? `no installed package depends on ${name}`
+          : table(rows.map((row) => [row.name, row.version, `needs ${name} ${row.range === '' ? '*' : row.range}`]));
       return { data: rows, text };
     });
   },

@@ -16,7 +16,7 @@ const command: Command = {
   usage: [
     'kiln remote add NAME URL --key PUBKEY... [--priority N]',
     '',
-    'URL: file:///path, a directory, http://… or https://… — a repository\'s published tree (DIR/public',
+    "URL: file:///path, a directory, http://… or https://… — a repository's published tree (DIR/public",
     'of "kiln repo init DIR"). PUBKEY: a public key file or its base64 line;',
     'give --key twice while a repository rotates keys. Higher --priority wins (default 0).',
     'Example: kiln remote add main https://pkg.example.org/stable --key stable.pub --priority 10',
@@ -31,18 +31,24 @@ const command: Command = {
     refuseMaintainerDirectory(name, url);
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
-    const keys = await Promise.all(keyArgs.map(async (arg) => {
-      const text = await readKeyArgument(arg);
-      // Checked here, where the file's name is known, so that a message names it.
-      parsePublicKey(text, arg);
-      return text;
-    }));
+    const keys = await Promise.all(
+      keyArgs.map(async (arg) => {
+        const text = await readKeyArgument(arg);
+        // Checked here, where the file's name is known, so that a message names it.
+        parsePublicKey(text, arg);
+        return text;
+      }),
+    );
     const priorityText = stringOption(invocation, 'priority') ?? '0';
-    if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000) throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
+    if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000)
+      throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
     const priority = Number(priorityText);
     return withPrefix(invocation, async (prefix) => {
       const remote = await prefix.addRemote(name, url, keys, priority);
-      return { data: { ...remote, url: redactUrl(remote.url) }, text: `added remote ${name} (${redactUrl(remote.url)}), priority ${priority}\nnext: kiln sync` };
+      return {
+        data: { ...remote, url: redactUrl(remote.url) },
+        text: `added remote ${name} (${redactUrl(remote.url)}), priority ${priority}\nnext: kiln sync`,
+      };
     });
   },
 };
@@ -60,7 +66,12 @@ async function readKeyArgument(arg: string): Promise<string> {
         hint: 'give the repository\'s public key file (KEY.pub) or its base64 line (what "kiln key show" prints)',
       });
     }
-    if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR')) throw new KilnError('E_IO', `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`, { cause: error });
+    if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR'))
+      throw new KilnError(
+        'E_IO',
+        `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`,
+        { cause: error },
+      );
     throw error;
   }
 }
@@ -76,9 +87,13 @@ function refuseMaintainerDirectory(name: string, url: string): void {
   if (parsed.protocol !== 'file:') return;
   const paths = repositoryPaths(fileURLToPath(parsed));
   if (!existsSync(paths.config) || !existsSync(paths.public)) return;
-  throw new KilnError('E_REPO_NOT_FOUND', `cannot add remote ${name}: ${paths.root} is a repository's maintainer directory, not its published tree`, {
-    hint: `use ${publishedTreeOf(url)}, the directory the repository publishes (its .kiln/ is private)`,
-  });
+  throw new KilnError(
+    'E_REPO_NOT_FOUND',
+    `cannot add remote ${name}: ${paths.root} is a repository's maintainer directory, not its published tree`,
+    {
+      hint: `use ${publishedTreeOf(url)}, the directory the repository publishes (its .kiln/ is private)`,
+    },
+  );
 }
 
 export default command;

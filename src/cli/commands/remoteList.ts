@@ -12,8 +12,20 @@ const command: Command = {
     noMorePositionals(invocation, command, 0);
     return withPrefix(invocation, async (prefix) => {
       const remotes = prefix.listRemotes();
-      const rows = remotes.map((remote) => [remote.name, String(remote.priority), remote.url, remote.keyIds.join(','), remote.state === null ? 'never synced' : `serial ${remote.state.serial}, expires ${time(remote.state.expires)}`]);
-      return { data: remotes, text: remotes.length === 0 ? 'no remotes (add one with "kiln remote add")' : table([['NAME', 'PRIORITY', 'URL', 'KEYS', 'SYNCED'], ...rows]) };
+      const rows = remotes.map((remote) => [
+        remote.name,
+        String(remote.priority),
+        remote.url,
+        remote.keyIds.join(','),
+        remote.state === null ? 'never synced' : `serial ${remote.state.serial}, expires ${time(remote.state.expires)}`,
+      ]);
+      return {
+        data: remotes,
+        text:
+          remotes.length === 0
+            ? 'no remotes (add one with "kiln remote add")'
+            : table([['NAME', 'PRIORITY', 'URL', 'KEYS', 'SYNCED'], ...rows]),
+      };
     });
   },
 };

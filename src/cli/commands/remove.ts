@@ -16,7 +16,10 @@ const command: Command = {
   async run(invocation) {
     if (invocation.positionals.length === 0) throw usageError(command, 'missing NAME');
     return withPrefix(invocation, async (prefix) => {
-      const result = await prefix.remove(invocation.positionals, { ...changeOptions(invocation), cascade: flag(invocation, 'cascade') });
+      const result = await prefix.remove(invocation.positionals, {
+        ...changeOptions(invocation),
+        cascade: flag(invocation, 'cascade'),
+      });
       return changeOutput(result, invocation);
     });
   },

@@ -14,7 +14,11 @@ const command: Command = {
     '--allow-empty republishes with nothing staged, to renew the expiry time.',
     'Example: kiln repo commit /srv/binhost -m "nginx 1.24.0 with +uwsgi"',
   ].join('\n'),
-  options: { message: { type: 'string', short: 'm' }, 'allow-empty': { type: 'boolean' }, 'expire-days': { type: 'string' } },
+  options: {
+    message: { type: 'string', short: 'm' },
+    'allow-empty': { type: 'boolean' },
+    'expire-days': { type: 'string' },
+  },
   async run(invocation) {
     const dir = positional(invocation, command, 0, 'DIR');
     noMorePositionals(invocation, command, 1);
@@ -28,7 +32,14 @@ const command: Command = {
     });
     const { index } = result;
     return {
-      data: { serial: index.serial, created: index.created, expires: index.expires, packages: index.packages.length, added: result.added.length, retired: result.retired.length },
+      data: {
+        serial: index.serial,
+        created: index.created,
+        expires: index.expires,
+        packages: index.packages.length,
+        added: result.added.length,
+        retired: result.retired.length,
+      },
       text: `published ${index.name} serial ${index.serial}: ${result.added.length} added, ${result.retired.length} retired, ${count(index.packages.length, 'package')}; expires ${time(index.expires)}`,
     };
   },

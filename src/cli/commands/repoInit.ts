@@ -9,7 +9,7 @@ const command: Command = {
     'kiln repo init DIR --key SECRETKEY [--name NAME] [--expire-days N]',
     '',
     'DIR must be new or empty. DIR/public/ is the published tree, the only directory to serve;',
-    'clients add its URL. The key\'s public half goes to DIR/public/keys/; the path of the secret key',
+    "clients add its URL. The key's public half goes to DIR/public/keys/; the path of the secret key",
     'is kept in DIR/.kiln/config.toml, the maintainer\'s private state beside it. Every "kiln repo"',
     'command takes DIR.',
     'Example: kiln repo init /srv/binhost --key ~/.kiln-keys/kiln.key --name main   (serve /srv/binhost/public)',
@@ -27,7 +27,14 @@ const command: Command = {
     });
     const paths = repositoryPaths(dir);
     return {
-      data: { path: dir, public: paths.public, name: index.name, serial: index.serial, keys: index.keys, expires: index.expires },
+      data: {
+        path: dir,
+        public: paths.public,
+        name: index.name,
+        serial: index.serial,
+        keys: index.keys,
+        expires: index.expires,
+      },
       text: [
         `created repository ${index.name} in ${dir}`,
         `  signed by key ${index.keys.join(', ')}; index serial ${index.serial}, expires ${index.expires}`,

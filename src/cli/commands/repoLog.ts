@@ -14,7 +14,13 @@ const command: Command = {
     noMorePositionals(invocation, command, 1);
     await openRepository(dir);
     const records = (await readLog(repositoryPaths(dir))).reverse();
-    const rows = records.map((record) => [`serial ${record.serial}`, time(record.time), `+${record.added.length} -${record.retired.length}`, count(record.packages, 'package'), record.message]);
+    const rows = records.map((record) => [
+      `serial ${record.serial}`,
+      time(record.time),
+      `+${record.added.length} -${record.retired.length}`,
+      count(record.packages, 'package'),
+      record.message,
+    ]);
     return { data: records, text: table([['SERIAL', 'DATE', 'CHANGES', 'PACKAGES', 'MESSAGE'], ...rows]) };
   },
 };

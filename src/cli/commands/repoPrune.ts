@@ -18,7 +18,11 @@ const command: Command = {
   async run(invocation) {
     const dir = positional(invocation, command, 0, 'DIR');
     noMorePositionals(invocation, command, 1);
-    const result = await pruneRepository(dir, integerOption(invocation, command, 'keep', 1, 1_000_000) ?? DEFAULT_KEEP, repositoryLocking(invocation));
+    const result = await pruneRepository(
+      dir,
+      integerOption(invocation, command, 'keep', 1, 1_000_000) ?? DEFAULT_KEEP,
+      repositoryLocking(invocation),
+    );
     return {
       data: result,
       text: `removed ${result.removedSnapshots.length} index snapshot(s) and ${result.removedFiles.length} package file(s), ${bytes(result.freedBytes)} freed`,

@@ -21,12 +21,22 @@ const command: Command = {
     const dir = positional(invocation, command, 0, 'DIR');
     const specs = invocation.positionals.slice(1);
     if (specs.length === 0) throw usageError(command, 'missing NAME');
-    const result = await removePackages(dir, specs, { variant: stringOption(invocation, 'variant'), ...repositoryLocking(invocation) });
+    const result = await removePackages(dir, specs, {
+      variant: stringOption(invocation, 'variant'),
+      ...repositoryLocking(invocation),
+    });
     const rows = [
       ...result.dropped.map((entry) => ['unstaged', entry.name, fullVersion(entry), entry.variant]),
       ...result.retired.map((entry) => ['retire', entry.name, fullVersion(entry), entry.variant]),
     ];
-    return { data: result, text: table(rows), notes: result.retired.length > 0 ? [`${count(result.retired.length, 'package')} will be retired by the next "kiln repo commit ${dir}"`] : [] };
+    return {
+      data: result,
+      text: table(rows),
+      notes:
+        result.retired.length > 0
+          ? [`${count(result.retired.length, 'package')} will be retired by the next "kiln repo commit ${dir}"`]
+          : [],
+    };
   },
 };
 

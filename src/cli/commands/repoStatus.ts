@@ -19,12 +19,39 @@ const command: Command = {
       `published: serial ${p.serial}, ${count(p.packages, 'package')}, created ${time(p.created)}, ${p.expired ? 'EXPIRED' : 'expires'} ${time(p.expires)}`,
       `keys: ${p.keys.join(', ')}`,
     ];
-    if (status.lastCommit) lines.push(`last commit: serial ${status.lastCommit.serial} at ${status.lastCommit.time}${status.lastCommit.message ? `: ${status.lastCommit.message}` : ''}`);
-    const adds = status.staged.adds.map((entry) => ['  add', entry.name, fullVersion(entry), entry.variant, `[${optionList(entry.options)}]`]);
-    const retires = status.staged.retires.map((entry) => ['  retire', entry.name, fullVersion(entry), entry.variant, `[${optionList(entry.options)}]`]);
+    if (status.lastCommit)
+      lines.push(
+        `last commit: serial ${status.lastCommit.serial} at ${status.lastCommit.time}${status.lastCommit.message ? `: ${status.lastCommit.message}` : ''}`,
+      );
+    const adds = status.staged.adds.map((entry) => [
+      '  add',
+      entry.name,
+      fullVersion(entry),
+      entry.variant,
+      `[${optionList(entry.options)}]`,
+    ]);
+    const retires = status.staged.retires.map((entry) => [
+      '  retire',
+      entry.name,
+      fullVersion(entry),
+      entry.variant,
+      `[${optionList(entry.options)}]`,
+    ]);
     if (adds.length + retires.length === 0) lines.push('nothing staged');
-    else lines.push(`staged for the next commit (${adds.length} to add, ${retires.length} to retire):`, table([...adds, ...retires]));
-    return { data: status, text: lines.join('\n'), notes: p.expired ? ['warning: the published index has expired; clients refuse it. Renew it with "kiln repo commit --allow-empty"'] : [] };
+    else
+      lines.push(
+        `staged for the next commit (${adds.length} to add, ${retires.length} to retire):`,
+        table([...adds, ...retires]),
+      );
+    return {
+      data: status,
+      text: lines.join('\n'),
+      notes: p.expired
+        ? [
+            'warning: the published index has expired; clients refuse it. Renew it with "kiln repo commit --allow-empty"',
+          ]
+        : [],
+    };
   },
 };
 

@@ -12,7 +12,18 @@ const command: Command = {
     const term = positional(invocation, command, 0, 'TERM', true);
     noMorePositionals(invocation, command, 1);
     const rows = await searchPackages(invocation, term);
-    const text = rows.length === 0 ? `no package matches "${term}"` : table(rows.map((row) => [row.name, row.version, row.remote === '' ? '' : `(${row.remote})`, row.installed === null ? '' : `[installed ${row.installed}]`, row.summary]));
+    const text =
+      rows.length === 0
+        ? `no package matches "${term}"`
+        : table(
+            rows.map((row) => [
+              row.name,
+              row.version,
+              row.remote === '' ? '' : `(${row.remote})`,
+              row.installed === null ? '' : `[installed ${row.installed}]`,
+              row.summary,
+            ]),
+          );
     return { data: rows, text, exitCode: rows.length === 0 ? 1 : 0 };
   },
 };

@@ -4,7 +4,7 @@ import { count, table, time } from '../render.js';
 
 const command: Command = {
   words: ['sync'],
-  summary: 'download and verify every remote\'s index',
+  summary: "download and verify every remote's index",
   usage: [
     'kiln sync [REMOTE...]',
     '',
@@ -17,11 +17,21 @@ const command: Command = {
     return withPrefix(invocation, async (prefix) => {
       // Every remote is named with how it went; a failure keeps its own message and hint, and makes the exit status 1.
       const results = await prefix.syncEach(invocation.positionals);
-      const rows = results.map((r) => (r.status === 'failed'
-        ? [r.remote, 'FAILED', r.code]
-        : [r.remote, r.status, `serial ${r.previousSerial === null || r.previousSerial === r.serial ? r.serial : `${r.previousSerial} -> ${r.serial}`}`, count(r.packages, 'package'), `expires ${time(r.expires)}`]));
+      const rows = results.map((r) =>
+        r.status === 'failed'
+          ? [r.remote, 'FAILED', r.code]
+          : [
+              r.remote,
+              r.status,
+              `serial ${r.previousSerial === null || r.previousSerial === r.serial ? r.serial : `${r.previousSerial} -> ${r.serial}`}`,
+              count(r.packages, 'package'),
+              `expires ${time(r.expires)}`,
+            ],
+      );
       const failures = results.filter((r) => r.status === 'failed');
-      const notes = failures.map((r) => `kiln: error[${r.code}]: ${r.message}${r.hint === undefined ? '' : `\nhint: ${r.hint}`}`);
+      const notes = failures.map(
+        (r) => `kiln: error[${r.code}]: ${r.message}${r.hint === undefined ? '' : `\nhint: ${r.hint}`}`,
+      );
       return { data: results, text: table(rows), notes, ...(failures.length > 0 ? { exitCode: 1 } : {}) };
     });
   },

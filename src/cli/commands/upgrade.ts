@@ -6,13 +6,17 @@ import { reportBuild } from './build.js';
 const command: Command = {
   words: ['upgrade'],
   summary: 'upgrade installed packages to their newest versions',
-  usage: 'kiln upgrade [NAME...] [--dry-run] [-y] [--build never|missing|always] [--recipes DIR] [--distfiles DIR]\nWithout names, every installed package. Run "kiln sync" first. Building as for kiln install.\nExample: kiln upgrade --dry-run',
+  usage:
+    'kiln upgrade [NAME...] [--dry-run] [-y] [--build never|missing|always] [--recipes DIR] [--distfiles DIR]\nWithout names, every installed package. Run "kiln sync" first. Building as for kiln install.\nExample: kiln upgrade --dry-run',
   options: { ...CHANGE_OPTIONS, ...FALLBACK_OPTIONS },
   async run(invocation) {
     const names = invocation.positionals.length === 0 ? 'all' : invocation.positionals;
     return withPrefix(invocation, async (prefix) => {
       const build = buildFallback(invocation, reportBuild(invocation));
-      const result = await prefix.upgrade(names, { ...changeOptions(invocation), ...(build === undefined ? {} : { build }) });
+      const result = await prefix.upgrade(names, {
+        ...changeOptions(invocation),
+        ...(build === undefined ? {} : { build }),
+      });
       return changeOutput(result, invocation);
     });
   },

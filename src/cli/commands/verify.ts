@@ -9,11 +9,21 @@ async function verifyPrefix(invocation: Invocation): Promise<CommandOutput> {
   const name = invocation.positionals[0];
   return withPrefix(invocation, async (prefix) => {
     const report = prefix.verify(name, invocation.values['unowned'] === true ? { unowned: true } : {});
-    const rows = report.problems.map((p) => [p.problem, p.path, p.package ?? '-', p.expected === undefined ? '' : `expected ${p.expected}${p.actual === undefined ? '' : `, found ${p.actual}`}`, p.config === true ? '(config)' : '']);
+    const rows = report.problems.map((p) => [
+      p.problem,
+      p.path,
+      p.package ?? '-',
+      p.expected === undefined ? '' : `expected ${p.expected}${p.actual === undefined ? '' : `, found ${p.actual}`}`,
+      p.config === true ? '(config)' : '',
+    ]);
     const lines = rows.length === 0 ? [] : [table(rows)];
     for (const problem of report.database) lines.push(`database: ${problem}`);
     const bad = report.problems.length + report.database.length;
-    lines.push(bad === 0 ? `ok: ${report.checked} entries match the database` : `${bad} problem(s) in ${report.checked} entries checked`);
+    lines.push(
+      bad === 0
+        ? `ok: ${report.checked} entries match the database`
+        : `${bad} problem(s) in ${report.checked} entries checked`,
+    );
     return { data: report, text: lines.join('\n'), exitCode: bad === 0 ? 0 : 1 };
   });
 }
@@ -34,7 +44,11 @@ const command: Command = {
     'signatures made by minisign itself are accepted, prehashed (its default) or legacy (-l).',
     'Example: kiln verify index.json --trust keys/6B7BC42F2B3A01E0.pub',
   ].join('\n'),
-  options: { trust: { type: 'string', multiple: true }, sig: { type: 'string', short: 'x' }, unowned: { type: 'boolean' } },
+  options: {
+    trust: { type: 'string', multiple: true },
+    sig: { type: 'string', short: 'x' },
+    unowned: { type: 'boolean' },
+  },
   async run(invocation) {
     const trustPaths = listOption(invocation, 'trust');
     if (trustPaths.length === 0 && stringOption(invocation, 'sig') === undefined) return verifyPrefix(invocation);

@@ -35,7 +35,7 @@ export function fullBits(slots: number): Bits {
   const bits = new Uint32Array(wordsFor(slots));
   bits.fill(0xffffffff);
   const rest = slots & 31;
-  if (rest !== 0) bits[bits.length - 1] = (1 << rest) - 1 >>> 0;
+  if (rest !== 0) bits[bits.length - 1] = ((1 << rest) - 1) >>> 0;
   return bits;
 }
 

@@ -26,7 +26,13 @@ export type Cause =
   /** `package version` depends on `text`. */
   | { readonly kind: 'dependency'; readonly package: string; readonly version: string; readonly text: string }
   /** `package version` conflicts with `text` (`via` names the provider when the conflict reaches it through `provides`). */
-  | { readonly kind: 'conflict'; readonly package: string; readonly version: string; readonly text: string; readonly via: string | undefined }
+  | {
+      readonly kind: 'conflict';
+      readonly package: string;
+      readonly version: string;
+      readonly text: string;
+      readonly via: string | undefined;
+    }
   /** Satisfying `text` through provider `provider` needs that provider. */
   | { readonly kind: 'provider'; readonly text: string; readonly provider: string }
   /** Learned by conflict resolution from two earlier incompatibilities. */

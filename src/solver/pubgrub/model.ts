@@ -70,9 +70,14 @@ export class Model {
 
   readonly policy: Policy;
 
-  constructor(readonly problem: SolverProblem, policy?: Policy) {
+  constructor(
+    readonly problem: SolverProblem,
+    policy?: Policy,
+  ) {
     this.policy = policy ?? new Policy(problem);
-    this.addName('\u0000root', 'root', 'root', '', [{ label: 'root', pkg: undefined, candidate: undefined, target: undefined }]);
+    this.addName('\u0000root', 'root', 'root', '', [
+      { label: 'root', pkg: undefined, candidate: undefined, target: undefined },
+    ]);
     for (const entry of problem.installed) this.packageName(entry.name);
   }
 
@@ -88,13 +93,29 @@ export class Model {
     return found.length === 0 ? undefined : found;
   }
 
-  private addName(key: string, kind: NameInfo['kind'], display: string, requirement: string, candidates: CandidateInfo[]): number {
+  private addName(
+    key: string,
+    kind: NameInfo['kind'],
+    display: string,
+    requirement: string,
+    candidates: CandidateInfo[],
+  ): number {
     const slots = candidates.length + 1;
     const full = fullBits(slots);
     const index = this.names.length;
     // The policy puts the installed candidate first unless it is to be upgraded; then nothing is kept on purpose.
     const installed = kind === 'package' && candidates[0]?.candidate?.kind === 'installed' ? 0 : -1;
-    this.names.push({ index, kind, display, requirement, candidates, slots, full, present: not(singleBit(slots, slots - 1), full), installed });
+    this.names.push({
+      index,
+      kind,
+      display,
+      requirement,
+      candidates,
+      slots,
+      full,
+      present: not(singleBit(slots, slots - 1), full),
+      installed,
+    });
     this.rangeNames.push(new Map());
     this.byKey.set(key, index);
     return index;
@@ -105,8 +126,21 @@ export class Model {
     const known = this.byKey.get(name);
     if (known !== undefined) return known;
     const candidates = this.policy.candidates(name);
-    const plain = candidates.every((c) => c.kind !== 'build' && (c.pkg.remote ?? '') === '') && new Set(candidates.map((c) => formatVersion(c.pkg.version))).size === candidates.length;
-    return this.addName(name, 'package', name, '', candidates.map((candidate) => ({ label: plain ? formatVersion(candidate.pkg.version) : candidateLabel(candidate), pkg: candidate.pkg, candidate, target: undefined })));
+    const plain =
+      candidates.every((c) => c.kind !== 'build' && (c.pkg.remote ?? '') === '') &&
+      new Set(candidates.map((c) => formatVersion(c.pkg.version))).size === candidates.length;
+    return this.addName(
+      name,
+      'package',
+      name,
+      '',
+      candidates.map((candidate) => ({
+        label: plain ? formatVersion(candidate.pkg.version) : candidateLabel(candidate),
+        pkg: candidate.pkg,
+        candidate,
+        target: undefined,
+      })),
+    );
   }
 
   newIncompatibility(terms: Term[], cause: Cause): Incompatibility {
@@ -157,15 +191,27 @@ export class Model {
       const realBits = this.rangeBits(real, requirement);
       const candidates: CandidateInfo[] = [];
       realInfo.candidates.forEach((candidate, i) => {
-        if ((realBits[i >>> 5] ?? 0) & (1 << (i & 31))) candidates.push({ label: `${requirement.name} ${candidate.label}`, pkg: undefined, candidate: undefined, target: { name: real, candidate: i } });
+        if ((realBits[i >>> 5] ?? 0) & (1 << (i & 31)))
+          candidates.push({
+            label: `${requirement.name} ${candidate.label}`,
+            pkg: undefined,
+            candidate: undefined,
+            target: { name: real, candidate: i },
+          });
       });
-      const matching = providers
-        .filter(({ provide }) => (provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range)))
+      const matching = providers.filter(({ provide }) =>
+        provide.version === undefined ? isAnyRange(requirement.range) : satisfies(provide.version, requirement.range),
+      );
       for (const { candidate: provider, provide } of matching) {
         const pkg = provider.pkg;
         const providerName = this.packageName(pkg.name);
         const candidate = this.info(providerName).candidates.findIndex((c) => c.candidate === provider);
-        candidates.push({ label: `${pkg.name} ${formatVersion(pkg.version)} (provides ${provide.text})`, pkg: undefined, candidate: undefined, target: { name: providerName, candidate } });
+        candidates.push({
+          label: `${pkg.name} ${formatVersion(pkg.version)} (provides ${provide.text})`,
+          pkg: undefined,
+          candidate: undefined,
+          target: { name: providerName, candidate },
+        });
       }
       name = this.addName(key, 'virtual', requirement.name, requirement.text, candidates);
     }
@@ -181,7 +227,12 @@ export class Model {
     const out: Incompatibility[] = [];
     if (found.target !== undefined) {
       const target = this.info(found.target.name);
-      out.push(this.newIncompatibility([self, { name: target.index, bits: not(singleBit(target.slots, found.target.candidate), target.full) }], { kind: 'provider', text: info.requirement, provider: found.label }));
+      out.push(
+        this.newIncompatibility(
+          [self, { name: target.index, bits: not(singleBit(target.slots, found.target.candidate), target.full) }],
+          { kind: 'provider', text: info.requirement, provider: found.label },
+        ),
+      );
       return out;
     }
     const pkg = found.pkg;
@@ -198,28 +249,56 @@ export class Model {
       if (term.name === name) {
         // A dependency on its own name: met by itself, or it rules itself out.
         if (!hasBit(needed, candidate)) continue;
-        out.push(this.newIncompatibility([self], { kind: 'dependency', package: pkg.name, version, text: requirement.text }));
+        out.push(
+          this.newIncompatibility([self], { kind: 'dependency', package: pkg.name, version, text: requirement.text }),
+        );
         continue;
       }
-      out.push(this.newIncompatibility([self, { name: term.name, bits: needed }], { kind: 'dependency', package: pkg.name, version, text: requirement.text }));
+      out.push(
+        this.newIncompatibility([self, { name: term.name, bits: needed }], {
+          kind: 'dependency',
+          package: pkg.name,
+          version,
+          text: requirement.text,
+        }),
+      );
     }
     for (const requirement of pkg.conflicts) {
       if (requirement.name === pkg.name) continue; // one version per name already: a package never conflicts with its own name
       const other = this.packageName(requirement.name);
       const bits = this.rangeBits(other, requirement);
       if (bits.some((w) => w !== 0)) {
-        out.push(this.newIncompatibility([self, { name: other, bits }], { kind: 'conflict', package: pkg.name, version, text: requirement.text, via: undefined }));
+        out.push(
+          this.newIncompatibility([self, { name: other, bits }], {
+            kind: 'conflict',
+            package: pkg.name,
+            version,
+            text: requirement.text,
+            via: undefined,
+          }),
+        );
       }
       for (const { candidate: providerCandidate, provide } of this.providersOf(requirement.name) ?? []) {
         const provider = providerCandidate.pkg;
         if (provider.name === pkg.name) continue;
-        if (provide.version === undefined ? !isAnyRange(requirement.range) : !satisfies(provide.version, requirement.range)) continue;
+        if (
+          provide.version === undefined
+            ? !isAnyRange(requirement.range)
+            : !satisfies(provide.version, requirement.range)
+        )
+          continue;
         const providerName = this.packageName(provider.name);
         const providerInfo = this.info(providerName);
         const index = providerInfo.candidates.findIndex((c) => c.candidate === providerCandidate);
-        out.push(this.newIncompatibility([self, { name: providerName, bits: singleBit(providerInfo.slots, index) }], {
-          kind: 'conflict', package: pkg.name, version, text: requirement.text, via: `${provider.name} ${formatVersion(provider.version)}`,
-        }));
+        out.push(
+          this.newIncompatibility([self, { name: providerName, bits: singleBit(providerInfo.slots, index) }], {
+            kind: 'conflict',
+            package: pkg.name,
+            version,
+            text: requirement.text,
+            via: `${provider.name} ${formatVersion(provider.version)}`,
+          }),
+        );
       }
     }
     return out;
@@ -229,23 +308,44 @@ export class Model {
   rootIncompatibilities(): Incompatibility[] {
     const root = this.info(ROOT);
     const rootPresent: Term = { name: ROOT, bits: singleBit(root.slots, 0) };
-    const out: Incompatibility[] = [this.newIncompatibility([{ name: ROOT, bits: singleBit(root.slots, 1) }], { kind: 'root' })];
+    const out: Incompatibility[] = [
+      this.newIncompatibility([{ name: ROOT, bits: singleBit(root.slots, 1) }], { kind: 'root' }),
+    ];
     for (const requirement of this.problem.request.install) {
       const term = this.requirementTerm(requirement);
       const options = formatSettings(requirement.options);
-      const text = options === '' ? requirement.text : `${requirement.name}[${options}]${requirement.text.slice(requirement.name.length)}`;
-      out.push(this.newIncompatibility([rootPresent, { name: term.name, bits: not(term.bits, this.info(term.name).full) }], { kind: 'request', text }));
+      const text =
+        options === ''
+          ? requirement.text
+          : `${requirement.name}[${options}]${requirement.text.slice(requirement.name.length)}`;
+      out.push(
+        this.newIncompatibility([rootPresent, { name: term.name, bits: not(term.bits, this.info(term.name).full) }], {
+          kind: 'request',
+          text,
+        }),
+      );
     }
     const removing = new Set(this.problem.request.remove);
     for (const entry of this.problem.installed) {
       if (removing.has(entry.name)) continue;
       const name = this.info(this.packageName(entry.name));
-      out.push(this.newIncompatibility([rootPresent, { name: name.index, bits: singleBit(name.slots, name.slots - 1) }], { kind: 'keep', package: entry.name, version: formatVersion(entry.version) }));
+      out.push(
+        this.newIncompatibility([rootPresent, { name: name.index, bits: singleBit(name.slots, name.slots - 1) }], {
+          kind: 'keep',
+          package: entry.name,
+          version: formatVersion(entry.version),
+        }),
+      );
     }
     for (const removed of this.problem.request.remove) {
       const name = this.info(this.packageName(removed));
       if (name.candidates.length === 0) continue;
-      out.push(this.newIncompatibility([rootPresent, { name: name.index, bits: name.present }], { kind: 'remove', package: removed }));
+      out.push(
+        this.newIncompatibility([rootPresent, { name: name.index, bits: name.present }], {
+          kind: 'remove',
+          package: removed,
+        }),
+      );
     }
     return out;
   }

@@ -30,7 +30,19 @@
  *   valid. A raised derivation that is undone while what forced it stays is
  *   evaluated again (`reforce`).
  */
-import { and, countBits, firstBit, hasBit, isDisjoint, isSubset, not, or, singleBit, equalBits, type Bits } from './bits.js';
+import {
+  and,
+  countBits,
+  firstBit,
+  hasBit,
+  isDisjoint,
+  isSubset,
+  not,
+  or,
+  singleBit,
+  equalBits,
+  type Bits,
+} from './bits.js';
 import type { Incompatibility, Term } from './incompatibility.js';
 import { ROOT, type Model } from './model.js';
 
@@ -260,13 +272,30 @@ export class PubGrubSolver {
   }
 
   /** Records an assignment; its level is raised to the name's latest so that each name's assignments stay sorted by level. */
-  private assign(name: number, bits: Bits, cause: Incompatibility | undefined, causeNumber: number, level: number): void {
+  private assign(
+    name: number,
+    bits: Bits,
+    cause: Incompatibility | undefined,
+    causeNumber: number,
+    level: number,
+  ): void {
     const previous = this.last[name];
     const forcedAt = level;
     if (previous !== undefined && previous.level > level) level = previous.level;
     const after = and(this.current[name] as Bits, bits);
     const word = this.narrow[name] === 1 ? (after[0] as number) | 0 : 0;
-    const assignment: Assignment = { name, bits, after, word, level, cause, causeNumber, forcedAt, previous, seq: this.seq++ };
+    const assignment: Assignment = {
+      name,
+      bits,
+      after,
+      word,
+      level,
+      cause,
+      causeNumber,
+      forcedAt,
+      previous,
+      seq: this.seq++,
+    };
     this.trail.push(assignment);
     this.last[name] = assignment;
     this.current[name] = after;
@@ -310,7 +339,8 @@ export class PubGrubSolver {
    * terms, as they may be unit already.
    */
   private propagate(start: number, fresh = this.incompatibilities.length): void {
-    for (let number = fresh, end = this.incompatibilities.length; number < end; number++) if (!this.check(number)) break;
+    for (let number = fresh, end = this.incompatibilities.length; number < end; number++)
+      if (!this.check(number)) break;
     this.enqueue(start);
     for (;;) {
       if (this.reforce.length > 0) {
@@ -331,7 +361,11 @@ export class PubGrubSolver {
       const word = this.currentWord[name] as number;
       const watches = this.watches[name] as number[];
       for (let i = watches.length - 2; i >= 0; i -= 2) {
-        if (i < from && (narrow ? (word & ~(watches[i + 1] as number)) !== 0 : !this.termHolds(watches[i] as number, name))) continue;
+        if (
+          i < from &&
+          (narrow ? (word & ~(watches[i + 1] as number)) !== 0 : !this.termHolds(watches[i] as number, name))
+        )
+          continue;
         if (!this.check(watches[i] as number)) break;
       }
     }
@@ -340,7 +374,8 @@ export class PubGrubSolver {
   /** Whether the incompatibility's term on the name holds. */
   private termHolds(number: number, name: number): boolean {
     const bits = this.current[name] as Bits;
-    for (const term of (this.incompatibilities[number] as Incompatibility).terms) if (term.name === name) return isSubset(bits, term.bits);
+    for (const term of (this.incompatibilities[number] as Incompatibility).terms)
+      if (term.name === name) return isSubset(bits, term.bits);
     return false;
   }
 
@@ -360,7 +395,8 @@ export class PubGrubSolver {
     const learned = this.resolveConflict(number);
     this.clearQueue();
     const derived = this.evaluate(learned);
-    if (derived < 0) throw new Error('Assertion failed: a learned incompatibility does not propagate after backtracking');
+    if (derived < 0)
+      throw new Error('Assertion failed: a learned incompatibility does not propagate after backtracking');
     this.enqueue(derived);
     return false;
   }
@@ -397,7 +433,10 @@ export class PubGrubSolver {
     for (let at = start; at < end; at++) {
       if (at === unsatisfied) continue;
       const name = names[at] as number;
-      const satisfier = this.narrow[name] === 1 ? this.wordSatisfier(name, words[at] as number) : this.satisfier(name, (incompatibility.terms[at - start] as Term).bits);
+      const satisfier =
+        this.narrow[name] === 1
+          ? this.wordSatisfier(name, words[at] as number)
+          : this.satisfier(name, (incompatibility.terms[at - start] as Term).bits);
       if (satisfier !== undefined && satisfier.level > level) level = satisfier.level;
     }
     const term = incompatibility.terms[unsatisfied - start] as Term;
@@ -407,7 +446,9 @@ export class PubGrubSolver {
 
   /** Whether every term of the incompatibility but those on `name` is satisfied. */
   private holdsExcept(incompatibility: Incompatibility, name: number): boolean {
-    return incompatibility.terms.every((term) => term.name === name || isSubset(this.current[term.name] as Bits, term.bits));
+    return incompatibility.terms.every(
+      (term) => term.name === name || isSubset(this.current[term.name] as Bits, term.bits),
+    );
   }
 
   /** The earliest assignment after which the name's set lies within `bits`; `undefined` if none. */
@@ -454,11 +495,17 @@ export class PubGrubSolver {
           previousLevel = Math.max(previousLevel, at.level);
         }
       }
-      if (latest === undefined || latestTerm === undefined) throw new Error('Assertion failed: a conflict with no satisfier');
+      if (latest === undefined || latestTerm === undefined)
+        throw new Error('Assertion failed: a conflict with no satisfier');
       if (!isSubset(latest.bits, latestTerm.bits)) {
         // The satisfier needed earlier assignments of the same name: the earliest of them that suffices counts too.
         let found: Assignment | undefined;
-        for (let at = latest.previous; at !== undefined && isSubset(and(at.after, latest.bits), latestTerm.bits); at = at.previous) found = at;
+        for (
+          let at = latest.previous;
+          at !== undefined && isSubset(and(at.after, latest.bits), latestTerm.bits);
+          at = at.previous
+        )
+          found = at;
         if (found !== undefined) previousLevel = Math.max(previousLevel, found.level);
       }
       if (latest.cause === undefined || previousLevel < conflictLevel) {
@@ -572,10 +619,12 @@ export class PubGrubSolver {
           broken = false;
           break;
         }
-        if (decided === -1 && undecided === undefined && countBits(this.current[term.name] as Bits) > 1) undecided = term.name;
+        if (decided === -1 && undecided === undefined && countBits(this.current[term.name] as Bits) > 1)
+          undecided = term.name;
       }
       if (broken) {
-        if (undecided === undefined) throw new Error('Assertion failed: the partial solution breaks an incompatibility');
+        if (undecided === undefined)
+          throw new Error('Assertion failed: the partial solution breaks an incompatibility');
         return undecided;
       }
     }
