@@ -5,8 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KilnError } from '../errors/index.js';
+import { UNCHANGED, fromSystemError } from '../errors/systemError.js';
 import type { Invocation } from './command.js';
-import { commandGroups, commandHelp, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
+import { commandHelp, groupOf, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
+import { colourLines, wantsColour } from './colour.js';
 import { escapeForTerminal, escapeJsonText } from './escapeText.js';
 import { GLOBAL_OPTIONS, optionRows } from './optionHelp.js';
 import { findCommand } from './registry.js';
@@ -15,6 +17,8 @@ import { resolveSettings } from './settings.js';
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_BUG = 70;
+export const EXIT_INTERRUPTED = 130;
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function kilnVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -28,11 +32,64 @@ export async function main(
   io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
   // Everything printed goes through here: names and paths from packages and indexes are shown, never obeyed.
+  const colour = new Map<NodeJS.WritableStream, boolean>([
+    [io.stdout, wantsColour(io.stdout, io.env)],
+    [io.stderr, wantsColour(io.stderr, io.env)],
+  ]);
   const write = (stream: NodeJS.WritableStream, text: string): void => {
-    const safe = escapeForTerminal(text);
+    let safe = escapeForTerminal(text);
+    if (colour.get(stream) === true) safe = colourLines(safe);
     stream.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   };
   const given = [...argv];
+  // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
+  const reportError = (thrown: unknown): number => {
+    const json = given.includes('--json');
+    // What the machine did (permission denied, disk full) is said plainly, not as a bug.
+    const error = fromSystemError(thrown) ?? thrown;
+    if (error instanceof KilnError) {
+      if (json)
+        write(
+          io.stderr,
+          escapeJsonText(
+            JSON.stringify({
+              error: {
+                code: error.code,
+                message: error.message,
+                ...(error.hint === undefined ? {} : { hint: error.hint }),
+              },
+            }),
+          ),
+        );
+      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      return error.exitStatus ?? (error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR);
+    }
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (json)
+      write(
+        io.stderr,
+        escapeJsonText(
+          JSON.stringify({
+            error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` },
+          }),
+        ),
+      );
+    else write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${detail}`);
+    return EXIT_BUG;
+  };
+  // Ctrl-C (or a kill) while the command works: the line is cleared and the error said, then the process ends.
+  // Whatever change had begun is rolled back (or, past its commit, completed) by the next command (docs/transactions.md).
+  let clearProgress = (): void => undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    clearProgress();
+    const status = reportError(
+      new KilnError('E_ABORTED', `cannot go on: interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`, {
+        hint: UNCHANGED,
+        exitStatus: 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15),
+      }),
+    );
+    process.exit(status);
+  };
   try {
     if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
       write(io.stdout, `kiln ${kilnVersion()}`);
@@ -77,10 +134,11 @@ export async function main(
     const entry = findCommand(words);
     if (entry === undefined) {
       // A group alone asks for its commands: kiln remote --help, kiln help repo.
-      const group = words[0] !== undefined && commandGroups().includes(words[0]) ? words[0] : undefined;
+      const group = groupOf(words);
+      const after = group === undefined ? undefined : words[group.split(' ').length];
       if (
         group !== undefined &&
-        (helpFor || words[1] === '--help' || words[1] === '-h' || leading.includes('--help') || leading.includes('-h'))
+        (helpFor || after === '--help' || after === '-h' || leading.includes('--help') || leading.includes('-h'))
       ) {
         write(io.stdout, groupHelp(group));
         return 0;
@@ -148,13 +206,30 @@ export async function main(
       if (!settings.interactive) return false;
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: io.stderr });
+      // On a terminal readline takes Ctrl-C itself (no signal is sent) and Ctrl-D closes the input: both stop here.
+      const stopped = (how: string, exitStatus: number): KilnError => {
+        io.stderr.write('\n');
+        return new KilnError('E_ABORTED', `cannot go on: ${how} at the question "${question}"`, {
+          hint: 'nothing was changed',
+          exitStatus,
+        });
+      };
       try {
-        const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
-        return answer === '' || answer === 'y' || answer === 'yes';
+        return await new Promise<boolean>((resolve, reject) => {
+          rl.on('SIGINT', () => reject(stopped('interrupted (Ctrl-C)', EXIT_INTERRUPTED)));
+          rl.on('close', () => reject(stopped('the input ended (Ctrl-D)', EXIT_ERROR)));
+          rl.question(`${question} [Y/n] `).then((text) => {
+            const answer = text.trim().toLowerCase();
+            resolve(answer === '' || answer === 'y' || answer === 'yes');
+          }, reject);
+        });
       } finally {
+        rl.removeAllListeners('close');
         rl.close();
       }
     };
+    clearProgress = () => progress(null);
+    for (const signal of SIGNALS) process.on(signal, onSignal);
     let output;
     try {
       output = await command.run({
@@ -173,37 +248,9 @@ export async function main(
     else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
     for (const note of output.notes ?? []) write(io.stderr, note);
     return output.exitCode ?? 0;
-  } catch (error) {
-    // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
-    const json = given.includes('--json');
-    if (error instanceof KilnError) {
-      if (json)
-        write(
-          io.stderr,
-          escapeJsonText(
-            JSON.stringify({
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.hint === undefined ? {} : { hint: error.hint }),
-              },
-            }),
-          ),
-        );
-      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
-      return error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR;
-    }
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    if (json)
-      write(
-        io.stderr,
-        escapeJsonText(
-          JSON.stringify({
-            error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` },
-          }),
-        ),
-      );
-    else write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${detail}`);
-    return EXIT_BUG;
+  } catch (thrown) {
+    return reportError(thrown);
+  } finally {
+    for (const signal of SIGNALS) process.removeListener(signal, onSignal);
   }
 }

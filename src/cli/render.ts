@@ -36,16 +36,7 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
 }
 
 /** `1.5 KiB`, `12.0 MiB`. */
-export function bytes(count: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes as bytes } from '../util/formatBytes.js';
 
 /** `ssl,-uwsgi` style option list: enabled plain, disabled with a minus. */
 export function optionList(options: Readonly<Record<string, boolean>>): string {

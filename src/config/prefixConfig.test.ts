@@ -18,7 +18,7 @@ describe('cpu-level and cpu-level-force', () => {
   it('refuse a level Kiln does not know, a force that is not a boolean, and a force without a level', () => {
     assert.throws(
       () => parse('cpu-level = "x86-64-v5"\n'),
-      /cannot read \/opt\/app\/etc\/kiln\/config\.toml: cpu-level "x86-64-v5" is not a CPU level Kiln knows \(x86-64, x86-64-v2, x86-64-v3, x86-64-v4\)/,
+      /cannot read \/opt\/app\/etc\/kiln\/config\.toml: line 3, column 1: cpu-level "x86-64-v5" is not a CPU level Kiln knows \(x86-64, x86-64-v2, x86-64-v3, x86-64-v4\)/,
     );
     assert.throws(() => parse('cpu-level = "haswell"\n'), /"haswell" is not a CPU level Kiln knows/);
     assert.throws(() => parse('cpu-level = 3\n'), /cpu-level must be a string/);

@@ -3,6 +3,7 @@
  * what kind of prefix it is and which remotes it installs from, each with its
  * trusted keys and priority (Gentoo's binrepos.conf).
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { readFile } from 'node:fs/promises';
 import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -12,7 +13,7 @@ import type { CpuLevelSetting } from '../solver/cpuLevel.js';
 import { X86_64_LEVELS } from '../solver/cpuLevel.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
-import { parseTomlDocument } from '../util/toml.js';
+import { parseTomlDocument, placeSetting } from '../util/toml.js';
 import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
 import type { PrefixPaths } from './prefixLayout.js';
 import { dict } from '../util/dict.js';
@@ -44,6 +45,8 @@ export interface PrefixConfig {
   jobs: number;
   /** Flush file data to disk before the database records a transaction (off only for throw-away prefixes). */
   fsync: boolean;
+  /** Refuse a change the file systems cannot hold, before anything is downloaded (`check-space`, as pacman's CheckSpace). */
+  checkSpace: boolean;
   remotes: RemoteConfig[];
   /** How the resolver chooses (`[solver]`); absent settings take the solver's defaults. */
   solver: SolverSettings;
@@ -85,12 +88,12 @@ export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const MAX_REMOTE_NAME = 128;
 
 export function defaultConfig(mode: PrefixMode): PrefixConfig {
-  return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, remotes: [], solver: {} };
+  return { format: CONFIG_FORMAT, mode, jobs: 4, fsync: true, checkSpace: true, remotes: [], solver: {} };
 }
 
 export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_CONFIG', `cannot read ${path}: ${where} ${problem}`, {
+    throw new KilnError('E_CONFIG', `cannot read ${path}: ${placeSetting(text, where)} ${problem}`, {
       hint: 'fix the file; docs/config.md describes every setting',
     });
   };
@@ -100,6 +103,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     'mode',
     'jobs',
     'fsync',
+    'check-space',
     'remotes',
     'solver',
     'cache',
@@ -114,6 +118,8 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
   if (mode !== 'user' && mode !== 'system') fail('mode', 'must be "user" or "system"');
   const fsync = table['fsync'] ?? true;
   if (typeof fsync !== 'boolean') fail('fsync', 'must be true or false');
+  const checkSpace = table['check-space'] ?? true;
+  if (typeof checkSpace !== 'boolean') fail('check-space', 'must be true or false');
   const cache = table['cache'] === undefined ? undefined : expectString(table['cache'], 'cache', fail);
   if (cache !== undefined && !cache.startsWith('/')) fail('cache', 'must be an absolute path');
   const cpuLevel = parseCpuLevel(table, fail);
@@ -148,6 +154,7 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     mode: mode as PrefixMode,
     jobs: expectInteger(table['jobs'] ?? 4, 'jobs', fail, 1, 64),
     fsync: fsync as boolean,
+    checkSpace: checkSpace as boolean,
     remotes,
     solver: parseSolverSettings(table['solver'], fail),
     ...(cache === undefined ? {} : { cache }),
@@ -269,6 +276,7 @@ export function formatPrefixConfig(config: PrefixConfig): string {
     mode: config.mode,
     jobs: config.jobs,
     fsync: config.fsync,
+    ...(config.checkSpace ? {} : { 'check-space': false }),
     ...(config.cache === undefined ? {} : { cache: config.cache }),
     ...cpu,
     ...transfer,
@@ -285,7 +293,7 @@ export async function readPrefixConfig(paths: PrefixPaths): Promise<PrefixConfig
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) {
       throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${paths.root}: it has no ${paths.config}`, {
-        hint: `create it with "kiln --prefix ${paths.root} init"`,
+        hint: `create it with "kiln --prefix ${shellQuote(paths.root)} init"`,
         cause: error,
       });
     }

@@ -16,17 +16,21 @@ import type { ErrorCode } from './codes.js';
 export interface KilnErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
+  /** The exit status the command line ends with, where it is not 1 (2 for E_USAGE): 130 when interrupted. */
+  exitStatus?: number;
 }
 
 export class KilnError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly exitStatus: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: KilnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KilnError';
     this.code = code;
     this.hint = options.hint;
+    this.exitStatus = options.exitStatus;
   }
 }
 

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   E_REPO_VERIFY: 'a repository failed verification (the message lists each problem)',
   E_PREFIX_NOT_FOUND: 'a directory is not a Kiln prefix (it has no etc/kiln/config.toml)',
   E_PREFIX_EXISTS: 'a prefix cannot be created where one already exists',
+  E_NO_SPACE: 'a file system has too little free space for a change (the check before anything is done)',
   E_CONFIG: 'a prefix configuration file is malformed or holds an unknown setting',
   E_CPU_LEVEL: "the prefix's configured cpu-level is one this host's CPU does not run (and cpu-level-force is not set)",
   E_DATABASE: 'the installed-package database is unreadable, corrupt or from a newer Kiln',

@@ -9,6 +9,7 @@
  * const result = await prefix.install([{ name: 'nginx', range: '>=1.24' }]);
  * prefix.close();
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -82,6 +83,9 @@ import {
 import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
 import { prepareTransaction } from './prepareTransaction.js';
 import { recoverTransaction } from './recoverTransaction.js';
+import { fromSystemError } from '../errors/systemError.js';
+import { ownerName } from '../util/ownerName.js';
+import { checkFreeSpace } from './checkFreeSpace.js';
 import type { ExtractJob } from './extractPackage.js';
 import { currentUmask, relocationPrefix } from './extractPackage.js';
 import type { WorkerTask } from './installWorkers.js';
@@ -216,7 +220,7 @@ export async function openPrefix(path: string, options: PrefixOptions = {}): Pro
   } catch (error) {
     if (isErrno(error, 'ENOENT'))
       throw new KilnError('E_PREFIX_NOT_FOUND', `cannot open prefix ${resolve(path)}: no such directory`, {
-        hint: `create it with "kiln --prefix ${path} init"`,
+        hint: `create it with "kiln --prefix ${shellQuote(path)} init"`,
         cause: error,
       });
     throw error;
@@ -271,8 +275,9 @@ export class Prefix {
    */
   private async lock(): Promise<FileLock> {
     if (this.readonly) {
+      const owner = ownerName(this.paths.database);
       throw new KilnError('E_IO', `cannot change prefix ${this.root}: its database is read-only for this user`, {
-        hint: 'run as the user who owns the prefix',
+        hint: `run the command as the prefix's owner${owner === undefined ? '' : `, ${owner}`}; queries (list, info, files, owns, history) work for anyone who can read it`,
       });
     }
     await mkdir(this.paths.state, { recursive: true });
@@ -367,7 +372,7 @@ export class Prefix {
       // Names that differ only in case would share a directory on a case-insensitive file system.
       if (config.remotes.some((remote) => remote.name.toLowerCase() === name.toLowerCase())) {
         throw new KilnError('E_REMOTE_EXISTS', `cannot add remote ${name}: ${this.paths.config} already has it`, {
-          hint: `remove it first with "kiln remote remove ${name}"`,
+          hint: `remove it first with "kiln remote remove ${shellQuote(name)}"`,
         });
       }
       const remote: RemoteConfig = {
@@ -377,6 +382,54 @@ export class Prefix {
         priority,
       };
       config.remotes.push(remote);
+      await writePrefixConfig(this.paths, config);
+      this.config = config;
+      this.availableCache = undefined;
+      return remote;
+    });
+  }
+
+  /**
+   * Trust more keys for a remote (`add`: public key texts), or stop trusting
+   * some (`remove`: key ids or key texts), as a repository rotates its key.
+   * A remote keeps at least one key. The synced index is kept: the next sync
+   * checks the next index with the new keys.
+   */
+  async changeRemoteKeys(
+    name: string,
+    change: { add?: readonly string[]; remove?: readonly string[] },
+  ): Promise<RemoteConfig> {
+    const adding = (change.add ?? []).map((key, i) => parsePublicKey(key, `key ${i + 1} for remote ${name}`));
+    const removing = (change.remove ?? []).map((key) => {
+      const text = key.trim();
+      // A key id (16 hex digits, as "kiln remote list" and "kiln key show" print it) or a key.
+      return /^[0-9A-Fa-f]{16}$/.test(text) ? text.toUpperCase() : parsePublicKey(text, `key for remote ${name}`).keyId;
+    });
+    return this.withLock(async () => {
+      const config = await readPrefixConfig(this.paths);
+      const remote = config.remotes.find((candidate) => candidate.name === name);
+      if (remote === undefined)
+        throw new KilnError(
+          'E_REMOTE_NOT_FOUND',
+          `cannot change the keys of remote ${name}: no such remote in ${this.paths.config}`,
+          {
+            hint: 'see "kiln remote list"',
+          },
+        );
+      const idOf = (text: string): string => parsePublicKey(text, `${this.paths.config} (remotes.${name}.keys)`).keyId;
+      for (const id of removing) {
+        if (!remote.keys.some((key) => idOf(key) === id))
+          throw new KilnError('E_USAGE', `cannot remove key ${id} from remote ${name}: the remote does not trust it`, {
+            hint: `it trusts ${remote.keys.map(idOf).join(', ')}`,
+          });
+      }
+      const kept = remote.keys.filter((key) => !removing.includes(idOf(key)));
+      for (const key of adding) if (!kept.some((text) => idOf(text) === key.keyId)) kept.push(encodePublicKey(key));
+      if (kept.length === 0)
+        throw new KilnError('E_USAGE', `cannot remove every key of remote ${name}: a remote must trust at least one`, {
+          hint: 'add the new key in the same command (--key), or remove the remote',
+        });
+      remote.keys = kept;
       await writePrefixConfig(this.paths, config);
       this.config = config;
       this.availableCache = undefined;
@@ -699,7 +752,9 @@ export class Prefix {
         throw new KilnError(
           'E_INDEX_EXPIRED',
           `cannot install from remote ${remote.name}: its synced index (serial ${state.serial}) expired at ${state.expires}`,
-          { hint: 'run "kiln sync"' },
+          {
+            hint: `run "kiln sync ${shellQuote(remote.name)}" for a newer index; if that is refused as expired too, the repository has stopped publishing (a freeze) and only its maintainer can help, by committing a fresh index`,
+          },
         );
       }
     }
@@ -862,7 +917,7 @@ export class Prefix {
             'E_BUILD',
             `cannot install into ${this.root}: after building, the plan still wants ${plan.builds.map((b) => `${b.name} ${b.version}`).join(', ')} built`,
             {
-              hint: `the package built does not match what was asked (see the build log); try "kiln build ${plan.builds[0]?.recipe ?? ''}" to see it`,
+              hint: `the package built does not match what was asked (see the build log); try "kiln build ${shellQuote(plan.builds[0]?.recipe ?? '')}" to see it`,
             },
           );
         }
@@ -964,6 +1019,7 @@ export class Prefix {
       size: action.candidate.entry.size,
       sha256: action.candidate.entry.sha256,
       remote: action.candidate.remote,
+      label: `${action.name} ${fullVersion(action.candidate.entry)}`,
     }));
     const downloadOptions = {
       concurrency: this.config.jobs,
@@ -1065,6 +1121,7 @@ export class Prefix {
     startedAt: string,
     id: string,
   ): Promise<ChangeResult> {
+    if (this.config.checkSpace) checkFreeSpace(this.root, this.paths.cache, placing, described.downloadBytes);
     const policy = this.ownerPolicy();
     const store = await this.unpackedStore(policy.applyOwners);
     const packages = await this.fetchPackages(placing, store?.dir, options.signal);
@@ -1204,14 +1261,9 @@ export class Prefix {
           },
         );
       }
-      if (isErrno(error, 'EACCES') || isErrno(error, 'EPERM')) {
-        throw new KilnError(
-          'E_IO',
-          `cannot change prefix ${this.root}: permission denied at ${(error as NodeJS.ErrnoException).path ?? '?'}`,
-          { hint: 'nothing was changed; run as the user who owns the prefix', cause: error },
-        );
-      }
-      throw error;
+      throw (
+        fromSystemError(error, { doing: `cannot change prefix ${this.root}`, outcome: 'nothing was changed' }) ?? error
+      );
     }
     this.checkpoint('committed');
     mark('database commit');

@@ -5,14 +5,16 @@
  * threads, remotes, signatures), so that those commands start sooner; Prefix
  * answers the same questions with the same functions.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { parsePrefixConfig } from '../config/prefixConfig.js';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { prefixPaths } from '../config/prefixLayout.js';
 import type { Connection } from '../db/openDatabase.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { PackageStore } from '../db/PackageStore.js';
 import type { InstalledPackage } from '../db/types.js';
-import { KilnError } from '../errors/index.js';
+import { KilnError, isErrno } from '../errors/index.js';
 import { fullVersion } from '../format/fullVersion.js';
 import { DirectoryAliases, isAliasProblem } from './directoryAliases.js';
 import { lstatIfExists } from '../util/fs.js';
@@ -110,7 +112,52 @@ export function openPrefixDatabase(database: string): { db: Connection; readonly
   } catch (error) {
     if (!(error instanceof KilnError) || !/readonly|read-only|EACCES|permission|unable to open/i.test(error.message))
       throw error;
-    return { db: openDatabase(database, { readonly: true }), readonly: true };
+    return { db: openDatabaseSnapshot(database), readonly: true };
+  }
+}
+
+/**
+ * The database as another user reads it, as `pacman -Q` works for everyone:
+ * SQLite cannot open a WAL database read-only where it may not create the
+ * `-shm` file, so the database (and its WAL, when a writer left one) is copied
+ * to a private temporary directory, the copy's WAL folded in, and the copy
+ * opened. A copy is kept only when the files did not change while it was made.
+ */
+function openDatabaseSnapshot(database: string): Connection {
+  const files = [database, `${database}-wal`];
+  const stamp = (): string =>
+    files
+      .map((file) => {
+        const stat = statSync(file, { throwIfNoEntry: false });
+        return stat === undefined ? '-' : `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+      })
+      .join(' ');
+  for (let attempt = 0; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-query-'));
+    try {
+      const before = stamp();
+      const copy = join(dir, 'kiln.db');
+      try {
+        copyFileSync(database, copy);
+        if (existsSync(files[1]!)) copyFileSync(files[1]!, `${copy}-wal`);
+      } catch (error) {
+        if (isErrno(error, 'EACCES') || isErrno(error, 'EPERM')) {
+          throw new KilnError('E_IO', `cannot read the database ${database}: permission denied`, {
+            hint: "run the command as the prefix's owner, or ask them to make the prefix readable",
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      if (stamp() !== before && attempt < 4) continue;
+      const db = openDatabase(copy);
+      // Fold the WAL into the copy, so that nothing needs the files once they are gone.
+      db.pragma('journal_mode = DELETE');
+      return db;
+    } finally {
+      // The connection keeps the open file; the names are not needed any more.
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -119,7 +166,7 @@ export function openPrefixDatabase(database: string): { db: Connection; readonly
  * such directory, no configuration or database yet, or an interrupted
  * transaction waiting to be finished or rolled back. Then the caller opens the
  * full Prefix, which reports the problem or repairs the prefix first. The
- * configuration file is not read: nothing here depends on it.
+ * configuration is checked as every command checks it.
  */
 export function openInstalledQuery(path: string): (InstalledSource & { close(): void }) | undefined {
   let root: string;
@@ -131,6 +178,8 @@ export function openInstalledQuery(path: string): (InstalledSource & { close(): 
   const paths = prefixPaths(root);
   if (!existsSync(paths.config) || !existsSync(paths.database) || lstatIfExists(paths.transaction) !== undefined)
     return undefined;
+  // The configuration is read by the same rules as for every other command, though nothing here depends on it.
+  parsePrefixConfig(readFileSync(paths.config, 'utf8'), paths.config);
   const { db } = openPrefixDatabase(paths.database);
   return { root, store: new PackageStore(db), close: () => db.close() };
 }

@@ -8,7 +8,7 @@ import { stringify as stringifyToml } from 'smol-toml';
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
-import { parseTomlDocument } from '../util/toml.js';
+import { parseTomlDocument, placeSetting } from '../util/toml.js';
 import { expectInteger, expectObject, expectString } from '../util/shape.js';
 import { REPOSITORY_NAME_PATTERN } from './indexFormat.js';
 import type { RepositoryPaths } from './layout.js';
@@ -39,7 +39,7 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
     throw error;
   }
   const fail: Fail = (where, problem) => {
-    throw new KilnError('E_REPO_NOT_FOUND', `cannot read ${paths.config}: ${where} ${problem}`, {
+    throw new KilnError('E_REPO_NOT_FOUND', `cannot read ${paths.config}: ${placeSetting(text, where)} ${problem}`, {
       hint: 'fix the file; see docs/repository.md',
     });
   };

@@ -91,7 +91,7 @@ describe('writeKeyPair', () => {
     });
     await assert.rejects(writeKeyPair(join(dir, 'file', 'sub')), {
       code: 'E_IO',
-      message: /a component of the path is not a directory/,
+      message: /a part of the path is not a directory/,
     });
   });
 });
@@ -136,7 +136,8 @@ describe('ioError', () => {
     assert.equal(error?.code, 'E_IO');
     assert.equal(error.message, 'cannot read public key /k.pub: permission denied');
     assert.equal(error.cause, denied);
-    assert.equal(ioError(Object.assign(new Error('x'), { code: 'EMFILE' }), 'read', '/x'), undefined);
+    assert.match(error.hint ?? '', /owner/);
+    assert.equal(ioError(Object.assign(new Error('x'), { code: 'EINVAL' }), 'read', '/x'), undefined);
     assert.equal(ioError(new Error('plain'), 'read', '/x'), undefined);
   });
 });

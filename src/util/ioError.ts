@@ -1,19 +1,11 @@
 import { KilnError } from '../errors/index.js';
-
-const STATES = new Map<string, string>([
-  ['ENOENT', 'no such file or directory'],
-  ['EACCES', 'permission denied'],
-  ['EPERM', 'operation not permitted'],
-  ['EISDIR', 'it is a directory'],
-  ['ENOTDIR', 'a component of the path is not a directory'],
-  ['EROFS', 'the file system is read-only'],
-  ['ENOSPC', 'no space left on the device'],
-]);
+import { errnoMeaning } from '../errors/systemError.js';
 
 /**
  * The E_IO error for a file system error a person can act on (missing file,
- * permission denied…), or `undefined` for any other error, which the caller
- * rethrows as it is.
+ * permission denied, disk full…), or `undefined` for any other error, which
+ * the caller rethrows as it is. The meanings and hints are those of
+ * errors/systemError.ts, which says the same for errors no caller caught.
  *
  * @example
  * try { return await readFile(path, 'utf8'); }
@@ -22,8 +14,8 @@ const STATES = new Map<string, string>([
 export function ioError(error: unknown, action: string, path: string): KilnError | undefined {
   const errno =
     error instanceof Error && !(error instanceof KilnError) ? (error as NodeJS.ErrnoException).code : undefined;
-  const state = errno === undefined ? undefined : STATES.get(errno);
-  return state === undefined
+  const meaning = errnoMeaning(errno);
+  return meaning === undefined
     ? undefined
-    : new KilnError('E_IO', `cannot ${action} ${path}: ${state}`, { cause: error });
+    : new KilnError('E_IO', `cannot ${action} ${path}: ${meaning.state}`, { cause: error, hint: meaning.hint });
 }
