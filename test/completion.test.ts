@@ -68,7 +68,9 @@ test('bash completes commands, options, their values and package names', async (
   const cases: [string[], string][] = [
     [['kiln', 'ins'], 'install inspect'],
     [['kiln', 'repo', 'c'], 'commit'],
-    [['kiln', 'remote', ''], 'add list remove'],
+    [['kiln', 'remote', ''], 'add list remove key'],
+    [['kiln', 'remote', 'key', ''], 'add remove'],
+    [['kiln', 'remote', 'key', 'add', '--'], '--json --prefix --no-wait --help --password-file'],
     [['kiln', 'install', '--dr'], '--dry-run'],
     [['kiln', 'install', '--build', 'm'], 'missing'],
     [['kiln', 'build', '--cpu', 'x86-64-v'], 'x86-64-v2 x86-64-v3 x86-64-v4'],
@@ -108,6 +110,8 @@ test('fish completes commands, options, their values and package names', async (
     [`kiln --prefix ${prefix} install `, ['nginx', 'zlib']],
     [`kiln --prefix ${prefix} remove `, ['zlib']],
     ['kiln remote add --pr', ['--prefix', '--priority']],
+    ['kiln remote ', ['add', 'key', 'list', 'remove']],
+    ['kiln remote key ', ['add', 'remove']],
   ];
   const script = [
     `source ${JSON.stringify(join(dir, 'kiln.fish'))}`,
@@ -137,10 +141,14 @@ test('zsh hands each command its own options and values, and the command words t
     'comp kiln --prefix /x install --b',
     'comp kiln remote add n',
     'comp kiln completion ""',
+    'comp kiln remote key ""',
+    'comp kiln remote key add --',
   ];
   const result = await run('zsh', ['-f', '-c', harness.join('\n')], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
-  const [top, repo, install, remoteAdd, completion] = result.stdout.trimEnd().split('\n') as [
+  const [top, repo, install, remoteAdd, completion, remoteKey, remoteKeyAdd] = result.stdout.trimEnd().split('\n') as [
+    string,
+    string,
     string,
     string,
     string,
@@ -157,6 +165,9 @@ test('zsh hands each command its own options and values, and the command words t
   assert.match(remoteAdd, /\*--key=\[[^\]]*\]:PUBKEY:_files\|/);
   assert.ok(!remoteAdd.includes('--dry-run'), 'remote add has no --dry-run');
   assert.match(completion, /1:argument:\(bash zsh fish\)$/);
+  // A group inside a group: kiln remote key add|remove.
+  assert.match(remoteKey, /^describe add:trust another key.*\|remove:stop trusting a key/);
+  assert.match(remoteKeyAdd, /^arguments -s\|.*--json/);
 });
 
 test('man pages: kiln(1), one per command with every option, kiln.toml(5); groff reads each without a warning', async (t) => {

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { DownloadProgress, DownloadRequest } from '../src/remote/index.js';
 import { download, downloadAll, remoteFetcher } from '../src/remote/index.js';
+import type { DownloadAllProgress } from '../src/remote/download.js';
 import { seededRandom } from '../src/util/seededRandom.js';
 import { sha256 } from '../src/util/hash.js';
 import { tempDir } from './helpers/kiln.js';
@@ -459,11 +460,23 @@ test('downloadAll fetches several files in parallel, with combined progress', as
     destination: join(cache, name),
     ...pin(data),
   }));
-  const states: { done: number; total: number; receivedBytes: number; totalBytes: number }[] = [];
+  const states: DownloadAllProgress[] = [];
   await downloadAll(requests, { concurrency: 2, onProgress: (state) => states.push(state) });
   for (const [name, data] of Object.entries(files)) assert.deepEqual(await readFile(join(cache, name)), data);
   const totalBytes = requests.reduce((sum, { size }) => sum + size, 0);
-  assert.deepEqual(states.at(-1), { done: 6, total: 6, receivedBytes: totalBytes, totalBytes });
+  const last = states.at(-1)!;
+  assert.deepEqual(
+    { ...last, finished: undefined },
+    { done: 6, total: 6, receivedBytes: totalBytes, totalBytes, cached: 0, finished: undefined },
+  );
+  // Each finished download is reported once, with its name and size.
+  const finished = states.flatMap((state) => (state.finished === undefined ? [] : [state.finished.label])).sort();
+  assert.deepEqual(finished, Object.keys(files).sort());
+  // Again, from the cache: nothing is counted as a download.
+  const again: DownloadAllProgress[] = [];
+  await downloadAll(requests, { concurrency: 2, cachedUnchecked: true, onProgress: (state) => again.push(state) });
+  assert.ok(again.every((state) => state.total === 0 && state.totalBytes === 0 && state.cached === 6));
+  assert.ok(again.every((state) => state.finished === undefined));
   assert.ok(
     states.every(
       (state, i) =>

@@ -10,6 +10,7 @@
  *
  * The work tree of a failed build is kept, and the error names its log.
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -193,7 +194,7 @@ async function buildOne(
         'E_NO_CANDIDATE',
         `cannot build ${id}: build dependency ${dep.name}${dep.range === '' ? '' : ` ${dep.range}`} is not in repository ${options.repo}`,
         {
-          hint: `build it first ("kiln build ${dep.name} --repo ${options.repo}"), or allow missing dependencies to be built`,
+          hint: `build it first ("kiln build ${shellQuote(dep.name)} --repo ${shellQuote(options.repo)}"), or allow missing dependencies to be built`,
         },
       );
     }

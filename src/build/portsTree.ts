@@ -3,6 +3,7 @@
  * optional `ROOT/ports.toml` with settings shared by all builds from it
  * (docs/recipes.md, "The ports tree").
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -103,7 +104,7 @@ function splitRecipeId(tree: PortsTree, id: string): [string, string] {
     hint:
       close.length > 0
         ? `did you mean ${close.join(', ')}?`
-        : `the tree has ${tree.ids.length} recipes; "kiln lint --recipes ${tree.root}" lists them`,
+        : `the tree has ${tree.ids.length} recipes; "kiln lint --recipes ${shellQuote(tree.root)}" lists them`,
   });
 }
 

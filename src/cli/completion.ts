@@ -70,12 +70,29 @@ function fishQuote(word: string): string {
   return `'${word.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** Every group: the words that begin longer commands (`remote`, `remote key`, `repo`). */
 const GROUPS = (all: readonly CommandSpec[]): string[] => [
-  ...new Set(all.filter((spec) => spec.words.includes(' ')).map((spec) => spec.words.split(' ')[0]!)),
+  ...new Set(
+    all.flatMap((spec) => {
+      const words = spec.words.split(' ');
+      return words.slice(1).map((_, i) => words.slice(0, i + 1).join(' '));
+    }),
+  ),
 ];
-const FIRST_WORDS = (all: readonly CommandSpec[]): string[] => [
-  ...new Set(all.map((spec) => spec.words.split(' ')[0]!)),
+/** The words that may follow `group` ('' for the first word). */
+const NEXT_WORDS = (all: readonly CommandSpec[], group: string): string[] => [
+  ...new Set(
+    all
+      .filter((spec) => group === '' || spec.words.startsWith(`${group} `))
+      .map((spec) => spec.words.split(' ')[group === '' ? 0 : group.split(' ').length]!),
+  ),
 ];
+const FIRST_WORDS = (all: readonly CommandSpec[]): string[] => NEXT_WORDS(all, '');
+/** What a word after `group` is: the command's summary, or the group it opens. */
+const WORD_SUMMARY = (all: readonly CommandSpec[], group: string, word: string): string => {
+  const words = group === '' ? word : `${group} ${word}`;
+  return all.find((spec) => spec.words === words)?.summary ?? `the ${words} commands`;
+};
 const VALUE_OPTIONS = (all: readonly CommandSpec[]): string[] =>
   [
     ...new Set(
@@ -94,7 +111,7 @@ function bashScript(all: readonly CommandSpec[]): string {
     '# or install it as /usr/share/bash-completion/completions/kiln.',
     '_kiln_command() {',
     '  # Sets cmd to the command words on the line before the cursor, and prefix to its --prefix.',
-    '  local i w group=""',
+    '  local i w',
     '  cmd="" prefix=""',
     '  for ((i = 1; i < COMP_CWORD; i++)); do',
     '    w=${COMP_WORDS[i]}',
@@ -103,13 +120,8 @@ function bashScript(all: readonly CommandSpec[]): string {
     '      --prefix=*) prefix=${w#--prefix=} ;;',
     '      -*) ;;',
     '      *)',
-    '        if [[ -z $cmd ]]; then',
-    '          cmd=$w',
-    `          case $w in ${GROUPS(all).join('|')}) group=1 ;; *) return ;; esac`,
-    '        elif [[ -n $group ]]; then',
-    '          cmd="$cmd $w"',
-    '          return',
-    '        fi ;;',
+    '        cmd=${cmd:+$cmd }$w',
+    `        case $cmd in ${GROUPS(all).map(quote).join('|')}) ;; *) return ;; esac ;;`,
     '    esac',
     '  done',
     '}',
@@ -163,8 +175,9 @@ function bashScript(all: readonly CommandSpec[]): string {
     );
   }
   for (const group of GROUPS(all)) {
-    const sub = all.filter((spec) => spec.words.startsWith(`${group} `)).map((spec) => spec.words.split(' ')[1]!);
-    lines.push(`    ${quote(group)}) COMPREPLY=($(compgen -W ${quote(sub.join(' '))} -- "$cur")); return ;;`);
+    lines.push(
+      `    ${quote(group)}) COMPREPLY=($(compgen -W ${quote(NEXT_WORDS(all, group).join(' '))} -- "$cur")); return ;;`,
+    );
   }
   lines.push(
     `    '') [[ $cur == -* ]] || { COMPREPLY=($(compgen -W ${quote(FIRST_WORDS(all).join(' '))} -- "$cur")); return; }; opts='--prefix --json --no-wait --help --version' ;;`,
@@ -219,34 +232,30 @@ function zshScript(all: readonly CommandSpec[]): string {
     '  _describe -t packages "$which package" names',
     '}',
     '_kiln() {',
-    '  local i w cmd="" group="" n=0',
+    '  local i w cmd="" n=0',
     '  for ((i = 2; i < CURRENT; i++)); do',
     '    w=${words[i]}',
     '    case $w in',
     `      ${VALUE_OPTIONS(all).join('|')}) ((i++)) ;;`,
     '      -*) ;;',
     '      *)',
-    '        if [[ -z $cmd ]]; then',
-    `          cmd=$w; n=$i; case $w in ${GROUPS(all).join('|')}) group=1 ;; *) break ;; esac`,
-    '        elif [[ -n $group ]]; then',
-    '          cmd="$cmd $w"; n=$i; break',
-    '        fi ;;',
+    '        cmd=${cmd:+$cmd }$w; n=$i',
+    `        case $cmd in ${GROUPS(all).map(quote).join('|')}) ;; *) break ;; esac ;;`,
     '    esac',
     '  done',
     '  case $cmd in',
   ];
   for (const group of GROUPS(all)) {
-    const sub = all
-      .filter((spec) => spec.words.startsWith(`${group} `))
-      .map((spec) => quote(`${spec.words.split(' ')[1]!}:${spec.summary.replace(/:/g, '\\:')}`));
+    const sub = NEXT_WORDS(all, group).map((word) =>
+      quote(`${word}:${WORD_SUMMARY(all, group, word).replace(/:/g, '\\:')}`),
+    );
     lines.push(
       `    ${quote(group)}) local -a sub; sub=(${sub.join(' ')}); _describe -t commands 'kiln ${group} command' sub; return ;;`,
     );
   }
-  const firstWords = FIRST_WORDS(all).map((word) => {
-    const own = all.find((spec) => spec.words === word);
-    return quote(`${word}:${(own?.summary ?? `the ${word} commands`).replace(/:/g, '\\:')}`);
-  });
+  const firstWords = FIRST_WORDS(all).map((word) =>
+    quote(`${word}:${WORD_SUMMARY(all, '', word).replace(/:/g, '\\:')}`),
+  );
   lines.push(
     `    '') if [[ $PREFIX != -* ]]; then local -a top; top=(${firstWords.join(' ')}); _describe -t commands 'kiln command' top; return; fi ;;`,
   );
@@ -297,7 +306,7 @@ function fishScript(all: readonly CommandSpec[]): string {
     "            case '-*'",
     "            case '*'",
     '                set -a cmd $w',
-    `                if not contains -- $cmd[1] ${GROUPS(all).map(fishQuote).join(' ')}; or test (count $cmd) -ge 2`,
+    `                if not contains -- "$cmd" ${GROUPS(all).map(fishQuote).join(' ')}`,
     '                    break',
     '                end',
     '        end',
@@ -325,17 +334,12 @@ function fishScript(all: readonly CommandSpec[]): string {
     'complete -c kiln -f',
   ];
   const valueOptions = VALUE_OPTIONS(all).map(fishQuote).join(' ');
-  for (const word of FIRST_WORDS(all)) {
-    const own = all.find((spec) => spec.words === word);
-    lines.push(
-      `complete -c kiln -n ${fishQuote('__kiln_is ""')} -a ${fishQuote(word)} -d ${fishQuote(own?.summary ?? `the ${word} commands`)}`,
-    );
-  }
-  for (const spec of all.filter((candidate) => candidate.words.includes(' '))) {
-    const [group, sub] = spec.words.split(' ') as [string, string];
-    lines.push(
-      `complete -c kiln -n ${fishQuote(`__kiln_is ${group}`)} -a ${fishQuote(sub)} -d ${fishQuote(spec.summary)}`,
-    );
+  for (const group of ['', ...GROUPS(all)]) {
+    for (const word of NEXT_WORDS(all, group)) {
+      lines.push(
+        `complete -c kiln -n ${fishQuote(group === '' ? '__kiln_is ""' : `__kiln_is ${group}`)} -a ${fishQuote(word)} -d ${fishQuote(WORD_SUMMARY(all, group, word))}`,
+      );
+    }
   }
   for (const spec of all) {
     const is = `__kiln_is ${spec.words}`;

@@ -36,8 +36,37 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The command groups (`remote`, `repo`, `key`, `debug`): a first word shared by several commands. */
+/** Every group: the words that begin longer commands (`remote`, `remote key`, `repo`). */
 export function commandGroups(): string[] {
-  return [...new Set(COMMANDS.filter((entry) => entry.words.length > 1).map((entry) => entry.words[0]!))];
+  return [
+    ...new Set(COMMANDS.flatMap((entry) => entry.words.slice(1).map((_, i) => entry.words.slice(0, i + 1).join(' ')))),
+  ];
+}
+
+/** The longest group that `words` begin with (`remote key` for `remote key add`), or undefined. */
+export function groupOf(words: readonly string[]): string | undefined {
+  const groups = commandGroups();
+  let found: string | undefined;
+  for (let n = 1; n <= words.length; n++) {
+    const group = words.slice(0, n).join(' ');
+    if (groups.includes(group)) found = group;
+    else break;
+  }
+  return found;
+}
+
+/** The commands and groups that may follow `group`, each with its summary. */
+function groupMembers(group: string): { word: string; summary: string }[] {
+  const depth = group.split(' ').length;
+  const members = new Map<string, string>();
+  for (const entry of COMMANDS) {
+    if (entry.words.length <= depth || entry.words.slice(0, depth).join(' ') !== group) continue;
+    const word = entry.words[depth]!;
+    const own = entry.words.length === depth + 1;
+    if (own || !members.has(word))
+      members.set(word, own ? entry.summary : (GROUP_SUMMARIES[`${group} ${word}`] ?? `the ${group} ${word} commands`));
+  }
+  return [...members].map(([word, summary]) => ({ word, summary }));
 }
 
 export function generalHelp(): string {
@@ -57,7 +86,7 @@ export function generalHelp(): string {
 
 /** `kiln remote --help`, `kiln help repo`: the group's commands. */
 export function groupHelp(group: string): string {
-  const rows = COMMANDS.filter((entry) => entry.words[0] === group).map((entry) => [
+  const rows = COMMANDS.filter((entry) => entry.words.join(' ').startsWith(`${group} `)).map((entry) => [
     `  kiln ${entry.words.join(' ')}`,
     entry.summary,
   ]);
@@ -77,6 +106,7 @@ const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   remote: 'the repositories a prefix installs from, and the keys it trusts for each',
   repo: 'make and maintain a signed repository (a binhost)',
   key: 'signing keys (minisign format)',
+  'remote key': "the keys a remote's index and packages must be signed with",
   debug: 'tools for looking inside Kiln',
 };
 
@@ -99,23 +129,19 @@ export function commandHelp(command: Command): string {
 /** The usage error for words that name no command, with what was probably meant. */
 export function unknownCommand(words: readonly string[]): KilnError {
   const first = words[0] ?? '';
-  const groupMembers = COMMANDS.filter((entry) => entry.words.length > 1 && entry.words[0] === first);
-  if (groupMembers.length > 0) {
+  const group = groupOf(words);
+  if (group !== undefined) {
     // A known group with an unknown or missing subcommand: suggest within the group.
-    const second = words[1];
-    const listHint = `"kiln ${first} --help" lists its commands`;
-    if (second === undefined || second.startsWith('-')) {
-      return new KilnError(
-        'E_USAGE',
-        `cannot run "kiln ${first}": it needs a command (${groupMembers.map((entry) => entry.words[1]).join(', ')})`,
-        { hint: listHint },
-      );
+    const members = groupMembers(group).map((member) => member.word);
+    const next = words[group.split(' ').length];
+    const listHint = `"kiln ${group} --help" lists its commands`;
+    if (next === undefined || next.startsWith('-')) {
+      return new KilnError('E_USAGE', `cannot run "kiln ${group}": it needs a command (${members.join(', ')})`, {
+        hint: listHint,
+      });
     }
-    const close = suggest(
-      second,
-      groupMembers.map((entry) => entry.words[1]!),
-    ).map((word) => `kiln ${first} ${word}`);
-    return new KilnError('E_USAGE', `cannot run "kiln ${first} ${second}": no such command`, {
+    const close = suggest(next, members).map((word) => `kiln ${group} ${word}`);
+    return new KilnError('E_USAGE', `cannot run "kiln ${group} ${next}": no such command`, {
       hint: didYouMean(close, (s) => `"${s}"`) ?? listHint,
     });
   }

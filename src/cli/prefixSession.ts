@@ -14,6 +14,7 @@ import { waitingLine } from './lockWaiting.js';
 import { own } from '../util/dict.js';
 
 function reporter(invocation: Invocation): (event: PrefixEvent) => void {
+  let downloadStarted: number | undefined;
   return (event) => {
     switch (event.kind) {
       case 'waiting':
@@ -26,11 +27,22 @@ function reporter(invocation: Invocation): (event: PrefixEvent) => void {
             : `kiln: an interrupted transaction (${event.id}) was ${event.outcome === 'completed' ? 'completed' : 'rolled back'}`,
         );
         break;
-      case 'download':
+      case 'download': {
+        // Progress is for a person at a terminal: off one, nothing is printed.
+        if (!invocation.settings.progress || event.total === 0) break;
+        downloadStarted ??= performance.now();
+        if (event.finished !== undefined) {
+          const { label, bytes: size, seconds } = event.finished;
+          invocation.tell(`  downloaded ${label}  ${bytes(size)} in ${duration(seconds)}${rate(size, seconds)}`);
+        }
+        const elapsed = (performance.now() - downloadStarted) / 1000;
+        const left = event.totalBytes - event.receivedBytes;
+        const speed = elapsed > 0.5 ? event.receivedBytes / elapsed : 0;
         invocation.progress(
-          `downloading ${event.done}/${event.total} packages, ${bytes(event.receivedBytes)} of ${bytes(event.totalBytes)} ${bar(event.totalBytes === 0 ? 1 : event.receivedBytes / event.totalBytes)}`,
+          `downloading ${event.done}/${event.total} packages${event.cached > 0 ? ` (${event.cached} cached)` : ''}, ${bytes(event.receivedBytes)} of ${bytes(event.totalBytes)} ${bar(event.totalBytes === 0 ? 1 : event.receivedBytes / event.totalBytes)}${speed > 0 ? ` ${bytes(Math.round(speed))}/s, ${duration(left / speed)} left` : ''}`,
         );
         break;
+      }
       case 'stage':
         invocation.progress(
           `unpacking ${event.name} (${event.index + 1}/${event.total}) ${bar((event.index + 1) / event.total)}`,
@@ -44,6 +56,17 @@ function reporter(invocation: Invocation): (event: PrefixEvent) => void {
         break;
     }
   };
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+function rate(size: number, seconds: number): string {
+  return seconds > 0.05 ? ` (${bytes(Math.round(size / seconds))}/s)` : '';
 }
 
 function bar(fraction: number): string {
@@ -126,7 +149,14 @@ export function changeOptions(invocation: Invocation): ChangeOptions {
     // The history keeps the command line as typed, quoted so that it can be run again.
     command: `kiln ${shellLine(invocation.argv)}`,
     confirm: async (plan) => {
-      if (yes) return true;
+      if (yes) {
+        // On a terminal the plan is shown before anything is done, with -y too; off one, it is the output.
+        if (invocation.settings.progress) {
+          invocation.tell(renderPlan(plan));
+          planShown.add(invocation);
+        }
+        return true;
+      }
       if (!invocation.settings.interactive) {
         throw new KilnError(
           'E_CONFIRM',
@@ -137,10 +167,14 @@ export function changeOptions(invocation: Invocation): ChangeOptions {
         );
       }
       invocation.tell(renderPlan(plan));
+      planShown.add(invocation);
       return invocation.confirm('Proceed?');
     },
   };
 }
+
+/** Invocations whose plan was shown before the change: their output does not show it again. */
+const planShown = new WeakSet<Invocation>();
 
 export const CHANGE_OPTIONS = {
   'dry-run': { type: 'boolean' },
@@ -154,8 +188,13 @@ export function changeOutput(
   const dryRun = invocation.values['dry-run'] === true;
   const nothing =
     result.plan.builds.length === 0 && result.plan.actions.length === 0 && result.plan.reasonChanges.length === 0;
-  const text = nothing
-    ? 'nothing to do'
-    : `${renderPlan(result.plan)}\n${result.applied ? `done (transaction ${result.transaction})` : dryRun ? 'dry run: nothing was changed' : ''}`.trimEnd();
-  return { data: result, text, notes: result.notes.map((note) => `note: ${note}`) };
+  const outcome = result.applied
+    ? `done (transaction ${result.transaction})`
+    : dryRun
+      ? 'dry run: nothing was changed'
+      : '';
+  const text = nothing ? '' : planShown.has(invocation) ? outcome : `${renderPlan(result.plan)}\n${outcome}`.trimEnd();
+  // "nothing to do" is a message, not data: stderr (stdout stays empty for scripts).
+  const notes = [...(nothing ? ['nothing to do'] : []), ...result.notes.map((note) => `note: ${note}`)];
+  return { data: result, text, notes };
 }

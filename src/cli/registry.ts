@@ -32,6 +32,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/remoteRemove.js')).default,
   },
   {
+    words: ['remote', 'key', 'add'],
+    summary: "trust another key for a remote's index and packages",
+    load: async () => (await import('./commands/remoteKeyAdd.js')).default,
+  },
+  {
+    words: ['remote', 'key', 'remove'],
+    summary: 'stop trusting a key for a remote',
+    load: async () => (await import('./commands/remoteKeyRemove.js')).default,
+  },
+  {
     words: ['sync'],
     summary: "download and verify every remote's index",
     load: async () => (await import('./commands/sync.js')).default,

@@ -13,6 +13,7 @@
  * needs and provides, not which files need what) and against each downloaded
  * package's own metadata before anything is written (docs/transactions.md).
  */
+import { shellQuote } from '../util/shellQuote.js';
 import type { InstalledPackage } from '../db/index.js';
 import { KilnError } from '../errors/index.js';
 import type { Needs, Target } from '../format/metadata.js';
@@ -152,7 +153,7 @@ export function missingLibrariesError(
   const hints: string[] = [];
   if (solvable.size > 0)
     hints.push(
-      `install what provides the library along with what needs it ("kiln install ${[...solvable].sort(compareText).join(' ')}")`,
+      `install what provides the library along with what needs it ("kiln install ${[...solvable].sort(compareText).map(shellQuote).join(' ')}")`,
     );
   const takenAway = [...new Set(missing.flatMap((item) => item.takenAway))];
   if (takenAway.length > 0) hints.push(`keep ${takenAway.join(', ')}, or remove what needs it too`);

@@ -4,6 +4,7 @@
  * accepted (rollback) and has not expired (freeze). Accepted indexes are kept
  * in `var/lib/kiln/indexes/` with their signatures.
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { mkdir } from 'node:fs/promises';
 import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js';
 import { remoteKeys, transferLimitsOf } from '../config/index.js';
@@ -44,7 +45,17 @@ async function syncOne(
     remoteFetcher(url, { limits, remote: remote.name }),
     remoteKeys(remote, paths.config),
     shown,
-  );
+  ).catch((error: unknown) => {
+    // The hint names the command that adds a key to this remote.
+    if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED')) {
+      const id = /made by key ([0-9A-F]{16})/.exec(error.message)?.[1] ?? 'KEYID';
+      throw new KilnError(error.code, error.message, {
+        hint: `if the repository now signs with key ${id} and you trust it, add its public key: kiln remote key add ${shellQuote(remote.name)} PUBKEY`,
+        cause: error,
+      });
+    }
+    throw error;
+  });
   const { index } = published;
   const previous = store.remoteState(remote.name);
   const digest = sha256(published.bytes);
@@ -72,7 +83,7 @@ async function syncOne(
       'E_INDEX_EXPIRED',
       `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} expired at ${index.expires}`,
       {
-        hint: 'the repository has not been re-signed in time (a freeze); ask its maintainer to commit, or check your clock',
+        hint: 'the repository has not published a fresh index in time (a freeze): its maintainer must commit one (kiln repo commit re-signs it); check your clock too. The previous index stays in use until it expires',
       },
     );
   }

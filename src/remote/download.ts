@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -38,6 +38,8 @@ export interface DownloadRequest {
   sha256: Sha256;
   /** The remote it comes from, named in errors. */
   remote?: string;
+  /** What progress calls it (`nginx 1.26.0`); the file name when absent. */
+  label?: string;
 }
 
 export interface DownloadProgress {
@@ -386,9 +388,14 @@ function progressReporter(
 export interface DownloadAllProgress {
   /** Downloads finished. */
   done: number;
+  /** Files to download: those found in the cache are not counted. */
   total: number;
   receivedBytes: number;
   totalBytes: number;
+  /** Files found in the cache, neither counted in `total` nor in the bytes. */
+  cached: number;
+  /** The download that has just finished, in the report it finished with. */
+  finished?: { label: string; bytes: number; seconds: number };
 }
 
 export interface DownloadAllOptions {
@@ -426,13 +433,20 @@ export async function downloadAll(
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
   const received = requests.map(() => 0);
+  // What the cache holds already is not a download: progress counts only the rest.
+  const cached =
+    options.cachedUnchecked === true
+      ? await Promise.all(requests.map((request) => hasPinnedSize(request.destination, request)))
+      : requests.map(() => false);
   const state: DownloadAllProgress = {
     done: 0,
-    total: requests.length,
+    total: cached.filter((hit) => !hit).length,
     receivedBytes: 0,
-    totalBytes: requests.reduce((sum, { size }) => sum + size, 0),
+    totalBytes: requests.reduce((sum, { size }, index) => sum + (cached[index] ? 0 : size), 0),
+    cached: cached.filter(Boolean).length,
   };
-  const report = (): void => options.onProgress?.({ ...state });
+  const report = (finished?: DownloadAllProgress['finished']): void =>
+    options.onProgress?.({ ...state, ...(finished === undefined ? {} : { finished }) });
   let first: { error: unknown } | undefined;
   const results: DownloadResult[] = [];
   try {
@@ -440,6 +454,7 @@ export async function downloadAll(
       const downloadOptions: DownloadOptions = {
         signal: controller.signal,
         onProgress: (progress) => {
+          if (cached[index] === true) return;
           state.receivedBytes += progress.received - (received[index] ?? 0);
           received[index] = progress.received;
           report();
@@ -448,6 +463,7 @@ export async function downloadAll(
       if (options.timeoutMs !== undefined) downloadOptions.timeoutMs = options.timeoutMs;
       if (options.limits !== undefined) downloadOptions.limits = options.limits;
       if (options.cachedUnchecked === true) downloadOptions.cachedUnchecked = true;
+      const started = performance.now();
       try {
         results[index] = await download(request, downloadOptions);
       } catch (error) {
@@ -455,8 +471,13 @@ export async function downloadAll(
         controller.abort(error);
         throw error;
       }
+      if (cached[index] === true) return;
       state.done++;
-      report();
+      report({
+        label: request.label ?? basename(request.destination),
+        bytes: results[index]!.fetched,
+        seconds: (performance.now() - started) / 1000,
+      });
     });
   } catch (error) {
     throw first === undefined ? error : first.error;

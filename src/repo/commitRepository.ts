@@ -4,6 +4,7 @@
  * (`.kiln/commit.json`): after a crash the next command sees whether the new
  * index was published and finishes or forgets the commit accordingly.
  */
+import { shellQuote } from '../util/shellQuote.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -98,7 +99,7 @@ async function assertStagedFile(repo: Repository, entry: IndexEntry): Promise<vo
     'E_INDEX_MISMATCH',
     `cannot commit repository ${root}: staged package file ${path} is missing or changed`,
     {
-      hint: `remove it from the stage ("kiln repo remove ${root} ${entry.name}-${entry.version}") and add it again`,
+      hint: `remove it from the stage ("kiln repo remove ${shellQuote(root)} ${shellQuote(`${entry.name}-${entry.version}`)}") and add it again`,
     },
   );
 }

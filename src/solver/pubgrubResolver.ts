@@ -7,6 +7,7 @@
  * Recipes (when given) are buildable candidates: a step that builds becomes
  * a `PlannedBuild`, which `install/` carries out before it installs.
  */
+import { shellQuote } from '../util/shellQuote.js';
 import type { InstalledPackage, InstallReason } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/metadata.js';
@@ -105,7 +106,7 @@ export const pubgrubResolver: Resolver = {
     for (const name of upgrade === 'all' ? [] : upgrade) {
       if (!installed.has(name))
         throw new KilnError('E_NOT_INSTALLED', `cannot upgrade ${name}: it is not installed`, {
-          hint: didYouMean(suggest(name, installed.keys())) ?? `install it with "kiln install ${name}"`,
+          hint: didYouMean(suggest(name, installed.keys())) ?? `install it with "kiln install ${shellQuote(name)}"`,
         });
     }
     if (!input.cascade && input.remove.length > 0) {

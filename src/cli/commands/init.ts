@@ -1,4 +1,5 @@
 import { initPrefix } from '../../install/index.js';
+import { shellQuote } from '../../util/shellQuote.js';
 import { flag, noMorePositionals, usageError } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -22,7 +23,7 @@ const command: Command = {
     const paths = await initPrefix(invocation.settings.prefix, mode === undefined ? {} : { mode });
     return {
       data: paths,
-      text: `created prefix ${paths.root}\nconfiguration: ${paths.config}\nnext: kiln --prefix ${paths.root} remote add NAME URL --key PUBKEY`,
+      text: `created prefix ${paths.root}\nconfiguration: ${paths.config}\nnext: kiln --prefix ${shellQuote(paths.root)} remote add NAME URL --key PUBKEY`,
     };
   },
 };

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KilnError, isErrno } from '../../errors/index.js';
+import { KilnError } from '../../errors/index.js';
+import { readKeyArgument } from '../keyArgument.js';
 import { parseRemoteUrl, redactUrl } from '../../remote/index.js';
 import { publishedTreeOf, repositoryPaths } from '../../repo/index.js';
 import { parsePublicKey } from '../../sign/index.js';
@@ -52,34 +52,6 @@ const command: Command = {
     });
   },
 };
-
-/** The text of a --key argument: the file it names, or the argument itself when it is a key's base64 line. */
-async function readKeyArgument(arg: string): Promise<string> {
-  try {
-    return await readFile(arg, 'utf8');
-  } catch (error) {
-    // Not a file: either the key's base64 line itself, or a file that is not there.
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENAMETOOLONG') || isErrno(error, 'ENOTDIR')) {
-      if (looksLikeKeyLine(arg)) return arg;
-      throw new KilnError('E_IO', `cannot read public key ${arg}: no such file`, {
-        cause: error,
-        hint: 'give the repository\'s public key file (KEY.pub) or its base64 line (what "kiln key show" prints)',
-      });
-    }
-    if (isErrno(error, 'EACCES') || isErrno(error, 'EISDIR'))
-      throw new KilnError(
-        'E_IO',
-        `cannot read public key ${arg}: ${isErrno(error, 'EACCES') ? 'permission denied' : 'it is a directory'}`,
-        { cause: error },
-      );
-    throw error;
-  }
-}
-
-/** Whether a --key argument is meant as a key's base64 line rather than a path (a minisign key line is 56 base64 characters). */
-function looksLikeKeyLine(arg: string): boolean {
-  return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(arg.trim());
-}
 
 /** A local URL naming a repository's maintainer directory (DIR/.kiln beside DIR/public) is refused before it is written into the configuration. */
 function refuseMaintainerDirectory(name: string, url: string): void {

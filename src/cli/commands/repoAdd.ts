@@ -1,4 +1,5 @@
 import { fullVersion } from '../../format/index.js';
+import { shellQuote } from '../../util/shellQuote.js';
 import { addPackages } from '../../repo/index.js';
 import { flag, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -40,7 +41,7 @@ const command: Command = {
       notes:
         result.staged.length > 0
           ? [
-              `${count(result.staged.length, 'package')} staged; publish ${result.staged.length === 1 ? 'it' : 'them'} with "kiln repo commit ${dir}"`,
+              `${count(result.staged.length, 'package')} staged; publish ${result.staged.length === 1 ? 'it' : 'them'} with "kiln repo commit ${shellQuote(dir)}"`,
             ]
           : ['nothing new to stage'],
     };

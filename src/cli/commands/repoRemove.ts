@@ -1,4 +1,5 @@
 import { fullVersion } from '../../format/index.js';
+import { shellQuote } from '../../util/shellQuote.js';
 import { removePackages } from '../../repo/index.js';
 import { positional, stringOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -34,7 +35,9 @@ const command: Command = {
       text: table(rows),
       notes:
         result.retired.length > 0
-          ? [`${count(result.retired.length, 'package')} will be retired by the next "kiln repo commit ${dir}"`]
+          ? [
+              `${count(result.retired.length, 'package')} will be retired by the next "kiln repo commit ${shellQuote(dir)}"`,
+            ]
           : [],
     };
   },

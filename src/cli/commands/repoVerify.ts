@@ -1,4 +1,5 @@
 import { verifyRepository } from '../../repo/index.js';
+import { shellQuote } from '../../util/shellQuote.js';
 import { readPublicKeyFile } from '../../sign/index.js';
 import { flag, listOption, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
@@ -30,7 +31,7 @@ const command: Command = {
     const notes =
       report.unreferenced.length > 0
         ? [
-            `note: ${report.unreferenced.length} package file(s) are not in the index ("kiln repo prune ${dir}" removes them once no kept index needs them)`,
+            `note: ${report.unreferenced.length} package file(s) are not in the index ("kiln repo prune ${shellQuote(dir)}" removes them once no kept index needs them)`,
           ]
         : [];
     return {
