@@ -78,7 +78,7 @@ finished=$EPOCHREALTIME
 node --input-type=module -e '
   import { readFileSync, writeFileSync } from "node:fs";
   const [work, started, bulkStarted, built, finished, bulkStatus, ...checks] = process.argv.slice(1);
-  const bulk = JSON.parse(readFileSync(`${work}/bulk.json`, "utf8"));
+  const bulk = JSON.parse(readFileSync(`${work}/bulk.json`, "utf8")).data;
   const seconds = (from, to) => Math.round((Number(to) - Number(from)) * 10) / 10;
   const report = {
     started: new Date(Number(started) * 1000).toISOString(),

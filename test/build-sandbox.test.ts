@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { initPrefix, openPrefix } from '../src/install/index.js';
 import { fails, ok } from './helpers/client.js';
-import { KILN_BIN, run, tempDir } from './helpers/kiln.js';
+import { KILN_BIN, run, tempDir, parseJson } from './helpers/kiln.js';
 import { newRepository, sourceTarball, writeRecipe } from './helpers/ports.js';
 
 /** The host's zlib development files: what the leaking recipes reach for (Debian's zlib1g-dev). */
@@ -104,7 +104,7 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
         /cannot build test\/hostpkgconfig: .*pkg-config module zlib \(\/usr\/lib\/x86_64-linux-gnu\/pkgconfig\/zlib\.pc\)/,
         { cwd: dir },
       );
-      const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], { cwd: dir })) as {
+      const status = parseJson(await ok(['repo', 'status', 'repo', '--json'], { cwd: dir })) as {
         published: { packages: number } | null;
       };
       assert.equal(status.published?.packages ?? 0, 0, 'no leaking build published a package');
@@ -131,7 +131,7 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
           '',
         ].join('\n'),
       );
-      const built = JSON.parse(await ok(['build', 'test/toolchain', ...common, '--json'], { cwd: dir })) as {
+      const built = parseJson(await ok(['build', 'test/toolchain', ...common, '--json'], { cwd: dir })) as {
         sandbox: string;
         depends: unknown[];
         notes: string[];
@@ -190,7 +190,7 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
       const refused = await run('bwrap', [...noUserNamespaces, ...args], { cwd: dir });
       assert.equal(refused.code, 1, refused.stderr);
       // With --json the error is JSON on stderr.
-      const error = (JSON.parse(refused.stderr) as { error: { code: string; message: string; hint: string } }).error;
+      const error = (parseJson(refused.stderr) as { error: { code: string; message: string; hint: string } }).error;
       assert.equal(error.code, 'E_SANDBOX');
       assert.match(
         error.message,
@@ -204,7 +204,7 @@ test('a build sees only the toolchain: host libraries, headers and pkg-config fi
         env: { KILN_ALLOW_UNSANDBOXED: '1' },
       });
       assert.equal(allowed.code, 0, allowed.stderr);
-      const [result] = JSON.parse(allowed.stdout) as { sandbox: string; notes: string[]; log: string }[];
+      const [result] = parseJson(allowed.stdout) as { sandbox: string; notes: string[]; log: string }[];
       assert.equal(result!.sandbox, 'none');
       assert.match(
         result!.notes.join('\n'),

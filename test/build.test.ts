@@ -25,7 +25,7 @@ import { satisfies } from '../src/version/index.js';
 import { fails, ok } from './helpers/client.js';
 import type { TestUser } from './helpers/client.js';
 import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
-import { run, tempDir } from './helpers/kiln.js';
+import { run, tempDir, parseJson } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
 import { newRepository, sourceTarball, writeRecipe } from './helpers/ports.js';
 
@@ -71,7 +71,7 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
     { cwd: dir },
   );
   assert.equal(build.code, 0, `kiln build nginx\n${build.stdout}${build.stderr}`);
-  const results = JSON.parse(build.stdout) as {
+  const results = parseJson(build.stdout) as {
     name: string;
     package: string;
     log: string;
@@ -243,7 +243,7 @@ test('a build that links a host library no dependency provides fails naming the 
     "a running build's tree stays",
   );
   await alive.kill();
-  const patched = JSON.parse(patchedRun.stdout) as { package: string }[];
+  const patched = parseJson(patchedRun.stdout) as { package: string }[];
   const patchedPkg = await openPackage(join(dir, patched[0]!.package));
   assert.ok(patchedPkg.metadata.files.some((entry) => entry.path === 'share/main.c'));
   await fails(
@@ -277,7 +277,7 @@ test('a build that links a host library no dependency provides fails naming the 
   );
   const status = await ok(['repo', 'status', 'repo', '--json'], { cwd: dir });
   assert.equal(
-    (JSON.parse(status) as { published: { packages: number } | null }).published?.packages ?? 0,
+    (parseJson(status) as { published: { packages: number } | null }).published?.packages ?? 0,
     1,
     'only the patched package was published',
   );
@@ -316,7 +316,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   ];
   const first = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), ...args], { cwd: dir });
   assert.equal(first.code, 1, `a bulk run with a failure exits 1\n${first.stdout}${first.stderr}`);
-  const report = JSON.parse(first.stdout) as {
+  const report = parseJson(first.stdout) as {
     entries: { recipe: string; status: string; reason?: string; log?: string }[];
     files: { json: string; text: string };
   };
@@ -342,7 +342,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   );
   assert.match(await readFile(byRecipe.get('test/bad')!.log!, 'utf8'), /this build breaks/);
   assert.match(await readFile(report.files.text, 'utf8'), /test\/needsbad\s+1\.0\s+blocked/);
-  assert.deepEqual(JSON.parse(await readFile(report.files.json, 'utf8')).entries.length, 6);
+  assert.deepEqual((JSON.parse(await readFile(report.files.json, 'utf8')) as { entries: unknown[] }).entries.length, 6);
 
   const again = await run(
     process.execPath,
@@ -364,7 +364,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   );
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(
-    (JSON.parse(again.stdout) as { entries: { status: string }[] }).entries.map((entry) => entry.status),
+    (parseJson(again.stdout) as { entries: { status: string }[] }).entries.map((entry) => entry.status),
     ['up-to-date', 'up-to-date'],
     'published variants are not built again',
   );
@@ -409,7 +409,7 @@ test('variants of one version live side by side; the CPU level reaches the compi
     package: string;
   }[] = [];
   for (const extra of [[], ['--with', 'fast'], ['--cpu', 'x86-64-v2']]) {
-    built.push(...(JSON.parse(await ok(['build', 'test/prog', ...extra, ...common], { cwd: dir })) as typeof built));
+    built.push(...(parseJson(await ok(['build', 'test/prog', ...extra, ...common], { cwd: dir })) as typeof built));
   }
   assert.equal(new Set(built.map((result) => result.variant)).size, 3, 'three variant ids');
   assert.deepEqual(
@@ -420,7 +420,7 @@ test('variants of one version live side by side; the CPU level reaches the compi
       [false, 'x86-64-v2'],
     ],
   );
-  const index = JSON.parse(await readFile(join(dir, 'repo', 'public', 'index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(dir, 'repo', 'public', 'index.json'), 'utf8')) as {
     packages: { name: string; variant: string }[];
   };
   assert.deepEqual(

@@ -3,10 +3,10 @@ import * as assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { COMMANDS } from '../src/cli/registry.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 test('kiln --version prints the package version', async () => {
-  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const manifest = parseJson(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
   const result = await kiln(['--version']);
@@ -112,10 +112,10 @@ test('--json prints machine-readable data on stdout, people-facing notes on stde
   const dir = await tempDir(t);
   const result = await kiln(['key', 'generate', '--out', 'keys', '--json'], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
-  const data = JSON.parse(result.stdout) as { keyId: string; publicKeyPath: string; secretKeyPath: string };
+  const data = parseJson(result.stdout) as { keyId: string; publicKeyPath: string; secretKeyPath: string };
   assert.match(data.keyId, /^[0-9A-F]{16}$/);
   assert.match(result.stderr, /not encrypted/);
-  const show = JSON.parse((await kiln(['key', 'show', 'keys/kiln.key', '--json'], { cwd: dir })).stdout) as {
+  const show = parseJson((await kiln(['key', 'show', 'keys/kiln.key', '--json'], { cwd: dir })).stdout) as {
     keyId: string;
     kind: string;
   };
@@ -148,13 +148,14 @@ test('with --json, an error is one JSON object on stderr (code, message, hint), 
   const missing = await kiln(['--prefix', `${dir}/none`, 'list', '--json'], { cwd: dir });
   assert.equal(missing.code, 1);
   assert.equal(missing.stdout, '');
-  const error = (JSON.parse(missing.stderr) as { error: { code: string; message: string; hint?: string } }).error;
+  const error = (parseJson(missing.stderr) as { error: { code: string; message: string; hint?: string } }).error;
   assert.equal(error.code, 'E_PREFIX_NOT_FOUND');
   assert.match(error.message, /cannot open prefix .*none/);
   assert.match(error.hint ?? '', /kiln --prefix .* init/);
   const usage = await kiln(['instal', '--json'], { cwd: dir });
   assert.equal(usage.code, 2);
-  assert.deepEqual(JSON.parse(usage.stderr), {
+  assert.deepEqual(parseJson(usage.stderr), {
+    formatVersion: 1,
     error: {
       code: 'E_USAGE',
       message: 'cannot run "kiln instal": no such command',

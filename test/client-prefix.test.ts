@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { kiln, run, tempDir } from './helpers/kiln.js';
+import { kiln, run, tempDir, parseJson } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
 import { openPrefix, initPrefix } from '../src/index.js';
 
@@ -159,7 +159,7 @@ test('file conflicts are found before anything is written, naming both owners', 
   );
   assert.equal(await readFile(join(prefix, 'share/three/c'), 'utf8'), 'mine\n');
   const check = await kiln(['verify', '--json'], { cwd: dir, env });
-  const report = JSON.parse(check.stdout) as { problems: { path: string; problem: string }[] };
+  const report = parseJson(check.stdout) as { problems: { path: string; problem: string }[] };
   assert.deepEqual(report.problems.map((p) => `${p.problem} ${p.path}`).sort(), ['unowned lib', 'unowned share/three']);
 });
 

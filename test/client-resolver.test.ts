@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import type { PackageSpec } from './helpers/client.js';
 import { computeVariantId } from '../src/format/index.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 interface Listed {
   name: string;
@@ -56,7 +56,7 @@ test('kiln install NAME[+OPTION], autoremove, protected and [solver] settings in
   await syncWithMain(dir, env);
   const installed = async (): Promise<Map<string, Listed>> =>
     new Map(
-      (JSON.parse(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]),
+      (parseJson(await ok(['list', '--installed', '--json'], { cwd: dir, env })) as Listed[]).map((p) => [p.name, p]),
     );
 
   // The request's option picks the variant that has it, and that variant's dependency comes with it, first.
@@ -169,7 +169,7 @@ test("kiln install builds what no binary offers from a ports tree, into the pref
     out.stdout,
   );
   assert.equal(execFileSync(join(prefix, 'bin', 'hello'), { encoding: 'utf8' }), 'HELLO\n');
-  const remotes = JSON.parse(await ok(['remote', 'list', '--json'], { cwd: dir, env })) as {
+  const remotes = parseJson(await ok(['remote', 'list', '--json'], { cwd: dir, env })) as {
     name: string;
     priority: number;
   }[];
@@ -219,7 +219,7 @@ test('a binary-only client gets the default variant, keeps the installed options
   await ok(['install', '--reinstall', 'srv', '-y'], { cwd: dir, env });
   assert.equal(await srv(), `1.0 -${option}\n`);
   // Asking for the other variant: the plan says the options change, in text and JSON.
-  const asked = JSON.parse(await ok(['install', `srv[+${option}]=1.0`, '--dry-run', '--json'], { cwd: dir, env })) as {
+  const asked = parseJson(await ok(['install', `srv[+${option}]=1.0`, '--dry-run', '--json'], { cwd: dir, env })) as {
     plan: {
       actions: { kind: string; options: Record<string, boolean>; optionsBefore: Record<string, boolean> | null }[];
     };
@@ -253,21 +253,21 @@ test('a C library (role libc) and a program built against it, upgraded in one tr
   const prefix = join(dir, 'root');
   const env = { KILN_PREFIX: prefix };
   await syncWithMain(dir, env);
-  const first = JSON.parse(
-    await ok(['install', 'alpha-tool=1.0', 'mylibc=1.0', '-y', '--json'], { cwd: dir, env }),
-  ) as { plan: { actions: { name: string }[] } };
+  const first = parseJson(await ok(['install', 'alpha-tool=1.0', 'mylibc=1.0', '-y', '--json'], { cwd: dir, env })) as {
+    plan: { actions: { name: string }[] };
+  };
   assert.deepEqual(
     first.plan.actions.map((a) => a.name),
     ['mylibc', 'alpha-tool'],
   );
-  const upgrade = JSON.parse(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as {
+  const upgrade = parseJson(await ok(['upgrade', '-y', '--json'], { cwd: dir, env })) as {
     plan: { actions: { kind: string; name: string; to: string }[] };
   };
   assert.deepEqual(
     upgrade.plan.actions.map((a) => `${a.kind} ${a.name} ${a.to}`),
     ['upgrade mylibc 2.0', 'upgrade alpha-tool 2.0'],
   );
-  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
     packages: { name: string; role?: string }[];
   };
   assert.ok(

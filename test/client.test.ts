@@ -9,7 +9,7 @@ import { cp, lstat, readFile, readdir, rename, rm, stat, writeFile } from 'node:
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { failsAs, handTo, kilnAs, okAs, packAll, publish, testUser } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { tempDir, parseJson } from './helpers/kiln.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
 const lib1 = {
@@ -81,7 +81,7 @@ for (const transport of ['file', 'http'] as const) {
     }
     assert.equal((await readFile(join(prefix, 'bin/greet'), 'utf8')).trim(), '#!/bin/sh\necho greet 1.0');
 
-    const list = JSON.parse(await as(['list', '--installed', '--json'])) as {
+    const list = parseJson(await as(['list', '--installed', '--json'])) as {
       name: string;
       version: string;
       reason: string;
@@ -95,7 +95,7 @@ for (const transport of ['file', 'http'] as const) {
     );
     assert.equal(await as(['list', '-q']), 'greet\nlibgreet\n');
     assert.equal(await as(['list', '--available', '--quiet']), 'greet\nlibgreet\n');
-    const files = JSON.parse(await as(['files', 'greet', '--json'])) as { path: string }[];
+    const files = parseJson(await as(['files', 'greet', '--json'])) as { path: string }[];
     assert.ok(files.some((f) => f.path === 'bin/greet') && files.some((f) => f.path === 'etc/greet.conf'));
     assert.match(
       await as(['owns', join(prefix, 'lib/libgreet.so.1')]),
@@ -129,7 +129,7 @@ for (const transport of ['file', 'http'] as const) {
     await writeFile(join(prefix, 'share/doc/libgreet/README'), 'changed\n');
     const broken = await kilnAs(user, ['verify', '--json'], { cwd: dir, env });
     assert.equal(broken.code, 1);
-    const report = JSON.parse(broken.stdout) as { problems: { path: string; problem: string; config?: boolean }[] };
+    const report = parseJson(broken.stdout) as { problems: { path: string; problem: string; config?: boolean }[] };
     assert.deepEqual(report.problems.map((p) => [p.path, p.problem, p.config === true]).sort(), [
       ['etc/greet.conf', 'size', true],
       ['share/doc/libgreet/README', 'size', false],
@@ -157,7 +157,7 @@ for (const transport of ['file', 'http'] as const) {
       undefined,
       'a file and directory only the old version had are gone',
     );
-    const afterUpgrade = JSON.parse((await kilnAs(user, ['verify', '--json'], { cwd: dir, env })).stdout) as {
+    const afterUpgrade = parseJson((await kilnAs(user, ['verify', '--json'], { cwd: dir, env })).stdout) as {
       problems: { path: string; problem: string }[];
     };
     assert.deepEqual(afterUpgrade.problems.map((p) => `${p.problem} ${p.path}`).sort(), [

@@ -21,7 +21,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ok, packAll, publish } from './helpers/client.js';
 import type { RunResult } from './helpers/kiln.js';
-import { KILN_BIN, kiln, tempDir } from './helpers/kiln.js';
+import { KILN_BIN, kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { seededRandom } from '../src/util/seededRandom.js';
 
 const require = createRequire(import.meta.url);
@@ -94,7 +94,7 @@ async function makeFixture(t: TestContext): Promise<Fixture> {
 }
 
 async function installedSet(dir: string, prefix: string): Promise<string> {
-  const list = JSON.parse(await ok(['list', '--json'], { cwd: dir, env: { KILN_PREFIX: prefix } })) as {
+  const list = parseJson(await ok(['list', '--json'], { cwd: dir, env: { KILN_PREFIX: prefix } })) as {
     name: string;
     version: string;
   }[];
@@ -104,7 +104,7 @@ async function installedSet(dir: string, prefix: string): Promise<string> {
 /** The four properties, and before-or-after. Running verify is itself "the next kiln command". */
 async function checkConsistent(dir: string, prefix: string, allowed: readonly string[], what: string): Promise<void> {
   const verify = await kiln(['verify', '--json'], { cwd: dir, env: { KILN_PREFIX: prefix } });
-  const report = JSON.parse(verify.stdout || '{}') as { problems?: unknown[]; database?: string[] };
+  const report = parseJson(verify.stdout || '{}') as { problems?: unknown[]; database?: string[] };
   assert.equal(verify.code, 0, `${what}: verify after the crash\n${verify.stdout}${verify.stderr}`);
   assert.deepEqual(report.problems, [], what);
   assert.deepEqual(report.database, [], what);
@@ -252,7 +252,7 @@ test('list and owns, the first commands after a kill, repair the prefix before a
     );
     const set = await installedSet(fixture.dir, prefix);
     if (args[0] === 'list') {
-      const listed = (JSON.parse(result.stdout) as { name: string; version: string }[])
+      const listed = (parseJson(result.stdout) as { name: string; version: string }[])
         .map((p) => `${p.name}-${p.version}`)
         .join(' ');
       assert.equal(listed, set, 'list answered with the repaired state');

@@ -10,7 +10,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fails, failsAs, kilnAs, ok, okAs, packAll, publish, testUser } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { resignIndex } from './helpers/resign.js';
 import { kilnOnTerminal } from './helpers/terminal.js';
 
@@ -55,7 +55,7 @@ test('another user who can read the prefix queries it as its owner does; a chang
     const mine = await ok(['--prefix', prefix, ...args, '--json'], { cwd: dir });
     const theirs = await kilnAs(user, ['--prefix', prefix, ...args, '--json'], { cwd: '/' });
     assert.equal(theirs.code, 0, `${args.join(' ')}: ${theirs.stderr}`);
-    assert.deepEqual(JSON.parse(theirs.stdout), JSON.parse(mine), args.join(' '));
+    assert.deepEqual(parseJson(theirs.stdout), parseJson(mine), args.join(' '));
   }
   await failsAs(
     user,
@@ -118,9 +118,9 @@ test('a repository that changes its key: the untrusted-key hint names "kiln remo
     untrusted.stderr,
     /hint: if the repository now signs with key [0-9A-F]{16} and you trust it, add its public key: kiln remote key add main PUBKEY/,
   );
-  const oldId = (JSON.parse(await ok(['key', 'show', 'keys/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
+  const oldId = (parseJson(await ok(['key', 'show', 'keys/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
     .keyId;
-  const newId = (JSON.parse(await ok(['key', 'show', 'new/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
+  const newId = (parseJson(await ok(['key', 'show', 'new/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
     .keyId;
   assert.match(
     await ok(['--prefix', prefix, 'remote', 'key', 'add', 'main', 'new/kiln.pub'], { cwd: dir }),
@@ -206,4 +206,53 @@ test('on a terminal the plan is shown once, before the change, with -y too; colo
   const piped = await kiln(['--prefix', prefix, 'install', 'other', '-y'], { cwd: dir, env: { NO_COLOR: '' } });
   assert.doesNotMatch(piped.stdout + piped.stderr, /\x1b|downloading/);
   assert.equal(piped.stdout.match(/install +other/g)?.length, 1, piped.stdout);
+});
+
+test('kiln info of a package that is not installed shows what pacman -Si shows, aligned, with column headers', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = join(dir, 'prefix');
+  await installed(dir, prefix);
+  const text = await ok(['--prefix', prefix, 'info', 'other'], { cwd: dir });
+  const keyId = (parseJson(await ok(['key', 'show', 'keys/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
+    .keyId;
+  assert.match(text, /^other 2\.0 \(not installed\)$/m);
+  for (const [label, value] of [
+    ['summary', 'The other test package'],
+    ['category', 'app-misc'],
+    ['license', 'MIT'],
+    ['homepage', 'https://example.org/'],
+    ['depends', '-'],
+    ['download', '\\d'],
+    ['installed size', '2 B'],
+    ['index', 'remote main, serial 2, published \\d{4}-'],
+    ['signed by', `key ${keyId}`],
+  ])
+    assert.match(text, new RegExp(`^  ${label} +${value}`, 'm'), `${label} in\n${text}`);
+  // The values start in one column.
+  const columns = new Set(
+    text
+      .split('\n')
+      .filter((line) => /^ {2}[a-z]/.test(line))
+      .map((line) => line.search(/(?<=\S {2,})\S/)),
+  );
+  assert.equal(columns.size, 1, text);
+  assert.match(text, /^ {2}VERSION +VARIANT +REMOTE +OPTIONS +TARGET +DOWNLOAD +INSTALLED$/m);
+  const data = parseJson(await ok(['--prefix', prefix, 'info', 'other', '--json'], { cwd: dir })) as {
+    installed: null;
+    available: { summary: string; installedSize: number; index: { signer: string } }[];
+  };
+  assert.equal(data.installed, null);
+  assert.equal(data.available[0]?.summary, 'The other test package');
+  assert.equal(data.available[0]?.index.signer, keyId);
+});
+
+test('--json prints one envelope with the format version, for data and for errors', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  const listed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as unknown;
+  assert.deepEqual(listed, { formatVersion: 1, data: [] });
+  const error = await kiln(['--prefix', prefix, 'info', 'nosuch', '--json'], { cwd: dir });
+  assert.equal(error.code, 1);
+  assert.equal((JSON.parse(error.stderr) as { formatVersion: number }).formatVersion, 1);
 });

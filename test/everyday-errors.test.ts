@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fails, failsAs, handTo, ok, packAll, publish, testUser } from './helpers/client.js';
-import { KILN_BIN, kiln, tempDir } from './helpers/kiln.js';
+import { KILN_BIN, kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
 import { kilnOnTerminal } from './helpers/terminal.js';
 
@@ -234,7 +234,7 @@ test('off a terminal, the same interruption (SIGINT) is reported the same way', 
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   await holder.kill();
   assert.equal(code, 130, stderr);
-  const error = JSON.parse(stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string } };
+  const error = parseJson(stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string } };
   assert.equal(error.error.code, 'E_ABORTED');
   assert.match(error.error.message, /interrupted \(Ctrl-C\)/);
   await kiln(['--prefix', prefix, 'list'], { cwd: dir });

@@ -13,7 +13,7 @@ import { indexTrustedComment } from '../src/repo/index.js';
 import { formatSignature, generateKeyPair, readSecretKeyFile, signData } from '../src/sign/index.js';
 import type { SecretKey } from '../src/sign/index.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 interface Published {
   dir: string;
@@ -66,7 +66,7 @@ async function editIndex(
   p: Published,
   edit: (index: { packages: Record<string, unknown>[] }) => void,
 ): Promise<Buffer> {
-  const index = JSON.parse(await readFile(join(p.repo, 'index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(p.repo, 'index.json'), 'utf8')) as {
     packages: Record<string, unknown>[];
   };
   edit(index);

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 const SUSPECTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 
@@ -28,7 +28,7 @@ test("remotes named like JavaScript's own properties are added, kept, listed, sy
       new RegExp(`added remote ${name}`),
     );
   }
-  const listed = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
+  const listed = parseJson(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
     name: string;
   }[];
   assert.deepEqual(listed.map((remote) => remote.name).sort(), [...SUSPECTS].sort());
@@ -43,7 +43,7 @@ test("remotes named like JavaScript's own properties are added, kept, listed, sy
     { cwd: dir },
   );
   await ok(['--prefix', prefix, 'remote', 'remove', '__proto__'], { cwd: dir });
-  const after = JSON.parse(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
+  const after = parseJson(await ok(['--prefix', prefix, 'remote', 'list', '--json'], { cwd: dir })) as {
     name: string;
   }[];
   assert.deepEqual(after.map((remote) => remote.name).sort(), SUSPECTS.filter((name) => name !== '__proto__').sort());
@@ -64,7 +64,7 @@ test("packages and options named like JavaScript's own properties: a request for
   });
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   await ok(['--prefix', prefix, 'install', 'constructor', '__proto__', 'toString[+constructor]', '-y'], { cwd: dir });
-  const installed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string }[];
+  const installed = parseJson(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as { name: string }[];
   assert.deepEqual(installed.map((pkg) => pkg.name).sort(), ['__proto__', 'constructor', 'toString']);
   assert.equal(await readFile(join(prefix, 'share/p.txt'), 'utf8'), 'p\n');
   // constructor is an option of toString only: Object.prototype's constructor does not make it one of the others.
@@ -76,7 +76,7 @@ test("packages and options named like JavaScript's own properties: a request for
       { cwd: dir },
     );
   }
-  const listed = JSON.parse(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as {
+  const listed = parseJson(await ok(['--prefix', prefix, 'list', '--json'], { cwd: dir })) as {
     name: string;
     variant: string;
   }[];
@@ -166,7 +166,7 @@ test('control characters: refused in package paths and link targets (C0, DEL, C1
     );
     if (args[0] !== 'info') assert.match(out, /looks \\(x9b|u009b)31mred/, args.join(' '));
   }
-  const json = JSON.parse(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as {
+  const json = parseJson(await ok(['--prefix', prefix, 'search', 'shady', '--json'], { cwd: dir })) as {
     summary: string;
   }[];
   assert.equal(

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import type { PackageSpec } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { tempDir, parseJson } from './helpers/kiln.js';
 import { resignIndex } from './helpers/resign.js';
 
 /** A repository of `specs` and a prefix synced to it. */
@@ -120,7 +120,7 @@ test('verify, remove and upgrade when a directory a package expects has become a
   const { kiln } = await import('./helpers/kiln.js');
   const report = await kiln(['--prefix', prefix, 'verify', '--json'], { cwd: dir });
   assert.equal(report.code, 1, report.stderr);
-  const problems = (JSON.parse(report.stdout) as { problems: { path: string; problem: string }[] }).problems
+  const problems = (parseJson(report.stdout) as { problems: { path: string; problem: string }[] }).problems
     .map((p) => `${p.problem} ${p.path}`)
     .sort();
   assert.ok(

@@ -21,7 +21,7 @@ import {
 import { indexTrustedComment } from '../src/repo/index.js';
 import { craftPackage, dirEntry, fileEntry } from './helpers/craft.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
-import { kiln, run, tempDir } from './helpers/kiln.js';
+import { kiln, run, tempDir, parseJson } from './helpers/kiln.js';
 import type { RunResult } from './helpers/kiln.js';
 import { KILN_BIN } from './helpers/kiln.js';
 
@@ -88,7 +88,7 @@ async function repositoryWithClient(
   await ok(['repo', 'add', 'repo', ...(await readdir(join(dir, 'out'))).map((file) => `out/${file}`)]);
   await ok(['repo', 'commit', 'repo']);
   const published = join(dir, 'repo/public');
-  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(published, 'index.json'), 'utf8')) as {
     serial: number;
     packages: { path: string; size: number; sha256: string }[];
   };
@@ -206,10 +206,10 @@ test("a payload that decompresses to exactly the decoder's buffer (and its multi
     await makeTree(stage, {});
     await writeFile(join(stage, `blob${i}`), content);
     await writeMeta(join(dir, `m${i}.json`), { name: `blob${i}` });
-    const packed = JSON.parse(
+    const packed = parseJson(
       await ok(['pack', stage, '--meta', `m${i}.json`, '--out', 'out', '--key', 'keys/kiln.key', '--json']),
     ) as { path: string };
-    const inspected = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'])) as {
+    const inspected = parseJson(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'])) as {
       metadata?: { payload: { uncompressedSize: number } };
       payload?: { uncompressedSize: number };
     };

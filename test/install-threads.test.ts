@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { tempDir, parseJson } from './helpers/kiln.js';
 
 const THREADS = { KILN_TEST_THREADS: '2' };
 
@@ -161,7 +161,7 @@ test('a cached package that changed since it was downloaded is downloaded again'
   await ok(['remove', 'beta', 'alpha', '-y'], { cwd: dir, env });
   const cache = join(root, 'var/cache/kiln/packages');
   // The cache names a package by the sha256 its index pins.
-  const index = JSON.parse(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(dir, 'repo/public/index.json'), 'utf8')) as {
     packages: { name: string; version: string; sha256: string }[];
   };
   const beta = index.packages.find((entry) => entry.name === 'beta' && entry.version === '1.0')!;

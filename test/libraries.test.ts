@@ -16,7 +16,7 @@ import type { PackageMetadata } from '../src/format/index.js';
 import { compareVersions } from '../src/version/index.js';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import type { PackageSpec } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { tempDir, parseJson } from './helpers/kiln.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-libraries-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -116,7 +116,7 @@ function readelf(path: string): { needed: string[]; soname: string | undefined; 
 }
 
 async function inspect(dir: string, path: string): Promise<PackageMetadata> {
-  return (JSON.parse(await ok(['inspect', path, '--json'], { cwd: dir })) as { metadata: PackageMetadata }).metadata;
+  return (parseJson(await ok(['inspect', path, '--json'], { cwd: dir })) as { metadata: PackageMetadata }).metadata;
 }
 
 test('kiln pack records what the ELF files need and provide and their glibc floor, as readelf reads them', async (t) => {

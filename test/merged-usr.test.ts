@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fails, ok, packAll, publish } from './helpers/client.js';
 import type { PackageSpec } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 const LINKS: [string, string][] = [
   ['bin', 'usr/bin'],
@@ -78,7 +78,7 @@ async function assertLayoutKept(prefix: string): Promise<void> {
 /** verify: nothing wrong with any package; what is unowned is only the layout itself. */
 async function assertVerifies(dir: string, env: Record<string, string>): Promise<void> {
   const result = await kiln(['verify', '--json'], { cwd: dir, env });
-  const report = JSON.parse(result.stdout) as { problems: { path: string; problem: string }[]; database: string[] };
+  const report = parseJson(result.stdout) as { problems: { path: string; problem: string }[]; database: string[] };
   assert.deepEqual(
     report.problems.filter((p) => p.problem !== 'unowned'),
     [],
@@ -104,7 +104,7 @@ test('merged /usr: install through directory links, owns by either name, conflic
   assert.ok((await lstat(join(prefix, 'run/tool'))).isDirectory(), 'var/run/tool was made where var/run leads');
   await assertLayoutKept(prefix);
   await assertVerifies(dir, env);
-  const files = JSON.parse(await ok(['files', 'tool', '--json'], { cwd: dir, env })) as { path: string }[];
+  const files = parseJson(await ok(['files', 'tool', '--json'], { cwd: dir, env })) as { path: string }[];
   assert.ok(
     files.some((file) => file.path === 'bin/tool'),
     "recorded under the package's own path",
@@ -185,7 +185,7 @@ test('merged /usr: kill -9 at every step of an install and an upgrade through th
         assert.equal(result.code, null, `${scenario.name} step ${step}: killed, or finished\n${result.stderr}`);
       await assertVerifies(dir, env);
       await assertLayoutKept(prefix);
-      const list = (JSON.parse(await ok(['list', '--json'], { cwd: dir, env })) as { name: string; version: string }[])
+      const list = (parseJson(await ok(['list', '--json'], { cwd: dir, env })) as { name: string; version: string }[])
         .map((p) => `${p.name}-${p.version}`)
         .join(' ');
       assert.ok(

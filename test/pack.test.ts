@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PackageMetadata } from '../src/format/index.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
-import { kiln, run, tempDir } from './helpers/kiln.js';
+import { kiln, run, tempDir, parseJson } from './helpers/kiln.js';
 
 const PLACEHOLDER = '/opt/kiln-placeholder-for-tests-0123456789abcdef';
 
@@ -60,10 +60,10 @@ test('pack is reproducible: the same tree and metadata give the same bytes, what
   await utimes(join(dir, 'b', 'etc', 'tool.conf'), new Date('2001-01-01'), new Date('2001-01-01'));
   await chmod(join(dir, 'b', 'bin'), 0o755);
   await writeMeta(join(dir, 'meta.json'), meta);
-  const first = JSON.parse(
+  const first = parseJson(
     await ok(['pack', 'a', '--meta', 'meta.json', '--out', 'out1', '--key', 'keys/kiln.key', '--json'], dir),
   ) as { path: string };
-  const second = JSON.parse(
+  const second = parseJson(
     await ok(['pack', 'b', '--meta', 'meta.json', '--out', 'out2', '--key', 'keys/kiln.key', '--json'], dir),
   ) as { path: string };
   assert.ok(
@@ -77,11 +77,11 @@ test('inspect shows what pack recorded: owners by name, modes, links, config fil
   await ok(['key', 'generate', '--out', 'keys'], dir);
   await stage(join(dir, 'stage'));
   await writeMeta(join(dir, 'meta.json'), meta);
-  const packed = JSON.parse(
+  const packed = parseJson(
     await ok(['pack', 'stage', '--meta', 'meta.json', '--out', 'out', '--key', 'keys/kiln.key', '--json'], dir),
   ) as { path: string; variant: string };
   assert.match(packed.path, new RegExp(`^out/hello-1.0-${packed.variant}\\.kpkg$`));
-  const report = JSON.parse(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'], dir)) as {
+  const report = parseJson(await ok(['inspect', packed.path, '--trust', 'keys/kiln.pub', '--json'], dir)) as {
     metadata: PackageMetadata;
     signature: { status: string };
     verified: boolean;

@@ -13,7 +13,7 @@ import { pack, parsePackInput } from '../src/format/index.js';
 import { readPublishedIndex, repositoryPaths } from '../src/repo/index.js';
 import { readPublicKeyFile, readSecretKeyFile } from '../src/sign/index.js';
 import { makeTree } from './helpers/fixtures.js';
-import { KILN_BIN, kiln, tempDir } from './helpers/kiln.js';
+import { KILN_BIN, kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { httpFetcher, serveDirectory } from './helpers/staticServer.js';
 
 async function ok(args: string[], cwd: string): Promise<string> {
@@ -116,7 +116,7 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
     await ok(['repo', 'verify', 'repo'], dir);
     // ...and the next command finishes the commit or commits the stage anew.
     await ok(['repo', 'commit', 'repo', '--allow-empty', '-m', `after trial ${trial}`], dir);
-    const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as {
+    const status = parseJson(await ok(['repo', 'status', 'repo', '--json'], dir)) as {
       published: { packages: number; serial: number };
       staged: { adds: unknown[] };
     };
@@ -130,7 +130,7 @@ test('a commit killed with SIGKILL at a random moment is finished or forgotten b
       assert.deepEqual(leftovers, [], `trial ${trial}: temporary files left in repo/${sub}`);
     }
   }
-  const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number }[];
+  const log = parseJson(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number }[];
   const serials = log.map((record) => record.serial).reverse();
   assert.deepEqual(
     serials,
@@ -166,7 +166,7 @@ test('recovery: a journal for a published commit is finished; one for an unpubli
     JSON.stringify({ serial: 3, time: '2026-01-01T00:00:00Z', message: 'lost', added: [], retired: [], packages: 2 }),
   );
   assert.match(await ok(['repo', 'commit', 'repo', '-m', 'second'], dir), /serial 3: 1 added/);
-  const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];
+  const log = parseJson(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];
   assert.deepEqual(
     log.map((record) => record.message),
     ['second', 'first', 'initialize repository'],

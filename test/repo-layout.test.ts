@@ -16,7 +16,7 @@ import { isKilnError } from '../src/errors/index.js';
 import { initPrefix, openPrefix } from '../src/install/index.js';
 import { ensureLocalRepository } from '../src/install/buildMissing.js';
 import { fails, ok, packAll, publish } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
 const tree = { 'share/x': 'x\n' };
@@ -38,7 +38,7 @@ test('a naive server on DIR/public serves the index and packages, and cannot rea
   const server = await serveDirectory(join(repo, 'public'), { dotfiles: true });
   t.after(() => server.close());
   const status = async (path: string): Promise<number> => (await fetch(`${server.url}/${path}`)).status;
-  const index = JSON.parse(await (await fetch(`${server.url}/index.json`)).text()) as {
+  const index = parseJson(await (await fetch(`${server.url}/index.json`)).text()) as {
     serial: number;
     packages: { path: string }[];
   };

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { minisign, requireMinisign } from './helpers/minisign.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
-import { kiln, run, tempDir } from './helpers/kiln.js';
+import { kiln, run, tempDir, parseJson } from './helpers/kiln.js';
 
 async function ok(args: string[], cwd: string, env?: Record<string, string>): Promise<string> {
   const result = await kiln(args, { cwd, ...(env ? { env } : {}) });
@@ -67,7 +67,7 @@ async function setUp(t: TestContext): Promise<{ dir: string; packages: string[] 
   ];
   const packages: string[] = [];
   for (const [i, meta] of metas.entries()) {
-    const out = JSON.parse(
+    const out = parseJson(
       await ok(
         ['pack', i < 2 ? 'stage' : 'zstage', '--meta', meta, '--out', 'out', '--key', 'keys/kiln.key', '--json'],
         dir,
@@ -88,7 +88,7 @@ test('publish: key, two variants of one package and another package, init/add/st
   assert.equal(added.code, 0, added.stderr);
   assert.equal(added.stdout.split('\n').filter((line) => line.startsWith('staged')).length, 3);
 
-  const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as {
+  const status = parseJson(await ok(['repo', 'status', 'repo', '--json'], dir)) as {
     published: { serial: number; packages: number };
     staged: { adds: unknown[] };
   };
@@ -219,7 +219,7 @@ test('remove, commit, prune and log', async (t) => {
   await fails(['repo', 'commit', 'repo'], dir, 'E_REPO_NOTHING', /nothing is staged/);
 
   // Retire one variant: it leaves the index at once, its file stays for clients of the old index.
-  const status = JSON.parse(await ok(['repo', 'status', 'repo', '--json'], dir)) as { published: { packages: number } };
+  const status = parseJson(await ok(['repo', 'status', 'repo', '--json'], dir)) as { published: { packages: number } };
   assert.equal(status.published.packages, 2);
   const variants = (await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'))).map(
     (file) => /-([0-9a-f]{12})\.kpkg$/.exec(file)![1]!,
@@ -250,7 +250,7 @@ test('remove, commit, prune and log', async (t) => {
   ]);
   await ok(['repo', 'verify', 'repo'], dir);
 
-  const log = JSON.parse(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];
+  const log = parseJson(await ok(['repo', 'log', 'repo', '--json'], dir)) as { serial: number; message: string }[];
   assert.deepEqual(
     log.map((record) => [record.serial, record.message]),
     [

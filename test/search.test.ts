@@ -9,7 +9,7 @@ import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ok, packAll, publish } from './helpers/client.js';
-import { tempDir } from './helpers/kiln.js';
+import { tempDir, parseJson } from './helpers/kiln.js';
 
 test('search answers the same from the search lists as from the indexes, and ignores a stale list', async (t) => {
   const dir = await tempDir(t);
@@ -36,7 +36,7 @@ test('search answers the same from the search lists as from the indexes, and ign
 
   const search = async (term: string): Promise<string> => ok(['search', term, '--json'], { cwd: dir, env });
   const fromList = { compress: await search('compress'), WEB: await search('WEB') };
-  const rows = JSON.parse(fromList.compress) as {
+  const rows = parseJson(fromList.compress) as {
     name: string;
     version: string;
     installed: string | null;
@@ -49,7 +49,7 @@ test('search answers the same from the search lists as from the indexes, and ign
       ['zstd', '1.5', '1.5', 'Fast compression'],
     ],
   );
-  assert.equal((JSON.parse(fromList.WEB) as unknown[]).length, 1, 'case is ignored');
+  assert.equal((parseJson(fromList.WEB) as unknown[]).length, 1, 'case is ignored');
 
   // Without the list: the same answers, from the index.
   await rm(join(indexes, 'main', 'index.names.json'));
@@ -59,7 +59,7 @@ test('search answers the same from the search lists as from the indexes, and ign
   // A list made from another index is not believed.
   await ok(['sync'], { cwd: dir, env });
   const listPath = join(indexes, 'main', 'index.names.json');
-  const list = JSON.parse(await readFile(listPath, 'utf8')) as { index: string; text: string };
+  const list = parseJson(await readFile(listPath, 'utf8')) as { index: string; text: string };
   await writeFile(
     listPath,
     JSON.stringify({ ...list, index: '0'.repeat(64), text: 'evil\t9.9\tx\tcompress everything' }),
@@ -67,7 +67,7 @@ test('search answers the same from the search lists as from the indexes, and ign
   assert.equal(await search('compress'), fromList.compress);
   // The next sync makes it again.
   await ok(['sync'], { cwd: dir, env });
-  assert.equal((JSON.parse(await readFile(listPath, 'utf8')) as { index: string }).index, list.index);
+  assert.equal((parseJson(await readFile(listPath, 'utf8')) as { index: string }).index, list.index);
 
   await ok(['remote', 'remove', 'main'], { cwd: dir, env });
   assert.ok(!(await readdir(indexes)).includes('main'), 'removing the remote removes its directory, list and all');

@@ -27,7 +27,7 @@ import {
 } from '../src/sign/index.js';
 import { openPackage } from '../src/format/index.js';
 import { packAll, publish } from './helpers/client.js';
-import { kiln } from './helpers/kiln.js';
+import { kiln, parseJson } from './helpers/kiln.js';
 import { minisign, requireMinisign } from './helpers/minisign.js';
 
 const SLOW = { timeout: 180_000 };
@@ -207,7 +207,7 @@ describe('kiln verify checks what minisign -l signs', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, `signature valid: release.tar signed by key ${keyId}\ntrusted comment: release 1.0\n`);
     const json = await kiln(['verify', 'release.tar', '--trust', 'mini.pub', '--json'], { cwd: dir });
-    assert.deepEqual(JSON.parse(json.stdout), {
+    assert.deepEqual(parseJson(json.stdout), {
       file: 'release.tar',
       signature: 'release.tar.minisig',
       keyId,
@@ -304,7 +304,7 @@ describe('a repository signed with minisign -l', () => {
     assert.ok(at > 0 && legacy.length === kilnSignature.length);
     bytes.write(legacy, at, 'utf8');
     await writeFile(pkgPath, bytes);
-    const inspected = JSON.parse(await run(['inspect', packed!, '--trust', 'keys/kiln.pub', '--json'])) as {
+    const inspected = parseJson(await run(['inspect', packed!, '--trust', 'keys/kiln.pub', '--json'])) as {
       signature: { status: string };
     };
     assert.equal(inspected.signature.status, 'valid');

@@ -12,6 +12,7 @@
  * - `cycles`: substrings each found in some entry of `result.cycles`;
  *   `[]` means no cycle may be reported.
  */
+import { parseJson } from './helpers/kiln.js';
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -94,7 +95,7 @@ function assertStepsInOrder(steps: readonly PlanStep[], expected: readonly Expec
 }
 
 for (const file of files) {
-  const data = JSON.parse(readFileSync(casesDir + file, 'utf8')) as Case;
+  const data = parseJson(readFileSync(casesDir + file, 'utf8')) as Case;
   test(`${file}: ${data.description}`, () => {
     const expect = data.expect;
     if ('error' in expect) {

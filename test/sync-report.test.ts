@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ok, packAll, publish } from './helpers/client.js';
-import { kiln, tempDir } from './helpers/kiln.js';
+import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 test('sync with an unreachable remote and an untrusted one: every remote named with its outcome, each failure with its own hint, exit 1', async (t) => {
   const dir = await tempDir(t);
@@ -33,7 +33,7 @@ test('sync with an unreachable remote and an untrusted one: every remote named w
   assert.match(result.stderr, /error\[E_SIGNATURE_UNTRUSTED\]: .*\nhint: (?!check the network)/);
   const json = await kiln(['--prefix', prefix, 'sync', '--json'], { cwd: dir });
   assert.equal(json.code, 1);
-  const outcomes = JSON.parse(json.stdout) as { remote: string; status: string; code?: string; hint?: string }[];
+  const outcomes = parseJson(json.stdout) as { remote: string; status: string; code?: string; hint?: string }[];
   assert.deepEqual(outcomes.map((o) => [o.remote, o.status, o.code ?? '']).sort(), [
     ['down', 'failed', 'E_FETCH'],
     ['good', 'unchanged', ''],

@@ -91,7 +91,10 @@ export const kilnVersion = (bin: string) =>
 
 /** What `kiln install --json` printed: whether it applied, how many actions, how much it downloaded. */
 export function kilnResult(stdout: string, expected: number): { downloadBytes: number } {
-  const output = JSON.parse(stdout) as { plan?: { downloadBytes?: number; actions?: unknown[] }; applied?: boolean };
+  const output = (JSON.parse(stdout) as { data: unknown }).data as {
+    plan?: { downloadBytes?: number; actions?: unknown[] };
+    applied?: boolean;
+  };
   if (output.applied !== true || output.plan?.actions?.length !== expected)
     throw new Error(`kiln: unexpected result ${stdout.slice(0, 500)}`);
   return { downloadBytes: output.plan.downloadBytes ?? Number.NaN };

@@ -18,6 +18,8 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_BUG = 70;
 export const EXIT_INTERRUPTED = 130;
+/** The version of what --json prints: the envelope, and the data of each command within it. */
+export const JSON_FORMAT_VERSION = 1;
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function kilnVersion(): string {
@@ -53,6 +55,7 @@ export async function main(
           io.stderr,
           escapeJsonText(
             JSON.stringify({
+              formatVersion: JSON_FORMAT_VERSION,
               error: {
                 code: error.code,
                 message: error.message,
@@ -70,6 +73,7 @@ export async function main(
         io.stderr,
         escapeJsonText(
           JSON.stringify({
+            formatVersion: JSON_FORMAT_VERSION,
             error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` },
           }),
         ),
@@ -244,7 +248,12 @@ export async function main(
     } finally {
       progress(null);
     }
-    if (settings.json) write(io.stdout, escapeJsonText(JSON.stringify(output.data, null, 2)));
+    // One envelope for every command's data: its format version says what a program may rely on (docs/commands.md).
+    if (settings.json)
+      write(
+        io.stdout,
+        escapeJsonText(JSON.stringify({ formatVersion: JSON_FORMAT_VERSION, data: output.data }, null, 2)),
+      );
     else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
     for (const note of output.notes ?? []) write(io.stderr, note);
     return output.exitCode ?? 0;

@@ -42,6 +42,7 @@ import type { FileLock } from '../db/fileLock.js';
 import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
+import { tryParseSignature } from '../sign/parseSignature.js';
 import { detectHost } from '../solver/hostTarget.js';
 import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
@@ -231,6 +232,28 @@ export async function openPrefix(path: string, options: PrefixOptions = {}): Pro
   const prefix = new Prefix(paths, config, db, readonly, options);
   await prefix.recoverIfNeeded();
   return prefix;
+}
+
+/** One package a synced remote offers, as `kiln info` shows it (what `pacman -Si` shows). */
+export interface AvailableInfo {
+  version: string;
+  variant: string;
+  remote: string;
+  options: Record<string, boolean>;
+  target: IndexEntry['target'];
+  /** Download size. */
+  size: number;
+  installedSize: number;
+  category: string;
+  summary: string;
+  license: string;
+  homepage: string;
+  depends: IndexEntry['depends'];
+  /** Sonames it provides, and those it needs. */
+  provides: string[];
+  needs: string[];
+  /** The signed index that offers it: its serial and dates, and the keys it must be signed with. */
+  index: { serial: number; created: string; expires: string; keyIds: string[]; signer: string | null } | null;
 }
 
 export class Prefix {
@@ -534,28 +557,45 @@ export class Prefix {
   info(name: string): {
     installed: InstalledView | null;
     files: number;
-    available: {
-      version: string;
-      variant: string;
-      remote: string;
-      options: Record<string, boolean>;
-      target: IndexEntry['target'];
-      size: number;
-    }[];
+    available: AvailableInfo[];
     requiredBy: string[];
   } {
     const pkg = this.store.getInstalled(name);
+    const remotes = new Map(this.config.remotes.map((remote) => [remote.name, remote]));
     const available = this.available()
       .filter((candidate) => candidate.entry.name === name)
       .sort((a, b) => compareVersions(fullVersion(b.entry), fullVersion(a.entry)))
-      .map((candidate) => ({
-        version: fullVersion(candidate.entry),
-        variant: candidate.entry.variant,
-        remote: candidate.remote,
-        options: candidate.entry.options,
-        target: candidate.entry.target,
-        size: candidate.entry.size,
-      }));
+      .map((candidate): AvailableInfo => {
+        const { entry } = candidate;
+        const state = this.store.remoteState(candidate.remote);
+        const remote = remotes.get(candidate.remote);
+        return {
+          version: fullVersion(entry),
+          variant: entry.variant,
+          remote: candidate.remote,
+          options: entry.options,
+          target: entry.target,
+          size: entry.size,
+          installedSize: entry.installedSize,
+          category: entry.category,
+          summary: entry.summary,
+          license: entry.license,
+          homepage: entry.homepage,
+          depends: entry.depends,
+          provides: entry.provides.sonames,
+          needs: entry.needs.sonames,
+          index:
+            state === undefined
+              ? null
+              : {
+                  serial: state.serial,
+                  created: state.created,
+                  expires: state.expires,
+                  keyIds: remote === undefined ? [] : remoteKeys(remote, this.paths.config).map((key) => key.keyId),
+                  signer: this.indexSigner(candidate.remote),
+                },
+        };
+      });
     if (pkg === undefined && available.length === 0) {
       throw new KilnError(
         'E_NO_CANDIDATE',
@@ -569,6 +609,15 @@ export class Prefix {
       available,
       requiredBy: this.rdeps(name).map((row) => row.name),
     };
+  }
+
+  /** The id of the key that signed the index of `remote` accepted at the last sync (null when it cannot be read). */
+  private indexSigner(remote: string): string | null {
+    try {
+      return tryParseSignature(readFileSync(`${syncedIndexPath(this.paths, remote)}.minisig`, 'utf8'))?.keyId ?? null;
+    } catch {
+      return null;
+    }
   }
 
   list(

@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { KILN_BIN } from '../helpers/kiln.js';
+import { KILN_BIN, parseJson } from '../helpers/kiln.js';
 import { PROJECT, digestChanges, digestTree, rootfsTarball, unpackRoot } from '../helpers/realRoot.js';
 
 const [work, distfiles] = process.argv.slice(2);
@@ -87,7 +87,7 @@ try {
   /** verify: nothing wrong but the configuration file the user changed. */
   const verify = async (when: string): Promise<void> => {
     const result = await root.kiln(['verify', '--json']);
-    const report = JSON.parse(result.stdout) as { problems: { path: string; config?: boolean }[]; database: string[] };
+    const report = parseJson(result.stdout) as { problems: { path: string; config?: boolean }[]; database: string[] };
     const wrong = report.problems.filter((problem) => problem.config !== true);
     if (wrong.length > 0 || report.database.length > 0) fail(`verify ${when}: ${result.stdout}`);
   };

@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { TreeSpec } from './fixtures.js';
 import { makeTree } from './fixtures.js';
 import type { RunOptions, RunResult } from './kiln.js';
-import { KILN_BIN, kiln, run } from './kiln.js';
+import { KILN_BIN, kiln, run, parseJson } from './kiln.js';
 
 export interface PackageSpec {
   name: string;
@@ -69,7 +69,7 @@ export async function packAll(dir: string, specs: readonly PackageSpec[]): Promi
     };
     const metaPath = join(dir, 'stages', `${spec.name}-${spec.version}.json`);
     await writeFile(metaPath, JSON.stringify(meta));
-    const out = JSON.parse(
+    const out = parseJson(
       await ok(['pack', stage, '--meta', metaPath, '--out', 'out', '--key', 'keys/kiln.key', '--json'], { cwd: dir }),
     ) as { path: string };
     paths.push(out.path);

@@ -67,3 +67,22 @@ export async function tempDir(t: TestContext, prefix = 'kiln-test-'): Promise<st
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * JSON text, parsed; what `kiln --json` prints is unwrapped from its envelope
+ * (`{"formatVersion": 1, "data": ...}`), whose version must be the one the
+ * tests know. Other JSON (an index, a report file) is returned as it is.
+ */
+export function parseJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value).sort().join(',');
+    if (keys === 'data,formatVersion') {
+      const envelope = value as { formatVersion: unknown; data: unknown };
+      if (envelope.formatVersion !== 1)
+        throw new Error(`--json output of format version ${String(envelope.formatVersion)}`);
+      return envelope.data;
+    }
+  }
+  return value;
+}

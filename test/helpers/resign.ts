@@ -3,6 +3,7 @@
  * would: edit it, give it the next serial, and sign it with the repository's
  * own key, so that clients accept it and meet what it says.
  */
+import { parseJson } from './kiln.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { indexTrustedComment } from '../../src/repo/index.js';
@@ -23,7 +24,7 @@ export async function resignIndex(
   keyPath: string,
   edit: (index: { name: string; serial: number; packages: IndexEntryJson[] }) => void | Promise<void>,
 ): Promise<void> {
-  const index = JSON.parse(await readFile(join(published, 'index.json'), 'utf8')) as {
+  const index = parseJson(await readFile(join(published, 'index.json'), 'utf8')) as {
     name: string;
     serial: number;
     packages: IndexEntryJson[];

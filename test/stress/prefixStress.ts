@@ -27,7 +27,7 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packAll, publish } from '../helpers/client.js';
 import type { PackageSpec } from '../helpers/client.js';
-import { kiln } from '../helpers/kiln.js';
+import { kiln, parseJson } from '../helpers/kiln.js';
 import { compareVersions } from '../../src/version/index.js';
 import { seededRandom } from '../../src/util/seededRandom.js';
 import type { Started } from './processes.js';
@@ -335,10 +335,10 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
     const problem = (text: string) => report.problems.push(`phase ${phase + 1}: ${text}`);
     // The next command repairs what the last kill left.
     const verify = await kiln(['verify', '--json'], { cwd: dir, env });
-    const verified = JSON.parse(verify.stdout || '{}') as { problems?: unknown[]; database?: string[] };
+    const verified = parseJson(verify.stdout || '{}') as { problems?: unknown[]; database?: string[] };
     if (verify.code !== 0 || (verified.problems?.length ?? 1) > 0 || (verified.database?.length ?? 1) > 0)
       problem(`verify: ${verify.stdout.slice(0, 2000)}${verify.stderr.slice(0, 500)}`);
-    const history = JSON.parse((await kiln(['history', '--json', '--limit', '100000'], { cwd: dir, env })).stdout) as {
+    const history = parseJson((await kiln(['history', '--json', '--limit', '100000'], { cwd: dir, env })).stdout) as {
       id: string;
       command: string;
       summary: string;
@@ -358,7 +358,7 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       const result = record.result!;
       if (
         !record.killed &&
-        !(result.code === 0 && (JSON.parse(result.stdout) as { transaction: string | null }).transaction === entry.id)
+        !(result.code === 0 && (parseJson(result.stdout) as { transaction: string | null }).transaction === entry.id)
       ) {
         problem(
           `transaction ${entry.id} belongs to kiln ${record.args.join(' ')}, which neither was killed nor reported it`,
@@ -380,12 +380,12 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       if (record.kind === 'read' || inHistory.has(record.pid)) continue;
       if (record.killed) report.killedBefore++;
       else if (record.result!.code === 0) {
-        const transaction = (JSON.parse(record.result!.stdout) as { transaction: string | null }).transaction;
+        const transaction = (parseJson(record.result!.stdout) as { transaction: string | null }).transaction;
         if (transaction !== null)
           problem(`kiln ${record.args.join(' ')} reported transaction ${transaction}, which the history does not have`);
       }
     }
-    const listed = JSON.parse((await kiln(['list', '--json'], { cwd: dir, env })).stdout) as {
+    const listed = parseJson((await kiln(['list', '--json'], { cwd: dir, env })).stdout) as {
       name: string;
       version: string;
     }[];

@@ -17,7 +17,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packAll } from '../helpers/client.js';
-import { kiln } from '../helpers/kiln.js';
+import { kiln, parseJson } from '../helpers/kiln.js';
 import { minisign } from '../helpers/minisign.js';
 import { seededRandom } from '../../src/util/seededRandom.js';
 import type { Started } from './processes.js';
@@ -179,7 +179,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
     if (record.kind === 'add') addedOk.add(record.name);
     if (record.kind === 'commit') {
       report.published++;
-      const serial = (JSON.parse(result.stdout) as { serial: number }).serial;
+      const serial = (parseJson(result.stdout) as { serial: number }).serial;
       const other = serials.get(serial);
       if (other !== undefined) problem(`two commits printed serial ${serial}: pids ${other.pid} and ${record.pid}`);
       serials.set(serial, record);
@@ -194,7 +194,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
     cwd: dir,
   });
   if (signed.code !== 0) problem(`minisign does not accept index.json: ${signed.stderr}`);
-  const log = JSON.parse((await kiln(['repo', 'log', 'repo', '--json'], { cwd: dir })).stdout) as {
+  const log = parseJson((await kiln(['repo', 'log', 'repo', '--json'], { cwd: dir })).stdout) as {
     serial: number;
     added: string[];
     message: string;
@@ -216,11 +216,11 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
       published.set(name, record.serial);
     }
   }
-  const status = JSON.parse((await kiln(['repo', 'status', 'repo', '--json'], { cwd: dir })).stdout) as {
+  const status = parseJson((await kiln(['repo', 'status', 'repo', '--json'], { cwd: dir })).stdout) as {
     published: { serial: number; packages: number };
     staged: { adds: unknown[]; retires: unknown[] };
   };
-  const index = JSON.parse(readFileSync(join(repo, 'public', 'index.json'), 'utf8')) as {
+  const index = parseJson(readFileSync(join(repo, 'public', 'index.json'), 'utf8')) as {
     serial: number;
     packages: { name: string }[];
   };
