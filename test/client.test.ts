@@ -149,6 +149,8 @@ for (const transport of ['file', 'http'] as const) {
       upgraded.stderr,
       /etc\/greet\.conf: kept your version; the new one from greet-2\.0 is etc\/greet\.conf\.kiln-new/,
     );
+    // How this prefix maps owners was said at the first install: not again.
+    assert.doesNotMatch(upgraded.stderr, /mapped to|setuid and setgid bits were dropped/);
     assert.equal(await readFile(join(prefix, 'etc/greet.conf'), 'utf8'), 'greeting=mine\n');
     assert.equal(await readFile(join(prefix, 'etc/greet.conf.kiln-new'), 'utf8'), 'greeting=hello 2.0\n');
     assert.equal(await readFile(join(prefix, 'lib/libgreet.so.1'), 'utf8'), 'greet library 2\n');

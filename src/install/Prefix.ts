@@ -11,7 +11,7 @@
  */
 import { shellQuote } from '../util/shellQuote.js';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,6 +43,7 @@ import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { tryParseSignature } from '../sign/parseSignature.js';
+import { lstatIfExists } from '../util/fs.js';
 import { detectHost } from '../solver/hostTarget.js';
 import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
@@ -81,7 +82,7 @@ import {
   rollBackJournal,
   writeJournal,
 } from './journal.js';
-import type { OwnerPolicy, PreparedTransaction } from './prepareTransaction.js';
+import type { OwnerPolicy, PreparedTransaction, PrefixNote } from './prepareTransaction.js';
 import { prepareTransaction } from './prepareTransaction.js';
 import { recoverTransaction } from './recoverTransaction.js';
 import { fromSystemError } from '../errors/systemError.js';
@@ -609,6 +610,21 @@ export class Prefix {
       available,
       requiredBy: this.rdeps(name).map((row) => row.name),
     };
+  }
+
+  /** The notes of `notes` not shown in this prefix before; each is recorded as shown (var/lib/kiln/notes-shown). */
+  private onceNotes(notes: readonly PrefixNote[]): string[] {
+    if (notes.length === 0) return [];
+    const file = join(this.paths.state, 'notes-shown');
+    const shown = new Set(
+      (lstatIfExists(file) === undefined ? '' : readFileSync(file, 'utf8')).split('\n').filter(Boolean),
+    );
+    const fresh = notes.filter((note) => !shown.has(note.key));
+    if (fresh.length > 0) {
+      for (const note of fresh) shown.add(note.key);
+      writeFileSync(file, `${[...shown].sort().join('\n')}\n`);
+    }
+    return fresh.map((note) => note.message);
   }
 
   /** The id of the key that signed the index of `remote` accepted at the last sync (null when it cannot be read). */
@@ -1318,7 +1334,12 @@ export class Prefix {
     mark('database commit');
     finishJournal(this.root, transactionDir, journal, this.checkpoint);
     mark('finish the journal');
-    return { plan: described, applied: true, transaction: id, notes: prepared.notes };
+    return {
+      plan: described,
+      applied: true,
+      transaction: id,
+      notes: [...prepared.notes, ...this.onceNotes(prepared.prefixNotes)],
+    };
   }
 }
 

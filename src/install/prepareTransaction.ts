@@ -73,6 +73,7 @@ export interface PreparedTransaction {
   /** Names whose database rows go. */
   removeNames: string[];
   notes: string[];
+  prefixNotes: PrefixNote[];
 }
 
 const SPECIAL_BITS = 0o6000;
@@ -505,12 +506,18 @@ export function prepareTransaction(
       },
     );
   }
+  // Notes about the prefix rather than this change: said once per prefix (Prefix.onceNotes).
+  const prefixNotes: PrefixNote[] = [];
   if (mappedOwners)
-    notes.add(
-      `installing as ${policy.userName}, not as root into a system prefix: file owners named by the packages are mapped to ${policy.userName}`,
-    );
+    prefixNotes.push({
+      key: 'owners-mapped',
+      message: `installing as ${policy.userName}, not as root into a system prefix: file owners named by the packages are mapped to ${policy.userName}`,
+    });
   if (droppedBits)
-    notes.add('setuid and setgid bits were dropped (they are applied only when root installs into a system prefix)');
+    prefixNotes.push({
+      key: 'setuid-dropped',
+      message: 'setuid and setgid bits were dropped (they are applied only when root installs into a system prefix)',
+    });
   const removeNames = actions.filter((action) => action.kind !== 'install').map((action) => action.name);
   return {
     ops,
@@ -518,5 +525,12 @@ export function prepareTransaction(
     packages: prepared,
     removeNames,
     notes: [...notes],
+    prefixNotes,
   };
+}
+
+/** A note true of every change of a prefix (how it maps owners): shown the first time only. */
+export interface PrefixNote {
+  key: 'owners-mapped' | 'setuid-dropped';
+  message: string;
 }
