@@ -97,7 +97,12 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     installed: { text: 'installed packages (the default)' },
     available: { text: 'packages the synced remotes offer' },
     upgradable: { text: 'installed packages with a newer version available' },
+    orphans: { text: 'dependencies nothing requested needs any more (what autoremove removes)' },
     quiet: { text: 'names only, one per line' },
+  },
+  mark: {
+    requested: { text: 'as asked for by name: autoremove keeps them' },
+    dependency: { text: 'as pulled in for others: autoremove removes them once nothing needs them' },
   },
   install: { reinstall: { text: 'install again what is already installed at the same version' } },
   remove: { cascade: { text: 'also remove the installed packages that need them' } },

@@ -102,6 +102,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/upgrade.js')).default,
   },
   {
+    words: ['mark'],
+    summary: 'mark installed packages as requested or as dependencies',
+    load: async () => (await import('./commands/mark.js')).default,
+  },
+  {
+    words: ['hold'],
+    summary: 'hold installed packages at their version (upgrade leaves them), or list the held ones',
+    load: async () => (await import('./commands/hold.js')).default,
+  },
+  {
+    words: ['unhold'],
+    summary: 'release held packages, so that upgrade takes them again',
+    load: async () => (await import('./commands/unhold.js')).default,
+  },
+  {
     words: ['history'],
     summary: 'list the committed transactions',
     load: async () => (await import('./commands/history.js')).default,

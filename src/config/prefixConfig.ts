@@ -81,6 +81,8 @@ export interface SolverSettings {
   acceptLicenses?: string[];
   /** Never removed implicitly (cascade, autoremove). */
   protected?: string[];
+  /** Held at the version installed: upgrades leave them (and what would need them newer) as they are (`kiln hold`). */
+  hold?: string[];
 }
 
 export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -188,6 +190,7 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
     'binary-deny',
     'accept-licenses',
     'protected',
+    'hold',
   ]);
   const strings = (key: string, pattern: RegExp, what: string): string[] | undefined => {
     if (table[key] === undefined) return undefined;
@@ -236,6 +239,8 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
   if (licenses !== undefined) out.acceptLicenses = licenses;
   const protectedNames = strings('protected', /^[A-Za-z0-9_][A-Za-z0-9+_.-]*$/, 'a package name');
   if (protectedNames !== undefined) out.protected = protectedNames;
+  const held = strings('hold', /^[A-Za-z0-9_][A-Za-z0-9+_-]*$/, 'a package name');
+  if (held !== undefined) out.hold = held;
   return out;
 }
 
@@ -249,6 +254,7 @@ function formatSolverSettings(settings: SolverSettings): Record<string, unknown>
   if (settings.binaryDeny !== undefined) out['binary-deny'] = settings.binaryDeny;
   if (settings.acceptLicenses !== undefined) out['accept-licenses'] = settings.acceptLicenses;
   if (settings.protected !== undefined) out['protected'] = settings.protected;
+  if (settings.hold !== undefined && settings.hold.length > 0) out['hold'] = settings.hold;
   if (settings.packageOptions !== undefined)
     out['package-options'] = Object.fromEntries(
       settings.packageOptions.map((entry) => [entry.pattern, flags(entry.options)]),

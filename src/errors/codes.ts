@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   E_INDEX_ROLLBACK: 'a remote offered an index whose serial is older than the one already accepted (rollback)',
   E_INDEX_EXPIRED: "a remote's index has expired (freeze), or the synced copy is too old to install from",
   E_NOT_SYNCED: 'a remote has no synced index yet',
+  E_HELD: 'a package is held at its installed version (kiln hold) and the command would change it',
   E_NOT_INSTALLED: 'a package is not installed in the prefix',
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
   E_FETCH_SLOW:

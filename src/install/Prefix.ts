@@ -27,7 +27,14 @@ import {
   remoteKeys,
   writePrefixConfig,
 } from '../config/index.js';
-import type { Connection, InstalledFile, InstalledPackage, RemoteState, TransactionRecord } from '../db/index.js';
+import type {
+  Connection,
+  InstallReason,
+  InstalledFile,
+  InstalledPackage,
+  RemoteState,
+  TransactionRecord,
+} from '../db/index.js';
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
 import { KilnError, isErrno } from '../errors/index.js';
@@ -647,7 +654,7 @@ export class Prefix {
     }
     const plan = this.resolver.resolve({
       installed: this.installed(),
-      available: this.available(),
+      available: this.planAvailable(),
       host: this.host(),
       install: [],
       upgrade: 'all',
@@ -790,9 +797,15 @@ export class Prefix {
     const placing =
       (request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0;
     if (placing) this.checkFreshness();
+    for (const name of request.upgrade === 'all' ? [] : (request.upgrade ?? [])) {
+      if (this.config.solver.hold?.includes(name))
+        throw new KilnError('E_HELD', `cannot upgrade ${name}: it is held at the version installed`, {
+          hint: `release it first with "kiln unhold ${shellQuote(name)}"`,
+        });
+    }
     return this.resolver.resolve({
       installed: this.installed(),
-      available: this.available(),
+      available: this.planAvailable(),
       host: this.host(),
       install: request.install ?? [],
       upgrade: request.upgrade ?? [],
@@ -803,6 +816,79 @@ export class Prefix {
       settings: this.config.solver,
       ...(build === undefined ? {} : { recipes: build.recipes, buildPolicy: build.policy ?? 'missing' }),
     });
+  }
+
+  /** What a plan may choose from: a held package only as the very package installed. */
+  private planAvailable(): Candidate[] {
+    const held = new Set(this.config.solver.hold ?? []);
+    if (held.size === 0) return this.available();
+    const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
+    return this.available().filter((candidate) => {
+      const pkg = held.has(candidate.entry.name) ? installed.get(candidate.entry.name) : undefined;
+      return (
+        pkg === undefined ||
+        (candidate.entry.version === pkg.version &&
+          candidate.entry.revision === pkg.revision &&
+          candidate.entry.variant === pkg.variant)
+      );
+    });
+  }
+
+  /** Hold packages at their installed version, or release them (`[solver] hold` in config.toml). */
+  async hold(names: readonly string[], on: boolean): Promise<string[]> {
+    return this.withLock(async () => {
+      const config = await readPrefixConfig(this.paths);
+      const held = new Set(config.solver.hold ?? []);
+      for (const name of names) {
+        if (on && this.store.getInstalled(name) === undefined)
+          throw new KilnError('E_NOT_INSTALLED', `cannot hold ${name}: it is not installed`, {
+            hint: this.unknownNameHint(name),
+          });
+        if (!on && !held.has(name))
+          throw new KilnError('E_USAGE', `cannot release ${name}: it is not held`, {
+            hint: held.size === 0 ? 'no package is held' : `held: ${[...held].sort().join(', ')}`,
+          });
+        if (on) held.add(name);
+        else held.delete(name);
+      }
+      config.solver = { ...config.solver, hold: [...held].sort() };
+      await writePrefixConfig(this.paths, config);
+      this.config = config;
+      return [...held].sort();
+    });
+  }
+
+  /** The packages held at their installed version. */
+  held(): string[] {
+    return [...(this.config.solver.hold ?? [])].sort();
+  }
+
+  /** Mark installed packages as requested or as dependencies (a transaction of reasons only, in the history). */
+  async mark(names: readonly string[], reason: InstallReason, options: ChangeOptions = {}): Promise<ChangeResult> {
+    return this.withLock(async () => {
+      const reasonChanges: { name: string; reason: InstallReason }[] = [];
+      for (const name of names) {
+        const pkg = this.store.getInstalled(name);
+        if (pkg === undefined)
+          throw new KilnError('E_NOT_INSTALLED', `cannot mark ${name}: it is not installed`, {
+            hint: this.unknownNameHint(name),
+          });
+        if (pkg.reason !== reason && !reasonChanges.some((change) => change.name === name))
+          reasonChanges.push({ name, reason });
+      }
+      const plan: Plan = { builds: [], actions: [], reasonChanges };
+      const described = this.describePlan(plan);
+      if (reasonChanges.length === 0 || options.dryRun === true)
+        return { plan: described, applied: false, transaction: null, notes: [] };
+      return this.apply(plan, described, options);
+    });
+  }
+
+  /** Packages installed as dependencies that nothing requested (or protected) needs: what autoremove would remove. */
+  orphans(): InstalledView[] {
+    const plan = this.plan({ autoremove: true });
+    const names = new Set(plan.actions.filter((action) => action.kind === 'remove').map((action) => action.name));
+    return installedViews(this).filter((pkg) => names.has(pkg.name));
   }
 
   /** Installing from an expired index would undo the freeze protection. */

@@ -8,38 +8,46 @@ const command: Command = {
   words: ['list'],
   summary: 'list installed, available or upgradable packages',
   usage:
-    'kiln list [--installed | --available | --upgradable] [-q] [--json]\nWithout an option: --installed. With -q, names only, one per line (as pacman -Qq).\nExample: kiln list --upgradable',
+    'kiln list [--installed | --available | --upgradable | --orphans] [-q] [--json]\nWithout an option: --installed. --orphans: installed dependencies nothing requested needs\n(as pacman -Qdt; "kiln autoremove" removes them). With -q, names only, one per line (as pacman -Qq).\nExample: kiln list --upgradable',
   options: {
     installed: { type: 'boolean' },
     available: { type: 'boolean' },
     upgradable: { type: 'boolean' },
+    orphans: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run(invocation) {
     noMorePositionals(invocation, command, 0);
-    const chosen = (['installed', 'available', 'upgradable'] as const).filter((which) => flag(invocation, which));
-    if (chosen.length > 1) throw usageError(command, 'give only one of --installed, --available, --upgradable');
+    const chosen = (['installed', 'available', 'upgradable', 'orphans'] as const).filter((which) =>
+      flag(invocation, which),
+    );
+    if (chosen.length > 1)
+      throw usageError(command, 'give only one of --installed, --available, --upgradable, --orphans');
     const which = chosen[0] ?? 'installed';
     // Installed packages come from the database alone; the others need the synced indexes.
     const rows =
       which === 'installed'
         ? await withInstalled(invocation, installedViews)
-        : await (await import('../prefixSession.js')).withPrefix(invocation, async (prefix) => prefix.list(which));
+        : await (await import('../prefixSession.js')).withPrefix(invocation, async (prefix) =>
+            which === 'orphans' ? prefix.orphans() : prefix.list(which),
+          );
     const cells = rows.map((row) => {
       if ('reason' in row) return [row.name, row.version, row.reason, row.summary];
-      if ('summary' in row)
-        return [
-          row.name,
-          row.version,
-          `(${row.remote})`,
-          row.installed === null ? '' : `[installed ${row.installed}]`,
-          row.summary,
-        ];
-      return [row.name, `${row.installed} -> ${row.available}`, `(${row.remote})`];
+      if ('summary' in row) return [row.name, row.version, row.remote, row.installed ?? '-', row.summary];
+      return [row.name, `${row.installed} -> ${row.available}`, row.remote];
     });
     // stdout is data only: the empty answer is said on stderr.
-    if (rows.length === 0) return { data: rows, text: '', notes: [`no ${which} packages`] };
-    return { data: rows, text: flag(invocation, 'quiet') ? rows.map((row) => row.name).join('\n') : table(cells) };
+    if (rows.length === 0)
+      return { data: rows, text: '', notes: [which === 'orphans' ? 'no orphans' : `no ${which} packages`] };
+    if (flag(invocation, 'quiet')) return { data: rows, text: rows.map((row) => row.name).join('\n') };
+    const first = rows[0]!;
+    const header =
+      'reason' in first
+        ? ['NAME', 'VERSION', 'REASON', 'SUMMARY']
+        : 'summary' in first
+          ? ['NAME', 'VERSION', 'REMOTE', 'INSTALLED', 'SUMMARY']
+          : ['NAME', 'UPGRADE', 'REMOTE'];
+    return { data: rows, text: table([header, ...cells]) };
   },
 };
 

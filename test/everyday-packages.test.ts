@@ -1,0 +1,79 @@
+/**
+ * What pacman and uv users do daily: mark packages as requested or as
+ * dependencies, list orphans, hold a package at its version, clean the cache,
+ * and install a package file.
+ */
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { PackageSpec } from './helpers/client.js';
+import { fails, ok, packAll, publish } from './helpers/client.js';
+import { kiln, parseJson, tempDir } from './helpers/kiln.js';
+
+const lib = (version: string): PackageSpec => ({ name: 'lib', version, tree: { 'share/lib/v': `${version}\n` } });
+const app = (version: string, range: string): PackageSpec => ({
+  name: 'app',
+  version,
+  depends: [`lib ${range}`],
+  tree: { 'share/app/v': `${version}\n` },
+});
+
+async function prefixWith(dir: string, specs: PackageSpec[]): Promise<string> {
+  await publish(dir, await packAll(dir, specs));
+  const prefix = join(dir, 'prefix');
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+  });
+  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  return prefix;
+}
+
+test('mark --dependency and --requested change what autoremove takes; list --orphans shows it first', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = await prefixWith(dir, [lib('1.0'), app('1.0', '>=1')]);
+  const run = (...args: string[]): Promise<string> => ok(['--prefix', prefix, ...args], { cwd: dir });
+  await run('install', 'app', '-y');
+  assert.equal((await kiln(['--prefix', prefix, 'list', '--orphans'], { cwd: dir })).stderr.trim(), 'no orphans');
+  assert.match(await run('mark', '--dependency', 'app'), /mark app as dependency[\s\S]*done \(transaction /);
+  assert.equal((await run('list', '--orphans', '-q')).trim().split('\n').sort().join(' '), 'app lib');
+  const orphans = parseJson(await run('list', '--orphans', '--json')) as { name: string; reason: string }[];
+  assert.deepEqual(orphans.map((row) => [row.name, row.reason]).sort(), [
+    ['app', 'dependency'],
+    ['lib', 'dependency'],
+  ]);
+  assert.match(await run('autoremove', '--dry-run'), /remove +app[\s\S]*remove +lib/);
+  await run('mark', '--requested', 'app');
+  assert.equal((await run('list', '--orphans', '-q')).trim(), '');
+  // Marked already: nothing to do, no transaction.
+  const again = await kiln(['--prefix', prefix, 'mark', '--requested', 'app'], { cwd: dir });
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /already marked as requested/);
+  const history = parseJson(await run('history', '--json')) as { summary: string }[];
+  assert.equal(history.filter((row) => row.summary === 'reasons changed').length, 2);
+  await fails(['--prefix', prefix, 'mark', '--requested', 'nosuch'], 'E_NOT_INSTALLED', /cannot mark nosuch/, {
+    cwd: dir,
+  });
+  await fails(['--prefix', prefix, 'mark', 'app'], 'E_USAGE', /give one of --requested, --dependency/, { cwd: dir });
+});
+
+test('hold keeps a package, and what needs it newer, at its version; unhold lets upgrade take them', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = await prefixWith(dir, [lib('1.0'), app('1.0', '>=1')]);
+  const run = (...args: string[]): Promise<string> => ok(['--prefix', prefix, ...args], { cwd: dir });
+  await run('install', 'app', '-y');
+  assert.match(await run('hold', 'lib'), /held: lib/);
+  assert.equal((await run('hold')).trim(), 'lib');
+  await publish(dir, await packAll(dir, [lib('2.0'), app('2.0', '>=2')]));
+  await run('sync');
+  // app 2.0 needs lib 2.0: both stay back.
+  assert.equal((await run('list', '--upgradable', '-q')).trim(), '');
+  const nothing = await kiln(['--prefix', prefix, 'upgrade', '-y'], { cwd: dir });
+  assert.equal(nothing.code, 0, nothing.stderr);
+  assert.match(nothing.stderr, /nothing to do/);
+  await fails(['--prefix', prefix, 'upgrade', 'lib', '-y'], 'E_HELD', /cannot upgrade lib: it is held/, { cwd: dir });
+  await fails(['--prefix', prefix, 'hold', 'nosuch'], 'E_NOT_INSTALLED', /cannot hold nosuch/, { cwd: dir });
+  await fails(['--prefix', prefix, 'unhold', 'app'], 'E_USAGE', /app: it is not held/, { cwd: dir });
+  assert.match(await run('unhold', 'lib'), /no package is held/);
+  assert.match(await run('upgrade', '-y'), /upgrade +lib +1\.0 -> 2\.0[\s\S]*upgrade +app +1\.0 -> 2\.0/);
+});
