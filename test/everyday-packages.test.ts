@@ -4,6 +4,7 @@
  * and install a package file.
  */
 import * as assert from 'node:assert/strict';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PackageSpec } from './helpers/client.js';
@@ -76,4 +77,42 @@ test('hold keeps a package, and what needs it newer, at its version; unhold lets
   await fails(['--prefix', prefix, 'unhold', 'app'], 'E_USAGE', /app: it is not held/, { cwd: dir });
   assert.match(await run('unhold', 'lib'), /no package is held/);
   assert.match(await run('upgrade', '-y'), /upgrade +lib +1\.0 -> 2\.0[\s\S]*upgrade +app +1\.0 -> 2\.0/);
+});
+
+test('cache info, clean and prune: what no installed version needs goes, the installed one and the newest stay', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = await prefixWith(dir, [lib('1.0'), app('1.0', '>=1')]);
+  const run = (...args: string[]): Promise<string> => ok(['--prefix', prefix, ...args], { cwd: dir });
+  await run('install', 'app', '-y');
+  for (const version of ['2.0', '3.0']) {
+    await publish(dir, await packAll(dir, [lib(version)]));
+    await run('sync');
+    await run('upgrade', 'lib', '-y');
+  }
+  // lib 1.0, 2.0, 3.0 and app 1.0 are cached; lib 3.0 and app 1.0 are installed. A partial download too.
+  const cacheDir = (parseJson(await run('cache', 'info', '--json')) as { dir: string }).dir;
+  await writeFile(join(cacheDir, `${'0'.repeat(64)}.kpkg.part`), 'partial');
+  const info = await run('cache', 'info');
+  assert.match(info, /packages +4 files, [\d.]+ KiB; 2 installed here/);
+  assert.match(info, /clean frees +[\d.]+ KiB in 3 files no installed version needs/);
+  const pruned = await run('cache', 'prune', '--keep', '2', '--dry-run');
+  assert.match(pruned, /^ {2}lib 1\.0 /m);
+  assert.doesNotMatch(pruned, /lib 2\.0|lib 3\.0|app/);
+  assert.match(pruned, /would remove 2 files/);
+  assert.equal((await readdir(cacheDir)).length, 5, 'a dry run removes nothing');
+  assert.match(await run('cache', 'prune', '--keep', '2'), /removed 2 files, freed/);
+  const left = parseJson(await run('cache', 'info', '--json')) as { files: { name: string; version: string }[] };
+  assert.deepEqual(left.files.map((file) => `${file.name} ${file.version}`).sort(), ['app 1.0', 'lib 2.0', 'lib 3.0']);
+  assert.match(await run('cache', 'clean'), /^ {2}lib 2\.0 [\s\S]*removed 1 file, freed/m);
+  const cleaned = parseJson(await run('cache', 'info', '--json')) as { files: { name: string; installed: boolean }[] };
+  assert.deepEqual(cleaned.files.map((file) => [file.name, file.installed]).sort(), [
+    ['app', true],
+    ['lib', true],
+  ]);
+  assert.match(await run('cache', 'clean'), /nothing to remove/);
+  await fails(['--prefix', prefix, 'cache', 'prune'], 'E_USAGE', /missing --keep N/, { cwd: dir });
+  // What was cleaned is downloaded again when needed.
+  await run('remove', 'app', '-y');
+  await run('cache', 'clean');
+  await run('install', 'app', '-y');
 });

@@ -106,6 +106,7 @@ const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   remote: 'the repositories a prefix installs from, and the keys it trusts for each',
   repo: 'make and maintain a signed repository (a binhost)',
   key: 'signing keys (minisign format)',
+  cache: 'the downloaded packages a prefix keeps',
   'remote key': "the keys a remote's index and packages must be signed with",
   debug: 'tools for looking inside Kiln',
 };

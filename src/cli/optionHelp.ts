@@ -100,6 +100,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     orphans: { text: 'dependencies nothing requested needs any more (what autoremove removes)' },
     quiet: { text: 'names only, one per line' },
   },
+  'cache prune': { keep: { value: 'N', text: 'how many of the newest versions of each package stay' } },
   mark: {
     requested: { text: 'as asked for by name: autoremove keeps them' },
     dependency: { text: 'as pulled in for others: autoremove removes them once nothing needs them' },

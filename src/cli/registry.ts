@@ -117,6 +117,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/unhold.js')).default,
   },
   {
+    words: ['cache', 'info'],
+    summary: 'show where the package cache is, what it holds and what a clean would free',
+    load: async () => (await import('./commands/cacheInfo.js')).default,
+  },
+  {
+    words: ['cache', 'clean'],
+    summary: 'delete the cached packages no installed version needs',
+    load: async () => (await import('./commands/cacheClean.js')).default,
+  },
+  {
+    words: ['cache', 'prune'],
+    summary: 'delete all but the newest versions of each cached package',
+    load: async () => (await import('./commands/cachePrune.js')).default,
+  },
+  {
     words: ['history'],
     summary: 'list the committed transactions',
     load: async () => (await import('./commands/history.js')).default,

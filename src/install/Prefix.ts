@@ -51,6 +51,8 @@ import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { tryParseSignature } from '../sign/parseSignature.js';
 import { lstatIfExists } from '../util/fs.js';
+import type { CachedFile } from './packageCache.js';
+import { cacheFilesToRemove, removeCacheFiles, scanPackageCache, treeSize } from './packageCache.js';
 import { detectHost } from '../solver/hostTarget.js';
 import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
@@ -262,6 +264,15 @@ export interface AvailableInfo {
   needs: string[];
   /** The signed index that offers it: its serial and dates, and the keys it must be signed with. */
   index: { serial: number; created: string; expires: string; keyIds: string[]; signer: string | null } | null;
+}
+
+/** `kiln cache info`: the package cache's files, and the shared cache's unpacked store. */
+export interface CacheInfo {
+  dir: string;
+  shared: boolean;
+  files: CachedFile[];
+  bytes: number;
+  unpacked: { dir: string; entries: number; bytes: number } | null;
 }
 
 export class Prefix {
@@ -944,6 +955,51 @@ export class Prefix {
     mkdirSync(dir, { recursive: true });
     if (lstatSync(dir).dev !== lstatSync(this.root).dev) return undefined;
     return { dir, owner: await claimStore(shared) };
+  }
+
+  /** What the package cache holds (`kiln cache info`). */
+  async cacheInfo(): Promise<CacheInfo> {
+    const dir = this.packageCache();
+    const files = await scanPackageCache(dir, this.installed());
+    const shared = this.sharedCache();
+    return {
+      dir,
+      shared: shared !== undefined,
+      files,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      unpacked: shared === undefined ? null : { dir: join(shared, 'unpacked'), ...treeSize(join(shared, 'unpacked')) },
+    };
+  }
+
+  /**
+   * Remove from the package cache what no installed version needs (`keep`
+   * undefined), or all but the `keep` newest versions of each package and the
+   * installed ones. Holds the lock of the cache: the writer lock for the
+   * prefix's own cache, the cache's lock for a shared one.
+   */
+  async cleanCache(
+    options: { keep?: number; dryRun?: boolean } = {},
+  ): Promise<{ removed: CachedFile[]; bytes: number }> {
+    const clean = async (): Promise<{ removed: CachedFile[]; bytes: number }> => {
+      const dir = this.packageCache();
+      const removed = cacheFilesToRemove(await scanPackageCache(dir, this.installed()), options.keep);
+      const bytes = removed.reduce((sum, file) => sum + file.size, 0);
+      if (options.dryRun !== true) removeCacheFiles(dir, removed);
+      return { removed, bytes };
+    };
+    return this.withLock(async () => {
+      const shared = this.sharedCache();
+      if (shared === undefined) return clean();
+      const lock = await acquireLock(join(shared, 'packages.lock'), `the shared package cache ${shared}`, {
+        wait: this.options.wait !== false,
+        onWait: (holder, lockPath) => this.report({ kind: 'waiting', holderPid: holder?.pid, lockPath }),
+      });
+      try {
+        return await clean();
+      } finally {
+        lock.release();
+      }
+    });
   }
 
   /** The complete store entry of a candidate, when the shared cache has one. */
