@@ -4,7 +4,7 @@
  * and install a package file.
  */
 import * as assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PackageSpec } from './helpers/client.js';
@@ -115,4 +115,78 @@ test('cache info, clean and prune: what no installed version needs goes, the ins
   await run('remove', 'app', '-y');
   await run('cache', 'clean');
   await run('install', 'app', '-y');
+});
+
+test('install a package file: checked as a download is (signature by a trusted key, unless --allow-unsigned), dependencies from the remotes', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = await prefixWith(dir, [lib('1.0')]);
+  const run = (...args: string[]): Promise<string> => ok(['--prefix', prefix, ...args], { cwd: dir });
+  // Packed and signed with the repository's key, but not published.
+  const [file] = await packAll(dir, [app('1.5', '>=1')]);
+  assert.match(
+    await run('install', file!, '--dry-run'),
+    /install +lib +1\.0 +\(main\)[\s\S]*install +app +1\.5 +\(file\)/,
+  );
+  await run('install', file!, '-y');
+  const installed = parseJson(await run('list', '--json')) as {
+    name: string;
+    version: string;
+    remote: string | null;
+  }[];
+  assert.deepEqual(
+    installed.map((pkg) => [pkg.name, pkg.version, pkg.remote]),
+    [
+      ['app', '1.5', null],
+      ['lib', '1.0', 'main'],
+    ],
+  );
+  assert.match(await run('info', 'app'), /from +a file/);
+  await run('verify');
+
+  // Signed by a key no remote trusts: refused, unless --allow-unsigned.
+  await ok(['key', 'generate', '--out', 'stranger'], { cwd: dir });
+  const stage = join(dir, 'stages', 'app-1.5');
+  const meta = join(dir, 'stages', 'app-1.5.json');
+  const strange = (
+    parseJson(
+      await ok(['pack', stage, '--meta', meta, '--out', 'strange', '--key', 'stranger/kiln.key', '--json'], {
+        cwd: dir,
+      }),
+    ) as { path: string }
+  ).path;
+  const refused = await fails(
+    ['--prefix', prefix, 'install', strange, '--reinstall', '-y'],
+    'E_SIGNATURE_UNTRUSTED',
+    /not trusted here/,
+    {
+      cwd: dir,
+    },
+  );
+  assert.match(refused.stderr, /--allow-unsigned installs it unchecked/);
+  const unsigned = (
+    parseJson(await ok(['pack', stage, '--meta', meta, '--out', 'unsigned', '--json'], { cwd: dir })) as {
+      path: string;
+    }
+  ).path;
+  await fails(
+    ['--prefix', prefix, 'install', unsigned, '--reinstall', '-y'],
+    'E_PACKAGE_UNSIGNED',
+    /carries no signature/,
+    {
+      cwd: dir,
+    },
+  );
+  await run('install', strange, '--reinstall', '--allow-unsigned', '-y');
+
+  // A damaged file is refused and nothing changes; a missing one is E_IO.
+  const damaged = join(dir, 'damaged.kpkg');
+  const bytes = await readFile(join(dir, file!));
+  bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
+  await writeFile(damaged, bytes);
+  const before = await run('list', '--json');
+  const broken = await kiln(['--prefix', prefix, 'install', damaged, '--reinstall', '-y'], { cwd: dir });
+  assert.equal(broken.code, 1, broken.stderr);
+  assert.match(broken.stderr, /error\[E_(PACKAGE_HASH|PACKAGE_FORMAT|PACKAGE_TRUNCATED|SIGNATURE_INVALID)\]/);
+  assert.equal(await run('list', '--json'), before);
+  await fails(['--prefix', prefix, 'install', './missing.kpkg', '-y'], 'E_IO', /no such file/, { cwd: dir });
 });

@@ -105,7 +105,10 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     requested: { text: 'as asked for by name: autoremove keeps them' },
     dependency: { text: 'as pulled in for others: autoremove removes them once nothing needs them' },
   },
-  install: { reinstall: { text: 'install again what is already installed at the same version' } },
+  install: {
+    reinstall: { text: 'install again what is already installed at the same version' },
+    'allow-unsigned': { text: 'install package files given even when no trusted key signed them' },
+  },
   remove: { cascade: { text: 'also remove the installed packages that need them' } },
   history: { limit: { value: 'N', text: 'only the newest N transactions' } },
   'key generate': {

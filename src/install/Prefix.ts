@@ -11,9 +11,9 @@
  */
 import { shellQuote } from '../util/shellQuote.js';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
@@ -37,14 +37,18 @@ import type {
 } from '../db/index.js';
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
-import { KilnError, isErrno } from '../errors/index.js';
+import { KilnError, isErrno, isKilnError } from '../errors/index.js';
 import type { PackageFile } from '../format/openPackage.js';
 import { fullVersion } from '../format/metadata.js';
 import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/remoteUrl.js';
 import type { DownloadAllProgress } from '../remote/download.js';
 import { downloadAll } from '../remote/download.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
-import { parseIndex } from '../repo/indexFormat.js';
+import { indexEntryFor, parseIndex } from '../repo/indexFormat.js';
+import { openPackage } from '../format/openPackage.js';
+import { verifyPackage } from '../format/verifyPackage.js';
+import { parseRequest } from '../solver/parseRequest.js';
+import { sha256FileSync } from '../util/hash.js';
 import type { FileLock } from '../db/fileLock.js';
 import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
@@ -275,6 +279,9 @@ export interface CacheInfo {
   unpacked: { dir: string; entries: number; bytes: number } | null;
 }
 
+/** The remote of a candidate that is a package file given on the command line (not a valid remote name). */
+export const FILE_REMOTE = '@file';
+
 export class Prefix {
   readonly store: PackageStore;
   private readonly now: () => Date;
@@ -282,6 +289,8 @@ export class Prefix {
   private readonly resolver: Resolver;
   private steps = 0;
   private availableCache: Candidate[] | undefined;
+  /** During an install with --allow-unsigned: the package files given are not checked for a signature. */
+  private allowUnsigned = false;
 
   constructor(
     readonly paths: PrefixPaths,
@@ -802,6 +811,8 @@ export class Prefix {
       cascade?: boolean;
       reinstall?: boolean;
       autoremove?: boolean;
+      /** Package files given on the command line: each the only candidate of its package. */
+      files?: readonly Candidate[];
     },
     build?: { recipes: readonly RecipeOffer[]; policy?: BuildPolicy | undefined },
   ): Plan {
@@ -814,9 +825,11 @@ export class Prefix {
           hint: `release it first with "kiln unhold ${shellQuote(name)}"`,
         });
     }
+    const files = request.files ?? [];
+    const fromFiles = new Set(files.map((candidate) => candidate.entry.name));
     return this.resolver.resolve({
       installed: this.installed(),
-      available: this.planAvailable(),
+      available: [...this.planAvailable().filter((candidate) => !fromFiles.has(candidate.entry.name)), ...files],
       host: this.host(),
       install: request.install ?? [],
       upgrade: request.upgrade ?? [],
@@ -1049,7 +1062,7 @@ export class Prefix {
         from: action.kind === 'install' ? null : fullVersion(action.installed),
         to: fullVersion(entry),
         variant: entry.variant,
-        remote: action.candidate.remote,
+        remote: action.candidate.remote === FILE_REMOTE ? 'file' : action.candidate.remote,
         download,
         installedSize: entry.installedSize,
         reason: action.reason,
@@ -1061,11 +1074,46 @@ export class Prefix {
     return { builds: plan.builds, actions, downloadBytes, sizeChange, reasonChanges: plan.reasonChanges };
   }
 
+  /**
+   * Install packages by request, and package files (`files`: paths), each
+   * verified as a download is: its signature must be by a key one of the
+   * prefix's remotes trusts, unless `allowUnsigned`. A file is the only
+   * candidate of its package in this plan; what it depends on comes from the
+   * remotes. Installed from a file, a package has no remote.
+   */
   async install(
     requests: readonly Request[],
-    options: ChangeOptions & { reinstall?: boolean } = {},
+    options: ChangeOptions & { reinstall?: boolean; files?: readonly string[]; allowUnsigned?: boolean } = {},
   ): Promise<ChangeResult> {
-    return this.change({ install: requests, reinstall: options.reinstall }, options);
+    const files = await Promise.all(
+      (options.files ?? []).map((path) => this.fileCandidate(path, options.allowUnsigned === true)),
+    );
+    const named = files.map((candidate) => parseRequest(candidate.entry.name));
+    this.allowUnsigned = options.allowUnsigned === true;
+    try {
+      return await this.change({ install: [...requests, ...named], reinstall: options.reinstall, files }, options);
+    } finally {
+      this.allowUnsigned = false;
+    }
+  }
+
+  /** A package file as a candidate of its own, checked as a download is (signature, metadata). */
+  private async fileCandidate(path: string, allowUnsigned: boolean): Promise<Candidate> {
+    const absolute = resolve(path);
+    const trusted = this.config.remotes.flatMap((remote) => remoteKeys(remote, this.paths.config));
+    const pkg = allowUnsigned
+      ? await openPackage(absolute)
+      : await verifyPackage(absolute, { trusted }).catch((error: unknown) => {
+          if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED', 'E_PACKAGE_UNSIGNED'))
+            throw new KilnError(error.code, error.message, {
+              hint: 'a package file must be signed by a key a remote of this prefix trusts (kiln remote key add); --allow-unsigned installs it unchecked',
+              cause: error,
+            });
+          throw error;
+        });
+    const size = statSync(absolute).size;
+    const entry = indexEntryFor(pkg.metadata, basename(absolute), size, sha256FileSync(absolute));
+    return { remote: FILE_REMOTE, priority: 0, entry, url: pathToFileURL(absolute).href };
   }
 
   async remove(names: readonly string[], options: ChangeOptions & { cascade?: boolean } = {}): Promise<ChangeResult> {
@@ -1242,7 +1290,12 @@ export class Prefix {
       kind: 'open',
       path: this.cachePath(action.candidate),
       sha256: checkSha256 ? action.candidate.entry.sha256 : undefined,
-      keys: remotes.get(action.candidate.remote)?.keys ?? [],
+      // A file given on the command line was checked against every remote's keys (fileCandidate).
+      keys:
+        action.candidate.remote === FILE_REMOTE
+          ? this.config.remotes.flatMap((remote) => remote.keys)
+          : (remotes.get(action.candidate.remote)?.keys ?? []),
+      skipSignature: action.candidate.remote === FILE_REMOTE && this.allowUnsigned,
       keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
     });
     const order = placing

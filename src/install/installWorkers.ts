@@ -25,7 +25,15 @@ import { fillStore, isStored, linkPackage } from './unpackedStore.js';
 
 export type WorkerTask =
   /** Check a package file (its sha256 against `sha256` when given) and open it, checking its signature with `keys`. */
-  | { kind: 'open'; path: string; sha256: string | undefined; keys: string[]; keySource: string }
+  | {
+      kind: 'open';
+      path: string;
+      sha256: string | undefined;
+      keys: string[];
+      keySource: string;
+      /** A package file installed with --allow-unsigned: its signature, if any, is not checked. */
+      skipSignature?: boolean;
+    }
   | { kind: 'extract'; job: ExtractJob }
   /** Place a package from the unpacked store entry `entry`, unpacking it there first (with its metadata bytes) when it is not there; `owner` is this process's claim on the store. */
   | { kind: 'link'; job: ExtractJob; entry: string; metadataBytes: Uint8Array; owner: string };
@@ -59,7 +67,7 @@ export async function runTask(task: WorkerTask, written?: (path: string) => void
   if (task.sha256 !== undefined && sha256FileSync(task.path) !== task.sha256) return { kind: 'stale' };
   const pkg = await openPackage(task.path);
   // The index pins the file's sha256; a package's own signature is checked too when it has one.
-  if (pkg.signatureText !== undefined) {
+  if (pkg.signatureText !== undefined && task.skipSignature !== true) {
     const keys = task.keys.map((key) => parsePublicKey(key, task.keySource));
     verifyPackageSignature(task.path, pkg.metadata, pkg.metadataBytes, pkg.signatureText, keys);
   }

@@ -440,7 +440,8 @@ export function prepareTransaction(
           version: meta.version,
           revision: meta.revision,
           variant: meta.variant,
-          remote: action.candidate.remote,
+          // A package file given on the command line has no remote (FILE_REMOTE in Prefix.ts).
+          remote: action.candidate.remote === '@file' ? null : action.candidate.remote,
           reason: action.reason,
           installedAt,
           installedSize: meta.installedSize,
