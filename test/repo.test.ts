@@ -243,8 +243,12 @@ test('remove, commit, prune and log', async (t) => {
   );
   assert.equal((await readdir(join(dir, 'repo', 'public', 'packages', 'app-misc', 'hello'))).length, 1);
   assert.deepEqual((await readdir(join(dir, 'repo', 'public', 'indexes'))).sort(), [
+    '4.files.json.zst',
+    '4.files.json.zst.minisig',
     '4.json',
     '4.json.minisig',
+    '5.files.json.zst',
+    '5.files.json.zst.minisig',
     '5.json',
     '5.json.minisig',
   ]);

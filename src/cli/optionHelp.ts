@@ -101,6 +101,8 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     quiet: { text: 'names only, one per line' },
   },
   'cache prune': { keep: { value: 'N', text: 'how many of the newest versions of each package stay' } },
+  files: { available: { text: "the newest available package's files, from the repository's file list" } },
+  owns: { available: { text: 'the available packages that install PATH, from the file lists' } },
   mark: {
     requested: { text: 'as asked for by name: autoremove keeps them' },
     dependency: { text: 'as pulled in for others: autoremove removes them once nothing needs them' },

@@ -63,12 +63,12 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     words: ['files'],
-    summary: 'list the files of an installed package',
+    summary: 'list the files an installed package owns, or an available one installs',
     load: async () => (await import('./commands/files.js')).default,
   },
   {
     words: ['owns'],
-    summary: 'show which package owns a path',
+    summary: 'show which installed package owns a path, or which available ones install it',
     load: async () => (await import('./commands/owns.js')).default,
   },
   {

@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   E_INDEX_EXPIRED: "a remote's index has expired (freeze), or the synced copy is too old to install from",
   E_NOT_SYNCED: 'a remote has no synced index yet',
   E_HELD: 'a package is held at its installed version (kiln hold) and the command would change it',
+  E_NO_FILE_LIST: 'a remote publishes no file list for its index (committed by a Kiln without file lists)',
   E_NOT_INSTALLED: 'a package is not installed in the prefix',
   E_NO_CANDIDATE: 'no available package satisfies a request or a dependency (name, version range, target)',
   E_FETCH_SLOW:

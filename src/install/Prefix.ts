@@ -13,7 +13,7 @@ import { shellQuote } from '../util/shellQuote.js';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
@@ -109,6 +109,10 @@ import { claimStore, isStored, storeEntry, storedPackage } from './unpackedStore
 import type { SyncFailure, SyncResult } from './syncRemotes.js';
 import { syncEachRemote, syncRemotes } from './syncRemotes.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
+import { remoteFetcher } from '../remote/remoteFetcher.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import type { FileList, ListedFile } from '../repo/fileList.js';
+import { fileListPath, verifiedFileList } from '../repo/fileList.js';
 import type { AvailablePackage, SearchRow } from './searchList.js';
 import { matchSearch, newestByName, readSearchLists } from './searchList.js';
 import type { VerifyProblem } from './verifyInstalled.js';
@@ -652,6 +656,116 @@ export class Prefix {
       writeFileSync(file, `${[...shown].sort().join('\n')}\n`);
     }
     return fresh.map((note) => note.message);
+  }
+
+  /**
+   * The file list of each synced remote's index (fileList.ts), fetched on
+   * first use for the serial synced and kept beside the index; every copy is
+   * checked against the signed index before use, as `pacman -F` reads its files
+   * databases.
+   */
+  private async fileLists(): Promise<{ remote: string; list: FileList }[]> {
+    const lists: { remote: string; list: FileList }[] = [];
+    const candidates = this.available();
+    for (const remote of this.config.remotes) {
+      const state = this.store.remoteState(remote.name);
+      if (state === undefined) continue;
+      const index = {
+        name: this.syncedIndexName(remote.name),
+        serial: state.serial,
+        packages: candidates
+          .filter((candidate) => candidate.remote === remote.name)
+          .map((candidate) => candidate.entry),
+      };
+      const trusted = remoteKeys(remote, this.paths.config);
+      const cached = join(remoteDirectory(this.paths, remote.name), 'files.json.zst');
+      const source = `${redactUrl(parseRemoteUrl(remote.url))}/${fileListPath(state.serial)}`;
+      const fromCache = (): FileList | undefined => {
+        try {
+          return verifiedFileList(
+            readFileSync(cached),
+            readFileSync(`${cached}.minisig`, 'utf8'),
+            trusted,
+            index,
+            cached,
+          );
+        } catch {
+          return undefined;
+        }
+      };
+      let list = fromCache();
+      if (list === undefined) {
+        const fetch = remoteFetcher(parseRemoteUrl(remote.url), {
+          limits: transferLimitsOf(this.config),
+          remote: remote.name,
+        });
+        const [bytes, signature] = await Promise.all([
+          fetch(fileListPath(state.serial)),
+          fetch(`${fileListPath(state.serial)}.minisig`),
+        ]);
+        if (bytes === undefined || signature === undefined)
+          throw new KilnError(
+            'E_NO_FILE_LIST',
+            `cannot list the files of remote ${remote.name}: it publishes no file list for index serial ${state.serial} (${source})`,
+            {
+              hint: 'the repository was committed by a Kiln without file lists; its next "kiln repo commit" publishes one',
+            },
+          );
+        list = verifiedFileList(bytes, signature.toString('utf8'), trusted, index, source);
+        // Kept for the next query; a user who may not write the prefix just fetches it again.
+        try {
+          await writeFileAtomic(`${cached}.minisig`, signature);
+          await writeFileAtomic(cached, bytes);
+        } catch {
+          // Not writable here: nothing to keep.
+        }
+      }
+      lists.push({ remote: remote.name, list });
+    }
+    return lists;
+  }
+
+  /** The repository name of the index synced from `remote` (what its file list is signed for). */
+  private syncedIndexName(remote: string): string {
+    const path = syncedIndexPath(this.paths, remote);
+    return parseIndex(readFileSync(path), path).name;
+  }
+
+  /** The files the newest available package `name` installs (`kiln files --available`, as pacman -Fl). */
+  async availableFiles(name: string): Promise<{ name: string; version: string; remote: string; files: ListedFile[] }> {
+    const candidate = this.newestAvailable().get(name);
+    if (candidate === undefined)
+      throw new KilnError('E_NO_CANDIDATE', `cannot list the files of ${name}: no synced remote offers it`, {
+        hint: this.unknownNameHint(name),
+      });
+    const lists = await this.fileLists();
+    const list = lists.find((entry) => entry.remote === candidate.remote)?.list;
+    const pkg = list?.packages.find((entry) => entry.sha256 === candidate.entry.sha256);
+    if (pkg === undefined)
+      throw new Error(`Assertion failed: the checked file list of ${candidate.remote} lacks ${name}`);
+    return { name, version: fullVersion(candidate.entry), remote: candidate.remote, files: pkg.files };
+  }
+
+  /** Which available packages install `path` (`kiln owns --available`, as pacman -F). */
+  async availableOwners(
+    path: string,
+  ): Promise<{ path: string; owners: { package: string; version: string; remote: string; type: string }[] }> {
+    const absolute = isAbsolute(path) ? path : resolve(this.root, path);
+    const relativePath = relative(this.root, absolute);
+    if (relativePath === '' || relativePath.startsWith('..') || isAbsolute(relativePath))
+      throw new KilnError('E_USAGE', `cannot look up ${path}: it is not inside prefix ${this.root}`);
+    const owners: { package: string; version: string; remote: string; type: string }[] = [];
+    for (const { remote, list } of await this.fileLists()) {
+      for (const pkg of list.packages) {
+        const found = pkg.files.find((file) => file[0] === relativePath);
+        if (found !== undefined) owners.push({ package: pkg.name, version: pkg.version, remote, type: found[1] });
+      }
+    }
+    if (owners.length === 0)
+      throw new KilnError('E_NO_CANDIDATE', `cannot find ${relativePath} in any package the synced remotes offer`, {
+        hint: 'check the path (relative to the prefix, as "kiln files --available NAME" lists them), or run "kiln sync"',
+      });
+    return { path: relativePath, owners };
   }
 
   /** The id of the key that signed the index of `remote` accepted at the last sync (null when it cannot be read). */

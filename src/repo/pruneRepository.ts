@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { parseIndex } from './indexFormat.js';
 import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+import { fileListPath } from './fileList.js';
 import { isTemporaryPath, removeStaleTemporaries } from '../util/atomicWrite.js';
 import type { RepositoryOptions } from './openRepository.js';
 import { lockRepository, openRepository, readCurrentIndex } from './openRepository.js';
@@ -59,6 +60,9 @@ export async function pruneRepository(
       const path = join(published, snapshotPath(serial));
       await rm(path, { force: true });
       await rm(path + SIGNATURE_SUFFIX, { force: true });
+      const list = join(published, fileListPath(serial));
+      await rm(list, { force: true });
+      await rm(list + SIGNATURE_SUFFIX, { force: true });
       result.removedSnapshots.push(serial);
     }
     const files = await listPackageFiles(published);

@@ -17,7 +17,8 @@ import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexEntryFor } from './indexFormat.js';
 import { findPrivateFiles } from './findPrivateFiles.js';
-import { PACKAGES_DIR } from './layout.js';
+import { PACKAGES_DIR, SIGNATURE_SUFFIX } from './layout.js';
+import { fileListPath, verifiedFileList } from './fileList.js';
 import { openRepository, recoverIfInterrupted } from './openRepository.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
 
@@ -60,6 +61,20 @@ export async function verifyRepository(
   const currentSignature = await readFileIfExists(repo.paths.indexSignature);
   if (currentSignature?.toString('utf8') !== published.signatureText)
     problems.push('index.json.minisig is not the signature of the current snapshot');
+  // The file list of the current serial (kiln files --available): present, signed and matching the index.
+  const listPath = join(repo.paths.public, fileListPath(index.serial));
+  const list = await readFileIfExists(listPath);
+  const listSignature = await readFileIfExists(listPath + SIGNATURE_SUFFIX);
+  if (list === undefined || listSignature === undefined)
+    problems.push(`${fileListPath(index.serial)} is missing (the next "kiln repo commit" writes it)`);
+  else {
+    try {
+      verifiedFileList(list, listSignature.toString('utf8'), trusted, index, listPath);
+    } catch (error) {
+      if (!(error instanceof KilnError)) throw error;
+      problems.push(error.message);
+    }
+  }
 
   const packageProblems = await mapConcurrent(
     index.packages,
