@@ -80,7 +80,7 @@ test('bash completes commands, options, their values and package names', async (
     [['kiln', '--prefix', prefix, 'remove', ''], 'zlib'],
     [
       ['kiln', 'list', '--prefix', prefix, '-'],
-      '--installed --available --upgradable --orphans --quiet -q --json --prefix --no-wait --help -h --password-file',
+      '--installed --available --upgradable --orphans --quiet -q --verbose -v --json --prefix --no-wait --help -h --password-file',
     ],
   ];
   const script = [`source ${JSON.stringify(join(dir, 'kiln.bash'))}`];

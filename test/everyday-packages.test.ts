@@ -141,6 +141,10 @@ test('install a package file: checked as a download is (signature by a trusted k
     ],
   );
   assert.match(await run('info', 'app'), /from +a file/);
+  const verbose = await run('list', '-v');
+  assert.match(verbose, /^NAME +VERSION +REASON +VARIANT +FROM +INSTALLED +SIZE +SUMMARY$/m);
+  assert.match(verbose, /^app +1\.5 +requested +[0-9a-f]{12} +a file +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d+ B /m);
+  assert.match(verbose, /^lib +1\.0 +dependency +[0-9a-f]{12} +main /m);
   await run('verify');
 
   // Signed by a key no remote trusts: refused, unless --allow-unsigned.

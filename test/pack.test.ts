@@ -153,7 +153,7 @@ test('inspect shows what pack recorded: owners by name, modes, links, config fil
   assert.deepEqual(report.metadata.options, { debug: false, ssl: true });
 
   const text = await ok(['inspect', packed.path], dir);
-  assert.match(text, /signature {2}key [0-9A-F]{16} \(not checked: pass --trust KEY.pub\)/);
+  assert.match(text, /signature +key [0-9A-F]{16} \(not checked: pass --trust KEY.pub\)/);
   assert.match(text, /-04755\s+toold:tool\s+\d+\s+relocate\s+bin\/tool\n/);
   assert.match(text, /-0644\s+root:root\s+8\s+config\s+etc\/tool.conf/);
 });

@@ -99,6 +99,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     upgradable: { text: 'installed packages with a newer version available' },
     orphans: { text: 'dependencies nothing requested needs any more (what autoremove removes)' },
     quiet: { text: 'names only, one per line' },
+    verbose: { text: 'also the variant, where it came from, when it was installed and its size' },
   },
   'cache prune': { keep: { value: 'N', text: 'how many of the newest versions of each package stay' } },
   files: { available: { text: "the newest available package's files, from the repository's file list" } },

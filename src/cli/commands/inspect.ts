@@ -42,25 +42,50 @@ const command: Command = {
     await readPayload(pkg);
     const meta = pkg.metadata;
     const relocated = new Map((meta.relocation?.files ?? []).map((file) => [file.path, file]));
+    const fields: [string, string][] = [
+      ['package', `${meta.name} ${fullVersion(meta)} (${meta.category})`],
+      ['variant', `${meta.variant}  options [${optionList(meta.options)}]`],
+      ['target', `${meta.target.arch} ${meta.target.cpu} ${meta.target.libc} >=${meta.target.libcVersion}`],
+      ['summary', meta.summary],
+      ['homepage', meta.homepage || '-'],
+      ['license', meta.license],
+      ['depends', meta.depends.map((dep) => (dep.range ? `${dep.name} ${dep.range}` : dep.name)).join(', ') || '-'],
+      ['provides', meta.provides.sonames.join(' ') || '-'],
+      [
+        'needs',
+        meta.needs.sonames
+          .map((soname) => (meta.needs.system?.includes(soname) === true ? `${soname} (host)` : soname))
+          .join(' ') || '-',
+      ],
+      ['users', meta.users.map((user) => user.name).join(' ') || '-'],
+      ['groups', meta.groups.map((group) => group.name).join(' ') || '-'],
+      [
+        'directories',
+        meta.directories.map((dir) => `${dir.path} (${dir.owner}:${dir.group} ${formatMode(dir.mode)})`).join(', ') ||
+          '-',
+      ],
+      [
+        'relocation',
+        meta.relocation ? `${meta.relocation.files.length} file(s) hold ${meta.relocation.placeholder}` : 'none',
+      ],
+      ['size', `${bytes(pkg.fileSize)} file, ${bytes(meta.installedSize)} installed, ${meta.files.length} entries`],
+      [
+        'signature',
+        signature.status === 'valid'
+          ? `valid, key ${signature.keyId}`
+          : signature.status === 'unchecked'
+            ? `key ${signature.keyId} (not checked: pass --trust KEY.pub)`
+            : 'none',
+      ],
+      ['verified', 'payload sha256 and every file sha256 match the metadata'],
+    ];
     const lines = [
-      `package    ${meta.name} ${fullVersion(meta)} (${meta.category})`,
-      `variant    ${meta.variant}  options [${optionList(meta.options)}]`,
-      `target     ${meta.target.arch} ${meta.target.cpu} ${meta.target.libc} >=${meta.target.libcVersion}`,
-      `summary    ${meta.summary}`,
-      `homepage   ${meta.homepage || '-'}`,
-      `license    ${meta.license}`,
-      `depends    ${meta.depends.map((dep) => (dep.range ? `${dep.name} ${dep.range}` : dep.name)).join(', ') || '-'}`,
-      `provides   ${meta.provides.sonames.join(' ') || '-'}`,
-      `needs      ${meta.needs.sonames.map((soname) => (meta.needs.system?.includes(soname) === true ? `${soname} (host)` : soname)).join(' ') || '-'}`,
-      `users      ${meta.users.map((user) => user.name).join(' ') || '-'}`,
-      `groups     ${meta.groups.map((group) => group.name).join(' ') || '-'}`,
-      `directories ${meta.directories.map((dir) => `${dir.path} (${dir.owner}:${dir.group} ${formatMode(dir.mode)})`).join(', ') || '-'}`,
-      `relocation ${meta.relocation ? `${meta.relocation.files.length} file(s) hold ${meta.relocation.placeholder}` : 'none'}`,
-      `size       ${bytes(pkg.fileSize)} file, ${bytes(meta.installedSize)} installed, ${meta.files.length} entries`,
-      `signature  ${signature.status === 'valid' ? `valid, key ${signature.keyId}` : signature.status === 'unchecked' ? `key ${signature.keyId} (not checked: pass --trust KEY.pub)` : 'none'}`,
-      'verified   payload sha256 and every file sha256 match the metadata',
+      table(fields),
       '',
-      table(meta.files.map((entry) => manifestRow(entry, relocated.has(entry.path)))),
+      table([
+        ['MODE', 'OWNER', 'SIZE', 'FLAGS', 'PATH'],
+        ...meta.files.map((entry) => manifestRow(entry, relocated.has(entry.path))),
+      ]),
     ];
     // JSON output carries the metadata exactly as stored (modes as octal strings).
     return {
