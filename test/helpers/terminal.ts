@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { KILN_BIN } from './kiln.js';
 
-const DRIVER = String.raw`
+const DRIVER = `
 import os, pty, select, sys, time
 trigger, keys, seconds = sys.argv[1].encode(), sys.argv[2].encode('latin1'), float(sys.argv[3])
 pid, fd = pty.fork()
