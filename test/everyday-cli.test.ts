@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fails, failsAs, kilnAs, ok, okAs, packAll, publish, testUser } from './helpers/client.js';
+import { fails, failsAs, kilnAs, ok, okAs, packAll, publish, syncedPrefix, testUser } from './helpers/client.js';
 import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { resignIndex } from './helpers/resign.js';
 import { kilnOnTerminal } from './helpers/terminal.js';
@@ -22,11 +22,7 @@ async function installed(dir: string, prefix: string): Promise<void> {
       { name: 'other', version: '2.0', tree: { 'share/other/x': 'x\n' } },
     ]),
   );
-  await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
-    cwd: dir,
-  });
-  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  await syncedPrefix(dir, prefix);
   await ok(['--prefix', prefix, 'install', 'hello', '-y'], { cwd: dir });
 }
 

@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fails, failsAs, handTo, ok, packAll, publish, testUser } from './helpers/client.js';
+import { fails, failsAs, handTo, ok, packAll, publish, syncedPrefix, testUser } from './helpers/client.js';
 import { KILN_BIN, kiln, tempDir, parseJson } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
 import { kilnOnTerminal } from './helpers/terminal.js';
@@ -30,14 +30,6 @@ async function repository(dir: string): Promise<void> {
       { name: 'big', version: '1.0', tree: { 'share/big/zeros': Buffer.alloc(6 * 1024 * 1024) } },
     ]),
   );
-}
-
-async function prefixWithRemote(dir: string, prefix: string): Promise<void> {
-  await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
-    cwd: dir,
-  });
-  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
 }
 
 test('a prefix that is a file, or runs through one: E_IO naming the path, no stack', async (t) => {
@@ -94,8 +86,7 @@ test('a full file system: refused with the numbers before anything is done, and 
 });
 
 async function fullFileSystem(dir: string, small: string): Promise<void> {
-  const prefix = join(small, 'prefix');
-  await prefixWithRemote(dir, prefix);
+  const prefix = await syncedPrefix(dir, join(small, 'prefix'));
 
   // The check: the plan's installed size does not fit, and nothing is downloaded.
   const refused = await fails(
@@ -133,8 +124,7 @@ async function fullFileSystem(dir: string, small: string): Promise<void> {
 test('Ctrl-C and Ctrl-D at the question: E_ABORTED, nothing changed; exit 130 for Ctrl-C', async (t) => {
   const dir = await tempDir(t);
   await repository(dir);
-  const prefix = join(dir, 'prefix');
-  await prefixWithRemote(dir, prefix);
+  const prefix = await syncedPrefix(dir);
   const interrupted = await kilnOnTerminal(['--prefix', prefix, 'install', 'hello'], {
     cwd: dir,
     when: 'Proceed?',

@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PackageSpec } from './helpers/client.js';
-import { fails, ok, packAll, publish } from './helpers/client.js';
+import { fails, ok, packAll, publish, syncedPrefix } from './helpers/client.js';
 import { kiln, parseJson, tempDir } from './helpers/kiln.js';
 
 const lib = (version: string): PackageSpec => ({ name: 'lib', version, tree: { 'share/lib/v': `${version}\n` } });
@@ -21,13 +21,7 @@ const app = (version: string, range: string): PackageSpec => ({
 
 async function prefixWith(dir: string, specs: PackageSpec[]): Promise<string> {
   await publish(dir, await packAll(dir, specs));
-  const prefix = join(dir, 'prefix');
-  await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
-    cwd: dir,
-  });
-  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
-  return prefix;
+  return syncedPrefix(dir);
 }
 
 test('mark --dependency and --requested change what autoremove takes; list --orphans shows it first', async (t) => {

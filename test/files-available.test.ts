@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fails, ok, packAll, publish } from './helpers/client.js';
+import { fails, ok, packAll, publish, syncedPrefix } from './helpers/client.js';
 import { kiln, parseJson, tempDir } from './helpers/kiln.js';
 import { decodeFileList, encodeFileList } from '../src/repo/fileList.js';
 
@@ -30,20 +30,10 @@ async function repository(dir: string): Promise<void> {
   );
 }
 
-async function freshPrefix(dir: string, name: string): Promise<string> {
-  const prefix = join(dir, name);
-  await ok(['--prefix', prefix, 'init'], { cwd: dir });
-  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
-    cwd: dir,
-  });
-  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
-  return prefix;
-}
-
 test('files --available and owns --available answer from the signed file list of the synced serial', async (t) => {
   const dir = await tempDir(t);
   await repository(dir);
-  const prefix = await freshPrefix(dir, 'prefix');
+  const prefix = await syncedPrefix(dir);
   const files = await ok(['--prefix', prefix, 'files', 'hello', '--available'], { cwd: dir });
   assert.deepEqual(
     files.trim().split('\n').sort(),
@@ -78,7 +68,7 @@ test('files --available and owns --available answer from the signed file list of
   await rm(join(published, '2.files.json.zst'));
   await ok(['--prefix', prefix, 'files', 'hello', '--available'], { cwd: dir });
   // A fresh prefix cannot fetch it now: the repository publishes none for its serial.
-  const bare = await freshPrefix(dir, 'bare');
+  const bare = await syncedPrefix(dir, join(dir, 'bare'));
   await fails(
     ['--prefix', bare, 'files', 'hello', '--available'],
     'E_NO_FILE_LIST',
@@ -109,7 +99,7 @@ test('a file list that is altered, or names other packages, is refused and not u
   const list = decodeFileList(original, listPath);
   list.packages[0]!.files.push(['bin/evil', 'file']);
   await writeFile(listPath, encodeFileList(list));
-  const prefix = await freshPrefix(dir, 'prefix');
+  const prefix = await syncedPrefix(dir);
   await fails(
     ['--prefix', prefix, 'owns', '--available', 'bin/evil'],
     'E_SIGNATURE_INVALID',

@@ -1,6 +1,7 @@
 /** A public key given on the command line: a key file, or the key's base64 line. */
 import { readFile } from 'node:fs/promises';
 import { KilnError, isErrno } from '../errors/index.js';
+import { parsePublicKey } from '../sign/index.js';
 
 /** The text of a --key argument: the file it names, or the argument itself when it is a key's base64 line. */
 export async function readKeyArgument(arg: string): Promise<string> {
@@ -28,4 +29,15 @@ export async function readKeyArgument(arg: string): Promise<string> {
 /** Whether a --key argument is meant as a key's base64 line rather than a path (a minisign key line is 56 base64 characters). */
 function looksLikeKeyLine(arg: string): boolean {
   return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(arg.trim());
+}
+
+/** The texts of public key arguments, each checked here, where its file's name is known, so that a message names it. */
+export async function readPublicKeyArguments(args: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    args.map(async (arg) => {
+      const text = await readKeyArgument(arg);
+      parsePublicKey(text, arg);
+      return text;
+    }),
+  );
 }

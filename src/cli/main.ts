@@ -47,37 +47,25 @@ export async function main(
   // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
   const reportError = (thrown: unknown): number => {
     const json = given.includes('--json');
-    // What the machine did (permission denied, disk full) is said plainly, not as a bug.
-    const error = fromSystemError(thrown) ?? thrown;
-    if (error instanceof KilnError) {
-      if (json)
-        write(
-          io.stderr,
-          escapeJsonText(
-            JSON.stringify({
-              formatVersion: JSON_FORMAT_VERSION,
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.hint === undefined ? {} : { hint: error.hint }),
-              },
-            }),
-          ),
-        );
-      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
-      return error.exitStatus ?? (error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR);
-    }
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    if (json)
+    const writeJson = (code: string, message: string, hint: string | undefined): void =>
       write(
         io.stderr,
         escapeJsonText(
           JSON.stringify({
             formatVersion: JSON_FORMAT_VERSION,
-            error: { code: 'E_BUG', message: `internal error (this is a bug in Kiln, please report it): ${detail}` },
+            error: { code, message, ...(hint === undefined ? {} : { hint }) },
           }),
         ),
       );
+    // What the machine did (permission denied, disk full) is said plainly, not as a bug.
+    const error = fromSystemError(thrown) ?? thrown;
+    if (error instanceof KilnError) {
+      if (json) writeJson(error.code, error.message, error.hint);
+      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      return error.exitStatus ?? (error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR);
+    }
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (json) writeJson('E_BUG', `internal error (this is a bug in Kiln, please report it): ${detail}`, undefined);
     else write(io.stderr, `kiln: internal error (this is a bug in Kiln, please report it):\n${detail}`);
     return EXIT_BUG;
   };

@@ -85,6 +85,16 @@ export async function publish(dir: string, packages: readonly string[]): Promise
   await ok(['repo', 'commit', 'repo'], { cwd: dir });
 }
 
+/** A prefix (dir/prefix unless given) with the remote "main" (dir/repo/public, key dir/keys/kiln.pub), synced. */
+export async function syncedPrefix(dir: string, prefix = join(dir, 'prefix')): Promise<string> {
+  await ok(['--prefix', prefix, 'init'], { cwd: dir });
+  await ok(['--prefix', prefix, 'remote', 'add', 'main', join(dir, 'repo/public'), '--key', 'keys/kiln.pub'], {
+    cwd: dir,
+  });
+  await ok(['--prefix', prefix, 'sync'], { cwd: dir });
+  return prefix;
+}
+
 export interface TestUser {
   name: string;
   uid: number;

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../errors/index.js';
-import { readKeyArgument } from '../keyArgument.js';
+import { readPublicKeyArguments } from '../keyArgument.js';
 import { parseRemoteUrl, redactUrl } from '../../remote/index.js';
 import { publishedTreeOf, repositoryPaths } from '../../repo/index.js';
-import { parsePublicKey } from '../../sign/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
@@ -31,14 +30,7 @@ const command: Command = {
     refuseMaintainerDirectory(name, url);
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
-    const keys = await Promise.all(
-      keyArgs.map(async (arg) => {
-        const text = await readKeyArgument(arg);
-        // Checked here, where the file's name is known, so that a message names it.
-        parsePublicKey(text, arg);
-        return text;
-      }),
-    );
+    const keys = await readPublicKeyArguments(keyArgs);
     const priorityText = stringOption(invocation, 'priority') ?? '0';
     if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000)
       throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);

@@ -2,7 +2,7 @@ import { redactUrl } from '../../remote/index.js';
 import { parsePublicKey } from '../../sign/index.js';
 import { positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { readKeyArgument } from '../keyArgument.js';
+import { readPublicKeyArguments } from '../keyArgument.js';
 import { withPrefix } from '../prefixSession.js';
 
 const command: Command = {
@@ -21,13 +21,7 @@ const command: Command = {
     const name = positional(invocation, command, 0, 'NAME');
     const args = invocation.positionals.slice(1);
     if (args.length === 0) throw usageError(command, 'missing PUBKEY');
-    const keys = await Promise.all(
-      args.map(async (arg) => {
-        const text = await readKeyArgument(arg);
-        parsePublicKey(text, arg);
-        return text;
-      }),
-    );
+    const keys = await readPublicKeyArguments(args);
     return withPrefix(invocation, async (prefix) => {
       const remote = await prefix.changeRemoteKeys(name, { add: keys });
       const ids = remote.keys.map((key) => parsePublicKey(key, name).keyId);
