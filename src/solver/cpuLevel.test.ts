@@ -96,6 +96,10 @@ const FLAGS_NEHALEM =
 const FLAGS_CORE2 =
   'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx lm constant_tsc arch_perfmon pebs bts rep_good nopl cpuid aperfmperf pni dtes64 monitor ds_cpl vmx est tm2 ssse3 cx16 xtpr pdcm lahf_lm pti tpr_shadow dtherm';
 
+/** A cloud VM (AMD EPYC) whose kernel shows neither "abm" nor "lzcnt"; its glibc loader reports x86-64-v4. */
+const FLAGS_EPYC_HIDDEN_ABM =
+  'fpu vme de pse tsc msr pae mce cx8 apic sep pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx mmxext lm constant_tsc rep_good nopl xtopology tsc_reliable nonstop_tsc cpuid extd_apicid tsc_known_freq pni pclmulqdq ssse3 fma cx16 sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm cr8_legacy misalignsse 3dnowprefetch topoext pti vmmcall bmi1 avx2 bmi2 erms avx512f avx512dq adx avx512ifma clflushopt clwb avx512cd sha_ni avx512bw avx512vl xsaveopt xsavec xgetbv1 avx_vnni avx512_bf16 clzero xsaveerptr arat avx512vbmi avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni avx512_bitalg avx512_vpopcntdq movdiri movdir64b fsrm avx512_vp2intersect';
+
 const flags = (line: string, ...without: string[]): Set<string> => {
   const set = cpuinfoFlags(
     `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: ${line}\nbugs\t\t: sysret_ss_attrs\n`,
@@ -153,13 +157,15 @@ describe('x86Levels from /proc/cpuinfo flags', () => {
       'x86-64-v2',
       'x86-64-v3',
     ]);
-    // LZCNT is "abm"; a kernel that said "lzcnt" would be understood too.
-    assert.deepEqual(x86Levels(flags(FLAGS_EPYC_ROME_VM, 'abm')), ['x86-64', 'x86-64-v2']);
-    assert.deepEqual(x86Levels(new Set([...flags(FLAGS_EPYC_ROME_VM, 'abm'), 'lzcnt'])), [
+    // LZCNT is "abm"; a kernel that said "lzcnt" would be understood too. Without either, BMI1 and
+    // AVX2 together imply it (a kernel that hides "abm"); without BMI1 too, there is no v3.
+    assert.deepEqual(x86Levels(flags(FLAGS_EPYC_ROME_VM, 'abm', 'bmi1')), ['x86-64', 'x86-64-v2']);
+    assert.deepEqual(x86Levels(new Set([...flags(FLAGS_EPYC_ROME_VM, 'abm', 'bmi1'), 'lzcnt'])), [
       'x86-64',
       'x86-64-v2',
-      'x86-64-v3',
     ]);
+    assert.deepEqual(missingX86Features(flags(FLAGS_EPYC_ROME_VM, 'abm', 'bmi1'), 'x86-64-v3'), ['BMI1', 'LZCNT']);
+    assert.deepEqual(x86Levels(flags(FLAGS_EPYC_ROME_VM, 'abm')), ['x86-64', 'x86-64-v2', 'x86-64-v3']);
     // OSXSAVE is hidden; "xsave" (shown while the kernel uses XSAVE) stands for it.
     assert.deepEqual(x86Levels(flags(FLAGS_EPYC_ROME_VM, 'xsave')), ['x86-64', 'x86-64-v2']);
     assert.deepEqual(x86Levels(new Set([...flags(FLAGS_EPYC_ROME_VM, 'xsave'), 'osxsave'])), [
@@ -170,6 +176,10 @@ describe('x86Levels from /proc/cpuinfo flags', () => {
     // LAHF-SAHF is "lahf_lm", CMPXCHG16B "cx16".
     assert.deepEqual(x86Levels(flags(FLAGS_NEHALEM, 'lahf_lm')), ['x86-64']);
     assert.deepEqual(x86Levels(flags(FLAGS_NEHALEM, 'cx16')), ['x86-64']);
+  });
+
+  it('reaches v4 on the cloud VM whose kernel hides abm (its loader reports v4)', () => {
+    assert.deepEqual(x86Levels(flags(FLAGS_EPYC_HIDDEN_ABM)), ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4']);
   });
 
   it('needs every feature of a level: one missing AVX-512 subset is enough to stop at v3', () => {

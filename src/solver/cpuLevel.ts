@@ -22,10 +22,17 @@ export const X86_64_LEVELS = ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] a
  * `cx16`. OSXSAVE (the OS has enabled XSAVE) is hidden by most kernels; they
  * show `xsave` only while they use it themselves, and clear it, and every AVX
  * flag, when it is disabled (`noxsave`) — so `xsave` stands for OSXSAVE.
+ *
+ * A feature may also be implied by others (`impliedBy`: all of them shown).
+ * LZCNT is implied by BMI1 and AVX2 together: no CPU has those without LZCNT
+ * (Intel Haswell brought all three, AMD had LZCNT years before BMI1), while some
+ * kernels hide `abm` — seen on a cloud VM (AMD EPYC) whose /proc/cpuinfo shows
+ * `bmi1` and `avx2` but not `abm`, though CPUID, which glibc's loader reads,
+ * has LZCNT and the loader reports x86-64-v3 and v4.
  */
 const X86_64_FEATURES: readonly {
   level: string;
-  features: readonly { feature: string; flags: readonly string[] }[];
+  features: readonly Feature[];
 }[] = [
   {
     level: 'x86-64-v2',
@@ -48,7 +55,7 @@ const X86_64_FEATURES: readonly {
       { feature: 'BMI2', flags: ['bmi2'] },
       { feature: 'F16C', flags: ['f16c'] },
       { feature: 'FMA', flags: ['fma'] },
-      { feature: 'LZCNT', flags: ['lzcnt', 'abm'] },
+      { feature: 'LZCNT', flags: ['lzcnt', 'abm'], impliedBy: ['bmi1', 'avx2'] },
       { feature: 'MOVBE', flags: ['movbe'] },
       { feature: 'OSXSAVE', flags: ['osxsave', 'xsave'] },
     ],
@@ -91,11 +98,19 @@ export function missingX86Features(flags: ReadonlySet<string>, level: string): s
   return X86_64_FEATURES.slice(0, upTo + 1).flatMap((entry) => missingFeatures(flags, entry.features));
 }
 
-function missingFeatures(
-  flags: ReadonlySet<string>,
-  features: readonly { feature: string; flags: readonly string[] }[],
-): string[] {
-  return features.filter((entry) => !entry.flags.some((flag) => flags.has(flag))).map((entry) => entry.feature);
+interface Feature {
+  feature: string;
+  /** Any of these flags shows it. */
+  flags: readonly string[];
+  /** All of these flags together show it too. */
+  impliedBy?: readonly string[];
+}
+
+function missingFeatures(flags: ReadonlySet<string>, features: readonly Feature[]): string[] {
+  const shown = (entry: Feature): boolean =>
+    entry.flags.some((flag) => flags.has(flag)) ||
+    (entry.impliedBy !== undefined && entry.impliedBy.every((flag) => flags.has(flag)));
+  return features.filter((entry) => !shown(entry)).map((entry) => entry.feature);
 }
 
 /**
