@@ -151,7 +151,7 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
       /the prefix is \d+ bytes long/,
       { cwd: dir },
     );
-    assert.equal((await as(['list', '--installed', '--json'])).trim(), '[]');
+    assert.deepEqual(parseJson(await as(['list', '--installed', '--json'])), []);
   });
 });
 

@@ -197,7 +197,7 @@ test('an install after which a program would not find a library is refused befor
   );
   assert.match(host.stderr, /ldconfig -p/);
   assert.deepEqual(snapshot(prefix), before, 'nothing in the prefix changed');
-  assert.equal((await ok(['list', '--installed', '--json'], { cwd: dir, env })).trim(), '[]');
+  assert.deepEqual(parseJson(await ok(['list', '--installed', '--json'], { cwd: dir, env })), []);
   assert.equal(await ok(['history', '--json'], { cwd: dir, env }), history);
 
   // With the provider in the plan, the program installs and starts (its run path leads to lib/, no LD_LIBRARY_PATH).
@@ -225,5 +225,5 @@ test('removing the only provider of a library an installed program needs is refu
   assert.equal(execFileSync(join(prefix, 'bin/app'), { encoding: 'utf8', env: {} }), 'foo here\napp 42\n');
 
   await ok(['remove', 'libfoo', 'app', '-y'], { cwd: dir, env });
-  assert.equal((await ok(['list', '--installed', '--json'], { cwd: dir, env })).trim(), '[]');
+  assert.deepEqual(parseJson(await ok(['list', '--installed', '--json'], { cwd: dir, env })), []);
 });
