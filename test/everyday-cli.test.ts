@@ -112,7 +112,7 @@ test('a repository that changes its key: the untrusted-key hint names "kiln remo
   });
   assert.match(
     untrusted.stderr,
-    /hint: if the repository now signs with key [0-9A-F]{16} and you trust it, add its public key: kiln remote key add main PUBKEY/,
+    /hint: if the repository now signs with key [0-9A-F]{16} and you trust it, add its public key: kiln --prefix \S+ remote key add main PUBKEY/,
   );
   const oldId = (parseJson(await ok(['key', 'show', 'keys/kiln.pub', '--json'], { cwd: dir })) as { keyId: string })
     .keyId;
@@ -158,7 +158,7 @@ test('an expired index: the hints say what helps (a fresh index from the reposit
   });
   assert.match(
     install.stderr,
-    /run "kiln sync main" for a newer index; if that is refused as expired too, the repository has stopped publishing/,
+    /run "kiln --prefix \S+ sync main" for a newer index; if that is refused as expired too, the repository has stopped publishing/,
   );
   const sync = await fails(['--prefix', prefix, 'sync'], 'E_INDEX_EXPIRED', /expired at/, { cwd: dir, env: later });
   assert.match(sync.stderr, /its maintainer must commit one/);
@@ -169,6 +169,22 @@ test('command lines printed for the user are shell-quoted', async (t) => {
   const prefix = join(dir, "my stack's prefix");
   const out = await ok(['--prefix', prefix, 'init'], { cwd: dir });
   assert.ok(out.includes(`next: kiln --prefix '${prefix.replace(/'/g, "'\\''")}' remote add`), out);
+  // A command suggested for a prefix named with --prefix names it too.
+  const quoted = `'${prefix.replace(/'/g, "'\\''")}'`;
+  const unsynced = await fails(
+    ['--prefix', prefix, 'install', 'x', '-y'],
+    'E_NOT_SYNCED',
+    /no remote has been synced/,
+    {
+      cwd: dir,
+    },
+  );
+  assert.ok(
+    unsynced.stderr.includes(
+      `"kiln --prefix ${quoted} remote add NAME URL --key PUBKEY", then run "kiln --prefix ${quoted} sync"`,
+    ),
+    unsynced.stderr,
+  );
   const missing = join(dir, 'no such');
   const result = await fails(['--prefix', missing, 'install', 'x'], 'E_PREFIX_NOT_FOUND', /no such directory/, {
     cwd: dir,

@@ -9,6 +9,7 @@ import { UNCHANGED, fromSystemError } from '../errors/systemError.js';
 import type { Invocation } from './command.js';
 import { commandHelp, groupOf, generalHelp, groupHelp, optionError, unknownCommand } from './help.js';
 import { colourLines, wantsColour } from './colour.js';
+import { withPrefixOption } from './prefixInHints.js';
 import { escapeForTerminal, escapeJsonText } from './escapeText.js';
 import { GLOBAL_OPTIONS, optionRows } from './optionHelp.js';
 import { findCommand } from './registry.js';
@@ -44,6 +45,9 @@ export async function main(
     stream.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   };
   const given = [...argv];
+  // The prefix named with --prefix: the command lines Kiln suggests name it too (prefixInHints.ts).
+  let namedPrefix: string | undefined;
+  const suggest = (text: string): string => (namedPrefix === undefined ? text : withPrefixOption(text, namedPrefix));
   // With --json, a program reads the error too: one JSON object on stderr (docs/commands.md).
   const reportError = (thrown: unknown): number => {
     const json = given.includes('--json');
@@ -60,8 +64,9 @@ export async function main(
     // What the machine did (permission denied, disk full) is said plainly, not as a bug.
     const error = fromSystemError(thrown) ?? thrown;
     if (error instanceof KilnError) {
-      if (json) writeJson(error.code, error.message, error.hint);
-      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      const hint = error.hint === undefined ? undefined : suggest(error.hint);
+      if (json) writeJson(error.code, error.message, hint);
+      else write(io.stderr, `kiln: error[${error.code}]: ${error.message}${hint ? `\nhint: ${hint}` : ''}`);
       return error.exitStatus ?? (error.code === 'E_USAGE' ? EXIT_USAGE : EXIT_ERROR);
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -178,6 +183,7 @@ export async function main(
       prefix: typeof values['prefix'] === 'string' ? values['prefix'] : undefined,
       noWait: values['no-wait'] === true,
     });
+    if (typeof values['prefix'] === 'string') namedPrefix = values['prefix'];
     let progressShown = false;
     const progress = (line: string | null): void => {
       if (!settings.progress) return;
@@ -242,8 +248,15 @@ export async function main(
         io.stdout,
         escapeJsonText(JSON.stringify({ formatVersion: JSON_FORMAT_VERSION, data: output.data }, null, 2)),
       );
-    else if (output.text !== undefined && output.text !== '') write(io.stdout, output.text);
-    for (const note of output.notes ?? []) write(io.stderr, note);
+    else if (output.text !== undefined && output.text !== '')
+      write(
+        io.stdout,
+        output.text
+          .split('\n')
+          .map((line) => (line.startsWith('next: ') ? suggest(line) : line))
+          .join('\n'),
+      );
+    for (const note of output.notes ?? []) write(io.stderr, suggest(note));
     return output.exitCode ?? 0;
   } catch (thrown) {
     return reportError(thrown);
