@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   E_PACKAGE_MANIFEST: 'a package payload does not hold exactly the entries its manifest lists',
   E_INDEX_FORMAT: 'a repository index is malformed or of an unsupported version',
   E_INDEX_DUPLICATE: 'a repository index lists the same package or file twice',
-  E_INDEX_MISMATCH: 'a package does not match what the repository index pins (missing, size, sha256, identity)',
+  E_INDEX_MISMATCH:
+    'a package, or a file of index format v2 (name table, shard), does not match what the repository index pins (missing, size, sha256, identity)',
   E_REPO_NOT_FOUND: 'a directory is not a Kiln repository',
   E_REPO_EXISTS: 'a repository cannot be created where one (or other content) already exists',
   E_REPO_LAYOUT:

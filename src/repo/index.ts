@@ -1,8 +1,9 @@
 /** The repository (binhost): layout, index format, maintainer operations. */
 export * from './indexFormat.js';
+export * from './indexV2.js';
 export * from './layout.js';
-export { readPublishedIndex, localFetcher, publishedTreeOf } from './readPublishedIndex.js';
-export type { PublishedIndex, RepositoryFetcher } from './readPublishedIndex.js';
+export { readPublishedIndex, readPublishedRoot, localFetcher, publishedTreeOf } from './readPublishedIndex.js';
+export type { PublishedIndex, PublishedRoot, RepositoryFetcher } from './readPublishedIndex.js';
 export { openRepository, readRepositoryKeys } from './openRepository.js';
 export type { Repository, RepositoryOptions } from './openRepository.js';
 export { initRepository } from './initRepository.js';

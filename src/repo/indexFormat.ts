@@ -78,8 +78,8 @@ export interface RepositoryIndex {
 }
 
 export const REPOSITORY_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
-const KEY_ID_PATTERN = /^[0-9A-F]{16}$/;
-const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+export const KEY_ID_PATTERN = /^[0-9A-F]{16}$/;
+export const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
 /** `name version-rN variant`: the identity of a package file; unique in an index. */
 export function entryKey(entry: Pick<IndexEntry, 'name' | 'version' | 'revision' | 'variant'>): string {
@@ -154,7 +154,7 @@ export function sortEntries(entries: readonly IndexEntry[]): IndexEntry[] {
 }
 
 /** One entry as JSON with its keys in sorted order (faster than a generic sorted stringify). */
-function entryJson(e: IndexEntry): string {
+export function entryJson(e: IndexEntry): string {
   const options = sortedOptions(e.options);
   return JSON.stringify({
     category: e.category,
@@ -251,8 +251,17 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
   const keys = expectArray(root['keys'], 'keys', fail).map((key, i) =>
     expectString(key, join('keys', i), fail, KEY_ID_PATTERN, 'a key id (16 upper-case hex digits)'),
   );
+  const packages = checkEntries(expectArray(root['packages'], 'packages', fail), fail, context);
+  return { format: INDEX_FORMAT, formatVersion: INDEX_FORMAT_VERSION, name, serial, created, expires, keys, packages };
+}
+
+/**
+ * Check the entries of an index (or of one v2 shard): each entry, then
+ * duplicate identities, duplicate paths and a name under two categories.
+ * `context` begins each message ("cannot read repository index URL").
+ */
+export function checkEntries(items: readonly unknown[], fail: Fail, context: string): IndexEntry[] {
   const checker = new EntryChecker(fail);
-  const items = expectArray(root['packages'], 'packages', fail);
   const packages: IndexEntry[] = new Array<IndexEntry>(items.length);
   for (let i = 0; i < items.length; i++) packages[i] = checker.check(items[i], i);
   const byKey = new Set<string>();
@@ -280,7 +289,7 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
     byPath.add(entry.path);
     categories.set(entry.name, entry.category);
   }
-  return { format: INDEX_FORMAT, formatVersion: INDEX_FORMAT_VERSION, name, serial, created, expires, keys, packages };
+  return packages;
 }
 
 /** The usual place of a package file; a path of this form needs no further safety check. */

@@ -50,7 +50,7 @@ export async function initRepository(root: string, options: InitOptions): Promis
     await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(paths.keys, `${key.keyId}.pub`), formatPublicKey(publicKeyOf(key)));
   const expireDays = options.expireDays ?? DEFAULT_EXPIRE_DAYS;
-  await writeRepositoryConfig(paths, { format: 1, name, signingKey: keyPath, expireDays });
+  await writeRepositoryConfig(paths, { format: 1, name, signingKey: keyPath, expireDays, publishV1: true });
   const repo = await openRepository(root);
   const now = (options.now ?? (() => new Date()))();
   const index = await publishIndex(repo, { serial: 1, packages: [], now, expireDays, key });

@@ -8,6 +8,8 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { parseIndex } from './indexFormat.js';
+import type { IndexRoot } from './indexV2.js';
+import { V2_DIR, openPinned, parseNameTable, parseRoot, pinnedPath, rootSnapshotPath } from './indexV2.js';
 import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 import { fileListPath } from './fileList.js';
 import { isTemporaryPath, removeStaleTemporaries } from '../util/atomicWrite.js';
@@ -24,6 +26,50 @@ export interface PruneResult {
 }
 
 export const DEFAULT_KEEP = 3;
+
+/**
+ * Delete the format v2 files (name tables, deltas, shards) that no kept root
+ * pins; returns the bytes freed. A kept root whose files cannot be read keeps
+ * everything (nothing is deleted on a guess).
+ */
+async function prunePinned(published: string, kept: readonly number[]): Promise<number> {
+  const pinnedFiles = new Set<string>();
+  for (const serial of kept) {
+    let root: IndexRoot;
+    try {
+      root = parseRoot(await readFile(join(published, rootSnapshotPath(serial))), rootSnapshotPath(serial));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) continue;
+      return 0;
+    }
+    pinnedFiles.add(pinnedPath('names', root.names));
+    for (const delta of root.deltas) pinnedFiles.add(pinnedPath('deltas', delta));
+    pinnedFiles.add(pinnedPath('provides', root.provides));
+    const path = join(published, pinnedPath('names', root.names));
+    let table: ReturnType<typeof parseNameTable>;
+    try {
+      table = parseNameTable(openPinned(await readFile(path), root.names, path).toString('utf8'), path);
+    } catch {
+      return 0;
+    }
+    for (const row of table.values()) pinnedFiles.add(pinnedPath('shards', row.shard));
+  }
+  let freed = 0;
+  for (const kind of ['names', 'deltas', 'shards', 'provides'] as const) {
+    const dir = join(published, V2_DIR, kind);
+    const fans = await readdir(dir).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error)));
+    for (const fan of fans) {
+      for (const file of await readdir(join(dir, fan))) {
+        const relative = `${V2_DIR}/${kind}/${fan}/${file}`;
+        if (pinnedFiles.has(relative) || isTemporaryPath(file)) continue;
+        freed += (await stat(join(dir, fan, file))).size;
+        await rm(join(dir, fan, file), { force: true });
+      }
+      await removeEmptyParents(join(dir, fan), dir);
+    }
+  }
+  return freed;
+}
 
 export async function pruneRepository(
   root: string,
@@ -63,8 +109,12 @@ export async function pruneRepository(
       const list = join(published, fileListPath(serial));
       await rm(list, { force: true });
       await rm(list + SIGNATURE_SUFFIX, { force: true });
+      const root = join(published, rootSnapshotPath(serial));
+      await rm(root, { force: true });
+      await rm(root + SIGNATURE_SUFFIX, { force: true });
       result.removedSnapshots.push(serial);
     }
+    result.freedBytes += await prunePinned(published, kept);
     const files = await listPackageFiles(published);
     for (const directory of new Set(files.map((file) => join(published, dirname(file)))))
       await removeStaleTemporaries(directory);

@@ -4,10 +4,29 @@
  * client that follows the signature to its snapshot therefore always sees a
  * complete, matching pair — the old one or the new one.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { lstatIfExists } from '../util/fs.js';
+import type { IndexRoot, Pin, PinnedKind } from './indexV2.js';
+import {
+  INDEX_V2_VERSION,
+  MAX_DELTAS,
+  ROOT_FILE,
+  diffNameTables,
+  encodeNameTable,
+  encodeProvides,
+  encodeShard,
+  nameRows,
+  openPinned,
+  parseRoot,
+  pinned,
+  pinnedPath,
+  rootSnapshotPath,
+  rootTrustedComment,
+  serializeRoot,
+} from './indexV2.js';
 import type { FileList } from './fileList.js';
 import { buildFileList, decodeFileList, encodeFileList, fileListPath, fileListTrustedComment } from './fileList.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SecretKey } from '../sign/index.js';
 import { formatSignature, signData } from '../sign/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
@@ -69,7 +88,85 @@ export async function publishIndex(repo: Repository, request: PublishRequest): P
   const snapshot = join(repo.paths.public, snapshotPath(index.serial));
   await writeFileAtomic(snapshot, bytes);
   await writeFileAtomic(snapshot + SIGNATURE_SUFFIX, signature);
-  await writeFileAtomic(repo.paths.indexSignature, signature);
-  await writeFileAtomic(repo.paths.index, bytes);
+  await publishIndexV2(repo.paths.public, index, request.key);
+  if (repo.config.publishV1) {
+    await writeFileAtomic(repo.paths.indexSignature, signature);
+    await writeFileAtomic(repo.paths.index, bytes);
+  } else {
+    // v1 clients are no longer served: only the snapshots stay, the repository's own record.
+    await rm(repo.paths.indexSignature, { force: true });
+    await rm(repo.paths.index, { force: true });
+  }
   return index;
+}
+
+/** Write a pinned file under its content address, unless it is there already (it is immutable). */
+async function writePinned(published: string, kind: PinnedKind, bytes: Buffer): Promise<Pin> {
+  const { pin, compressed } = pinned(bytes);
+  const path = join(published, pinnedPath(kind, pin));
+  if (lstatIfExists(path) === undefined) {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, compressed);
+  }
+  return pin;
+}
+
+/** The name table of root `serial`, when it was published and can be read (for deltas). */
+async function previousNameTable(published: string, serial: number): Promise<string | undefined> {
+  try {
+    const root = parseRoot(await readFile(join(published, rootSnapshotPath(serial))), rootSnapshotPath(serial));
+    const path = join(published, pinnedPath('names', root.names));
+    return openPinned(await readFile(path), root.names, path).toString('utf8');
+  } catch {
+    // Pruned, or published before format v2: no delta from it.
+    return undefined;
+  }
+}
+
+/**
+ * Publish index format v2 (indexV2.ts) for `index` into the published tree `published`: a shard per name (only
+ * the new ones are written), the name table, deltas from up to MAX_DELTAS
+ * earlier serials, then the root's snapshot and signature, and last the
+ * current root and its signature.
+ */
+export async function publishIndexV2(published: string, index: RepositoryIndex, key: SecretKey): Promise<IndexRoot> {
+  const byName = new Map<string, IndexEntry[]>();
+  for (const entry of index.packages) {
+    const list = byName.get(entry.name);
+    if (list === undefined) byName.set(entry.name, [entry]);
+    else list.push(entry);
+  }
+  const shards = new Map<string, { pin: Pin; entries: IndexEntry[] }>();
+  for (const [name, entries] of byName)
+    shards.set(name, { pin: await writePinned(published, 'shards', encodeShard(name, entries)), entries });
+  const table = encodeNameTable(nameRows(shards));
+  const names = await writePinned(published, 'names', Buffer.from(table));
+  const deltas: IndexRoot['deltas'] = [];
+  for (let from = index.serial - 1; from >= Math.max(1, index.serial - MAX_DELTAS); from--) {
+    const old = await previousNameTable(published, from);
+    if (old === undefined) break;
+    deltas.push({ from, ...(await writePinned(published, 'deltas', Buffer.from(diffNameTables(old, table)))) });
+  }
+  const provides = await writePinned(published, 'provides', Buffer.from(encodeProvides(index.packages)));
+  const root: IndexRoot = {
+    format: index.format,
+    formatVersion: INDEX_V2_VERSION,
+    name: index.name,
+    serial: index.serial,
+    created: index.created,
+    expires: index.expires,
+    keys: index.keys,
+    packages: index.packages.length,
+    names: { ...names, count: byName.size },
+    deltas,
+    provides,
+  };
+  const bytes = serializeRoot(root);
+  const signature = formatSignature(signData(bytes, key, { trustedComment: rootTrustedComment(root) }));
+  const snapshot = join(published, rootSnapshotPath(root.serial));
+  await writeFileAtomic(snapshot, bytes);
+  await writeFileAtomic(snapshot + SIGNATURE_SUFFIX, signature);
+  await writeFileAtomic(join(published, ROOT_FILE + SIGNATURE_SUFFIX), signature);
+  await writeFileAtomic(join(published, ROOT_FILE), bytes);
+  return root;
 }

@@ -14,6 +14,8 @@ import { verifyData } from '../sign/verifyData.js';
 import type { RepositoryIndex } from './indexFormat.js';
 import { indexTrustedComment, parseIndex, serialFromTrustedComment } from './indexFormat.js';
 import { INDEX_FILE, PUBLIC_DIR, SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
+import type { IndexRoot } from './indexV2.js';
+import { ROOT_FILE, parseRoot, rootSnapshotPath, rootTrustedComment, serialFromRootComment } from './indexV2.js';
 
 /** Fetches a file of a repository by its relative path; `undefined` when it does not exist. */
 export type RepositoryFetcher = (relativePath: string) => Promise<Buffer | undefined>;
@@ -35,7 +37,7 @@ export async function readPublishedIndex(
   source: string,
 ): Promise<PublishedIndex> {
   const signaturePath = INDEX_FILE + SIGNATURE_SUFFIX;
-  const signatureBytes = await fetch(signaturePath);
+  const signatureBytes = (await fetch(signaturePath)) ?? (await v1SnapshotSignature(fetch, source));
   if (signatureBytes === undefined) {
     if (await holdsPublishedTree(fetch)) {
       throw new KilnError(
@@ -80,13 +82,31 @@ export async function readPublishedIndex(
 }
 
 /**
+ * The signature of the v1 snapshot of the serial the current v2 root names,
+ * for a repository that no longer publishes `index.json` (publishV1 = false)
+ * but keeps its v1 snapshots as its own record. The serial is only a hint:
+ * the snapshot's signature is checked as any other.
+ */
+async function v1SnapshotSignature(fetch: RepositoryFetcher, source: string): Promise<Buffer | undefined> {
+  const rootSignature = await fetch(ROOT_FILE + SIGNATURE_SUFFIX);
+  if (rootSignature === undefined) return undefined;
+  const serial = serialFromRootComment(
+    parseSignature(rootSignature.toString('utf8'), `${source}/${ROOT_FILE}${SIGNATURE_SUFFIX}`).trustedComment,
+  );
+  return serial === undefined ? undefined : fetch(snapshotPath(serial) + SIGNATURE_SUFFIX);
+}
+
+/**
  * Whether the fetcher's directory has a published tree in public/: someone
  * gave the maintainer's directory DIR where DIR/public was meant. Only for a
  * better message: a probe that fails says no.
  */
 async function holdsPublishedTree(fetch: RepositoryFetcher): Promise<boolean> {
   try {
-    return (await fetch(`${PUBLIC_DIR}/${INDEX_FILE}${SIGNATURE_SUFFIX}`)) !== undefined;
+    return (
+      (await fetch(`${PUBLIC_DIR}/${INDEX_FILE}${SIGNATURE_SUFFIX}`)) !== undefined ||
+      (await fetch(`${PUBLIC_DIR}/${ROOT_FILE}${SIGNATURE_SUFFIX}`)) !== undefined
+    );
   } catch (error) {
     if (isKilnError(error)) return false;
     throw error;
@@ -104,4 +124,50 @@ export function publishedTreeOf(dir: string): string {
 /** A fetcher over a local published tree. */
 export function localFetcher(root: string): RepositoryFetcher {
   return (relativePath) => readFileIfExists(join(root, relativePath));
+}
+
+export interface PublishedRoot {
+  root: IndexRoot;
+  /** The exact signed bytes. */
+  bytes: Buffer;
+  signatureText: string;
+  signer: PublicKey;
+}
+
+/**
+ * Read a published v2 root as `readPublishedIndex` reads v1: its signature,
+ * then the immutable snapshot `indexes/SERIAL.v2.json` it names (or the
+ * current copy when that is gone). Undefined when the repository publishes no
+ * v2 root (a repository committed by a Kiln before format v2).
+ */
+export async function readPublishedRoot(
+  fetch: RepositoryFetcher,
+  trusted: readonly PublicKey[],
+  source: string,
+): Promise<PublishedRoot | undefined> {
+  const signatureBytes = await fetch(ROOT_FILE + SIGNATURE_SUFFIX);
+  if (signatureBytes === undefined) return undefined;
+  const signatureText = signatureBytes.toString('utf8');
+  const signature = parseSignature(signatureText, `${source}/${ROOT_FILE}${SIGNATURE_SUFFIX}`);
+  const serial = serialFromRootComment(signature.trustedComment);
+  let where = `${source}/${rootSnapshotPath(serial ?? 0)}`;
+  let bytes = serial === undefined ? undefined : await fetch(rootSnapshotPath(serial));
+  if (bytes === undefined) {
+    where = `${source}/${ROOT_FILE}`;
+    bytes = await fetch(ROOT_FILE);
+    if (bytes === undefined)
+      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${ROOT_FILE}`, {
+        hint: 'the repository is incomplete',
+      });
+  }
+  const signer = verifyData(bytes, signature, trusted, { source: where });
+  const root = parseRoot(bytes, where);
+  if (signature.trustedComment !== rootTrustedComment(root)) {
+    throw new KilnError(
+      'E_SIGNATURE_INVALID',
+      `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${root.name} serial ${root.serial}`,
+      { hint: 'the index and its signature do not belong together' },
+    );
+  }
+  return { root, bytes, signatureText, signer };
 }

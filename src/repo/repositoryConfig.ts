@@ -9,7 +9,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { Fail } from '../util/shape.js';
 import { parseTomlDocument, placeSetting } from '../util/toml.js';
-import { expectInteger, expectObject, expectString } from '../util/shape.js';
+import { expectBoolean, expectInteger, expectObject, expectString } from '../util/shape.js';
 import { REPOSITORY_NAME_PATTERN } from './indexFormat.js';
 import type { RepositoryPaths } from './layout.js';
 
@@ -21,6 +21,11 @@ export interface RepositoryConfig {
   signingKey: string;
   /** How long a published index stays valid. */
   expireDays: number;
+  /**
+   * Whether commits also publish the index in format v1 (`index.json`), for
+   * clients older than format v2; true until those are gone.
+   */
+  publishV1: boolean;
 }
 
 export const DEFAULT_EXPIRE_DAYS = 30;
@@ -44,13 +49,14 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
     });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'name', 'signingKey', 'expireDays']);
+  const table = expectObject(data, '(top level)', fail, ['format', 'name', 'signingKey', 'expireDays', 'publishV1']);
   if (table['format'] !== 1) fail('format', 'must be 1');
   return {
     format: 1,
     name: expectString(table['name'], 'name', fail, REPOSITORY_NAME_PATTERN, 'a repository name'),
     signingKey: expectString(table['signingKey'], 'signingKey', fail),
     expireDays: expectInteger(table['expireDays'] ?? DEFAULT_EXPIRE_DAYS, 'expireDays', fail, 1, 3650),
+    publishV1: expectBoolean(table['publishV1'] ?? true, 'publishV1', fail),
   };
 }
 

@@ -15,12 +15,14 @@ import { readFileIfExists } from '../util/fs.js';
 import { stableStringify } from '../util/json.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { RepositoryIndex } from './indexFormat.js';
-import { indexEntryFor } from './indexFormat.js';
+import { entryKey, indexEntryFor } from './indexFormat.js';
+import type { IndexRoot, Pin, PinnedKind } from './indexV2.js';
+import { ROOT_FILE, openPinned, parseNameTable, parseShard, pinnedPath } from './indexV2.js';
 import { findPrivateFiles } from './findPrivateFiles.js';
 import { PACKAGES_DIR, SIGNATURE_SUFFIX } from './layout.js';
 import { fileListPath, verifiedFileList } from './fileList.js';
 import { openRepository, recoverIfInterrupted } from './openRepository.js';
-import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
+import { localFetcher, readPublishedIndex, readPublishedRoot } from './readPublishedIndex.js';
 
 /** Packages checked at once: hides file-system latency; hashing runs in libuv's pool. */
 const VERIFY_CONCURRENCY = 4;
@@ -59,8 +61,9 @@ export async function verifyRepository(
   if (current !== undefined && !current.equals(published.bytes))
     problems.push('index.json differs from the signed snapshot of the same serial');
   const currentSignature = await readFileIfExists(repo.paths.indexSignature);
-  if (currentSignature?.toString('utf8') !== published.signatureText)
+  if (repo.config.publishV1 && currentSignature?.toString('utf8') !== published.signatureText)
     problems.push('index.json.minisig is not the signature of the current snapshot');
+  problems.push(...(await indexV2Problems(repo.paths.public, index, trusted)));
   // The file list of the current serial (kiln files --available): present, signed and matching the index.
   const listPath = join(repo.paths.public, fileListPath(index.serial));
   const list = await readFileIfExists(listPath);
@@ -146,4 +149,68 @@ export async function listPackageFiles(published: string): Promise<string[]> {
   };
   await walk(PACKAGES_DIR);
   return files.sort();
+}
+
+/**
+ * What is wrong with the v2 form of `index` (indexV2.ts): a root for the same
+ * commit, signed by a trusted key, whose name table, soname table and every
+ * shard are present, match their pins and hold exactly the index's entries.
+ */
+async function indexV2Problems(
+  published: string,
+  index: RepositoryIndex,
+  trusted: readonly PublicKey[],
+): Promise<string[]> {
+  const fetch = localFetcher(published);
+  let root: IndexRoot;
+  try {
+    const read = await readPublishedRoot(fetch, trusted, published);
+    // Committed by a Kiln before format v2: clients read v1 until the next commit publishes v2.
+    if (read === undefined) return [];
+    root = read.root;
+  } catch (error) {
+    if (isKilnError(error)) return [error.message];
+    throw error;
+  }
+  if (root.serial !== index.serial || root.created !== index.created || root.expires !== index.expires)
+    return [`${ROOT_FILE} is of serial ${root.serial}, not of the current serial ${index.serial}`];
+  const problems: string[] = [];
+  const open = async (kind: PinnedKind, pin: Pin): Promise<Buffer | undefined> => {
+    const path = pinnedPath(kind, pin);
+    const bytes = await fetch(path);
+    if (bytes === undefined) {
+      problems.push(`${path}: missing`);
+      return undefined;
+    }
+    try {
+      return openPinned(bytes, pin, path);
+    } catch (error) {
+      if (!isKilnError(error)) throw error;
+      problems.push(error.message);
+      return undefined;
+    }
+  };
+  await open('provides', root.provides);
+  const tableBytes = await open('names', root.names);
+  if (tableBytes === undefined) return problems;
+  const expected = new Map(index.packages.map((entry) => [entryKey(entry), entry.sha256]));
+  let found = 0;
+  try {
+    const table = parseNameTable(tableBytes.toString('utf8'), pinnedPath('names', root.names));
+    const shards = await mapConcurrent([...table.values()], VERIFY_CONCURRENCY, async (row) => {
+      const bytes = await open('shards', row.shard);
+      return bytes === undefined ? [] : parseShard(bytes, row.name, pinnedPath('shards', row.shard));
+    });
+    for (const entry of shards.flat()) {
+      found++;
+      if (expected.get(entryKey(entry)) !== entry.sha256)
+        problems.push(`the v2 shard of ${entry.name} lists ${entryKey(entry)}, which the index does not`);
+    }
+  } catch (error) {
+    if (!isKilnError(error)) throw error;
+    problems.push(error.message);
+  }
+  if (problems.length === 0 && found !== index.packages.length)
+    problems.push(`the v2 shards list ${found} packages, the index ${index.packages.length}`);
+  return problems;
 }

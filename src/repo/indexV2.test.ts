@@ -1,0 +1,149 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Sha256 } from '../util/hash.js';
+import { sha256 } from '../util/hash.js';
+import type { IndexEntry } from './indexFormat.js';
+import type { IndexRoot, NameRow } from './indexV2.js';
+import {
+  applyDelta,
+  diffNameTables,
+  encodeNameTable,
+  encodeProvides,
+  encodeShard,
+  openPinned,
+  parseNameTable,
+  parseRoot,
+  parseShard,
+  pinned,
+  providersIn,
+  serializeRoot,
+} from './indexV2.js';
+import { isKilnError } from '../errors/index.js';
+import { computeVariantId } from '../format/metadata.js';
+
+const DIGEST = 'a'.repeat(64) as Sha256;
+
+const TARGET = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' } as const;
+
+function entry(name: string, version: string): IndexEntry {
+  return {
+    name,
+    category: 'app-misc',
+    version,
+    revision: 0,
+    variant: computeVariantId({}, TARGET),
+    options: {},
+    target: TARGET,
+    summary: `The ${name} package`,
+    homepage: 'https://example.org/',
+    license: 'MIT',
+    depends: [{ name: 'zlib', range: '>=1.2' }],
+    provides: { sonames: [] },
+    needs: { sonames: [] },
+    installedSize: 10,
+    path: `packages/app-misc/${name}/${name}-${version}.kpkg`,
+    size: 100,
+    sha256: DIGEST,
+  };
+}
+
+function row(name: string, version: string, summary = `about ${name}`): NameRow {
+  return { name, shard: { sha256: sha256(name), size: name.length }, version, variant: 'v', summary };
+}
+
+const root: IndexRoot = {
+  format: 'kiln-index',
+  formatVersion: 2,
+  name: 'main',
+  serial: 9,
+  created: '2026-12-01T00:00:00Z',
+  expires: '2026-12-31T00:00:00Z',
+  keys: ['0123456789ABCDEF'],
+  packages: 3,
+  names: { sha256: DIGEST, size: 12, count: 2 },
+  deltas: [{ from: 8, sha256: DIGEST, size: 4 }],
+  provides: { sha256: DIGEST, size: 0 },
+};
+
+test('a root round-trips, and a root with a delta from a later serial or a v1 version is refused', () => {
+  assert.deepEqual(parseRoot(serializeRoot(root), 'r'), root);
+  const bad = (value: unknown) => Buffer.from(JSON.stringify(value));
+  assert.throws(() => parseRoot(bad({ ...root, deltas: [{ from: 9, sha256: DIGEST, size: 1 }] }), 'r'), /earlier/);
+  assert.throws(() => parseRoot(bad({ ...root, formatVersion: 1 }), 'r'), /formatVersion is 1/);
+  assert.throws(() => parseRoot(bad({ ...root, extra: 1 }), 'r'), /extra/);
+  assert.throws(() => parseRoot(bad({ ...root, names: { ...root.names, sha256: 'x' } }), 'r'), /names.sha256/);
+});
+
+test('a name table round-trips sorted, with tabs in a summary made spaces', () => {
+  const rows = [row('zeta', '2-r0'), row('alpha', '1.0-r1', 'has\ta tab')];
+  const text = encodeNameTable(rows);
+  assert.equal(text.split('\n')[0]?.split('\t')[0], 'alpha');
+  const table = parseNameTable(text, 't');
+  assert.deepEqual([...table.keys()], ['alpha', 'zeta']);
+  assert.equal(table.get('alpha')?.summary, 'has a tab');
+  assert.deepEqual(table.get('zeta'), rows[0]);
+});
+
+test('a name table out of order, with a duplicate, a bad digest or a missing newline is refused', () => {
+  const good = encodeNameTable([row('a', '1-r0'), row('b', '1-r0')]);
+  const lines = good.split('\n');
+  for (const [text, pattern] of [
+    [`${lines[1]}\n${lines[0]}\n`, /out of order/],
+    [`${lines[0]}\n${lines[0]}\n`, /out of order or listed twice/],
+    [good.replace(sha256('a'), 'nothex'), /sha256/],
+    [good.slice(0, -1), /complete line/],
+    ['a\tb\n', /six/],
+  ] as const)
+    assert.throws(
+      () => parseNameTable(text, 't'),
+      (error: unknown) => isKilnError(error, 'E_INDEX_FORMAT') && pattern.test(error.message),
+    );
+});
+
+test('a delta turns one table into the other: changes, additions and removals', () => {
+  const from = encodeNameTable([row('a', '1-r0'), row('b', '1-r0'), row('c', '1-r0')]);
+  const to = encodeNameTable([row('a', '1-r0'), row('b', '2-r0'), row('d', '1-r0')]);
+  const delta = diffNameTables(from, to);
+  assert.equal(delta.split('\n').filter(Boolean).length, 3, 'b changed, c removed, d added');
+  assert.equal(applyDelta(from, delta, 'd'), to);
+  assert.equal(applyDelta(from, diffNameTables(from, from), 'd'), from, 'an empty delta changes nothing');
+  assert.throws(() => applyDelta(from, 'garbage\n', 'd'), /not a change/);
+});
+
+test('a shard round-trips and holds only its own name', () => {
+  const entries = [entry('tool', '2.0'), entry('tool', '1.0')];
+  const bytes = encodeShard('tool', entries);
+  const parsed = parseShard(bytes, 'tool', 's');
+  assert.deepEqual(
+    parsed.map((item) => item.version),
+    ['1.0', '2.0'],
+  );
+  assert.throws(() => parseShard(bytes, 'other', 's'), /name must be other/);
+  const mixed = encodeShard('tool', [entry('tool', '1.0'), { ...entry('other', '1.0') }]);
+  assert.throws(() => parseShard(mixed, 'tool', 's'), /holds other/);
+  assert.throws(() => parseShard(Buffer.from('{}'), 'tool', 's'), /E_INDEX_FORMAT|format/);
+});
+
+test('a pinned file opens only as the bytes its pin names', () => {
+  const data = Buffer.from('hello pinned world\n'.repeat(100));
+  const { pin, compressed } = pinned(data);
+  assert.deepEqual(openPinned(compressed, pin, 'p'), data);
+  const refuse = (pattern: RegExp) => (error: unknown) =>
+    isKilnError(error, 'E_INDEX_MISMATCH') && pattern.test(error.message);
+  assert.throws(() => openPinned(compressed, { ...pin, sha256: DIGEST }, 'p'), refuse(/sha256/));
+  assert.throws(() => openPinned(compressed, { ...pin, size: pin.size - 1 }, 'p'), refuse(/more than/));
+  assert.throws(() => openPinned(compressed, { ...pin, size: pin.size + 1 }, 'p'), refuse(/not the/));
+  assert.throws(() => openPinned(Buffer.from('not zstd'), pin, 'p'), refuse(/zstd/));
+  // A bomb: a small frame of a gigabyte of zeros stops at the pinned size.
+  const bomb = pinned(Buffer.alloc(64 * 1024 * 1024)).compressed;
+  assert.throws(() => openPinned(bomb, { sha256: DIGEST, size: 1024 }, 'p'), refuse(/more than the 1024 bytes/));
+});
+
+test('the soname table names every provider of a soname', () => {
+  const a = { ...entry('liba', '1.0'), provides: { sonames: ['liba.so.1', 'libc2.so'] } };
+  const b = { ...entry('libb', '1.0'), provides: { sonames: ['libc2.so'] } };
+  const text = encodeProvides([b, a, { ...a, version: '2.0' }]);
+  assert.equal(text, 'liba.so.1\tliba\nlibc2.so\tliba libb\n');
+  assert.deepEqual([...providersIn(text, new Set(['libc2.so', 'libnone.so']), 't')], [['libc2.so', ['liba', 'libb']]]);
+  assert.throws(() => providersIn('x\t../evil\n', new Set(), 't'), /not a line/);
+});
