@@ -324,7 +324,7 @@ test('library API: openPrefix, sync, plan, install, queries, remove', async (t) 
   await prefix.addRemote('main', join(dir, 'repo', 'public'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
   const [synced] = await prefix.sync();
   assert.equal(synced?.packages, 2);
-  const plan = prefix.describePlan(prefix.plan({ install: [{ name: 'top', range: '' }] }));
+  const plan = prefix.describePlan(await prefix.planFor({ install: [{ name: 'top', range: '' }] }));
   assert.deepEqual(
     plan.actions.map((a) => `${a.kind} ${a.name}`),
     ['install base', 'install top'],

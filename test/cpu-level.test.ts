@@ -140,7 +140,7 @@ test('kiln install takes the highest CPU level the host runs; cpu-level caps it 
   const chosen = async (): Promise<string | undefined> => {
     const prefix = await openPrefix(injected.prefix, { host: v2Host });
     try {
-      const action = prefix.plan({ install: [{ name: 'tool', range: '' }] }).actions[0];
+      const action = (await prefix.planFor({ install: [{ name: 'tool', range: '' }] })).actions[0];
       return action !== undefined && 'candidate' in action ? action.candidate.entry.target.cpu : undefined;
     } finally {
       prefix.close();

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fails, ok, packAll, publish } from './helpers/client.js';
+import { fails, ok, packAll, publish, stripIndexV2 } from './helpers/client.js';
 import { kiln, tempDir, parseJson } from './helpers/kiln.js';
 
 const SUSPECTS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
@@ -187,6 +187,8 @@ test('remotes whose names would have shared a file (main, main.names) keep their
     const sub = join(dir, repo);
     await mkdir(sub);
     await publish(sub, await packAll(sub, [{ name, version: '1.0', tree: { [`share/${name}.txt`]: `${name}\n` } }]));
+    // The flat layout below is of a Kiln before index format v2: these repositories serve v1.
+    await stripIndexV2(join(sub, 'repo/public'));
   }
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init'], { cwd: dir });

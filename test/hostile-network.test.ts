@@ -118,10 +118,10 @@ test('sync drops a server that drips the index or its signature, stalls before i
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   const before = await readdir(join(prefix, 'var/lib/kiln/indexes/main'));
   const cases: [RegExp, Mode, RegExp][] = [
-    [/^\/indexes\/\d+\.json$/, 'drip', /indexes\/\d+\.json/],
-    [/^\/index\.json\.minisig$/, 'drip', /index\.json\.minisig/],
-    [/^\/indexes\/\d+\.json$/, 'stall-headers', /indexes\/\d+\.json/],
-    [/^\/indexes\/\d+\.json$/, 'stall-body', /indexes\/\d+\.json/],
+    [/^\/indexes\/\d+\.v2\.json$/, 'drip', /indexes\/\d+\.v2\.json/],
+    [/^\/index\.v2\.json\.minisig$/, 'drip', /index\.v2\.json\.minisig/],
+    [/^\/indexes\/\d+\.v2\.json$/, 'stall-headers', /indexes\/\d+\.v2\.json/],
+    [/^\/indexes\/\d+\.v2\.json$/, 'stall-body', /indexes\/\d+\.v2\.json/],
   ];
   for (const [pattern, mode, url] of cases) {
     setMode(pattern, mode);
@@ -131,23 +131,23 @@ test('sync drops a server that drips the index or its signature, stalls before i
   // Behind a redirect, the same.
   const config = join(prefix, 'etc/kiln/config.toml');
   await writeFile(config, (await readFile(config, 'utf8')).replace(base, `${base}/redirect`));
-  setMode(/^\/indexes\/\d+\.json$/, 'drip');
-  await slow(dir, ['--prefix', prefix, 'sync'], /redirect\/indexes\/\d+\.json/, /below the minimum/, 1 + 5);
+  setMode(/^\/indexes\/\d+\.v2\.json$/, 'drip');
+  await slow(dir, ['--prefix', prefix, 'sync'], /redirect\/indexes\/\d+\.v2\.json/, /below the minimum/, 1 + 5);
   assert.deepEqual(await readdir(join(prefix, 'var/lib/kiln/indexes/main')), before);
 });
 
 test('a server just above the minimum rate is dropped at the deadline for the index, and finishes a package whose pinned size gives it longer', async (t) => {
   const { dir, prefix, setMode, limits } = await setUp(t);
-  // The index (about 700 bytes; clients fetch the signed snapshot indexes/SERIAL.json) at 150 bytes/s: above the rate, past the 3 s deadline.
-  setMode(/^\/indexes\/\d+\.json$/, { rate: 150 });
+  // The index root (about 450 bytes; clients fetch the signed snapshot indexes/SERIAL.v2.json) at 130 bytes/s: above the rate, past the 3 s deadline.
+  setMode(/^\/indexes\/\d+\.v2\.json$/, { rate: 130 });
   await slow(
     dir,
     ['--prefix', prefix, 'sync'],
-    /indexes\/\d+\.json/,
+    /indexes\/\d+\.v2\.json/,
     /did not finish within its deadline of 3 s/,
     3 + 5,
   );
-  setMode(/^\/indexes\/\d+\.json$/, 'normal');
+  setMode(/^\/indexes\/\d+\.v2\.json$/, 'normal');
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
   // A package at 300 bytes/s: its deadline is 3 s plus its size at 100 bytes/s, so it arrives.
   setMode(/\.kpkg$/, { rate: 300 });
@@ -155,7 +155,7 @@ test('a server just above the minimum rate is dropped at the deadline for the in
   assert.equal(await readFile(join(prefix, 'share/hello.txt'), 'utf8'), 'hello\n'.repeat(50));
   // With the rate check off (min-rate = 0) and a long deadline, a slow index is waited for.
   await limits('min-rate = 0\nfetch-deadline = 60');
-  setMode(/^\/indexes\/\d+\.json$/, { rate: 2000 });
+  setMode(/^\/indexes\/\d+\.v2\.json$/, { rate: 2000 });
   await ok(['--prefix', prefix, 'sync'], { cwd: dir });
 });
 

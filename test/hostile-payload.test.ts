@@ -18,7 +18,8 @@ import {
   readSecretKeyFile,
   signData,
 } from '../src/sign/index.js';
-import { indexTrustedComment } from '../src/repo/index.js';
+import { indexTrustedComment, parseIndex } from '../src/repo/index.js';
+import { publishIndexV2 } from '../src/repo/publishIndex.js';
 import { craftPackage, dirEntry, fileEntry } from './helpers/craft.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
 import { kiln, run, tempDir, parseJson } from './helpers/kiln.js';
@@ -109,6 +110,8 @@ async function repositoryWithClient(
       await writeFile(path, text);
       await writeFile(`${path}.minisig`, signature);
     }
+    // The same index in format v2, which clients read first.
+    await publishIndexV2(published, parseIndex(text, 'the edited index'), key);
   };
   const prefix = join(dir, 'prefix');
   await ok(['--prefix', prefix, 'init']);

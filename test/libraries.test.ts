@@ -92,6 +92,7 @@ function snapshot(prefix: string, under = ''): string[] {
     const path = under === '' ? name : `${under}/${name}`;
     if (
       path === 'var/cache/kiln/packages' ||
+      path === 'var/cache/kiln/shards' ||
       path === 'var/lib/kiln/writer.holder' ||
       path.startsWith('var/lib/kiln/kiln.db')
     )

@@ -90,9 +90,12 @@ test('repo init says what to serve; repo commands take DIR, not DIR/public', asy
   assert.deepEqual((await readdir(join(dir, 'repo', 'public'))).sort(), [
     'index.json',
     'index.json.minisig',
+    'index.v2.json',
+    'index.v2.json.minisig',
     'indexes',
     'keys',
     'packages',
+    'v2',
   ]);
   await fails(
     ['repo', 'status', 'repo/public'],

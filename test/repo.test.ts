@@ -247,10 +247,14 @@ test('remove, commit, prune and log', async (t) => {
     '4.files.json.zst.minisig',
     '4.json',
     '4.json.minisig',
+    '4.v2.json',
+    '4.v2.json.minisig',
     '5.files.json.zst',
     '5.files.json.zst.minisig',
     '5.json',
     '5.json.minisig',
+    '5.v2.json',
+    '5.v2.json.minisig',
   ]);
   await ok(['repo', 'verify', 'repo'], dir);
 

@@ -321,6 +321,13 @@ describe('a repository signed with minisign -l', () => {
       indexComment,
     );
     await writeFile(join(dir, 'repo/public/index.json.minisig'), indexSignature);
+    // The index in format v2, which clients read first: its root signed the same way.
+    const rootSignature = await resign(
+      'repo/public/indexes/2.v2.json',
+      'repo/public/indexes/2.v2.json.minisig',
+      'kiln index-v2 main serial 2',
+    );
+    await writeFile(join(dir, 'repo/public/index.v2.json.minisig'), rootSignature);
     assert.match(
       await run(['repo', 'verify', 'repo']),
       /repository main serial 2: index signed by key [0-9A-F]{16}, 1 package verified/,
@@ -334,14 +341,14 @@ describe('a repository signed with minisign -l', () => {
     assert.equal(await readFile(join(dir, 'prefix/bin/hello'), 'utf8'), '#!/bin/sh\necho hello\n');
 
     await writeFile(
-      join(dir, 'repo/public/index.json.minisig'),
-      indexSignature.replace('kiln index main serial 2', 'kiln index evil serial 2'),
+      join(dir, 'repo/public/index.v2.json.minisig'),
+      rootSignature.replace('kiln index-v2 main serial 2', 'kiln index-v2 evil serial 2'),
     );
     const refused = await kiln(['sync'], { cwd: dir, env });
     assert.equal(refused.code, 1, refused.stdout);
     assert.match(
       refused.stderr,
-      /error\[E_SIGNATURE_INVALID\].*indexes\/2\.json by key [0-9A-F]{16}: its trusted comment does not match/,
+      /error\[E_SIGNATURE_INVALID\].*indexes\/2\.v2\.json by key [0-9A-F]{16}: its trusted comment does not match/,
     );
   });
 });

@@ -110,6 +110,8 @@ import type { SyncFailure, SyncResult } from './syncRemotes.js';
 import { syncEachRemote, syncRemotes } from './syncRemotes.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
+import type { RemoteShards } from './remoteShards.js';
+import { openRemoteShards, shardDirectory, syncedRootPath } from './remoteShards.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import type { FileList, ListedFile } from '../repo/fileList.js';
 import { fileListPath, verifiedFileList } from '../repo/fileList.js';
@@ -286,6 +288,21 @@ export interface CacheInfo {
 /** The remote of a candidate that is a package file given on the command line (not a valid remote name). */
 export const FILE_REMOTE = '@file';
 
+/** A remote's synced index as a prefix reads it: a v1 index whole, a v2 index by its shards. */
+interface WholeIndex {
+  remote: string;
+  /** The repository name the index carries. */
+  name: string;
+  candidates: Candidate[];
+  candidate: (entry: IndexEntry) => Candidate;
+}
+interface ShardedIndex {
+  remote: string;
+  shards: RemoteShards;
+  candidate: (entry: IndexEntry) => Candidate;
+}
+type SyncedIndex = WholeIndex | ShardedIndex;
+
 export class Prefix {
   readonly store: PackageStore;
   private readonly now: () => Date;
@@ -293,6 +310,8 @@ export class Prefix {
   private readonly resolver: Resolver;
   private steps = 0;
   private availableCache: Candidate[] | undefined;
+  /** Each synced remote's index as read: v1 whole, v2 as the shards loaded so far. */
+  private indexCache: SyncedIndex[] | undefined;
   /** During an install with --allow-unsigned: the package files given are not checked for a signature. */
   private allowUnsigned = false;
 
@@ -350,7 +369,7 @@ export class Prefix {
         this.store,
         this.config.remotes.map((remote) => remote.name),
       );
-      this.availableCache = undefined;
+      this.forgetIndexes();
     } catch (error) {
       lock.release();
       throw error;
@@ -439,7 +458,7 @@ export class Prefix {
       config.remotes.push(remote);
       await writePrefixConfig(this.paths, config);
       this.config = config;
-      this.availableCache = undefined;
+      this.forgetIndexes();
       return remote;
     });
   }
@@ -487,7 +506,7 @@ export class Prefix {
       remote.keys = kept;
       await writePrefixConfig(this.paths, config);
       this.config = config;
-      this.availableCache = undefined;
+      this.forgetIndexes();
       return remote;
     });
   }
@@ -506,8 +525,9 @@ export class Prefix {
       await writePrefixConfig(this.paths, config);
       this.store.forgetRemote(name);
       await rm(remoteDirectory(this.paths, name), { recursive: true, force: true });
+      await rm(shardDirectory(this.paths, name), { recursive: true, force: true });
       this.config = config;
-      this.availableCache = undefined;
+      this.forgetIndexes();
     });
   }
 
@@ -528,13 +548,36 @@ export class Prefix {
     return this.store.listInstalled();
   }
 
-  /** Every candidate of every synced remote. */
-  available(): Candidate[] {
-    if (this.availableCache !== undefined) return this.availableCache;
-    const candidates: Candidate[] = [];
+  private forgetIndexes(): void {
+    this.availableCache = undefined;
+    this.indexCache = undefined;
+  }
+
+  /** Each synced remote's index: read at first use, v2 roots without their shards. */
+  private indexes(): SyncedIndex[] {
+    if (this.indexCache !== undefined) return this.indexCache;
+    const indexes: SyncedIndex[] = [];
     for (const remote of this.config.remotes) {
       const state = this.store.remoteState(remote.name);
       if (state === undefined) continue;
+      const base = parseRemoteUrl(remote.url);
+      const candidate = (entry: IndexEntry): Candidate => ({
+        remote: remote.name,
+        priority: remote.priority,
+        entry,
+        url: resolveRemotePath(base, entry.path).href,
+      });
+      const shards = openRemoteShards(
+        this.paths,
+        remote.name,
+        state,
+        () => remoteFetcher(base, { limits: transferLimitsOf(this.config), remote: remote.name }),
+        redactUrl(base),
+      );
+      if (shards !== undefined) {
+        indexes.push({ remote: remote.name, shards, candidate });
+        continue;
+      }
       const path = syncedIndexPath(this.paths, remote.name);
       let bytes: Buffer;
       try {
@@ -544,18 +587,99 @@ export class Prefix {
         throw error;
       }
       const index = parseIndex(bytes, path);
-      const base = parseRemoteUrl(remote.url);
-      for (const entry of index.packages) {
-        candidates.push({
-          remote: remote.name,
-          priority: remote.priority,
-          entry,
-          url: resolveRemotePath(base, entry.path).href,
-        });
-      }
+      indexes.push({ remote: remote.name, name: index.name, candidates: index.packages.map(candidate), candidate });
+    }
+    this.indexCache = indexes;
+    return indexes;
+  }
+
+  /**
+   * Every candidate of every synced remote: all of a v1 index, and of a v2
+   * index those of the names loaded (`loadAvailable`).
+   */
+  available(): Candidate[] {
+    if (this.availableCache !== undefined) return this.availableCache;
+    const candidates: Candidate[] = [];
+    for (const index of this.indexes()) {
+      if ('candidates' in index) candidates.push(...index.candidates);
+      else
+        for (const entries of index.shards.loaded.values())
+          for (const entry of entries) candidates.push(index.candidate(entry));
     }
     this.availableCache = candidates;
     return candidates;
+  }
+
+  /**
+   * Load what remotes synced in index format v2 offer of `names` (all names
+   * with 'all'), fetching the shards not kept yet, and with `closure` also of
+   * every name those depend on, transitively: all a plan can visit. Plans,
+   * `info` and `deps` call it; `available()` then holds those names.
+   * @returns the bytes fetched.
+   */
+  async loadAvailable(names: Iterable<string> | 'all', closure = true): Promise<number> {
+    const sharded = this.indexes().filter((index): index is ShardedIndex => 'shards' in index);
+    if (sharded.length === 0) return 0;
+    const before = sharded.reduce((sum, index) => sum + index.shards.fetchedBytes, 0);
+    const wholeByName = new Map<string, IndexEntry[]>();
+    for (const index of this.indexes())
+      if ('candidates' in index)
+        for (const { entry } of index.candidates)
+          wholeByName.set(entry.name, [...(wholeByName.get(entry.name) ?? []), entry]);
+    const seen = new Set<string>();
+    let wanted = names === 'all' ? sharded.flatMap((index) => [...index.shards.table.keys()]) : [...names];
+    while (wanted.length > 0) {
+      const batch = [...new Set(wanted)].filter((name) => !seen.has(name));
+      for (const name of batch) seen.add(name);
+      await Promise.all(sharded.map((index) => index.shards.load(batch)));
+      if (!closure) break;
+      wanted = [];
+      for (const name of batch) {
+        const entries = [
+          ...(wholeByName.get(name) ?? []),
+          ...sharded.flatMap((index) => index.shards.loaded.get(name) ?? []),
+        ];
+        for (const entry of entries) for (const dep of entry.depends) if (!seen.has(dep.name)) wanted.push(dep.name);
+        for (const dep of this.store.getInstalled(name)?.metadata.depends ?? [])
+          if (!seen.has(dep.name)) wanted.push(dep.name);
+      }
+    }
+    this.availableCache = undefined;
+    return sharded.reduce((sum, index) => sum + index.shards.fetchedBytes, 0) - before;
+  }
+
+  /** Every name a synced remote offers (v2 names whether loaded or not). */
+  private offeredNames(): Set<string> {
+    const names = new Set<string>();
+    for (const index of this.indexes()) {
+      if ('candidates' in index) for (const { entry } of index.candidates) names.add(entry.name);
+      else for (const name of index.shards.table.keys()) names.add(name);
+    }
+    return names;
+  }
+
+  /**
+   * Plan `request` (`plan`) after loading what it can visit from remotes
+   * synced in format v2: what a program using this library calls.
+   */
+  async planFor(request: Parameters<Prefix['plan']>[0], build?: Parameters<Prefix['plan']>[1]): Promise<Plan> {
+    await this.loadAvailable(this.namesOf(request, build?.recipes ?? []));
+    return this.plan(request, build);
+  }
+
+  /**
+   * The names a request starts from: those it names, the installed ones, and
+   * what package files given and recipes offered depend on.
+   */
+  private namesOf(request: Parameters<Prefix['plan']>[0], recipes: readonly RecipeOffer[]): string[] {
+    return [
+      ...(request.install ?? []).map((item) => item.name),
+      ...(request.upgrade === 'all' ? [] : (request.upgrade ?? [])),
+      ...(request.remove ?? []),
+      ...this.installed().map((pkg) => pkg.name),
+      ...(request.files ?? []).flatMap((file) => file.entry.depends.map((dep) => dep.name)),
+      ...recipes.flatMap((recipe) => [recipe.name, ...recipe.depends.map((dep) => dep.name)]),
+    ];
   }
 
   private newestAvailable(): Map<string, Candidate> {
@@ -572,10 +696,13 @@ export class Prefix {
    * what it matches.
    */
   search(term: string): AvailablePackage[] {
-    const fromIndex = (remote: string) =>
-      this.available()
-        .filter((candidate) => candidate.remote === remote)
-        .map(({ entry }): SearchRow => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
+    const fromIndex = (remote: string): SearchRow[] => {
+      const index = this.indexes().find((item) => item.remote === remote);
+      if (index === undefined) return [];
+      if ('shards' in index)
+        return [...index.shards.table.values()].map((row) => [row.name, row.version, row.variant, row.summary]);
+      return index.candidates.map(({ entry }) => [entry.name, fullVersion(entry), entry.variant, entry.summary]);
+    };
     const rows = readSearchLists(
       this.paths,
       this.store,
@@ -586,12 +713,13 @@ export class Prefix {
     return matchSearch(term, rows, this.installed());
   }
 
-  info(name: string): {
+  async info(name: string): Promise<{
     installed: InstalledView | null;
     files: number;
     available: AvailableInfo[];
     requiredBy: string[];
-  } {
+  }> {
+    await this.loadAvailable([name], false);
     const pkg = this.store.getInstalled(name);
     const remotes = new Map(this.config.remotes.map((remote) => [remote.name, remote]));
     const available = this.available()
@@ -666,6 +794,7 @@ export class Prefix {
    */
   private async fileLists(): Promise<{ remote: string; list: FileList }[]> {
     const lists: { remote: string; list: FileList }[] = [];
+    await this.loadAvailable('all', false);
     const candidates = this.available();
     for (const remote of this.config.remotes) {
       const state = this.store.remoteState(remote.name);
@@ -727,12 +856,14 @@ export class Prefix {
 
   /** The repository name of the index synced from `remote` (what its file list is signed for). */
   private syncedIndexName(remote: string): string {
-    const path = syncedIndexPath(this.paths, remote);
-    return parseIndex(readFileSync(path), path).name;
+    const index = this.indexes().find((item) => item.remote === remote);
+    if (index === undefined) throw new Error(`Assertion failed: remote ${remote} is not synced`);
+    return 'shards' in index ? index.shards.root.name : index.name;
   }
 
   /** The files the newest available package `name` installs (`kiln files --available`, as pacman -Fl). */
   async availableFiles(name: string): Promise<{ name: string; version: string; remote: string; files: ListedFile[] }> {
+    await this.loadAvailable([name], false);
     const candidate = this.newestAvailable().get(name);
     if (candidate === undefined)
       throw new KilnError('E_NO_CANDIDATE', `cannot list the files of ${name}: no synced remote offers it`, {
@@ -771,21 +902,52 @@ export class Prefix {
   /** The id of the key that signed the index of `remote` accepted at the last sync (null when it cannot be read). */
   private indexSigner(remote: string): string | null {
     try {
-      return tryParseSignature(readFileSync(`${syncedIndexPath(this.paths, remote)}.minisig`, 'utf8'))?.keyId ?? null;
+      const index = this.indexes().find((item) => item.remote === remote);
+      const path =
+        index !== undefined && 'shards' in index
+          ? syncedRootPath(this.paths, remote)
+          : syncedIndexPath(this.paths, remote);
+      return tryParseSignature(readFileSync(`${path}.minisig`, 'utf8'))?.keyId ?? null;
     } catch {
       return null;
     }
   }
 
-  list(
+  async list(
     which: 'installed' | 'available' | 'upgradable',
-  ): (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[] {
+  ): Promise<
+    (InstalledView | AvailablePackage | { name: string; installed: string; available: string; remote: string })[]
+  > {
     if (which === 'installed') return installedViews(this);
     if (which === 'available') {
       const installed = new Map(this.installed().map((pkg) => [pkg.name, pkg]));
-      const newest = [...this.newestAvailable().values()].sort((a, b) => (a.entry.name < b.entry.name ? -1 : 1));
-      return newest.map((candidate) => availableRow(candidate, installed));
+      // The newest version of each name: a v2 index's name table says it without its shards.
+      const rows: AvailablePackage[] = [];
+      for (const index of this.indexes()) {
+        if ('candidates' in index)
+          rows.push(...index.candidates.map((candidate) => availableRow(candidate, installed)));
+        else
+          for (const row of index.shards.table.values()) {
+            const have = installed.get(row.name);
+            rows.push({
+              name: row.name,
+              version: row.version,
+              variant: row.variant,
+              remote: index.remote,
+              summary: row.summary,
+              installed: have === undefined ? null : fullVersion(have),
+            });
+          }
+      }
+      return [
+        ...newestByName(
+          rows,
+          (row) => row.name,
+          (row) => row.version,
+        ).values(),
+      ].sort((a, b) => (a.name < b.name ? -1 : 1));
     }
+    await this.loadAvailable(this.installed().map((pkg) => pkg.name));
     const plan = this.resolver.resolve({
       installed: this.installed(),
       available: this.planAvailable(),
@@ -820,8 +982,9 @@ export class Prefix {
     return ownersOf(this, path);
   }
 
-  deps(name: string): { name: string; range: string; installed: string | null }[] {
+  async deps(name: string): Promise<{ name: string; range: string; installed: string | null }[]> {
     const pkg = this.store.getInstalled(name);
+    if (pkg === undefined) await this.loadAvailable([name], false);
     const depends = pkg?.metadata.depends ?? this.newestAvailable().get(name)?.entry.depends;
     if (depends === undefined)
       throw new KilnError(
@@ -837,13 +1000,13 @@ export class Prefix {
 
   /** The hint for a package name nothing knows: the close installed or available names, else where to look. */
   private unknownNameHint(name: string): string {
-    const known = [...this.installed().map((pkg) => pkg.name), ...this.newestAvailable().keys()];
+    const known = [...this.installed().map((pkg) => pkg.name), ...this.offeredNames()];
     return didYouMean(suggest(name, known)) ?? 'check the name with "kiln search", or run "kiln sync"';
   }
 
   rdeps(name: string): { name: string; version: string; range: string }[] {
     // As deps does: a name nobody knows is an error, not an empty answer.
-    if (this.store.getInstalled(name) === undefined && !this.newestAvailable().has(name)) {
+    if (this.store.getInstalled(name) === undefined && !this.offeredNames().has(name)) {
       throw new KilnError(
         'E_NO_CANDIDATE',
         `cannot show what depends on ${name}: it is neither installed nor available`,
@@ -1023,8 +1186,8 @@ export class Prefix {
   }
 
   /** Packages installed as dependencies that nothing requested (or protected) needs: what autoremove would remove. */
-  orphans(): InstalledView[] {
-    const plan = this.plan({ autoremove: true });
+  async orphans(): Promise<InstalledView[]> {
+    const plan = await this.planFor({ autoremove: true });
     const names = new Set(plan.actions.filter((action) => action.kind === 'remove').map((action) => action.name));
     return installedViews(this).filter((pkg) => names.has(pkg.name));
   }
@@ -1250,7 +1413,7 @@ export class Prefix {
           ? undefined
           : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
-      let plan = this.plan(request, offers);
+      let plan = await this.planFor(request, offers);
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Every build the plan runs is a row of it: the build dependencies missing from the prefix's own repository too.
         const { localRepositoryDir, withBuildDependencies } = await buildMissing();
@@ -1265,7 +1428,7 @@ export class Prefix {
       const nothing = plan.builds.length === 0 && plan.actions.length === 0 && plan.reasonChanges.length === 0;
       // A dry run checks the libraries from the index (a real one from the packages, which name the files); what builds will provide is not known yet.
       if (options.dryRun === true && plan.builds.length === 0)
-        this.checkLibraries(plan, (action) => action.candidate.entry);
+        await this.checkLibraries(plan, (action) => action.candidate.entry);
       if (nothing || options.dryRun === true) return { plan: described, applied: false, transaction: null, notes: [] };
       if (options.confirm !== undefined && !(await options.confirm(described))) {
         throw new KilnError('E_ABORTED', `cannot change prefix ${this.root}: the plan was declined`, {
@@ -1279,8 +1442,8 @@ export class Prefix {
         await this.trustLocalRepository(local);
         await runPlannedBuilds(plan.builds, options.build, local.dir, this.host());
         await syncRemotes(this.paths, this.config, this.store, this.now(), [LOCAL_REMOTE]);
-        this.availableCache = undefined;
-        plan = this.plan(request, offers);
+        this.forgetIndexes();
+        plan = await this.planFor(request, offers);
         if (plan.builds.length > 0) {
           throw new KilnError(
             'E_BUILD',
@@ -1306,7 +1469,10 @@ export class Prefix {
   }
 
   /** The host check before writing: every library a package of the prefix needs is found after the change (missingLibraries.ts). */
-  private checkLibraries(plan: Plan, linksOf: (action: Exclude<PlanAction, { kind: 'remove' }>) => PackageLinks): void {
+  private async checkLibraries(
+    plan: Plan,
+    linksOf: (action: Exclude<PlanAction, { kind: 'remove' }>) => PackageLinks,
+  ): Promise<void> {
     const host = new HostLibraries();
     const missing = findMissingLibraries({
       actions: plan.actions,
@@ -1314,7 +1480,13 @@ export class Prefix {
       linksOf,
       hostHas: (soname, arch) => host.find(soname, arch) !== undefined,
     });
-    if (missing.length > 0) throw missingLibrariesError(this.root, missing, this.available());
+    if (missing.length === 0) return;
+    // Remotes synced in format v2 name the providers from their soname tables; those are loaded for the hint.
+    const sonames = new Set(missing.map((item) => item.soname));
+    for (const index of this.indexes())
+      if ('shards' in index) await index.shards.load([...(await index.shards.providers(sonames)).values()].flat());
+    this.availableCache = undefined;
+    throw missingLibrariesError(this.root, missing, this.available());
   }
 
   /** Adds (or refreshes) the remote `local` for the prefix's own repository; the caller holds the lock. */
@@ -1500,7 +1672,7 @@ export class Prefix {
     const store = await this.unpackedStore(policy.applyOwners);
     const packages = await this.fetchPackages(placing, store?.dir, options.signal);
     mark('open and check packages');
-    this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
+    await this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
     const metadataOf = (name: string): PackageFile['metadata'] => packages.get(name)!.metadata;
     if (policy.applyOwners) {

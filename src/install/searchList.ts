@@ -75,7 +75,12 @@ export async function writeSearchList(
   const lines = [...newestByName(entries, (entry) => entry.name, fullVersion).values()].map(
     (entry) => `${entry.name}\t${fullVersion(entry)}\t${entry.variant}\t${entry.summary.replace(/\t/g, ' ')}`,
   );
-  const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, text: lines.join('\n') };
+  await writeSearchText(indexPath, indexSha256, lines.join('\n'));
+}
+
+/** Write a search list of rows already in its text form (a v2 name table's). */
+export async function writeSearchText(indexPath: string, indexSha256: string, text: string): Promise<void> {
+  const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, text };
   await writeFileAtomic(searchListPath(indexPath), `${JSON.stringify(list)}\n`);
 }
 

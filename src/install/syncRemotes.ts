@@ -13,7 +13,9 @@ import type { PackageStore, RemoteState } from '../db/index.js';
 import { KilnError, isKilnError } from '../errors/index.js';
 import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
-import { readPublishedIndex } from '../repo/readPublishedIndex.js';
+import type { RepositoryFetcher } from '../repo/readPublishedIndex.js';
+import { readPublishedIndex, readPublishedRoot } from '../repo/readPublishedIndex.js';
+import { acceptRoot, forgetRoot, syncedRootPath } from './remoteShards.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { readSearchText, writeSearchList } from './searchList.js';
 import { dirname } from 'node:path';
@@ -30,6 +32,10 @@ export interface SyncResult {
   packages: number;
   expires: string;
   status: 'updated' | 'unchanged';
+  /** The index format read: 2 where the repository publishes it. */
+  format: 1 | 2;
+  /** Bytes fetched from the remote by this sync. */
+  fetchedBytes: number;
 }
 
 async function syncOne(
@@ -41,11 +47,9 @@ async function syncOne(
 ): Promise<SyncResult> {
   const url = parseRemoteUrl(remote.url);
   const shown = redactUrl(url);
-  const published = await readPublishedIndex(
-    remoteFetcher(url, { limits, remote: remote.name }),
-    remoteKeys(remote, paths.config),
-    shown,
-  ).catch((error: unknown) => {
+  const fetch = countingFetcher(remoteFetcher(url, { limits, remote: remote.name }));
+  const trusted = remoteKeys(remote, paths.config);
+  const untrustedHint = (error: unknown): never => {
     // The hint names the command that adds a key to this remote.
     if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED')) {
       const id = /made by key ([0-9A-F]{16})/.exec(error.message)?.[1] ?? 'KEYID';
@@ -55,54 +59,76 @@ async function syncOne(
       });
     }
     throw error;
-  });
-  const { index } = published;
+  };
+  // Format v2 where the repository publishes it, else v1.
+  const root = await readPublishedRoot(fetch, trusted, shown).catch(untrustedHint);
+  const published =
+    root === undefined ? await readPublishedIndex(fetch, trusted, shown).catch(untrustedHint) : undefined;
+  const head = root?.root ?? published!.index;
+  const bytes = root?.bytes ?? published!.bytes;
   const previous = store.remoteState(remote.name);
-  const digest = sha256(published.bytes);
-  if (previous !== undefined && index.serial < previous.serial) {
+  const digest = sha256(bytes);
+  if (previous !== undefined && head.serial < previous.serial) {
     throw new KilnError(
       'E_INDEX_ROLLBACK',
-      `cannot accept the index of remote ${remote.name} (${shown}): its serial ${index.serial} is older than serial ${previous.serial}, accepted on ${previous.syncedAt}`,
+      `cannot accept the index of remote ${remote.name} (${shown}): its serial ${head.serial} is older than serial ${previous.serial}, accepted on ${previous.syncedAt}`,
       {
         hint: 'the server (or a mirror, or an attacker) is offering an old index; the previous one stays in use',
       },
     );
   }
-  if (previous !== undefined && index.serial === previous.serial && digest !== previous.sha256) {
-    throw new KilnError(
-      'E_INDEX_ROLLBACK',
-      `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} was already accepted with different content`,
-      {
-        hint: 'a repository never publishes two indexes with one serial; the previous one stays in use',
-      },
-    );
+  if (previous !== undefined && head.serial === previous.serial && digest !== previous.sha256) {
+    // The same commit seen in the other format is not a second index of one serial.
+    const sameCommit = previous.created === head.created && previous.expires === head.expires;
+    if (!sameCommit)
+      throw new KilnError(
+        'E_INDEX_ROLLBACK',
+        `cannot accept the index of remote ${remote.name} (${shown}): serial ${head.serial} was already accepted with different content`,
+        {
+          hint: 'a repository never publishes two indexes with one serial; the previous one stays in use',
+        },
+      );
   }
-  const expires = Date.parse(index.expires);
+  const expires = Date.parse(head.expires);
   if (!(expires > now.getTime())) {
     throw new KilnError(
       'E_INDEX_EXPIRED',
-      `cannot accept the index of remote ${remote.name} (${shown}): serial ${index.serial} expired at ${index.expires}`,
+      `cannot accept the index of remote ${remote.name} (${shown}): serial ${head.serial} expired at ${head.expires}`,
       {
         hint: 'the repository has not published a fresh index in time (a freeze): its maintainer must commit one (kiln repo commit re-signs it); check your clock too. The previous index stays in use until it expires',
       },
     );
   }
-  // Written again when the accepted copy is gone (dropped by a layout migration, or deleted by hand).
-  if (previous?.sha256 !== digest || lstatIfExists(syncedIndexPath(paths, remote.name)) === undefined) {
-    const target = syncedIndexPath(paths, remote.name);
-    await mkdir(dirname(target), { recursive: true });
-    // Signature first, then the index: a reader only trusts the database row, written last.
-    await writeFileAtomic(`${target}.minisig`, published.signatureText);
-    await writeFileAtomic(target, published.bytes);
-  }
-  if (previous?.sha256 !== digest || readSearchText(syncedIndexPath(paths, remote.name), digest) === undefined) {
-    await writeSearchList(syncedIndexPath(paths, remote.name), digest, index.packages);
+  let packages: number;
+  if (root !== undefined) {
+    if (
+      previous?.sha256 !== digest ||
+      lstatIfExists(syncedRootPath(paths, remote.name)) === undefined ||
+      readSearchText(syncedIndexPath(paths, remote.name), digest) === undefined
+    )
+      await acceptRoot(paths, remote.name, root, fetch, shown);
+    packages = root.root.packages;
+  } else {
+    const { index } = published!;
+    // Written again when the accepted copy is gone (dropped by a layout migration, or deleted by hand).
+    if (previous?.sha256 !== digest || lstatIfExists(syncedIndexPath(paths, remote.name)) === undefined) {
+      const target = syncedIndexPath(paths, remote.name);
+      await mkdir(dirname(target), { recursive: true });
+      // Signature first, then the index: a reader only trusts the database row, written last.
+      await writeFileAtomic(`${target}.minisig`, published!.signatureText);
+      await writeFileAtomic(target, published!.bytes);
+      await forgetRoot(paths, remote.name);
+    }
+    if (previous?.sha256 !== digest || readSearchText(syncedIndexPath(paths, remote.name), digest) === undefined) {
+      await writeSearchList(syncedIndexPath(paths, remote.name), digest, index.packages);
+    }
+    packages = index.packages.length;
   }
   const state: RemoteState = {
     name: remote.name,
-    serial: index.serial,
-    created: index.created,
-    expires: index.expires,
+    serial: head.serial,
+    created: head.created,
+    expires: head.expires,
     syncedAt: now.toISOString(),
     sha256: digest,
   };
@@ -110,12 +136,25 @@ async function syncOne(
   return {
     remote: remote.name,
     url: shown,
-    serial: index.serial,
+    serial: head.serial,
     previousSerial: previous?.serial ?? null,
-    packages: index.packages.length,
-    expires: index.expires,
+    packages,
+    expires: head.expires,
     status: previous?.sha256 === digest ? 'unchanged' : 'updated',
+    format: root === undefined ? 1 : 2,
+    fetchedBytes: fetch.bytes(),
   };
+}
+
+/** A fetcher that counts the bytes it fetched. */
+function countingFetcher(fetch: RepositoryFetcher): RepositoryFetcher & { bytes(): number } {
+  let total = 0;
+  const counting = async (path: string) => {
+    const bytes = await fetch(path);
+    total += bytes?.length ?? 0;
+    return bytes;
+  };
+  return Object.assign(counting, { bytes: () => total });
 }
 
 /** A remote that did not sync, with its own error (code, message, hint). */

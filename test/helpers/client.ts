@@ -85,6 +85,19 @@ export async function publish(dir: string, packages: readonly string[]): Promise
   await ok(['repo', 'commit', 'repo'], { cwd: dir });
 }
 
+/**
+ * Remove index format v2 from a published tree, leaving what a repository
+ * committed by a Kiln before v2 serves (v1 only).
+ */
+export async function stripIndexV2(published: string): Promise<void> {
+  const { readdir, rm } = await import('node:fs/promises');
+  await rm(join(published, 'v2'), { recursive: true, force: true });
+  for (const file of await readdir(join(published, 'indexes')))
+    if (file.includes('.v2.')) await rm(join(published, 'indexes', file));
+  await rm(join(published, 'index.v2.json'), { force: true });
+  await rm(join(published, 'index.v2.json.minisig'), { force: true });
+}
+
 /** A prefix (dir/prefix unless given) with the remote "main" (dir/repo/public, key dir/keys/kiln.pub), synced. */
 export async function syncedPrefix(dir: string, prefix = join(dir, 'prefix')): Promise<string> {
   await ok(['--prefix', prefix, 'init'], { cwd: dir });

@@ -6,7 +6,8 @@
 import { parseJson } from './kiln.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { indexTrustedComment } from '../../src/repo/index.js';
+import { indexTrustedComment, parseIndex } from '../../src/repo/index.js';
+import { publishIndexV2 } from '../../src/repo/publishIndex.js';
 import { formatSignature, readSecretKeyFile, signData } from '../../src/sign/index.js';
 
 export interface IndexEntryJson {
@@ -40,4 +41,6 @@ export async function resignIndex(
     await writeFile(path, text);
     await writeFile(`${path}.minisig`, signature);
   }
+  // The same index in format v2, which clients read first.
+  await publishIndexV2(published, parseIndex(text, 'the edited index'), key);
 }

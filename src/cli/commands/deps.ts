@@ -13,7 +13,7 @@ const command: Command = {
     const name = positional(invocation, command, 0, 'NAME');
     noMorePositionals(invocation, command, 1);
     return withPrefix(invocation, async (prefix) => {
-      const rows = prefix.deps(name);
+      const rows = await prefix.deps(name);
       const text =
         rows.length === 0
           ? `${name} depends on nothing`

@@ -19,7 +19,7 @@ const command: Command = {
     const name = positional(invocation, command, 0, 'NAME');
     noMorePositionals(invocation, command, 1);
     return withPrefix(invocation, async (prefix) => {
-      const info = prefix.info(name);
+      const info = await prefix.info(name);
       const lines: string[] = [];
       const pkg = info.installed;
       const newest = info.available[0];

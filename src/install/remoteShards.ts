@@ -1,0 +1,276 @@
+/**
+ * A remote synced in index format v2 (repo/indexV2.ts), on the client:
+ * `var/lib/kiln/indexes/NAME/` keeps the accepted root (`index.v2.json` and
+ * its signature) and its name table (`names.txt`); the shards fetched so far
+ * are a cache, `var/cache/kiln/shards/NAME/SHA256.zst` (as published). `kiln sync` accepts a root and fetches
+ * its name table — only a delta when it has the previous one; plans fetch
+ * the shards of the names they visit, each checked against the pin in the
+ * table the signed root pins.
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PrefixPaths } from '../config/prefixLayout.js';
+import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
+import type { RemoteState } from '../db/index.js';
+import { KilnError, isErrno } from '../errors/index.js';
+import type { IndexEntry } from '../repo/indexFormat.js';
+import type { IndexRoot, NameRow } from '../repo/indexV2.js';
+import {
+  applyDelta,
+  openPinned,
+  parseNameTable,
+  parseRoot,
+  parseShard,
+  pinnedPath,
+  providersIn,
+} from '../repo/indexV2.js';
+import type { PublishedRoot, RepositoryFetcher } from '../repo/readPublishedIndex.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import { sha256 } from '../util/hash.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
+import { writeSearchText } from './searchList.js';
+
+/** How many shards are fetched at once. */
+const SHARD_CONCURRENCY = 16;
+
+export function syncedRootPath(paths: PrefixPaths, remote: string): string {
+  return join(remoteDirectory(paths, remote), 'index.v2.json');
+}
+
+function nameTablePath(paths: PrefixPaths, remote: string): string {
+  return join(remoteDirectory(paths, remote), 'names.txt');
+}
+
+/** Shards fetched, a cache like the packages': `var/cache/kiln/shards/NAME/`. */
+export function shardDirectory(paths: PrefixPaths, remote: string): string {
+  return join(dirname(paths.cache), 'shards', remote);
+}
+
+function readIfExists(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
+    throw error;
+  }
+}
+
+/** The name table of the root accepted before, when its copy is intact: the base of a delta. */
+function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; text: string } | undefined {
+  try {
+    const bytes = readIfExists(syncedRootPath(paths, remote));
+    const table = readIfExists(nameTablePath(paths, remote));
+    if (bytes === undefined || table === undefined) return undefined;
+    const root = parseRoot(bytes, syncedRootPath(paths, remote));
+    return sha256(table) === root.names.sha256 ? { root, text: table.toString('utf8') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keep a root that passed the rollback and freeze checks: fetch its name
+ * table (a delta from the table kept, when the root offers one from that
+ * serial; else the whole table), check it against the root's pin, and write
+ * table, search list, signature and root, in that order. The database row,
+ * written by the caller last, is what makes them current.
+ * @returns how many bytes were fetched for the table.
+ */
+export async function acceptRoot(
+  paths: PrefixPaths,
+  remote: string,
+  published: PublishedRoot,
+  fetch: RepositoryFetcher,
+  source: string,
+): Promise<number> {
+  const { root } = published;
+  let fetched = 0;
+  let text: string | undefined;
+  const previous = previousTable(paths, remote);
+  if (previous !== undefined && previous.root.names.sha256 === root.names.sha256) text = previous.text;
+  const delta = previous === undefined ? undefined : root.deltas.find((d) => d.from === previous.root.serial);
+  if (text === undefined && previous !== undefined && delta !== undefined) {
+    const path = pinnedPath('deltas', delta);
+    const bytes = await fetch(path);
+    if (bytes !== undefined) {
+      fetched += bytes.length;
+      const applied = applyDelta(
+        previous.text,
+        openPinned(bytes, delta, `${source}/${path}`).toString('utf8'),
+        `${source}/${path}`,
+      );
+      // A delta that does not give the pinned table is not trusted; the whole table is fetched instead.
+      if (sha256(applied) === root.names.sha256) text = applied;
+    }
+  }
+  if (text === undefined) {
+    const path = pinnedPath('names', root.names);
+    const bytes = await fetch(path);
+    if (bytes === undefined)
+      throw new KilnError('E_INDEX_MISMATCH', `cannot sync remote ${remote}: ${source}/${path} is missing`, {
+        hint: 'the repository is incomplete (its index names a file it does not serve); tell its maintainer',
+      });
+    fetched += bytes.length;
+    text = openPinned(bytes, root.names, `${source}/${path}`).toString('utf8');
+  }
+  const table = parseNameTable(text, `${source}/${pinnedPath('names', root.names)}`);
+  if (table.size !== root.names.count)
+    throw new KilnError(
+      'E_INDEX_FORMAT',
+      `cannot sync remote ${remote}: its name table does not hold ${root.names.count} names`,
+      {
+        hint: 'the index was not written by a compatible Kiln',
+      },
+    );
+  const dir = remoteDirectory(paths, remote);
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(nameTablePath(paths, remote), text);
+  await writeSearchText(
+    syncedIndexPath(paths, remote),
+    sha256(published.bytes),
+    [...table.values()].map((row) => `${row.name}\t${row.version}\t${row.variant}\t${row.summary}`).join('\n'),
+  );
+  await writeFileAtomic(`${syncedRootPath(paths, remote)}.minisig`, published.signatureText);
+  await writeFileAtomic(syncedRootPath(paths, remote), published.bytes);
+  // The v1 copy, from a sync before the repository published v2, is no longer current.
+  await rm(syncedIndexPath(paths, remote), { force: true });
+  await rm(`${syncedIndexPath(paths, remote)}.minisig`, { force: true });
+  await pruneShards(paths, remote, table);
+  return fetched;
+}
+
+/** After a v1 sync: drop what a v2 sync of this remote left (the repository went back to v1 only). */
+export async function forgetRoot(paths: PrefixPaths, remote: string): Promise<void> {
+  for (const path of [
+    syncedRootPath(paths, remote),
+    `${syncedRootPath(paths, remote)}.minisig`,
+    nameTablePath(paths, remote),
+  ])
+    await rm(path, { force: true });
+  await rm(shardDirectory(paths, remote), { recursive: true, force: true });
+}
+
+/** Shards no name of the table pins any more are deleted; the others stay for the next plan. */
+async function pruneShards(paths: PrefixPaths, remote: string, table: ReadonlyMap<string, NameRow>): Promise<void> {
+  let files: string[];
+  try {
+    files = await readdir(shardDirectory(paths, remote));
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return;
+    throw error;
+  }
+  const pinned = new Set<string>();
+  for (const row of table.values()) pinned.add(`${row.shard.sha256}.zst`);
+  for (const file of files) if (!pinned.has(file)) await rm(join(shardDirectory(paths, remote), file), { force: true });
+}
+
+/**
+ * The accepted root of `remote` and its name table, when the remote was last
+ * synced in format v2 (the root's digest is the database row's); undefined
+ * when it was synced in v1.
+ */
+export function openRemoteShards(
+  paths: PrefixPaths,
+  remote: string,
+  state: RemoteState,
+  fetcher: () => RepositoryFetcher,
+  source: string,
+): RemoteShards | undefined {
+  const bytes = readIfExists(syncedRootPath(paths, remote));
+  if (bytes === undefined || sha256(bytes) !== state.sha256) return undefined;
+  const root = parseRoot(bytes, syncedRootPath(paths, remote));
+  const tablePath = nameTablePath(paths, remote);
+  const table = readIfExists(tablePath);
+  if (table === undefined || sha256(table) !== root.names.sha256)
+    throw new KilnError(
+      'E_INDEX_MISMATCH',
+      `cannot read the synced index of remote ${remote}: ${tablePath} is missing or damaged`,
+      {
+        hint: `run "kiln sync ${remote}" to fetch it again`,
+      },
+    );
+  return new RemoteShards(
+    remote,
+    root,
+    parseNameTable(table.toString('utf8'), tablePath),
+    shardDirectory(paths, remote),
+    fetcher,
+    source,
+  );
+}
+
+/** The shards of one v2 remote: fetched on demand, kept, and checked on every read. */
+export class RemoteShards {
+  /** The entries of each name loaded so far. */
+  readonly loaded = new Map<string, IndexEntry[]>();
+  private fetch: RepositoryFetcher | undefined;
+  /** Bytes fetched from the remote by this object. */
+  fetchedBytes = 0;
+
+  constructor(
+    readonly remote: string,
+    readonly root: IndexRoot,
+    readonly table: ReadonlyMap<string, NameRow>,
+    private readonly dir: string,
+    private readonly fetcher: () => RepositoryFetcher,
+    private readonly source: string,
+  ) {}
+
+  /** Load the shards of those of `names` this remote offers and has not loaded yet. */
+  async load(names: Iterable<string>): Promise<void> {
+    const rows: NameRow[] = [];
+    for (const name of names) {
+      const row = this.table.get(name);
+      if (row !== undefined && !this.loaded.has(name)) rows.push(row);
+    }
+    if (rows.length === 0) return;
+    const shards = await mapConcurrent(rows, SHARD_CONCURRENCY, (row) => this.shard(row));
+    for (let i = 0; i < rows.length; i++) this.loaded.set(rows[i]!.name, shards[i]!);
+  }
+
+  /** The names this remote offers that provide each of `sonames` (its soname table, fetched for the question). */
+  async providers(sonames: ReadonlySet<string>): Promise<Map<string, string[]>> {
+    const path = pinnedPath('provides', this.root.provides);
+    this.fetch ??= this.fetcher();
+    const bytes = await this.fetch(path);
+    if (bytes === undefined) return new Map();
+    this.fetchedBytes += bytes.length;
+    const where = `${this.source}/${path}`;
+    return providersIn(openPinned(bytes, this.root.provides, where).toString('utf8'), sonames, where);
+  }
+
+  private async shard(row: NameRow): Promise<IndexEntry[]> {
+    const cached = join(this.dir, `${row.shard.sha256}.zst`);
+    const kept = readIfExists(cached);
+    if (kept !== undefined) {
+      try {
+        return parseShard(openPinned(kept, row.shard, cached), row.name, cached);
+      } catch {
+        // A damaged copy: fetched again below.
+      }
+    }
+    const path = pinnedPath('shards', row.shard);
+    this.fetch ??= this.fetcher();
+    const bytes = await this.fetch(path);
+    if (bytes === undefined)
+      throw new KilnError(
+        'E_INDEX_MISMATCH',
+        `cannot read the index of ${row.name} from remote ${this.remote}: ${this.source}/${path} is missing`,
+        { hint: `the repository no longer serves the index synced; run "kiln sync ${this.remote}" and try again` },
+      );
+    this.fetchedBytes += bytes.length;
+    const entries = parseShard(
+      openPinned(bytes, row.shard, `${this.source}/${path}`),
+      row.name,
+      `${this.source}/${path}`,
+    );
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(cached, bytes);
+    } catch {
+      // Not writable by this user (a query by another user): nothing to keep.
+    }
+    return entries;
+  }
+}
