@@ -48,6 +48,8 @@ case "$which" in
     ;;
   # The resolver against Debian's testsolv (libsolv) on the same generated problems.
   solve) node dist/bench/solveBench.js "$@" ;;
+  # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
+  shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
     if (($# > 0)); then
       echo "bench: options go to one benchmark: npm run bench:NAME -- OPTIONS" >&2
@@ -58,6 +60,7 @@ case "$which" in
     node dist/bench/installBench.js
     node dist/bench/indexBench.js
     node dist/bench/solveBench.js
+    node --max-old-space-size=8192 dist/bench/shardBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards)" >&2; exit 2 ;;
 esac
