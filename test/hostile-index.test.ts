@@ -5,11 +5,20 @@
  * content is not.
  */
 import * as assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { indexTrustedComment } from '../src/repo/index.js';
+import {
+  ROOT_FILE,
+  indexTrustedComment,
+  openPinned,
+  parseNameTable,
+  parseRoot,
+  pinned,
+  pinnedPath,
+  serializeRoot,
+} from '../src/repo/index.js';
 import { formatSignature, generateKeyPair, readSecretKeyFile, signData } from '../src/sign/index.js';
 import type { SecretKey } from '../src/sign/index.js';
 import { makeTree, writeMeta } from './helpers/fixtures.js';
@@ -169,4 +178,29 @@ test('index that is not JSON at all, correctly signed', async (t) => {
   const p = await publish(t);
   await republish(p, Buffer.from('<html>502 Bad Gateway</html>'));
   await expectRefused(p, 'E_INDEX_FORMAT', 'indexes/2.json', /not valid JSON/);
+});
+
+test('index format v2: a shard, the name table or the root that is not what the signed index pins', async (t) => {
+  const p = await publish(t);
+  const root = parseRoot(await readFile(join(p.repo, ROOT_FILE)), ROOT_FILE);
+  const tablePath = join(p.repo, pinnedPath('names', root.names));
+  const table = parseNameTable(openPinned(await readFile(tablePath), root.names, tablePath).toString('utf8'), 't');
+  const shard = pinnedPath('shards', table.get('alpha')!.shard);
+  const original = await readFile(join(p.repo, shard));
+  // A shard replaced by valid zstd of other bytes, then by a bomb: refused at its pin either way.
+  await writeFile(join(p.repo, shard), pinned(Buffer.from('{"format":"kiln-shard"}')).compressed);
+  await expectRefused(p, 'E_REPO_VERIFY', shard, /sha256|bytes/);
+  await writeFile(join(p.repo, shard), pinned(Buffer.alloc(32 * 1024 * 1024)).compressed);
+  await expectRefused(p, 'E_REPO_VERIFY', shard, /more than the \d+ bytes pinned/);
+  await writeFile(join(p.repo, shard), original);
+  await rm(tablePath);
+  await expectRefused(p, 'E_REPO_VERIFY', pinnedPath('names', root.names), /missing/);
+  await writeFile(tablePath, pinned(Buffer.from('x')).compressed);
+  // The root of another serial in place of this one (its signature and snapshot kept apart).
+  const bytes = await readFile(join(p.repo, 'indexes', '2.v2.json'));
+  const other = { ...parseRoot(bytes, 'r'), serial: 7 };
+  const text = serializeRoot(other);
+  await writeFile(join(p.repo, 'indexes', '2.v2.json'), text);
+  await writeFile(join(p.repo, ROOT_FILE), text);
+  await expectRefused(p, 'E_REPO_VERIFY', 'indexes/2.v2.json', /altered or truncated|does not match/);
 });

@@ -7,6 +7,7 @@
  * the shards of the names they visit, each checked against the pin in the
  * table the signed root pins.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import type { IndexRoot, NameRow } from '../repo/indexV2.js';
 import {
+  NameTable,
   applyDelta,
   openPinned,
   parseNameTable,
@@ -30,6 +32,9 @@ import { writeFileAtomic } from '../util/atomicWrite.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import { writeSearchText } from './searchList.js';
+
+/** Written without an fsync each: one syncfs follows them all. */
+const QUICK = { durable: false } as const;
 
 /** How many shards are fetched at once. */
 const SHARD_CONCURRENCY = 16;
@@ -125,17 +130,20 @@ export async function acceptRoot(
     );
   const dir = remoteDirectory(paths, remote);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(nameTablePath(paths, remote), text);
+  await writeFileAtomic(nameTablePath(paths, remote), text, QUICK);
   await writeSearchText(
     syncedIndexPath(paths, remote),
     sha256(published.bytes),
     [...table.values()].map((row) => `${row.name}\t${row.version}\t${row.variant}\t${row.summary}`).join('\n'),
+    QUICK,
   );
-  await writeFileAtomic(`${syncedRootPath(paths, remote)}.minisig`, published.signatureText);
-  await writeFileAtomic(syncedRootPath(paths, remote), published.bytes);
+  await writeFileAtomic(`${syncedRootPath(paths, remote)}.minisig`, published.signatureText, QUICK);
+  await writeFileAtomic(syncedRootPath(paths, remote), published.bytes, QUICK);
   // The v1 copy, from a sync before the repository published v2, is no longer current.
   await rm(syncedIndexPath(paths, remote), { force: true });
   await rm(`${syncedIndexPath(paths, remote)}.minisig`, { force: true });
+  // One syncfs(2) for the files above, before the database row that makes them current.
+  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
   await pruneShards(paths, remote, table);
   return fetched;
 }
@@ -193,7 +201,7 @@ export function openRemoteShards(
   return new RemoteShards(
     remote,
     root,
-    parseNameTable(table.toString('utf8'), tablePath),
+    new NameTable(table.toString('utf8'), tablePath),
     shardDirectory(paths, remote),
     fetcher,
     source,
@@ -211,7 +219,7 @@ export class RemoteShards {
   constructor(
     readonly remote: string,
     readonly root: IndexRoot,
-    readonly table: ReadonlyMap<string, NameRow>,
+    readonly table: Pick<ReadonlyMap<string, NameRow>, 'get' | 'has' | 'keys' | 'values' | 'size'>,
     private readonly dir: string,
     private readonly fetcher: () => RepositoryFetcher,
     private readonly source: string,

@@ -79,9 +79,14 @@ export async function writeSearchList(
 }
 
 /** Write a search list of rows already in its text form (a v2 name table's). */
-export async function writeSearchText(indexPath: string, indexSha256: string, text: string): Promise<void> {
+export async function writeSearchText(
+  indexPath: string,
+  indexSha256: string,
+  text: string,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   const list: SearchList = { format: SEARCH_LIST_FORMAT, index: indexSha256, text };
-  await writeFileAtomic(searchListPath(indexPath), `${JSON.stringify(list)}\n`);
+  await writeFileAtomic(searchListPath(indexPath), `${JSON.stringify(list)}\n`, options);
 }
 
 /** The list's text, or undefined when there is no list made from the index with this sha256. */

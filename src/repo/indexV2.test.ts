@@ -9,6 +9,7 @@ import {
   diffNameTables,
   encodeNameTable,
   encodeProvides,
+  NameTable,
   encodeShard,
   openPinned,
   parseNameTable,
@@ -146,4 +147,16 @@ test('the soname table names every provider of a soname', () => {
   assert.equal(text, 'liba.so.1\tliba\nlibc2.so\tliba libb\n');
   assert.deepEqual([...providersIn(text, new Set(['libc2.so', 'libnone.so']), 't')], [['libc2.so', ['liba', 'libb']]]);
   assert.throws(() => providersIn('x\t../evil\n', new Set(), 't'), /not a line/);
+});
+
+test('a name table read by lookup finds every name, and no other, as the whole parse does', () => {
+  const rows = ['a', 'b-1x', 'c', 'zlib', 'zstd'].map((name) => row(name, '1-r0'));
+  const text = encodeNameTable(rows);
+  const table = new NameTable(text, 't');
+  assert.equal(table.size, 5);
+  for (const name of ['a', 'c', 'zstd', 'zlib', 'b-1x'])
+    assert.deepEqual(table.get(name), parseNameTable(text, 't').get(name));
+  for (const name of ['', 'b', 'zz', '0', 'zlib\t']) assert.equal(table.get(name), undefined, name);
+  assert.deepEqual([...table.keys()], ['a', 'b-1x', 'c', 'zlib', 'zstd']);
+  assert.equal(new NameTable('', 't').get('a'), undefined);
 });

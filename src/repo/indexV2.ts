@@ -20,7 +20,7 @@ import { sha256, tryParseSha256 } from '../util/hash.js';
 import { stableStringify } from '../util/json.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectInteger, expectObject, expectString, isRecord, join } from '../util/shape.js';
-import { ZstdDataError, ZstdDecoder, ZstdEncoder } from '../util/zstd.js';
+import { ZstdDataError, ZstdEncoder, decompressBounded } from '../util/zstd.js';
 import { compareVersions } from '../version/compareVersions.js';
 import type { IndexEntry } from './indexFormat.js';
 import {
@@ -256,22 +256,92 @@ export function parseNameTable(text: string, source: string): Map<string, NameRo
   while (start < text.length) {
     line++;
     const end = text.indexOf('\n', start);
-    const fields = text.slice(start, end).split('\t');
+    const row = parseRow(text.slice(start, end), line, fail);
     start = end + 1;
-    const where = `line ${line}`;
-    if (fields.length !== 6) fail(where, 'must have six tab-separated fields');
-    const [name, digest, size, version, variant, summary] = fields as [string, string, string, string, string, string];
-    if (!NAME_PATTERN.test(name)) fail(where, `${JSON.stringify(name)} is not a package name`);
-    if (name <= previous) fail(where, `${name} is out of order or listed twice`);
-    previous = name;
-    const sha = tryParseSha256(digest);
-    if (sha === undefined) fail(where, 'has no sha256 digest');
-    if (!SIZE_PATTERN.test(size)) fail(where, 'has no size');
-    if (!FIELD_PATTERN.test(version) || !FIELD_PATTERN.test(variant) || !FIELD_PATTERN.test(summary))
-      fail(where, 'has an empty field');
-    rows.set(name, { name, shard: { sha256: sha as Sha256, size: Number(size) }, version, variant, summary });
+    if (row.name <= previous) fail(`line ${line}`, `${row.name} is out of order or listed twice`);
+    previous = row.name;
+    rows.set(row.name, row);
   }
   return rows;
+}
+
+function parseRow(text: string, line: number, fail: Fail): NameRow {
+  const fields = text.split('\t');
+  const where = `line ${line}`;
+  if (fields.length !== 6) fail(where, 'must have six tab-separated fields');
+  const [name, digest, size, version, variant, summary] = fields as [string, string, string, string, string, string];
+  if (!NAME_PATTERN.test(name)) fail(where, `${JSON.stringify(name)} is not a package name`);
+  const sha = tryParseSha256(digest);
+  if (sha === undefined) fail(where, 'has no sha256 digest');
+  if (!SIZE_PATTERN.test(size)) fail(where, 'has no size');
+  if (!FIELD_PATTERN.test(version) || !FIELD_PATTERN.test(variant) || !FIELD_PATTERN.test(summary))
+    fail(where, 'has an empty field');
+  return { name, shard: { sha256: sha as Sha256, size: Number(size) }, version, variant, summary };
+}
+
+/**
+ * A name table read by lookup: a name is found by binary search over the
+ * sorted lines and only its line is parsed, so a plan that visits 50 names of
+ * a million pays for 50 (plus one pass to find where lines start). For a table
+ * already checked whole (`parseNameTable`) at sync; iterating parses it all.
+ */
+export class NameTable {
+  private readonly starts: number[] = [];
+  private whole: Map<string, NameRow> | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly source: string,
+  ) {
+    for (let at = 0; at < text.length; ) {
+      this.starts.push(at);
+      const end = text.indexOf('\n', at);
+      at = end === -1 ? text.length : end + 1;
+    }
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  get(name: string): NameRow | undefined {
+    if (this.whole !== undefined) return this.whole.get(name);
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const start = this.starts[middle]!;
+      const key = this.text.slice(start, this.text.indexOf('\t', start));
+      if (key === name) {
+        const end = this.text.indexOf('\n', start);
+        return parseRow(
+          this.text.slice(start, end === -1 ? undefined : end),
+          middle + 1,
+          indexFail(`cannot read the name table ${this.source}`),
+        );
+      }
+      if (key < name) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.all().keys();
+  }
+
+  values(): IterableIterator<NameRow> {
+    return this.all().values();
+  }
+
+  private all(): Map<string, NameRow> {
+    this.whole ??= parseNameTable(this.text, this.source);
+    return this.whole;
+  }
 }
 
 /** The rows of a name table for `entries` (any order), with the shard pin of each name. */
@@ -381,21 +451,15 @@ export function openPinned(compressed: Uint8Array, pin: Pin, source: string): Bu
       hint: 'the file is not the one the signed index pins (damaged, altered or from another commit); run "kiln sync" and try again',
     });
   };
-  const out = Buffer.allocUnsafe(pin.size);
-  let used = 0;
+  let out: Buffer | undefined;
   try {
-    const decoder = new ZstdDecoder();
-    decoder.push(compressed, (output) => {
-      if (used + output.length > pin.size) mismatch(`it holds more than the ${pin.size} bytes pinned`);
-      output.copy(out, used);
-      used += output.length;
-    });
-    decoder.end();
+    out = decompressBounded(compressed, pin.size);
   } catch (error) {
     if (error instanceof ZstdDataError) return mismatch(`it is not valid zstd data (${error.message})`);
     throw error;
   }
-  if (used !== pin.size) mismatch(`it holds ${used} bytes, not the ${pin.size} pinned`);
+  if (out === undefined) return mismatch(`it holds more than the ${pin.size} bytes pinned`);
+  if (out.length !== pin.size) mismatch(`it holds ${out.length} bytes, not the ${pin.size} pinned`);
   if (sha256(out) !== pin.sha256) mismatch(`its sha256 is not the ${pin.sha256} pinned`);
   return out;
 }

@@ -4,7 +4,10 @@
  * client that follows the signature to its snapshot therefore always sees a
  * complete, matching pair — the old one or the new one.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { sha256 } from '../util/hash.js';
+import { mapConcurrent } from '../util/mapConcurrent.js';
 import { lstatIfExists } from '../util/fs.js';
 import type { IndexRoot, Pin, PinnedKind } from './indexV2.js';
 import {
@@ -100,14 +103,18 @@ export async function publishIndex(repo: Repository, request: PublishRequest): P
   return index;
 }
 
-/** Write a pinned file under its content address, unless it is there already (it is immutable). */
+/**
+ * Write a pinned file under its content address unless it is there already
+ * (it is immutable), without an fsync of its own: the caller syncs the file
+ * system once, before the root that pins it.
+ */
 async function writePinned(published: string, kind: PinnedKind, bytes: Buffer): Promise<Pin> {
-  const { pin, compressed } = pinned(bytes);
+  const pin: Pin = { sha256: sha256(bytes), size: bytes.length };
   const path = join(published, pinnedPath(kind, pin));
-  if (lstatIfExists(path) === undefined) {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, compressed);
-  }
+  // An empty file is what a crash before the sync can leave: written again.
+  if ((lstatIfExists(path)?.size ?? 0) > 0) return pin;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, pinned(bytes).compressed, { durable: false });
   return pin;
 }
 
@@ -137,8 +144,11 @@ export async function publishIndexV2(published: string, index: RepositoryIndex, 
     else list.push(entry);
   }
   const shards = new Map<string, { pin: Pin; entries: IndexEntry[] }>();
-  for (const [name, entries] of byName)
-    shards.set(name, { pin: await writePinned(published, 'shards', encodeShard(name, entries)), entries });
+  const pins = await mapConcurrent([...byName], 8, ([name, entries]) =>
+    writePinned(published, 'shards', encodeShard(name, entries)),
+  );
+  let i = 0;
+  for (const [name, entries] of byName) shards.set(name, { pin: pins[i++]!, entries });
   const table = encodeNameTable(nameRows(shards));
   const names = await writePinned(published, 'names', Buffer.from(table));
   const deltas: IndexRoot['deltas'] = [];
@@ -148,6 +158,8 @@ export async function publishIndexV2(published: string, index: RepositoryIndex, 
     deltas.push({ from, ...(await writePinned(published, 'deltas', Buffer.from(diffNameTables(old, table)))) });
   }
   const provides = await writePinned(published, 'provides', Buffer.from(encodeProvides(index.packages)));
+  // One syncfs(2) for every file written above, before the root that pins them.
+  spawnSync('sync', ['-f', published], { stdio: 'ignore' });
   const root: IndexRoot = {
     format: index.format,
     formatVersion: INDEX_V2_VERSION,
@@ -164,6 +176,7 @@ export async function publishIndexV2(published: string, index: RepositoryIndex, 
   const bytes = serializeRoot(root);
   const signature = formatSignature(signData(bytes, key, { trustedComment: rootTrustedComment(root) }));
   const snapshot = join(published, rootSnapshotPath(root.serial));
+  await mkdir(dirname(snapshot), { recursive: true });
   await writeFileAtomic(snapshot, bytes);
   await writeFileAtomic(snapshot + SIGNATURE_SUFFIX, signature);
   await writeFileAtomic(join(published, ROOT_FILE + SIGNATURE_SUFFIX), signature);

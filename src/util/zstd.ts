@@ -48,6 +48,28 @@ class Slab {
   }
 }
 
+let sharedContext: InstanceType<typeof binding.DCtx> | undefined;
+
+/**
+ * Decompress a whole input whose output may be at most `limit` bytes, in one
+ * call into one buffer (no slabs, no stream state: what a small file known by
+ * its size wants). Undefined when the output would be larger than `limit`.
+ * @throws ZstdDataError for corrupt or truncated input.
+ */
+export function decompressBounded(input: Uint8Array, limit: number): Buffer | undefined {
+  sharedContext ??= new binding.DCtx();
+  const out = Buffer.allocUnsafe(limit + 1);
+  let produced: number;
+  try {
+    produced = sharedContext.decompress(out, input);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/too small/i.test(message)) return undefined;
+    throw new ZstdDataError(message);
+  }
+  return produced > limit ? undefined : out.subarray(0, produced);
+}
+
 /**
  * Incremental decompressor. `push` hands each piece of output to a sink as
  * soon as the decoder makes it, at most one slab (256 KiB) at a time, so a
