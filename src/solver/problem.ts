@@ -235,10 +235,18 @@ export type SolveResult =
   | { solved: true; install: PlanEntry[]; remove: PlanEntry[]; keep: PlanEntry[]; steps: PlanStep[]; cycles: string[] }
   | { solved: false; explanation: string[]; hint: string };
 
-type Fail = (where: string, problem: string) => never;
+/**
+ * Where a value is in the problem, for an error message: a text, or a
+ * function that makes it, so that the thousands of list items read without
+ * error never build theirs.
+ */
+type Where = string | (() => string);
+type Fail = (where: Where, problem: string) => never;
+
+const whereText = (where: Where): string => (typeof where === 'string' ? where : where());
 
 const fail: Fail = (where, problem) => {
-  throw new KilnError('E_USAGE', `cannot read solver problem: ${where} ${problem}`, {
+  throw new KilnError('E_USAGE', `cannot read solver problem: ${whereText(where)} ${problem}`, {
     hint: 'see src/solver/problem.ts for the problem form: {"packages": [...], "installed": [...], "request": {"install": [...], "remove": [...]}}',
   });
 };
@@ -249,19 +257,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function expectObject(value: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
   if (!isRecord(value)) fail(where, 'must be an object');
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
     if (!allowed.includes(key))
       fail(where === '' ? key : `${where}.${key}`, `is not a known field (known: ${allowed.join(', ')})`);
   }
   return value;
 }
 
-function expectList(value: unknown, where: string): unknown[] {
+function expectList(value: unknown, where: Where): unknown[] {
   if (!Array.isArray(value)) fail(where, 'must be a list');
   return value;
 }
 
-function expectName(value: unknown, where: string): string {
+function expectName(value: unknown, where: Where): string {
   if (typeof value !== 'string') fail(where, 'must be a string');
   if (!PROBLEM_NAME_PATTERN.test(value))
     fail(where, `${JSON.stringify(value)} is not a package name (letters, digits, "+", "_", ".", "-")`);
@@ -276,11 +284,11 @@ function expectVersion(value: unknown, where: string): Version {
 }
 
 /** Reads `NAME [RANGE]`; with `conditional`, also `NAME [RANGE] when [!]OPTION` (a recipe's dependency). */
-export function readRequirement(value: unknown, where: string, conditional = false): Requirement {
+export function readRequirement(value: unknown, where: Where, conditional = false): Requirement {
   if (typeof value !== 'string') fail(where, 'must be a string "NAME [RANGE]"');
   let trimmed = value.trim();
   let when: Requirement['when'];
-  const condition = /^(.*?)\s+when\s+(!?)(\S+)$/.exec(trimmed);
+  const condition = trimmed.includes('when') ? /^(.*?)\s+when\s+(!?)(\S+)$/.exec(trimmed) : null;
   if (condition !== null) {
     if (!conditional) fail(where, `${JSON.stringify(value)}: only a recipe's dependencies can have "when OPTION"`);
     const option = condition[3] ?? '';
@@ -291,12 +299,28 @@ export function readRequirement(value: unknown, where: string, conditional = fal
   }
   const space = trimmed.search(/\s/);
   const name = expectName(space === -1 ? trimmed : trimmed.slice(0, space), where);
-  const range = readRange(space === -1 ? '' : trimmed.slice(space + 1), value, where);
-  const canonical = formatRange(range);
-  return { name, range, text: canonical === '' ? name : `${name} ${canonical}`, when };
+  const rangeText = space === -1 ? '' : trimmed.slice(space + 1);
+  let read = RANGES.get(rangeText);
+  if (read === undefined) {
+    const range = readRange(rangeText, value, where);
+    read = { range, canonical: formatRange(range) };
+    if (RANGES.size >= MAX_RANGES) RANGES.clear();
+    RANGES.set(rangeText, read);
+  }
+  const { range, canonical } = read;
+  const text = canonical === '' ? name : trimmed === `${name} ${canonical}` ? trimmed : `${name} ${canonical}`;
+  return { name, range, text, when };
 }
 
-function readRange(rangeText: string, value: string, where: string): VersionRange {
+/**
+ * Range texts already read, and their canonical form: problems and indexes
+ * repeat a few ranges thousands of times (a range is never changed after it
+ * is read). Bounded: a problem of many distinct ranges clears it now and then.
+ */
+const RANGES = new Map<string, { range: VersionRange; canonical: string }>();
+const MAX_RANGES = 10_000;
+
+function readRange(rangeText: string, value: string, where: Where): VersionRange {
   const range = tryParseRange(rangeText);
   if (range !== undefined) return range;
   try {
@@ -318,7 +342,7 @@ export function formatSettings(settings: Readonly<Record<string, boolean>>): str
 }
 
 /** Reads option settings written `+a`, `-b` or `a` (on), as a list or comma-separated. */
-export function readOptionSettings(value: unknown, where: string): Record<string, boolean> {
+export function readOptionSettings(value: unknown, where: Where): Record<string, boolean> {
   const items =
     typeof value === 'string'
       ? value
@@ -328,7 +352,7 @@ export function readOptionSettings(value: unknown, where: string): Record<string
       : expectList(value, where);
   const settings: Record<string, boolean> = dict();
   items.forEach((item, i) => {
-    const at = typeof value === 'string' ? where : `${where}[${i}]`;
+    const at: Where = typeof value === 'string' ? where : () => `${whereText(where)}[${i}]`;
     if (typeof item !== 'string') fail(at, 'must be a string "+OPTION" or "-OPTION"');
     const on = !item.startsWith('-');
     const option = item.replace(/^[+-]/, '');
@@ -346,7 +370,7 @@ export function readOptionSettings(value: unknown, where: string): Record<string
  * Reads a request: `NAME`, `NAME >=1.2 <2`, `NAME[+uwsgi,-ssl]`, or both
  * (`NAME[+uwsgi] >=1.22`).
  */
-export function readInstallRequest(value: unknown, where: string): InstallRequest {
+export function readInstallRequest(value: unknown, where: Where): InstallRequest {
   if (typeof value !== 'string') fail(where, 'must be a string "NAME[+OPTION,-OPTION] [RANGE]"');
   const match = /^\s*([^\s[]+)(?:\[([^\]]*)\])?(.*)$/.exec(value);
   if (match === null) fail(where, `${JSON.stringify(value)} is not "NAME[+OPTION,-OPTION] [RANGE]"`);
@@ -355,7 +379,7 @@ export function readInstallRequest(value: unknown, where: string): InstallReques
   return { ...requirement, options };
 }
 
-function readProvide(value: unknown, where: string): Provide {
+function readProvide(value: unknown, where: Where): Provide {
   if (typeof value !== 'string') fail(where, 'must be a string "NAME" or "NAME =VERSION"');
   const words = value.trim().split(/\s+/);
   const name = expectName(words[0], where);
@@ -368,9 +392,12 @@ function readProvide(value: unknown, where: string): Provide {
   return { name, version, text: `${name} =${formatVersion(version)}` };
 }
 
-function readStrings<T>(value: unknown, where: string, read: (item: unknown, at: string) => T): T[] {
+function readStrings<T>(value: unknown, where: string, read: (item: unknown, at: Where) => T): T[] {
   if (value === undefined) return [];
-  return expectList(value, where).map((item, i) => read(item, `${where}[${i}]`));
+  const items = expectList(value, where);
+  const out = new Array<T>(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = read(items[i], () => `${where}[${i}]`);
+  return out;
 }
 
 function readOptionObject(value: unknown, where: string): Record<string, boolean> {
@@ -472,6 +499,23 @@ function readConfig(value: unknown): SolverConfig {
   };
 }
 
+const PACKAGE_FIELDS = [
+  'name',
+  'version',
+  'depends',
+  'conflicts',
+  'provides',
+  'options',
+  'defaults',
+  'remote',
+  'recipe',
+  'cost',
+  'cpu',
+  'libc',
+  'license',
+  'role',
+] as const;
+
 /** What tells two packages of the same name and version apart. */
 function packageKey(pkg: ProblemPackage): string {
   const options = formatSettings(pkg.options);
@@ -499,28 +543,23 @@ export function readProblem(json: unknown): SolverProblem {
   });
   const config = readConfig(root['config']);
 
+  // And the same few version texts: each is parsed once (a Version is never changed).
+  const versions = new Map<unknown, Version>();
+  const versionOf = (value: unknown, at: string): Version => {
+    let version = versions.get(value);
+    if (version === undefined) {
+      version = expectVersion(value, at);
+      versions.set(value, version);
+    }
+    return version;
+  };
   const packages: ProblemPackage[] = [];
   const versionsByName = new Map<string, { pkg: ProblemPackage; key: string; where: string }[]>();
   expectList(root['packages'] ?? [], 'packages').forEach((item, i) => {
     const where = `packages[${i}]`;
-    const record = expectObject(item, where, [
-      'name',
-      'version',
-      'depends',
-      'conflicts',
-      'provides',
-      'options',
-      'defaults',
-      'remote',
-      'recipe',
-      'cost',
-      'cpu',
-      'libc',
-      'license',
-      'role',
-    ]);
+    const record = expectObject(item, where, PACKAGE_FIELDS);
     const name = expectName(record['name'], `${where}.name`);
-    const version = expectVersion(record['version'], `${where}.version`);
+    const version = versionOf(record['version'], `${where}.version`);
     const recipe = optionalString(record['recipe'], `${where}.recipe`);
     let remote = optionalString(record['remote'], `${where}.remote`);
     if (recipe !== undefined && remote !== undefined)
