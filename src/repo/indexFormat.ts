@@ -213,6 +213,18 @@ const ENTRY_KEYS = new Set([...REQUIRED_ENTRY_KEYS, 'maxPrefix', 'defaults', 'ro
 /** A prefix can be no longer than PATH_MAX. */
 const MAX_PREFIX_LIMIT = 4096;
 
+/** The JSON of an index document (v1 index or v2 root); `context` begins the error message. */
+export function parseIndexJson(bytes: Buffer, context: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new KilnError('E_INDEX_FORMAT', `${context}: it is not valid JSON (${(error as Error).message})`, {
+      cause: error,
+      hint: 'the file is truncated or corrupt',
+    });
+  }
+}
+
 /**
  * Parse and check an index (its signature must already have been checked).
  * Every entry is validated — an index is signed, but a signer can be
@@ -226,15 +238,7 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
       hint: 'the index was not written by a compatible Kiln',
     });
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new KilnError('E_INDEX_FORMAT', `${context}: it is not valid JSON (${(error as Error).message})`, {
-      cause: error,
-      hint: 'the file is truncated or corrupt',
-    });
-  }
+  const json = parseIndexJson(bytes, context);
   if (isRecord(json) && json['format'] === INDEX_FORMAT && json['formatVersion'] !== INDEX_FORMAT_VERSION) {
     throw new KilnError(
       'E_INDEX_FORMAT',

@@ -30,6 +30,7 @@ import {
   TIME_PATTERN,
   checkEntries,
   entryJson,
+  parseIndexJson,
   sortEntries,
 } from './indexFormat.js';
 import { SNAPSHOT_DIR } from './layout.js';
@@ -127,15 +128,7 @@ function parsePin(value: unknown, where: string, fail: Fail, extra: readonly str
 export function parseRoot(bytes: Buffer, source: string): IndexRoot {
   const context = `cannot read repository index ${source}`;
   const fail = indexFail(context);
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new KilnError('E_INDEX_FORMAT', `${context}: it is not valid JSON (${(error as Error).message})`, {
-      cause: error,
-      hint: 'the file is truncated or corrupt',
-    });
-  }
+  const json = parseIndexJson(bytes, context);
   if (isRecord(json) && json['format'] === INDEX_FORMAT && json['formatVersion'] !== INDEX_V2_VERSION)
     fail('formatVersion', `is ${String(json['formatVersion'])}, not ${INDEX_V2_VERSION}`);
   const root = expectObject(json, '(top level)', fail, ROOT_KEYS);

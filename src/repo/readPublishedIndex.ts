@@ -52,33 +52,62 @@ export async function readPublishedIndex(
       hint: 'check the URL; a Kiln repository is made with "kiln repo init"',
     });
   }
+  const read = await readSignedSnapshot(fetch, signatureBytes, trusted, source, {
+    file: INDEX_FILE,
+    snapshotOf: snapshotPath,
+    serialOf: serialFromTrustedComment,
+    parse: parseIndex,
+    commentOf: indexTrustedComment,
+  });
+  return { index: read.value, bytes: read.bytes, signatureText: read.signatureText, signer: read.signer };
+}
+
+/** How one index format names and checks its files. */
+interface SignedFormat<T extends { name: string; serial: number }> {
+  /** The current copy, e.g. `index.json`; its signature is `FILE.minisig`. */
+  file: string;
+  snapshotOf: (serial: number) => string;
+  serialOf: (trustedComment: string) => number | undefined;
+  parse: (bytes: Buffer, where: string) => T;
+  commentOf: (value: T) => string;
+}
+
+/**
+ * Given the current signature, fetch the immutable snapshot it names (or the
+ * current copy when that is gone), verify it with the trusted keys, parse it
+ * and check that the signature was made for it.
+ */
+async function readSignedSnapshot<T extends { name: string; serial: number }>(
+  fetch: RepositoryFetcher,
+  signatureBytes: Buffer,
+  trusted: readonly PublicKey[],
+  source: string,
+  format: SignedFormat<T>,
+): Promise<{ value: T; bytes: Buffer; signatureText: string; signer: PublicKey }> {
   const signatureText = signatureBytes.toString('utf8');
-  const signature = parseSignature(signatureText, `${source}/${signaturePath}`);
-  const serial = serialFromTrustedComment(signature.trustedComment);
-  let bytes: Buffer | undefined;
-  let where = `${source}/${snapshotPath(serial ?? 0)}`;
-  if (serial !== undefined) bytes = await fetch(snapshotPath(serial));
+  const signature = parseSignature(signatureText, `${source}/${format.file}${SIGNATURE_SUFFIX}`);
+  const serial = format.serialOf(signature.trustedComment);
+  let where = `${source}/${format.snapshotOf(serial ?? 0)}`;
+  let bytes = serial === undefined ? undefined : await fetch(format.snapshotOf(serial));
   if (bytes === undefined) {
     // A repository whose snapshots were pruned or copied without them: fall back to the copy.
-    where = `${source}/${INDEX_FILE}`;
-    bytes = await fetch(INDEX_FILE);
+    where = `${source}/${format.file}`;
+    bytes = await fetch(format.file);
     if (bytes === undefined)
-      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${INDEX_FILE}`, {
+      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${format.file}`, {
         hint: 'the repository is incomplete',
       });
   }
   const signer = verifyData(bytes, signature, trusted, { source: where });
-  const index = parseIndex(bytes, where);
-  if (signature.trustedComment !== indexTrustedComment(index)) {
+  const value = format.parse(bytes, where);
+  if (signature.trustedComment !== format.commentOf(value)) {
     throw new KilnError(
       'E_SIGNATURE_INVALID',
-      `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${index.name} serial ${index.serial}`,
-      {
-        hint: 'the index and its signature do not belong together',
-      },
+      `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${value.name} serial ${value.serial}`,
+      { hint: 'the index and its signature do not belong together' },
     );
   }
-  return { index, bytes, signatureText, signer };
+  return { value, bytes, signatureText, signer };
 }
 
 /**
@@ -147,27 +176,12 @@ export async function readPublishedRoot(
 ): Promise<PublishedRoot | undefined> {
   const signatureBytes = await fetch(ROOT_FILE + SIGNATURE_SUFFIX);
   if (signatureBytes === undefined) return undefined;
-  const signatureText = signatureBytes.toString('utf8');
-  const signature = parseSignature(signatureText, `${source}/${ROOT_FILE}${SIGNATURE_SUFFIX}`);
-  const serial = serialFromRootComment(signature.trustedComment);
-  let where = `${source}/${rootSnapshotPath(serial ?? 0)}`;
-  let bytes = serial === undefined ? undefined : await fetch(rootSnapshotPath(serial));
-  if (bytes === undefined) {
-    where = `${source}/${ROOT_FILE}`;
-    bytes = await fetch(ROOT_FILE);
-    if (bytes === undefined)
-      throw new KilnError('E_REPO_NOT_FOUND', `cannot read repository ${source}: it has no ${ROOT_FILE}`, {
-        hint: 'the repository is incomplete',
-      });
-  }
-  const signer = verifyData(bytes, signature, trusted, { source: where });
-  const root = parseRoot(bytes, where);
-  if (signature.trustedComment !== rootTrustedComment(root)) {
-    throw new KilnError(
-      'E_SIGNATURE_INVALID',
-      `cannot verify repository index ${where}: its signature was made for "${signature.trustedComment}", not for index ${root.name} serial ${root.serial}`,
-      { hint: 'the index and its signature do not belong together' },
-    );
-  }
-  return { root, bytes, signatureText, signer };
+  const read = await readSignedSnapshot(fetch, signatureBytes, trusted, source, {
+    file: ROOT_FILE,
+    snapshotOf: rootSnapshotPath,
+    serialOf: serialFromRootComment,
+    parse: parseRoot,
+    commentOf: rootTrustedComment,
+  });
+  return { root: read.value, bytes: read.bytes, signatureText: read.signatureText, signer: read.signer };
 }

@@ -108,8 +108,7 @@ interface Feature {
 
 function missingFeatures(flags: ReadonlySet<string>, features: readonly Feature[]): string[] {
   const shown = (entry: Feature): boolean =>
-    entry.flags.some((flag) => flags.has(flag)) ||
-    (entry.impliedBy !== undefined && entry.impliedBy.every((flag) => flags.has(flag)));
+    entry.flags.some((flag) => flags.has(flag)) || entry.impliedBy?.every((flag) => flags.has(flag)) === true;
   return features.filter((entry) => !shown(entry)).map((entry) => entry.feature);
 }
 
