@@ -624,8 +624,11 @@ export class Prefix {
     const wholeByName = new Map<string, IndexEntry[]>();
     for (const index of this.indexes())
       if ('candidates' in index)
-        for (const { entry } of index.candidates)
-          wholeByName.set(entry.name, [...(wholeByName.get(entry.name) ?? []), entry]);
+        for (const { entry } of index.candidates) {
+          const list = wholeByName.get(entry.name);
+          if (list === undefined) wholeByName.set(entry.name, [entry]);
+          else list.push(entry);
+        }
     const seen = new Set<string>();
     let wanted = names === 'all' ? sharded.flatMap((index) => [...index.shards.table.keys()]) : [...names];
     while (wanted.length > 0) {
