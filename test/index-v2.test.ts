@@ -313,3 +313,21 @@ test('publishV1 = false: the repository serves v2 only, and still verifies, prun
   await sync(dir, fresh);
   await ok(['--prefix', fresh, 'install', 'app', '-y'], { cwd: dir });
 });
+
+test('a v2 root one serial behind v1, as a commit killed after v1 was published leaves it, verifies and is caught up by the next commit', async (t) => {
+  const { dir, published, server } = await setUp(t);
+  const before = {
+    root: await readFile(join(published, ROOT_FILE)),
+    signature: await readFile(join(published, `${ROOT_FILE}.minisig`)),
+  };
+  await publish(dir, await packAll(dir, [spec('x3', '2.0')]));
+  // The v2 root of the commit before, as if the commit died between the two formats.
+  await writeFile(join(published, ROOT_FILE), before.root);
+  await writeFile(join(published, `${ROOT_FILE}.minisig`), before.signature);
+  await ok(['repo', 'verify', 'repo'], { cwd: dir });
+  const prefix = await prefixOn(dir, 'p', server.url);
+  assert.equal((await sync(dir, prefix)).serial, 2);
+  await ok(['repo', 'commit', 'repo', '--allow-empty'], { cwd: dir });
+  assert.equal((await sync(dir, prefix)).serial, 4);
+  assert.match(await ok(['--prefix', prefix, 'search', 'x3', '--json'], { cwd: dir }), /"2\.0"/);
+});

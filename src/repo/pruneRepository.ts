@@ -59,6 +59,8 @@ async function prunePinned(published: string, kept: readonly number[]): Promise<
     const dir = join(published, V2_DIR, kind);
     const fans = await readdir(dir).catch((error: unknown) => (isErrno(error, 'ENOENT') ? [] : Promise.reject(error)));
     for (const fan of fans) {
+      // What a killed commit was writing: only a live "repo commit" could still be, and it holds the lock we hold.
+      await removeStaleTemporaries(join(dir, fan));
       for (const file of await readdir(join(dir, fan))) {
         const relative = `${V2_DIR}/${kind}/${fan}/${file}`;
         if (pinnedFiles.has(relative) || isTemporaryPath(file)) continue;

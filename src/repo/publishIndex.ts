@@ -91,11 +91,16 @@ export async function publishIndex(repo: Repository, request: PublishRequest): P
   const snapshot = join(repo.paths.public, snapshotPath(index.serial));
   await writeFileAtomic(snapshot, bytes);
   await writeFileAtomic(snapshot + SIGNATURE_SUFFIX, signature);
-  await publishIndexV2(repo.paths.public, index, request.key);
   if (repo.config.publishV1) {
+    // The commit point: recovery reads the serial this signature names.
     await writeFileAtomic(repo.paths.indexSignature, signature);
     await writeFileAtomic(repo.paths.index, bytes);
-  } else {
+  }
+  // Format v2 after the commit point, never before it: a crash in between leaves the v2 root one
+  // serial behind (still valid, caught up by the next commit), never a serial that recovery then
+  // undoes and a later commit reuses. Without v1, the v2 root's signature is the commit point.
+  await publishIndexV2(repo.paths.public, index, request.key);
+  if (!repo.config.publishV1) {
     // v1 clients are no longer served: only the snapshots stay, the repository's own record.
     await rm(repo.paths.indexSignature, { force: true });
     await rm(repo.paths.index, { force: true });
