@@ -143,7 +143,7 @@ test('a v2 client fetches only the shards a plan visits, and plans as a v1 clien
 });
 
 test('a re-sync after one name changed fetches a delta, not the name table', async (t) => {
-  const { dir, server, fetched } = await setUp(t);
+  const { dir, published, server, fetched } = await setUp(t);
   const prefix = await prefixOn(dir, 'p', server.url);
   const cold = await sync(dir, prefix);
   await ok(['--prefix', prefix, 'install', 'app', '-y'], { cwd: dir });
@@ -161,6 +161,15 @@ test('a re-sync after one name changed fetches a delta, not the name table', asy
     upgrade.plan.actions.map((action) => `${action.name} ${action.to}`),
     ['lib2 1.1'],
   );
+  // A damaged delta is not used: the whole table is fetched instead.
+  await publish(dir, await packAll(dir, [spec('x2', '1.1')]));
+  const root = parseRoot(await readFile(join(published, ROOT_FILE)), ROOT_FILE);
+  await writeFile(join(published, pinnedPath('deltas', root.deltas[0]!)), pinned(Buffer.from('+evil\n')).compressed);
+  const since1 = server.log.length;
+  await sync(dir, prefix);
+  assert.equal(fetched('deltas', since1).length, 1);
+  assert.equal(fetched('names', since1).length, 1);
+  assert.match(await ok(['--prefix', prefix, 'search', 'x2', '--json'], { cwd: dir }), /"1\.1"/);
   // A client two commits behind, or with its table lost, still syncs (a delta from its serial, or the whole table).
   await rm(join(prefix, 'var/lib/kiln/indexes/main/names.txt'));
   await publish(dir, await packAll(dir, [spec('x1', '1.1')]));

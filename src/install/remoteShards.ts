@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { PrefixPaths } from '../config/prefixLayout.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
 import type { RemoteState } from '../db/index.js';
-import { KilnError, isErrno } from '../errors/index.js';
+import { KilnError, isErrno, isKilnError } from '../errors/index.js';
 import type { IndexEntry } from '../repo/indexFormat.js';
 import type { IndexRoot, NameRow } from '../repo/indexV2.js';
 import {
@@ -100,13 +100,17 @@ export async function acceptRoot(
     const bytes = await fetch(path);
     if (bytes !== undefined) {
       fetched += bytes.length;
-      const applied = applyDelta(
-        previous.text,
-        openPinned(bytes, delta, `${source}/${path}`).toString('utf8'),
-        `${source}/${path}`,
-      );
-      // A delta that does not give the pinned table is not trusted; the whole table is fetched instead.
-      if (sha256(applied) === root.names.sha256) text = applied;
+      // A delta that is damaged, or does not give the pinned table, is not used: the whole table is fetched instead.
+      try {
+        const applied = applyDelta(
+          previous.text,
+          openPinned(bytes, delta, `${source}/${path}`).toString('utf8'),
+          `${source}/${path}`,
+        );
+        if (sha256(applied) === root.names.sha256) text = applied;
+      } catch (error) {
+        if (!isKilnError(error, 'E_INDEX_MISMATCH') && !isKilnError(error, 'E_INDEX_FORMAT')) throw error;
+      }
     }
   }
   if (text === undefined) {
