@@ -135,6 +135,13 @@ test('a pinned file opens only as the bytes its pin names', () => {
   assert.throws(() => openPinned(compressed, { ...pin, size: pin.size - 1 }, 'p'), refuse(/more than/));
   assert.throws(() => openPinned(compressed, { ...pin, size: pin.size + 1 }, 'p'), refuse(/not the/));
   assert.throws(() => openPinned(Buffer.from('not zstd'), pin, 'p'), refuse(/zstd/));
+  // Past the one-call size, the stream decoder: the same answers.
+  const large = Buffer.alloc(9 * 1024 * 1024, 7);
+  const big = pinned(large);
+  assert.deepEqual(openPinned(big.compressed, big.pin, 'p'), large);
+  assert.throws(() => openPinned(big.compressed, { ...big.pin, size: big.pin.size - 1 }, 'p'), refuse(/more than/));
+  assert.throws(() => openPinned(big.compressed, { ...big.pin, size: big.pin.size + 1 }, 'p'), refuse(/not the/));
+  assert.throws(() => openPinned(Buffer.from('not zstd at all'), big.pin, 'p'), refuse(/zstd/));
   // A bomb: a small frame of a gigabyte of zeros stops at the pinned size.
   const bomb = pinned(Buffer.alloc(64 * 1024 * 1024)).compressed;
   assert.throws(() => openPinned(bomb, { sha256: DIGEST, size: 1024 }, 'p'), refuse(/more than the 1024 bytes/));
