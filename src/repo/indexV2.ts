@@ -20,7 +20,7 @@ import { sha256, tryParseSha256 } from '../util/hash.js';
 import { stableStringify } from '../util/json.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectInteger, expectObject, expectString, isRecord, join } from '../util/shape.js';
-import { ZstdDataError, ZstdDecoder, ZstdEncoder, decompressBounded } from '../util/zstd.js';
+import { ZstdDataError, ZstdDecoder, compressOnce, decompressBounded } from '../util/zstd.js';
 import { compareVersions } from '../version/compareVersions.js';
 import type { IndexEntry } from './indexFormat.js';
 import {
@@ -425,11 +425,7 @@ export function parseShard(bytes: Buffer, name: string, source: string): IndexEn
 
 /** The pin of `bytes` and their published (compressed) form. */
 export function pinned(bytes: Buffer): { pin: Pin; compressed: Buffer } {
-  const encoder = new ZstdEncoder(12, bytes.length);
-  return {
-    pin: { sha256: sha256(bytes), size: bytes.length },
-    compressed: Buffer.concat([...encoder.push(bytes), ...encoder.end()]),
-  };
+  return { pin: { sha256: sha256(bytes), size: bytes.length }, compressed: compressOnce(bytes, 12) };
 }
 
 /**

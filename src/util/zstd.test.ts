@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { ZstdDataError, ZstdDecoder, ZstdEncoder } from './zstd.js';
+import { ZstdDataError, ZstdDecoder, ZstdEncoder, compressOnce, decompressBounded } from './zstd.js';
 
 function compress(data: Buffer, chunk: number): Buffer {
   const encoder = new ZstdEncoder(3);
@@ -113,4 +113,14 @@ test('zstd: a sink that throws stops the decoder at once, however much one chunk
   );
   assert.ok(seen <= (1 << 20) + (1 << 18), `stopped within a slab of the limit: ${seen}`);
   assert.ok(pieces >= 4);
+});
+
+test('compressOnce makes one frame that the decoders and the zstd tool read back, one call after another', () => {
+  for (const input of [Buffer.alloc(0), Buffer.from('hello\n'.repeat(1000)), randomBytes(100_000)]) {
+    const frame = compressOnce(input, 12);
+    assert.deepEqual(decompressBounded(frame, input.length), input);
+    if (input.length > 0) assert.equal(decompressBounded(frame, input.length - 1), undefined);
+    const tool = spawnSync('zstd', ['-dc'], { input: frame });
+    if (tool.error === undefined) assert.deepEqual(tool.stdout, input);
+  }
 });

@@ -49,6 +49,18 @@ class Slab {
 }
 
 let sharedContext: InstanceType<typeof binding.DCtx> | undefined;
+let sharedCompressor: InstanceType<typeof binding.CCtx> | undefined;
+
+/**
+ * Compress a whole input into one frame in one call, with a compression
+ * context kept for the process: making a context per call costs about 0.2 ms
+ * at level 12, which is most of the time for thousands of small files.
+ */
+export function compressOnce(input: Uint8Array, level: number): Buffer {
+  sharedCompressor ??= new binding.CCtx();
+  const out = Buffer.allocUnsafe(binding.compressBound(input.length));
+  return out.subarray(0, sharedCompressor.compress(out, input, level));
+}
 
 /**
  * Decompress a whole input whose output may be at most `limit` bytes, in one
