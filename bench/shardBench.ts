@@ -16,7 +16,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeVariantId } from '../src/format/metadata.js';
 import type { IndexEntry, RepositoryIndex } from '../src/repo/index.js';
-import { publishIndexV2 } from '../src/repo/publishIndex.js';
+import { isoTime, publishIndexV2 } from '../src/repo/publishIndex.js';
 import { readSecretKeyFile, writeKeyPair } from '../src/sign/index.js';
 import type { Sha256 } from '../src/util/hash.js';
 import { seededRandom } from '../src/util/seededRandom.js';
@@ -108,8 +108,8 @@ function index(entries: IndexEntry[], serial: number): RepositoryIndex {
     formatVersion: 1,
     name: 'bench',
     serial,
-    created: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    expires: new Date(now.getTime() + 30 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    created: isoTime(now),
+    expires: isoTime(new Date(now.getTime() + 30 * 86_400_000)),
     keys: [],
     packages: entries,
   };

@@ -6,8 +6,8 @@
  * (with its error code), as well as an older, expired or untrusted root.
  */
 import * as assert from 'node:assert/strict';
-import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { parseIndex } from '../src/repo/indexFormat.js';
@@ -190,11 +190,8 @@ async function resignRoot(
   const table = openPinned(await readFile(tablePath), root.names, tablePath).toString('utf8');
   const text = await edit(root, table);
   const { pin, compressed } = pinned(Buffer.from(text));
-  await writeFile(join(published, pinnedPath('names', pin)), compressed).catch(async () => {
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(published, pinnedPath('names', pin), '..'), { recursive: true });
-    await writeFile(join(published, pinnedPath('names', pin)), compressed);
-  });
+  await mkdir(dirname(join(published, pinnedPath('names', pin))), { recursive: true });
+  await writeFile(join(published, pinnedPath('names', pin)), compressed);
   const next: IndexRoot = {
     ...root,
     serial: root.serial + 1,
@@ -214,8 +211,7 @@ async function resignRoot(
 async function hostileShard(published: string, keyPath: string, name: string, bytes: Buffer): Promise<void> {
   await resignRoot(published, keyPath, async (_root, table) => {
     const { pin, compressed } = pinned(bytes);
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(published, pinnedPath('shards', pin), '..'), { recursive: true });
+    await mkdir(dirname(join(published, pinnedPath('shards', pin))), { recursive: true });
     await writeFile(join(published, pinnedPath('shards', pin)), compressed);
     const rows = [...parseNameTable(table, 't').values()].map((row) =>
       row.name === name ? { ...row, shard: pin } : row,

@@ -187,7 +187,7 @@ describe('the build environment', () => {
       recipeDir: '/r',
       name: 'n',
       version: '1',
-      home: '/work/home',
+      home: '/build/home',
       sandboxed: false,
     });
     assert.equal(env['KILN_PREFIX'], '/ph');
@@ -197,7 +197,7 @@ describe('the build environment', () => {
     assert.match(env['LDFLAGS']!, /-Wl,-rpath,\/ph\/lib\/ /);
     assert.equal(env['LD_LIBRARY_PATH'], undefined);
     assert.equal(env['LD_PRELOAD'], undefined);
-    assert.equal(env['HOME'], '/work/home', "tools write their dotfiles into the work tree, not the user's home");
+    assert.equal(env['HOME'], '/build/home', "tools write their dotfiles into the work tree, not the user's home");
     assert.equal(env['TMPDIR'], '/var/tmp');
     assert.equal(env[optionVariable('ssl')], '1');
     assert.equal(env['KILN_OPTION_HTTP_2'], '0');

@@ -10,7 +10,6 @@
  * prefix.close();
  */
 import { shellQuote } from '../util/shellQuote.js';
-import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -54,7 +53,7 @@ import { acquireLock } from '../db/fileLock.js';
 import { encodePublicKey } from '../sign/formatPublicKey.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { tryParseSignature } from '../sign/parseSignature.js';
-import { lstatIfExists } from '../util/fs.js';
+import { lstatIfExists, syncFileSystem } from '../util/fs.js';
 import type { CachedFile } from './packageCache.js';
 import { cacheFilesToRemove, removeCacheFiles, scanPackageCache, treeSize } from './packageCache.js';
 import { detectHost } from '../solver/hostTarget.js';
@@ -1636,7 +1635,7 @@ export class Prefix {
   private syncToDisk(): void {
     if (!this.config.fsync) return;
     // One syncfs(2) for everything staged and renamed, instead of an fsync per file.
-    spawnSync('sync', ['-f', this.paths.state], { stdio: 'ignore' });
+    syncFileSystem(this.paths.state);
   }
 
   private async apply(plan: Plan, described: PlannedChange, options: ChangeOptions): Promise<ChangeResult> {

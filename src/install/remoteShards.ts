@@ -7,9 +7,7 @@
  * the shards of the names they visit, each checked against the pin in the
  * table the signed root pins.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PrefixPaths } from '../config/prefixLayout.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
@@ -29,6 +27,7 @@ import {
 } from '../repo/indexV2.js';
 import type { PublishedRoot, RepositoryFetcher } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { readFileIfExistsSync, syncFileSystem } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import { writeSearchText } from './searchList.js';
@@ -52,20 +51,11 @@ export function shardDirectory(paths: PrefixPaths, remote: string): string {
   return join(dirname(paths.cache), 'shards', remote);
 }
 
-function readIfExists(path: string): Buffer | undefined {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
-    throw error;
-  }
-}
-
 /** The name table of the root accepted before, when its copy is intact: the base of a delta. */
 function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; text: string } | undefined {
   try {
-    const bytes = readIfExists(syncedRootPath(paths, remote));
-    const table = readIfExists(nameTablePath(paths, remote));
+    const bytes = readFileIfExistsSync(syncedRootPath(paths, remote));
+    const table = readFileIfExistsSync(nameTablePath(paths, remote));
     if (bytes === undefined || table === undefined) return undefined;
     const root = parseRoot(bytes, syncedRootPath(paths, remote));
     return sha256(table) === root.names.sha256 ? { root, text: table.toString('utf8') } : undefined;
@@ -147,7 +137,7 @@ export async function acceptRoot(
   await rm(syncedIndexPath(paths, remote), { force: true });
   await rm(`${syncedIndexPath(paths, remote)}.minisig`, { force: true });
   // One syncfs(2) for the files above, before the database row that makes them current.
-  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  syncFileSystem(dir);
   await pruneShards(paths, remote, table);
   return fetched;
 }
@@ -189,11 +179,11 @@ export function openRemoteShards(
   fetcher: () => RepositoryFetcher,
   source: string,
 ): RemoteShards | undefined {
-  const bytes = readIfExists(syncedRootPath(paths, remote));
+  const bytes = readFileIfExistsSync(syncedRootPath(paths, remote));
   if (bytes === undefined || sha256(bytes) !== state.sha256) return undefined;
   const root = parseRoot(bytes, syncedRootPath(paths, remote));
   const tablePath = nameTablePath(paths, remote);
-  const table = readIfExists(tablePath);
+  const table = readFileIfExistsSync(tablePath);
   if (table === undefined || sha256(table) !== root.names.sha256)
     throw new KilnError(
       'E_INDEX_MISMATCH',
@@ -254,7 +244,7 @@ export class RemoteShards {
 
   private async shard(row: NameRow): Promise<IndexEntry[]> {
     const cached = join(this.dir, `${row.shard.sha256}.zst`);
-    const kept = readIfExists(cached);
+    const kept = readFileIfExistsSync(cached);
     if (kept !== undefined) {
       try {
         return parseShard(openPinned(kept, row.shard, cached), row.name, cached);

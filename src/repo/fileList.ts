@@ -14,7 +14,7 @@ import { fullVersion } from '../format/metadata.js';
 import { openPackage } from '../format/openPackage.js';
 import { pathProblem } from '../format/manifestSafety.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
-import { ZstdDataError, ZstdDecoder, ZstdEncoder } from '../util/zstd.js';
+import { ZstdDataError, ZstdEncoder, decompressLimited } from '../util/zstd.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectInteger, expectObject, expectString } from '../util/shape.js';
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
@@ -105,26 +105,20 @@ export function decodeFileList(bytes: Uint8Array, source: string): FileList {
       hint: 'the repository published a damaged file list; tell its maintainer',
     });
   };
-  const parts: Buffer[] = [];
-  let total = 0;
+  let json: Buffer | undefined;
   try {
-    const decoder = new ZstdDecoder();
-    decoder.push(bytes, (output) => {
-      total += output.length;
-      if (total > MAX_FILE_LIST_BYTES)
-        throw new KilnError('E_PACKAGE_SIZE', `cannot read file list ${source}: it decompresses to more than 1 GiB`, {
-          hint: 'the repository published a file list no client should read; tell its maintainer',
-        });
-      parts.push(Buffer.from(output));
-    });
-    decoder.end();
+    json = decompressLimited(bytes, MAX_FILE_LIST_BYTES);
   } catch (error) {
     if (error instanceof ZstdDataError) return fail('(file)', `is not valid zstd data (${error.message})`);
     throw error;
   }
+  if (json === undefined)
+    throw new KilnError('E_PACKAGE_SIZE', `cannot read file list ${source}: it decompresses to more than 1 GiB`, {
+      hint: 'the repository published a file list no client should read; tell its maintainer',
+    });
   let data: unknown;
   try {
-    data = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    data = JSON.parse(json.toString('utf8'));
   } catch {
     return fail('(file)', 'is not JSON');
   }

@@ -20,7 +20,7 @@ import { sha256, tryParseSha256 } from '../util/hash.js';
 import { stableStringify } from '../util/json.js';
 import type { Fail } from '../util/shape.js';
 import { expectArray, expectInteger, expectObject, expectString, isRecord, join } from '../util/shape.js';
-import { ZstdDataError, ZstdDecoder, compressOnce, decompressBounded } from '../util/zstd.js';
+import { ZstdDataError, compressOnce, decompressBounded, decompressLimited } from '../util/zstd.js';
 import { compareVersions } from '../version/compareVersions.js';
 import type { IndexEntry } from './indexFormat.js';
 import {
@@ -429,12 +429,6 @@ export function pinned(bytes: Buffer): { pin: Pin; compressed: Buffer } {
 }
 
 /**
- * Decompress a fetched pinned file and check it against its pin: never more
- * than the pinned size is decompressed (a bomb stops there), and the bytes
- * must hash to the pinned sha256.
- * @throws KilnError `E_INDEX_MISMATCH` when they do not.
- */
-/**
  * Pinned files up to this size are decompressed in one call into a buffer of
  * their pinned size; larger ones (a name table of a huge repository) through
  * the stream decoder, so that memory follows what the data really holds, not
@@ -442,29 +436,12 @@ export function pinned(bytes: Buffer): { pin: Pin; compressed: Buffer } {
  */
 const ONE_CALL_LIMIT = 8 * 1024 * 1024;
 
-/** Decompress, stopping past `limit` bytes: undefined then. */
-function decompressStreaming(compressed: Uint8Array, limit: number): Buffer | undefined {
-  const parts: Buffer[] = [];
-  let total = 0;
-  let over = false;
-  const decoder = new ZstdDecoder();
-  try {
-    decoder.push(compressed, (output) => {
-      total += output.length;
-      if (total > limit) {
-        over = true;
-        throw new ZstdDataError('over the limit');
-      }
-      parts.push(Buffer.from(output));
-    });
-    decoder.end();
-  } catch (error) {
-    if (over) return undefined;
-    throw error;
-  }
-  return Buffer.concat(parts, total);
-}
-
+/**
+ * Decompress a fetched pinned file and check it against its pin: never more
+ * than the pinned size is decompressed (a bomb stops there), and the bytes
+ * must hash to the pinned sha256.
+ * @throws KilnError `E_INDEX_MISMATCH` when they do not.
+ */
 export function openPinned(compressed: Uint8Array, pin: Pin, source: string): Buffer {
   const mismatch = (problem: string): never => {
     throw new KilnError('E_INDEX_MISMATCH', `cannot accept ${source}: ${problem}`, {
@@ -474,7 +451,7 @@ export function openPinned(compressed: Uint8Array, pin: Pin, source: string): Bu
   let out: Buffer | undefined;
   try {
     out =
-      pin.size <= ONE_CALL_LIMIT ? decompressBounded(compressed, pin.size) : decompressStreaming(compressed, pin.size);
+      pin.size <= ONE_CALL_LIMIT ? decompressBounded(compressed, pin.size) : decompressLimited(compressed, pin.size);
   } catch (error) {
     if (error instanceof ZstdDataError) return mismatch(`it is not valid zstd data (${error.message})`);
     throw error;

@@ -4,11 +4,10 @@
  * client that follows the signature to its snapshot therefore always sees a
  * complete, matching pair — the old one or the new one.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
-import { lstatIfExists } from '../util/fs.js';
+import { lstatIfExists, syncFileSystem } from '../util/fs.js';
 import type { IndexRoot, Pin, PinnedKind } from './indexV2.js';
 import {
   INDEX_V2_VERSION,
@@ -164,7 +163,7 @@ export async function publishIndexV2(published: string, index: RepositoryIndex, 
   }
   const provides = await writePinned(published, 'provides', Buffer.from(encodeProvides(index.packages)));
   // One syncfs(2) for every file written above, before the root that pins them.
-  spawnSync('sync', ['-f', published], { stdio: 'ignore' });
+  syncFileSystem(published);
   const root: IndexRoot = {
     format: index.format,
     formatVersion: INDEX_V2_VERSION,

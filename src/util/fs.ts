@@ -1,6 +1,7 @@
 /** File-system helpers for the cases Kiln meets everywhere. */
+import { spawnSync } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors/index.js';
@@ -13,6 +14,24 @@ export async function readFileIfExists(path: string): Promise<Buffer | undefined
     if (isErrno(error, 'ENOENT')) return undefined;
     throw error;
   }
+}
+
+/** `readFileIfExists`, synchronously; a path through a non-directory counts as absent too. */
+export function readFileIfExistsSync(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * One syncfs(2) of the file system holding `path` (`sync -f`): durable in one
+ * call for many files written without an fsync each.
+ */
+export function syncFileSystem(path: string): void {
+  spawnSync('sync', ['-f', path], { stdio: 'ignore' });
 }
 
 /**

@@ -83,6 +83,34 @@ export function decompressBounded(input: Uint8Array, limit: number): Buffer | un
 }
 
 /**
+ * Decompress a whole input through the stream decoder, stopping as soon as
+ * the output passes `limit` bytes: memory follows what the data holds, and a
+ * bomb stops within a slab of the limit. Undefined when it passes the limit.
+ * @throws ZstdDataError for corrupt or truncated input.
+ */
+export function decompressLimited(input: Uint8Array, limit: number): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let total = 0;
+  let over = false;
+  const decoder = new ZstdDecoder();
+  try {
+    decoder.push(input, (output) => {
+      total += output.length;
+      if (total > limit) {
+        over = true;
+        throw new ZstdDataError('over the limit');
+      }
+      parts.push(Buffer.from(output));
+    });
+    decoder.end();
+  } catch (error) {
+    if (over) return undefined;
+    throw error;
+  }
+  return Buffer.concat(parts, total);
+}
+
+/**
  * Incremental decompressor. `push` hands each piece of output to a sink as
  * soon as the decoder makes it, at most one slab (256 KiB) at a time, so a
  * sink that counts can stop a decompression bomb within a slab of its limit:
