@@ -70,7 +70,6 @@ function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; t
  * serial; else the whole table), check it against the root's pin, and write
  * table, search list, signature and root, in that order. The database row,
  * written by the caller last, is what makes them current.
- * @returns how many bytes were fetched for the table.
  */
 export async function acceptRoot(
   paths: PrefixPaths,
@@ -78,9 +77,8 @@ export async function acceptRoot(
   published: PublishedRoot,
   fetch: RepositoryFetcher,
   source: string,
-): Promise<number> {
+): Promise<void> {
   const { root } = published;
-  let fetched = 0;
   let text: string | undefined;
   const previous = previousTable(paths, remote);
   if (previous !== undefined && previous.root.names.sha256 === root.names.sha256) text = previous.text;
@@ -89,7 +87,6 @@ export async function acceptRoot(
     const path = pinnedPath('deltas', delta);
     const bytes = await fetch(path);
     if (bytes !== undefined) {
-      fetched += bytes.length;
       // A delta that is damaged, or does not give the pinned table, is not used: the whole table is fetched instead.
       try {
         const applied = applyDelta(
@@ -110,7 +107,6 @@ export async function acceptRoot(
       throw new KilnError('E_INDEX_MISMATCH', `cannot sync remote ${remote}: ${source}/${path} is missing`, {
         hint: 'the repository is incomplete (its index names a file it does not serve); tell its maintainer',
       });
-    fetched += bytes.length;
     text = openPinned(bytes, root.names, `${source}/${path}`).toString('utf8');
   }
   const table = parseNameTable(text, `${source}/${pinnedPath('names', root.names)}`);
@@ -139,7 +135,6 @@ export async function acceptRoot(
   // One syncfs(2) for the files above, before the database row that makes them current.
   syncFileSystem(dir);
   await pruneShards(paths, remote, table);
-  return fetched;
 }
 
 /** After a v1 sync: drop what a v2 sync of this remote left (the repository went back to v1 only). */
