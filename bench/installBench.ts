@@ -20,10 +20,13 @@
  * everything (wall + sync). Before the rounds, each variant runs once on a
  * small set under `strace -f -c` to count its sync-family calls.
  *
- * Options: --packages N, --mib M, --seed S, --runs R, --only KEY,KEY…,
- * --trace-packages N (0: no strace runs), --trace-mib M, --regenerate, --json.
- * Environment: BENCH_PACKAGES (300), BENCH_MIB (300), BENCH_SEED, BENCH_RUNS (3),
- * BENCH_ONLY, BENCH_TRACE_PACKAGES (20), BENCH_TRACE_MIB (20).
+ * Options: --shape mixed|medium|huge (workload/plan.ts SHAPES: many small
+ * files; fewer, larger files; a few very large files), --packages N, --mib M
+ * (defaults by shape: 300/300, 300/400, 20/400), --seed S, --runs R,
+ * --only KEY,KEY…, --trace-packages N (0: no strace runs), --trace-mib M,
+ * --regenerate, --json. Environment: BENCH_SHAPE, BENCH_PACKAGES, BENCH_MIB,
+ * BENCH_SEED, BENCH_RUNS (3), BENCH_ONLY, BENCH_TRACE_PACKAGES (20),
+ * BENCH_TRACE_MIB (20).
  * Figures are printed and written to bench-out/install.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,6 +65,8 @@ import type { Spread } from './installReport.js';
 import { countsText, countsTotal, int, mib, range, seconds, spread, table, timingSummary } from './installReport.js';
 import type { Context, Prepared, ToolName, VariantDef, VariantKey } from './installVariants.js';
 import { VARIANTS, VARIANT_KEYS } from './installVariants.js';
+import type { ShapeName } from './workload/plan.js';
+import { SHAPES, SHAPE_NAMES } from './workload/plan.js';
 import type { PackageSet } from './workload/set.js';
 import { loadSet } from './workload/set.js';
 
@@ -92,10 +97,11 @@ async function loadWorkload(
   count: number,
   mibs: number,
   seed: number,
+  shape: ShapeName,
   regenerate: boolean,
   formats: FormatKey[],
 ): Promise<Workload> {
-  const { set, setDir, published } = await loadSet(ROOT, count, mibs, seed, regenerate, log);
+  const { set, setDir, published } = await loadSet(ROOT, count, mibs, seed, shape, regenerate, log);
   const peers = await preparePeers(setDir, set, formats, log);
   const sum = (pick: (pkg: PackageSet['packages'][number]) => number) =>
     set.packages.reduce((total, pkg) => total + pick(pkg), 0);
@@ -157,6 +163,7 @@ const OPTIONS = {
   packages: { type: 'string' },
   mib: { type: 'string' },
   seed: { type: 'string' },
+  shape: { type: 'string' },
   only: { type: 'string' },
   'trace-packages': { type: 'string' },
   'trace-mib': { type: 'string' },
@@ -187,13 +194,20 @@ function parseOptions() {
   const unknown = only.filter((key) => !(VARIANT_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0)
     throw new UsageError(`--only: unknown variant ${unknown.join(', ')} (known: ${VARIANT_KEYS.join(', ')})`);
+  const shapeText = values.shape ?? process.env['BENCH_SHAPE'] ?? 'mixed';
+  if (!(SHAPE_NAMES as string[]).includes(shapeText))
+    throw new UsageError(
+      `${values.shape !== undefined ? '--shape' : 'BENCH_SHAPE'}: unknown shape ${JSON.stringify(shapeText)} (known: ${SHAPE_NAMES.join(', ')})`,
+    );
+  const shape = shapeText as ShapeName;
   const tracePackages = number('trace-packages', 'BENCH_TRACE_PACKAGES', 20, 0);
   if (tracePackages === 1) throw new UsageError('--trace-packages: 0 (no strace runs) or at least 2');
   return {
     regenerate: values.regenerate === true,
     json: values.json === true,
-    count: number('packages', 'BENCH_PACKAGES', 300, 2),
-    mib: number('mib', 'BENCH_MIB', 300, 1),
+    shape,
+    count: number('packages', 'BENCH_PACKAGES', SHAPES[shape].packages, 2),
+    mib: number('mib', 'BENCH_MIB', SHAPES[shape].mib, 1),
     runs: number('runs', 'BENCH_RUNS', 3, 1),
     seed: number('seed', 'BENCH_SEED', 20261121, 0),
     only: only as VariantKey[],
@@ -236,7 +250,7 @@ async function main(): Promise<void> {
   let work: Workload;
   let traceWork: Workload | undefined;
   try {
-    work = await loadWorkload(options.count, options.mib, options.seed, options.regenerate, formats);
+    work = await loadWorkload(options.count, options.mib, options.seed, options.shape, options.regenerate, formats);
     const drop = (variant: VariantDef, reason: string) => {
       skipped.push({ key: variant.key, reason });
       note(`skipping ${variant.key}: ${reason}`);
@@ -256,7 +270,14 @@ async function main(): Promise<void> {
       const same = options.tracePackages === options.count && options.traceMib === options.mib;
       traceWork = same
         ? work
-        : await loadWorkload(options.tracePackages, options.traceMib, options.seed, options.regenerate, formats);
+        : await loadWorkload(
+            options.tracePackages,
+            options.traceMib,
+            options.seed,
+            'mixed',
+            options.regenerate,
+            formats,
+          );
       log(`counting sync calls with strace -f on the ${traceWork.set.packages.length}-package set, each variant once`);
       for (const variant of active.filter(
         (v) => v.format === undefined || traceWork!.peers.formats[v.format] !== undefined,
@@ -551,7 +572,7 @@ function report(
         gnuTime: haveGnuTime() ? gnuTimeVersion() : 'absent',
       },
     },
-    set: { dir: work.setDir, seed: options.seed, ...totals },
+    set: { dir: work.setDir, seed: options.seed, shape: options.shape, ...totals },
     packedSizes: packed,
     runs: options.runs,
     timing: `wall + final sync, after a sync and a ${PAUSE_MS / 1000} s pause; peak memory: GNU time %M (largest max RSS among the command and the descendants it waited for)`,

@@ -198,7 +198,8 @@ function kilnVariant(key: VariantKey, mode: KilnMode, label: string, durability:
           list: kilnList(setup, prefix, env),
           owns: kilnOwns(setup, prefix, ctx.peers.ownsPath, env),
           remove: kilnRemove(setup, prefix, ctx.names, env),
-          listed: (stdout) => stdout.split('\n').filter((line) => line.trim() !== '').length,
+          // One line per package after the table's header.
+          listed: (stdout) => stdout.split('\n').filter((line) => line.trim() !== '' && !/^NAME\s/.test(line)).length,
         },
       };
     },

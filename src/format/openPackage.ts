@@ -1,9 +1,11 @@
 /**
  * Open a package and read its metadata without decompressing the payload.
  * The metadata is fully validated (see `parsePackageMetadata`) and must be in
- * canonical form; the signature is read but not checked here.
+ * canonical form; the signature is read but not checked here. The reads are
+ * synchronous (a few kilobytes; see readContainer); the promise is kept for
+ * callers.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { KilnError, isErrno } from '../errors/index.js';
 import { readContainer } from './container.js';
 import type { PackageMetadata } from './metadata.js';
@@ -24,9 +26,9 @@ export interface PackageFile {
  * @example const pkg = await openPackage('zlib-1.3.1-5d1c7f3a2b90.kpkg'); console.log(pkg.metadata.files.length)
  */
 export async function openPackage(path: string): Promise<PackageFile> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (error) {
     if (isErrno(error, 'ENOENT'))
       throw new KilnError('E_IO', `cannot read package ${path}: no such file`, { cause: error });
@@ -35,8 +37,8 @@ export async function openPackage(path: string): Promise<PackageFile> {
     throw error;
   }
   try {
-    const { size } = await handle.stat();
-    const layout = await readContainer(handle, size, path);
+    const { size } = fstatSync(fd);
+    const layout = readContainer(fd, size, path);
     let json: unknown;
     try {
       json = JSON.parse(layout.metadataBytes.toString('utf8')) as unknown;
@@ -71,6 +73,6 @@ export async function openPackage(path: string): Promise<PackageFile> {
       payloadSize: layout.payloadSize,
     };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -11,9 +11,12 @@
  *   its sha256 against the (signed) metadata *before* the visitor sees one
  *   entry, so an installer may write straight into the prefix: everything it
  *   writes is exactly what the signer packed.
+ * - `readPayloadFileSync` does the same from the package file with bounded
+ *   memory: a payload up to WHOLE_PAYLOAD_LIMIT is read whole; a bigger one is
+ *   hashed in a first pass and read again, slice by slice, in a second.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { KilnError } from '../errors/index.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
 import type { ManifestEntry, PackageMetadata } from './metadata.js';
@@ -37,17 +40,20 @@ class PayloadChecker {
   private readonly files: readonly ManifestEntry[];
   private readonly metadata: PackageMetadata;
   private readonly context: string;
-  private readonly decoder = new ZstdDecoder();
+  private readonly decoder: ZstdDecoder;
   private readonly parser: TarParser;
   private index = 0;
   private current: ManifestEntry | undefined;
   private fileHash: ReturnType<typeof createHash> | undefined;
   private produced = 0;
 
+  /** @param transient one synchronous pass whose visitor keeps no data chunk (ZstdDecoder's transient). */
   constructor(
     source: PayloadSource,
     private readonly visitor: PayloadVisitor,
+    transient = false,
   ) {
+    this.decoder = new ZstdDecoder(undefined, transient);
     this.metadata = source.metadata;
     this.files = source.metadata.files;
     this.context = `cannot verify package ${source.path}`;
@@ -207,15 +213,92 @@ const FEED = 1 << 18;
  * file; the caller rolls back what it wrote.
  */
 export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor = {}): void {
+  checkWhole(source, payload, visitor, false);
+}
+
+function checkWhole(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor, transient: boolean): void {
   const size = source.metadata.payload.size;
   if (payload.length !== size) throw truncated(source, payload.length, size);
   if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256)
     throw payloadHashMismatch(source);
-  const checker = new PayloadChecker(source, visitor);
+  const checker = new PayloadChecker(source, visitor, transient);
   try {
     for (let at = 0; at < payload.length; at += FEED) checker.push(payload.subarray(at, at + FEED));
   } catch (error) {
     throw zstdError(`cannot verify package ${source.path}`, error);
   }
   checker.finish();
+}
+
+/** Payloads up to this many bytes are read whole by `readPayloadFileSync`; bigger ones in slices of SLICE. */
+export const WHOLE_PAYLOAD_LIMIT = 16 * 1024 * 1024;
+const SLICE = 1 << 20;
+/** The thread's buffers for `readPayloadFileSync`, used again by the next package (the reads are synchronous). */
+let wholeBuffer = Buffer.alloc(0);
+let sliceBuffer: Buffer | undefined;
+
+/** Where a payload lies in its package file. */
+export type PayloadLocation = PayloadSource & Pick<PackageFile, 'payloadOffset' | 'payloadSize'>;
+
+/**
+ * `readPayloadBytes` from the package file, holding at most WHOLE_PAYLOAD_LIMIT
+ * bytes of the payload: a bigger payload's sha256 is checked in a first pass
+ * over the file, before the visitor sees anything, and the second pass reads
+ * it again one slice at a time. Should the file change between the passes,
+ * every entry is still checked against the signed manifest (each file's
+ * sha256 when it ends), as in one pass; the caller rolls back what it wrote.
+ * A data chunk given to the visitor is valid only during that call: the
+ * buffers behind it are used again (write it or copy it).
+ */
+export function readPayloadFileSync(
+  source: PayloadLocation,
+  visitor: PayloadVisitor = {},
+  wholeLimit = WHOLE_PAYLOAD_LIMIT,
+): void {
+  const size = source.metadata.payload.size;
+  const fd = openSync(source.path, 'r');
+  try {
+    const readAt = (buffer: Buffer, at: number): number => {
+      let done = 0;
+      while (done < buffer.length) {
+        const read = readSync(fd, buffer, done, buffer.length - done, source.payloadOffset + at + done);
+        if (read === 0) break;
+        done += read;
+      }
+      return done;
+    };
+    const stored = Math.min(source.payloadSize, size);
+    if (size <= wholeLimit) {
+      if (wholeBuffer.length < stored) wholeBuffer = Buffer.allocUnsafe(Math.max(stored, 2 * wholeBuffer.length));
+      const payload = wholeBuffer.subarray(0, stored);
+      checkWhole(source, payload.subarray(0, readAt(payload, 0)), visitor, true);
+      return;
+    }
+    sliceBuffer ??= Buffer.allocUnsafe(SLICE);
+    const slice = sliceBuffer;
+    const hash = createHash('sha256');
+    let read = 0;
+    while (read < stored) {
+      const got = readAt(slice.subarray(0, Math.min(SLICE, stored - read)), read);
+      if (got === 0) break;
+      hash.update(slice.subarray(0, got));
+      read += got;
+    }
+    if (read !== size) throw truncated(source, read, size);
+    if (hash.digest('hex') !== source.metadata.payload.sha256) throw payloadHashMismatch(source);
+    const checker = new PayloadChecker(source, visitor, true);
+    try {
+      for (let at = 0; at < size; ) {
+        const got = readAt(slice.subarray(0, Math.min(SLICE, size - at)), at);
+        if (got === 0) throw truncated(source, at, size);
+        for (let from = 0; from < got; from += FEED) checker.push(slice.subarray(from, Math.min(got, from + FEED)));
+        at += got;
+      }
+    } catch (error) {
+      throw zstdError(`cannot verify package ${source.path}`, error);
+    }
+    checker.finish();
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1527,17 +1527,18 @@ export class Prefix {
     all: Exclude<PlanAction, { kind: 'remove' }>[],
     store: string | undefined,
     signal: AbortSignal | undefined,
+    workers: InstallWorkers,
   ): Promise<Map<string, PackageFile>> {
     await mkdir(this.packageCache(), { recursive: true });
     const shared = this.sharedCache();
-    if (shared === undefined) return this.fetchPackagesLocked(all, store, signal);
+    if (shared === undefined) return this.fetchPackagesLocked(all, store, signal, workers);
     // Other prefixes fill the shared cache too: one process at a time downloads into it (a .part is one writer's).
     const lock = await acquireLock(join(shared, 'packages.lock'), `the shared package cache ${shared}`, {
       wait: this.options.wait !== false,
       onWait: (holder, lockPath) => this.report({ kind: 'waiting', holderPid: holder?.pid, lockPath }),
     });
     try {
-      return await this.fetchPackagesLocked(all, store, signal);
+      return await this.fetchPackagesLocked(all, store, signal, workers);
     } finally {
       lock.release();
     }
@@ -1548,6 +1549,7 @@ export class Prefix {
     all: Exclude<PlanAction, { kind: 'remove' }>[],
     store: string | undefined,
     signal: AbortSignal | undefined,
+    workers: InstallWorkers,
   ): Promise<Map<string, PackageFile>> {
     const opened = new Map<string, PackageFile>();
     // Unpacked in the shared store already: no package file is needed, its metadata is there.
@@ -1574,10 +1576,9 @@ export class Prefix {
     this.checkpoint('downloaded');
     mark('download (or find in the cache)');
     const remotes = new Map(this.config.remotes.map((remote) => [remote.name, remote]));
-    const openTask = (action: (typeof placing)[number], checkSha256: boolean): WorkerTask => ({
+    const openTask = (action: (typeof placing)[number]): WorkerTask => ({
       kind: 'open',
       path: this.cachePath(action.candidate),
-      sha256: checkSha256 ? action.candidate.entry.sha256 : undefined,
       // A file given on the command line was checked against every remote's keys (fileCandidate).
       keys:
         action.candidate.remote === FILE_REMOTE
@@ -1589,25 +1590,49 @@ export class Prefix {
     const order = placing
       .map((action, index) => ({ action, index }))
       .sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
-    const stale: number[] = [];
-    await Promise.all(
-      order.map(async ({ action, index }) => {
-        // In this thread: on two worker threads the same took twice as long (each thread loads and warms up
-        // the parser, and 80,000 manifest entries must be copied back), measured on 300 packages.
-        const result = await runTask(openTask(action, results[index]?.unchecked === true));
-        if (result.kind === 'stale') stale.push(index);
-        else if (result.kind === 'open') opened.set(action.name, result.pkg);
+    // Cached copies' sha256 are checked on the worker threads (idle until extraction), one batch per thread, biggest
+    // first, while this thread opens the packages: opening on the threads took twice as long (each loads and warms
+    // up the parser, and 80,000 manifest entries must be copied back), measured on 300 packages.
+    const stale = new Set<number>();
+    const unchecked = order.filter(({ index }) => results[index]?.unchecked === true);
+    const batches = Array.from({ length: Math.max(1, workers.threads) }, (): typeof unchecked => []);
+    for (const [at, item] of unchecked.entries()) batches[at % batches.length]!.push(item);
+    const hashing = Promise.all(
+      batches.map(async (batch) => {
+        if (batch.length === 0) return;
+        const result = await workers.run({
+          kind: 'hash',
+          paths: batch.map(({ action }) => this.cachePath(action.candidate)),
+        });
+        if (result.kind !== 'hash') return;
+        batch.forEach(({ action, index }, at) => {
+          if (result.sha256[at] !== action.candidate.entry.sha256) stale.add(index);
+        });
       }),
     );
-    if (stale.length > 0) {
+    // Not rejected before the hashes are known: a copy that is not the one pinned is downloaded again, whatever
+    // opening it said.
+    hashing.catch(() => undefined);
+    const failures = new Map<number, unknown>();
+    for (const { action, index } of order) {
+      try {
+        const result = await runTask(openTask(action));
+        if (result.kind === 'open') opened.set(action.name, result.pkg);
+      } catch (error) {
+        failures.set(index, error);
+      }
+    }
+    await hashing;
+    for (const [index, error] of failures) if (!stale.has(index)) throw error;
+    if (stale.size > 0) {
       // A cached copy changed since it was downloaded: fetch it again (verified as it arrives).
       for (const index of stale) await rm(requests[index]!.destination, { force: true });
       await downloadAll(
-        stale.map((index) => requests[index]!),
+        [...stale].map((index) => requests[index]!),
         downloadOptions,
       );
       for (const index of stale) {
-        const result = await runTask(openTask(placing[index]!, false));
+        const result = await runTask(openTask(placing[index]!));
         if (result.kind === 'open') opened.set(placing[index]!.name, result.pkg);
       }
     }
@@ -1672,7 +1697,7 @@ export class Prefix {
     if (this.config.checkSpace) checkFreeSpace(this.root, this.paths.cache, placing, described.downloadBytes);
     const policy = this.ownerPolicy();
     const store = await this.unpackedStore(policy.applyOwners);
-    const packages = await this.fetchPackages(placing, store?.dir, options.signal);
+    const packages = await this.fetchPackages(placing, store?.dir, options.signal, workers);
     mark('open and check packages');
     await this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];

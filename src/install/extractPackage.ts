@@ -4,8 +4,9 @@
  * (journal op `new`) or as `stage/K` in the transaction directory — relocated
  * to the real prefix, with its mode and (as root in a system prefix) owners.
  *
- * The whole compressed payload is read and its sha256 checked against the
- * signed metadata before the first byte is written, and every entry's name,
+ * The whole compressed payload's sha256 is checked against the signed metadata
+ * before the first byte is written (readPayloadFileSync: a payload of up to
+ * 16 MiB is held whole, a bigger one read twice in 1 MiB slices), and every entry's name,
  * type, mode, owners, size and link target are checked against the manifest
  * as it streams, each file's sha256 too (a mismatch is refused when the file
  * ends, and the transaction rolls back what was written), so nothing but what
@@ -21,13 +22,12 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   symlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors/index.js';
-import { readPayloadBytes } from '../format/readPayload.js';
+import { readPayloadFileSync } from '../format/readPayload.js';
 import type { ManifestEntry, PackageMetadata, RelocationFile } from '../format/metadata.js';
 import { applyRelocation } from '../relocate/applyRelocation.js';
 import { fixLongShebang } from '../relocate/fixLongShebang.js';
@@ -57,22 +57,6 @@ export interface ExtractJob {
 /** Installed size and sha256 of each relocated file (by manifest index); the database records these. */
 export interface ExtractResult {
   relocated: { index: number; size: number; sha256: string }[];
-}
-
-function readWhole(path: string, offset: number, size: number): Buffer {
-  const buffer = Buffer.allocUnsafe(size);
-  const fd = openSync(path, 'r');
-  try {
-    let done = 0;
-    while (done < size) {
-      const read = readSync(fd, buffer, done, size - done, offset + done);
-      if (read === 0) break;
-      done += read;
-    }
-    return done === size ? buffer : buffer.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** @param written called after each entry is written (the crash tests kill the process there). */
@@ -118,9 +102,8 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
 
   // The tests' hook: fail after the first entry written of the package named (see test/install-threads.test.ts).
   const injectFailure = process.env['KILN_TEST_FAIL_EXTRACT'] === metadata.name;
-  const payload = readWhole(job.path, job.payloadOffset, job.payloadSize);
   try {
-    readPayloadBytes(job, payload, {
+    readPayloadFileSync(job, {
       entry(entry) {
         index++;
         const disposition = entries[index];

@@ -1,7 +1,7 @@
 /**
- * The threads a transaction's heavy work runs on: opening and checking the
- * packages (the sha256 of a cached copy, the metadata, the signature), then
- * extracting them. One worker per core, at most the prefix's `jobs`; each
+ * The threads a transaction's heavy work runs on: the sha256 of each cached
+ * package (while the calling thread opens it and checks its metadata and
+ * signature), then extracting them. One worker per core, at most the prefix's `jobs`; each
  * takes the next task when it is done, so the caller hands out the biggest
  * packages first. Small transactions (and the crash tests, which count every
  * step) run the same tasks in the calling thread.
@@ -24,24 +24,24 @@ import { extractPackage } from './extractPackage.js';
 import { fillStore, isStored, linkPackage } from './unpackedStore.js';
 
 export type WorkerTask =
-  /** Check a package file (its sha256 against `sha256` when given) and open it, checking its signature with `keys`. */
+  /** Open a package file, checking its signature with `keys`. */
   | {
       kind: 'open';
       path: string;
-      sha256: string | undefined;
       keys: string[];
       keySource: string;
       /** A package file installed with --allow-unsigned: its signature, if any, is not checked. */
       skipSignature?: boolean;
     }
+  /** The sha256 of files (cached packages checked against their pins while the calling thread opens them). */
+  | { kind: 'hash'; paths: string[] }
   | { kind: 'extract'; job: ExtractJob }
   /** Place a package from the unpacked store entry `entry`, unpacking it there first (with its metadata bytes) when it is not there; `owner` is this process's claim on the store. */
   | { kind: 'link'; job: ExtractJob; entry: string; metadataBytes: Uint8Array; owner: string };
 
 export type TaskResult =
   | { kind: 'open'; pkg: PackageFile }
-  /** The file's sha256 is not the one pinned: download it again. */
-  | { kind: 'stale' }
+  | { kind: 'hash'; sha256: string[] }
   | { kind: 'extract'; result: ExtractResult };
 
 type SerializedError =
@@ -60,11 +60,11 @@ export type Reply = { id: number; ok: true; result: TaskResult } | { id: number;
 /** Run one task here; what a worker does with each message. */
 export async function runTask(task: WorkerTask, written?: (path: string) => void): Promise<TaskResult> {
   if (task.kind === 'extract') return { kind: 'extract', result: extractPackage(task.job, written) };
+  if (task.kind === 'hash') return { kind: 'hash', sha256: task.paths.map((path) => sha256FileSync(path)) };
   if (task.kind === 'link') {
     if (!isStored(task.entry)) fillStore(task.job, task.entry, task.metadataBytes, task.owner);
     return { kind: 'extract', result: linkPackage(task.job, task.entry, written) };
   }
-  if (task.sha256 !== undefined && sha256FileSync(task.path) !== task.sha256) return { kind: 'stale' };
   const pkg = await openPackage(task.path);
   // The index pins the file's sha256; a package's own signature is checked too when it has one.
   if (pkg.signatureText !== undefined && task.skipSignature !== true) {

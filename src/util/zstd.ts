@@ -25,16 +25,22 @@ class Slab {
   private used = 0;
   private readonly minRoom: number;
 
-  /** @param first size of the first slab (small inputs need small output buffers; big ones fault in pages for nothing). */
-  constructor(first = SLAB_SIZE) {
+  /**
+   * @param first size of the first slab (small inputs need small output buffers; big ones fault in pages for nothing).
+   * @param reuse write over the same slab again once it is full: for consumers that keep no slice after using it.
+   */
+  constructor(
+    first = SLAB_SIZE,
+    private readonly reuse = false,
+  ) {
     this.buffer = Buffer.allocUnsafe(first);
     this.minRoom = Math.min(MIN_ROOM, Math.max(64, first >> 2));
   }
 
-  /** Free space to write into (a fresh slab when the current one is nearly full). */
+  /** Free space to write into (a fresh slab, or the same one again, when the current one is nearly full). */
   room(): Buffer {
     if (this.buffer.length - this.used < this.minRoom) {
-      this.buffer = Buffer.allocUnsafe(SLAB_SIZE);
+      if (!this.reuse || this.buffer.length < SLAB_SIZE) this.buffer = Buffer.allocUnsafe(SLAB_SIZE);
       this.used = 0;
     }
     return this.buffer.subarray(this.used);
@@ -49,6 +55,9 @@ class Slab {
 }
 
 let sharedContext: InstanceType<typeof binding.DCtx> | undefined;
+/** The context and slab of transient decoders (one at a time per thread). */
+let transientContext: InstanceType<typeof binding.DCtx> | undefined;
+let transientSlab: Slab | undefined;
 let sharedCompressor: InstanceType<typeof binding.CCtx> | undefined;
 
 /**
@@ -117,12 +126,28 @@ export function decompressLimited(input: Uint8Array, limit: number): Buffer | un
  * a small input chunk may expand to gigabytes, and none of it is held here.
  */
 export class ZstdDecoder {
-  private readonly dctx = new binding.DCtx();
-  private readonly slab = new Slab();
+  private readonly dctx: InstanceType<typeof binding.DCtx>;
+  private readonly slab: Slab;
   private frameOpen = false;
 
-  /** @param windowLogMax largest window accepted (bounds memory use on hostile input). */
-  constructor(windowLogMax = 27) {
+  /**
+   * @param windowLogMax largest window accepted (bounds memory use on hostile input).
+   * @param transient for one synchronous pass whose sink keeps no output slice after it returns (extraction writes
+   * each piece, or copies it): the thread's one decompression context and one output slab are used again, instead
+   * of new ones that only the garbage collector frees (measured: 511 MiB peak installing 300 packages in one
+   * thread, most of it contexts and slabs waiting for collection). Never for decoders alive at the same time.
+   */
+  constructor(windowLogMax = 27, transient = false) {
+    if (transient) {
+      transientContext ??= new binding.DCtx();
+      transientContext.reset(binding.ResetDirective.sessionAndParameters);
+      transientSlab ??= new Slab(SLAB_SIZE, true);
+      this.dctx = transientContext;
+      this.slab = transientSlab;
+    } else {
+      this.dctx = new binding.DCtx();
+      this.slab = new Slab();
+    }
     this.dctx.setParameter(binding.DParameter.windowLogMax, windowLogMax);
   }
 
