@@ -6,7 +6,7 @@
  *
  * The whole compressed payload's sha256 is checked against the signed metadata
  * before the first byte is written (readPayloadFileSync: a payload of up to
- * 16 MiB is held whole, a bigger one read twice in 1 MiB slices), and every entry's name,
+ * 4 MiB is held whole, a bigger one read twice in 1 MiB slices), and every entry's name,
  * type, mode, owners, size and link target are checked against the manifest
  * as it streams, each file's sha256 too (a mismatch is refused when the file
  * ends, and the transaction rolls back what was written), so nothing but what

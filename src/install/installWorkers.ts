@@ -119,7 +119,11 @@ export class InstallWorkers {
   ) {
     if (written !== undefined) return;
     for (let i = 0; i < threads && threads > 1; i++) {
-      const worker = new Worker(new URL('./installWorker.js', import.meta.url));
+      // A small young generation: a worker's objects are short-lived and few (its buffers are used again); measured
+      // 202 -> 195 MiB peak installing 300 packages on two threads.
+      const worker = new Worker(new URL('./installWorker.js', import.meta.url), {
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      });
       worker.on('message', (reply: Reply) => this.settle(worker, reply));
       worker.on('error', (error) => this.fail(worker, error));
       this.idle.push(worker);
