@@ -24,7 +24,8 @@ import { closeSync, constants, lstatSync, openSync, rmSync, writeSync } from 'no
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import type { SqliteModule } from './sqlite.js';
+import { Sqlite } from './sqlite.js';
 import { KilnError, isErrno } from '../errors/index.js';
 
 export interface FileLock {
@@ -33,10 +34,10 @@ export interface FileLock {
   release(): void;
 }
 
-type Connection = InstanceType<typeof Database>;
+type Connection = SqliteModule.Database;
 
 function sqliteCode(error: unknown): string | undefined {
-  return error instanceof Database.SqliteError ? error.code : undefined;
+  return error instanceof Sqlite.SqliteError ? error.code : undefined;
 }
 
 /**
@@ -61,7 +62,7 @@ export function tryLockFile(path: string, options: { create?: boolean } = {}): F
   }
   let db: Connection;
   try {
-    db = new Database(path, { timeout: 0, fileMustExist: options.create === false });
+    db = new Sqlite(path, { timeout: 0, fileMustExist: options.create === false });
   } catch (error) {
     if (options.create === false && sqliteCode(error) === 'SQLITE_CANTOPEN') return null;
     throw lockError(path, error);

@@ -3,11 +3,12 @@
  * the writer), a busy timeout, foreign keys, and migrations applied on open.
  * All SQL lives in `db/`.
  */
-import Database from 'better-sqlite3';
+import type { SqliteModule } from './sqlite.js';
+import { Sqlite } from './sqlite.js';
 import { KilnError } from '../errors/index.js';
 import { MIGRATIONS } from './schema.js';
 
-export type Connection = Database.Database;
+export type Connection = SqliteModule.Database;
 
 export interface OpenDatabaseOptions {
   readonly?: boolean;
@@ -16,7 +17,7 @@ export interface OpenDatabaseOptions {
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Connection {
   let db: Connection;
   try {
-    db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    db = new Sqlite(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
     db.pragma('busy_timeout = 10000');
     if (options.readonly !== true) db.pragma('journal_mode = WAL');
     // FULL: a committed transaction survives power loss before its backups are deleted.
