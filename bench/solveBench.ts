@@ -19,7 +19,11 @@
  * (see shared BENCHMARKING.md). Prints a table and writes bench-out/solve.json;
  * the problems stay in bench-out/solve/.
  *
- * Options: --names N[,N...] (default 1000,5000,20000), --versions V (3),
+ * Options: --shape random|distro (random: solveGenerate.ts; distro: a graph
+ * shaped like a real distribution's, solveDistro.ts: layers and long chains,
+ * virtual names with many providers, many versions of a few names,
+ * conflicts, a consistent installed system), --names N[,N...] (default
+ * 1000,5000,20000; distro 60000), --versions V (3, random only),
  * --seed S (1), --runs R (5), --pause SECONDS (2).
  */
 import { spawnSync } from 'node:child_process';
@@ -31,19 +35,27 @@ import { parseArgs } from 'node:util';
 import { parseProblem } from '../src/solver/problem.js';
 import { solve, type SolveStats } from '../src/solver/pubgrub.js';
 import { verifyPlan } from '../src/solver/verifyPlan.js';
+import { generateDistroProblem } from './solveDistro.js';
 import { generateProblem } from './solveGenerate.js';
+import type { RawProblem } from './solveGenerate.js';
 import { formatLibsolvTestcase } from './solveTestcase.js';
 
 const { values } = parseArgs({
   options: {
-    names: { type: 'string', default: '1000,5000,20000' },
+    names: { type: 'string' },
     versions: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '5' },
     pause: { type: 'string', default: '2' },
+    shape: { type: 'string', default: 'random' },
   },
 });
-const SIZES = values.names.split(',').map((text) => positive(text, '--names'));
+const SHAPE = values.shape;
+if (SHAPE !== 'random' && SHAPE !== 'distro')
+  throw new Error(`bench: --shape is random or distro, not ${JSON.stringify(SHAPE)}`);
+const SIZES = (values.names ?? (SHAPE === 'distro' ? '60000' : '1000,5000,20000'))
+  .split(',')
+  .map((text) => positive(text, '--names'));
 const VERSIONS = positive(values.versions, '--versions');
 const SEED = Number(values.seed);
 const RUNS = positive(values.runs, '--runs');
@@ -128,7 +140,10 @@ function findTestsolv(): string | undefined {
 }
 
 interface SizeResult {
+  shape: string;
   names: number;
+  edges: number;
+  installed: number;
   versions: number;
   seed: number;
   packages: number;
@@ -150,9 +165,23 @@ interface SizeResult {
   ratio: number | undefined;
 }
 
+/** The distro-shaped problem, its installed system the plan of its base request (solved here first). */
+function distroProblem(names: number): RawProblem {
+  const { baseRequest, ...raw } = generateDistroProblem({ names, seed: SEED });
+  const system = solve(parseProblem(JSON.stringify({ ...raw, request: { install: baseRequest, remove: [] } })));
+  if (!system.solved)
+    throw new Error(
+      `bench: the base system of the distro problem (${names} names) has no solution; try another --seed`,
+    );
+  return { ...raw, installed: system.install.map(({ name, version }) => ({ name, version })) };
+}
+
 async function measure(names: number, useCli: boolean, testsolv: string | undefined): Promise<SizeResult> {
-  const base = join(OUT, `problem-${names}x${VERSIONS}-seed${SEED}`);
-  const json = generateProblem({ names, versions: VERSIONS, seed: SEED });
+  const base = join(
+    OUT,
+    SHAPE === 'distro' ? `distro-${names}-seed${SEED}` : `problem-${names}x${VERSIONS}-seed${SEED}`,
+  );
+  const json = SHAPE === 'distro' ? distroProblem(names) : generateProblem({ names, versions: VERSIONS, seed: SEED });
   const text = JSON.stringify(json);
   await writeFile(`${base}.json`, text);
   const problem = parseProblem(text);
@@ -200,9 +229,12 @@ async function measure(names: number, useCli: boolean, testsolv: string | undefi
   const libsolvMedian = testsolv === undefined ? undefined : median(seconds(libsolv));
   return {
     names,
+    shape: SHAPE,
     versions: VERSIONS,
     seed: SEED,
     packages: json.packages.length,
+    edges: json.packages.reduce((total, pkg) => total + pkg.depends.length, 0),
+    installed: json.installed.length,
     problemBytes: text.length,
     solved: result.solved,
     installs: result.solved ? result.install.length : undefined,
@@ -256,7 +288,7 @@ async function main(): Promise<void> {
   const line = (cells: string[]) =>
     `  ${cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')}`;
   console.log(
-    `\nSolver benchmark: ${VERSIONS} versions per name, seed ${SEED}, medians of ${RUNS} runs (wall time, subprocess, reading the problem included)`,
+    `\nSolver benchmark: ${SHAPE === 'distro' ? 'distribution-shaped graph' : `${VERSIONS} versions per name`}, seed ${SEED}, medians of ${RUNS} runs (wall time, subprocess, reading the problem included)`,
   );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
