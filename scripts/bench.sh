@@ -57,9 +57,10 @@ case "$which" in
     fi
     node dist/bench/repoIndex.js
     install_bench_tools
-    node dist/bench/installBench.js
+    for shape in mixed medium huge; do node dist/bench/installBench.js --shape "$shape"; done
     node dist/bench/indexBench.js
     node dist/bench/solveBench.js
+    node dist/bench/solveBench.js --shape distro
     node --max-old-space-size=8192 dist/bench/shardBench.js
     ;;
   *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards)" >&2; exit 2 ;;
