@@ -27,7 +27,8 @@
  * --regenerate, --json. Environment: BENCH_SHAPE, BENCH_PACKAGES, BENCH_MIB,
  * BENCH_SEED, BENCH_RUNS (3), BENCH_ONLY, BENCH_TRACE_PACKAGES (20),
  * BENCH_TRACE_MIB (20).
- * Figures are printed and written to bench-out/install.json.
+ * Figures are printed and written to bench-out/install.json (install-SHAPE.json
+ * for the other shapes).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,10 @@ interface QueryFigures {
 }
 
 class UsageError extends Error {}
+
+/** Where a run's figures go: bench-out/install.json, or install-SHAPE.json for a shape other than mixed. */
+const resultsPath = (shape: ShapeName) =>
+  join(ROOT, 'bench-out', shape === 'mixed' ? 'install.json' : `install-${shape}.json`);
 
 const OPTIONS = {
   regenerate: { type: 'boolean', default: false },
@@ -603,7 +608,7 @@ function report(
     notes,
   };
   mkdirSync(join(ROOT, 'bench-out'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench-out', 'install.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(resultsPath(options.shape), `${JSON.stringify(results, null, 2)}\n`);
   if (options.json) {
     console.log(JSON.stringify(results, null, 2));
     return;
@@ -738,7 +743,7 @@ function report(
   for (const line of notes) console.log(`note: ${line}`);
   for (const s of skipped) console.log(`skipped ${s.key}: ${s.reason}`);
   for (const f of failed) console.log(`FAILED ${f.key} (${f.stage}): ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
-  console.log(`\nwritten: ${join(ROOT, 'bench-out', 'install.json')}`);
+  console.log(`\nwritten: ${resultsPath(options.shape)}`);
 }
 
 if (isMainThread) {
