@@ -41,6 +41,8 @@ export interface Command {
   /** Usage lines after "kiln", with examples. */
   usage: string;
   options: OptionTable;
+  /** SIGINT, SIGTERM and SIGHUP are the command's own (a server that stops gracefully), not an interruption. */
+  handlesSignals?: boolean;
   run(invocation: Invocation): Promise<CommandOutput>;
 }
 

@@ -227,7 +227,7 @@ export async function main(
       }
     };
     clearProgress = () => progress(null);
-    for (const signal of SIGNALS) process.on(signal, onSignal);
+    if (command.handlesSignals !== true) for (const signal of SIGNALS) process.on(signal, onSignal);
     let output;
     try {
       output = await command.run({

@@ -155,6 +155,23 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     'allow-empty': { text: 'publish even with nothing staged (renews the expiry time)' },
   },
   'repo verify': { quick: { text: 'check hashes and signatures without decompressing the packages' } },
+  serve: {
+    listen: {
+      value: 'HOST:PORT',
+      text: 'where to listen: HOST:PORT, [IPV6]:PORT, :PORT (every interface) or PORT (default 127.0.0.1:8080)',
+    },
+    'access-log': {
+      value: 'FILE',
+      text: 'append the access log (Combined Log Format) to FILE, reopened on SIGHUP (default: stdout)',
+      path: 'file',
+    },
+    'max-connections': { value: 'N', text: 'connections open at once; more are closed at once (default 1024)' },
+    'header-timeout': { value: 'SECONDS', text: 'how long a client may take to send its request headers (default 10)' },
+    'idle-timeout': {
+      value: 'SECONDS',
+      text: 'how long a connection may pass no data either way before it is closed (default 30)',
+    },
+  },
   'repo prune': { keep: { value: 'N', text: 'how many of the newest published indexes to keep' } },
 };
 

@@ -207,6 +207,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/repoRemove.js')).default,
   },
   {
+    words: ['serve'],
+    summary: "serve a repository's published tree over HTTP",
+    load: async () => (await import('./commands/serve.js')).default,
+  },
+  {
     words: ['repo', 'status'],
     summary: 'show what is published and what is staged',
     load: async () => (await import('./commands/repoStatus.js')).default,

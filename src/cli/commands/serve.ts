@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { KilnError } from '../../errors/index.js';
+import { repositoryPaths } from '../../repo/layout.js';
+import { startServer } from '../../serve/index.js';
+import { integerOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
+import type { Command } from '../command.js';
+
+/** `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (all interfaces) or `PORT` (loopback). */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]*):)?(\d{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  const given = match[1];
+  const host = given === undefined ? '127.0.0.1' : given === '' ? '0.0.0.0' : given.replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
+}
+
+/** The tree to serve: a repository's published tree (DIR/public), or DIR itself when it is one (a mirror). */
+function publishedTree(dir: string): string {
+  const paths = repositoryPaths(dir);
+  if (existsSync(join(paths.public, 'index.json')) || existsSync(join(paths.public, 'index.v2.json')))
+    return paths.public;
+  if (existsSync(join(dir, 'index.json')) || existsSync(join(dir, 'index.v2.json'))) return dir;
+  throw new KilnError('E_REPO_NOT_FOUND', `cannot serve ${dir}: it is neither a repository nor a published tree`, {
+    hint: 'give the directory of "kiln repo init" (its public/ tree is served), or a copy of a published tree (it has index.json)',
+  });
+}
+
+const command: Command = {
+  words: ['serve'],
+  summary: "serve a repository's published tree over HTTP",
+  usage:
+    'kiln serve DIR [--listen HOST:PORT] [--access-log FILE] [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS]\n' +
+    'DIR is a repository (its public/ tree is served) or a published tree (a mirror). --listen: HOST:PORT, [IPV6]:PORT,\n' +
+    ':PORT (every interface) or PORT (loopback); default 127.0.0.1:8080. The access log (Combined Log Format) goes to\n' +
+    'stdout unless --access-log names a file (reopened on SIGHUP). Ctrl-C or SIGTERM stops it: requests in progress finish.\n' +
+    'Example: kiln serve /srv/binhost --listen :8080',
+  options: {
+    listen: { type: 'string' },
+    'access-log': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'header-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+  },
+  handlesSignals: true,
+  async run(invocation) {
+    const dir = positional(invocation, command, 0, 'DIR');
+    noMorePositionals(invocation, command, 1);
+    const listenText = stringOption(invocation, 'listen') ?? '127.0.0.1:8080';
+    const listen = parseListen(listenText);
+    if (listen === undefined)
+      throw usageError(command, `--listen wants HOST:PORT, [IPV6]:PORT, :PORT or PORT, not "${listenText}"`);
+    const tree = publishedTree(dir);
+    const logPath = stringOption(invocation, 'access-log');
+    let logFile: WriteStream | undefined;
+    const openLog = () => {
+      if (logPath === undefined || logPath === '-') return;
+      logFile = createWriteStream(logPath, { flags: 'a' });
+      logFile.on('error', (error) => invocation.tell(`kiln serve: cannot write the access log: ${error.message}`));
+    };
+    openLog();
+    const server = await startServer({
+      tree,
+      ...listen,
+      log: (line) => (logFile === undefined ? process.stdout.write(`${line}\n`) : logFile.write(`${line}\n`)),
+      warn: (line) => invocation.tell(`kiln serve: ${line}`),
+      maxConnections: integerOption(invocation, command, 'max-connections', 1, 1_000_000),
+      headerTimeout: integerOption(invocation, command, 'header-timeout', 1, 3600),
+      idleTimeout: integerOption(invocation, command, 'idle-timeout', 1, 86_400),
+    });
+    invocation.tell(`serving ${tree} at ${server.url}/ (Ctrl-C stops)`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const stop = (received: NodeJS.Signals) => resolve(received);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      process.on('SIGHUP', () => {
+        // Log rotation: the old file was moved away; write to a new one at the same path.
+        logFile?.end();
+        openLog();
+      });
+    });
+    invocation.tell(`kiln serve: ${signal}: stopping (requests in progress may finish)`);
+    await server.close();
+    await new Promise<void>((resolve) => (logFile === undefined ? resolve() : logFile.end(resolve)));
+    return { data: { tree, url: server.url, stoppedBy: signal }, notes: ['stopped'] };
+  },
+};
+
+export default command;

@@ -1,0 +1,172 @@
+/**
+ * Serve one file of the published tree, as a careful static server does:
+ * GET and HEAD only; the path checked segment by segment (requestPath.ts) and
+ * then resolved, so that neither `..` nor a symbolic link can lead outside
+ * the tree; dot files (a commit's temporaries) never served; `ETag` and
+ * `Last-Modified` with `If-None-Match`, `If-Modified-Since` and `If-Range`;
+ * one byte range (`206`, `416`); a precompressed variant beside the file
+ * (`FILE.zst`, `.br`, `.gz`) when the request accepts its encoding; the
+ * cache lifetime of fileHeaders.ts. The body streams from the open file.
+ */
+import type { Stats } from 'node:fs';
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { PRECOMPRESSED, accepts, cacheControl, contentType } from './fileHeaders.js';
+import { byteRange } from './httpRange.js';
+import { requestPath } from './requestPath.js';
+
+/** What the access log records of one response. */
+export interface Served {
+  status: number;
+  /** Body bytes sent (planned: a client that goes away early gets fewer). */
+  bytes: number;
+}
+
+/** Types that are compressed already: no precompressed variant is looked for. */
+const COMPRESSED = ['.kpkg', '.zst', '.gz', '.br', '.png'];
+
+function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): Served {
+  const body = `${text}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...extra,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+  return { status, bytes: res.req.method === 'HEAD' ? 0 : Buffer.byteLength(body) };
+}
+
+/** The real path of `segments` under `root` (itself a real path), or undefined when absent or outside. */
+async function inside(root: string, segments: readonly string[]): Promise<string | undefined> {
+  try {
+    const real = await realpath(join(root, ...segments));
+    return real === root || real.startsWith(root + sep) ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open a regular file without following a link at its last component; undefined when that is not possible. */
+async function openRegular(path: string): Promise<{ handle: FileHandle; stats: Stats } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  const stats = await handle.stat();
+  if (!stats.isFile()) {
+    await handle.close();
+    return undefined;
+  }
+  return { handle, stats };
+}
+
+const entityTag = (stats: Stats, encoding: string | undefined): string =>
+  `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding === undefined ? '' : `-${encoding}`}"`;
+
+/** If-None-Match: does any listed tag match (weak comparison, as RFC 9110 asks for this header)? */
+function noneMatch(header: string, tag: string): boolean {
+  const bare = tag.replace(/^W\//, '');
+  return header.split(',').some((item) => {
+    const candidate = item.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === bare;
+  });
+}
+
+export async function serveFile(root: string, req: IncomingMessage, res: ServerResponse): Promise<Served> {
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return plain(res, 405, 'method not allowed: this server only reads (GET, HEAD)', { allow: 'GET, HEAD' });
+  const path = requestPath(req.url ?? '');
+  if (!path.ok) return plain(res, path.status, `bad request: ${path.reason}`);
+  if (path.directory || path.segments.length === 0 || path.segments.some((segment) => segment.startsWith('.')))
+    return plain(res, 404, 'not found');
+  const real = await inside(root, path.segments);
+  if (real === undefined) return plain(res, 404, 'not found');
+
+  const name = path.segments[path.segments.length - 1]!;
+  let encoding: string | undefined;
+  let file: Awaited<ReturnType<typeof openRegular>>;
+  let varies = false;
+  if (!COMPRESSED.some((suffix) => name.endsWith(suffix))) {
+    for (const variant of PRECOMPRESSED) {
+      const beside = await inside(root, [...path.segments.slice(0, -1), name + variant.suffix]);
+      if (beside === undefined) continue;
+      varies = true;
+      if (!accepts(req.headers['accept-encoding'], variant.encoding)) continue;
+      file = await openRegular(beside);
+      if (file !== undefined) {
+        encoding = variant.encoding;
+        break;
+      }
+    }
+  }
+  file ??= await openRegular(real);
+  if (file === undefined) return plain(res, 404, 'not found');
+  const { handle, stats } = file;
+  let streaming = false;
+  try {
+    const tag = entityTag(stats, encoding);
+    const headers: Record<string, string | number> = {
+      'content-type': contentType(name),
+      'cache-control': cacheControl(path.segments),
+      etag: tag,
+      'last-modified': stats.mtime.toUTCString(),
+      'x-content-type-options': 'nosniff',
+    };
+    if (encoding === undefined) headers['accept-ranges'] = 'bytes';
+    else headers['content-encoding'] = encoding;
+    if (varies) headers['vary'] = 'Accept-Encoding';
+
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifModifiedSince = req.headers['if-modified-since'];
+    const notModified =
+      ifNoneMatch !== undefined
+        ? noneMatch(ifNoneMatch, tag)
+        : ifModifiedSince !== undefined &&
+          !Number.isNaN(Date.parse(ifModifiedSince)) &&
+          Math.floor(stats.mtimeMs / 1000) <= Math.floor(Date.parse(ifModifiedSince) / 1000);
+    if (notModified) {
+      const { 'content-type': _type, ...rest } = headers;
+      res.writeHead(304, rest);
+      res.end();
+      return { status: 304, bytes: 0 };
+    }
+
+    // A range applies to the file as it is, unless If-Range names another version of it.
+    const ifRange = req.headers['if-range'];
+    const rangeHeader =
+      encoding !== undefined || (ifRange !== undefined && ifRange !== tag && ifRange !== headers['last-modified'])
+        ? undefined
+        : req.headers.range;
+    const range = byteRange(rangeHeader, stats.size);
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${stats.size}`, 'content-length': 0 });
+      res.end();
+      return { status: 416, bytes: 0 };
+    }
+    const start = range.kind === 'part' ? range.start : 0;
+    const end = range.kind === 'part' ? range.end : stats.size - 1;
+    const length = stats.size === 0 ? 0 : end - start + 1;
+    if (range.kind === 'part') headers['content-range'] = `bytes ${start}-${end}/${stats.size}`;
+    headers['content-length'] = length;
+    const status = range.kind === 'part' ? 206 : 200;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || length === 0) {
+      res.end();
+      return { status, bytes: 0 };
+    }
+    streaming = true;
+    // The stream closes the file when it ends or fails; a client that goes away ends it early.
+    await pipeline(handle.createReadStream({ start, end, highWaterMark: 64 * 1024 }), res).catch(() => undefined);
+    return { status, bytes: length };
+  } finally {
+    if (!streaming) await handle.close();
+  }
+}
