@@ -64,7 +64,10 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     [['frobnicate'], /cannot run "kiln frobnicate": no such command/],
     [['repo', 'frob'], /cannot run "kiln repo frob": no such command\nhint: "kiln repo --help" lists its commands/],
     [['repo', 'comit', 'repo'], /no such command\nhint: did you mean "kiln repo commit"\?/],
-    [['repo'], /cannot run "kiln repo": it needs a command \(init, add, remove, status, commit, verify, log, prune\)/],
+    [
+      ['repo'],
+      /cannot run "kiln repo": it needs a command \(init, add, remove, status, commit, verify, log, prune, revert\)/,
+    ],
     [['instal', 'nginx'], /cannot run "kiln instal": no such command\nhint: did you mean "kiln install"\?/],
     [['uninstall', 'nginx'], /hint: did you mean "kiln remove"\?/],
     [['update'], /hint: did you mean "kiln sync" or "kiln upgrade"\?/],

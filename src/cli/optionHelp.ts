@@ -154,6 +154,12 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     message: { value: 'MESSAGE', text: "what this commit publishes, kept in the repository's log" },
     'allow-empty': { text: 'publish even with nothing staged (renews the expiry time)' },
   },
+  'repo revert': {
+    message: {
+      value: 'MESSAGE',
+      text: 'what this commit publishes, kept in the repository\'s log (default: "revert to serial N")',
+    },
+  },
   'repo verify': { quick: { text: 'check hashes and signatures without decompressing the packages' } },
   serve: {
     listen: {

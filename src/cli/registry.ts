@@ -207,11 +207,6 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/repoRemove.js')).default,
   },
   {
-    words: ['serve'],
-    summary: "serve a repository's published tree over HTTP",
-    load: async () => (await import('./commands/serve.js')).default,
-  },
-  {
     words: ['repo', 'status'],
     summary: 'show what is published and what is staged',
     load: async () => (await import('./commands/repoStatus.js')).default,
@@ -235,6 +230,16 @@ export const COMMANDS: CommandEntry[] = [
     words: ['repo', 'prune'],
     summary: 'delete old snapshots and unreferenced packages',
     load: async () => (await import('./commands/repoPrune.js')).default,
+  },
+  {
+    words: ['repo', 'revert'],
+    summary: 'publish the package set of an earlier serial again, as a new serial',
+    load: async () => (await import('./commands/repoRevert.js')).default,
+  },
+  {
+    words: ['serve'],
+    summary: "serve a repository's published tree over HTTP",
+    load: async () => (await import('./commands/serve.js')).default,
   },
 ];
 

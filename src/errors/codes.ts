@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   E_REPO_NOTHING: 'a repository commit has nothing to publish',
   E_REPO_NO_MATCH: 'no staged or published package matches what was asked for',
   E_REPO_VERIFY: 'a repository failed verification (the message lists each problem)',
+  E_REPO_PRUNED: 'an earlier serial cannot be published again: its index or a package file it names was pruned',
   E_PREFIX_NOT_FOUND: 'a directory is not a Kiln prefix (it has no etc/kiln/config.toml)',
   E_PREFIX_EXISTS: 'a prefix cannot be created where one already exists',
   E_NO_SPACE: 'a file system has too little free space for a change (the check before anything is done)',

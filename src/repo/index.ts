@@ -14,6 +14,8 @@ export { removePackages, parseSelector } from './removePackages.js';
 export type { RemoveOptions, RemoveResult } from './removePackages.js';
 export { commitRepository } from './commitRepository.js';
 export type { CommitOptions, CommitResult } from './commitRepository.js';
+export { revertRepository } from './revertRepository.js';
+export type { RevertResult } from './revertRepository.js';
 export { publishPackages } from './publishPackages.js';
 export type { PublishResult } from './publishPackages.js';
 export { repositoryStatus } from './repositoryStatus.js';
