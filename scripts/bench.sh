@@ -13,8 +13,9 @@ shift || true
 # what it cannot run and says so.
 install_bench_tools() {
   local missing=() tool package
-  for tool in pacman rpm rpmbuild zstd bsdtar strace /usr/bin/time; do
+  for tool in pacman rpm rpmbuild zstd bsdtar strace /usr/bin/time /usr/sbin/nginx; do
     case $tool in
+      /usr/sbin/nginx) package=nginx ;;
       pacman) package=pacman-package-manager ;;
       rpm | rpmbuild) package=rpm ;;
       bsdtar) package=libarchive-tools ;;
@@ -48,6 +49,11 @@ case "$which" in
     ;;
   # The resolver against Debian's testsolv (libsolv) on the same generated problems.
   solve) node dist/bench/solveBench.js "$@" ;;
+  # kiln serve against nginx on the same published tree, loaded with autocannon.
+  serve)
+    install_bench_tools
+    node dist/bench/serveBench.js "$@"
+    ;;
   # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
   shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
@@ -61,7 +67,8 @@ case "$which" in
     node dist/bench/indexBench.js
     node dist/bench/solveBench.js
     node dist/bench/solveBench.js --shape distro
+    node dist/bench/serveBench.js
     node --max-old-space-size=8192 dist/bench/shardBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve)" >&2; exit 2 ;;
 esac
