@@ -1,8 +1,8 @@
 /**
  * `npm run bench:serve`: `kiln serve` against Debian's nginx serving the same
  * published tree on loopback, loaded with autocannon: requests per second and
- * p50/p99 latency for the index root (`index.v2.json`), the v1 index of the
- * whole repository (`index.json`) and a 1 MiB package, at 16, 64 and 256
+ * p50/p99 latency for the index root (`index.v2.json`), the name table it
+ * pins (what a cold sync fetches next) and a 1 MiB package, at 16, 64 and 256
  * connections, on the 20,000-package repository of `npm run bench:index`
  * (made once, reused). The two servers run side by side, each answering in
  * turn, with a pause before each measurement; each logs every request (to
@@ -150,7 +150,10 @@ async function main(): Promise<void> {
   const blob = 'packages/bench-serve/blob/blob-1.0-000000000000.kpkg';
   mkdirSync(join(tree, 'packages/bench-serve/blob'), { recursive: true });
   writeFileSync(join(tree, blob), randomBytes(1 << 20));
-  const targets = ['index.v2.json', 'index.json', blob];
+  // What a client fetches: the index root, the name table it pins (a cold sync), and packages.
+  const root = JSON.parse(readFileSync(join(tree, 'index.v2.json'), 'utf8')) as { names: { sha256: string } };
+  const names = `v2/names/${root.names.sha256.slice(0, 2)}/${root.names.sha256}.zst`;
+  const targets = ['index.v2.json', names, blob];
   const sizes = Object.fromEntries(targets.map((target) => [target, statSync(join(tree, target)).size]));
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-serve-'));
   const servers = [

