@@ -160,6 +160,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
       text: 'what this commit publishes, kept in the repository\'s log (default: "revert to serial N")',
     },
   },
+  'repo push': { prune: { text: "also delete the mirror's files that the published tree no longer has" } },
   'repo verify': { quick: { text: 'check hashes and signatures without decompressing the packages' } },
   serve: {
     listen: {

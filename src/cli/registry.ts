@@ -237,6 +237,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/repoRevert.js')).default,
   },
   {
+    words: ['repo', 'push'],
+    summary: 'copy the published tree to its mirrors: new files first, the signed pointers last',
+    load: async () => (await import('./commands/repoPush.js')).default,
+  },
+  {
+    words: ['repo', 'mirrors'],
+    summary: 'show which serial each mirror serves, read where clients read it, and flag one that lags',
+    load: async () => (await import('./commands/repoMirrors.js')).default,
+  },
+  {
     words: ['serve'],
     summary: "serve a repository's published tree over HTTP",
     load: async () => (await import('./commands/serve.js')).default,

@@ -15,6 +15,8 @@ export type { RemoveOptions, RemoveResult } from './removePackages.js';
 export { commitRepository } from './commitRepository.js';
 export type { CommitOptions, CommitResult } from './commitRepository.js';
 export { revertRepository } from './revertRepository.js';
+export { mirrorStates, pushRepository } from './pushMirrors.js';
+export type { MirrorPush, MirrorState, PushOptions } from './pushMirrors.js';
 export type { RevertResult } from './revertRepository.js';
 export { publishPackages } from './publishPackages.js';
 export type { PublishResult } from './publishPackages.js';

@@ -26,7 +26,20 @@ export interface RepositoryConfig {
    * clients older than format v2; true until those are gone.
    */
   publishV1: boolean;
+  /** Where `kiln repo push` copies the published tree, in the order the file names them. */
+  mirrors?: MirrorConfig[];
 }
+
+/** `[mirrors.NAME]`: a directory the published tree is pushed to, and where clients read it. */
+export interface MirrorConfig {
+  name: string;
+  /** An absolute directory (a local disk, or a mounted file system that a web server serves). */
+  path: string;
+  /** Where clients read the mirror (http, https or file), for `kiln repo mirrors`; the directory when absent. */
+  url?: string | undefined;
+}
+
+const MIRROR_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 
 export const DEFAULT_EXPIRE_DAYS = 30;
 
@@ -49,19 +62,50 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
     });
   };
   const data = parseTomlDocument(text, fail);
-  const table = expectObject(data, '(top level)', fail, ['format', 'name', 'signingKey', 'expireDays', 'publishV1']);
+  const table = expectObject(data, '(top level)', fail, [
+    'format',
+    'name',
+    'signingKey',
+    'expireDays',
+    'publishV1',
+    'mirrors',
+  ]);
   if (table['format'] !== 1) fail('format', 'must be 1');
-  return {
+  const config: RepositoryConfig = {
     format: 1,
     name: expectString(table['name'], 'name', fail, REPOSITORY_NAME_PATTERN, 'a repository name'),
     signingKey: expectString(table['signingKey'], 'signingKey', fail),
     expireDays: expectInteger(table['expireDays'] ?? DEFAULT_EXPIRE_DAYS, 'expireDays', fail, 1, 3650),
     publishV1: expectBoolean(table['publishV1'] ?? true, 'publishV1', fail),
   };
+  if (table['mirrors'] !== undefined) {
+    const mirrors = expectObject(table['mirrors'], 'mirrors', fail);
+    config.mirrors = Object.entries(mirrors).map(([name, value]) => {
+      const where = `mirrors.${name}`;
+      if (!MIRROR_NAME_PATTERN.test(name)) fail(where, 'must be named with a-z, 0-9, - and _');
+      const mirror = expectObject(value, where, fail, ['path', 'url']);
+      const path = expectString(mirror['path'], `${where}.path`, fail);
+      if (!isAbsolute(path)) fail(`${where}.path`, 'must be an absolute directory');
+      const url = mirror['url'] === undefined ? undefined : expectString(mirror['url'], `${where}.url`, fail);
+      return { name, path: resolve(path), url };
+    });
+  }
+  return config;
 }
 
 export async function writeRepositoryConfig(paths: RepositoryPaths, config: RepositoryConfig): Promise<void> {
-  const text = `# Kiln repository configuration (docs/repository.md). Private: serve only ../public, never .kiln/.\n${stringifyToml(config)}\n`;
+  const { mirrors, ...rest } = config;
+  // Mirrors as [mirrors.NAME] tables, as a maintainer writes them.
+  const document =
+    mirrors === undefined || mirrors.length === 0
+      ? rest
+      : {
+          ...rest,
+          mirrors: Object.fromEntries(
+            mirrors.map(({ name, path, url }) => [name, url === undefined ? { path } : { path, url }]),
+          ),
+        };
+  const text = `# Kiln repository configuration (docs/repository.md). Private: serve only ../public, never .kiln/.\n${stringifyToml(document)}\n`;
   await writeFileAtomic(paths.config, text, { mode: 0o600 });
 }
 
