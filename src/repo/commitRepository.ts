@@ -63,26 +63,54 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
     if (!packages.has(key)) added.push(entry);
     packages.set(key, entry);
   }
+  const index = await publishCommit(repo, options, {
+    serial: current.serial + 1,
+    packages: [...packages.values()],
+    added,
+    retired,
+    message: options.message ?? '',
+  });
+  return { index, added, retired };
+}
+
+/** One commit's change: the packages of the new serial, and how they differ from the published ones. */
+export interface CommitChange {
+  serial: number;
+  packages: IndexEntry[];
+  added: IndexEntry[];
+  retired: IndexEntry[];
+  message: string;
+}
+
+/**
+ * Publish `change` under the commit journal, signed with the repository's key: what a commit and a revert do
+ * once they hold the repository's lock.
+ */
+export async function publishCommit(
+  repo: Repository,
+  options: CommitOptions,
+  change: CommitChange,
+): Promise<RepositoryIndex> {
   const key = await loadSigningKey(repo, options);
   const now = (options.now ?? (() => new Date()))();
   const journal: CommitJournal = {
-    serial: current.serial + 1,
+    serial: change.serial,
     time: isoTime(now),
-    message: options.message ?? '',
-    added: added.map(entryKey),
-    retired: retired.map(entryKey),
-    packages: packages.size,
+    message: change.message,
+    added: change.added.map(entryKey),
+    retired: change.retired.map(entryKey),
+    packages: change.packages.length,
   };
   await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
   const index = await publishIndex(repo, {
     serial: journal.serial,
-    packages: [...packages.values()],
+    packages: change.packages,
     now,
     expireDays: options.expireDays ?? repo.config.expireDays,
     key,
   });
   await finishCommit(repo, journal);
-  return { index, added, retired };
+  return index;
 }
 
 /** A staged file must still be where `repo add` put it, at the size it had. */

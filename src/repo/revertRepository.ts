@@ -10,21 +10,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
-import { writeFileAtomic } from '../util/atomicWrite.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { CommitOptions, CommitResult } from './commitRepository.js';
+import { publishCommit } from './commitRepository.js';
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
 import { SIGNATURE_SUFFIX, INDEX_FILE, snapshotPath } from './layout.js';
-import type { CommitJournal, Repository } from './openRepository.js';
-import {
-  finishCommit,
-  loadSigningKey,
-  openRepository,
-  readCurrentIndex,
-  withRepositoryLock,
-} from './openRepository.js';
-import { isoTime, publishIndex } from './publishIndex.js';
+import type { Repository } from './openRepository.js';
+import { openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
 import type { RepositoryFetcher } from './readPublishedIndex.js';
 import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
 import { isStageEmpty, readStage } from './stage.js';
@@ -84,29 +77,17 @@ async function revertLocked(repo: Repository, serial: number, options: CommitOpt
       `${missing.length} of its package files ${missing.length === 1 ? 'is' : 'are'} gone: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
     );
 
-  const now = (options.now ?? (() => new Date()))();
   const before = new Map(current.packages.map((entry) => [entryKey(entry), entry]));
   const after = new Map(earlier.packages.map((entry) => [entryKey(entry), entry]));
   const added = [...after].filter(([key]) => !before.has(key)).map(([, entry]) => entry);
   const retired = [...before].filter(([key]) => !after.has(key)).map(([, entry]) => entry);
-  const key = await loadSigningKey(repo, options);
-  const journal: CommitJournal = {
+  const index = await publishCommit(repo, options, {
     serial: current.serial + 1,
-    time: isoTime(now),
-    message: options.message ?? `revert to serial ${serial}`,
-    added: added.map(entryKey),
-    retired: retired.map(entryKey),
-    packages: after.size,
-  };
-  await writeFileAtomic(repo.paths.journal, JSON.stringify(journal));
-  const index = await publishIndex(repo, {
-    serial: journal.serial,
     packages: earlier.packages,
-    now,
-    expireDays: options.expireDays ?? repo.config.expireDays,
-    key,
+    added,
+    retired,
+    message: options.message ?? `revert to serial ${serial}`,
   });
-  await finishCommit(repo, journal);
   return { index, added, retired, revertedTo: serial };
 }
 

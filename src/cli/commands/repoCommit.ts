@@ -1,8 +1,20 @@
+import type { CommitOptions } from '../../repo/index.js';
 import { commitRepository } from '../../repo/index.js';
 import { flag, integerOption, noMorePositionals, positional, stringOption } from '../args.js';
-import type { Command } from '../command.js';
+import type { Command, Invocation } from '../command.js';
 import { count, time } from '../render.js';
 import { repositoryLocking } from '../lockWaiting.js';
+
+/** What a commit and a revert take from the command line: the message, the validity, the key's password, the lock. */
+export function commitOptions(invocation: Invocation, of: Pick<Command, 'usage' | 'words'>): CommitOptions {
+  return {
+    message: stringOption(invocation, 'message'),
+    expireDays: integerOption(invocation, of, 'expire-days', 1, 3650),
+    password: invocation.settings.password,
+    now: invocation.settings.now,
+    ...repositoryLocking(invocation),
+  };
+}
 
 const command: Command = {
   words: ['repo', 'commit'],
@@ -23,12 +35,8 @@ const command: Command = {
     const dir = positional(invocation, command, 0, 'DIR');
     noMorePositionals(invocation, command, 1);
     const result = await commitRepository(dir, {
-      message: stringOption(invocation, 'message'),
+      ...commitOptions(invocation, command),
       allowEmpty: flag(invocation, 'allow-empty'),
-      expireDays: integerOption(invocation, command, 'expire-days', 1, 3650),
-      password: invocation.settings.password,
-      now: invocation.settings.now,
-      ...repositoryLocking(invocation),
     });
     const { index } = result;
     return {

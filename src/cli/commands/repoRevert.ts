@@ -1,7 +1,7 @@
 import { revertRepository } from '../../repo/index.js';
-import { integerOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
+import { noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { repositoryLocking } from '../lockWaiting.js';
+import { commitOptions } from './repoCommit.js';
 import { count, time } from '../render.js';
 
 const command: Command = {
@@ -24,13 +24,7 @@ const command: Command = {
     noMorePositionals(invocation, command, 2);
     if (!/^[1-9]\d{0,15}$/.test(serialText))
       throw usageError(command, `SERIAL is a published serial (1, 2, …), not "${serialText}"`);
-    const result = await revertRepository(dir, Number(serialText), {
-      message: stringOption(invocation, 'message'),
-      expireDays: integerOption(invocation, command, 'expire-days', 1, 3650),
-      password: invocation.settings.password,
-      now: invocation.settings.now,
-      ...repositoryLocking(invocation),
-    });
+    const result = await revertRepository(dir, Number(serialText), commitOptions(invocation, command));
     const { index } = result;
     return {
       data: {
