@@ -92,6 +92,10 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
       value: 'N',
       text: 'from -1000 to 1000; the higher wins when remotes offer the same package (default 0)',
     },
+    mirror: {
+      value: 'URL',
+      text: 'another URL of the same repository, tried when the first fails, is slow or is behind (repeatable)',
+    },
   },
   list: {
     installed: { text: 'installed packages (the default)' },

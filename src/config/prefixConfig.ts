@@ -36,6 +36,8 @@ export interface RemoteConfig {
   keys: string[];
   /** Higher wins when several remotes offer a package. */
   priority: number;
+  /** Other URLs of the same repository, tried in order when `url` fails, is too slow or serves an older serial. */
+  mirrors?: string[];
 }
 
 export interface PrefixConfig {
@@ -138,17 +140,24 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     const where = `remotes.${name}`;
     if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME)
       fail(where, `is not a valid remote name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
-    const remote = expectObject(value, where, fail, ['url', 'keys', 'priority']);
+    const remote = expectObject(value, where, fail, ['url', 'keys', 'priority', 'mirrors']);
     const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) =>
       expectString(key, `${where}.keys[${i}]`, fail),
     );
     if (keys.length === 0) fail(`${where}.keys`, 'must name at least one trusted key');
     for (const key of keys) parsePublicKey(key, `${path} (${where}.keys)`);
+    const mirrors =
+      remote['mirrors'] === undefined
+        ? []
+        : expectArray(remote['mirrors'], `${where}.mirrors`, fail).map((url, i) =>
+            expectString(url, `${where}.mirrors[${i}]`, fail),
+          );
     remotes.push({
       name,
       url: expectString(remote['url'], `${where}.url`, fail),
       keys,
       priority: expectInteger(remote['priority'] ?? 0, `${where}.priority`, fail, -1000, 1000),
+      ...(mirrors.length > 0 ? { mirrors } : {}),
     });
   }
   return {
@@ -265,7 +274,12 @@ function formatSolverSettings(settings: SolverSettings): Record<string, unknown>
 export function formatPrefixConfig(config: PrefixConfig): string {
   const remotes: Record<string, unknown> = dict();
   for (const remote of config.remotes)
-    remotes[remote.name] = { url: remote.url, priority: remote.priority, keys: remote.keys };
+    remotes[remote.name] = {
+      url: remote.url,
+      ...(remote.mirrors === undefined || remote.mirrors.length === 0 ? {} : { mirrors: remote.mirrors }),
+      priority: remote.priority,
+      keys: remote.keys,
+    };
   const solver = formatSolverSettings(config.solver);
   const cpu =
     config.cpuLevel === undefined

@@ -108,7 +108,7 @@ import { claimStore, isStored, storeEntry, storedPackage } from './unpackedStore
 import type { SyncFailure, SyncResult } from './syncRemotes.js';
 import { syncEachRemote, syncRemotes } from './syncRemotes.js';
 import { remoteDirectory, syncedIndexPath } from '../config/prefixLayout.js';
-import { remoteFetcher } from '../remote/remoteFetcher.js';
+import { mirroredFetcher } from '../remote/remoteFetcher.js';
 import type { RemoteShards } from './remoteShards.js';
 import { openRemoteShards, shardDirectory, syncedRootPath } from './remoteShards.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
@@ -422,19 +422,31 @@ export class Prefix {
     return this.config.remotes.map((remote) => ({
       ...remote,
       url: redactUrl(remote.url),
+      mirrors: (remote.mirrors ?? []).map((mirror) => redactUrl(mirror)),
       state: this.store.remoteState(remote.name) ?? null,
       keyIds: remoteKeys(remote, this.paths.config).map((key) => key.keyId),
     }));
   }
 
   /** Add a remote. `keys` are public key texts (a minisign .pub file's content or its base64 line). */
-  async addRemote(name: string, url: string, keys: readonly string[], priority = 0): Promise<RemoteConfig> {
+  async addRemote(
+    name: string,
+    url: string,
+    keys: readonly string[],
+    priority = 0,
+    mirrors: readonly string[] = [],
+  ): Promise<RemoteConfig> {
     if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME)
       throw new KilnError(
         'E_USAGE',
         `cannot add remote "${name}": not a valid name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`,
       );
     const parsedUrl = parseRemoteUrl(url);
+    // A local path is kept as a file: URL, as the main URL is.
+    const mirrorUrls = mirrors.map((mirror) => {
+      const parsed = parseRemoteUrl(mirror);
+      return parsed.protocol === 'file:' && !mirror.startsWith('file:') ? parsed.href : mirror;
+    });
     if (keys.length === 0)
       throw new KilnError('E_USAGE', `cannot add remote ${name}: no trusted key given`, {
         hint: "pass --key with the repository's public key file (kiln repo init prints it)",
@@ -453,6 +465,7 @@ export class Prefix {
         url: parsedUrl.protocol === 'file:' && !url.startsWith('file:') ? parsedUrl.href : url,
         keys: encoded,
         priority,
+        ...(mirrorUrls.length > 0 ? { mirrors: mirrorUrls } : {}),
       };
       config.remotes.push(remote);
       await writePrefixConfig(this.paths, config);
@@ -560,17 +573,19 @@ export class Prefix {
       const state = this.store.remoteState(remote.name);
       if (state === undefined) continue;
       const base = parseRemoteUrl(remote.url);
+      const mirrors = (remote.mirrors ?? []).map((mirror) => parseRemoteUrl(mirror));
       const candidate = (entry: IndexEntry): Candidate => ({
         remote: remote.name,
         priority: remote.priority,
         entry,
         url: resolveRemotePath(base, entry.path).href,
+        ...(mirrors.length > 0 ? { mirrors: mirrors.map((mirror) => resolveRemotePath(mirror, entry.path).href) } : {}),
       });
       const shards = openRemoteShards(
         this.paths,
         remote.name,
         state,
-        () => remoteFetcher(base, { limits: transferLimitsOf(this.config), remote: remote.name }),
+        () => mirroredFetcher([base, ...mirrors], { limits: transferLimitsOf(this.config), remote: remote.name }),
         redactUrl(base),
       );
       if (shards !== undefined) {
@@ -826,10 +841,10 @@ export class Prefix {
       };
       let list = fromCache();
       if (list === undefined) {
-        const fetch = remoteFetcher(parseRemoteUrl(remote.url), {
-          limits: transferLimitsOf(this.config),
-          remote: remote.name,
-        });
+        const fetch = mirroredFetcher(
+          [remote.url, ...(remote.mirrors ?? [])].map((url) => parseRemoteUrl(url)),
+          { limits: transferLimitsOf(this.config), remote: remote.name },
+        );
         const [bytes, signature] = await Promise.all([
           fetch(fileListPath(state.serial)),
           fetch(`${fileListPath(state.serial)}.minisig`),
@@ -1560,6 +1575,9 @@ export class Prefix {
     const placing = all.filter((action) => !opened.has(action.name));
     const requests = placing.map((action) => ({
       url: new URL(action.candidate.url),
+      ...(action.candidate.mirrors === undefined
+        ? {}
+        : { mirrors: action.candidate.mirrors.map((mirror) => new URL(mirror)) }),
       destination: this.cachePath(action.candidate),
       size: action.candidate.entry.size,
       sha256: action.candidate.entry.sha256,

@@ -36,8 +36,30 @@ export interface SyncResult {
   format: 1 | 2;
   /** Bytes fetched from the remote by this sync. */
   fetchedBytes: number;
+  /** URLs of the remote tried before `url` and passed over, each with why (failed, too slow, behind, bad). */
+  skipped: { url: string; problem: string }[];
 }
 
+/** What makes a mirror be passed over for the next URL: it cannot be read, is too slow, or offers a bad or older index. */
+const MIRROR_PROBLEMS = new Set([
+  'E_FETCH',
+  'E_FETCH_SLOW',
+  'E_INDEX_ROLLBACK',
+  'E_INDEX_EXPIRED',
+  'E_REPO_NOT_FOUND',
+  'E_SIGNATURE_INVALID',
+  'E_SIGNATURE_UNTRUSTED',
+  'E_SIGNATURE_FORMAT',
+  'E_INDEX_FORMAT',
+  'E_INDEX_MISMATCH',
+  'E_INDEX_DUPLICATE',
+]);
+
+/**
+ * Sync one remote from its URL, else from its mirrors in order: one that fails, is too slow or offers an index
+ * older than the one accepted (the accepted serial is the remote's, whichever URL served it) is passed over
+ * with the reason. When every URL fails, the first URL's error is raised, naming the others'.
+ */
 async function syncOne(
   paths: PrefixPaths,
   store: PackageStore,
@@ -45,7 +67,38 @@ async function syncOne(
   now: Date,
   limits: TransferLimits,
 ): Promise<SyncResult> {
-  const url = parseRemoteUrl(remote.url);
+  const urls = [remote.url, ...(remote.mirrors ?? [])];
+  const skipped: SyncResult['skipped'] = [];
+  const errors: KilnError[] = [];
+  for (const url of urls) {
+    try {
+      return { ...(await syncFrom(paths, store, remote, url, now, limits)), skipped };
+    } catch (error) {
+      if (urls.length === 1 || !isKilnError(error) || !MIRROR_PROBLEMS.has(error.code)) throw error;
+      errors.push(error);
+      skipped.push({ url: redactUrl(url), problem: `${error.code}: ${error.message}` });
+    }
+  }
+  const first = errors[0]!;
+  throw new KilnError(
+    first.code,
+    `${first.message}; its ${urls.length - 1 === 1 ? 'mirror' : `${urls.length - 1} mirrors`} failed too:${errors
+      .slice(1)
+      .map((error, i) => `\n  ${redactUrl(urls[i + 1]!)}: ${error.message}`)
+      .join('')}`,
+    { hint: first.hint, cause: first },
+  );
+}
+
+async function syncFrom(
+  paths: PrefixPaths,
+  store: PackageStore,
+  remote: RemoteConfig,
+  urlText: string,
+  now: Date,
+  limits: TransferLimits,
+): Promise<Omit<SyncResult, 'skipped'>> {
+  const url = parseRemoteUrl(urlText);
   const shown = redactUrl(url);
   const fetch = countingFetcher(remoteFetcher(url, { limits, remote: remote.name }));
   const trusted = remoteKeys(remote, paths.config);

@@ -18,7 +18,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { KilnError, isErrno } from '../errors/index.js';
+import { KilnError, isErrno, isKilnError } from '../errors/index.js';
 import { syncDirectory } from '../util/atomicWrite.js';
 import type { Sha256 } from '../util/hash.js';
 import { sha256File } from '../util/hash.js';
@@ -31,6 +31,8 @@ import { checkRemoteUrl, redactUrl } from './remoteUrl.js';
 
 export interface DownloadRequest {
   url: URL;
+  /** The same file elsewhere (a remote's mirrors), tried in order when `url` fails: the file is pinned, any copy does. */
+  mirrors?: URL[];
   /** Where the file ends up; `destination + '.part'` holds it meanwhile. */
   destination: string;
   /** What the repository index pins. */
@@ -416,6 +418,24 @@ export interface DownloadAllOptions {
  * the others (their `.part` files stay for a later resume) and is rethrown.
  * @example await downloadAll(plan.map(toRequest), { onProgress: (s) => reporter.downloading(s) })
  */
+/** What makes a download go on to the next mirror: the transfer failed or was too slow, or the bytes are not the pinned ones. */
+const MIRROR_PROBLEMS = new Set(['E_FETCH', 'E_FETCH_SLOW', 'E_INDEX_MISMATCH']);
+
+/** `download` from the request's URL, then from each of its mirrors in turn while one fails; the first URL's error when all do. */
+async function downloadFromAny(request: DownloadRequest, options: DownloadOptions): Promise<DownloadResult> {
+  const urls = [request.url, ...(request.mirrors ?? [])];
+  let failure: { error: unknown } | undefined;
+  for (const url of urls) {
+    try {
+      return await download({ ...request, url }, options);
+    } catch (error) {
+      if (options.signal?.aborted === true || !isKilnError(error) || !MIRROR_PROBLEMS.has(error.code)) throw error;
+      failure ??= { error };
+    }
+  }
+  throw failure!.error;
+}
+
 export async function downloadAll(
   requests: readonly DownloadRequest[],
   options: DownloadAllOptions = {},
@@ -465,7 +485,7 @@ export async function downloadAll(
       if (options.cachedUnchecked === true) downloadOptions.cachedUnchecked = true;
       const started = performance.now();
       try {
-        results[index] = await download(request, downloadOptions);
+        results[index] = await downloadFromAny(request, downloadOptions);
       } catch (error) {
         first ??= { error };
         controller.abort(error);

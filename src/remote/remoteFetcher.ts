@@ -102,3 +102,26 @@ function tooLarge(url: URL, maxBytes: number): KilnError {
     'the remote does not look like a Kiln repository, or the file is damaged',
   );
 }
+
+/**
+ * A fetcher over a remote's URL and its mirrors, for files a signed index pins (shards, file lists): each file
+ * from the first URL that has it. A URL that fails is passed over for the next; `undefined` only when every URL
+ * says the file does not exist, else the first URL's error.
+ */
+export function mirroredFetcher(bases: readonly URL[], options: RemoteFetcherOptions = {}): RepositoryFetcher {
+  const fetchers = bases.map((base) => remoteFetcher(base, options));
+  if (fetchers.length === 1) return fetchers[0]!;
+  return async (path) => {
+    let failure: { error: unknown } | undefined;
+    for (const fetch of fetchers) {
+      try {
+        const bytes = await fetch(path);
+        if (bytes !== undefined) return bytes;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+    return undefined;
+  };
+}

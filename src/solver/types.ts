@@ -31,6 +31,8 @@ export interface Candidate {
   entry: IndexEntry;
   /** URL of the package file. */
   url: string;
+  /** The same file on the remote's mirrors, tried in order when `url` fails. */
+  mirrors?: string[];
 }
 
 /** What the host can run. */

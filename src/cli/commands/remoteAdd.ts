@@ -13,21 +13,30 @@ const command: Command = {
   words: ['remote', 'add'],
   summary: 'add a remote repository with its trusted keys',
   usage: [
-    'kiln remote add NAME URL --key PUBKEY... [--priority N]',
+    'kiln remote add NAME URL --key PUBKEY... [--mirror URL]... [--priority N]',
     '',
     "URL: file:///path, a directory, http://… or https://… — a repository's published tree (DIR/public",
     'of "kiln repo init DIR"). PUBKEY: a public key file or its base64 line;',
     'give --key twice while a repository rotates keys. Higher --priority wins (default 0).',
+    '--mirror: another URL of the same repository, tried in order when URL fails, is too slow or serves an older serial.',
     'Example: kiln remote add main https://pkg.example.org/stable --key stable.pub --priority 10',
   ].join('\n'),
-  options: { key: { type: 'string', multiple: true }, priority: { type: 'string' } },
+  options: {
+    key: { type: 'string', multiple: true },
+    mirror: { type: 'string', multiple: true },
+    priority: { type: 'string' },
+  },
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');
     const given = positional(invocation, command, 1, 'URL');
     // A relative path to an existing directory means that directory, as in every other command.
-    const url = !given.includes('://') && !isAbsolute(given) && existsSync(given) ? resolve(given) : given;
+    const local = (text: string) =>
+      !text.includes('://') && !isAbsolute(text) && existsSync(text) ? resolve(text) : text;
+    const url = local(given);
     noMorePositionals(invocation, command, 2);
     refuseMaintainerDirectory(name, url);
+    const mirrors = listOption(invocation, 'mirror').map(local);
+    for (const mirror of mirrors) refuseMaintainerDirectory(name, mirror);
     const keyArgs = listOption(invocation, 'key');
     if (keyArgs.length === 0) throw usageError(command, 'missing --key PUBKEY');
     const keys = await readPublicKeyArguments(keyArgs);
@@ -36,10 +45,11 @@ const command: Command = {
       throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
     const priority = Number(priorityText);
     return withPrefix(invocation, async (prefix) => {
-      const remote = await prefix.addRemote(name, url, keys, priority);
+      const remote = await prefix.addRemote(name, url, keys, priority, mirrors);
+      const shownMirrors = (remote.mirrors ?? []).map((mirror) => redactUrl(mirror));
       return {
-        data: { ...remote, url: redactUrl(remote.url) },
-        text: `added remote ${name} (${redactUrl(remote.url)}), priority ${priority}\nnext: kiln sync`,
+        data: { ...remote, url: redactUrl(remote.url), mirrors: shownMirrors },
+        text: `added remote ${name} (${redactUrl(remote.url)}${shownMirrors.length > 0 ? `; mirrors ${shownMirrors.join(', ')}` : ''}), priority ${priority}\nnext: kiln sync`,
       };
     });
   },

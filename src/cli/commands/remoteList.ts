@@ -15,7 +15,7 @@ const command: Command = {
       const rows = remotes.map((remote) => [
         remote.name,
         String(remote.priority),
-        remote.url,
+        [remote.url, ...(remote.mirrors ?? []).map((mirror) => `mirror ${mirror}`)].join(', '),
         remote.keyIds.join(','),
         remote.state === null ? 'never synced' : `serial ${remote.state.serial}, expires ${time(remote.state.expires)}`,
       ]);

@@ -10,6 +10,7 @@ const command: Command = {
     '',
     'Refuses an index that is not signed by a trusted key of its remote, one older than the last',
     'accepted (rollback), and one that has expired (freeze); the previous index stays in use.',
+    'A remote with mirrors (remote add --mirror) is synced from the first of its URLs that gives an acceptable index.',
     'Example: kiln sync main',
   ].join('\n'),
   options: {},
@@ -29,9 +30,20 @@ const command: Command = {
             ],
       );
       const failures = results.filter((r) => r.status === 'failed');
-      const notes = failures.map(
-        (r) => `kiln: error[${r.code}]: ${r.message}${r.hint === undefined ? '' : `\nhint: ${r.hint}`}`,
+      // A mirror passed over is said, with why; the remote synced from the next one.
+      const passedOver = results.flatMap((r) =>
+        r.status === 'failed'
+          ? []
+          : r.skipped.map(
+              (skip) => `note: remote ${r.remote}: passed over ${skip.url} (${skip.problem}); synced from ${r.url}`,
+            ),
       );
+      const notes = [
+        ...passedOver,
+        ...failures.map(
+          (r) => `kiln: error[${r.code}]: ${r.message}${r.hint === undefined ? '' : `\nhint: ${r.hint}`}`,
+        ),
+      ];
       return { data: results, text: table(rows), notes, ...(failures.length > 0 ? { exitCode: 1 } : {}) };
     });
   },
