@@ -12,8 +12,8 @@
  * Every header is canonical (depends only on entry name and size), so that a
  * change to any byte of a package is detected.
  */
-import { readSync } from 'node:fs';
 import { KilnError } from '../errors/index.js';
+import { readFullySync } from '../util/fs.js';
 import { TAR_BLOCK, TAR_END, encodeTarHeader, tarPadding } from './tar.js';
 
 export const MARKER_ENTRY = 'kiln-package';
@@ -65,13 +65,7 @@ export function readContainer(fd: number, fileSize: number, source: string): Con
       });
     }
     const buffer = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const bytesRead = readSync(fd, buffer, done, length - done, position + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    if (done < length) {
+    if (readFullySync(fd, buffer, position) < length) {
       throw new KilnError('E_PACKAGE_TRUNCATED', `${context}: the file ended while reading ${what}`, {
         hint: 'the file is incomplete; download or copy it again',
       });

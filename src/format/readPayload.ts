@@ -16,8 +16,9 @@
  *   hashed in a first pass and read again, slice by slice, in a second.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync } from 'node:fs';
 import { KilnError } from '../errors/index.js';
+import { readFullySync } from '../util/fs.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
 import type { ManifestEntry, PackageMetadata } from './metadata.js';
 import type { PackageFile } from './openPackage.js';
@@ -262,15 +263,7 @@ export function readPayloadFileSync(
   const size = source.metadata.payload.size;
   const fd = openSync(source.path, 'r');
   try {
-    const readAt = (buffer: Buffer, at: number): number => {
-      let done = 0;
-      while (done < buffer.length) {
-        const read = readSync(fd, buffer, done, buffer.length - done, source.payloadOffset + at + done);
-        if (read === 0) break;
-        done += read;
-      }
-      return done;
-    };
+    const readAt = (buffer: Buffer, at: number): number => readFullySync(fd, buffer, source.payloadOffset + at);
     const stored = Math.min(source.payloadSize, size);
     if (size <= wholeLimit) {
       if (wholeBuffer.length < stored) wholeBuffer = Buffer.allocUnsafe(Math.max(stored, 2 * wholeBuffer.length));

@@ -9,19 +9,11 @@
  * cache lifetime of fileHeaders.ts. The body streams from the open file.
  */
 import type { Stats } from 'node:fs';
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readSync,
-  realpathSync,
-} from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, realpathSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { readFullySync } from '../util/fs.js';
 import { PRECOMPRESSED, accepts, cacheControl, contentType } from './fileHeaders.js';
 import { byteRange } from './httpRange.js';
 import { requestPath } from './requestPath.js';
@@ -195,12 +187,7 @@ export async function serveFile(root: string, req: IncomingMessage, res: ServerR
     }
     if (length <= SMALL_BODY) {
       const body = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const read = readSync(fd, body, done, length - done, start + done);
-        if (read === 0) break;
-        done += read;
-      }
+      const done = readFullySync(fd, body, start);
       res.end(done === length ? body : body.subarray(0, done));
       return { status, bytes: done };
     }

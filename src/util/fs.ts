@@ -1,7 +1,7 @@
 /** File-system helpers for the cases Kiln meets everywhere. */
 import { spawnSync } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors/index.js';
@@ -64,4 +64,18 @@ export function blockingAncestor(root: string, relativePath: string): { path: st
     if (!stat.isDirectory()) return { path, stat };
   }
   return undefined;
+}
+
+/**
+ * Fill `buffer` from `fd` at `position`, as many reads as it takes; the bytes read (fewer only at the end of
+ * the file).
+ */
+export function readFullySync(fd: number, buffer: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < buffer.length) {
+    const read = readSync(fd, buffer, done, buffer.length - done, position + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return done;
 }
