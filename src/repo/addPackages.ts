@@ -5,13 +5,13 @@
  * Staging places the file at its final path at once (an unreferenced file is
  * harmless to readers, like a git object) and appends to the stage log.
  */
-import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../errors/index.js';
 import type { VerifiedPackage } from '../format/index.js';
 import { fullVersion, packageFileName, signPackage, verifyPackage } from '../format/index.js';
 import { formatSettings } from '../solver/problem.js';
-import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
+import { copyFileAtomic, syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
 import { sha256File } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import type { IndexEntry } from './indexFormat.js';
@@ -156,7 +156,7 @@ export async function stagePackages(
       // A retired package added back has the same bytes as the published file: nothing to copy.
       if (published.has(entryKey(candidate.entry))) return;
       const target = join(repo.paths.public, candidate.entry.path);
-      await placeFile(candidate.source, target);
+      await copyFileAtomic(candidate.source, target, true);
       directories.add(dirname(target));
     });
     // The renames are durable once their directories are synced: once per directory, not per file.
@@ -169,24 +169,5 @@ export async function stagePackages(
     return result;
   } finally {
     for (const path of scratch) await rm(path, { force: true });
-  }
-}
-
-/** Copy durably to a temporary name beside `target`, then rename into place (the caller syncs the directory). */
-async function placeFile(source: string, target: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const temporary = temporaryPathFor(target);
-  try {
-    await copyFile(source, temporary);
-    const handle = await open(temporary, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, target);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
   }
 }

@@ -17,12 +17,12 @@
  * read it (its `url`, else its directory), checks it with the repository's
  * keys and says which serial it serves, how old it is, and whether it lags.
  */
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
-import { isTemporaryPath, syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
+import { copyFileAtomic, isTemporaryPath, syncDirectory } from '../util/atomicWrite.js';
 import { syncFileSystem } from '../util/fs.js';
 import { ROOT_FILE } from './indexV2.js';
 import { INDEX_FILE, SIGNATURE_SUFFIX } from './layout.js';
@@ -114,25 +114,9 @@ async function sizeAt(path: string): Promise<number | undefined> {
   }
 }
 
-/** Copy `from` to `to` through a hidden temporary beside it; durable when asked (the pointers). */
+/** Copy a file into the mirror through a temporary; a durable one (a pointer) is fsynced, and so is its directory. */
 async function place(from: string, to: string, durable: boolean): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  const temporary = temporaryPathFor(to);
-  try {
-    await copyFile(from, temporary);
-    if (durable) {
-      const handle = await open(temporary, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    await rename(temporary, to);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await copyFileAtomic(from, to, durable);
   if (durable) await syncDirectory(dirname(to));
 }
 

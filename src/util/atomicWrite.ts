@@ -4,7 +4,7 @@
  * (or a crash) sees the old content or the new, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isErrno } from '../errors/index.js';
 
@@ -48,6 +48,31 @@ export async function writeFileAtomic(
     throw error;
   }
   if (durable) await syncDirectory(dirname(path));
+}
+
+/**
+ * Copy `source` to `target` (its directory made if missing) through a hidden temporary beside it, so that
+ * `target` is whole or absent. `durable`: the copy is fsynced before the rename (the directory is the
+ * caller's to sync).
+ */
+export async function copyFileAtomic(source: string, target: string, durable: boolean): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temporary = temporaryPathFor(target);
+  try {
+    await copyFile(source, temporary);
+    if (durable) {
+      const handle = await open(temporary, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 /** fsync a directory so that renames and creations in it survive a crash. */
