@@ -59,7 +59,7 @@ export async function pushRepository(root: string, options: PushOptions = {}): P
   const mirrors = chosenMirrors(repo, options.mirrors);
   return withRepositoryLock(repo, options, async () => {
     const { index } = await readCurrentIndex(repo);
-    const files = await publishedFiles(repo.paths.public);
+    const files = await treeFiles(repo.paths.public, false);
     let steps = 0;
     const step = (): void => {
       steps++;
@@ -89,29 +89,32 @@ function chosenMirrors(repo: Repository, names: string[] | undefined): MirrorCon
   });
 }
 
-/** Every regular file of the published tree (relative paths), but not hidden ones (a commit's temporaries). */
-async function publishedFiles(root: string, below = ''): Promise<Map<string, number>> {
+/**
+ * Every regular file of a tree (relative path → size), but not hidden ones (a commit's or a push's
+ * temporaries); none for a tree not made yet. `removeTemporaries`: those a push that died left are deleted
+ * on the way (only in a mirror: the repository's own are its commit's to clean).
+ */
+async function treeFiles(root: string, removeTemporaries: boolean): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const walk = async (relative: string): Promise<void> => {
-    for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue;
+    let entries;
+    try {
+      entries = await readdir(join(root, relative), { withFileTypes: true });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    for (const entry of entries) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) await walk(path);
+      if (removeTemporaries && entry.isFile() && isTemporaryPath(entry.name))
+        await rm(join(root, path), { force: true });
+      else if (entry.name.startsWith('.')) continue;
+      else if (entry.isDirectory()) await walk(path);
       else if (entry.isFile()) found.set(path, (await lstat(join(root, path))).size);
     }
   };
-  await walk(below);
+  await walk('');
   return found;
-}
-
-async function sizeAt(path: string): Promise<number | undefined> {
-  try {
-    const stats = await lstat(path);
-    return stats.isFile() ? stats.size : undefined;
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
-    throw error;
-  }
 }
 
 /** Copy a file into the mirror through a temporary; a durable one (a pointer) is fsynced, and so is its directory. */
@@ -131,7 +134,7 @@ async function pushOne(
   const source = repo.paths.public;
   const target = mirror.path;
   await mkdir(target, { recursive: true });
-  const onMirror = await mirrorFiles(target);
+  const onMirror = await treeFiles(target, true);
   const result: MirrorPush = { mirror: mirror.name, path: target, serial, copied: 0, bytes: 0, pointers: 0, pruned: 0 };
   // 1. Immutable files the mirror lacks (a published file never changes: one of the right size is the same file).
   for (const [path, size] of files) {
@@ -164,29 +167,6 @@ async function pushOne(
     }
   }
   return result;
-}
-
-/** The mirror's files (relative path → size); temporaries left by a push that died are removed on the way. */
-async function mirrorFiles(root: string): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  const walk = async (relative: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(join(root, relative), { withFileTypes: true });
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isFile() && isTemporaryPath(entry.name)) await rm(join(root, path), { force: true });
-      else if (entry.name.startsWith('.')) continue;
-      else if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) found.set(path, (await sizeAt(join(root, path))) ?? -1);
-    }
-  };
-  await walk('');
-  return found;
 }
 
 async function removeEmptyDirectories(root: string, relative: string): Promise<void> {
