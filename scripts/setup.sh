@@ -18,6 +18,12 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 # GNU time: the hostile-payload tests measure a refused bomb's peak memory with it.
 [ -x /usr/bin/time ] || missing+=(time)
+# Chromium: the web catalog's browser test drives Debian's build (playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# rsync and sshd: kiln repo push to an rsync-over-ssh mirror, tested against a throw-away sshd on loopback.
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 if ((${#missing[@]} > 0)); then
   packages=("${missing[@]}")
   echo "setup: installing ${packages[*]} with apt-get" >&2

@@ -7,74 +7,17 @@
  * stop that lets a download in progress finish.
  */
 import * as assert from 'node:assert/strict';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
-import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { ok, packAll, publish } from './helpers/client.js';
-import { KILN_BIN, tempDir } from './helpers/kiln.js';
-
-interface Serving {
-  url: string;
-  port: number;
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function serve(t: TestContext, args: string[]): Promise<Serving> {
-  const child = spawn(process.execPath, [KILN_BIN, 'serve', ...args, '--listen', '127.0.0.1:0'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NO_COLOR: '1', LC_ALL: 'C' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  t.after(() => child.kill('SIGKILL'));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kiln serve did not start:\n${err}`)), 15_000);
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-      const match = / at (http:\/\/[^ ]+?)\/ /.exec(err);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.on('exit', () => reject(new Error(`kiln serve exited:\n${err}`)));
-  });
-  return { url, port: Number(new URL(url).port), child, stdout: () => out, stderr: () => err, exited };
-}
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function get(url: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { tempDir } from './helpers/kiln.js';
+import { get, serve } from './helpers/serve.js';
 
 /** A request written byte for byte (no client normalizes its path); the whole answer as text. */
 function raw(port: number, text: string): Promise<string> {
@@ -167,7 +110,8 @@ test('kiln serve: the published tree with types, cache lifetimes, validators, co
   const post = await get(server.url, '/index.json', {}, 'POST');
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET, HEAD');
-  assert.equal((await get(server.url, '/')).status, 404);
+  // `/` is the web catalog's home (test/serve-catalog.test.ts); directories of the tree have no page.
+  assert.match((await get(server.url, '/')).headers['content-type']!, /^text\/html/);
   assert.equal((await get(server.url, '/packages/')).status, 404);
   assert.equal((await get(server.url, '/nothing-here.json')).status, 404);
   await writeFile(join(published, '.index.json.tmp'), 'a commit in progress');

@@ -182,6 +182,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
       value: 'SECONDS',
       text: 'how long a connection may pass no data either way before it is closed (default 30)',
     },
+    'no-catalog': { text: 'serve the published tree only, without the web catalog and its JSON API' },
   },
   'repo prune': { keep: { value: 'N', text: 'how many of the newest published indexes to keep' } },
 };

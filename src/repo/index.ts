@@ -2,7 +2,13 @@
 export * from './indexFormat.js';
 export * from './indexV2.js';
 export * from './layout.js';
-export { readPublishedIndex, readPublishedRoot, localFetcher, publishedTreeOf } from './readPublishedIndex.js';
+export {
+  readIndexAtSerial,
+  readPublishedIndex,
+  readPublishedRoot,
+  localFetcher,
+  publishedTreeOf,
+} from './readPublishedIndex.js';
 export type { PublishedIndex, PublishedRoot, RepositoryFetcher } from './readPublishedIndex.js';
 export { openRepository, readRepositoryKeys } from './openRepository.js';
 export type { Repository, RepositoryOptions } from './openRepository.js';

@@ -62,6 +62,30 @@ export async function readPublishedIndex(
   return { index: read.value, bytes: read.bytes, signatureText: read.signatureText, signer: read.signer };
 }
 
+/**
+ * The index of an earlier serial, from its immutable signed snapshot
+ * `indexes/SERIAL.json`, checked like the current one; undefined when that
+ * snapshot is gone (pruned).
+ */
+export async function readIndexAtSerial(
+  fetch: RepositoryFetcher,
+  trusted: readonly PublicKey[],
+  source: string,
+  serial: number,
+): Promise<PublishedIndex | undefined> {
+  const signature = snapshotPath(serial) + SIGNATURE_SUFFIX;
+  if ((await fetch(signature)) === undefined) return undefined;
+  const atSerial: RepositoryFetcher = (path) => fetch(path === INDEX_FILE + SIGNATURE_SUFFIX ? signature : path);
+  const read = await readPublishedIndex(atSerial, trusted, source);
+  if (read.index.serial !== serial)
+    throw new KilnError(
+      'E_INDEX_MISMATCH',
+      `cannot read repository ${source}: ${signature} is the index of serial ${read.index.serial}`,
+      { hint: 'the published tree was altered; run "kiln repo verify"' },
+    );
+  return read;
+}
+
 /** How one index format names and checks its files. */
 interface SignedFormat<T extends { name: string; serial: number }> {
   /** The current copy, e.g. `index.json`; its signature is `FILE.minisig`. */

@@ -17,7 +17,7 @@ export interface LogRecord {
   packages: number;
 }
 
-export async function readLog(paths: RepositoryPaths): Promise<LogRecord[]> {
+export async function readLog(paths: Pick<RepositoryPaths, 'log'>): Promise<LogRecord[]> {
   return parseLog(await readLogText(paths));
 }
 
@@ -29,7 +29,7 @@ export async function appendLog(paths: RepositoryPaths, record: LogRecord): Prom
   await appendFile(paths.log, `${separator}${JSON.stringify({ serial, time, message, added, retired, packages })}\n`);
 }
 
-async function readLogText(paths: RepositoryPaths): Promise<string> {
+async function readLogText(paths: Pick<RepositoryPaths, 'log'>): Promise<string> {
   try {
     return await readFile(paths.log, 'utf8');
   } catch (error) {

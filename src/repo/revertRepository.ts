@@ -15,11 +15,10 @@ import type { CommitOptions, CommitResult } from './commitRepository.js';
 import { publishCommit } from './commitRepository.js';
 import type { IndexEntry } from './indexFormat.js';
 import { entryKey } from './indexFormat.js';
-import { SIGNATURE_SUFFIX, INDEX_FILE, snapshotPath } from './layout.js';
+import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 import type { Repository } from './openRepository.js';
 import { openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
-import type { RepositoryFetcher } from './readPublishedIndex.js';
-import { localFetcher, readPublishedIndex } from './readPublishedIndex.js';
+import { localFetcher, readIndexAtSerial } from './readPublishedIndex.js';
 import { isStageEmpty, readStage } from './stage.js';
 
 export interface RevertResult extends CommitResult {
@@ -51,23 +50,14 @@ async function revertLocked(repo: Repository, serial: number, options: CommitOpt
     });
 
   // The earlier index, as its signed snapshot says, checked like the current one.
-  const base = localFetcher(repo.paths.public);
-  const signature = snapshotPath(serial) + SIGNATURE_SUFFIX;
+  const signature = join(repo.paths.public, snapshotPath(serial) + SIGNATURE_SUFFIX);
   const pruned = (what: string): KilnError =>
     new KilnError('E_REPO_PRUNED', `cannot revert repository ${root} to serial ${serial}: ${what}`, {
       hint: '"kiln repo prune" deleted it; an earlier serial can be published again only while its files are kept (prune with a larger --keep)',
     });
-  if ((await base(signature)) === undefined) throw pruned(`its index ${join(repo.paths.public, signature)} was pruned`);
-  const fetch: RepositoryFetcher = (path) => base(path === INDEX_FILE + SIGNATURE_SUFFIX ? signature : path);
-  const { index: earlier } = await readPublishedIndex(fetch, repo.keys, repo.paths.public);
-  if (earlier.serial !== serial)
-    throw new KilnError(
-      'E_INDEX_MISMATCH',
-      `cannot revert repository ${root}: ${signature} is the index of serial ${earlier.serial}`,
-      {
-        hint: 'the published tree was altered; run "kiln repo verify"',
-      },
-    );
+  const read = await readIndexAtSerial(localFetcher(repo.paths.public), repo.keys, repo.paths.public, serial);
+  if (read === undefined) throw pruned(`its index ${signature} was pruned`);
+  const earlier = read.index;
 
   const missing = (
     await mapConcurrent(earlier.packages, 16, async (entry) => ((await present(repo, entry)) ? undefined : entry.path))

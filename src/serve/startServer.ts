@@ -6,6 +6,9 @@
  * an access log line per response, and a graceful stop: no new connections,
  * requests in progress finish (up to a grace period), then the rest close.
  *
+ * The web catalog's paths (`/`, `/search`, `/package/…`, `/history`,
+ * `/static/…`, `/api/v1/…`) are answered by catalog/catalogService.ts first.
+ *
  * Every request reads the tree as it is on disk, and a commit replaces its
  * pointers by rename, so a new serial is served as soon as it is published,
  * without a restart and without dropping a request.
@@ -16,6 +19,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { KilnError } from '../errors/index.js';
 import { accessLine } from './accessLog.js';
+import { catalogService } from './catalog/catalogService.js';
+import type { Served } from './serveFile.js';
 import { serveFile } from './serveFile.js';
 
 export interface ServeOptions {
@@ -32,6 +37,11 @@ export interface ServeOptions {
   headerTimeout?: number;
   /** Seconds a socket may be idle (no byte either way) before it is closed. */
   idleTimeout?: number;
+  /**
+   * The web catalog and its JSON API (catalog/catalogService.ts): on unless
+   * false. `logFile` is the repository's commit log, for history with messages.
+   */
+  catalog?: false | { logFile?: string };
 }
 
 export interface RunningServer {
@@ -47,7 +57,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const root = await realpath(options.tree);
   const headerTimeout = options.headerTimeout ?? SERVE_DEFAULTS.headerTimeout;
   const idleTimeout = options.idleTimeout ?? SERVE_DEFAULTS.idleTimeout;
+  const catalog = options.catalog === false ? undefined : catalogService(root, options.catalog?.logFile, options.warn);
   let closing = false;
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<Served> =>
+    (await catalog?.answer(req, res)) ?? serveFile(root, req, res);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (closing) res.setHeader('connection', 'close');
     // Read now: once the connection has closed, the socket no longer knows it.
@@ -56,7 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.on('finish', () => {
       if (closing) server.closeIdleConnections();
     });
-    serveFile(root, req, res).then(
+    answer(req, res).then(
       (served) => {
         options.log?.(
           accessLine({

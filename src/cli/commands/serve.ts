@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { KilnError } from '../../errors/index.js';
 import { repositoryPaths } from '../../repo/layout.js';
 import { startServer } from '../../serve/index.js';
-import { integerOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
+import { flag, integerOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 
 /** `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (all interfaces) or `PORT` (loopback). */
@@ -19,12 +19,15 @@ export function parseListen(text: string): { host: string; port: number } | unde
   return { host, port };
 }
 
-/** The tree to serve: a repository's published tree (DIR/public), or DIR itself when it is one (a mirror). */
-function publishedTree(dir: string): string {
+/**
+ * The tree to serve: a repository's published tree (DIR/public), with its
+ * commit log for the catalog's history, or DIR itself when it is one (a mirror).
+ */
+function publishedTree(dir: string): { tree: string; logFile?: string } {
   const paths = repositoryPaths(dir);
   if (existsSync(join(paths.public, 'index.json')) || existsSync(join(paths.public, 'index.v2.json')))
-    return paths.public;
-  if (existsSync(join(dir, 'index.json')) || existsSync(join(dir, 'index.v2.json'))) return dir;
+    return { tree: paths.public, logFile: paths.log };
+  if (existsSync(join(dir, 'index.json')) || existsSync(join(dir, 'index.v2.json'))) return { tree: dir };
   throw new KilnError('E_REPO_NOT_FOUND', `cannot serve ${dir}: it is neither a repository nor a published tree`, {
     hint: 'give the directory of "kiln repo init" (its public/ tree is served), or a copy of a published tree (it has index.json)',
   });
@@ -34,8 +37,9 @@ const command: Command = {
   words: ['serve'],
   summary: "serve a repository's published tree over HTTP",
   usage:
-    'kiln serve DIR [--listen HOST:PORT] [--access-log FILE] [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS]\n' +
-    'DIR is a repository (its public/ tree is served) or a published tree (a mirror). --listen: HOST:PORT, [IPV6]:PORT,\n' +
+    'kiln serve DIR [--listen HOST:PORT] [--access-log FILE] [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS] [--no-catalog]\n' +
+    'DIR is a repository (its public/ tree is served) or a published tree (a mirror), with a web catalog at / and its JSON\n' +
+    'API at /api/v1/ (--no-catalog: the tree only). --listen: HOST:PORT, [IPV6]:PORT,\n' +
     ':PORT (every interface) or PORT (loopback); default 127.0.0.1:8080. The access log (Combined Log Format) goes to\n' +
     'stdout unless --access-log names a file (reopened on SIGHUP). Ctrl-C or SIGTERM stops it: requests in progress finish.\n' +
     'Example: kiln serve /srv/binhost --listen :8080',
@@ -45,6 +49,7 @@ const command: Command = {
     'max-connections': { type: 'string' },
     'header-timeout': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    'no-catalog': { type: 'boolean' },
   },
   handlesSignals: true,
   async run(invocation) {
@@ -54,7 +59,7 @@ const command: Command = {
     const listen = parseListen(listenText);
     if (listen === undefined)
       throw usageError(command, `--listen wants HOST:PORT, [IPV6]:PORT, :PORT or PORT, not "${listenText}"`);
-    const tree = publishedTree(dir);
+    const { tree, logFile: commitLog } = publishedTree(dir);
     const logPath = stringOption(invocation, 'access-log');
     let logFile: WriteStream | undefined;
     const openLog = () => {
@@ -71,6 +76,7 @@ const command: Command = {
       maxConnections: integerOption(invocation, command, 'max-connections', 1, 1_000_000),
       headerTimeout: integerOption(invocation, command, 'header-timeout', 1, 3600),
       idleTimeout: integerOption(invocation, command, 'idle-timeout', 1, 86_400),
+      catalog: flag(invocation, 'no-catalog') ? false : { ...(commitLog === undefined ? {} : { logFile: commitLog }) },
     });
     invocation.tell(`serving ${tree} at ${server.url}/ (Ctrl-C stops)`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
