@@ -83,6 +83,7 @@ export const ERROR_CODES = {
     'builds cannot run in their sandbox here (bubblewrap missing, user namespaces disabled, no dpkg database), and building without one was not allowed',
   E_VERIFY: 'installed files differ from what the database records (the message lists each problem)',
   E_LISTEN: 'a server cannot listen on the address given (in use, not permitted, or not an address of this host)',
+  E_PUSH: 'a push to a mirror failed: rsync or ssh reported an error (unreachable host, refused key, unknown host key)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 /**
  * `kiln repo push DIR [MIRROR...]`: copy the published tree to the mirrors
- * named in `.kiln/config.toml` (`[mirrors.NAME] path = "/srv/mirror"`), in the
+ * named in `.kiln/config.toml` (`[mirrors.NAME] path = "/srv/mirror"`, or
+ * `rsync = "HOST:/DIR"` over ssh: pushOverRsync.ts), in the
  * order every working mirror protocol uses: first every immutable file the
  * mirror lacks (packages, index snapshots, pinned v2 files, keys), each
  * written to a hidden temporary name and renamed into place; then one flush
@@ -28,6 +29,7 @@ import { ROOT_FILE } from './indexV2.js';
 import { INDEX_FILE, SIGNATURE_SUFFIX } from './layout.js';
 import type { Repository, RepositoryOptions } from './openRepository.js';
 import { openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
+import { pushOverRsync } from './pushOverRsync.js';
 import { readPublishedIndex, readPublishedRoot } from './readPublishedIndex.js';
 import type { MirrorConfig } from './repositoryConfig.js';
 
@@ -132,6 +134,7 @@ async function pushOne(
   step: () => void,
 ): Promise<MirrorPush> {
   const source = repo.paths.public;
+  if (mirror.rsync !== undefined) return pushOverRsync(source, mirror, files, POINTER_ORDER, serial, prune, step);
   const target = mirror.path;
   await mkdir(target, { recursive: true });
   const onMirror = await treeFiles(target, true);
@@ -197,8 +200,10 @@ export async function mirrorStates(root: string): Promise<{ serial: number; mirr
   const mirrors = await Promise.all(
     (repo.config.mirrors ?? []).map(async (mirror): Promise<MirrorState> => {
       const where = mirror.url ?? mirror.path;
-      const source = mirror.url === undefined ? mirror.path : redactUrl(mirror.url);
+      const source = mirror.url === undefined ? (mirror.path ?? mirror.rsync) : redactUrl(mirror.url);
       try {
+        if (where === undefined)
+          throw new Error(`it has no url: name where clients read it (url = "https://…") in [mirrors.${mirror.name}]`);
         const fetch = remoteFetcher(parseRemoteUrl(where), { remote: mirror.name });
         const read =
           (await readPublishedRoot(fetch, repo.keys, source))?.root ??

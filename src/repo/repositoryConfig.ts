@@ -30,14 +30,34 @@ export interface RepositoryConfig {
   mirrors?: MirrorConfig[];
 }
 
-/** `[mirrors.NAME]`: a directory the published tree is pushed to, and where clients read it. */
-export interface MirrorConfig {
+/**
+ * `[mirrors.NAME]`: where the published tree is pushed — a directory
+ * (`path`) or an rsync destination over ssh (`rsync`, with the remote shell
+ * command in `ssh`) — and where clients read it.
+ */
+export type MirrorConfig = {
   name: string;
-  /** An absolute directory (a local disk, or a mounted file system that a web server serves). */
-  path: string;
   /** Where clients read the mirror (http, https or file), for `kiln repo mirrors`; the directory when absent. */
   url?: string | undefined;
-}
+} & (
+  | {
+      /** An absolute directory (a local disk, or a mounted file system that a web server serves). */
+      path: string;
+      rsync?: undefined;
+      ssh?: undefined;
+    }
+  | {
+      path?: undefined;
+      /** `[USER@]HOST:/ABSOLUTE/DIR`, reached with rsync over ssh. */
+      rsync: string;
+      /** The remote shell command, as rsync's `-e` takes it (`ssh -p 2222 -i /etc/kiln/push_key`); plain `ssh` when absent. */
+      ssh?: string | undefined;
+    }
+);
+
+/** `[USER@]HOST:/DIR`: a user and host that cannot be taken for an option, and an absolute directory. */
+export const RSYNC_DESTINATION_PATTERN =
+  /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\/[^\0\n]*$/;
 
 const MIRROR_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -83,10 +103,19 @@ export async function readRepositoryConfig(paths: RepositoryPaths): Promise<Repo
     config.mirrors = Object.entries(mirrors).map(([name, value]) => {
       const where = `mirrors.${name}`;
       if (!MIRROR_NAME_PATTERN.test(name)) fail(where, 'must be named with a-z, 0-9, - and _');
-      const mirror = expectObject(value, where, fail, ['path', 'url']);
+      const mirror = expectObject(value, where, fail, ['path', 'rsync', 'ssh', 'url']);
+      const url = mirror['url'] === undefined ? undefined : expectString(mirror['url'], `${where}.url`, fail);
+      if ((mirror['path'] === undefined) === (mirror['rsync'] === undefined))
+        fail(where, 'must have either path (a directory) or rsync ([USER@]HOST:/DIR), not both');
+      if (mirror['rsync'] !== undefined) {
+        const rsync = expectString(mirror['rsync'], `${where}.rsync`, fail);
+        if (!RSYNC_DESTINATION_PATTERN.test(rsync)) fail(`${where}.rsync`, 'must be [USER@]HOST:/ABSOLUTE/DIR');
+        const ssh = mirror['ssh'] === undefined ? undefined : expectString(mirror['ssh'], `${where}.ssh`, fail);
+        return { name, rsync, ssh, url };
+      }
+      if (mirror['ssh'] !== undefined) fail(`${where}.ssh`, 'is for rsync mirrors only');
       const path = expectString(mirror['path'], `${where}.path`, fail);
       if (!isAbsolute(path)) fail(`${where}.path`, 'must be an absolute directory');
-      const url = mirror['url'] === undefined ? undefined : expectString(mirror['url'], `${where}.url`, fail);
       return { name, path: resolve(path), url };
     });
   }
@@ -102,7 +131,10 @@ export async function writeRepositoryConfig(paths: RepositoryPaths, config: Repo
       : {
           ...rest,
           mirrors: Object.fromEntries(
-            mirrors.map(({ name, path, url }) => [name, url === undefined ? { path } : { path, url }]),
+            mirrors.map(({ name, ...where }) => [
+              name,
+              Object.fromEntries(Object.entries(where).filter(([, value]) => value !== undefined)),
+            ]),
           ),
         };
   const text = `# Kiln repository configuration (docs/repository.md). Private: serve only ../public, never .kiln/.\n${stringifyToml(document)}\n`;
