@@ -7,8 +7,10 @@
  * (made once, reused). The two servers run side by side, each answering in
  * turn, with a pause before each measurement; each logs every request (to
  * /dev/null). nginx runs with two worker processes (the machine's cores), Kiln
- * in one process. The web catalog is not built yet, so no catalog page is
- * measured.
+ * in one process. Catalog pages (Kiln only: nginx has none) are measured
+ * twice: one package page asked for again and again (rendered once, then
+ * kept), and a page of a random name of the repository at every request
+ * (rendered anew, but for the few names drawn twice while still kept).
  *
  * Options: --packages N (20000), --duration SECONDS (5), --connections
  * 16,64,256, --pause SECONDS (2). Writes bench-out/serve.json.
@@ -155,6 +157,14 @@ async function main(): Promise<void> {
   const names = `v2/names/${root.names.sha256.slice(0, 2)}/${root.names.sha256}.zst`;
   const targets = ['index.v2.json', names, blob];
   const sizes = Object.fromEntries(targets.map((target) => [target, statSync(join(tree, target)).size]));
+  // The catalog: the names of the repository, and one with the most package files.
+  const indexEntries = (JSON.parse(readFileSync(join(tree, 'index.json'), 'utf8')) as { packages: { name: string }[] })
+    .packages;
+  const perName = new Map<string, number>();
+  for (const entry of indexEntries) perName.set(entry.name, (perName.get(entry.name) ?? 0) + 1);
+  const allNames = [...perName.keys()];
+  const busiest = [...perName].sort((a, b) => b[1] - a[1])[0]![0];
+  const catalogTargets = [`package/${busiest}`, 'package/(random name)'];
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-serve-'));
   const servers = [
     { tool: 'kiln serve', port: 18081, child: startKiln(tree, 18081) },
@@ -163,33 +173,46 @@ async function main(): Promise<void> {
   const figures: Figures[] = [];
   try {
     for (const server of servers) await waitFor(`http://127.0.0.1:${server.port}/index.v2.json`);
-    for (const target of targets) {
-      for (const connections of CONNECTIONS) {
-        for (const server of servers) {
-          await pause(PAUSE_MS);
-          const result = await autocannon({
-            url: `http://127.0.0.1:${server.port}/${target}`,
-            connections,
-            duration: DURATION,
-          });
-          const row: Figures = {
-            tool: server.tool,
-            target,
-            connections,
-            requestsPerSecond: result.requests.average,
-            p50: result.latency.p50,
-            p99: result.latency.p99,
-            mibPerSecond: result.throughput.average / (1 << 20),
-            errors: result.errors + result.timeouts,
-            non2xx: result.non2xx,
-          };
-          figures.push(row);
-          log(
-            `${server.tool} /${target} at ${connections}: ${row.requestsPerSecond.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.mibPerSecond.toFixed(0)} MiB/s, ${row.errors} errors, ${row.non2xx} not 2xx`,
-          );
-        }
-      }
-    }
+    // The catalog reads the index once, at its first request.
+    await waitFor(`http://127.0.0.1:${servers[0]!.port}/package/${busiest}`);
+    // One measurement: autocannon against one server and path (or a path drawn per request).
+    const measure = async (
+      server: (typeof servers)[number],
+      target: string,
+      connections: number,
+      drawPath?: () => string,
+    ): Promise<void> => {
+      await pause(PAUSE_MS);
+      const result = await autocannon({
+        url: `http://127.0.0.1:${server.port}/${target}`,
+        connections,
+        duration: DURATION,
+        ...(drawPath === undefined
+          ? {}
+          : { requests: [{ setupRequest: (request) => ({ ...request, path: drawPath() }) }] }),
+      });
+      const row: Figures = {
+        tool: server.tool,
+        target,
+        connections,
+        requestsPerSecond: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        mibPerSecond: result.throughput.average / (1 << 20),
+        errors: result.errors + result.timeouts,
+        non2xx: result.non2xx,
+      };
+      figures.push(row);
+      log(
+        `${server.tool} /${target} at ${connections}: ${row.requestsPerSecond.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, ${row.mibPerSecond.toFixed(0)} MiB/s, ${row.errors} errors, ${row.non2xx} not 2xx`,
+      );
+    };
+    const randomPage = () => `/package/${encodeURIComponent(allNames[Math.floor(Math.random() * allNames.length)]!)}`;
+    for (const target of catalogTargets)
+      for (const connections of CONNECTIONS)
+        await measure(servers[0]!, target, connections, target.includes('random') ? randomPage : undefined);
+    for (const target of targets)
+      for (const connections of CONNECTIONS) for (const server of servers) await measure(server, target, connections);
   } finally {
     const peaks = Object.fromEntries(servers.map((server) => [server.tool, peakMiB(server.child.pid!)]));
     for (const server of servers) server.child.kill('SIGTERM');
