@@ -95,31 +95,52 @@ export function classify(
 const computed = new Map<string, HistoryEntry>();
 const KEEP = 2048;
 
+/** What one snapshot holds, as the history needs it; a page reads each snapshot once (serial N is N+1's "before"). */
+interface SnapshotKeys {
+  created: string;
+  keys: Set<string>;
+}
+
 async function fromSnapshots(catalog: Catalog, serial: number): Promise<HistoryEntry> {
   const cacheKey = `${catalog.tree}\0${serial}`;
   const known = computed.get(cacheKey);
   if (known !== undefined) return known;
-  const keys = catalog.keys.map((key) => key.key);
-  const fetch = localFetcher(catalog.tree);
-  const now = (await readIndexAtSerial(fetch, keys, catalog.tree, serial))?.index;
+  const now = await snapshotKeys(catalog, serial);
   let entry: HistoryEntry;
   if (now === undefined) entry = { serial, added: [], removed: [], replaced: [], pruned: true };
   else {
-    const before = serial > 1 ? (await readIndexAtSerial(fetch, keys, catalog.tree, serial - 1))?.index : undefined;
-    const keysOf = (packages: typeof now.packages) => new Set(packages.map(entryKey));
-    const nowKeys = keysOf(now.packages);
-    const beforeKeys = keysOf(before?.packages ?? []);
+    const before = serial > 1 ? await snapshotKeys(catalog, serial - 1) : undefined;
+    const beforeKeys = before?.keys ?? new Set<string>();
     entry = {
       serial,
       time: now.created,
-      packages: now.packages.length,
+      packages: now.keys.size,
       ...classify(
-        [...nowKeys].filter((key) => !beforeKeys.has(key)),
-        [...beforeKeys].filter((key) => !nowKeys.has(key)),
+        [...now.keys].filter((key) => !beforeKeys.has(key)),
+        [...beforeKeys].filter((key) => !now.keys.has(key)),
       ),
     };
   }
   if (computed.size >= KEEP) computed.delete(computed.keys().next().value as string);
   computed.set(cacheKey, entry);
   return entry;
+}
+
+const snapshots = new Map<string, SnapshotKeys | undefined>();
+
+async function snapshotKeys(catalog: Catalog, serial: number): Promise<SnapshotKeys | undefined> {
+  const cacheKey = `${catalog.tree}\0${serial}`;
+  if (snapshots.has(cacheKey)) return snapshots.get(cacheKey);
+  const read = await readIndexAtSerial(
+    localFetcher(catalog.tree),
+    catalog.keys.map((key) => key.key),
+    catalog.tree,
+    serial,
+  );
+  const value =
+    read === undefined ? undefined : { created: read.index.created, keys: new Set(read.index.packages.map(entryKey)) };
+  // Two are enough for a page read newest first; a few more for pages read side by side.
+  if (snapshots.size >= 4) snapshots.delete(snapshots.keys().next().value as string);
+  snapshots.set(cacheKey, value);
+  return value;
 }
