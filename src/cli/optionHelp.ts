@@ -39,6 +39,10 @@ const GLOBAL_DOCS: Readonly<Record<string, OptionDoc>> = {
 const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
   'dry-run': { text: 'show the plan and change nothing' },
   yes: { text: 'proceed without asking' },
+  'allow-advisory': {
+    value: 'ID',
+    text: 'install packages that security advisory ID affects all the same (repeatable)',
+  },
   build: {
     value: 'WHEN',
     text: 'build from recipes what no binary offers: never (default without a ports tree), missing, always',
@@ -185,6 +189,19 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     'no-catalog': { text: 'serve the published tree only, without the web catalog and its JSON API' },
   },
   'repo prune': { keep: { value: 'N', text: 'how many of the newest published indexes to keep' } },
+  'repo advisory import': {
+    format: {
+      value: 'osv|pkgsrc',
+      text: "what FILE is: OSV JSON or pkgsrc's pkg-vulnerabilities (told from the text by default)",
+    },
+  },
+  'repo advisory triage': {
+    status: { value: 'affected|fixed|not-affected', text: 'what the advisory means for these packages' },
+    versions: { value: 'RANGE', text: 'the versions it is said of, a Kiln range (default: every version)' },
+    variant: { value: 'ID', text: 'the variant it is said of (default: every variant)' },
+    justification: { value: 'TEXT', text: 'why (required for not-affected)' },
+    clear: { text: 'forget what was said of this advisory and name' },
+  },
 };
 
 /** One row of a command's option list. */

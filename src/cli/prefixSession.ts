@@ -144,7 +144,11 @@ function optionsColumn(
 /** Change options for the CLI: --dry-run, -y, and a question on the terminal otherwise. */
 export function changeOptions(invocation: Invocation): ChangeOptions {
   const yes = invocation.values['yes'] === true;
+  const allowed = invocation.values['allow-advisory'];
   return {
+    ...(Array.isArray(allowed) && allowed.length > 0
+      ? { allowAdvisories: allowed.filter((id): id is string => typeof id === 'string') }
+      : {}),
     dryRun: invocation.values['dry-run'] === true,
     // The history keeps the command line as typed, quoted so that it can be run again.
     command: `kiln ${shellLine(invocation.argv)}`,
@@ -179,6 +183,11 @@ const planShown = new WeakSet<Invocation>();
 export const CHANGE_OPTIONS = {
   'dry-run': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+} as const;
+
+/** For commands that place packages (install, upgrade): the advisories to install past. */
+export const ADVISORY_OPTIONS = {
+  'allow-advisory': { type: 'string', multiple: true },
 } as const;
 
 export function changeOutput(

@@ -247,6 +247,41 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/repoMirrors.js')).default,
   },
   {
+    words: ['repo', 'advisory', 'add'],
+    summary: 'add OSV advisories (or replace them, by id) for the next commit to publish',
+    load: async () => (await import('./commands/repoAdvisoryAdd.js')).default,
+  },
+  {
+    words: ['repo', 'advisory', 'import'],
+    summary: "import advisories from an OSV feed or pkgsrc's pkg-vulnerabilities list",
+    load: async () => (await import('./commands/repoAdvisoryImport.js')).default,
+  },
+  {
+    words: ['repo', 'advisory', 'triage'],
+    summary: "record what an advisory means for this repository's packages (affected, fixed, not affected and why)",
+    load: async () => (await import('./commands/repoAdvisoryTriage.js')).default,
+  },
+  {
+    words: ['repo', 'advisory', 'withdraw'],
+    summary: 'withdraw an advisory: it stays published, marked withdrawn, and affects nothing',
+    load: async () => (await import('./commands/repoAdvisoryWithdraw.js')).default,
+  },
+  {
+    words: ['repo', 'advisory', 'list'],
+    summary: "list the repository's advisories and their triage",
+    load: async () => (await import('./commands/repoAdvisoryList.js')).default,
+  },
+  {
+    words: ['repo', 'audit'],
+    summary: 'list the published packages that an open advisory affects',
+    load: async () => (await import('./commands/repoAudit.js')).default,
+  },
+  {
+    words: ['audit'],
+    summary: 'list installed packages that open security advisories affect, and how to upgrade',
+    load: async () => (await import('./commands/audit.js')).default,
+  },
+  {
     words: ['serve'],
     summary: "serve a repository's published tree over HTTP",
     load: async () => (await import('./commands/serve.js')).default,

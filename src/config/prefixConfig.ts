@@ -81,6 +81,8 @@ export interface SolverSettings {
   binaryAllow?: string[];
   binaryDeny?: string[];
   acceptLicenses?: string[];
+  /** Advisory ids whose packages may be installed all the same (`allow-advisories`). */
+  allowAdvisories?: string[];
   /** Never removed implicitly (cascade, autoremove). */
   protected?: string[];
   /** Held at the version installed: upgrades leave them (and what would need them newer) as they are (`kiln hold`). */
@@ -198,6 +200,7 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
     'binary-allow',
     'binary-deny',
     'accept-licenses',
+    'allow-advisories',
     'protected',
     'hold',
   ]);
@@ -246,6 +249,8 @@ function parseSolverSettings(value: unknown, fail: Fail): SolverSettings {
   if (deny !== undefined) out.binaryDeny = deny;
   const licenses = strings('accept-licenses', /^[A-Za-z0-9.+-]+$/, 'an SPDX license id');
   if (licenses !== undefined) out.acceptLicenses = licenses;
+  const allowed = strings('allow-advisories', /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]{1,100}$/, 'an advisory id');
+  if (allowed !== undefined) out.allowAdvisories = allowed;
   const protectedNames = strings('protected', /^[A-Za-z0-9_][A-Za-z0-9+_.-]*$/, 'a package name');
   if (protectedNames !== undefined) out.protected = protectedNames;
   const held = strings('hold', /^[A-Za-z0-9_][A-Za-z0-9+_-]*$/, 'a package name');
@@ -262,6 +267,7 @@ function formatSolverSettings(settings: SolverSettings): Record<string, unknown>
   if (settings.binaryAllow !== undefined) out['binary-allow'] = settings.binaryAllow;
   if (settings.binaryDeny !== undefined) out['binary-deny'] = settings.binaryDeny;
   if (settings.acceptLicenses !== undefined) out['accept-licenses'] = settings.acceptLicenses;
+  if (settings.allowAdvisories !== undefined) out['allow-advisories'] = settings.allowAdvisories;
   if (settings.protected !== undefined) out['protected'] = settings.protected;
   if (settings.hold !== undefined && settings.hold.length > 0) out['hold'] = settings.hold;
   if (settings.packageOptions !== undefined)

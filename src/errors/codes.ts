@@ -84,6 +84,10 @@ export const ERROR_CODES = {
   E_VERIFY: 'installed files differ from what the database records (the message lists each problem)',
   E_LISTEN: 'a server cannot listen on the address given (in use, not permitted, or not an address of this host)',
   E_PUSH: 'a push to a mirror failed: rsync or ssh reported an error (unreachable host, refused key, unknown host key)',
+  E_ADVISORY_FORMAT:
+    'an advisory or advisories file is malformed (not an OSV record Kiln reads, a bad version or range)',
+  E_ADVISORY:
+    'a package is affected by an open security advisory (install refused unless --allow-advisory names it; audit found one)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

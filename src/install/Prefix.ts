@@ -61,6 +61,7 @@ import { withCpuLevel } from '../solver/cpuLevel.js';
 import { pubgrubResolver } from '../solver/pubgrubResolver.js';
 import type {
   Candidate,
+  CandidateAdvisory,
   HostTarget,
   Plan,
   PlanAction,
@@ -70,6 +71,9 @@ import type {
   Resolver,
 } from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
+import type { Finding } from '../advisory/index.js';
+import { findAdvisories } from '../advisory/index.js';
+import { readRemoteAdvisories } from './remoteAdvisories.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
@@ -154,6 +158,8 @@ export interface ChangeOptions {
   /** The command line, recorded in the transaction history. */
   command?: string;
   signal?: AbortSignal;
+  /** Advisory ids whose packages may be installed all the same (`--allow-advisory`), besides the configuration's. */
+  allowAdvisories?: readonly string[];
 }
 
 export interface PlannedAction {
@@ -254,6 +260,22 @@ export async function openPrefix(path: string, options: PrefixOptions = {}): Pro
 }
 
 /** One package a synced remote offers, as `kiln info` shows it (what `pacman -Si` shows). */
+/** An installed package an open advisory affects (`kiln audit`). */
+export interface AuditFinding {
+  name: string;
+  version: string;
+  variant: string;
+  /** The remote whose advisories say so. */
+  remote: string;
+  advisory: string;
+  aliases: string[];
+  summary: string;
+  /** The version that fixes it, when the advisory says. */
+  fixed: string | null;
+  /** The newest version on offer that no advisory affects, when newer than the one installed. */
+  upgradeTo: string | null;
+}
+
 export interface AvailableInfo {
   version: string;
   variant: string;
@@ -273,6 +295,8 @@ export interface AvailableInfo {
   needs: string[];
   /** The signed index that offers it: its serial and dates, and the keys it must be signed with. */
   index: { serial: number; created: string; expires: string; keyIds: string[]; signer: string | null } | null;
+  /** Open advisories of its remote that affect this package file. */
+  advisories: CandidateAdvisory[];
 }
 
 /** `kiln cache info`: the package cache's files, and the shared cache's unpacked store. */
@@ -574,13 +598,20 @@ export class Prefix {
       if (state === undefined) continue;
       const base = parseRemoteUrl(remote.url);
       const mirrors = (remote.mirrors ?? []).map((mirror) => parseRemoteUrl(mirror));
-      const candidate = (entry: IndexEntry): Candidate => ({
-        remote: remote.name,
-        priority: remote.priority,
-        entry,
-        url: resolveRemotePath(base, entry.path).href,
-        ...(mirrors.length > 0 ? { mirrors: mirrors.map((mirror) => resolveRemotePath(mirror, entry.path).href) } : {}),
-      });
+      const advisories = readRemoteAdvisories(this.paths, remote.name);
+      const candidate = (entry: IndexEntry): Candidate => {
+        const findings = advisories === undefined ? [] : findAdvisories(advisories, entry);
+        return {
+          remote: remote.name,
+          priority: remote.priority,
+          entry,
+          url: resolveRemotePath(base, entry.path).href,
+          ...(mirrors.length > 0
+            ? { mirrors: mirrors.map((mirror) => resolveRemotePath(mirror, entry.path).href) }
+            : {}),
+          ...(findings.length > 0 ? { advisories: findings.map(candidateAdvisory) } : {}),
+        };
+      };
       const shards = openRemoteShards(
         this.paths,
         remote.name,
@@ -730,6 +761,59 @@ export class Prefix {
     return matchSearch(term, rows, this.installed());
   }
 
+  /**
+   * Installed packages that open advisories affect: each is matched (name,
+   * version, revision, variant options) with the advisories of the remote it
+   * came from (of every remote, for one installed from a file), with the
+   * newest version on offer that no advisory affects, when there is one.
+   */
+  async audit(): Promise<AuditFinding[]> {
+    const installed = this.installed();
+    const documents = new Map(
+      this.config.remotes.map((remote) => [remote.name, readRemoteAdvisories(this.paths, remote.name)] as const),
+    );
+    const findings: AuditFinding[] = [];
+    for (const pkg of installed) {
+      const target = { ...pkg, options: pkg.metadata.options };
+      const sources = pkg.remote !== null && documents.has(pkg.remote) ? [pkg.remote] : [...documents.keys()];
+      const seen = new Set<string>();
+      for (const remote of sources) {
+        const document = documents.get(remote);
+        if (document === undefined) continue;
+        for (const finding of findAdvisories(document, target)) {
+          if (seen.has(finding.advisory.id)) continue;
+          seen.add(finding.advisory.id);
+          findings.push({
+            name: pkg.name,
+            version: fullVersion(pkg),
+            variant: pkg.variant,
+            remote,
+            advisory: finding.advisory.id,
+            aliases: finding.advisory.aliases ?? [],
+            summary: finding.advisory.summary ?? '',
+            fixed: finding.fixed ?? null,
+            upgradeTo: null,
+          });
+        }
+      }
+    }
+    if (findings.length === 0) return findings;
+    await this.loadAvailable([...new Set(findings.map((finding) => finding.name))], false);
+    const available = this.available();
+    for (const finding of findings) {
+      const clean = available
+        .filter(
+          (candidate) =>
+            candidate.entry.name === finding.name &&
+            (candidate.advisories ?? []).length === 0 &&
+            compareVersions(fullVersion(candidate.entry), finding.version) > 0,
+        )
+        .sort((a, b) => compareVersions(fullVersion(b.entry), fullVersion(a.entry)))[0];
+      if (clean !== undefined) finding.upgradeTo = fullVersion(clean.entry);
+    }
+    return findings;
+  }
+
   async info(name: string): Promise<{
     installed: InstalledView | null;
     files: number;
@@ -771,6 +855,7 @@ export class Prefix {
                   keyIds: remote === undefined ? [] : remoteKeys(remote, this.paths.config).map((key) => key.keyId),
                   signer: this.indexSigner(candidate.remote),
                 },
+          advisories: candidate.advisories ?? [],
         };
       });
     if (pkg === undefined && available.length === 0) {
@@ -1107,6 +1192,8 @@ export class Prefix {
       autoremove?: boolean;
       /** Package files given on the command line: each the only candidate of its package. */
       files?: readonly Candidate[];
+      /** Advisory ids whose packages may be chosen all the same, besides `[solver] allow-advisories`. */
+      allowAdvisories?: readonly string[];
     },
     build?: { recipes: readonly RecipeOffer[]; policy?: BuildPolicy | undefined },
   ): Plan {
@@ -1131,7 +1218,10 @@ export class Prefix {
       cascade: request.cascade === true,
       reinstall: request.reinstall === true,
       autoremove: request.autoremove === true,
-      settings: this.config.solver,
+      settings: {
+        ...this.config.solver,
+        allowAdvisories: [...(this.config.solver.allowAdvisories ?? []), ...(request.allowAdvisories ?? [])],
+      },
       ...(build === undefined ? {} : { recipes: build.recipes, buildPolicy: build.policy ?? 'missing' }),
     });
   }
@@ -1430,6 +1520,8 @@ export class Prefix {
           ? undefined
           : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
+      if (options.allowAdvisories !== undefined && options.allowAdvisories.length > 0)
+        request = { ...request, allowAdvisories: [...(request.allowAdvisories ?? []), ...options.allowAdvisories] };
       let plan = await this.planFor(request, offers);
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Every build the plan runs is a row of it: the build dependencies missing from the prefix's own repository too.
@@ -1895,4 +1987,13 @@ function checkPrefixFits(name: string, room: number | undefined, prefix: string,
       hint: `install into a prefix whose real path (symbolic links resolved) is at most ${room} bytes long; nothing was changed`,
     },
   );
+}
+
+/** A finding as a candidate carries it: the id, the fixed version and the summary. */
+function candidateAdvisory(finding: Finding): CandidateAdvisory {
+  return {
+    id: finding.advisory.id,
+    ...(finding.fixed === undefined ? {} : { fixed: finding.fixed }),
+    ...(finding.advisory.summary === undefined ? {} : { summary: finding.advisory.summary }),
+  };
 }

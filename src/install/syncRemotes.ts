@@ -15,6 +15,7 @@ import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
 import type { RepositoryFetcher } from '../repo/readPublishedIndex.js';
 import { readPublishedIndex, readPublishedRoot } from '../repo/readPublishedIndex.js';
+import { acceptAdvisories } from './remoteAdvisories.js';
 import { acceptRoot, forgetRoot, syncedRootPath } from './remoteShards.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { readSearchText, writeSearchList } from './searchList.js';
@@ -177,6 +178,8 @@ async function syncFrom(
     }
     packages = index.packages.length;
   }
+  // The advisories the index pins, before the row that makes the index current.
+  await acceptAdvisories(paths, remote.name, head.advisories, fetch, shown);
   const state: RemoteState = {
     name: remote.name,
     serial: head.serial,

@@ -21,6 +21,7 @@ import {
   withRepositoryLock,
 } from './openRepository.js';
 import { isoTime, publishIndex } from './publishIndex.js';
+import { advisoriesChanged, advisoriesToPublish } from './repositoryAdvisories.js';
 import { isStageEmpty, readStage } from './stage.js';
 
 export interface CommitOptions extends RepositoryOptions {
@@ -47,7 +48,12 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
   const root = repo.paths.root;
   const { index: current } = await readCurrentIndex(repo);
   const stage = await readStage(repo.paths);
-  if (isStageEmpty(stage) && !options.allowEmpty) {
+  // Advisories added, triaged or withdrawn since the last commit are a change of their own.
+  if (
+    isStageEmpty(stage) &&
+    !options.allowEmpty &&
+    !advisoriesChanged(current, await advisoriesToPublish(repo.paths))
+  ) {
     throw new KilnError('E_REPO_NOTHING', `cannot commit repository ${root}: nothing is staged`, {
       hint: 'stage packages with "kiln repo add", or pass --allow-empty to renew the index\'s expiry',
     });
@@ -108,6 +114,7 @@ export async function publishCommit(
     now,
     expireDays: options.expireDays ?? repo.config.expireDays,
     key,
+    advisories: await advisoriesToPublish(repo.paths),
   });
   await finishCommit(repo, journal);
   return index;

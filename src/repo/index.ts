@@ -34,3 +34,13 @@ export { pruneRepository, DEFAULT_KEEP } from './pruneRepository.js';
 export type { PruneResult } from './pruneRepository.js';
 export { readLog } from './repositoryLog.js';
 export type { LogRecord } from './repositoryLog.js';
+export {
+  addAdvisories,
+  auditRepository,
+  clearTriage,
+  listAdvisories,
+  readMaintainerAdvisories,
+  triageAdvisory,
+  withdrawAdvisory,
+} from './repositoryAdvisories.js';
+export type { AdvisoryChange, AdvisoryListing, RepositoryFinding } from './repositoryAdvisories.js';

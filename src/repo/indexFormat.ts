@@ -74,6 +74,8 @@ export interface RepositoryIndex {
   expires: string;
   /** Ids of the keys that sign this repository. */
   keys: string[];
+  /** The advisories document (docs/security.md), pinned: sha256 and size of its uncompressed bytes. */
+  advisories?: { sha256: Sha256; size: number };
   packages: IndexEntry[];
 }
 
@@ -189,7 +191,7 @@ function sortedOptions(options: Readonly<Record<string, boolean>>): Record<strin
   return sorted;
 }
 
-const TOP_KEYS = ['format', 'formatVersion', 'name', 'serial', 'created', 'expires', 'keys', 'packages'];
+const TOP_KEYS = ['format', 'formatVersion', 'name', 'serial', 'created', 'expires', 'keys', 'advisories', 'packages'];
 const REQUIRED_ENTRY_KEYS = [
   'name',
   'category',
@@ -256,7 +258,24 @@ export function parseIndex(bytes: Buffer, source: string): RepositoryIndex {
     expectString(key, join('keys', i), fail, KEY_ID_PATTERN, 'a key id (16 upper-case hex digits)'),
   );
   const packages = checkEntries(expectArray(root['packages'], 'packages', fail), fail, context);
-  return { format: INDEX_FORMAT, formatVersion: INDEX_FORMAT_VERSION, name, serial, created, expires, keys, packages };
+  let advisories: RepositoryIndex['advisories'];
+  if (root['advisories'] !== undefined) {
+    const pin = expectObject(root['advisories'], 'advisories', fail, ['sha256', 'size']);
+    const digest = tryParseSha256(pin['sha256']);
+    if (digest === undefined) return fail('advisories.sha256', 'must be a sha256 digest');
+    advisories = { sha256: digest, size: expectInteger(pin['size'], 'advisories.size', fail, 0) };
+  }
+  return {
+    format: INDEX_FORMAT,
+    formatVersion: INDEX_FORMAT_VERSION,
+    name,
+    serial,
+    created,
+    expires,
+    keys,
+    ...(advisories === undefined ? {} : { advisories }),
+    packages,
+  };
 }
 
 /**

@@ -67,9 +67,11 @@ export interface IndexRoot {
   deltas: (Pin & { from: number })[];
   /** The soname table: which names provide each soname (for a missing library's hint). */
   provides: Pin;
+  /** The advisories document (advisory/advisoryDocument.ts), when the repository publishes advisories. */
+  advisories?: Pin;
 }
 
-export type PinnedKind = 'names' | 'deltas' | 'shards' | 'provides';
+export type PinnedKind = 'names' | 'deltas' | 'shards' | 'provides' | 'advisories';
 
 /** Relative path of a pinned file under the published tree. */
 export function pinnedPath(kind: PinnedKind, pin: Pick<Pin, 'sha256'>): string {
@@ -107,6 +109,7 @@ const ROOT_KEYS = [
   'names',
   'deltas',
   'provides',
+  'advisories',
 ];
 
 function indexFail(context: string): Fail {
@@ -117,7 +120,12 @@ function indexFail(context: string): Fail {
   };
 }
 
-function parsePin(value: unknown, where: string, fail: Fail, extra: readonly string[]): Pin & Record<string, unknown> {
+export function parsePin(
+  value: unknown,
+  where: string,
+  fail: Fail,
+  extra: readonly string[],
+): Pin & Record<string, unknown> {
   const pin = expectObject(value, where, fail, ['sha256', 'size', ...extra]);
   const digest = tryParseSha256(pin['sha256']);
   if (digest === undefined) return fail(`${where}.sha256`, 'must be a sha256 digest');
@@ -165,6 +173,13 @@ export function parseRoot(bytes: Buffer, source: string): IndexRoot {
     provides: (({ sha256: digest, size }) => ({ sha256: digest, size }))(
       parsePin(root['provides'], 'provides', fail, []),
     ),
+    ...(root['advisories'] === undefined
+      ? {}
+      : {
+          advisories: (({ sha256: digest, size }) => ({ sha256: digest, size }))(
+            parsePin(root['advisories'], 'advisories', fail, []),
+          ),
+        }),
   };
 }
 

@@ -40,6 +40,10 @@ export interface RepositoryPaths {
   journal: string;
   log: string;
   lock: string;
+  /** DIR/.kiln/advisories/ID.json: the advisories the next commit publishes. */
+  advisories: string;
+  /** DIR/.kiln/triage.json: the maintainer's triage of them. */
+  triage: string;
 }
 
 /** @example repositoryPaths('/srv/binhost').index // '/srv/binhost/public/index.json' */
@@ -60,6 +64,8 @@ export function repositoryPaths(root: string): RepositoryPaths {
     journal: join(state, 'commit.json'),
     log: join(state, 'log.jsonl'),
     lock: join(state, 'maintainer.lock'),
+    advisories: join(state, 'advisories'),
+    triage: join(state, 'triage.json'),
   };
 }
 

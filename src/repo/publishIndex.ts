@@ -43,6 +43,8 @@ export interface PublishRequest {
   now: Date;
   expireDays: number;
   key: SecretKey;
+  /** The advisories document's bytes (advisory/advisoryDocument.ts), pinned by both index formats; none when absent. */
+  advisories?: Buffer | undefined;
 }
 
 /** ISO 8601 UTC without milliseconds. */
@@ -64,6 +66,12 @@ async function previousFileList(repo: Repository, serial: number): Promise<FileL
 
 export async function publishIndex(repo: Repository, request: PublishRequest): Promise<RepositoryIndex> {
   const expires = new Date(request.now.getTime() + request.expireDays * 86_400_000);
+  // The advisories are on disk before the index that pins them.
+  let advisories: Pin | undefined;
+  if (request.advisories !== undefined) {
+    advisories = await writePinned(repo.paths.public, 'advisories', request.advisories);
+    syncFileSystem(repo.paths.public);
+  }
   const index: RepositoryIndex = {
     format: INDEX_FORMAT,
     formatVersion: INDEX_FORMAT_VERSION,
@@ -72,6 +80,7 @@ export async function publishIndex(repo: Repository, request: PublishRequest): P
     created: isoTime(request.now),
     expires: isoTime(expires),
     keys: repo.keys.map((key) => key.keyId).sort(),
+    ...(advisories === undefined ? {} : { advisories }),
     packages: request.packages,
   };
   const bytes = serializeIndex(index);
@@ -176,6 +185,7 @@ export async function publishIndexV2(published: string, index: RepositoryIndex, 
     names: { ...names, count: byName.size },
     deltas,
     provides,
+    ...(index.advisories === undefined ? {} : { advisories: index.advisories }),
   };
   const bytes = serializeRoot(root);
   const signature = formatSignature(signData(bytes, key, { trustedComment: rootTrustedComment(root) }));

@@ -21,12 +21,17 @@ interface Line {
 }
 
 /** The explanation lines and a hint for a failure incompatibility. */
-export function explainFailure(model: Model, failure: Incompatibility): { explanation: string[]; hint: string } {
+export function explainFailure(
+  model: Model,
+  failure: Incompatibility,
+): { explanation: string[]; hint: string; advisories?: true } {
   const writer = new Writer(model);
   writer.explain(failure);
+  const { hint, advisories } = hintFor(model, failure);
   return {
     explanation: writer.lines.map((line) => (line.number === undefined ? line.text : `(${line.number}) ${line.text}`)),
-    hint: hintFor(model, failure),
+    hint,
+    ...(advisories ? { advisories: true as const } : {}),
   };
 }
 
@@ -285,7 +290,7 @@ function joinOr(items: readonly string[]): string {
 }
 
 /** What to do, from the external facts the failure rests on. */
-function hintFor(model: Model, failure: Incompatibility): string {
+function hintFor(model: Model, failure: Incompatibility): { hint: string; advisories: boolean } {
   const facts: Incompatibility[] = [];
   const seen = new Set<Incompatibility>();
   const walk = (incompatibility: Incompatibility): void => {
@@ -338,6 +343,10 @@ function hintFor(model: Model, failure: Incompatibility): string {
     );
   if (leftOut.has('license'))
     hints.push(`accept the license of ${names('license')} (config acceptLicenses) if you may`);
+  if (leftOut.has('advisory'))
+    hints.push(
+      `the versions of ${names('advisory')} on offer are affected by security advisories: wait for a fixed version, or take the risk with --allow-advisory ID ("kiln info ${[...(leftOut.get('advisory') ?? [])].sort()[0] ?? 'NAME'}" shows them)`,
+    );
   if (missing.size > 0)
     hints.push(
       `no package is named ${[...missing].sort().join(', ')}: check the spelling, or add a repository that has ${missing.size === 1 ? 'it' : 'them'}`,
@@ -353,5 +362,5 @@ function hintFor(model: Model, failure: Incompatibility): string {
       `installed packages stay installed unless you ask to remove them: remove ${kept.join(', ')} (request.remove) if ${kept.length === 1 ? 'it' : 'they'} may go`,
     );
   if (hints.length === 0) hints.push('relax a version range you asked for, or ask for fewer packages at once');
-  return hints.join('; ');
+  return { hint: hints.join('; '), advisories: leftOut.has('advisory') };
 }

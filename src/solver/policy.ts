@@ -18,6 +18,8 @@
  *   allowed when an allow list is set, is left out.
  * - **CPU level**: a binary for a level the host does not run is left out.
  * - **glibc**: a binary needing a newer glibc than the host's is left out.
+ * - **Advisories**: a binary an open security advisory affects is left out,
+ *   unless the advisory is allowed (`--allow-advisory ID`).
  * - **Options**: the wanted settings of a name are, from weakest to strongest,
  *   the defaults of what the binary was built from (the index carries them;
  *   else a recipe of that version's), the global options, the per-package
@@ -61,7 +63,7 @@ export interface SolverCandidate {
   readonly depends: readonly Requirement[];
 }
 
-export type ExclusionKind = 'license' | 'policy' | 'deny' | 'allow' | 'cpu' | 'libc' | 'options';
+export type ExclusionKind = 'license' | 'policy' | 'deny' | 'allow' | 'cpu' | 'libc' | 'options' | 'advisory';
 
 /** A package left out, and why in words. */
 export interface Exclusion {
@@ -240,6 +242,15 @@ export class Policy {
           pkg,
           'libc',
           `${label} needs glibc ${formatVersion(pkg.libc)}, and this host has ${formatVersion(config.glibc)}`,
+        );
+        continue;
+      }
+      const open = (pkg.advisories ?? []).filter((advisory) => !config.allowAdvisories.includes(advisory.id));
+      if (open.length > 0) {
+        leaveOut(
+          pkg,
+          'advisory',
+          `${label} is affected by ${open.map((advisory) => `${advisory.id}${advisory.fixed === undefined ? '' : ` (fixed in ${advisory.fixed})`}`).join(', ')}`,
         );
         continue;
       }

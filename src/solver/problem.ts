@@ -120,6 +120,8 @@ export interface ProblemPackage {
   /** SPDX license expression; `undefined`: not stated (accepted). */
   license: string | undefined;
   role: PackageRole | undefined;
+  /** Open security advisories that affect it (ids, and the fixed version when known); absent: none. */
+  advisories?: { id: string; fixed?: string }[] | undefined;
 }
 
 export interface InstalledEntry {
@@ -164,6 +166,8 @@ export interface SolverConfig {
   glibc: Version | undefined;
   /** Names never removed implicitly, besides installed entries marked protected. */
   protected: string[];
+  /** Advisory ids whose packages may be chosen all the same (`--allow-advisory`). */
+  allowAdvisories: string[];
 }
 
 /** A problem after reading: every string parsed, every cross-reference checked. */
@@ -198,6 +202,7 @@ export const DEFAULT_CONFIG: Readonly<SolverConfig> = Object.freeze({
   acceptLicenses: undefined,
   glibc: undefined,
   protected: [],
+  allowAdvisories: [],
 });
 
 /** One package version in a plan. */
@@ -233,7 +238,13 @@ export type PlanStep =
  */
 export type SolveResult =
   | { solved: true; install: PlanEntry[]; remove: PlanEntry[]; keep: PlanEntry[]; steps: PlanStep[]; cycles: string[] }
-  | { solved: false; explanation: string[]; hint: string };
+  | {
+      solved: false;
+      explanation: string[];
+      hint: string;
+      /** Packages were left out because security advisories affect them (the failure is E_ADVISORY's). */
+      advisories?: true;
+    };
 
 /**
  * Where a value is in the problem, for an error message: a text, or a
@@ -454,6 +465,7 @@ function readConfig(value: unknown): SolverConfig {
     'acceptLicenses',
     'glibc',
     'protected',
+    'allowAdvisories',
   ]);
   const perPackage = <T>(field: string, read: (item: unknown, at: string) => T): { pattern: string; value: T }[] => {
     const object = record[field];
@@ -496,7 +508,23 @@ function readConfig(value: unknown): SolverConfig {
           }),
     glibc: record['glibc'] === undefined ? undefined : expectVersion(record['glibc'], 'config.glibc'),
     protected: readStrings(record['protected'], 'config.protected', expectName),
+    allowAdvisories: readStrings(record['allowAdvisories'], 'config.allowAdvisories', (item, at) => {
+      if (typeof item !== 'string' || item === '') fail(at, 'must be an advisory id');
+      return item;
+    }),
   };
+}
+
+/** `advisories` of a package: `[{"id": "CVE-2023-44487", "fixed": "1.25.3"}]`. */
+function readAdvisoryRefs(value: unknown, where: string): { id: string; fixed?: string }[] {
+  return readStrings(value, where, (item, at) => {
+    const place = whereText(at);
+    const record = expectObject(item, place, ['id', 'fixed']);
+    const id = optionalString(record['id'], `${place}.id`);
+    if (id === undefined) return fail(`${place}.id`, 'must be an advisory id');
+    const fixed = optionalString(record['fixed'], `${place}.fixed`);
+    return fixed === undefined ? { id } : { id, fixed };
+  });
 }
 
 const PACKAGE_FIELDS = [
@@ -514,6 +542,7 @@ const PACKAGE_FIELDS = [
   'libc',
   'license',
   'role',
+  'advisories',
 ] as const;
 
 /** What tells two packages of the same name and version apart. */
@@ -604,6 +633,9 @@ export function readProblem(json: unknown): SolverProblem {
       libc: record['libc'] === undefined ? undefined : expectVersion(record['libc'], `${where}.libc`),
       license: optionalString(record['license'], `${where}.license`),
       role,
+      ...(record['advisories'] === undefined
+        ? {}
+        : { advisories: readAdvisoryRefs(record['advisories'], `${where}.advisories`) }),
     };
     const key = packageKey(pkg);
     const seen = versionsByName.get(name) ?? [];

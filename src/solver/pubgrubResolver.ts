@@ -12,7 +12,7 @@ import type { InstalledPackage, InstallReason } from '../db/types.js';
 import { KilnError } from '../errors/index.js';
 import { fullVersion } from '../format/metadata.js';
 import { didYouMean, suggest } from '../util/suggest.js';
-import { parseRange, parseVersion, formatRange } from '../version/index.js';
+import { compareVersions, parseRange, parseVersion, formatRange } from '../version/index.js';
 import type { InstallRequest, ProblemPackage, Requirement, SolverProblem } from './problem.js';
 import { DEFAULT_CONFIG } from './problem.js';
 import { solveDetailed } from './pubgrub.js';
@@ -57,6 +57,13 @@ export const pubgrubResolver: Resolver = {
         libc: input.host.libc === 'glibc' ? parseVersion(entry.target.libcVersion) : undefined,
         license: entry.license,
         role: entry.role,
+        ...(candidate.advisories === undefined || candidate.advisories.length === 0
+          ? {}
+          : {
+              advisories: candidate.advisories.map((advisory) =>
+                advisory.fixed === undefined ? { id: advisory.id } : { id: advisory.id, fixed: advisory.fixed },
+              ),
+            }),
       });
     }
     for (const recipe of input.recipes ?? []) {
@@ -185,6 +192,7 @@ export const pubgrubResolver: Resolver = {
         buildPolicy: input.buildPolicy ?? ((input.recipes ?? []).length > 0 ? 'missing' : 'never'),
         packageBuildPolicy: [],
         protected: settings.protected ?? [],
+        allowAdvisories: settings.allowAdvisories ?? [],
         binaryDeny: settings.binaryDeny ?? [],
         packageOptions: settings.packageOptions ?? [],
         options: settings.options ?? {},
@@ -201,13 +209,14 @@ export const pubgrubResolver: Resolver = {
     const result = solveDetailed(problem);
     if (!result.solved) {
       throw new KilnError(
-        'E_NO_CANDIDATE',
+        result.advisories === true ? 'E_ADVISORY' : 'E_NO_CANDIDATE',
         `cannot plan the change: no set of package versions satisfies it\n${result.explanation.join('\n')}`,
         { hint: result.hint },
       );
     }
 
     const requested = new Set(input.install.map((request) => request.name));
+    const allowed = new Set(problem.config.allowAdvisories);
     const actions: PlanAction[] = [];
     const builds: Plan['builds'] = [];
     const reasonChanges: Plan['reasonChanges'] = [];
@@ -237,8 +246,9 @@ export const pubgrubResolver: Resolver = {
       if (candidate === undefined)
         throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
       const reason: InstallReason = requested.has(step.name) ? 'requested' : (current?.reason ?? 'dependency');
+      const why = withAdvisoriesPassed(step.reason, chosen!.pkg, packages, allowed);
       if (current === undefined || step.action === 'install')
-        actions.push({ kind: 'install', name: step.name, candidate, reason, why: step.reason });
+        actions.push({ kind: 'install', name: step.name, candidate, reason, why });
       else if (
         step.action === 'reinstall' &&
         input.reinstall !== true &&
@@ -246,9 +256,31 @@ export const pubgrubResolver: Resolver = {
         candidate.remote === current.remote
       )
         continue;
-      else
-        actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why: step.reason });
+      else actions.push({ kind: step.action, name: step.name, candidate, installed: current, reason, why });
     }
     return { builds, actions, reasonChanges };
   },
 };
+
+/** The solver's reason, and the newer versions of the same name passed over because advisories affect them. */
+function withAdvisoriesPassed(
+  reason: string | undefined,
+  chosen: ProblemPackage,
+  packages: readonly ProblemPackage[],
+  allowed: ReadonlySet<string>,
+): string | undefined {
+  const passed = new Map<string, Set<string>>();
+  for (const pkg of packages) {
+    if (pkg.name !== chosen.name || compareVersions(pkg.version, chosen.version) <= 0) continue;
+    const open = (pkg.advisories ?? []).filter((advisory) => !allowed.has(advisory.id));
+    if (open.length === 0) continue;
+    const ids = passed.get(pkg.version.raw) ?? new Set<string>();
+    for (const advisory of open) ids.add(advisory.id);
+    passed.set(pkg.version.raw, ids);
+  }
+  if (passed.size === 0) return reason;
+  const said = [...passed].map(
+    ([version, ids]) => `${chosen.name} ${version} passed over: affected by ${[...ids].join(', ')}`,
+  );
+  return [reason, ...said].filter((part) => part !== undefined && part !== '').join('; ');
+}

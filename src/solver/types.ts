@@ -33,6 +33,15 @@ export interface Candidate {
   url: string;
   /** The same file on the remote's mirrors, tried in order when `url` fails. */
   mirrors?: string[];
+  /** Open advisories of its remote that affect it (advisory/findAdvisories.ts). */
+  advisories?: CandidateAdvisory[];
+}
+
+/** An advisory that affects a candidate: its id, and the version that fixes it when known. */
+export interface CandidateAdvisory {
+  id: string;
+  fixed?: string;
+  summary?: string;
 }
 
 /** What the host can run. */
@@ -115,7 +124,14 @@ export interface ResolveInput {
   settings?: Partial<
     Pick<
       SolverConfig,
-      'options' | 'packageOptions' | 'respectOptions' | 'binaryAllow' | 'binaryDeny' | 'acceptLicenses' | 'protected'
+      | 'options'
+      | 'packageOptions'
+      | 'respectOptions'
+      | 'binaryAllow'
+      | 'binaryDeny'
+      | 'acceptLicenses'
+      | 'protected'
+      | 'allowAdvisories'
     >
   >;
 }

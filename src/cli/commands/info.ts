@@ -58,6 +58,22 @@ const command: Command = {
           ]),
         );
       }
+      const advised = info.available.filter((row) => row.advisories.length > 0);
+      if (advised.length > 0)
+        lines.push(
+          'advisories:',
+          table(
+            advised.flatMap((row) =>
+              row.advisories.map((advisory) => [
+                `  ${row.version}`,
+                row.variant,
+                advisory.id,
+                advisory.fixed === undefined ? 'no fix named' : `fixed in ${advisory.fixed}`,
+                (advisory.summary ?? '').slice(0, 60),
+              ]),
+            ),
+          ),
+        );
       return { data: info, text: lines.join('\n') };
     });
   },

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { flag } from '../args.js';
 import { usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { CHANGE_OPTIONS, changeOptions, changeOutput, withPrefix } from '../prefixSession.js';
+import { ADVISORY_OPTIONS, CHANGE_OPTIONS, changeOptions, changeOutput, withPrefix } from '../prefixSession.js';
 import { parseRequest } from '../../solver/index.js';
 import { buildFallback, FALLBACK_OPTIONS } from '../buildSettings.js';
 import { reportBuild } from './build.js';
@@ -11,7 +11,7 @@ const command: Command = {
   words: ['install'],
   summary: 'install packages and what they depend on',
   usage: [
-    'kiln install NAME[OPTIONS][RANGE]... | FILE.kpkg... [--dry-run] [-y] [--reinstall] [--allow-unsigned]',
+    'kiln install NAME[OPTIONS][RANGE]... | FILE.kpkg... [--dry-run] [-y] [--reinstall] [--allow-unsigned] [--allow-advisory ID]',
     '             [--build never|missing|always] [--recipes DIR] [--distfiles DIR] [--mirror URL] [--work DIR]',
     '',
     'Shows the plan (what is added or upgraded, from which remote, how much to download, and why),',
@@ -24,6 +24,7 @@ const command: Command = {
   ].join('\n'),
   options: {
     ...CHANGE_OPTIONS,
+    ...ADVISORY_OPTIONS,
     ...FALLBACK_OPTIONS,
     reinstall: { type: 'boolean' },
     'allow-unsigned': { type: 'boolean' },
