@@ -71,16 +71,29 @@ function readKept(where: { data: string }, pin: Pin): AdvisoryDocument | undefin
   }
 }
 
-/** The advisories of a synced remote; undefined when it publishes none (or its copy is damaged: sync again). */
+/**
+ * The advisories of a synced remote; undefined when it publishes none. A copy
+ * that no longer matches its pin (damaged, or altered) is an error, never "no
+ * advisories": a missing advisory must not let an affected package through.
+ */
 export function readRemoteAdvisories(paths: PrefixPaths, remote: string): AdvisoryDocument | undefined {
   const where = files(paths, remote);
   const pinText = readFileIfExistsSync(where.pin);
   if (pinText === undefined) return undefined;
-  let pin: Pin;
+  let pin: Pin | undefined;
   try {
     pin = JSON.parse(pinText.toString('utf8')) as Pin;
   } catch {
-    return undefined;
+    pin = undefined;
   }
-  return readKept(where, pin);
+  const document = pin === undefined ? undefined : readKept(where, pin);
+  if (document === undefined)
+    throw new KilnError(
+      'E_INDEX_MISMATCH',
+      `cannot read the advisories of remote ${remote}: ${where.data} is damaged or altered`,
+      {
+        hint: `run "kiln sync ${remote}" to fetch them again`,
+      },
+    );
+  return document;
 }
