@@ -87,6 +87,16 @@ test('catalog: home, search, package with variants side by side, reverse depende
   );
   assert.match(picked, /Published<\/dt><dd>serial 2/);
 
+  // The advisory the index pins: a badge on the affected variant, and a section when it is picked.
+  const sslVariant = variants.find((entry) => entry.version === '1.24.0' && entry.options['ssl'] === true)!;
+  assert.equal((nginx.match(/class="advisory-badge"/g) ?? []).length, 1, 'one variant of the three is affected');
+  const affected = await page(server.url, `/package/nginx?version=1.24.0&variant=${sslVariant.variant}`);
+  assert.match(
+    affected,
+    /<li><strong>CVE-2023-44487<\/strong>: HTTP\/2 rapid reset[^<]*<strong>Fixed in 1\.25\.3\.<\/strong>/,
+  );
+  assert.match(picked, /No open advisory affects this variant/);
+
   const zlib = await page(server.url, '/package/zlib');
   assert.match(zlib, /<ul class="required-by"><li><a href="\/package\/nginx">nginx<\/a><\/li><\/ul>/);
   assert.match(zlib, /Sonames provided<\/h3><ul><li><code>libz\.so\.1<\/code>/);
@@ -147,6 +157,23 @@ test('catalog: home, search, package with variants side by side, reverse depende
     variants.map((entry) => entry.sha256).sort(),
   );
   assert.deepEqual((await json<{ requiredBy: string[] }>(server.url, '/api/v1/packages/pcre2')).requiredBy, ['nginx']);
+  const withAdvisories = pkg.versions.flatMap((version) => version.variants) as unknown as {
+    options: Record<string, boolean>;
+    version: string;
+    advisories: { id: string; fixed: string | null }[];
+  }[];
+  assert.deepEqual(
+    withAdvisories.map((variant) => [
+      variant.version,
+      variant.options['ssl'],
+      variant.advisories.map((a) => `${a.id} ${a.fixed}`),
+    ]),
+    [
+      ['1.26.0', true, []],
+      ['1.24.0', false, []],
+      ['1.24.0', true, ['CVE-2023-44487 1.25.3']],
+    ],
+  );
   const files = await json<{ files: { path: string; type: string }[] }>(
     server.url,
     `/api/v1/packages/nginx/files?version=1.24.0&variant=${unsslVariant.variant}`,

@@ -8,13 +8,14 @@
  *           nginx 1.24.0 in two variants (+ssl, -ssl) needing both,
  *           `evil`, whose summary, homepage and file name are hostile
  *           markup, and oldtool
- * serial 3: nginx 1.26.0 added, oldtool removed
+ * serial 3: nginx 1.26.0 added, oldtool removed, and the advisory shipped for
+ *           nginx (CVE-2023-44487: +ssl variants before 1.25.3) published
  */
 import * as assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ok } from './client.js';
-import { kiln, parseJson, run } from './kiln.js';
+import { KILN_BIN, kiln, parseJson, run } from './kiln.js';
 
 export const HOSTILE_SUMMARY = '<script>document.title="owned"</script><img src=x onerror=alert(1)>';
 
@@ -138,6 +139,9 @@ export async function catalogRepository(dir: string): Promise<CatalogRepository>
   await ok(['repo', 'commit', 'repo', '--message', 'first packages'], { cwd: dir });
   await ok(['repo', 'add', 'repo', await nginx('1.26.0', true)], { cwd: dir });
   await ok(['repo', 'remove', 'repo', 'oldtool'], { cwd: dir });
+  await ok(['repo', 'advisory', 'add', 'repo', resolve(dirname(KILN_BIN), '../../../advisories/CVE-2023-44487.json')], {
+    cwd: dir,
+  });
   await ok(['repo', 'commit', 'repo', '--message', 'nginx 1.26.0; oldtool retired'], { cwd: dir });
   const published = join(dir, 'repo', 'public');
   return { repo: join(dir, 'repo'), published, publicKey: join(dir, 'keys', 'kiln.pub') };

@@ -4,6 +4,7 @@
  * they are, with `url`, the path to download the file from this server.
  */
 import type { ListedFile } from '../../repo/fileList.js';
+import { findAdvisories } from '../../advisory/index.js';
 import type { IndexEntry } from '../../repo/indexFormat.js';
 import { treeHref } from './html.js';
 import type { Catalog, CatalogName } from './loadCatalog.js';
@@ -43,8 +44,18 @@ export function searchJson(query: string, offset: number, found: SearchResult) {
   };
 }
 
-function entryJson(entry: IndexEntry) {
-  return { ...entry, url: treeHref(entry.path) };
+function entryJson(catalog: Catalog, entry: IndexEntry) {
+  const findings = catalog.advisories === undefined ? [] : findAdvisories(catalog.advisories, entry);
+  return {
+    ...entry,
+    url: treeHref(entry.path),
+    advisories: findings.map((finding) => ({
+      id: finding.advisory.id,
+      aliases: finding.advisory.aliases ?? [],
+      summary: finding.advisory.summary ?? '',
+      fixed: finding.fixed ?? null,
+    })),
+  };
 }
 
 export function packageJson(catalog: Catalog, item: CatalogName) {
@@ -56,7 +67,10 @@ export function packageJson(catalog: Catalog, item: CatalogName) {
     license: item.license,
     serial: catalog.index.serial,
     signer: catalog.signer,
-    versions: item.versions.map((version) => ({ version: version.version, variants: version.variants.map(entryJson) })),
+    versions: item.versions.map((version) => ({
+      version: version.version,
+      variants: version.variants.map((entry) => entryJson(catalog, entry)),
+    })),
     requiredBy: catalog.reverse.get(item.name) ?? [],
   };
 }

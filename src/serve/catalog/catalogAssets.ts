@@ -23,6 +23,8 @@ tr.selected td{background:#eaf3fc}.scroll{overflow-x:auto}code{font:13px/1.4 ui-
 .sha256,.wrap{word-break:break-all;font-size:11px;color:var(--muted)}.tag{font-size:12px;background:var(--soft);border:1px solid var(--line);border-radius:10px;padding:0 6px}
 .countdown.expired{color:var(--warn);font-weight:600}.columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:0 24px}
 .results{list-style:none;padding:0}.results li{padding:8px 0;border-bottom:1px solid var(--line)}
+.advisory-badge{display:inline-block;font-size:12px;background:#fdecea;color:var(--warn);border:1px solid #f5c2c0;border-radius:10px;padding:0 6px;white-space:nowrap}
+.advisories li{margin-bottom:4px}
 .files{columns:2 420px;padding-left:18px}.serial{border-bottom:1px solid var(--line);padding-bottom:8px}.message{font-style:italic}
 `;
 

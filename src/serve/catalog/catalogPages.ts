@@ -7,6 +7,7 @@ import { fullVersion } from '../../format/metadata.js';
 import type { ListedFile } from '../../repo/fileList.js';
 import type { IndexEntry } from '../../repo/indexFormat.js';
 import { entryKey } from '../../repo/indexFormat.js';
+import { findAdvisories } from '../../advisory/index.js';
 import { formatBytes } from '../../util/formatBytes.js';
 import { ASSETS } from './catalogAssets.js';
 import type { HistoryPage, HistoryEntry } from './catalogHistory.js';
@@ -131,6 +132,7 @@ export function packagePage(
 <td>${formatBytes(entry.size)}<br><span class="muted">${formatBytes(entry.installedSize)} installed</span></td>
 <td>${entry.license}</td>
 <td><code>${catalog.signer}</code></td>
+<td>${advisoryBadges(catalog, entry)}</td>
 <td><a class="download" href="${treeHref(entry.path)}" download>download</a><br><code class="sha256" title="sha256">${entry.sha256}</code></td></tr>`;
     }),
   );
@@ -150,7 +152,7 @@ export function packagePage(
 <dt>License</dt><dd>${item.license}</dd>
 <dt>Published</dt><dd>${published === undefined ? html`<span class="muted">serial ${catalog.index.serial} or earlier</span>` : html`serial ${published.serial}, <time datetime="${published.time}">${published.time}</time>`}</dd></dl>
 <h2>Versions and variants</h2>
-<div class="scroll"><table class="variants"><thead><tr><th>Version</th><th>Variant</th><th>Options</th><th>CPU</th><th>C library</th><th>Size</th><th>License</th><th>Signer</th><th>Package (sha256)</th></tr></thead>
+<div class="scroll"><table class="variants"><thead><tr><th>Version</th><th>Variant</th><th>Options</th><th>CPU</th><th>C library</th><th>Size</th><th>License</th><th>Signer</th><th>Advisories</th><th>Package (sha256)</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <section class="selected-variant" id="selected" data-variant="${selected.variant}">
 <h2>Variant <code>${selected.variant}</code> of ${fullVersion(selected)}</h2>
@@ -160,9 +162,33 @@ export function packagePage(
 <div><h3>Sonames provided</h3>${selected.provides.sonames.length === 0 ? html`<p class="muted">none</p>` : html`<ul>${selected.provides.sonames.map((soname) => html`<li><code>${soname}</code></li>`)}</ul>`}</div>
 <div><h3>Sonames needed</h3>${selected.needs.sonames.length === 0 ? html`<p class="muted">none</p>` : html`<ul>${selected.needs.sonames.map((soname) => html`<li><code>${soname}</code>${(selected.needs.system ?? []).includes(soname) ? html` <span class="muted">system</span>` : providerLinks(soname)}</li>`)}</ul>`}</div>
 </div>
+${advisorySection(catalog, selected)}
 <h3>Files</h3>${files === undefined ? html`<p class="muted">This repository publishes no file list for serial ${catalog.index.serial}.</p>` : html`<p class="muted">${files.length} paths</p><ul class="files">${files.map((file) => html`<li><code>${file[0]}</code>${file[1] === 'dir' ? '/' : ''}${file[1] === 'symlink' ? html` → <code>${file[2] ?? ''}</code>` : ''}</li>`)}</ul>`}
 </section>`;
   return layout(catalog, item.name, body);
+}
+
+/** The open advisories that affect an entry, as links to its section; '—' when none. */
+function advisoryBadges(catalog: Catalog, entry: IndexEntry): Markup {
+  const findings = catalog.advisories === undefined ? [] : findAdvisories(catalog.advisories, entry);
+  if (findings.length === 0) return html`<span class="muted">—</span>`;
+  return html`${findings.map((finding, i) => html`${i > 0 ? ' ' : ''}<span class="advisory-badge" title="${finding.advisory.summary ?? ''}">${finding.advisory.id}</span>`)}`;
+}
+
+function advisorySection(catalog: Catalog, entry: IndexEntry): Markup {
+  if (catalog.advisories === undefined) return html``;
+  const findings = findAdvisories(catalog.advisories, entry);
+  const triaged = catalog.advisories.triage.filter(
+    (record) => record.name === entry.name && record.status !== 'affected',
+  );
+  return html`<h3>Security advisories</h3>${
+    findings.length === 0
+      ? html`<p class="muted" id="advisories">No open advisory affects this variant.</p>`
+      : html`<ul class="advisories" id="advisories">${findings.map(
+          (finding) =>
+            html`<li><strong>${finding.advisory.id}</strong>${(finding.advisory.aliases ?? []).length > 0 ? html` <span class="muted">(${(finding.advisory.aliases ?? []).join(', ')})</span>` : ''}: ${finding.advisory.summary ?? ''}${finding.fixed === undefined ? '' : html` <strong>Fixed in ${finding.fixed}.</strong>`}${(finding.advisory.references ?? []).slice(0, 1).map((reference) => html` <a href="${safeUrl(reference.url)}" rel="nofollow noopener">${reference.type.toLowerCase()}</a>`)}</li>`,
+        )}</ul>`
+  }${triaged.length === 0 ? '' : html`<p class="muted">Triaged: ${triaged.map((record, i) => html`${i > 0 ? '; ' : ''}${record.advisory} ${record.status}${record.justification === '' ? '' : ` (${record.justification})`}`)}</p>`}`;
 }
 
 /** Only http(s) links from the index become links; anything else (javascript:, data:) is shown as text. */

@@ -7,7 +7,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AdvisoryDocument } from '../../advisory/index.js';
+import { parseAdvisories } from '../../advisory/index.js';
 import { isErrno } from '../../errors/index.js';
+import type { Pin } from '../../repo/indexV2.js';
+import { openPinned, pinnedPath } from '../../repo/indexV2.js';
 import { fullVersion } from '../../format/metadata.js';
 import type { IndexEntry, RepositoryIndex } from '../../repo/indexFormat.js';
 import { KEYS_DIR } from '../../repo/layout.js';
@@ -58,6 +62,8 @@ export interface Catalog {
   providers: Map<string, string[]>;
   /** The repository's commit log (the maintainer's directory only), oldest first. */
   log?: LogRecord[];
+  /** The advisories the index pins, when it pins some. */
+  advisories?: AdvisoryDocument;
 }
 
 export async function loadCatalog(tree: string, logFile?: string): Promise<Catalog> {
@@ -111,7 +117,14 @@ export async function loadCatalog(tree: string, logFile?: string): Promise<Catal
     reverse: sorted(reverseSets),
     providers: sorted(providerSets),
     ...(logFile === undefined ? {} : { log: await readLog({ log: logFile }) }),
+    ...(index.advisories === undefined ? {} : { advisories: await readAdvisories(tree, index.advisories) }),
   };
+}
+
+/** The advisories document the index pins, checked against the pin. */
+async function readAdvisories(tree: string, pin: Pin): Promise<AdvisoryDocument> {
+  const path = join(tree, pinnedPath('advisories', pin));
+  return parseAdvisories(openPinned(await readFile(path), pin, path), path);
 }
 
 async function readKeys(tree: string): Promise<{ key: PublicKey; line: string }[]> {
