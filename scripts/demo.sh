@@ -35,6 +35,14 @@ build_started=$SECONDS
 kiln build www-servers/nginx --with uwsgi --repo repo --distfiles "$distfiles" --work "$work/build"
 build_seconds=$((SECONDS - build_started))
 
+say "3b. Publish the security advisories shipped for the ports tree (advisories/): signed with the index"
+kiln repo advisory add repo "$root"/advisories/CVE-*.json
+kiln repo advisory triage repo CVE-2023-45853 zlib --status not-affected \
+  --justification "the recipe builds the zlib library only; contrib/minizip is neither built nor installed"
+kiln repo commit repo -m "advisories for the ports tree"
+# nginx is built without ssl (so without HTTP/2: CVE-2023-44487 is not its), zlib's is triaged: nothing is affected.
+kiln repo audit repo
+
 # An unprivileged user installs: the invoking user, or (when run as root) a system account.
 run_as=()
 if [ "$(id -u)" = 0 ]; then
@@ -58,6 +66,7 @@ user_kiln init
 user_kiln remote add demo "$work/repo/public" --key "$(ls "$work"/repo/public/keys/*.pub)"
 user_kiln sync
 user_kiln install "nginx[+uwsgi]" -y
+user_kiln audit
 
 say "5. nginx runs from the prefix: \$ORIGIN run path, no LD_LIBRARY_PATH, compiled-in paths relocated"
 show readelf -d "$prefix/bin/nginx" '|' grep RPATH
