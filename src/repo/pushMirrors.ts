@@ -134,7 +134,8 @@ async function pushOne(
   step: () => void,
 ): Promise<MirrorPush> {
   const source = repo.paths.public;
-  if (mirror.rsync !== undefined) return pushOverRsync(source, mirror, files, POINTER_ORDER, serial, prune, step);
+  if (mirror.rsync !== undefined)
+    return pushOverRsync({ source, mirror, files, pointers: POINTER_ORDER, serial, prune, step });
   const target = mirror.path;
   await mkdir(target, { recursive: true });
   const onMirror = await treeFiles(target, true);

@@ -35,36 +35,31 @@ export interface RsyncMirror {
 /** Where rsync writes what it copies: only the owner writes, everyone reads (a web server serves it). */
 const MODES = '--chmod=D755,F644';
 
-export async function pushOverRsync(
-  source: string,
-  mirror: RsyncMirror,
-  files: ReadonlyMap<string, number>,
-  pointers: readonly string[],
-  serial: number,
-  prune: boolean,
-  step: () => void,
-): Promise<MirrorPush> {
+/** One push: the published tree and its files, the pointers in commit order, and the step hook (tests kill at a step). */
+export interface RsyncPush {
+  source: string;
+  mirror: RsyncMirror;
+  files: ReadonlyMap<string, number>;
+  pointers: readonly string[];
+  serial: number;
+  prune: boolean;
+  step: () => void;
+}
+
+export async function pushOverRsync(push: RsyncPush): Promise<MirrorPush> {
   const control = await mkdtemp(join(tmpdir(), 'kiln-ssh-'));
   try {
-    return await pushWith(source, mirror, files, pointers, serial, prune, step, [
+    return await pushWith(push, [
       '-e',
-      `${mirror.ssh ?? 'ssh'} -o BatchMode=yes -o ControlMaster=auto -o ControlPath=${control}/%C -o ControlPersist=5`,
+      `${push.mirror.ssh ?? 'ssh'} -o BatchMode=yes -o ControlMaster=auto -o ControlPath=${control}/%C -o ControlPersist=5`,
     ]);
   } finally {
     await rm(control, { recursive: true, force: true });
   }
 }
 
-async function pushWith(
-  source: string,
-  mirror: RsyncMirror,
-  files: ReadonlyMap<string, number>,
-  pointers: readonly string[],
-  serial: number,
-  prune: boolean,
-  step: () => void,
-  shell: string[],
-): Promise<MirrorPush> {
+async function pushWith(push: RsyncPush, shell: string[]): Promise<MirrorPush> {
+  const { source, mirror, files, pointers, serial, prune, step } = push;
   const destination = `${mirror.rsync.replace(/\/+$/, '')}/`;
   const rsync = (args: string[]) => runRsync(mirror, [...shell, ...args]);
   const result: MirrorPush = {
