@@ -73,7 +73,7 @@ import type {
 import { isPlacing } from '../solver/types.js';
 import type { Finding } from '../advisory/index.js';
 import { findAdvisories } from '../advisory/index.js';
-import { readRemoteAdvisories } from './remoteAdvisories.js';
+import { readRemoteAdvisories, tryReadRemoteAdvisories } from './remoteAdvisories.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
@@ -598,7 +598,9 @@ export class Prefix {
       if (state === undefined) continue;
       const base = parseRemoteUrl(remote.url);
       const mirrors = (remote.mirrors ?? []).map((mirror) => parseRemoteUrl(mirror));
-      const advisories = readRemoteAdvisories(this.paths, remote.name);
+      // A damaged copy reads as none here (queries and removals still work); a change that places packages checks first.
+      const read = tryReadRemoteAdvisories(this.paths, remote.name);
+      const advisories = read instanceof KilnError ? undefined : read;
       const candidate = (entry: IndexEntry): Candidate => {
         const findings = advisories === undefined ? [] : findAdvisories(advisories, entry);
         return {
@@ -1520,6 +1522,10 @@ export class Prefix {
           ? undefined
           : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
       mark('start-up, open the prefix, lock, recover');
+      // Packages are placed only when every synced remote's advisories can be read: a damaged copy must not let one through.
+      if ((request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0)
+        for (const remote of this.config.remotes)
+          if (this.store.remoteState(remote.name) !== undefined) readRemoteAdvisories(this.paths, remote.name);
       if (options.allowAdvisories !== undefined && options.allowAdvisories.length > 0)
         request = { ...request, allowAdvisories: [...(request.allowAdvisories ?? []), ...options.allowAdvisories] };
       let plan = await this.planFor(request, offers);

@@ -77,6 +77,13 @@ function readKept(where: { data: string }, pin: Pin): AdvisoryDocument | undefin
  * advisories": a missing advisory must not let an affected package through.
  */
 export function readRemoteAdvisories(paths: PrefixPaths, remote: string): AdvisoryDocument | undefined {
+  const read = tryReadRemoteAdvisories(paths, remote);
+  if (read instanceof KilnError) throw read;
+  return read;
+}
+
+/** As `readRemoteAdvisories`, with a damaged copy returned as its error instead of thrown. */
+export function tryReadRemoteAdvisories(paths: PrefixPaths, remote: string): AdvisoryDocument | KilnError | undefined {
   const where = files(paths, remote);
   const pinText = readFileIfExistsSync(where.pin);
   if (pinText === undefined) return undefined;
