@@ -66,7 +66,7 @@ test('usage errors exit 2 and say what is wrong', async (t) => {
     [['repo', 'comit', 'repo'], /no such command\nhint: did you mean "kiln repo commit"\?/],
     [
       ['repo'],
-      /cannot run "kiln repo": it needs a command \(init, add, remove, status, commit, verify, log, prune, revert, push, mirrors, advisory, audit\)/,
+      /cannot run "kiln repo": it needs a command \(init, add, remove, status, commit, verify, log, prune, revert, push, mirrors, advisory, audit, key\)/,
     ],
     [['instal', 'nginx'], /cannot run "kiln instal": no such command\nhint: did you mean "kiln install"\?/],
     [['uninstall', 'nginx'], /hint: did you mean "kiln remove"\?/],

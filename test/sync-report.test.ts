@@ -28,7 +28,8 @@ test('sync with an unreachable remote and an untrusted one: every remote named w
   assert.match(result.stdout, /^stranger\s+FAILED\s+E_SIGNATURE_UNTRUSTED$/m);
   assert.match(
     result.stderr,
-    /error\[E_FETCH\]: cannot fetch http:\/\/127\.0\.0\.1:9\/repo\/index\.v2\.json\.minisig: connection refused\nhint: check the network/,
+    // The first request of a sync asks whether the repository rotated its keys (roots/1.json).
+    /error\[E_FETCH\]: cannot fetch http:\/\/127\.0\.0\.1:9\/repo\/roots\/1\.json: connection refused\nhint: check the network/,
   );
   assert.match(result.stderr, /error\[E_SIGNATURE_UNTRUSTED\]: .*\nhint: (?!check the network)/);
   const json = await kiln(['--prefix', prefix, 'sync', '--json'], { cwd: dir });

@@ -282,6 +282,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).default,
   },
   {
+    words: ['repo', 'key', 'add'],
+    summary: 'add a key to the repository: a new key root signed by the keys before it',
+    load: async () => (await import('./commands/repoKeyAdd.js')).default,
+  },
+  {
+    words: ['repo', 'key', 'retire'],
+    summary: 'retire a key of the repository: a new key root without it, signed by the keys before it',
+    load: async () => (await import('./commands/repoKeyRetire.js')).default,
+  },
+  {
+    words: ['repo', 'key', 'rotate'],
+    summary: "change the repository's keys: a new key root signed by the keys before it",
+    load: async () => (await import('./commands/repoKeyRotate.js')).default,
+  },
+  {
     words: ['serve'],
     summary: "serve a repository's published tree over HTTP",
     load: async () => (await import('./commands/serve.js')).default,

@@ -38,6 +38,16 @@ export interface RemoteConfig {
   priority: number;
   /** Other URLs of the same repository, tried in order when `url` fails, is too slow or serves an older serial. */
   mirrors?: string[];
+  /** The key root `keys` come from (`kiln sync` follows rotations: docs/security.md); absent: the keys given, as root 0. */
+  rootVersion?: number;
+  /** That root's threshold (1 when absent). */
+  rootThreshold?: number;
+  /**
+   * Keys of earlier roots, retired since: only a package's own signature may be
+   * by one (the signed index pins the file, so a package published before the
+   * rotation still installs); indexes and files given by path never.
+   */
+  retiredKeys?: string[];
 }
 
 export interface PrefixConfig {
@@ -142,7 +152,15 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
     const where = `remotes.${name}`;
     if (!REMOTE_NAME_PATTERN.test(name) || name.length > MAX_REMOTE_NAME)
       fail(where, `is not a valid remote name (up to ${MAX_REMOTE_NAME} letters, digits, "_", "-", ".")`);
-    const remote = expectObject(value, where, fail, ['url', 'keys', 'priority', 'mirrors']);
+    const remote = expectObject(value, where, fail, [
+      'url',
+      'keys',
+      'priority',
+      'mirrors',
+      'root-version',
+      'root-threshold',
+      'retired-keys',
+    ]);
     const keys = expectArray(remote['keys'], `${where}.keys`, fail).map((key, i) =>
       expectString(key, `${where}.keys[${i}]`, fail),
     );
@@ -160,6 +178,21 @@ export function parsePrefixConfig(text: string, path: string): PrefixConfig {
       keys,
       priority: expectInteger(remote['priority'] ?? 0, `${where}.priority`, fail, -1000, 1000),
       ...(mirrors.length > 0 ? { mirrors } : {}),
+      ...(remote['root-version'] === undefined
+        ? {}
+        : { rootVersion: expectInteger(remote['root-version'], `${where}.root-version`, fail, 0) }),
+      ...(remote['root-threshold'] === undefined
+        ? {}
+        : { rootThreshold: expectInteger(remote['root-threshold'], `${where}.root-threshold`, fail, 1, keys.length) }),
+      ...(remote['retired-keys'] === undefined
+        ? {}
+        : {
+            retiredKeys: expectArray(remote['retired-keys'], `${where}.retired-keys`, fail).map((key, i) => {
+              const text = expectString(key, `${where}.retired-keys[${i}]`, fail);
+              parsePublicKey(text, `${path} (${where}.retired-keys)`);
+              return text;
+            }),
+          }),
     });
   }
   return {
@@ -285,6 +318,11 @@ export function formatPrefixConfig(config: PrefixConfig): string {
       ...(remote.mirrors === undefined || remote.mirrors.length === 0 ? {} : { mirrors: remote.mirrors }),
       priority: remote.priority,
       keys: remote.keys,
+      ...(remote.rootVersion === undefined ? {} : { 'root-version': remote.rootVersion }),
+      ...(remote.rootThreshold === undefined ? {} : { 'root-threshold': remote.rootThreshold }),
+      ...(remote.retiredKeys === undefined || remote.retiredKeys.length === 0
+        ? {}
+        : { 'retired-keys': remote.retiredKeys }),
     };
   const solver = formatSolverSettings(config.solver);
   const cpu =

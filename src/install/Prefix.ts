@@ -569,13 +569,21 @@ export class Prefix {
 
   async sync(names?: readonly string[]): Promise<SyncResult[]> {
     return this.withLock(async () => {
-      return syncRemotes(this.paths, this.config, this.store, this.now(), names);
+      const results = await syncRemotes(this.paths, this.config, this.store, this.now(), names);
+      // A key rotation followed changes the remotes' keys.
+      if (results.some((result) => result.rotated !== undefined)) this.config = await readPrefixConfig(this.paths);
+      return results;
     });
   }
 
   /** Like `sync`, but says how each remote went instead of failing when one does. */
   async syncEach(names?: readonly string[]): Promise<(SyncResult | SyncFailure)[]> {
-    return this.withLock(async () => syncEachRemote(this.paths, this.config, this.store, this.now(), names));
+    return this.withLock(async () => {
+      const results = await syncEachRemote(this.paths, this.config, this.store, this.now(), names);
+      if (results.some((result) => 'rotated' in result && result.rotated !== undefined))
+        this.config = await readPrefixConfig(this.paths);
+      return results;
+    });
   }
 
   // ---- queries ----
@@ -1695,11 +1703,15 @@ export class Prefix {
     const openTask = (action: (typeof placing)[number]): WorkerTask => ({
       kind: 'open',
       path: this.cachePath(action.candidate),
-      // A file given on the command line was checked against every remote's keys (fileCandidate).
+      // A file given on the command line was checked against every remote's keys (fileCandidate). A download is
+      // pinned by the signed index, so its own signature may also be by a key the remote has since retired.
       keys:
         action.candidate.remote === FILE_REMOTE
           ? this.config.remotes.flatMap((remote) => remote.keys)
-          : (remotes.get(action.candidate.remote)?.keys ?? []),
+          : [
+              ...(remotes.get(action.candidate.remote)?.keys ?? []),
+              ...(remotes.get(action.candidate.remote)?.retiredKeys ?? []),
+            ],
       skipSignature: action.candidate.remote === FILE_REMOTE && this.allowUnsigned,
       keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
     });

@@ -7,7 +7,10 @@
 import { shellQuote } from '../util/shellQuote.js';
 import { mkdir } from 'node:fs/promises';
 import type { PrefixConfig, PrefixPaths, RemoteConfig } from '../config/index.js';
-import { remoteKeys, transferLimitsOf } from '../config/index.js';
+import { readPrefixConfig, remoteKeys, transferLimitsOf, writePrefixConfig } from '../config/index.js';
+import type { TrustedRoot } from '../repo/keyRoot.js';
+import { followRoots } from '../repo/keyRoot.js';
+import { encodePublicKey } from '../sign/formatPublicKey.js';
 import type { TransferLimits } from '../remote/transferLimits.js';
 import type { PackageStore, RemoteState } from '../db/index.js';
 import { KilnError, isKilnError } from '../errors/index.js';
@@ -39,6 +42,8 @@ export interface SyncResult {
   fetchedBytes: number;
   /** URLs of the remote tried before `url` and passed over, each with why (failed, too slow, behind, bad). */
   skipped: { url: string; problem: string }[];
+  /** The key rotations followed: from root version, to root version, and the keys trusted now. */
+  rotated?: { from: number; to: number; keys: string[] };
 }
 
 /** What makes a mirror be passed over for the next URL: it cannot be read, is too slow, or offers a bad or older index. */
@@ -102,7 +107,14 @@ async function syncFrom(
   const url = parseRemoteUrl(urlText);
   const shown = redactUrl(url);
   const fetch = countingFetcher(remoteFetcher(url, { limits, remote: remote.name }));
-  const trusted = remoteKeys(remote, paths.config);
+  // Key rotations first: each next root the repository publishes must be signed by the keys trusted before it.
+  const start: TrustedRoot = {
+    version: remote.rootVersion ?? 0,
+    threshold: remote.rootThreshold ?? 1,
+    keys: remoteKeys(remote, paths.config),
+  };
+  const walked = await followRoots(fetch, start, shown, now);
+  const trusted = walked.trusted.keys;
   const untrustedHint = (error: unknown): never => {
     // The hint names the command that adds a key to this remote.
     if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED')) {
@@ -180,6 +192,8 @@ async function syncFrom(
   }
   // The advisories the index pins, before the row that makes the index current.
   await acceptAdvisories(paths, remote.name, head.advisories, fetch, shown);
+  // A rotation is trusted from now on: the remote's keys become the new root's.
+  if (walked.root !== undefined) await trustRoot(paths, remote.name, walked.trusted);
   const state: RemoteState = {
     name: remote.name,
     serial: head.serial,
@@ -199,7 +213,30 @@ async function syncFrom(
     status: previous?.sha256 === digest ? 'unchanged' : 'updated',
     format: root === undefined ? 1 : 2,
     fetchedBytes: fetch.bytes(),
+    ...(walked.root === undefined
+      ? {}
+      : {
+          rotated: {
+            from: start.version,
+            to: walked.trusted.version,
+            keys: walked.trusted.keys.map((key) => key.keyId),
+          },
+        }),
   };
+}
+
+/** Record a followed rotation in the prefix's configuration: the root's version, threshold and keys. */
+async function trustRoot(paths: PrefixPaths, name: string, root: TrustedRoot): Promise<void> {
+  const config = await readPrefixConfig(paths);
+  const remote = config.remotes.find((candidate) => candidate.name === name);
+  if (remote === undefined) return;
+  const keys = root.keys.map((key) => encodePublicKey(key));
+  const retired = [...(remote.retiredKeys ?? []), ...remote.keys].filter((key) => !keys.includes(key));
+  remote.retiredKeys = [...new Set(retired)];
+  remote.keys = keys;
+  remote.rootVersion = root.version;
+  remote.rootThreshold = root.threshold;
+  await writePrefixConfig(paths, config);
 }
 
 /** A fetcher that counts the bytes it fetched. */

@@ -21,6 +21,8 @@ import {
   withRepositoryLock,
 } from './openRepository.js';
 import { isoTime, publishIndex } from './publishIndex.js';
+import type { PublicKey } from '../sign/types.js';
+import { newestKeyRoot, rootExpiryNote } from './keyRoot.js';
 import { advisoriesChanged, advisoriesToPublish } from './repositoryAdvisories.js';
 import { isStageEmpty, readStage } from './stage.js';
 
@@ -30,12 +32,16 @@ export interface CommitOptions extends RepositoryOptions {
   allowEmpty?: boolean | undefined;
   /** Override the configured validity of the new index. */
   expireDays?: number | undefined;
+  /** Keys retired by a key rotation: the current index, signed before it, is still read with them. */
+  previousKeys?: readonly PublicKey[] | undefined;
 }
 
 export interface CommitResult {
   index: RepositoryIndex;
   added: IndexEntry[];
   retired: IndexEntry[];
+  /** What the maintainer should know (a key root near its expiry). */
+  notes?: string[];
 }
 
 export async function commitRepository(root: string, options: CommitOptions = {}): Promise<CommitResult> {
@@ -46,7 +52,9 @@ export async function commitRepository(root: string, options: CommitOptions = {}
 /** What `commitRepository` does once it holds the repository's lock (the caller holds it). */
 export async function commitStaged(repo: Repository, options: CommitOptions = {}): Promise<CommitResult> {
   const root = repo.paths.root;
-  const { index: current } = await readCurrentIndex(repo);
+  const { index: current } = await readCurrentIndex(
+    options.previousKeys === undefined ? repo : { ...repo, keys: [...repo.keys, ...options.previousKeys] },
+  );
   const stage = await readStage(repo.paths);
   // Advisories added, triaged or withdrawn since the last commit are a change of their own.
   if (
@@ -76,7 +84,8 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
     retired,
     message: options.message ?? '',
   });
-  return { index, added, retired };
+  const note = rootExpiryNote(await newestKeyRoot(repo.paths.public), (options.now ?? (() => new Date()))(), root);
+  return { index, added, retired, ...(note === undefined ? {} : { notes: [note] }) };
 }
 
 /** One commit's change: the packages of the new serial, and how they differ from the published ones. */
@@ -99,6 +108,8 @@ export async function publishCommit(
 ): Promise<RepositoryIndex> {
   const key = await loadSigningKey(repo, options);
   const now = (options.now ?? (() => new Date()))();
+  // An index under an expired key root would be refused by every client: refused here first.
+  rootExpiryNote(await newestKeyRoot(repo.paths.public), now, repo.paths.root);
   const journal: CommitJournal = {
     serial: change.serial,
     time: isoTime(now),

@@ -49,6 +49,7 @@ const command: Command = {
         retired: result.retired.length,
       },
       text: `published ${index.name} serial ${index.serial}: ${result.added.length} added, ${result.retired.length} retired, ${count(index.packages.length, 'package')}; expires ${time(index.expires)}`,
+      notes: (result.notes ?? []).map((note) => `note: ${note}`),
     };
   },
 };

@@ -38,7 +38,15 @@ const command: Command = {
               (skip) => `note: remote ${r.remote}: passed over ${skip.url} (${skip.problem}); synced from ${r.url}`,
             ),
       );
+      const rotations = results.flatMap((r) =>
+        r.status === 'failed' || r.rotated === undefined
+          ? []
+          : [
+              `note: remote ${r.remote} rotated its keys: key root ${r.rotated.from} -> ${r.rotated.to}, each signed by the keys before it; trusted now: ${r.rotated.keys.join(', ')}`,
+            ],
+      );
       const notes = [
+        ...rotations,
         ...passedOver,
         ...failures.map(
           (r) => `kiln: error[${r.code}]: ${r.message}${r.hint === undefined ? '' : `\nhint: ${r.hint}`}`,
