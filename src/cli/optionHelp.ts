@@ -36,6 +36,16 @@ const GLOBAL_DOCS: Readonly<Record<string, OptionDoc>> = {
   help: { text: 'show this help' },
 };
 
+/** The options of `repo key add`, `retire` and `rotate` (one command told three ways). */
+const KEY_ROOT_OPTIONS: Readonly<Record<string, OptionDoc>> = {
+  add: { value: 'PUBKEY', text: 'a public key file to add (repeatable)', path: 'file' },
+  retire: { value: 'KEYID', text: 'a key id to retire (repeatable)' },
+  threshold: { value: 'N', text: "how many of the new root's keys must sign the next change (default: as now)" },
+  key: { value: 'SECRET', text: 'a secret key file to sign the change with (repeatable)', path: 'file' },
+  'signing-key': { value: 'SECRET', text: 'the secret key file that signs indexes from now on', path: 'file' },
+  'expire-days': { value: 'N', text: 'days until the new key root expires (default 365)' },
+};
+
 const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
   'dry-run': { text: 'show the plan and change nothing' },
   yes: { text: 'proceed without asking' },
@@ -189,30 +199,9 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     'no-catalog': { text: 'serve the published tree only, without the web catalog and its JSON API' },
   },
   'repo prune': { keep: { value: 'N', text: 'how many of the newest published indexes to keep' } },
-  'repo key rotate': {
-    add: { value: 'PUBKEY', text: 'a public key file to add (repeatable)', path: 'file' },
-    retire: { value: 'KEYID', text: 'a key id to retire (repeatable)' },
-    threshold: { value: 'N', text: "how many of the new root's keys must sign the next change (default: as now)" },
-    key: { value: 'SECRET', text: 'a secret key file to sign the change with (repeatable)', path: 'file' },
-    'signing-key': { value: 'SECRET', text: 'the secret key file that signs indexes from now on', path: 'file' },
-    'expire-days': { value: 'N', text: 'days until the new key root expires (default 365)' },
-  },
-  'repo key add': {
-    add: { value: 'PUBKEY', text: 'a public key file to add (repeatable)', path: 'file' },
-    retire: { value: 'KEYID', text: 'a key id to retire (repeatable)' },
-    threshold: { value: 'N', text: "how many of the new root's keys must sign the next change (default: as now)" },
-    key: { value: 'SECRET', text: 'a secret key file to sign the change with (repeatable)', path: 'file' },
-    'signing-key': { value: 'SECRET', text: 'the secret key file that signs indexes from now on', path: 'file' },
-    'expire-days': { value: 'N', text: 'days until the new key root expires (default 365)' },
-  },
-  'repo key retire': {
-    add: { value: 'PUBKEY', text: 'a public key file to add (repeatable)', path: 'file' },
-    retire: { value: 'KEYID', text: 'a key id to retire (repeatable)' },
-    threshold: { value: 'N', text: "how many of the new root's keys must sign the next change (default: as now)" },
-    key: { value: 'SECRET', text: 'a secret key file to sign the change with (repeatable)', path: 'file' },
-    'signing-key': { value: 'SECRET', text: 'the secret key file that signs indexes from now on', path: 'file' },
-    'expire-days': { value: 'N', text: 'days until the new key root expires (default 365)' },
-  },
+  'repo key rotate': KEY_ROOT_OPTIONS,
+  'repo key add': KEY_ROOT_OPTIONS,
+  'repo key retire': KEY_ROOT_OPTIONS,
   'repo advisory import': {
     format: {
       value: 'osv|pkgsrc',
