@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fails, handTo, kilnAs, ok, okAs, packAll, publish, testUser } from './helpers/client.js';
 import { KILN_BIN, parseJson, tempDir } from './helpers/kiln.js';
+import { sourceTarball, writeRecipe } from './helpers/ports.js';
 import { serveDirectory } from './helpers/staticServer.js';
 
 /** The advisories shipped with Kiln for the ports tree. */
@@ -167,6 +168,42 @@ test('advisories: a tampered file, one from an older serial, a damaged local cop
   );
   await ok(['--prefix', first, 'sync'], { cwd: dir });
   await fails(['--prefix', first, 'install', 'nginx', '-y'], 'E_ADVISORY', /CVE-2023-44487/, { cwd: dir });
+
+  // A build from a recipe of an affected version is refused as the binary is; --allow-advisory lets it through.
+  const distfiles = join(dir, 'distfiles');
+  const sha = await sourceTarball(distfiles, { README: 'nothing to compile\n' });
+  await writeRecipe(join(dir, 'ports', 'test', 'app'), 'app', sha, 'mkdir -p "$DESTDIR$KILN_PREFIX/share"\n');
+  await writeFile(
+    join(dir, 'app-advisory.json'),
+    JSON.stringify({
+      id: 'CVE-2030-0003',
+      modified: '2030-01-01T00:00:00Z',
+      summary: 'a flaw in app before 1.1',
+      affected: [
+        { package: { name: 'app' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.1' }] }] },
+      ],
+    }),
+  );
+  await ok(['repo', 'advisory', 'add', 'repo', 'app-advisory.json'], { cwd: dir });
+  await ok(['repo', 'commit', 'repo'], { cwd: dir });
+  await ok(['--prefix', first, 'sync'], { cwd: dir });
+  const build = [
+    '--prefix',
+    first,
+    'install',
+    'app',
+    '--build',
+    'missing',
+    '--recipes',
+    join(dir, 'ports'),
+    '--distfiles',
+    distfiles,
+    '--dry-run',
+  ];
+  await fails(build, 'E_ADVISORY', /recipe test\/app 1\.0 would be built affected by CVE-2030-0003 \(fixed in 1\.1\)/, {
+    cwd: dir,
+  });
+  assert.match(await ok([...build, '--allow-advisory', 'CVE-2030-0003'], { cwd: dir }), /build\s+app\s+1\.0/);
 
   // An expired index (and so its advisories) is refused.
   const second = await client('p2');

@@ -127,3 +127,47 @@ export function findAdvisories(document: AdvisoryDocument, target: AdvisoryTarge
   }
   return findings;
 }
+
+/** An advisory that affects a version whatever its variant, or only variants built with `when`. */
+export interface AdvisoryRule {
+  advisory: Advisory;
+  fixed?: string;
+  /** The variant condition: the flaw is only in builds with these option settings. */
+  when?: Readonly<Record<string, boolean>>;
+}
+
+/**
+ * The advisories that affect a version of `name` built from source, whose
+ * options are chosen later: one rule per affected item, with its variant
+ * condition. Triage for every variant applies; a variant's own cannot (a build
+ * has no variant id yet).
+ */
+export function advisoryRules(
+  document: AdvisoryDocument,
+  target: Omit<AdvisoryTarget, 'variant' | 'options'>,
+): AdvisoryRule[] {
+  const full = target.revision > 0 ? `${target.version}-r${target.revision}` : target.version;
+  const version = parseVersion(full);
+  const rules: AdvisoryRule[] = [];
+  for (const advisory of document.byName.get(target.name) ?? []) {
+    if (advisory.withdrawn !== undefined) continue;
+    const triage = triageFor(document.triage, advisory.id, { ...target, variant: '', options: {} }, full);
+    if (triage?.status === 'not-affected' || triage?.status === 'fixed') continue;
+    for (const item of advisory.affected) {
+      // The version alone: the variant condition is kept as the rule's.
+      const hit = matchesAffected(
+        { ...item, ecosystem_specific: {} },
+        { ...target, variant: '', options: {} },
+        version,
+      );
+      if (!hit.affected && triage?.status !== 'affected') continue;
+      const when = item.ecosystem_specific?.options;
+      rules.push({
+        advisory,
+        ...(hit.fixed === undefined ? {} : { fixed: hit.fixed }),
+        ...(when === undefined || Object.keys(when).length === 0 ? {} : { when }),
+      });
+    }
+  }
+  return rules;
+}

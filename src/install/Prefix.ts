@@ -71,8 +71,8 @@ import type {
   Resolver,
 } from '../solver/types.js';
 import { isPlacing } from '../solver/types.js';
-import type { Finding } from '../advisory/index.js';
-import { findAdvisories } from '../advisory/index.js';
+import type { AdvisoryDocument, Finding } from '../advisory/index.js';
+import { advisoryRules, findAdvisories } from '../advisory/index.js';
 import { readRemoteAdvisories, tryReadRemoteAdvisories } from './remoteAdvisories.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
@@ -1236,6 +1236,32 @@ export class Prefix {
     });
   }
 
+  /**
+   * Recipe offers with the synced remotes' advisories against their versions: a build of an affected version is
+   * refused as an affected binary is (with the options it would be built with, checked in the solver's policy).
+   */
+  private withRecipeAdvisories(offers: readonly RecipeOffer[]): RecipeOffer[] {
+    const documents = this.config.remotes
+      .filter((remote) => this.store.remoteState(remote.name) !== undefined)
+      .map((remote) => tryReadRemoteAdvisories(this.paths, remote.name))
+      .filter((read): read is AdvisoryDocument => read !== undefined && !(read instanceof KilnError));
+    if (documents.length === 0) return [...offers];
+    return offers.map((offer) => {
+      const rules = documents.flatMap((document) =>
+        advisoryRules(document, { name: offer.name, version: offer.version, revision: 0 }),
+      );
+      if (rules.length === 0) return offer;
+      return {
+        ...offer,
+        advisories: rules.map((rule) => ({
+          id: rule.advisory.id,
+          ...(rule.fixed === undefined ? {} : { fixed: rule.fixed }),
+          ...(rule.when === undefined ? {} : { when: { ...rule.when } }),
+        })),
+      };
+    });
+  }
+
   /** What a plan may choose from: a held package only as the very package installed. */
   private planAvailable(): Candidate[] {
     const held = new Set(this.config.solver.hold ?? []);
@@ -1528,7 +1554,10 @@ export class Prefix {
       const offers =
         options.build === undefined
           ? undefined
-          : { recipes: await (await buildMissing()).recipeOffers(options.build.recipes), policy: options.build.policy };
+          : {
+              recipes: this.withRecipeAdvisories(await (await buildMissing()).recipeOffers(options.build.recipes)),
+              policy: options.build.policy,
+            };
       mark('start-up, open the prefix, lock, recover');
       // Packages are placed only when every synced remote's advisories can be read: a damaged copy must not let one through.
       if ((request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0)

@@ -208,6 +208,12 @@ export class Policy {
         const options: Record<string, boolean> = dict();
         for (const option of Object.keys(pkg.options).sort())
           options[option] = own(settings, option) ?? (pkg.options[option] as boolean);
+        // A build of an affected version (with the options it would have) is refused like an affected binary.
+        const affecting = openAdvisories(pkg, options, config.allowAdvisories);
+        if (affecting.length > 0) {
+          leaveOut(pkg, 'advisory', `${label} would be built ${describeAdvisories(affecting)}`);
+          continue;
+        }
         const depends = pkg.depends.filter(
           (requirement) =>
             requirement.when === undefined ||
@@ -245,13 +251,9 @@ export class Policy {
         );
         continue;
       }
-      const open = (pkg.advisories ?? []).filter((advisory) => !config.allowAdvisories.includes(advisory.id));
+      const open = openAdvisories(pkg, pkg.options, config.allowAdvisories);
       if (open.length > 0) {
-        leaveOut(
-          pkg,
-          'advisory',
-          `${label} is affected by ${open.map((advisory) => `${advisory.id}${advisory.fixed === undefined ? '' : ` (fixed in ${advisory.fixed})`}`).join(', ')}`,
-        );
+        leaveOut(pkg, 'advisory', `${label} is ${describeAdvisories(open)}`);
         continue;
       }
       const wanted = this.wantedFor(pkg, settings, packages);
@@ -363,4 +365,21 @@ export function describePackage(pkg: ProblemPackage): string {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The advisories of `pkg` not allowed, whose variant condition (if any) `options` meet. */
+function openAdvisories(
+  pkg: ProblemPackage,
+  options: Readonly<Record<string, boolean>>,
+  allowed: readonly string[],
+): { id: string; fixed?: string }[] {
+  return (pkg.advisories ?? []).filter(
+    (advisory) =>
+      !allowed.includes(advisory.id) &&
+      Object.entries(advisory.when ?? {}).every(([option, setting]) => options[option] === setting),
+  );
+}
+
+function describeAdvisories(open: readonly { id: string; fixed?: string }[]): string {
+  return `affected by ${open.map((advisory) => `${advisory.id}${advisory.fixed === undefined ? '' : ` (fixed in ${advisory.fixed})`}`).join(', ')}`;
 }

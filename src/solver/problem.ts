@@ -120,8 +120,12 @@ export interface ProblemPackage {
   /** SPDX license expression; `undefined`: not stated (accepted). */
   license: string | undefined;
   role: PackageRole | undefined;
-  /** Open security advisories that affect it (ids, and the fixed version when known); absent: none. */
-  advisories?: { id: string; fixed?: string }[] | undefined;
+  /**
+   * Open security advisories that affect it (ids, and the fixed version when
+   * known); a recipe's may hold `when`, the option settings of the builds they
+   * affect. Absent: none.
+   */
+  advisories?: { id: string; fixed?: string; when?: Record<string, boolean> }[] | undefined;
 }
 
 export interface InstalledEntry {
@@ -516,14 +520,21 @@ function readConfig(value: unknown): SolverConfig {
 }
 
 /** `advisories` of a package: `[{"id": "CVE-2023-44487", "fixed": "1.25.3"}]`. */
-function readAdvisoryRefs(value: unknown, where: string): { id: string; fixed?: string }[] {
+function readAdvisoryRefs(
+  value: unknown,
+  where: string,
+): { id: string; fixed?: string; when?: Record<string, boolean> }[] {
   return readStrings(value, where, (item, at) => {
     const place = whereText(at);
-    const record = expectObject(item, place, ['id', 'fixed']);
+    const record = expectObject(item, place, ['id', 'fixed', 'when']);
     const id = optionalString(record['id'], `${place}.id`);
     if (id === undefined) return fail(`${place}.id`, 'must be an advisory id');
     const fixed = optionalString(record['fixed'], `${place}.fixed`);
-    return fixed === undefined ? { id } : { id, fixed };
+    return {
+      id,
+      ...(fixed === undefined ? {} : { fixed }),
+      ...(record['when'] === undefined ? {} : { when: readOptionObject(record['when'], `${place}.when`) }),
+    };
   });
 }
 

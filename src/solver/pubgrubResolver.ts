@@ -86,6 +86,9 @@ export const pubgrubResolver: Resolver = {
         libc: undefined,
         license: recipe.license,
         role: undefined,
+        ...(recipe.advisories === undefined || recipe.advisories.length === 0
+          ? {}
+          : { advisories: recipe.advisories.map((advisory) => ({ ...advisory })) }),
       });
     }
     const known = (name: string): boolean => offered.has(name) || installed.has(name);
@@ -272,7 +275,8 @@ function withAdvisoriesPassed(
   const passed = new Map<string, Set<string>>();
   for (const pkg of packages) {
     if (pkg.name !== chosen.name || compareVersions(pkg.version, chosen.version) <= 0) continue;
-    const open = (pkg.advisories ?? []).filter((advisory) => !allowed.has(advisory.id));
+    // A recipe's advisory with a variant condition may not concern the build that would have been made.
+    const open = (pkg.advisories ?? []).filter((advisory) => !allowed.has(advisory.id) && advisory.when === undefined);
     if (open.length === 0) continue;
     const ids = passed.get(pkg.version.raw) ?? new Set<string>();
     for (const advisory of open) ids.add(advisory.id);

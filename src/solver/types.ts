@@ -80,6 +80,8 @@ export interface RecipeOffer {
   /** Run-time dependencies declared by the recipe (the built package adds those found in its files). */
   depends: readonly { name: string; range: string; when?: { option: string; enabled: boolean } }[];
   license: string;
+  /** Open advisories of the remotes against this version, each with the option settings of the builds it affects. */
+  advisories?: { id: string; fixed?: string; when?: Record<string, boolean> }[];
 }
 
 /** A recipe the plan builds before it installs: its package then comes from the prefix's local repository. */
