@@ -63,3 +63,12 @@ export function accepts(header: string | undefined, encoding: string): boolean {
   }
   return star;
 }
+
+/** Whether an `If-None-Match` header names `tag` (weak comparison) or is `*`: the client's copy is current. */
+export function noneMatch(header: string, tag: string): boolean {
+  const bare = tag.replace(/^W\//, '');
+  return header.split(',').some((item) => {
+    const candidate = item.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === bare;
+  });
+}

@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readFullySync } from '../util/fs.js';
-import { PRECOMPRESSED, accepts, cacheControl, contentType } from './fileHeaders.js';
+import { PRECOMPRESSED, accepts, cacheControl, contentType, noneMatch } from './fileHeaders.js';
 import { byteRange } from './httpRange.js';
 import { requestPath } from './requestPath.js';
 
@@ -90,14 +90,6 @@ const entityTag = (stats: Stats, encoding: string | undefined): string =>
   `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding === undefined ? '' : `-${encoding}`}"`;
 
 /** If-None-Match: does any listed tag match (weak comparison, as RFC 9110 asks for this header)? */
-function noneMatch(header: string, tag: string): boolean {
-  const bare = tag.replace(/^W\//, '');
-  return header.split(',').some((item) => {
-    const candidate = item.trim();
-    return candidate === '*' || candidate.replace(/^W\//, '') === bare;
-  });
-}
-
 export async function serveFile(root: string, req: IncomingMessage, res: ServerResponse): Promise<Served> {
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return plain(res, 405, 'method not allowed: this server only reads (GET, HEAD)', { allow: 'GET, HEAD' });

@@ -17,6 +17,7 @@ import { isErrno } from '../../errors/index.js';
 import { entryKey } from '../../repo/indexFormat.js';
 import { INDEX_FILE, SIGNATURE_SUFFIX } from '../../repo/layout.js';
 import { ROOT_FILE } from '../../repo/indexV2.js';
+import { noneMatch } from '../fileHeaders.js';
 import type { Served } from '../serveFile.js';
 import { filesJson, packageJson, repositoryJson, searchJson } from './catalogApi.js';
 import { ASSETS } from './catalogAssets.js';
@@ -275,8 +276,8 @@ function send(req: IncomingMessage, res: ServerResponse, page: Page): Served {
     ...SECURITY_HEADERS,
   };
   if (page.etag !== '') headers.etag = page.etag;
-  const tags = page.etag === '' || page.status !== 200 ? [] : (req.headers['if-none-match']?.split(/\s*,\s*/) ?? []);
-  if (tags.some((tag) => tag === '*' || tag.replace(/^W\//, '') === page.etag)) {
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (page.etag !== '' && page.status === 200 && ifNoneMatch !== undefined && noneMatch(ifNoneMatch, page.etag)) {
     res.writeHead(304, headers);
     res.end();
     return { status: 304, bytes: 0 };
