@@ -8,6 +8,7 @@
  * URL) become one record with several `affected` items.
  */
 import { KilnError } from '../errors/index.js';
+import { isoTime } from '../util/isoTime.js';
 import { tryParseVersion } from '../version/index.js';
 import type { Advisory, AffectedPackage, RangeEvent } from './advisory.js';
 import { checkAdvisory } from './advisory.js';
@@ -78,7 +79,7 @@ export function importPkgsrc(text: string, source: string, now: Date): Advisory[
     entry.types.add(type);
     entry.affected.push(pattern(patternText, where));
   });
-  const modified = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const modified = isoTime(now);
   return [...byId].map(([id, entry]) =>
     checkAdvisory(
       {

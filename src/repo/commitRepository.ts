@@ -20,7 +20,8 @@ import {
   readCurrentIndex,
   withRepositoryLock,
 } from './openRepository.js';
-import { isoTime, publishIndex } from './publishIndex.js';
+import { isoTime } from '../util/isoTime.js';
+import { publishIndex } from './publishIndex.js';
 import type { PublicKey } from '../sign/types.js';
 import { newestKeyRoot, rootExpiryNote } from './keyRoot.js';
 import { advisoriesChanged, advisoriesToPublish } from './repositoryAdvisories.js';

@@ -13,7 +13,8 @@ import { REPOSITORY_NAME_PATTERN } from './indexFormat.js';
 import { repositoryPaths } from './layout.js';
 import type { RepositoryOptions } from './openRepository.js';
 import { openRepository } from './openRepository.js';
-import { isoTime, publishIndex } from './publishIndex.js';
+import { isoTime } from '../util/isoTime.js';
+import { publishIndex } from './publishIndex.js';
 import { DEFAULT_EXPIRE_DAYS, writeRepositoryConfig } from './repositoryConfig.js';
 import { appendLog } from './repositoryLog.js';
 

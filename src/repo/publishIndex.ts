@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path';
 import type { SecretKey } from '../sign/index.js';
 import { formatSignature, signData } from '../sign/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { isoTime } from '../util/isoTime.js';
 import type { IndexEntry, RepositoryIndex } from './indexFormat.js';
 import { INDEX_FORMAT, INDEX_FORMAT_VERSION, indexTrustedComment, serializeIndex } from './indexFormat.js';
 import type { Repository } from './openRepository.js';
@@ -45,11 +46,6 @@ export interface PublishRequest {
   key: SecretKey;
   /** The advisories document's bytes (advisory/advisoryDocument.ts), pinned by both index formats; none when absent. */
   advisories?: Buffer | undefined;
-}
-
-/** ISO 8601 UTC without milliseconds. */
-export function isoTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The file list of serial `serial`, when this repository published one (to reuse its entries). */

@@ -14,6 +14,7 @@ import { advisoryDocument, checkAdvisory, checkTriage, encodeAdvisories, findAdv
 import { KilnError, isErrno } from '../errors/index.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { sha256 } from '../util/hash.js';
+import { isoTime } from '../util/isoTime.js';
 import type { IndexEntry } from './indexFormat.js';
 import type { RepositoryPaths } from './layout.js';
 import type { RepositoryOptions } from './openRepository.js';
@@ -123,7 +124,7 @@ export async function withdrawAdvisory(
   const repo = await openRepository(root);
   return withRepositoryLock(repo, options, async () => {
     const advisory = await findMaintainerAdvisory(repo.paths, id, root);
-    const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const time = isoTime(now);
     const withdrawn: Advisory = { ...advisory, withdrawn: time, modified: time };
     await writeFileAtomic(join(repo.paths.advisories, `${id}.json`), `${JSON.stringify(withdrawn, null, 2)}\n`);
     return withdrawn;

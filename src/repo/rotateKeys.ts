@@ -32,7 +32,7 @@ import {
   rootPath,
   rootSignaturePath,
 } from './keyRoot.js';
-import { isoTime } from './publishIndex.js';
+import { isoTime } from '../util/isoTime.js';
 import type { Repository } from './openRepository.js';
 import { openRepository, readRepositoryKeys, withRepositoryLock } from './openRepository.js';
 import { writeRepositoryConfig } from './repositoryConfig.js';
