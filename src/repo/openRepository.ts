@@ -54,7 +54,7 @@ export async function openRepository(root: string): Promise<Repository> {
   return { paths, config, keys };
 }
 
-export async function readRepositoryKeys(paths: RepositoryPaths): Promise<PublicKey[]> {
+export async function readRepositoryKeys(paths: Pick<RepositoryPaths, 'keys'>): Promise<PublicKey[]> {
   let names: string[];
   try {
     names = await readdir(paths.keys);

@@ -5,11 +5,10 @@
  * reverse dependencies and which names provide a soname — computed once per
  * serial. The file list and the history are read when first asked for.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdvisoryDocument } from '../../advisory/index.js';
 import { parseAdvisories } from '../../advisory/index.js';
-import { isErrno } from '../../errors/index.js';
 import type { Pin } from '../../repo/indexV2.js';
 import { openPinned, pinnedPath } from '../../repo/indexV2.js';
 import { fullVersion } from '../../format/metadata.js';
@@ -18,7 +17,8 @@ import { KEYS_DIR } from '../../repo/layout.js';
 import type { LogRecord } from '../../repo/repositoryLog.js';
 import { readLog } from '../../repo/repositoryLog.js';
 import { localFetcher, readPublishedIndex } from '../../repo/readPublishedIndex.js';
-import { parsePublicKey } from '../../sign/parsePublicKey.js';
+import { readRepositoryKeys } from '../../repo/openRepository.js';
+import { encodePublicKey } from '../../sign/formatPublicKey.js';
 import type { PublicKey } from '../../sign/types.js';
 
 /** One version of a name: its variants side by side. */
@@ -67,12 +67,8 @@ export interface Catalog {
 }
 
 export async function loadCatalog(tree: string, logFile?: string): Promise<Catalog> {
-  const keyFiles = await readKeys(tree);
-  const published = await readPublishedIndex(
-    localFetcher(tree),
-    keyFiles.map((file) => file.key),
-    tree,
-  );
+  const keys = await readRepositoryKeys({ keys: join(tree, KEYS_DIR) });
+  const published = await readPublishedIndex(localFetcher(tree), keys, tree);
   const index = published.index;
   const names: CatalogName[] = [];
   const byName = new Map<string, CatalogName>();
@@ -111,7 +107,7 @@ export async function loadCatalog(tree: string, logFile?: string): Promise<Catal
     tree,
     index,
     signer: published.signer.keyId,
-    keys: keyFiles.map((file) => ({ keyId: file.key.keyId, key: file.key, publicKey: file.line })),
+    keys: keys.map((key) => ({ keyId: key.keyId, key, publicKey: encodePublicKey(key) })),
     names,
     byName,
     reverse: sorted(reverseSets),
@@ -125,23 +121,4 @@ export async function loadCatalog(tree: string, logFile?: string): Promise<Catal
 async function readAdvisories(tree: string, pin: Pin): Promise<AdvisoryDocument> {
   const path = join(tree, pinnedPath('advisories', pin));
   return parseAdvisories(openPinned(await readFile(path), pin, path), path);
-}
-
-async function readKeys(tree: string): Promise<{ key: PublicKey; line: string }[]> {
-  const dir = join(tree, KEYS_DIR);
-  let files: string[];
-  try {
-    files = (await readdir(dir)).filter((file) => file.endsWith('.pub')).sort();
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return [];
-    throw error;
-  }
-  return Promise.all(
-    files.map(async (file) => {
-      const text = await readFile(join(dir, file), 'utf8');
-      const key = parsePublicKey(text, join(dir, file));
-      const line = text.split('\n').find((row) => row.trim() !== '' && !row.startsWith('untrusted comment:')) ?? '';
-      return { key, line: line.trim() };
-    }),
-  );
 }
