@@ -57,12 +57,9 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
     options.previousKeys === undefined ? repo : { ...repo, keys: [...repo.keys, ...options.previousKeys] },
   );
   const stage = await readStage(repo.paths);
+  const advisories = await advisoriesToPublish(repo.paths);
   // Advisories added, triaged or withdrawn since the last commit are a change of their own.
-  if (
-    isStageEmpty(stage) &&
-    !options.allowEmpty &&
-    !advisoriesChanged(current, await advisoriesToPublish(repo.paths))
-  ) {
+  if (isStageEmpty(stage) && !options.allowEmpty && !advisoriesChanged(current, advisories)) {
     throw new KilnError('E_REPO_NOTHING', `cannot commit repository ${root}: nothing is staged`, {
       hint: 'stage packages with "kiln repo add", or pass --allow-empty to renew the index\'s expiry',
     });
@@ -78,15 +75,15 @@ export async function commitStaged(repo: Repository, options: CommitOptions = {}
     if (!packages.has(key)) added.push(entry);
     packages.set(key, entry);
   }
-  const index = await publishCommit(repo, options, {
+  const { index, notes } = await publishCommit(repo, options, {
     serial: current.serial + 1,
     packages: [...packages.values()],
     added,
     retired,
     message: options.message ?? '',
+    advisories,
   });
-  const note = rootExpiryNote(await newestKeyRoot(repo.paths.public), (options.now ?? (() => new Date()))(), root);
-  return { index, added, retired, ...(note === undefined ? {} : { notes: [note] }) };
+  return { index, added, retired, ...(notes.length === 0 ? {} : { notes }) };
 }
 
 /** One commit's change: the packages of the new serial, and how they differ from the published ones. */
@@ -96,6 +93,8 @@ export interface CommitChange {
   added: IndexEntry[];
   retired: IndexEntry[];
   message: string;
+  /** The advisories document to publish (advisoriesToPublish), or undefined for none. */
+  advisories: Buffer | undefined;
 }
 
 /**
@@ -106,11 +105,11 @@ export async function publishCommit(
   repo: Repository,
   options: CommitOptions,
   change: CommitChange,
-): Promise<RepositoryIndex> {
+): Promise<{ index: RepositoryIndex; notes: string[] }> {
   const key = await loadSigningKey(repo, options);
   const now = (options.now ?? (() => new Date()))();
-  // An index under an expired key root would be refused by every client: refused here first.
-  rootExpiryNote(await newestKeyRoot(repo.paths.public), now, repo.paths.root);
+  // An index under an expired key root would be refused by every client: refused here first; near expiry, said.
+  const note = rootExpiryNote(await newestKeyRoot(repo.paths.public), now, repo.paths.root);
   const journal: CommitJournal = {
     serial: change.serial,
     time: isoTime(now),
@@ -126,10 +125,10 @@ export async function publishCommit(
     now,
     expireDays: options.expireDays ?? repo.config.expireDays,
     key,
-    advisories: await advisoriesToPublish(repo.paths),
+    advisories: change.advisories,
   });
   await finishCommit(repo, journal);
-  return index;
+  return { index, notes: note === undefined ? [] : [note] };
 }
 
 /** A staged file must still be where `repo add` put it, at the size it had. */

@@ -19,6 +19,7 @@ import { SIGNATURE_SUFFIX, snapshotPath } from './layout.js';
 import type { Repository } from './openRepository.js';
 import { openRepository, readCurrentIndex, withRepositoryLock } from './openRepository.js';
 import { localFetcher, readIndexAtSerial } from './readPublishedIndex.js';
+import { advisoriesToPublish } from './repositoryAdvisories.js';
 import { isStageEmpty, readStage } from './stage.js';
 
 export interface RevertResult extends CommitResult {
@@ -71,14 +72,15 @@ async function revertLocked(repo: Repository, serial: number, options: CommitOpt
   const after = new Map(earlier.packages.map((entry) => [entryKey(entry), entry]));
   const added = [...after].filter(([key]) => !before.has(key)).map(([, entry]) => entry);
   const retired = [...before].filter(([key]) => !after.has(key)).map(([, entry]) => entry);
-  const index = await publishCommit(repo, options, {
+  const { index, notes } = await publishCommit(repo, options, {
     serial: current.serial + 1,
     packages: earlier.packages,
     added,
     retired,
     message: options.message ?? `revert to serial ${serial}`,
+    advisories: await advisoriesToPublish(repo.paths),
   });
-  return { index, added, retired, revertedTo: serial };
+  return { index, added, retired, revertedTo: serial, ...(notes.length === 0 ? {} : { notes }) };
 }
 
 /** A package file of the published tree, at the size its index pins (published files never change). */
