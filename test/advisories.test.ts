@@ -166,6 +166,9 @@ test('advisories: a tampered file, one from an older serial, a damaged local cop
       cwd: dir,
     },
   );
+  await fails(['--prefix', first, 'audit'], 'E_INDEX_MISMATCH', /damaged/, { cwd: dir });
+  // Queries (and removals) do not need them.
+  assert.match(await ok(['--prefix', first, 'list', '--available'], { cwd: dir }), /nginx/);
   await ok(['--prefix', first, 'sync'], { cwd: dir });
   await fails(['--prefix', first, 'install', 'nginx', '-y'], 'E_ADVISORY', /CVE-2023-44487/, { cwd: dir });
 

@@ -73,7 +73,7 @@ import type {
 import { isPlacing } from '../solver/types.js';
 import type { AdvisoryDocument, Finding } from '../advisory/index.js';
 import { advisoryRules, findAdvisories } from '../advisory/index.js';
-import { readRemoteAdvisories, tryReadRemoteAdvisories } from './remoteAdvisories.js';
+import { tryReadRemoteAdvisories } from './remoteAdvisories.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import { didYouMean, suggest } from '../util/suggest.js';
 import { compareVersions } from '../version/index.js';
@@ -335,6 +335,8 @@ export class Prefix {
   private availableCache: Candidate[] | undefined;
   /** Each synced remote's index as read: v1 whole, v2 as the shards loaded so far. */
   private indexCache: SyncedIndex[] | undefined;
+  /** Each synced remote's advisories as read (a damaged copy as its error), at first use: remoteAdvisories.ts. */
+  private advisoryCache = new Map<string, AdvisoryDocument | KilnError | undefined>();
   /** During an install with --allow-unsigned: the package files given are not checked for a signature. */
   private allowUnsigned = false;
 
@@ -570,6 +572,7 @@ export class Prefix {
   async sync(names?: readonly string[]): Promise<SyncResult[]> {
     return this.withLock(async () => {
       const results = await syncRemotes(this.paths, this.config, this.store, this.now(), names);
+      this.forgetIndexes();
       // A key rotation followed changes the remotes' keys.
       if (results.some((result) => result.rotated !== undefined)) this.config = await readPrefixConfig(this.paths);
       return results;
@@ -580,6 +583,7 @@ export class Prefix {
   async syncEach(names?: readonly string[]): Promise<(SyncResult | SyncFailure)[]> {
     return this.withLock(async () => {
       const results = await syncEachRemote(this.paths, this.config, this.store, this.now(), names);
+      this.forgetIndexes();
       if (results.some((result) => 'rotated' in result && result.rotated !== undefined))
         this.config = await readPrefixConfig(this.paths);
       return results;
@@ -595,6 +599,20 @@ export class Prefix {
   private forgetIndexes(): void {
     this.availableCache = undefined;
     this.indexCache = undefined;
+    this.advisoryCache.clear();
+  }
+
+  /** A synced remote's advisories (read once): the document, none, or the error of a damaged copy. */
+  private advisoriesOf(remote: string): AdvisoryDocument | KilnError | undefined {
+    if (!this.advisoryCache.has(remote)) this.advisoryCache.set(remote, tryReadRemoteAdvisories(this.paths, remote));
+    return this.advisoryCache.get(remote);
+  }
+
+  /** As `advisoriesOf`, a damaged copy thrown: what installs, upgrades and audit must not pass over. */
+  private requireAdvisoriesOf(remote: string): AdvisoryDocument | undefined {
+    const read = this.advisoriesOf(remote);
+    if (read instanceof KilnError) throw read;
+    return read;
   }
 
   /** Each synced remote's index: read at first use, v2 roots without their shards. */
@@ -607,7 +625,7 @@ export class Prefix {
       const base = parseRemoteUrl(remote.url);
       const mirrors = (remote.mirrors ?? []).map((mirror) => parseRemoteUrl(mirror));
       // A damaged copy reads as none here (queries and removals still work); a change that places packages checks first.
-      const read = tryReadRemoteAdvisories(this.paths, remote.name);
+      const read = this.advisoriesOf(remote.name);
       const advisories = read instanceof KilnError ? undefined : read;
       const candidate = (entry: IndexEntry): Candidate => {
         const findings = advisories === undefined ? [] : findAdvisories(advisories, entry);
@@ -780,7 +798,7 @@ export class Prefix {
   async audit(): Promise<AuditFinding[]> {
     const installed = this.installed();
     const documents = new Map(
-      this.config.remotes.map((remote) => [remote.name, readRemoteAdvisories(this.paths, remote.name)] as const),
+      this.config.remotes.map((remote) => [remote.name, this.requireAdvisoriesOf(remote.name)] as const),
     );
     const findings: AuditFinding[] = [];
     for (const pkg of installed) {
@@ -1243,7 +1261,7 @@ export class Prefix {
   private withRecipeAdvisories(offers: readonly RecipeOffer[]): RecipeOffer[] {
     const documents = this.config.remotes
       .filter((remote) => this.store.remoteState(remote.name) !== undefined)
-      .map((remote) => tryReadRemoteAdvisories(this.paths, remote.name))
+      .map((remote) => this.advisoriesOf(remote.name))
       .filter((read): read is AdvisoryDocument => read !== undefined && !(read instanceof KilnError));
     if (documents.length === 0) return [...offers];
     return offers.map((offer) => {
@@ -1562,7 +1580,7 @@ export class Prefix {
       // Packages are placed only when every synced remote's advisories can be read: a damaged copy must not let one through.
       if ((request.install?.length ?? 0) > 0 || request.upgrade === 'all' || (request.upgrade?.length ?? 0) > 0)
         for (const remote of this.config.remotes)
-          if (this.store.remoteState(remote.name) !== undefined) readRemoteAdvisories(this.paths, remote.name);
+          if (this.store.remoteState(remote.name) !== undefined) this.requireAdvisoriesOf(remote.name);
       if (options.allowAdvisories !== undefined && options.allowAdvisories.length > 0)
         request = { ...request, allowAdvisories: [...(request.allowAdvisories ?? []), ...options.allowAdvisories] };
       let plan = await this.planFor(request, offers);

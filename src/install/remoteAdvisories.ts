@@ -73,16 +73,10 @@ function readKept(where: { data: string }, pin: Pin): AdvisoryDocument | undefin
 
 /**
  * The advisories of a synced remote; undefined when it publishes none. A copy
- * that no longer matches its pin (damaged, or altered) is an error, never "no
- * advisories": a missing advisory must not let an affected package through.
+ * that no longer matches its pin (damaged, or altered) is returned as an
+ * error, never as "no advisories": a missing advisory must not let an affected
+ * package through (the caller throws it where packages are placed or audited).
  */
-export function readRemoteAdvisories(paths: PrefixPaths, remote: string): AdvisoryDocument | undefined {
-  const read = tryReadRemoteAdvisories(paths, remote);
-  if (read instanceof KilnError) throw read;
-  return read;
-}
-
-/** As `readRemoteAdvisories`, with a damaged copy returned as its error instead of thrown. */
 export function tryReadRemoteAdvisories(paths: PrefixPaths, remote: string): AdvisoryDocument | KilnError | undefined {
   const where = files(paths, remote);
   const pinText = readFileIfExistsSync(where.pin);
@@ -95,7 +89,7 @@ export function tryReadRemoteAdvisories(paths: PrefixPaths, remote: string): Adv
   }
   const document = pin === undefined ? undefined : readKept(where, pin);
   if (document === undefined)
-    throw new KilnError(
+    return new KilnError(
       'E_INDEX_MISMATCH',
       `cannot read the advisories of remote ${remote}: ${where.data} is damaged or altered`,
       {
