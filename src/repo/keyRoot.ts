@@ -110,16 +110,16 @@ export function rootKeys(root: KeyRoot): PublicKey[] {
 }
 
 /**
- * Check root `next` (its bytes, and the signatures found for it by key id)
- * against the root trusted before it; the signers of each side that count.
+ * Check the next root (parsed from `bytes`, and the signatures found for it by
+ * key id) against the root trusted before it; the signers of each side that count.
  */
 export function checkNextRoot(
   trusted: TrustedRoot,
+  root: KeyRoot,
   bytes: Buffer,
   signatures: ReadonlyMap<string, string>,
   source: string,
-): { root: KeyRoot; oldSigners: string[]; newSigners: string[] } {
-  const root = parseKeyRoot(bytes, source);
+): { oldSigners: string[]; newSigners: string[] } {
   if (root.version !== trusted.version + 1)
     throw new KilnError(
       'E_INDEX_MISMATCH',
@@ -160,7 +160,7 @@ export function checkNextRoot(
         hint: 'a key rotation must be signed by the keys trusted before it: this one may be forged; the keys trusted so far stay in use',
       },
     );
-  return { root, oldSigners, newSigners };
+  return { oldSigners, newSigners };
 }
 
 /**
@@ -180,17 +180,18 @@ export async function followRoots(
     const version = current.version + 1;
     const bytes = await fetch(rootPath(version));
     if (bytes === undefined) break;
-    const keyIds = new Set<string>(current.keys.map((key) => key.keyId));
-    for (const key of parseKeyRoot(bytes, `${source}/${rootPath(version)}`).keys)
-      keyIds.add(parsePublicKey(key, `${source}/${rootPath(version)}`).keyId);
+    const where = `${source}/${rootPath(version)}`;
+    const root = parseKeyRoot(bytes, where);
+    const next = rootKeys(root);
+    const keyIds = new Set<string>([...current.keys, ...next].map((key) => key.keyId));
     const signatures = new Map<string, string>();
     for (const keyId of keyIds) {
       const text = await fetch(rootSignaturePath(version, keyId));
       if (text !== undefined) signatures.set(keyId, text.toString('utf8'));
     }
-    const { root } = checkNextRoot(current, bytes, signatures, `${source}/${rootPath(version)}`);
+    checkNextRoot(current, root, bytes, signatures, where);
     last = root;
-    current = { version: root.version, threshold: root.threshold, keys: rootKeys(root), name: root.name };
+    current = { version: root.version, threshold: root.threshold, keys: next, name: root.name };
   }
   if (last !== undefined && !(Date.parse(last.expires) > now.getTime()))
     throw new KilnError(

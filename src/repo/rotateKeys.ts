@@ -114,7 +114,7 @@ export async function rotateKeys(dir: string, options: RotateOptions): Promise<R
       if ([...trusted.keys, ...next].some((key) => key.keyId === secret.keyId))
         signatures.set(secret.keyId, formatSignature(signData(bytes, secret, { trustedComment: rootComment(root) })));
     // The same check a client makes: refused here, nothing is written.
-    const checked = checkNextRoot(trusted, bytes, signatures, `root ${root.version} of ${dir}`);
+    const checked = checkNextRoot(trusted, root, bytes, signatures, `root ${root.version} of ${dir}`);
 
     let signingKey: SecretKey | undefined;
     if (options.signingKey !== undefined) {
