@@ -182,3 +182,21 @@ test('requests: NAME, NAME followed by a range, NAME[OPTIONS]', () => {
   assert.throws(() => parseRequest('>=1'), /cannot read package request/);
   assert.throws(() => parseRequest('nginx[+Bad]'), /"\+Bad" is not an option setting/);
 });
+
+test('a binary an advisory affects is passed over for an older one, and the plan says why', () => {
+  const affected = { ...candidate('web@2.0'), advisories: [{ id: 'CVE-2030-0001', fixed: '2.1' }] };
+  const plan = pubgrubResolver.resolve({
+    installed: [],
+    available: [affected, candidate('web@1.9')],
+    host,
+    install: [{ name: 'web', range: '' }],
+    upgrade: [],
+    remove: [],
+    cascade: false,
+  });
+  assert.deepEqual(
+    plan.actions.map((action) => [action.name, action.kind === 'remove' ? '' : action.candidate.entry.version]),
+    [['web', '1.9']],
+  );
+  assert.match(plan.actions[0]!.why ?? '', /web 2\.0 passed over: affected by CVE-2030-0001/);
+});

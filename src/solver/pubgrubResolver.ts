@@ -220,6 +220,14 @@ export const pubgrubResolver: Resolver = {
 
     const requested = new Set(input.install.map((request) => request.name));
     const allowed = new Set(problem.config.allowAdvisories);
+    // The packages an advisory left out, by name: usually none, and never a scan of every package per action.
+    const advised = new Map<string, ProblemPackage[]>();
+    for (const pkg of packages)
+      if (pkg.advisories !== undefined && pkg.advisories.length > 0) {
+        const list = advised.get(pkg.name);
+        if (list === undefined) advised.set(pkg.name, [pkg]);
+        else list.push(pkg);
+      }
     const actions: PlanAction[] = [];
     const builds: Plan['builds'] = [];
     const reasonChanges: Plan['reasonChanges'] = [];
@@ -249,7 +257,7 @@ export const pubgrubResolver: Resolver = {
       if (candidate === undefined)
         throw new Error(`Assertion failed: step ${step.action} ${step.name} has no candidate`);
       const reason: InstallReason = requested.has(step.name) ? 'requested' : (current?.reason ?? 'dependency');
-      const why = withAdvisoriesPassed(step.reason, chosen!.pkg, packages, allowed);
+      const why = withAdvisoriesPassed(step.reason, chosen!.pkg, advised.get(step.name) ?? [], allowed);
       if (current === undefined || step.action === 'install')
         actions.push({ kind: 'install', name: step.name, candidate, reason, why });
       else if (
@@ -265,16 +273,16 @@ export const pubgrubResolver: Resolver = {
   },
 };
 
-/** The solver's reason, and the newer versions of the same name passed over because advisories affect them. */
+/** The solver's reason, and the newer versions of the same name (`sameName`, those with advisories) passed over because advisories affect them. */
 function withAdvisoriesPassed(
   reason: string | undefined,
   chosen: ProblemPackage,
-  packages: readonly ProblemPackage[],
+  sameName: readonly ProblemPackage[],
   allowed: ReadonlySet<string>,
 ): string | undefined {
   const passed = new Map<string, Set<string>>();
-  for (const pkg of packages) {
-    if (pkg.name !== chosen.name || compareVersions(pkg.version, chosen.version) <= 0) continue;
+  for (const pkg of sameName) {
+    if (compareVersions(pkg.version, chosen.version) <= 0) continue;
     // A recipe's advisory with a variant condition may not concern the build that would have been made.
     const open = (pkg.advisories ?? []).filter((advisory) => !allowed.has(advisory.id) && advisory.when === undefined);
     if (open.length === 0) continue;
