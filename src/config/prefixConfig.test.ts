@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodePublicKey, generateKeyPair } from '../sign/index.js';
 import { formatPrefixConfig, parsePrefixConfig } from './prefixConfig.js';
 
 const PATH = '/opt/app/etc/kiln/config.toml';
@@ -39,6 +40,26 @@ describe('cpu-level and cpu-level-force', () => {
       formatPrefixConfig(parse('cpu-level = "x86-64-v2"\n')),
       /force/,
       'an unforced level writes no force setting',
+    );
+  });
+});
+
+describe('solver.allow-advisories and a remote key root', () => {
+  it('are read, written back the same, and checked', () => {
+    const key = encodePublicKey(generateKeyPair());
+    const config = parse(
+      `[solver]\nallow-advisories = ["CVE-2023-44487"]\n[remotes.main]\nurl = "file:///r"\nkeys = ["${key}"]\nroot-version = 3\nroot-threshold = 1\nretired-keys = ["${key}"]\n`,
+    );
+    assert.deepEqual(config.solver.allowAdvisories, ['CVE-2023-44487']);
+    assert.deepEqual(
+      [config.remotes[0]?.rootVersion, config.remotes[0]?.rootThreshold, config.remotes[0]?.retiredKeys],
+      [3, 1, [key]],
+    );
+    assert.deepEqual(parsePrefixConfig(formatPrefixConfig(config), PATH), config);
+    assert.throws(() => parse('[solver]\nallow-advisories = ["not an id"]\n'), /is not an advisory id/);
+    assert.throws(
+      () => parse(`[remotes.main]\nurl = "file:///r"\nkeys = ["${key}"]\nroot-threshold = 2\n`),
+      /root-threshold must be between 1 and 1/,
     );
   });
 });
