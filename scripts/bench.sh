@@ -54,6 +54,8 @@ case "$which" in
     install_bench_tools
     node dist/bench/serveBench.js "$@"
     ;;
+  # kiln bundle of the demo's nginx (npm run demo first): size trimmed and untrimmed, unpack + fix-up time.
+  bundle) node dist/bench/bundleBench.js "$@" ;;
   # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
   shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
@@ -70,5 +72,5 @@ case "$which" in
     node dist/bench/serveBench.js
     node --max-old-space-size=8192 dist/bench/shardBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle)" >&2; exit 2 ;;
 esac

@@ -86,8 +86,31 @@ echo "$page"
 "${run_as[@]}" "$prefix/bin/nginx" -s stop
 trap - EXIT
 
+say "6. Bundle it for a host without Kiln: unpacked elsewhere (a path with a space), fixed up by its own POSIX sh script"
+user_kiln bundle nginx --out "$prefix/../nginx-bundle.tar.gz"
+shipped="$work/home/shipped stack"
+show tar -xzf nginx-bundle.tar.gz -C "$shipped" '&&' "$shipped/bin/kiln-relocate"
+"${run_as[@]}" mkdir -p "$shipped"
+"${run_as[@]}" tar -xzf "$work/home/nginx-bundle.tar.gz" -C "$shipped"
+env -i PATH=/usr/bin:/bin "${run_as[@]}" "$shipped/bin/kiln-relocate"
+bundle_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+sed -i "s/listen 127.0.0.1:$port;/listen 127.0.0.1:$bundle_port;/" "$shipped/etc/nginx/nginx.conf"
+env -i PATH=/usr/bin:/bin "${run_as[@]}" "$shipped/bin/nginx"
+trap '"${run_as[@]}" "$shipped/bin/nginx" -s stop 2>/dev/null || true' EXIT
+bundle_page=
+for _ in $(seq 1 50); do
+  bundle_page=$(node -e "require('http').get('http://127.0.0.1:$bundle_port/',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+(b.match(/<title>(.*)<\/title>/)||[])[1]))}).on('error',()=>process.exit(1))" 2>/dev/null) && break
+  sleep 0.1
+done
+printf "%s\$ GET http://127.0.0.1:%s/%s\n" "$bold" "$bundle_port" "$plain"
+echo "$bundle_page"
+"${run_as[@]}" "$shipped/bin/nginx" -s stop
+trap - EXIT
+
 say "Done in $((SECONDS - started)) s"
 echo "built zlib, pcre2 and nginx +uwsgi from source in ${build_seconds} s; signed repository: $work/repo (published tree: $work/repo/public)"
 echo "installed into: $prefix (no root, no LD_LIBRARY_PATH); nginx answered: $page"
 echo "build logs: $work/build/logs"
+echo "bundled into: $work/home/nginx-bundle.tar.gz; unpacked and fixed up in: $shipped; its nginx answered: $bundle_page"
 case $page in 200*) ;; *) echo "demo: nginx did not answer as expected" >&2; exit 1 ;; esac
+case $bundle_page in 200*) ;; *) echo "demo: the bundled nginx did not answer as expected" >&2; exit 1 ;; esac

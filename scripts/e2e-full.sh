@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole ports tree end to end: build every recipe from the real upstream
 # sources into a fresh signed repository (kiln bulk, dependencies first),
-# install Python and Redis from it into a fresh prefix and run them, then
+# install Python and Redis from it into a fresh prefix and run them, bundle
+# Python and run it from the unpacked bundle before and after a move, then
 # print how long each build took.
 #
 #   bash scripts/e2e-full.sh                 (npm run e2e:full)
@@ -64,6 +65,19 @@ if [ "$bulk_status" = 0 ]; then
   checks+=("$("$prefix/bin/python3" -c 'import sqlite3, ssl, zlib, bz2, lzma, ctypes, readline, curses, pyexpat
 print("python3: sqlite", sqlite3.sqlite_version, "|", ssl.OPENSSL_VERSION, "| zlib", zlib.ZLIB_VERSION)')")
   checks+=("$("$prefix/bin/redis-server" --version)")
+  # A bundle of python3 (with openssl, sqlite and the rest of its closure), unpacked elsewhere with a clean
+  # environment, fixed up by its own script, then moved and fixed up again (docs/bundle.md).
+  kiln --prefix "$prefix" bundle python3 --out "$work/python3-bundle.tar.gz"
+  shipped="$work/shipped python/py"
+  mkdir -p "$shipped"
+  unpack_started=$EPOCHREALTIME
+  env -i PATH=/usr/bin:/bin sh -c 'tar -xzf "$1" -C "$2" && "$2/bin/kiln-relocate"' sh "$work/python3-bundle.tar.gz" "$shipped"
+  unpacked=$EPOCHREALTIME
+  env -i PATH=/usr/bin:/bin "$shipped/bin/python3" -c 'import ssl, sqlite3'
+  mv "$shipped" "$work/moved-python"
+  env -i PATH=/usr/bin:/bin "$work/moved-python/bin/kiln-relocate"
+  checks+=("bundle: $(env -i PATH=/usr/bin:/bin "$work/moved-python/bin/python3" -c 'import ssl, sqlite3, sys
+print(sys.prefix, "|", ssl.OPENSSL_VERSION, "| sqlite", sqlite3.sqlite_version)') | $(stat -c %s "$work/python3-bundle.tar.gz") bytes, unpack + fix-up $(awk "BEGIN { printf \"%.2f\", $unpacked - $unpack_started }") s")
   # As root: nginx into / of a real Debian root (scripts/rootfs.sh), run, verified, upgraded to a rebuilt revision, removed.
   if [ "$(id -u)" = 0 ]; then
     node "$root/dist/test/e2e/realRootNginx.js" "$work" "$root/.cache/distfiles"

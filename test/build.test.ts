@@ -6,11 +6,13 @@
  * (one with a space), starts each on its own loopback port and fetches a page
  * — without LD_LIBRARY_PATH. Also: a prefix too long for the placeholder is
  * refused with nothing written, a build that links a host library fails
- * naming both, and a failing build script shows its log.
+ * naming both, and a failing build script shows its log. nginx is also
+ * bundled (kiln bundle) and served from a bare host with no Kiln and no node,
+ * before and after its directory moves.
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -27,6 +29,8 @@ import type { TestUser } from './helpers/client.js';
 import { failsAs, handTo, okAs, testUser } from './helpers/client.js';
 import { run, tempDir, parseJson } from './helpers/kiln.js';
 import { holdLock } from './helpers/lockHolder.js';
+import type { BareHost } from './helpers/bareHost.js';
+import { bareHost } from './helpers/bareHost.js';
 import { newRepository, sourceTarball, writeRecipe } from './helpers/ports.js';
 
 const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -125,6 +129,32 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
       await serveAndFetch(user, prefix, 18_000 + i);
     });
   }
+
+  await t.test(
+    'nginx bundled from the prefix with blanks serves on a bare host, from a path with blanks, before and after a move',
+    async () => {
+      const from = prefixes[1]!;
+      const tarball = join(dir, 'home', 'nginx-bundle.tar.gz');
+      await okAs(user, ['--prefix', from, 'bundle', 'nginx', '--out', tarball], { cwd: dir });
+      const host = bareHost(join(dir, 'bare'), user, { programs: [join(from, 'bin', 'nginx')], prefix: from });
+      const home = host.root === undefined ? join(dir, 'home') : `/home/${user!.name}`;
+      copyFileSync(tarball, host.outside('/tmp/nginx.tar.gz'));
+      chmodSync(host.outside('/tmp/nginx.tar.gz'), 0o644);
+      const inside = `${home}/shipped stack/nginx`;
+      const unpack = host.sh(
+        `mkdir -p '${inside}' && tar -xzf /tmp/nginx.tar.gz -C '${inside}' && '${inside}/bin/kiln-relocate'`,
+      );
+      assert.equal(unpack.status, 0, unpack.stderr);
+      await serveOnBareHost(host, inside, 18_100);
+      const moved = `${home}/moved`;
+      const move = host.sh(`mv '${inside}' ${moved} && ${moved}/bin/kiln-relocate`);
+      assert.equal(move.status, 0, move.stdout + move.stderr);
+      // The configuration was edited for the port, and --verify says so; every other file is as bundled.
+      const verify = host.sh(`${moved}/bin/kiln-relocate --verify`);
+      assert.equal(verify.stdout, `changed: etc/nginx/nginx.conf\nkiln-relocate: 1 problem(s) in ${moved}\n`);
+      await serveOnBareHost(host, moved, 18_101);
+    },
+  );
 
   await t.test('a prefix longer than the placeholder is refused and nothing is written', async () => {
     const long = join(dir, 'home', 'l'.repeat(PLACEHOLDER_LENGTH - join(dir, 'home').length + 8));
@@ -542,6 +572,23 @@ async function serveAndFetch(user: TestUser | undefined, prefix: string, fallbac
       0,
       `nginx -s stop (finds its pid file through the relocated path)\n${String(stop.stderr)}`,
     );
+  }
+}
+
+/** Point the bundle's nginx at a free loopback port, start it on the bare host, fetch the welcome page, stop it. */
+async function serveOnBareHost(host: BareHost, inside: string, fallbackPort: number): Promise<void> {
+  const port = await freePort().catch(() => fallbackPort);
+  const conf = host.outside(`${inside}/etc/nginx/nginx.conf`);
+  // The installed configuration was edited (serveAndFetch): the bundle carries it as it was.
+  await writeFile(conf, (await readFile(conf, 'utf8')).replace(/listen\s+[^;]+;/, `listen 127.0.0.1:${port};`));
+  const nginx = `'${inside}/bin/nginx'`;
+  const start = host.sh(`${nginx} -t && ${nginx}`);
+  assert.equal(start.status, 0, `nginx on the bare host\n${start.stderr}`);
+  try {
+    assert.match(await fetchText(`http://127.0.0.1:${port}/`), /Welcome to nginx!/);
+  } finally {
+    const stop = host.sh(`${nginx} -s stop`);
+    assert.equal(stop.status, 0, `nginx -s stop\n${stop.stderr}`);
   }
 }
 

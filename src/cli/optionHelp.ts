@@ -151,6 +151,16 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     with: { value: 'OPT,...', text: 'turn these recipe options on (repeatable)' },
     without: { value: 'OPT,...', text: 'turn these recipe options off (repeatable)' },
   },
+  bundle: {
+    out: { value: 'FILE', text: 'the tarball to write: .tar.zst, .tar.gz (or .tgz) or .tar', path: 'file' },
+    with: {
+      value: 'CLASS',
+      text: 'keep what trimming leaves out: dev (headers, static libraries, pkg-config) or docs (repeatable)',
+      choices: ['dev', 'docs'],
+    },
+    'relocate-to': { value: 'DIR', text: 'write the files already relocated for DIR on the target', path: 'directory' },
+    'from-remotes': { text: 'take the packages from the remotes (a throw-away prefix), not from this prefix' },
+  },
   bulk: {
     all: { text: 'build every recipe of the ports tree' },
     'accept-licenses': { value: 'ID,...', text: 'the licenses to build (else accept-licenses in ports.toml)' },

@@ -157,6 +157,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/verify.js')).default,
   },
   {
+    words: ['bundle'],
+    summary: 'pack installed packages and their dependencies into a tarball that runs anywhere without Kiln',
+    load: async () => (await import('./commands/bundle.js')).default,
+  },
+  {
+    words: ['bundle', 'verify'],
+    summary: 'check an unpacked bundle against its manifest',
+    load: async () => (await import('./commands/bundleVerify.js')).default,
+  },
+  {
     words: ['build'],
     summary: 'build a recipe into a signed package in a repository',
     load: async () => (await import('./commands/build.js')).default,

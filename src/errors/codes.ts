@@ -88,6 +88,8 @@ export const ERROR_CODES = {
     'an advisory or advisories file is malformed (not an OSV record Kiln reads, a bad version or range)',
   E_ADVISORY:
     'a package is affected by an open security advisory (install refused unless --allow-advisory names it; audit found one)',
+  E_BUNDLE:
+    'a bundle cannot be made or checked (a path the fix-up script cannot carry, a changed file, a damaged manifest)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,11 +10,24 @@
  * prefix.close();
  */
 import { shellQuote } from '../util/shellQuote.js';
-import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
+import type { BundleOptions, BundleResult } from '../bundle/createBundle.js';
+import { createBundle } from '../bundle/createBundle.js';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
 import {
   MAX_REMOTE_NAME,
@@ -1562,6 +1575,72 @@ export class Prefix {
     return this.change({ upgrade: names }, options);
   }
 
+  // ---- bundles ----
+
+  /**
+   * `kiln bundle`: installed packages and what they depend on, as a tarball
+   * that unpacks anywhere and relocates itself (bundle/createBundle.ts). The
+   * writer lock keeps the prefix still meanwhile.
+   */
+  async bundle(options: BundleOptions): Promise<BundleResult> {
+    return this.withLock(() => createBundle(this.paths.root, relocationPrefix(this.paths.root), this.store, options));
+  }
+
+  /**
+   * `kiln bundle --from-remotes`: the same, of packages the remotes offer,
+   * without installing them here. They are installed into a throw-away prefix
+   * with this one's configuration (remotes, keys, solver and CPU settings),
+   * whose sync must not accept a serial older than this prefix has accepted.
+   */
+  async bundleFromRemotes(
+    requests: readonly Request[],
+    options: Omit<BundleOptions, 'names'> & Omit<ChangeOptions, 'dryRun'>,
+  ): Promise<BundleResult & { plan: PlannedChange }> {
+    const work = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
+    try {
+      const paths = await initPrefix(join(work, 'p'), { mode: 'user' });
+      await writePrefixConfig(paths, { ...this.config, mode: 'user', fsync: false });
+      linkCachedPackages(this.paths.cache, paths.cache);
+      const temporary = await openPrefix(paths.root, {
+        now: this.now,
+        reporter: this.report,
+        ...(this.options.cache === undefined ? {} : { cache: this.options.cache }),
+        ...(this.options.host === undefined ? {} : { host: this.options.host }),
+      });
+      try {
+        await temporary.sync();
+        for (const remote of this.config.remotes) {
+          const accepted = this.store.remoteState(remote.name);
+          const offered = temporary.store.remoteState(remote.name);
+          if (accepted !== undefined && offered !== undefined && offered.serial < accepted.serial) {
+            throw new KilnError(
+              'E_INDEX_ROLLBACK',
+              `cannot bundle from remote ${remote.name}: it now serves serial ${offered.serial}, older than serial ${accepted.serial} that ${this.paths.root} has accepted`,
+              { hint: 'a mirror or cache is serving an old index; try again later, or "kiln sync" to see which' },
+            );
+          }
+        }
+        const { build, confirm, command, signal, allowAdvisories, ...bundleOptions } = options;
+        const change = await temporary.install(requests, {
+          ...(build === undefined ? {} : { build }),
+          ...(confirm === undefined ? {} : { confirm }),
+          ...(command === undefined ? {} : { command }),
+          ...(signal === undefined ? {} : { signal }),
+          ...(allowAdvisories === undefined ? {} : { allowAdvisories }),
+        });
+        if (!change.applied) throw new KilnError('E_ABORTED', 'no bundle written: the plan was declined');
+        // What was downloaded for the bundle is kept here too, as an install would have.
+        if (!this.readonly) linkCachedPackages(paths.cache, this.paths.cache);
+        const result = await temporary.bundle({ ...bundleOptions, names: requests.map((request) => request.name) });
+        return { ...result, plan: change.plan };
+      } finally {
+        temporary.close();
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
   /** Removes packages pulled in as dependencies that nothing requested (or protected) needs any more. */
   async autoremove(options: ChangeOptions = {}): Promise<ChangeResult> {
     return this.change({ autoremove: true }, options);
@@ -2061,4 +2140,26 @@ function candidateAdvisory(finding: Finding): CandidateAdvisory {
     ...(finding.fixed === undefined ? {} : { fixed: finding.fixed }),
     ...(finding.advisory.summary === undefined ? {} : { summary: finding.advisory.summary }),
   };
+}
+
+/**
+ * Hard-link the packages of one cache into another (both name packages by
+ * their sha256, and every use checks it again); what cannot be linked, say
+ * across file systems, is downloaded again.
+ */
+function linkCachedPackages(from: string, to: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(from);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.kpkg')) continue;
+    try {
+      linkSync(join(from, name), join(to, name));
+    } catch {
+      // Another file system, or no permission to link another user's file: downloaded again instead.
+    }
+  }
 }

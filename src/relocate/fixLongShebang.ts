@@ -20,10 +20,12 @@ export interface ShebangFix {
 /**
  * `content` with its first line replaced when it is a `#!` line longer than
  * SHEBANG_LIMIT bytes, or whose interpreter lies in `prefix` and the prefix
- * holds a blank, and the interpreter is one we know; otherwise as it was.
+ * holds a blank (or, with `always`, whenever it lies in `prefix`: a bundle's
+ * scripts must start from any directory), and the interpreter is one we know;
+ * otherwise as it was.
  * @example fixLongShebang(Buffer.from(`#!${longPrefix}/bin/python3\nprint(1)\n`), longPrefix).content // '#!/bin/sh\n\'\'\'exec\' \'…/bin/python3\' "$0" "$@"\n\' \'\'\'\nprint(1)\n'
  */
-export function fixLongShebang(content: Buffer, prefix: string): ShebangFix {
+export function fixLongShebang(content: Buffer, prefix: string, always = false): ShebangFix {
   if (content.length < 2 || content[0] !== 0x23 || content[1] !== 0x21) return { content };
   const newline = content.indexOf(0x0a);
   const lineEnd = newline < 0 ? content.length : newline;
@@ -34,7 +36,7 @@ export function fixLongShebang(content: Buffer, prefix: string): ShebangFix {
   if (match === null) return { content };
   const interpreter = inPrefix ? prefix + match[1]! : match[1]!;
   const argument = match[2]?.trim();
-  if (lineEnd <= SHEBANG_LIMIT && !/\s/.test(interpreter)) return { content };
+  if (lineEnd <= SHEBANG_LIMIT && !/\s/.test(interpreter) && !(always && inPrefix)) return { content };
   const rest = newline < 0 ? Buffer.alloc(0) : content.subarray(newline + 1);
   const header = launcher(interpreter, argument);
   if (header === undefined) return { content, unfixed: interpreter };

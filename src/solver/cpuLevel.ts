@@ -30,7 +30,7 @@ export const X86_64_LEVELS = ['x86-64', 'x86-64-v2', 'x86-64-v3', 'x86-64-v4'] a
  * `bmi1` and `avx2` but not `abm`, though CPUID, which glibc's loader reads,
  * has LZCNT and the loader reports x86-64-v3 and v4.
  */
-const X86_64_FEATURES: readonly {
+export const X86_64_FEATURES: readonly {
   level: string;
   features: readonly Feature[];
 }[] = [
@@ -98,7 +98,7 @@ export function missingX86Features(flags: ReadonlySet<string>, level: string): s
   return X86_64_FEATURES.slice(0, upTo + 1).flatMap((entry) => missingFeatures(flags, entry.features));
 }
 
-interface Feature {
+export interface Feature {
   feature: string;
   /** Any of these flags shows it. */
   flags: readonly string[];
