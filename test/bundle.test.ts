@@ -262,6 +262,27 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     },
   );
 
+  await t.test('the script rewrites nothing outside the bundle, even through a symbolic link put in its place', () => {
+    // etc/ replaced by a link to a directory outside, holding an app.conf exactly as the bundle's.
+    const victim = `${home}/victim`;
+    const etc = `${inside}/etc`;
+    const moved = `${home}/linked`;
+    const result = sh(
+      `cp -R ${quoted(etc)} ${victim} && rm -R ${quoted(etc)} && ln -s ${victim} ${quoted(etc)} && mv ${quoted(inside)} ${moved} && ${moved}/bin/kiln-relocate`,
+    );
+    assert.equal(result.status, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /etc\/app\.conf is a symbolic link or lies outside/);
+    assert.match(
+      readFileSync(host.outside(`${victim}/app.conf`), 'utf8'),
+      new RegExp(`^root = ${inside}\n`),
+      'the file outside is untouched',
+    );
+    const back = sh(`mv ${moved} ${quoted(inside)} && rm ${quoted(etc)} && mv ${victim} ${quoted(etc)}`);
+    assert.equal(back.status, 0, back.stderr);
+    const fixed = sh(`${quoted(`${inside}/bin/kiln-relocate`)} && ${quoted(`${inside}/bin/kiln-relocate`)} --verify`);
+    assert.equal(fixed.status, 0, fixed.stdout + fixed.stderr);
+  });
+
   await t.test('a changed file is found by the script and by kiln bundle verify', async () => {
     const data = host.outside(`${inside}/share/app/data.txt`);
     writeFileSync(data, 'changed\n');

@@ -332,6 +332,14 @@ relocate() {
       bad=$((bad + 1))
       continue
     }
+    # Only files inside the bundle are rewritten: not through a symbolic link, not out of it.
+    real=$(cd -P -- "$(dirname -- "$file")" 2>/dev/null && pwd -P)
+    case $real/ in "$root"/*) ;; *) real= ;; esac
+    if [ -L "$file" ] || [ -z "$real" ]; then
+      warn "$path is a symbolic link or lies outside $root; left as it is"
+      bad=$((bad + 1))
+      continue
+    fi
     holds "$file" "$type" "$size" "$rroom" "$offsets" "$to" && continue
     from=
     for candidate in "$current" "$moving"; do

@@ -1580,10 +1580,13 @@ export class Prefix {
   /**
    * `kiln bundle`: installed packages and what they depend on, as a tarball
    * that unpacks anywhere and relocates itself (bundle/createBundle.ts). The
-   * writer lock keeps the prefix still meanwhile.
+   * writer lock keeps the prefix still meanwhile, when this user may take it.
    */
   async bundle(options: BundleOptions): Promise<BundleResult> {
-    return this.withLock(() => createBundle(this.paths.root, relocationPrefix(this.paths.root), this.store, options));
+    const write = (): Promise<BundleResult> =>
+      createBundle(this.paths.root, relocationPrefix(this.paths.root), this.store, options);
+    // Anyone who can read a prefix may bundle it, as anyone may query it: without the lock when it is not theirs.
+    return this.readonly ? write() : this.withLock(write);
   }
 
   /**

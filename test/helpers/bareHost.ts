@@ -25,6 +25,7 @@ export const BARE_TOOLS = [
   'grep',
   'gzip',
   'head',
+  'ln',
   'ls',
   'mkdir',
   'mv',
