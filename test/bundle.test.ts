@@ -18,7 +18,7 @@ import { parseBundleManifest } from '../src/bundle/index.js';
 import { detectHost } from '../src/solver/hostTarget.js';
 import { X86_64_LEVELS } from '../src/solver/cpuLevel.js';
 import { bareHost } from './helpers/bareHost.js';
-import { fails, ok, packAll, publish, syncedPrefix, testUser } from './helpers/client.js';
+import { fails, ok, okAs, packAll, publish, syncedPrefix, testUser } from './helpers/client.js';
 import { kiln, tempDir } from './helpers/kiln.js';
 
 const PH = `/opt/kiln-bundle-test-${'x'.repeat(80)}`;
@@ -341,6 +341,17 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     const fromPrefix = manifestOf(gz).files.map((file) => [file.path, file.sha256 ?? file.target ?? '']);
     assert.deepEqual(fromRemote, fromPrefix);
     assert.equal((await kiln(['--prefix', empty, 'list'])).stdout, '', 'the prefix itself did not change');
+  });
+
+  await t.test('another user who can read the prefix bundles it without its writer lock', async (tt) => {
+    if (user === undefined) return tt.skip('needs root, to run kiln as another user');
+    chmodSync(dir, 0o755);
+    const out = join(host.outside(home), 'read-only.tar.gz');
+    await okAs(user, ['--prefix', prefix, 'bundle', 'app', '--out', out]);
+    assert.deepEqual(
+      manifestOf(out).files.map((file) => file.sha256 ?? ''),
+      manifestOf(gz).files.map((file) => file.sha256 ?? ''),
+    );
   });
 
   await t.test('bad requests get clear errors and write nothing', async () => {
