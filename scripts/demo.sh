@@ -71,20 +71,29 @@ user_kiln audit
 say "5. nginx runs from the prefix: \$ORIGIN run path, no LD_LIBRARY_PATH, compiled-in paths relocated"
 show readelf -d "$prefix/bin/nginx" '|' grep RPATH
 readelf -d "$prefix/bin/nginx" | grep RPATH
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# Start nginx ($1) as the demo user with the environment that $3... set (env …), GET the page on port $2 (status and
+# title into $page), then stop it.
+serve_page() {
+  local nginx=$1 port=$2
+  shift 2
+  show "$nginx"
+  "$@" "${run_as[@]}" "$nginx"
+  trap '"${run_as[@]}" "'"$nginx"'" -s stop 2>/dev/null || true' EXIT
+  page=
+  for _ in $(seq 1 50); do
+    page=$(node -e "require('http').get('http://127.0.0.1:$port/',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+(b.match(/<title>(.*)<\/title>/)||[])[1]))}).on('error',()=>process.exit(1))" 2>/dev/null) && break
+    sleep 0.1
+  done
+  printf "%s\$ GET http://127.0.0.1:%s/%s\n" "$bold" "$port" "$plain"
+  echo "$page"
+  "${run_as[@]}" "$nginx" -s stop
+  trap - EXIT
+}
+port=$(free_port)
 sed -i "s/listen       80;/listen 127.0.0.1:$port;/" "$prefix/etc/nginx/nginx.conf"
-show "$prefix/bin/nginx"
-env -u LD_LIBRARY_PATH "${run_as[@]}" "$prefix/bin/nginx"
-trap '"${run_as[@]}" "$prefix/bin/nginx" -s stop 2>/dev/null || true' EXIT
-page=
-for _ in $(seq 1 50); do
-  page=$(node -e "require('http').get('http://127.0.0.1:$port/',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+(b.match(/<title>(.*)<\/title>/)||[])[1]))}).on('error',()=>process.exit(1))" 2>/dev/null) && break
-  sleep 0.1
-done
-printf "%s\$ GET http://127.0.0.1:%s/%s\n" "$bold" "$port" "$plain"
-echo "$page"
-"${run_as[@]}" "$prefix/bin/nginx" -s stop
-trap - EXIT
+serve_page "$prefix/bin/nginx" "$port" env -u LD_LIBRARY_PATH
+prefix_page=$page
 
 say "6. Bundle it for a host without Kiln: unpacked elsewhere (a path with a space), fixed up by its own POSIX sh script"
 user_kiln bundle nginx --out "$prefix/../nginx-bundle.tar.gz"
@@ -93,24 +102,15 @@ show tar -xzf nginx-bundle.tar.gz -C "$shipped" '&&' "$shipped/bin/kiln-relocate
 "${run_as[@]}" mkdir -p "$shipped"
 "${run_as[@]}" tar -xzf "$work/home/nginx-bundle.tar.gz" -C "$shipped"
 env -i PATH=/usr/bin:/bin "${run_as[@]}" "$shipped/bin/kiln-relocate"
-bundle_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+bundle_port=$(free_port)
 sed -i "s/listen 127.0.0.1:$port;/listen 127.0.0.1:$bundle_port;/" "$shipped/etc/nginx/nginx.conf"
-env -i PATH=/usr/bin:/bin "${run_as[@]}" "$shipped/bin/nginx"
-trap '"${run_as[@]}" "$shipped/bin/nginx" -s stop 2>/dev/null || true' EXIT
-bundle_page=
-for _ in $(seq 1 50); do
-  bundle_page=$(node -e "require('http').get('http://127.0.0.1:$bundle_port/',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+(b.match(/<title>(.*)<\/title>/)||[])[1]))}).on('error',()=>process.exit(1))" 2>/dev/null) && break
-  sleep 0.1
-done
-printf "%s\$ GET http://127.0.0.1:%s/%s\n" "$bold" "$bundle_port" "$plain"
-echo "$bundle_page"
-"${run_as[@]}" "$shipped/bin/nginx" -s stop
-trap - EXIT
+serve_page "$shipped/bin/nginx" "$bundle_port" env -i PATH=/usr/bin:/bin
+bundle_page=$page
 
 say "Done in $((SECONDS - started)) s"
 echo "built zlib, pcre2 and nginx +uwsgi from source in ${build_seconds} s; signed repository: $work/repo (published tree: $work/repo/public)"
-echo "installed into: $prefix (no root, no LD_LIBRARY_PATH); nginx answered: $page"
+echo "installed into: $prefix (no root, no LD_LIBRARY_PATH); nginx answered: $prefix_page"
 echo "build logs: $work/build/logs"
 echo "bundled into: $work/home/nginx-bundle.tar.gz; unpacked and fixed up in: $shipped; its nginx answered: $bundle_page"
-case $page in 200*) ;; *) echo "demo: nginx did not answer as expected" >&2; exit 1 ;; esac
+case $prefix_page in 200*) ;; *) echo "demo: nginx did not answer as expected" >&2; exit 1 ;; esac
 case $bundle_page in 200*) ;; *) echo "demo: the bundled nginx did not answer as expected" >&2; exit 1 ;; esac
