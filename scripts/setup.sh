@@ -24,6 +24,8 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+# busybox: a bundle's kiln-relocate is tested with busybox's tools alone, as on a minimal host.
+command -v busybox >/dev/null 2>&1 || missing+=(busybox)
 if ((${#missing[@]} > 0)); then
   packages=("${missing[@]}")
   echo "setup: installing ${packages[*]} with apt-get" >&2

@@ -9,8 +9,8 @@
  * nginx itself is bundled the same way in build.test.ts.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BundleManifest } from '../src/bundle/index.js';
@@ -164,6 +164,51 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     const again = sh(quoted(`${inside}/bin/kiln-relocate`));
     assert.match(again.stdout, /already names itself; nothing to do/);
+  });
+
+  await t.test("with busybox's tools alone, as on a minimal host, it fixes up, checks and finds a change", () => {
+    // busybox's sh, tar, sed, dd, head, tail, sha256sum …, each a link to busybox, and nothing else on PATH.
+    const tools = join(dir, 'busybox-bin');
+    mkdirSync(tools, { recursive: true });
+    const applets = [
+      'sh',
+      'cat',
+      'chmod',
+      'cp',
+      'cut',
+      'dd',
+      'dirname',
+      'getconf',
+      'grep',
+      'gzip',
+      'head',
+      'mkdir',
+      'mv',
+      'readlink',
+      'rm',
+      'sed',
+      'sha256sum',
+      'tail',
+      'tar',
+      'tr',
+      'uname',
+      'wc',
+    ];
+    for (const applet of applets)
+      if (!existsSync(join(tools, applet))) symlinkSync('/usr/bin/busybox', join(tools, applet));
+    const target = join(dir, 'busybox host', 'app');
+    const busybox = (command: string) =>
+      spawnSync(join(tools, 'sh'), ['-c', command], { encoding: 'utf8', env: { PATH: tools } });
+    const unpack = busybox(
+      `mkdir -p '${target}' && tar -xzf '${gz}' -C '${target}' && '${target}/bin/kiln-relocate' && '${target}/bin/kiln-relocate' --verify`,
+    );
+    assert.equal(unpack.status, 0, unpack.stdout + unpack.stderr);
+    assert.match(unpack.stdout, /3 file\(s\) now name .*busybox host\/app\n.*ok: every file/s);
+    assert.equal(execFileSync(join(target, 'bin/app'), { encoding: 'utf8' }), 'data=data ok\n');
+    writeFileSync(join(target, 'share/app/data.txt'), 'changed\n');
+    const verify = busybox(`'${target}/bin/kiln-relocate' --verify`);
+    assert.equal(verify.status, 1);
+    assert.match(verify.stdout, /changed: share\/app\/data\.txt/);
   });
 
   await t.test('after a move, the fix-up runs again; kiln bundle verify agrees with the script', async () => {

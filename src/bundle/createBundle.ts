@@ -28,7 +28,7 @@ import { KilnError } from '../errors/index.js';
 import type { PackageStore } from '../db/PackageStore.js';
 import type { InstalledFile, InstalledPackage } from '../db/types.js';
 import { encodeTarHeader, fullVersion, tarPadding, TAR_END } from '../format/index.js';
-import type { TarHeader } from '../format/index.js';
+import type { RelocationFile, TarHeader } from '../format/index.js';
 import { isElf, readInterpreter } from '../elf/index.js';
 import { fixLongShebang } from '../relocate/index.js';
 import { X86_64_LEVELS } from '../solver/cpuLevel.js';
@@ -95,6 +95,7 @@ export async function createBundle(
   options: BundleOptions,
 ): Promise<BundleResult> {
   const compression = compressionOf(options.out);
+  if (options.names.length === 0) throw new KilnError('E_USAGE', 'cannot bundle: no package named');
   const packages = closureOf(store, options.names);
   const requires = requirementsOf(packages);
   const placeholderLength = Math.min(
@@ -131,37 +132,20 @@ export async function createBundle(
           hint: "the bundle's fix-up script reads its file list line by line; such a path cannot be carried",
         });
       if (file.type === 'dir') {
-        files.push({ path: file.path, type: 'dir', mode: (file.mode & 0o777) | 0o700, size: 0, package: pkg.name });
-        await sink.entry({
-          path: file.path,
-          type: 'dir',
-          mode: (file.mode & 0o777) | 0o700,
-          uname: '',
-          gname: '',
-          size: 0,
-          linkTarget: '',
-        });
+        const mode = (file.mode & 0o777) | 0o700;
+        files.push({ path: file.path, type: 'dir', mode, size: 0, package: pkg.name });
+        await sink.entry(file.path, 'dir', mode);
         continue;
       }
       if (file.type === 'symlink') {
         const target = file.target ?? '';
         files.push({ path: file.path, type: 'symlink', mode: 0o777, size: 0, target, package: pkg.name });
-        await sink.entry({
-          path: file.path,
-          type: 'symlink',
-          mode: 0o777,
-          uname: '',
-          gname: '',
-          size: 0,
-          linkTarget: target,
-        });
+        await sink.entry(file.path, 'symlink', 0o777, target);
         continue;
       }
       const mode = (file.mode & 0o777) | 0o400;
       const absolute = join(root, file.path);
-      const row = pkg.metadata.relocation?.files.find(
-        (candidate) => candidate.path === (file.type === 'hardlink' ? file.target : file.path),
-      );
+      const row = relocationRows(pkg).get((file.type === 'hardlink' ? file.target : null) ?? file.path);
       if (row === undefined) {
         const written = await streamFile(sink, absolute, file.path, mode);
         checkUnchanged(file, pkg, written.sha256, root);
@@ -247,19 +231,11 @@ export async function createBundle(
     const script = Buffer.from(relocateScript(), 'utf8');
     if (!files.some((file) => file.path === 'bin')) {
       files.push({ path: 'bin', type: 'dir', mode: 0o755, size: 0 });
-      await sink.entry({ path: 'bin', type: 'dir', mode: 0o755, uname: '', gname: '', size: 0, linkTarget: '' });
+      await sink.entry('bin', 'dir', 0o755);
     }
     files.push({ path: RELOCATE_SCRIPT, type: 'file', mode: 0o755, size: script.length, sha256: sha256Of(script) });
     await sink.file(RELOCATE_SCRIPT, 0o755, script);
-    await sink.entry({
-      path: BUNDLE_DIRECTORY,
-      type: 'dir',
-      mode: 0o755,
-      uname: '',
-      gname: '',
-      size: 0,
-      linkTarget: '',
-    });
+    await sink.entry(BUNDLE_DIRECTORY, 'dir', 0o755);
     await sink.file(`${BUNDLE_DIRECTORY}/manifest.json`, 0o644, Buffer.from(serializeBundleManifest(manifest), 'utf8'));
     await sink.file(`${BUNDLE_DIRECTORY}/files.txt`, 0o644, Buffer.from(encodeFileLines(files), 'utf8'));
     await sink.file(`${BUNDLE_DIRECTORY}/info`, 0o644, Buffer.from(encodeInfo(manifest), 'utf8'));
@@ -364,6 +340,18 @@ function compareDotted(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+const rowsByPackage = new WeakMap<InstalledPackage, Map<string, RelocationFile>>();
+
+/** A package's relocation rows by path. */
+function relocationRows(pkg: InstalledPackage): Map<string, RelocationFile> {
+  let rows = rowsByPackage.get(pkg);
+  if (rows === undefined) {
+    rows = new Map((pkg.metadata.relocation?.files ?? []).map((row) => [row.path, row]));
+    rowsByPackage.set(pkg, rows);
+  }
+  return rows;
 }
 
 function bundlePackage(pkg: InstalledPackage): BundlePackage {
@@ -554,8 +542,9 @@ class ArchiveSink {
     return new ArchiveSink(path, fd, undefined, { stream, done: finished(out) });
   }
 
-  async entry(header: TarHeader): Promise<void> {
-    await this.header(header);
+  /** A directory or a symbolic link. */
+  async entry(path: string, type: 'dir' | 'symlink', mode: number, linkTarget = ''): Promise<void> {
+    await this.header({ path, type, mode, uname: '', gname: '', size: 0, linkTarget });
   }
 
   async header(header: TarHeader): Promise<void> {
