@@ -10,7 +10,16 @@
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BundleManifest } from '../src/bundle/index.js';
@@ -331,9 +340,13 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
   await t.test('a changed file is found by the script and by kiln bundle verify', async () => {
     const data = host.outside(`${inside}/share/app/data.txt`);
     writeFileSync(data, 'changed\n');
+    rmSync(host.outside(`${inside}/bin/dash`));
     const verify = sh(`${quoted(`${inside}/bin/kiln-relocate`)} --verify`);
     assert.equal(verify.status, 1);
-    assert.match(verify.stdout, /changed: share\/app\/data\.txt/);
+    assert.equal(
+      verify.stdout,
+      `missing: bin/dash\nchanged: share/app/data.txt\nkiln-relocate: 2 problem(s) in ${inside}\n`,
+    );
     const binary = host.outside(`${inside}/bin/app`);
     const bytes = readFileSync(binary);
     const at = bytes.indexOf(Buffer.from(inside)) + 1;
@@ -343,7 +356,8 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     assert.equal(result.code, 1);
     assert.match(result.stdout, /content +share\/app\/data\.txt/);
     assert.match(result.stdout, /content +bin\/app/);
-    assert.match(result.stdout, /2 problem\(s\)/);
+    assert.match(result.stdout, /missing +bin\/dash/);
+    assert.match(result.stdout, /3 problem\(s\)/);
   });
 
   await t.test('--relocate-to writes the files already relocated; .tar.zst unpacks with tar --zstd', async () => {

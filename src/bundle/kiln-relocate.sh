@@ -255,7 +255,7 @@ check_host_only() {
 
 verify() {
   current=$(cat "$meta/prefix")
-  sums=$meta/verify.$$
+  sums=${TMPDIR:-/tmp}/kiln-relocate-verify.$$
   trap 'rm -f "$sums" "$sums.file"' EXIT
   bad=0
   : >"$sums"
@@ -288,7 +288,7 @@ verify() {
   done <"$meta/files.txt"
   failed=$(cd "$root" && sha256sum -c "$sums" 2>/dev/null | grep -v ': OK$')
   if [ -n "$failed" ]; then
-    printf '%s\n' "$failed" | sed 's/^\(.*\): FAILED.*$/changed: \1/; s/^\(.*\): FAILED open or read$/missing: \1/'
+    printf '%s\n' "$failed" | sed 's/^\(.*\): FAILED open or read$/missing: \1/; s/^\(.*\): FAILED$/changed: \1/'
     bad=$((bad + $(printf '%s\n' "$failed" | wc -l)))
   fi
   if [ "$bad" -gt 0 ]; then
