@@ -14,22 +14,18 @@ test('kiln --version prints the package version', async () => {
   assert.equal(result.stdout, `kiln ${manifest.version}\n`);
 });
 
-test('kiln help lists every command, and every command has --help', async () => {
+test('kiln help lists every command', async () => {
   const help = await kiln(['help']);
   assert.equal(help.code, 0);
-  for (const entry of COMMANDS) {
-    assert.ok(help.stdout.includes(`kiln ${entry.words.join(' ')}`), entry.words.join(' '));
-    const own = await kiln([...entry.words, '--help']);
-    assert.equal(own.code, 0, own.stderr);
-    assert.match(own.stdout, /Usage:\n {2}kiln /);
-  }
+  for (const entry of COMMANDS) assert.ok(help.stdout.includes(`kiln ${entry.words.join(' ')}`), entry.words.join(' '));
 });
 
-test("every command's help lists each option it takes, the global ones, and an example; every group has help", async () => {
+test('every command has --help, listing each option it takes, the global ones, and an example; every group has help', async () => {
   for (const entry of COMMANDS) {
     const command = await entry.load();
     const help = await kiln([...entry.words, '--help']);
     assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Usage:\n {2}kiln /);
     for (const name of Object.keys({ ...command.options, prefix: 0, json: 0, 'no-wait': 0, help: 0 })) {
       assert.match(
         help.stdout,
