@@ -27,7 +27,6 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tmpdir, userInfo } from 'node:os';
 import type { BundleOptions, BundleResult } from '../bundle/createBundle.js';
-import { createBundle } from '../bundle/createBundle.js';
 import type { PrefixConfig, PrefixMode, PrefixPaths, RemoteConfig } from '../config/index.js';
 import {
   MAX_REMOTE_NAME,
@@ -1583,6 +1582,8 @@ export class Prefix {
    * writer lock keeps the prefix still meanwhile, when this user may take it.
    */
   async bundle(options: BundleOptions): Promise<BundleResult> {
+    // Loaded here: no other command needs the bundle writer at start-up.
+    const { createBundle } = await import('../bundle/createBundle.js');
     const write = (): Promise<BundleResult> =>
       createBundle(this.paths.root, relocationPrefix(this.paths.root), this.store, options);
     // Anyone who can read a prefix may bundle it, as anyone may query it: without the lock when it is not theirs.

@@ -53,6 +53,17 @@ describe('fixLongShebang', () => {
     assert.equal(fixLongShebang(unrelated, spaced).content, unrelated);
   });
 
+  it('with always, makes a launcher of any short line into the prefix, and of no other', () => {
+    const short = Buffer.from('#!/p/bin/python3\nprint(1)\n');
+    assert.equal(fixLongShebang(short, '/p').content, short, 'short and without a blank: left alone by default');
+    assert.match(
+      fixLongShebang(short, '/p', true).content.toString(),
+      /^#!\/bin\/sh\n'''exec' '\/p\/bin\/python3' "\$0" "\$@"\n/,
+    );
+    const outside = Buffer.from('#!/usr/bin/python3\n');
+    assert.equal(fixLongShebang(outside, '/p', true).content, outside);
+  });
+
   it('runs a Perl script', () => {
     assert.equal(runScript('pl', `#!${prefix}/bin/perl -w\nprint "perl @ARGV\\n";\n`, ['x', 'y']), 'perl x y\n');
   });
