@@ -187,6 +187,7 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
       'cut',
       'dd',
       'dirname',
+      'find',
       'getconf',
       'grep',
       'gzip',
@@ -358,6 +359,12 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     assert.match(result.stdout, /content +bin\/app/);
     assert.match(result.stdout, /missing +bin\/dash/);
     assert.match(result.stdout, /3 problem\(s\)/);
+    // The script finds the binary change too: its binary files are checked in a scratch copy, put back to the placeholder.
+    const again = sh(`${quoted(`${inside}/bin/kiln-relocate`)} --verify`);
+    assert.equal(
+      again.stdout,
+      `missing: bin/dash\nchanged: share/app/data.txt\nchanged: bin/app\nkiln-relocate: 3 problem(s) in ${inside}\n`,
+    );
   });
 
   await t.test('--relocate-to writes the files already relocated; .tar.zst unpacks with tar --zstd', async () => {

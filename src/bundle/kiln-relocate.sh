@@ -1,9 +1,9 @@
 #!/bin/sh
 # kiln-relocate: make an unpacked Kiln bundle name the directory it is in
 # (docs/bundle.md). It needs no Kiln, no Node and no root: a POSIX shell and
-# the tools every Linux has (cat cp dd head mv rm sed tail tr uname wc; grep;
-# sha256sum and readlink for --verify). Run it again after moving the
-# directory. Written by `kiln bundle`; the CPU feature table below comes from
+# the tools every Linux has, from coreutils or busybox (cat chmod cp dd dirname
+# grep head mv rm sed tail tr uname wc; and cut find readlink sha256sum tar for
+# --verify). Run it again after moving the directory. Written by `kiln bundle`; the CPU feature table below comes from
 # Kiln's own (src/solver/cpuLevel.ts).
 set -u
 LC_ALL=C
@@ -182,62 +182,116 @@ check_host() {
 }
 
 # ---- reading and rewriting occurrences ----
-# pad PREFIX ROOM: the prefix followed by "/" up to ROOM bytes.
+# Every tool run costs a process, and a bundle may have thousands of files to
+# relocate (Python's .pyc files): the helpers below keep to shell built-ins
+# where they can, and return their results in variables, not through $(…).
+ifs=$IFS
+
+# pad PREFIX ROOM: $padded is the prefix followed by "/" up to ROOM bytes.
 pad() {
-  p=$1
-  while [ ${#p} -lt "$2" ]; do p=$p/; done
-  printf '%s' "$p"
+  padded=$1
+  while [ ${#padded} -lt "$2" ]; do padded=$padded/; done
+}
+
+# count OFFSETS: $n is how many comma-separated offsets there are.
+count() {
+  n=1 rest=$1
+  while :; do
+    case $rest in *,*) rest=${rest#*,} n=$((n + 1)) ;; *) return ;; esac
+  done
 }
 
 # bytes FILE OFFSET COUNT: COUNT bytes of FILE from OFFSET.
-bytes() { tail -c +"$(($2 + 1))" "$1" | head -c "$3"; }
+bytes() { dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null; }
 
-# starts TYPE OFFSETS PREFIX: where each occurrence starts in a file holding PREFIX.
-starts() {
-  shift_by=0
-  [ "$1" = t ] && shift_by=$((${#3} - blen))
-  i=0
-  for off in $(printf '%s' "$2" | tr ',' ' '); do
-    printf '%s ' $((off + i * shift_by))
-    i=$((i + 1))
-  done
-}
-
-# holds FILE TYPE SIZE ROOM OFFSETS PREFIX: the file holds PREFIX at every occurrence.
+# holds FILE TYPE SIZE ROOM OFFSETS PREFIX: the file holds PREFIX at every occurrence (and, for text, has its size).
 holds() {
   if [ "$2" = b ]; then
     [ ${#6} -le "$4" ] || return 1
-    want=$(pad "$6" "$4")
+    pad "$6" "$4"
+    want=$padded shift_by=0
   else
-    count=$(printf '%s' "$5" | tr ',' '\n' | wc -l)
-    [ $(($(wc -c <"$1"))) -eq $(($3 + (count + 1) * (${#6} - blen))) ] || return 1
-    want=$6
+    count "$5"
+    [ $(($(wc -c <"$1"))) -eq $(($3 + n * (${#6} - blen))) ] || return 1
+    want=$6 shift_by=$((${#6} - blen))
   fi
-  for at in $(starts "$2" "$5" "$6"); do
-    [ "$(bytes "$1" "$at" ${#want})" = "$want" ] || return 1
+  i=0
+  IFS=,
+  for off in $5; do
+    IFS=$ifs
+    [ "$(bytes "$1" $((off + i * shift_by)) ${#want})" = "$want" ] || return 1
+    i=$((i + 1))
+    IFS=,
   done
+  IFS=$ifs
   return 0
 }
 
-# rewrite FILE TYPE ROOM OFFSETS FROM TO OUT: OUT is FILE holding TO where it held FROM.
+# which FILE SIZE OFFSETS: $held is which of $to, $current and $moving the text file holds, told by its size and
+# its first occurrence; empty when none.
+which() {
+  held=
+  first=${3%%,*}
+  count "$3"
+  size=$(($(wc -c <"$1")))
+  got=$(bytes "$1" "$first" "$longest")
+  for candidate in "$to" "$current" "$moving"; do
+    [ -n "$candidate" ] && [ "$size" -eq $(($2 + n * (${#candidate} - blen))) ] || continue
+    case $got in "$candidate"*) held=$candidate && return ;; esac
+  done
+}
+
+# rewrite FILE TYPE ROOM OFFSETS FROM TO OUT: OUT is FILE holding TO where it held FROM, with FILE's mode.
 rewrite() {
+  restore=
+  cp -p "$1" "$7" 2>/dev/null || { cp "$1" "$7" && restore=1; } || return 1
+  [ -w "$7" ] || { chmod u+w "$7" && restore=1; } || return 1
   if [ "$2" = b ]; then
-    cp "$1" "$7" || return 1
-    padded=$(pad "$6" "$3")
-    for at in $(printf '%s' "$4" | tr ',' ' '); do
+    pad "$6" "$3"
+    IFS=,
+    for at in $4; do
+      IFS=$ifs
       printf '%s' "$padded" | dd of="$7" bs=1 seek="$at" conv=notrunc 2>/dev/null || return 1
+      IFS=,
     done
+    IFS=$ifs
     return 0
   fi
   {
-    pos=0
-    for at in $(starts t "$4" "$5"); do
-      [ "$at" -gt "$pos" ] && bytes "$1" "$pos" $((at - pos))
+    pos=0 i=0
+    IFS=,
+    for off in $4; do
+      IFS=$ifs
+      at=$((off + i * (${#5} - blen)))
+      [ "$at" -gt "$pos" ] && tail -c +$((pos + 1)) "$1" | head -c $((at - pos))
       printf '%s' "$6"
-      pos=$((at + ${#5}))
+      pos=$((at + ${#5})) i=$((i + 1))
+      IFS=,
     done
+    IFS=$ifs
     tail -c +$((pos + 1)) "$1"
   } >"$7"
+}
+
+# rewrite_binaries ROOM FILE...: the binary files (whose occurrences have ROOM bytes) name $to, whichever of
+# $current and $moving each named. An occurrence is a path padded with "/" to ROOM bytes, a string no binary holds
+# by chance, so it is found by its bytes, with one sed -i (GNU or busybox: both keep NUL bytes, and replace each
+# file by a new one, renamed over it) for the whole batch instead of a few processes per file.
+rewrite_binaries() {
+  [ $# -gt 1 ] || return 0
+  broom=$1
+  shift
+  pad "$to" "$broom"
+  replacement=$(sed_replacement "$padded")
+  script=
+  for candidate in "$current" "$moving"; do
+    [ -n "$candidate" ] && [ "$candidate" != "$to" ] && [ ${#candidate} -le "$broom" ] || continue
+    pad "$candidate" "$broom"
+    script="${script}s|$(sed_pattern "$padded")|$replacement|g;"
+  done
+  [ -n "$script" ] || return 0
+  sed -i "$script" "$@" || fail "cannot rewrite the paths of binary files under $root" "the bundle's directory must be writable by you"
+  changed=$((changed + $#))
 }
 
 sed_pattern() { printf '%s' "$1" | sed 's/[]\|.*[^$]/\\&/g'; }
@@ -255,10 +309,13 @@ check_host_only() {
 
 verify() {
   current=$(cat "$meta/prefix")
-  sums=${TMPDIR:-/tmp}/kiln-relocate-verify.$$
-  trap 'rm -f "$sums" "$sums.file"' EXIT
-  bad=0
+  scratch=${TMPDIR:-/tmp}/kiln-relocate-verify.$$
+  trap 'rm -rf "$scratch"' EXIT
+  mkdir -p "$scratch/binary" || fail "cannot make $scratch"
+  sums=$scratch/sums
+  bad=0 batch_room=
   : >"$sums"
+  set --
   while read -r type sha mode size rroom offsets path; do
     file=$root/$path
     case $type in
@@ -273,20 +330,48 @@ verify() {
         bad=$((bad + 1))
       fi
       ;;
-    t | b)
+    b)
+      # Copied in batches into a scratch tree per room, put back to the placeholder there, then hashed with the rest.
       if [ ! -f "$file" ]; then
         echo "missing: $path"
         bad=$((bad + 1))
-      elif ! holds "$file" "$type" "$size" "$rroom" "$offsets" "$current" ||
-        ! rewrite "$file" "$type" "$rroom" "$offsets" "$current" "$placeholder" "$sums.file" ||
-        [ "$(sha256sum <"$sums.file" | cut -d ' ' -f 1)" != "$sha" ]; then
+        continue
+      fi
+      if [ "$rroom" != "$batch_room" ] || [ $# -ge 500 ]; then
+        copy_binaries "$batch_room" "$@"
+        set --
+      fi
+      batch_room=$rroom
+      set -- "$@" "./$path"
+      printf '%s  %s\n' "$sha" "$path" >>"$scratch/sums.$rroom"
+      ;;
+    t)
+      if [ ! -f "$file" ]; then
+        echo "missing: $path"
+        bad=$((bad + 1))
+      elif ! holds "$file" t "$size" "$rroom" "$offsets" "$current" ||
+        ! rewrite "$file" t "$rroom" "$offsets" "$current" "$placeholder" "$scratch/file" ||
+        [ "$(sha256sum <"$scratch/file" | cut -d ' ' -f 1)" != "$sha" ]; then
         echo "changed: $path"
         bad=$((bad + 1))
       fi
       ;;
     esac
   done <"$meta/files.txt"
+  copy_binaries "$batch_room" "$@"
   failed=$(cd "$root" && sha256sum -c "$sums" 2>/dev/null | grep -v ': OK$')
+  for list in "$scratch"/sums.*; do
+    [ -f "$list" ] || continue
+    broom=${list##*.}
+    pad "$placeholder" "$broom"
+    replacement=$(sed_replacement "$padded")
+    pad "$current" "$broom"
+    (cd "$scratch/binary/$broom" && find . -type f -exec sed -i "s|$(sed_pattern "$padded")|$replacement|g" {} +) ||
+      fail "cannot check the binary files in $scratch"
+    more=$(cd "$scratch/binary/$broom" && sha256sum -c "$list" 2>/dev/null | grep -v ': OK$')
+    [ -z "$more" ] || failed=$(printf '%s\n%s' "$failed" "$more")
+  done
+  failed=$(printf '%s\n' "$failed" | grep -v '^$')
   if [ -n "$failed" ]; then
     printf '%s\n' "$failed" | sed 's/^\(.*\): FAILED open or read$/missing: \1/; s/^\(.*\): FAILED$/changed: \1/'
     bad=$((bad + $(printf '%s\n' "$failed" | wc -l)))
@@ -296,6 +381,16 @@ verify() {
     exit 1
   fi
   echo "kiln-relocate: ok: every file of $root matches the bundle's manifest"
+}
+
+# copy_binaries ROOM PATH...: copy the files (paths relative to the bundle) into the scratch tree of ROOM.
+copy_binaries() {
+  [ $# -gt 1 ] || return 0
+  broom=$1
+  shift
+  mkdir -p "$scratch/binary/$broom" &&
+    (cd "$root" && tar -cf - "$@") | (cd "$scratch/binary/$broom" && tar -xf -) ||
+    fail "cannot copy the binary files into $scratch"
 }
 
 relocate() {
@@ -323,7 +418,11 @@ relocate() {
     printf '%s\n' "$to" >"$meta/moving.new" && mv -f "$meta/moving.new" "$meta/moving" ||
       fail "cannot write $meta/moving" "the bundle's directory must be writable by you"
   fi
-  changed=0 bad=0
+  longest=${#to}
+  [ ${#current} -gt "$longest" ] && longest=${#current}
+  [ ${#moving} -gt "$longest" ] && longest=${#moving}
+  changed=0 bad=0 checked_dir= checked_ok= batch_room=
+  set --
   while read -r type sha mode size rroom offsets path; do
     case $type in t | b) ;; *) continue ;; esac
     file=$root/$path
@@ -333,23 +432,33 @@ relocate() {
       continue
     }
     # Only files inside the bundle are rewritten: not through a symbolic link, not out of it.
-    real=$(cd -P -- "$(dirname -- "$file")" 2>/dev/null && pwd -P)
-    case $real/ in "$root"/*) ;; *) real= ;; esac
-    if [ -L "$file" ] || [ -z "$real" ]; then
+    dir=${file%/*}
+    if [ "$dir" != "$checked_dir" ]; then
+      real=$(cd -P -- "$dir" 2>/dev/null && pwd -P)
+      checked_dir=$dir checked_ok=
+      case $real/ in "$root"/*) checked_ok=1 ;; esac
+    fi
+    if [ -L "$file" ] || [ -z "$checked_ok" ]; then
       warn "$path is a symbolic link or lies outside $root; left as it is"
       bad=$((bad + 1))
       continue
     fi
-    holds "$file" "$type" "$size" "$rroom" "$offsets" "$to" && continue
-    from=
-    for candidate in "$current" "$moving"; do
-      [ -n "$candidate" ] && [ "$candidate" != "$to" ] && holds "$file" "$type" "$size" "$rroom" "$offsets" "$candidate" &&
-        from=$candidate && break
-    done
+    if [ "$type" = b ]; then
+      # Binary files go to sed -i in batches: hundreds of files for one process (see rewrite_binaries).
+      if [ "$rroom" != "$batch_room" ] || [ $# -ge 500 ]; then
+        rewrite_binaries "$batch_room" "$@"
+        set --
+      fi
+      batch_room=$rroom
+      set -- "$@" "$file"
+      continue
+    fi
+    which "$file" "$size" "$offsets"
+    [ "$held" = "$to" ] && continue
     tmp=$file.kiln-relocate.$$
-    if [ -n "$from" ]; then
-      rewrite "$file" "$type" "$rroom" "$offsets" "$from" "$to" "$tmp" || fail "cannot write $tmp"
-    elif [ "$type" = t ]; then
+    if [ -n "$held" ]; then
+      rewrite "$file" "$type" "$rroom" "$offsets" "$held" "$to" "$tmp" || fail "cannot write $tmp"
+    else
       # Edited since it was bundled (a configuration file): the paths are found by their text.
       from=$current
       [ -n "$moving" ] && grep -F -q -- "$moving" "$file" && from=$moving
@@ -358,16 +467,15 @@ relocate() {
         continue
       fi
       warn "$path was changed since it was bundled; its paths were found by their text"
+      restore=1
       sed "s|$(sed_pattern "$from")|$(sed_replacement "$to")|g" "$file" >"$tmp" || fail "cannot write $tmp"
-    else
-      warn "$path does not hold the bundle's path where the manifest says; left as it is"
-      bad=$((bad + 1))
-      continue
     fi
-    # A new file renamed over the old one: a program running from the old one keeps it ("text file busy" never happens).
-    chmod "$mode" "$tmp" && mv -f "$tmp" "$file" || fail "cannot replace $file"
+    # The file's mode (cp -p kept it, unless it had to be made writable), and a new file renamed over the old
+    # one: a program running from the old one keeps it ("text file busy" never happens).
+    { [ -z "$restore" ] || chmod "$mode" "$tmp"; } && mv -f "$tmp" "$file" || fail "cannot replace $file"
     changed=$((changed + 1))
   done <"$meta/files.txt"
+  rewrite_binaries "$batch_room" "$@"
   if [ "$bad" -gt 0 ]; then
     fail "$bad file(s) could not be relocated; the others now name $to" \
       "kiln-relocate --verify lists what differs from the bundle; unpack the bundle again to start over"

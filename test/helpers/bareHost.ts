@@ -21,6 +21,7 @@ export const BARE_TOOLS = [
   'dd',
   'dirname',
   'env',
+  'find',
   'getconf',
   'grep',
   'gzip',
