@@ -445,5 +445,12 @@ test('kiln bundle: trimmed closure, unpacked on a bare host into a path with bla
     );
     assert.ok(!existsSync(join(dir, 'n.tar.gz')) && !existsSync(join(dir, 'n.tar.gz.part')));
     await fails(['bundle', 'verify', dir], 'E_BUNDLE', /is not an unpacked Kiln bundle/);
+    // --prefix is the prefix to bundle from; the directory on the target is --relocate-to.
+    const mistaken = await fails(
+      ['bundle', 'app', '--out', join(dir, 'n.tar.gz'), '--prefix', '/opt/target'],
+      'E_PREFIX_NOT_FOUND',
+      /cannot open prefix \/opt\/target/,
+    );
+    assert.match(mistaken.stderr, /use --relocate-to DIR/);
   });
 });

@@ -1,7 +1,9 @@
 import type { TrimClass } from '../../bundle/index.js';
 import { parseRequest } from '../../solver/index.js';
 import { flag, listOption, requiredOption, stringOption, usageError } from '../args.js';
-import type { Command } from '../command.js';
+import type { Command, Invocation } from '../command.js';
+import { KilnError, isKilnError } from '../../errors/index.js';
+import type { Prefix } from '../../install/index.js';
 import { ADVISORY_OPTIONS, renderPlan, withPrefix } from '../prefixSession.js';
 import { bytes } from '../render.js';
 import { shellLine } from '../../util/shellQuote.js';
@@ -44,7 +46,7 @@ const command: Command = {
       ...(relocateTo === undefined ? {} : { prefix: relocateTo }),
       now: invocation.settings.now(),
     };
-    return withPrefix(invocation, async (prefix) => {
+    return bundleFrom(invocation, async (prefix) => {
       if (!flag(invocation, 'from-remotes')) {
         const result = await prefix.bundle({ ...options, names: invocation.positionals });
         return { data: result, text: describe(result) };
@@ -59,6 +61,23 @@ const command: Command = {
     });
   },
 };
+
+/**
+ * withPrefix, with a hint for a --prefix that is not a prefix: --prefix
+ * names the prefix to bundle from, and whoever meant the directory on the
+ * target needs --relocate-to.
+ */
+async function bundleFrom<T>(invocation: Invocation, fn: (prefix: Prefix) => Promise<T>): Promise<T> {
+  try {
+    return await withPrefix(invocation, fn);
+  } catch (error) {
+    if (!isKilnError(error, 'E_PREFIX_NOT_FOUND')) throw error;
+    throw new KilnError(error.code, error.message, {
+      hint: `--prefix names the prefix to bundle from; for files already relocated for a directory on the target, use --relocate-to DIR${error.hint === undefined ? '' : ` (or: ${error.hint})`}`,
+      cause: error,
+    });
+  }
+}
 
 function describe(result: BundleResult): string {
   const { requires } = result;
