@@ -204,22 +204,16 @@ count() {
 # bytes FILE OFFSET COUNT: COUNT bytes of FILE from OFFSET.
 bytes() { dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null; }
 
-# holds FILE TYPE SIZE ROOM OFFSETS PREFIX: the file holds PREFIX at every occurrence (and, for text, has its size).
+# holds FILE SIZE OFFSETS PREFIX: the text file has the size it has when it holds PREFIX, and holds it at every
+# occurrence.
 holds() {
-  if [ "$2" = b ]; then
-    [ ${#6} -le "$4" ] || return 1
-    pad "$6" "$4"
-    want=$padded shift_by=0
-  else
-    count "$5"
-    [ $(($(wc -c <"$1"))) -eq $(($3 + n * (${#6} - blen))) ] || return 1
-    want=$6 shift_by=$((${#6} - blen))
-  fi
+  count "$3"
+  [ $(($(wc -c <"$1"))) -eq $(($2 + n * (${#4} - blen))) ] || return 1
   i=0
   IFS=,
-  for off in $5; do
+  for off in $3; do
     IFS=$ifs
-    [ "$(bytes "$1" $((off + i * shift_by)) ${#want})" = "$want" ] || return 1
+    [ "$(bytes "$1" $((off + i * (${#4} - blen))) ${#4})" = "$4" ] || return 1
     i=$((i + 1))
     IFS=,
   done
@@ -241,36 +235,25 @@ which() {
   done
 }
 
-# rewrite FILE TYPE ROOM OFFSETS FROM TO OUT: OUT is FILE holding TO where it held FROM, with FILE's mode.
+# rewrite FILE OFFSETS FROM TO OUT: OUT is the text FILE holding TO where it held FROM, with FILE's mode.
 rewrite() {
   restore=
-  cp -p "$1" "$7" 2>/dev/null || { cp "$1" "$7" && restore=1; } || return 1
-  [ -w "$7" ] || { chmod u+w "$7" && restore=1; } || return 1
-  if [ "$2" = b ]; then
-    pad "$6" "$3"
-    IFS=,
-    for at in $4; do
-      IFS=$ifs
-      printf '%s' "$padded" | dd of="$7" bs=1 seek="$at" conv=notrunc 2>/dev/null || return 1
-      IFS=,
-    done
-    IFS=$ifs
-    return 0
-  fi
+  cp -p "$1" "$5" 2>/dev/null || { cp "$1" "$5" && restore=1; } || return 1
+  [ -w "$5" ] || { chmod u+w "$5" && restore=1; } || return 1
   {
     pos=0 i=0
     IFS=,
-    for off in $4; do
+    for off in $2; do
       IFS=$ifs
-      at=$((off + i * (${#5} - blen)))
+      at=$((off + i * (${#3} - blen)))
       [ "$at" -gt "$pos" ] && tail -c +$((pos + 1)) "$1" | head -c $((at - pos))
-      printf '%s' "$6"
-      pos=$((at + ${#5})) i=$((i + 1))
+      printf '%s' "$4"
+      pos=$((at + ${#3})) i=$((i + 1))
       IFS=,
     done
     IFS=$ifs
     tail -c +$((pos + 1)) "$1"
-  } >"$7"
+  } >"$5"
 }
 
 # rewrite_binaries ROOM FILE...: the binary files (whose occurrences have ROOM bytes) name $to, whichever of
@@ -349,8 +332,8 @@ verify() {
       if [ ! -f "$file" ]; then
         echo "missing: $path"
         bad=$((bad + 1))
-      elif ! holds "$file" t "$size" "$rroom" "$offsets" "$current" ||
-        ! rewrite "$file" t "$rroom" "$offsets" "$current" "$placeholder" "$scratch/file" ||
+      elif ! holds "$file" "$size" "$offsets" "$current" ||
+        ! rewrite "$file" "$offsets" "$current" "$placeholder" "$scratch/file" ||
         [ "$(sha256sum <"$scratch/file" | cut -d ' ' -f 1)" != "$sha" ]; then
         echo "changed: $path"
         bad=$((bad + 1))
@@ -457,7 +440,7 @@ relocate() {
     [ "$held" = "$to" ] && continue
     tmp=$file.kiln-relocate.$$
     if [ -n "$held" ]; then
-      rewrite "$file" "$type" "$rroom" "$offsets" "$held" "$to" "$tmp" || fail "cannot write $tmp"
+      rewrite "$file" "$offsets" "$held" "$to" "$tmp" || fail "cannot write $tmp"
     else
       # Edited since it was bundled (a configuration file): the paths are found by their text.
       from=$current
