@@ -4,8 +4,8 @@
  * the same facts in lines a POSIX shell reads; `.kiln-bundle/prefix`, the
  * directory the files name now.
  */
-import { createHash } from 'node:crypto';
 import { KilnError } from '../errors/index.js';
+import { sha256 } from '../util/hash.js';
 import { formatMode, parseMode } from '../format/metadata.js';
 import { pathProblem } from '../format/manifestSafety.js';
 import type { Fail } from '../util/shape.js';
@@ -91,7 +91,7 @@ export function encodeFileLines(files: readonly BundleFile[]): string {
     .map((file) => {
       const mode = file.type === 'symlink' ? '-' : formatMode(file.mode);
       if (file.type === 'dir') return `d - ${mode} - - - ${file.path}\n`;
-      if (file.type === 'symlink') return `l ${sha256Text(file.target ?? '')} - - - - ${file.path}\n`;
+      if (file.type === 'symlink') return `l ${sha256(file.target ?? '')} - - - - ${file.path}\n`;
       const reloc = file.relocation;
       if (reloc === undefined) return `f ${file.sha256} ${mode} ${file.size} - - ${file.path}\n`;
       const type = reloc.kind === 'text' ? 't' : 'b';
@@ -114,10 +114,6 @@ export function encodeInfo(manifest: BundleManifest): string {
     ...requires.loaders.map((loader) => `loader ${loader}`),
   ];
   return `${lines.join('\n')}\n`;
-}
-
-function sha256Text(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -33,6 +33,8 @@ import { isElf, readInterpreter } from '../elf/index.js';
 import { fixLongShebang } from '../relocate/index.js';
 import { X86_64_LEVELS } from '../solver/cpuLevel.js';
 import { ZstdEncoder } from '../util/zstd.js';
+import { sha256 } from '../util/hash.js';
+import { compareVersions } from '../version/index.js';
 import { isoTime } from '../util/isoTime.js';
 import type { BundleFile, BundleManifest, BundlePackage, BundleRequirements } from './bundleManifest.js';
 import {
@@ -80,7 +82,7 @@ export interface BundleResult {
 
 type Compression = 'zstd' | 'gzip' | 'none';
 
-/** Files read whole (to relocate them) up to this size; larger ones that need no relocation are streamed. */
+/** How much of a file that needs no relocation is read at a time (relocated files are read whole). */
 const CHUNK = 1 << 20;
 
 /**
@@ -112,6 +114,8 @@ export async function createBundle(
   const sink = await ArchiveSink.open(part, compression);
   const files: BundleFile[] = [];
   const loaders = new Set<string>();
+  // One read buffer for the whole bundle, not one per file.
+  const chunk = Buffer.allocUnsafe(CHUNK);
   let room: number | null = null;
   let bytes = 0;
   try {
@@ -147,7 +151,7 @@ export async function createBundle(
       const absolute = join(root, file.path);
       const row = relocationRows(pkg).get((file.type === 'hardlink' ? file.target : null) ?? file.path);
       if (row === undefined) {
-        const written = await streamFile(sink, absolute, file.path, mode);
+        const written = await streamFile(sink, absolute, file.path, mode, chunk);
         checkUnchanged(file, pkg, written.sha256, root);
         files.push({
           path: file.path,
@@ -162,7 +166,7 @@ export async function createBundle(
         continue;
       }
       const installed = readFileSync(absolute);
-      checkUnchanged(file, pkg, sha256Of(installed), root);
+      checkUnchanged(file, pkg, sha256(installed), root);
       const base = Buffer.byteLength(pkg.metadata.relocation!.placeholder);
       const canonical = canonicalContent(
         installed,
@@ -178,7 +182,7 @@ export async function createBundle(
         type: 'file',
         mode,
         size: canonical.content.length,
-        sha256: sha256Of(canonical.content),
+        sha256: sha256(canonical.content),
         package: pkg.name,
       };
       if (canonical.offsets.length > 0) {
@@ -233,7 +237,7 @@ export async function createBundle(
       files.push({ path: 'bin', type: 'dir', mode: 0o755, size: 0 });
       await sink.entry('bin', 'dir', 0o755);
     }
-    files.push({ path: RELOCATE_SCRIPT, type: 'file', mode: 0o755, size: script.length, sha256: sha256Of(script) });
+    files.push({ path: RELOCATE_SCRIPT, type: 'file', mode: 0o755, size: script.length, sha256: sha256(script) });
     await sink.file(RELOCATE_SCRIPT, 0o755, script);
     await sink.entry(BUNDLE_DIRECTORY, 'dir', 0o755);
     await sink.file(`${BUNDLE_DIRECTORY}/manifest.json`, 0o644, Buffer.from(serializeBundleManifest(manifest), 'utf8'));
@@ -325,21 +329,15 @@ function requirementsOf(packages: readonly InstalledPackage[]): Omit<BundleRequi
         'E_BUNDLE',
         `cannot bundle ${packages[0]!.name} and ${pkg.name} together: one is built for ${first.arch} ${first.libc}, the other for ${target.arch} ${target.libc}`,
       );
-    if (compareDotted(target.libcVersion, libcVersion) > 0) libcVersion = target.libcVersion;
-    const rank = (level: string): number => (X86_64_LEVELS as readonly string[]).indexOf(level);
-    if (rank(target.cpu) > rank(cpu)) cpu = target.cpu;
+    if (compareVersions(target.libcVersion, libcVersion) > 0) libcVersion = target.libcVersion;
+    if (levelRank(target.cpu) > levelRank(cpu)) cpu = target.cpu;
   }
   return { arch: first.arch, libc: first.libc, libcVersion, cpu };
 }
 
-function compareDotted(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+/** An x86-64 level's place among X86_64_LEVELS; -1 for another architecture's. */
+function levelRank(level: string): number {
+  return (X86_64_LEVELS as readonly string[]).indexOf(level);
 }
 
 const rowsByPackage = new WeakMap<InstalledPackage, Map<string, RelocationFile>>();
@@ -465,10 +463,6 @@ function canonicalContent(
   return { content, offsets: row.kind === 'binary' ? [...row.offsets] : findAll(content, placeholder) };
 }
 
-function sha256Of(content: Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
 /** The program interpreter an ELF executable names, from its head. */
 function loaderOf(head: Buffer, where: string): string | undefined {
   if (!isElf(head)) return undefined;
@@ -486,21 +480,21 @@ async function streamFile(
   absolute: string,
   path: string,
   mode: number,
+  chunk: Buffer,
 ): Promise<{ size: number; sha256: string; loader?: string }> {
   const fd = openSync(absolute, 'r');
   try {
-    const hash = createHash('sha256');
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    const first = readSync(fd, chunk, 0, CHUNK, null);
-    if (first < CHUNK) {
+    const first = readSync(fd, chunk, 0, chunk.length, null);
+    if (first < chunk.length) {
       const content = Buffer.from(chunk.subarray(0, first));
       await sink.file(path, mode, content);
       const loader = loaderOf(content, path);
-      return { size: first, sha256: hash.update(content).digest('hex'), ...(loader === undefined ? {} : { loader }) };
+      return { size: first, sha256: sha256(content), ...(loader === undefined ? {} : { loader }) };
     }
     // A large file: its size is taken first, and a file that changes while it is read is an error.
+    const hash = createHash('sha256');
     const { size } = fstatSync(fd);
-    const loader = loaderOf(Buffer.from(chunk.subarray(0, first)), path);
+    const loader = loaderOf(chunk.subarray(0, first), path);
     await sink.header({ path, type: 'file', mode, uname: '', gname: '', size, linkTarget: '' });
     let written = 0;
     let length = first;

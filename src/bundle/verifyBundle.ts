@@ -5,11 +5,11 @@
  * to the bundle's placeholder first.
  */
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { KilnError, isErrno } from '../errors/index.js';
 import { formatMode } from '../format/metadata.js';
 import { readFileIfExistsSync } from '../util/fs.js';
+import { sha256 } from '../util/hash.js';
 import type { BundleFile, BundleManifest } from './bundleManifest.js';
 import { BUNDLE_DIRECTORY, parseBundleManifest } from './bundleManifest.js';
 import { holdsPrefix, moveOccurrences } from './moveOccurrences.js';
@@ -95,8 +95,8 @@ function checkFile(
       return { problem: 'content', path: file.path, expected: `the paths of ${prefixes.join(' or ')}` };
     content = moveOccurrences(content, row, from, placeholder, absolute);
   }
-  const sha256 = createHash('sha256').update(content).digest('hex');
-  return sha256 === file.sha256
+  const digest = sha256(content);
+  return digest === file.sha256
     ? undefined
-    : { problem: 'content', path: file.path, expected: file.sha256 ?? '', actual: sha256 };
+    : { problem: 'content', path: file.path, expected: file.sha256 ?? '', actual: digest };
 }

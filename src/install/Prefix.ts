@@ -1624,18 +1624,13 @@ export class Prefix {
             );
           }
         }
-        const { build, confirm, command, signal, allowAdvisories, ...bundleOptions } = options;
-        const change = await temporary.install(requests, {
-          ...(build === undefined ? {} : { build }),
-          ...(confirm === undefined ? {} : { confirm }),
-          ...(command === undefined ? {} : { command }),
-          ...(signal === undefined ? {} : { signal }),
-          ...(allowAdvisories === undefined ? {} : { allowAdvisories }),
-        });
+        const { out, keep, prefix, now, ...changeOptions } = options;
+        const change = await temporary.install(requests, changeOptions);
         if (!change.applied) throw new KilnError('E_ABORTED', 'no bundle written: the plan was declined');
         // What was downloaded for the bundle is kept here too, as an install would have.
         if (!this.readonly) linkCachedPackages(paths.cache, this.paths.cache);
-        const result = await temporary.bundle({ ...bundleOptions, names: requests.map((request) => request.name) });
+        const names = requests.map((request) => request.name);
+        const result = await temporary.bundle({ out, names, keep, prefix, now });
         return { ...result, plan: change.plan };
       } finally {
         temporary.close();
