@@ -7,12 +7,12 @@
  * a fresh directory with a blank in its path, and to fix up again after a
  * move; medians of N runs. Figures go to bench-out/bundle.json.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { median } from './measure.js';
+import { median, removeScratch, scratchDir, wall } from './measure.js';
 
 const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const KILN = join(PROJECT, 'dist/src/cli/bin.js');
@@ -27,18 +27,12 @@ const prefix = values.prefix!;
 const name = values.package!;
 const runs = Number(values.runs);
 
+/** Milliseconds of one run, in the clean environment a target host would give. */
 function timed(command: string, args: string[]): number {
-  const started = performance.now();
-  const result = spawnSync(command, args, {
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/' },
-  });
-  const ms = performance.now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
-  return ms;
+  return wall(command, args, { env: { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/' } }).seconds * 1000;
 }
 
-const work = mkdtempSync('/tmp/kiln-bundle-bench-');
+const work = scratchDir('kiln-bundle-bench-', '/tmp');
 const forms = [
   { label: 'trimmed, .tar.gz', file: 'b.tar.gz', extra: [] as string[] },
   { label: 'trimmed, .tar.zst', file: 'b.tar.zst', extra: [] },
@@ -82,7 +76,7 @@ try {
     });
   }
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  removeScratch(work);
 }
 
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
