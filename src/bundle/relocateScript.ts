@@ -4,12 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { X86_64_FEATURES } from '../solver/cpuLevel.js';
+import { kilnPath } from '../util/kilnRoot.js';
 
-/** Where the script's source lies: the source tree, from src/bundle or from dist/src/bundle. */
-const SOURCES = [
-  new URL('./kiln-relocate.sh', import.meta.url),
-  new URL('../../../src/bundle/kiln-relocate.sh', import.meta.url),
-];
+/** Where the script's source lies: beside the compiled module if copied there, else in the source tree. */
+const SOURCES = [kilnPath('dist', 'src', 'bundle', 'kiln-relocate.sh'), kilnPath('src', 'bundle', 'kiln-relocate.sh')];
 
 let text: string | undefined;
 
@@ -17,16 +15,15 @@ let text: string | undefined;
 export function relocateScript(): string {
   if (text !== undefined) return text;
   let source: string | undefined;
-  for (const url of SOURCES) {
+  for (const path of SOURCES) {
     try {
-      source = readFileSync(url, 'utf8');
+      source = readFileSync(path, 'utf8');
       break;
     } catch {
       // Not in this layout: try the next.
     }
   }
-  if (source === undefined)
-    throw new Error(`Assertion failed: kiln-relocate.sh not found (${SOURCES.map(String).join(', ')})`);
+  if (source === undefined) throw new Error(`Assertion failed: kiln-relocate.sh not found (${SOURCES.join(', ')})`);
   text = source.replace('@X86_FEATURES@', featureLines());
   return text;
 }

@@ -1,10 +1,10 @@
 /** Where build commands find the ports tree, sources and work directory: flags, then environment, then defaults. */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { defaultCacheDir, defaultWorkDir } from '../build/index.js';
 import { listOption, stringOption } from './args.js';
 import { KilnError } from '../errors/index.js';
+import { kilnPath } from '../util/kilnRoot.js';
 import type { BuildFallback } from '../install/buildMissing.js';
 import type { BuildPolicy } from '../solver/problem.js';
 import type { Invocation, OptionTable } from './command.js';
@@ -24,8 +24,7 @@ export function recipesDir(invocation: Invocation): string {
   const given = stringOption(invocation, 'recipes') ?? process.env['KILN_RECIPES'];
   if (given !== undefined) return resolve(given);
   if (existsSync(join('recipes', 'ports.toml'))) return resolve('recipes');
-  // dist/src/cli/buildSettings.js → the package root's recipes/.
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'recipes');
+  return kilnPath('recipes');
 }
 
 export function sourceSettings(invocation: Invocation): {

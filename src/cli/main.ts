@@ -14,6 +14,7 @@ import { escapeForTerminal, escapeJsonText } from './escapeText.js';
 import { GLOBAL_OPTIONS, optionRows } from './optionHelp.js';
 import { findCommand } from './registry.js';
 import { resolveSettings } from './settings.js';
+import { kilnPath } from '../util/kilnRoot.js';
 
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
@@ -24,7 +25,7 @@ export const JSON_FORMAT_VERSION = 1;
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function kilnVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  const manifest = JSON.parse(readFileSync(kilnPath('package.json'), 'utf8')) as {
     version: string;
   };
   return manifest.version;

@@ -19,6 +19,7 @@ import { openPackage } from '../format/openPackage.js';
 import { verifyPackageSignature } from '../format/packageSignature.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
 import { sha256FileSync } from '../util/hash.js';
+import { kilnPath } from '../util/kilnRoot.js';
 import type { ExtractJob, ExtractResult } from './extractPackage.js';
 import { extractPackage } from './extractPackage.js';
 import { fillStore, isStored, linkPackage } from './unpackedStore.js';
@@ -121,7 +122,7 @@ export class InstallWorkers {
     for (let i = 0; i < threads && threads > 1; i++) {
       // A small young generation: a worker's objects are short-lived and few (its buffers are used again); measured
       // 202 -> 195 MiB peak installing 300 packages on two threads.
-      const worker = new Worker(new URL('./installWorker.js', import.meta.url), {
+      const worker = new Worker(kilnPath('dist', 'src', 'install', 'installWorker.js'), {
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       worker.on('message', (reply: Reply) => this.settle(worker, reply));
