@@ -25,7 +25,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqliteModule } from './sqlite.js';
-import { Sqlite } from './sqlite.js';
+import { SqliteError, openSqlite } from './sqlite.js';
 import { KilnError, isErrno } from '../errors/index.js';
 
 export interface FileLock {
@@ -37,7 +37,7 @@ export interface FileLock {
 type Connection = SqliteModule.Database;
 
 function sqliteCode(error: unknown): string | undefined {
-  return error instanceof Sqlite.SqliteError ? error.code : undefined;
+  return error instanceof SqliteError ? error.code : undefined;
 }
 
 /**
@@ -62,7 +62,7 @@ export function tryLockFile(path: string, options: { create?: boolean } = {}): F
   }
   let db: Connection;
   try {
-    db = new Sqlite(path, { timeout: 0, fileMustExist: options.create === false });
+    db = openSqlite(path, { timeout: 0, fileMustExist: options.create === false });
   } catch (error) {
     if (options.create === false && sqliteCode(error) === 'SQLITE_CANTOPEN') return null;
     throw lockError(path, error);

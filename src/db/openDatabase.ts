@@ -4,7 +4,7 @@
  * All SQL lives in `db/`.
  */
 import type { SqliteModule } from './sqlite.js';
-import { Sqlite } from './sqlite.js';
+import { openSqlite } from './sqlite.js';
 import { KilnError } from '../errors/index.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -17,7 +17,7 @@ export interface OpenDatabaseOptions {
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Connection {
   let db: Connection;
   try {
-    db = new Sqlite(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    db = openSqlite(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
     db.pragma('busy_timeout = 10000');
     if (options.readonly !== true) db.pragma('journal_mode = WAL');
     // FULL: a committed transaction survives power loss before its backups are deleted.

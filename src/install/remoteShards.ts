@@ -27,7 +27,8 @@ import {
 } from '../repo/indexV2.js';
 import type { PublishedRoot, RepositoryFetcher } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
-import { readFileIfExistsSync, syncFileSystem } from '../util/fs.js';
+import { readFileIfExistsSync } from '../util/fs.js';
+import { syncFileSystem } from '../util/syncFileSystem.js';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
 import { writeSearchText } from './searchList.js';

@@ -7,7 +7,8 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { sha256 } from '../util/hash.js';
 import { mapConcurrent } from '../util/mapConcurrent.js';
-import { lstatIfExists, syncFileSystem } from '../util/fs.js';
+import { lstatIfExists } from '../util/fs.js';
+import { syncFileSystem } from '../util/syncFileSystem.js';
 import type { IndexRoot, Pin, PinnedKind } from './indexV2.js';
 import {
   INDEX_V2_VERSION,

@@ -24,7 +24,7 @@ import { KilnError, isErrno } from '../errors/index.js';
 import { parseRemoteUrl, redactUrl } from '../remote/remoteUrl.js';
 import { remoteFetcher } from '../remote/remoteFetcher.js';
 import { copyFileAtomic, isTemporaryPath, syncDirectory } from '../util/atomicWrite.js';
-import { syncFileSystem } from '../util/fs.js';
+import { syncFileSystem } from '../util/syncFileSystem.js';
 import { ROOT_FILE } from './indexV2.js';
 import { INDEX_FILE, SIGNATURE_SUFFIX } from './layout.js';
 import type { Repository, RepositoryOptions } from './openRepository.js';

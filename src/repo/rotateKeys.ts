@@ -18,7 +18,7 @@ import { readSecretKeyFile } from '../sign/readSecretKeyFile.js';
 import { signData } from '../sign/signData.js';
 import type { PublicKey, SecretKey } from '../sign/types.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
-import { syncFileSystem } from '../util/fs.js';
+import { syncFileSystem } from '../util/syncFileSystem.js';
 import type { CommitOptions } from './commitRepository.js';
 import { commitStaged } from './commitRepository.js';
 import type { KeyRoot, TrustedRoot } from './keyRoot.js';

@@ -1,5 +1,4 @@
 /** File-system helpers for the cases Kiln meets everywhere. */
-import { spawnSync } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { lstatSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,14 +23,6 @@ export function readFileIfExistsSync(path: string): Buffer | undefined {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
     throw error;
   }
-}
-
-/**
- * One syncfs(2) of the file system holding `path` (`sync -f`): durable in one
- * call for many files written without an fsync each.
- */
-export function syncFileSystem(path: string): void {
-  spawnSync('sync', ['-f', path], { stdio: 'ignore' });
 }
 
 /**
