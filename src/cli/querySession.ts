@@ -1,5 +1,6 @@
 /**
- * `kiln list` (installed) and `kiln owns` answer from the database alone, and
+ * `kiln list` (installed), `kiln owns` and `kiln files` (of an installed
+ * package) answer from the database alone, and
  * `kiln search` from it and the search lists written at sync time: they open
  * the database without loading the install machinery, unless the prefix needs
  * the full open (an interrupted transaction to repair, something missing to

@@ -1,6 +1,8 @@
 import { flag, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
+import { withInstalled } from '../querySession.js';
+import type { InstalledFile } from '../../db/types.js';
 
 const command: Command = {
   words: ['files'],
@@ -16,24 +18,33 @@ const command: Command = {
   async run(invocation) {
     const name = positional(invocation, command, 0, 'NAME');
     noMorePositionals(invocation, command, 1);
-    return withPrefix(invocation, async (prefix) => {
-      if (flag(invocation, 'available')) {
-        const found = await prefix.availableFiles(name);
-        const text = found.files
-          .map(
-            ([path, type, target]) => `${path}${type === 'dir' ? '/' : ''}${type === 'symlink' ? ` -> ${target}` : ''}`,
-          )
-          .join('\n');
-        return { data: found, text };
-      }
-      const files = prefix.files(name);
-      const text = files
+    const text = (files: InstalledFile[]): string =>
+      files
         .map(
           (file) =>
             `${file.path}${file.type === 'dir' ? '/' : ''}${file.type === 'symlink' ? ` -> ${file.target}` : ''}${file.config ? ' (config)' : ''}`,
         )
         .join('\n');
-      return { data: files, text };
+    if (!flag(invocation, 'available')) {
+      // An installed package's files come from the database alone, as list and owns do (querySession.ts).
+      const files = await withInstalled(invocation, (source) =>
+        source.store.getInstalled(name) === undefined ? undefined : source.store.filesOf(name),
+      );
+      if (files !== undefined) return { data: files, text: text(files) };
+    }
+    return withPrefix(invocation, async (prefix) => {
+      if (flag(invocation, 'available')) {
+        const found = await prefix.availableFiles(name);
+        const listing = found.files
+          .map(
+            ([path, type, target]) => `${path}${type === 'dir' ? '/' : ''}${type === 'symlink' ? ` -> ${target}` : ''}`,
+          )
+          .join('\n');
+        return { data: found, text: listing };
+      }
+      // Not installed: the full open says why (with a hint), as it does for every command.
+      const files = prefix.files(name);
+      return { data: files, text: text(files) };
     });
   },
 };
