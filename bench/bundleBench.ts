@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { median, removeScratch, scratchDir, wall } from './measure.js';
 
 const PROJECT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const KILN = join(PROJECT, 'dist/src/cli/bin.js');
+const KILN = join(PROJECT, 'dist/src/cli/kiln.cjs');
 const { values } = parseArgs({
   options: {
     prefix: { type: 'string', default: join(PROJECT, 'demo-out/home/my stack') },

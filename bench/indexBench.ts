@@ -54,7 +54,7 @@ import type { StaticServer } from './index/server.js';
 import { MIB, chosenFsKind, cleanupAll, freshFs } from './measure.js';
 import type { FreshFs } from './measure.js';
 
-const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const KILN = fileURLToPath(new URL('../src/cli/kiln.cjs', import.meta.url));
 const OUT = 'bench-out';
 const TOOLS = ['kiln', 'pacman', 'apt', 'dpkg', 'rpm'] as const;
 type ToolName = (typeof TOOLS)[number];

@@ -71,7 +71,7 @@ import { SHAPES, SHAPE_NAMES } from './workload/plan.js';
 import type { PackageSet } from './workload/set.js';
 import { loadSet } from './workload/set.js';
 
-const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const KILN = fileURLToPath(new URL('../src/cli/kiln.cjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAUSE_MS = 2000;
 const QUERY_REPEATS = 5;

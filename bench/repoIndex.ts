@@ -39,7 +39,7 @@ const { values } = parseArgs({
 });
 const COUNT = Number(values.packages);
 const RUNS = Number(values.runs);
-const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const KILN = fileURLToPath(new URL('../src/cli/kiln.cjs', import.meta.url));
 const CATEGORIES = ['dev-libs', 'sys-libs', 'app-misc', 'net-misc', 'www-servers', 'dev-lang'];
 const LICENSES = ['MIT', 'BSD-2-Clause', 'GPL-2.0-or-later', 'Apache-2.0 OR MIT', 'LGPL-2.1-only', 'Zlib'];
 

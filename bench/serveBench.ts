@@ -35,7 +35,7 @@ const { values } = parseArgs({
   },
 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const KILN = fileURLToPath(new URL('../src/cli/kiln.cjs', import.meta.url));
 const DURATION = Number(values.duration);
 const CONNECTIONS = values.connections.split(',').map(Number);
 const PAUSE_MS = Number(values.pause) * 1000;

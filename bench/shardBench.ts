@@ -24,7 +24,7 @@ import { seededRandom } from '../src/util/seededRandom.js';
 import { haveTime, median, runWithRss } from './index/measure.js';
 import { startServer } from './index/server.js';
 
-const KILN = join(import.meta.dirname, '../src/cli/bin.js');
+const KILN = join(import.meta.dirname, '../src/cli/kiln.cjs');
 const OUT = 'bench-out';
 const TARGET = { arch: 'x86_64', cpu: 'x86-64', libc: 'glibc', libcVersion: '2.17' } as const;
 

@@ -60,7 +60,7 @@ const VERSIONS = positive(values.versions, '--versions');
 const SEED = Number(values.seed);
 const RUNS = positive(values.runs, '--runs');
 const PAUSE_MS = Number(values.pause) * 1000;
-const KILN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const KILN = fileURLToPath(new URL('../src/cli/kiln.cjs', import.meta.url));
 const SOLVE_ONCE = fileURLToPath(new URL('./solveOnce.js', import.meta.url));
 const OUT = join('bench-out', 'solve');
 

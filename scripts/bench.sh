@@ -56,6 +56,8 @@ case "$which" in
     ;;
   # kiln bundle of the demo's nginx (npm run demo first): size trimmed and untrimmed, unpack + fix-up time.
   bundle) node dist/bench/bundleBench.js "$@" ;;
+  # What a query costs over Node's own start-up: the bundled command against its modules (docs/performance.md, "Start-up").
+  startup) node dist/bench/startupBench.js "$@" ;;
   # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
   shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
@@ -67,10 +69,11 @@ case "$which" in
     install_bench_tools
     for shape in mixed medium huge; do node dist/bench/installBench.js --shape "$shape"; done
     node dist/bench/indexBench.js
+    node dist/bench/startupBench.js
     node dist/bench/solveBench.js
     node dist/bench/solveBench.js --shape distro
     node dist/bench/serveBench.js
     node --max-old-space-size=8192 dist/bench/shardBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle, startup)" >&2; exit 2 ;;
 esac

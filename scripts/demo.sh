@@ -23,7 +23,7 @@ work=$root/demo-out
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
-kiln_bin=$root/dist/src/cli/bin.js
+kiln_bin=$root/dist/src/cli/kiln.cjs
 kiln() { show kiln "$@"; node "$kiln_bin" "$@"; }
 
 say "2. A signing key and an empty signed repository (repo/.kiln private, repo/public the tree to serve)"
@@ -52,7 +52,7 @@ if [ "$(id -u)" = 0 ]; then
     # The checkout is private (a home directory): give the demo user a readable copy.
     mkdir -p "$work/kiln" && cp -r "$root/package.json" "$root/dist" "$root/node_modules" "$work/kiln/"
     chmod -R a+rX "$work/kiln"
-    kiln_bin=$work/kiln/dist/src/cli/bin.js
+    kiln_bin=$work/kiln/dist/src/cli/kiln.cjs
   fi
   chmod 755 "$work"
 fi

@@ -38,7 +38,7 @@ bash scripts/distfiles.sh
 build_tools
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-e2e-full.XXXXXX")
-kiln() { node "$root/dist/src/cli/bin.js" "$@"; }
+kiln() { node "$root/dist/src/cli/kiln.cjs" "$@"; }
 echo "e2e-full: working in $work" >&2
 
 kiln key generate --out "$work/keys" >/dev/null

@@ -51,13 +51,13 @@ test('build zlib, pcre2 and nginx +uwsgi; an unprivileged user installs nginx in
   await handTo(user, dir);
   await newRepository(dir, 'ports');
 
-  const lint = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), 'lint', '--recipes', RECIPES]);
+  const lint = await run(process.execPath, [join(PROJECT, 'dist/src/cli/kiln.cjs'), 'lint', '--recipes', RECIPES]);
   assert.equal(lint.code, 0, `kiln lint of the shipped ports tree\n${lint.stdout}${lint.stderr}`);
 
   const build = await run(
     process.execPath,
     [
-      join(PROJECT, 'dist/src/cli/bin.js'),
+      join(PROJECT, 'dist/src/cli/kiln.cjs'),
       'build',
       'www-servers/nginx',
       '--with',
@@ -262,7 +262,7 @@ test('a build that links a host library no dependency provides fails naming the 
   await mkdir(join(dir, 'work', 'p-0badcafe-_kiln_placeholder', 'lib'), { recursive: true });
   const patchedRun = await run(
     process.execPath,
-    [join(PROJECT, 'dist/src/cli/bin.js'), 'build', 'test/patched', ...common, '--json'],
+    [join(PROJECT, 'dist/src/cli/kiln.cjs'), 'build', 'test/patched', ...common, '--json'],
     { cwd: dir },
   );
   assert.equal(patchedRun.code, 0, patchedRun.stderr);
@@ -346,7 +346,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
     'MIT',
     '--json',
   ];
-  const first = await run(process.execPath, [join(PROJECT, 'dist/src/cli/bin.js'), ...args], { cwd: dir });
+  const first = await run(process.execPath, [join(PROJECT, 'dist/src/cli/kiln.cjs'), ...args], { cwd: dir });
   assert.equal(first.code, 1, `a bulk run with a failure exits 1\n${first.stdout}${first.stderr}`);
   const report = parseJson(first.stdout) as {
     entries: { recipe: string; status: string; reason?: string; log?: string }[];
@@ -379,7 +379,7 @@ test('kiln bulk builds in dependency order, keeps going past a failure, skips an
   const again = await run(
     process.execPath,
     [
-      join(PROJECT, 'dist/src/cli/bin.js'),
+      join(PROJECT, 'dist/src/cli/kiln.cjs'),
       'bulk',
       'app',
       '--repo',

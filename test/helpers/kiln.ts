@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
-/** dist/src/cli/bin.js, from dist/test/helpers/kiln.js. */
-export const KILN_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+/** dist/src/cli/kiln.cjs (the `kiln` command, package.json "bin"), from dist/test/helpers/kiln.js. */
+export const KILN_BIN = fileURLToPath(new URL('../../src/cli/kiln.cjs', import.meta.url));
 
 export interface RunResult {
   code: number | null;

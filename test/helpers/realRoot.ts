@@ -90,7 +90,7 @@ export function unpackRoot(t: TestContext, tarball: string, parent: string, shar
   return {
     dir,
     shared: '/srv/kiln-test',
-    kiln: (args) => inRoot(['/usr/local/bin/node', '/opt/kiln/dist/src/cli/bin.js', ...args]),
+    kiln: (args) => inRoot(['/usr/local/bin/node', '/opt/kiln/dist/src/cli/kiln.cjs', ...args]),
     run: (program, args) => inRoot([program, ...args]),
   };
 }

@@ -1,0 +1,68 @@
+/**
+ * The `kiln` command runs from one bundled file with V8's code cache
+ * (src/cli/kiln.cts, writeBundle.ts): the bundle answers exactly as the
+ * modules do, the cache is one this Node accepts, and a query loads neither
+ * node:crypto nor node:child_process.
+ */
+import * as assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CACHE_PATH, loadBundle, readBundle } from '../src/cli/kiln.cjs';
+import { kilnRoot } from '../src/util/kilnRoot.js';
+import { KILN_BIN, kiln, parseJson, run, tempDir } from './helpers/kiln.js';
+
+test('the bundle is there, and V8 accepts its code cache', () => {
+  const source = readBundle();
+  assert.ok(source !== undefined, 'dist/kiln.cjs is missing: scripts/setup.sh writes it');
+  assert.doesNotMatch(source, /[^\x00-\x7f]/, 'the bundle is read as Latin-1, so it must be ASCII');
+  const { script } = loadBundle(source, readFileSync(CACHE_PATH));
+  assert.equal(script.cachedDataRejected, false);
+});
+
+test('kilnRoot finds the directory holding package.json, the one the recipes ship in', () => {
+  const manifest = JSON.parse(readFileSync(join(kilnRoot(), 'package.json'), 'utf8')) as { name: string };
+  assert.equal(manifest.name, 'kiln');
+});
+
+test('the bundle and the modules (KILN_NO_BUNDLE=1) answer alike: output, non-ASCII text, JSON, errors', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = join(dir, 'p');
+  assert.equal((await kiln(['--prefix', prefix, 'init'])).code, 0);
+  const cases = [
+    ['--version'],
+    ['--help'],
+    ['--prefix', prefix, 'list', '--json'],
+    ['--prefix', prefix, 'owns', 'bin/none'],
+    ['--prefix', join(dir, 'absent'), 'list'],
+    ['--prefix', prefix, 'install', '--bogus'],
+  ];
+  let nonAscii = false;
+  for (const args of cases) {
+    const bundled = await kiln(args);
+    const modules = await kiln(args, { env: { KILN_NO_BUNDLE: '1' } });
+    assert.deepEqual(bundled, modules, args.join(' '));
+    nonAscii ||= /[^\x00-\x7f]/.test(bundled.stdout + bundled.stderr);
+  }
+  // The cases cover text the bundle holds escaped (\uXXXX), and it prints as the original characters.
+  assert.ok(nonAscii, 'no case printed a non-ASCII character');
+  assert.deepEqual(parseJson((await kiln(['--prefix', prefix, 'list', '--json'])).stdout), []);
+});
+
+test('list, owns and search load neither node:crypto nor node:child_process (each costs start-up)', async (t) => {
+  const dir = await tempDir(t);
+  const prefix = join(dir, 'p');
+  assert.equal((await kiln(['--prefix', prefix, 'init'])).code, 0);
+  const report = join(dir, 'modules.cjs');
+  writeFileSync(
+    report,
+    "process.on('exit', () => process.stderr.write('LOADED ' + process.moduleLoadList.join(' ') + '\\n'));\n",
+  );
+  for (const words of [['list'], ['owns', 'bin/none'], ['search', 'none']]) {
+    const result = await run(process.execPath, ['-r', report, KILN_BIN, '--prefix', prefix, ...words]);
+    const loaded = result.stderr.split('\n').find((line) => line.startsWith('LOADED ')) ?? '';
+    assert.match(loaded, /NativeModule fs/, `${words[0]}: the report ran`);
+    assert.doesNotMatch(loaded, /NativeModule crypto\b/, `${words[0]} loaded node:crypto`);
+    assert.doesNotMatch(loaded, /NativeModule child_process\b/, `${words[0]} loaded node:child_process`);
+  }
+});
