@@ -18,12 +18,15 @@ import type { IndexRoot, NameRow } from '../repo/indexV2.js';
 import {
   NameTable,
   applyDelta,
+  countLines,
   openPinned,
   parseNameTable,
   parseRoot,
   parseShard,
   pinnedPath,
   providersIn,
+  searchRowsOf,
+  shardDigestsOf,
 } from '../repo/indexV2.js';
 import type { PublishedRoot, RepositoryFetcher } from '../repo/readPublishedIndex.js';
 import { writeFileAtomic } from '../util/atomicWrite.js';
@@ -52,14 +55,17 @@ export function shardDirectory(paths: PrefixPaths, remote: string): string {
   return join(dirname(paths.cache), 'shards', remote);
 }
 
-/** The name table of the root accepted before, when its copy is intact: the base of a delta. */
-function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; text: string } | undefined {
+/**
+ * The name table of the root accepted before, and that root: the base of a
+ * delta. Not hashed here: whatever is made from it is checked against the new
+ * root's pin, and a copy that was damaged gives a table that does not match.
+ */
+function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; table: Buffer } | undefined {
   try {
     const bytes = readFileIfExistsSync(syncedRootPath(paths, remote));
     const table = readFileIfExistsSync(nameTablePath(paths, remote));
     if (bytes === undefined || table === undefined) return undefined;
-    const root = parseRoot(bytes, syncedRootPath(paths, remote));
-    return sha256(table) === root.names.sha256 ? { root, text: table.toString('utf8') } : undefined;
+    return { root: parseRoot(bytes, syncedRootPath(paths, remote)), table };
   } catch {
     return undefined;
   }
@@ -71,6 +77,11 @@ function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; t
  * serial; else the whole table), check it against the root's pin, and write
  * table, search list, signature and root, in that order. The database row,
  * written by the caller last, is what makes them current.
+ *
+ * A whole table is checked line by line (`parseNameTable`). One made from the
+ * kept table has its new lines checked as the delta is applied, and the
+ * others were checked when the kept table was accepted (the same bytes: the
+ * result matches the root's pin), so a re-sync costs what changed.
  */
 export async function acceptRoot(
   paths: PrefixPaths,
@@ -82,7 +93,12 @@ export async function acceptRoot(
   const { root } = published;
   let text: string | undefined;
   const previous = previousTable(paths, remote);
-  if (previous !== undefined && previous.root.names.sha256 === root.names.sha256) text = previous.text;
+  if (
+    previous !== undefined &&
+    previous.root.names.sha256 === root.names.sha256 &&
+    sha256(previous.table) === root.names.sha256
+  )
+    text = previous.table.toString('utf8');
   const delta = previous === undefined ? undefined : root.deltas.find((d) => d.from === previous.root.serial);
   if (text === undefined && previous !== undefined && delta !== undefined) {
     const path = pinnedPath('deltas', delta);
@@ -91,7 +107,7 @@ export async function acceptRoot(
       // A delta that is damaged, or does not give the pinned table, is not used: the whole table is fetched instead.
       try {
         const applied = applyDelta(
-          previous.text,
+          previous.table.toString('utf8'),
           openPinned(bytes, delta, `${source}/${path}`).toString('utf8'),
           `${source}/${path}`,
         );
@@ -109,9 +125,9 @@ export async function acceptRoot(
         hint: 'the repository is incomplete (its index names a file it does not serve); tell its maintainer',
       });
     text = openPinned(bytes, root.names, `${source}/${path}`).toString('utf8');
+    parseNameTable(text, `${source}/${path}`);
   }
-  const table = parseNameTable(text, `${source}/${pinnedPath('names', root.names)}`);
-  if (table.size !== root.names.count)
+  if (countLines(text) !== root.names.count)
     throw new KilnError(
       'E_INDEX_FORMAT',
       `cannot sync remote ${remote}: its name table does not hold ${root.names.count} names`,
@@ -122,12 +138,7 @@ export async function acceptRoot(
   const dir = remoteDirectory(paths, remote);
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(nameTablePath(paths, remote), text, QUICK);
-  await writeSearchText(
-    syncedIndexPath(paths, remote),
-    sha256(published.bytes),
-    [...table.values()].map((row) => `${row.name}\t${row.version}\t${row.variant}\t${row.summary}`).join('\n'),
-    QUICK,
-  );
+  await writeSearchText(syncedIndexPath(paths, remote), sha256(published.bytes), searchRowsOf(text), QUICK);
   await writeFileAtomic(`${syncedRootPath(paths, remote)}.minisig`, published.signatureText, QUICK);
   await writeFileAtomic(syncedRootPath(paths, remote), published.bytes, QUICK);
   // The v1 copy, from a sync before the repository published v2, is no longer current.
@@ -135,7 +146,7 @@ export async function acceptRoot(
   await rm(`${syncedIndexPath(paths, remote)}.minisig`, { force: true });
   // One syncfs(2) for the files above, before the database row that makes them current.
   syncFileSystem(dir);
-  await pruneShards(paths, remote, table);
+  await pruneShards(paths, remote, text);
 }
 
 /** After a v1 sync: drop what a v2 sync of this remote left (the repository went back to v1 only). */
@@ -150,7 +161,7 @@ export async function forgetRoot(paths: PrefixPaths, remote: string): Promise<vo
 }
 
 /** Shards no name of the table pins any more are deleted; the others stay for the next plan. */
-async function pruneShards(paths: PrefixPaths, remote: string, table: ReadonlyMap<string, NameRow>): Promise<void> {
+async function pruneShards(paths: PrefixPaths, remote: string, table: string): Promise<void> {
   let files: string[];
   try {
     files = await readdir(shardDirectory(paths, remote));
@@ -158,9 +169,10 @@ async function pruneShards(paths: PrefixPaths, remote: string, table: ReadonlyMa
     if (isErrno(error, 'ENOENT')) return;
     throw error;
   }
-  const pinned = new Set<string>();
-  for (const row of table.values()) pinned.add(`${row.shard.sha256}.zst`);
-  for (const file of files) if (!pinned.has(file)) await rm(join(shardDirectory(paths, remote), file), { force: true });
+  const pinned = shardDigestsOf(table);
+  for (const file of files)
+    if (!(file.endsWith('.zst') && pinned.has(file.slice(0, -4))))
+      await rm(join(shardDirectory(paths, remote), file), { force: true });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { IndexEntry } from './indexFormat.js';
 import type { IndexRoot, NameRow } from './indexV2.js';
 import {
   applyDelta,
+  countLines,
   diffNameTables,
   encodeNameTable,
   encodeProvides,
@@ -17,8 +18,11 @@ import {
   parseShard,
   pinned,
   providersIn,
+  searchRowsOf,
   serializeRoot,
+  shardDigestsOf,
 } from './indexV2.js';
+import { seededRandom } from '../util/seededRandom.js';
 import { isKilnError } from '../errors/index.js';
 import { computeVariantId } from '../format/metadata.js';
 
@@ -109,6 +113,41 @@ test('a delta turns one table into the other: changes, additions and removals', 
   assert.equal(applyDelta(from, delta, 'd'), to);
   assert.equal(applyDelta(from, diffNameTables(from, from), 'd'), from, 'an empty delta changes nothing');
   assert.throws(() => applyDelta(from, 'garbage\n', 'd'), /not a change/);
+});
+
+test('a delta applies by merging sorted runs: random tables, changes at both ends, an empty table', () => {
+  const random = seededRandom(14);
+  const names = Array.from({ length: 60 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+  const table = (keep: number, version: () => string): string =>
+    encodeNameTable(names.filter(() => random() < keep).map((name) => row(name, version())));
+  for (let round = 0; round < 200; round++) {
+    const from = table(round % 10 === 0 ? 0 : 0.6, () => '1-r0');
+    const to = table(round % 7 === 0 ? 0 : 0.6, () => (random() < 0.5 ? '1-r0' : '2-r0'));
+    assert.equal(applyDelta(from, diffNameTables(from, to), 'd'), to, `round ${round}`);
+  }
+  const from = encodeNameTable([row('b', '1-r0'), row('d', '1-r0')]);
+  const fail = (delta: string, pattern: RegExp) =>
+    assert.throws(
+      () => applyDelta(from, delta, 'd'),
+      (error: unknown) => isKilnError(error, 'E_INDEX_FORMAT') && pattern.test(error.message),
+      delta,
+    );
+  fail('-d\n-b\n', /out of order or listed twice/);
+  fail('-b\n-b\n', /out of order or listed twice/);
+  fail('-\n', /not a change/);
+  // A new line is checked as parseNameTable checks one.
+  fail('+c\tnot-a-digest\t1\t1-r0\tv\ts\n', /sha256/);
+  fail('+c\tx\n', /six/);
+});
+
+test('the search rows, shard digests and line count of a table, read from its text', () => {
+  const text = encodeNameTable([row('alpha', '1-r0'), row('beta', '2.1-r3')]);
+  const rows = [...parseNameTable(text, 't').values()];
+  assert.equal(searchRowsOf(text), rows.map((r) => `${r.name}\t${r.version}\t${r.variant}\t${r.summary}`).join('\n'));
+  assert.deepEqual(shardDigestsOf(text), new Set(rows.map((r) => r.shard.sha256)));
+  assert.equal(countLines(text), 2);
+  assert.equal(countLines(''), 0);
+  assert.equal(searchRowsOf(''), '');
 });
 
 test('a shard round-trips and holds only its own name', () => {
