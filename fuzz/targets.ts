@@ -17,7 +17,17 @@ import { parsePackInput } from '../src/format/packInput.js';
 import { decodeFileList } from '../src/repo/fileList.js';
 import type { IndexEntry, RepositoryIndex } from '../src/repo/indexFormat.js';
 import { parseIndex, serializeIndex } from '../src/repo/indexFormat.js';
-import { encodeNameTable, encodeShard, nameRows, parseNameTable, parseRoot, parseShard, serializeRoot } from '../src/repo/indexV2.js';
+import {
+  checkNameTable,
+  encodeNameTable,
+  encodeShard,
+  nameRows,
+  parseNameTable,
+  parseRoot,
+  parseShard,
+  serializeRoot,
+} from '../src/repo/indexV2.js';
+import { isKilnError } from '../src/errors/index.js';
 import { requestPath } from '../src/serve/requestPath.js';
 import { formatPublicKey, formatSignature, generateKeyPair, parsePublicKey, parseSignature, signData } from '../src/sign/index.js';
 import { parseProblem } from '../src/solver/problem.js';
@@ -142,7 +152,23 @@ export const TARGETS: Record<string, Target> = {
     dictionary: JSON_TOKENS,
   },
   nameTable: {
-    run: (data) => parseNameTable(text(data), 'fuzz'),
+    // The sync's check (no rows made) must refuse exactly what the full parse refuses.
+    run: (data) => {
+      let checked: number | undefined;
+      try {
+        checked = checkNameTable(text(data), 'fuzz');
+      } catch (error) {
+        if (!isKilnError(error)) throw error;
+      }
+      let parsed: number | undefined;
+      try {
+        parsed = parseNameTable(text(data), 'fuzz').size;
+      } catch (error) {
+        if (checked !== undefined) throw new Error('checkNameTable accepted a table that parseNameTable refuses');
+        throw error;
+      }
+      if (checked !== parsed) throw new Error(`checkNameTable counts ${checked} lines, parseNameTable ${parsed}`);
+    },
     seeds: async () => {
       const index = sampleIndex();
       const shards = new Map(

@@ -18,9 +18,9 @@ import type { IndexRoot, NameRow } from '../repo/indexV2.js';
 import {
   NameTable,
   applyDelta,
+  checkNameTable,
   countLines,
   openPinned,
-  parseNameTable,
   parseRoot,
   parseShard,
   pinnedPath,
@@ -78,7 +78,7 @@ function previousTable(paths: PrefixPaths, remote: string): { root: IndexRoot; t
  * table, search list, signature and root, in that order. The database row,
  * written by the caller last, is what makes them current.
  *
- * A whole table is checked line by line (`parseNameTable`). One made from the
+ * A whole table is checked line by line (`checkNameTable`). One made from the
  * kept table has its new lines checked as the delta is applied, and the
  * others were checked when the kept table was accepted (the same bytes: the
  * result matches the root's pin), so a re-sync costs what changed.
@@ -125,7 +125,7 @@ export async function acceptRoot(
         hint: 'the repository is incomplete (its index names a file it does not serve); tell its maintainer',
       });
     text = openPinned(bytes, root.names, `${source}/${path}`).toString('utf8');
-    parseNameTable(text, `${source}/${path}`);
+    checkNameTable(text, `${source}/${path}`);
   }
   if (countLines(text) !== root.names.count)
     throw new KilnError(

@@ -6,6 +6,7 @@ import type { IndexEntry } from './indexFormat.js';
 import type { IndexRoot, NameRow } from './indexV2.js';
 import {
   applyDelta,
+  checkNameTable,
   countLines,
   diffNameTables,
   encodeNameTable,
@@ -98,11 +99,49 @@ test('a name table out of order, with a duplicate, a bad digest or a missing new
     [good.replace(sha256('a'), 'nothex'), /sha256/],
     [good.slice(0, -1), /complete line/],
     ['a\tb\n', /six/],
+    [good.replace('\t1\t', '\t01\t'), /size/],
+    [good.replace('\t1\t', '\t12345678901\t'), /size/],
+    [good.replace('\tv\t', '\t\t'), /empty field/],
+    [good.replace('about a', 'about\ra'), /empty field/],
+    [good.replace(sha256('a'), sha256('a').toUpperCase()), /sha256/],
+    [good.replace('a\t', 'a b\t'), /not a package name/],
+    [`${lines[0]}\textra\n`, /six/],
   ] as const)
-    assert.throws(
-      () => parseNameTable(text, 't'),
-      (error: unknown) => isKilnError(error, 'E_INDEX_FORMAT') && pattern.test(error.message),
+    for (const check of [parseNameTable, checkNameTable])
+      assert.throws(
+        () => check(text, 't'),
+        (error: unknown) => isKilnError(error, 'E_INDEX_FORMAT') && pattern.test(error.message),
+        `${check.name}: ${JSON.stringify(text)}`,
+      );
+});
+
+test('checkNameTable and parseNameTable agree on every table: random one-character changes of a good one', () => {
+  const good = encodeNameTable([row('a', '1-r0'), row('b_2', '1.0-r3'), row('c+d', '7-r0')]);
+  const random = seededRandom(1204);
+  const alphabet = ['\t', '\n', '\r', ' ', 'a', 'Z', '0', '9', '+', '-', '_', '.', 'f', 'g', ''];
+  let refused = 0;
+  for (let round = 0; round < 3000; round++) {
+    const at = Math.floor(random() * good.length);
+    const text = good.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)]! + good.slice(at + 1);
+    const outcome = (check: () => unknown): string => {
+      try {
+        check();
+        return 'ok';
+      } catch (error) {
+        assert.ok(isKilnError(error, 'E_INDEX_FORMAT'), String(error));
+        return 'refused';
+      }
+    };
+    const parsed = outcome(() => parseNameTable(text, 't'));
+    assert.equal(
+      outcome(() => checkNameTable(text, 't')),
+      parsed,
+      JSON.stringify(text),
     );
+    if (parsed === 'ok') assert.equal(checkNameTable(text, 't'), parseNameTable(text, 't').size);
+    else refused++;
+  }
+  assert.ok(refused > 500 && refused < 3000, `${refused} of 3000 refused: the changes test both outcomes`);
 });
 
 test('a delta turns one table into the other: changes, additions and removals', () => {

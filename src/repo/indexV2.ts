@@ -273,6 +273,40 @@ export function parseNameTable(text: string, source: string): Map<string, NameRo
   return rows;
 }
 
+/**
+ * One line of a name table, with the rules parseRow checks (a name, a sha256, a
+ * size, three non-empty fields): for checking a table whole without making a
+ * row of each line (`checkNameTable`).
+ */
+const TABLE_LINE = new RegExp(
+  `(?:${NAME_PATTERN.source.slice(1, -1)})\t[0-9a-f]{64}\t(?:${SIZE_PATTERN.source.slice(1, -1)})(?:\t[^\t\n\r]+){3}\n`,
+  'y',
+);
+
+/**
+ * Check a name table as `parseNameTable` does, and count its lines, without
+ * making a row of each: what a sync needs of a table fetched whole. A line
+ * that is not one says why, in parseRow's words.
+ */
+export function checkNameTable(text: string, source: string): number {
+  const fail = indexFail(`cannot read the name table ${source}`);
+  if (text !== '' && !text.endsWith('\n')) fail('(end)', 'is not a complete line');
+  let previous = '';
+  let line = 0;
+  for (let start = 0; start < text.length; start = TABLE_LINE.lastIndex) {
+    line++;
+    TABLE_LINE.lastIndex = start;
+    if (!TABLE_LINE.test(text)) {
+      parseRow(text.slice(start, text.indexOf('\n', start)), line, fail);
+      fail(`line ${line}`, 'is not a line of a name table');
+    }
+    const name = text.slice(start, text.indexOf('\t', start));
+    if (name <= previous) fail(`line ${line}`, `${name} is out of order or listed twice`);
+    previous = name;
+  }
+  return line;
+}
+
 function parseRow(text: string, line: number, fail: Fail): NameRow {
   const fields = text.split('\t');
   const where = `line ${line}`;
