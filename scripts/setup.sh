@@ -48,7 +48,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 npx --no-install tsc -p tsconfig.json
-# The `kiln` command as one file with V8's code cache (dist/kiln.cjs; docs/performance.md, "Start-up").
+# The `kiln` command as one file with V8's code cache (dist/kiln.cjs; docs/performance.md, "Start-up of a query").
 node dist/src/cli/writeBundle.js >/dev/null
 # The man pages (kiln(1), kiln-COMMAND(1), kiln.toml(5)), from the tables --help uses; package.json names dist/man.
 node dist/src/cli/writeManPages.js dist/man

@@ -4,7 +4,7 @@
  * starts it without its ES module loader. It runs dist/kiln.cjs, every
  * module of the command in one file (written by writeBundle.ts), with the V8
  * code cache made for it at build time, so that a query does not parse and
- * compile some sixty modules first (docs/performance.md, "Start-up").
+ * compile some sixty modules first (docs/performance.md, "Start-up of a query").
  *
  * Without the bundle (a tree built by tsc alone), or with KILN_NO_BUNDLE=1
  * (stack traces that name the source modules), it runs main.js as modules;

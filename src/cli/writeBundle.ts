@@ -3,7 +3,7 @@
  * dist/kiln.cjs.cache, V8's code cache for it after running the query commands
  * once: `node dist/src/cli/writeBundle.js` (scripts/setup.sh runs it after tsc).
  *
- * Why (docs/performance.md, "Start-up"): as ES modules, `kiln list` spent most
+ * Why (docs/performance.md, "Start-up of a query"): as ES modules, `kiln list` spent most
  * of its time above Node's own start-up resolving, loading and compiling some
  * sixty files. One file with a code cache is read once and not compiled. Node
  * 20 has no module compile cache of its own (`module.enableCompileCache` came
@@ -53,10 +53,9 @@ export async function writeBundle(): Promise<{ bundleBytes: number; cacheBytes: 
     // Each module's own URL becomes the bundle's; kilnRoot.ts finds Kiln's files from either.
     define: { 'import.meta.url': '__kilnBundleUrl' },
     banner: { js: "const __kilnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    logLevel: 'warning',
     // Not minified: a stack trace of an internal error stays readable (measured: minifying saved about 4 % of the
     // instructions of `kiln --version` and nothing visible in wall time).
-    metafile: false,
+    logLevel: 'warning',
   });
   if (result.errors.length > 0 || result.warnings.length > 0)
     throw new Error(`esbuild: ${[...result.errors, ...result.warnings].map((m) => m.text).join('; ')}`);

@@ -6,7 +6,7 @@
  * as `nativeBinding`, which skips the `bindings` package: it searches a dozen
  * paths (and builds a stack trace) on every start-up, and cannot work from
  * inside a bundle. Together about 6 ms of every command's start-up here
- * (docs/performance.md, "Start-up").
+ * (docs/performance.md, "Start-up of a query").
  */
 import SqliteModule from 'better-sqlite3';
 import { createRequire } from 'node:module';

@@ -3,7 +3,7 @@
  * the files it ships beside its code: recipes, the relocation script, the
  * install worker. Found by walking up from this module, so the same lookup
  * works from dist/src/util/ (tsc's output) and from dist/kiln.cjs (the
- * one-file bundle the `kiln` command loads; docs/performance.md, "Start-up").
+ * one-file bundle the `kiln` command loads; docs/performance.md, "Start-up of a query").
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
