@@ -36,11 +36,7 @@ function wrap(source: string): string {
  * as one byte per character without decoding.
  */
 export function readBundle(): string | undefined {
-  try {
-    return readFileSync(BUNDLE_PATH, 'latin1');
-  } catch {
-    return undefined;
-  }
+  return readIfPresent(BUNDLE_PATH)?.toString('latin1');
 }
 
 /** Runs the bundle (compiled, or taken from `cachedData`); its script is what writeBundle.ts makes the cache from. */

@@ -92,6 +92,8 @@ export async function acceptRoot(
 ): Promise<void> {
   const { root } = published;
   let text: string | undefined;
+  // Counted by checkNameTable when the table is fetched whole.
+  let lines: number | undefined;
   const previous = previousTable(paths, remote);
   if (
     previous !== undefined &&
@@ -125,9 +127,9 @@ export async function acceptRoot(
         hint: 'the repository is incomplete (its index names a file it does not serve); tell its maintainer',
       });
     text = openPinned(bytes, root.names, `${source}/${path}`).toString('utf8');
-    checkNameTable(text, `${source}/${path}`);
+    lines = checkNameTable(text, `${source}/${path}`);
   }
-  if (countLines(text) !== root.names.count)
+  if ((lines ?? countLines(text)) !== root.names.count)
     throw new KilnError(
       'E_INDEX_FORMAT',
       `cannot sync remote ${remote}: its name table does not hold ${root.names.count} names`,
