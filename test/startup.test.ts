@@ -20,6 +20,17 @@ test('the bundle is there, and V8 accepts its code cache', () => {
   assert.equal(script.cachedDataRejected, false);
 });
 
+test('a code cache V8 rejects (another Node made it) costs a compile, nothing else', async () => {
+  const source = readBundle();
+  assert.ok(source !== undefined);
+  const { main, script } = loadBundle(source, Buffer.from('not a code cache of this V8'));
+  assert.equal(script.cachedDataRejected, true);
+  const out: string[] = [];
+  const sink = { write: (text: string) => out.push(text), isTTY: false } as unknown as NodeJS.WriteStream;
+  assert.equal(await main(['--version'], { stdout: sink, stderr: sink, env: { NO_COLOR: '1' } }), 0);
+  assert.match(out.join(''), /^kiln \d+\.\d+\.\d+/);
+});
+
 test('kilnRoot finds the directory holding package.json, the one the recipes ship in', () => {
   const manifest = JSON.parse(readFileSync(join(kilnRoot(), 'package.json'), 'utf8')) as { name: string };
   assert.equal(manifest.name, 'kiln');
