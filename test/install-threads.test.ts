@@ -175,4 +175,15 @@ test('a cached package that changed since it was downloaded is downloaded again'
   await ok(['install', 'beta=1.0', '-y'], { cwd: dir, env: { ...env, ...THREADS } });
   await ok(['verify'], { cwd: dir, env });
   assert.notDeepEqual(await readFile(path), bytes, 'the cached copy was replaced');
+  // Its metadata altered (the signature no longer matches): found when it is opened, and downloaded again too.
+  await ok(['remove', 'beta', 'alpha', '-y'], { cwd: dir, env });
+  const good = await readFile(path);
+  const summary = good.indexOf('The beta test package');
+  assert.ok(summary > 0);
+  const altered = Buffer.from(good);
+  altered.write('The BETA', summary, 'latin1');
+  await writeFile(path, altered);
+  await ok(['install', 'beta=1.0', '-y'], { cwd: dir, env: { ...env, ...THREADS } });
+  await ok(['verify'], { cwd: dir, env });
+  assert.deepEqual(await readFile(path), good, 'the cached copy was downloaded again');
 });

@@ -40,8 +40,30 @@ export function containerEntry(name: string, content: Buffer): Buffer {
 
 export { TAR_END, tarPadding };
 
+/**
+ * The bytes of a package file before its payload: the marker, metadata and
+ * signature entries and the payload's header. The container is canonical, so
+ * these, the payload and `containerTail` are the whole file: its sha256 can be
+ * computed from what was read and checked, without reading it again.
+ */
+export function containerHead(metadata: Buffer, signature: Buffer | undefined, payloadSize: number): Buffer {
+  return Buffer.concat([
+    containerEntry(MARKER_ENTRY, Buffer.from(MARKER_CONTENT, 'latin1')),
+    containerEntry(METADATA_ENTRY, metadata),
+    ...(signature === undefined ? [] : [containerEntry(SIGNATURE_ENTRY, signature)]),
+    containerHeader(PAYLOAD_ENTRY, payloadSize),
+  ]);
+}
+
+/** The bytes of a package file after its payload: the payload's padding and the end-of-archive marker. */
+export function containerTail(payloadSize: number): Buffer {
+  return Buffer.concat([Buffer.alloc(tarPadding(payloadSize)), TAR_END]);
+}
+
 export interface ContainerLayout {
   metadataBytes: Buffer;
+  /** The signature entry as stored (its text is `signatureText`). */
+  signatureBytes: Buffer | undefined;
   signatureText: string | undefined;
   payloadOffset: number;
   payloadSize: number;
@@ -120,9 +142,9 @@ export function readContainer(fd: number, fileSize: number, source: string): Con
   if (meta.name !== METADATA_ENTRY) malformed(`entry "${meta.name}" is where "${METADATA_ENTRY}" must be`);
   const metadataBytes = readEntryContent(meta.name, meta.size, MAX_METADATA_BYTES);
   let next = readEntryHeader('the signature or payload');
-  let signatureText: string | undefined;
+  let signatureBytes: Buffer | undefined;
   if (next.name === SIGNATURE_ENTRY) {
-    signatureText = readEntryContent(next.name, next.size, MAX_SIGNATURE_BYTES).toString('utf8');
+    signatureBytes = readEntryContent(next.name, next.size, MAX_SIGNATURE_BYTES);
     next = readEntryHeader(PAYLOAD_ENTRY);
   }
   if (next.name !== PAYLOAD_ENTRY) malformed(`entry "${next.name}" is where "${PAYLOAD_ENTRY}" must be`);
@@ -133,7 +155,13 @@ export function readContainer(fd: number, fileSize: number, source: string): Con
   if (!isZero(tail)) malformed('the payload is not followed by zero padding and the end-of-archive marker');
   position += TAR_END.length;
   if (fileSize > position) malformed(`${fileSize - position} bytes of data follow the end of the package`);
-  return { metadataBytes, signatureText, payloadOffset, payloadSize };
+  return {
+    metadataBytes,
+    signatureBytes,
+    signatureText: signatureBytes?.toString('utf8'),
+    payloadOffset,
+    payloadSize,
+  };
 }
 
 function isZero(data: Buffer): boolean {

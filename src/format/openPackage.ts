@@ -17,6 +17,8 @@ export interface PackageFile {
   metadata: PackageMetadata;
   /** The exact bytes of metadata.json (what the signature covers). */
   metadataBytes: Buffer;
+  /** The signature entry's exact bytes, and its text. */
+  signatureBytes: Buffer | undefined;
   signatureText: string | undefined;
   payloadOffset: number;
   payloadSize: number;
@@ -68,6 +70,7 @@ export async function openPackage(path: string): Promise<PackageFile> {
       fileSize: size,
       metadata,
       metadataBytes: layout.metadataBytes,
+      signatureBytes: layout.signatureBytes,
       signatureText: layout.signatureText,
       payloadOffset: layout.payloadOffset,
       payloadSize: layout.payloadSize,

@@ -13,7 +13,9 @@
  *   writes is exactly what the signer packed.
  * - `readPayloadFileSync` does the same from the package file with bounded
  *   memory: a payload up to WHOLE_PAYLOAD_LIMIT is read whole; a bigger one is
- *   hashed in a first pass and read again, slice by slice, in a second.
+ *   hashed in a first pass and read again, slice by slice, in a second. Given
+ *   the file's pin (an install from an index), it checks the whole file's
+ *   sha256 instead, computed in the one pass that feeds the visitor.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { readFullySync } from '../util/fs.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
 import type { ManifestEntry, PackageMetadata } from './metadata.js';
 import type { PackageFile } from './openPackage.js';
+import { containerTail } from './container.js';
 import type { TarHeader } from './tar.js';
 import { TarParser } from './tar.js';
 
@@ -217,10 +220,19 @@ export function readPayloadBytes(source: PayloadSource, payload: Buffer, visitor
   checkWhole(source, payload, visitor, false);
 }
 
-function checkWhole(source: PayloadSource, payload: Buffer, visitor: PayloadVisitor, transient: boolean): void {
+/** @param pin given, the file's sha256 is checked against it instead of the payload's against the metadata. */
+function checkWhole(
+  source: PayloadSource,
+  payload: Buffer,
+  visitor: PayloadVisitor,
+  transient: boolean,
+  pin?: FilePin,
+): void {
   const size = source.metadata.payload.size;
   if (payload.length !== size) throw truncated(source, payload.length, size);
-  if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256)
+  if (pin !== undefined) {
+    if (fileHashOf(pin, payload).digest('hex') !== pin.sha256) throw pinMismatch(source, pin);
+  } else if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256)
     throw payloadHashMismatch(source);
   const checker = new PayloadChecker(source, visitor, transient);
   try {
@@ -246,20 +258,64 @@ let sliceBuffer: Buffer | undefined;
 export type PayloadLocation = PayloadSource & Pick<PackageFile, 'payloadOffset' | 'payloadSize'>;
 
 /**
- * `readPayloadBytes` from the package file, holding at most WHOLE_PAYLOAD_LIMIT
- * bytes of the payload: a bigger payload's sha256 is checked in a first pass
- * over the file, before the visitor sees anything, and the second pass reads
- * it again one slice at a time. Should the file change between the passes,
- * every entry is still checked against the signed manifest (each file's
- * sha256 when it ends), as in one pass; the caller rolls back what it wrote.
- * A data chunk given to the visitor is valid only during that call: the
- * buffers behind it are used again (write it or copy it).
+ * What a signed index pins of a package file (its sha256), and the container
+ * bytes before the payload as they were read and checked when the package
+ * was opened (`containerHead` of its metadata and signature).
+ */
+export interface FilePin {
+  sha256: string;
+  head: Uint8Array;
+}
+
+/** The sha256 of the whole file being computed: the head, then the payload bytes given (more may follow). */
+function fileHashOf(pin: FilePin, payload?: Buffer): ReturnType<typeof createHash> {
+  const hash = createHash('sha256').update(pin.head);
+  return payload === undefined ? hash : hash.update(payload).update(containerTail(payload.length));
+}
+
+function pinMismatch(source: PayloadSource, pin: FilePin): KilnError {
+  return new KilnError(
+    'E_INDEX_MISMATCH',
+    `cannot install from ${source.path}: it is not the package file the index pins (sha256 ${pin.sha256})`,
+    { hint: 'the file changed after it was downloaded, or the repository is inconsistent; nothing was changed' },
+  );
+}
+
+export interface ReadPayloadOptions {
+  /** Payloads up to this many bytes are read whole (default WHOLE_PAYLOAD_LIMIT). */
+  wholeLimit?: number;
+  /**
+   * Check the package file against its pin in the one pass that reads the
+   * payload (FilePin), instead of the payload against the metadata's sha256.
+   */
+  pin?: FilePin;
+}
+
+/**
+ * `readPayloadBytes` from the package file, holding at most `wholeLimit`
+ * bytes of the payload.
+ *
+ * Without a pin, a bigger payload's sha256 is checked in a first pass over the
+ * file, before the visitor sees anything, and the second pass reads it again
+ * one slice at a time.
+ *
+ * With a pin (an installer's case: the signed index pins the file), the
+ * file's sha256 is computed from the opened head and the payload as it is
+ * read: for a payload up to `wholeLimit` before the visitor sees anything, for
+ * a bigger one in the same single pass that feeds the visitor, checked at its
+ * end (E_INDEX_MISMATCH).
+ *
+ * Either way every entry is checked against the manifest as it streams (each
+ * file's sha256 when it ends); the caller rolls back what it wrote when an
+ * error is raised. A data chunk given to the visitor is valid only during
+ * that call: the buffers behind it are used again (write it or copy it).
  */
 export function readPayloadFileSync(
   source: PayloadLocation,
   visitor: PayloadVisitor = {},
-  wholeLimit = WHOLE_PAYLOAD_LIMIT,
+  options: ReadPayloadOptions = {},
 ): void {
+  const { wholeLimit = WHOLE_PAYLOAD_LIMIT, pin } = options;
   const size = source.metadata.payload.size;
   const fd = openSync(source.path, 'r');
   try {
@@ -268,11 +324,15 @@ export function readPayloadFileSync(
     if (size <= wholeLimit) {
       if (wholeBuffer.length < stored) wholeBuffer = Buffer.allocUnsafe(Math.max(stored, 2 * wholeBuffer.length));
       const payload = wholeBuffer.subarray(0, stored);
-      checkWhole(source, payload.subarray(0, readAt(payload, 0)), visitor, true);
+      checkWhole(source, payload.subarray(0, readAt(payload, 0)), visitor, true, pin);
       return;
     }
     sliceBuffer ??= Buffer.allocUnsafe(SLICE);
     const slice = sliceBuffer;
+    if (pin !== undefined) {
+      readPinnedSlices(source, visitor, pin, slice, readAt);
+      return;
+    }
     const hash = createHash('sha256');
     let read = 0;
     while (read < stored) {
@@ -298,4 +358,43 @@ export function readPayloadFileSync(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * One pass over a pinned payload in slices: each slice is hashed into the
+ * file's sha256 and fed to the checker. When the checker refuses an entry, the
+ * rest is still hashed so that a file which is not the pinned one is reported
+ * as that (the clearest reason, and the one an installer acts on: it downloads
+ * the file again).
+ */
+function readPinnedSlices(
+  source: PayloadLocation,
+  visitor: PayloadVisitor,
+  pin: FilePin,
+  slice: Buffer,
+  readAt: (buffer: Buffer, at: number) => number,
+): void {
+  const size = source.metadata.payload.size;
+  const hash = fileHashOf(pin);
+  const checker = new PayloadChecker(source, visitor, true);
+  let refused: unknown;
+  let at = 0;
+  while (at < size) {
+    const got = readAt(slice.subarray(0, Math.min(SLICE, size - at)), at);
+    if (got === 0) break;
+    const piece = slice.subarray(0, got);
+    hash.update(piece);
+    at += got;
+    if (refused !== undefined) continue;
+    try {
+      for (let from = 0; from < got; from += FEED) checker.push(piece.subarray(from, Math.min(got, from + FEED)));
+    } catch (error) {
+      if (!(error instanceof KilnError) && !(error instanceof ZstdDataError)) throw error;
+      refused = error;
+    }
+  }
+  if (at !== size) throw truncated(source, at, size);
+  if (hash.update(containerTail(size)).digest('hex') !== pin.sha256) throw pinMismatch(source, pin);
+  if (refused !== undefined) throw zstdError(`cannot verify package ${source.path}`, refused);
+  checker.finish();
 }

@@ -5,17 +5,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncDirectory, temporaryPathFor } from '../util/atomicWrite.js';
-import {
-  MARKER_CONTENT,
-  MARKER_ENTRY,
-  METADATA_ENTRY,
-  PAYLOAD_ENTRY,
-  SIGNATURE_ENTRY,
-  TAR_END,
-  containerEntry,
-  containerHeader,
-  tarPadding,
-} from './container.js';
+import { containerHead, containerTail } from './container.js';
 
 export interface ContainerParts {
   metadata: Buffer;
@@ -33,10 +23,7 @@ export async function writeContainer(finalPath: string, parts: ContainerParts): 
   const temporary = temporaryPathFor(finalPath);
   const handle = await open(temporary, 'wx', 0o644);
   try {
-    await handle.write(containerEntry(MARKER_ENTRY, Buffer.from(MARKER_CONTENT, 'latin1')));
-    await handle.write(containerEntry(METADATA_ENTRY, parts.metadata));
-    if (parts.signature) await handle.write(containerEntry(SIGNATURE_ENTRY, parts.signature));
-    await handle.write(containerHeader(PAYLOAD_ENTRY, parts.payloadSize));
+    await handle.write(containerHead(parts.metadata, parts.signature, parts.payloadSize));
     const source = await open(parts.payloadPath, 'r');
     try {
       const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_CHUNK, parts.payloadSize)));
@@ -51,7 +38,7 @@ export async function writeContainer(finalPath: string, parts: ContainerParts): 
     } finally {
       await source.close();
     }
-    await handle.write(Buffer.concat([Buffer.alloc(tarPadding(parts.payloadSize)), TAR_END]));
+    await handle.write(containerTail(parts.payloadSize));
     if (parts.durable) await handle.sync();
   } catch (error) {
     await handle.close();

@@ -49,6 +49,7 @@ import type {
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
 import { KilnError, isErrno, isKilnError } from '../errors/index.js';
+import { containerHead } from '../format/container.js';
 import type { PackageFile } from '../format/openPackage.js';
 import { fullVersion } from '../format/metadata.js';
 import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/remoteUrl.js';
@@ -1764,28 +1765,28 @@ export class Prefix {
   }
 
   /**
-   * Download what the cache lacks, then check and open every package: a
-   * cached copy's sha256 against the index, the metadata, the package's own
-   * signature. A cached copy that fails its sha256 is downloaded again. A
-   * package already in the shared store needs no package file: its metadata
-   * is read from there.
+   * Download what the cache lacks, then open and check every package: the
+   * metadata, the package's own signature, that it is what the index lists.
+   * A cached copy that cannot be opened or is another package is downloaded
+   * again; its sha256 is checked against the index's pin when it is extracted
+   * (apply). A package already in the shared store needs no package file: its
+   * metadata is read from there.
    */
   private async fetchPackages(
     all: Exclude<PlanAction, { kind: 'remove' }>[],
     store: string | undefined,
     signal: AbortSignal | undefined,
-    workers: InstallWorkers,
   ): Promise<Map<string, PackageFile>> {
     await mkdir(this.packageCache(), { recursive: true });
     const shared = this.sharedCache();
-    if (shared === undefined) return this.fetchPackagesLocked(all, store, signal, workers);
+    if (shared === undefined) return this.fetchPackagesLocked(all, store, signal);
     // Other prefixes fill the shared cache too: one process at a time downloads into it (a .part is one writer's).
     const lock = await acquireLock(join(shared, 'packages.lock'), `the shared package cache ${shared}`, {
       wait: this.options.wait !== false,
       onWait: (holder, lockPath) => this.report({ kind: 'waiting', holderPid: holder?.pid, lockPath }),
     });
     try {
-      return await this.fetchPackagesLocked(all, store, signal, workers);
+      return await this.fetchPackagesLocked(all, store, signal);
     } finally {
       lock.release();
     }
@@ -1796,7 +1797,6 @@ export class Prefix {
     all: Exclude<PlanAction, { kind: 'remove' }>[],
     store: string | undefined,
     signal: AbortSignal | undefined,
-    workers: InstallWorkers,
   ): Promise<Map<string, PackageFile>> {
     const opened = new Map<string, PackageFile>();
     // Unpacked in the shared store already: no package file is needed, its metadata is there.
@@ -1841,72 +1841,38 @@ export class Prefix {
       skipSignature: action.candidate.remote === FILE_REMOTE && this.allowUnsigned,
       keySource: `${this.paths.config} (remotes.${action.candidate.remote}.keys)`,
     });
-    const order = placing
-      .map((action, index) => ({ action, index }))
-      .sort((a, b) => b.action.candidate.entry.size - a.action.candidate.entry.size);
-    // Cached copies' sha256 are checked on the worker threads (idle until extraction), one batch per thread, biggest
-    // first, while this thread opens the packages: opening on the threads took twice as long (each loads and warms
-    // up the parser, and 80,000 manifest entries must be copied back), measured on 300 packages.
-    const stale = new Set<number>();
-    const unchecked = order.filter(({ index }) => results[index]?.unchecked === true);
-    const batches = Array.from({ length: Math.max(1, workers.threads) }, (): typeof unchecked => []);
-    for (const [at, item] of unchecked.entries()) batches[at % batches.length]!.push(item);
-    const hashing = Promise.all(
-      batches.map(async (batch) => {
-        if (batch.length === 0) return;
-        const result = await workers.run({
-          kind: 'hash',
-          paths: batch.map(({ action }) => this.cachePath(action.candidate)),
-        });
-        if (result.kind !== 'hash') return;
-        batch.forEach(({ action, index }, at) => {
-          if (result.sha256[at] !== action.candidate.entry.sha256) stale.add(index);
-        });
-      }),
-    );
-    // Not rejected before the hashes are known: a copy that is not the one pinned is downloaded again, whatever
-    // opening it said.
-    hashing.catch(() => undefined);
-    const failures = new Map<number, unknown>();
-    for (const { action, index } of order) {
+    // A cached copy is not hashed here: extraction checks each package file against its pin in the one pass that
+    // reads it (readPayloadFileSync), and apply() downloads a copy that fails again. One that cannot be opened, or
+    // holds another package than the index lists, is downloaded again now.
+    const again: number[] = [];
+    for (const [index, action] of placing.entries()) {
       try {
         const result = await runTask(openTask(action));
-        if (result.kind === 'open') opened.set(action.name, result.pkg);
+        if (result.kind !== 'open') continue;
+        const problem = identityProblem(action, result.pkg);
+        if (problem !== undefined) throw problem;
+        opened.set(action.name, result.pkg);
       } catch (error) {
-        failures.set(index, error);
+        if (results[index]?.unchecked !== true) throw error;
+        again.push(index);
       }
     }
-    await hashing;
-    for (const [index, error] of failures) if (!stale.has(index)) throw error;
-    if (stale.size > 0) {
-      // A cached copy changed since it was downloaded: fetch it again (verified as it arrives).
-      for (const index of stale) await rm(requests[index]!.destination, { force: true });
+    if (again.length > 0) {
+      for (const index of again) await rm(requests[index]!.destination, { force: true });
       await downloadAll(
-        [...stale].map((index) => requests[index]!),
+        again.map((index) => requests[index]!),
         downloadOptions,
       );
-      for (const index of stale) {
+      for (const index of again) {
         const result = await runTask(openTask(placing[index]!));
         if (result.kind === 'open') opened.set(placing[index]!.name, result.pkg);
       }
     }
     for (const action of all) {
       const pkg = opened.get(action.name)!;
-      const { entry } = action.candidate;
-      const meta = pkg.metadata;
-      if (
-        meta.name !== entry.name ||
-        meta.version !== entry.version ||
-        meta.revision !== entry.revision ||
-        meta.variant !== entry.variant
-      ) {
-        throw new KilnError(
-          'E_INDEX_MISMATCH',
-          `cannot install ${entry.name}: ${pkg.path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`,
-          { hint: 'the repository is inconsistent; tell its maintainer' },
-        );
-      }
-      checkRelocationFits(meta, relocationPrefix(this.root));
+      const problem = identityProblem(action, pkg);
+      if (problem !== undefined) throw problem;
+      checkRelocationFits(pkg.metadata, relocationPrefix(this.root));
     }
     return opened;
   }
@@ -1917,9 +1883,13 @@ export class Prefix {
     syncFileSystem(this.paths.state);
   }
 
+  /**
+   * Run the transaction. A cached package file that extraction finds is not
+   * the one the index pins (it changed after it was downloaded) has been
+   * rolled back with everything else; it is removed and the transaction runs
+   * once more, downloading it again.
+   */
   private async apply(plan: Plan, described: PlannedChange, options: ChangeOptions): Promise<ChangeResult> {
-    const startedAt = this.now().toISOString();
-    const id = `${startedAt.replace(/[-:.]/g, '')}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
     const placing = plan.actions.filter(isPlacing);
     const forced = process.env['KILN_TEST_THREADS'];
     const threads = InstallWorkers.threadsFor(
@@ -1928,14 +1898,22 @@ export class Prefix {
       this.config.jobs,
       forced === undefined ? undefined : Number(forced),
     );
-    const workers = new InstallWorkers(
-      threads,
-      this.options.killAtStep === undefined ? undefined : (path) => this.checkpoint(`wrote ${path}`),
-    );
-    try {
-      return await this.applyWith(plan, described, options, placing, workers, startedAt, id);
-    } finally {
-      await workers.close();
+    for (let attempt = 1; ; attempt++) {
+      const startedAt = this.now().toISOString();
+      const id = `${startedAt.replace(/[-:.]/g, '')}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+      const workers = new InstallWorkers(
+        threads,
+        this.options.killAtStep === undefined ? undefined : (path) => this.checkpoint(`wrote ${path}`),
+      );
+      const altered = new Set<string>();
+      try {
+        return await this.applyWith(plan, described, options, placing, workers, startedAt, id, altered);
+      } catch (error) {
+        if (attempt > 1 || altered.size === 0) throw error;
+        for (const path of altered) await rm(path, { force: true });
+      } finally {
+        await workers.close();
+      }
     }
   }
 
@@ -1947,11 +1925,13 @@ export class Prefix {
     workers: InstallWorkers,
     startedAt: string,
     id: string,
+    /** Filled with the cached package files that extraction found are not what the index pins. */
+    altered: Set<string>,
   ): Promise<ChangeResult> {
     if (this.config.checkSpace) checkFreeSpace(this.root, this.paths.cache, placing, described.downloadBytes);
     const policy = this.ownerPolicy();
     const store = await this.unpackedStore(policy.applyOwners);
-    const packages = await this.fetchPackages(placing, store?.dir, options.signal, workers);
+    const packages = await this.fetchPackages(placing, store?.dir, options.signal);
     mark('open and check packages');
     await this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
@@ -2012,6 +1992,7 @@ export class Prefix {
       mark('make directories');
       const jobs: ExtractJob[] = prepared.packages.map((pkg) => {
         const file = packages.get(pkg.action.name)!;
+        const cached = file.path === this.cachePath(pkg.action.candidate);
         return {
           path: file.path,
           payloadOffset: file.payloadOffset,
@@ -2023,6 +2004,15 @@ export class Prefix {
           relocationPrefix: relocationPrefix(this.root),
           applyOwners: policy.applyOwners,
           umask,
+          // Checked in the pass that reads the payload (cached copies are not hashed when opened).
+          ...(cached
+            ? {
+                pin: {
+                  sha256: pkg.action.candidate.entry.sha256,
+                  head: containerHead(file.metadataBytes, file.signatureBytes, file.payloadSize),
+                },
+              }
+            : {}),
         };
       });
       // The database rows go in while the threads extract (the main thread has nothing else to do); committed after syncfs.
@@ -2047,7 +2037,11 @@ export class Prefix {
                     metadataBytes: packages.get(pkg.action.name)!.metadataBytes,
                     owner: store.owner,
                   };
-            const result = await workers.run(task);
+            const result = await workers.run(task).catch((error: unknown) => {
+              if (job.pin !== undefined && isKilnError(error) && error.code === 'E_INDEX_MISMATCH')
+                altered.add(job.path);
+              throw error;
+            });
             if (result.kind !== 'extract') return;
             for (const { index: at, size, sha256 } of result.result.relocated) {
               const row = pkg.change.files[at]!;
@@ -2103,6 +2097,24 @@ export class Prefix {
       notes: [...prepared.notes, ...this.onceNotes(prepared.prefixNotes)],
     };
   }
+}
+
+/** Why a package file is not the one the index lists for `action` (name, version, revision, variant), if it is not. */
+function identityProblem(action: Exclude<PlanAction, { kind: 'remove' }>, pkg: PackageFile): KilnError | undefined {
+  const { entry } = action.candidate;
+  const meta = pkg.metadata;
+  if (
+    meta.name === entry.name &&
+    meta.version === entry.version &&
+    meta.revision === entry.revision &&
+    meta.variant === entry.variant
+  )
+    return undefined;
+  return new KilnError(
+    'E_INDEX_MISMATCH',
+    `cannot install ${entry.name}: ${pkg.path} holds ${meta.name}-${fullVersion(meta)} variant ${meta.variant}, not what the index of ${action.candidate.remote} lists`,
+    { hint: 'the repository is inconsistent; tell its maintainer' },
+  );
 }
 
 /**

@@ -4,14 +4,17 @@
  * (journal op `new`) or as `stage/K` in the transaction directory — relocated
  * to the real prefix, with its mode and (as root in a system prefix) owners.
  *
- * The whole compressed payload's sha256 is checked against the signed metadata
- * before the first byte is written (readPayloadFileSync: a payload of up to
- * 4 MiB is held whole, a bigger one read twice in 1 MiB slices), and every entry's name,
- * type, mode, owners, size and link target are checked against the manifest
- * as it streams, each file's sha256 too (a mismatch is refused when the file
- * ends, and the transaction rolls back what was written), so nothing but what
- * the signer packed stays. Synchronous: it runs in an extraction worker thread
- * (extractPool.ts), or in the calling thread for small transactions.
+ * The package file is checked against the sha256 its index pins in the same
+ * pass that reads the payload (readPayloadFileSync with the job's pin): a
+ * payload of up to 4 MiB is held whole and checked before the first byte is
+ * written, a bigger one is read once in 1 MiB slices and checked at its end.
+ * Every entry's name, type, mode, owners, size and link target are checked
+ * against the manifest as it streams, each file's sha256 too. A mismatch is
+ * refused there and the transaction rolls back what was written, so nothing
+ * but what the signer packed stays. Without a pin the payload's sha256 is
+ * checked against the signed metadata first. Synchronous: it runs in an
+ * extraction worker thread (installWorkers.ts), or in the calling thread for
+ * small transactions.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -27,6 +30,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors/index.js';
+import type { FilePin } from '../format/readPayload.js';
 import { readPayloadFileSync } from '../format/readPayload.js';
 import type { ManifestEntry, PackageMetadata, RelocationFile } from '../format/metadata.js';
 import { applyRelocation } from '../relocate/applyRelocation.js';
@@ -52,6 +56,8 @@ export interface ExtractJob {
   umask: number | undefined;
   /** Unpacking into the shared store (unpackedStore.ts): directories are made too, nothing is relocated. */
   store?: boolean;
+  /** The file's sha256 as the index pins it, checked as the payload is read (readPayloadFileSync). */
+  pin?: FilePin;
 }
 
 /** Installed size and sha256 of each relocated file (by manifest index); the database records these. */
@@ -103,49 +109,54 @@ export function extractPackage(job: ExtractJob, onWritten: (path: string) => voi
   // The tests' hook: fail after the first entry written of the package named (see test/install-threads.test.ts).
   const injectFailure = process.env['KILN_TEST_FAIL_EXTRACT'] === metadata.name;
   try {
-    readPayloadFileSync(job, {
-      entry(entry) {
-        index++;
-        const disposition = entries[index];
-        if (disposition === undefined) throw new Error(`Assertion failed: extraction is out of step at ${entry.path}`);
-        const where = disposition.write;
-        if (entry.type === 'dir' && job.store === true)
-          mkdirSync(join(job.root, entry.path), { mode: (entry.mode & 0o777) | 0o700 });
-        if (where === undefined) return;
-        const target = join(where.inPrefix ? job.root : job.transactionDir, where.path);
-        writtenAt.set(entry.path, target);
-        if (entry.type === 'file') {
-          // O_EXCL: never through a symbolic link, never over something that appeared meanwhile.
-          fd = openSync(target, 'wx', modeSetByOpen(disposition.mode, job.umask) ? disposition.mode : 0o600);
-          chunks = rows.has(entry.path) && job.store !== true ? [] : undefined;
-          return;
-        }
-        if (entry.type === 'symlink') {
-          symlinkSync(entry.target!, target);
-          if (job.applyOwners) setOwner(target, disposition.uid, disposition.gid, true);
-        } else if (entry.type === 'hardlink') {
-          const source = writtenAt.get(entry.target!);
-          if (source === undefined)
-            throw new KilnError(
-              'E_PACKAGE_LINK',
-              `cannot install ${metadata.name}: hard link ${entry.path} points to ${entry.target}, which is not installed with it`,
-              { hint: 'the package is malformed' },
-            );
-          linkSync(source, target);
-        }
-        written(where.path);
+    readPayloadFileSync(
+      job,
+      {
+        entry(entry) {
+          index++;
+          const disposition = entries[index];
+          if (disposition === undefined)
+            throw new Error(`Assertion failed: extraction is out of step at ${entry.path}`);
+          const where = disposition.write;
+          if (entry.type === 'dir' && job.store === true)
+            mkdirSync(join(job.root, entry.path), { mode: (entry.mode & 0o777) | 0o700 });
+          if (where === undefined) return;
+          const target = join(where.inPrefix ? job.root : job.transactionDir, where.path);
+          writtenAt.set(entry.path, target);
+          if (entry.type === 'file') {
+            // O_EXCL: never through a symbolic link, never over something that appeared meanwhile.
+            fd = openSync(target, 'wx', modeSetByOpen(disposition.mode, job.umask) ? disposition.mode : 0o600);
+            chunks = rows.has(entry.path) && job.store !== true ? [] : undefined;
+            return;
+          }
+          if (entry.type === 'symlink') {
+            symlinkSync(entry.target!, target);
+            if (job.applyOwners) setOwner(target, disposition.uid, disposition.gid, true);
+          } else if (entry.type === 'hardlink') {
+            const source = writtenAt.get(entry.target!);
+            if (source === undefined)
+              throw new KilnError(
+                'E_PACKAGE_LINK',
+                `cannot install ${metadata.name}: hard link ${entry.path} points to ${entry.target}, which is not installed with it`,
+                { hint: 'the package is malformed' },
+              );
+            linkSync(source, target);
+          }
+          written(where.path);
+        },
+        data(_entry, chunk) {
+          if (fd === undefined) return;
+          if (chunks !== undefined) chunks.push(Buffer.from(chunk));
+          else writeSync(fd, chunk);
+        },
+        end(entry) {
+          if (entry.type !== 'file' || fd === undefined) return;
+          finishFile(entry, entries[index]!);
+          written(entries[index]!.write!.path);
+        },
       },
-      data(_entry, chunk) {
-        if (fd === undefined) return;
-        if (chunks !== undefined) chunks.push(Buffer.from(chunk));
-        else writeSync(fd, chunk);
-      },
-      end(entry) {
-        if (entry.type !== 'file' || fd === undefined) return;
-        finishFile(entry, entries[index]!);
-        written(entries[index]!.write!.path);
-      },
-    });
+      job.pin === undefined ? {} : { pin: job.pin },
+    );
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

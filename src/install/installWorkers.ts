@@ -1,7 +1,6 @@
 /**
- * The threads a transaction's heavy work runs on: the sha256 of each cached
- * package (while the calling thread opens it and checks its metadata and
- * signature), then extracting them. One worker per core, at most the prefix's `jobs`; each
+ * The threads a transaction's heavy work runs on: extracting the packages
+ * (which checks each against its pin as it reads it). One worker per core, at most the prefix's `jobs`; each
  * takes the next task when it is done, so the caller hands out the biggest
  * packages first. Small transactions (and the crash tests, which count every
  * step) run the same tasks in the calling thread.
@@ -18,7 +17,6 @@ import type { PackageFile } from '../format/openPackage.js';
 import { openPackage } from '../format/openPackage.js';
 import { verifyPackageSignature } from '../format/packageSignature.js';
 import { parsePublicKey } from '../sign/parsePublicKey.js';
-import { sha256FileSync } from '../util/hash.js';
 import { kilnPath } from '../util/kilnRoot.js';
 import type { ExtractJob, ExtractResult } from './extractPackage.js';
 import { extractPackage } from './extractPackage.js';
@@ -34,16 +32,11 @@ export type WorkerTask =
       /** A package file installed with --allow-unsigned: its signature, if any, is not checked. */
       skipSignature?: boolean;
     }
-  /** The sha256 of files (cached packages checked against their pins while the calling thread opens them). */
-  | { kind: 'hash'; paths: string[] }
   | { kind: 'extract'; job: ExtractJob }
   /** Place a package from the unpacked store entry `entry`, unpacking it there first (with its metadata bytes) when it is not there; `owner` is this process's claim on the store. */
   | { kind: 'link'; job: ExtractJob; entry: string; metadataBytes: Uint8Array; owner: string };
 
-export type TaskResult =
-  | { kind: 'open'; pkg: PackageFile }
-  | { kind: 'hash'; sha256: string[] }
-  | { kind: 'extract'; result: ExtractResult };
+export type TaskResult = { kind: 'open'; pkg: PackageFile } | { kind: 'extract'; result: ExtractResult };
 
 type SerializedError =
   | { kiln: true; code: ErrorCode; message: string; hint: string | undefined }
@@ -61,7 +54,6 @@ export type Reply = { id: number; ok: true; result: TaskResult } | { id: number;
 /** Run one task here; what a worker does with each message. */
 export async function runTask(task: WorkerTask, written?: (path: string) => void): Promise<TaskResult> {
   if (task.kind === 'extract') return { kind: 'extract', result: extractPackage(task.job, written) };
-  if (task.kind === 'hash') return { kind: 'hash', sha256: task.paths.map((path) => sha256FileSync(path)) };
   if (task.kind === 'link') {
     if (!isStored(task.entry)) fillStore(task.job, task.entry, task.metadataBytes, task.owner);
     return { kind: 'extract', result: linkPackage(task.job, task.entry, written) };

@@ -136,6 +136,7 @@ export function storedPackage(entry: string): PackageFile {
     fileSize: metadataBytes.length,
     metadata,
     metadataBytes,
+    signatureBytes: undefined,
     signatureText: undefined,
     payloadOffset: 0,
     payloadSize: 0,
