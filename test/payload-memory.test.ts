@@ -14,10 +14,10 @@ import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isKilnError } from '../src/errors/index.js';
-import { containerHead } from '../src/format/container.js';
 import { openPackage } from '../src/format/openPackage.js';
 import { WHOLE_PAYLOAD_LIMIT, readPayloadFileSync } from '../src/format/readPayload.js';
 import type { FilePin, PayloadVisitor } from '../src/format/readPayload.js';
+import { generateKeyPair } from '../src/sign/index.js';
 import { craftPackage, dirEntry, fileEntry } from './helpers/craft.js';
 import { packAll, publish, syncedPrefix } from './helpers/client.js';
 import { KILN_BIN, run, tempDir } from './helpers/kiln.js';
@@ -39,9 +39,10 @@ function recorder(): { visitor: PayloadVisitor; seen: string[]; digest: () => st
   };
 }
 
-function packageWith(sizes: number[]): Buffer {
+function packageWith(sizes: number[], signed = false): Buffer {
   // Incompressible content, so that the payload is about as big as the files.
   return craftPackage({
+    ...(signed ? { key: generateKeyPair() } : {}),
     entries: [
       dirEntry('share'),
       ...sizes.map((size, at) => fileEntry(`share/file${at}`, randomBytes(size))),
@@ -98,13 +99,13 @@ test('two-pass read: a corrupt byte is refused before the visitor sees anything;
   }
 });
 
-/** The pin of a package file as an installer makes it: the file's sha256 and the head it opened. */
+/** The pin of a package file as an installer makes it: the file's sha256 and the signature it opened. */
 async function pinOf(path: string, pkg: Awaited<ReturnType<typeof openPackage>>): Promise<FilePin> {
   return {
     sha256: createHash('sha256')
       .update(await readFile(path))
       .digest('hex'),
-    head: containerHead(pkg.metadataBytes, pkg.signatureBytes, pkg.payloadSize),
+    signature: pkg.signatureBytes,
   };
 }
 
@@ -128,21 +129,26 @@ test('a pinned read checks the whole file in one pass, with the same result as a
 test('a pinned read refuses a file that is not the pinned one: read whole, before the visitor sees anything', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'big.kpkg');
-  await writeFile(path, packageWith([2 * MiB, 1000]));
+  await writeFile(path, packageWith([2 * MiB, 1000], true));
   const pkg = await openPackage(path);
   const pin = await pinOf(path, pkg);
+  assert.ok(pin.signature !== undefined, 'a signed package');
   const isPinMismatch = (error: unknown): boolean =>
     isKilnError(error) && error.code === 'E_INDEX_MISMATCH' && error.message.includes(path);
-  // The head the installer opened is not what the file held when it was pinned (its metadata changed meanwhile).
-  const otherHead = Buffer.from(pin.head);
-  otherHead[otherHead.length - 700]! ^= 0x01;
-  for (const wholeLimit of [MiB / 2, WHOLE_PAYLOAD_LIMIT]) {
-    const seen = recorder();
-    assert.throws(
-      () => readPayloadFileSync(pkg, seen.visitor, { wholeLimit, pin: { ...pin, head: otherHead } }),
-      isPinMismatch,
-    );
-    if (wholeLimit === WHOLE_PAYLOAD_LIMIT) assert.deepEqual(seen.seen, [], 'read whole: nothing seen');
+  // What the installer opened is not what the file held when it was pinned: its signature, or its metadata, changed
+  // meanwhile (a copy replaced between the two reads).
+  const otherSignature = Buffer.from(pin.signature!);
+  otherSignature[otherSignature.length - 2]! ^= 0x01;
+  const otherMetadata = { ...pkg, metadata: { ...pkg.metadata, summary: `${pkg.metadata.summary}!` } };
+  for (const [source, used] of [
+    [pkg, { ...pin, signature: otherSignature }],
+    [otherMetadata, pin],
+  ] as const) {
+    for (const wholeLimit of [MiB / 2, WHOLE_PAYLOAD_LIMIT]) {
+      const seen = recorder();
+      assert.throws(() => readPayloadFileSync(source, seen.visitor, { wholeLimit, pin: used }), isPinMismatch);
+      if (wholeLimit === WHOLE_PAYLOAD_LIMIT) assert.deepEqual(seen.seen, [], 'read whole: nothing seen');
+    }
   }
   // A byte of the payload changed: in the first file (which then fails its own sha256 too) or in the last slice.
   const bytes = await readFile(path);

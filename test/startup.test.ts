@@ -5,7 +5,7 @@
  * node:crypto nor node:child_process.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CACHE_PATH, loadBundle, readBundle } from '../src/cli/kiln.cjs';
@@ -29,6 +29,33 @@ test('a code cache V8 rejects (another Node made it) costs a compile, nothing el
   const sink = { write: (text: string) => out.push(text), isTTY: false } as unknown as NodeJS.WriteStream;
   assert.equal(await main(['--version'], { stdout: sink, stderr: sink, env: { NO_COLOR: '1' } }), 0);
   assert.match(out.join(''), /^kiln \d+\.\d+\.\d+/);
+});
+
+test('the launcher runs the modules when the bundle is older than main.js (tsc ran after writeBundle)', async (t) => {
+  // A copy of the launcher in a tree of its own, with a stand-in bundle and main.js that say which one ran.
+  const dir = await tempDir(t);
+  const cli = join(dir, 'dist', 'src', 'cli');
+  mkdirSync(cli, { recursive: true });
+  copyFileSync(KILN_BIN, join(cli, 'kiln.cjs'));
+  const say = (who: string) =>
+    `async (argv) => { process.stdout.write(${JSON.stringify(who)} + ' ' + argv.join(' ') + '\\n'); return 0; }`;
+  writeFileSync(join(cli, 'main.js'), `export const main = ${say('modules')};\n`);
+  writeFileSync(join(cli, 'package.json'), '{"type": "module"}\n');
+  const bundle = join(dir, 'dist', 'kiln.cjs');
+  writeFileSync(bundle, `module.exports.main = ${say('bundle')};\n`);
+  const ran = async (): Promise<string> => {
+    const result = await run(process.execPath, [join(cli, 'kiln.cjs'), 'list'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  const at = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
+  at(join(cli, 'main.js'), 1_000_000);
+  at(bundle, 1_000_001);
+  assert.equal(await ran(), 'bundle list\n');
+  at(bundle, 1_000_000);
+  assert.equal(await ran(), 'bundle list\n', 'written in the same instant: the bundle');
+  at(join(cli, 'main.js'), 1_000_002);
+  assert.equal(await ran(), 'modules list\n');
 });
 
 test('kilnRoot finds the directory holding package.json, the one the recipes ship in', () => {

@@ -6,11 +6,13 @@
  * code cache made for it at build time, so that a query does not parse and
  * compile some sixty modules first (docs/performance.md, "Start-up of a query").
  *
- * Without the bundle (a tree built by tsc alone), or with KILN_NO_BUNDLE=1
- * (stack traces that name the source modules), it runs main.js as modules;
- * without a cache that V8 accepts (another Node), it compiles the bundle.
+ * Without the bundle, with one older than main.js (a tree rebuilt by tsc
+ * alone: the bundle would run other code than the worker threads load), or
+ * with KILN_NO_BUNDLE=1 (stack traces that name the source modules), it runs
+ * main.js as modules; without a cache that V8 accepts (another Node), it
+ * compiles the bundle.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -59,8 +61,17 @@ function readIfPresent(path: string): Buffer | undefined {
   }
 }
 
+/** The bundle was written after main.js was compiled (writeBundle.ts runs after tsc), or main.js is not there. */
+function bundleIsCurrent(): boolean {
+  try {
+    return statSync(BUNDLE_PATH).mtimeMs >= statSync(join(__dirname, 'main.js')).mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
 async function start(): Promise<void> {
-  const source = process.env['KILN_NO_BUNDLE'] === '1' ? undefined : readBundle();
+  const source = process.env['KILN_NO_BUNDLE'] === '1' || !bundleIsCurrent() ? undefined : readBundle();
   const main =
     source === undefined
       ? ((await import('./main.js')) as { main: Main }).main

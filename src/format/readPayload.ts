@@ -23,8 +23,9 @@ import { KilnError } from '../errors/index.js';
 import { readFullySync } from '../util/fs.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
 import type { ManifestEntry, PackageMetadata } from './metadata.js';
+import { serializeMetadata } from './metadata.js';
 import type { PackageFile } from './openPackage.js';
-import { containerTail } from './container.js';
+import { containerHead, containerTail } from './container.js';
 import type { TarHeader } from './tar.js';
 import { TarParser } from './tar.js';
 
@@ -231,7 +232,7 @@ function checkWhole(
   const size = source.metadata.payload.size;
   if (payload.length !== size) throw truncated(source, payload.length, size);
   if (pin !== undefined) {
-    if (fileHashOf(pin, payload).digest('hex') !== pin.sha256) throw pinMismatch(source, pin);
+    if (fileHashOf(source, pin, payload).digest('hex') !== pin.sha256) throw pinMismatch(source, pin);
   } else if (createHash('sha256').update(payload).digest('hex') !== source.metadata.payload.sha256)
     throw payloadHashMismatch(source);
   const checker = new PayloadChecker(source, visitor, transient);
@@ -258,18 +259,22 @@ let sliceBuffer: Buffer | undefined;
 export type PayloadLocation = PayloadSource & Pick<PackageFile, 'payloadOffset' | 'payloadSize'>;
 
 /**
- * What a signed index pins of a package file (its sha256), and the container
- * bytes before the payload as they were read and checked when the package
- * was opened (`containerHead` of its metadata and signature).
+ * What a signed index pins of a package file (its sha256), and the signature
+ * entry as it was read when the package was opened. With the metadata the
+ * package was opened with (canonical: serializeMetadata gives back the exact
+ * bytes read), these make the container's head, so the file's sha256 covers
+ * exactly what extraction uses.
  */
 export interface FilePin {
   sha256: string;
-  head: Uint8Array;
+  signature: Uint8Array | undefined;
 }
 
 /** The sha256 of the whole file being computed: the head, then the payload bytes given (more may follow). */
-function fileHashOf(pin: FilePin, payload?: Buffer): ReturnType<typeof createHash> {
-  const hash = createHash('sha256').update(pin.head);
+function fileHashOf(source: PayloadSource, pin: FilePin, payload?: Buffer): ReturnType<typeof createHash> {
+  const signature = pin.signature === undefined ? undefined : Buffer.from(pin.signature);
+  const head = containerHead(serializeMetadata(source.metadata), signature, source.metadata.payload.size);
+  const hash = createHash('sha256').update(head);
   return payload === undefined ? hash : hash.update(payload).update(containerTail(payload.length));
 }
 
@@ -300,8 +305,8 @@ export interface ReadPayloadOptions {
  * one slice at a time.
  *
  * With a pin (an installer's case: the signed index pins the file), the
- * file's sha256 is computed from the opened head and the payload as it is
- * read: for a payload up to `wholeLimit` before the visitor sees anything, for
+ * file's sha256 is computed from the metadata and signature as they were
+ * opened and the payload as it is read: for a payload up to `wholeLimit` before the visitor sees anything, for
  * a bigger one in the same single pass that feeds the visitor, checked at its
  * end (E_INDEX_MISMATCH).
  *
@@ -375,7 +380,7 @@ function readPinnedSlices(
   readAt: (buffer: Buffer, at: number) => number,
 ): void {
   const size = source.metadata.payload.size;
-  const hash = fileHashOf(pin);
+  const hash = fileHashOf(source, pin);
   const checker = new PayloadChecker(source, visitor, true);
   let refused: unknown;
   let at = 0;

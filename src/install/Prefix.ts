@@ -49,7 +49,6 @@ import type {
 import type { PendingCommit } from '../db/index.js';
 import { PackageStore, integrityProblems, openDatabase } from '../db/index.js';
 import { KilnError, isErrno, isKilnError } from '../errors/index.js';
-import { containerHead } from '../format/container.js';
 import type { PackageFile } from '../format/openPackage.js';
 import { fullVersion } from '../format/metadata.js';
 import { parseRemoteUrl, redactUrl, resolveRemotePath } from '../remote/remoteUrl.js';
@@ -2007,10 +2006,7 @@ export class Prefix {
           // Checked in the pass that reads the payload (cached copies are not hashed when opened).
           ...(cached
             ? {
-                pin: {
-                  sha256: pkg.action.candidate.entry.sha256,
-                  head: containerHead(file.metadataBytes, file.signatureBytes, file.payloadSize),
-                },
+                pin: { sha256: pkg.action.candidate.entry.sha256, signature: file.signatureBytes },
               }
             : {}),
         };
