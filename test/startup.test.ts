@@ -8,8 +8,10 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { CACHE_PATH, loadBundle, readBundle } from '../src/cli/kiln.cjs';
-import { kilnRoot } from '../src/util/kilnRoot.js';
+import type { Reply } from '../src/install/installWorkers.js';
+import { kilnPath, kilnRoot } from '../src/util/kilnRoot.js';
 import { KILN_BIN, kiln, parseJson, run, tempDir } from './helpers/kiln.js';
 
 test('the bundle is there, and V8 accepts its code cache', () => {
@@ -31,7 +33,7 @@ test('a code cache V8 rejects (another Node made it) costs a compile, nothing el
   assert.match(out.join(''), /^kiln \d+\.\d+\.\d+/);
 });
 
-test('the launcher runs the modules when the bundle is older than main.js (tsc ran after writeBundle)', async (t) => {
+test("the launcher runs the modules when the bundle is older than tsc's last build (tsc ran after writeBundle)", async (t) => {
   // A copy of the launcher in a tree of its own, with a stand-in bundle and main.js that say which one ran.
   const dir = await tempDir(t);
   const cli = join(dir, 'dist', 'src', 'cli');
@@ -48,14 +50,41 @@ test('the launcher runs the modules when the bundle is older than main.js (tsc r
     assert.equal(result.code, 0, result.stderr);
     return result.stdout;
   };
+  assert.equal(await ran(), 'bundle list\n', 'no record of a tsc build: the bundle');
+  const buildInfo = join(dir, 'dist', '.tsbuildinfo');
+  writeFileSync(buildInfo, '{}\n');
   const at = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
-  at(join(cli, 'main.js'), 1_000_000);
+  at(buildInfo, 1_000_000);
   at(bundle, 1_000_001);
   assert.equal(await ran(), 'bundle list\n');
   at(bundle, 1_000_000);
   assert.equal(await ran(), 'bundle list\n', 'written in the same instant: the bundle');
-  at(join(cli, 'main.js'), 1_000_002);
+  at(buildInfo, 1_000_002);
   assert.equal(await ran(), 'modules list\n');
+  assert.equal((await run(process.execPath, [join(cli, 'kiln.cjs')], { cwd: dir })).stdout, 'modules \n');
+});
+
+test('an install worker thread runs the code the command runs: the bundle, or the modules with KILN_NO_BUNDLE=1', async () => {
+  for (const [env, expected] of [
+    [{}, /dist\/kiln\.cjs:/],
+    [{ KILN_NO_BUNDLE: '1' }, /dist\/src\/format\/openPackage\.js:/],
+  ] as const) {
+    const worker = new Worker(kilnPath('dist', 'src', 'install', 'installWorker.cjs'), {
+      env: { ...process.env, ...env },
+    });
+    try {
+      // A task with no path: the error's stack names the file that ran.
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage({ id: 1, task: { kind: 'open', keys: [], keySource: 'test' } });
+      });
+      assert.ok(!reply.ok && !reply.error.kiln, JSON.stringify(reply));
+      assert.match(reply.error.stack ?? '', expected, JSON.stringify(env));
+    } finally {
+      await worker.terminate();
+    }
+  }
 });
 
 test('kilnRoot finds the directory holding package.json, the one the recipes ship in', () => {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { MessagePort } from 'node:worker_threads';
 import { KilnError } from '../errors/index.js';
 import { UNCHANGED, fromSystemError } from '../errors/systemError.js';
 import type { Invocation } from './command.js';
@@ -23,6 +24,14 @@ export const EXIT_INTERRUPTED = 130;
 /** The version of what --json prints: the envelope, and the data of each command within it. */
 export const JSON_FORMAT_VERSION = 1;
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * An install worker thread's loop (installWorker.cts runs it from the bundle).
+ * Loaded when called, so that a query does not load the install machinery.
+ */
+export async function serveInstallTasks(port: MessagePort): Promise<void> {
+  (await import('../install/installWorkers.js')).serveInstallTasks(port);
+}
 
 function kilnVersion(): string {
   const manifest = JSON.parse(readFileSync(kilnPath('package.json'), 'utf8')) as {

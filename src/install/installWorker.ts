@@ -1,12 +1,5 @@
-/** The entry of an install worker thread (installWorkers.ts): answers each task with its result or its error, as plain data. */
+/** An install worker thread's entry when the command runs from its modules (installWorker.cts decides). */
 import { parentPort } from 'node:worker_threads';
-import type { Reply, WorkerTask } from './installWorkers.js';
-import { runTask, serialize } from './installWorkers.js';
+import { serveInstallTasks } from './installWorkers.js';
 
-const port = parentPort!;
-port.on('message', ({ id, task }: { id: number; task: WorkerTask }) => {
-  runTask(task).then(
-    (result) => port.postMessage({ id, ok: true, result } satisfies Reply),
-    (error: unknown) => port.postMessage({ id, ok: false, error: serialize(error) } satisfies Reply),
-  );
-});
+serveInstallTasks(parentPort!);

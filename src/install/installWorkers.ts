@@ -10,6 +10,7 @@
  * back.
  */
 import { availableParallelism } from 'node:os';
+import type { MessagePort } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { ErrorCode } from '../errors/index.js';
 import { KilnError } from '../errors/index.js';
@@ -67,6 +68,16 @@ export async function runTask(task: WorkerTask, written?: (path: string) => void
   return { kind: 'open', pkg };
 }
 
+/** A worker thread's loop: answers each task with its result or its error, as plain data. */
+export function serveInstallTasks(port: MessagePort): void {
+  port.on('message', ({ id, task }: { id: number; task: WorkerTask }) => {
+    runTask(task).then(
+      (result) => port.postMessage({ id, ok: true, result } satisfies Reply),
+      (error: unknown) => port.postMessage({ id, ok: false, error: serialize(error) } satisfies Reply),
+    );
+  });
+}
+
 export function serialize(error: unknown): SerializedError {
   if (error instanceof KilnError) return { kiln: true, code: error.code, message: error.message, hint: error.hint };
   const err = error as NodeJS.ErrnoException;
@@ -114,7 +125,7 @@ export class InstallWorkers {
     for (let i = 0; i < threads && threads > 1; i++) {
       // A small young generation: a worker's objects are short-lived and few (its buffers are used again); measured
       // 202 -> 195 MiB peak installing 300 packages on two threads.
-      const worker = new Worker(kilnPath('dist', 'src', 'install', 'installWorker.js'), {
+      const worker = new Worker(kilnPath('dist', 'src', 'install', 'installWorker.cjs'), {
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       worker.on('message', (reply: Reply) => this.settle(worker, reply));
