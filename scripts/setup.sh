@@ -26,6 +26,8 @@ command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 # busybox: a bundle's kiln-relocate is tested with busybox's tools alone, as on a minimal host.
 command -v busybox >/dev/null 2>&1 || missing+=(busybox)
+# PostgreSQL's server: the build farm's catalog tests start a throw-away one (initdb into a temporary directory).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if ((${#missing[@]} > 0)); then
   packages=("${missing[@]}")
   echo "setup: installing ${packages[*]} with apt-get" >&2

@@ -7,6 +7,9 @@ export const ERROR_CODES = {
   E_USAGE: 'the command line is not valid (unknown command, missing or bad argument)',
   E_IO: 'a file or directory could not be read or written',
   E_LOCKED: 'another Kiln process holds the lock on a repository or prefix',
+  E_FARM_SCHEMA: 'the build farm catalog was migrated by a newer Kiln, or its schema is not what this Kiln expects',
+  E_FARM_LEASE:
+    "a build farm step's lease is not the caller's any more (expired, cancelled, or taken by another worker)",
   E_VERSION: 'a version string does not follow the version syntax',
   E_RANGE: 'a version range does not follow the range syntax',
   E_LICENSE: 'a license is not a valid SPDX license expression',
