@@ -14,6 +14,15 @@ import type { TestContext } from 'node:test';
 import { isKilnError } from '../src/errors/index.js';
 import { DEFAULT_LEASE_MS, FarmQueue, backoffMs } from '../src/farm/farmQueue.js';
 import type { StepSpec, WorkerOffer } from '../src/farm/farmQueue.js';
+import {
+  WORKER_ALIVE_MS,
+  addWorker,
+  authenticateWorker,
+  listWorkers,
+  recordWorkerReport,
+  revokeWorker,
+  whyNotRunning,
+} from '../src/farm/farmWorkers.js';
 import { MIGRATIONS, migrate } from '../src/farm/migrations.js';
 import { openPostgres, openSqliteDb } from '../src/farm/sqlDb.js';
 import type { SqlDb } from '../src/farm/sqlDb.js';
@@ -176,6 +185,93 @@ for (const [name, open] of backends) {
         );
       }
       assert.equal(await queue.claim(WORKER, 10_000_000), undefined);
+    });
+
+    test('worker tokens: shown once, stored hashed, refused when unknown, altered or revoked', async (t) => {
+      const db = await open(t);
+      await migrate(db);
+      const token = await addWorker(db, 'builder-1', 0);
+      assert.match(token, /^kiln-worker:builder-1:[A-Za-z0-9_-]{43}$/);
+      const stored = await db.query<{ token_sha256: string }>('SELECT token_sha256 FROM farm_workers');
+      assert.equal(stored.length, 1);
+      assert.ok(!token.includes(stored[0]!.token_sha256) && !stored[0]!.token_sha256.includes(token.slice(-43)));
+      assert.equal(await authenticateWorker(db, token), 'builder-1');
+      const refused = (problem: RegExp) => (error: unknown) =>
+        isKilnError(error) && error.code === 'E_FARM_TOKEN' && problem.test(error.message);
+      const altered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+      await assert.rejects(authenticateWorker(db, altered), refused(/no worker builder-1 has this token/));
+      await assert.rejects(
+        authenticateWorker(db, token.replace('builder-1', 'builder-2')),
+        refused(/no worker builder-2/),
+      );
+      await assert.rejects(authenticateWorker(db, 'Bearer whatever'), refused(/not a Kiln worker token/));
+      await assert.rejects(
+        addWorker(db, 'builder-1', 1),
+        (error: unknown) => isKilnError(error) && /exists/.test(error.message),
+      );
+      await assert.rejects(
+        addWorker(db, '../x', 1),
+        (error: unknown) => isKilnError(error) && error.code === 'E_USAGE',
+      );
+      await revokeWorker(db, 'builder-1', 2);
+      await assert.rejects(authenticateWorker(db, token), refused(/revoked/));
+      const again = await addWorker(db, 'builder-1', 3);
+      assert.equal(await authenticateWorker(db, again), 'builder-1');
+      await assert.rejects(authenticateWorker(db, token), refused(/has this token/), 'the old token stays refused');
+    });
+
+    test('why a step is not running, in words', async (t) => {
+      const db = await open(t);
+      await migrate(db);
+      const queue = new FarmQueue(db);
+      const { steps } = await queue.submit(
+        {
+          submitter: 'alice',
+          steps: [
+            step('pcre2', [], { package: 'dev-libs/pcre2', version: '10.42', cpuLevel: 'x86-64-v3', cpuRank: 3 }),
+            step('nginx', ['pcre2'], { package: 'www-servers/nginx', cpuLevel: 'x86-64-v3', cpuRank: 3 }),
+            step('v4', [], { cpuLevel: 'x86-64-v4', cpuRank: 4 }),
+            step('arm', [], { arch: 'aarch64' }),
+          ],
+        },
+        0,
+      );
+      const why = (key: string, now = 10_000) => whyNotRunning(db, steps.get(key)!, now);
+      assert.deepEqual(await why('nginx'), ['waiting for dev-libs/pcre2 10.42 on x86_64/glibc x86-64-v3 (ready)']);
+      assert.deepEqual(await why('pcre2'), ['no worker has been seen in the last 2 minutes']);
+      await addWorker(db, 'w1', 0);
+      const report = {
+        arch: 'x86_64',
+        libc: 'glibc',
+        cpuLevel: 'x86-64-v3',
+        cpuRank: 3,
+        jobs: 2,
+        load: 0.5,
+        freeDisk: 1e10,
+      };
+      await recordWorkerReport(db, 'w1', report, 9_000);
+      assert.deepEqual(await why('arm'), ['no worker offers aarch64/glibc (offered: x86_64/glibc)']);
+      assert.deepEqual(await why('v4'), ['no worker offers x86-64-v4 (the best offered on x86_64 is x86-64-v3)']);
+      assert.match(
+        (await why('pcre2'))[0]!,
+        /^0 ready step\(s\) come before it; 1 worker\(s\) offer its target \(2 job slot\(s\)\): w1$/,
+      );
+      assert.deepEqual(await why('pcre2', 9_000 + WORKER_ALIVE_MS + 1), [
+        'no worker has been seen in the last 2 minutes',
+      ]);
+      const claim = await queue.claim({ worker: 'w1', arch: 'x86_64', libc: 'glibc', cpuRank: 3 }, 10_000, 1000);
+      assert.equal(claim?.step.package, 'dev-libs/pcre2');
+      assert.match((await why('pcre2'))[0]!, /is running on w1 \(attempt 1 of 3\)/);
+      await queue.expireLeases(20_000);
+      const retry = await why('pcre2', 20_001);
+      assert.match(
+        retry[0]!,
+        /retried after its failed attempt 1 \(the lease of w1 expired \(no heartbeat\)\), not before/,
+      );
+      await revokeWorker(db, 'w1', 20_002);
+      assert.equal(retry.length, 2);
+      assert.deepEqual((await why('pcre2', 20_003)).slice(1), ['no worker has been seen in the last 2 minutes']);
+      assert.equal((await listWorkers(db))[0]?.revokedAt, 20_002);
     });
 
     test('cancelling a build: waiting and ready steps at once, a running one through its heartbeat', async (t) => {

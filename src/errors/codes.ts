@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   E_FARM_SCHEMA: 'the build farm catalog was migrated by a newer Kiln, or its schema is not what this Kiln expects',
   E_FARM_LEASE:
     "a build farm step's lease is not the caller's any more (expired, cancelled, or taken by another worker)",
+  E_FARM_TOKEN: "a build farm worker's token is unknown, malformed or revoked",
   E_VERSION: 'a version string does not follow the version syntax',
   E_RANGE: 'a version range does not follow the range syntax',
   E_LICENSE: 'a license is not a valid SPDX license expression',

@@ -78,6 +78,26 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX farm_step_deps_dependency ON farm_step_deps (depends_on)',
     ],
   },
+  {
+    id: 2,
+    name: 'workers: their tokens (hashed), what they offer, when they were last seen',
+    sql: () => [
+      `CREATE TABLE farm_workers (
+        name TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        arch TEXT,
+        libc TEXT,
+        cpu_level TEXT,
+        cpu_rank INTEGER,
+        jobs INTEGER,
+        load DOUBLE PRECISION,
+        free_disk BIGINT,
+        last_seen BIGINT
+      )`,
+    ],
+  },
 ];
 
 /** A number of PostgreSQL's advisory lock space for "the farm's schema is being migrated". */
