@@ -58,6 +58,8 @@ case "$which" in
   bundle) node dist/bench/bundleBench.js "$@" ;;
   # What a query costs over Node's own start-up: the bundled command against its modules (docs/performance.md, "Start-up").
   startup) node dist/bench/startupBench.js "$@" ;;
+  # The build farm's queue on PostgreSQL and SQLite, driven by simulated workers (docs/scale.md).
+  farm) node dist/bench/farmBench.js "$@" ;;
   # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
   shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
@@ -74,6 +76,7 @@ case "$which" in
     node dist/bench/solveBench.js --shape distro
     node dist/bench/serveBench.js
     node --max-old-space-size=8192 dist/bench/shardBench.js
+    node dist/bench/farmBench.js
     ;;
-  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle, startup)" >&2; exit 2 ;;
+  *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle, startup, farm)" >&2; exit 2 ;;
 esac

@@ -98,14 +98,16 @@ for (const [name, open] of backends) {
         1000,
       );
       const order: string[] = [];
+      const readied: number[] = [];
       for (let now = 2000; ; now += 10) {
         const claim = await queue.claim(WORKER, now);
         if (claim === undefined) break;
         assert.equal(await queue.claim(WORKER, now), undefined, 'nothing else is ready meanwhile');
         order.push(claim.step.package);
-        await queue.succeed(claim.step.id, claim.leaseToken, now + 5);
+        readied.push(await queue.succeed(claim.step.id, claim.leaseToken, now + 5));
       }
       assert.deepEqual(order, ['app-misc/a', 'app-misc/b', 'app-misc/c']);
+      assert.deepEqual(readied, [1, 1, 0], 'each success says how many steps it made ready');
       assert.equal((await queue.step(steps.get('c')!))?.state, 'succeeded');
       assert.deepEqual(await queue.counts(), {
         waiting: 0,

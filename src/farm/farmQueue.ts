@@ -207,17 +207,41 @@ export class FarmQueue {
     });
   }
 
-  /** Claims the first ready step `offer` can build (see the order above), or none. */
+  /**
+   * Claims the first ready step `offer` can build (see the order above), or
+   * none. Not one query sorting every ready step (its cost grew with the ready
+   * set: docs/scale.md): the highest priority with a claimable step, then the
+   * submitters by share, each one index probe for its oldest step of that
+   * priority; rows other claims hold are passed over.
+   */
   async claim(offer: WorkerOffer, now: number, leaseMs = DEFAULT_LEASE_MS): Promise<Claim | undefined> {
     return this.db.transaction(async (tx) => {
-      const [candidate] = await tx.query<{ id: number }>(
-        `SELECT s.id FROM farm_steps s JOIN farm_submitters u ON u.name = s.submitter
-         WHERE s.state = 'ready' AND s.arch = $1 AND s.libc = $2 AND s.cpu_rank <= $3 AND s.not_before <= $4
-         ORDER BY s.priority DESC, CAST(u.used_ms AS DOUBLE PRECISION) / u.shares, s.created_at, s.id
-         LIMIT 1 /*PG: FOR UPDATE OF s SKIP LOCKED*/`,
-        [offer.arch, offer.libc, offer.cpuRank, now],
-      );
-      if (candidate === undefined) return undefined;
+      const claimable = `state = 'ready' AND arch = $1 AND libc = $2 AND cpu_rank <= $3 AND not_before <= $4`;
+      const target = [offer.arch, offer.libc, offer.cpuRank, now];
+      let candidate: { id: number } | undefined;
+      let below: number | undefined;
+      const submitters = (
+        await tx.query<{ name: string }>(
+          'SELECT name FROM farm_submitters ORDER BY CAST(used_ms AS DOUBLE PRECISION) / shares, name',
+        )
+      ).map((row) => row.name);
+      while (candidate === undefined) {
+        const [top] = await tx.query<{ priority: number | null }>(
+          `SELECT MAX(priority) AS priority FROM farm_steps WHERE ${claimable}${below === undefined ? '' : ' AND priority < $5'}`,
+          below === undefined ? target : [...target, below],
+        );
+        if (top?.priority === null || top?.priority === undefined) return undefined;
+        const priority = Number(top.priority);
+        for (const submitter of submitters) {
+          [candidate] = await tx.query<{ id: number }>(
+            `SELECT id FROM farm_steps WHERE ${claimable} AND priority = $5 AND submitter = $6
+             ORDER BY created_at, id LIMIT 1 /*PG: FOR UPDATE SKIP LOCKED*/`,
+            [...target, priority, submitter],
+          );
+          if (candidate !== undefined) break;
+        }
+        below = priority;
+      }
       const leaseToken = randomBytes(16).toString('hex');
       const [row] = await tx.query(
         `UPDATE farm_steps SET state = 'running', attempt = attempt + 1, lease_owner = $2, lease_token = $3,
@@ -249,9 +273,12 @@ export class FarmQueue {
     return { cancel: Number(row.cancel_requested) === 1 };
   }
 
-  /** The worker reports that the step built. Steps waiting only on it become ready. */
-  async succeed(stepId: number, leaseToken: string, now: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  /**
+   * The worker reports that the step built. Steps waiting only on it become
+   * ready; returns how many did (a coordinator wakes as many idle workers).
+   */
+  async succeed(stepId: number, leaseToken: string, now: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ started_at: number; submitter: string }>(
         `UPDATE farm_steps SET state = 'succeeded', finished_at = $3, lease_owner = NULL, lease_token = NULL,
            lease_expires_at = NULL, reason = ''
@@ -268,11 +295,13 @@ export class FarmQueue {
          WHERE id IN (SELECT step_id FROM farm_step_deps WHERE depends_on = $1) AND state = 'waiting'`,
         [stepId],
       );
-      await tx.query(
+      const readied = await tx.query(
         `UPDATE farm_steps SET state = 'ready'
-         WHERE id IN (SELECT step_id FROM farm_step_deps WHERE depends_on = $1) AND state = 'waiting' AND waiting_on = 0`,
+         WHERE id IN (SELECT step_id FROM farm_step_deps WHERE depends_on = $1) AND state = 'waiting' AND waiting_on = 0
+         RETURNING id`,
         [stepId],
       );
+      return readied.length;
     });
   }
 

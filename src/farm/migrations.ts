@@ -98,6 +98,13 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 3,
+    name: 'an index for claims: by target, priority, submitter and age',
+    sql: () => [
+      'CREATE INDEX farm_steps_claim_by_submitter ON farm_steps (state, arch, libc, priority, submitter, created_at, id)',
+    ],
+  },
 ];
 
 /** A number of PostgreSQL's advisory lock space for "the farm's schema is being migrated". */

@@ -306,9 +306,9 @@ export interface ReadPayloadOptions {
  *
  * With a pin (an installer's case: the signed index pins the file), the
  * file's sha256 is computed from the metadata and signature as they were
- * opened and the payload as it is read: for a payload up to `wholeLimit` before the visitor sees anything, for
- * a bigger one in the same single pass that feeds the visitor, checked at its
- * end (E_INDEX_MISMATCH).
+ * opened and the payload as it is read, and checked (E_INDEX_MISMATCH): for a
+ * payload up to `wholeLimit` before the visitor sees anything, for a bigger
+ * one at the end of the single pass that feeds the visitor.
  *
  * Either way every entry is checked against the manifest as it streams (each
  * file's sha256 when it ends); the caller rolls back what it wrote when an
