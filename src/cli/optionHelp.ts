@@ -88,6 +88,10 @@ const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
     text: 'days until the published index expires and clients refuse it (freeze protection)',
   },
   variant: { value: 'ID', text: 'only the variant with this id' },
+  catalog: {
+    value: 'URL|FILE',
+    text: "the build farm's catalog: a postgresql:// URL, or an SQLite file (else $KILN_FARM_CATALOG)",
+  },
 };
 
 /** Per command (its words joined by a space): options whose meaning is its own. */

@@ -311,6 +311,26 @@ export const COMMANDS: CommandEntry[] = [
     summary: "serve a repository's published tree over HTTP",
     load: async () => (await import('./commands/serve.js')).default,
   },
+  {
+    words: ['farm', 'status'],
+    summary: "the build farm's steps by state, and its workers",
+    load: async () => (await import('./commands/farmStatus.js')).default,
+  },
+  {
+    words: ['farm', 'why'],
+    summary: 'say why a build step is not running, or what it is doing',
+    load: async () => (await import('./commands/farmWhy.js')).default,
+  },
+  {
+    words: ['farm', 'worker', 'add'],
+    summary: 'add a build farm worker and print its token (shown once)',
+    load: async () => (await import('./commands/farmWorkerAdd.js')).default,
+  },
+  {
+    words: ['farm', 'worker', 'revoke'],
+    summary: "revoke a build farm worker's token",
+    load: async () => (await import('./commands/farmWorkerRevoke.js')).default,
+  },
 ];
 
 /** The entry whose words begin `argv` (longest match). */

@@ -24,6 +24,8 @@ export interface Settings {
   interactive: boolean;
   /** KILN_TEST_KILL_AT_STEP: the crash-injection tests' hook (see PrefixOptions.killAtStep). */
   killAtStep: number | undefined;
+  /** KILN_FARM_CATALOG: the build farm's catalog when --catalog is not given. */
+  farmCatalog: string | undefined;
 }
 
 export interface SettingsInput {
@@ -71,6 +73,7 @@ export async function resolveSettings(input: SettingsInput): Promise<Settings> {
     progress: input.stderrIsTTY && !input.json,
     interactive: input.stderrIsTTY && input.stdinIsTTY === true,
     killAtStep,
+    farmCatalog: input.env['KILN_FARM_CATALOG'] || undefined,
     json: input.json,
     color: input.stderrIsTTY && input.env['NO_COLOR'] === undefined,
     password,
