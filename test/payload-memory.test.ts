@@ -14,6 +14,7 @@ import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isKilnError } from '../src/errors/index.js';
+import { serializeMetadata } from '../src/format/metadata.js';
 import { openPackage } from '../src/format/openPackage.js';
 import { WHOLE_PAYLOAD_LIMIT, readPayloadFileSync } from '../src/format/readPayload.js';
 import type { FilePin, PayloadVisitor } from '../src/format/readPayload.js';
@@ -99,12 +100,13 @@ test('two-pass read: a corrupt byte is refused before the visitor sees anything;
   }
 });
 
-/** The pin of a package file as an installer makes it: the file's sha256 and the signature it opened. */
+/** The pin of a package file as an installer makes it: the file's sha256, the metadata and signature it opened. */
 async function pinOf(path: string, pkg: Awaited<ReturnType<typeof openPackage>>): Promise<FilePin> {
   return {
     sha256: createHash('sha256')
       .update(await readFile(path))
       .digest('hex'),
+    metadata: pkg.metadataBytes,
     signature: pkg.signatureBytes,
   };
 }
@@ -139,10 +141,13 @@ test('a pinned read refuses a file that is not the pinned one: read whole, befor
   // meanwhile (a copy replaced between the two reads).
   const otherSignature = Buffer.from(pin.signature!);
   otherSignature[otherSignature.length - 2]! ^= 0x01;
-  const otherMetadata = { ...pkg, metadata: { ...pkg.metadata, summary: `${pkg.metadata.summary}!` } };
+  const otherMetadata = { ...pkg.metadata, summary: `${pkg.metadata.summary}!` };
   for (const [source, used] of [
     [pkg, { ...pin, signature: otherSignature }],
-    [otherMetadata, pin],
+    [
+      { ...pkg, metadata: otherMetadata },
+      { ...pin, metadata: serializeMetadata(otherMetadata) },
+    ],
   ] as const) {
     for (const wholeLimit of [MiB / 2, WHOLE_PAYLOAD_LIMIT]) {
       const seen = recorder();

@@ -168,7 +168,8 @@ export class FarmQueue {
       const buildId = Number(created!.id);
       const ids = new Map<string, number>();
       for (const step of build.steps) {
-        const waiting = (step.dependsOn ?? []).length;
+        // A step named twice in dependsOn counts once.
+        const waiting = new Set(step.dependsOn ?? []).size;
         const [row] = await tx.query<{ id: number }>(
           `INSERT INTO farm_steps (build_id, package, version, arch, libc, cpu_level, cpu_rank, submitter, priority,
              state, waiting_on, max_attempts, created_at)
@@ -197,12 +198,6 @@ export class FarmQueue {
             ids.get(step.key),
             ids.get(dependency),
           ]);
-      // A step named twice in dependsOn counts once.
-      for (const step of build.steps) {
-        const distinct = new Set(step.dependsOn ?? []).size;
-        if (distinct !== (step.dependsOn ?? []).length)
-          await tx.query('UPDATE farm_steps SET waiting_on = $1 WHERE id = $2', [distinct, ids.get(step.key)]);
-      }
       return { buildId, steps: ids };
     });
   }

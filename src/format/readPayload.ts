@@ -23,7 +23,6 @@ import { KilnError } from '../errors/index.js';
 import { readFullySync } from '../util/fs.js';
 import { ZstdDataError, ZstdDecoder } from '../util/zstd.js';
 import type { ManifestEntry, PackageMetadata } from './metadata.js';
-import { serializeMetadata } from './metadata.js';
 import type { PackageFile } from './openPackage.js';
 import { containerHead, containerTail } from './container.js';
 import type { TarHeader } from './tar.js';
@@ -237,7 +236,7 @@ function checkWhole(
     throw payloadHashMismatch(source);
   const checker = new PayloadChecker(source, visitor, transient);
   try {
-    for (let at = 0; at < payload.length; at += FEED) checker.push(payload.subarray(at, at + FEED));
+    feed(checker, payload);
   } catch (error) {
     throw zstdError(`cannot verify package ${source.path}`, error);
   }
@@ -259,21 +258,25 @@ let sliceBuffer: Buffer | undefined;
 export type PayloadLocation = PayloadSource & Pick<PackageFile, 'payloadOffset' | 'payloadSize'>;
 
 /**
- * What a signed index pins of a package file (its sha256), and the signature
- * entry as it was read when the package was opened. With the metadata the
- * package was opened with (canonical: serializeMetadata gives back the exact
- * bytes read), these make the container's head, so the file's sha256 covers
+ * What a signed index pins of a package file (its sha256), and the metadata
+ * and signature entries as they were read when the package was opened (the
+ * metadata the extraction is given was parsed from exactly these bytes). The
+ * container is canonical, so they make its head, and the file's sha256 covers
  * exactly what extraction uses.
  */
 export interface FilePin {
   sha256: string;
+  metadata: Uint8Array;
   signature: Uint8Array | undefined;
 }
 
+/** A Buffer over the same memory (a Uint8Array that crossed to a worker thread is no longer a Buffer). */
+const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /** The sha256 of the whole file being computed: the head, then the payload bytes given (more may follow). */
 function fileHashOf(source: PayloadSource, pin: FilePin, payload?: Buffer): ReturnType<typeof createHash> {
-  const signature = pin.signature === undefined ? undefined : Buffer.from(pin.signature);
-  const head = containerHead(serializeMetadata(source.metadata), signature, source.metadata.payload.size);
+  const signature = pin.signature === undefined ? undefined : bufferOf(pin.signature);
+  const head = containerHead(bufferOf(pin.metadata), signature, source.metadata.payload.size);
   const hash = createHash('sha256').update(head);
   return payload === undefined ? hash : hash.update(payload).update(containerTail(payload.length));
 }
@@ -339,30 +342,43 @@ export function readPayloadFileSync(
       return;
     }
     const hash = createHash('sha256');
-    let read = 0;
-    while (read < stored) {
-      const got = readAt(slice.subarray(0, Math.min(SLICE, stored - read)), read);
-      if (got === 0) break;
-      hash.update(slice.subarray(0, got));
-      read += got;
-    }
+    const read = eachSlice(slice, stored, readAt, (piece) => hash.update(piece));
     if (read !== size) throw truncated(source, read, size);
     if (hash.digest('hex') !== source.metadata.payload.sha256) throw payloadHashMismatch(source);
     const checker = new PayloadChecker(source, visitor, true);
+    let again: number;
     try {
-      for (let at = 0; at < size; ) {
-        const got = readAt(slice.subarray(0, Math.min(SLICE, size - at)), at);
-        if (got === 0) throw truncated(source, at, size);
-        for (let from = 0; from < got; from += FEED) checker.push(slice.subarray(from, Math.min(got, from + FEED)));
-        at += got;
-      }
+      again = eachSlice(slice, size, readAt, (piece) => feed(checker, piece));
     } catch (error) {
       throw zstdError(`cannot verify package ${source.path}`, error);
     }
+    if (again !== size) throw truncated(source, again, size);
     checker.finish();
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads the payload's first `size` bytes into `slice`, one slice at a time, giving each to `use`; returns the bytes read. */
+function eachSlice(
+  slice: Buffer,
+  size: number,
+  readAt: (buffer: Buffer, at: number) => number,
+  use: (piece: Buffer) => void,
+): number {
+  let at = 0;
+  while (at < size) {
+    const got = readAt(slice.subarray(0, Math.min(SLICE, size - at)), at);
+    if (got === 0) break;
+    use(slice.subarray(0, got));
+    at += got;
+  }
+  return at;
+}
+
+/** Pushes a piece to the checker in FEED-sized inputs. */
+function feed(checker: PayloadChecker, piece: Buffer): void {
+  for (let from = 0; from < piece.length; from += FEED) checker.push(piece.subarray(from, from + FEED));
 }
 
 /**
@@ -383,22 +399,17 @@ function readPinnedSlices(
   const hash = fileHashOf(source, pin);
   const checker = new PayloadChecker(source, visitor, true);
   let refused: unknown;
-  let at = 0;
-  while (at < size) {
-    const got = readAt(slice.subarray(0, Math.min(SLICE, size - at)), at);
-    if (got === 0) break;
-    const piece = slice.subarray(0, got);
+  const read = eachSlice(slice, size, readAt, (piece) => {
     hash.update(piece);
-    at += got;
-    if (refused !== undefined) continue;
+    if (refused !== undefined) return;
     try {
-      for (let from = 0; from < got; from += FEED) checker.push(piece.subarray(from, Math.min(got, from + FEED)));
+      feed(checker, piece);
     } catch (error) {
       if (!(error instanceof KilnError) && !(error instanceof ZstdDataError)) throw error;
       refused = error;
     }
-  }
-  if (at !== size) throw truncated(source, at, size);
+  });
+  if (read !== size) throw truncated(source, read, size);
   if (hash.update(containerTail(size)).digest('hex') !== pin.sha256) throw pinMismatch(source, pin);
   if (refused !== undefined) throw zstdError(`cannot verify package ${source.path}`, refused);
   checker.finish();

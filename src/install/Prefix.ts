@@ -2006,7 +2006,11 @@ export class Prefix {
           // Checked in the pass that reads the payload (cached copies are not hashed when opened).
           ...(cached
             ? {
-                pin: { sha256: pkg.action.candidate.entry.sha256, signature: file.signatureBytes },
+                pin: {
+                  sha256: pkg.action.candidate.entry.sha256,
+                  metadata: file.metadataBytes,
+                  signature: file.signatureBytes,
+                },
               }
             : {}),
         };
