@@ -82,6 +82,24 @@ export interface BuildOptions {
    */
   allowUnsandboxed?: boolean;
   onEvent?: (event: BuildEvent) => void;
+  /** Called with the path of each build's log when it is opened (a farm worker sends it on as it grows). */
+  onLogFile?: (path: string) => void;
+  /** Stops the build: its running command's whole process group is killed and the build fails. */
+  signal?: AbortSignal;
+  /** Build for a build farm's coordinator instead of into a local repository (farm/farmWorker.ts). */
+  farm?: FarmDelivery;
+}
+
+/**
+ * A farm worker's build: build dependencies come from the coordinator's
+ * published repository, and the package is packed unsigned and handed to
+ * `deliver` (the coordinator checks, signs and publishes it: the signing key
+ * never reaches a worker). No local repository is read or written.
+ */
+export interface FarmDelivery {
+  dependencies: { url: string; keys: readonly string[] };
+  /** Returns the package's path in the coordinator's repository. */
+  deliver(packagePath: string): Promise<string>;
 }
 
 export type BuildStep = 'fetch' | 'unpack' | 'patch' | 'dependencies' | 'build' | 'post-process' | 'pack' | 'publish';
@@ -143,7 +161,10 @@ export function defaultCpu(arch: string = detectHost().arch): string {
 export async function buildPackage(request: BuildRequest, options: BuildOptions): Promise<BuildResult[]> {
   const tree = await openPortsTree(options.recipes);
   // The repository and its signing key are checked before anything is built, not after; the key is loaded once.
-  const secretKey = await loadSigningKey(await openRepository(options.repo), { password: options.password });
+  const secretKey =
+    options.farm === undefined
+      ? await loadSigningKey(await openRepository(options.repo), { password: options.password })
+      : undefined;
   const env = options.env ?? process.env;
   const isolation = await chooseIsolation(request.recipe, {
     allowUnsandboxed: options.allowUnsandboxed ?? env[ALLOW_UNSANDBOXED] === '1',
@@ -160,7 +181,8 @@ export async function buildPackage(request: BuildRequest, options: BuildOptions)
 interface BuildSession {
   tree: PortsTree;
   options: BuildOptions;
-  secretKey: SecretKey;
+  /** Undefined for a farm build: its package is packed unsigned. */
+  secretKey: SecretKey | undefined;
   isolation: BuildIsolation;
   /** The packages built so far, in order. */
   results: BuildResult[];
@@ -186,8 +208,10 @@ async function buildOne(
   }
   const chosen = resolveOptions(recipe, request.enable, request.disable);
   const buildDeps = activeDependencies(recipe.buildDepends, chosen);
-  let published = await runnablePackages(options.repo);
+  // A farm step is claimed only once the steps building its dependencies succeeded.
+  let published = options.farm === undefined ? await runnablePackages(options.repo) : [];
   for (const dep of buildDeps) {
+    if (options.farm !== undefined) continue;
     if (published.some((entry) => entry.name === dep.name && satisfies(entry.version, dep.range))) continue;
     if (options.buildMissing === false) {
       throw new KilnError(
@@ -237,6 +261,7 @@ async function runBuild(
   await mkdir(srcRoot, { recursive: true });
   await mkdir(stage, { recursive: true });
   const log = createWriteStream(logPath, { flags: 'a' });
+  options.onLogFile?.(logPath);
   const logLine = (line: string): void => {
     log.write(`${line}\n`);
   };
@@ -245,6 +270,7 @@ async function runBuild(
       `== step ${name}${detail === undefined || detail === '' ? '' : ` ${detail}`} at +${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
     options.onEvent?.({ kind: 'step', recipe: id, step: name, ...(detail === undefined ? {} : { detail }) });
+    if (options.signal?.aborted === true) throw stopped(id, options.signal);
   };
   let succeeded = false;
   try {
@@ -279,6 +305,7 @@ async function runBuild(
           process.env,
           log,
           logPath,
+          { signal: options.signal },
         );
       else await copyFile(file.path, join(srcRoot, basename(file.path)));
     }
@@ -295,11 +322,17 @@ async function runBuild(
         process.env,
         log,
         logPath,
+        { signal: options.signal },
       );
     }
 
     step('dependencies', buildDeps.map((dep) => dep.name).join(', '));
-    const providers = await installBuildDependencies(placeholder, buildDeps, options.repo, logLine);
+    const providers = await installBuildDependencies(
+      placeholder,
+      buildDeps,
+      options.farm?.dependencies ?? (await localDependencies(options.repo)),
+      logLine,
+    );
 
     step('build');
     const home = join(work, 'home');
@@ -327,6 +360,7 @@ async function runBuild(
       env,
       log,
       logPath,
+      signal: options.signal,
     });
 
     step('post-process');
@@ -389,10 +423,15 @@ async function runBuild(
     );
 
     step('publish');
-    await publishPackages(options.repo, [packed.path], {
-      message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`,
-      password: options.password,
-    });
+    const published =
+      options.farm === undefined
+        ? join(repositoryPaths(options.repo).packages, recipe.category, recipe.name, basename(packed.path))
+        : await options.farm.deliver(packed.path);
+    if (options.farm === undefined)
+      await publishPackages(options.repo, [packed.path], {
+        message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`,
+        password: options.password,
+      });
     const meta = packed.metadata;
     const keptLog = join(
       workRoot,
@@ -414,7 +453,7 @@ async function runBuild(
       variant: meta.variant,
       cpu: meta.target.cpu,
       libcVersion: meta.target.libcVersion,
-      package: join(repositoryPaths(options.repo).packages, recipe.category, recipe.name, basename(packed.path)),
+      package: published,
       log: keptLog,
       seconds: (performance.now() - started) / 1000,
       depends: meta.depends,
@@ -450,6 +489,7 @@ interface ScriptRun {
   env: Readonly<Record<string, string>>;
   log: WriteStream;
   logPath: string;
+  signal: AbortSignal | undefined;
 }
 
 /** Run the recipe's build script, in the sandbox unless the session has none; returns notes for the result. */
@@ -458,7 +498,9 @@ async function runBuildScript(isolation: BuildIsolation, run: ScriptRun): Promis
   if (isolation.kind === 'none') {
     const note = `built without a sandbox (${ALLOW_UNSANDBOXED}=1): ${isolation.reason}; host headers and libraries were visible to the build`;
     run.log.write(`== ${note}\n`);
-    await runLogged(run.id, 'the build script', 'bash', ['-e', script], run.sourceDir, run.env, run.log, run.logPath);
+    await runLogged(run.id, 'the build script', 'bash', ['-e', script], run.sourceDir, run.env, run.log, run.logPath, {
+      signal: run.signal,
+    });
     return [note];
   }
   const started = performance.now();
@@ -489,6 +531,7 @@ async function runBuildScript(isolation: BuildIsolation, run: ScriptRun): Promis
       {
         shown: `bwrap [the sandbox] bash -e ${script}`,
         explain: explainHidden,
+        signal: run.signal,
       },
     );
   } finally {
@@ -507,11 +550,22 @@ function explainHidden(log: string): { message: string; hint: string } | undefin
   };
 }
 
+/** A local repository as the source of build dependencies: its published tree and its public keys. */
+async function localDependencies(repoDir: string): Promise<{ url: string; keys: string[] }> {
+  const repoPaths = repositoryPaths(resolve(repoDir));
+  const keys = await Promise.all(
+    (await readdir(repoPaths.keys))
+      .filter((file) => file.endsWith('.pub'))
+      .map((file) => readFile(join(repoPaths.keys, file), 'utf8')),
+  );
+  return { url: repoPaths.public, keys };
+}
+
 /** Install the build dependencies into the placeholder prefix; returns soname → providing package. */
 async function installBuildDependencies(
   placeholder: string,
   deps: readonly { name: string; range: string }[],
-  repoDir: string,
+  source: { url: string; keys: readonly string[] },
   logLine: (line: string) => void,
 ): Promise<Map<string, LibraryProvider>> {
   await mkdir(placeholder, { recursive: true });
@@ -522,13 +576,7 @@ async function installBuildDependencies(
     reporter: (event) => (event.kind === 'note' ? logLine(`== ${event.message}`) : undefined),
   });
   try {
-    const repoPaths = repositoryPaths(resolve(repoDir));
-    const keys = await Promise.all(
-      (await readdir(repoPaths.keys))
-        .filter((file) => file.endsWith('.pub'))
-        .map((file) => readFile(join(repoPaths.keys, file), 'utf8')),
-    );
-    await prefix.addRemote('build', repoPaths.public, keys);
+    await prefix.addRemote('build', source.url, [...source.keys]);
     await prefix.sync();
     const result = await prefix.install(deps, { command: 'kiln build (build dependencies)' });
     logLine(
@@ -605,11 +653,34 @@ async function runLogged(
   env: Readonly<Record<string, string | undefined>>,
   log: WriteStream,
   logPath: string,
-  how: { shown?: string; explain?: (log: string) => { message: string; hint: string } | undefined } = {},
+  how: {
+    shown?: string;
+    explain?: (log: string) => { message: string; hint: string } | undefined;
+    signal?: AbortSignal | undefined;
+  } = {},
 ): Promise<void> {
   log.write(`== ${what}: ${how.shown ?? [command, ...args].join(' ')}\n`);
+  const { signal } = how;
+  if (signal?.aborted === true) throw stopped(id, signal);
   await new Promise<void>((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A build that can be stopped runs in a process group of its own, so that stopping it reaches make's children too.
+    const child = spawn(command, args, {
+      cwd,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: signal !== undefined,
+    });
+    const stop = (): void => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // It ended meanwhile.
+        }
+      }
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    child.on('close', () => signal?.removeEventListener('abort', stop));
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on('error', (error) =>
@@ -620,9 +691,10 @@ async function runLogged(
         }),
       ),
     );
-    child.on('close', (code, signal) => {
+    child.on('close', (code, killedBy) => {
+      if (signal?.aborted === true) return reject(stopped(id, signal));
       if (code === 0) return resolveRun();
-      const status = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
+      const status = killedBy !== null ? `was killed by ${killedBy}` : `exited with status ${code}`;
       void logText(logPath, log).then((text) => {
         const tail = text.trimEnd().split('\n').slice(-FAILURE_TAIL_LINES).join('\n');
         const explained = how.explain?.(text);
@@ -638,6 +710,14 @@ async function runLogged(
         );
       });
     });
+  });
+}
+
+/** The error of a build stopped through its signal (the farm cancelled its step, or its lease was lost). */
+function stopped(id: string, signal: AbortSignal): KilnError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'stopped');
+  return new KilnError('E_BUILD', `cannot build ${id}: stopped (${reason})`, {
+    hint: 'the build was stopped on purpose; nothing was published',
   });
 }
 

@@ -331,6 +331,16 @@ export const COMMANDS: CommandEntry[] = [
     summary: "revoke a build farm worker's token",
     load: async () => (await import('./commands/farmWorkerRevoke.js')).default,
   },
+  {
+    words: ['farm', 'submit'],
+    summary: "submit recipes and their build dependencies to the build farm's queue",
+    load: async () => (await import('./commands/farmSubmit.js')).default,
+  },
+  {
+    words: ['worker'],
+    summary: "build the build farm's steps: claim, build, upload unsigned",
+    load: async () => (await import('./commands/worker.js')).default,
+  },
 ];
 
 /** The entry whose words begin `argv` (longest match). */

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   E_FARM_LEASE:
     "a build farm step's lease is not the caller's any more (expired, cancelled, or taken by another worker)",
   E_FARM_TOKEN: "a build farm worker's token is unknown, malformed or revoked",
+  E_FARM_PROTOCOL: 'a build farm coordinator or worker sent what the farm protocol does not allow',
+  E_FARM_UPLOAD: 'a package a build farm worker uploaded is not what its step asked for, or fails verification',
   E_VERSION: 'a version string does not follow the version syntax',
   E_RANGE: 'a version range does not follow the range syntax',
   E_LICENSE: 'a license is not a valid SPDX license expression',

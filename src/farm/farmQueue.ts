@@ -47,6 +47,8 @@ export interface StepSpec extends StepTarget {
   version: string;
   /** Keys of steps of the same build that must succeed first. */
   dependsOn?: readonly string[];
+  /** The sha256 of the recipe's files when submitted (recipeFiles.ts); a worker is given exactly those. */
+  recipeDigest?: string;
 }
 
 export interface BuildSpec {
@@ -76,6 +78,9 @@ export interface Step extends StepTarget {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  recipeDigest: string;
+  /** The published package's path in the repository, once it succeeded. */
+  packageFile: string | null;
 }
 
 /** A claimed step: the step, and the token its worker proves its lease with. */
@@ -95,17 +100,19 @@ export interface WorkerOffer {
 
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Characters of log kept per attempt of a step. */
+export const MAX_LOG_BYTES = 16 * 1024 * 1024;
 const BACKOFF_MS = 30_000;
 const BACKOFF_CAP_MS = 3_600_000;
 
 /** The wait before attempt `attempt + 1`, after `attempt` failed. */
-export function backoffMs(attempt: number): number {
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+export function backoffMs(attempt: number, base = BACKOFF_MS): number {
+  return Math.min(BACKOFF_CAP_MS, base * 2 ** Math.max(0, attempt - 1));
 }
 
 const STEP_COLUMNS = `id, build_id, package, version, arch, libc, cpu_level, cpu_rank, submitter, priority, state,
   attempt, max_attempts, not_before, lease_owner, lease_expires_at, cancel_requested, reason, created_at, started_at,
-  finished_at`;
+  finished_at, recipe_digest, package_file`;
 
 function stepOf(row: Row): Step {
   const number = (key: string): number => Number(row[key]);
@@ -132,11 +139,17 @@ function stepOf(row: Row): Step {
     createdAt: number('created_at'),
     startedAt: orNull('started_at'),
     finishedAt: orNull('finished_at'),
+    recipeDigest: String(row['recipe_digest'] ?? ''),
+    packageFile: row['package_file'] === null || row['package_file'] === undefined ? null : String(row['package_file']),
   };
 }
 
 export class FarmQueue {
-  constructor(private readonly db: SqlDb) {}
+  /** `retryBaseMs`: the first retry's wait (30 s), doubled at each attempt up to an hour. */
+  constructor(
+    private readonly db: SqlDb,
+    private readonly settings: { retryBaseMs?: number } = {},
+  ) {}
 
   /** Adds a build and its steps; a step with dependencies waits for them. Returns the build's id and each step's. */
   async submit(build: BuildSpec, now: number): Promise<{ buildId: number; steps: Map<string, number> }> {
@@ -172,8 +185,8 @@ export class FarmQueue {
         const waiting = new Set(step.dependsOn ?? []).size;
         const [row] = await tx.query<{ id: number }>(
           `INSERT INTO farm_steps (build_id, package, version, arch, libc, cpu_level, cpu_rank, submitter, priority,
-             state, waiting_on, max_attempts, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+             state, waiting_on, max_attempts, created_at, recipe_digest)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
           [
             buildId,
             step.package,
@@ -188,6 +201,7 @@ export class FarmQueue {
             waiting,
             maxAttempts,
             now,
+            step.recipeDigest ?? '',
           ],
         );
         ids.set(step.key, Number(row!.id));
@@ -272,13 +286,13 @@ export class FarmQueue {
    * The worker reports that the step built. Steps waiting only on it become
    * ready; returns how many did (a coordinator wakes as many idle workers).
    */
-  async succeed(stepId: number, leaseToken: string, now: number): Promise<number> {
+  async succeed(stepId: number, leaseToken: string, now: number, packageFile?: string): Promise<number> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ started_at: number; submitter: string }>(
         `UPDATE farm_steps SET state = 'succeeded', finished_at = $3, lease_owner = NULL, lease_token = NULL,
-           lease_expires_at = NULL, reason = ''
+           lease_expires_at = NULL, reason = '', package_file = $4
          WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING started_at, submitter`,
-        [stepId, leaseToken, now],
+        [stepId, leaseToken, now, packageFile ?? null],
       );
       if (row === undefined) throw leaseLost(stepId);
       await tx.query('UPDATE farm_submitters SET used_ms = used_ms + $2 WHERE name = $1', [
@@ -305,15 +319,68 @@ export class FarmQueue {
    * attempts left is ready again after its backoff; one without fails, with
    * every step that waits on it. A cancelled step's report ends it cancelled.
    */
-  async fail(stepId: number, leaseToken: string, reason: string, now: number): Promise<StepState> {
+  async fail(
+    stepId: number,
+    leaseToken: string,
+    reason: string,
+    now: number,
+    options: { final?: boolean } = {},
+  ): Promise<StepState> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query(
         `SELECT ${STEP_COLUMNS} FROM farm_steps WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
         [stepId, leaseToken],
       );
       if (row === undefined) throw leaseLost(stepId);
-      return failAttempt(tx, stepOf(row), reason, now);
+      const step = stepOf(row);
+      // A final failure (an upload that is not what was asked) is not tried again.
+      const final = options.final === true ? { ...step, maxAttempts: step.attempt } : step;
+      return failAttempt(tx, final, reason, now, this.settings.retryBaseMs);
     });
+  }
+
+  /**
+   * Appends a piece of a running step's log for its current attempt, with the
+   * lease's token; past `maxBytes` for that attempt the rest is dropped and
+   * one line says so. Returns whether the piece was kept.
+   */
+  async appendLog(stepId: number, leaseToken: string, text: string, maxBytes = MAX_LOG_BYTES): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ attempt: number }>(
+        `SELECT attempt FROM farm_steps WHERE id = $1 AND lease_token = $2 AND state = 'running' /*PG: FOR UPDATE*/`,
+        [stepId, leaseToken],
+      );
+      if (row === undefined) throw leaseLost(stepId);
+      const attempt = Number(row.attempt);
+      const [kept] = await tx.query<{ n: number | null; bytes: number | null }>(
+        'SELECT MAX(seq) AS n, SUM(LENGTH(chunk)) AS bytes FROM farm_step_logs WHERE step_id = $1 AND attempt = $2',
+        [stepId, attempt],
+      );
+      const seq = kept?.n === null || kept?.n === undefined ? 0 : Number(kept.n) + 1;
+      const bytes = Number(kept?.bytes ?? 0);
+      if (bytes >= maxBytes) return false;
+      const piece =
+        bytes + text.length > maxBytes
+          ? `${text.slice(0, maxBytes - bytes)}\n== the log was cut here: it passed ${maxBytes} characters\n`
+          : text;
+      await tx.query('INSERT INTO farm_step_logs (step_id, attempt, seq, chunk) VALUES ($1, $2, $3, $4)', [
+        stepId,
+        attempt,
+        seq,
+        piece,
+      ]);
+      return true;
+    });
+  }
+
+  /** The log of a step's attempt (default: its latest), as the worker sent it. */
+  async log(stepId: number, attempt?: number): Promise<string> {
+    const rows = await this.db.query<{ chunk: string }>(
+      `SELECT chunk FROM farm_step_logs WHERE step_id = $1 AND attempt =
+         COALESCE(CAST($2 AS INTEGER), (SELECT MAX(attempt) FROM farm_step_logs WHERE step_id = $1)) ORDER BY seq`,
+      [stepId, attempt ?? null],
+    );
+    return rows.map((row) => row.chunk).join('');
   }
 
   /** Steps whose lease expired before `now` (their worker stopped heartbeating) count as failed attempts. */
@@ -326,7 +393,13 @@ export class FarmQueue {
       );
       for (const row of rows) {
         const step = stepOf(row);
-        await failAttempt(tx, step, `the lease of ${step.leaseOwner ?? 'its worker'} expired (no heartbeat)`, now);
+        await failAttempt(
+          tx,
+          step,
+          `the lease of ${step.leaseOwner ?? 'its worker'} expired (no heartbeat)`,
+          now,
+          this.settings.retryBaseMs,
+        );
       }
       return rows.length;
     });
@@ -347,6 +420,15 @@ export class FarmQueue {
   async step(stepId: number): Promise<Step | undefined> {
     const [row] = await this.db.query(`SELECT ${STEP_COLUMNS} FROM farm_steps WHERE id = $1`, [stepId]);
     return row === undefined ? undefined : stepOf(row);
+  }
+
+  /** How many steps of a target are not finished (waiting, ready or running). */
+  async pending(arch: string, libc: string): Promise<number> {
+    const [row] = await this.db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM farm_steps WHERE state IN ('waiting', 'ready', 'running') AND arch = $1 AND libc = $2`,
+      [arch, libc],
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** How many steps are in each state. */
@@ -374,7 +456,13 @@ function leaseLost(stepId: number): KilnError {
 }
 
 /** One failed attempt of a running step (in the caller's transaction). */
-async function failAttempt(tx: SqlDb, step: Step, reason: string, now: number): Promise<StepState> {
+async function failAttempt(
+  tx: SqlDb,
+  step: Step,
+  reason: string,
+  now: number,
+  retryBaseMs?: number,
+): Promise<StepState> {
   const cancelled = step.cancelRequested;
   const again = !cancelled && step.attempt < step.maxAttempts;
   const state: StepState = cancelled ? 'cancelled' : again ? 'ready' : 'failed';
@@ -386,7 +474,7 @@ async function failAttempt(tx: SqlDb, step: Step, reason: string, now: number): 
       step.id,
       state,
       cancelled ? 'cancelled' : reason,
-      again ? now + backoffMs(step.attempt) : step.notBefore,
+      again ? now + backoffMs(step.attempt, retryBaseMs) : step.notBefore,
       again ? null : now,
     ],
   );

@@ -105,6 +105,21 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX farm_steps_claim_by_submitter ON farm_steps (state, arch, libc, priority, submitter, created_at, id)',
     ],
   },
+  {
+    id: 4,
+    name: "a step's recipe (the digest of its files), its published package, its attempts' logs",
+    sql: () => [
+      "ALTER TABLE farm_steps ADD COLUMN recipe_digest TEXT NOT NULL DEFAULT ''",
+      'ALTER TABLE farm_steps ADD COLUMN package_file TEXT',
+      `CREATE TABLE farm_step_logs (
+        step_id BIGINT NOT NULL REFERENCES farm_steps (id),
+        attempt INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        chunk TEXT NOT NULL,
+        PRIMARY KEY (step_id, attempt, seq)
+      )`,
+    ],
+  },
 ];
 
 /** A number of PostgreSQL's advisory lock space for "the farm's schema is being migrated". */

@@ -35,6 +35,12 @@ export interface SqlDb {
   query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: calls `onNotify` for each NOTIFY on `channel`, on a
+   * connection of its own that is made again when it breaks (the server
+   * restarted). Returns what stops listening.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -87,7 +93,53 @@ function postgresDb(pool: Pool, client: PoolClient | undefined): SqlDb {
       if (client === undefined) await pool.end();
     },
   };
+  if (client === undefined) db.listen = (channel, onNotify) => listenOn(pool, channel, onNotify);
   return db;
+}
+
+async function listenOn(pool: Pool, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+  let stopped = false;
+  let connection: PoolClient | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let dropConnection = (): void => undefined;
+  const connect = async (): Promise<void> => {
+    try {
+      const next = await pool.connect();
+      let released = false;
+      const drop = (): void => {
+        if (!released) next.release(true);
+        released = true;
+        if (connection === next) connection = undefined;
+      };
+      next.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      next.on('error', () => {
+        drop();
+        if (!stopped) retry = setTimeout(() => void connect(), 1000);
+      });
+      try {
+        await next.query(`LISTEN ${channel}`);
+      } catch (error) {
+        drop();
+        throw error;
+      }
+      connection = next;
+      dropConnection = drop;
+      if (stopped) drop();
+      // Whatever was notified while no one listened is looked for again.
+      onNotify();
+    } catch {
+      if (!stopped) retry = setTimeout(() => void connect(), 1000);
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    dropConnection();
+  };
 }
 
 /** The SQLite database at `path` (created when missing), in WAL mode. */

@@ -42,6 +42,8 @@ export interface ServeOptions {
    * false. `logFile` is the repository's commit log, for history with messages.
    */
   catalog?: false | { logFile?: string };
+  /** Answers its own paths before the catalog and the tree (the build farm's coordinator: farm/farmService.ts). */
+  extra?: { answer(req: IncomingMessage, res: ServerResponse): Promise<Served | undefined> };
 }
 
 export interface RunningServer {
@@ -60,7 +62,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const catalog = options.catalog === false ? undefined : catalogService(root, options.catalog?.logFile, options.warn);
   let closing = false;
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<Served> =>
-    (await catalog?.answer(req, res)) ?? serveFile(root, req, res);
+    (await options.extra?.answer(req, res)) ?? (await catalog?.answer(req, res)) ?? serveFile(root, req, res);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (closing) res.setHeader('connection', 'close');
     // Read now: once the connection has closed, the socket no longer knows it.

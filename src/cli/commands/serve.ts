@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KilnError } from '../../errors/index.js';
 import { repositoryPaths } from '../../repo/layout.js';
 import { startServer } from '../../serve/index.js';
 import { flag, integerOption, noMorePositionals, positional, stringOption, usageError } from '../args.js';
-import type { Command } from '../command.js';
+import type { Command, Invocation } from '../command.js';
+import type { FarmService } from '../../farm/farmService.js';
+import { farmService } from '../../farm/farmService.js';
+import { openCatalog } from '../../farm/openCatalog.js';
+import type { SqlDb } from '../../farm/sqlDb.js';
 
 /** `HOST:PORT`, `[IPV6]:PORT`, `:PORT` (all interfaces) or `PORT` (loopback). */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -33,15 +37,56 @@ function publishedTree(dir: string): { tree: string; logFile?: string } {
   });
 }
 
+/** The farm coordinator of `--farm CATALOG`, or none. */
+async function openFarm(
+  invocation: Invocation,
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ db: SqlDb; service: FarmService } | undefined> {
+  const location = stringOption(invocation, 'farm');
+  if (location === undefined) {
+    for (const name of ['recipes', 'lease', 'retry-after'])
+      if (stringOption(invocation, name) !== undefined) throw usageError(command, `--${name} needs --farm CATALOG`);
+    return undefined;
+  }
+  const recipes = stringOption(invocation, 'recipes');
+  if (recipes === undefined)
+    throw usageError(command, '--farm needs --recipes DIR, the ports tree steps are built from');
+  const lease = integerOption(invocation, command, 'lease', 1, 86_400);
+  const retry = integerOption(invocation, command, 'retry-after', 0, 86_400);
+  const db = await openCatalog(location);
+  try {
+    const service = await farmService({
+      db,
+      repo: dir,
+      recipes: resolve(recipes),
+      password: invocation.settings.password,
+      ...(lease === undefined ? {} : { leaseMs: lease * 1000 }),
+      ...(retry === undefined ? {} : { retryBaseMs: retry * 1000 }),
+      log,
+    });
+    return { db, service };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
 const command: Command = {
   words: ['serve'],
   summary: "serve a repository's published tree over HTTP",
   usage:
     'kiln serve DIR [--listen HOST:PORT] [--access-log FILE] [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS] [--no-catalog]\n' +
+    '          [--farm CATALOG --recipes DIR [--lease SECONDS] [--retry-after SECONDS]]\n' +
     'DIR is a repository (its public/ tree is served) or a published tree (a mirror), with a web catalog at / and its JSON\n' +
     'API at /api/v1/ (--no-catalog: the tree only). --listen: HOST:PORT, [IPV6]:PORT,\n' +
     ':PORT (every interface) or PORT (loopback); default 127.0.0.1:8080. The access log (Combined Log Format) goes to\n' +
     'stdout unless --access-log names a file (reopened on SIGHUP). Ctrl-C or SIGTERM stops it: requests in progress finish.\n' +
+    "With --farm, it is also the build farm's coordinator (docs/farm.md): workers claim the steps of CATALOG\n" +
+    "(postgresql://… or an SQLite file) at /farm/v1/, and the packages they upload are checked, signed with DIR's key\n" +
+    '(KILN_KEY_PASSWORD or --password-file for an encrypted one) and published into DIR. Several servers may share one\n' +
+    'PostgreSQL catalog and one repository directory. --lease: how long a worker that stops heartbeating keeps its step\n' +
+    '(60); --retry-after: the wait before a failed step runs again (30), doubled at each attempt.\n' +
     'Example: kiln serve /srv/binhost --listen :8080',
   options: {
     listen: { type: 'string' },
@@ -50,6 +95,10 @@ const command: Command = {
     'header-timeout': { type: 'string' },
     'idle-timeout': { type: 'string' },
     'no-catalog': { type: 'boolean' },
+    farm: { type: 'string' },
+    recipes: { type: 'string' },
+    lease: { type: 'string' },
+    'retry-after': { type: 'string' },
   },
   handlesSignals: true,
   async run(invocation) {
@@ -68,7 +117,9 @@ const command: Command = {
       logFile.on('error', (error) => invocation.tell(`kiln serve: cannot write the access log: ${error.message}`));
     };
     openLog();
+    const farm = await openFarm(invocation, dir, (line) => invocation.tell(line));
     const server = await startServer({
+      ...(farm === undefined ? {} : { extra: farm.service }),
       tree,
       ...listen,
       log: (line) => (logFile === undefined ? process.stdout.write(`${line}\n`) : logFile.write(`${line}\n`)),
@@ -91,6 +142,8 @@ const command: Command = {
     });
     invocation.tell(`kiln serve: ${signal}: stopping (requests in progress may finish)`);
     await server.close();
+    await farm?.service.close();
+    await farm?.db.close();
     await new Promise<void>((resolve) => (logFile === undefined ? resolve() : logFile.end(resolve)));
     return { data: { tree, url: server.url, stoppedBy: signal }, notes: ['stopped'] };
   },
