@@ -48,15 +48,15 @@ export async function checkUpload(
   const meta = pkg.metadata;
   if (pkg.signatureText !== undefined) throw refused(step, 'it is signed; a worker uploads its package unsigned');
   const problems: string[] = [];
-  const expect = (what: string, got: string, wanted: string) => {
-    if (got !== wanted) problems.push(`${what} is ${got}, the step asked for ${wanted}`);
+  const expect = (what: string, got: string, wanted: string, verb = 'is') => {
+    if (got !== wanted) problems.push(`${what} ${verb} ${got}, the step asked for ${wanted}`);
   };
   expect('the package', `${meta.category}/${meta.name}`, step.package);
   expect('the version', fullVersion(meta), step.version);
   expect('the architecture', meta.target.arch, step.arch);
   expect('the C library', meta.target.libc, step.libc);
   expect('the CPU level', meta.target.cpu, step.cpuLevel);
-  expect('the options', formatOptions(meta.options), formatOptions(options));
+  expect('the options', formatOptions(meta.options), formatOptions(options), 'are');
   if (problems.length > 0) throw refused(step, problems.join('; '));
 
   const placeholder = meta.relocation === null ? undefined : Buffer.from(meta.relocation.placeholder);
