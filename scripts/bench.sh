@@ -60,6 +60,8 @@ case "$which" in
   startup) node dist/bench/startupBench.js "$@" ;;
   # The build farm's queue on PostgreSQL and SQLite, driven by simulated workers (docs/scale.md).
   farm) node dist/bench/farmBench.js "$@" ;;
+  # The farm's coordinator over real HTTP: claims and uploads checked, signed and published (docs/scale.md).
+  farm-http) node dist/bench/farmHttpBench.js "$@" ;;
   # Index format v2 at 100,000 and 1,000,000 entries: sync, lazy plans, re-sync by delta.
   shards) node --max-old-space-size=8192 dist/bench/shardBench.js "$@" ;;
   all)
@@ -77,6 +79,7 @@ case "$which" in
     node dist/bench/serveBench.js
     node --max-old-space-size=8192 dist/bench/shardBench.js
     node dist/bench/farmBench.js
+    node dist/bench/farmHttpBench.js
     ;;
   *) echo "bench: unknown benchmark '$which' (known: repo, install, index, solve, shards, serve, bundle, startup, farm)" >&2; exit 2 ;;
 esac

@@ -8,6 +8,8 @@
 #   bash scripts/e2e-full.sh                 (npm run e2e:full)
 #   SKIP_SETUP=1 bash scripts/e2e-full.sh    (dist/ already built: skip scripts/setup.sh)
 #
+# Then the build farm builds zlib, pcre2, lua, bzip2 and nginx with three workers, which must
+# publish what kiln bulk did (test/e2e/farmRealRecipes.ts).
 # As root it then installs nginx into / of a real Debian root (scripts/rootfs.sh),
 # serves a page, upgrades it to a rebuilt revision and removes it
 # (test/e2e/realRootNginx.ts). Slow: OpenSSL, Python, Redis and SQLite take
@@ -78,6 +80,10 @@ print("python3: sqlite", sqlite3.sqlite_version, "|", ssl.OPENSSL_VERSION, "| zl
   env -i PATH=/usr/bin:/bin "$work/moved-python/bin/kiln-relocate"
   checks+=("bundle: $(env -i PATH=/usr/bin:/bin "$work/moved-python/bin/python3" -c 'import ssl, sqlite3, sys
 print(sys.prefix, "|", ssl.OPENSSL_VERSION, "| sqlite", sqlite3.sqlite_version)') | $(stat -c %s "$work/python3-bundle.tar.gz") bytes, unpack + fix-up $(awk "BEGIN { printf \"%.2f\", $unpacked - $unpack_started }") s")
+  # The build farm: a coordinator and three workers build zlib, pcre2, lua, bzip2 and nginx; the packages must equal
+  # what kiln bulk just published; a client installs nginx from the coordinator and fetches a page.
+  node "$root/dist/test/e2e/farmRealRecipes.js" "$work/farm" "$root/.cache/distfiles" "$work/repo"
+  checks+=("build farm: 3 workers published what kiln bulk did; nginx installed from the coordinator served a page")
   # As root: nginx into / of a real Debian root (scripts/rootfs.sh), run, verified, upgraded to a rebuilt revision, removed.
   if [ "$(id -u)" = 0 ]; then
     node "$root/dist/test/e2e/realRootNginx.js" "$work" "$root/.cache/distfiles"

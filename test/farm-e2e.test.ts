@@ -11,10 +11,14 @@
  *   program from the coordinator and runs it.
  * - A worker killed mid-build: its step is retried by another worker after
  *   its lease expires, and published once.
+ * - A cancelled build: the running step's worker stops at its next heartbeat.
+ * - The coordinator killed again and again: the workers wait and resume, and
+ *   every package is published once, in a repository that verifies.
  * - An upload that is not what the step asked for is refused, and the step
  *   fails with that reason; a revoked token is refused.
- * - Two coordinators on one PostgreSQL catalog and one repository: workers of
- *   both build one build, and every package is published once.
+ * - Two coordinators on one PostgreSQL catalog and one repository, with
+ *   PostgreSQL crash-restarted mid-run: workers of both build one build, and
+ *   every package is published once.
  */
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -27,7 +31,7 @@ import { openCatalog } from '../src/farm/openCatalog.js';
 import { FarmQueue } from '../src/farm/farmQueue.js';
 import type { IndexEntry } from '../src/repo/index.js';
 import { openRepository, readCurrentIndex } from '../src/repo/openRepository.js';
-import { ok } from './helpers/client.js';
+import { fails, ok } from './helpers/client.js';
 import { KILN_BIN, parseJson, run, tempDir } from './helpers/kiln.js';
 import type { TestPostgres } from './helpers/postgres.js';
 import { startPostgres } from './helpers/postgres.js';
@@ -178,12 +182,18 @@ test('three workers build what kiln bulk builds; a client installs from the coor
   await ok(['key', 'generate', '--out', 'bulk-keys'], { cwd: farm.dir });
   await ok(['repo', 'init', 'bulk-repo', '--key', 'bulk-keys/kiln.key', '--name', 'bulk'], { cwd: farm.dir });
   await ok(
-    ['bulk', 'hello', 'loner', 'slow', '--repo', 'bulk-repo', '--recipes', join(farm.dir, 'ports')].concat([
-      '--distfiles',
-      farm.distfiles,
-      '--work',
-      join(farm.dir, 'bulk-work'),
-    ]),
+    [
+      'bulk',
+      'hello',
+      'loner',
+      'slow',
+      '--workers',
+      '2',
+      '--repo',
+      'bulk-repo',
+      '--recipes',
+      join(farm.dir, 'ports'),
+    ].concat(['--distfiles', farm.distfiles, '--work', join(farm.dir, 'bulk-work')]),
     { cwd: farm.dir, env: sandboxEnv() },
   );
   assert.deepEqual(await published(join(farm.dir, 'repo')), await published(join(farm.dir, 'bulk-repo')));
@@ -236,6 +246,97 @@ test('a worker killed mid-build: its step runs again on another worker after the
     'published once',
   );
 });
+
+test("a cancelled build: the running step's worker stops at its next heartbeat, and nothing is published", async (t) => {
+  const farm = await newFarm(t, undefined, 30);
+  const token = await addWorker(farm, 'w');
+  const submitted = (await parseJson(
+    await ok(
+      ['farm', 'submit', 'slow', 'loner', '--recipes', join(farm.dir, 'ports'), '--catalog', farm.catalog, '--json'],
+      {
+        cwd: farm.dir,
+      },
+    ),
+  )) as { buildId: number; steps: { id: number; package: string }[] };
+  const coordinating = await coordinator(t, farm, ['--lease', '3']);
+  const building = worker(t, farm, coordinating.url, token, 'w', ['--until-idle']);
+  const slow = submitted.steps.find((step) => step.package === 'test/slow')!;
+  await waitFor(async () => /building slowly/.test(await logOf(farm, slow.id)));
+  const cancelled = parseJson(
+    await ok(['farm', 'cancel', String(submitted.buildId), '--catalog', farm.catalog, '--json'], { cwd: farm.dir }),
+  ) as { cancelled: number; stopping: number };
+  // loner may have been built first, or be cancelled while it waited.
+  assert.equal(cancelled.stopping, 1, JSON.stringify(cancelled));
+  const began = Date.now();
+  assert.equal(await building.exited, 0, building.output());
+  assert.ok(Date.now() - began < 20_000, 'the 30-second build was stopped, not waited for');
+  assert.match(building.output(), /stopped \(the farm cancelled the step\)/);
+  const why = await ok(['farm', 'why', String(slow.id), '--catalog', farm.catalog], { cwd: farm.dir });
+  assert.match(why, /cancelled/);
+  const { index } = await readCurrentIndex(await openRepository(join(farm.dir, 'repo')));
+  assert.ok(!index.packages.some((entry) => entry.name === 'slow'), 'the cancelled step published nothing');
+  await fails(['farm', 'cancel', '999', '--catalog', farm.catalog], 'E_USAGE', /no such build/, { cwd: farm.dir });
+});
+
+test('the coordinator killed with SIGKILL again and again: workers wait and resume; nothing is lost, published twice or half-published', async (t) => {
+  const farm = await newFarm(t, undefined, 2);
+  const tokens = [await addWorker(farm, 'k1'), await addWorker(farm, 'k2')];
+  await submit(farm, ['hello', 'loner', 'slow']);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  const start = async (): Promise<ChildProcess> => {
+    const child = spawn(
+      process.execPath,
+      [KILN_BIN, 'serve', 'repo', '--farm', farm.catalog, '--recipes', 'ports', '--listen', `127.0.0.1:${port}`],
+      {
+        cwd: farm.dir,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    t.after(() => child.kill('SIGKILL'));
+    let mine = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      mine += chunk.toString('utf8');
+      log += chunk.toString('utf8');
+    });
+    await waitFor(() => /serving /.test(mine), 30);
+    return child;
+  };
+  let current = await start();
+  const workers = tokens.map((token, i) => worker(t, farm, url, token, `k${i + 1}`, ['--until-idle']));
+  let kills = 0;
+  for (; kills < 4; kills++) {
+    await new Promise((resolve) => setTimeout(resolve, 1500 + Math.random() * 2000));
+    current.kill('SIGKILL');
+    await new Promise((resolve) => current.once('exit', resolve));
+    current = await start();
+  }
+  const codes = await Promise.all(workers.map((w) => w.exited));
+  assert.deepEqual(codes, [0, 0], workers.map((w) => w.output()).join('\n---\n'));
+  const status = parseJson(await ok(['farm', 'status', '--catalog', farm.catalog, '--json'], { cwd: farm.dir })) as {
+    steps: Record<string, number>;
+  };
+  assert.equal(status.steps['succeeded'], 4, `${JSON.stringify(status)}\n${log}`);
+  const names = (await readCurrentIndex(await openRepository(join(farm.dir, 'repo')))).index.packages.map(
+    (e) => e.name,
+  );
+  assert.deepEqual(names.sort(), ['hello', 'libgreet', 'loner', 'slow'], 'each package once');
+  await ok(['repo', 'verify', 'repo'], { cwd: farm.dir });
+  assert.equal(kills, 4);
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 async function logOf(farm: Farm, stepId: number): Promise<string> {
   const db = await openCatalog(farm.catalog);
@@ -336,11 +437,11 @@ async function readdirNames(dir: string): Promise<string[]> {
   return readdir(dir);
 }
 
-test('two coordinators on one PostgreSQL catalog and one repository: workers of both build one build, each package published once', async (t) => {
+test('two coordinators on one PostgreSQL catalog and one repository, PostgreSQL restarted mid-run: workers of both build one build, each package published once', async (t) => {
   const db = await server.database('farm_e2e');
   await db.close();
   const catalog = `postgresql://kiln@localhost/farm_e2e?host=${encodeURIComponent(server.socketDir)}`;
-  const farm = await newFarm(t, catalog);
+  const farm = await newFarm(t, catalog, 3);
   const tokens = [await addWorker(farm, 'a'), await addWorker(farm, 'b')];
   await submit(farm, ['hello', 'loner', 'slow']);
   const one = await coordinator(t, farm);
@@ -349,6 +450,14 @@ test('two coordinators on one PostgreSQL catalog and one repository: workers of 
     worker(t, farm, one.url, tokens[0]!, 'a', ['--until-idle']),
     worker(t, farm, two.url, tokens[1]!, 'b', ['--until-idle']),
   ];
+  // PostgreSQL crashes and comes back while steps run: the farm waits and resumes.
+  await waitFor(async () => {
+    const now = parseJson(await ok(['farm', 'status', '--catalog', catalog, '--json'], { cwd: farm.dir })) as {
+      steps: Record<string, number>;
+    };
+    return (now.steps['running'] ?? 0) > 0;
+  });
+  server.restart();
   const codes = await Promise.all(workers.map((w) => w.exited));
   assert.deepEqual(codes, [0, 0], workers.map((w) => w.output()).join('\n---\n'));
   const status = parseJson(await ok(['farm', 'status', '--catalog', catalog, '--json'], { cwd: farm.dir })) as {

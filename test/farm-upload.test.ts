@@ -65,10 +65,25 @@ test('an upload is accepted only as the step it was asked for, unsigned, with so
   await check([fileEntry('bin/plain', elf, 0o755)]);
 
   const cases: [string, CraftEntry[], ((meta: PackageMetadata) => void) | undefined, RegExp, { key?: boolean }?][] = [
-    ['another package', [], (meta) => (meta.name = 'impostor'), /the package is test\/impostor, the step asked for test\/crafted/],
+    [
+      'another package',
+      [],
+      (meta) => (meta.name = 'impostor'),
+      /the package is test\/impostor, the step asked for test\/crafted/,
+    ],
     ['another version', [], (meta) => (meta.revision = 1), /the version is 1\.0-r1, the step asked for 1\.0/],
-    ['another CPU level', [], (meta) => (meta.target = { ...meta.target, cpu: 'x86-64-v3' }), /the CPU level is x86-64-v3/],
-    ['other options', [], (meta) => (meta.options = { ssl: true }), /the options are \[\+ssl\], the step asked for \[\]/],
+    [
+      'another CPU level',
+      [],
+      (meta) => (meta.target = { ...meta.target, cpu: 'x86-64-v3' }),
+      /the CPU level is x86-64-v3/,
+    ],
+    [
+      'other options',
+      [],
+      (meta) => (meta.options = { ssl: true }),
+      /the options are \[\+ssl\], the step asked for \[\]/,
+    ],
     ['a signed package', [], undefined, /it is signed/, { key: true }],
     [
       'an ELF file for another machine',

@@ -4,9 +4,13 @@
  * dependents that blocks, and write a report (text and JSON) with every
  * package's status, duration and log.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors/index.js';
+import { FarmQueue } from '../farm/farmQueue.js';
+import { migrate } from '../farm/migrations.js';
+import { openSqliteDb } from '../farm/sqlDb.js';
+import { detectHost } from '../solver/index.js';
 import { licenseAccepted, parseLicense } from '../license/index.js';
 import type { BuildOptions } from './buildPackage.js';
 import { buildPackage, defaultCpu, defaultWorkDir, runnablePackages } from './buildPackage.js';
@@ -45,7 +49,10 @@ export interface BulkOptions extends Omit<BuildOptions, 'buildMissing'> {
   rebuild?: boolean;
   /** Directory for the report (default WORKDIR/reports). */
   reportDir?: string;
+  /** Called as each recipe's outcome is known: `index` counts the outcomes so far. */
   onEntry?: (entry: BulkEntry, index: number, total: number) => void;
+  /** Builds run at once, each by an in-process worker of the queue (default 1). */
+  workers?: number;
 }
 
 /**
@@ -59,17 +66,25 @@ export async function bulkBuild(ids: readonly string[], options: BulkOptions): P
   const tree = await openPortsTree(options.recipes);
   const order = await buildOrder(tree, ids.length === 0 ? tree.ids : ids);
   const accepted = options.acceptLicenses ?? tree.config.acceptLicenses;
+  const workDir = resolve(options.workDir ?? defaultWorkDir(options.env));
   const outcome = new Map<string, BulkEntry>();
-  const entries: BulkEntry[] = [];
-  for (const [i, recipe] of order.entries()) {
-    const entry = await bulkOne(recipe, options, accepted, outcome);
-    outcome.set(recipe.name, entry);
-    entries.push(entry);
-    options.onEntry?.(entry, i, order.length);
+  let done = 0;
+  const finish = (entry: BulkEntry): void => {
+    outcome.set(entry.recipe, entry);
+    options.onEntry?.(entry, done++, order.length);
+  };
+  // What needs no build is decided first, in order; the rest becomes one build of the farm's queue.
+  const queued: Recipe[] = [];
+  for (const recipe of order) {
+    const entry = await decide(recipe, options, accepted, outcome, tree);
+    if (entry === undefined) queued.push(recipe);
+    else finish(entry);
   }
+  if (queued.length > 0) await runQueued(queued, options, workDir, tree, finish);
+  const entries = order.map((recipe) => outcome.get(recipeId(recipe))!);
   const counts: Record<BulkStatus, number> = { built: 0, 'up-to-date': 0, failed: 0, 'skipped-license': 0, blocked: 0 };
   for (const entry of entries) counts[entry.status]++;
-  const reportDir = resolve(options.reportDir ?? join(options.workDir ?? defaultWorkDir(options.env), 'reports'));
+  const reportDir = resolve(options.reportDir ?? join(workDir, 'reports'));
   const stamp = startedAt
     .toISOString()
     .replace(/[-:]/g, '')
@@ -89,12 +104,14 @@ export async function bulkBuild(ids: readonly string[], options: BulkOptions): P
   return report;
 }
 
-async function bulkOne(
+/** A recipe's entry when it is not built (license, a dependency not built, already published); undefined: build it. */
+async function decide(
   recipe: Recipe,
   options: BulkOptions,
   accepted: readonly string[],
   outcome: ReadonlyMap<string, BulkEntry>,
-): Promise<BulkEntry> {
+  tree: PortsTree,
+): Promise<BulkEntry | undefined> {
   const id = recipeId(recipe);
   const base = { recipe: id, version: recipe.version, seconds: 0 };
   if (accepted.length > 0 && !licenseAccepted(parseLicense(recipe.license), (license) => accepted.includes(license))) {
@@ -106,19 +123,118 @@ async function bulkOne(
   }
   const chosen = resolveOptions(recipe);
   for (const dep of activeDependencies(recipe.buildDepends, chosen)) {
-    const before = outcome.get(dep.name);
+    const before = outcome.get(dependencyId(tree, dep.name));
     if (before !== undefined && before.status !== 'built' && before.status !== 'up-to-date') {
       const why =
-        before.status === 'skipped-license'
-          ? 'its license is not accepted'
-          : before.status === 'failed'
-            ? 'it failed to build'
-            : `it is blocked (${before.reason ?? ''})`;
+        before.status === 'skipped-license' ? 'its license is not accepted' : `it is blocked (${before.reason ?? ''})`;
       return { ...base, status: 'blocked', reason: `build dependency ${before.recipe} was not built: ${why}` };
     }
   }
   if (options.rebuild !== true && (await published(options.repo, recipe, chosen, options.cpu ?? defaultCpu())))
     return { ...base, status: 'up-to-date' };
+  return undefined;
+}
+
+/** The CATEGORY/NAME of a build dependency named `NAME` or `CATEGORY/NAME`. */
+export function dependencyId(tree: PortsTree, name: string): string {
+  const plain = name.split('/').at(-1)!;
+  return `${tree.categories.get(plain) ?? ''}/${plain}`;
+}
+
+/**
+ * Builds `recipes` as the build farm does, on its queue (farm/farmQueue.ts)
+ * in an SQLite catalog of the work directory, with `options.workers`
+ * in-process workers: each step waits for the steps that build its build
+ * dependencies; a failure is final (one attempt) and fails what waits on it,
+ * which the report calls blocked.
+ */
+async function runQueued(
+  recipes: readonly Recipe[],
+  options: BulkOptions,
+  workDir: string,
+  tree: PortsTree,
+  finish: (entry: BulkEntry) => void,
+): Promise<void> {
+  await mkdir(workDir, { recursive: true });
+  const catalogPath = join(workDir, `bulk-${process.pid}-${Date.now()}.sqlite`);
+  const db = openSqliteDb(catalogPath);
+  try {
+    await migrate(db);
+    const queue = new FarmQueue(db);
+    const host = detectHost();
+    const cpu = options.cpu ?? defaultCpu(host.arch);
+    const target = { arch: host.arch, libc: host.libc, cpuLevel: cpu, cpuRank: 0 };
+    const ids = new Set(recipes.map((recipe) => recipeId(recipe)));
+    const { steps } = await queue.submit(
+      {
+        submitter: 'kiln bulk',
+        maxAttempts: 1,
+        steps: recipes.map((recipe) => ({
+          ...target,
+          key: recipeId(recipe),
+          package: recipeId(recipe),
+          version: recipe.version,
+          dependsOn: activeDependencies(recipe.buildDepends, resolveOptions(recipe))
+            .map((dep) => dependencyId(tree, dep.name))
+            .filter((dep) => ids.has(dep)),
+        })),
+      },
+      Date.now(),
+    );
+    const byStep = new Map([...steps].map(([key, stepId]) => [stepId, recipes.find((r) => recipeId(r) === key)!]));
+    // A worker that finds nothing ready while others build waits until one of them finishes.
+    const waiting = new Set<() => void>();
+    const wake = (): void => {
+      for (const waiter of [...waiting]) waiter();
+    };
+    const worker = async (name: string): Promise<void> => {
+      for (;;) {
+        const claim = await queue.claim({ worker: name, arch: host.arch, libc: host.libc, cpuRank: 0 }, Date.now());
+        if (claim === undefined) {
+          if ((await queue.counts()).running === 0) return wake();
+          await new Promise<void>((resolveWait) => {
+            const done = (): void => {
+              waiting.delete(done);
+              resolveWait();
+            };
+            waiting.add(done);
+          });
+          continue;
+        }
+        const recipe = byStep.get(claim.step.id)!;
+        const entry = await buildOne(recipe, options);
+        if (entry.status === 'built') await queue.succeed(claim.step.id, claim.leaseToken, Date.now());
+        else await queue.fail(claim.step.id, claim.leaseToken, entry.reason ?? 'failed', Date.now(), { final: true });
+        finish(entry);
+        wake();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.workers ?? 1) }, (_, i) => worker(`bulk-${i + 1}`)));
+    // What waited on a failure failed with it: blocked.
+    for (const [stepId, recipe] of byStep) {
+      const step = (await queue.step(stepId))!;
+      if (step.state !== 'failed' || step.attempt > 0) continue;
+      const failedDep = /^depends on (\S+) /.exec(step.reason)?.[1] ?? 'a build dependency';
+      finish({
+        recipe: recipeId(recipe),
+        version: recipe.version,
+        seconds: 0,
+        status: 'blocked',
+        reason: `build dependency ${failedDep} was not built: it failed to build`,
+      });
+    }
+  } finally {
+    await db.close();
+    await rm(catalogPath, { force: true });
+    await rm(`${catalogPath}-wal`, { force: true });
+    await rm(`${catalogPath}-shm`, { force: true });
+  }
+}
+
+/** Builds one recipe with its default options into the repository. */
+async function buildOne(recipe: Recipe, options: BulkOptions): Promise<BulkEntry> {
+  const id = recipeId(recipe);
+  const base = { recipe: id, version: recipe.version, seconds: 0 };
   const started = performance.now();
   let log: string | undefined;
   try {

@@ -27,6 +27,18 @@ export function recipesDir(invocation: Invocation): string {
   return kilnPath('recipes');
 }
 
+/** `--accept-licenses ID,...` as the option a bulk build or a farm submission takes (none: the tree's setting). */
+export function acceptLicenses(invocation: Invocation): { acceptLicenses?: string[] } {
+  const given = stringOption(invocation, 'accept-licenses');
+  if (given === undefined) return {};
+  return {
+    acceptLicenses: given
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  };
+}
+
 export function sourceSettings(invocation: Invocation): {
   distfiles: string[];
   mirrors: string[];

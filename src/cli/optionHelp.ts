@@ -170,6 +170,7 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     'accept-licenses': { value: 'ID,...', text: 'the licenses to build (else accept-licenses in ports.toml)' },
     rebuild: { text: 'build again what the repository already has with the same options' },
     'report-dir': { value: 'DIR', text: 'where to write the text and JSON reports', path: 'directory' },
+    workers: { value: 'N', text: 'builds run at once, each by an in-process worker of the queue (default 1)' },
   },
   'farm submit': {
     all: { text: 'submit every recipe of the ports tree' },

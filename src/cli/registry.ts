@@ -332,6 +332,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/farmWorkerRevoke.js')).default,
   },
   {
+    words: ['farm', 'cancel'],
+    summary: 'cancel a build farm build: its steps that have not started, and its running ones at their next heartbeat',
+    load: async () => (await import('./commands/farmCancel.js')).default,
+  },
+  {
     words: ['farm', 'submit'],
     summary: "submit recipes and their build dependencies to the build farm's queue",
     load: async () => (await import('./commands/farmSubmit.js')).default,

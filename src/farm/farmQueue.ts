@@ -406,14 +406,23 @@ export class FarmQueue {
   }
 
   /** Cancels a build's steps: waiting and ready ones at once, running ones at their worker's next heartbeat. */
-  async cancelBuild(buildId: number, now: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query(
+  async cancelBuild(buildId: number, now: number): Promise<{ cancelled: number; stopping: number }> {
+    return this.db.transaction(async (tx) => {
+      const [build] = await tx.query('SELECT id FROM farm_builds WHERE id = $1', [buildId]);
+      if (build === undefined)
+        throw new KilnError('E_USAGE', `cannot cancel build ${buildId}: the catalog has no such build`, {
+          hint: '"kiln farm submit" printed the build\'s number',
+        });
+      const cancelled = await tx.query(
         `UPDATE farm_steps SET state = 'cancelled', finished_at = $2, reason = 'cancelled'
-         WHERE build_id = $1 AND state IN ('waiting', 'ready')`,
+         WHERE build_id = $1 AND state IN ('waiting', 'ready') RETURNING id`,
         [buildId, now],
       );
-      await tx.query(`UPDATE farm_steps SET cancel_requested = 1 WHERE build_id = $1 AND state = 'running'`, [buildId]);
+      const stopping = await tx.query(
+        `UPDATE farm_steps SET cancel_requested = 1 WHERE build_id = $1 AND state = 'running' RETURNING id`,
+        [buildId],
+      );
+      return { cancelled: cancelled.length, stopping: stopping.length };
     });
   }
 

@@ -82,6 +82,7 @@ const MAX_WAIT_SECONDS = 30;
 /** How often a waiting claim looks again by itself (steps whose backoff ended; a lost notification). */
 const POLL_MS = 1000;
 const DEFAULT_MAX_UPLOAD = 4 * 1024 * 1024 * 1024;
+const UPLOAD_IDLE_MS = 15 * 60_000;
 
 export async function farmService(options: FarmServiceOptions): Promise<FarmService> {
   const { db } = options;
@@ -239,6 +240,8 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
   const route = async (req: IncomingMessage, path: string): Promise<{ status: number; body?: unknown }> => {
     const worker = await authenticateWorker(db, bearer(req));
     if (req.method === 'POST' && path === '/farm/v1/claim') {
+      // A waiting claim sends nothing for up to its wait: not an idle connection.
+      req.socket.setTimeout((MAX_WAIT_SECONDS + 30) * 1000);
       // No step: 200 with how many steps of the worker's target are still to finish (a worker may wait for them).
       return { status: 200, body: await claim(worker, await readJson(req)) };
     }
@@ -274,6 +277,8 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
         return { status: 200, body: { state } };
       }
       case 'PUT package':
+        // Checking and publishing a big package sends nothing for a while.
+        req.socket.setTimeout(UPLOAD_IDLE_MS);
         return { status: 200, body: await upload(worker, stepId, req) };
       default:
         return { status: 405, body: errorBody(notFound(path)) };

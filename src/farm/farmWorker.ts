@@ -67,6 +67,9 @@ interface ClaimAnswer {
 const LOG_INTERVAL_MS = 2000;
 const LOG_PIECE_BYTES = 256 * 1024;
 const REQUEST_TIMEOUT_MS = 120_000;
+const UPLOAD_TIMEOUT_MS = 15 * 60_000;
+/** The longest wait between two tries of an upload (1 s, doubled: about a minute in all). */
+const UPLOAD_RETRY_MS = 32_000;
 
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const base = options.url.replace(/\/+$/, '');
@@ -128,7 +131,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     let refused = false;
     const beat = setInterval(
       () => {
-        call('POST', `${stepPath}/heartbeat`, json({ lease, load: loadavg()[0] }))
+        freeDisk(options.workDir)
+          .then((free) => call('POST', `${stepPath}/heartbeat`, json({ lease, load: loadavg()[0], freeDisk: free })))
           .then((answer) => {
             if ((answer.json as { cancel?: boolean }).cancel === true)
               stop.abort(new Error('the farm cancelled the step'));
@@ -184,20 +188,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
             dependencies: { url: `${base}/`, keys: claim.repository.keys },
             deliver: async (path) => {
               await sendLog();
-              try {
-                const answer = await call(
-                  'PUT',
-                  `${stepPath}/package`,
-                  { file: path },
-                  {
-                    'x-kiln-lease': lease,
-                    'content-type': 'application/octet-stream',
-                  },
-                );
-                return (answer.json as { published: string }).published;
-              } catch (error) {
-                if (error instanceof KilnError && error.code === 'E_FARM_UPLOAD') refused = true;
-                throw error;
+              // A coordinator that is away (restarting, or its catalog is) gets the package again, for about a minute.
+              for (let wait = 1000; ; wait *= 2) {
+                try {
+                  const headers = { 'x-kiln-lease': lease, 'content-type': 'application/octet-stream' };
+                  const answer = await call('PUT', `${stepPath}/package`, { file: path }, headers);
+                  return (answer.json as { published: string }).published;
+                } catch (error) {
+                  if (error instanceof KilnError && error.code === 'E_FARM_UPLOAD') refused = true;
+                  if (!retryable(error) || wait > UPLOAD_RETRY_MS || stop.signal.aborted) throw error;
+                  options.log?.(
+                    `worker: step ${step.id}: upload failed (${(error as Error).message}); again in ${wait / 1000} s`,
+                  );
+                  await sleep(wait, stop.signal);
+                }
               }
             },
           },
@@ -263,7 +267,8 @@ export async function farmRequest(
             'content-length': String(size),
             ...headers,
           },
-          timeout: REQUEST_TIMEOUT_MS,
+          // The coordinator checks and publishes an upload before it answers.
+          timeout: method === 'PUT' ? UPLOAD_TIMEOUT_MS : REQUEST_TIMEOUT_MS,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -278,9 +283,7 @@ export async function farmRequest(
           res.on('error', reject);
         },
       );
-      req.on('timeout', () =>
-        req.destroy(new Error(`no answer from ${target.origin} in ${REQUEST_TIMEOUT_MS / 1000} s`)),
-      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${target.origin} in time`)));
       req.on('error', reject);
       if (body === undefined) req.end();
       else if (typeof body === 'object' && 'file' in body) createReadStream(body.file).on('error', reject).pipe(req);

@@ -72,10 +72,17 @@ describe('recipe bundles', () => {
       [hostile((b) => (b.files[0]!.path = '.hidden')), /names the file/],
       [hostile((b) => (b.id = '../etc')), /is not CATEGORY\/NAME/],
       [hostile((b) => (b.id = 'a/b/c')), /is not CATEGORY\/NAME/],
-      [hostile((b) => (b.files[0]!.content = Buffer.from('rm -rf /').toString('base64')), false), /do not match its digest/],
+      [
+        hostile((b) => (b.files[0]!.content = Buffer.from('rm -rf /').toString('base64')), false),
+        /do not match its digest/,
+      ],
       [
         hostile((b) => {
-          b.files = Array.from({ length: MAX_RECIPE_FILES + 1 }, (_, i) => ({ path: `f${i}`, executable: false, content: '' }));
+          b.files = Array.from({ length: MAX_RECIPE_FILES + 1 }, (_, i) => ({
+            path: `f${i}`,
+            executable: false,
+            content: '',
+          }));
         }),
         /more than 256 files/,
       ],
@@ -92,7 +99,8 @@ describe('recipe bundles', () => {
     await writeFile(join(root, 'test/prog/huge.tar'), Buffer.alloc(9 * 1024 * 1024));
     await assert.rejects(
       readRecipeBundle(root, 'test/prog'),
-      (error: unknown) => isKilnError(error) && error.code === 'E_RECIPE' && /more than 256 files or/.test(error.message),
+      (error: unknown) =>
+        isKilnError(error) && error.code === 'E_RECIPE' && /more than 256 files or/.test(error.message),
     );
   });
 });

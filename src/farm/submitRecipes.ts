@@ -7,7 +7,7 @@
  * already published there for the target (same version and options) is left
  * out too, and what needs it does not wait for it.
  */
-import { buildOrder } from '../build/bulkBuild.js';
+import { buildOrder, dependencyId } from '../build/bulkBuild.js';
 import { openPortsTree } from '../build/portsTree.js';
 import type { Recipe } from '../build/recipe.js';
 import { activeDependencies, recipeId, resolveOptions } from '../build/recipe.js';
@@ -51,7 +51,6 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
   const accepted = options.acceptLicenses ?? tree.config.acceptLicenses;
   const published =
     options.repo === undefined ? [] : (await readCurrentIndex(await openRepository(options.repo))).index.packages;
-  const idOf = (name: string) => recipeId({ category: tree.categories.get(name) ?? '', name });
   const left = new Map<string, string>();
   const steps: (StepSpec & { dependsOn: string[] })[] = [];
   const skipped: SubmitResult['skipped'] = [];
@@ -59,7 +58,7 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
   for (const recipe of order) {
     const id = recipeId(recipe);
     const chosen = resolveOptions(recipe);
-    const deps = activeDependencies(recipe.buildDepends, chosen).map((dep) => idOf(dep.name.split('/').at(-1)!));
+    const deps = activeDependencies(recipe.buildDepends, chosen).map((dep) => dependencyId(tree, dep.name));
     const blocked = deps.find((dep) => left.has(dep) && left.get(dep) !== 'published');
     let reason: string | undefined;
     if (blocked !== undefined) reason = `build dependency ${blocked} is left out (${left.get(blocked)})`;

@@ -42,6 +42,8 @@ export interface ServeOptions {
    * false. `logFile` is the repository's commit log, for history with messages.
    */
   catalog?: false | { logFile?: string };
+  /** Seconds a client has to send a whole request, headers and body (default: the header timeout and 5 more). */
+  requestTimeout?: number;
   /** Answers its own paths before the catalog and the tree (the build farm's coordinator: farm/farmService.ts). */
   extra?: { answer(req: IncomingMessage, res: ServerResponse): Promise<Served | undefined> };
 }
@@ -101,7 +103,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxHeaderSize: SERVE_DEFAULTS.maxHeaderBytes,
       headersTimeout: headerTimeout * 1000,
       // The whole request (headers and any body); a GET has none.
-      requestTimeout: (headerTimeout + 5) * 1000,
+      requestTimeout: (options.requestTimeout ?? headerTimeout + 5) * 1000,
       keepAliveTimeout: 5000,
       // How often slow headers and requests are looked for: often enough that the limits above hold.
       connectionsCheckingInterval: Math.min(1000, headerTimeout * 500),

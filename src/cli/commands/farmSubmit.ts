@@ -2,7 +2,7 @@ import { submitRecipes } from '../../farm/submitRecipes.js';
 import { detectHost } from '../../solver/index.js';
 import { defaultCpu } from '../../build/index.js';
 import { flag, integerOption, stringOption, usageError } from '../args.js';
-import { TREE_OPTIONS, recipesDir } from '../buildSettings.js';
+import { TREE_OPTIONS, acceptLicenses, recipesDir } from '../buildSettings.js';
 import type { Command } from '../command.js';
 import { withCatalog } from '../farmCatalog.js';
 
@@ -39,7 +39,6 @@ const command: Command = {
       throw usageError(command, all ? 'give either --all or recipe names, not both' : 'missing NAME... or --all');
     const host = detectHost();
     const arch = stringOption(invocation, 'arch') ?? host.arch;
-    const licenses = stringOption(invocation, 'accept-licenses');
     const priority = integerOption(invocation, command, 'priority', 0, 1000);
     const attempts = integerOption(invocation, command, 'attempts', 1, 100);
     const repo = stringOption(invocation, 'repo');
@@ -57,14 +56,7 @@ const command: Command = {
         ...(attempts === undefined ? {} : { maxAttempts: attempts }),
         ...(repo === undefined ? {} : { repo }),
         ...(note === undefined ? {} : { note }),
-        ...(licenses === undefined
-          ? {}
-          : {
-              acceptLicenses: licenses
-                .split(',')
-                .map((id) => id.trim())
-                .filter((id) => id !== ''),
-            }),
+        ...acceptLicenses(invocation),
       }),
     );
     const lines = result.steps.map(

@@ -119,7 +119,8 @@ const command: Command = {
     openLog();
     const farm = await openFarm(invocation, dir, (line) => invocation.tell(line));
     const server = await startServer({
-      ...(farm === undefined ? {} : { extra: farm.service }),
+      // A worker's upload may take long to send; its headers still have the header timeout.
+      ...(farm === undefined ? {} : { extra: farm.service, requestTimeout: 3600 }),
       tree,
       ...listen,
       log: (line) => (logFile === undefined ? process.stdout.write(`${line}\n`) : logFile.write(`${line}\n`)),
