@@ -336,6 +336,34 @@ test('postgres: the queue carries on after the server restarts under it', async 
   assert.equal(afterRestart?.step.package, 'app-misc/b');
 });
 
+test('postgres: a NOTIFY reaches a listener on another connection, and again after the server restarts', async (t) => {
+  const name = `farm_${process.pid}_${databases++}`;
+  const listener = await server.database(name);
+  const notifier = openPostgres(server.config(name));
+  t.after(async () => {
+    await stop();
+    await listener.close();
+    await notifier.close();
+  });
+  let heard = 0;
+  const stop = await listener.listen!('kiln_farm', () => heard++);
+  const woken = heard;
+  const hear = async (): Promise<void> => {
+    const before = heard;
+    for (let tries = 0; heard === before; tries++) {
+      assert.ok(tries < 100, 'the notification arrived');
+      await notifier.query("SELECT pg_notify('kiln_farm', '')").catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  await hear();
+  assert.ok(heard > woken);
+  server.restart();
+  // The listener connects again (and wakes its owner once, for what it may have missed); then it hears NOTIFYs again.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await hear();
+});
+
 function isLeaseError(error: unknown): boolean {
   return isKilnError(error) && error.code === 'E_FARM_LEASE';
 }

@@ -431,11 +431,12 @@ export class FarmQueue {
     return row === undefined ? undefined : stepOf(row);
   }
 
-  /** How many steps of a target are not finished (waiting, ready or running). */
-  async pending(arch: string, libc: string): Promise<number> {
+  /** How many steps a worker offering `offer` could build are not finished (waiting, ready or running). */
+  async pending(offer: Omit<WorkerOffer, 'worker'>): Promise<number> {
     const [row] = await this.db.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM farm_steps WHERE state IN ('waiting', 'ready', 'running') AND arch = $1 AND libc = $2`,
-      [arch, libc],
+      `SELECT COUNT(*) AS n FROM farm_steps
+       WHERE state IN ('waiting', 'ready', 'running') AND arch = $1 AND libc = $2 AND cpu_rank <= $3`,
+      [offer.arch, offer.libc, offer.cpuRank],
     );
     return Number(row?.n ?? 0);
   }

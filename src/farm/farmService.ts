@@ -162,7 +162,7 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
         };
       }
       const left = until - performance.now();
-      if (left <= 0) return { pending: await queue.pending(arch, libc) };
+      if (left <= 0) return { pending: await queue.pending({ arch, libc, cpuRank }) };
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);

@@ -115,10 +115,14 @@ async function listenOn(pool: Pool, channel: string, onNotify: () => void): Prom
       next.on('notification', (message) => {
         if (message.channel === channel) onNotify();
       });
-      next.on('error', () => {
+      // A server that restarted ends the connection, with an error or without one.
+      const lost = (): void => {
+        if (released) return;
         drop();
         if (!stopped) retry = setTimeout(() => void connect(), 1000);
-      });
+      };
+      next.on('error', lost);
+      next.on('end', lost);
       try {
         await next.query(`LISTEN ${channel}`);
       } catch (error) {
