@@ -20,7 +20,8 @@
  *
  * Publishing takes PostgreSQL's advisory lock (and the repository's own file
  * lock), so coordinators sharing one catalog and one repository commit one at
- * a time; a commit is atomic (repo/commitRepository.ts), so a coordinator
+ * a time; uploads that pass their checks while a commit runs are published
+ * together by the next one (group commit); a commit is atomic (repo/commitRepository.ts), so a coordinator
  * killed mid-commit leaves either the old serial or the new one. A step whose
  * package is already published (its coordinator died between the commit and
  * recording the success) succeeds without publishing a second copy.
@@ -33,6 +34,7 @@ import { pipeline } from 'node:stream/promises';
 import { loadRecipe, openPortsTree } from '../build/portsTree.js';
 import { resolveOptions } from '../build/recipe.js';
 import { KilnError } from '../errors/index.js';
+import type { PackageMetadata } from '../format/index.js';
 import { packageFileName } from '../format/index.js';
 import { entryKey, packagePath } from '../repo/index.js';
 import { openRepository, readCurrentIndex } from '../repo/openRepository.js';
@@ -83,6 +85,8 @@ const MAX_WAIT_SECONDS = 30;
 const POLL_MS = 1000;
 const DEFAULT_MAX_UPLOAD = 4 * 1024 * 1024 * 1024;
 const UPLOAD_IDLE_MS = 15 * 60_000;
+/** Packages published by one commit at most. */
+const MAX_BATCH = 256;
 
 export async function farmService(options: FarmServiceOptions): Promise<FarmService> {
   const { db } = options;
@@ -196,6 +200,51 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
     return given;
   };
 
+  // Group commit: uploads checked while a commit runs are published together by the next one, so
+  // publishing keeps up with many workers (a commit's cost grows with the repository, not the batch).
+  const waiting: Publication[] = [];
+  let publishing = false;
+  const publish = (item: Omit<Publication, 'done'>): Promise<boolean> =>
+    new Promise((resolve, reject) => {
+      waiting.push({ ...item, done: { resolve, reject } });
+      void drain();
+    });
+  const drain = async (): Promise<void> => {
+    if (publishing) return;
+    publishing = true;
+    try {
+      while (waiting.length > 0) await publishBatch(waiting.splice(0, MAX_BATCH));
+    } finally {
+      publishing = false;
+    }
+  };
+  const publishBatch = async (batch: Publication[]): Promise<void> => {
+    try {
+      const fresh = await withPublishLock(db, async () => {
+        const { index } = await readCurrentIndex(await openRepository(options.repo));
+        const known = new Set(index.packages.map((entry) => entryKey(entry)));
+        // What an earlier attempt published (its coordinator died before recording it) is not published again.
+        const todo = batch.filter((item) => !known.has(entryKey(item.meta)));
+        if (todo.length > 0)
+          await publishPackages(
+            options.repo,
+            todo.map((item) => item.file),
+            {
+              sign: true,
+              password: options.password,
+              message: `farm: ${todo.length === 1 ? todo[0]!.note : `${todo.length} packages: ${todo.map((item) => item.note).join('; ')}`}`,
+            },
+          );
+        return new Set(todo);
+      });
+      for (const item of batch) item.done.resolve(!fresh.has(item));
+    } catch (error) {
+      if (batch.length === 1) batch[0]!.done.reject(error);
+      // One package the repository refuses fails only its own step: the rest are published one at a time.
+      else for (const item of batch) await publishBatch([item]);
+    }
+  };
+
   const upload = async (worker: string, stepId: number, req: IncomingMessage): Promise<unknown> => {
     const lease = leaseOf(req);
     // The lease is checked (and extended, for the time the check takes) before the body is read.
@@ -216,15 +265,10 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
         throw error;
       }
       const published = packagePath(meta.category, meta.name, packageFileName(meta));
-      const already = await withPublishLock(db, async () => {
-        const { index } = await readCurrentIndex(await openRepository(options.repo));
-        if (index.packages.some((entry) => entryKey(entry) === entryKey(meta))) return true;
-        await publishPackages(options.repo, [file], {
-          sign: true,
-          password: options.password,
-          message: `farm: step ${stepId} ${step.package} ${step.version} variant ${meta.variant}, built by ${worker}`,
-        });
-        return false;
+      const already = await publish({
+        file,
+        meta,
+        note: `step ${stepId} ${step.package} ${step.version} variant ${meta.variant}, built by ${worker}`,
       });
       const readied = await queue.succeed(stepId, lease, now(), published);
       options.log?.(
@@ -316,6 +360,15 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
       await unlisten?.();
     },
   };
+}
+
+/** An upload that passed its checks, waiting for the next commit. */
+interface Publication {
+  file: string;
+  meta: PackageMetadata;
+  note: string;
+  /** Resolved with whether the package was published already. */
+  done: { resolve: (already: boolean) => void; reject: (error: unknown) => void };
 }
 
 /** Runs `fn` while holding the farm's publishing lock (PostgreSQL's advisory lock; one process on SQLite). */
