@@ -411,6 +411,28 @@ test('an upload that is not the step asked for is refused, and the step fails wi
     farmRequest(`${coordinating.url}/farm/v1/claim`, 'POST', 'kiln-worker:liar:forged', '{}'),
     (error: Error & { code?: string }) => error.code === 'E_FARM_TOKEN',
   );
+  // Malformed requests are refused with a reason, whatever they hold.
+  const refused = (pattern: RegExp) => (error: Error & { code?: string }) =>
+    error.code === 'E_FARM_PROTOCOL' && pattern.test(error.message);
+  const claimUrl = `${coordinating.url}/farm/v1/claim`;
+  await assert.rejects(farmRequest(claimUrl, 'POST', token, 'not json'), refused(/not a JSON object/));
+  await assert.rejects(farmRequest(claimUrl, 'POST', token, '[1,2]'), refused(/not a JSON object/));
+  await assert.rejects(
+    farmRequest(claimUrl, 'POST', token, JSON.stringify({ arch: '../../x', libc: 'glibc' })),
+    refused(/"arch" is missing or malformed/),
+  );
+  await assert.rejects(
+    farmRequest(claimUrl, 'POST', token, JSON.stringify({ arch: 'x86_64', libc: 'glibc', pad: 'x'.repeat(2 << 20) })),
+    refused(/larger than 1048576 bytes/),
+  );
+  await assert.rejects(
+    farmRequest(`${coordinating.url}/farm/v1/steps/${claim.step.id}/log`, 'POST', token, 'a line\n'),
+    refused(/no lease token/),
+  );
+  await assert.rejects(
+    farmRequest(`${coordinating.url}/farm/v1/steps/abc/heartbeat`, 'POST', token, '{}'),
+    refused(/the coordinator has no/),
+  );
 });
 
 async function writeFileTree(dir: string): Promise<void> {

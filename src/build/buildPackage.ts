@@ -208,10 +208,9 @@ async function buildOne(
   }
   const chosen = resolveOptions(recipe, request.enable, request.disable);
   const buildDeps = activeDependencies(recipe.buildDepends, chosen);
-  // A farm step is claimed only once the steps building its dependencies succeeded.
+  // A farm step is claimed only once the steps building its dependencies succeeded: nothing to look for.
   let published = options.farm === undefined ? await runnablePackages(options.repo) : [];
-  for (const dep of buildDeps) {
-    if (options.farm !== undefined) continue;
+  for (const dep of options.farm === undefined ? buildDeps : []) {
     if (published.some((entry) => entry.name === dep.name && satisfies(entry.version, dep.range))) continue;
     if (options.buildMissing === false) {
       throw new KilnError(
@@ -423,15 +422,14 @@ async function runBuild(
     );
 
     step('publish');
-    const published =
-      options.farm === undefined
-        ? join(repositoryPaths(options.repo).packages, recipe.category, recipe.name, basename(packed.path))
-        : await options.farm.deliver(packed.path);
-    if (options.farm === undefined)
+    let published: string;
+    if (options.farm === undefined) {
       await publishPackages(options.repo, [packed.path], {
         message: `build ${id} ${fullVersion(recipe)} variant ${packed.metadata.variant}`,
         password: options.password,
       });
+      published = join(repositoryPaths(options.repo).packages, recipe.category, recipe.name, basename(packed.path));
+    } else published = await options.farm.deliver(packed.path);
     const meta = packed.metadata;
     const keptLog = join(
       workRoot,

@@ -85,6 +85,8 @@ const MAX_WAIT_SECONDS = 30;
 const POLL_MS = 1000;
 const DEFAULT_MAX_UPLOAD = 4 * 1024 * 1024 * 1024;
 const UPLOAD_IDLE_MS = 15 * 60_000;
+const DRAIN_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 5000;
 /** Packages published by one commit at most. */
 const MAX_BATCH = 256;
 
@@ -342,8 +344,9 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
         if (!(error instanceof KilnError))
           options.log?.(`farm: cannot answer ${req.method} ${path}: ${(error as Error).message}`);
         body = errorBody(error);
-        // What a refused request had not read is not waited for.
-        if (!req.complete) res.setHeader('connection', 'close');
+        // The rest of a refused request's body is read and dropped, up to a bound, so that its sender gets
+        // the answer instead of a broken pipe; past the bound the connection is closed after the answer.
+        if (!req.complete && !(await drained(req))) res.setHeader('connection', 'close');
       }
       const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(`${JSON.stringify(body)}\n`);
       res.writeHead(status, {
@@ -447,6 +450,29 @@ async function receive(req: IncomingMessage, file: string, limit: number): Promi
     },
     createWriteStream(file, { flags: 'wx' }),
   );
+}
+
+/** Reads and drops what is left of a request's body, at most DRAIN_BYTES within DRAIN_MS; whether it all came. */
+function drained(req: IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const finish = (complete: boolean): void => {
+      clearTimeout(timer);
+      req.off('data', count);
+      req.off('end', ended);
+      if (!complete) req.pause();
+      resolve(complete);
+    };
+    const count = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > DRAIN_BYTES) finish(false);
+    };
+    const ended = (): void => finish(true);
+    const timer = setTimeout(() => finish(false), DRAIN_MS);
+    req.on('data', count);
+    req.on('end', ended);
+    req.resume();
+  });
 }
 
 function text(body: Record<string, unknown>, key: string): string {

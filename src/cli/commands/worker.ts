@@ -17,7 +17,7 @@ const command: Command = {
     'coordinator checks, signs and publishes it. The token is the one "kiln farm worker add NAME" printed, from',
     '--token or KILN_WORKER_TOKEN (which keeps it out of the process list). --jobs: steps built at once (1);',
     "--build-jobs: each build's make -j. --until-idle: stop once no step of this machine's target is left to finish.",
-    'Ctrl-C or SIGTERM stops it: builds in progress are stopped, and their steps go to another worker.',
+    'Ctrl-C or SIGTERM stops it: builds in progress are stopped and reported as failed attempts, to be run again.',
     'Example: kiln worker --farm https://farm.example.org --jobs 2 --distfiles /srv/distfiles',
   ].join('\n'),
   options: {
