@@ -49,6 +49,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   JOBS=max npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# kilnd's one native addon (native/peercred.c: SO_PEERCRED); npm ci builds it, this rebuilds it when its source changed.
+if [ ! -f build/Release/kiln_peercred.node ] || [ native/peercred.c -nt build/Release/kiln_peercred.node ]; then
+  npm run --silent build:native >/dev/null
+fi
+
 npx --no-install tsc -p tsconfig.json
 # The `kiln` command as one file with V8's code cache (dist/kiln.cjs; docs/performance.md, "Start-up of a query").
 node dist/src/cli/writeBundle.js >/dev/null

@@ -288,7 +288,21 @@ test('the coordinator killed with SIGKILL again and again: workers wait and resu
   const start = async (): Promise<ChildProcess> => {
     const child = spawn(
       process.execPath,
-      [KILN_BIN, 'serve', 'repo', '--farm', farm.catalog, '--recipes', 'ports', '--listen', `127.0.0.1:${port}`],
+      [
+        KILN_BIN,
+        'serve',
+        'repo',
+        '--farm',
+        farm.catalog,
+        '--recipes',
+        'ports',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--lease',
+        '3',
+        '--retry-after',
+        '1',
+      ],
       {
         cwd: farm.dir,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C' },

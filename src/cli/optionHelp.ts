@@ -48,6 +48,7 @@ const KEY_ROOT_OPTIONS: Readonly<Record<string, OptionDoc>> = {
 
 const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
   'dry-run': { text: 'show the plan and change nothing' },
+  detach: { text: 'through kilnd: queue the change and return at once (kiln activity wait ID follows it)' },
   yes: { text: 'proceed without asking' },
   'allow-advisory': {
     value: 'ID',
@@ -187,6 +188,23 @@ const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>
     attempts: { value: 'N', text: 'attempts per step before it fails (default 3)' },
     'accept-licenses': { value: 'ID,...', text: 'the licenses to build (else accept-licenses in ports.toml)' },
     note: { value: 'TEXT', text: 'a note kept with the build' },
+  },
+  daemon: {
+    socket: { value: 'PATH', text: 'the socket to listen on (default: PREFIX/run/kiln/kilnd.sock)', path: 'file' },
+    policy: { value: 'FILE', text: "the policy file (default: the prefix's etc/kiln/policy.toml)", path: 'file' },
+  },
+  'activity show': {
+    socket: { value: 'PATH', text: "kilnd's socket (default: PREFIX/run/kiln/kilnd.sock)", path: 'file' },
+  },
+  'activity wait': {
+    socket: { value: 'PATH', text: "kilnd's socket (default: PREFIX/run/kiln/kilnd.sock)", path: 'file' },
+  },
+  'activity cancel': {
+    socket: { value: 'PATH', text: "kilnd's socket (default: PREFIX/run/kiln/kilnd.sock)", path: 'file' },
+  },
+  'policy check': {
+    remote: { value: 'NAME', text: 'the remote the packages would come from, or the remote added' },
+    policy: { value: 'FILE', text: "the policy file (default: the prefix's etc/kiln/policy.toml)", path: 'file' },
   },
   worker: {
     farm: { value: 'URL', text: 'the coordinator: the URL of "kiln serve DIR --farm CATALOG"' },

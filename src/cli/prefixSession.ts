@@ -13,7 +13,7 @@ import { bytes, table } from './render.js';
 import { waitingLine } from './lockWaiting.js';
 import { own } from '../util/dict.js';
 
-function reporter(invocation: Invocation): (event: PrefixEvent) => void {
+export function reporter(invocation: Invocation): (event: PrefixEvent) => void {
   let downloadStarted: number | undefined;
   return (event) => {
     switch (event.kind) {
@@ -183,6 +183,7 @@ const planShown = new WeakSet<Invocation>();
 export const CHANGE_OPTIONS = {
   'dry-run': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  detach: { type: 'boolean' },
 } as const;
 
 /** For commands that place packages (install, upgrade): the advisories to install past. */

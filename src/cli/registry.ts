@@ -342,6 +342,31 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/farmSubmit.js')).default,
   },
   {
+    words: ['daemon'],
+    summary: 'kilnd: change the prefix for users who are not root, as its policy allows (runs in the foreground)',
+    load: async () => (await import('./commands/daemon.js')).default,
+  },
+  {
+    words: ['activity', 'show'],
+    summary: "what kilnd's activity ID is doing or did",
+    load: async () => (await import('./commands/activityShow.js')).default,
+  },
+  {
+    words: ['activity', 'wait'],
+    summary: "wait for kilnd's activity ID to end, showing its progress",
+    load: async () => (await import('./commands/activityWait.js')).default,
+  },
+  {
+    words: ['activity', 'cancel'],
+    summary: "cancel kilnd's activity ID while it is queued",
+    load: async () => (await import('./commands/activityCancel.js')).default,
+  },
+  {
+    words: ['policy', 'check'],
+    summary: "say whether kilnd's policy lets a user do something to the prefix, and which rule decides",
+    load: async () => (await import('./commands/policyCheck.js')).default,
+  },
+  {
     words: ['worker'],
     summary: "build the build farm's steps: claim, build, upload unsigned",
     load: async () => (await import('./commands/worker.js')).default,

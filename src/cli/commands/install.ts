@@ -6,6 +6,7 @@ import { ADVISORY_OPTIONS, CHANGE_OPTIONS, changeOptions, changeOutput, withPref
 import { parseRequest } from '../../solver/index.js';
 import { buildFallback, FALLBACK_OPTIONS } from '../buildSettings.js';
 import { reportBuild } from './build.js';
+import { daemonChange, daemonSocket } from '../daemonSession.js';
 
 const command: Command = {
   words: ['install'],
@@ -34,6 +35,12 @@ const command: Command = {
     // A package file, as pacman -U takes one: a path to a file, or a name ending in .kpkg.
     const isFile = (arg: string): boolean => arg.endsWith('.kpkg') || (arg.includes('/') && existsSync(arg));
     const files = invocation.positionals.filter(isFile);
+    const socket = daemonSocket(invocation);
+    if (socket !== undefined) {
+      if (files.length > 0)
+        throw usageError(command, 'kilnd installs packages from the remotes, not package files (root installs those)');
+      return daemonChange(invocation, socket, 'install', invocation.positionals);
+    }
     const requests = invocation.positionals.filter((arg) => !isFile(arg)).map(parseRequest);
     return withPrefix(invocation, async (prefix) => {
       const build = buildFallback(invocation, reportBuild(invocation));

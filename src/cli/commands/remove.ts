@@ -1,5 +1,6 @@
 import { flag, usageError } from '../args.js';
 import type { Command } from '../command.js';
+import { daemonChange, daemonSocket } from '../daemonSession.js';
 import { CHANGE_OPTIONS, changeOptions, changeOutput, withPrefix } from '../prefixSession.js';
 
 const command: Command = {
@@ -15,6 +16,8 @@ const command: Command = {
   options: { ...CHANGE_OPTIONS, cascade: { type: 'boolean' } },
   async run(invocation) {
     if (invocation.positionals.length === 0) throw usageError(command, 'missing NAME');
+    const socket = daemonSocket(invocation);
+    if (socket !== undefined) return daemonChange(invocation, socket, 'remove', invocation.positionals);
     return withPrefix(invocation, async (prefix) => {
       const result = await prefix.remove(invocation.positionals, {
         ...changeOptions(invocation),

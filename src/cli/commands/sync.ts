@@ -1,4 +1,6 @@
+import { usageError } from '../args.js';
 import type { Command } from '../command.js';
+import { daemonChange, daemonSocket } from '../daemonSession.js';
 import { withPrefix } from '../prefixSession.js';
 import { count, table, time } from '../render.js';
 
@@ -15,6 +17,13 @@ const command: Command = {
   ].join('\n'),
   options: {},
   async run(invocation) {
+    const socket = daemonSocket(invocation);
+    if (socket !== undefined) {
+      if (invocation.positionals.length > 1) throw usageError(command, 'through kilnd, sync one remote or all of them');
+      return daemonChange(invocation, socket, 'sync', [], {
+        ...(invocation.positionals[0] === undefined ? {} : { remote: invocation.positionals[0] }),
+      });
+    }
     return withPrefix(invocation, async (prefix) => {
       // Every remote is named with how it went; a failure keeps its own message and hint, and makes the exit status 1.
       const results = await prefix.syncEach(invocation.positionals);

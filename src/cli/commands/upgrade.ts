@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { daemonChange, daemonSocket } from '../daemonSession.js';
 import { ADVISORY_OPTIONS, CHANGE_OPTIONS, changeOptions, changeOutput, withPrefix } from '../prefixSession.js';
 import { buildFallback, FALLBACK_OPTIONS } from '../buildSettings.js';
 import { reportBuild } from './build.js';
@@ -11,6 +12,8 @@ const command: Command = {
   options: { ...CHANGE_OPTIONS, ...ADVISORY_OPTIONS, ...FALLBACK_OPTIONS },
   async run(invocation) {
     const names = invocation.positionals.length === 0 ? 'all' : invocation.positionals;
+    const socket = daemonSocket(invocation);
+    if (socket !== undefined) return daemonChange(invocation, socket, 'upgrade', invocation.positionals);
     return withPrefix(invocation, async (prefix) => {
       const build = buildFallback(invocation, reportBuild(invocation));
       const result = await prefix.upgrade(names, {

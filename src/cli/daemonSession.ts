@@ -1,0 +1,139 @@
+/**
+ * The CLI through kilnd: when a user who is not root changes a prefix they
+ * cannot write (the system prefix), and its kilnd listens, `kiln install`,
+ * `remove`, `upgrade` and `sync` send the request there and show the same
+ * plan, question and progress as a direct run (docs/kilnd.md).
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientHandlers } from '../daemon/daemonClient.js';
+import { askDaemon } from '../daemon/daemonClient.js';
+import type { Activity } from '../daemon/kilnd.js';
+import type { Verb } from '../daemon/policy.js';
+import { socketPathOf } from '../daemon/protocol.js';
+import { KilnError } from '../errors/index.js';
+import type { ChangeResult } from '../install/index.js';
+import { noMorePositionals, positional, usageError } from './args.js';
+import type { Command, CommandOutput, Invocation } from './command.js';
+import { changeOutput, renderPlan, reporter } from './prefixSession.js';
+
+/** The kilnd socket to use for this invocation's prefix, or undefined to change the prefix directly. */
+export function daemonSocket(invocation: Invocation): string | undefined {
+  if (process.getuid?.() === 0) return undefined;
+  const socket = socketPathOf(invocation.settings.prefix);
+  if (!existsSync(socket)) return undefined;
+  try {
+    accessSync(join(invocation.settings.prefix, 'var', 'lib', 'kiln'), constants.W_OK);
+    return undefined;
+  } catch {
+    return socket;
+  }
+}
+
+/** Runs a change through kilnd: the request, its plan and question, its progress, its outcome. */
+export async function daemonChange(
+  invocation: Invocation,
+  socket: string,
+  verb: Verb,
+  packages: readonly string[],
+  extra: { remote?: string } = {},
+): Promise<CommandOutput> {
+  const yes = invocation.values['yes'] === true;
+  const dryRun = invocation.values['dry-run'] === true;
+  const detach = invocation.values['detach'] === true;
+  const handlers: ClientHandlers = {
+    accepted: (id) => invocation.tell(`kilnd: activity ${id}${detach ? ` (detached: kiln activity wait ${id})` : ''}`),
+    event: reporter(invocation),
+    plan: async (plan, needsAnswer) => {
+      if (!needsAnswer) {
+        if (invocation.settings.progress) invocation.tell(renderPlan(plan));
+        return true;
+      }
+      if (!invocation.settings.interactive)
+        throw new KilnError(
+          'E_CONFIRM',
+          `cannot change prefix ${invocation.settings.prefix} without confirmation: there is no terminal to ask`,
+          { hint: 'pass -y to go ahead without asking, or --dry-run to only see the plan' },
+        );
+      invocation.tell(renderPlan(plan));
+      return invocation.confirm('Proceed?');
+    },
+  };
+  const answer = await askDaemon(
+    socket,
+    {
+      op: 'submit',
+      verb,
+      packages,
+      ...(extra.remote === undefined ? {} : { remote: extra.remote }),
+      yes: yes || detach,
+      dryRun,
+      detach,
+    },
+    handlers,
+  );
+  if ('detached' in answer) return { data: { activity: answer.id, detached: true }, text: `activity ${answer.id}` };
+  // A failure reads as the direct run's would: its code and message, on stderr.
+  if (answer.state === 'failed')
+    throw new KilnError(
+      /^E_[A-Z_]+$/.test(answer.errorCode ?? '') ? (answer.errorCode as 'E_DAEMON') : 'E_DAEMON',
+      answer.error ?? `activity ${answer.id} failed`,
+      { hint: `kiln activity show ${answer.id} shows what it asked for` },
+    );
+  return activityOutput(answer, invocation);
+}
+
+/** An activity as a command's output: its change rendered as a direct run's, and exit 1 when it failed. */
+export function activityOutput(activity: Activity, invocation?: Invocation): CommandOutput {
+  const failed = activity.state === 'failed';
+  const result = activity.result as Partial<ChangeResult> | null;
+  if (invocation !== undefined && result !== null && result.plan !== undefined && !failed) {
+    const output = changeOutput(result as ChangeResult, invocation);
+    return { ...output, data: activity };
+  }
+  const lines = [
+    `activity ${activity.id}: ${activity.state}`,
+    `  ${activity.user} asked: ${activity.verb} ${activity.packages.join(' ')}${activity.remote === null ? '' : ` (remote ${activity.remote})`}`,
+    `  queued ${activity.createdAt}${activity.finishedAt === null ? '' : `, ended ${activity.finishedAt}`}`,
+  ];
+  if (activity.error !== null) lines.push(`  ${activity.error.split('\n')[0]}`);
+  return { data: activity, text: lines.join('\n'), ...(failed ? { exitCode: 1 } : {}) };
+}
+
+/** `kiln activity show|wait|cancel ID`: ask kilnd about one activity (wait shows its progress as it runs). */
+export async function askActivity(
+  invocation: Invocation,
+  op: 'show' | 'attach' | 'cancel',
+  id: number,
+): Promise<CommandOutput> {
+  const socket = (invocation.values['socket'] as string | undefined) ?? socketPathOf(invocation.settings.prefix);
+  const answer = await askDaemon(socket, { op, activity: id }, op === 'attach' ? { event: reporter(invocation) } : {});
+  if ('detached' in answer) throw new KilnError('E_DAEMON', `kilnd answered activity ${id} with a new submission`);
+  return activityOutput(answer, invocation);
+}
+
+/** The command `kiln activity WORD ID`, which asks kilnd `op` about activity ID. */
+export function activityCommand(
+  word: string,
+  op: 'show' | 'attach' | 'cancel',
+  summary: string,
+  text: string,
+): Command {
+  const command: Command = {
+    words: ['activity', word],
+    summary,
+    usage: [
+      `kiln activity ${word} ID [--prefix DIR] [--socket PATH] [--json]`,
+      text,
+      `Example: kiln activity ${word} 12`,
+    ].join('\n'),
+    options: { socket: { type: 'string' } },
+    async run(invocation) {
+      const id = positional(invocation, command, 0, 'ID');
+      noMorePositionals(invocation, command, 1);
+      if (!/^\d{1,15}$/.test(id)) throw usageError(command, `ID is an activity's number, not "${id}"`);
+      return askActivity(invocation, op, Number(id));
+    },
+  };
+  return command;
+}
