@@ -435,6 +435,14 @@ test('an upload that is not the step asked for is refused, and the step fails wi
     farmRequest(claimUrl, 'POST', token, JSON.stringify({ arch: '../../x', libc: 'glibc' })),
     refused(/"arch" is missing or malformed/),
   );
+  // An offer of 250,000 CPU levels is answered like any other (only the first few are looked at).
+  const many = await farmRequest(
+    claimUrl,
+    'POST',
+    token,
+    JSON.stringify({ arch: 'x86_64', libc: 'glibc', cpuLevels: Array(250_000).fill('a'), wait: 0 }),
+  );
+  assert.deepEqual(many.json, { pending: 0 });
   await assert.rejects(
     farmRequest(claimUrl, 'POST', token, JSON.stringify({ arch: 'x86_64', libc: 'glibc', pad: 'x'.repeat(2 << 20) })),
     refused(/larger than 1048576 bytes/),

@@ -131,7 +131,10 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
   const claim = async (worker: string, body: Record<string, unknown>): Promise<object> => {
     const arch = text(body, 'arch');
     const libc = text(body, 'libc');
-    const cpuLevels = Array.isArray(body['cpuLevels']) ? body['cpuLevels'].filter((l) => typeof l === 'string') : [];
+    // A handful of levels is all an architecture has; more is not looked at.
+    const cpuLevels = Array.isArray(body['cpuLevels'])
+      ? body['cpuLevels'].slice(0, 16).filter((level) => typeof level === 'string')
+      : [];
     const cpuRank = Math.max(0, ...cpuLevels.map((level) => (X86_64_LEVELS as readonly string[]).indexOf(level)));
     const report: WorkerReport = {
       arch,
