@@ -12,6 +12,7 @@ import { migrate } from '../farm/migrations.js';
 import { openSqliteDb } from '../farm/sqlDb.js';
 import { detectHost } from '../solver/index.js';
 import { licenseAccepted, parseLicense } from '../license/index.js';
+import type { IndexEntry } from '../repo/index.js';
 import type { BuildOptions } from './buildPackage.js';
 import { buildPackage, defaultCpu, defaultWorkDir, runnablePackages } from './buildPackage.js';
 import type { PortsTree } from './portsTree.js';
@@ -75,8 +76,12 @@ export async function bulkBuild(ids: readonly string[], options: BulkOptions): P
   };
   // What needs no build is decided first, in order; the rest becomes one build of the farm's queue.
   const queued: Recipe[] = [];
+  // What the repository has for this host, read once for every recipe.
+  const runnable = await runnablePackages(options.repo);
+  const host = detectHost();
+  const target = { arch: host.arch, libc: host.libc, cpu: options.cpu ?? defaultCpu(host.arch) };
   for (const recipe of order) {
-    const entry = await decide(recipe, options, accepted, outcome, tree);
+    const entry = decide(recipe, options, accepted, outcome, tree, runnable, target);
     if (entry === undefined) queued.push(recipe);
     else finish(entry);
   }
@@ -105,13 +110,15 @@ export async function bulkBuild(ids: readonly string[], options: BulkOptions): P
 }
 
 /** A recipe's entry when it is not built (license, a dependency not built, already published); undefined: build it. */
-async function decide(
+function decide(
   recipe: Recipe,
   options: BulkOptions,
   accepted: readonly string[],
   outcome: ReadonlyMap<string, BulkEntry>,
   tree: PortsTree,
-): Promise<BulkEntry | undefined> {
+  runnable: readonly IndexEntry[],
+  target: { arch: string; libc: string; cpu: string },
+): BulkEntry | undefined {
   const id = recipeId(recipe);
   const base = { recipe: id, version: recipe.version, seconds: 0 };
   if (accepted.length > 0 && !licenseAccepted(parseLicense(recipe.license), (license) => accepted.includes(license))) {
@@ -130,7 +137,7 @@ async function decide(
       return { ...base, status: 'blocked', reason: `build dependency ${before.recipe} was not built: ${why}` };
     }
   }
-  if (options.rebuild !== true && (await published(options.repo, recipe, chosen, options.cpu ?? defaultCpu())))
+  if (options.rebuild !== true && isPublished(runnable, recipe, chosen, target))
     return { ...base, status: 'up-to-date' };
   return undefined;
 }
@@ -181,7 +188,8 @@ async function runQueued(
       },
       Date.now(),
     );
-    const byStep = new Map([...steps].map(([key, stepId]) => [stepId, recipes.find((r) => recipeId(r) === key)!]));
+    const byId = new Map(recipes.map((recipe) => [recipeId(recipe), recipe]));
+    const byStep = new Map([...steps].map(([key, stepId]) => [stepId, byId.get(key)!]));
     // A worker that finds nothing ready while others build waits until one of them finishes.
     const waiting = new Set<() => void>();
     const wake = (): void => {
@@ -263,20 +271,22 @@ async function buildOne(recipe: Recipe, options: BulkOptions): Promise<BulkEntry
   }
 }
 
-/** Whether the repository already has this recipe's version and revision, built with these options for this CPU level, runnable here. */
-async function published(
-  repoDir: string,
+/** Whether `entries` hold this recipe's version and revision, built with these options for this target. */
+export function isPublished(
+  entries: readonly Pick<IndexEntry, 'name' | 'version' | 'revision' | 'options' | 'target'>[],
   recipe: Recipe,
   chosen: Record<string, boolean>,
-  cpu: string,
-): Promise<boolean> {
+  target: { arch: string; libc: string; cpu: string },
+): boolean {
   const wanted = JSON.stringify(Object.entries(chosen).sort());
-  return (await runnablePackages(repoDir)).some(
+  return entries.some(
     (entry) =>
       entry.name === recipe.name &&
       entry.version === recipe.version &&
       entry.revision === recipe.revision &&
-      entry.target.cpu === cpu &&
+      entry.target.arch === target.arch &&
+      entry.target.libc === target.libc &&
+      entry.target.cpu === target.cpu &&
       JSON.stringify(Object.entries(entry.options).sort()) === wanted,
   );
 }

@@ -336,10 +336,15 @@ function parseSubmission(message: Record<string, unknown>): Submission {
 }
 
 function readActivity(db: SqliteModule.Database, id: number): Activity | undefined {
+  return readRow(db, id)?.activity;
+}
+
+/** An activity and the request it was made from. */
+function readRow(db: SqliteModule.Database, id: number): { activity: Activity; request: Submission } | undefined {
   const row = db.prepare('SELECT * FROM activities WHERE id = ?').get(id) as Record<string, unknown> | undefined;
   if (row === undefined) return undefined;
   const request = JSON.parse(String(row['request'])) as Submission;
-  return {
+  const activity: Activity = {
     id,
     uid: Number(row['uid']),
     user: String(row['user']),
@@ -353,6 +358,7 @@ function readActivity(db: SqliteModule.Database, id: number): Activity | undefin
     error: row['error'] === null ? null : String(row['error']),
     errorCode: row['error_code'] === null || row['error_code'] === undefined ? null : String(row['error_code']),
   };
+  return { activity, request };
 }
 
 /** Activities a crash left running: completed when the prefix recorded their transaction, failed otherwise. */
@@ -392,10 +398,7 @@ async function runActivity(
   live: Map<number, Live>,
   options: DaemonOptions,
 ): Promise<void> {
-  const activity = readActivity(db, id)!;
-  const submission = JSON.parse(
-    String((db.prepare('SELECT request FROM activities WHERE id = ?').get(id) as { request: string }).request),
-  ) as Submission;
+  const { activity, request: submission } = readRow(db, id)!;
   const watching = live.get(id) ?? { listeners: new Set<Socket>(), owner: undefined };
   live.set(id, watching);
   const emit = (message: object) => {

@@ -107,9 +107,9 @@ export async function checkUpload(
     if (error instanceof KilnError && error.code === 'E_FARM_UPLOAD') throw error;
     throw refused(step, (error as Error).message.split('\n')[0]!);
   }
+  const paths = new Set(meta.files.map((file) => file.path));
   for (const listed of table.keys())
-    if (!meta.files.some((file) => file.path === listed))
-      problems.push(`the relocation table lists ${listed}, which is not in the package`);
+    if (!paths.has(listed)) problems.push(`the relocation table lists ${listed}, which is not in the package`);
   if (problems.length > 0) throw refused(step, problems.slice(0, 5).join('; '));
   return meta;
 }

@@ -100,7 +100,6 @@ function postgresDb(pool: Pool, client: PoolClient | undefined): SqlDb {
 async function listenOn(pool: Pool, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
   let stopped = false;
-  let connection: PoolClient | undefined;
   let retry: NodeJS.Timeout | undefined;
   let dropConnection = (): void => undefined;
   const connect = async (): Promise<void> => {
@@ -110,7 +109,6 @@ async function listenOn(pool: Pool, channel: string, onNotify: () => void): Prom
       const drop = (): void => {
         if (!released) next.release(true);
         released = true;
-        if (connection === next) connection = undefined;
       };
       next.on('notification', (message) => {
         if (message.channel === channel) onNotify();
@@ -129,7 +127,6 @@ async function listenOn(pool: Pool, channel: string, onNotify: () => void): Prom
         drop();
         throw error;
       }
-      connection = next;
       dropConnection = drop;
       if (stopped) drop();
       // Whatever was notified while no one listened is looked for again.

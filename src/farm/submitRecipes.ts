@@ -7,9 +7,8 @@
  * already published there for the target (same version and options) is left
  * out too, and what needs it does not wait for it.
  */
-import { buildOrder, dependencyId } from '../build/bulkBuild.js';
+import { buildOrder, dependencyId, isPublished } from '../build/bulkBuild.js';
 import { openPortsTree } from '../build/portsTree.js';
-import type { Recipe } from '../build/recipe.js';
 import { activeDependencies, recipeId, resolveOptions } from '../build/recipe.js';
 import { fullVersion } from '../format/index.js';
 import { licenseAccepted, parseLicense } from '../license/index.js';
@@ -55,6 +54,7 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
   const steps: (StepSpec & { dependsOn: string[] })[] = [];
   const skipped: SubmitResult['skipped'] = [];
   const rank = Math.max(0, (X86_64_LEVELS as readonly string[]).indexOf(options.cpuLevel));
+  const target = { arch: options.arch, libc: options.libc, cpu: options.cpuLevel };
   for (const recipe of order) {
     const id = recipeId(recipe);
     const chosen = resolveOptions(recipe);
@@ -64,7 +64,7 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
     if (blocked !== undefined) reason = `build dependency ${blocked} is left out (${left.get(blocked)})`;
     else if (accepted.length > 0 && !licenseAccepted(parseLicense(recipe.license), (l) => accepted.includes(l)))
       reason = `license ${recipe.license} is not accepted`;
-    else if (isPublished(published, recipe, chosen, options)) reason = 'published';
+    else if (isPublished(published, recipe, chosen, target)) reason = 'published';
     if (reason !== undefined) {
       left.set(id, reason);
       if (reason !== 'published') skipped.push({ package: id, reason });
@@ -103,29 +103,4 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
     })),
     skipped,
   };
-}
-
-function isPublished(
-  published: readonly {
-    name: string;
-    version: string;
-    revision: number;
-    options: Record<string, boolean>;
-    target: { arch: string; libc: string; cpu: string };
-  }[],
-  recipe: Recipe,
-  chosen: Record<string, boolean>,
-  target: { arch: string; libc: string; cpuLevel: string },
-): boolean {
-  const wanted = JSON.stringify(Object.entries(chosen).sort());
-  return published.some(
-    (entry) =>
-      entry.name === recipe.name &&
-      entry.version === recipe.version &&
-      entry.revision === recipe.revision &&
-      entry.target.arch === target.arch &&
-      entry.target.libc === target.libc &&
-      entry.target.cpu === target.cpuLevel &&
-      JSON.stringify(Object.entries(entry.options).sort()) === wanted,
-  );
 }
