@@ -155,13 +155,13 @@ const POLL_MS = 40;
  * Releasing removes the note, then the lock.
  */
 export async function acquireLock(path: string, what: string, options: AcquireOptions = {}): Promise<FileLock> {
-  const started = Date.now();
+  const started = performance.now();
   let told = false;
   for (;;) {
     const lock = tryLockFile(path);
     if (lock !== undefined) return options.note === false ? lock : withHolderNote(lock);
     const holder = await readHolder(path);
-    const timedOut = options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs;
+    const timedOut = options.timeoutMs !== undefined && performance.now() - started > options.timeoutMs;
     if (options.wait === false || timedOut) {
       throw new KilnError(
         'E_LOCKED',

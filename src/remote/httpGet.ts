@@ -59,7 +59,8 @@ export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpRe
   // One deadline for the whole exchange, redirects included.
   const limits = options.limits ?? DEFAULT_TRANSFER_LIMITS;
   const deadlineMs = deadlineFor(limits, options.expectedBytes);
-  const deadlineAt = Date.now() + deadlineMs;
+  // The monotonic clock: a wall clock that NTP steps would move the deadline.
+  const deadlineAt = performance.now() + deadlineMs;
   for (let redirects = 0; ; redirects++) {
     const response = await requestOnce(current, url, options, { limits, deadlineMs, deadlineAt });
     const location = response.headers.location;
@@ -125,7 +126,7 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
     let deadlineMs = bounds.deadlineMs;
     let deadline = setTimeout(
       () => stop(deadlineError(action, original, deadlineMs, options.remote)),
-      Math.max(0, bounds.deadlineAt - Date.now()),
+      Math.max(0, bounds.deadlineAt - performance.now()),
     );
     // The minimum rate, checked at the end of each window over the bytes of that window.
     let windowBytes = 0;
@@ -172,7 +173,7 @@ function requestOnce(target: URL, original: URL, options: HttpGetOptions, bounds
         deadlineMs = extended;
         deadline = setTimeout(
           () => stop(deadlineError(action, original, deadlineMs, options.remote)),
-          Math.max(0, bounds.deadlineAt - bounds.deadlineMs + extended - Date.now()),
+          Math.max(0, bounds.deadlineAt - bounds.deadlineMs + extended - performance.now()),
         );
       }
       // Errors reach the reader through the iterator; this keeps an unread, destroyed body from crashing the process.

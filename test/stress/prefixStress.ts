@@ -122,7 +122,7 @@ function groupSpecs(group: string, version: string): PackageSpec[] {
 }
 
 export async function runPrefixStress(options: PrefixStressOptions): Promise<PrefixStressReport> {
-  const started = Date.now();
+  const started = performance.now();
   const { dir } = options;
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
@@ -255,7 +255,7 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       let seen: number | undefined;
       let killAt: number | undefined;
       let journalSeen = false;
-      let nextRandom = Date.now() + options.randomKillEveryMs[0];
+      let nextRandom = performance.now() + options.randomKillEveryMs[0];
       const journal = join(prefix, 'var/lib/kiln/transaction/journal.json');
       while (!stop) {
         await sleep(2);
@@ -265,21 +265,21 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
         if (holder !== seen) {
           seen = holder;
           journalSeen = false;
-          killAt = chance() ? Date.now() + random() * options.holderWindowMs : undefined;
+          killAt = chance() ? performance.now() + random() * options.holderWindowMs : undefined;
         }
         if (!journalSeen && existsSync(journal)) {
           journalSeen = true;
-          if (killAt === undefined && chance()) killAt = Date.now() + random() * 40;
+          if (killAt === undefined && chance()) killAt = performance.now() + random() * 40;
         }
-        if (killAt !== undefined && Date.now() >= killAt) {
+        if (killAt !== undefined && performance.now() >= killAt) {
           kill(running.get(holder!), holder);
           killAt = undefined;
         }
-        if (Date.now() >= nextRandom) {
+        if (performance.now() >= nextRandom) {
           const writers = [...running.values()].filter((record) => record.kind !== 'read' && !record.killed);
           if (writers.length > 0) kill(pick(writers), holder);
           const [least, most] = options.randomKillEveryMs;
-          nextRandom = Date.now() + least + random() * (most - least);
+          nextRandom = performance.now() + least + random() * (most - least);
         }
       }
     };
@@ -294,7 +294,7 @@ export async function runPrefixStress(options: PrefixStressOptions): Promise<Pre
       `phase ${phase + 1}: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), ${report.transactions} transactions, ${report.problems.length} problem(s)`,
     );
   }
-  report.seconds = (Date.now() - started) / 1000;
+  report.seconds = (performance.now() - started) / 1000;
   return report;
 
   function checkOutcomes(records: readonly Run[], into: PrefixStressReport): void {

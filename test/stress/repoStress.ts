@@ -60,7 +60,7 @@ interface Run {
 }
 
 export async function runRepoStress(options: RepoStressOptions): Promise<RepoStressReport> {
-  const started = Date.now();
+  const started = performance.now();
   const { dir } = options;
   const random = seededRandom(options.seed);
   const names = Array.from({ length: options.commits }, (_, i) => `p${i + 1}`);
@@ -127,7 +127,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
     };
     let seen: number | undefined;
     let killAt: number | undefined;
-    let nextRandom = Date.now() + options.randomKillEveryMs[0];
+    let nextRandom = performance.now() + options.randomKillEveryMs[0];
     while (!stop) {
       await sleep(3);
       const holder = lockHolder(join(repo, '.kiln/maintainer.lock'), join(repo, '.kiln/lock'));
@@ -135,18 +135,18 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
         seen = holder;
         killAt =
           holder !== undefined && running.has(holder) && random() < options.holderKillChance
-            ? Date.now() + random() * options.holderWindowMs
+            ? performance.now() + random() * options.holderWindowMs
             : undefined;
       }
-      if (killAt !== undefined && Date.now() >= killAt) {
+      if (killAt !== undefined && performance.now() >= killAt) {
         kill(running.get(holder!), holder);
         killAt = undefined;
       }
-      if (Date.now() >= nextRandom) {
+      if (performance.now() >= nextRandom) {
         const maintainers = [...running.values()].filter((record) => record.kind !== 'status' && !record.killed);
         if (maintainers.length > 0) kill(maintainers[Math.floor(random() * maintainers.length)], holder);
         const [least, most] = options.randomKillEveryMs;
-        nextRandom = Date.now() + least + random() * (most - least);
+        nextRandom = performance.now() + least + random() * (most - least);
       }
     }
   };
@@ -241,7 +241,7 @@ export async function runRepoStress(options: RepoStressOptions): Promise<RepoStr
   }
   report.serial = index.serial;
   report.packages = inIndex.size;
-  report.seconds = (Date.now() - started) / 1000;
+  report.seconds = (performance.now() - started) / 1000;
   options.log?.(
     `repository: ${report.commands} commands, ${report.killed} killed (${report.holderKills} lock holders), serial ${report.serial}, ${report.packages} packages, ${report.problems.length} problem(s)`,
   );
