@@ -345,3 +345,52 @@ test('library API: openPrefix, sync, plan, install, queries, remove', async (t) 
   await prefix.remove(['top', 'base']);
   assert.deepEqual(prefix.installed(), []);
 });
+
+test('library API: a change cancelled by its signal before its commit is rolled back; once committing, it completes', async (t) => {
+  const dir = await tempDir(t);
+  await publish(
+    dir,
+    await packAll(dir, [
+      { name: 'base', version: '1.0', tree: { 'lib/libbase.so': 'base\n' } },
+      { name: 'top', version: '1.0', depends: ['base'], tree: { 'bin/top': 'top\n' } },
+    ]),
+  );
+  await initPrefix(join(dir, 'p'));
+  let cancelOn: string | undefined;
+  let controller = new AbortController();
+  const prefix = await openPrefix(join(dir, 'p'), {
+    reporter: (event) => {
+      if (event.kind === cancelOn) controller.abort();
+    },
+  });
+  t.after(() => prefix.close());
+  await prefix.addRemote('main', join(dir, 'repo', 'public'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
+  await prefix.sync();
+  const top = [{ name: 'top', range: '' }];
+  // Cancelled while asking, while downloading, and while extracting: E_ABORTED, and the prefix as it was.
+  for (const moment of ['confirm', 'download', 'stage']) {
+    controller = new AbortController();
+    cancelOn = moment;
+    const confirm = () => {
+      if (moment === 'confirm') controller.abort();
+      return true;
+    };
+    await assert.rejects(
+      prefix.install(top, { confirm, signal: controller.signal }),
+      (error: Error & { code?: string }) => error.code === 'E_ABORTED' && /was cancelled/.test(error.message),
+      moment,
+    );
+    assert.deepEqual(prefix.installed(), [], moment);
+    assert.deepEqual(prefix.verify(undefined, { unowned: true }).problems, [], moment);
+    assert.deepEqual(await readdir(join(dir, 'p')).then((names) => names.filter((n) => n === 'bin' || n === 'lib')), [], moment);
+  }
+  // Cancelled once the commit has begun: it completes.
+  controller = new AbortController();
+  cancelOn = 'commit';
+  const result = await prefix.install(top, { signal: controller.signal });
+  assert.ok(result.applied && controller.signal.aborted);
+  assert.deepEqual(
+    prefix.installed().map((p) => p.name),
+    ['base', 'top'],
+  );
+});

@@ -80,6 +80,10 @@ export async function daemonChange(
       answer.error ?? `activity ${answer.id} failed`,
       { hint: `kiln activity show ${answer.id} shows what it asked for` },
     );
+  if (answer.state === 'cancelled')
+    throw new KilnError('E_ABORTED', `activity ${answer.id}: ${answer.error ?? 'cancelled'}`, {
+      hint: 'nothing was changed',
+    });
   return activityOutput(answer, invocation);
 }
 

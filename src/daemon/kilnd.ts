@@ -88,6 +88,10 @@ interface Live {
   /** The connection that submitted it, while it stays: it answers the plan. */
   owner: Socket | undefined;
   answer?: (yes: boolean) => void;
+  /** Set while it runs: `cancel` stops it before its commit. */
+  cancel?: AbortController;
+  /** Who cancelled it, for its record. */
+  cancelledBy?: string;
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$/;
@@ -231,6 +235,24 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         socket.end();
         return;
       }
+      if (op === 'cancel' && activity.state === 'running') {
+        // A running activity stops at its next check before the commit (Prefix's ChangeOptions.signal) and is
+        // rolled back; one already moving files into place completes. The canceller hears how it ended.
+        const watching = live.get(id);
+        if (watching?.cancel === undefined) {
+          send(socket, { type: 'error', code: 'E_USAGE', message: `activity ${id} cannot be cancelled now` });
+          socket.end();
+          return;
+        }
+        watching.cancelledBy = who.user;
+        watching.cancel.abort();
+        watching.answer?.(false);
+        options.log(`kilnd: activity ${id} asked to stop by ${who.user}`);
+        socket.setTimeout(0);
+        watching.listeners.add(socket);
+        socket.on('close', () => watching.listeners.delete(socket));
+        return;
+      }
       if (op === 'cancel') {
         const changed = db
           .prepare(
@@ -244,7 +266,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           socket,
           changed > 0
             ? { type: 'done', activity: readActivity(db, id) }
-            : { type: 'error', code: 'E_USAGE', message: `activity ${id} runs already: it cannot be cancelled now` },
+            : { type: 'error', code: 'E_USAGE', message: `activity ${id} started meanwhile: cancel it again to stop it` },
         );
         socket.end();
         return;
@@ -404,6 +426,8 @@ async function runActivity(
   const emit = (message: object) => {
     for (const socket of watching.listeners) send(socket, message);
   };
+  const cancel = new AbortController();
+  watching.cancel = cancel;
   db.prepare("UPDATE activities SET state = 'running' WHERE id = ?").run(id);
   options.log(`kilnd: activity ${id} running`);
   let state: ActivityState = 'completed';
@@ -419,6 +443,7 @@ async function runActivity(
     const change = {
       command: activityCommand(id),
       dryRun: submission.dryRun,
+      signal: cancel.signal,
       confirm: async (plan: PlannedChange) => {
         // The plan, checked again package by package with the remote each comes from.
         const policy = await readPolicy(options.policy);
@@ -469,8 +494,8 @@ async function runActivity(
       }
     }
   } catch (caught) {
-    state = 'failed';
-    error = (caught as Error).message;
+    state = cancel.signal.aborted ? 'cancelled' : 'failed';
+    error = cancel.signal.aborted ? `cancelled by ${watching.cancelledBy ?? 'root'}` : (caught as Error).message;
     errorCode = isKilnError(caught) ? caught.code : 'E_BUG';
   } finally {
     prefix?.close();

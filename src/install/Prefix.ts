@@ -170,6 +170,11 @@ export interface ChangeOptions {
   confirm?: (plan: PlannedChange) => Promise<boolean> | boolean;
   /** The command line, recorded in the transaction history. */
   command?: string;
+  /**
+   * Stops the change before its commit (kilnd's `activity cancel`): checked after the plan is confirmed,
+   * during and after the downloads, and before and after extraction; a change stopped then is rolled back
+   * (E_ABORTED). Once files are being moved into place, the change completes.
+   */
   signal?: AbortSignal;
   /** Advisory ids whose packages may be installed all the same (`--allow-advisory`), besides the configuration's. */
   allowAdvisories?: readonly string[];
@@ -1684,6 +1689,7 @@ export class Prefix {
           hint: 'nothing was changed',
         });
       }
+      stopIfCancelled(options.signal, this.root);
       if (plan.builds.length > 0 && options.build !== undefined) {
         // Build into the prefix's own repository, trust it as the remote "local", and plan again: the new binaries are taken like any other.
         const { ensureLocalRepository, runPlannedBuilds } = await buildMissing();
@@ -1930,7 +1936,11 @@ export class Prefix {
     if (this.config.checkSpace) checkFreeSpace(this.root, this.paths.cache, placing, described.downloadBytes);
     const policy = this.ownerPolicy();
     const store = await this.unpackedStore(policy.applyOwners);
-    const packages = await this.fetchPackages(placing, store?.dir, options.signal);
+    const packages = await this.fetchPackages(placing, store?.dir, options.signal).catch((error: unknown) => {
+      stopIfCancelled(options.signal, this.root);
+      throw error;
+    });
+    stopIfCancelled(options.signal, this.root);
     mark('open and check packages');
     await this.checkLibraries(plan, (action) => packages.get(action.name)!.metadata);
     const created: { kind: 'user' | 'group'; name: string; id: number; package: string }[] = [];
@@ -1986,6 +1996,7 @@ export class Prefix {
         .join(', ') || 'reasons changed';
     let pending: PendingCommit | undefined;
     try {
+      stopIfCancelled(options.signal, this.root);
       const umask = currentUmask();
       makeDirectories(this.root, journal, this.checkpoint, umask);
       mark('make directories');
@@ -2058,6 +2069,8 @@ export class Prefix {
         await workers.close();
       }
       mark('extract (worker threads) and write database rows');
+      // The last moment to stop: from here the files are moved into place and the change completes.
+      stopIfCancelled(options.signal, this.root);
       this.report({ kind: 'commit', operations: journal.ops.length });
       executeJournal(this.root, transactionDir, journal, this.checkpoint);
       mark('renames');
@@ -2174,4 +2187,12 @@ function linkCachedPackages(from: string, to: string): void {
       // Another file system, or no permission to link another user's file: downloaded again instead.
     }
   }
+}
+
+/** E_ABORTED when `signal` says the change was cancelled (a change stopped here is rolled back by its caller). */
+function stopIfCancelled(signal: AbortSignal | undefined, root: string): void {
+  if (signal?.aborted === true)
+    throw new KilnError('E_ABORTED', `cannot change prefix ${root}: the change was cancelled`, {
+      hint: 'nothing was changed',
+    });
 }
