@@ -382,7 +382,11 @@ test('library API: a change cancelled by its signal before its commit is rolled 
     );
     assert.deepEqual(prefix.installed(), [], moment);
     assert.deepEqual(prefix.verify(undefined, { unowned: true }).problems, [], moment);
-    assert.deepEqual(await readdir(join(dir, 'p')).then((names) => names.filter((n) => n === 'bin' || n === 'lib')), [], moment);
+    assert.deepEqual(
+      await readdir(join(dir, 'p')).then((names) => names.filter((n) => n === 'bin' || n === 'lib')),
+      [],
+      moment,
+    );
   }
   // Cancelled once the commit has begun: it completes.
   controller = new AbortController();

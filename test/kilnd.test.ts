@@ -346,12 +346,13 @@ test('kilnd: a socket passed to another process keeps the identity of the proces
   // looks (the uid was read at accept). Bob's request is refused; alice's runs to its end as hers.
   passedSocket(socket, bob, bob, { ...install, packages: ['hello'] }, true);
   passedSocket(socket, alice, alice, { op: 'submit', verb: 'remove', packages: ['tool'], yes: true }, true);
-  let removal: RegExpExecArray | null = null;
-  for (let tries = 0; (removal = /activity (\d+) queued: kiln-alice remove tool/.exec(daemon.log())) === null; tries++) {
+  const queued = /activity (\d+) queued: kiln-alice remove tool/;
+  for (let tries = 0; !queued.test(daemon.log()); tries++) {
     assert.ok(tries < 400, daemon.log());
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  const removed = await kilnAs(alice, ['--prefix', prefix, 'activity', 'wait', removal[1]!, '--json']);
+  const removal = queued.exec(daemon.log())![1]!;
+  const removed = await kilnAs(alice, ['--prefix', prefix, 'activity', 'wait', removal, '--json']);
   assert.equal((parseJson(removed.stdout) as { state: string }).state, 'completed', removed.stderr);
   assert.match(daemon.log(), /kilnd: denied: kiln-bob \(uid \d+\) may not install hello/);
   assert.equal((await kilnAs(bob, ['--prefix', prefix, 'list', '-q'])).stdout, '', 'tool installed, then removed');

@@ -266,7 +266,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           socket,
           changed > 0
             ? { type: 'done', activity: readActivity(db, id) }
-            : { type: 'error', code: 'E_USAGE', message: `activity ${id} started meanwhile: cancel it again to stop it` },
+            : {
+                type: 'error',
+                code: 'E_USAGE',
+                message: `activity ${id} started meanwhile: cancel it again to stop it`,
+              },
         );
         socket.end();
         return;
