@@ -16,9 +16,9 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ok, packAll, publish } from './helpers/client.js';
@@ -74,8 +74,13 @@ interface Daemon {
   log: () => string;
 }
 
+const KILND_BIN = join(dirname(KILN_BIN), 'kilnd.cjs');
+let started = 0;
+
 async function startDaemon(t: TestContext, prefix: string): Promise<Daemon> {
-  const child = spawn(process.execPath, [KILN_BIN, '--prefix', prefix, 'daemon'], {
+  // `kilnd` is `kiln daemon` under its own name (package.json "bin"); both are used, alternately.
+  const args = started++ % 2 === 0 ? [KILND_BIN, '--prefix', prefix] : [KILN_BIN, '--prefix', prefix, 'daemon'];
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C', NO_COLOR: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -142,7 +147,7 @@ function raw(socket: string, payload: string | Buffer): Promise<Record<string, u
 test('kilnd: allowed changes go through it, denied ones name the rule and change nothing', {
   skip: !asRoot && 'kilnd is tested as root, with real users',
 }, async (t) => {
-  const { prefix, daemon } = await systemPrefix(t);
+  const { dir, prefix, daemon } = await systemPrefix(t);
   const alice = user('kiln-alice', ['kiln-staff']);
   const bob = user('kiln-bob');
   const as = (who: TestUser, args: string[]) => kilnAs(who, ['--prefix', prefix, ...args]);
@@ -181,6 +186,57 @@ test('kilnd: allowed changes go through it, denied ones name the rule and change
   assert.equal(someoneElse.code, 2, 'another user does not see it');
   assert.match(someoneElse.stderr, /no activity \d+ of yours/);
   assert.equal((await as(bob, ['list', '-q'])).stdout, 'hello\ntool\n');
+
+  // Every read-only query works for a user who does not own the prefix, without kilnd.
+  for (const query of [
+    ['info', 'hello'],
+    ['info', 'extra'],
+    ['files', 'hello'],
+    ['owns', 'bin/hello'],
+    ['search', 'hel'],
+    ['verify'],
+    ['history'],
+    ['remote', 'list'],
+    ['list', '--json'],
+    ['deps', 'hello'],
+    ['rdeps', 'hello'],
+    ['list', '--available'],
+    ['list', '--upgradable'],
+    ['files', '--available', 'tool'],
+    ['audit'],
+    ['hold'],
+    ['cache', 'info'],
+  ]) {
+    const result = await as(bob, query);
+    assert.equal(result.code, 0, `kiln ${query.join(' ')} as a non-owner: ${result.stderr}`);
+  }
+
+  // add-remote: refused by the policy's deny rule, then allowed by a rule put before it (the policy is read per
+  // request); a path or file:// URL is refused whatever the policy says: kilnd reads remotes over HTTP only.
+  const key = (await readFile(join(dir, 'keys/kiln.pub'), 'utf8')).trim().split('\n').at(-1)!;
+  const refused = await as(alice, ['remote', 'add', 'mirror1', 'http://127.0.0.1:9/repo', '--key', key]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /error\[E_DENIED\]: .*may not add-remote.*rule 3/);
+  const policy = join(prefix, 'etc/kiln/policy.toml');
+  await writeFile(
+    policy,
+    `[[rule]]\ngroups = ["kiln-staff"]\nverbs = ["add-remote"]\nremotes = ["mirror*"]\n${await readFile(policy, 'utf8')}`,
+  );
+  const path = await as(alice, ['remote', 'add', 'mirror2', join(dir, 'repo/public'), '--key', key]);
+  assert.equal(path.code, 1, path.stderr);
+  assert.match(path.stderr, /error\[E_REMOTE_URL\]: kilnd adds remotes by http:\/\/ or https:\/\/ URL, not \/tmp\//);
+  const added = await as(alice, ['remote', 'add', 'mirror1', 'http://127.0.0.1:9/repo', '--key', key]);
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(
+    added.stdout,
+    /added remote mirror1 \(http:\/\/127\.0\.0\.1:9\/repo\), priority 0 \(kilnd activity \d+\)/,
+  );
+  const notHers = await as(alice, ['remote', 'add', 'evil', 'http://127.0.0.1:9/repo', '--key', key]);
+  assert.match(notHers.stderr, /E_DENIED/, 'the rule names remotes mirror*');
+  assert.deepEqual(
+    (parseJson((await as(bob, ['remote', 'list', '--json'])).stdout) as { name: string }[]).map((r) => r.name),
+    ['main', 'other', 'mirror1'],
+  );
   await ok(['--prefix', prefix, 'verify']);
 });
 

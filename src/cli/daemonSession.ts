@@ -36,7 +36,8 @@ export async function daemonChange(
   socket: string,
   verb: Verb,
   packages: readonly string[],
-  extra: { remote?: string } = {},
+  /** The rest of the request: a remote's name (sync, add-remote), and what add-remote adds. */
+  extra: { remote?: string; url?: string; keys?: string[]; priority?: number; mirrors?: string[] } = {},
 ): Promise<CommandOutput> {
   const yes = invocation.values['yes'] === true;
   const dryRun = invocation.values['dry-run'] === true;
@@ -65,7 +66,7 @@ export async function daemonChange(
       op: 'submit',
       verb,
       packages,
-      ...(extra.remote === undefined ? {} : { remote: extra.remote }),
+      ...extra,
       yes: yes || detach,
       dryRun,
       detach,
@@ -95,6 +96,12 @@ export function activityOutput(activity: Activity, invocation?: Invocation): Com
     const output = changeOutput(result as ChangeResult, invocation);
     return { ...output, data: activity };
   }
+  const added = result as { added?: string; url?: string; priority?: number } | null;
+  if (!failed && typeof added?.added === 'string')
+    return {
+      data: activity,
+      text: `added remote ${added.added} (${added.url}), priority ${added.priority} (kilnd activity ${activity.id})\nnext: kiln sync`,
+    };
   const lines = [
     `activity ${activity.id}: ${activity.state}`,
     `  ${activity.user} asked: ${activity.verb} ${activity.packages.join(' ')}${activity.remote === null ? '' : ` (remote ${activity.remote})`}`,

@@ -94,9 +94,10 @@ function bundleIsCurrent(): boolean {
   }
 }
 
-async function start(): Promise<void> {
+/** Runs the command `argv` (the command line's words by default); kilnd.cts runs `daemon` through it. */
+export async function start(argv: string[] = process.argv.slice(2)): Promise<void> {
   const main = bundleToRun()?.main ?? ((await import('./main.js')) as { main: Main }).main;
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(argv);
 }
 
 if (require.main === module) void start();

@@ -30,6 +30,7 @@ import type { ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../instal
 import { openPrefix } from '../install/Prefix.js';
 import { openSqlite } from '../db/sqlite.js';
 import type { SqliteModule } from '../db/sqlite.js';
+import { parseRemoteUrl, redactUrl } from '../remote/index.js';
 import { parseRequest } from '../solver/index.js';
 import type { Caller, Policy, PolicyRequest, Verb } from './policy.js';
 import { callerOf, decide, isVerb, readPolicy } from './policy.js';
@@ -78,6 +79,9 @@ interface Submission {
   remote: string | undefined;
   url: string | undefined;
   keys: string[];
+  /** add-remote: its priority and other URLs. */
+  priority?: number;
+  mirrors?: string[];
   yes: boolean;
   dryRun: boolean;
 }
@@ -101,6 +105,8 @@ const CONFIRM_MS = 10 * 60_000;
 const REQUEST_MS = 10_000;
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  // Only a prefix that exists (E_PREFIX_NOT_FOUND otherwise); opening it also recovers a transaction a crash left.
+  (await openPrefix(options.prefix, { reporter: () => undefined })).close();
   const dbPath = join(options.prefix, 'var', 'lib', 'kiln', 'kilnd.db');
   mkdirSync(dirname(dbPath), { recursive: true });
   const db = openSqlite(dbPath);
@@ -348,6 +354,18 @@ function parseSubmission(message: Record<string, unknown>): Submission {
     throw new KilnError('E_USAGE', 'a remote is added with at most 16 public keys, as text');
   if (verb === 'add-remote' && (remote === undefined || url === undefined))
     throw new KilnError('E_USAGE', 'add-remote needs a remote name and its URL');
+  const mirrors = message['mirrors'] ?? [];
+  if (!Array.isArray(mirrors) || mirrors.length > 16 || !mirrors.every((mirror) => typeof mirror === 'string'))
+    throw new KilnError('E_USAGE', 'a remote is added with at most 16 mirrors, as URLs');
+  // kilnd reads remotes over the network only: a file:// URL or a path would have root read where the client says.
+  for (const text of [...(url === undefined ? [] : [url]), ...(mirrors as string[])])
+    if (parseRemoteUrl(text).protocol !== 'https:' && parseRemoteUrl(text).protocol !== 'http:')
+      throw new KilnError('E_REMOTE_URL', `kilnd adds remotes by http:// or https:// URL, not ${redactUrl(text)}`, {
+        hint: 'a repository on this machine is added by root (kiln remote add), or served over HTTP (kiln serve)',
+      });
+  const priority = message['priority'] ?? 0;
+  if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > 1000)
+    throw new KilnError('E_USAGE', "a remote's priority is a whole number from -1000 to 1000");
   if ((verb === 'install' || verb === 'remove') && packages.length === 0)
     throw new KilnError('E_USAGE', `${verb} needs package names`);
   return {
@@ -356,6 +374,8 @@ function parseSubmission(message: Record<string, unknown>): Submission {
     remote: remote as string | undefined,
     url: url as string | undefined,
     keys: keys as string[],
+    priority,
+    mirrors: mirrors as string[],
     yes: message['yes'] === true,
     dryRun: message['dryRun'] === true,
   };
@@ -486,8 +506,14 @@ async function runActivity(
         result = await prefix.sync(submission.remote === undefined ? undefined : [submission.remote]);
         break;
       case 'add-remote':
-        await prefix.addRemote(submission.remote!, submission.url!, submission.keys);
-        result = { added: submission.remote };
+        await prefix.addRemote(
+          submission.remote!,
+          submission.url!,
+          submission.keys,
+          submission.priority ?? 0,
+          submission.mirrors ?? [],
+        );
+        result = { added: submission.remote, url: redactUrl(submission.url!), priority: submission.priority ?? 0 };
         break;
     }
     if (changed !== undefined) {

@@ -8,6 +8,7 @@ import { publishedTreeOf, repositoryPaths } from '../../repo/index.js';
 import { listOption, stringOption, noMorePositionals, positional, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withPrefix } from '../prefixSession.js';
+import { daemonChange, daemonSocket } from '../daemonSession.js';
 
 const command: Command = {
   words: ['remote', 'add'],
@@ -44,6 +45,10 @@ const command: Command = {
     if (!/^-?\d{1,4}$/.test(priorityText) || Math.abs(Number(priorityText)) > 1000)
       throw usageError(command, `--priority must be a whole number from -1000 to 1000, not "${priorityText}"`);
     const priority = Number(priorityText);
+    // A user who cannot write the system prefix asks its kilnd, if the policy lets them add remotes (add-remote).
+    const socket = daemonSocket(invocation);
+    if (socket !== undefined)
+      return daemonChange(invocation, socket, 'add-remote', [], { remote: name, url, keys, priority, mirrors });
     return withPrefix(invocation, async (prefix) => {
       const remote = await prefix.addRemote(name, url, keys, priority, mirrors);
       const shownMirrors = (remote.mirrors ?? []).map((mirror) => redactUrl(mirror));
