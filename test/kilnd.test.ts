@@ -16,7 +16,7 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -443,5 +443,103 @@ test('kilnd: cancelling a running activity stops it before its commit; only its 
   await closed;
   assert.match(text, /"type":"done".*"state":"cancelled"/);
   assert.equal((await kiln(['--prefix', prefix, 'list', '-q'])).stdout, '');
+  await ok(['--prefix', prefix, 'verify']);
+});
+
+/** Sends a submission that declares `files`, then `bytes` as file-data when kilnd asks; every line it answers. */
+function sendBytes(socket: string, files: object[], bytes: Buffer): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve) => {
+    const connection = createConnection(socket);
+    let text = '';
+    connection.setEncoding('utf8');
+    connection.on('connect', () =>
+      connection.write(`${JSON.stringify({ op: 'submit', verb: 'install', files, yes: true })}\n`),
+    );
+    connection.on('data', (chunk: string) => {
+      text += chunk;
+      if (chunk.includes('"send-files"'))
+        for (let at = 0; at < bytes.length; at += 30_000)
+          connection.write(
+            `${JSON.stringify({ op: 'file-data', data: bytes.subarray(at, at + 30_000).toString('base64') })}\n`,
+          );
+    });
+    connection.on('error', () => undefined);
+    connection.on('close', () =>
+      resolve(
+        text
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      ),
+    );
+  });
+}
+
+test('kilnd: a package file is sent as bytes and checked as a download is: its signer decides its remote, its metadata must be what was declared, and nothing is left behind', {
+  skip: !asRoot && 'kilnd is tested as root, with real users',
+}, async (t) => {
+  const { dir, prefix } = await systemPrefix(t);
+  const socket = join(prefix, 'run/kiln/kilnd.sock');
+  const alice = user('kiln-alice', ['kiln-staff']);
+  const bob = user('kiln-bob');
+  // A package signed by the key both remotes trust, one signed by a key nobody trusts yet, and an unsigned one.
+  const [local] = await packAll(dir, [{ name: 'local', version: '2.0', tree: { 'share/local': 'local\n' } }]);
+  const elsewhere = await tempDir(t);
+  const [foreign] = await packAll(elsewhere, [{ name: 'foreign', version: '1.0', tree: { 'share/foreign': 'x\n' } }]);
+  const files = join(await tempDir(t), 'files');
+  await mkdir(files, { recursive: true });
+  await chmod(dirname(files), 0o755);
+  const placed = async (from: string, name: string) => {
+    const to = join(files, name);
+    await writeFile(to, await readFile(from));
+    await chmod(to, 0o644);
+    return to;
+  };
+  const localFile = await placed(join(dir, local!), 'local.kpkg');
+  const foreignFile = await placed(join(elsewhere, foreign!), 'foreign.kpkg');
+  const as = (who: TestUser, args: string[]) => kilnAs(who, ['--prefix', prefix, ...args]);
+
+  // A client that declares a file, sends half of it and goes quiet is cut off; its bytes are deleted.
+  const localBytes = await readFile(localFile);
+  const stalled = sendBytes(socket, [{ name: 'local', size: localBytes.length }], localBytes.subarray(0, 100));
+
+  // Allowed: signed by a key of remote main, which the policy lets kiln-staff install from.
+  const installed = await as(alice, ['install', localFile, '-y']);
+  assert.equal(installed.code, 0, installed.stderr);
+  assert.match(installed.stdout, /install\s+local\s+2\.0/);
+  // Signed by a key no remote trusts: refused as a download would be.
+  const untrusted = await as(alice, ['install', foreignFile, '-y']);
+  assert.equal(untrusted.code, 1, untrusted.stderr);
+  assert.match(untrusted.stderr, /error\[E_SIGNATURE_UNTRUSTED\]/);
+  // Once only remote other trusts that key, the file counts as from other, which alice may not install from.
+  const foreignKey = (await readFile(join(elsewhere, 'keys/kiln.pub'), 'utf8')).trim().split('\n').at(-1)!;
+  await ok(['--prefix', prefix, 'remote', 'key', 'add', 'other', foreignKey]);
+  const fromOther = await as(alice, ['install', foreignFile, '-y']);
+  assert.equal(fromOther.code, 1, fromOther.stderr);
+  assert.match(fromOther.stderr, /error\[E_DENIED\]: kilnd refused: .*may not install foreign from other/);
+  // Bob may install nothing: refused before a byte is sent.
+  const denied = await as(bob, ['install', localFile, '-y']);
+  assert.match(denied.stderr, /error\[E_DENIED\]: kilnd refused: kiln-bob .* may not install local/);
+  assert.equal((await as(alice, ['install', localFile, '--allow-unsigned', '-y'])).code, 2, 'never unsigned');
+
+  // A file whose metadata names another package than declared, and a file longer than declared.
+  const mislabelled = await sendBytes(socket, [{ name: 'hello', size: localBytes.length }], localBytes);
+  assert.equal(mislabelled.at(-1)?.['code'], 'E_DENIED');
+  assert.match(String(mislabelled.at(-1)?.['message']), /declared as hello holds local 2\.0/);
+  const longer = await sendBytes(socket, [{ name: 'local', size: 100 }], localBytes);
+  assert.match(String(longer.at(-1)?.['message']), /longer than the size it declared/);
+  const huge = await raw(
+    socket,
+    `${JSON.stringify({ op: 'submit', verb: 'install', files: [{ name: 'local', size: 2 ** 40 }] })}\n`,
+  );
+  assert.match(String(huge[0]?.['message']), /at most 16 package files/);
+
+  const cut = await stalled;
+  assert.equal(cut.at(-1)?.['type'], 'send-files', 'cut off without an answer');
+  assert.deepEqual(
+    (parseJson((await as(bob, ['list', '--json'])).stdout) as { name: string }[]).map((p) => p.name),
+    ['local'],
+  );
+  assert.deepEqual(await readdir(join(prefix, 'var/lib/kiln/kilnd-files')), [], 'every received file is deleted');
   await ok(['--prefix', prefix, 'verify']);
 });

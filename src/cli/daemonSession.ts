@@ -4,7 +4,8 @@
  * `remove`, `upgrade` and `sync` send the request there and show the same
  * plan, question and progress as a direct run (docs/kilnd.md).
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { openPackage } from '../format/index.js';
 import { join } from 'node:path';
 import type { ClientHandlers } from '../daemon/daemonClient.js';
 import { askDaemon } from '../daemon/daemonClient.js';
@@ -38,7 +39,13 @@ export async function daemonChange(
   packages: readonly string[],
   /** The rest of the request: a remote's name (sync, add-remote), and what add-remote adds. */
   extra: { remote?: string; url?: string; keys?: string[]; priority?: number; mirrors?: string[] } = {},
+  /** install: package files, whose bytes this process reads and sends (kilnd never opens a client's path). */
+  packageFiles: readonly string[] = [],
 ): Promise<CommandOutput> {
+  // Each file declared by the package its metadata names and by its size; kilnd checks both on what it receives.
+  const declared = await Promise.all(
+    packageFiles.map(async (file) => ({ name: (await openPackage(file)).metadata.name, size: statSync(file).size })),
+  );
   const yes = invocation.values['yes'] === true;
   const dryRun = invocation.values['dry-run'] === true;
   const detach = invocation.values['detach'] === true;
@@ -67,11 +74,13 @@ export async function daemonChange(
       verb,
       packages,
       ...extra,
+      ...(declared.length === 0 ? {} : { files: declared }),
       yes: yes || detach,
       dryRun,
       detach,
     },
     handlers,
+    packageFiles,
   );
   if ('detached' in answer) return { data: { activity: answer.id, detached: true }, text: `activity ${answer.id}` };
   // A failure reads as the direct run's would: its code and message, on stderr.

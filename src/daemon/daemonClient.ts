@@ -3,6 +3,8 @@
  * hand each message to the caller until the activity is done, the request is
  * refused, or the caller detaches.
  */
+import { createReadStream } from 'node:fs';
+import type { Socket } from 'node:net';
 import { createConnection } from 'node:net';
 import { KilnError } from '../errors/index.js';
 import type { PlannedChange, PrefixEvent } from '../install/index.js';
@@ -25,6 +27,8 @@ export function askDaemon(
   socketPath: string,
   request: Record<string, unknown>,
   handlers: ClientHandlers = {},
+  /** The package files the request declares (`files`), in order: their bytes are sent when kilnd asks for them. */
+  files: readonly string[] = [],
 ): Promise<Activity | { id: number; detached: true }> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -70,6 +74,14 @@ export function askDaemon(
         case 'event':
           handlers.event?.(message['event'] as PrefixEvent);
           break;
+        case 'send-files':
+          // kilnd never opens a path a client names: this process reads its own files and sends the bytes.
+          try {
+            await sendFiles(socket, files, Number(message['chunk']));
+          } catch (error) {
+            settle(() => reject(error));
+          }
+          break;
         case 'plan': {
           const needsAnswer = message['needsAnswer'] === true;
           const answer = await handlers.plan?.(message['plan'] as PlannedChange, needsAnswer);
@@ -103,4 +115,19 @@ export function askDaemon(
       }
     };
   });
+}
+
+/** Each file's bytes, in chunks of at most `chunk` bytes as `file-data` lines, waiting when the socket is full. */
+async function sendFiles(socket: Socket, files: readonly string[], chunk: number): Promise<void> {
+  const size = Number.isSafeInteger(chunk) && chunk > 0 && chunk <= 48 * 1024 ? chunk : 32 * 1024;
+  for (const file of files) {
+    for await (const bytes of createReadStream(file, { highWaterMark: size }) as AsyncIterable<Buffer>) {
+      if (!socket.write(`${JSON.stringify({ op: 'file-data', data: bytes.toString('base64') })}\n`))
+        await new Promise<void>((resolve) => {
+          socket.once('drain', resolve);
+          socket.once('close', resolve);
+        });
+      if (socket.destroyed) return;
+    }
+  }
 }

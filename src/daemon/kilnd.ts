@@ -36,6 +36,15 @@ import type { Caller, Policy, PolicyRequest, Verb } from './policy.js';
 import { callerOf, decide, isVerb, readPolicy } from './policy.js';
 import { peerCredentials } from './peerCredentials.js';
 import { MAX_LINE, parseMessage, readLines, send } from './protocol.js';
+import type { DeclaredFile } from './fileUploads.js';
+import {
+  CHUNK_BYTES,
+  MAX_FILE_BYTES,
+  MAX_FILES,
+  UploadReceiver,
+  removeStaleUploads,
+  uploadDirectory,
+} from './fileUploads.js';
 
 export type ActivityState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -82,8 +91,18 @@ interface Submission {
   /** add-remote: its priority and other URLs. */
   priority?: number;
   mirrors?: string[];
+  /** install: package files the client declared it will stream (name and size). */
+  declared?: DeclaredFile[];
+  /** install: those files as kilnd received them (its own paths), and the remotes whose keys signed each package. */
+  files?: string[];
+  signedBy?: Record<string, string[]>;
   yes: boolean;
   dryRun: boolean;
+}
+
+/** A connection's state between its lines: the files of a submission whose bytes are arriving. */
+interface Connection {
+  upload?: { receiver: UploadReceiver; submission: Submission; detach: boolean };
 }
 
 /** What a running activity's clients hear, and how its plan is answered. */
@@ -117,6 +136,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     state TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT, result TEXT, error TEXT, error_code TEXT)`);
   const live = new Map<number, Live>();
   await recover(db, options);
+  // Package files users sent: kept for activities still queued, deleted otherwise.
+  const uploads = uploadDirectory(dirname(dbPath));
+  const queuedFiles = (
+    db.prepare("SELECT request FROM activities WHERE state = 'queued'").all() as { request: string }[]
+  ).flatMap((row) => (JSON.parse(row.request) as Submission).files ?? []);
+  removeStaleUploads(uploads, new Set(queuedFiles));
 
   let running = false;
   const pump = async (): Promise<void> => {
@@ -158,10 +183,29 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       socket.destroy();
       return;
     }
+    // One line at a time, in order: a submission's file data follows it.
+    const connection: Connection = {};
+    let queue: Promise<unknown> = caller;
+    // Lines that arrived are handled even when the client has gone (an activity outlives its client); then
+    // the bytes of a file it did not finish sending are deleted.
+    socket.on('close', () => {
+      queue = queue.then(() => {
+        connection.upload?.receiver.discard();
+        connection.upload = undefined;
+      });
+    });
     readLines(
       socket,
       (line) => {
-        void caller.then((who) => handle(who, socket, line)).catch((error: unknown) => fail(socket, error));
+        queue = queue
+          .then(async () => {
+            await handle(await caller, socket, line, connection);
+          })
+          .catch((error: unknown) => {
+            connection.upload?.receiver.discard();
+            connection.upload = undefined;
+            fail(socket, error);
+          });
       },
       () => {
         send(socket, { type: 'error', code: 'E_USAGE', message: `a request is longer than ${MAX_LINE} bytes` });
@@ -170,7 +214,33 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     );
   });
 
-  const handle = async (who: Caller, socket: Socket, line: string): Promise<void> => {
+  /** Records an allowed submission as a queued activity; the submitting connection follows it unless it detaches. */
+  const queueActivity = (who: Caller, socket: Socket, submission: Submission, detach: boolean): void => {
+    const created = db
+      .prepare(
+        "INSERT INTO activities (uid, user, verb, request, state, created_at) VALUES (?, ?, ?, ?, 'queued', ?) RETURNING id",
+      )
+      .get(who.uid, who.user, submission.verb, JSON.stringify(submission), new Date().toISOString()) as {
+      id: number;
+    };
+    options.log(
+      `kilnd: activity ${created.id} queued: ${who.user} ${submission.verb} ${[...submission.packages, ...(submission.declared ?? []).map((file) => `${file.name} (file)`)].join(' ')}`,
+    );
+    const watching: Live = { listeners: new Set(detach ? [] : [socket]), owner: socket };
+    live.set(created.id, watching);
+    socket.on('close', () => {
+      watching.listeners.delete(socket);
+      if (watching.owner === socket) watching.owner = undefined;
+      watching.answer?.(false);
+    });
+    // It now follows its activity, for as long as that runs.
+    socket.setTimeout(0);
+    send(socket, { type: 'accepted', activity: created.id });
+    if (detach) socket.end();
+    void pump();
+  };
+
+  const handle = async (who: Caller, socket: Socket, line: string, connection: Connection): Promise<void> => {
     const message = parseMessage(line);
     if (message === undefined) {
       send(socket, { type: 'error', code: 'E_USAGE', message: 'a request is not a JSON object' });
@@ -178,12 +248,48 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       return;
     }
     const op = message['op'];
+    if (op === 'file-data') {
+      const upload = connection.upload;
+      const data = message['data'];
+      if (upload === undefined || typeof data !== 'string')
+        throw new KilnError('E_USAGE', 'file data comes after a submission that declares files, as base64 text');
+      upload.receiver.write(Buffer.from(data, 'base64'));
+      if (!upload.receiver.complete) return;
+      connection.upload = undefined;
+      // Checked as a download is, before any decision rests on it: signature by a key a remote trusts, metadata,
+      // payload. Its metadata must name the package the client declared.
+      const signedBy: Record<string, string[]> = {};
+      try {
+        const prefix = await openPrefix(options.prefix, { reporter: () => undefined });
+        try {
+          for (const [at, path] of upload.receiver.paths.entries()) {
+            const declared = upload.submission.declared![at]!;
+            const checked = await prefix.checkPackageFile(path);
+            if (checked.name !== declared.name)
+              throw new KilnError(
+                'E_DENIED',
+                `kilnd refused: the package file declared as ${declared.name} holds ${checked.name} ${checked.version}`,
+                { hint: 'send the file under the name its metadata gives' },
+              );
+            signedBy[checked.name] = checked.remotes;
+          }
+        } finally {
+          prefix.close();
+        }
+      } catch (error) {
+        upload.receiver.discard();
+        throw error;
+      }
+      queueActivity(who, socket, { ...upload.submission, files: upload.receiver.paths, signedBy }, upload.detach);
+      return;
+    }
     if (op === 'submit') {
+      if (connection.upload !== undefined) throw new KilnError('E_USAGE', 'one submission per connection');
       const submission = parseSubmission(message);
       const policy = await readPolicy(options.policy);
       const asked: PolicyRequest = {
         verb: submission.verb,
-        packages: submission.packages,
+        packages: [...submission.packages, ...(submission.declared ?? []).map((file) => file.name)],
         ...(submission.remote === undefined ? {} : { remote: submission.remote }),
       };
       const decision = decide(policy, who, asked);
@@ -193,28 +299,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         socket.end();
         return;
       }
-      const created = db
-        .prepare(
-          "INSERT INTO activities (uid, user, verb, request, state, created_at) VALUES (?, ?, ?, ?, 'queued', ?) RETURNING id",
-        )
-        .get(who.uid, who.user, submission.verb, JSON.stringify(submission), new Date().toISOString()) as {
-        id: number;
-      };
-      options.log(
-        `kilnd: activity ${created.id} queued: ${who.user} ${submission.verb} ${submission.packages.join(' ')}`,
-      );
-      const watching: Live = { listeners: new Set(message['detach'] === true ? [] : [socket]), owner: socket };
-      live.set(created.id, watching);
-      socket.on('close', () => {
-        watching.listeners.delete(socket);
-        if (watching.owner === socket) watching.owner = undefined;
-        watching.answer?.(false);
-      });
-      // It now follows its activity, for as long as that runs.
-      socket.setTimeout(0);
-      send(socket, { type: 'accepted', activity: created.id });
-      if (message['detach'] === true) socket.end();
-      void pump();
+      if (submission.declared !== undefined && submission.declared.length > 0) {
+        // The files' bytes follow; the activity is queued once they have arrived and passed their checks.
+        connection.upload = {
+          receiver: new UploadReceiver(uploads, submission.declared),
+          submission,
+          detach: message['detach'] === true,
+        };
+        send(socket, { type: 'send-files', chunk: CHUNK_BYTES });
+        if (connection.upload.receiver.complete)
+          await handle(who, socket, JSON.stringify({ op: 'file-data', data: '' }), connection);
+        return;
+      }
+      queueActivity(who, socket, submission, message['detach'] === true);
       return;
     }
     if (op === 'confirm') {
@@ -366,7 +463,27 @@ function parseSubmission(message: Record<string, unknown>): Submission {
   const priority = message['priority'] ?? 0;
   if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > 1000)
     throw new KilnError('E_USAGE', "a remote's priority is a whole number from -1000 to 1000");
-  if ((verb === 'install' || verb === 'remove') && packages.length === 0)
+  const declared = message['files'] ?? [];
+  if (
+    !Array.isArray(declared) ||
+    declared.length > MAX_FILES ||
+    !declared.every(
+      (file: unknown) =>
+        file !== null &&
+        typeof file === 'object' &&
+        typeof (file as DeclaredFile).name === 'string' &&
+        NAME.test((file as DeclaredFile).name) &&
+        Number.isSafeInteger((file as DeclaredFile).size) &&
+        (file as DeclaredFile).size > 0 &&
+        (file as DeclaredFile).size <= MAX_FILE_BYTES,
+    )
+  )
+    throw new KilnError(
+      'E_USAGE',
+      `a request sends at most ${MAX_FILES} package files, each declared as {name, size} of at most ${MAX_FILE_BYTES} bytes`,
+    );
+  if (declared.length > 0 && verb !== 'install') throw new KilnError('E_USAGE', 'package files are sent to install');
+  if ((verb === 'install' || verb === 'remove') && packages.length === 0 && declared.length === 0)
     throw new KilnError('E_USAGE', `${verb} needs package names`);
   return {
     verb,
@@ -376,6 +493,7 @@ function parseSubmission(message: Record<string, unknown>): Submission {
     keys: keys as string[],
     priority,
     mirrors: mirrors as string[],
+    declared: (declared as DeclaredFile[]).map(({ name, size }) => ({ name, size })),
     yes: message['yes'] === true,
     dryRun: message['dryRun'] === true,
   };
@@ -494,7 +612,12 @@ async function runActivity(
     let changed: ChangeResult | undefined;
     switch (submission.verb) {
       case 'install':
-        changed = await prefix.install(submission.packages.map(parseRequest), change);
+        // Files only as kilnd received and checked them, never unsigned.
+        changed = await prefix.install(submission.packages.map(parseRequest), {
+          ...change,
+          files: submission.files ?? [],
+          allowUnsigned: false,
+        });
         break;
       case 'remove':
         changed = await prefix.remove(submission.packages, change);
@@ -529,6 +652,7 @@ async function runActivity(
     errorCode = isKilnError(caught) ? caught.code : 'E_BUG';
   } finally {
     prefix?.close();
+    for (const file of submission.files ?? []) rmSync(file, { force: true });
   }
   db.prepare(
     'UPDATE activities SET state = ?, finished_at = ?, result = ?, error = ?, error_code = ? WHERE id = ?',
@@ -544,13 +668,15 @@ function checkPlan(policy: Policy, who: Caller, submission: Submission, plan: Pl
   if (submission.verb !== 'install' && submission.verb !== 'upgrade') return undefined;
   for (const action of plan.actions) {
     if (action.kind === 'remove' || action.remote === null) continue;
-    const asked = submission.packages.some((text) => parseRequest(text).name === action.name);
-    const decision = decide(policy, who, {
-      verb: submission.verb,
-      ...(asked ? { packages: [action.name] } : {}),
-      remote: action.remote,
-    });
-    if (!decision.allowed) return decision.reason;
+    const signers = submission.signedBy?.[action.name];
+    const asked = signers !== undefined || submission.packages.some((text) => parseRequest(text).name === action.name);
+    // A package from a file sent to kilnd counts as from the remotes whose keys signed it: one must be allowed.
+    const remotes = signers !== undefined && action.remote === 'file' ? signers : [action.remote];
+    const decisions = remotes.map((remote) =>
+      decide(policy, who, { verb: submission.verb, ...(asked ? { packages: [action.name] } : {}), remote }),
+    );
+    if (decisions.length === 0) return `${who.user} may not install ${action.name} from a file no remote's key signed`;
+    if (!decisions.some((decision) => decision.allowed)) return decisions[0]!.reason;
   }
   return undefined;
 }

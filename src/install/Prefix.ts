@@ -1553,20 +1553,39 @@ export class Prefix {
     }
   }
 
+  /**
+   * A package file checked as `install FILE` checks it (container, metadata, payload, and a signature by a
+   * key a remote trusts): its name and version, and the remotes whose keys include the one that signed it.
+   * kilnd checks a file a user streamed to it with this, then its policy with those remotes.
+   */
+  async checkPackageFile(path: string): Promise<{ name: string; version: string; remotes: string[] }> {
+    const pkg = await this.verifyPackageFile(path);
+    const signer = pkg.signer?.publicKey;
+    const remotes = this.config.remotes
+      .filter((remote) =>
+        remoteKeys(remote, this.paths.config).some((key) => signer !== undefined && key.publicKey.equals(signer)),
+      )
+      .map((remote) => remote.name);
+    return { name: pkg.metadata.name, version: fullVersion(pkg.metadata), remotes };
+  }
+
+  /** A package file verified against every remote's keys, with the hint a file needs when no key signed it. */
+  private verifyPackageFile(absolute: string): Promise<Awaited<ReturnType<typeof verifyPackage>>> {
+    const trusted = this.config.remotes.flatMap((remote) => remoteKeys(remote, this.paths.config));
+    return verifyPackage(absolute, { trusted }).catch((error: unknown) => {
+      if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED', 'E_PACKAGE_UNSIGNED'))
+        throw new KilnError(error.code, error.message, {
+          hint: 'a package file must be signed by a key a remote of this prefix trusts (kiln remote key add); --allow-unsigned installs it unchecked',
+          cause: error,
+        });
+      throw error;
+    });
+  }
+
   /** A package file as a candidate of its own, checked as a download is (signature, metadata). */
   private async fileCandidate(path: string, allowUnsigned: boolean): Promise<Candidate> {
     const absolute = resolve(path);
-    const trusted = this.config.remotes.flatMap((remote) => remoteKeys(remote, this.paths.config));
-    const pkg = allowUnsigned
-      ? await openPackage(absolute)
-      : await verifyPackage(absolute, { trusted }).catch((error: unknown) => {
-          if (isKilnError(error, 'E_SIGNATURE_UNTRUSTED', 'E_PACKAGE_UNSIGNED'))
-            throw new KilnError(error.code, error.message, {
-              hint: 'a package file must be signed by a key a remote of this prefix trusts (kiln remote key add); --allow-unsigned installs it unchecked',
-              cause: error,
-            });
-          throw error;
-        });
+    const pkg = allowUnsigned ? await openPackage(absolute) : await this.verifyPackageFile(absolute);
     const size = statSync(absolute).size;
     const entry = indexEntryFor(pkg.metadata, basename(absolute), size, sha256FileSync(absolute));
     return { remote: FILE_REMOTE, priority: 0, entry, url: pathToFileURL(absolute).href };

@@ -37,9 +37,11 @@ const command: Command = {
     const files = invocation.positionals.filter(isFile);
     const socket = daemonSocket(invocation);
     if (socket !== undefined) {
-      if (files.length > 0)
-        throw usageError(command, 'kilnd installs packages from the remotes, not package files (root installs those)');
-      return daemonChange(invocation, socket, 'install', invocation.positionals);
+      // Through kilnd, a package file is sent as bytes and checked there; it is never installed unsigned.
+      if (flag(invocation, 'allow-unsigned'))
+        throw usageError(command, '--allow-unsigned is for root: kilnd installs only package files a remote signed');
+      const names = invocation.positionals.filter((arg) => !isFile(arg));
+      return daemonChange(invocation, socket, 'install', names, {}, files);
     }
     const requests = invocation.positionals.filter((arg) => !isFile(arg)).map(parseRequest);
     return withPrefix(invocation, async (prefix) => {
