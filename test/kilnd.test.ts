@@ -211,6 +211,20 @@ test('kilnd: allowed changes go through it, denied ones name the rule and change
     assert.equal(result.code, 0, `kiln ${query.join(' ')} as a non-owner: ${result.stderr}`);
   }
 
+  // --json through kilnd is the direct run's, with the activity's number beside it.
+  const direct = parseJson((await kiln(['--prefix', prefix, 'remove', 'tool', '--dry-run', '--json'])).stdout);
+  const { activity, ...through } = parseJson((await as(alice, ['remove', 'tool', '--dry-run', '--json'])).stdout) as {
+    activity: number;
+  };
+  assert.equal(typeof activity, 'number');
+  assert.deepEqual(through, direct);
+  const syncedDirectly = parseJson((await kiln(['--prefix', prefix, 'sync', '--json'])).stdout) as object[];
+  const syncedThrough = parseJson((await as(bob, ['sync', '--json'])).stdout) as object[];
+  assert.deepEqual(
+    syncedThrough.map((result) => Object.keys(result).sort()),
+    syncedDirectly.map((result) => Object.keys(result).sort()),
+  );
+
   // add-remote: refused by the policy's deny rule, then allowed by a rule put before it (the policy is read per
   // request); a path or file:// URL is refused whatever the policy says: kilnd reads remotes over HTTP only.
   const key = (await readFile(join(dir, 'keys/kiln.pub'), 'utf8')).trim().split('\n').at(-1)!;
@@ -256,6 +270,19 @@ test('kilnd: hostile clients get an error and are cut off; 100 at once are all a
   );
   assert.equal(path[0]?.['code'], 'E_USAGE');
   assert.match(String(path[0]?.['message']), /takes package names/);
+  // Option strings and other shapes where a package name belongs: each refused before the policy is asked.
+  for (const packages of [
+    ['--allow-unsigned'],
+    ['hello --reinstall'],
+    ['hello;rm -rf /'],
+    [{ name: 'hello' }],
+    'hello',
+  ])
+    assert.equal(
+      (await raw(socket, `${JSON.stringify({ op: 'submit', verb: 'install', packages })}\n`))[0]?.['code'],
+      'E_USAGE',
+      JSON.stringify(packages),
+    );
   const verb = await raw(socket, `${JSON.stringify({ op: 'submit', verb: 'format-disk' })}\n`);
   assert.match(String(verb[0]?.['message']), /does not know the verb/);
   const answers = await Promise.all(

@@ -39,9 +39,14 @@ export async function daemonChange(
   packages: readonly string[],
   /** The rest of the request: a remote's name (sync, add-remote), and what add-remote adds. */
   extra: { remote?: string; url?: string; keys?: string[]; priority?: number; mirrors?: string[] } = {},
-  /** install: package files, whose bytes this process reads and sends (kilnd never opens a client's path). */
-  packageFiles: readonly string[] = [],
+  options: {
+    /** install: package files, whose bytes this process reads and sends (kilnd never opens a client's path). */
+    packageFiles?: readonly string[];
+    /** The output of the activity's result, as the direct run prints its own (sync). */
+    render?: (result: unknown) => CommandOutput;
+  } = {},
 ): Promise<CommandOutput> {
+  const packageFiles = options.packageFiles ?? [];
   // Each file declared by the package its metadata names and by its size; kilnd checks both on what it receives.
   const declared = await Promise.all(
     packageFiles.map(async (file) => ({ name: (await openPackage(file)).metadata.name, size: statSync(file).size })),
@@ -94,6 +99,13 @@ export async function daemonChange(
     throw new KilnError('E_ABORTED', `activity ${answer.id}: ${answer.error ?? 'cancelled'}`, {
       hint: 'nothing was changed',
     });
+  if (options.render !== undefined) return options.render(answer.result);
+  // The direct run's output, --json included, with the activity's number beside it.
+  const result = answer.result as Partial<ChangeResult> | null;
+  if (result !== null && result.plan !== undefined) {
+    const output = changeOutput(result as ChangeResult, invocation);
+    return { ...output, data: { ...result, activity: answer.id } };
+  }
   return activityOutput(answer, invocation);
 }
 

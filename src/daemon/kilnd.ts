@@ -626,7 +626,8 @@ async function runActivity(
         changed = await prefix.upgrade(submission.packages.length === 0 ? 'all' : submission.packages, change);
         break;
       case 'sync':
-        result = await prefix.sync(submission.remote === undefined ? undefined : [submission.remote]);
+        // Each remote with how it went, as a direct `kiln sync` reports it.
+        result = await prefix.syncEach(submission.remote === undefined ? [] : [submission.remote]);
         break;
       case 'add-remote':
         await prefix.addRemote(

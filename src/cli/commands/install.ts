@@ -41,7 +41,7 @@ const command: Command = {
       if (flag(invocation, 'allow-unsigned'))
         throw usageError(command, '--allow-unsigned is for root: kilnd installs only package files a remote signed');
       const names = invocation.positionals.filter((arg) => !isFile(arg));
-      return daemonChange(invocation, socket, 'install', names, {}, files);
+      return daemonChange(invocation, socket, 'install', names, {}, { packageFiles: files });
     }
     const requests = invocation.positionals.filter((arg) => !isFile(arg)).map(parseRequest);
     return withPrefix(invocation, async (prefix) => {
