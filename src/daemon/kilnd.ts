@@ -8,13 +8,16 @@
  * - **What may be asked** is a verb with package names and a remote: the
  *   daemon never opens a path a client names, and it checks the request
  *   against the policy twice: the verb and names when it is submitted, then
- *   each package the plan places with the remote it comes from.
+ *   each package the plan places with the remote it comes from. A package
+ *   file arrives as bytes (fileUploads.ts), is checked as a download is, and
+ *   counts as from the remotes whose keys signed it.
  * - **Activities.** An allowed request becomes an activity with an id, kept in
  *   `PREFIX/var/lib/kiln/kilnd.db`, queued and run one at a time, each in one
  *   transaction of the prefix under its writer lock. The client streams its
  *   events, answers its plan (or said `yes`), and may go away: the activity
  *   goes on (a plan that needs an answer from a client that left is not
- *   confirmed). `attach`, `show` and `cancel` find it again.
+ *   confirmed). `attach`, `show` and `cancel` find it again; `cancel` stops a
+ *   running one before its commit (the change's AbortSignal).
  * - **A crash** of kilnd: at start-up, an activity left `running` is marked
  *   completed when the prefix's history records its transaction, failed
  *   otherwise; the transaction itself is recovered by the prefix as after any
