@@ -570,3 +570,46 @@ test('kilnd: a package file is sent as bytes and checked as a download is: its s
   assert.deepEqual(await readdir(join(prefix, 'var/lib/kiln/kilnd-files')), [], 'every received file is deleted');
   await ok(['--prefix', prefix, 'verify']);
 });
+
+test('kilnd: one user may have at most 16 activities queued or running; more are refused until they end', {
+  skip: !asRoot && 'kilnd is tested as root, with real users',
+}, async (t) => {
+  const { prefix } = await systemPrefix(t);
+  const alice = user('kiln-alice', ['kiln-staff']);
+  // Python as alice: 20 connections, each an install that waits for an answer to its plan (the first runs and
+  // waits; the rest queue behind it), kept open while kilnd answers each; then all closed.
+  const script = `
+import os, socket, sys, json
+os.setgroups([]); os.setgid(int(sys.argv[3])); os.setuid(int(sys.argv[2]))
+answers = []
+connections = []
+for _ in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.sendall(json.dumps({'op': 'submit', 'verb': 'install', 'packages': ['hello']}).encode() + b'\\n')
+    answers.append(json.loads(s.makefile().readline()))
+    connections.append(s)
+for s in connections: s.close()
+print(json.dumps(answers))
+`;
+  const socket = join(prefix, 'run/kiln/kilnd.sock');
+  const result = spawnSync('python3', ['-c', script, socket, String(alice.uid), String(alice.gid)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  const answers = JSON.parse(result.stdout) as { type: string; code?: string; message?: string }[];
+  assert.deepEqual(
+    answers.map((answer) => answer.type),
+    [...Array(16).fill('accepted'), ...Array(4).fill('error')],
+  );
+  assert.match(answers[16]!.message!, /16 activities of kiln-alice queued or running/);
+  // With their clients gone, none is confirmed: each ends cancelled, and alice may ask again.
+  for (let tries = 0; ; tries++) {
+    const again = await kilnAs(alice, ['--prefix', prefix, 'install', 'hello', '-y']);
+    if (again.code === 0) break;
+    assert.ok(tries < 100 && /E_LOCKED/.test(again.stderr), again.stderr);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal((await kiln(['--prefix', prefix, 'list', '-q'])).stdout, 'hello\n');
+});

@@ -123,6 +123,8 @@ interface Live {
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$/;
 const MAX_PACKAGES = 1024;
 const CONFIRM_MS = 10 * 60_000;
+/** Activities one user other than root may have queued or running at once. */
+const MAX_QUEUED_PER_USER = 16;
 /** How long a client has to send its request. */
 const REQUEST_MS = 10_000;
 
@@ -301,6 +303,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         send(socket, { type: 'denied', reason: decision.reason, rule: decision.rule });
         socket.end();
         return;
+      }
+      // One user's queue is bounded: the activities run one at a time, and others' must not wait behind thousands.
+      const waiting = db
+        .prepare("SELECT count(*) AS n FROM activities WHERE uid = ? AND state IN ('queued', 'running')")
+        .get(who.uid) as { n: number };
+      if (who.uid !== 0 && waiting.n >= MAX_QUEUED_PER_USER) {
+        options.log(`kilnd: refused: ${who.user} has ${waiting.n} activities queued or running`);
+        throw new KilnError(
+          'E_LOCKED',
+          `kilnd has ${waiting.n} activities of ${who.user} queued or running, the most one user may have`,
+          { hint: 'kiln activity wait ID for one of them, or cancel some; then try again' },
+        );
       }
       if (submission.declared !== undefined && submission.declared.length > 0) {
         // The files' bytes follow; the activity is queued once they have arrived and passed their checks.
