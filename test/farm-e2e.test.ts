@@ -32,7 +32,7 @@ import { FarmQueue } from '../src/farm/farmQueue.js';
 import type { IndexEntry } from '../src/repo/index.js';
 import { openRepository, readCurrentIndex } from '../src/repo/openRepository.js';
 import { fails, ok } from './helpers/client.js';
-import { KILN_BIN, parseJson, run, tempDir } from './helpers/kiln.js';
+import { KILN_BIN, kiln, parseJson, run, tempDir } from './helpers/kiln.js';
 import type { TestPostgres } from './helpers/postgres.js';
 import { startPostgres } from './helpers/postgres.js';
 import { newRepository, sourceTarball, writeRecipe } from './helpers/ports.js';
@@ -177,6 +177,13 @@ test('three workers build what kiln bulk builds; a client installs from the coor
   t.after(() => db.close());
   const hello = submitted.steps.find((step) => step.package === 'test/hello')!;
   assert.match(await new FarmQueue(db).log(hello.id), /== step build/, "the worker's log reached the catalog");
+  const shownLog = await ok(['farm', 'log', String(hello.id), '--catalog', farm.catalog], { cwd: farm.dir });
+  assert.equal(`${shownLog}\n`.replace(/\n+$/, ''), (await new FarmQueue(db).log(hello.id)).replace(/\n+$/, ''));
+  const noAttempt = await kiln(['farm', 'log', String(hello.id), '--attempt', '9', '--catalog', farm.catalog], {
+    cwd: farm.dir,
+  });
+  assert.equal(noAttempt.code, 2, noAttempt.stderr);
+  assert.match(noAttempt.stderr, /no log of build step \d+ attempt 9 in the catalog/);
 
   // kiln bulk, from the same recipes into a repository of its own, publishes the same packages.
   await ok(['key', 'generate', '--out', 'bulk-keys'], { cwd: farm.dir });

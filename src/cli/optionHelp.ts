@@ -97,6 +97,7 @@ const SHARED_DOCS: Readonly<Record<string, OptionDoc>> = {
 
 /** Per command (its words joined by a space): options whose meaning is its own. */
 const COMMAND_DOCS: Readonly<Record<string, Readonly<Record<string, OptionDoc>>>> = {
+  'farm log': { attempt: { value: 'N', text: "this attempt's log instead of the latest attempt's" } },
   init: {
     system: { text: 'the prefix is the root of a system: accounts are created and owners applied (the default for /)' },
     user: { text: 'the prefix belongs to the user running Kiln: files are theirs (the default elsewhere)' },

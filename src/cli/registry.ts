@@ -322,6 +322,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/farmWhy.js')).default,
   },
   {
+    words: ['farm', 'log'],
+    summary: "print a build step's log, as its worker sent it",
+    load: async () => (await import('./commands/farmLog.js')).default,
+  },
+  {
     words: ['farm', 'worker', 'add'],
     summary: 'add a build farm worker and print its token (shown once)',
     load: async () => (await import('./commands/farmWorkerAdd.js')).default,
