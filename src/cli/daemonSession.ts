@@ -138,7 +138,10 @@ export async function askActivity(
   op: 'show' | 'attach' | 'cancel',
   id: number,
 ): Promise<CommandOutput> {
-  const socket = (invocation.values['socket'] as string | undefined) ?? socketPathOf(invocation.settings.prefix);
+  // The prefix's kilnd; else the system's, so that `kiln activity wait N` finds what `kiln --prefix / install` queued.
+  const own = socketPathOf(invocation.settings.prefix);
+  const socket =
+    (invocation.values['socket'] as string | undefined) ?? (existsSync(own) ? own : socketPathOf('/'));
   const answer = await askDaemon(socket, { op, activity: id }, op === 'attach' ? { event: reporter(invocation) } : {});
   if ('detached' in answer) throw new KilnError('E_DAEMON', `kilnd answered activity ${id} with a new submission`);
   return activityOutput(answer, invocation);
@@ -157,6 +160,7 @@ export function activityCommand(
     usage: [
       `kiln activity ${word} ID [--prefix DIR] [--socket PATH] [--json]`,
       text,
+      "kilnd is the prefix's (PREFIX/run/kiln/kilnd.sock), else the system's (/run/kiln/kilnd.sock), unless --socket.",
       `Example: kiln activity ${word} 12`,
     ].join('\n'),
     options: { socket: { type: 'string' } },
