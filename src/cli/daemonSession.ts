@@ -140,8 +140,7 @@ export async function askActivity(
 ): Promise<CommandOutput> {
   // The prefix's kilnd; else the system's, so that `kiln activity wait N` finds what `kiln --prefix / install` queued.
   const own = socketPathOf(invocation.settings.prefix);
-  const socket =
-    (invocation.values['socket'] as string | undefined) ?? (existsSync(own) ? own : socketPathOf('/'));
+  const socket = (invocation.values['socket'] as string | undefined) ?? (existsSync(own) ? own : socketPathOf('/'));
   const answer = await askDaemon(socket, { op, activity: id }, op === 'attach' ? { event: reporter(invocation) } : {});
   if ('detached' in answer) throw new KilnError('E_DAEMON', `kilnd answered activity ${id} with a new submission`);
   return activityOutput(answer, invocation);
