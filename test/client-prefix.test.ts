@@ -309,7 +309,8 @@ test('sync refuses an expired index (freeze) and an index signed by another key'
   );
 });
 
-test('library API: openPrefix, sync, plan, install, queries, remove', async (t) => {
+/** A repository of base and top (which depends on base), and a prefix opened by the library that trusts it. */
+async function libraryPrefix(t: TestContext, options: Parameters<typeof openPrefix>[1] = {}) {
   const dir = await tempDir(t);
   await publish(
     dir,
@@ -319,9 +320,14 @@ test('library API: openPrefix, sync, plan, install, queries, remove', async (t) 
     ]),
   );
   await initPrefix(join(dir, 'p'));
-  const prefix = await openPrefix(join(dir, 'p'));
+  const prefix = await openPrefix(join(dir, 'p'), options);
   t.after(() => prefix.close());
   await prefix.addRemote('main', join(dir, 'repo', 'public'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
+  return { dir, prefix };
+}
+
+test('library API: openPrefix, sync, plan, install, queries, remove', async (t) => {
+  const { prefix } = await libraryPrefix(t);
   const [synced] = await prefix.sync();
   assert.equal(synced?.packages, 2);
   const plan = prefix.describePlan(await prefix.planFor({ install: [{ name: 'top', range: '' }] }));
@@ -347,24 +353,13 @@ test('library API: openPrefix, sync, plan, install, queries, remove', async (t) 
 });
 
 test('library API: a change cancelled by its signal before its commit is rolled back; once committing, it completes', async (t) => {
-  const dir = await tempDir(t);
-  await publish(
-    dir,
-    await packAll(dir, [
-      { name: 'base', version: '1.0', tree: { 'lib/libbase.so': 'base\n' } },
-      { name: 'top', version: '1.0', depends: ['base'], tree: { 'bin/top': 'top\n' } },
-    ]),
-  );
-  await initPrefix(join(dir, 'p'));
   let cancelOn: string | undefined;
   let controller = new AbortController();
-  const prefix = await openPrefix(join(dir, 'p'), {
+  const { dir, prefix } = await libraryPrefix(t, {
     reporter: (event) => {
       if (event.kind === cancelOn) controller.abort();
     },
   });
-  t.after(() => prefix.close());
-  await prefix.addRemote('main', join(dir, 'repo', 'public'), [await readFile(join(dir, 'keys/kiln.pub'), 'utf8')]);
   await prefix.sync();
   const top = [{ name: 'top', range: '' }];
   // Cancelled while asking, while downloading, and while extracting: E_ABORTED, and the prefix as it was.

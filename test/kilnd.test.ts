@@ -17,6 +17,7 @@ import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -124,14 +125,21 @@ async function systemPrefix(t: TestContext) {
   return { dir, prefix, daemon: await startDaemon(t, prefix) };
 }
 
-/** One raw request on the socket; every line the daemon answers. */
-function raw(socket: string, payload: string | Buffer): Promise<Record<string, unknown>[]> {
+/** One raw request on the socket (and what `onData` writes as answers arrive); every line the daemon answers. */
+function raw(
+  socket: string,
+  payload: string | Buffer,
+  onData?: (chunk: string, connection: Socket) => void,
+): Promise<Record<string, unknown>[]> {
   return new Promise((resolve) => {
     const connection = createConnection(socket);
     let text = '';
     connection.setEncoding('utf8');
     connection.on('connect', () => connection.write(payload));
-    connection.on('data', (chunk: string) => (text += chunk));
+    connection.on('data', (chunk: string) => {
+      text += chunk;
+      onData?.(chunk, connection);
+    });
     connection.on('error', () => undefined);
     connection.on('close', () =>
       resolve(
@@ -475,31 +483,17 @@ test('kilnd: cancelling a running activity stops it before its commit; only its 
 
 /** Sends a submission that declares `files`, then `bytes` as file-data when kilnd asks; every line it answers. */
 function sendBytes(socket: string, files: object[], bytes: Buffer): Promise<Record<string, unknown>[]> {
-  return new Promise((resolve) => {
-    const connection = createConnection(socket);
-    let text = '';
-    connection.setEncoding('utf8');
-    connection.on('connect', () =>
-      connection.write(`${JSON.stringify({ op: 'submit', verb: 'install', files, yes: true })}\n`),
-    );
-    connection.on('data', (chunk: string) => {
-      text += chunk;
+  return raw(
+    socket,
+    `${JSON.stringify({ op: 'submit', verb: 'install', files, yes: true })}\n`,
+    (chunk, connection) => {
       if (chunk.includes('"send-files"'))
         for (let at = 0; at < bytes.length; at += 30_000)
           connection.write(
             `${JSON.stringify({ op: 'file-data', data: bytes.subarray(at, at + 30_000).toString('base64') })}\n`,
           );
-    });
-    connection.on('error', () => undefined);
-    connection.on('close', () =>
-      resolve(
-        text
-          .split('\n')
-          .filter((line) => line !== '')
-          .map((line) => JSON.parse(line) as Record<string, unknown>),
-      ),
-    );
-  });
+    },
+  );
 }
 
 test('kilnd: a package file is sent as bytes and checked as a download is: its signer decides its remote, its metadata must be what was declared, and nothing is left behind', {
