@@ -267,6 +267,10 @@ test('kilnd: hostile clients get an error and are cut off; 100 at once are all a
 }, async (t) => {
   const { prefix } = await systemPrefix(t);
   const socket = join(prefix, 'run/kiln/kilnd.sock');
+  // A second kilnd on the same prefix is refused, and leaves the first one's socket alone.
+  const second = await kiln(['--prefix', prefix, 'daemon']);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /error\[E_LOCKED\]: cannot lock kilnd of prefix .*: process \d+ on .* holds/);
   const long = await raw(socket, `${'x'.repeat(100 * 1024)}\n`);
   assert.match(String(long[0]?.['message']), /longer than 65536 bytes/);
   const endless = await raw(socket, Buffer.alloc(200 * 1024, 0x61));

@@ -31,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { KilnError, isKilnError } from '../errors/index.js';
 import type { ChangeResult, PlannedChange, Prefix, PrefixEvent } from '../install/index.js';
 import { openPrefix } from '../install/Prefix.js';
+import { acquireLock } from '../db/fileLock.js';
 import { openSqlite } from '../db/sqlite.js';
 import type { SqliteModule } from '../db/sqlite.js';
 import { parseRemoteUrl, redactUrl } from '../remote/index.js';
@@ -133,6 +134,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   (await openPrefix(options.prefix, { reporter: () => undefined })).close();
   const dbPath = join(options.prefix, 'var', 'lib', 'kiln', 'kilnd.db');
   mkdirSync(dirname(dbPath), { recursive: true });
+  // One kilnd per prefix, for its whole life: a second would take over the socket and run queued activities twice.
+  const instance = await acquireLock(join(dirname(dbPath), 'kilnd.lock'), `kilnd of prefix ${options.prefix}`, {
+    wait: false,
+    hint: 'another kilnd serves this prefix already (stop it first)',
+  });
   const db = openSqlite(dbPath);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -421,6 +427,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         for (const client of clients) client.destroy();
       });
       db.close();
+      instance.release();
     },
   };
 }
