@@ -80,7 +80,10 @@ async function newFarm(t: TestContext, catalog?: string, slowSeconds = 1): Promi
     join(ports, 'loner'),
     'loner',
     sha,
-    PROGRAM.replace('-lgreet', '').replace('main.c', 'main.c greet.c'),
+    `${PROGRAM.replace('-lgreet', '').replace('main.c', 'main.c greet.c')}mkdir -p "$DESTDIR$KILN_PREFIX/share/loner"
+if [ "$KILN_OPTION_SHOUT" = 1 ]; then echo LOUD; else echo quiet; fi > "$DESTDIR$KILN_PREFIX/share/loner/voice"
+`,
+    { options: 'shout = { default = false, description = "say it loudly" }' },
   );
   return { dir, distfiles, catalog: catalog ?? join(dir, 'catalog.sqlite') };
 }
@@ -252,6 +255,41 @@ test('a worker killed mid-build: its step runs again on another worker after the
     ['slow'],
     'published once',
   );
+});
+
+test('a step builds with the options it was submitted with; the upload is checked against them, and --repo knows the variant', async (t) => {
+  const farm = await newFarm(t);
+  const token = await addWorker(farm, 'opt');
+  const submitted = await submit(farm, ['loner[+shout]', '--repo', join(farm.dir, 'repo')]);
+  assert.deepEqual(
+    submitted.steps.map((step) => [step.package, (step as { options?: string }).options]),
+    [['test/loner', '+shout']],
+  );
+  await fails(
+    ['farm', 'submit', 'loner[+whisper]', '--recipes', join(farm.dir, 'ports'), '--catalog', farm.catalog],
+    'E_USAGE',
+    /loner with option "whisper": the recipe has no such option/,
+    { cwd: farm.dir },
+  );
+  await fails(
+    ['farm', 'submit', 'loner>=1', '--recipes', join(farm.dir, 'ports'), '--catalog', farm.catalog],
+    'E_USAGE',
+    /not a version range/,
+    { cwd: farm.dir },
+  );
+  const coordinating = await coordinator(t, farm);
+  const building = worker(t, farm, coordinating.url, token, 'opt', ['--until-idle']);
+  assert.equal(await building.exited, 0, building.output());
+  assert.match(building.output(), /test\/loner\[\+shout\] 1\.0/);
+  const { index } = await readCurrentIndex(await openRepository(join(farm.dir, 'repo')));
+  const loner = index.packages.filter((entry) => entry.name === 'loner');
+  assert.deepEqual(
+    loner.map((entry) => entry.options),
+    [{ shout: true }],
+  );
+  // The same options again are published already; the defaults are another variant, still to build.
+  assert.deepEqual((await submit(farm, ['loner[+shout]', '--repo', join(farm.dir, 'repo')])).steps, []);
+  assert.equal((await submit(farm, ['loner', '--repo', join(farm.dir, 'repo')])).steps.length, 1);
 });
 
 test("a cancelled build: the running step's worker stops at its next heartbeat, and nothing is published", async (t) => {

@@ -49,6 +49,8 @@ export interface StepSpec extends StepTarget {
   dependsOn?: readonly string[];
   /** The sha256 of the recipe's files when submitted (recipeFiles.ts); a worker is given exactly those. */
   recipeDigest?: string;
+  /** Options turned on and off against the recipe's defaults, as `+NAME,-NAME` (stepOptions.ts); empty: the defaults. */
+  options?: string;
 }
 
 export interface BuildSpec {
@@ -81,6 +83,8 @@ export interface Step extends StepTarget {
   recipeDigest: string;
   /** The published package's path in the repository, once it succeeded. */
   packageFile: string | null;
+  /** `+NAME,-NAME` against the recipe's defaults; empty: the defaults. */
+  options: string;
 }
 
 /** A claimed step: the step, and the token its worker proves its lease with. */
@@ -112,7 +116,7 @@ export function backoffMs(attempt: number, base = BACKOFF_MS): number {
 
 const STEP_COLUMNS = `id, build_id, package, version, arch, libc, cpu_level, cpu_rank, submitter, priority, state,
   attempt, max_attempts, not_before, lease_owner, lease_expires_at, cancel_requested, reason, created_at, started_at,
-  finished_at, recipe_digest, package_file`;
+  finished_at, recipe_digest, package_file, options`;
 
 function stepOf(row: Row): Step {
   const number = (key: string): number => Number(row[key]);
@@ -140,6 +144,7 @@ function stepOf(row: Row): Step {
     startedAt: orNull('started_at'),
     finishedAt: orNull('finished_at'),
     recipeDigest: String(row['recipe_digest'] ?? ''),
+    options: String(row['options'] ?? ''),
     packageFile: row['package_file'] === null || row['package_file'] === undefined ? null : String(row['package_file']),
   };
 }
@@ -185,8 +190,8 @@ export class FarmQueue {
         const waiting = new Set(step.dependsOn ?? []).size;
         const [row] = await tx.query<{ id: number }>(
           `INSERT INTO farm_steps (build_id, package, version, arch, libc, cpu_level, cpu_rank, submitter, priority,
-             state, waiting_on, max_attempts, created_at, recipe_digest)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+             state, waiting_on, max_attempts, created_at, recipe_digest, options)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
           [
             buildId,
             step.package,
@@ -202,6 +207,7 @@ export class FarmQueue {
             maxAttempts,
             now,
             step.recipeDigest ?? '',
+            step.options ?? '',
           ],
         );
         ids.set(step.key, Number(row!.id));

@@ -50,6 +50,7 @@ import { authenticateWorker, recordWorkerReport } from './farmWorkers.js';
 import type { RecipeBundle } from './recipeFiles.js';
 import { readRecipeBundle } from './recipeFiles.js';
 import type { SqlDb } from './sqlDb.js';
+import { parseStepOptions } from './stepOptions.js';
 
 export interface FarmServiceOptions {
   db: SqlDb;
@@ -262,7 +263,8 @@ export async function farmService(options: FarmServiceOptions): Promise<FarmServ
       const recipe = await loadRecipe(tree, step.package);
       let meta;
       try {
-        meta = await checkUpload(file, step, resolveOptions(recipe));
+        const flips = parseStepOptions(step.options);
+        meta = await checkUpload(file, step, resolveOptions(recipe, flips.enable, flips.disable));
       } catch (error) {
         const reason = (error as Error).message;
         await queue.fail(stepId, lease, reason, now(), { final: true });
@@ -395,6 +397,7 @@ function stepView(step: Step) {
     arch: step.arch,
     libc: step.libc,
     cpuLevel: step.cpuLevel,
+    options: step.options,
     attempt: step.attempt,
     maxAttempts: step.maxAttempts,
   };

@@ -28,6 +28,7 @@ import type { ErrorCode } from '../errors/codes.js';
 import { detectHost } from '../solver/index.js';
 import type { RecipeBundle } from './recipeFiles.js';
 import { writeRecipeBundle } from './recipeFiles.js';
+import { parseStepOptions } from './stepOptions.js';
 
 export interface WorkerOptions {
   /** The coordinator's base URL (what `kiln serve --farm` prints). */
@@ -56,7 +57,16 @@ export interface WorkerSummary {
 }
 
 interface ClaimAnswer {
-  step: { id: number; package: string; version: string; cpuLevel: string; attempt: number; maxAttempts: number };
+  step: {
+    id: number;
+    package: string;
+    version: string;
+    cpuLevel: string;
+    /** `+NAME,-NAME` against the recipe's defaults (absent from a coordinator before options: the defaults). */
+    options?: string;
+    attempt: number;
+    maxAttempts: number;
+  };
   lease: string;
   leaseMs: number;
   recipe: RecipeBundle;
@@ -123,7 +133,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const { step, lease } = claim;
     const stepPath = `/farm/v1/steps/${step.id}`;
     options.log?.(
-      `worker: step ${step.id}: ${step.package} ${step.version} for ${step.cpuLevel} (attempt ${step.attempt})`,
+      `worker: step ${step.id}: ${step.package}${step.options ? `[${step.options}]` : ''} ${step.version} for ${step.cpuLevel} (attempt ${step.attempt})`,
     );
     const stop = new AbortController();
     const stopAll = () => stop.abort(new Error('the worker is stopping'));
@@ -166,8 +176,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const tree = join(options.workDir, 'trees', `step-${step.id}-${step.attempt}-${randomBytes(4).toString('hex')}`);
     try {
       await writeRecipeBundle(tree, claim.recipe);
+      const flips = parseStepOptions(step.options ?? '');
       await buildPackage(
-        { recipe: claim.recipe.id },
+        { recipe: claim.recipe.id, enable: flips.enable, disable: flips.disable },
         {
           recipes: tree,
           repo: base,

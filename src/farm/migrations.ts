@@ -120,6 +120,11 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 5,
+    name: "a step's options: what it turns on and off of its recipe's defaults (+NAME,-NAME)",
+    sql: () => ["ALTER TABLE farm_steps ADD COLUMN options TEXT NOT NULL DEFAULT ''"],
+  },
 ];
 
 /** A number of PostgreSQL's advisory lock space for "the farm's schema is being migrated". */

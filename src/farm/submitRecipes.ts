@@ -1,7 +1,7 @@
 /**
  * Submitting a ports tree's recipes to the farm: one build whose steps are
- * the recipes asked for and every build dependency they need (default
- * options), each waiting for the steps that build its build dependencies, as
+ * the recipes asked for (with the options asked for, else their defaults)
+ * and every build dependency they need (default options), each waiting for the steps that build its build dependencies, as
  * `kiln bulk` orders them. A recipe whose license is not accepted is left
  * out, with every recipe that needs it. With a repository given, a recipe
  * already published there for the target (same version and options) is left
@@ -17,12 +17,15 @@ import { X86_64_LEVELS } from '../solver/index.js';
 import type { StepSpec } from './farmQueue.js';
 import { FarmQueue } from './farmQueue.js';
 import { readRecipeBundle } from './recipeFiles.js';
+import { formatStepOptions } from './stepOptions.js';
 import type { SqlDb } from './sqlDb.js';
 
 export interface SubmitOptions {
   recipes: string;
   /** Recipe ids or names; empty: the whole tree. */
   ids: readonly string[];
+  /** Options to turn on (true) and off (false) for a recipe, by its id or name; others build with their defaults. */
+  optionsFor?: ReadonlyMap<string, Readonly<Record<string, boolean>>>;
   arch: string;
   libc: string;
   cpuLevel: string;
@@ -39,7 +42,7 @@ export interface SubmitOptions {
 
 export interface SubmitResult {
   buildId: number | null;
-  steps: { id: number; package: string; version: string; dependsOn: string[] }[];
+  steps: { id: number; package: string; version: string; options: string; dependsOn: string[] }[];
   /** Recipes left out, and why. */
   skipped: { package: string; reason: string }[];
 }
@@ -57,7 +60,13 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
   const target = { arch: options.arch, libc: options.libc, cpu: options.cpuLevel };
   for (const recipe of order) {
     const id = recipeId(recipe);
-    const chosen = resolveOptions(recipe);
+    const asked = options.optionsFor?.get(id) ?? options.optionsFor?.get(recipe.name) ?? {};
+    const flips = Object.keys(asked);
+    const chosen = resolveOptions(
+      recipe,
+      flips.filter((name) => asked[name]),
+      flips.filter((name) => !asked[name]),
+    );
     const deps = activeDependencies(recipe.buildDepends, chosen).map((dep) => dependencyId(tree, dep.name));
     const blocked = deps.find((dep) => left.has(dep) && left.get(dep) !== 'published');
     let reason: string | undefined;
@@ -80,6 +89,7 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
       cpuRank: rank,
       dependsOn: deps.filter((dep) => !left.has(dep)),
       recipeDigest: (await readRecipeBundle(tree.root, id)).digest,
+      options: formatStepOptions(asked),
     });
   }
   if (steps.length === 0) return { buildId: null, steps: [], skipped };
@@ -99,6 +109,7 @@ export async function submitRecipes(db: SqlDb, options: SubmitOptions): Promise<
       id: ids.get(step.key)!,
       package: step.package,
       version: step.version,
+      options: step.options ?? '',
       dependsOn: step.dependsOn,
     })),
     skipped,

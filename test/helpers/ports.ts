@@ -31,13 +31,14 @@ export async function writeRecipe(
   name: string,
   sha: string,
   script: string,
-  extra: { buildDepends?: string[]; license?: string } = {},
+  /** `options`: the lines of its [options] table, as TOML. */
+  extra: { buildDepends?: string[]; license?: string; options?: string } = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   const depends = extra.buildDepends === undefined ? '' : `build-depends = ${JSON.stringify(extra.buildDepends)}\n`;
   await writeFile(
     join(dir, 'recipe.toml'),
-    `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n`,
+    `name = "${name}"\nversion = "1.0"\nsummary = "a test recipe"\nlicense = "${extra.license ?? 'MIT'}"\n${depends}\n[[source]]\nurl = "https://example.invalid/prog-1.0.tar.gz"\nsha256 = "${sha}"\n${extra.options === undefined ? '' : `\n[options]\n${extra.options}\n`}`,
   );
   await writeFile(join(dir, 'build.sh'), script);
 }

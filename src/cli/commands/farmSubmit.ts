@@ -1,5 +1,5 @@
 import { submitRecipes } from '../../farm/submitRecipes.js';
-import { detectHost } from '../../solver/index.js';
+import { detectHost, parseRequest } from '../../solver/index.js';
 import { defaultCpu } from '../../build/index.js';
 import { flag, integerOption, stringOption, usageError } from '../args.js';
 import { TREE_OPTIONS, acceptLicenses, recipesDir } from '../buildSettings.js';
@@ -10,12 +10,13 @@ const command: Command = {
   words: ['farm', 'submit'],
   summary: "submit recipes and their build dependencies to the build farm's queue",
   usage: [
-    'kiln farm submit (NAME... | --all) [--recipes DIR] [--repo DIR] [--catalog URL|FILE] [--cpu LEVEL] [--arch ARCH]',
+    'kiln farm submit (NAME[OPTIONS]... | --all) [--recipes DIR] [--repo DIR] [--catalog URL|FILE] [--cpu LEVEL] [--arch ARCH]',
     '                 [--libc LIBC] [--submitter NAME] [--priority N] [--attempts N] [--accept-licenses ID,...] [--note TEXT]',
     '',
-    'One build: a step per recipe asked for and per build dependency it needs (default options), each waiting for the',
-    'steps that build its build dependencies. The target defaults to this machine (architecture, C library) and the',
-    "architecture's baseline CPU level. With --repo, recipes already published there for the target are not built again.",
+    'One build: a step per recipe asked for, with the options asked for ("nginx[+uwsgi,-ssl]") or its defaults, and per',
+    'build dependency it needs (default options), each waiting for the steps that build its build dependencies. The',
+    "target defaults to this machine (architecture, C library) and the architecture's baseline CPU level. With --repo,",
+    'recipes already published there for the target (same version and options) are not built again.',
     'Workers build the steps (kiln worker); kiln farm status and kiln farm why follow them.',
     'Example: kiln farm submit --all --repo /srv/binhost --catalog postgresql://farm@db/kiln --cpu x86-64-v3',
   ].join('\n'),
@@ -43,10 +44,20 @@ const command: Command = {
     const attempts = integerOption(invocation, command, 'attempts', 1, 100);
     const repo = stringOption(invocation, 'repo');
     const note = stringOption(invocation, 'note');
+    // NAME[+OPTION,-OPTION]: the options a step builds with; no version range (the tree has one version of a recipe).
+    const optionsFor = new Map<string, Record<string, boolean>>();
+    const ids = invocation.positionals.map((text) => {
+      const request = parseRequest(text);
+      if (request.range !== '')
+        throw usageError(command, `"${text}": a recipe is named with its options, not a version range`);
+      if (request.options !== undefined) optionsFor.set(request.name, request.options);
+      return request.name;
+    });
     const result = await withCatalog(invocation, (db) =>
       submitRecipes(db, {
         recipes: recipesDir(invocation),
-        ids: invocation.positionals,
+        ids,
+        optionsFor,
         arch,
         libc: stringOption(invocation, 'libc') ?? host.libc,
         cpuLevel: stringOption(invocation, 'cpu') ?? defaultCpu(arch),
@@ -61,7 +72,7 @@ const command: Command = {
     );
     const lines = result.steps.map(
       (step) =>
-        `step ${step.id}: ${step.package} ${step.version}${step.dependsOn.length === 0 ? '' : ` (after ${step.dependsOn.join(', ')})`}`,
+        `step ${step.id}: ${step.package}${step.options === '' ? '' : `[${step.options}]`} ${step.version}${step.dependsOn.length === 0 ? '' : ` (after ${step.dependsOn.join(', ')})`}`,
     );
     for (const skip of result.skipped) lines.push(`left out: ${skip.package}: ${skip.reason}`);
     return {
