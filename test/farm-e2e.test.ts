@@ -287,6 +287,8 @@ test('a step builds with the options it was submitted with; the upload is checke
     loner.map((entry) => entry.options),
     [{ shout: true }],
   );
+  const why = await ok(['farm', 'why', String(submitted.steps[0]!.id), '--catalog', farm.catalog], { cwd: farm.dir });
+  assert.match(why, /^test\/loner\[\+shout\] 1\.0 for .* succeeded/);
   // The same options again are published already; the defaults are another variant, still to build.
   assert.deepEqual((await submit(farm, ['loner[+shout]', '--repo', join(farm.dir, 'repo')])).steps, []);
   assert.equal((await submit(farm, ['loner', '--repo', join(farm.dir, 'repo')])).steps.length, 1);

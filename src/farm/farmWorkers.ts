@@ -132,7 +132,9 @@ export async function listWorkers(db: SqlDb): Promise<WorkerRow[]> {
   }));
 }
 
-const label = (step: Pick<Step, 'package' | 'version'>): string => `${step.package} ${step.version}`;
+/** `www/nginx[+uwsgi] 1.22.1-1`: a step's recipe, its options when they are not the defaults, and its version. */
+const label = (step: Pick<Step, 'package' | 'version' | 'options'>): string =>
+  `${step.package}${step.options === '' ? '' : `[${step.options}]`} ${step.version}`;
 const target = (step: Pick<Step, 'arch' | 'libc' | 'cpuLevel'>): string => `${step.arch}/${step.libc} ${step.cpuLevel}`;
 
 /**
@@ -159,13 +161,13 @@ export async function whyNotRunning(db: SqlDb, stepId: number, now: number): Pro
       ];
     case 'waiting': {
       const rows = await db.query(
-        `SELECT s.package, s.version, s.arch, s.libc, s.cpu_level, s.state FROM farm_step_deps d
+        `SELECT s.package, s.version, s.options, s.arch, s.libc, s.cpu_level, s.state FROM farm_step_deps d
          JOIN farm_steps s ON s.id = d.depends_on WHERE d.step_id = $1 AND s.state <> 'succeeded' ORDER BY s.id`,
         [stepId],
       );
       return rows.map(
         (row) =>
-          `waiting for ${row['package']} ${row['version']} on ${row['arch']}/${row['libc']} ${row['cpu_level']} (${row['state']})`,
+          `waiting for ${label({ package: String(row['package']), version: String(row['version']), options: String(row['options'] ?? '') })} on ${row['arch']}/${row['libc']} ${row['cpu_level']} (${row['state']})`,
       );
     }
     case 'ready':
