@@ -16,6 +16,7 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { createConnection } from 'node:net';
@@ -508,7 +509,11 @@ test('kilnd: a package file is sent as bytes and checked as a download is: its s
   const alice = user('kiln-alice', ['kiln-staff']);
   const bob = user('kiln-bob');
   // A package signed by the key both remotes trust, one signed by a key nobody trusts yet, and an unsigned one.
-  const [local] = await packAll(dir, [{ name: 'local', version: '2.0', tree: { 'share/local': 'local\n' } }]);
+  // `big`: 4 MiB that do not compress: about 120 chunks of file data, reassembled by kilnd in order.
+  const [local, big] = await packAll(dir, [
+    { name: 'local', version: '2.0', tree: { 'share/local': 'local\n' } },
+    { name: 'big', version: '1.0', tree: { 'share/big': randomBytes(4 << 20) } },
+  ]);
   const elsewhere = await tempDir(t);
   const [foreign] = await packAll(elsewhere, [{ name: 'foreign', version: '1.0', tree: { 'share/foreign': 'x\n' } }]);
   const files = join(await tempDir(t), 'files');
@@ -521,6 +526,7 @@ test('kilnd: a package file is sent as bytes and checked as a download is: its s
     return to;
   };
   const localFile = await placed(join(dir, local!), 'local.kpkg');
+  const bigFile = await placed(join(dir, big!), 'big.kpkg');
   const foreignFile = await placed(join(elsewhere, foreign!), 'foreign.kpkg');
   const as = (who: TestUser, args: string[]) => kilnAs(who, ['--prefix', prefix, ...args]);
 
@@ -532,6 +538,9 @@ test('kilnd: a package file is sent as bytes and checked as a download is: its s
   const installed = await as(alice, ['install', localFile, '-y']);
   assert.equal(installed.code, 0, installed.stderr);
   assert.match(installed.stdout, /install\s+local\s+2\.0/);
+  const large = await as(alice, ['install', bigFile, '-y']);
+  assert.equal(large.code, 0, large.stderr);
+  assert.doesNotMatch(large.stderr, /Warning/);
   // Signed by a key no remote trusts: refused as a download would be.
   const untrusted = await as(alice, ['install', foreignFile, '-y']);
   assert.equal(untrusted.code, 1, untrusted.stderr);
@@ -563,7 +572,7 @@ test('kilnd: a package file is sent as bytes and checked as a download is: its s
   assert.equal(cut.at(-1)?.['type'], 'send-files', 'cut off without an answer');
   assert.deepEqual(
     (parseJson((await as(bob, ['list', '--json'])).stdout) as { name: string }[]).map((p) => p.name),
-    ['local'],
+    ['big', 'local'],
   );
   assert.deepEqual(await readdir(join(prefix, 'var/lib/kiln/kilnd-files')), [], 'every received file is deleted');
   await ok(['--prefix', prefix, 'verify']);

@@ -1,8 +1,9 @@
 /**
  * The CLI through kilnd: when a user who is not root changes a prefix they
  * cannot write (the system prefix), and its kilnd listens, `kiln install`,
- * `remove`, `upgrade` and `sync` send the request there and show the same
- * plan, question and progress as a direct run (docs/kilnd.md).
+ * `remove`, `upgrade`, `sync` and `remote add` send the request there and
+ * show the same plan, question and progress as a direct run; a package file
+ * given to `install` is sent as bytes (docs/kilnd.md).
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { openPackage } from '../format/index.js';

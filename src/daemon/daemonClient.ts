@@ -123,9 +123,15 @@ async function sendFiles(socket: Socket, files: readonly string[], chunk: number
   for (const file of files) {
     for await (const bytes of createReadStream(file, { highWaterMark: size }) as AsyncIterable<Buffer>) {
       if (!socket.write(`${JSON.stringify({ op: 'file-data', data: bytes.toString('base64') })}\n`))
+        // Whichever comes first; the other listener goes too, or a large file would pile them up.
         await new Promise<void>((resolve) => {
-          socket.once('drain', resolve);
-          socket.once('close', resolve);
+          const done = () => {
+            socket.off('drain', done);
+            socket.off('close', done);
+            resolve();
+          };
+          socket.on('drain', done);
+          socket.on('close', done);
         });
       if (socket.destroyed) return;
     }
