@@ -55,7 +55,8 @@ export class UploadReceiver {
     readonly files: readonly DeclaredFile[],
   ) {
     const total = files.reduce((sum, file) => sum + file.size, 0);
-    const free = Number(statfsSync(dir).bavail) * Number(statfsSync(dir).bsize);
+    const space = statfsSync(dir);
+    const free = space.bavail * space.bsize;
     if (pendingBytes + total > MAX_PENDING_BYTES || pendingBytes + total > free / 2)
       throw new KilnError(
         'E_LOCKED',

@@ -480,7 +480,7 @@ function parseSubmission(message: Record<string, unknown>): Submission {
     throw new KilnError('E_USAGE', 'a remote is added with at most 16 mirrors, as URLs');
   // kilnd reads remotes over the network only: a file:// URL or a path would have root read where the client says.
   for (const text of [...(url === undefined ? [] : [url]), ...(mirrors as string[])])
-    if (parseRemoteUrl(text).protocol !== 'https:' && parseRemoteUrl(text).protocol !== 'http:')
+    if (!['https:', 'http:'].includes(parseRemoteUrl(text).protocol))
       throw new KilnError('E_REMOTE_URL', `kilnd adds remotes by http:// or https:// URL, not ${redactUrl(text)}`, {
         hint: 'a repository on this machine is added by root (kiln remote add), or served over HTTP (kiln serve)',
       });
@@ -691,10 +691,11 @@ async function runActivity(
 /** The first package the plan places from a remote the policy does not allow, in words; undefined when all are. */
 function checkPlan(policy: Policy, who: Caller, submission: Submission, plan: PlannedChange): string | undefined {
   if (submission.verb !== 'install' && submission.verb !== 'upgrade') return undefined;
+  const named = new Set(submission.packages.map((text) => parseRequest(text).name));
   for (const action of plan.actions) {
     if (action.kind === 'remove' || action.remote === null) continue;
     const signers = submission.signedBy?.[action.name];
-    const asked = signers !== undefined || submission.packages.some((text) => parseRequest(text).name === action.name);
+    const asked = signers !== undefined || named.has(action.name);
     // A package from a file sent to kilnd counts as from the remotes whose keys signed it: one must be allowed.
     const remotes = signers !== undefined && action.remote === 'file' ? signers : [action.remote];
     const decisions = remotes.map((remote) =>

@@ -21,6 +21,7 @@ import { isElf, readElf } from '../elf/index.js';
 import type { ManifestEntry, PackageMetadata } from '../format/index.js';
 import { fullVersion, openPackage } from '../format/index.js';
 import { readPayload } from '../format/readPayload.js';
+import { formatSettings } from '../solver/problem.js';
 import type { Step } from './farmQueue.js';
 
 /** e_machine of each architecture Kiln names. */
@@ -114,9 +115,9 @@ export async function checkUpload(
   return meta;
 }
 
+/** `[+pcre -ssl]`: the solver's sorted notation, bracketed and spaced for a sentence. */
 function formatOptions(options: Readonly<Record<string, boolean>>): string {
-  const names = Object.keys(options).sort();
-  return names.length === 0 ? '[]' : `[${names.map((name) => `${options[name] ? '+' : '-'}${name}`).join(' ')}]`;
+  return `[${formatSettings(options).replaceAll(',', ' ')}]`;
 }
 
 function refused(step: Pick<Step, 'package' | 'version'>, why: string): KilnError {

@@ -5,6 +5,7 @@
  * worker builds with them, and the coordinator checks the upload against them.
  */
 import { KilnError } from '../errors/index.js';
+import { formatSettings } from '../solver/problem.js';
 
 export interface OptionFlips {
   enable: string[];
@@ -13,13 +14,8 @@ export interface OptionFlips {
 
 const OPTION = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-/** `{uwsgi: true, ssl: false}` as `+uwsgi,-ssl` (sorted by name); the same text for the same flips. */
-export function formatStepOptions(options: Readonly<Record<string, boolean>>): string {
-  return Object.keys(options)
-    .sort()
-    .map((name) => `${options[name] ? '+' : '-'}${name}`)
-    .join(',');
-}
+/** `{uwsgi: true, ssl: false}` as `-ssl,+uwsgi` (sorted by name): the solver's notation, one text for the same flips. */
+export const formatStepOptions = formatSettings;
 
 /** `+uwsgi,-ssl` as the options to turn on and off; a malformed text is E_FARM_PROTOCOL (it came from the catalog). */
 export function parseStepOptions(text: string): OptionFlips {
