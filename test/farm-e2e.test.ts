@@ -528,7 +528,10 @@ async function readdirNames(dir: string): Promise<string[]> {
   return readdir(dir);
 }
 
-test('two coordinators on one PostgreSQL catalog and one repository, PostgreSQL restarted mid-run: workers of both build one build, each package published once', async (t) => {
+// A coordinator that dies leaves its worker retrying for ever: the limit makes that a failure, not a stalled run.
+test('two coordinators on one PostgreSQL catalog and one repository, PostgreSQL restarted mid-run: workers of both build one build, each package published once', {
+  timeout: 300_000,
+}, async (t) => {
   const db = await server.database('farm_e2e');
   await db.close();
   const catalog = `postgresql://kiln@localhost/farm_e2e?host=${encodeURIComponent(server.socketDir)}`;

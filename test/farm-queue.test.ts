@@ -336,6 +336,29 @@ test('postgres: the queue carries on after the server restarts under it', async 
   assert.equal(afterRestart?.step.package, 'app-misc/b');
 });
 
+test('postgres: a transaction whose connection the server drops between its queries fails; the process goes on', async (t) => {
+  const db = await server.database(`farm_${process.pid}_${databases++}`);
+  t.after(() => db.close());
+  let resume = (): void => undefined;
+  const paused = new Promise<void>((resolve) => (resume = resolve));
+  // Work between two queries of a transaction, as the coordinator publishes under its advisory lock.
+  const transaction = db.transaction(async (tx) => {
+    await tx.query('SELECT 1');
+    await paused;
+    await tx.query('SELECT 1');
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  server.restart();
+  // The dropped connection's error arrives while no query runs on it: it must not be an uncaught 'error' event.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  resume();
+  await assert.rejects(transaction);
+  let answer: unknown;
+  for (let attempt = 0; attempt < 3 && answer === undefined; attempt++)
+    answer = await db.query<{ n: number }>('SELECT 1 AS n').catch(() => undefined);
+  assert.deepEqual(answer, [{ n: 1 }], 'the pool connects again');
+});
+
 test('postgres: a NOTIFY reaches a listener on another connection, and again after the server restarts', async (t) => {
   const name = `farm_${process.pid}_${databases++}`;
   const listener = await server.database(name);

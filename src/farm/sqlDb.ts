@@ -77,6 +77,14 @@ function postgresDb(pool: Pool, client: PoolClient | undefined): SqlDb {
     async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
       if (client !== undefined) return fn(db);
       const connection = await pool.connect();
+      // A checked-out connection has no listener of the pool's: a server that goes away while the transaction
+      // works between queries (publishing under the advisory lock) would be an uncaught 'error' event ending the
+      // process. It fails the transaction instead (its next query is refused), and the connection is discarded.
+      let broken: Error | undefined;
+      const onError = (error: Error): void => {
+        broken = error;
+      };
+      connection.on('error', onError);
       try {
         await connection.query('BEGIN');
         const result = await fn(postgresDb(pool, connection));
@@ -86,7 +94,8 @@ function postgresDb(pool: Pool, client: PoolClient | undefined): SqlDb {
         await connection.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        connection.release();
+        connection.off('error', onError);
+        connection.release(broken);
       }
     },
     async close(): Promise<void> {
